@@ -1,0 +1,88 @@
+/* veil — INI-style configuration (docs/CONFIG.md).
+ *
+ *   # comment            ; comment
+ *   [vault]
+ *   plugin = software
+ *   crypto = openssl
+ *
+ * Sections name plugin slots: [vault], [vault.NAME], [key_agreement],
+ * [policy], [policy.NAME], [transport.NAME], plus [node] for the runtime.
+ * Every value remembers where it came from ("file:line" or "set by
+ * program"), so errors can name it. */
+#ifndef VEIL_CONFIG_H
+#define VEIL_CONFIG_H
+
+#include <veil/common.h>
+#include <stdbool.h>
+
+VEIL_BEGIN_DECLS
+
+typedef struct veil_config veil_config;
+
+#define VEIL_CONFIG_NAME_MAX 64u     /* section and key names */
+#define VEIL_CONFIG_VALUE_MAX 4096u  /* one value */
+
+/* A section of a configuration, as handed to plugins. */
+typedef struct veil_config_scope {
+    const veil_config *config;
+    const char *section;
+} veil_config_scope;
+
+VEIL_EXPORT int veil_config_new(veil_config **out) VEIL_WUR;
+/* Parse a file; errors are VEIL_ECONFIG ("path:line: what") or VEIL_EIO. */
+VEIL_EXPORT int veil_config_load_file(veil_config **out, const char *path) VEIL_WUR;
+/* Parse text; origin names it in errors (e.g. "<string>"). */
+VEIL_EXPORT int veil_config_parse(veil_config **out, const char *text,
+                                  const char *origin) VEIL_WUR;
+/* $VEIL_CONF if set (VEIL_ENOTFOUND otherwise). */
+VEIL_EXPORT int veil_config_load_env(veil_config **out) VEIL_WUR;
+VEIL_EXPORT int veil_config_copy(veil_config **out, const veil_config *src) VEIL_WUR;
+VEIL_EXPORT void veil_config_free(veil_config *cfg);
+
+/* Programmatic override: sets (or replaces) section.key. */
+VEIL_EXPORT int veil_config_set(veil_config *cfg, const char *section,
+                                const char *key, const char *value) VEIL_WUR;
+/* Remove a key (VEIL_ENOTFOUND if absent). */
+VEIL_EXPORT int veil_config_unset(veil_config *cfg, const char *section,
+                                  const char *key) VEIL_WUR;
+
+/* NULL when absent. */
+VEIL_EXPORT const char *veil_config_get(const veil_config *cfg,
+                                        const char *section, const char *key);
+/* Where a value came from: "file:line", "set by program"; NULL if absent. */
+VEIL_EXPORT const char *veil_config_origin(const veil_config *cfg,
+                                           const char *section, const char *key);
+/* Typed getters: absent → def; malformed or out of [min,max] →
+ * VEIL_ECONFIG naming origin, key, value and the expected form.  Integers
+ * accept k/m/g suffixes (powers of 1024). */
+VEIL_EXPORT int veil_config_get_int(const veil_config *cfg, const char *section,
+                                    const char *key, long long def, long long min,
+                                    long long max, long long *out) VEIL_WUR;
+VEIL_EXPORT int veil_config_get_bool(const veil_config *cfg, const char *section,
+                                     const char *key, bool def, bool *out) VEIL_WUR;
+
+VEIL_EXPORT bool veil_config_has_section(const veil_config *cfg, const char *section);
+/* Iterate sections (0..n-1) and the keys of one section. */
+VEIL_EXPORT size_t veil_config_section_count(const veil_config *cfg);
+VEIL_EXPORT const char *veil_config_section_name(const veil_config *cfg, size_t i);
+VEIL_EXPORT size_t veil_config_key_count(const veil_config *cfg, const char *section);
+VEIL_EXPORT int veil_config_key_at(const veil_config *cfg, const char *section,
+                                   size_t i, const char **key,
+                                   const char **value) VEIL_WUR;
+/* Every key of section must be in allowed (NULL-terminated); otherwise
+ * VEIL_ECONFIG "file:line: unknown key 'k' in [section] (accepted: ...)". */
+VEIL_EXPORT int veil_config_check_keys(const veil_config *cfg, const char *section,
+                                       const char *const *allowed) VEIL_WUR;
+
+/* Scoped helpers (what the plugin host services call). */
+VEIL_EXPORT const char *veil_config_scope_get(const veil_config_scope *s,
+                                              const char *key);
+VEIL_EXPORT int veil_config_scope_get_int(const veil_config_scope *s, const char *key,
+                                          long long def, long long min,
+                                          long long max, long long *out) VEIL_WUR;
+VEIL_EXPORT int veil_config_scope_get_bool(const veil_config_scope *s,
+                                           const char *key, bool def,
+                                           bool *out) VEIL_WUR;
+
+VEIL_END_DECLS
+#endif

@@ -1,0 +1,90 @@
+/* veil — the key agreement interface (Noise, X3DH).
+ *
+ * A key agreement plugin runs a handshake as a sequence of messages that
+ * the secure channel carries; all crypto goes through the vault it is
+ * given.  Fixed call sequence:
+ *   session_new → (next_action: WRITE → write_message | READ → read_message)*
+ *   → next_action == DONE → split → session_free
+ * Any error leaves the session FAILED with its secrets wiped; further calls
+ * return VEIL_ESTATE. */
+#ifndef VEIL_KEY_AGREEMENT_H
+#define VEIL_KEY_AGREEMENT_H
+
+#include <veil/common.h>
+#include <veil/config.h>
+#include <veil/vault.h>
+
+VEIL_BEGIN_DECLS
+
+#define VEIL_KA_MESSAGE_MAX 65535u   /* Noise's limit; applies to all */
+
+typedef enum veil_ka_role {
+    VEIL_KA_INITIATOR = 1,
+    VEIL_KA_RESPONDER = 2,
+} veil_ka_role;
+
+typedef enum veil_ka_action {
+    VEIL_KA_WRITE = 1,   /* call write_message */
+    VEIL_KA_READ = 2,    /* call read_message */
+    VEIL_KA_DONE = 3,    /* call split */
+    VEIL_KA_FAILED = 4,
+} veil_ka_action;
+
+/* How transport nonces are encoded into the AEAD's 96-bit nonce. */
+typedef enum veil_nonce_format {
+    VEIL_NONCE_ZERO32_BE64 = 1,  /* Noise AESGCM: 4 zero bytes, big-endian n */
+    VEIL_NONCE_ZERO32_LE64 = 2,  /* Noise ChaChaPoly: 4 zero bytes, little-endian n */
+} veil_nonce_format;
+
+/* Encode n in format into out. */
+VEIL_EXPORT void veil_nonce_encode(int format, uint64_t n,
+                                   uint8_t out[VEIL_AEAD_NONCE_BYTES]);
+
+typedef struct veil_ka_params {
+    size_t size;                      /* sizeof(veil_ka_params) */
+    int role;                         /* veil_ka_role */
+    veil_vault *vault;
+    /* NULL: the instance's configured protocol. */
+    const char *protocol;
+    veil_secret local_static;         /* 0 when the pattern has none */
+    veil_secret local_ephemeral;      /* 0: generated (preset for vectors) */
+    const uint8_t *remote_static;     /* pre-message / expected remote key */
+    size_t remote_static_len;
+    const uint8_t *prologue;
+    size_t prologue_len;
+    const veil_secret *psks;          /* in the order the pattern uses them */
+    size_t n_psks;
+} veil_ka_params;
+
+typedef struct veil_ka_result {
+    uint8_t handshake_hash[VEIL_HASH_MAX_BYTES];  /* channel binding */
+    size_t handshake_hash_len;
+    uint8_t remote_static[VEIL_PUBLIC_KEY_MAX_BYTES];
+    size_t remote_static_len;         /* 0 if the pattern sends none */
+    veil_secret send_key;             /* caller owns both keys after split */
+    veil_secret recv_key;             /* 0 for the one-way reverse direction */
+    int nonce_format;                 /* veil_nonce_format */
+} veil_ka_result;
+
+typedef struct veil_key_agreement_ops {
+    size_t size;                      /* sizeof(veil_key_agreement_ops) */
+    /* One instance per configured section (parses e.g. the protocol name). */
+    int (*instance_new)(void *plugin_state, const veil_config_scope *scope,
+                        void **inst);
+    void (*instance_free)(void *inst);
+    int (*session_new)(void *inst, const veil_ka_params *params, void **session);
+    /* Wipes and frees (NULL ok). */
+    void (*session_free)(void *session);
+    int (*next_action)(void *session);
+    int (*write_message)(void *session, const uint8_t *payload, size_t payload_len,
+                         uint8_t *out, size_t cap, size_t *out_len);
+    int (*read_message)(void *session, const uint8_t *in, size_t len,
+                        uint8_t *payload, size_t cap, size_t *payload_len);
+    int (*split)(void *session, veil_ka_result *out);
+    /* Derive the next transport key (Noise Rekey()); old key untouched. */
+    int (*rekey)(void *inst, veil_vault *v, veil_secret key, veil_secret *out);
+    /* ABI 1.0 ends here. */
+} veil_key_agreement_ops;
+
+VEIL_END_DECLS
+#endif

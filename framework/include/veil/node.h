@@ -1,0 +1,171 @@
+/* veil — node runtime: event loop, workers, contexts, router.
+ *
+ * A node is single-threaded: every call below except veil_node_post() must
+ * be made on the thread that created it.  Sending enqueues; messages are
+ * delivered as the loop runs, which happens inside veil_ctx_receive(),
+ * veil_node_run() and the blocking helpers of secure channels.
+ *
+ * Mirrors Ockam's Context API:
+ *   veil_node_create(&node, &ctx, NULL);
+ *   veil_ctx_start_worker(ctx, "echoer", &echoer_ops, NULL);
+ *   veil_ctx_send(ctx, &route, "Hello Ockam!", 12);
+ *   veil_ctx_receive(ctx, &msg, 1000);
+ *   veil_node_stop(node);
+ */
+#ifndef VEIL_NODE_H
+#define VEIL_NODE_H
+
+#include <veil/common.h>
+#include <veil/address.h>
+#include <veil/message.h>
+
+VEIL_BEGIN_DECLS
+
+typedef struct veil_context veil_context;
+typedef struct veil_config veil_config;
+
+typedef struct veil_node_options {
+    size_t size;              /* sizeof(veil_node_options) */
+    /* Configuration: an explicit object (the node keeps its own copy), else a
+     * file path, else $VEIL_CONF, else built-in defaults. */
+    const veil_config *config;
+    const char *config_path;
+} veil_node_options;
+
+/* Create a node and the application's context (address "app").  Loads every
+ * plugin the configuration names; any failure fails creation (fail closed)
+ * with the plugin's error. */
+VEIL_EXPORT int veil_node_create(veil_node **node, veil_context **app,
+                                 const veil_node_options *opts) VEIL_WUR;
+/* Stop every worker (their stop ops run), unload plugins, free everything.
+ * Contexts and messages of this node are invalid afterwards. NULL ok. */
+VEIL_EXPORT int veil_node_stop(veil_node *node);
+/* Run the loop until timeout_ms passes (-1: until veil_node_interrupt). */
+VEIL_EXPORT int veil_node_run(veil_node *node, int timeout_ms) VEIL_WUR;
+/* One loop iteration: deliver queued messages, poll fds (waiting at most
+ * timeout_ms when nothing is queued), run due timers. */
+VEIL_EXPORT int veil_node_run_once(veil_node *node, int timeout_ms) VEIL_WUR;
+/* Make a running veil_node_run() return (callable from handlers). */
+VEIL_EXPORT void veil_node_interrupt(veil_node *node);
+VEIL_EXPORT const veil_config *veil_node_config(const veil_node *node);
+
+/* Thread-safe: enqueue a message from any thread; it is sent from `from`
+ * (may be NULL: empty return route) when the node's loop next runs. */
+VEIL_EXPORT int veil_node_post(veil_node *node, const veil_address *from,
+                               const veil_route *route, const void *data,
+                               size_t len) VEIL_WUR;
+
+/* Statistics, for tests and benchmarks. */
+typedef struct veil_node_stats {
+    uint64_t delivered;        /* messages handed to a worker or mailbox */
+    uint64_t dropped_noroute;  /* messages dropped: next hop unknown */
+    uint64_t handler_errors;   /* handle_message returned < 0 */
+    uint64_t message_allocs;   /* pool misses that called malloc (messages) */
+    uint64_t buffer_allocs;    /* pool misses that called malloc (payloads) */
+} veil_node_stats;
+VEIL_EXPORT void veil_node_get_stats(const veil_node *node, veil_node_stats *out);
+
+/* ---- workers ---------------------------------------------------------- */
+
+typedef struct veil_worker_ops {
+    size_t size;  /* sizeof(veil_worker_ops): lets the table grow */
+    /* Optional; called once after the addresses are registered.  A negative
+     * return aborts the start. */
+    int (*start)(veil_context *ctx, void *state);
+    /* Required.  msg is owned by the runtime and freed after the call unless
+     * the handler passed it on (veil_ctx_forward / veil_ctx_reply_message).
+     * msg's onward route still begins with the address it was sent to.  A
+     * negative return is logged and counted; the node keeps running. */
+    int (*handle_message)(veil_context *ctx, void *state, veil_message *msg);
+    /* Optional; called when the worker stops (explicitly or at node stop).
+     * The place to free state. */
+    void (*stop)(veil_context *ctx, void *state);
+} veil_worker_ops;
+
+/* Start a worker at one local address (text form, e.g. "echoer"). */
+VEIL_EXPORT int veil_ctx_start_worker(veil_context *ctx, const char *address,
+                                      const veil_worker_ops *ops,
+                                      void *state) VEIL_WUR;
+/* Start a worker owning several addresses (all local). */
+VEIL_EXPORT int veil_ctx_start_worker_addrs(veil_context *ctx,
+                                            const veil_address *addrs, size_t n,
+                                            const veil_worker_ops *ops,
+                                            void *state) VEIL_WUR;
+/* Stop the worker that owns address (all its addresses go). */
+VEIL_EXPORT int veil_ctx_stop_worker(veil_context *ctx, const char *address) VEIL_WUR;
+
+/* ---- contexts --------------------------------------------------------- */
+
+/* The context's primary address (a worker's first address). */
+VEIL_EXPORT const veil_address *veil_ctx_address(const veil_context *ctx);
+VEIL_EXPORT veil_node *veil_ctx_node(veil_context *ctx);
+/* A mailbox context at a new address (NULL: random "app_..." address) for
+ * application code that wants its own inbox; free with veil_ctx_free. */
+VEIL_EXPORT int veil_ctx_new_detached(veil_node *node, const char *address,
+                                      veil_context **out) VEIL_WUR;
+VEIL_EXPORT void veil_ctx_free(veil_context *ctx);
+
+/* Send data along route with this context's address as the return route.
+ * VEIL_ENOROUTE when the first hop is a local address with no worker, or
+ * a transport type no plugin registered. */
+VEIL_EXPORT int veil_ctx_send(veil_context *ctx, const veil_route *route,
+                              const void *data, size_t len) VEIL_WUR;
+/* Same, from a given address this context owns. */
+VEIL_EXPORT int veil_ctx_send_from(veil_context *ctx, const veil_address *from,
+                                   const veil_route *route, const void *data,
+                                   size_t len) VEIL_WUR;
+/* Send msg as it is (routes untouched); always takes ownership of msg. */
+VEIL_EXPORT int veil_ctx_forward(veil_context *ctx, veil_message *msg) VEIL_WUR;
+/* Hop helper: drop the first onward address (this worker), put this
+ * context's address in front of the return route, forward.  Takes msg. */
+VEIL_EXPORT int veil_ctx_forward_next(veil_context *ctx, veil_message *msg) VEIL_WUR;
+/* Reply to msg reusing its buffer: onward := msg's return route, return :=
+ * [this context], payload := data (NULL keeps the payload).  Takes msg. */
+VEIL_EXPORT int veil_ctx_reply_message(veil_context *ctx, veil_message *msg,
+                                       const void *data, size_t len) VEIL_WUR;
+/* Wait up to timeout_ms (-1: forever) for a message to this context's
+ * mailbox, running the loop meanwhile.  *out is the caller's; free with
+ * veil_message_free.  VEIL_ETIMEDOUT; VEIL_ESTATE inside a handler. */
+VEIL_EXPORT int veil_ctx_receive(veil_context *ctx, veil_message **out,
+                                 int timeout_ms) VEIL_WUR;
+
+/* ---- event loop services (also in the plugin host services table) ----- */
+
+#define VEIL_WATCH_READ 0x1u
+#define VEIL_WATCH_WRITE 0x2u
+#define VEIL_WATCH_ERROR 0x4u   /* reported only */
+#define VEIL_WATCH_HUP 0x8u     /* reported only */
+
+typedef struct veil_watch veil_watch;
+typedef struct veil_timer veil_timer;
+typedef void (*veil_watch_fn)(veil_node *node, int fd, uint32_t events, void *arg);
+typedef void (*veil_timer_fn)(veil_node *node, void *arg);
+
+VEIL_EXPORT int veil_node_watch_add(veil_node *node, int fd, uint32_t events,
+                                    veil_watch_fn fn, void *arg,
+                                    veil_watch **out) VEIL_WUR;
+VEIL_EXPORT int veil_node_watch_modify(veil_watch *w, uint32_t events) VEIL_WUR;
+/* Safe to call from inside the watch's own callback. */
+VEIL_EXPORT void veil_node_watch_remove(veil_watch *w);
+/* One-shot timer after delay_ms. Safe to cancel from any callback. */
+VEIL_EXPORT int veil_node_timer_add(veil_node *node, uint64_t delay_ms,
+                                    veil_timer_fn fn, void *arg,
+                                    veil_timer **out) VEIL_WUR;
+VEIL_EXPORT void veil_node_timer_cancel(veil_timer *t);
+/* Monotonic milliseconds as the loop sees them. */
+VEIL_EXPORT uint64_t veil_node_now_ms(const veil_node *node);
+
+/* ---- routing for transports ------------------------------------------ */
+
+/* A transport claims an address type; the router hands it every message
+ * whose next hop has that type.  route_fn takes ownership of msg. */
+typedef int (*veil_route_fn)(void *arg, veil_message *msg);
+VEIL_EXPORT int veil_node_register_transport(veil_node *node, uint8_t type,
+                                             veil_route_fn fn, void *arg) VEIL_WUR;
+VEIL_EXPORT void veil_node_unregister_transport(veil_node *node, uint8_t type);
+/* Inject a message (e.g. decoded from a socket) into the router; takes msg.
+ * Undeliverable messages are dropped, logged and counted. */
+VEIL_EXPORT int veil_node_deliver(veil_node *node, veil_message *msg) VEIL_WUR;
+
+VEIL_END_DECLS
+#endif

@@ -1,0 +1,241 @@
+/* veil — the vault interface: veil's only crypto boundary.
+ *
+ * Key agreement plugins, identities and secure channels hold opaque secret
+ * handles and ask a vault to compute with them; only vault plugins call
+ * libsodium or OpenSSL.  Two vaults on different crypto backends produce
+ * identical bytes for every deterministic operation.
+ *
+ * Conventions: sizes are macros; buffers are caller-provided; AEAD works in
+ * place; a handle stays valid until veil_vault_destroy (then
+ * VEIL_EBADHANDLE, never reuse of the slot under the same handle). */
+#ifndef VEIL_VAULT_H
+#define VEIL_VAULT_H
+
+#include <veil/common.h>
+#include <veil/config.h>
+#include <stdbool.h>
+
+VEIL_BEGIN_DECLS
+
+#define VEIL_X25519_KEY_BYTES 32u
+#define VEIL_X448_KEY_BYTES 56u
+#define VEIL_ED25519_PUBLIC_BYTES 32u
+#define VEIL_ED25519_SEED_BYTES 32u
+#define VEIL_SIGNATURE_BYTES 64u
+#define VEIL_AEAD_KEY_BYTES 32u
+#define VEIL_AEAD_NONCE_BYTES 12u
+#define VEIL_AEAD_TAG_BYTES 16u
+#define VEIL_HASH_MAX_BYTES 64u
+#define VEIL_SECRET_MAX_BYTES 64u     /* largest buffer secret */
+#define VEIL_PUBLIC_KEY_MAX_BYTES 56u
+#define VEIL_KEY_ID_TEXT_BYTES 65u    /* 64 hex + NUL */
+#define VEIL_LABEL_MAX 63u
+
+typedef uint64_t veil_secret;         /* 0 is never a valid handle */
+
+typedef enum veil_secret_type {
+    VEIL_SECRET_BUFFER = 1,           /* raw bytes, 1..VEIL_SECRET_MAX_BYTES */
+    VEIL_SECRET_AES256GCM = 2,        /* AES-256 key used with GCM */
+    VEIL_SECRET_CHACHAPOLY = 3,       /* ChaCha20-Poly1305 key */
+    VEIL_SECRET_X25519 = 4,
+    VEIL_SECRET_ED25519 = 5,          /* private part is the 32-byte seed */
+    VEIL_SECRET_X448 = 6,
+} veil_secret_type;
+
+typedef enum veil_persistence {
+    VEIL_EPHEMERAL = 0,
+    VEIL_PERSISTENT = 1,              /* stored by vaults that persist */
+} veil_persistence;
+
+typedef struct veil_secret_attrs {
+    int type;                         /* veil_secret_type */
+    int persistence;                  /* veil_persistence */
+    bool exportable;
+    uint16_t length;                  /* bytes, VEIL_SECRET_BUFFER only */
+    char label[VEIL_LABEL_MAX + 1];   /* optional, "" for none; unique */
+} veil_secret_attrs;
+
+typedef enum veil_hash_alg {
+    VEIL_HASH_SHA256 = 1,
+    VEIL_HASH_SHA512 = 2,
+    VEIL_HASH_BLAKE2S = 3,            /* 32-byte output */
+    VEIL_HASH_BLAKE2B = 4,            /* 64-byte output */
+} veil_hash_alg;
+
+/* Output size of a hash (0 for unknown). */
+VEIL_EXPORT size_t veil_hash_len(int alg);
+/* Key length / public key length of a secret type (0 when not fixed). */
+VEIL_EXPORT size_t veil_secret_type_len(int type);
+VEIL_EXPORT size_t veil_secret_type_public_len(int type);
+VEIL_EXPORT const char *veil_secret_type_name(int type);
+
+/* A piece of input that is either a secret (secret != 0) or public bytes. */
+typedef struct veil_vault_input {
+    veil_secret secret;
+    const uint8_t *data;
+    size_t len;
+} veil_vault_input;
+
+/* Scatter list for hashing public data. */
+typedef struct veil_iovec {
+    const void *data;
+    size_t len;
+} veil_iovec;
+
+/* ---- the plugin side ------------------------------------------------ */
+
+/* What a vault plugin implements (descriptor.ops of a VEIL_PLUGIN_VAULT).
+ * Argument checking common to every vault is done by the veil_vault_*
+ * wrappers before an op is called: handles non-zero, buffers non-NULL
+ * where lengths are non-zero, enum values known, output sizes adequate. */
+typedef struct veil_vault_ops {
+    size_t size;                       /* sizeof(veil_vault_ops) */
+    int (*open)(void *plugin_state, const veil_config_scope *scope, void **vault);
+    /* Wipes every secret. */
+    void (*close)(void *vault);
+    /* "sodium" or "openssl" (or the plugin's own). */
+    const char *(*backend)(void *vault);
+
+    int (*random)(void *vault, uint8_t *out, size_t len);
+    int (*generate)(void *vault, const veil_secret_attrs *attrs, veil_secret *out);
+    int (*import)(void *vault, const veil_secret_attrs *attrs, const uint8_t *data,
+                  size_t len, veil_secret *out);
+    int (*export_secret)(void *vault, veil_secret s, uint8_t *out, size_t cap,
+                         size_t *len);
+    int (*attributes)(void *vault, veil_secret s, veil_secret_attrs *out);
+    int (*public_key)(void *vault, veil_secret s, uint8_t *out, size_t cap,
+                      size_t *len);
+    int (*find_by_key_id)(void *vault, const char *key_id, veil_secret *out);
+    int (*find_by_label)(void *vault, const char *label, veil_secret *out);
+    int (*destroy)(void *vault, veil_secret s);
+
+    int (*hash)(void *vault, int alg, const veil_iovec *parts, size_t nparts,
+                uint8_t *out);
+    int (*hmac)(void *vault, int alg, const veil_vault_input *key,
+                const veil_iovec *parts, size_t nparts, uint8_t *out);
+    int (*hkdf)(void *vault, int alg, const veil_vault_input *salt,
+                const veil_vault_input *ikm, size_t n_ikm, const uint8_t *info,
+                size_t info_len, const veil_secret_attrs *out_attrs, size_t n_out,
+                veil_secret *out);
+    int (*dh)(void *vault, veil_secret priv, const uint8_t *peer_public,
+              size_t peer_len, const veil_secret_attrs *out_attrs,
+              veil_secret *out);
+    int (*aead_encrypt)(void *vault, veil_secret key,
+                        const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
+                        const uint8_t *ad, size_t ad_len, uint8_t *buf,
+                        size_t len);
+    int (*aead_decrypt)(void *vault, veil_secret key,
+                        const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
+                        const uint8_t *ad, size_t ad_len, uint8_t *buf,
+                        size_t len);
+    int (*aead_rekey)(void *vault, veil_secret key,
+                      const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
+                      const veil_secret_attrs *out_attrs, veil_secret *out);
+    int (*sign)(void *vault, veil_secret key, const uint8_t *msg, size_t len,
+                uint8_t sig[VEIL_SIGNATURE_BYTES]);
+    int (*verify)(void *vault, int key_type, const uint8_t *public_key,
+                  size_t public_len, const uint8_t *msg, size_t len,
+                  const uint8_t sig[VEIL_SIGNATURE_BYTES]);
+    /* ABI 1.0 ends here; append new ops below. */
+} veil_vault_ops;
+
+/* ---- the user side -------------------------------------------------- */
+
+typedef struct veil_vault veil_vault;
+typedef struct veil_plugin veil_plugin;
+typedef struct veil_node veil_node;
+
+/* Open the vault configured in section (NULL: "vault") of the node's
+ * configuration; defaults when the section is absent: plugin = software,
+ * crypto = openssl.  The node owns the plugin; close the vault before
+ * stopping the node. */
+VEIL_EXPORT int veil_vault_open(veil_node *node, const char *section,
+                                veil_vault **out) VEIL_WUR;
+/* Open an instance of an already loaded vault plugin (no node needed). */
+VEIL_EXPORT int veil_vault_open_plugin(veil_plugin *plugin,
+                                       const veil_config_scope *scope,
+                                       veil_vault **out) VEIL_WUR;
+/* Wipe and free (NULL ok). */
+VEIL_EXPORT void veil_vault_close(veil_vault *v);
+VEIL_EXPORT const char *veil_vault_backend(const veil_vault *v);
+VEIL_EXPORT const char *veil_vault_plugin_name(const veil_vault *v);
+
+VEIL_EXPORT int veil_vault_random(veil_vault *v, uint8_t *out, size_t len) VEIL_WUR;
+VEIL_EXPORT int veil_vault_generate(veil_vault *v, const veil_secret_attrs *attrs,
+                                    veil_secret *out) VEIL_WUR;
+/* Private part: X25519/X448 scalar, Ed25519 seed, AEAD key, buffer bytes. */
+VEIL_EXPORT int veil_vault_import(veil_vault *v, const veil_secret_attrs *attrs,
+                                  const uint8_t *data, size_t len,
+                                  veil_secret *out) VEIL_WUR;
+/* VEIL_EPERM unless the secret is exportable. */
+VEIL_EXPORT int veil_vault_export(veil_vault *v, veil_secret s, uint8_t *out,
+                                  size_t cap, size_t *len) VEIL_WUR;
+VEIL_EXPORT int veil_vault_attributes(veil_vault *v, veil_secret s,
+                                      veil_secret_attrs *out) VEIL_WUR;
+/* X25519/X448/Ed25519 only (VEIL_ETYPE otherwise). */
+VEIL_EXPORT int veil_vault_public_key(veil_vault *v, veil_secret s, uint8_t *out,
+                                      size_t cap, size_t *len) VEIL_WUR;
+/* Lower-case hex SHA-256 of the public key. */
+VEIL_EXPORT int veil_vault_key_id(veil_vault *v, veil_secret s,
+                                  char out[VEIL_KEY_ID_TEXT_BYTES]) VEIL_WUR;
+VEIL_EXPORT int veil_vault_find_by_key_id(veil_vault *v, const char *key_id,
+                                          veil_secret *out) VEIL_WUR;
+VEIL_EXPORT int veil_vault_find_by_label(veil_vault *v, const char *label,
+                                         veil_secret *out) VEIL_WUR;
+VEIL_EXPORT int veil_vault_destroy(veil_vault *v, veil_secret s) VEIL_WUR;
+
+/* out must hold veil_hash_len(alg) bytes.  VEIL_EUNSUPPORTED when the
+ * backend lacks the algorithm. */
+VEIL_EXPORT int veil_vault_hash(veil_vault *v, int alg, const veil_iovec *parts,
+                                size_t nparts, uint8_t *out) VEIL_WUR;
+VEIL_EXPORT int veil_vault_hmac(veil_vault *v, int alg, const veil_vault_input *key,
+                                const veil_iovec *parts, size_t nparts,
+                                uint8_t *out) VEIL_WUR;
+/* RFC 5869 HKDF (Noise's HKDF is this with empty info).  The input key
+ * material is the concatenation of ikm[0..n_ikm).  Output i is the first
+ * len(out_attrs[i]) bytes of T(i+1) (each T is one hash block, so at most
+ * veil_hash_len(alg) bytes), made straight into a new secret: no output is
+ * ever exposed.  1 <= n_out <= 4. */
+VEIL_EXPORT int veil_vault_hkdf(veil_vault *v, int alg, const veil_vault_input *salt,
+                                const veil_vault_input *ikm, size_t n_ikm,
+                                const uint8_t *info, size_t info_len,
+                                const veil_secret_attrs *out_attrs, size_t n_out,
+                                veil_secret *out) VEIL_WUR;
+/* X25519 or X448 by the private key's type; result becomes a new secret
+ * (out_attrs NULL: ephemeral, non-exportable buffer).  VEIL_ELOWORDER when
+ * the shared secret is all zero; nothing is created then. */
+VEIL_EXPORT int veil_vault_dh(veil_vault *v, veil_secret priv,
+                              const uint8_t *peer_public, size_t peer_len,
+                              const veil_secret_attrs *out_attrs,
+                              veil_secret *out) VEIL_WUR;
+/* AEAD by the key's type (AES-256-GCM or ChaCha20-Poly1305), in place:
+ * encrypt reads buf[0..len) and writes ciphertext || tag to buf[0..len+16);
+ * decrypt takes len = ciphertext + tag bytes and leaves the plaintext in
+ * buf[0..len-16).  On VEIL_EAUTH the buffer is zeroed: no unauthenticated
+ * byte is ever released.  No heap allocation per call. */
+VEIL_EXPORT int veil_vault_aead_encrypt(veil_vault *v, veil_secret key,
+                                        const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
+                                        const uint8_t *ad, size_t ad_len,
+                                        uint8_t *buf, size_t len) VEIL_WUR;
+VEIL_EXPORT int veil_vault_aead_decrypt(veil_vault *v, veil_secret key,
+                                        const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
+                                        const uint8_t *ad, size_t ad_len,
+                                        uint8_t *buf, size_t len) VEIL_WUR;
+/* Noise REKEY: new key = first 32 bytes of AEAD-encrypt(key, nonce, no AD,
+ * 32 zero bytes), made straight into a new secret of out_attrs (NULL: same
+ * type, ephemeral, non-exportable). */
+VEIL_EXPORT int veil_vault_aead_rekey(veil_vault *v, veil_secret key,
+                                      const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
+                                      const veil_secret_attrs *out_attrs,
+                                      veil_secret *out) VEIL_WUR;
+/* Ed25519 with an Ed25519 key; XEdDSA (Signal's spec) with an X25519 key. */
+VEIL_EXPORT int veil_vault_sign(veil_vault *v, veil_secret key, const uint8_t *msg,
+                                size_t len, uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
+/* 0 valid; VEIL_EAUTH invalid (strict: non-canonical s, R or A refused). */
+VEIL_EXPORT int veil_vault_verify(veil_vault *v, int key_type,
+                                  const uint8_t *public_key, size_t public_len,
+                                  const uint8_t *msg, size_t len,
+                                  const uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
+
+VEIL_END_DECLS
+#endif
