@@ -1,0 +1,35 @@
+/* Core-internal helpers shared by libveil's own sources.  Not installed, not
+ * exported: every name is veil__* and carries hidden visibility, so plugins
+ * cannot come to depend on them. */
+#ifndef VEIL_UTIL_H
+#define VEIL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEIL_HIDDEN __attribute__((visibility("hidden")))
+
+/* Fill buf with len bytes from the kernel CSPRNG (getrandom(2)); retries on
+ * EINTR and short reads.  0, or VEIL_EIO with a detail naming errno. */
+VEIL_HIDDEN int veil__random(void *buf, size_t len);
+
+/* Wipe memory in a way the compiler may not elide. */
+VEIL_HIDDEN void veil__memzero(void *p, size_t n);
+
+/* 0 when the n bytes are equal, non-zero otherwise; time depends only on n. */
+VEIL_HIDDEN int veil__memcmp_ct(const void *a, const void *b, size_t n);
+
+/* Lower-case hex of n bytes into out (which holds 2n+1 chars, NUL-terminated). */
+VEIL_HIDDEN void veil__hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* Decode a NUL-terminated hex string (either case) into out[0..cap).
+ * VEIL_EFORMAT on odd length or a non-hex character (detail names the
+ * offset and character), VEIL_ELIMIT when the result exceeds cap. */
+VEIL_HIDDEN int veil__hex_decode(const char *hex, uint8_t *out, size_t cap,
+                                 size_t *len);
+
+/* BSD strlcpy: copies at most cap-1 bytes, always NUL-terminates when
+ * cap > 0, returns strlen(src) so truncation is (ret >= cap). */
+VEIL_HIDDEN size_t veil__strlcpy(char *dst, const char *src, size_t cap);
+
+#endif
