@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything veil needs to build and test on Debian/Ubuntu (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    build-essential autoconf automake libtool pkg-config make \
+    libsodium-dev libssl-dev libcmocka-dev \
+    clang libclang-rt-dev valgrind \
+    python3 python3-dissononce python3-x3dh python3-xeddsa \
+    iproute2 >/dev/null
