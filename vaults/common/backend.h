@@ -1,0 +1,99 @@
+/* The crypto backend interface: the few primitives a vault needs, over raw
+ * bytes.  Each backend (backend_sodium.c, backend_openssl.c) implements this
+ * table and nothing else; every check, table, KDF and policy lives once in
+ * the vault core on top of it, so all backends get the same safety.
+ *
+ * Conventions: functions return 0 or a negative VEIL_E* code and set the
+ * error detail themselves.  Buffers are caller-provided; nothing here keeps
+ * state except the per-key AEAD contexts and the streaming hash states. */
+#ifndef VEIL_VAULT_BACKEND_H
+#define VEIL_VAULT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <veil/vault.h>
+
+#define VC_HIDDEN __attribute__((visibility("hidden")))
+
+/* A streaming hash state, big and aligned enough for every backend's state
+ * (libsodium's BLAKE2b state is 384 bytes aligned to 64); each backend
+ * checks the fit with a static assertion.  Lives on the caller's stack. */
+typedef struct vc_hash {
+    _Alignas(64) uint8_t opaque[512];
+    int alg;                           /* veil_hash_alg */
+} vc_hash;
+
+typedef struct vc_backend {
+    const char *name;                  /* "sodium" or "openssl" */
+
+    /* Guarded memory for secret bytes and key schedules: libsodium's
+     * sodium_malloc (guard pages, mlock), OpenSSL's secure heap (when the
+     * application initialised one; plain heap otherwise).  zeroed on alloc,
+     * wiped on free.  NULL on failure (no detail set). */
+    void *(*secure_alloc)(size_t len);
+    void (*secure_free)(void *p, size_t len);
+    void (*memzero)(void *p, size_t len);
+
+    int (*random)(uint8_t *out, size_t len);
+
+    /* Streaming hash: SHA-256, SHA-512, BLAKE2s-256, BLAKE2b-512.  After
+     * init succeeds, exactly one of final or abort must follow (OpenSSL keeps
+     * a heap context in the state); both wipe the state. */
+    int (*hash_init)(vc_hash *h, int alg);
+    int (*hash_update)(vc_hash *h, const void *data, size_t len);
+    int (*hash_final)(vc_hash *h, uint8_t *out);
+    void (*hash_abort)(vc_hash *h);
+
+    /* X25519 / X448 scalar multiplication (RFC 7748).  out may come back
+     * all zero (the core checks); a backend whose library refuses to release
+     * an all-zero result returns VEIL_ELOWORDER itself. */
+    int (*x25519)(uint8_t out[32], const uint8_t scalar[32], const uint8_t point[32]);
+    int (*x25519_public)(uint8_t out[32], const uint8_t scalar[32]);
+    int (*x448)(uint8_t out[56], const uint8_t scalar[56], const uint8_t point[56]);
+    int (*x448_public)(uint8_t out[56], const uint8_t scalar[56]);
+
+    /* Ed25519 (RFC 8032, pure).  verify returns 0 or VEIL_EAUTH; the core
+     * has already refused non-canonical s, R, A and small-order R, A. */
+    int (*ed25519_public)(uint8_t pk[32], const uint8_t seed[32]);
+    int (*ed25519_sign)(uint8_t sig[64], const uint8_t seed[32], const uint8_t pk[32],
+                        const uint8_t *msg, size_t len);
+    int (*ed25519_verify)(const uint8_t sig[64], const uint8_t pk[32],
+                          const uint8_t *msg, size_t len);
+
+    /* AEAD: a context is made ONCE per key (type VEIL_SECRET_AES256GCM or
+     * VEIL_SECRET_CHACHAPOLY) and used for every call; per call only the
+     * nonce is set, nothing is allocated.  encrypt is in place over
+     * buf[0..len) and writes the 16-byte tag at buf+len.  decrypt takes the
+     * ciphertext length (tag at buf+len), decrypts in place through the
+     * library's verifying API and returns VEIL_EAUTH on a bad tag (the core
+     * zeroes the buffer). */
+    int (*aead_new)(int type, const uint8_t key[32], void **ctx);
+    void (*aead_free)(void *ctx);
+    int (*aead_encrypt)(void *ctx, const uint8_t nonce[12], const uint8_t *ad,
+                        size_t ad_len, uint8_t *buf, size_t len);
+    int (*aead_decrypt)(void *ctx, const uint8_t nonce[12], const uint8_t *ad,
+                        size_t ad_len, uint8_t *buf, size_t len);
+} vc_backend;
+
+#ifdef VEIL_HAVE_SODIUM
+/* Fails (VEIL_EUNSUPPORTED / VEIL_EINIT) when sodium_init fails. */
+VC_HIDDEN int vc_backend_sodium(const vc_backend **out);
+#endif
+#ifdef VEIL_HAVE_OPENSSL
+VC_HIDDEN int vc_backend_openssl(const vc_backend **out);
+#endif
+
+/* BLAKE2s-256 (RFC 7693), ours: libsodium has none.  Unkeyed, 32-byte out. */
+typedef struct vc_blake2s {
+    uint32_t h[8];
+    uint32_t t[2];
+    uint8_t buf[64];
+    size_t buflen;
+} vc_blake2s;
+VC_HIDDEN void vc_blake2s_init(vc_blake2s *s);
+VC_HIDDEN void vc_blake2s_update(vc_blake2s *s, const void *data, size_t len);
+VC_HIDDEN void vc_blake2s_final(vc_blake2s *s, uint8_t out[32]);
+
+#endif

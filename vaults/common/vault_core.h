@@ -1,0 +1,130 @@
+/* The vault core: every veil_vault_ops operation implemented once, on top of
+ * a crypto backend (backend.h).  Vault plugins are thin wrappers:
+ *
+ *   - the software vault: open = vc_open_scope(scope), everything else the
+ *     vc_* ops below;
+ *   - the file vault (persistent, encrypted at rest): the same ops, plus the
+ *     persistence hooks at the end of this header to load its secrets at
+ *     open (vc_insert), serialise them (vc_foreach_persistent) and learn
+ *     when they change (vc_set_change_hook).
+ *
+ * A vc_vault is not thread-safe: like the node that uses it, one thread at a
+ * time.  All vc_* functions set the error detail on failure. */
+#ifndef VEIL_VAULT_CORE_H
+#define VEIL_VAULT_CORE_H
+
+#include <veil/vault.h>
+#include <veil/config.h>
+
+#include "backend.h"
+
+typedef struct vc_vault vc_vault;
+
+/* ---- backends ---------------------------------------------------------- */
+
+/* The config key selecting the backend and its accepted values. */
+#define VC_CRYPTO_KEY "crypto"
+#define VC_CRYPTO_DEFAULT "openssl"
+
+/* Backend by name ("sodium", "openssl").  VEIL_EINVAL for an unknown name
+ * (detail lists the accepted values), VEIL_EUNSUPPORTED for a backend left
+ * out at configure time. */
+VC_HIDDEN int vc_backend_by_name(const char *name, const vc_backend **out);
+
+/* Read `crypto` from scope (absent: openssl; scope or its config may be
+ * NULL) and pick the backend.  An unknown value is VEIL_ECONFIG naming the
+ * value's file:line and the accepted values. */
+VC_HIDDEN int vc_backend_from_scope(const veil_config_scope *scope,
+                                    const vc_backend **out);
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+VC_HIDDEN int vc_new(const vc_backend *be, vc_vault **out);
+/* Wipes and frees every secret, then the vault (NULL ok). */
+VC_HIDDEN void vc_free(vc_vault *v);
+/* vc_new with the backend named in scope (what a plugin's open does). */
+VC_HIDDEN int vc_open_scope(const veil_config_scope *scope, vc_vault **out);
+VC_HIDDEN const vc_backend *vc_backend_of(const vc_vault *v);
+/* One pointer for the wrapping plugin's own state (the file vault's path,
+ * passphrase key, ...). */
+VC_HIDDEN void vc_set_user(vc_vault *v, void *user);
+VC_HIDDEN void *vc_user(const vc_vault *v);
+
+/* ---- the ops (signatures of veil_vault_ops; `vault` is a vc_vault *) ---- */
+
+VC_HIDDEN void vc_op_close(void *vault);
+VC_HIDDEN const char *vc_op_backend(void *vault);
+VC_HIDDEN int vc_op_random(void *vault, uint8_t *out, size_t len);
+VC_HIDDEN int vc_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out);
+VC_HIDDEN int vc_op_import(void *vault, const veil_secret_attrs *attrs, const uint8_t *data,
+                           size_t len, veil_secret *out);
+VC_HIDDEN int vc_op_export(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len);
+VC_HIDDEN int vc_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out);
+VC_HIDDEN int vc_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap,
+                               size_t *len);
+VC_HIDDEN int vc_op_find_by_key_id(void *vault, const char *key_id, veil_secret *out);
+VC_HIDDEN int vc_op_find_by_label(void *vault, const char *label, veil_secret *out);
+VC_HIDDEN int vc_op_destroy(void *vault, veil_secret s);
+VC_HIDDEN int vc_op_hash(void *vault, int alg, const veil_iovec *parts, size_t nparts,
+                         uint8_t *out);
+VC_HIDDEN int vc_op_hmac(void *vault, int alg, const veil_vault_input *key,
+                         const veil_iovec *parts, size_t nparts, uint8_t *out);
+VC_HIDDEN int vc_op_hkdf(void *vault, int alg, const veil_vault_input *salt,
+                         const veil_vault_input *ikm, size_t n_ikm, const uint8_t *info,
+                         size_t info_len, const veil_secret_attrs *out_attrs, size_t n_out,
+                         veil_secret *out);
+VC_HIDDEN int vc_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public,
+                       size_t peer_len, const veil_secret_attrs *out_attrs, veil_secret *out);
+VC_HIDDEN int vc_op_aead_encrypt(void *vault, veil_secret key, const uint8_t nonce[12],
+                                 const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len);
+VC_HIDDEN int vc_op_aead_decrypt(void *vault, veil_secret key, const uint8_t nonce[12],
+                                 const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len);
+VC_HIDDEN int vc_op_aead_rekey(void *vault, veil_secret key, const uint8_t nonce[12],
+                               const veil_secret_attrs *out_attrs, veil_secret *out);
+VC_HIDDEN int vc_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
+                         uint8_t sig[VEIL_SIGNATURE_BYTES]);
+VC_HIDDEN int vc_op_verify(void *vault, int key_type, const uint8_t *public_key,
+                           size_t public_len, const uint8_t *msg, size_t len,
+                           const uint8_t sig[VEIL_SIGNATURE_BYTES]);
+
+/* Every op above except open/close/backend, for a plugin's ops table:
+ *   static const veil_vault_ops ops = { .size = sizeof ops, .open = my_open,
+ *       .close = my_close, .backend = vc_op_backend, VC_CORE_OPS };          */
+#define VC_CORE_OPS                                                           \
+    .random = vc_op_random, .generate = vc_op_generate,                       \
+    .import = vc_op_import, .export_secret = vc_op_export,                    \
+    .attributes = vc_op_attributes, .public_key = vc_op_public_key,           \
+    .find_by_key_id = vc_op_find_by_key_id,                                   \
+    .find_by_label = vc_op_find_by_label, .destroy = vc_op_destroy,           \
+    .hash = vc_op_hash, .hmac = vc_op_hmac, .hkdf = vc_op_hkdf,               \
+    .dh = vc_op_dh, .aead_encrypt = vc_op_aead_encrypt,                       \
+    .aead_decrypt = vc_op_aead_decrypt, .aead_rekey = vc_op_aead_rekey,       \
+    .sign = vc_op_sign, .verify = vc_op_verify
+
+/* ---- persistence hooks (for the file vault) ---------------------------- */
+
+/* Called after every change to the set of PERSISTENT secrets (one was
+ * created by generate/import/hkdf/dh/rekey, or destroyed), once per change,
+ * after the change is complete.  Not called for ephemeral secrets nor for
+ * vc_insert.  A non-zero return is reported to the caller of the op that
+ * made the change (the change itself stays made: a file vault that fails to
+ * save returns e.g. VEIL_EIO and the caller knows the store is stale). */
+typedef int (*vc_change_fn)(void *arg, vc_vault *v);
+VC_HIDDEN void vc_set_change_hook(vc_vault *v, vc_change_fn fn, void *arg);
+
+/* Enumerate persistent secrets in handle order: attrs (label, type,
+ * exportable, length) and the raw private bytes, valid only during the
+ * callback (serialise, do not keep).  A non-zero return from fn stops the
+ * walk and is returned. */
+typedef int (*vc_each_fn)(void *arg, veil_secret handle, const veil_secret_attrs *attrs,
+                          const uint8_t *bytes, size_t len);
+VC_HIDDEN int vc_foreach_persistent(vc_vault *v, vc_each_fn fn, void *arg);
+
+/* Re-insert a secret read back from storage: same checks as import
+ * (type/length, label unique) but ignores `exportable` policy for loading
+ * and does not call the change hook.  The handle is new (handles are not
+ * stable across opens; key ids and labels are). */
+VC_HIDDEN int vc_insert(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes,
+                        size_t len, veil_secret *out);
+
+#endif
