@@ -107,8 +107,8 @@ static const veil_plugin_descriptor variant_descriptor = {
 #if defined(FIXTURE_NO_ENTRY)
 /* Exported under another name: the file is a valid shared object that is
  * simply not a veil plugin. */
-const veil_plugin_descriptor *not_the_entry(void);
-const veil_plugin_descriptor *not_the_entry(void)
+VEIL_EXPORT const veil_plugin_descriptor *not_the_entry(void);
+VEIL_EXPORT const veil_plugin_descriptor *not_the_entry(void)
 {
     return &variant_descriptor;
 }
