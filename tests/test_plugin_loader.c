@@ -229,6 +229,48 @@ static void test_builtin_refused(void **state)
     assert_contains(veil_last_error(), "struct_size 8");
 }
 
+/* Registered descriptors meet the same load-time checks as files. */
+static int silent_failing_init(const veil_host_services *host,
+                               const veil_config_scope *scope, void **st)
+{
+    (void)host;
+    (void)scope;
+    (void)st;
+    return VEIL_EDENIED;
+}
+
+static void test_builtin_checked_at_load(void **state)
+{
+    veil_plugin_descriptor d = fixture_good_descriptor;
+    veil_plugin *p = (veil_plugin *)0x1;
+    (void)state;
+
+    d.name = "nullops";
+    d.ops = NULL;
+    assert_int_equal(veil_plugin_register_builtin(&d), 0);
+    assert_int_equal(veil_plugin_load_named("nullops", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EPLUGIN_ABI);
+    assert_null(p);
+    assert_contains(veil_last_error(), "plugin 'nullops' (builtin) has no policy ops table");
+    veil_plugin_unregister_builtin("nullops");
+
+    /* An init that fails without setting a detail is still reported, and
+     * not with whatever failed before on this thread. */
+    d = fixture_good_descriptor;
+    d.name = "silent";
+    d.init = silent_failing_init;
+    assert_int_equal(veil_plugin_register_builtin(&d), 0);
+    (void)veil_error_set(VEIL_EIO, "stale detail");
+    assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EPLUGIN_INIT);
+    assert_contains(veil_last_error(), "plugin 'silent' (builtin) init failed: ");
+    assert_contains(veil_last_error(), veil_strerror(VEIL_EDENIED));
+    assert_null(strstr(veil_last_error(), "stale"));
+    veil_plugin_unregister_builtin("silent");
+    assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EPLUGIN_NOTFOUND);
+}
+
 static void test_host_services(void **state)
 {
     const veil_host_services *h = veil_host_services_get();
@@ -287,8 +329,9 @@ static void test_not_found_lists_every_path(void **state)
     char in_dir[PATH_MAX];
     (void)state;
 
-    /* Empty entries (leading, doubled, trailing colons) are skipped. */
-    setenv("VEIL_PLUGIN_PATH", ":/nonexistent-veil-a::/nonexistent-veil-b:", 1);
+    /* Empty entries (leading, doubled, trailing colons) are skipped;
+     * relative ones are listed as ignored, never tried. */
+    setenv("VEIL_PLUGIN_PATH", ":/nonexistent-veil-a::tests/plugins/.libs:/nonexistent-veil-b:", 1);
     assert_int_equal(veil_plugin_load_named("fixture_missing", NULL, NULL,
                                             VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      VEIL_EPLUGIN_NOTFOUND);
@@ -297,6 +340,8 @@ static void test_not_found_lists_every_path(void **state)
     assert_contains(e, "fixture_missing");
     assert_contains(e, "/nonexistent-veil-a/fixture_missing.so");
     assert_contains(e, "/nonexistent-veil-b/fixture_missing.so");
+    assert_contains(e, "tests/plugins/.libs (ignored: not an absolute directory)");
+    assert_null(strstr(e, "tests/plugins/.libs/fixture_missing.so"));
     snprintf(in_dir, sizeof in_dir, "%s/fixture_missing.so", VEIL_PLUGIN_DIR);
     assert_contains(e, in_dir);
     assert_null(strstr(e, "searched: /fixture_missing.so"));
@@ -310,6 +355,18 @@ static void test_not_found_lists_every_path(void **state)
                      VEIL_EPLUGIN_NOTFOUND);
     assert_contains(veil_last_error(), "searched: /nonexistent-veil-a/x.so");
     assert_null(strstr(veil_last_error(), VEIL_PLUGIN_DIR));
+    /* A relative entry is not used even when the file is right there. */
+    {
+        char cwd[PATH_MAX];
+        const char *top = getenv("VEIL_TOP_BUILDDIR");
+        assert_non_null(getcwd(cwd, sizeof cwd));
+        assert_int_equal(chdir(top), 0);
+        setenv("VEIL_PLUGIN_PATH", "tests/plugins/.libs", 1);
+        assert_int_equal(veil_plugin_load_named("fixture_good", NULL, NULL,
+                                                VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                         VEIL_EPLUGIN_NOTFOUND);
+        assert_int_equal(chdir(cwd), 0);
+    }
 }
 
 static void test_not_found_names_config_line(void **state)
@@ -624,6 +681,7 @@ int main(void)
         cmocka_unit_test_teardown(test_load_absolute_path, restore_env),
         cmocka_unit_test_teardown(test_builtin, restore_env),
         cmocka_unit_test(test_builtin_refused),
+        cmocka_unit_test(test_builtin_checked_at_load),
         cmocka_unit_test_teardown(test_not_found_lists_every_path, restore_env),
         cmocka_unit_test(test_not_found_names_config_line),
         cmocka_unit_test(test_invalid_names),

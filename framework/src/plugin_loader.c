@@ -2,8 +2,8 @@
  *
  * Only the plugin a configuration names is ever opened; no directory is
  * scanned.  Search order: registered built-ins; an absolute path (that file
- * only); each directory of $VEIL_PLUGIN_PATH (secure_getenv, so ignored in
- * setuid programs); the compiled-in plugin directory.  Every check that can
+ * only); each absolute directory of $VEIL_PLUGIN_PATH (secure_getenv, so
+ * ignored in setuid programs); the compiled-in plugin directory.  Every check that can
  * refuse a plugin runs before its init(), and every refusal dlcloses what
  * was opened, so a failed load leaves nothing behind. */
 #include <veil/plugin.h>
@@ -328,8 +328,15 @@ static int locate(const struct load_req *rq, char *path, size_t cap)
         while (env != NULL && *env != '\0') {
             const char *end = strchr(env, ':');
             size_t len = end ? (size_t)(end - env) : strlen(env);
-            if (len > 0 && try_dir(&s, env, len, rq->name, path, cap))
+            /* A relative entry would make the plugin depend on the current
+             * directory: listed as ignored, never tried. */
+            if (len > 0 && env[0] != '/') {
+                char rel[PATH_MAX];
+                snprintf(rel, sizeof rel, "%.*s", (int)len, env);
+                searched_add(&s, rel, "ignored: not an absolute directory");
+            } else if (len > 0 && try_dir(&s, env, len, rq->name, path, cap)) {
                 return 0;
+            }
             env = end ? end + 1 : NULL;
         }
         if (try_dir(&s, VEIL_PLUGIN_DIR, strlen(VEIL_PLUGIN_DIR), rq->name, path, cap))
