@@ -1,0 +1,336 @@
+/* OpenSSL (>= 3.0) backend: primitives only (see backend.h), EVP APIs only,
+ * default library context.  Algorithms are fetched once per process. */
+#include "config.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <veil/error.h>
+
+#include "backend.h"
+
+static EVP_MD *md_sha256, *md_sha512, *md_blake2s, *md_blake2b;
+static EVP_CIPHER *c_aesgcm, *c_chachapoly;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    md_blake2s = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
+    md_blake2b = EVP_MD_fetch(NULL, "BLAKE2B-512", NULL);
+    c_aesgcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    c_chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+}
+
+/* The EVP_MD_CTX pointer lives at the start of the opaque state. */
+static EVP_MD_CTX **ctx_of(vc_hash *h)
+{
+    return (EVP_MD_CTX **)(void *)h->opaque;
+}
+
+static void o_memzero(void *p, size_t len)
+{
+    OPENSSL_cleanse(p, len);
+}
+
+static void *o_secure_alloc(size_t len)
+{
+    return OPENSSL_secure_zalloc(len);
+}
+
+static void o_secure_free(void *p, size_t len)
+{
+    OPENSSL_secure_clear_free(p, len);
+}
+
+static int o_random(uint8_t *out, size_t len)
+{
+    while (len > 0) {
+        int n = len > INT_MAX ? INT_MAX : (int)len;
+        if (RAND_bytes(out, n) != 1)
+            return veil_error_set(VEIL_EIO, "openssl: RAND_bytes failed");
+        out += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int o_hash_init(vc_hash *h, int alg)
+{
+    const EVP_MD *md = alg == VEIL_HASH_SHA256   ? md_sha256
+                       : alg == VEIL_HASH_SHA512  ? md_sha512
+                       : alg == VEIL_HASH_BLAKE2S ? md_blake2s
+                       : alg == VEIL_HASH_BLAKE2B ? md_blake2b
+                                                  : NULL;
+    h->alg = alg;
+    *ctx_of(h) = NULL;
+    if (md == NULL)
+        return veil_error_set(VEIL_EUNSUPPORTED,
+                              "openssl: hash algorithm %d is unavailable in this OpenSSL", alg);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL)
+        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for a hash context");
+    if (EVP_DigestInit_ex2(c, md, NULL) != 1) {
+        EVP_MD_CTX_free(c);
+        return veil_error_set(VEIL_EINVAL, "openssl: digest init failed (alg %d)", alg);
+    }
+    *ctx_of(h) = c;
+    return 0;
+}
+
+static int o_hash_update(vc_hash *h, const void *data, size_t len)
+{
+    if (len > 0 && EVP_DigestUpdate(*ctx_of(h), data, len) != 1)
+        return veil_error_set(VEIL_EINVAL, "openssl: digest update failed");
+    return 0;
+}
+
+static void o_hash_abort(vc_hash *h)
+{
+    EVP_MD_CTX_free(*ctx_of(h)); /* cleanses the digest state */
+    *ctx_of(h) = NULL;
+}
+
+static int o_hash_final(vc_hash *h, uint8_t *out)
+{
+    int ok = EVP_DigestFinal_ex(*ctx_of(h), out, NULL);
+    o_hash_abort(h);
+    return ok == 1 ? 0 : veil_error_set(VEIL_EINVAL, "openssl: digest final failed");
+}
+
+/* Raw-key DH through EVP_PKEY_derive.  OpenSSL refuses to release an
+ * all-zero X25519/X448 result, and with well-formed raw keys that is the
+ * only way derive can fail, so such a failure is the low-order case. */
+static int o_dh(const char *alg, size_t n, uint8_t *out, const uint8_t *scalar,
+                const uint8_t *point)
+{
+    int rc = VEIL_ENOMEM;
+    EVP_PKEY *priv = EVP_PKEY_new_raw_private_key_ex(NULL, alg, NULL, scalar, n);
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key_ex(NULL, alg, NULL, point, n);
+    EVP_PKEY_CTX *pc = priv ? EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL) : NULL;
+    size_t outlen = n;
+    if (priv == NULL || peer == NULL || pc == NULL) {
+        rc = veil_error_set(VEIL_ENOMEM, "openssl: cannot set up %s keys", alg);
+        goto out;
+    }
+    if (EVP_PKEY_derive_init(pc) != 1 || EVP_PKEY_derive_set_peer_ex(pc, peer, 0) != 1) {
+        rc = veil_error_set(VEIL_EINVAL, "openssl: %s derive setup failed", alg);
+        goto out;
+    }
+    if (EVP_PKEY_derive(pc, out, &outlen) != 1 || outlen != n) {
+        OPENSSL_cleanse(out, n);
+        rc = veil_error_set(VEIL_ELOWORDER,
+                            "%s shared secret is all zero: the peer's public key has low order",
+                            alg);
+        goto out;
+    }
+    rc = 0;
+out:
+    EVP_PKEY_CTX_free(pc);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(priv);
+    return rc;
+}
+
+static int o_public(const char *alg, size_t n, uint8_t *out, const uint8_t *priv_bytes)
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key_ex(NULL, alg, NULL, priv_bytes, n);
+    size_t len = n;
+    int ok = k != NULL && EVP_PKEY_get_raw_public_key(k, out, &len) == 1 && len == n;
+    EVP_PKEY_free(k);
+    return ok ? 0 : veil_error_set(VEIL_EINVAL, "openssl: %s public key derivation failed", alg);
+}
+
+static int o_x25519(uint8_t out[32], const uint8_t s[32], const uint8_t p[32])
+{
+    return o_dh("X25519", 32, out, s, p);
+}
+
+static int o_x448(uint8_t out[56], const uint8_t s[56], const uint8_t p[56])
+{
+    return o_dh("X448", 56, out, s, p);
+}
+
+static int o_x25519_public(uint8_t out[32], const uint8_t s[32])
+{
+    return o_public("X25519", 32, out, s);
+}
+
+static int o_x448_public(uint8_t out[56], const uint8_t s[56])
+{
+    return o_public("X448", 56, out, s);
+}
+
+static int o_ed25519_public(uint8_t pk[32], const uint8_t seed[32])
+{
+    return o_public("ED25519", 32, pk, seed);
+}
+
+static int o_ed25519_sign(uint8_t sig[64], const uint8_t seed[32], const uint8_t pk[32],
+                          const uint8_t *msg, size_t len)
+{
+    (void)pk;
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL, seed, 32);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    size_t siglen = 64;
+    int ok = k != NULL && c != NULL && EVP_DigestSignInit_ex(c, NULL, NULL, NULL, NULL, k, NULL) == 1 &&
+             EVP_DigestSign(c, sig, &siglen, msg, len) == 1 && siglen == 64;
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+    return ok ? 0 : veil_error_set(VEIL_EINVAL, "openssl: Ed25519 signing failed");
+}
+
+static int o_ed25519_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *msg,
+                            size_t len)
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pk, 32);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int rc;
+    if (k == NULL || c == NULL || EVP_DigestVerifyInit_ex(c, NULL, NULL, NULL, NULL, k, NULL) != 1)
+        rc = veil_error_set(VEIL_EAUTH, "Ed25519 public key is not a valid point");
+    else if (EVP_DigestVerify(c, sig, 64, msg, len) != 1)
+        rc = veil_error_set(VEIL_EAUTH, "Ed25519 signature does not verify");
+    else
+        rc = 0;
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+/* One cipher context per key and direction, keyed once; per call only the
+ * IV is set (EVP_*Init_ex2 with NULL cipher and key keeps the schedule). */
+typedef struct o_aead {
+    EVP_CIPHER_CTX *enc, *dec;
+} o_aead;
+
+static void o_aead_free(void *ctx)
+{
+    o_aead *a = ctx;
+    if (a == NULL)
+        return;
+    EVP_CIPHER_CTX_free(a->enc); /* cleanses the key schedule */
+    EVP_CIPHER_CTX_free(a->dec);
+    OPENSSL_free(a);
+}
+
+static int o_aead_new(int type, const uint8_t key[32], void **ctx)
+{
+    const EVP_CIPHER *c = type == VEIL_SECRET_AES256GCM ? c_aesgcm : c_chachapoly;
+    if (c == NULL)
+        return veil_error_set(VEIL_EUNSUPPORTED, "openssl: %s is unavailable in this OpenSSL",
+                              type == VEIL_SECRET_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305");
+    o_aead *a = OPENSSL_zalloc(sizeof *a);
+    if (a == NULL)
+        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for an AEAD context");
+    a->enc = EVP_CIPHER_CTX_new();
+    a->dec = EVP_CIPHER_CTX_new();
+    if (a->enc == NULL || a->dec == NULL || EVP_EncryptInit_ex2(a->enc, c, key, NULL, NULL) != 1 ||
+        EVP_DecryptInit_ex2(a->dec, c, key, NULL, NULL) != 1) {
+        o_aead_free(a);
+        return veil_error_set(VEIL_ENOMEM, "openssl: AEAD context setup failed");
+    }
+    *ctx = a;
+    return 0;
+}
+
+/* EVP lengths are int: feed long inputs in chunks. */
+#define CHUNK (1 << 30)
+
+static int o_aead_encrypt(void *ctx, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
+                          uint8_t *buf, size_t len)
+{
+    EVP_CIPHER_CTX *c = ((o_aead *)ctx)->enc;
+    int outl;
+    if (EVP_EncryptInit_ex2(c, NULL, NULL, nonce, NULL) != 1)
+        goto fail;
+    for (size_t off = 0; off < ad_len; off += CHUNK) {
+        int n = ad_len - off > CHUNK ? CHUNK : (int)(ad_len - off);
+        if (EVP_EncryptUpdate(c, NULL, &outl, ad + off, n) != 1)
+            goto fail;
+    }
+    for (size_t off = 0; off < len; off += CHUNK) {
+        int n = len - off > CHUNK ? CHUNK : (int)(len - off);
+        if (EVP_EncryptUpdate(c, buf + off, &outl, buf + off, n) != 1)
+            goto fail;
+    }
+    if (EVP_EncryptFinal_ex(c, buf + len, &outl) != 1)
+        goto fail;
+    OSSL_PARAM p[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, buf + len, 16),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_CIPHER_CTX_get_params(c, p) != 1)
+        goto fail;
+    return 0;
+fail:
+    return veil_error_set(VEIL_EINVAL, "openssl: AEAD encryption failed (len %zu)", len);
+}
+
+static int o_aead_decrypt(void *ctx, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
+                          uint8_t *buf, size_t len)
+{
+    EVP_CIPHER_CTX *c = ((o_aead *)ctx)->dec;
+    int outl;
+    OSSL_PARAM p[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, buf + len, 16),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_DecryptInit_ex2(c, NULL, NULL, nonce, NULL) != 1 || EVP_CIPHER_CTX_set_params(c, p) != 1)
+        return veil_error_set(VEIL_EINVAL, "openssl: AEAD decryption setup failed");
+    for (size_t off = 0; off < ad_len; off += CHUNK) {
+        int n = ad_len - off > CHUNK ? CHUNK : (int)(ad_len - off);
+        if (EVP_DecryptUpdate(c, NULL, &outl, ad + off, n) != 1)
+            return veil_error_set(VEIL_EINVAL, "openssl: AEAD decryption failed");
+    }
+    for (size_t off = 0; off < len; off += CHUNK) {
+        int n = len - off > CHUNK ? CHUNK : (int)(len - off);
+        if (EVP_DecryptUpdate(c, buf + off, &outl, buf + off, n) != 1)
+            return veil_error_set(VEIL_EINVAL, "openssl: AEAD decryption failed");
+    }
+    /* The library compares the tag (constant time) in Final. */
+    if (EVP_DecryptFinal_ex(c, buf + len, &outl) != 1)
+        return veil_error_set(VEIL_EAUTH, "AEAD tag does not verify");
+    return 0;
+}
+
+static const vc_backend openssl_backend = {
+    .name = "openssl",
+    .secure_alloc = o_secure_alloc,
+    .secure_free = o_secure_free,
+    .memzero = o_memzero,
+    .random = o_random,
+    .hash_init = o_hash_init,
+    .hash_update = o_hash_update,
+    .hash_final = o_hash_final,
+    .hash_abort = o_hash_abort,
+    .x25519 = o_x25519,
+    .x25519_public = o_x25519_public,
+    .x448 = o_x448,
+    .x448_public = o_x448_public,
+    .ed25519_public = o_ed25519_public,
+    .ed25519_sign = o_ed25519_sign,
+    .ed25519_verify = o_ed25519_verify,
+    .aead_new = o_aead_new,
+    .aead_free = o_aead_free,
+    .aead_encrypt = o_aead_encrypt,
+    .aead_decrypt = o_aead_decrypt,
+};
+
+int vc_backend_openssl(const vc_backend **out)
+{
+    pthread_once(&fetch_once, fetch_all);
+    if (md_sha256 == NULL || md_sha512 == NULL || c_chachapoly == NULL || c_aesgcm == NULL)
+        return veil_error_set(VEIL_EUNSUPPORTED,
+                              "openssl: the default provider lacks SHA-256/SHA-512/AES-256-GCM/"
+                              "ChaCha20-Poly1305");
+    *out = &openssl_backend;
+    return 0;
+}

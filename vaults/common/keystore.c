@@ -1,0 +1,388 @@
+/* The secret table: handles, guarded storage, attributes, lookups and the
+ * persistence hooks.  A handle is (generation << 32 | slot + 1): destroying
+ * a secret bumps its slot's generation, so a stale handle is refused with
+ * VEIL_EBADHANDLE and never reaches the slot's next occupant. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <veil/error.h>
+
+#include "core_internal.h"
+
+#define SLOT_BYTES VEIL_SECRET_MAX_BYTES
+#define INITIAL_CAP 16u
+/* A slot whose generation reaches this is retired, never reused. */
+#define GEN_RETIRED UINT32_MAX
+
+static veil_secret handle_of(const vc_vault *v, const vc_entry *e)
+{
+    return ((veil_secret)e->gen << 32) | (veil_secret)((uint32_t)(e - v->entries) + 1u);
+}
+
+int vc_lookup(vc_vault *v, veil_secret s, const char *op, vc_entry **out)
+{
+    uint32_t slot = (uint32_t)(s & 0xffffffffu);
+    uint32_t gen = (uint32_t)(s >> 32);
+    if (slot == 0 || slot > v->cap || !v->entries[slot - 1].used ||
+        v->entries[slot - 1].gen != gen)
+        return veil_error_set(VEIL_EBADHANDLE, "%s: secret handle 0x%llx is unknown or destroyed",
+                              op, (unsigned long long)s);
+    *out = &v->entries[slot - 1];
+    return 0;
+}
+
+const char *vc_entry_name(vc_vault *v, const vc_entry *e, char buf[32])
+{
+    if (e->attrs.label[0] != '\0')
+        return e->attrs.label;
+    if (e->key_id[0] != '\0')
+        return e->key_id;
+    snprintf(buf, 32, "#0x%llx", (unsigned long long)handle_of(v, e));
+    return buf;
+}
+
+int vc_type_error(vc_vault *v, const vc_entry *e, const char *op, const char *expected)
+{
+    char nb[32];
+    return veil_error_set(VEIL_ETYPE, "%s: secret %s is %s, expected %s", op,
+                          vc_entry_name(v, e, nb), veil_secret_type_name(e->attrs.type),
+                          expected);
+}
+
+int vc_new(const vc_backend *be, vc_vault **out)
+{
+    vc_vault *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return veil_error_set(VEIL_ENOMEM, "vault: out of memory");
+    v->be = be;
+    *out = v;
+    return 0;
+}
+
+void vc_free(vc_vault *v)
+{
+    if (v == NULL)
+        return;
+    for (uint32_t i = 0; i < v->cap; i++)
+        if (v->entries[i].used)
+            v->be->aead_free(v->entries[i].aead);
+    if (v->arena != NULL)
+        v->be->secure_free(v->arena, (size_t)v->cap * SLOT_BYTES); /* wipes */
+    if (v->entries != NULL) {
+        v->be->memzero(v->entries, (size_t)v->cap * sizeof *v->entries);
+        free(v->entries);
+    }
+    free(v);
+}
+
+const vc_backend *vc_backend_of(const vc_vault *v)
+{
+    return v->be;
+}
+
+void vc_set_user(vc_vault *v, void *user)
+{
+    v->user = user;
+}
+
+void *vc_user(const vc_vault *v)
+{
+    return v->user;
+}
+
+void vc_set_change_hook(vc_vault *v, vc_change_fn fn, void *arg)
+{
+    v->hook = fn;
+    v->hook_arg = arg;
+}
+
+/* Double the table; the arena moves to a new guarded block (old one wiped). */
+static int grow(vc_vault *v)
+{
+    uint32_t ncap = v->cap == 0 ? INITIAL_CAP : v->cap * 2u;
+    if (ncap > (1u << 24))
+        return veil_error_set(VEIL_ELIMIT, "vault: more than %u secrets", 1u << 24);
+    vc_entry *ne = calloc(ncap, sizeof *ne);
+    uint8_t *na = v->be->secure_alloc((size_t)ncap * SLOT_BYTES);
+    if (ne == NULL || na == NULL) {
+        free(ne);
+        if (na != NULL)
+            v->be->secure_free(na, (size_t)ncap * SLOT_BYTES);
+        return veil_error_set(VEIL_ENOMEM, "vault: out of (guarded) memory for %u secrets", ncap);
+    }
+    if (v->cap > 0) {
+        memcpy(ne, v->entries, (size_t)v->cap * sizeof *ne);
+        memcpy(na, v->arena, (size_t)v->cap * SLOT_BYTES);
+        v->be->memzero(v->entries, (size_t)v->cap * sizeof *ne);
+        free(v->entries);
+        v->be->secure_free(v->arena, (size_t)v->cap * SLOT_BYTES);
+    }
+    for (uint32_t i = v->cap; i < ncap; i++)
+        ne[i].gen = 1;
+    v->entries = ne;
+    v->arena = na;
+    v->cap = ncap;
+    return 0;
+}
+
+static int free_slot(vc_vault *v, vc_entry **out)
+{
+    for (;;) {
+        for (uint32_t i = 0; i < v->cap; i++) {
+            if (!v->entries[i].used && v->entries[i].gen != GEN_RETIRED) {
+                *out = &v->entries[i];
+                return 0;
+            }
+        }
+        int rc = grow(v);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* Length check per type; returns the expected length or 0 on error. */
+static int check_len(const veil_secret_attrs *a, size_t len)
+{
+    if (a->type == VEIL_SECRET_BUFFER) {
+        if (len < 1 || len > VEIL_SECRET_MAX_BYTES || (a->length != 0 && a->length != len))
+            return veil_error_set(VEIL_EINVAL,
+                                  "secret of type buffer: %zu bytes given, attrs.length %u "
+                                  "(expected 1..%u and equal)",
+                                  len, a->length, VEIL_SECRET_MAX_BYTES);
+        return 0;
+    }
+    size_t want = veil_secret_type_len(a->type);
+    if (want == 0)
+        return veil_error_set(VEIL_EINVAL, "unknown secret type %d", a->type);
+    if (len != want)
+        return veil_error_set(VEIL_EINVAL, "secret of type %s: %zu bytes given, expected %zu",
+                              veil_secret_type_name(a->type), len, want);
+    return 0;
+}
+
+static int label_free(vc_vault *v, const char *label)
+{
+    if (label[0] == '\0')
+        return 0;
+    for (uint32_t i = 0; i < v->cap; i++)
+        if (v->entries[i].used && strcmp(v->entries[i].attrs.label, label) == 0)
+            return veil_error_set(VEIL_EEXIST, "a secret labelled '%s' already exists", label);
+    return 0;
+}
+
+/* Public key, key id (hex SHA-256 of the public key) and AEAD context. */
+static int derive(vc_vault *v, vc_entry *e, const uint8_t *bytes)
+{
+    const vc_backend *be = v->be;
+    int rc = 0;
+    switch (e->attrs.type) {
+    case VEIL_SECRET_X25519:
+        rc = be->x25519_public(e->pub, bytes);
+        e->pub_len = 32;
+        break;
+    case VEIL_SECRET_X448:
+        rc = be->x448_public(e->pub, bytes);
+        e->pub_len = 56;
+        break;
+    case VEIL_SECRET_ED25519:
+        rc = be->ed25519_public(e->pub, bytes);
+        e->pub_len = 32;
+        break;
+    case VEIL_SECRET_AES256GCM:
+    case VEIL_SECRET_CHACHAPOLY:
+        return be->aead_new(e->attrs.type, bytes, &e->aead);
+    default:
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    uint8_t id[32];
+    veil_iovec part = { e->pub, e->pub_len };
+    vc_hash h;
+    if ((rc = be->hash_init(&h, VEIL_HASH_SHA256)) != 0)
+        return rc;
+    if ((rc = be->hash_update(&h, part.data, part.len)) != 0) {
+        be->hash_abort(&h);
+        return rc;
+    }
+    if ((rc = be->hash_final(&h, id)) != 0)
+        return rc;
+    static const char hexd[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        e->key_id[2 * i] = hexd[id[i] >> 4];
+        e->key_id[2 * i + 1] = hexd[id[i] & 15];
+    }
+    e->key_id[64] = '\0';
+    return 0;
+}
+
+int vc_create(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes, size_t len,
+              veil_secret *out)
+{
+    int rc;
+    vc_entry *e = NULL;
+    if (memchr(attrs->label, '\0', sizeof attrs->label) == NULL)
+        return veil_error_set(VEIL_EINVAL, "secret label is not NUL-terminated within %u bytes",
+                              VEIL_LABEL_MAX + 1);
+    if (attrs->persistence != VEIL_EPHEMERAL && attrs->persistence != VEIL_PERSISTENT)
+        return veil_error_set(VEIL_EINVAL, "unknown persistence %d", attrs->persistence);
+    if ((rc = check_len(attrs, len)) != 0 || (rc = label_free(v, attrs->label)) != 0)
+        return rc;
+    if ((rc = free_slot(v, &e)) != 0)
+        return rc;
+    uint32_t gen = e->gen;
+    memset(e, 0, sizeof *e);
+    e->gen = gen;
+    e->attrs = *attrs;
+    e->attrs.length = (uint16_t)len;
+    e->len = (uint8_t)len;
+    if ((rc = derive(v, e, bytes)) != 0) {
+        v->be->memzero(e->pub, sizeof e->pub);
+        return rc;
+    }
+    memcpy(vc_bytes(v, e), bytes, len);
+    e->used = true;
+    v->count++;
+    *out = handle_of(v, e);
+    return 0;
+}
+
+void vc_remove(vc_vault *v, veil_secret s)
+{
+    vc_entry *e = NULL;
+    if (vc_lookup(v, s, "destroy", &e) != 0)
+        return;
+    v->be->aead_free(e->aead);
+    v->be->memzero(vc_bytes(v, e), SLOT_BYTES);
+    uint32_t gen = e->gen;
+    v->be->memzero(e, sizeof *e);
+    e->gen = gen + 1u; /* reaching GEN_RETIRED retires the slot */
+    v->count--;
+}
+
+int vc_commit(vc_vault *v, const veil_secret *made, size_t n)
+{
+    bool persistent = false;
+    for (size_t i = 0; i < n; i++) {
+        vc_entry *e = NULL;
+        if (vc_lookup(v, made[i], "commit", &e) == 0 && e->attrs.persistence == VEIL_PERSISTENT)
+            persistent = true;
+    }
+    if (!persistent || v->hook == NULL)
+        return 0;
+    int rc = v->hook(v->hook_arg, v);
+    if (rc != 0) {
+        for (size_t i = 0; i < n; i++)
+            vc_remove(v, made[i]);
+        return rc;
+    }
+    return 0;
+}
+
+int vc_insert(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes, size_t len,
+              veil_secret *out)
+{
+    return vc_create(v, attrs, bytes, len, out);
+}
+
+int vc_foreach_persistent(vc_vault *v, vc_each_fn fn, void *arg)
+{
+    for (uint32_t i = 0; i < v->cap; i++) {
+        vc_entry *e = &v->entries[i];
+        if (!e->used || e->attrs.persistence != VEIL_PERSISTENT)
+            continue;
+        int rc = fn(arg, handle_of(v, e), &e->attrs, vc_bytes(v, e), e->len);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- ops on the table ---------------------------------------------------- */
+
+int vc_op_destroy(void *vault, veil_secret s)
+{
+    vc_vault *v = vault;
+    vc_entry *e = NULL;
+    int rc = vc_lookup(v, s, "destroy", &e);
+    if (rc != 0)
+        return rc;
+    bool persistent = e->attrs.persistence == VEIL_PERSISTENT;
+    vc_remove(v, s);
+    /* The secret is gone either way; a failing hook says the store is stale. */
+    return persistent && v->hook != NULL ? v->hook(v->hook_arg, v) : 0;
+}
+
+int vc_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)
+{
+    vc_entry *e = NULL;
+    int rc = vc_lookup(vault, s, "attributes", &e);
+    if (rc == 0)
+        *out = e->attrs;
+    return rc;
+}
+
+int vc_op_export(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len)
+{
+    vc_vault *v = vault;
+    vc_entry *e = NULL;
+    char nb[32];
+    int rc = vc_lookup(v, s, "export", &e);
+    if (rc != 0)
+        return rc;
+    if (!e->attrs.exportable)
+        return veil_error_set(VEIL_EPERM, "secret %s is not exportable", vc_entry_name(v, e, nb));
+    if (cap < e->len)
+        return veil_error_set(VEIL_EINVAL, "export: out holds %zu bytes, secret %s has %u", cap,
+                              vc_entry_name(v, e, nb), e->len);
+    memcpy(out, vc_bytes(v, e), e->len);
+    *len = e->len;
+    return 0;
+}
+
+int vc_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len)
+{
+    vc_vault *v = vault;
+    vc_entry *e = NULL;
+    int rc = vc_lookup(v, s, "public_key", &e);
+    if (rc != 0)
+        return rc;
+    if (e->pub_len == 0)
+        return vc_type_error(v, e, "public_key", "X25519, X448 or Ed25519");
+    if (cap < e->pub_len)
+        return veil_error_set(VEIL_EINVAL, "public_key: out holds %zu bytes, need %u", cap,
+                              e->pub_len);
+    memcpy(out, e->pub, e->pub_len);
+    *len = e->pub_len;
+    return 0;
+}
+
+int vc_op_find_by_key_id(void *vault, const char *key_id, veil_secret *out)
+{
+    vc_vault *v = vault;
+    for (uint32_t i = 0; i < v->cap; i++) {
+        if (v->entries[i].used && v->entries[i].key_id[0] != '\0' &&
+            strcmp(v->entries[i].key_id, key_id) == 0) {
+            *out = handle_of(v, &v->entries[i]);
+            return 0;
+        }
+    }
+    return veil_error_set(VEIL_ENOTFOUND, "no secret with key id %s", key_id);
+}
+
+int vc_op_find_by_label(void *vault, const char *label, veil_secret *out)
+{
+    vc_vault *v = vault;
+    if (label[0] != '\0') {
+        for (uint32_t i = 0; i < v->cap; i++) {
+            if (v->entries[i].used && strcmp(v->entries[i].attrs.label, label) == 0) {
+                *out = handle_of(v, &v->entries[i]);
+                return 0;
+            }
+        }
+    }
+    return veil_error_set(VEIL_ENOTFOUND, "no secret labelled '%s'", label);
+}
