@@ -208,6 +208,11 @@ static void test_threads(void **state)
 static void run_child(const char *env_value, char *out, size_t cap, int *level)
 {
     char path[] = "/tmp/veil-test-log-XXXXXX";
+    char self[4096];
+    /* The real path (under valgrind /proc/self/exe is valgrind itself). */
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(sn > 0);
+    self[sn] = '\0';
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     pid_t pid = fork();
@@ -219,7 +224,7 @@ static void run_child(const char *env_value, char *out, size_t cap, int *level)
             setenv("VEIL_LOG", env_value, 1);
         else
             unsetenv("VEIL_LOG");
-        execl("/proc/self/exe", "test_log", "child", (char *)NULL);
+        execl(self, "test_log", "child", (char *)NULL);
         _exit(127);
     }
     int st;
