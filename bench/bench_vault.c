@@ -1,0 +1,219 @@
+/* vault: AEAD encrypt+decrypt through the vault interface against the raw
+ * library call doing the same work in the same run (1 KiB and 16 KiB, both
+ * ciphers, both backends), plus X25519 DH and Ed25519 sign ops/s through the
+ * vault.  The raw baselines keep a keyed context per key exactly like the
+ * backends do, so the ratio is the cost of the vault layers (wrapper
+ * checks, handle lookup, indirect calls).  Medians of RUNS timed runs,
+ * vault and raw interleaved.  The software vault is loaded through the
+ * plugin loader (VEIL_PLUGIN_PATH). */
+#include "config.h"
+#include "bench.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <veil/veil.h>
+
+#if defined(VEIL_HAVE_SODIUM) && defined(VEIL_HAVE_OPENSSL)
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#define RUNS 5
+
+typedef struct raw_ctx {
+    int sodium, type;
+    crypto_aead_aes256gcm_state gcm;
+    uint8_t key[32];
+    EVP_CIPHER_CTX *enc, *dec;
+} raw_ctx;
+
+static int raw_init(raw_ctx *r, int sodium, int type, const uint8_t key[32])
+{
+    memset(r, 0, sizeof *r);
+    r->sodium = sodium, r->type = type;
+    memcpy(r->key, key, 32);
+    if (sodium) {
+        if (type == VEIL_SECRET_AES256GCM)
+            crypto_aead_aes256gcm_beforenm(&r->gcm, key);
+        return 0;
+    }
+    EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, type == VEIL_SECRET_AES256GCM ? "AES-256-GCM"
+                                                                          : "ChaCha20-Poly1305", NULL);
+    r->enc = EVP_CIPHER_CTX_new();
+    r->dec = EVP_CIPHER_CTX_new();
+    int ok = c && EVP_EncryptInit_ex2(r->enc, c, key, NULL, NULL) == 1 &&
+             EVP_DecryptInit_ex2(r->dec, c, key, NULL, NULL) == 1;
+    EVP_CIPHER_free(c);
+    return ok ? 0 : -1;
+}
+
+static void raw_free(raw_ctx *r)
+{
+    EVP_CIPHER_CTX_free(r->enc);
+    EVP_CIPHER_CTX_free(r->dec);
+}
+
+/* encrypt then decrypt in place; 0 when the round trip verifies */
+static int raw_roundtrip(raw_ctx *r, const uint8_t n[12], uint8_t *buf, size_t len)
+{
+    if (r->sodium && r->type == VEIL_SECRET_AES256GCM) {
+        crypto_aead_aes256gcm_encrypt_detached_afternm(buf, buf + len, NULL, buf, len, NULL, 0,
+                                                       NULL, n, &r->gcm);
+        return crypto_aead_aes256gcm_decrypt_detached_afternm(buf, NULL, buf, len, buf + len,
+                                                              NULL, 0, n, &r->gcm);
+    }
+    if (r->sodium) {
+        crypto_aead_chacha20poly1305_ietf_encrypt_detached(buf, buf + len, NULL, buf, len, NULL,
+                                                           0, NULL, n, r->key);
+        return crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len, buf + len,
+                                                                  NULL, 0, n, r->key);
+    }
+    int outl;
+    OSSL_PARAM p[2] = { OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, buf + len, 16),
+                        OSSL_PARAM_construct_end() };
+    if (EVP_EncryptInit_ex2(r->enc, NULL, NULL, n, NULL) != 1 ||
+        EVP_EncryptUpdate(r->enc, buf, &outl, buf, (int)len) != 1 ||
+        EVP_EncryptFinal_ex(r->enc, buf + len, &outl) != 1 || EVP_CIPHER_CTX_get_params(r->enc, p) != 1)
+        return -1;
+    if (EVP_DecryptInit_ex2(r->dec, NULL, NULL, n, NULL) != 1 ||
+        EVP_CIPHER_CTX_set_params(r->dec, p) != 1 ||
+        EVP_DecryptUpdate(r->dec, buf, &outl, buf, (int)len) != 1 ||
+        EVP_DecryptFinal_ex(r->dec, buf + len, &outl) != 1)
+        return -1;
+    return 0;
+}
+
+static int aead_case(bench_run *b, veil_vault *v, const char *backend, int type, size_t len)
+{
+    static uint8_t buf[16384 + 16];
+    uint8_t key[32], n[12] = { 0 };
+    veil_secret k;
+    raw_ctx r;
+    veil_secret_attrs a = { .type = type };
+    int rc;
+    memset(key, 7, sizeof key);
+    memset(buf, 0x33, sizeof buf);
+    if ((rc = veil_vault_import(v, &a, key, 32, &k)) != 0)
+        return rc;
+    if (raw_init(&r, strcmp(backend, "sodium") == 0, type, key) != 0)
+        return VEIL_EINVAL;
+    bool smoke = bench_smoke(b);
+    long iters = smoke ? 20 : (long)(200L * 1024 * 1024 / 4 / (len + 64));
+    double tv[RUNS], tr[RUNS];
+    int runs = smoke ? 1 : RUNS;
+    for (int run = 0; run < runs; run++) {
+        double t0 = bench_now_s();
+        for (long i = 0; i < iters && rc == 0; i++) {
+            rc = veil_vault_aead_encrypt(v, k, n, NULL, 0, buf, len);
+            if (rc == 0)
+                rc = veil_vault_aead_decrypt(v, k, n, NULL, 0, buf, len + 16);
+        }
+        double t1 = bench_now_s();
+        for (long i = 0; i < iters && rc == 0; i++)
+            if (raw_roundtrip(&r, n, buf, len) != 0)
+                rc = VEIL_EAUTH;
+        double t2 = bench_now_s();
+        tv[run] = (double)iters * (double)len / (t1 - t0) / 1e6;
+        tr[run] = (double)iters * (double)len / (t2 - t1) / 1e6;
+    }
+    raw_free(&r);
+    if (rc == 0)
+        rc = veil_vault_destroy(v, k);
+    if (rc != 0)
+        return rc;
+    char variant[80];
+    double mv = bench_median(tv, (size_t)runs), mr = bench_median(tr, (size_t)runs);
+    snprintf(variant, sizeof variant, "%s %s %zuB enc+dec", backend, veil_secret_type_name(type), len);
+    bench_emit(b, variant, "vault", mv, "MB/s");
+    bench_emit(b, variant, "raw", mr, "MB/s");
+    bench_emit(b, variant, "vault/raw", 100.0 * mv / mr, "%");
+    return 0;
+}
+
+static int asym_case(bench_run *b, veil_vault *v, const char *backend)
+{
+    veil_secret_attrs ax = { .type = VEIL_SECRET_X25519 }, ae = { .type = VEIL_SECRET_ED25519 };
+    veil_secret x, e, out;
+    uint8_t peer[32] = { 9 }, sig[64], msg[64] = { 1 };
+    int rc;
+    if ((rc = veil_vault_generate(v, &ax, &x)) != 0 || (rc = veil_vault_generate(v, &ae, &e)) != 0)
+        return rc;
+    bool smoke = bench_smoke(b);
+    int runs = smoke ? 1 : RUNS;
+    long iters = smoke ? 5 : 2000;
+    double tdh[RUNS], tsg[RUNS];
+    for (int run = 0; run < runs && rc == 0; run++) {
+        double t0 = bench_now_s();
+        for (long i = 0; i < iters && rc == 0; i++)
+            if ((rc = veil_vault_dh(v, x, peer, 32, NULL, &out)) == 0)
+                rc = veil_vault_destroy(v, out);
+        double t1 = bench_now_s();
+        for (long i = 0; i < iters && rc == 0; i++)
+            rc = veil_vault_sign(v, e, msg, sizeof msg, sig);
+        double t2 = bench_now_s();
+        tdh[run] = (double)iters / (t1 - t0);
+        tsg[run] = (double)iters / (t2 - t1);
+    }
+    if (rc != 0)
+        return rc;
+    char variant[64];
+    snprintf(variant, sizeof variant, "%s x25519 dh", backend);
+    bench_emit(b, variant, "ops/s", bench_median(tdh, (size_t)runs), "ops/s");
+    snprintf(variant, sizeof variant, "%s ed25519 sign", backend);
+    bench_emit(b, variant, "ops/s", bench_median(tsg, (size_t)runs), "ops/s");
+    if ((rc = veil_vault_destroy(v, x)) != 0)
+        return rc;
+    return veil_vault_destroy(v, e);
+}
+
+static int run(bench_run *b)
+{
+    static const char *const backends[] = { "sodium", "openssl" };
+    static const int types[] = { VEIL_SECRET_AES256GCM, VEIL_SECRET_CHACHAPOLY };
+    static const size_t sizes[] = { 1024, 16384 };
+    veil_config *cfg;
+    veil_plugin *p;
+    int rc;
+    if (sodium_init() < 0)
+        return VEIL_EUNSUPPORTED;
+    if ((rc = veil_config_parse(&cfg, "[vault.sodium]\ncrypto = sodium\n"
+                                      "[vault.openssl]\ncrypto = openssl\n", "<bench>")) != 0)
+        return rc;
+    if ((rc = veil_plugin_load_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL,
+                                     &p)) != 0) {
+        fprintf(stderr, "bench vault: %s\n", veil_last_error());
+        veil_config_free(cfg);
+        return rc;
+    }
+    for (size_t bi = 0; bi < 2 && rc == 0; bi++) {
+        char section[32];
+        snprintf(section, sizeof section, "vault.%s", backends[bi]);
+        veil_config_scope scope = { cfg, section };
+        veil_vault *v;
+        if ((rc = veil_vault_open_plugin(p, &scope, &v)) != 0)
+            break;
+        for (size_t t = 0; t < 2 && rc == 0; t++)
+            for (size_t s = 0; s < 2 && rc == 0; s++)
+                rc = aead_case(b, v, backends[bi], types[t], sizes[s]);
+        if (rc == 0)
+            rc = asym_case(b, v, backends[bi]);
+        veil_vault_close(v);
+    }
+    veil_plugin_unload(p);
+    veil_config_free(cfg);
+    return rc;
+}
+
+#else
+/* Needs both backends for the raw baselines. */
+static int run(bench_run *b)
+{
+    (void)b;
+    fprintf(stderr, "bench vault: needs both libsodium and OpenSSL (configure without --disable-*)\n");
+    return 0;
+}
+#endif
+
+const bench_case bench_case_vault = { "vault", "AEAD via vault vs raw library; X25519/Ed25519 ops/s",
+                                      run };
