@@ -30,6 +30,17 @@ static void fetch_all(void)
     c_chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
 }
 
+/* The plugin can be dlclosed: give the fetched algorithms back then. */
+__attribute__((destructor)) static void free_all(void)
+{
+    EVP_MD_free(md_sha256);
+    EVP_MD_free(md_sha512);
+    EVP_MD_free(md_blake2s);
+    EVP_MD_free(md_blake2b);
+    EVP_CIPHER_free(c_aesgcm);
+    EVP_CIPHER_free(c_chachapoly);
+}
+
 /* The EVP_MD_CTX pointer lives at the start of the opaque state. */
 static EVP_MD_CTX **ctx_of(vc_hash *h)
 {
