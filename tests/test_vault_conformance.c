@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +32,12 @@ typedef struct vault_case {
 } vault_case;
 
 static const vault_case vaults[] = {
+#ifdef VEIL_HAVE_SODIUM
     { "software", "[vault]\nplugin = software\ncrypto = sodium\n", false },
+#endif
+#ifdef VEIL_HAVE_OPENSSL
     { "software", "[vault]\nplugin = software\ncrypto = openssl\n", true },
+#endif
 };
 #define N_VAULTS (sizeof vaults / sizeof vaults[0])
 
@@ -850,6 +856,25 @@ static void test_bad_crypto_config(void **state)
     veil_config_free(cfg);
 }
 
+/* No crypto key: the documented default is openssl (when it was built). */
+static void test_default_backend(void **state)
+{
+    fixture *f = *state;
+    veil_config *cfg;
+    veil_vault *v2 = NULL;
+    assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\n", "d.conf"), 0);
+    veil_config_scope scope = { cfg, "vault" };
+#ifdef VEIL_HAVE_OPENSSL
+    assert_int_equal(veil_vault_open_plugin(f->plugin, &scope, &v2), 0);
+    assert_string_equal(veil_vault_backend(v2), "openssl");
+    veil_vault_close(v2);
+#else
+    assert_int_equal(veil_vault_open_plugin(f->plugin, &scope, &v2), VEIL_EUNSUPPORTED);
+    assert_detail("disabled at configure time");
+#endif
+    veil_config_free(cfg);
+}
+
 static void test_backend_name(void **state)
 {
     fixture *f = *state;
@@ -888,7 +913,7 @@ static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
     T(test_chachapoly_rfc8439), T(test_aesgcm_spec), T(test_aead_tamper),
     T(test_aead_rekey), T(test_use_after_destroy), T(test_wrong_type),
     T(test_export_perm_and_labels), T(test_argument_checks), T(test_bad_crypto_config),
-    T(test_backend_name),
+    T(test_default_backend), T(test_backend_name),
 };
 #define N_SUITE (sizeof suite / sizeof suite[0])
 

@@ -103,12 +103,14 @@ VC_HIDDEN int vc_op_verify(void *vault, int key_type, const uint8_t *public_key,
 
 /* ---- persistence hooks (for the file vault) ---------------------------- */
 
-/* Called after every change to the set of PERSISTENT secrets (one was
- * created by generate/import/hkdf/dh/rekey, or destroyed), once per change,
- * after the change is complete.  Not called for ephemeral secrets nor for
- * vc_insert.  A non-zero return is reported to the caller of the op that
- * made the change (the change itself stays made: a file vault that fails to
- * save returns e.g. VEIL_EIO and the caller knows the store is stale). */
+/* Called after every change to the set of PERSISTENT secrets (created by
+ * generate/import/hkdf/dh/rekey, or destroyed), once per operation (an HKDF
+ * making two persistent outputs calls it once), after the change is
+ * complete.  Not called for ephemeral secrets nor for vc_insert.
+ * A non-zero return on a creation removes the new secret(s) again and the
+ * op returns the hook's error (the store and the vault stay in step); on a
+ * destroy the secret is gone anyway and the error tells the caller that the
+ * store is stale. */
 typedef int (*vc_change_fn)(void *arg, vc_vault *v);
 VC_HIDDEN void vc_set_change_hook(vc_vault *v, vc_change_fn fn, void *arg);
 
@@ -120,10 +122,11 @@ typedef int (*vc_each_fn)(void *arg, veil_secret handle, const veil_secret_attrs
                           const uint8_t *bytes, size_t len);
 VC_HIDDEN int vc_foreach_persistent(vc_vault *v, vc_each_fn fn, void *arg);
 
-/* Re-insert a secret read back from storage: same checks as import
- * (type/length, label unique) but ignores `exportable` policy for loading
- * and does not call the change hook.  The handle is new (handles are not
- * stable across opens; key ids and labels are). */
+/* Re-insert a secret read back from storage: the same checks as import
+ * (type and length, label unique, public key / key id / AEAD context made
+ * again), keeping the stored attributes; does not call the change hook.
+ * The handle is new (handles are not stable across opens; key ids and
+ * labels are). */
 VC_HIDDEN int vc_insert(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes,
                         size_t len, veil_secret *out);
 
