@@ -31,5 +31,40 @@ typedef struct veil_trust_policy_ops {
     int (*check)(void *inst, const veil_trust_info *info);
 } veil_trust_policy_ops;
 
+/* ---- policy objects (core) ------------------------------------------
+ * A veil_trust_policy is an instance of a policy plugin, or an all/any
+ * combinator over other policies.  check() answers 0 (allow) or
+ * VEIL_EDENIED with a detail naming the refused peer identifier and the
+ * policy ("peer P1a2b... refused by policy 'identifier' [policy.bob]"). */
+
+typedef struct veil_trust_policy veil_trust_policy;
+typedef struct veil_node veil_node;
+
+/* From configuration: section [policy] / [policy.NAME] holding either
+ * `plugin = NAME` (+ the plugin's keys) or `all = policy.a, policy.b` /
+ * `any = ...` naming other sections. */
+VEIL_EXPORT int veil_trust_policy_from_config(veil_node *node, const char *section,
+                                              veil_trust_policy **out) VEIL_WUR;
+/* Instance of plugin `name` with keys given as NULL-terminated key, value
+ * pairs (e.g. {"identifiers", "P...", NULL}); validated like a config
+ * section. */
+VEIL_EXPORT int veil_trust_policy_new(veil_node *node, const char *name,
+                                      const char *const *key_values,
+                                      veil_trust_policy **out) VEIL_WUR;
+/* Convenience: the `identifier` plugin trusting exactly these identifiers. */
+VEIL_EXPORT int veil_trust_policy_identifier(veil_node *node,
+                                             const char *const *identifiers,
+                                             size_t n, veil_trust_policy **out) VEIL_WUR;
+/* Combinators; take ownership of the members (also on failure). */
+VEIL_EXPORT int veil_trust_policy_all(veil_trust_policy **members, size_t n,
+                                      veil_trust_policy **out) VEIL_WUR;
+VEIL_EXPORT int veil_trust_policy_any(veil_trust_policy **members, size_t n,
+                                      veil_trust_policy **out) VEIL_WUR;
+/* 0 allow; VEIL_EDENIED (any deny or error: fail closed). */
+VEIL_EXPORT int veil_trust_policy_check(veil_trust_policy *p,
+                                        const veil_trust_info *info) VEIL_WUR;
+VEIL_EXPORT const char *veil_trust_policy_name(const veil_trust_policy *p);
+VEIL_EXPORT void veil_trust_policy_free(veil_trust_policy *p);
+
 VEIL_END_DECLS
 #endif

@@ -16,5 +16,7 @@
 #include <veil/key_agreement.h>
 #include <veil/trust_policy.h>
 #include <veil/transport.h>
+#include <veil/entity.h>
+#include <veil/secure_channel.h>
 
 #endif

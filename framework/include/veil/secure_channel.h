@@ -1,0 +1,54 @@
+/* veil — secure channels (docs/PROTOCOL.md, "Secure channel").
+ *
+ * Mirrors Ockam's getting-started "Secure Channel" chapter:
+ *   veil_secure_channel_listener_create(bob, "bob_listener", bob_policy);
+ *   veil_secure_channel_create(alice, &route_to_listener, alice_policy, &ch);
+ *   route = [ch, "echoer"]; veil_ctx_send(ctx, &route, ...);
+ *
+ * A message sent to [channel, rest...] is encrypted with its remaining
+ * route and payload and sent along the channel's route; the other end
+ * decrypts it, marks it with local info (channel address, peer
+ * identifier) and forwards it to rest.  Replies come back the same way.
+ * The key agreement plugin comes from [key_agreement] (default noise,
+ * Noise_XX_25519_AESGCM_SHA256); channel keys from [secure_channel]. */
+#ifndef VEIL_SECURE_CHANNEL_H
+#define VEIL_SECURE_CHANNEL_H
+
+#include <veil/common.h>
+#include <veil/address.h>
+#include <veil/entity.h>
+#include <veil/trust_policy.h>
+
+VEIL_BEGIN_DECLS
+
+/* Start a listener worker at address; each initiator gets its own channel.
+ * Takes ownership of policy (freed when the listener stops). */
+VEIL_EXPORT int veil_secure_channel_listener_create(veil_entity *e,
+                                                    const char *address,
+                                                    veil_trust_policy *policy) VEIL_WUR;
+/* Run the handshake with the listener at the end of route (running the
+ * node's loop until done or timeout); *channel gets the local address to
+ * put first in routes.  Takes ownership of policy.  Errors: VEIL_EDENIED
+ * (detail names the refused identifier and policy), VEIL_ETIMEDOUT,
+ * VEIL_EHANDSHAKE, VEIL_EAUTH. */
+VEIL_EXPORT int veil_secure_channel_create(veil_entity *e, const veil_route *route,
+                                           veil_trust_policy *policy,
+                                           veil_address *channel) VEIL_WUR;
+/* Send a close message to the peer and stop the local channel worker. */
+VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
+                                          const veil_address *channel) VEIL_WUR;
+
+typedef struct veil_channel_stats {
+    uint64_t sent, received;
+    uint64_t dropped_auth;        /* tag/format failures */
+    uint64_t dropped_replay;      /* duplicate or too old for the window */
+    uint64_t dropped_oversize;
+    uint64_t rekeys;
+    char peer_identifier[VEIL_IDENTIFIER_LEN + 1];
+} veil_channel_stats;
+VEIL_EXPORT int veil_secure_channel_stats(veil_node *node,
+                                          const veil_address *channel,
+                                          veil_channel_stats *out) VEIL_WUR;
+
+VEIL_END_DECLS
+#endif
