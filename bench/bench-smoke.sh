@@ -1,0 +1,32 @@
+#!/bin/sh
+# Runs every benchmark case with --smoke and checks that each registered
+# case produced results and the JSON is well-formed.  Speaks TAP.
+set -u
+top=${VEIL_TOP_BUILDDIR:-.}
+out=${TMPDIR:-/tmp}/veil-bench-smoke.$$.json
+trap 'rm -f "$out" "$out.log"' EXIT
+echo "1..3"
+if "$top/bench/veil-bench" --smoke --json "$out" >"$out.log" 2>&1; then
+    echo "ok 1 - veil-bench --smoke exits 0"
+else
+    echo "not ok 1 - veil-bench --smoke exits 0"
+    sed 's/^/# /' "$out.log"
+fi
+cases=$("$top/bench/veil-bench" --list | awk '{print $1}')
+missing=""
+for c in $cases; do
+    grep -q "\"case\": \"$c\"" "$out" 2>/dev/null || missing="$missing $c"
+done
+if [ -n "$cases" ] && [ -z "$missing" ]; then
+    echo "ok 2 - every case reported results"
+else
+    echo "not ok 2 - every case reported results (missing:$missing)"
+fi
+py=${PYTHON3:-/usr/bin/python3}
+if [ -x "$py" ] && "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["smoke"] is True and d["results"]' "$out" 2>/dev/null; then
+    echo "ok 3 - JSON output parses"
+elif [ ! -x "$py" ]; then
+    echo "ok 3 - JSON output parses # SKIP no python3"
+else
+    echo "not ok 3 - JSON output parses"
+fi

@@ -1,0 +1,26 @@
+/* Example 01: create a node and stop it.
+ *
+ * Contract (checked by tests/examples.sh): prints nothing, exits 0.
+ * A node with no configuration ($VEIL_CONF unset) loads no plugin; its
+ * application context has the address "app". */
+#include <veil/veil.h>
+
+#include <stdio.h>
+#include <string.h>
+
+int main(void)
+{
+    veil_node *node;
+    veil_context *app;
+    int rc = veil_node_create(&node, &app, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "veil_node_create: %s (%s)\n", veil_strerror(rc), veil_last_error());
+        return 1;
+    }
+    if (strcmp(veil_ctx_address(app)->bytes, "app") != 0) {
+        fprintf(stderr, "unexpected app address '%s'\n", veil_ctx_address(app)->bytes);
+        (void)veil_node_stop(node);
+        return 1;
+    }
+    return veil_node_stop(node) == 0 ? 0 : 1;
+}
