@@ -325,6 +325,27 @@ static void test_route_against_model(void **state)
     check_same(&r, &m);
 }
 
+/* A zero-filled route (e.g. from calloc) behaves as an empty route. */
+static void test_route_zeroed(void **state)
+{
+    (void)state;
+    veil_route r, expect;
+    veil_address a;
+    char out[64];
+    memset(&r, 0, sizeof r);
+    assert_int_equal(veil_route_count(&r), 0);
+    assert_false(veil_route_front(&r, NULL, NULL, NULL));
+    assert_int_equal(veil_address_parse(&a, "b"), 0);
+    assert_int_equal(veil_route_prepend(&r, &a), 0);
+    assert_int_equal(veil_address_parse(&a, "a"), 0);
+    assert_int_equal(veil_route_prepend(&r, &a), 0);
+    assert_int_equal(veil_route_append_str(&r, "c"), 0);
+    veil_route_format(&r, out, sizeof out);
+    assert_string_equal(out, "a => b => c");
+    assert_int_equal(veil_route_parse(&expect, "a,b,c"), 0);
+    assert_true(veil_route_equal(&r, &expect));
+}
+
 static void test_route_append_route_copy_equal(void **state)
 {
     (void)state;
@@ -370,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_route_pop_front_get),
         cmocka_unit_test(test_route_against_model),
         cmocka_unit_test(test_route_append_route_copy_equal),
+        cmocka_unit_test(test_route_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

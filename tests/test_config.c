@@ -136,8 +136,8 @@ static void test_parse_errors(void **state)
     expect_file_error("[vault] # note\n", 1, "unexpected text '# note' after section header");
     expect_file_error("\nplugin = x\n[vault]\n", 2, "key 'plugin' outside any section");
     expect_file_error("[vault]\nplugin software\n", 2, "missing '=' in 'plugin software'");
-    expect_file_error("[vault]\n  = software\n", 2, "empty key");
-    expect_file_error("[]\n", 1, "empty section name");
+    expect_file_error("[vault]\n  = software\n", 2, "empty key in '= software'");
+    expect_file_error("[ ]\n", 1, "empty section name in '[ ]'");
     expect_file_error("[Vault]\n", 1, "bad character 'V' in section name 'Vault'");
     expect_file_error("[vault]\nplu gin = x\n", 2, "bad character ' ' in key 'plu gin'");
     expect_file_error("[vault]\nPlugin = x\n", 2, "bad character 'P' in key 'Plugin'");

@@ -374,6 +374,9 @@ static int parse_section(parser *p, const char *s, size_t n)
     const char *nm = s + 1;
     size_t nn = (size_t)(close - nm);
     trim(&nm, &nn);
+    if (nn == 0)
+        return veil_error_set(VEIL_ECONFIG, "%sempty section name in '%.*s'", p->where,
+                              (int)(n > SHOW ? SHOW : n), s);
     if ((rc = check_name(nm, nn, p->where, "section name")) < 0)
         return rc;
     memcpy(name, nm, nn);
@@ -448,6 +451,9 @@ static int parse_key(parser *p, const char *s, size_t n)
     const char *k = s;
     size_t kn = (size_t)(eq - s);
     trim(&k, &kn);
+    if (kn == 0)
+        return veil_error_set(VEIL_ECONFIG, "%sempty key in '%.*s' (expected key = value)",
+                              p->where, (int)(n > SHOW ? SHOW : n), s);
     if ((rc = check_name(k, kn, p->where, "key")) < 0)
         return rc;
     memcpy(key, k, kn);
