@@ -320,6 +320,10 @@ static void test_limits(void **state)
     m[n++] = 0;
     expect_decode(m, n, 0, VEIL_ELIMIT, "onward route address 3 bytes");
     expect_detail("1028 bytes (limit 1024)");
+    /* Limits are checked before presence: cut right after the 4th length. */
+    expect_decode(m, 2 + 3 * 258 + 3, 0, VEIL_ELIMIT, "onward route address 3 bytes");
+    const uint8_t p2m[] = {0x01, 0x00, 0x00, 0x80, 0x80, 0x80, 0x01}; /* 2 MiB, no bytes */
+    expect_decode(p2m, sizeof p2m, 0, VEIL_ELIMIT, "payload length at byte offset 3");
     /* Payload over the caller's limit and over VEIL_PAYLOAD_MAX. */
     const uint8_t p10[] = {0x01, 0x00, 0x00, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     expect_decode(p10, sizeof p10, 9, VEIL_ELIMIT,

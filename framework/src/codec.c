@@ -205,14 +205,15 @@ static int route_decode(veil_route *r, const uint8_t *in, size_t len, size_t *po
             return fail(VEIL_ELIMIT, &f, start, "length %llu outside 1..%u",
                         (unsigned long long)alen, VEIL_ADDRESS_MAX);
         f.part = "bytes";
-        if (len - *pos < alen)
-            return fail(VEIL_ETRUNCATED, &f, *pos, "need %llu bytes, %zu left",
-                        (unsigned long long)alen, len - *pos);
+        /* Limits before presence, as for every length. */
         size_t used = (size_t)(r->_tail - r->_head);
         if (used + 2 + alen > VEIL_ROUTE_BYTES_MAX)
             return fail(VEIL_ELIMIT, &f, *pos,
                         "route would use %llu bytes (limit %u)",
                         (unsigned long long)(used + 2 + alen), VEIL_ROUTE_BYTES_MAX);
+        if (len - *pos < alen)
+            return fail(VEIL_ETRUNCATED, &f, *pos, "need %llu bytes, %zu left",
+                        (unsigned long long)alen, len - *pos);
         /* A fresh route has VEIL_ROUTE_BYTES_MAX of room after _tail, so
          * entries go straight into the buffer with no move. */
         uint8_t *e = r->_buf + r->_tail;
