@@ -22,6 +22,7 @@
 
 #include <veil/error.h>
 #include <veil/key_agreement.h>
+#include <veil/node.h>
 #include <veil/plugin.h>
 #include <veil/vault.h>
 
@@ -962,6 +963,43 @@ static void test_nonce_encode(void **state)
     assert_string_equal(veil_secret_type_name(VEIL_SECRET_CHACHAPOLY), "chachapoly");
 }
 
+/* veil_vault_open through a node: no [vault] section gives the software
+ * vault on openssl (the documented default); a named section is honoured. */
+static void test_vault_open_node(void **state)
+{
+    (void)state;
+    veil_config *cfg;
+    veil_node *node;
+    veil_context *app;
+    veil_vault *v;
+    assert_int_equal(veil_config_parse(&cfg,
+#ifdef VEIL_HAVE_SODIUM
+                                       "[vault.backup]\nplugin = software\ncrypto = sodium\n",
+#else
+                                       "[vault.backup]\nplugin = software\ncrypto = openssl\n",
+#endif
+                                       "node.conf"), 0);
+    veil_node_options o = { .size = sizeof o, .config = cfg };
+    assert_int_equal(veil_node_create(&node, &app, &o), 0);
+#ifdef VEIL_HAVE_OPENSSL
+    assert_int_equal(veil_vault_open(node, NULL, &v), 0);
+    assert_string_equal(veil_vault_plugin_name(v), "software");
+    assert_string_equal(veil_vault_backend(v), "openssl");
+    veil_vault_close(v);
+#endif
+    assert_int_equal(veil_vault_open(node, "vault.backup", &v), 0);
+#ifdef VEIL_HAVE_SODIUM
+    assert_string_equal(veil_vault_backend(v), "sodium");
+#endif
+    uint8_t r[16];
+    assert_int_equal(veil_vault_random(v, r, sizeof r), 0);
+    veil_vault_close(v);
+    assert_int_equal(veil_vault_open(NULL, NULL, &v), VEIL_EINVAL);
+    assert_detail("node");
+    assert_int_equal(veil_node_stop(node), 0);
+    veil_config_free(cfg);
+}
+
 #define T(fn) { #fn, fn }
 
 static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
@@ -981,10 +1019,11 @@ static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
  * named "<plugin>/<backend>: <test>". */
 int main(void)
 {
-    static struct CMUnitTest tests[1 + N_VAULTS * N_SUITE];
+    static struct CMUnitTest tests[2 + N_VAULTS * N_SUITE];
     static char names[N_VAULTS * N_SUITE][96];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest){ "test_nonce_encode", test_nonce_encode, NULL, NULL, NULL };
+    tests[n++] = (struct CMUnitTest){ "test_vault_open_node", test_vault_open_node, NULL, NULL, NULL };
     for (size_t c = 0; c < N_VAULTS; c++) {
         for (size_t i = 0; i < N_SUITE; i++) {
             char *name = names[c * N_SUITE + i];
