@@ -238,6 +238,38 @@ static void test_field_edges(void **state)
     }
 }
 
+/* RFC 8032 decoding rules, independent of libsodium: y = p + 1 is 1 in
+ * disguise (refused only when strict), y = 2 has no x (the curve equation
+ * gives a non-square, checked with Euler's criterion offline), and x = 0
+ * with the sign bit set is refused. */
+static void test_point_decode_edges(void **state)
+{
+    (void)state;
+    uint8_t s[32], out[32], one[32] = {1};
+    veil_ge P;
+    memcpy(s, P_BYTES, 32);
+    s[0]++; /* p + 1 */
+    assert_int_equal(veil_ge_frombytes(&P, s, 1), -1);
+    assert_int_equal(veil_ge_frombytes(&P, s, 0), 0);
+    veil_ge_tobytes(out, &P);
+    assert_memory_equal(out, one, 32);
+    assert_true(veil_ge_is_identity(&P));
+    memset(s, 0, 32);
+    s[0] = 2;
+    assert_int_equal(veil_ge_frombytes(&P, s, 1), -2);
+    s[0] = 3; /* y = 3 is on the curve, with either sign of x */
+    assert_int_equal(veil_ge_frombytes(&P, s, 1), 0);
+    veil_ge_tobytes(out, &P);
+    assert_memory_equal(out, s, 32);
+    s[31] = 0x80;
+    assert_int_equal(veil_ge_frombytes(&P, s, 1), 0);
+    veil_ge_tobytes(out, &P);
+    assert_memory_equal(out, s, 32);
+    memcpy(s, one, 32);
+    s[31] = 0x80; /* x = 0 but "negative" */
+    assert_int_equal(veil_ge_frombytes(&P, s, 1), -3);
+}
+
 /* ---- scalars against libsodium ---------------------------------------- */
 
 static void test_scalar_reduce_vs_sodium(void **state)
@@ -588,10 +620,11 @@ static void test_python_signs_we_verify(void **state)
     (void)state;
     static case_t cs[PEER_SIGN_ONE + PEER_SIGN_ZERO];
     char path[64];
-    int ones = 0, zeros = 0, n = 0;
+    int ones = 0, zeros = 0, n = 0, tries = 0;
     FILE *f = temp_input(path);
     while (n < PEER_SIGN_ONE + PEER_SIGN_ZERO) {
         case_t *c = &cs[n];
+        assert_true(++tries < 10000); /* each bit value has probability 1/2 */
         randombytes_buf(c->priv, 32);
         int bit = ed_sign_bit(c->priv);
         if (bit ? ones == PEER_SIGN_ONE : zeros == PEER_SIGN_ZERO)
@@ -746,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_add_dbl_decode_vs_sodium),
         cmocka_unit_test(test_double_scalarmult_vs_sodium),
         cmocka_unit_test(test_field_edges),
+        cmocka_unit_test(test_point_decode_edges),
         cmocka_unit_test(test_scalar_reduce_vs_sodium),
         cmocka_unit_test(test_scalar_muladd_neg_vs_sodium),
         cmocka_unit_test(test_sign_verify_roundtrip),
