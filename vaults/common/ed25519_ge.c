@@ -1,4 +1,5 @@
-/* veil — GF(2^255-19), edwards25519 and scalars mod L (see ed25519_ge.h).
+/* veil — GF(2^255-19) and edwards25519 (see ed25519_ge.h; scalars mod L
+ * are in ed25519_sc.c).
  *
  * Limb bounds (why no overflow): veil_fe_add/sub/mul all end with a carry
  * pass, so every stored element has limbs < 2^51 + 2^18.  sub adds 4p
@@ -7,6 +8,7 @@
  * times in 128 bits. */
 #include "ed25519_ge.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define MASK51 ((UINT64_C(1) << 51) - 1)
@@ -93,6 +95,21 @@ void veil_fe_neg(veil_fe *h, const veil_fe *f)
     veil_fe_sub(h, &zero, f);
 }
 
+/* Column sums of a product (each < 2^115) back to limbs < 2^51 + 2^13. */
+static void fe_carry128(veil_fe *h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
+{
+    r1 += r0 >> 51;
+    r2 += r1 >> 51;
+    r3 += r2 >> 51;
+    r4 += r3 >> 51;
+    r0 = (r0 & MASK51) + (r4 >> 51) * 19;
+    h->v[0] = (uint64_t)r0 & MASK51;
+    h->v[1] = ((uint64_t)r1 & MASK51) + (uint64_t)(r0 >> 51);
+    h->v[2] = (uint64_t)r2 & MASK51;
+    h->v[3] = (uint64_t)r3 & MASK51;
+    h->v[4] = (uint64_t)r4 & MASK51;
+}
+
 void veil_fe_mul(veil_fe *h, const veil_fe *f, const veil_fe *g)
 {
     const uint64_t *a = f->v, *b = g->v;
@@ -108,19 +125,23 @@ void veil_fe_mul(veil_fe *h, const veil_fe *f, const veil_fe *g)
     u128 r4 = (u128)a[0] * b[4] + (u128)a[1] * b[3] + (u128)a[2] * b[2] + (u128)a[3] * b[1] +
               (u128)a[4] * b[0];
 
-    r1 += r0 >> 51;
-    r2 += r1 >> 51;
-    r3 += r2 >> 51;
-    r4 += r3 >> 51;
-    r0 = (r0 & MASK51) + (r4 >> 51) * 19;
-    h->v[0] = (uint64_t)r0 & MASK51;
-    h->v[1] = ((uint64_t)r1 & MASK51) + (uint64_t)(r0 >> 51);
-    h->v[2] = (uint64_t)r2 & MASK51;
-    h->v[3] = (uint64_t)r3 & MASK51;
-    h->v[4] = (uint64_t)r4 & MASK51;
+    fe_carry128(h, r0, r1, r2, r3, r4);
 }
 
-void veil_fe_sq(veil_fe *h, const veil_fe *f) { veil_fe_mul(h, f, f); }
+/* Squaring: the cross products of veil_fe_mul appear twice, so ten
+ * multiplications instead of twenty-five. */
+void veil_fe_sq(veil_fe *h, const veil_fe *f)
+{
+    const uint64_t *a = f->v;
+    uint64_t a0_2 = 2 * a[0], a1_2 = 2 * a[1];
+    uint64_t a3_19 = 19 * a[3], a3_38 = 38 * a[3], a4_19 = 19 * a[4], a4_38 = 38 * a[4];
+    u128 r0 = (u128)a[0] * a[0] + (u128)a[1] * a4_38 + (u128)a[2] * a3_38;
+    u128 r1 = (u128)a0_2 * a[1] + (u128)a[2] * a4_38 + (u128)a[3] * a3_19;
+    u128 r2 = (u128)a0_2 * a[2] + (u128)a[1] * a[1] + (u128)a[3] * a4_38;
+    u128 r3 = (u128)a0_2 * a[3] + (u128)a1_2 * a[2] + (u128)a[4] * a4_19;
+    u128 r4 = (u128)a0_2 * a[4] + (u128)a1_2 * a[3] + (u128)a[2] * a[2];
+    fe_carry128(h, r0, r1, r2, r3, r4);
+}
 
 /* h = f^(2^n) */
 static void fe_sqn(veil_fe *h, const veil_fe *f, int n)
@@ -274,21 +295,40 @@ void veil_ge_identity(veil_ge *p)
 
 void veil_ge_base(veil_ge *p) { *p = GE_BASE; }
 
-/* Unified addition for a = -1 (Hisil-Wong-Carter-Dawson 2008, "add-2008-
- * hwcd-3"); complete on edwards25519 because d is not a square. */
-void veil_ge_add(veil_ge *r, const veil_ge *p, const veil_ge *q)
+/* A point prepared for addition: (Y+X, Y-X, Z, 2dT). */
+typedef struct ge_cached {
+    veil_fe ypx, ymx, z, t2d;
+} ge_cached;
+
+static void ge_to_cached(ge_cached *c, const veil_ge *p)
 {
-    veil_fe a, b, c, d, e, f, g, h, t;
+    veil_fe_add(&c->ypx, &p->Y, &p->X);
+    veil_fe_sub(&c->ymx, &p->Y, &p->X);
+    c->z = p->Z;
+    veil_fe_mul(&c->t2d, &p->T, &FE_D2);
+}
+
+static void ge_cached_cmov(ge_cached *r, const ge_cached *c, unsigned b)
+{
+    veil_fe_cmov(&r->ypx, &c->ypx, b);
+    veil_fe_cmov(&r->ymx, &c->ymx, b);
+    veil_fe_cmov(&r->z, &c->z, b);
+    veil_fe_cmov(&r->t2d, &c->t2d, b);
+}
+
+/* Unified addition for a = -1 (Hisil-Wong-Carter-Dawson 2008, "add-2008-
+ * hwcd-3"); complete on edwards25519 because d is not a square, so the
+ * identity and equal inputs need no special case. */
+static void ge_add_cached(veil_ge *r, const veil_ge *p, const ge_cached *q)
+{
+    veil_fe a, b, c, d, e, f, g, h;
 
     veil_fe_sub(&a, &p->Y, &p->X);
-    veil_fe_sub(&t, &q->Y, &q->X);
-    veil_fe_mul(&a, &a, &t);
+    veil_fe_mul(&a, &a, &q->ymx);
     veil_fe_add(&b, &p->Y, &p->X);
-    veil_fe_add(&t, &q->Y, &q->X);
-    veil_fe_mul(&b, &b, &t);
-    veil_fe_mul(&c, &p->T, &q->T);
-    veil_fe_mul(&c, &c, &FE_D2);
-    veil_fe_mul(&d, &p->Z, &q->Z);
+    veil_fe_mul(&b, &b, &q->ypx);
+    veil_fe_mul(&c, &p->T, &q->t2d);
+    veil_fe_mul(&d, &p->Z, &q->z);
     veil_fe_add(&d, &d, &d);
     veil_fe_sub(&e, &b, &a);
     veil_fe_sub(&f, &d, &c);
@@ -298,6 +338,13 @@ void veil_ge_add(veil_ge *r, const veil_ge *p, const veil_ge *q)
     veil_fe_mul(&r->Y, &g, &h);
     veil_fe_mul(&r->T, &e, &h);
     veil_fe_mul(&r->Z, &f, &g);
+}
+
+void veil_ge_add(veil_ge *r, const veil_ge *p, const veil_ge *q)
+{
+    ge_cached c;
+    ge_to_cached(&c, q);
+    ge_add_cached(r, p, &c);
 }
 
 /* Doubling for a = -1 ("dbl-2008-hwcd"). */
@@ -413,29 +460,44 @@ static unsigned ct_eq(uint32_t a, uint32_t b)
     return (unsigned)((((uint64_t)(a ^ b)) - 1) >> 63);
 }
 
+/* BASE_TABLE[i][j] = j * 16^i * B, built once (public data, ~160 KiB). */
+static ge_cached BASE_TABLE[64][16];
+static pthread_once_t base_table_once = PTHREAD_ONCE_INIT;
+
+static void base_table_init(void)
+{
+    veil_ge pos, q;
+    veil_ge_base(&pos);
+    for (int i = 0; i < 64; i++) {
+        veil_ge_identity(&q);
+        for (int j = 0; j < 16; j++) {
+            ge_to_cached(&BASE_TABLE[i][j], &q);
+            veil_ge_add(&q, &q, &pos);
+        }
+        for (int k = 0; k < 4; k++)
+            veil_ge_dbl(&pos, &pos);
+    }
+}
+
 void veil_ge_scalarmult_base(veil_ge *r, const uint8_t a[32])
 {
-    veil_ge table[16], acc, sel;
+    veil_ge acc;
+    ge_cached sel, id;
 
-    veil_ge_identity(&table[0]);
-    veil_ge_base(&table[1]);
-    for (int i = 2; i < 16; i++)
-        veil_ge_add(&table[i], &table[i - 1], &GE_BASE);
-
+    pthread_once(&base_table_once, base_table_init);
     veil_ge_identity(&acc);
-    for (int i = 63; i >= 0; i--) {
+    ge_to_cached(&id, &acc);
+    /* a = sum nib_i 16^i: one addition per 4-bit window, no doubling. */
+    for (int i = 0; i < 64; i++) {
         uint32_t nib = (a[i / 2] >> (4 * (i & 1))) & 15;
-        for (int k = 0; k < 4; k++)
-            veil_ge_dbl(&acc, &acc);
-        /* Read every entry; keep the one whose index matches. */
-        veil_ge_identity(&sel);
+        /* Read every entry of the row; keep the one whose index matches. */
+        sel = id;
         for (uint32_t j = 0; j < 16; j++)
-            veil_ge_cmov(&sel, &table[j], ct_eq(j, nib));
-        veil_ge_add(&acc, &acc, &sel);
+            ge_cached_cmov(&sel, &BASE_TABLE[i][j], ct_eq(j, nib));
+        ge_add_cached(&acc, &acc, &sel);
     }
     *r = acc;
-    /* table, sel and acc held multiples of a secret scalar. */
-    explicit_bzero(table, sizeof(table));
+    /* sel and acc held multiples of a secret scalar. */
     explicit_bzero(&sel, sizeof(sel));
     explicit_bzero(&acc, sizeof(acc));
 }
@@ -443,19 +505,22 @@ void veil_ge_scalarmult_base(veil_ge *r, const uint8_t a[32])
 void veil_ge_double_scalarmult_vartime(veil_ge *r, const uint8_t a[32],
                                        const uint8_t b[32], const veil_ge *p)
 {
-    veil_ge pts[4], acc; /* [1] = B, [2] = P, [3] = B + P */
+    veil_ge t, acc;
+    ge_cached pts[4]; /* [1] = B, [2] = P, [3] = B + P */
 
-    veil_ge_identity(&pts[0]);
-    veil_ge_base(&pts[1]);
-    pts[2] = *p;
-    veil_ge_add(&pts[3], &pts[1], &pts[2]);
+    veil_ge_base(&t);
+    ge_to_cached(&pts[1], &t);
+    ge_to_cached(&pts[2], p);
+    veil_ge_add(&t, &t, p);
+    ge_to_cached(&pts[3], &t);
     veil_ge_identity(&acc);
+    /* Shamir's trick: one shared doubling per bit, then add B, P or B+P. */
     for (int i = 255; i >= 0; i--) {
         unsigned idx = (unsigned)((a[i / 8] >> (i & 7)) & 1) |
                        (unsigned)(((b[i / 8] >> (i & 7)) & 1) << 1);
         veil_ge_dbl(&acc, &acc);
         if (idx)
-            veil_ge_add(&acc, &acc, &pts[idx]);
+            ge_add_cached(&acc, &acc, &pts[idx]);
     }
     *r = acc;
 }
@@ -484,133 +549,4 @@ void veil_ge_edwards_y_to_mont(uint8_t u[32], const uint8_t y[32])
     veil_fe_invert(&den, &den);
     veil_fe_mul(&num, &num, &den);
     veil_fe_tobytes(u, &num);
-}
-
-/* ---- scalars mod L ---------------------------------------------------- */
-/* Multi-precision integers as little-endian 64-bit limbs; reduction is
- * Barrett's (HAC 14.42) with base 2^64, k = 4, mu = floor(2^512 / L). */
-
-static const uint64_t SC_L[4] = {0x5812631a5cf5d3edULL, 0x14def9dea2f79cd6ULL, 0, 0x1000000000000000ULL};
-static const uint64_t SC_MU[5] = {0xed9ce5a30a2c131bULL, 0x2106215d086329a7ULL,
-                                  0xffffffffffffffebULL, 0xffffffffffffffffULL, 0xfULL};
-
-/* out[0..na+nb) = a * b (schoolbook; no data-dependent branch). */
-static void mp_mul(uint64_t *out, const uint64_t *a, int na, const uint64_t *b, int nb)
-{
-    memset(out, 0, sizeof(uint64_t) * (size_t)(na + nb));
-    for (int i = 0; i < na; i++) {
-        uint64_t carry = 0;
-        for (int j = 0; j < nb; j++) {
-            u128 t = (u128)a[i] * b[j] + out[i + j] + carry;
-            out[i + j] = (uint64_t)t;
-            carry = (uint64_t)(t >> 64);
-        }
-        out[i + nb] = carry;
-    }
-}
-
-/* r = r - L (5 limbs) unless that borrows; constant time. */
-static void sc_cond_sub_l(uint64_t r[5])
-{
-    uint64_t t[5], borrow = 0, mask;
-    for (int i = 0; i < 5; i++) {
-        uint64_t l = i < 4 ? SC_L[i] : 0;
-        u128 d = (u128)r[i] - l - borrow;
-        t[i] = (uint64_t)d;
-        borrow = (uint64_t)(d >> 64) & 1;
-    }
-    mask = borrow - 1; /* all ones when no borrow: r >= L */
-    for (int i = 0; i < 5; i++)
-        r[i] ^= mask & (r[i] ^ t[i]);
-}
-
-static void sc_barrett(uint8_t out[32], const uint64_t x[8])
-{
-    uint64_t q2[10], q3L[9], r[5], borrow = 0;
-
-    mp_mul(q2, x + 3, 5, SC_MU, 5);   /* q1 * mu, q1 = x / b^3 */
-    mp_mul(q3L, q2 + 5, 5, SC_L, 4);  /* q3 * L, q3 = q2 / b^5 */
-    for (int i = 0; i < 5; i++) {     /* r = (x - q3 L) mod b^5 */
-        u128 d = (u128)x[i] - q3L[i] - borrow;
-        r[i] = (uint64_t)d;
-        borrow = (uint64_t)(d >> 64) & 1;
-    }
-    sc_cond_sub_l(r); /* HAC: r < 3L before these two steps */
-    sc_cond_sub_l(r);
-    for (int i = 0; i < 4; i++)
-        store64_le(out + 8 * i, r[i]);
-    explicit_bzero(q2, sizeof(q2));
-    explicit_bzero(q3L, sizeof(q3L));
-    explicit_bzero(r, sizeof(r));
-}
-
-void veil_sc_reduce64(uint8_t out[32], const uint8_t in[64])
-{
-    uint64_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = load64_le(in + 8 * i);
-    sc_barrett(out, x);
-    explicit_bzero(x, sizeof(x));
-}
-
-void veil_sc_reduce32(uint8_t out[32], const uint8_t in[32])
-{
-    uint64_t x[8] = {0};
-    for (int i = 0; i < 4; i++)
-        x[i] = load64_le(in + 8 * i);
-    sc_barrett(out, x);
-    explicit_bzero(x, sizeof(x));
-}
-
-void veil_sc_muladd(uint8_t out[32], const uint8_t a[32], const uint8_t b[32],
-                    const uint8_t c[32])
-{
-    uint64_t la[4], lb[4], x[8], carry = 0;
-    for (int i = 0; i < 4; i++) {
-        la[i] = load64_le(a + 8 * i);
-        lb[i] = load64_le(b + 8 * i);
-    }
-    mp_mul(x, la, 4, lb, 4);
-    /* a*b <= 2^512 - 2^257 + 1, so adding c < 2^256 cannot overflow. */
-    for (int i = 0; i < 8; i++) {
-        u128 t = (u128)x[i] + (i < 4 ? load64_le(c + 8 * i) : 0) + carry;
-        x[i] = (uint64_t)t;
-        carry = (uint64_t)(t >> 64);
-    }
-    sc_barrett(out, x);
-    explicit_bzero(la, sizeof(la));
-    explicit_bzero(lb, sizeof(lb));
-    explicit_bzero(x, sizeof(x));
-}
-
-void veil_sc_neg(uint8_t out[32], const uint8_t a[32])
-{
-    uint64_t r[5], borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 d = (u128)SC_L[i] - load64_le(a + 8 * i) - borrow;
-        r[i] = (uint64_t)d;
-        borrow = (uint64_t)(d >> 64) & 1;
-    }
-    r[4] = 0;
-    sc_cond_sub_l(r); /* a = 0 gives L, which must become 0 */
-    for (int i = 0; i < 4; i++)
-        store64_le(out + 8 * i, r[i]);
-    explicit_bzero(r, sizeof(r));
-}
-
-void veil_sc_cmov(uint8_t out[32], const uint8_t g[32], unsigned b)
-{
-    uint8_t mask = (uint8_t)(0 - (b & 1));
-    for (int i = 0; i < 32; i++)
-        out[i] ^= mask & (out[i] ^ g[i]);
-}
-
-int veil_sc_is_canonical(const uint8_t s[32])
-{
-    for (int i = 3; i >= 0; i--) {
-        uint64_t w = load64_le(s + 8 * i);
-        if (w != SC_L[i])
-            return w < SC_L[i];
-    }
-    return 0; /* s == L */
 }

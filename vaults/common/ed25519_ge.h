@@ -75,7 +75,8 @@ int veil_ge_is_identity(const veil_ge *p);
 /* 1 when 8p is the neutral element: p has order 1, 2, 4 or 8. */
 int veil_ge_has_small_order(const veil_ge *p);
 /* r = a*B for a 256-bit little-endian scalar a (any value, not reduced).
- * Constant time: fixed 4-bit windows, every table entry read each step. */
+ * Constant time: fixed 4-bit windows over a once-built table of
+ * j * 16^i * B; every entry of a row is read for each nibble. */
 void veil_ge_scalarmult_base(veil_ge *r, const uint8_t a[32]);
 /* r = a*B + b*P.  Variable time: public scalars and points only. */
 void veil_ge_double_scalarmult_vartime(veil_ge *r, const uint8_t a[32],
