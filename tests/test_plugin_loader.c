@@ -67,14 +67,20 @@ static veil_config *policy_config(const char *plugin)
     return cfg;
 }
 
-/* Load a fixture into the [policy] slot and expect failure with code. */
-static void expect_load_failure(const char *name, int code)
+/* Load a fixture into the [policy] slot and expect failure with code; the
+ * detail must name the file, and nothing may stay mapped. */
+static void expect_refusal(const char *name, int code)
 {
     veil_plugin *p = (veil_plugin *)0x1;
     veil_config *cfg = policy_config(name);
+    char path[PATH_MAX];
+
+    fixture_path(name, path, sizeof path);
     assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      code);
     assert_null(p);
+    assert_contains(veil_last_error(), path);
+    assert_false(is_mapped(path));
     veil_config_free(cfg);
 }
 
@@ -271,55 +277,6 @@ static void test_builtin_checked_at_load(void **state)
                                             NULL, &p), VEIL_EPLUGIN_NOTFOUND);
 }
 
-static void test_host_services(void **state)
-{
-    const veil_host_services *h = veil_host_services_get();
-    veil_config *cfg = policy_config("fixture_good");
-    veil_config_scope scope = { cfg, "policy" }, empty = { NULL, NULL };
-    uint8_t buf[32], zero[32] = { 0 };
-    long long v = 0;
-    bool b = false;
-    (void)state;
-
-    assert_int_equal(h->size, sizeof(veil_host_services));
-    assert_int_equal(h->abi_major, VEIL_PLUGIN_ABI_MAJOR);
-    assert_int_equal(h->abi_minor, VEIL_PLUGIN_ABI_MINOR);
-    assert_non_null(h->log);
-    assert_non_null(h->watch_add);
-    assert_non_null(h->watch_modify);
-    assert_non_null(h->watch_remove);
-    assert_non_null(h->timer_add);
-    assert_non_null(h->timer_cancel);
-
-    assert_int_equal(veil_config_set(cfg, "policy", "n", "42"), 0);
-    assert_int_equal(veil_config_set(cfg, "policy", "b", "true"), 0);
-    assert_string_equal(h->config_get(&scope, "plugin"), "fixture_good");
-    assert_null(h->config_get(&scope, "absent"));
-    assert_int_equal(h->config_get_int(&scope, "n", 0, 0, 100, &v), 0);
-    assert_int_equal(v, 42);
-    assert_int_equal(h->config_get_int(&scope, "n", 0, 0, 10, &v), VEIL_ECONFIG);
-    assert_int_equal(h->config_get_bool(&scope, "b", false, &b), 0);
-    assert_true(b);
-    /* No configuration: defaults. */
-    assert_null(h->config_get(&empty, "plugin"));
-    assert_int_equal(h->config_get_int(&empty, "n", 7, 0, 10, &v), 0);
-    assert_int_equal(v, 7);
-    assert_int_equal(h->config_get_bool(&empty, "b", true, &b), 0);
-    assert_true(b);
-
-    assert_int_equal(h->error(VEIL_EDENIED, "no %s", "way"), VEIL_EDENIED);
-    assert_string_equal(veil_last_error(), "no way");
-
-    memset(buf, 0, sizeof buf);
-    assert_int_equal(h->random(buf, sizeof buf), 0);
-    assert_memory_not_equal(buf, zero, sizeof buf); /* false alarm: 2^-256 */
-    assert_int_equal(h->memcmp_ct(buf, buf, sizeof buf), 0);
-    assert_int_not_equal(h->memcmp_ct(buf, zero, sizeof buf), 0);
-    h->memzero(buf, sizeof buf);
-    assert_memory_equal(buf, zero, sizeof buf);
-    veil_config_free(cfg);
-}
-
 /* ---- refusals ----------------------------------------------------------- */
 
 static void test_not_found_lists_every_path(void **state)
@@ -491,13 +448,9 @@ static void test_dlopen_failure(void **state)
  * of crashing the node the first time the code path runs. */
 static void test_unresolved_symbol(void **state)
 {
-    char path[PATH_MAX];
     (void)state;
-    fixture_path("fixture_unresolved", path, sizeof path);
-    expect_load_failure("fixture_unresolved", VEIL_EIO);
-    assert_contains(veil_last_error(), path);
+    expect_refusal("fixture_unresolved", VEIL_EIO);
     assert_contains(veil_last_error(), "veil_fixture_symbol_defined_nowhere");
-    assert_false(is_mapped(path));
 }
 
 static void test_no_entry(void **state)
@@ -505,112 +458,89 @@ static void test_no_entry(void **state)
     char path[PATH_MAX], dl_says[512];
     void *h;
     (void)state;
-    fixture_path("fixture_noentry", path, sizeof path);
     /* What the dynamic linker itself says about the missing symbol. */
+    fixture_path("fixture_noentry", path, sizeof path);
     h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     assert_non_null(h);
     assert_null(dlsym(h, VEIL_PLUGIN_ENTRY_SYMBOL));
     snprintf(dl_says, sizeof dl_says, "(%s)", dlerror());
     dlclose(h);
 
-    expect_load_failure("fixture_noentry", VEIL_EPLUGIN_NOENTRY);
-    assert_contains(veil_last_error(), path);
+    expect_refusal("fixture_noentry", VEIL_EPLUGIN_NOENTRY);
     assert_contains(veil_last_error(), "exports no symbol 'veil_plugin_entry'");
     assert_contains(veil_last_error(), dl_says);
-    assert_false(is_mapped(path));
 }
 
 static void test_null_descriptor(void **state)
 {
-    char path[PATH_MAX];
     (void)state;
-    fixture_path("fixture_nulldesc", path, sizeof path);
-    expect_load_failure("fixture_nulldesc", VEIL_EPLUGIN_ABI);
-    assert_contains(veil_last_error(), path);
+    expect_refusal("fixture_nulldesc", VEIL_EPLUGIN_ABI);
     assert_contains(veil_last_error(), "returned NULL");
-    assert_false(is_mapped(path));
 }
 
 static void test_small_descriptor(void **state)
 {
-    char path[PATH_MAX];
     (void)state;
-    fixture_path("fixture_smalldesc", path, sizeof path);
-    expect_load_failure("fixture_smalldesc", VEIL_EPLUGIN_ABI);
+    expect_refusal("fixture_smalldesc", VEIL_EPLUGIN_ABI);
     assert_contains(veil_last_error(), "struct_size 4");
-    assert_false(is_mapped(path));
 }
 
 static void test_abi_major(void **state)
 {
-    char path[PATH_MAX], want[64];
+    char want[64];
     (void)state;
-    fixture_path("fixture_abi", path, sizeof path);
-    expect_load_failure("fixture_abi", VEIL_EPLUGIN_ABI);
+    expect_refusal("fixture_abi", VEIL_EPLUGIN_ABI);
     snprintf(want, sizeof want, "plugin ABI 99.%u, host ABI %u.%u", VEIL_PLUGIN_ABI_MINOR,
              VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
     assert_contains(veil_last_error(), want);
-    assert_contains(veil_last_error(), path);
-    assert_false(is_mapped(path));
 }
 
 static void test_abi_minor_newer(void **state)
 {
-    char path[PATH_MAX], want[64];
+    char want[64];
     (void)state;
-    fixture_path("fixture_minor", path, sizeof path);
-    expect_load_failure("fixture_minor", VEIL_EPLUGIN_ABI);
+    expect_refusal("fixture_minor", VEIL_EPLUGIN_ABI);
     snprintf(want, sizeof want, "plugin ABI %u.%u, host ABI %u.%u", VEIL_PLUGIN_ABI_MAJOR,
              VEIL_PLUGIN_ABI_MINOR + 1, VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
     assert_contains(veil_last_error(), want);
-    assert_false(is_mapped(path));
 }
 
 static void test_wrong_kind(void **state)
 {
-    char path[PATH_MAX];
     (void)state;
-    fixture_path("fixture_kind", path, sizeof path);
-    expect_load_failure("fixture_kind", VEIL_EPLUGIN_KIND);
+    expect_refusal("fixture_kind", VEIL_EPLUGIN_KIND);
     assert_contains(veil_last_error(), "is a transport plugin");
     assert_contains(veil_last_error(), "[policy] needs a policy plugin");
-    assert_false(is_mapped(path));
 }
 
 static void test_wrong_name(void **state)
 {
-    char path[PATH_MAX];
     (void)state;
-    fixture_path("fixture_name", path, sizeof path);
-    expect_load_failure("fixture_name", VEIL_EPLUGIN_NAME);
+    expect_refusal("fixture_name", VEIL_EPLUGIN_NAME);
     assert_contains(veil_last_error(), "'fixture_name'");
     assert_contains(veil_last_error(), "'" FIXTURE_OTHER_NAME "'");
-    assert_false(is_mapped(path));
 }
 
 static void test_small_ops(void **state)
 {
-    char path[PATH_MAX], want[96];
+    char want[96];
     (void)state;
-    fixture_path("fixture_smallops", path, sizeof path);
-    expect_load_failure("fixture_smallops", VEIL_EPLUGIN_ABI);
+    expect_refusal("fixture_smallops", VEIL_EPLUGIN_ABI);
     /* Today's table is exactly the ABI 1.0 table. */
     snprintf(want, sizeof want, "ops table size 1 is smaller than the ABI 1.0 table (%zu",
              sizeof(veil_trust_policy_ops));
     assert_contains(veil_last_error(), want);
-    assert_false(is_mapped(path));
 }
 
 static void test_init_failure(void **state)
 {
     char path[PATH_MAX], want[PATH_MAX + 64];
     (void)state;
+    expect_refusal("fixture_initfail", VEIL_EPLUGIN_INIT);
     fixture_path("fixture_initfail", path, sizeof path);
-    expect_load_failure("fixture_initfail", VEIL_EPLUGIN_INIT);
     snprintf(want, sizeof want, "plugin 'fixture_initfail' (%s) init failed: ", path);
     assert_contains(veil_last_error(), want);
     assert_contains(veil_last_error(), FIXTURE_INIT_MESSAGE);
-    assert_false(is_mapped(path));
 }
 
 static void test_unknown_key(void **state)
@@ -676,7 +606,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_plugin_dir),
-        cmocka_unit_test(test_host_services),
         cmocka_unit_test_teardown(test_load_via_plugin_path, restore_env),
         cmocka_unit_test_teardown(test_load_absolute_path, restore_env),
         cmocka_unit_test_teardown(test_builtin, restore_env),
