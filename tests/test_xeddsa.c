@@ -732,7 +732,7 @@ static int json_str(const char *line, const char *key, uint8_t *out, size_t cap)
 static void check_vector(const char *line, int *nvalid, int *ninvalid)
 {
     static uint8_t msg[4096];
-    uint8_t priv[32], pub[32], z[64], sig[64], ours[64];
+    uint8_t priv[32], pub[32], z[64], sig[64], ours[64], spec[64];
     int mlen = json_str(line, "msg", msg, sizeof msg);
     assert_true(mlen >= 0);
     assert_int_equal(json_str(line, "pub", pub, 32), 32);
@@ -745,12 +745,14 @@ static void check_vector(const char *line, int *nvalid, int *ninvalid)
         assert_int_equal(verify(pub, msg, (size_t)mlen, sig), 0);
         int bit = strstr(line, "\"ed_sign\": 1") ? 1 : 0;
         assert_int_equal(ed_sign_bit(priv), bit);
-        if (bit) {
-            assert_int_equal(veil_xeddsa_sign(priv, msg, (size_t)mlen, z, sodium_sha512,
-                                              NULL, ours), 0);
-        } else {
+        /* The spec's bytes (Python-integer transcription of the spec). */
+        assert_int_equal(json_str(line, "spec_sig", spec, 64), 64);
+        assert_int_equal(veil_xeddsa_sign(priv, msg, (size_t)mlen, z, sodium_sha512, NULL,
+                                          ours), 0);
+        assert_memory_equal(ours, spec, 64);
+        /* libxeddsa's bytes: the same with sign bit 1, its variant with 0. */
+        if (!bit)
             sign_libxeddsa_variant(priv, msg, (size_t)mlen, z, ours);
-        }
         assert_memory_equal(ours, sig, 64);
         (*nvalid)++;
     } else {
