@@ -11,12 +11,29 @@
  * here.  Every vector was also re-checked against python3-cryptography. */
 #include "test_vault.h"
 
+#include <unistd.h>
+
+#include <veil/log.h>
+
 static const vault_case vaults[] = {
 #ifdef VEIL_HAVE_SODIUM
     { "software", "[vault]\nplugin = software\ncrypto = sodium\n", false },
 #endif
 #ifdef VEIL_HAVE_OPENSSL
     { "software", "[vault]\nplugin = software\ncrypto = openssl\n", true },
+#endif
+#ifdef VEIL_ENABLE_VAULT_FILE_ROWS
+    /* The file vault (docs/VAULT-FILE.md): open_all adds `path` (a temp
+     * file) and sets the passphrase variable; setup starts each test on a
+     * new file.  Tiny KDF parameters: each test opens a vault. */
+#ifdef VEIL_HAVE_SODIUM
+    { "file", "[vault]\nplugin = file\ncrypto = sodium\npassphrase_env = VEIL_TEST_VAULT_PASS\n"
+              "kdf_n = 1024\nkdf_r = 1\n", false },
+#endif
+#ifdef VEIL_HAVE_OPENSSL
+    { "file", "[vault]\nplugin = file\ncrypto = openssl\npassphrase_env = VEIL_TEST_VAULT_PASS\n"
+              "kdf_n = 1024\nkdf_r = 1\n", true },
+#endif
 #endif
 };
 #define N_VAULTS (sizeof vaults / sizeof vaults[0])
@@ -84,6 +101,37 @@ bool is_zero(const uint8_t *p, size_t n)
 
 /* ---- fixtures ----------------------------------------------------------------- */
 
+/* File vault rows: one temp file per row, removed before every test. */
+static char file_dir[64];
+
+static bool is_file_row(const fixture *f)
+{
+    return f->vc != NULL && f->cfg != NULL && strcmp(f->vc->plugin, "file") == 0;
+}
+
+static int file_row_config(fixture *f, size_t i)
+{
+    char path[128];
+    if (file_dir[0] == '\0') {
+        snprintf(file_dir, sizeof file_dir, "/tmp/veil-conf-XXXXXX");
+        if (mkdtemp(file_dir) == NULL)
+            return -1;
+        setenv("VEIL_TEST_VAULT_PASS", "conformance passphrase", 1);
+        veil_log_set_level(VEIL_LOG_ERROR); /* the tiny-KDF warning on every open */
+    }
+    snprintf(path, sizeof path, "%s/vault%zu", file_dir, i);
+    return veil_config_set(f->cfg, "vault", "path", path);
+}
+
+static void file_row_fresh(fixture *f)
+{
+    char p[VEIL_CONFIG_VALUE_MAX + 8];
+    const char *path = veil_config_get(f->cfg, "vault", "path");
+    unlink(path);
+    snprintf(p, sizeof p, "%s.lock", path);
+    unlink(p);
+}
+
 /* Group setup: load every vault plugin once (through the loader). */
 static int open_all(void **state)
 {
@@ -92,6 +140,7 @@ static int open_all(void **state)
         fixture *f = &fixtures[i];
         f->vc = &vaults[i];
         if (veil_config_parse(&f->cfg, f->vc->config, "<test>") != 0 ||
+            (is_file_row(f) && file_row_config(f, i) != 0) ||
             veil_plugin_load_named(f->vc->plugin, f->cfg, "vault", VEIL_PLUGIN_VAULT, NULL,
                                    &f->plugin) != 0) {
             fprintf(stderr, "# load of vault %zu failed: %s\n", i, veil_last_error());
@@ -105,9 +154,13 @@ static int close_all(void **state)
 {
     (void)state;
     for (size_t i = 0; i < N_VAULTS; i++) {
+        if (is_file_row(&fixtures[i]))
+            file_row_fresh(&fixtures[i]);
         veil_plugin_unload(fixtures[i].plugin);
         veil_config_free(fixtures[i].cfg);
     }
+    if (file_dir[0] != '\0')
+        rmdir(file_dir);
     return 0;
 }
 
@@ -116,6 +169,8 @@ static int setup(void **state)
 {
     fixture *f = *state;
     veil_config_scope scope = { f->cfg, "vault" };
+    if (is_file_row(f))
+        file_row_fresh(f);
     if (veil_vault_open_plugin(f->plugin, &scope, &f->v) != 0) {
         fprintf(stderr, "# open failed: %s\n", veil_last_error());
         return -1;
@@ -308,7 +363,17 @@ static void test_default_backend(void **state)
     fixture *f = *state;
     veil_config *cfg;
     veil_vault *v2 = NULL;
-    assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\n", "d.conf"), 0);
+    char other[VEIL_CONFIG_VALUE_MAX + 16];
+    if (is_file_row(f)) {
+        /* A file vault needs its path and passphrase: the row's config
+         * without `crypto`, on a second file (the first one is open). */
+        snprintf(other, sizeof other, "%s-default", veil_config_get(f->cfg, "vault", "path"));
+        assert_int_equal(veil_config_copy(&cfg, f->cfg), 0);
+        assert_int_equal(veil_config_unset(cfg, "vault", "crypto"), 0);
+        assert_int_equal(veil_config_set(cfg, "vault", "path", other), 0);
+    } else {
+        assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\n", "d.conf"), 0);
+    }
     veil_config_scope scope = { cfg, "vault" };
 #ifdef VEIL_HAVE_OPENSSL
     assert_int_equal(veil_vault_open_plugin(f->plugin, &scope, &v2), 0);
@@ -318,6 +383,11 @@ static void test_default_backend(void **state)
     assert_int_equal(veil_vault_open_plugin(f->plugin, &scope, &v2), VEIL_EUNSUPPORTED);
     assert_detail("disabled at configure time");
 #endif
+    if (is_file_row(f)) {
+        unlink(other);
+        strcat(other, ".lock");
+        unlink(other);
+    }
     veil_config_free(cfg);
 }
 

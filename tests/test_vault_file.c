@@ -1,0 +1,762 @@
+/* The file vault (vaults/file/, docs/VAULT-FILE.md): persistence on both
+ * backends and across them, the KDF against RFC 7914, every error of the
+ * issue with its exact code and detail, each leaving the file byte for byte
+ * untouched, and an entity key re-opened in another process.
+ *
+ * Most tests load the real module through the loader.  The fault-injection
+ * tests register the same code, linked here from the convenience library,
+ * as a built-in "file" plugin so they can set fv_fault_hook (store.h). */
+#include "test_vault_file_util.h"
+
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+#include "format.h"
+#include "kdf.h"
+#include "store.h"
+#include "vault.h"
+
+static const char *backends[2];
+static size_t n_backends;
+static char dir[64];
+static char path[128];
+
+static int group_setup(void **state)
+{
+    (void)state;
+#ifdef VEIL_HAVE_SODIUM
+    backends[n_backends++] = "sodium";
+#endif
+#ifdef VEIL_HAVE_OPENSSL
+    backends[n_backends++] = "openssl";
+#endif
+    snprintf(dir, sizeof dir, "/tmp/veil-fv-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(path, sizeof path, "%s/vault", dir);
+    setenv(FVT_PASS_ENV, "correct horse battery staple", 1);
+    veil_log_set_level(VEIL_LOG_ERROR); /* the tiny-KDF warning on every open */
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Each test starts without a vault file. */
+static int fresh(void **state)
+{
+    (void)state;
+    char p[160];
+    unlink(path);
+    snprintf(p, sizeof p, "%s.tmp", path);
+    unlink(p);
+    fv_fault_hook = NULL;
+    return 0;
+}
+
+/* ---- the KDF ------------------------------------------------------------------ */
+
+/* RFC 7914 section 12, first two vectors, on every backend. */
+static void test_scrypt_rfc7914(void **state)
+{
+    (void)state;
+    static const uint8_t v1[64] = {
+        0x77, 0xd6, 0x57, 0x62, 0x38, 0x65, 0x7b, 0x20, 0x3b, 0x19, 0xca, 0x42, 0xc1, 0x8a,
+        0x04, 0x97, 0xf1, 0x6b, 0x48, 0x44, 0xe3, 0x07, 0x4a, 0xe8, 0xdf, 0xdf, 0xfa, 0x3f,
+        0xed, 0xe2, 0x14, 0x42, 0xfc, 0xd0, 0x06, 0x9d, 0xed, 0x09, 0x48, 0xf8, 0x32, 0x6a,
+        0x75, 0x3a, 0x0f, 0xc8, 0x1f, 0x17, 0xe8, 0xd3, 0xe0, 0xfb, 0x2e, 0x0d, 0x36, 0x28,
+        0xcf, 0x35, 0xe2, 0x0c, 0x38, 0xd1, 0x89, 0x06,
+    };
+    static const uint8_t v2[64] = {
+        0xfd, 0xba, 0xbe, 0x1c, 0x9d, 0x34, 0x72, 0x00, 0x78, 0x56, 0xe7, 0x19, 0x0d, 0x01,
+        0xe9, 0xfe, 0x7c, 0x6a, 0xd7, 0xcb, 0xc8, 0x23, 0x78, 0x30, 0xe7, 0x73, 0x76, 0x63,
+        0x4b, 0x37, 0x31, 0x62, 0x2e, 0xaf, 0x30, 0xd9, 0x2e, 0x22, 0xa3, 0x88, 0x6f, 0xf1,
+        0x09, 0x27, 0x9d, 0x98, 0x30, 0xda, 0xc7, 0x27, 0xaf, 0xb9, 0x4a, 0x83, 0xee, 0x6d,
+        0x83, 0x60, 0xcb, 0xdf, 0xa2, 0xcc, 0x06, 0x40,
+    };
+    for (size_t b = 0; b < n_backends; b++) {
+        uint8_t out[64];
+        assert_int_equal(fv_scrypt(backends[b], NULL, 0, (const uint8_t *)"", 0, 4, 1, 1, out,
+                                   64), 0);
+        assert_memory_equal(out, v1, 64);
+        assert_int_equal(fv_scrypt(backends[b], (const uint8_t *)"password", 8,
+                                   (const uint8_t *)"NaCl", 4, 10, 8, 16, out, 64), 0);
+        assert_memory_equal(out, v2, 64);
+    }
+}
+
+/* ---- persistence ---------------------------------------------------------------- */
+
+typedef struct stored {
+    uint8_t x_pub[32], ed_pub[32], buf[20], ct[32];
+} stored;
+
+static void fill(veil_vault *v, stored *s)
+{
+    veil_secret h, e, x, k;
+    size_t n;
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, "dh-static", true, false);
+    assert_int_equal(veil_vault_generate(v, &a, &x), 0);
+    assert_int_equal(veil_vault_public_key(v, x, s->x_pub, 32, &n), 0);
+    a = fvt_attrs(VEIL_SECRET_ED25519, "identity", true, false);
+    assert_int_equal(veil_vault_generate(v, &a, &e), 0);
+    assert_int_equal(veil_vault_public_key(v, e, s->ed_pub, 32, &n), 0);
+    a = fvt_attrs(VEIL_SECRET_BUFFER, "", true, true);
+    a.length = sizeof s->buf;
+    assert_int_equal(veil_vault_random(v, s->buf, sizeof s->buf), 0);
+    assert_int_equal(veil_vault_import(v, &a, s->buf, sizeof s->buf, &h), 0);
+    a = fvt_attrs(VEIL_SECRET_CHACHAPOLY, "wrap", true, false);
+    assert_int_equal(veil_vault_generate(v, &a, &k), 0);
+    memset(s->ct, 0x5a, 16);
+    assert_int_equal(veil_vault_aead_encrypt(v, k, (const uint8_t *)"123456789012", NULL, 0,
+                                             s->ct, 16), 0);
+    /* Ephemeral secrets are never stored. */
+    a = fvt_attrs(VEIL_SECRET_X25519, "ephemeral", false, false);
+    assert_int_equal(veil_vault_generate(v, &a, &h), 0);
+}
+
+static void check(veil_vault *v, const stored *s)
+{
+    veil_secret h;
+    uint8_t pub[32], out[64];
+    size_t n;
+    assert_int_equal(veil_vault_find_by_label(v, "dh-static", &h), 0);
+    assert_int_equal(veil_vault_public_key(v, h, pub, 32, &n), 0);
+    assert_memory_equal(pub, s->x_pub, 32);
+    assert_int_equal(veil_vault_find_by_label(v, "identity", &h), 0);
+    assert_int_equal(veil_vault_public_key(v, h, pub, 32, &n), 0);
+    assert_memory_equal(pub, s->ed_pub, 32);
+    assert_int_equal(veil_vault_find_by_label(v, "wrap", &h), 0);
+    assert_int_equal(veil_vault_aead_decrypt(v, h, (const uint8_t *)"123456789012", NULL, 0,
+                                             memcpy(out, s->ct, 32), 32), 0);
+    assert_true(out[0] == 0x5a && out[15] == 0x5a);
+    assert_int_equal(veil_vault_find_by_label(v, "ephemeral", &h), VEIL_ENOTFOUND);
+    /* The unlabelled exportable buffer: the only buffer secret. */
+    veil_secret_attrs a;
+    int found = 0;
+    for (veil_secret slot = 1; slot <= 16; slot++)
+        for (uint64_t gen = 1; gen <= 2; gen++)
+            if (veil_vault_attributes(v, gen << 32 | slot, &a) == 0 &&
+                a.type == VEIL_SECRET_BUFFER) {
+                assert_true(a.exportable);
+                assert_int_equal(a.persistence, VEIL_PERSISTENT);
+                assert_int_equal(veil_vault_export(v, gen << 32 | slot, out, 64, &n), 0);
+                assert_int_equal(n, sizeof s->buf);
+                assert_memory_equal(out, s->buf, n);
+                found++;
+            }
+    assert_int_equal(found, 1);
+}
+
+/* Written on each backend, read back on each backend (the cross-backend
+ * property), and the file is created 0600. */
+static void test_roundtrip_all_backends(void **state)
+{
+    for (size_t w = 0; w < n_backends; w++) {
+        for (size_t r = 0; r < n_backends; r++) {
+            fresh(state);
+            fvt t;
+            stored s;
+            struct stat st;
+            assert_int_equal(fvt_open(&t, backends[w], path, NULL), 0);
+            fill(t.v, &s);
+            fvt_close(&t);
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_mode & 07777, 0600);
+            assert_int_equal(fvt_open(&t, backends[r], path, NULL), 0);
+            assert_string_equal(veil_vault_backend(t.v), backends[r]);
+            check(t.v, &s);
+            fvt_close(&t);
+        }
+    }
+}
+
+/* The documented header (docs/VAULT-FILE.md), read field by field. */
+static void test_header_layout(void **state)
+{
+    (void)state;
+    fvt t;
+    size_t len;
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_env = " FVT_PASS_ENV
+                                                     "\nkdf_n = 2048\nkdf_r = 2\nkdf_p = 3\n"),
+                     0);
+    fvt_close(&t);
+    uint8_t *f = fvt_slurp(path, &len);
+    assert_memory_equal(f, "VEILVLTF", 8);
+    assert_int_equal(f[8] << 8 | f[9], 1);          /* version */
+    assert_int_equal(f[10], 1);                      /* KDF scrypt */
+    assert_int_equal(f[11], 11);                     /* log2 N */
+    assert_int_equal(f[15], 2);                      /* r */
+    assert_int_equal(f[19], 3);                      /* p */
+    assert_int_equal(f[36], 1);                      /* ChaCha20-Poly1305 */
+    uint32_t body = (uint32_t)f[49] << 24 | (uint32_t)f[50] << 16 | f[51] << 8 | f[52];
+    assert_int_equal(body, 4 + 16);                  /* empty: count + tag */
+    assert_int_equal(len, 53 + body);
+    free(f);
+}
+
+/* Destroying a persistent secret removes it from the file. */
+static void test_destroy_persists(void **state)
+{
+    (void)state;
+    fvt t;
+    veil_secret h;
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, "gone", true, false);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+    fvt_close(&t);
+    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "gone", &h), 0);
+    assert_int_equal(veil_vault_destroy(t.v, h), 0);
+    fvt_close(&t);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "gone", &h), VEIL_ENOTFOUND);
+    fvt_close(&t);
+}
+
+/* ---- errors that leave the file untouched ---------------------------------------- */
+
+/* A vault file with one labelled secret; returns its bytes. */
+static uint8_t *small_vault(const char *backend, size_t *len)
+{
+    fvt t;
+    veil_secret h;
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_ED25519, "k", true, false);
+    fresh(NULL);
+    assert_int_equal(fvt_open(&t, backend, path, NULL), 0);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+    fvt_close(&t);
+    return fvt_slurp(path, len);
+}
+
+static void test_wrong_passphrase(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < n_backends; b++) {
+        size_t len;
+        fvt t;
+        uint8_t *orig = small_vault(backends[b], &len);
+        setenv("VEIL_TEST_WRONG", "correct horse battery stapler", 1);
+        assert_int_equal(fvt_open(&t, backends[b], path, "passphrase_env = VEIL_TEST_WRONG\n"),
+                         VEIL_EPASSPHRASE);
+        fvt_detail("wrong passphrase");
+        fvt_detail(path);
+        fvt_assert_unchanged(path, orig, len);
+        free(orig);
+    }
+}
+
+static void test_truncated_every_length(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < n_backends; b++) {
+        size_t len;
+        fvt t;
+        uint8_t *orig = small_vault(backends[b], &len);
+        for (size_t cut = 0; cut < len; cut++) {
+            fvt_spill(path, orig, cut);
+            int rc = fvt_open(&t, backends[b], path, NULL);
+            if (rc != VEIL_ETRUNCATED)
+                fail_msg("cut at %zu: %d (%s)", cut, rc, veil_last_error());
+            fvt_detail("truncated");
+            fvt_detail(path);
+            fvt_assert_unchanged(path, orig, cut);
+        }
+        fvt_spill(path, orig, len);
+        assert_int_equal(fvt_open(&t, backends[b], path, NULL), 0);
+        fvt_close(&t);
+        free(orig);
+    }
+}
+
+/* What docs/VAULT-FILE.md says a change of byte `pos` to `val` gives. */
+static int expected_code(const uint8_t *f, size_t len, size_t pos, uint8_t val,
+                         const char **needle)
+{
+    uint8_t g[64];
+    memcpy(g, f, FV_HEADER_BYTES);
+    g[pos < FV_HEADER_BYTES ? pos : 0] = pos < FV_HEADER_BYTES ? val : g[0];
+    uint32_t r = (uint32_t)g[12] << 24 | (uint32_t)g[13] << 16 | g[14] << 8 | g[15];
+    uint32_t p = (uint32_t)g[16] << 24 | (uint32_t)g[17] << 16 | g[18] << 8 | g[19];
+    uint32_t body = (uint32_t)g[49] << 24 | (uint32_t)g[50] << 16 | g[51] << 8 | g[52];
+    *needle = "offset";
+    if (pos < 8)
+        return *needle = "magic", VEIL_EFORMAT;
+    if (pos < 10)
+        return *needle = "version", VEIL_EVERSION;
+    if (pos == 10 || pos == 36)
+        return *needle = pos == 10 && val == 0 ? "not all zero" : "unknown", VEIL_EFORMAT;
+    if (pos < 20) {
+        *needle = "scrypt";
+        if (g[11] < 10 || g[11] > 22 || r < 1 || r > 32 || p < 1 || p > 16 ||
+            (128ull * r << g[11]) > (1ull << 30))
+            return VEIL_EFORMAT;
+    }
+    if (pos >= 49 && pos < 53) {
+        *needle = "body";
+        if (body < 20 || body > (16u << 20))
+            return VEIL_EFORMAT;
+        return 53 + (size_t)body > len ? VEIL_ETRUNCATED : VEIL_EFORMAT;
+    }
+    *needle = "wrong passphrase, or the file was modified";
+    return VEIL_EPASSPHRASE; /* salt, parameters, nonce, body, tag: AEAD fails */
+}
+
+static void flip_all(const char *backend, uint8_t mask)
+{
+    size_t len;
+    fvt t;
+    uint8_t *orig = small_vault(backend, &len);
+    uint8_t *bad = malloc(len);
+    for (size_t pos = 0; pos < len; pos++) {
+        const char *needle;
+        memcpy(bad, orig, len);
+        bad[pos] ^= mask;
+        int want = expected_code(orig, len, pos, bad[pos], &needle);
+        fvt_spill(path, bad, len);
+        int rc = fvt_open(&t, backend, path, NULL);
+        if (rc != want)
+            fail_msg("%s: byte %zu ^ 0x%02x: got %d, want %d (%s)", backend, pos, mask, rc, want,
+                     veil_last_error());
+        fvt_detail(needle);
+        fvt_detail(path);
+        fvt_assert_unchanged(path, bad, len);
+    }
+    free(bad);
+    free(orig);
+}
+
+static void test_flipped_every_byte(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < n_backends; b++) {
+        flip_all(backends[b], 0xff);
+        flip_all(backends[b], 0x01);
+    }
+}
+
+static void test_unknown_version(void **state)
+{
+    (void)state;
+    size_t len;
+    fvt t;
+    uint8_t *f = small_vault(backends[0], &len);
+    f[9] = 2;
+    fvt_spill(path, f, len);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EVERSION);
+    fvt_detail("unknown format version 2 at offset 8");
+    fvt_assert_unchanged(path, f, len);
+    free(f);
+}
+
+/* A child process holds the vault open: the parent gets VEIL_ELOCKED. */
+static void test_locked_by_child(void **state)
+{
+    (void)state;
+    size_t len;
+    fvt t;
+    int up[2], down[2];
+    uint8_t *orig = small_vault(backends[0], &len);
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char c = fvt_open(&t, backends[0], path, NULL) == 0 ? 'y' : 'n';
+        if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1)
+            _exit(2);
+        _exit(0);
+    }
+    char c = 0;
+    assert_int_equal(read(up[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, NULL), VEIL_ELOCKED);
+    fvt_detail("is locked");
+    fvt_detail(path);
+    fvt_assert_unchanged(path, orig, len);
+    assert_int_equal(write(down[1], "x", 1), 1);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The child's exit released the lock. */
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    fvt_close(&t);
+    for (int i = 0; i < 2; i++) {
+        close(up[i]);
+        close(down[i]);
+    }
+    free(orig);
+}
+
+static void test_open_permissions(void **state)
+{
+    (void)state;
+    size_t len;
+    fvt t;
+    uint8_t *orig = small_vault(backends[0], &len);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EPERMISSIONS);
+    fvt_detail("mode 0640");
+    fvt_detail(path);
+    fvt_detail("allow_open_permissions");
+    fvt_assert_unchanged(path, orig, len);
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\nallow_open_permissions = yes\n"),
+                     0);
+    fvt_close(&t);
+    free(orig);
+}
+
+/* ---- write failures (fault hook and real file systems) ----------------------------- */
+
+static const veil_plugin_descriptor linked_file = {
+    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
+    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(veil_plugin_descriptor),
+    .kind = VEIL_PLUGIN_VAULT,
+    .name = "file",
+    .version = "test",
+    .description = "the file vault linked into the test (fault hook reachable)",
+    .config_keys = fv_config_keys,
+    .ops = &fv_ops,
+};
+
+static const char *fail_step;
+static int fail_errno;
+
+static int hook(const char *step)
+{
+    return strcmp(step, fail_step) == 0 ? fail_errno : 0;
+}
+
+/* A failing step of the rewrite: the op fails with the mapped code naming
+ * the path, the new secret is not in the vault, the file is unchanged and
+ * still opens with the old contents. */
+static void fail_one(const char *backend, const char *step, int e, int want)
+{
+    size_t len;
+    fvt t;
+    veil_secret h;
+    uint8_t *orig = small_vault(backend, &len);
+    assert_int_equal(fvt_open(&t, backend, path, NULL), 0);
+    fail_step = step;
+    fail_errno = e;
+    fv_fault_hook = hook;
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, "new", true, false);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), want);
+    fvt_detail(path);
+    fvt_detail(strerror(e));
+    assert_int_equal(veil_vault_find_by_label(t.v, "new", &h), VEIL_ENOTFOUND);
+    fvt_assert_unchanged(path, orig, len);
+    /* Ephemeral secrets need no write and still work. */
+    a.persistence = VEIL_EPHEMERAL;
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+    fv_fault_hook = NULL;
+    fvt_close(&t);
+    fvt_assert_unchanged(path, orig, len);
+    assert_int_equal(fvt_open(&t, backend, path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "new", &h), VEIL_ENOTFOUND);
+    fvt_close(&t);
+    free(orig);
+}
+
+static void test_fault_each_step(void **state)
+{
+    (void)state;
+    assert_int_equal(veil_plugin_register_builtin(&linked_file), 0);
+    for (size_t b = 0; b < n_backends; b++) {
+        fail_one(backends[b], "open", EACCES, VEIL_EPERM);   /* unwritable directory */
+        fail_one(backends[b], "open", EROFS, VEIL_EPERM);
+        fail_one(backends[b], "write", ENOSPC, VEIL_ENOSPC); /* disk full */
+        fail_one(backends[b], "write", EIO, VEIL_EIO);
+        fail_one(backends[b], "fsync", EIO, VEIL_EIO);
+        fail_one(backends[b], "fsync", EDQUOT, VEIL_ENOSPC);
+        fail_one(backends[b], "rename", EACCES, VEIL_EPERM);
+    }
+    veil_plugin_unregister_builtin("file");
+}
+
+/* After the rename the change is in place: a failing directory fsync is
+ * only logged and the op succeeds. */
+static void test_fault_fsync_dir(void **state)
+{
+    (void)state;
+    fvt t;
+    veil_secret h;
+    assert_int_equal(veil_plugin_register_builtin(&linked_file), 0);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    fail_step = "fsync_dir";
+    fail_errno = EIO;
+    fv_fault_hook = hook;
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, "kept", true, false);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+    fv_fault_hook = NULL;
+    fvt_close(&t);
+    veil_plugin_unregister_builtin("file");
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "kept", &h), 0);
+    fvt_close(&t);
+}
+
+/* A destroy whose write fails: reported, the file keeps the secret, and
+ * close writes the pending change once the disk works again. */
+static void test_destroy_write_failure(void **state)
+{
+    (void)state;
+    size_t len;
+    fvt t;
+    veil_secret h;
+    assert_int_equal(veil_plugin_register_builtin(&linked_file), 0);
+    uint8_t *orig = small_vault(backends[0], &len);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), 0);
+    fail_step = "write";
+    fail_errno = ENOSPC;
+    fv_fault_hook = hook;
+    assert_int_equal(veil_vault_destroy(t.v, h), VEIL_ENOSPC);
+    fvt_detail(path);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), VEIL_ENOTFOUND);
+    fvt_assert_unchanged(path, orig, len);
+    fv_fault_hook = NULL;
+    fvt_close(&t);
+    veil_plugin_unregister_builtin("file");
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), VEIL_ENOTFOUND);
+    fvt_close(&t);
+    free(orig);
+}
+
+/* The real thing where the system allows it (root with CAP_SYS_ADMIN): a
+ * 64 KiB tmpfs filled up (ENOSPC), then remounted read-only (EROFS).  The
+ * fault-hook tests above cover the same paths everywhere else. */
+static void test_real_tmpfs(void **state)
+{
+    (void)state;
+    char mnt[96], vp[128], filler[128];
+    size_t len;
+    fvt t;
+    veil_secret h;
+    snprintf(mnt, sizeof mnt, "%s/mnt", dir);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700") != 0) {
+        fprintf(stderr, "# skipped: cannot mount a tmpfs here (%s)\n", strerror(errno));
+        rmdir(mnt);
+        skip();
+    }
+    snprintf(vp, sizeof vp, "%s/vault", mnt);
+    snprintf(filler, sizeof filler, "%s/filler", mnt);
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_ED25519, "k", true, false);
+    assert_int_equal(fvt_open(&t, backends[0], vp, NULL), 0);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+    /* Fill the file system. */
+    int fd = open(filler, O_WRONLY | O_CREAT, 0600);
+    static uint8_t blk[4096];
+    while (write(fd, blk, sizeof blk) > 0)
+        ;
+    close(fd);
+    uint8_t *orig = fvt_slurp(vp, &len);
+    a = fvt_attrs(VEIL_SECRET_ED25519, "k2", true, false);
+    for (int i = 0; i < 4; i++) { /* the tmpfs may have a last partial page */
+        int rc = veil_vault_generate(t.v, &a, &h);
+        if (rc == 0) {
+            assert_int_equal(veil_vault_destroy(t.v, h), 0);
+            continue;
+        }
+        assert_int_equal(rc, VEIL_ENOSPC);
+        fvt_detail(vp);
+        fvt_detail("No space left");
+        break;
+    }
+    assert_int_equal(veil_vault_find_by_label(t.v, "k2", &h), VEIL_ENOTFOUND);
+    fvt_close(&t);
+    fvt_assert_unchanged(vp, orig, len);
+    free(orig);
+    assert_int_equal(unlink(filler), 0);
+    /* Read-only: opening works (the lock file exists), writing does not. */
+    assert_int_equal(mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+    orig = fvt_slurp(vp, &len);
+    assert_int_equal(fvt_open(&t, backends[n_backends - 1], vp, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), 0);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), VEIL_EPERM);
+    fvt_detail(vp);
+    fvt_detail("Read-only file system");
+    fvt_close(&t);
+    fvt_assert_unchanged(vp, orig, len);
+    free(orig);
+    assert_int_equal(umount(mnt), 0);
+    rmdir(mnt);
+}
+
+/* ---- passphrase sources and configuration ---------------------------------------- */
+
+static char logged[1024];
+
+static void log_sink(veil_log_level level, const char *component, const char *msg, void *arg)
+{
+    (void)arg;
+    if (level >= VEIL_LOG_WARN && strcmp(component, "vault.file") == 0)
+        snprintf(logged, sizeof logged, "%s", msg);
+}
+
+static void test_passphrase_sources(void **state)
+{
+    (void)state;
+    fvt t;
+    char pf[128], extra[256];
+    veil_secret h;
+    uint8_t *orig;
+    size_t len;
+    /* Created with the environment variable ... */
+    orig = small_vault(backends[0], &len);
+    free(orig);
+    /* ... opens with the same passphrase from a file (newline cut) ... */
+    snprintf(pf, sizeof pf, "%s/pass", dir);
+    fvt_spill(pf, (const uint8_t *)"correct horse battery staple\n", 29);
+    snprintf(extra, sizeof extra, "passphrase_file = %s\n", pf);
+    assert_int_equal(fvt_open(&t, backends[0], path, extra), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), 0);
+    fvt_close(&t);
+    /* ... and from the config, with a warning that it sits in a file. */
+    veil_log_set_handler(log_sink, NULL);
+    veil_log_set_level(VEIL_LOG_WARN);
+    logged[0] = '\0';
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase = correct horse battery staple\n"), 0);
+    assert_non_null(strstr(logged, "written in the configuration file"));
+    fvt_close(&t);
+    /* passphrase_mode = none on a passphrase file is refused. */
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_mode = none\n"),
+                     VEIL_EPASSPHRASE);
+    fvt_detail("protected by a passphrase");
+    /* A none-mode vault: warned, works, and refuses a passphrase later. */
+    fresh(NULL);
+    logged[0] = '\0';
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_mode = none\n"), 0);
+    assert_non_null(strstr(logged, "only the file's permissions protect them"));
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, "plain", true, false);
+    assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+    fvt_close(&t);
+    veil_log_set_handler(NULL, NULL);
+    veil_log_set_level(VEIL_LOG_ERROR);
+    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, "passphrase_mode = none\n"),
+                     0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "plain", &h), 0);
+    fvt_close(&t);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EPASSPHRASE);
+    fvt_detail("has no passphrase");
+    unlink(pf);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    fvt t;
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_env = VEIL_TEST_UNSET_VAR\n"),
+                     VEIL_ECONFIG);
+    fvt_detail("VEIL_TEST_UNSET_VAR");
+    fvt_detail("not set");
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\npassphrase = x\n"),
+                     VEIL_ECONFIG);
+    fvt_detail("exactly one of");
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_mode = maybe\n"), VEIL_ECONFIG);
+    fvt_detail("fv.conf:");
+    fvt_detail("maybe");
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_file = /nonexistent/pass\n"),
+                     VEIL_ECONFIG);
+    fvt_detail("/nonexistent/pass");
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 3000\n"),
+                     VEIL_ECONFIG);
+    fvt_detail("not a power of two");
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 512\n"),
+                     VEIL_ECONFIG);
+    fvt_detail("kdf_n");
+    assert_int_equal(fvt_open(&t, backends[0], "", NULL), VEIL_ECONFIG);
+    fvt_detail("path");
+    /* None of these created the file. */
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+/* ---- an entity key across processes ----------------------------------------------- */
+
+/* A child process creates an Ed25519 identity and signs; a second child
+ * signs again from the same file: same public key, both signatures verify
+ * under it (what a node identity relies on). */
+static void child_sign(const char *backend, bool create, int fd)
+{
+    fvt t;
+    veil_secret h;
+    uint8_t out[32 + 64];
+    size_t n;
+    if (fvt_open(&t, backend, path, NULL) != 0)
+        _exit(2);
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_ED25519, "entity", true, false);
+    if ((create ? veil_vault_generate(t.v, &a, &h) : veil_vault_find_by_label(t.v, "entity", &h)) !=
+            0 ||
+        veil_vault_public_key(t.v, h, out, 32, &n) != 0 ||
+        veil_vault_sign(t.v, h, (const uint8_t *)"hello", 5, out + 32) != 0)
+        _exit(3);
+    fvt_close(&t);
+    _exit(write(fd, out, sizeof out) == (ssize_t)sizeof out ? 0 : 4);
+}
+
+static void run_child(const char *backend, bool create, uint8_t out[96])
+{
+    int p[2], status;
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        child_sign(backend, create, p[1]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(read(p[0], out, 96), 96);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_entity_key_across_processes(void **state)
+{
+    (void)state;
+    uint8_t first[96], second[96];
+    fvt t;
+    veil_secret h;
+    uint8_t pub[32];
+    size_t n;
+    run_child(backends[0], true, first);
+    run_child(backends[n_backends - 1], false, second);
+    assert_memory_equal(first, second, 32);
+    /* Ed25519 is deterministic: the same key signs "hello" identically. */
+    assert_memory_equal(first + 32, second + 32, 64);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "entity", &h), 0);
+    assert_int_equal(veil_vault_public_key(t.v, h, pub, 32, &n), 0);
+    assert_memory_equal(pub, first, 32);
+    assert_int_equal(veil_vault_verify(t.v, VEIL_SECRET_ED25519, first, 32,
+                                       (const uint8_t *)"hello", 5, first + 32), 0);
+    fvt_close(&t);
+}
+
+#define T(fn) cmocka_unit_test_setup(fn, fresh)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_scrypt_rfc7914), T(test_roundtrip_all_backends), T(test_header_layout),
+        T(test_destroy_persists), T(test_wrong_passphrase), T(test_truncated_every_length),
+        T(test_flipped_every_byte), T(test_unknown_version), T(test_locked_by_child),
+        T(test_open_permissions), T(test_fault_each_step), T(test_fault_fsync_dir),
+        T(test_destroy_write_failure), T(test_real_tmpfs), T(test_passphrase_sources),
+        T(test_config_errors), T(test_entity_key_across_processes),
+    };
+    return cmocka_run_group_tests_name("file vault", tests, group_setup, group_teardown);
+}
