@@ -1,0 +1,131 @@
+/* Trust policy "identifier": allow peers whose identifier is in a list.
+ *
+ *   [policy.bob]
+ *   plugin = identifier
+ *   identifiers = P1a2b..., P3c4d...     (comma and/or space separated)
+ *
+ * Every entry is parsed when the instance is made (a bad one refuses the
+ * configuration, naming file:line); check compares the peer's identifier
+ * with every entry in constant time and never stops early. */
+#include <veil/entity.h>
+#include <veil/error.h>
+#include <veil/plugin.h>
+#include <veil/trust_policy.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IDENTIFIERS 1024u
+
+typedef struct id_list {
+    size_t n;
+    uint8_t digest[][32];
+} id_list;
+
+static const veil_host_services *host;
+
+static int id_init(const veil_host_services *h, const veil_config_scope *scope, void **state)
+{
+    (void)scope;
+    host = h;
+    *state = NULL;
+    return 0;
+}
+
+static const char *origin_of(const veil_config_scope *scope, const char *key)
+{
+    const char *o = scope->config != NULL
+                        ? veil_config_origin(scope->config, scope->section, key) : NULL;
+    return o != NULL ? o : "(no configuration)";
+}
+
+/* Parse one entry into list->digest[list->n]. */
+static int add_entry(const veil_config_scope *scope, id_list *list, const char *tok)
+{
+    char why[256];
+    if (list->n >= MAX_IDENTIFIERS)
+        return host->error(VEIL_ECONFIG, "%s: [%s] identifiers: more than %u entries",
+                           origin_of(scope, "identifiers"), scope->section, MAX_IDENTIFIERS);
+    if (veil_identifier_parse(tok, list->digest[list->n]) < 0) {
+        strncpy(why, veil_last_error(), sizeof why - 1);
+        why[sizeof why - 1] = '\0';
+        return host->error(VEIL_ECONFIG, "%s: [%s] identifiers: entry %zu is not an "
+                           "identifier: %s", origin_of(scope, "identifiers"), scope->section,
+                           list->n + 1, why);
+    }
+    list->n++;
+    return 0;
+}
+
+static int id_instance_new(void *state, const veil_config_scope *scope, void **inst)
+{
+    (void)state;
+    const char *value = host->config_get(scope, "identifiers");
+    if (value == NULL)
+        return host->error(VEIL_ECONFIG, "[%s]: the identifier policy needs the key "
+                           "'identifiers' (one or more identifiers P<64 hex>)", scope->section);
+    size_t max = strlen(value) / 65 + 1;
+    if (max > MAX_IDENTIFIERS + 1)
+        max = MAX_IDENTIFIERS + 1;
+    id_list *list = calloc(1, sizeof *list + max * 32);
+    char *copy = strdup(value), *save = NULL;
+    int rc = list == NULL || copy == NULL ? host->error(VEIL_ENOMEM, "identifier: out of memory")
+                                          : 0;
+    for (char *t = rc == 0 ? strtok_r(copy, ", \t", &save) : NULL; t != NULL && rc == 0;
+         t = strtok_r(NULL, ", \t", &save))
+        rc = list->n < max ? add_entry(scope, list, t)
+                           : host->error(VEIL_ECONFIG, "%s: [%s] identifiers: entry %zu is "
+                                         "not an identifier", origin_of(scope, "identifiers"),
+                                         scope->section, list->n + 1);
+    if (rc == 0 && list->n == 0)
+        rc = host->error(VEIL_ECONFIG, "%s: [%s] identifiers is empty (name at least one "
+                         "identifier)", origin_of(scope, "identifiers"), scope->section);
+    free(copy);
+    if (rc < 0) {
+        free(list);
+        return rc;
+    }
+    *inst = list;
+    return 0;
+}
+
+static void id_instance_free(void *inst)
+{
+    free(inst);
+}
+
+static int id_check(void *inst, const veil_trust_info *info)
+{
+    const id_list *list = inst;
+    uint8_t peer[32];
+    if (veil_identifier_parse(info->peer_identifier, peer) < 0)
+        return host->error(VEIL_EFORMAT, "identifier policy: the peer identifier is malformed");
+    unsigned match = 0;
+    for (size_t i = 0; i < list->n; i++)
+        match |= (unsigned)(host->memcmp_ct(peer, list->digest[i], 32) == 0);
+    return match != 0 ? 1 : 0;
+}
+
+static const veil_trust_policy_ops id_ops = {
+    .size = sizeof(veil_trust_policy_ops),
+    .instance_new = id_instance_new,
+    .instance_free = id_instance_free,
+    .check = id_check,
+};
+
+static const char *const id_keys[] = { "identifiers", NULL };
+
+static const veil_plugin_descriptor id_descriptor = {
+    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
+    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(veil_plugin_descriptor),
+    .kind = VEIL_PLUGIN_TRUST_POLICY,
+    .name = "identifier",
+    .version = "1.0",
+    .description = "allow peers whose identifier is listed (constant-time compare)",
+    .config_keys = id_keys,
+    .init = id_init,
+    .ops = &id_ops,
+};
+
+VEIL_PLUGIN_ENTRY(id_descriptor)
