@@ -246,6 +246,64 @@ static void test_aead_rekey(void **state)
     }
 }
 
+/* Signatures the vault makes with X25519 keys verify under python3-xeddsa
+ * (an independent XEdDSA implementation, through tests/xeddsa_peer.py);
+ * skipped when the Python module is missing. */
+#define PEER_SIGS 40
+
+static void test_xeddsa_python_peer(void **state)
+{
+    veil_vault *v = V(state);
+    const char *py = getenv("PYTHON3"), *top = getenv("VEIL_TOP_SRCDIR");
+    char in_path[] = "/tmp/veil-xeddsa-XXXXXX", cmd[8192], line[512];
+    int fd = mkstemp(in_path);
+    assert_true(fd >= 0);
+    FILE *in = fdopen(fd, "w");
+    assert_non_null(in);
+    for (int i = 0; i < PEER_SIGS; i++) {
+        veil_secret_attrs a = attrs_of(VEIL_SECRET_X25519, 0, false);
+        veil_secret k;
+        uint8_t pub[32], msg[40], sig[64];
+        size_t n, mn = (size_t)i;
+        assert_int_equal(veil_vault_generate(v, &a, &k), 0);
+        assert_int_equal(veil_vault_public_key(v, k, pub, sizeof pub, &n), 0);
+        assert_int_equal(veil_vault_random(v, msg, mn), 0);
+        assert_int_equal(veil_vault_sign(v, k, mn ? msg : NULL, mn, sig), 0);
+        assert_int_equal(veil_vault_destroy(v, k), 0);
+        for (size_t j = 0; j < 32; j++)
+            fprintf(in, "%02x", pub[j]);
+        fputc(':', in);
+        for (size_t j = 0; j < mn; j++)
+            fprintf(in, "%02x", msg[j]);
+        fputc(':', in);
+        for (size_t j = 0; j < 64; j++)
+            fprintf(in, "%02x", sig[j]);
+        fputc('\n', in);
+    }
+    fclose(in);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/xeddsa_peer.py' verify < '%s'",
+             py && *py ? py : "/usr/bin/python3", top ? top : ".", in_path);
+    FILE *out = popen(cmd, "r");
+    assert_non_null(out);
+    int ok = 0, bad = 0;
+    bool skip_it = false;
+    while (fgets(line, sizeof line, out) != NULL) {
+        if (strncmp(line, "SKIP", 4) == 0)
+            skip_it = true;
+        else if (strncmp(line, "ok", 2) == 0)
+            ok++;
+        else
+            bad++;
+    }
+    int status = pclose(out);
+    unlink(in_path);
+    if (skip_it)
+        skip();
+    assert_int_equal(status, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(ok, PEER_SIGS);
+}
+
 /* ---- negative paths ----------------------------------------------------------------- */
 
 static void test_use_after_destroy(void **state)
@@ -463,6 +521,7 @@ static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
     T(test_x25519_rfc7748_vectors), T(test_x25519_rfc7748_iterated),
     T(test_x25519_rfc7748_dh), T(test_x25519_low_order), T(test_x448),
     T(test_ed25519_rfc8032), T(test_ed25519_strict), T(test_xeddsa_sign_verify), T(test_xeddsa_vectors),
+    T(test_xeddsa_python_peer),
     T(test_chachapoly_rfc8439), T(test_aesgcm_spec), T(test_aead_tamper),
     T(test_aead_rekey), T(test_use_after_destroy), T(test_wrong_type),
     T(test_export_perm_and_labels), T(test_argument_checks), T(test_bad_crypto_config),
