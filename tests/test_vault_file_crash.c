@@ -4,6 +4,7 @@
  * hold exactly the state after the child's last completed write, or after
  * the write it had begun: secrets c0..cj with the values the child stored,
  * nothing half written.  Tiny KDF parameters keep the run short. */
+#define FVT_NO_FIXTURE /* own directory, no fault hook */
 #include "test_vault_file_util.h"
 
 #include <signal.h>

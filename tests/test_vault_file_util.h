@@ -119,4 +119,19 @@ static inline veil_secret_attrs fvt_attrs(int type, const char *label, bool pers
     return a;
 }
 
+#ifndef FVT_NO_FIXTURE
+/* test_vault_file_fixture.c (linked by test_vault_file and
+ * test_vault_file_faults): the backends built, a temp directory, one vault
+ * path in it; fvt_fresh removes the vault (per-test setup); the small vault
+ * holds one Ed25519 secret labelled "k" and its bytes are returned. */
+extern const char *backends[2];
+extern size_t n_backends;
+extern char dir[64];
+extern char path[128];
+int fvt_group_setup(void **state);
+int fvt_group_teardown(void **state);
+int fvt_fresh(void **state);
+uint8_t *fvt_small_vault(const char *backend, size_t *len);
+#endif
+
 #endif

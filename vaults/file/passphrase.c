@@ -54,7 +54,7 @@ static int from_file(fv_passphrase *p, const char *path, const char *where)
                  (unsigned)(st.st_mode & 07777));
     /* Read one byte more than allowed to detect an over-long file. */
     size_t got = 0;
-    ssize_t n;
+    ssize_t n = 0;
     while (got <= FV_PASSPHRASE_MAX &&
            ((n = read(fd, p->bytes + got, FV_PASSPHRASE_MAX + 1 - got)) > 0 ||
             (n < 0 && errno == EINTR)))
