@@ -189,27 +189,39 @@ size_t veil_route_count(const veil_route *r)
     return r->_count;
 }
 
-static int check_add(const veil_route *r, size_t hops, size_t bytes)
+/* Error paths are kept out of line so the hot operations stay small. */
+__attribute__((cold, noinline)) static int limit_error(const veil_route *r, size_t hops,
+                                                       size_t bytes)
 {
     if (r->_count + hops > VEIL_ROUTE_MAX_HOPS)
         return veil_error_set(VEIL_ELIMIT,
                               "route would have %zu addresses (limit %u)",
                               r->_count + hops, VEIL_ROUTE_MAX_HOPS);
-    if ((size_t)(r->_tail - r->_head) + bytes > VEIL_ROUTE_BYTES_MAX)
-        return veil_error_set(VEIL_ELIMIT,
-                              "route would use %zu bytes (limit %u)",
-                              (size_t)(r->_tail - r->_head) + bytes,
-                              VEIL_ROUTE_BYTES_MAX);
-    return 0;
+    return veil_error_set(VEIL_ELIMIT, "route would use %zu bytes (limit %u)",
+                          (size_t)(r->_tail - r->_head) + bytes, VEIL_ROUTE_BYTES_MAX);
 }
 
-static int check_address(const veil_address *a)
+static inline bool fits(const veil_route *r, size_t hops, size_t bytes)
+{
+    return r->_count + hops <= VEIL_ROUTE_MAX_HOPS &&
+           (size_t)(r->_tail - r->_head) + bytes <= VEIL_ROUTE_BYTES_MAX;
+}
+
+static int check_add(const veil_route *r, size_t hops, size_t bytes)
+{
+    return fits(r, hops, bytes) ? 0 : limit_error(r, hops, bytes);
+}
+
+__attribute__((cold, noinline)) static int address_error(const veil_address *a)
 {
     if (a == NULL)
         return veil_error_set(VEIL_EINVAL, "NULL address");
-    if (a->len == 0)
-        return veil_error_set(VEIL_EINVAL, "empty address (type %u) in route", a->type);
-    return 0;
+    return veil_error_set(VEIL_EINVAL, "empty address (type %u) in route", a->type);
+}
+
+static inline int check_address(const veil_address *a)
+{
+    return a != NULL && a->len != 0 ? 0 : address_error(a);
 }
 
 /* Move the contents so that at least `need` bytes are free after _tail. */
@@ -278,10 +290,15 @@ int veil_route_prepend(veil_route *r, const veil_address *a)
     return 0;
 }
 
+__attribute__((cold, noinline)) static int empty_error(void)
+{
+    return veil_error_set(VEIL_ENOTFOUND, "route is empty");
+}
+
 int veil_route_pop_front(veil_route *r, veil_address *out)
 {
     if (r->_count == 0)
-        return veil_error_set(VEIL_ENOTFOUND, "route is empty");
+        return empty_error();
     const uint8_t *p = r->_buf + r->_head;
     uint8_t len = p[1];
     if (out != NULL) {
