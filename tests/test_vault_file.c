@@ -402,8 +402,12 @@ static void test_locked_by_child(void **state)
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    /* The child's exit released the lock. */
+    /* The child's exit released the lock; a second open in this same
+     * process is refused too (flock is per open file description). */
     assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    fvt t2;
+    assert_int_equal(fvt_open(&t2, backends[0], path, NULL), VEIL_ELOCKED);
+    fvt_detail(path);
     fvt_close(&t);
     for (int i = 0; i < 2; i++) {
         close(up[i]);
@@ -517,6 +521,10 @@ static void test_config_errors(void **state)
                               "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 512\n"),
                      VEIL_ECONFIG);
     fvt_detail("kdf_n");
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 4m\nkdf_r = 32\n"),
+                     VEIL_ECONFIG);
+    fvt_detail("exceeds the 1073741824-byte cap");
     assert_int_equal(fvt_open(&t, backends[0], "", NULL), VEIL_ECONFIG);
     fvt_detail("path");
     /* None of these created the file. */

@@ -51,10 +51,6 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
                               scope != NULL && scope->section ? scope->section : "vault");
     if ((size_t)snprintf(path, cap, "%s", pv) >= cap - 8)
         return veil_error_set(VEIL_ECONFIG, "vault file path too long: %s", pv);
-    if (scope == NULL || scope->config == NULL) {
-        *o = (fv_options){ false, FV_LOG2N_DEFAULT, FV_R_DEFAULT, FV_P_DEFAULT };
-        return 0;
-    }
     if ((rc = veil_config_scope_get_bool(scope, "allow_open_permissions", false,
                                          &o->allow_open)) != 0 ||
         (rc = veil_config_scope_get_int(scope, "kdf_n", 1ll << FV_LOG2N_DEFAULT,
