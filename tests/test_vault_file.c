@@ -432,6 +432,16 @@ static void test_open_permissions(void **state)
                               "passphrase_env = " FVT_PASS_ENV "\nallow_open_permissions = yes\n"),
                      0);
     fvt_close(&t);
+    /* A symbolic link is not followed (O_NOFOLLOW). */
+    char link[160];
+    snprintf(link, sizeof link, "%s.link", path);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(fvt_open(&t, backends[0], link, NULL), VEIL_EIO);
+    fvt_detail(link);
+    fvt_detail("symbolic links");
+    unlink(link);
+    snprintf(link, sizeof link, "%s.link.lock", path);
+    unlink(link);
     free(orig);
 }
 
