@@ -132,6 +132,9 @@ int fvt_group_setup(void **state);
 int fvt_group_teardown(void **state);
 int fvt_fresh(void **state);
 uint8_t *fvt_small_vault(const char *backend, size_t *len);
+/* test_vault_file_config.c (in the test_vault_file program) */
+void test_passphrase_sources(void **state);
+void test_config_errors(void **state);
 #endif
 
 #endif
