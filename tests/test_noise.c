@@ -335,6 +335,26 @@ static void test_wrong_remote_static(void **state)
     pair_free(&pr);
 }
 
+/* Different prologues: the first authenticated message fails. */
+static void test_wrong_prologue(void **state)
+{
+    (void)state;
+    pair pr;
+    size_t n = 0, pn = 0;
+    pair_new(&pr, "Noise_NN_25519_ChaChaPoly_SHA512", 0x42, false);
+    noise_handshake_free(pr.hs[1]);
+    veil_ka_params p = { .size = sizeof(p), .role = VEIL_KA_RESPONDER, .vault = V,
+                         .protocol = "Noise_NN_25519_ChaChaPoly_SHA512",
+                         .prologue = (const uint8_t *)"tesT", .prologue_len = 4 };
+    assert_int_equal(noise_handshake_new(&p, &pr.hs[1]), 0);
+    step(&pr, 0);                                   /* "e": not authenticated */
+    assert_int_equal(noise_handshake_write(pr.hs[1], NULL, 0, msg, sizeof(msg), &n), 0);
+    assert_error(noise_handshake_read(pr.hs[0], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
+                 "message 2: payload does not decrypt");
+    assert_failed(pr.hs[0]);
+    pair_free(&pr);
+}
+
 /* u = 0, u = 1 and a point of order 8 (RFC 7748 §6.1 / the usual
  * small-order list): each makes the DH all zero. */
 static const uint8_t low_order[3][32] = {
@@ -580,6 +600,7 @@ static int close_vault(void **state)
 #define CRYPTO_TESTS(b)                                                              \
     cmocka_unit_test_prestate_setup_teardown(test_mutations, open_vault, close_vault, b),        \
     cmocka_unit_test_prestate_setup_teardown(test_wrong_psk, open_vault, close_vault, b),        \
+    cmocka_unit_test_prestate_setup_teardown(test_wrong_prologue, open_vault, close_vault, b),   \
     cmocka_unit_test_prestate_setup_teardown(test_wrong_remote_static, open_vault, close_vault, b), \
     cmocka_unit_test_prestate_setup_teardown(test_low_order, open_vault, close_vault, b),        \
     cmocka_unit_test_prestate_setup_teardown(test_nonce_rules, open_vault, close_vault, b),      \

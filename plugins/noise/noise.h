@@ -205,6 +205,7 @@ NOISE_HIDDEN int noise_handshake_new(const veil_ka_params *params,
 NOISE_HIDDEN void noise_handshake_free(noise_handshake *hs);
 /* veil_ka_action */
 NOISE_HIDDEN int noise_handshake_next_action(const noise_handshake *hs);
+/* payload must not overlap out; in may alias payload on read. */
 NOISE_HIDDEN int noise_handshake_write(noise_handshake *hs, const uint8_t *payload,
                                        size_t payload_len, uint8_t *out, size_t cap,
                                        size_t *out_len);
