@@ -3,7 +3,7 @@
 
 usage: noise_interop.py PEER [CRYPTO...]
 
-For XX, IK, NK, KK, NNpsk0, XXpsk3 x AESGCM/ChaChaPoly x SHA256/BLAKE2b,
+For XX, IK, NK, KK, NNpsk0, XXpsk3 (and XXpsk0+psk3) x AESGCM/ChaChaPoly x SHA256/BLAKE2b,
 with veil as initiator and as responder, on each crypto backend given:
 the handshake (payload of message i is "hs-i" both ways), the handshake
 hash and the remote static key veil learned, transport messages both
@@ -38,6 +38,8 @@ PATTERNS = {
     "KK": (True, True, True, True, 0),
     "NNpsk0": (False, False, False, False, 1),
     "XXpsk3": (True, True, False, False, 1),
+    # Two psks at once: their order in the handshake must agree.
+    "XXpsk0+psk3": (True, True, False, False, 2),
 }
 CIPHERS = ("AESGCM", "ChaChaPoly")
 HASHES = ("SHA256", "BLAKE2b")
