@@ -24,6 +24,10 @@
 #include <veil/node.h>
 #include <veil/vault.h>
 
+/* The core-internal helpers for secure channels are compiled into this
+ * test (see tests/Makefile.inc), like test_util does with util.c. */
+#include "identity_internal.h"
+
 static const char DOMAIN[] = "veil.identity.event.v1";
 #define DOMAIN_LEN (sizeof DOMAIN - 1)
 /* Layout of a history whose seqs fit one byte (docs/PROTOCOL.md). */
@@ -435,6 +439,49 @@ static void test_contacts(void **state)
     veil_contacts_free(c);
 }
 
+/* ---- helpers for the secure channels ----------------------------------- */
+
+static void test_trust_info_helpers(void **state)
+{
+    world *w = *state;
+    veil_entity *e;
+    veil_contacts *c;
+    veil_history_view view;
+    veil_history_info hi;
+    veil_trust_info info;
+    size_t len;
+    uint8_t pub[32];
+    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &e), 0);
+    assert_int_equal(veil_entity_rotate(e), 0);
+    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    const uint8_t *h = veil_entity_history(e, &len);
+    assert_int_equal(veil__trust_info_from_history(w->v, h, len, "Plocal", NULL, &view, &info), 0);
+    assert_int_equal(info.size, sizeof info);
+    assert_string_equal(info.peer_identifier, veil_entity_identifier(e));
+    assert_ptr_equal(info.peer_history, h);
+    assert_int_equal(info.peer_history_len, len);
+    assert_memory_equal(info.peer_public_key, pub, 32);
+    assert_int_equal(info.peer_public_key_len, 32);
+    assert_string_equal(info.local_identifier, "Plocal");
+    assert_int_equal(view.events_offset, 2);
+    assert_int_equal(view.info.events, 2);
+
+    assert_int_equal(veil_contacts_new(&c), 0);
+    assert_int_equal(veil__trust_info_from_contact(c, w->v, h, len, NULL, NULL, &hi, &info), 0);
+    assert_string_equal(info.peer_identifier, veil_entity_identifier(e));
+    assert_memory_equal(info.peer_public_key, pub, 32);
+    assert_int_equal(veil_contacts_get(c, veil_entity_identifier(e), NULL), 0);
+    uint8_t bad[1024];
+    memcpy(bad, h, len);
+    bad[len - 1] ^= 1;
+    expect_error(veil__trust_info_from_contact(c, w->v, bad, len, NULL, NULL, &hi, &info),
+                 VEIL_EAUTH, "sig_prev");
+    expect_error(veil__trust_info_from_history(w->v, bad, len, NULL, NULL, &view, &info),
+                 VEIL_EAUTH, "sig_prev");
+    veil_contacts_free(c);
+    veil_entity_free(e);
+}
+
 /* ---- persistence across processes (file vault) ------------------------- */
 
 /* A child process creates an entity in a file vault and prints its
@@ -530,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_reordered_and_links),
         cmocka_unit_test(test_header_and_fields),
         cmocka_unit_test(test_contacts),
+        cmocka_unit_test(test_trust_info_helpers),
         cmocka_unit_test(test_file_vault_across_processes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

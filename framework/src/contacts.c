@@ -192,3 +192,23 @@ int veil_contacts_get(const veil_contacts *c, const char *identifier, veil_histo
         *out = ct->info;
     return 0;
 }
+
+int veil__trust_info_from_contact(veil_contacts *c, veil_vault *v, const uint8_t *history,
+                                  size_t len, const char *local_identifier,
+                                  const veil_route *route, veil_history_info *hi,
+                                  veil_trust_info *info)
+{
+    int rc = veil_contacts_update(c, v, history, len, hi);
+    if (rc < 0)
+        return rc;
+    memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
+    info->peer_identifier = hi->identifier;
+    info->peer_history = history;
+    info->peer_history_len = len;
+    info->peer_public_key = hi->current_key;
+    info->peer_public_key_len = VEIL_ED25519_PUBLIC_BYTES;
+    info->local_identifier = local_identifier;
+    info->route = route;
+    return 0;
+}

@@ -64,4 +64,16 @@ VEIL_IDENTITY_HIDDEN int veil__trust_info_from_history(veil_vault *v, const uint
                                                        veil_history_view *view,
                                                        veil_trust_info *info);
 
+/* Same, through a contacts table: the history is verified (or found
+ * byte-identical to the one stored, which skips the signature checks) and
+ * remembered; an older or diverging history of a known peer is refused
+ * (VEIL_ESTATE, see veil_contacts_update).  info's pointers refer to history
+ * and to *hi, which must outlive info. */
+VEIL_IDENTITY_HIDDEN int veil__trust_info_from_contact(veil_contacts *c, veil_vault *v,
+                                                       const uint8_t *history, size_t len,
+                                                       const char *local_identifier,
+                                                       const veil_route *route,
+                                                       veil_history_info *hi,
+                                                       veil_trust_info *info);
+
 #endif
