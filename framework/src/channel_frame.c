@@ -1,0 +1,87 @@
+/* Secure channel frame decoders (no crypto): the outer frame and the
+ * identity proof inside KA messages 2 and 3.  Everything is bounds-checked
+ * first; both are fuzzed (tests/fuzz/fuzz_channel.c).  Layouts:
+ * docs/PROTOCOL.md, "Secure channel". */
+#include "channel_internal.h"
+
+#include <veil/error.h>
+
+#include <string.h>
+
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
+{
+    if (in == NULL || len == 0)
+        return veil_error_set(VEIL_ETRUNCATED, "channel frame: empty (expected a type byte)");
+    memset(out, 0, sizeof *out);
+    out->type = in[0];
+    switch (in[0]) {
+    case VEIL_CH_HS1:
+    case VEIL_CH_HS2:
+    case VEIL_CH_HS3:
+        if (len - 1u > VEIL_KA_MESSAGE_MAX)
+            return veil_error_set(VEIL_ELIMIT, "channel frame: handshake message of %zu bytes "
+                                  "(limit %u)", len - 1u, VEIL_KA_MESSAGE_MAX);
+        out->body = in + 1;
+        out->body_len = len - 1u;
+        return 0;
+    case VEIL_CH_DATA:
+    case VEIL_CH_CLOSE:
+    case VEIL_CH_ACCEPT:
+    case VEIL_CH_REFUSE:
+        if (len < VEIL_CH_OVERHEAD)
+            return veil_error_set(VEIL_ETRUNCATED, "channel frame: type 0x%02x has %zu bytes, "
+                                  "need at least %u (type, nonce, tag)", in[0], len,
+                                  VEIL_CH_OVERHEAD);
+        out->nonce = load_be64(in + 1);
+        if (out->nonce == UINT64_MAX)
+            return veil_error_set(VEIL_EFORMAT, "channel frame: nonce 2^64-1 is reserved");
+        out->body = in + VEIL_CH_HEADER;
+        out->body_len = len - VEIL_CH_HEADER;
+        return 0;
+    default:
+        return veil_error_set(VEIL_EFORMAT, "channel frame: unknown type 0x%02x at offset 0",
+                              in[0]);
+    }
+}
+
+int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out)
+{
+    if (len < VEIL_CH_PROOF_MIN)
+        return veil_error_set(VEIL_ETRUNCATED, "channel identity proof: %zu bytes, need at least "
+                              "%u (version, signature)", len, VEIL_CH_PROOF_MIN);
+    if (in[0] != VEIL_CH_PROOF_VERSION)
+        return veil_error_set(VEIL_EVERSION, "channel identity proof: version %u (expected %u)",
+                              in[0], VEIL_CH_PROOF_VERSION);
+    size_t hlen = len - VEIL_CH_PROOF_MIN;
+    if (hlen == 0)
+        return veil_error_set(VEIL_ETRUNCATED, "channel identity proof: no change history "
+                              "after the signature (offset %u)", VEIL_CH_PROOF_MIN);
+    if (hlen > VEIL_HISTORY_MAX_BYTES)
+        return veil_error_set(VEIL_ELIMIT, "channel identity proof: history of %zu bytes "
+                              "(limit %u)", hlen, VEIL_HISTORY_MAX_BYTES);
+    out->sig = in + 1;
+    out->history = in + VEIL_CH_PROOF_MIN;
+    out->history_len = hlen;
+    return 0;
+}
+
+size_t veil__ch_attest_message(uint8_t *out, size_t cap, int key_type, const uint8_t *pub,
+                               size_t pub_len)
+{
+    size_t dl = sizeof VEIL_CH_ATTEST_DOMAIN - 1u;
+    size_t need = dl + 1u + pub_len;
+    if (cap < need)
+        return 0;
+    memcpy(out, VEIL_CH_ATTEST_DOMAIN, dl);
+    out[dl] = (uint8_t)key_type;
+    memcpy(out + dl + 1u, pub, pub_len);
+    return need;
+}

@@ -1,0 +1,276 @@
+/* Secure channel handshake: the key agreement plugin's messages carried
+ * in frames HS1..HS3, the identity proofs inside messages 2 and 3, the
+ * trust policy decisions, ACCEPT / REFUSE, and the handshake timeout.
+ *
+ *   initiator                                  listener → new responder
+ *   HS1  KA msg 1 (no payload)          ─────▶ responder at fresh addresses
+ *        ◀───── HS2  KA msg 2, payload: responder's proof
+ *   verify proof, check policy (deny: stop here, VEIL_EDENIED)
+ *   HS3  KA msg 3, payload: initiator's proof ─────▶ verify, check policy
+ *        ◀───── ACCEPT (or REFUSE naming the policy), encrypted
+ *
+ * The initiator keeps message 3 unsent until the responder's identity has
+ * been verified and accepted, so a refused responder never learns who the
+ * initiator is.  The initiator waits for ACCEPT before returning, so no
+ * application message ever enters a channel the responder refused. */
+#include "channel_internal.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <veil/codec.h>
+#include <veil/error.h>
+#include <veil/log.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int open_session(veil_channel *ch, int role, veil_ch_local *loc)
+{
+    int rc = veil__ch_local_get(ch->entity, loc);
+    if (rc < 0)
+        return rc;
+    veil_ka_params p;
+    memset(&p, 0, sizeof p);
+    p.size = sizeof p;
+    p.role = role;
+    p.vault = ch->vault;
+    p.local_static = loc->static_key;
+    rc = ch->ka->session_new(ch->ka_inst, &p, &ch->session);
+    return rc < 0 ? veil_error_wrap(rc, "secure channel: key agreement session") : 0;
+}
+
+/* version || attestation || history, into out (VEIL_KA_MESSAGE_MAX). */
+static int make_proof(veil_channel *ch, const veil_ch_local *loc, uint8_t *out, size_t *len)
+{
+    size_t hlen;
+    const uint8_t *h = veil_entity_history(ch->entity, &hlen);
+    if (h == NULL || VEIL_CH_PROOF_MIN + hlen > VEIL_KA_MESSAGE_MAX - 256u)
+        return veil_error_set(VEIL_ELIMIT, "secure channel: change history of %s is %zu bytes "
+                              "(does not fit a handshake message)",
+                              veil_entity_identifier(ch->entity), hlen);
+    out[0] = VEIL_CH_PROOF_VERSION;
+    memcpy(out + 1, loc->sig, VEIL_SIGNATURE_BYTES);
+    memcpy(out + VEIL_CH_PROOF_MIN, h, hlen);
+    *len = VEIL_CH_PROOF_MIN + hlen;
+    return 0;
+}
+
+/* Write the next KA message (frame `type`) into a new message addressed
+ * along route (NULL: the stored route).  Not sent yet. */
+static int ka_write(veil_channel *ch, uint8_t type, const uint8_t *payload, size_t plen,
+                    const veil_route *route, veil_message **out)
+{
+    veil_message *m;
+    uint8_t *buf;
+    size_t n = 0;
+    int rc = veil_message_new(ch->node, &m);
+    if (rc < 0)
+        return rc;
+    if ((rc = veil_message_resize_payload(m, 1u + VEIL_KA_MESSAGE_MAX, &buf)) == 0) {
+        buf[0] = type;
+        rc = ch->ka->write_message(ch->session, payload, plen, buf + 1, VEIL_KA_MESSAGE_MAX, &n);
+        if (rc < 0)
+            veil_error_wrap(rc, "secure channel: writing handshake message %u", type);
+    }
+    if (rc == 0)
+        rc = veil_message_resize_payload(m, 1u + n, &buf);
+    if (rc == 0)
+        rc = veil__ch_address_to_peer(ch, m, route);
+    if (rc < 0) {
+        veil_message_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+static int start_timer(veil_channel *ch)
+{
+    return veil_node_timer_add(ch->node, ch->set.handshake_timeout_ms, veil__ch_handshake_timer,
+                               ch, &ch->timer);
+}
+
+int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route)
+{
+    veil_ch_local loc;
+    veil_message *m;
+    int rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
+    if (rc == 0)
+        rc = open_session(ch, VEIL_KA_INITIATOR, &loc);
+    if (rc == 0)
+        rc = ka_write(ch, VEIL_CH_HS1, NULL, 0, route, &m);
+    if (rc == 0 && (rc = veil_ctx_forward(ch->ctx, m)) < 0)
+        return veil_error_wrap(rc, "secure channel: sending the first handshake message");
+    return rc < 0 ? rc : start_timer(ch);
+}
+
+int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_ch_frame *f)
+{
+    veil_channel *ch;
+    int rc = veil__ch_start(veil_ctx_node(l->ctx), l->entity, VEIL_KA_RESPONDER, &ch);
+    if (rc < 0)
+        return rc;
+    ch->listener = l;
+    l->refs++;
+    ch->ka = l->ka;
+    ch->ka_inst = l->ka_inst;
+    ch->set = l->set;
+    veil_ch_local loc;
+    uint8_t ignored[64];
+    size_t n, plen;
+    uint8_t *proof = malloc(VEIL_KA_MESSAGE_MAX);
+    veil_message *m = NULL;
+    if (proof == NULL)
+        rc = veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    if (rc == 0)
+        rc = open_session(ch, VEIL_KA_RESPONDER, &loc);
+    if (rc == 0 && (rc = ch->ka->read_message(ch->session, f->body, f->body_len, ignored,
+                                              sizeof ignored, &n)) < 0)
+        veil_error_wrap(rc, "secure channel: handshake message 1");
+    if (rc == 0)
+        rc = veil__ch_set_route(ch, veil_message_return_const(msg));
+    if (rc == 0)
+        rc = make_proof(ch, &loc, proof, &plen);
+    if (rc == 0)
+        rc = ka_write(ch, VEIL_CH_HS2, proof, plen, NULL, &m);
+    free(proof);
+    if (rc == 0)
+        rc = veil_ctx_forward(ch->ctx, m);
+    if (rc == 0)
+        rc = start_timer(ch);
+    return rc < 0 ? veil__ch_fail(ch, rc) : 0;
+}
+
+/* Split, then verify the peer's proof against the authenticated static
+ * key and run the policy.  On success the keys are the channel's. */
+static int finish(veil_channel *ch, const uint8_t *payload, size_t plen, veil_trust_policy *policy)
+{
+    veil_ka_result r;
+    veil_ch_proof proof;
+    veil_history_view view;
+    int rc = veil__ch_proof_parse(payload, plen, &proof);
+    if (rc < 0)
+        return veil_error_wrap(VEIL_EHANDSHAKE, "secure channel: the peer's identity proof");
+    if (ch->ka->next_action(ch->session) != VEIL_KA_DONE)
+        return veil_error_set(VEIL_EHANDSHAKE, "secure channel: the key agreement is not done "
+                              "after 3 messages (configure an XX-like pattern)");
+    if ((rc = ch->ka->split(ch->session, &r)) < 0)
+        return veil_error_wrap(rc, "secure channel: split");
+    ch->ka->session_free(ch->session);
+    ch->session = NULL;
+    veil__ch_keys_set(ch, &r);
+    if ((rc = veil__ch_peer_verify(ch->vault, &proof, r.remote_static, r.remote_static_len,
+                                   &view)) < 0)
+        return rc;
+    memcpy(ch->stats.peer_identifier, view.info.identifier, sizeof ch->stats.peer_identifier);
+    veil_route route;
+    size_t pos = 0;
+    if ((rc = veil_route_decode(&route, ch->route, ch->route_len, &pos)) < 0)
+        return rc;
+    veil_trust_info info;
+    memset(&info, 0, sizeof info);
+    info.size = sizeof info;
+    info.peer_identifier = view.info.identifier;
+    info.peer_history = proof.history;
+    info.peer_history_len = proof.history_len;
+    info.peer_public_key = view.info.current_key;
+    info.peer_public_key_len = sizeof view.info.current_key;
+    info.local_identifier = veil_entity_identifier(ch->entity);
+    info.route = &route;
+    return veil_trust_policy_check(policy, &info);
+}
+
+static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
+{
+    uint8_t *payload = malloc(VEIL_KA_MESSAGE_MAX), *proof = malloc(VEIL_KA_MESSAGE_MAX);
+    size_t plen = 0, mine = 0;
+    veil_ch_local loc;
+    veil_message *m = NULL;
+    int rc = payload && proof ? 0 : veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    if (rc == 0 && (rc = ch->ka->read_message(ch->session, f->body, f->body_len, payload,
+                                              VEIL_KA_MESSAGE_MAX, &plen)) < 0)
+        veil_error_wrap(rc, "secure channel: handshake message 2");
+    if (rc == 0)
+        rc = veil__ch_set_route(ch, veil_message_return_const(msg));
+    if (rc == 0)
+        rc = veil__ch_local_get(ch->entity, &loc);
+    if (rc == 0)
+        rc = make_proof(ch, &loc, proof, &mine);
+    if (rc == 0)
+        rc = ka_write(ch, VEIL_CH_HS3, proof, mine, NULL, &m);
+    if (rc == 0)
+        rc = finish(ch, payload, plen, ch->policy);
+    free(payload);
+    free(proof);
+    if (rc < 0) {
+        veil_message_free(m);
+        return veil__ch_fail(ch, rc);
+    }
+    ch->state = VEIL_CH_ST_WAIT_ACCEPT;
+    rc = veil_ctx_forward(ch->ctx, m);
+    return rc < 0 ? veil__ch_fail(ch, rc) : 0;
+}
+
+static int responder_msg3(veil_channel *ch, const veil_ch_frame *f)
+{
+    uint8_t *payload = malloc(VEIL_KA_MESSAGE_MAX);
+    size_t plen = 0;
+    int rc = payload ? 0 : veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    if (rc == 0 && (rc = ch->ka->read_message(ch->session, f->body, f->body_len, payload,
+                                              VEIL_KA_MESSAGE_MAX, &plen)) < 0)
+        veil_error_wrap(rc, "secure channel: handshake message 3");
+    if (rc == 0)
+        rc = finish(ch, payload, plen, ch->listener->policy);
+    free(payload);
+    if (rc == VEIL_EDENIED) {
+        /* Tell the (authenticated) initiator why, so it fails with
+         * VEIL_EDENIED at once instead of timing out. */
+        const char *name = veil_trust_policy_name(ch->listener->policy);
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s", veil_last_error());
+        (void)veil__ch_send_control(ch, VEIL_CH_REFUSE, (const uint8_t *)name,
+                                    strnlen(name, VEIL_CH_POLICY_NAME_MAX));
+        veil_error_set(VEIL_EDENIED, "%s", detail);
+    }
+    if (rc == 0 && (rc = veil__ch_send_control(ch, VEIL_CH_ACCEPT, NULL, 0)) == 0) {
+        ch->state = VEIL_CH_ST_OPEN;
+        if (ch->timer != NULL)
+            veil_node_timer_cancel(ch->timer);
+        ch->timer = NULL;
+        veil_log(VEIL_LOG_INFO, "channel", "listener '%s': channel %s open with %s",
+                 ch->listener->ctx ? ch->listener->ctx->addrs[0].bytes : "(stopped)",
+                 ch->ctx->addrs[0].bytes, ch->stats.peer_identifier);
+    }
+    return rc < 0 ? veil__ch_fail(ch, rc) : 0;
+}
+
+int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
+{
+    if (ch->state == VEIL_CH_ST_HANDSHAKE && ch->session != NULL) {
+        if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_HS2)
+            return initiator_msg2(ch, msg, f);
+        if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
+            return responder_msg3(ch, f);
+    }
+    ch->stats.dropped_auth++;
+    veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped an unexpected handshake frame 0x%02x",
+             ch->ctx->addrs[0].bytes, f->type);
+    return 0;
+}
+
+void veil__ch_handshake_timer(veil_node *node, void *arg)
+{
+    (void)node;
+    veil_channel *ch = arg;
+    ch->timer = NULL; /* fired: the loop frees it */
+    char route[256] = "?";
+    veil_route r;
+    size_t pos = 0;
+    if (veil_route_decode(&r, ch->route, ch->route_len, &pos) == 0)
+        veil_route_format(&r, route, sizeof route);
+    veil__ch_fail(ch, veil_error_set(VEIL_ETIMEDOUT, "secure channel: handshake with '%s' not "
+                                     "done within handshake_timeout_ms = %llu; all its state "
+                                     "is freed", route,
+                                     (unsigned long long)ch->set.handshake_timeout_ms));
+}

@@ -1,0 +1,205 @@
+/* Secure channels: private layout shared by secure_channel.c (public API,
+ * worker ops), channel_handshake.c, channel_data.c, channel_identity.c,
+ * channel_frame.c and replay_window.c.  Not installed, not exported.
+ * Wire format: docs/PROTOCOL.md, "Secure channel". */
+#ifndef VEIL_CHANNEL_INTERNAL_H
+#define VEIL_CHANNEL_INTERNAL_H
+
+#include <veil/entity.h>
+#include <veil/key_agreement.h>
+#include <veil/node.h>
+#include <veil/secure_channel.h>
+#include <veil/trust_policy.h>
+#include <veil/vault.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "identity_internal.h"
+
+#define VEIL_CH_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- wire format ------------------------------------------------------ */
+
+enum {
+    VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 */
+    VEIL_CH_HS2 = 0x02,      /* responder → initiator: KA message 2 */
+    VEIL_CH_HS3 = 0x03,      /* initiator → responder: KA message 3 */
+    VEIL_CH_DATA = 0x10,     /* encrypted: codec(onward, return, payload) */
+    VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
+    VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
+    VEIL_CH_REFUSE = 0x13,   /* encrypted: the refusing policy's name */
+};
+
+#define VEIL_CH_HEADER 9u                    /* type + 64-bit nonce */
+#define VEIL_CH_OVERHEAD (VEIL_CH_HEADER + VEIL_AEAD_TAG_BYTES)
+#define VEIL_CH_PROOF_VERSION 1u
+/* Identity proof carried in KA messages 2 and 3:
+ * version(1) || attestation signature(64) || encoded change history. */
+#define VEIL_CH_PROOF_MIN (1u + VEIL_SIGNATURE_BYTES)
+#define VEIL_CH_ATTEST_DOMAIN "veil.channel.attest.v1"
+#define VEIL_CH_POLICY_NAME_MAX 128u
+
+typedef struct veil_ch_frame {
+    uint8_t type;
+    uint64_t nonce;               /* encrypted frames only */
+    const uint8_t *body;          /* KA message, or ciphertext || tag */
+    size_t body_len;
+} veil_ch_frame;
+
+/* Parse the outer frame: type, and for encrypted types the nonce and a
+ * body of at least a tag.  VEIL_ETRUNCATED / VEIL_EFORMAT. */
+VEIL_CH_HIDDEN int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out);
+
+typedef struct veil_ch_proof {
+    const uint8_t *sig;           /* VEIL_SIGNATURE_BYTES */
+    const uint8_t *history;
+    size_t history_len;
+} veil_ch_proof;
+
+/* Parse an identity proof (no crypto).  VEIL_ETRUNCATED / VEIL_EVERSION /
+ * VEIL_ELIMIT (history over VEIL_HISTORY_MAX_BYTES). */
+VEIL_CH_HIDDEN int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out);
+
+/* The attested bytes: domain || key type || static public key. */
+VEIL_CH_HIDDEN size_t veil__ch_attest_message(uint8_t *out, size_t cap, int key_type,
+                                              const uint8_t *pub, size_t pub_len);
+
+/* ---- anti-replay window ----------------------------------------------- */
+
+#define VEIL_CH_WINDOW_BITS 1024u
+
+typedef struct veil_replay_window {
+    uint64_t top;                 /* highest accepted nonce + 1 (0: none) */
+    uint64_t bits[VEIL_CH_WINDOW_BITS / 64u];
+} veil_replay_window;
+
+enum { VEIL_RW_OK = 0, VEIL_RW_DUPLICATE = 1, VEIL_RW_TOO_OLD = 2 };
+
+VEIL_CH_HIDDEN void veil__rw_init(veil_replay_window *w);
+/* Would n be accepted?  Does not change the window. */
+VEIL_CH_HIDDEN int veil__rw_check(const veil_replay_window *w, uint64_t n);
+/* Record n (after it authenticated); n must have passed check. */
+VEIL_CH_HIDDEN void veil__rw_update(veil_replay_window *w, uint64_t n);
+
+/* ---- identity binding (channel_identity.c) ---------------------------- */
+
+typedef struct veil_ch_local {
+    veil_secret static_key;       /* the entity's X25519 KA static key */
+    uint8_t static_pub[VEIL_X25519_KEY_BYTES];
+    uint8_t sig[VEIL_SIGNATURE_BYTES];   /* attestation by the identity key */
+} veil_ch_local;
+
+/* The entity's KA static key and attestation, made once per entity and
+ * cached (process-wide, keyed by vault and identity key). */
+VEIL_CH_HIDDEN int veil__ch_local_get(veil_entity *e, veil_ch_local *out);
+
+/* Verify a peer's proof against the KA's remote static key: history,
+ * attestation under the history's current key, attested key equal to the
+ * remote static.  Verified results are cached, so a repeat peer costs no
+ * signature verification.  Fills *view. */
+VEIL_CH_HIDDEN int veil__ch_peer_verify(veil_vault *v, const veil_ch_proof *proof,
+                                        const uint8_t *remote_static, size_t remote_len,
+                                        veil_history_view *view);
+
+/* ---- channels --------------------------------------------------------- */
+
+enum {
+    VEIL_CH_ST_HANDSHAKE = 1,     /* KA messages in flight */
+    VEIL_CH_ST_WAIT_ACCEPT = 2,   /* initiator: sent msg 3, waiting */
+    VEIL_CH_ST_OPEN = 3,
+    VEIL_CH_ST_FAILED = 4,        /* initiator: create() reports rc/detail */
+};
+
+typedef struct veil_ch_settings {
+    uint64_t rekey_interval;
+    uint64_t handshake_timeout_ms;
+    size_t max_message;
+} veil_ch_settings;
+
+/* A listener and what its responders share (refcounted: each responder
+ * holds a reference, so the policy and KA instance outlive the listener
+ * worker if responders are still alive). */
+typedef struct veil_ch_listener {
+    unsigned refs;
+    veil_entity *entity;
+    veil_trust_policy *policy;
+    const veil_key_agreement_ops *ka;
+    void *ka_inst;
+    veil_ch_settings set;
+    veil_context *ctx;
+} veil_ch_listener;
+
+typedef struct veil_channel {
+    veil_node *node;
+    veil_context *ctx;            /* addrs[0]: public, addrs[1]: from the peer */
+    veil_entity *entity;
+    veil_vault *vault;
+    const veil_key_agreement_ops *ka;
+    void *ka_inst;                /* owned by the initiator; listener's otherwise */
+    veil_ch_listener *listener;   /* responders only (a reference) */
+    veil_trust_policy *policy;    /* initiator's own until the handshake ends */
+    int role;                     /* veil_ka_role */
+    int state;
+    bool stopping;
+    /* handshake only */
+    void *session;
+    veil_timer *timer;
+    int result;                   /* initiator: create()'s return code */
+    char *detail;                 /* ... and its detail */
+    /* established */
+    uint8_t *route;               /* encoded route to the peer's channel */
+    size_t route_len;
+    veil_ch_settings set;
+    int nonce_format;
+    veil_secret send_key, recv_key, recv_prev;
+    uint64_t send_n, send_epoch, recv_epoch;
+    veil_replay_window window;
+    veil_channel_stats stats;
+} veil_channel;
+
+/* secure_channel.c */
+VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
+VEIL_CH_HIDDEN int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka,
+                                        void **inst);
+/* Allocate a channel and start its worker at two fresh addresses. */
+VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out);
+/* Stop the channel's worker (state freed in its stop op). */
+VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
+/* Send bytes (a frame) along route from the channel's peer-facing address. */
+VEIL_CH_HIDDEN int veil__ch_send_raw(veil_channel *ch, const veil_route *route,
+                                     const uint8_t *frame, size_t len);
+/* A new message to the peer (stored route) with a payload of len bytes for
+ * the caller to fill. */
+VEIL_CH_HIDDEN int veil__ch_message_to_peer(veil_channel *ch, size_t len, veil_message **out,
+                                            uint8_t **buf);
+/* Onward := route (NULL: the stored route to the peer), return := our
+ * peer-facing address. */
+VEIL_CH_HIDDEN int veil__ch_address_to_peer(veil_channel *ch, veil_message *m,
+                                            const veil_route *route);
+VEIL_CH_HIDDEN int veil__ch_set_route(veil_channel *ch, const veil_route *r);
+VEIL_CH_HIDDEN int veil__ch_fail(veil_channel *ch, int rc);
+VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);
+
+/* channel_handshake.c */
+VEIL_CH_HIDDEN int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route);
+VEIL_CH_HIDDEN int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg,
+                                            const veil_ch_frame *f);
+VEIL_CH_HIDDEN int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg,
+                                            const veil_ch_frame *f);
+VEIL_CH_HIDDEN void veil__ch_handshake_timer(veil_node *node, void *arg);
+
+/* channel_data.c */
+/* Encrypt app message msg (onward [channel, rest...]) and send it. */
+VEIL_CH_HIDDEN int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg);
+/* Frame with plaintext body (control frames: close, accept, refuse). */
+VEIL_CH_HIDDEN int veil__ch_send_control(veil_channel *ch, uint8_t type,
+                                         const uint8_t *body, size_t len);
+/* An encrypted frame from the peer (msg's payload); decrypted in place. */
+VEIL_CH_HIDDEN int veil__ch_receive(veil_channel *ch, veil_message *msg,
+                                    const veil_ch_frame *f);
+/* Take the KA result's keys. */
+VEIL_CH_HIDDEN void veil__ch_keys_set(veil_channel *ch, const veil_ka_result *r);
+VEIL_CH_HIDDEN void veil__ch_keys_destroy(veil_channel *ch, bool touch_vault);
+
+#endif

@@ -1,0 +1,448 @@
+/* Secure channels: the public API (listener, create, close, stats), the
+ * channel and listener workers, settings from [secure_channel].
+ *
+ * A channel is one worker owning two addresses: addrs[0], the public one
+ * applications put first in routes (messages arriving there are encrypted
+ * and sent to the peer), and addrs[1], the one the peer's channel sends to
+ * (frames arriving there are handshake messages or ciphertext).  Two
+ * addresses make the direction of a message a matter of which address it
+ * was sent to, never of what it contains.  Protocol: docs/PROTOCOL.md,
+ * "Secure channel"; handshake: channel_handshake.c; data: channel_data.c. */
+#include "channel_internal.h"
+#include "node_internal.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <veil/codec.h>
+#include <veil/error.h>
+#include <veil/log.h>
+#include <veil/plugin.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_REKEY_INTERVAL (1LL << 20)
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000LL
+#define DEFAULT_MAX_MESSAGE (256LL * 1024)
+/* Largest encoded routes next to the payload inside a data frame. */
+#define ROUTES_OVERHEAD (1u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u) + 8u)
+
+static const char *const settings_keys[] = { "rekey_interval", "handshake_timeout_ms",
+                                             "max_message", NULL };
+
+int veil__ch_settings(veil_node *node, veil_ch_settings *out)
+{
+    const veil_config *cfg = veil_node_config(node);
+    long long v;
+    int rc;
+    if (veil_config_has_section(cfg, "secure_channel") &&
+        (rc = veil_config_check_keys(cfg, "secure_channel", settings_keys)) < 0)
+        return rc;
+    if ((rc = veil_config_get_int(cfg, "secure_channel", "rekey_interval", DEFAULT_REKEY_INTERVAL,
+                                  2, 1LL << 62, &v)) < 0)
+        return rc;
+    out->rekey_interval = (uint64_t)v;
+    if ((rc = veil_config_get_int(cfg, "secure_channel", "handshake_timeout_ms",
+                                  DEFAULT_HANDSHAKE_TIMEOUT_MS, 1, 3600000LL, &v)) < 0)
+        return rc;
+    out->handshake_timeout_ms = (uint64_t)v;
+    if ((rc = veil_config_get_int(cfg, "secure_channel", "max_message", DEFAULT_MAX_MESSAGE, 1,
+                                  (long long)(VEIL_PAYLOAD_MAX - VEIL_CH_OVERHEAD - ROUTES_OVERHEAD),
+                                  &v)) < 0)
+        return rc;
+    out->max_message = (size_t)v;
+    return 0;
+}
+
+int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, void **inst)
+{
+    veil_plugin *p;
+    int rc = veil__node_plugin(node, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, "noise", &p);
+    if (rc < 0)
+        return veil_error_wrap(rc, "secure channel: key agreement plugin");
+    const veil_key_agreement_ops *ops = veil_plugin_descriptor_of(p)->ops;
+    if (ops == NULL || ops->size < sizeof *ops)
+        return veil_error_set(VEIL_EPLUGIN_ABI, "secure channel: key agreement plugin '%s' has an "
+                              "ops table of %zu bytes (need %zu)", veil_plugin_descriptor_of(p)->name,
+                              ops ? ops->size : 0u, sizeof *ops);
+    veil_config_scope scope = { veil_node_config(node), "key_agreement" };
+    if ((rc = ops->instance_new(veil_plugin_state(p), &scope, inst)) < 0)
+        return veil_error_wrap(rc, "secure channel: key agreement instance for [key_agreement]");
+    *ka = ops;
+    return 0;
+}
+
+/* ---- the channel worker ----------------------------------------------- */
+
+static bool sent_to(const veil_message *msg, const veil_address *a)
+{
+    uint8_t t;
+    const uint8_t *b;
+    size_t n;
+    return veil_route_front(veil_message_onward_const(msg), &t, &b, &n) && t == a->type &&
+           n == a->len && memcmp(b, a->bytes, n) == 0;
+}
+
+static int ch_start(veil_context *ctx, void *state)
+{
+    ((veil_channel *)state)->ctx = ctx;
+    return 0;
+}
+
+static int ch_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    veil_channel *ch = state;
+    if (!sent_to(msg, &ctx->addrs[1]))
+        return veil__ch_encrypt_send(ch, msg);
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    veil_ch_frame f;
+    if (veil__ch_frame_parse(p, len, &f) < 0) {
+        ch->stats.dropped_auth++;
+        veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped a frame: %s", ctx->addrs[0].bytes,
+                 veil_last_error());
+        return 0;
+    }
+    if (f.type <= VEIL_CH_HS3)
+        return veil__ch_handshake_frame(ch, msg, &f);
+    return veil__ch_receive(ch, msg, &f);
+}
+
+static void ch_free(veil_channel *ch)
+{
+    /* At node stop the entity's vault may already be closed (vaults must
+     * close before the node stops): keys die with the vault then, so the
+     * channel must not touch it. */
+    bool touch = !ch->node->stopping;
+    if (ch->timer != NULL)
+        veil_node_timer_cancel(ch->timer);
+    if (ch->session != NULL && touch)
+        ch->ka->session_free(ch->session);
+    veil__ch_keys_destroy(ch, touch);
+    if (ch->listener != NULL)
+        veil__ch_listener_unref(ch->listener);
+    else if (ch->ka_inst != NULL)
+        ch->ka->instance_free(ch->ka_inst);
+    veil_trust_policy_free(ch->policy);
+    free(ch->detail);
+    free(ch->route);
+    veil__memzero(ch, sizeof *ch);
+    free(ch);
+}
+
+static void ch_stop(veil_context *ctx, void *state)
+{
+    (void)ctx;
+    ch_free(state);
+}
+
+static const veil_worker_ops ch_ops = {
+    .size = sizeof(veil_worker_ops),
+    .start = ch_start,
+    .handle_message = ch_handle,
+    .stop = ch_stop,
+};
+
+int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out)
+{
+    veil_channel *ch = calloc(1, sizeof *ch);
+    if (ch == NULL)
+        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    ch->node = node;
+    ch->entity = e;
+    ch->vault = veil_entity_vault(e);
+    ch->role = role;
+    ch->state = VEIL_CH_ST_HANDSHAKE;
+    veil__rw_init(&ch->window);
+    veil_address a[2];
+    int rc = veil_address_random(&a[0], "sc_");
+    if (rc == 0)
+        rc = veil_address_random(&a[1], "scp_");
+    if (rc == 0)
+        rc = veil_ctx_start_worker_addrs(node->app, a, 2, &ch_ops, ch);
+    if (rc < 0) {
+        free(ch);
+        return rc;
+    }
+    *out = ch;
+    return 0;
+}
+
+void veil__ch_stop(veil_channel *ch)
+{
+    if (ch->stopping)
+        return;
+    ch->stopping = true;
+    char addr[VEIL_ADDRESS_MAX + 1];
+    memcpy(addr, ch->ctx->addrs[0].bytes, sizeof addr);
+    if (veil_ctx_stop_worker(ch->ctx, addr) < 0)
+        veil_log(VEIL_LOG_ERROR, "channel", "%s: could not stop: %s", addr, veil_last_error());
+}
+
+int veil__ch_set_route(veil_channel *ch, const veil_route *r)
+{
+    size_t n = veil_route_encoded_size(r), pos = 0;
+    uint8_t *b = malloc(n);
+    if (b == NULL)
+        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory for the route");
+    int rc = veil_route_encode(r, b, n, &pos);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    free(ch->route);
+    ch->route = b;
+    ch->route_len = pos;
+    return 0;
+}
+
+/* Address the message to the peer's channel, from our peer-facing address. */
+int veil__ch_address_to_peer(veil_channel *ch, veil_message *m, const veil_route *route)
+{
+    int rc = 0;
+    if (route != NULL) {
+        veil_route_copy(veil_message_onward(m), route);
+    } else {
+        size_t pos = 0;
+        rc = veil_route_decode(veil_message_onward(m), ch->route, ch->route_len, &pos);
+    }
+    veil_route *ret = veil_message_return(m);
+    veil_route_init(ret);
+    return rc < 0 ? rc : veil_route_append(ret, &ch->ctx->addrs[1]);
+}
+
+int veil__ch_send_raw(veil_channel *ch, const veil_route *route, const uint8_t *frame, size_t len)
+{
+    veil_message *m;
+    int rc = veil_message_new(ch->node, &m);
+    if (rc < 0)
+        return rc;
+    if ((rc = veil_message_set_payload(m, frame, len)) < 0 ||
+        (rc = veil__ch_address_to_peer(ch, m, route)) < 0) {
+        veil_message_free(m);
+        return rc;
+    }
+    return veil_ctx_forward(ch->ctx, m);
+}
+
+/* A message whose payload the caller fills (len bytes), addressed to the
+ * peer along the stored route. */
+int veil__ch_message_to_peer(veil_channel *ch, size_t len, veil_message **out, uint8_t **buf)
+{
+    veil_message *m;
+    int rc = veil_message_new(ch->node, &m);
+    if (rc < 0)
+        return rc;
+    if ((rc = veil_message_resize_payload(m, len, buf)) < 0 ||
+        (rc = veil__ch_address_to_peer(ch, m, NULL)) < 0) {
+        veil_message_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int veil__ch_fail(veil_channel *ch, int rc)
+{
+    if (ch->timer != NULL) {
+        veil_node_timer_cancel(ch->timer);
+        ch->timer = NULL;
+    }
+    if (ch->role == VEIL_KA_INITIATOR) {
+        if (ch->state == VEIL_CH_ST_FAILED)
+            return 0;
+        ch->state = VEIL_CH_ST_FAILED;
+        ch->result = rc;
+        free(ch->detail);
+        ch->detail = strdup(veil_last_error());
+        if (ch->session != NULL) {
+            ch->ka->session_free(ch->session);
+            ch->session = NULL;
+        }
+        return 0;
+    }
+    veil_log(VEIL_LOG_WARN, "channel", "listener '%s': channel %s refused or failed: %s",
+             ch->listener->ctx ? ch->listener->ctx->addrs[0].bytes : "(stopped)",
+             ch->ctx->addrs[0].bytes, veil_last_error());
+    veil__ch_stop(ch);
+    return 0;
+}
+
+/* ---- listener ---------------------------------------------------------- */
+
+void veil__ch_listener_unref(veil_ch_listener *l)
+{
+    if (--l->refs > 0)
+        return;
+    veil_trust_policy_free(l->policy);
+    if (l->ka_inst != NULL)
+        l->ka->instance_free(l->ka_inst);
+    free(l);
+}
+
+static int listener_start(veil_context *ctx, void *state)
+{
+    ((veil_ch_listener *)state)->ctx = ctx;
+    return 0;
+}
+
+static int listener_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    veil_ch_frame f;
+    if (veil__ch_frame_parse(p, len, &f) < 0 || f.type != VEIL_CH_HS1) {
+        veil_log(VEIL_LOG_DEBUG, "channel", "listener '%s': dropped a message that is not a "
+                 "first handshake message", ctx->addrs[0].bytes);
+        return 0;
+    }
+    return veil__ch_responder_begin(state, msg, &f);
+}
+
+static void listener_stop(veil_context *ctx, void *state)
+{
+    (void)ctx;
+    veil_ch_listener *l = state;
+    l->ctx = NULL;
+    veil__ch_listener_unref(l);
+}
+
+static const veil_worker_ops listener_ops = {
+    .size = sizeof(veil_worker_ops),
+    .start = listener_start,
+    .handle_message = listener_handle,
+    .stop = listener_stop,
+};
+
+int veil_secure_channel_listener_create(veil_entity *e, const char *address,
+                                        veil_trust_policy *policy)
+{
+    veil_node *node = e ? veil_entity_node(e) : NULL;
+    if (node == NULL || address == NULL || policy == NULL) {
+        veil_trust_policy_free(policy);
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_create: %s",
+                              e == NULL ? "entity is NULL" : node == NULL
+                              ? "the entity has no node" : address == NULL ? "address is NULL"
+                              : "policy is NULL (a listener must have a trust policy)");
+    }
+    veil_ch_listener *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        veil_trust_policy_free(policy);
+        return veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
+    }
+    l->refs = 1;
+    l->entity = e;
+    l->policy = policy;
+    veil_ch_local local;
+    int rc = veil__ch_settings(node, &l->set);
+    if (rc == 0)
+        rc = veil__ch_ka_instance(node, &l->ka, &l->ka_inst);
+    if (rc == 0) /* make the static key and attestation now: errors show here */
+        rc = veil__ch_local_get(e, &local);
+    if (rc == 0)
+        rc = veil_ctx_start_worker(node->app, address, &listener_ops, l);
+    if (rc < 0) {
+        int keep = rc;
+        veil__ch_listener_unref(l);
+        return keep;
+    }
+    return 0;
+}
+
+/* ---- initiator ---------------------------------------------------------- */
+
+int veil_secure_channel_create(veil_entity *e, const veil_route *route,
+                               veil_trust_policy *policy, veil_address *channel)
+{
+    veil_node *node = e ? veil_entity_node(e) : NULL;
+    if (node == NULL || route == NULL || policy == NULL || channel == NULL) {
+        veil_trust_policy_free(policy);
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_create: %s",
+                              e == NULL ? "entity is NULL" : node == NULL ? "the entity has no node"
+                              : route == NULL ? "route is NULL" : policy == NULL
+                              ? "policy is NULL (a channel must have a trust policy)"
+                              : "channel is NULL");
+    }
+    veil_ch_settings set;
+    const veil_key_agreement_ops *ka;
+    void *inst;
+    int rc = veil__ch_settings(node, &set);
+    if (rc == 0)
+        rc = veil__ch_ka_instance(node, &ka, &inst);
+    if (rc < 0) {
+        veil_trust_policy_free(policy);
+        return rc;
+    }
+    veil_channel *ch;
+    if ((rc = veil__ch_start(node, e, VEIL_KA_INITIATOR, &ch)) < 0) {
+        ka->instance_free(inst);
+        veil_trust_policy_free(policy);
+        return rc;
+    }
+    ch->ka = ka;
+    ch->ka_inst = inst;
+    ch->policy = policy;
+    ch->set = set;
+    if ((rc = veil__ch_initiator_begin(ch, route)) < 0) {
+        veil__ch_stop(ch);
+        return rc;
+    }
+    while (ch->state == VEIL_CH_ST_HANDSHAKE || ch->state == VEIL_CH_ST_WAIT_ACCEPT) {
+        if ((rc = veil_node_run_once(node, 50)) < 0) {
+            veil__ch_stop(ch);
+            return veil_error_wrap(rc, "secure channel: running the node during the handshake");
+        }
+    }
+    if (ch->state == VEIL_CH_ST_OPEN) {
+        *channel = ch->ctx->addrs[0];
+        return 0;
+    }
+    rc = veil_error_set(ch->result, "%s", ch->detail ? ch->detail : "handshake failed");
+    veil__ch_stop(ch);
+    return rc;
+}
+
+/* ---- close, stats ------------------------------------------------------- */
+
+static veil_channel *find_channel(veil_node *node, const veil_address *a)
+{
+    if (node == NULL || a == NULL || a->type != VEIL_ADDRESS_TYPE_LOCAL)
+        return NULL;
+    veil_context *c = veil__router_lookup(node, (const uint8_t *)a->bytes, a->len);
+    if (c == NULL || c->kind != VEIL_CTX_WORKER || c->ops.handle_message != ch_handle ||
+        c->stopping || !veil_address_equal(&c->addrs[0], a))
+        return NULL;
+    return c->state;
+}
+
+static int not_found(const veil_address *a)
+{
+    char text[VEIL_ADDRESS_TEXT_MAX + 1] = "(null)";
+    if (a != NULL)
+        veil_address_format(a, text, sizeof text);
+    return veil_error_set(VEIL_ENOTFOUND, "no secure channel at address '%s'", text);
+}
+
+int veil_secure_channel_close(veil_node *node, const veil_address *channel)
+{
+    veil_channel *ch = find_channel(node, channel);
+    if (ch == NULL)
+        return not_found(channel);
+    int rc = 0;
+    if (ch->state == VEIL_CH_ST_OPEN)
+        rc = veil__ch_send_control(ch, VEIL_CH_CLOSE, NULL, 0);
+    veil__ch_stop(ch);
+    return rc;
+}
+
+int veil_secure_channel_stats(veil_node *node, const veil_address *channel,
+                              veil_channel_stats *out)
+{
+    if (out == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_stats: out is NULL");
+    veil_channel *ch = find_channel(node, channel);
+    if (ch == NULL)
+        return not_found(channel);
+    *out = ch->stats;
+    return 0;
+}
