@@ -360,7 +360,10 @@ int veil_ctx_receive(veil_context *ctx, veil_message **out, int timeout_ms)
             last_round = now >= deadline;
             wait = last_round ? 0 : (int)(deadline - now);
         }
-        int rc = veil_node_run_once(node, wait);
+        /* Never wait while messages are queued: the round that delivers
+         * into this mailbox would otherwise poll for the full timeout
+         * after dispatching (its queue is empty by then). */
+        int rc = veil_node_run_once(node, node->router.q_len > 0 ? 0 : wait);
         if (rc < 0)
             return rc;
     }
