@@ -388,7 +388,9 @@ int veil_secure_channel_create(veil_entity *e, const veil_route *route,
         return rc;
     }
     while (ch->state == VEIL_CH_ST_HANDSHAKE || ch->state == VEIL_CH_ST_WAIT_ACCEPT) {
-        if ((rc = veil_node_run_once(node, 50)) < 0) {
+        /* Wait only when nothing is queued (a round that dispatches the
+         * last handshake message would otherwise poll needlessly). */
+        if ((rc = veil_node_run_once(node, node->router.q_len > 0 ? 0 : 50)) < 0) {
             veil__ch_stop(ch);
             return veil_error_wrap(rc, "secure channel: running the node during the handshake");
         }
@@ -404,13 +406,15 @@ int veil_secure_channel_create(veil_entity *e, const veil_route *route,
 
 /* ---- close, stats ------------------------------------------------------- */
 
+/* By either of the channel's addresses (the public one, or the one the peer
+ * sends to, which is what a hop on the route sees). */
 static veil_channel *find_channel(veil_node *node, const veil_address *a)
 {
     if (node == NULL || a == NULL || a->type != VEIL_ADDRESS_TYPE_LOCAL)
         return NULL;
     veil_context *c = veil__router_lookup(node, (const uint8_t *)a->bytes, a->len);
     if (c == NULL || c->kind != VEIL_CTX_WORKER || c->ops.handle_message != ch_handle ||
-        c->stopping || !veil_address_equal(&c->addrs[0], a))
+        c->stopping)
         return NULL;
     return c->state;
 }

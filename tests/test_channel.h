@@ -1,0 +1,200 @@
+/* Shared fixtures of the secure channel tests (test_channel*.c): a node
+ * made from configuration text, entities, an echoer that records what it
+ * saw, hop workers, a "tap" hop that can hold, copy, tamper with and
+ * release the frames passing through it, and a log recorder. */
+#ifndef VEIL_TEST_CHANNEL_H
+#define VEIL_TEST_CHANNEL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <veil/veil.h>
+
+typedef struct echo_state {
+    unsigned count;
+    veil_local_info last_info;
+    char last_payload[64];
+} echo_state;
+
+static inline int echo_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    echo_state *s = state;
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    s->count++;
+    s->last_info = *veil_message_local_info(msg);
+    snprintf(s->last_payload, sizeof s->last_payload, "%.*s", (int)(len < 63 ? len : 63),
+             (const char *)p);
+    return veil_ctx_reply_message(ctx, msg, NULL, 0);
+}
+
+static const veil_worker_ops echo_ops = {
+    .size = sizeof(veil_worker_ops),
+    .handle_message = echo_handle,
+};
+
+/* A hop: forward_next, counting. */
+static inline int hop_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    (*(unsigned *)state)++;
+    return veil_ctx_forward_next(ctx, msg);
+}
+
+static const veil_worker_ops hop_ops = {
+    .size = sizeof(veil_worker_ops),
+    .handle_message = hop_handle,
+};
+
+/* The tap: a hop that keeps a copy of every frame passing towards `watch`
+ * (a prefix of the next hop's address, e.g. the peer-facing address
+ * prefix "scp_") and can hold frames back. */
+#define TAP_MAX 2048
+typedef struct tap_state {
+    unsigned passed;
+    int hold;                         /* hold the next `hold` frames */
+    veil_message *held[TAP_MAX];
+    size_t nheld;
+    uint8_t last[4096];               /* last frame seen */
+    size_t last_len;
+    veil_address last_to;             /* its destination (peer address) */
+} tap_state;
+
+static inline int tap_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    tap_state *t = state;
+    veil_address me, next;
+    veil_route *on = veil_message_onward(msg);
+    if (veil_route_pop_front(on, &me) < 0 || veil_route_get(on, 0, &next) < 0)
+        return -1;
+    if (veil_route_prepend(veil_message_return(msg), veil_ctx_address(ctx)) < 0)
+        return -1;
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    if (len <= sizeof t->last) {
+        memcpy(t->last, p, len);
+        t->last_len = len;
+        t->last_to = next;
+    }
+    t->passed++;
+    if (t->hold > 0 && t->nheld < TAP_MAX) {
+        t->hold--;
+        t->held[t->nheld++] = msg;
+        return 0;
+    }
+    return veil_ctx_forward(ctx, msg);
+}
+
+static const veil_worker_ops tap_ops = {
+    .size = sizeof(veil_worker_ops),
+    .handle_message = tap_handle,
+};
+
+/* Release held frames, in reverse order when reverse is set. */
+static inline void tap_release(veil_context *ctx, tap_state *t, int reverse)
+{
+    for (size_t i = 0; i < t->nheld; i++) {
+        size_t k = reverse ? t->nheld - 1 - i : i;
+        assert_int_equal(veil_ctx_forward(ctx, t->held[k]), 0);
+    }
+    t->nheld = 0;
+}
+
+/* Log recorder. */
+typedef struct log_rec {
+    char text[8192];
+    size_t len;
+} log_rec;
+static log_rec LOGS;
+
+static inline void log_sink(veil_log_level level, const char *component, const char *message,
+                            void *arg)
+{
+    (void)arg;
+    int n = snprintf(LOGS.text + LOGS.len, sizeof LOGS.text - LOGS.len, "[%d %s] %s\n",
+                     (int)level, component, message);
+    if (n > 0 && LOGS.len + (size_t)n < sizeof LOGS.text)
+        LOGS.len += (size_t)n;
+}
+
+static inline void logs_start(void)
+{
+    LOGS.len = 0;
+    LOGS.text[0] = '\0';
+    veil_log_set_handler(log_sink, NULL);
+}
+
+static inline void logs_stop(void)
+{
+    veil_log_set_handler(NULL, NULL);
+}
+
+/* A node from configuration text (NULL: defaults). */
+static inline void node_from(const char *text, veil_node **node, veil_context **app)
+{
+    veil_config *cfg = NULL;
+    veil_node_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    if (text != NULL) {
+        assert_int_equal(veil_config_parse(&cfg, text, "<test>"), 0);
+        o.config = cfg;
+    }
+    int rc = veil_node_create(node, app, &o);
+    if (rc < 0)
+        fail_msg("veil_node_create: %s", veil_last_error());
+    veil_config_free(cfg);
+}
+
+static inline veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer)
+{
+    veil_trust_policy *p;
+    const char *id = veil_entity_identifier(peer);
+    assert_int_equal(veil_trust_policy_identifier(node, &id, 1, &p), 0);
+    return p;
+}
+
+static inline veil_route route_of(const char *text)
+{
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    return r;
+}
+
+/* Send text through [ch, "echoer"] from app and expect it back through the
+ * channel (reply's local info names the channel). */
+static inline void round_trip(veil_context *app, const veil_address *ch, const char *text)
+{
+    veil_route r;
+    veil_message *reply;
+    veil_route_init(&r);
+    assert_int_equal(veil_route_append(&r, ch), 0);
+    assert_int_equal(veil_route_append_str(&r, "echoer"), 0);
+    assert_int_equal(veil_ctx_send(app, &r, text, strlen(text)), 0);
+    int rc = veil_ctx_receive(app, &reply, 2000);
+    if (rc < 0)
+        fail_msg("no reply to '%s': %s", text, veil_last_error());
+    size_t len;
+    const uint8_t *p = veil_message_payload(reply, &len);
+    assert_int_equal(len, strlen(text));
+    assert_memory_equal(p, text, len);
+    const veil_local_info *li = veil_message_local_info(reply);
+    assert_true(li->via_channel);
+    assert_true(veil_address_equal(&li->channel, ch));
+    veil_message_free(reply);
+}
+
+/* Run the loop until nothing happens for a few rounds. */
+static inline void settle(veil_node *node)
+{
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(veil_node_run_once(node, 0), 0);
+}
+
+#endif
