@@ -56,14 +56,18 @@ static const veil_worker_ops hop_ops = {
  * (a prefix of the next hop's address, e.g. the peer-facing address
  * prefix "scp_") and can hold frames back. */
 #define TAP_MAX 2048
+#define TAP_FRAMES 64
 typedef struct tap_state {
     unsigned passed;
     int hold;                         /* hold the next `hold` frames */
     veil_message *held[TAP_MAX];
     size_t nheld;
-    uint8_t last[4096];               /* last frame seen */
-    size_t last_len;
-    veil_address last_to;             /* its destination (peer address) */
+    size_t nframes;                   /* frames recorded (first TAP_FRAMES) */
+    struct {
+        uint8_t bytes[512];
+        size_t len;
+        veil_address to;              /* the hop after the tap */
+    } frames[TAP_FRAMES];
 } tap_state;
 
 static inline int tap_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -77,15 +81,24 @@ static inline int tap_handle(veil_context *ctx, void *state, veil_message *msg)
         return -1;
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
-    if (len <= sizeof t->last) {
-        memcpy(t->last, p, len);
-        t->last_len = len;
-        t->last_to = next;
+    if (t->nframes < TAP_FRAMES && len <= sizeof t->frames[0].bytes) {
+        memcpy(t->frames[t->nframes].bytes, p, len);
+        t->frames[t->nframes].len = len;
+        t->frames[t->nframes].to = next;
+        t->nframes++;
     }
     t->passed++;
     if (t->hold > 0 && t->nheld < TAP_MAX) {
+        /* The runtime frees msg after the handler: hold a copy. */
+        veil_message *copy;
+        if (veil_message_new(veil_ctx_node(ctx), &copy) < 0)
+            return -1;
+        veil_route_copy(veil_message_onward(copy), veil_message_onward_const(msg));
+        veil_route_copy(veil_message_return(copy), veil_message_return_const(msg));
+        if (veil_message_set_payload(copy, p, len) < 0)
+            return -1;
         t->hold--;
-        t->held[t->nheld++] = msg;
+        t->held[t->nheld++] = copy;
         return 0;
     }
     return veil_ctx_forward(ctx, msg);

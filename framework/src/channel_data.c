@@ -27,7 +27,7 @@
 
 /* How many epochs a frame may be ahead of the receiver (frames lost in
  * between); further is dropped without deriving keys. */
-#define MAX_EPOCHS_AHEAD 4u
+#define MAX_EPOCHS_AHEAD 16u
 #define ROUTES_OVERHEAD (1u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u) + 8u)
 
 static void store_be64(uint8_t *p, uint64_t v)
