@@ -280,6 +280,8 @@ static void test_failing_handler_counted(void **state)
     veil_message *m = receive_ok(app);
     payload_is(m, "still alive");
     veil_message_free(m);
+    assert_int_equal(veil_ctx_stop_worker(app, "grumpy"), 0); /* s is on this stack */
+    assert_int_equal(s.stopped, 1);
 }
 
 static void test_send_unknown_address(void **state)
@@ -646,6 +648,25 @@ static void test_missing_plugin_fails_closed(void **state)
     assert_non_null(strstr(veil_last_error(), "no_such_transport"));
 }
 
+/* Plugins named by the configuration are loaded at creation (the loader's
+ * fixture plugins are on VEIL_PLUGIN_PATH in `make check`). */
+static void test_configured_plugins_loaded(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    if (getenv("VEIL_PLUGIN_PATH") == NULL || strstr(getenv("VEIL_PLUGIN_PATH"), "tests/plugins") == NULL)
+        skip();
+    assert_int_equal(create_with("[policy.greeter]\nplugin = fixture_good\ngreeting = hi\n", &n, &a), 0);
+    assert_int_equal(veil_node_stop(n), 0);
+    /* a policy plugin in a vault slot: the loader's kind check fails creation */
+    assert_int_equal(create_with("[vault.x]\nplugin = fixture_good\n", &n, &a), VEIL_EPLUGIN_KIND);
+    assert_non_null(strstr(veil_last_error(), "fixture_good"));
+    /* a key the plugin does not accept: refused at load, naming file:line */
+    assert_int_equal(create_with("[policy]\nplugin = fixture_good\nbogus = 1\n", &n, &a), VEIL_ECONFIG);
+    assert_non_null(strstr(veil_last_error(), "<test>:3"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_stop_frees_everything),
         cmocka_unit_test(test_node_config_keys),
         cmocka_unit_test(test_missing_plugin_fails_closed),
+        cmocka_unit_test(test_configured_plugins_loaded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
