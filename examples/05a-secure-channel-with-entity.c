@@ -37,14 +37,22 @@ static const veil_worker_ops echoer_ops = {
     .handle_message = echoer_handle,
 };
 
-/* With [vault.bob] / [vault.alice] sections each entity gets its own vault
- * (e.g. different crypto backends); otherwise both use the default one. */
-static int open_vault(veil_node *node, const char *section, veil_vault **out)
+/* Each entity's vault: [vault.bob] / [vault.alice] when configured (e.g.
+ * different crypto backends), else the one default vault ([vault]) opened
+ * once and shared (a file vault can be opened only once at a time). */
+static int open_vault(veil_node *node, const char *section, veil_vault **shared,
+                      veil_vault **own, veil_vault **out)
 {
-    *out = NULL;
-    if (!veil_config_has_section(veil_node_config(node), section))
-        return 0;
-    return veil_vault_open(node, section, out);
+    int rc = 0;
+    if (veil_config_has_section(veil_node_config(node), section)) {
+        rc = veil_vault_open(node, section, own);
+        *out = *own;
+    } else {
+        if (*shared == NULL)
+            rc = veil_vault_open(node, NULL, shared);
+        *out = *shared;
+    }
+    return rc;
 }
 
 static int trust_only(veil_node *node, veil_entity *peer, veil_trust_policy **out)
@@ -59,7 +67,7 @@ int main(void)
     veil_node *node;
     veil_context *app;
     veil_entity *bob = NULL, *alice = NULL;
-    veil_vault *bob_vault = NULL, *alice_vault = NULL;
+    veil_vault *shared = NULL, *bob_own = NULL, *alice_own = NULL, *bob_vault, *alice_vault;
     veil_trust_policy *bob_trust_policy, *alice_trust_policy;
     veil_address channel_to_bob;
     veil_route route;
@@ -70,8 +78,8 @@ int main(void)
         return 1;
     }
     if ((rc = veil_ctx_start_worker(app, "echoer", &echoer_ops, NULL)) < 0 ||
-        (rc = open_vault(node, "vault.bob", &bob_vault)) < 0 ||
-        (rc = open_vault(node, "vault.alice", &alice_vault)) < 0 ||
+        (rc = open_vault(node, "vault.bob", &shared, &bob_own, &bob_vault)) < 0 ||
+        (rc = open_vault(node, "vault.alice", &shared, &alice_own, &alice_vault)) < 0 ||
         (rc = veil_entity_create(node, bob_vault, NULL, &bob)) < 0 ||
         (rc = veil_entity_create(node, alice_vault, NULL, &alice)) < 0)
         goto out;
@@ -111,8 +119,9 @@ out:
      * the vault plugins.  Channels still open are stopped with the node. */
     veil_entity_free(alice);
     veil_entity_free(bob);
-    veil_vault_close(alice_vault);
-    veil_vault_close(bob_vault);
+    veil_vault_close(alice_own);
+    veil_vault_close(bob_own);
+    veil_vault_close(shared);
     (void)veil_node_stop(node);
     return rc < 0 ? 1 : 0;
 }
