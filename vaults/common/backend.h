@@ -75,6 +75,25 @@ typedef struct vc_backend {
                         size_t ad_len, uint8_t *buf, size_t len);
     int (*aead_decrypt)(void *ctx, const uint8_t nonce[12], const uint8_t *ad,
                         size_t ad_len, uint8_t *buf, size_t len);
+
+    /* The same AEAD context, placed in memory the caller provides (the
+     * vault core's pool of guarded slots, keystore.c): aead_size bytes,
+     * zeroed, 64-byte aligned.  aead_new = secure_alloc + aead_init, for
+     * users without a pool.  aead_clear releases what the library holds
+     * (OpenSSL's contexts); the caller wipes the memory. */
+    size_t aead_size;
+    int (*aead_init)(void *mem, int type, const uint8_t key[32]);
+    void (*aead_clear)(void *mem);
+
+    /* Optional (NULL when the backend has none): a library key object for
+     * an X25519 / X448 private key (type VEIL_SECRET_X25519 or _X448), made
+     * once when the secret is created and kept with it, so a DH does not
+     * rebuild the key (OpenSSL recomputes the public key when it imports a
+     * private key).  xkey_new also writes the public key.  xkey_dh is x25519
+     * / x448 with the cached key (same contract). */
+    int (*xkey_new)(int type, const uint8_t *scalar, uint8_t *pub, void **key);
+    void (*xkey_free)(void *key);
+    int (*xkey_dh)(void *key, uint8_t *out, const uint8_t *point);
 } vc_backend;
 
 #ifdef VEIL_HAVE_SODIUM

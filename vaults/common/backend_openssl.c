@@ -180,6 +180,73 @@ static int o_x448_public(uint8_t out[56], const uint8_t s[56])
     return o_public("X448", 56, out, s);
 }
 
+/* A private X25519/X448 key kept with its secret (backend.h xkey_*): the
+ * EVP_PKEY is imported once (OpenSSL computes the public key then, the
+ * cost of a whole scalar multiplication, which a per-call import paid on
+ * every DH) and a derive context is initialised once; per DH only the
+ * peer key is imported.  OpenSSL keeps the private bytes in its secure
+ * heap when one is initialised, and cleanses them on free either way. */
+typedef struct o_xkey {
+    EVP_PKEY *priv;
+    EVP_PKEY_CTX *derive;  /* EVP_PKEY_derive_init done */
+    const char *alg;
+    size_t n;
+} o_xkey;
+
+static void o_xkey_free(void *key)
+{
+    o_xkey *k = key;
+    if (k == NULL)
+        return;
+    EVP_PKEY_CTX_free(k->derive);
+    EVP_PKEY_free(k->priv);
+    OPENSSL_free(k);
+}
+
+static int o_xkey_new(int type, const uint8_t *scalar, uint8_t *pub, void **out)
+{
+    const char *alg = type == VEIL_SECRET_X448 ? "X448" : "X25519";
+    size_t n = type == VEIL_SECRET_X448 ? 56 : 32, len = n;
+    o_xkey *k = OPENSSL_zalloc(sizeof *k);
+    if (k == NULL)
+        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for an %s key", alg);
+    k->alg = alg;
+    k->n = n;
+    k->priv = EVP_PKEY_new_raw_private_key_ex(NULL, alg, NULL, scalar, n);
+    if (k->priv == NULL || EVP_PKEY_get_raw_public_key(k->priv, pub, &len) != 1 || len != n) {
+        o_xkey_free(k);
+        return veil_error_set(VEIL_EINVAL, "openssl: %s public key derivation failed", alg);
+    }
+    k->derive = EVP_PKEY_CTX_new_from_pkey(NULL, k->priv, NULL);
+    if (k->derive == NULL || EVP_PKEY_derive_init(k->derive) != 1) {
+        o_xkey_free(k);
+        return veil_error_set(VEIL_ENOMEM, "openssl: cannot set up %s derivation", alg);
+    }
+    *out = k;
+    return 0;
+}
+
+static int o_xkey_dh(void *key, uint8_t *out, const uint8_t *point)
+{
+    o_xkey *k = key;
+    size_t outlen = k->n;
+    int rc = 0;
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key_ex(NULL, k->alg, NULL, point, k->n);
+    if (peer == NULL)
+        return veil_error_set(VEIL_ENOMEM, "openssl: cannot set up the %s peer key", k->alg);
+    if (EVP_PKEY_derive_set_peer_ex(k->derive, peer, 0) != 1)
+        rc = veil_error_set(VEIL_EINVAL, "openssl: %s derive setup failed", k->alg);
+    else if (EVP_PKEY_derive(k->derive, out, &outlen) != 1 || outlen != k->n) {
+        /* As in o_dh: with well-formed keys only an all-zero result fails. */
+        OPENSSL_cleanse(out, k->n);
+        rc = veil_error_set(VEIL_ELOWORDER,
+                            "%s shared secret is all zero: the peer's public key has low order",
+                            k->alg);
+    }
+    EVP_PKEY_free(peer); /* the context keeps its own reference until the next peer */
+    return rc;
+}
+
 static int o_ed25519_public(uint8_t pk[32], const uint8_t seed[32])
 {
     return o_public("ED25519", 32, pk, seed);
@@ -217,36 +284,55 @@ static int o_ed25519_verify(const uint8_t sig[64], const uint8_t pk[32], const u
 }
 
 /* One cipher context per key and direction, keyed once; per call only the
- * IV is set (EVP_*Init_ex2 with NULL cipher and key keeps the schedule). */
+ * IV is set (EVP_*Init_ex2 with NULL cipher and key keeps the schedule).
+ * The struct itself lives where the caller puts it (the core's guarded
+ * pool); the key schedules live inside OpenSSL's contexts. */
 typedef struct o_aead {
     EVP_CIPHER_CTX *enc, *dec;
 } o_aead;
 
-static void o_aead_free(void *ctx)
+static void o_aead_clear(void *mem)
 {
-    o_aead *a = ctx;
-    if (a == NULL)
-        return;
+    o_aead *a = mem;
     EVP_CIPHER_CTX_free(a->enc); /* cleanses the key schedule */
     EVP_CIPHER_CTX_free(a->dec);
-    OPENSSL_free(a);
+    a->enc = a->dec = NULL;
 }
 
-static int o_aead_new(int type, const uint8_t key[32], void **ctx)
+static int o_aead_init(void *mem, int type, const uint8_t key[32])
 {
+    o_aead *a = mem;
     const EVP_CIPHER *c = type == VEIL_SECRET_AES256GCM ? c_aesgcm : c_chachapoly;
     if (c == NULL)
         return veil_error_set(VEIL_EUNSUPPORTED, "openssl: %s is unavailable in this OpenSSL",
                               type == VEIL_SECRET_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305");
-    o_aead *a = OPENSSL_zalloc(sizeof *a);
-    if (a == NULL)
-        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for an AEAD context");
     a->enc = EVP_CIPHER_CTX_new();
     a->dec = EVP_CIPHER_CTX_new();
     if (a->enc == NULL || a->dec == NULL || EVP_EncryptInit_ex2(a->enc, c, key, NULL, NULL) != 1 ||
         EVP_DecryptInit_ex2(a->dec, c, key, NULL, NULL) != 1) {
-        o_aead_free(a);
+        o_aead_clear(a);
         return veil_error_set(VEIL_ENOMEM, "openssl: AEAD context setup failed");
+    }
+    return 0;
+}
+
+static void o_aead_free(void *ctx)
+{
+    if (ctx == NULL)
+        return;
+    o_aead_clear(ctx);
+    OPENSSL_secure_clear_free(ctx, sizeof(o_aead));
+}
+
+static int o_aead_new(int type, const uint8_t key[32], void **ctx)
+{
+    o_aead *a = OPENSSL_secure_zalloc(sizeof *a);
+    if (a == NULL)
+        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for an AEAD context");
+    int rc = o_aead_init(a, type, key);
+    if (rc != 0) {
+        OPENSSL_secure_clear_free(a, sizeof *a);
+        return rc;
     }
     *ctx = a;
     return 0;
@@ -333,6 +419,12 @@ static const vc_backend openssl_backend = {
     .aead_free = o_aead_free,
     .aead_encrypt = o_aead_encrypt,
     .aead_decrypt = o_aead_decrypt,
+    .aead_size = sizeof(o_aead),
+    .aead_init = o_aead_init,
+    .aead_clear = o_aead_clear,
+    .xkey_new = o_xkey_new,
+    .xkey_free = o_xkey_free,
+    .xkey_dh = o_xkey_dh,
 };
 
 int vc_backend_openssl(const vc_backend **out)

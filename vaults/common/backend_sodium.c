@@ -174,28 +174,46 @@ static int s_ed25519_verify(const uint8_t sig[64], const uint8_t pk[32], const u
     return 0;
 }
 
-/* One allocation per key, from guarded memory: the AES-GCM precomputed
- * state (expanded key + GHASH table) or the ChaCha20 key. */
+/* The per-key state, in guarded memory: the AES-GCM precomputed state
+ * (expanded key + GHASH table) or the ChaCha20 key.  The vault core places
+ * it in a slot of its guarded pool (aead_init); aead_new allocates it
+ * alone (one sodium_malloc, for users without a pool). */
 typedef struct s_aead {
     crypto_aead_aes256gcm_state gcm; /* CRYPTO_ALIGN(16) */
     uint8_t key[32];
     int type;
 } s_aead;
 
-static int s_aead_new(int type, const uint8_t key[32], void **ctx)
+static int s_aead_init(void *mem, int type, const uint8_t key[32])
 {
+    s_aead *a = mem;
     if (type == VEIL_SECRET_AES256GCM && !crypto_aead_aes256gcm_is_available())
         return veil_error_set(VEIL_EUNSUPPORTED,
                               "sodium: AES-256-GCM needs a CPU with AES-NI and PCLMULQDQ, "
                               "which this one lacks; use crypto = openssl for AES-GCM");
-    s_aead *a = s_secure_alloc(sizeof *a);
-    if (a == NULL)
-        return veil_error_set(VEIL_ENOMEM, "sodium: out of guarded memory for an AEAD key");
     a->type = type;
     if (type == VEIL_SECRET_AES256GCM)
         crypto_aead_aes256gcm_beforenm(&a->gcm, key);
     else
         memcpy(a->key, key, 32);
+    return 0;
+}
+
+static void s_aead_clear(void *mem)
+{
+    (void)mem; /* libsodium holds nothing outside the state; the caller wipes it */
+}
+
+static int s_aead_new(int type, const uint8_t key[32], void **ctx)
+{
+    s_aead *a = s_secure_alloc(sizeof *a);
+    if (a == NULL)
+        return veil_error_set(VEIL_ENOMEM, "sodium: out of guarded memory for an AEAD key");
+    int rc = s_aead_init(a, type, key);
+    if (rc != 0) {
+        s_secure_free(a, sizeof *a);
+        return rc;
+    }
     *ctx = a;
     return 0;
 }
@@ -255,6 +273,13 @@ static const vc_backend sodium_backend = {
     .aead_free = s_aead_free,
     .aead_encrypt = s_aead_encrypt,
     .aead_decrypt = s_aead_decrypt,
+    .aead_size = sizeof(s_aead),
+    .aead_init = s_aead_init,
+    .aead_clear = s_aead_clear,
+    /* crypto_scalarmult takes the raw scalar: nothing to cache. */
+    .xkey_new = NULL,
+    .xkey_free = NULL,
+    .xkey_dh = NULL,
 };
 
 int vc_backend_sodium(const vc_backend **out)

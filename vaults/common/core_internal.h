@@ -14,8 +14,16 @@ typedef struct vc_entry {
     veil_secret_attrs attrs;
     uint8_t pub[VEIL_PUBLIC_KEY_MAX_BYTES];
     char key_id[VEIL_KEY_ID_TEXT_BYTES]; /* "" for symmetric secrets */
-    void *aead;                        /* backend context, AEAD keys only */
+    void *aead;                        /* backend context in a pool slot, AEAD keys only */
+    void *xkey;                        /* backend key object (backend.h xkey_*), or NULL */
 } vc_entry;
+
+/* A guarded block of the AEAD context pool (keystore.c), carved into
+ * fixed-size slots; the list lives on the plain heap, slots in the block. */
+typedef struct vc_region {
+    struct vc_region *next;
+    uint8_t *mem;
+} vc_region;
 
 struct vc_vault {
     const vc_backend *be;
@@ -23,6 +31,9 @@ struct vc_vault {
     uint8_t *arena;                    /* guarded: cap * VEIL_SECRET_MAX_BYTES */
     uint32_t cap;
     uint32_t count;
+    vc_region *regions;                /* pool of AEAD context slots */
+    void *slot_free;                   /* free list threaded through wiped slots */
+    size_t slot_bytes;                 /* backend aead_size rounded up to 64 */
     vc_change_fn hook;
     void *hook_arg;
     void *user;

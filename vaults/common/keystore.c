@@ -14,6 +14,8 @@
 
 #define SLOT_BYTES VEIL_SECRET_MAX_BYTES
 #define INITIAL_CAP 16u
+/* AEAD context slots per guarded pool region. */
+#define POOL_SLOTS 32u
 /* A slot whose generation reaches this is retired, never reused. */
 #define GEN_RETIRED UINT32_MAX
 
@@ -58,8 +60,82 @@ int vc_new(const vc_backend *be, vc_vault **out)
     if (v == NULL)
         return veil_error_set(VEIL_ENOMEM, "vault: out of memory");
     v->be = be;
+    v->slot_bytes = (be->aead_size + 63u) & ~(size_t)63u;
     *out = v;
     return 0;
+}
+
+/* ---- the AEAD context pool ------------------------------------------------
+ * Every AEAD key has backend state (libsodium's AES-GCM precomputation,
+ * OpenSSL's context pointers) that belongs in guarded memory.  One guarded
+ * allocation per key cost ~45 us with libsodium (mmap, guard pages, mlock,
+ * then munlock, munmap), and a Noise XX exchange creates ten keys; so the
+ * state lives in fixed-size slots of a few large guarded regions instead.
+ * A released slot is wiped and goes on a free list threaded through the
+ * free slots; regions are added when the list is empty and freed (wiped by
+ * secure_free) only when the vault closes. */
+
+static size_t region_bytes(const vc_vault *v)
+{
+    return v->slot_bytes * POOL_SLOTS;
+}
+
+static void slot_push(vc_vault *v, void *slot)
+{
+    memcpy(slot, &v->slot_free, sizeof v->slot_free);
+    v->slot_free = slot;
+}
+
+static int pool_grow(vc_vault *v)
+{
+    vc_region *r = calloc(1, sizeof *r);
+    uint8_t *mem = v->be->secure_alloc(region_bytes(v)); /* zeroed */
+    if (r == NULL || mem == NULL) {
+        free(r);
+        if (mem != NULL)
+            v->be->secure_free(mem, region_bytes(v));
+        return veil_error_set(VEIL_ENOMEM, "vault: out of guarded memory for %u AEAD key slots",
+                              POOL_SLOTS);
+    }
+    r->mem = mem;
+    r->next = v->regions;
+    v->regions = r;
+    for (uint32_t i = POOL_SLOTS; i-- > 0;)
+        slot_push(v, mem + (size_t)i * v->slot_bytes);
+    return 0;
+}
+
+/* A zeroed slot of slot_bytes. */
+static int slot_get(vc_vault *v, void **out)
+{
+    int rc;
+    if (v->slot_free == NULL && (rc = pool_grow(v)) != 0)
+        return rc;
+    void *slot = v->slot_free;
+    memcpy(&v->slot_free, slot, sizeof v->slot_free);
+    memset(slot, 0, sizeof v->slot_free);
+    *out = slot;
+    return 0;
+}
+
+static void slot_put(vc_vault *v, void *slot)
+{
+    v->be->memzero(slot, v->slot_bytes);
+    slot_push(v, slot);
+}
+
+/* Give back what derive() made for an entry: library state, pool slot. */
+static void release_ctx(vc_vault *v, vc_entry *e)
+{
+    if (e->aead != NULL) {
+        v->be->aead_clear(e->aead);
+        slot_put(v, e->aead);
+        e->aead = NULL;
+    }
+    if (e->xkey != NULL) {
+        v->be->xkey_free(e->xkey);
+        e->xkey = NULL;
+    }
 }
 
 void vc_free(vc_vault *v)
@@ -68,7 +144,13 @@ void vc_free(vc_vault *v)
         return;
     for (uint32_t i = 0; i < v->cap; i++)
         if (v->entries[i].used)
-            v->be->aead_free(v->entries[i].aead);
+            release_ctx(v, &v->entries[i]);
+    while (v->regions != NULL) {
+        vc_region *r = v->regions;
+        v->regions = r->next;
+        v->be->secure_free(r->mem, region_bytes(v)); /* wipes */
+        free(r);
+    }
     if (v->arena != NULL)
         v->be->secure_free(v->arena, (size_t)v->cap * SLOT_BYTES); /* wipes */
     if (v->entries != NULL) {
@@ -180,12 +262,14 @@ static int derive(vc_vault *v, vc_entry *e, const uint8_t *bytes)
     int rc = 0;
     switch (e->attrs.type) {
     case VEIL_SECRET_X25519:
-        rc = be->x25519_public(e->pub, bytes);
-        e->pub_len = 32;
-        break;
     case VEIL_SECRET_X448:
-        rc = be->x448_public(e->pub, bytes);
-        e->pub_len = 56;
+        e->pub_len = e->attrs.type == VEIL_SECRET_X448 ? 56 : 32;
+        if (be->xkey_new != NULL)
+            rc = be->xkey_new(e->attrs.type, bytes, e->pub, &e->xkey);
+        else if (e->attrs.type == VEIL_SECRET_X25519)
+            rc = be->x25519_public(e->pub, bytes);
+        else
+            rc = be->x448_public(e->pub, bytes);
         break;
     case VEIL_SECRET_ED25519:
         rc = be->ed25519_public(e->pub, bytes);
@@ -193,7 +277,12 @@ static int derive(vc_vault *v, vc_entry *e, const uint8_t *bytes)
         break;
     case VEIL_SECRET_AES256GCM:
     case VEIL_SECRET_CHACHAPOLY:
-        return be->aead_new(e->attrs.type, bytes, &e->aead);
+        if ((rc = slot_get(v, &e->aead)) == 0 &&
+            (rc = be->aead_init(e->aead, e->attrs.type, bytes)) != 0) {
+            slot_put(v, e->aead);
+            e->aead = NULL;
+        }
+        return rc;
     default:
         return 0;
     }
@@ -240,6 +329,7 @@ int vc_create(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes,
     e->attrs.length = (uint16_t)len;
     e->len = (uint8_t)len;
     if ((rc = derive(v, e, bytes)) != 0) {
+        release_ctx(v, e);
         v->be->memzero(e->pub, sizeof e->pub);
         return rc;
     }
@@ -255,7 +345,7 @@ void vc_remove(vc_vault *v, veil_secret s)
     vc_entry *e = NULL;
     if (vc_lookup(v, s, "destroy", &e) != 0)
         return;
-    v->be->aead_free(e->aead);
+    release_ctx(v, e);
     v->be->memzero(vc_bytes(v, e), SLOT_BYTES);
     uint32_t gen = e->gen;
     v->be->memzero(e, sizeof *e);

@@ -138,8 +138,12 @@ int vc_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t p
                               veil_secret_type_name(out_attrs->type), out_attrs->length);
     veil_secret_attrs a = *out_attrs;
     a.length = (uint16_t)n;
-    rc = e->attrs.type == VEIL_SECRET_X25519 ? v->be->x25519(shared, vc_bytes(v, e), peer_public)
-                                             : v->be->x448(shared, vc_bytes(v, e), peer_public);
+    if (e->xkey != NULL) /* the backend's key object, made once with the secret */
+        rc = v->be->xkey_dh(e->xkey, shared, peer_public);
+    else if (e->attrs.type == VEIL_SECRET_X25519)
+        rc = v->be->x25519(shared, vc_bytes(v, e), peer_public);
+    else
+        rc = v->be->x448(shared, vc_bytes(v, e), peer_public);
     if (rc == 0 && all_zero(shared, n))
         rc = veil_error_set(VEIL_ELOWORDER,
                             "dh: %s shared secret is all zero: the peer's public key has low order",
