@@ -79,7 +79,8 @@ enum { VEIL_RW_OK = 0, VEIL_RW_DUPLICATE = 1, VEIL_RW_TOO_OLD = 2 };
 VEIL_CH_HIDDEN void veil__rw_init(veil_replay_window *w);
 /* Would n be accepted?  Does not change the window. */
 VEIL_CH_HIDDEN int veil__rw_check(const veil_replay_window *w, uint64_t n);
-/* Record n (after it authenticated); n must have passed check. */
+/* Record n (after it authenticated); n must have passed check and be below
+ * 2^64-1 (reserved; veil__ch_frame_parse refuses it). */
 VEIL_CH_HIDDEN void veil__rw_update(veil_replay_window *w, uint64_t n);
 
 /* ---- identity binding (channel_identity.c) ---------------------------- */
