@@ -87,6 +87,12 @@ static int run_hops(bench_run *b, int hops)
         misses += (st1.message_allocs - st0.message_allocs) +
                   (st1.buffer_allocs - st0.buffer_allocs);
     }
+    /* every message must still be circulating: no drop, no failed hop */
+    if (rc == 0 && (st1.dropped_noroute != 0 || st1.handler_errors != 0)) {
+        fprintf(stderr, "routing: %llu dropped, %llu handler errors\n",
+                (unsigned long long)st1.dropped_noroute, (unsigned long long)st1.handler_errors);
+        rc = VEIL_ESTATE;
+    }
     if (rc == 0) {
         char variant[32];
         snprintf(variant, sizeof variant, "hops=%d", hops);

@@ -62,7 +62,8 @@ static void message_release(veil_message *m)
     veil__pool_buf_put(&node->pool, m->payload, m->cap, m->len);
     m->payload = NULL;
     m->cap = m->len = 0;
-    if (m->info.via_channel)
+    /* who the peer was is node-local and must not linger in the pool */
+    if (m->info.via_channel || m->info.peer_identifier[0] != '\0')
         veil__memzero(&m->info, sizeof m->info);
     if (!veil__pool_msg_put(&node->pool, m))
         free(m);
