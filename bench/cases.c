@@ -4,7 +4,8 @@
 #define BENCH_CASE_LIST(X) \
     X(routing) \
     X(vault) \
-    X(noise)
+    X(noise) \
+    X(channel)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,
