@@ -215,6 +215,33 @@ static void test_rotate(void **state)
     veil_entity_free(e);
 }
 
+/* 64 events fit (VEIL_HISTORY_MAX_EVENTS, under VEIL_HISTORY_MAX_BYTES);
+ * the 64th rotation is refused and changes nothing. */
+static void test_rotation_limit(void **state)
+{
+    world *w = *state;
+    veil_entity *e, *again;
+    assert_int_equal(veil_entity_create(w->node, w->v, "many", &e), 0);
+    for (unsigned i = 1; i < VEIL_HISTORY_MAX_EVENTS; i++)
+        assert_int_equal(veil_entity_rotate(e), 0);
+    size_t len, len2;
+    const uint8_t *h = veil_entity_history(e, &len);
+    assert_int_equal(len, HDR + CREATE_LEN + 63 * ROTATE_LEN);
+    assert_true(len <= VEIL_HISTORY_MAX_BYTES);
+    expect_error(veil_entity_rotate(e), VEIL_ELIMIT, "holds at most 64");
+    assert_ptr_equal(veil_entity_history(e, &len2), h);
+    assert_int_equal(len2, len);
+    veil_history_info info;
+    assert_int_equal(veil_history_verify(w->v, h, len, &info), 0);
+    assert_int_equal(info.events, 64);
+    assert_int_equal(veil_entity_open(w->node, w->v, "many", &again), 0);
+    const uint8_t *h2 = veil_entity_history(again, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(h2, h, len);
+    veil_entity_free(again);
+    veil_entity_free(e);
+}
+
 static void test_open_same_process(void **state)
 {
     world *w = *state;
@@ -570,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_create_layout),
         cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_rotate),
+        cmocka_unit_test(test_rotation_limit),
         cmocka_unit_test(test_open_same_process),
         cmocka_unit_test(test_default_vault),
         cmocka_unit_test(test_forged),
