@@ -39,8 +39,9 @@ typedef struct vc_backend {
     int (*random)(uint8_t *out, size_t len);
 
     /* Streaming hash: SHA-256, SHA-512, BLAKE2s-256, BLAKE2b-512.  After
-     * init succeeds, exactly one of final or abort must follow (OpenSSL keeps
-     * a heap context in the state); both wipe the state. */
+     * init succeeds, final or abort must follow (OpenSSL keeps a heap
+     * context in the state); both wipe the state.  abort may also follow a
+     * final or another abort: it then does nothing. */
     int (*hash_init)(vc_hash *h, int alg);
     int (*hash_update)(vc_hash *h, const void *data, size_t len);
     int (*hash_final)(vc_hash *h, uint8_t *out);
@@ -94,6 +95,11 @@ typedef struct vc_backend {
     int (*xkey_new)(int type, const uint8_t *scalar, uint8_t *pub, void **key);
     void (*xkey_free)(void *key);
     int (*xkey_dh)(void *key, uint8_t *out, const uint8_t *point);
+
+    /* dst becomes an independent copy of the live hash state src (both
+     * then need final or abort).  HMAC hashes its key blocks once and
+     * copies the states for each message (kdf.c). */
+    int (*hash_copy)(vc_hash *dst, const vc_hash *src);
 } vc_backend;
 
 #ifdef VEIL_HAVE_SODIUM

@@ -110,6 +110,21 @@ static void o_hash_abort(vc_hash *h)
     *ctx_of(h) = NULL;
 }
 
+static int o_hash_copy(vc_hash *dst, const vc_hash *src)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    dst->alg = src->alg;
+    *ctx_of(dst) = NULL;
+    if (c == NULL)
+        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for a hash context");
+    if (EVP_MD_CTX_copy_ex(c, *(EVP_MD_CTX *const *)(const void *)src->opaque) != 1) {
+        EVP_MD_CTX_free(c);
+        return veil_error_set(VEIL_EINVAL, "openssl: digest state copy failed");
+    }
+    *ctx_of(dst) = c;
+    return 0;
+}
+
 static int o_hash_final(vc_hash *h, uint8_t *out)
 {
     int ok = EVP_DigestFinal_ex(*ctx_of(h), out, NULL);
@@ -433,6 +448,7 @@ static const vc_backend openssl_backend = {
     .xkey_new = o_xkey_new,
     .xkey_free = o_xkey_free,
     .xkey_dh = o_xkey_dh,
+    .hash_copy = o_hash_copy,
 };
 
 int vc_backend_openssl(const vc_backend **out)

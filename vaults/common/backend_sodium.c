@@ -117,6 +117,12 @@ static void s_hash_abort(vc_hash *h)
     sodium_memzero(h->opaque, sizeof h->opaque);
 }
 
+static int s_hash_copy(vc_hash *dst, const vc_hash *src)
+{
+    *dst = *src; /* the states are plain data */
+    return 0;
+}
+
 static int s_x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t point[32])
 {
     /* -1 means the result is all zero; it is still written, the core checks. */
@@ -280,6 +286,7 @@ static const vc_backend sodium_backend = {
     .xkey_new = NULL,
     .xkey_free = NULL,
     .xkey_dh = NULL,
+    .hash_copy = s_hash_copy,
 };
 
 int vc_backend_sodium(const vc_backend **out)

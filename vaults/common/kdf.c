@@ -36,12 +36,19 @@ fail:
     return rc;
 }
 
-int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
-                const veil_iovec *parts, size_t nparts, uint8_t *out)
+/* An HMAC key with its two padded blocks already hashed (RFC 2104 notes
+ * these states can be precomputed): each further message with the same key
+ * costs two block compressions less.  HKDF expand uses one key for every
+ * output; hashing was most of a Noise handshake's cost outside X25519. */
+typedef struct hmac_key {
+    vc_hash in, out; /* after H(K0 ^ ipad), H(K0 ^ opad) */
+} hmac_key;
+
+static int hmac_setup(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
+                      hmac_key *k)
 {
-    size_t bl = block_len(alg), hl = veil_hash_len(alg);
-    uint8_t k0[HMAC_MAX_BLOCK], inner[VEIL_HASH_MAX_BYTES];
-    veil_iovec ip = { inner, hl };
+    size_t bl = block_len(alg);
+    uint8_t k0[HMAC_MAX_BLOCK];
     int rc;
     memset(k0, 0, sizeof k0);
     if (key_len > bl) {
@@ -53,14 +60,73 @@ int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_le
     }
     for (size_t i = 0; i < bl; i++)
         k0[i] ^= 0x36;
-    if ((rc = hash_parts(be, alg, k0, bl, parts, nparts, inner)) != 0)
+    if ((rc = be->hash_init(&k->in, alg)) != 0)
         goto out;
+    if ((rc = be->hash_update(&k->in, k0, bl)) != 0 || (rc = be->hash_init(&k->out, alg)) != 0) {
+        be->hash_abort(&k->in);
+        goto out;
+    }
     for (size_t i = 0; i < bl; i++)
         k0[i] ^= 0x36 ^ 0x5c;
-    rc = hash_parts(be, alg, k0, bl, &ip, 1, out);
+    if ((rc = be->hash_update(&k->out, k0, bl)) != 0) {
+        be->hash_abort(&k->in);
+        be->hash_abort(&k->out);
+    }
 out:
     be->memzero(k0, sizeof k0);
+    return rc;
+}
+
+/* Wipe a set-up key (also after a last hmac_run: abort follows final). */
+static void hmac_drop(const vc_backend *be, hmac_key *k)
+{
+    be->hash_abort(&k->in);
+    be->hash_abort(&k->out);
+}
+
+/* HMAC of parts under k.  last: finish the key's own states instead of
+ * copies (saves the copies; the key is spent, hmac_drop still follows). */
+static int hmac_run(const vc_backend *be, hmac_key *k, const veil_iovec *parts, size_t nparts,
+                    bool last, uint8_t *out)
+{
+    vc_hash ci, co, *in = &k->in, *o = &k->out;
+    uint8_t inner[VEIL_HASH_MAX_BYTES];
+    size_t hl = veil_hash_len(k->in.alg);
+    int rc = 0;
+    if (!last) {
+        if ((rc = be->hash_copy(&ci, &k->in)) != 0)
+            return rc;
+        if ((rc = be->hash_copy(&co, &k->out)) != 0) {
+            be->hash_abort(&ci);
+            return rc;
+        }
+        in = &ci;
+        o = &co;
+    }
+    for (size_t i = 0; i < nparts && rc == 0; i++)
+        if (parts[i].len > 0)
+            rc = be->hash_update(in, parts[i].data, parts[i].len);
+    if (rc == 0)
+        rc = be->hash_final(in, inner);
+    if (rc == 0)
+        rc = be->hash_update(o, inner, hl);
+    if (rc == 0)
+        rc = be->hash_final(o, out);
+    be->hash_abort(in); /* nothing left to do after a final */
+    be->hash_abort(o);
     be->memzero(inner, sizeof inner);
+    return rc;
+}
+
+int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
+                const veil_iovec *parts, size_t nparts, uint8_t *out)
+{
+    hmac_key k;
+    int rc = hmac_setup(be, alg, key, key_len, &k);
+    if (rc != 0)
+        return rc;
+    rc = hmac_run(be, &k, parts, nparts, true, out);
+    hmac_drop(be, &k);
     return rc;
 }
 
@@ -112,6 +178,8 @@ int vc_op_hkdf(void *vault, int alg, const veil_vault_input *salt, const veil_va
     veil_iovec ik[HKDF_MAX_IKM], s = { NULL, 0 };
     veil_secret made[HKDF_MAX_OUT] = { 0 };
     size_t n_made = 0;
+    hmac_key pk;
+    bool have_pk = false;
     int rc;
 
     if (n_ikm > HKDF_MAX_IKM)
@@ -136,11 +204,14 @@ int vc_op_hkdf(void *vault, int alg, const veil_vault_input *salt, const veil_va
     /* Extract: PRK = HMAC(salt, IKM). */
     if ((rc = vc_hmac_raw(v->be, alg, s.data, s.len, ik, n_ikm, prk)) != 0)
         goto out;
-    /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i). */
+    /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i), PRK's blocks hashed once. */
+    if ((rc = hmac_setup(v->be, alg, prk, hl, &pk)) != 0)
+        goto out;
+    have_pk = true;
     for (size_t i = 0; i < n_out; i++) {
         uint8_t ctr = (uint8_t)(i + 1);
         veil_iovec parts[3] = { { t, i == 0 ? 0 : hl }, { info, info_len }, { &ctr, 1 } };
-        if ((rc = vc_hmac_raw(v->be, alg, prk, hl, parts, 3, t)) != 0)
+        if ((rc = hmac_run(v->be, &pk, parts, 3, i + 1 == n_out, t)) != 0)
             goto out;
         size_t want = out_attrs[i].type == VEIL_SECRET_BUFFER
                           ? out_attrs[i].length
@@ -158,6 +229,8 @@ out:
     if (rc != 0)
         for (size_t i = 0; i < n_made; i++)
             vc_remove(v, made[i]);
+    if (have_pk)
+        hmac_drop(v->be, &pk);
     v->be->memzero(prk, sizeof prk);
     v->be->memzero(t, sizeof t);
     return rc;
