@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for a key agreement's own bytes (ephemeral and static keys, tags)
+ * around the payload: Noise needs at most 2 * 56 + 2 * 16. */
+#define KA_HEADROOM 1024u
+
 static int open_session(veil_channel *ch, int role, veil_ch_local *loc)
 {
     int rc = veil__ch_local_get(ch->entity, loc);
@@ -40,20 +44,35 @@ static int open_session(veil_channel *ch, int role, veil_ch_local *loc)
     return rc < 0 ? veil_error_wrap(rc, "secure channel: key agreement session") : 0;
 }
 
-/* version || attestation || history, into out (VEIL_KA_MESSAGE_MAX). */
-static int make_proof(veil_channel *ch, const veil_ch_local *loc, uint8_t *out, size_t *len)
+/* version || attestation || history, in a buffer of its exact size
+ * (*out, malloc'd; the caller frees it). */
+static int make_proof(veil_channel *ch, const veil_ch_local *loc, uint8_t **out, size_t *len)
 {
     size_t hlen;
     const uint8_t *h = veil_entity_history(ch->entity, &hlen);
-    if (h == NULL || VEIL_CH_PROOF_MIN + hlen > VEIL_KA_MESSAGE_MAX - 256u)
+    if (h == NULL || VEIL_CH_PROOF_MIN + hlen > VEIL_KA_MESSAGE_MAX - KA_HEADROOM)
         return veil_error_set(VEIL_ELIMIT, "secure channel: change history of %s is %zu bytes "
                               "(does not fit a handshake message)",
                               veil_entity_identifier(ch->entity), hlen);
-    out[0] = VEIL_CH_PROOF_VERSION;
-    memcpy(out + 1, loc->sig, VEIL_SIGNATURE_BYTES);
-    memcpy(out + VEIL_CH_PROOF_MIN, h, hlen);
+    uint8_t *p = malloc(VEIL_CH_PROOF_MIN + hlen);
+    if (p == NULL)
+        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    p[0] = VEIL_CH_PROOF_VERSION;
+    memcpy(p + 1, loc->sig, VEIL_SIGNATURE_BYTES);
+    memcpy(p + VEIL_CH_PROOF_MIN, h, hlen);
+    *out = p;
     *len = VEIL_CH_PROOF_MIN + hlen;
     return 0;
+}
+
+/* The payload of a received KA message, decrypted in place in the frame
+ * (the plugin allows it: the plaintext is never longer than the message). */
+static int ka_read(veil_channel *ch, veil_message *msg, uint8_t **payload, size_t *plen)
+{
+    size_t len;
+    uint8_t *buf = veil_message_payload_mut(msg, &len);
+    *payload = buf + 1;
+    return ch->ka->read_message(ch->session, buf + 1, len - 1u, buf + 1, len - 1u, plen);
 }
 
 /* Write the next KA message (frame `type`) into a new message addressed
@@ -67,9 +86,12 @@ static int ka_write(veil_channel *ch, uint8_t type, const uint8_t *payload, size
     int rc = veil_message_new(ch->node, &m);
     if (rc < 0)
         return rc;
-    if ((rc = veil_message_resize_payload(m, 1u + VEIL_KA_MESSAGE_MAX, &buf)) == 0) {
+    /* Sized for this message, not for the 64 KiB limit: a pooled buffer
+     * of the right class, no large allocation per handshake. */
+    size_t cap = plen + KA_HEADROOM > VEIL_KA_MESSAGE_MAX ? VEIL_KA_MESSAGE_MAX : plen + KA_HEADROOM;
+    if ((rc = veil_message_resize_payload(m, 1u + cap, &buf)) == 0) {
         buf[0] = type;
-        rc = ch->ka->write_message(ch->session, payload, plen, buf + 1, VEIL_KA_MESSAGE_MAX, &n);
+        rc = ch->ka->write_message(ch->session, payload, plen, buf + 1, cap, &n);
         if (rc < 0)
             veil_error_wrap(rc, "secure channel: writing handshake message %u", type);
     }
@@ -117,21 +139,17 @@ int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_
     ch->ka_inst = l->ka_inst;
     ch->set = l->set;
     veil_ch_local loc;
-    uint8_t ignored[64];
+    uint8_t *ignored, *proof = NULL;
     size_t n, plen;
-    uint8_t *proof = malloc(VEIL_KA_MESSAGE_MAX);
     veil_message *m = NULL;
-    if (proof == NULL)
-        rc = veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
-    if (rc == 0)
-        rc = open_session(ch, VEIL_KA_RESPONDER, &loc);
-    if (rc == 0 && (rc = ch->ka->read_message(ch->session, f->body, f->body_len, ignored,
-                                              sizeof ignored, &n)) < 0)
+    (void)f;
+    rc = open_session(ch, VEIL_KA_RESPONDER, &loc);
+    if (rc == 0 && (rc = ka_read(ch, msg, &ignored, &n)) < 0)
         veil_error_wrap(rc, "secure channel: handshake message 1");
     if (rc == 0)
         rc = veil__ch_set_route(ch, veil_message_return_const(msg));
     if (rc == 0)
-        rc = make_proof(ch, &loc, proof, &plen);
+        rc = make_proof(ch, &loc, &proof, &plen);
     if (rc == 0)
         rc = ka_write(ch, VEIL_CH_HS2, proof, plen, NULL, &m);
     free(proof);
@@ -183,26 +201,25 @@ static int finish(veil_channel *ch, const uint8_t *payload, size_t plen, veil_tr
 
 static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
 {
-    uint8_t *payload = malloc(VEIL_KA_MESSAGE_MAX), *proof = malloc(VEIL_KA_MESSAGE_MAX);
+    uint8_t *payload = NULL, *proof = NULL;
     size_t plen = 0, mine = 0;
     veil_ch_local loc;
     veil_message *m = NULL;
-    int rc = payload && proof ? 0 : veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
-    if (rc == 0 && (rc = ch->ka->read_message(ch->session, f->body, f->body_len, payload,
-                                              VEIL_KA_MESSAGE_MAX, &plen)) < 0)
+    (void)f;
+    int rc = ka_read(ch, msg, &payload, &plen);
+    if (rc < 0)
         veil_error_wrap(rc, "secure channel: handshake message 2");
     if (rc == 0)
         rc = veil__ch_set_route(ch, veil_message_return_const(msg));
     if (rc == 0)
         rc = veil__ch_local_get(ch->entity, &loc);
     if (rc == 0)
-        rc = make_proof(ch, &loc, proof, &mine);
+        rc = make_proof(ch, &loc, &proof, &mine);
     if (rc == 0)
         rc = ka_write(ch, VEIL_CH_HS3, proof, mine, NULL, &m);
+    free(proof);
     if (rc == 0)
         rc = finish(ch, payload, plen, ch->policy);
-    free(payload);
-    free(proof);
     if (rc < 0) {
         veil_message_free(m);
         return veil__ch_fail(ch, rc);
@@ -212,17 +229,15 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
 
-static int responder_msg3(veil_channel *ch, const veil_ch_frame *f)
+static int responder_msg3(veil_channel *ch, veil_message *msg)
 {
-    uint8_t *payload = malloc(VEIL_KA_MESSAGE_MAX);
+    uint8_t *payload = NULL;
     size_t plen = 0;
-    int rc = payload ? 0 : veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
-    if (rc == 0 && (rc = ch->ka->read_message(ch->session, f->body, f->body_len, payload,
-                                              VEIL_KA_MESSAGE_MAX, &plen)) < 0)
+    int rc = ka_read(ch, msg, &payload, &plen);
+    if (rc < 0)
         veil_error_wrap(rc, "secure channel: handshake message 3");
     if (rc == 0)
         rc = finish(ch, payload, plen, ch->listener->policy);
-    free(payload);
     if (rc == VEIL_EDENIED) {
         /* Tell the (authenticated) initiator why, so it fails with
          * VEIL_EDENIED at once instead of timing out. */
@@ -251,7 +266,7 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
         if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_HS2)
             return initiator_msg2(ch, msg, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
-            return responder_msg3(ch, f);
+            return responder_msg3(ch, msg);
     }
     ch->stats.dropped_auth++;
     veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped an unexpected handshake frame 0x%02x",
