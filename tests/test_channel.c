@@ -282,6 +282,33 @@ static void test_errors(void **state)
     world_down(&w);
 }
 
+/* After Alice rotates her identity key, a new channel carries a new
+ * attestation (the cached one was signed by the old key) and a longer
+ * history; Bob's policy still allows her identifier. */
+static void test_after_rotation(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, NULL);
+    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
+                                                         trust_only(w.node, w.alice)), 0);
+    veil_route r = route_of("bob");
+    veil_address ch1, ch2;
+    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch1), 0);
+    round_trip(w.app, &ch1, "before rotation");
+    char id[VEIL_IDENTIFIER_LEN + 1];
+    snprintf(id, sizeof id, "%s", veil_entity_identifier(w.alice));
+    assert_int_equal(veil_entity_rotate(w.alice), 0);
+    assert_string_equal(veil_entity_identifier(w.alice), id);
+    r = route_of("bob");
+    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch2), 0);
+    round_trip(w.app, &ch2, "after rotation");
+    assert_string_equal(w.echo.last_info.peer_identifier, id);
+    /* The channel made before the rotation keeps working. */
+    round_trip(w.app, &ch1, "old channel");
+    world_down(&w);
+}
+
 /* Many channels in one node, all used. */
 static void test_many_channels(void **state)
 {
@@ -339,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_after_rotation),
         cmocka_unit_test(test_many_channels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
