@@ -45,7 +45,7 @@ static void world_up(world *w, const char *config, const char *config_after_list
     assert_int_equal(veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), &w->ch),
                      0);
     assert_int_equal(w->tap->nframes, 4);
-    assert_int_equal(w->tap->frames[F_HS3].bytes[0], 0x03);
+    assert_int_equal(w->tap->frames[F_HS3].bytes[w->tap->frames[F_HS3].len - 1], 0x03);
     w->bob_peer = w->tap->frames[F_HS3].to;
     round_trip(w->app, &w->ch, "first");
     w->bob_end = w->echo.last_info.channel;
@@ -104,7 +104,7 @@ static size_t hold_one(world *w, uint8_t *copy, size_t cap)
     size_t len;
     const uint8_t *p = veil_message_payload(w->tap->held[0], &len);
     assert_true(len <= cap);
-    assert_int_equal(p[0], 0x10);
+    assert_int_equal(p[len - 1], 0x10); /* frames end with their type */
     memcpy(copy, p, len);
     return len;
 }
@@ -118,13 +118,14 @@ static void test_tampered_truncated_replayed(void **state)
     size_t len = hold_one(&w, orig, sizeof orig);
     unsigned echoed = w.echo.count;
     veil_channel_stats s0 = bob_stats(&w);
-    /* One flipped bit anywhere: type, nonce, ciphertext, tag. */
-    size_t where[] = { 0, 1, 8, 9, len / 2, len - 16, len - 1 };
+    /* One flipped bit anywhere.  Layout: ciphertext, tag (16), nonce (8,
+     * big-endian), type (1). */
+    size_t where[] = { 0, len / 2, len - 25, len - 10, len - 9, len - 2, len - 1 };
     for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
         memcpy(f, orig, len);
         /* 0x10 → 0x11 turns the type into CLOSE; 0x80 in the nonce makes
          * an unused nonce (or one epochs ahead), never a replayed one. */
-        f[where[i]] ^= where[i] == 0 ? 0x01 : 0x80;
+        f[where[i]] ^= where[i] == len - 1 ? 0x01 : 0x80;
         inject(&w, f, len);
     }
     /* Truncated: shorter than a header and tag; one byte short; header only. */
@@ -157,11 +158,11 @@ static void test_forged_control(void **state)
     world_up(&w, NULL, NULL);
     uint8_t f[9 + 16];
     memset(f, 0xA5, sizeof f);
-    f[0] = 0x11; /* CLOSE with a made-up tag */
+    f[sizeof f - 1] = 0x11; /* CLOSE with a made-up tag */
     inject(&w, f, sizeof f);
-    f[0] = 0x03; /* a handshake message on an open channel */
+    f[sizeof f - 1] = 0x03; /* a handshake message on an open channel */
     inject(&w, f, sizeof f);
-    f[0] = 0x7F; /* unknown type */
+    f[sizeof f - 1] = 0x7F; /* unknown type */
     inject(&w, f, sizeof f);
     veil_channel_stats s = bob_stats(&w);
     assert_int_equal(s.dropped_auth, 3);

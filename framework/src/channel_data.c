@@ -1,13 +1,17 @@
 /* Secure channel data path: sealing and opening encrypted frames, the
  * anti-replay window, rekeying by epochs, delivery of decrypted messages.
  *
- *   frame = type:u8 nonce:u64be ciphertext tag      AD = type || nonce
+ *   frame     = ciphertext tag nonce:u64be type:u8     AD = nonce || type
+ *   plaintext = payload onward-route return-route payload_len:u32be
  *
- * No allocation per message: the frame is built in a pooled message
- * buffer and encrypted in place; on receipt the frame is decrypted in
- * place and the same message object carries the inner message on.  The
- * vault's AEAD keys are per-handle contexts, so no key schedule runs per
- * message.
+ * No allocation and no copy of the payload in the channel: the
+ * application's own message is turned into the frame (the payload stays
+ * where it is; the routes and the trailer are written after it, and the
+ * buffer only moves when it has no room for them) and encrypted in place;
+ * on receipt the frame is decrypted in place, the payload is already at
+ * the front of the buffer, and the same message object carries the inner
+ * message on.  The vault's AEAD keys are per-handle contexts, so no key
+ * schedule runs per message.
  *
  * Rekey: nonce n belongs to epoch n / rekey_interval; the key of epoch
  * e+1 is the key agreement's rekey() of the key of epoch e (Noise
@@ -28,7 +32,7 @@
 /* How many epochs a frame may be ahead of the receiver (frames lost in
  * between); further is dropped without deriving keys. */
 #define MAX_EPOCHS_AHEAD 16u
-#define ROUTES_OVERHEAD (1u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u) + 8u)
+#define ROUTES_OVERHEAD (4u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u))
 
 static void store_be64(uint8_t *p, uint64_t v)
 {
@@ -62,9 +66,9 @@ void veil__ch_keys_destroy(veil_channel *ch, bool touch_vault)
     ch->send_key = ch->recv_key = ch->recv_prev = 0;
 }
 
-/* Encrypt buf[HEADER .. HEADER+body_len) in place as frame `type`; the
- * tag lands after it. */
-static int seal(veil_channel *ch, uint8_t type, uint8_t *buf, size_t body_len)
+/* Encrypt buf[0 .. plain_len) in place as frame `type`: the tag, then the
+ * nonce and the type land after it (buf holds plain_len + OVERHEAD). */
+static int seal(veil_channel *ch, uint8_t type, uint8_t *buf, size_t plain_len)
 {
     if (ch->send_key == 0)
         return veil_error_set(VEIL_ESTATE, "secure channel %s: no keys yet",
@@ -84,14 +88,15 @@ static int seal(veil_channel *ch, uint8_t type, uint8_t *buf, size_t body_len)
         ch->send_epoch = epoch;
         ch->stats.rekeys++;
     }
-    uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
-    buf[0] = type;
-    store_be64(buf + 1, n);
+    uint8_t nonce[VEIL_AEAD_NONCE_BYTES], trailer[VEIL_CH_TRAILER];
+    store_be64(trailer, n);
+    trailer[8] = type;
     veil_nonce_encode(ch->nonce_format, n, nonce);
-    int rc = veil_vault_aead_encrypt(ch->vault, ch->send_key, nonce, buf, VEIL_CH_HEADER,
-                                     buf + VEIL_CH_HEADER, body_len);
+    int rc = veil_vault_aead_encrypt(ch->vault, ch->send_key, nonce, trailer, sizeof trailer,
+                                     buf, plain_len);
     if (rc < 0)
         return rc;
+    memcpy(buf + plain_len + VEIL_AEAD_TAG_BYTES, trailer, sizeof trailer);
     ch->send_n = n + 1u;
     return 0;
 }
@@ -100,11 +105,11 @@ int veil__ch_send_control(veil_channel *ch, uint8_t type, const uint8_t *body, s
 {
     veil_message *m;
     uint8_t *buf;
-    int rc = veil__ch_message_to_peer(ch, VEIL_CH_OVERHEAD + len, &m, &buf);
+    int rc = veil__ch_message_to_peer(ch, len + VEIL_CH_OVERHEAD, &m, &buf);
     if (rc < 0)
         return rc;
     if (len > 0)
-        memcpy(buf + VEIL_CH_HEADER, body, len);
+        memcpy(buf, body, len);
     if ((rc = seal(ch, type, buf, len)) < 0) {
         veil_message_free(m);
         return rc;
@@ -112,6 +117,16 @@ int veil__ch_send_control(veil_channel *ch, uint8_t type, const uint8_t *body, s
     return veil_ctx_forward(ch->ctx, m);
 }
 
+static void store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* The application's message becomes the frame: payload in place, routes
+ * and length after it, encrypted in place, readdressed to the peer. */
 int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
 {
     const char *me = ch->ctx->addrs[0].bytes;
@@ -122,28 +137,30 @@ int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
     if (rc < 0)
         return rc;
     size_t plen;
-    const uint8_t *payload = veil_message_payload(msg, &plen);
+    (void)veil_message_payload(msg, &plen);
     if (plen > ch->set.max_message) {
         ch->stats.dropped_oversize++;
         return veil_error_set(VEIL_ELIMIT, "secure channel %s: message of %zu bytes refused "
                               "(max_message = %zu)", me, plen, ch->set.max_message);
     }
     const veil_route *ret = veil_message_return_const(msg);
-    size_t enc = veil_codec_encoded_size(onward, ret, plen);
-    veil_message *m;
+    size_t plain = plen + veil_route_encoded_size(onward) + veil_route_encoded_size(ret) + 4u;
     uint8_t *buf;
-    size_t written = 0;
-    if ((rc = veil__ch_message_to_peer(ch, VEIL_CH_OVERHEAD + enc, &m, &buf)) < 0)
+    size_t pos = plen;
+    if ((rc = veil_message_resize_payload(msg, plain + VEIL_CH_OVERHEAD, &buf)) < 0 ||
+        (rc = veil_route_encode(onward, buf, plain - 4u, &pos)) < 0 ||
+        (rc = veil_route_encode(ret, buf, plain - 4u, &pos)) < 0)
         return rc;
-    rc = veil_codec_encode(onward, ret, payload, plen, buf + VEIL_CH_HEADER, enc, &written);
-    if (rc == 0)
-        rc = seal(ch, VEIL_CH_DATA, buf, written);
-    if (rc < 0) {
-        veil_message_free(m);
+    store_be32(buf + pos, (uint32_t)plen);
+    if ((rc = seal(ch, VEIL_CH_DATA, buf, plain)) < 0)
         return rc;
-    }
+    veil_local_info none;
+    memset(&none, 0, sizeof none);
+    veil_message_set_local_info(msg, &none); /* it describes the inner message only */
+    if ((rc = veil__ch_address_to_peer(ch, msg, NULL)) < 0)
+        return rc;
     ch->stats.sent++;
-    return veil_ctx_forward(ch->ctx, m);
+    return veil_ctx_forward(ch->ctx, msg);
 }
 
 /* The key for epoch e, deriving (into tmp) when e is ahead.  *ahead gets
@@ -199,15 +216,14 @@ static int drop(veil_channel *ch, uint64_t *counter, const char *why, uint64_t n
     return 0;
 }
 
-/* Decrypted data: restore the inner message in msg itself and send it on. */
-static int deliver(veil_channel *ch, veil_message *msg, uint8_t *buf, size_t plain_len,
+/* Decrypted data: restore the inner message in msg itself and send it on.
+ * The payload is already at the front of the buffer. */
+static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size_t plain_len,
                    uint64_t n)
 {
     veil_route *on = veil_message_onward(msg), *ret = veil_message_return(msg);
-    const uint8_t *inner;
-    size_t ilen, total;
-    int rc = veil_codec_decode(buf + VEIL_CH_HEADER, plain_len, ch->set.max_message, on, ret,
-                               &inner, &ilen);
+    size_t ilen;
+    int rc = veil__ch_inner_parse(buf, plain_len, ch->set.max_message, on, ret, &ilen);
     if (rc == VEIL_ELIMIT)
         return drop(ch, &ch->stats.dropped_oversize, "inner message over max_message", n);
     if (rc < 0 || veil_route_count(on) == 0)
@@ -215,11 +231,8 @@ static int deliver(veil_channel *ch, veil_message *msg, uint8_t *buf, size_t pla
                     : "inner message has no onward route", n);
     if (veil_route_prepend(ret, &ch->ctx->addrs[0]) < 0)
         return drop(ch, &ch->stats.dropped_auth, "return route full", n);
-    veil_message_payload_mut(msg, &total);
-    memmove(buf, inner, ilen);
-    veil__memzero(buf + ilen, total - ilen); /* no plaintext left past the end */
     uint8_t *nb;
-    if ((rc = veil_message_resize_payload(msg, ilen, &nb)) < 0)
+    if ((rc = veil_message_resize_payload(msg, ilen, &nb)) < 0) /* wipes the rest */
         return rc;
     veil_local_info li;
     memset(&li, 0, sizeof li);
@@ -283,7 +296,7 @@ int veil__ch_receive(veil_channel *ch, veil_message *msg, const veil_ch_frame *f
     uint8_t *buf = veil_message_payload_mut(msg, &len);
     uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
     veil_nonce_encode(ch->nonce_format, n, nonce);
-    if (veil_vault_aead_decrypt(ch->vault, key, nonce, buf, VEIL_CH_HEADER, buf + VEIL_CH_HEADER,
+    if (veil_vault_aead_decrypt(ch->vault, key, nonce, buf + f->body_len, VEIL_CH_TRAILER, buf,
                                 f->body_len) < 0) {
         for (unsigned j = 0; j < ahead; j++)
             destroy(ch, &tmp[j]);
@@ -293,10 +306,10 @@ int veil__ch_receive(veil_channel *ch, veil_message *msg, const veil_ch_frame *f
     if (ahead > 0)
         advance(ch, e, tmp, ahead);
     size_t plain = f->body_len - VEIL_AEAD_TAG_BYTES;
-    if (buf[0] == VEIL_CH_DATA) {
+    if (f->type == VEIL_CH_DATA) {
         if (ch->state != VEIL_CH_ST_OPEN)
             return drop(ch, &ch->stats.dropped_auth, "data before the channel opened", n);
         return deliver(ch, msg, buf, plain, n);
     }
-    return control(ch, buf[0], buf + VEIL_CH_HEADER, plain);
+    return control(ch, f->type, buf, plain);
 }

@@ -1,9 +1,11 @@
-/* Secure channel frame decoders (no crypto): the outer frame and the
- * identity proof inside KA messages 2 and 3.  Everything is bounds-checked
+/* Secure channel frame decoders (no crypto): the outer frame, the inner
+ * message of a decrypted data frame, and the identity proof inside KA
+ * messages 2 and 3.  Everything is bounds-checked
  * first; both are fuzzed (tests/fuzz/fuzz_channel.c).  Layouts:
  * docs/PROTOCOL.md, "Secure channel". */
 #include "channel_internal.h"
 
+#include <veil/codec.h>
 #include <veil/error.h>
 
 #include <string.h>
@@ -21,15 +23,15 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
     if (in == NULL || len == 0)
         return veil_error_set(VEIL_ETRUNCATED, "channel frame: empty (expected a type byte)");
     memset(out, 0, sizeof *out);
-    out->type = in[0];
-    switch (in[0]) {
+    out->type = in[len - 1u];
+    switch (out->type) {
     case VEIL_CH_HS1:
     case VEIL_CH_HS2:
     case VEIL_CH_HS3:
         if (len - 1u > VEIL_KA_MESSAGE_MAX)
             return veil_error_set(VEIL_ELIMIT, "channel frame: handshake message of %zu bytes "
                                   "(limit %u)", len - 1u, VEIL_KA_MESSAGE_MAX);
-        out->body = in + 1;
+        out->body = in;
         out->body_len = len - 1u;
         return 0;
     case VEIL_CH_DATA:
@@ -38,18 +40,46 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
     case VEIL_CH_REFUSE:
         if (len < VEIL_CH_OVERHEAD)
             return veil_error_set(VEIL_ETRUNCATED, "channel frame: type 0x%02x has %zu bytes, "
-                                  "need at least %u (type, nonce, tag)", in[0], len,
+                                  "need at least %u (tag, nonce, type)", out->type, len,
                                   VEIL_CH_OVERHEAD);
-        out->nonce = load_be64(in + 1);
+        out->nonce = load_be64(in + len - VEIL_CH_TRAILER);
         if (out->nonce == UINT64_MAX)
             return veil_error_set(VEIL_EFORMAT, "channel frame: nonce 2^64-1 is reserved");
-        out->body = in + VEIL_CH_HEADER;
-        out->body_len = len - VEIL_CH_HEADER;
+        out->body = in;
+        out->body_len = len - VEIL_CH_TRAILER;
         return 0;
     default:
-        return veil_error_set(VEIL_EFORMAT, "channel frame: unknown type 0x%02x at offset 0",
-                              in[0]);
+        return veil_error_set(VEIL_EFORMAT, "channel frame: unknown type 0x%02x in its last byte "
+                              "(offset %zu)", out->type, len - 1u);
     }
+}
+
+int veil__ch_inner_parse(const uint8_t *plain, size_t len, size_t max, veil_route *onward,
+                         veil_route *ret, size_t *payload_len)
+{
+    if (len < 4u)
+        return veil_error_set(VEIL_ETRUNCATED, "channel data: %zu bytes, need at least the "
+                              "4-byte payload length", len);
+    size_t end = len - 4u;
+    uint32_t plen = (uint32_t)plain[end] << 24 | (uint32_t)plain[end + 1] << 16 |
+                    (uint32_t)plain[end + 2] << 8 | plain[end + 3];
+    if (plen > end)
+        return veil_error_set(VEIL_ETRUNCATED, "channel data: payload length %u past the routes "
+                              "(%zu bytes before the length)", plen, end);
+    if (plen > max)
+        return veil_error_set(VEIL_ELIMIT, "channel data: payload of %u bytes (max_message = %zu)",
+                              plen, max);
+    size_t pos = plen;
+    int rc = veil_route_decode(onward, plain, end, &pos);
+    if (rc == 0)
+        rc = veil_route_decode(ret, plain, end, &pos);
+    if (rc < 0)
+        return rc;
+    if (pos != end)
+        return veil_error_set(VEIL_ETRAILING, "channel data: %zu bytes after the return route "
+                              "(offset %zu)", end - pos, pos);
+    *payload_len = plen;
+    return 0;
 }
 
 int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out)

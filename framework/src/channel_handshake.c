@@ -71,8 +71,8 @@ static int ka_read(veil_channel *ch, veil_message *msg, uint8_t **payload, size_
 {
     size_t len;
     uint8_t *buf = veil_message_payload_mut(msg, &len);
-    *payload = buf + 1;
-    return ch->ka->read_message(ch->session, buf + 1, len - 1u, buf + 1, len - 1u, plen);
+    *payload = buf;
+    return ch->ka->read_message(ch->session, buf, len - 1u, buf, len - 1u, plen);
 }
 
 /* Write the next KA message (frame `type`) into a new message addressed
@@ -89,14 +89,13 @@ static int ka_write(veil_channel *ch, uint8_t type, const uint8_t *payload, size
     /* Sized for this message, not for the 64 KiB limit: a pooled buffer
      * of the right class, no large allocation per handshake. */
     size_t cap = plen + KA_HEADROOM > VEIL_KA_MESSAGE_MAX ? VEIL_KA_MESSAGE_MAX : plen + KA_HEADROOM;
-    if ((rc = veil_message_resize_payload(m, 1u + cap, &buf)) == 0) {
-        buf[0] = type;
-        rc = ch->ka->write_message(ch->session, payload, plen, buf + 1, cap, &n);
+    if ((rc = veil_message_resize_payload(m, cap + 1u, &buf)) == 0) {
+        rc = ch->ka->write_message(ch->session, payload, plen, buf, cap, &n);
         if (rc < 0)
             veil_error_wrap(rc, "secure channel: writing handshake message %u", type);
     }
-    if (rc == 0)
-        rc = veil_message_resize_payload(m, 1u + n, &buf);
+    if (rc == 0 && (rc = veil_message_resize_payload(m, n + 1u, &buf)) == 0)
+        buf[n] = type; /* frames end with their type */
     if (rc == 0)
         rc = veil__ch_address_to_peer(ch, m, route);
     if (rc < 0) {

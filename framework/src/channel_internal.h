@@ -25,14 +25,17 @@ enum {
     VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 */
     VEIL_CH_HS2 = 0x02,      /* responder → initiator: KA message 2 */
     VEIL_CH_HS3 = 0x03,      /* initiator → responder: KA message 3 */
-    VEIL_CH_DATA = 0x10,     /* encrypted: codec(onward, return, payload) */
+    VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
     VEIL_CH_REFUSE = 0x13,   /* encrypted: the refusing policy's name */
 };
 
-#define VEIL_CH_HEADER 9u                    /* type + 64-bit nonce */
-#define VEIL_CH_OVERHEAD (VEIL_CH_HEADER + VEIL_AEAD_TAG_BYTES)
+/* Frames end with their type byte; encrypted frames are
+ * ciphertext || tag || nonce:u64be || type, with AD = nonce || type.  The
+ * plaintext starts at offset 0, so a decrypted payload needs no move. */
+#define VEIL_CH_TRAILER 9u                   /* 64-bit nonce + type */
+#define VEIL_CH_OVERHEAD (VEIL_CH_TRAILER + VEIL_AEAD_TAG_BYTES)
 #define VEIL_CH_PROOF_VERSION 1u
 /* Identity proof carried in KA messages 2 and 3:
  * version(1) || attestation signature(64) || encoded change history. */
@@ -43,13 +46,21 @@ enum {
 typedef struct veil_ch_frame {
     uint8_t type;
     uint64_t nonce;               /* encrypted frames only */
-    const uint8_t *body;          /* KA message, or ciphertext || tag */
+    const uint8_t *body;          /* KA message, or ciphertext || tag (offset 0) */
     size_t body_len;
 } veil_ch_frame;
 
 /* Parse the outer frame: type, and for encrypted types the nonce and a
  * body of at least a tag.  VEIL_ETRUNCATED / VEIL_EFORMAT. */
 VEIL_CH_HIDDEN int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out);
+
+/* Decrypted data: payload || onward route || return route ||
+ * payload_len:u32be (routes as veil_route_encode).  Payload first, so it
+ * is delivered where it was decrypted.  VEIL_ELIMIT when the payload is
+ * over max; VEIL_ETRUNCATED / VEIL_ETRAILING / the route decoder's errors. */
+VEIL_CH_HIDDEN int veil__ch_inner_parse(const uint8_t *plain, size_t len, size_t max,
+                                        veil_route *onward, veil_route *ret,
+                                        size_t *payload_len);
 
 typedef struct veil_ch_proof {
     const uint8_t *sig;           /* VEIL_SIGNATURE_BYTES */
