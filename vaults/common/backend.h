@@ -79,7 +79,8 @@ typedef struct vc_backend {
 
     /* The same AEAD context, placed in memory the caller provides (the
      * vault core's pool of guarded slots, keystore.c): aead_size bytes,
-     * zeroed, 64-byte aligned.  aead_new = secure_alloc + aead_init, for
+     * zeroed, aligned as secure_alloc aligns (libsodium: 64 bytes; slots are
+     * multiples of 64 bytes apart).  aead_new = secure_alloc + aead_init, for
      * users without a pool.  aead_clear releases what the library holds
      * (OpenSSL's contexts); the caller wipes the memory. */
     size_t aead_size;
