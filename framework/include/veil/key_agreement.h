@@ -54,6 +54,12 @@ typedef struct veil_ka_params {
     size_t prologue_len;
     const veil_secret *psks;          /* in the order the pattern uses them */
     size_t n_psks;
+    /* ABI 1.0 ends here.  Appended (additive; a plugin reads these only
+     * when size covers them): the responder's prekey bundle an X3DH
+     * initiator needs before its first message (docs/X3DH.md has the
+     * format); NULL/0 for key agreements without one. */
+    const uint8_t *peer_bundle;
+    size_t peer_bundle_len;
 } veil_ka_params;
 
 typedef struct veil_ka_result {
