@@ -72,6 +72,27 @@ typedef struct veil_ka_result {
     int nonce_format;                 /* veil_nonce_format */
 } veil_ka_result;
 
+/* ---- prekeys (appended after ABI 1.0; docs/X3DH.md "Prekey service") ---
+ * A key agreement whose initiator needs the responder's prekey bundle before
+ * its first message (X3DH) implements prekey_start.  The secure channel calls
+ * it when a listener starts (bundles for the listener's static key are then
+ * served under the listener's address by the node's prekey service, and
+ * published to a directory when configured) and for
+ * veil_prekey_directory_start (local_static 0, name NULL: a directory that
+ * only serves what others publish).  An initiator whose key agreement has
+ * prekey_start fetches a bundle from the prekey service first and hands it
+ * to session_new as params.peer_bundle. */
+typedef struct veil_context veil_context;
+
+typedef struct veil_ka_prekey_params {
+    size_t size;                      /* sizeof(veil_ka_prekey_params) */
+    veil_context *ctx;                /* starts workers and timers (its node) */
+    veil_vault *vault;
+    veil_secret local_static;         /* the identity key; 0: directory only */
+    const char *name;                 /* served under it (the listener's address) */
+    veil_config_scope scope;          /* the [prekeys] section */
+} veil_ka_prekey_params;
+
 typedef struct veil_key_agreement_ops {
     size_t size;                      /* sizeof(veil_key_agreement_ops) */
     /* One instance per configured section (parses e.g. the protocol name). */
@@ -89,7 +110,12 @@ typedef struct veil_key_agreement_ops {
     int (*split)(void *session, veil_ka_result *out);
     /* Derive the next transport key (Noise Rekey()); old key untouched. */
     int (*rekey)(void *inst, veil_vault *v, veil_secret key, veil_secret *out);
-    /* ABI 1.0 ends here. */
+    /* ABI 1.0 ends here.  Appended (optional, NULL when the key agreement
+     * has no prekeys; read only when size covers them): */
+    int (*prekey_start)(void *inst, const veil_ka_prekey_params *p, void **handle);
+    /* touch_vault false: the vault is already closed (node stopping), so
+     * its secrets died with it and must not be destroyed through it. */
+    void (*prekey_stop)(void *handle, bool touch_vault);
 } veil_key_agreement_ops;
 
 VEIL_END_DECLS

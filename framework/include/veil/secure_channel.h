@@ -38,6 +38,14 @@ VEIL_EXPORT int veil_secure_channel_create(veil_entity *e, const veil_route *rou
 VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
                                           const veil_address *channel) VEIL_WUR;
 
+/* Start a prekey directory on node (key agreement with prekeys, e.g.
+ * `[key_agreement] plugin = x3dh`): the prekey service at [prekeys]
+ * address (default "prekeys") accepts bundles that listeners on other
+ * nodes publish (`[prekeys] directory_route`) and hands them out.  vault
+ * verifies their signatures; it must outlive the node's run.
+ * docs/X3DH.md, "Prekey service". */
+VEIL_EXPORT int veil_prekey_directory_start(veil_node *node, veil_vault *vault) VEIL_WUR;
+
 typedef struct veil_channel_stats {
     uint64_t sent, received;
     uint64_t dropped_auth;        /* tag/format failures */

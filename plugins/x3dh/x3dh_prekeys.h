@@ -1,0 +1,68 @@
+/* The prekey half of the x3dh plugin (x3dh_store.c, x3dh_service.c):
+ * the responder's prekey store (SPK rotation with a grace period, one-time
+ * prekeys handed out at most once and consumed only after the initial
+ * message authenticated) and the prekey service worker (fetch, and the
+ * directory that accepts signed publications).  Not installed.
+ *
+ * For x3dh_plugin.c: set
+ *     .prekey_start = x3dh_prekey_start,
+ *     .prekey_stop = x3dh_prekey_stop,
+ * in the veil_key_agreement_ops table.  These keys live in their own
+ * section, [prekeys] (docs/CONFIG.md), so [key_agreement]'s key list is
+ * untouched.  Wire formats: docs/X3DH.md, "Prekey service". */
+#ifndef VEIL_X3DH_PREKEYS_H
+#define VEIL_X3DH_PREKEYS_H
+
+#include "x3dh.h"
+
+/* ---- x3dh_store.c: beyond the session-facing calls in x3dh.h ---------- */
+
+typedef struct x3dh_store_config {
+    uint64_t spk_rotate_ms;          /* [prekeys] spk_rotate_s */
+    uint64_t spk_grace_ms;           /* [prekeys] spk_grace_s */
+    unsigned opk_count;              /* refill up to this many fresh OPKs */
+    unsigned opk_low_water;          /* ... when fewer are left */
+    bool require_opk;                /* [key_agreement] require_opk */
+} x3dh_store_config;
+
+#define X3DH_SPK_ROTATE_S_DEFAULT 604800    /* 7 days */
+#define X3DH_SPK_GRACE_S_DEFAULT 604800     /* 7 days */
+#define X3DH_OPK_COUNT_DEFAULT 100
+#define X3DH_OPK_LOW_WATER_DEFAULT 20
+#define X3DH_OPK_COUNT_MAX 10000
+
+/* The store for (v, ik), made (SPK signed with ik, opk_count OPKs) when
+ * none exists; a reference either way (release with x3dh_store_close).
+ * An existing store keeps its configuration. */
+X3DH_HIDDEN int x3dh_store_open(veil_vault *v, veil_secret ik, const x3dh_store_config *c,
+                                x3dh_store **out);
+/* Drop a reference from open; the last one frees the store, destroying its
+ * secrets in the vault only when touch_vault. */
+X3DH_HIDDEN void x3dh_store_close(x3dh_store *s, bool touch_vault);
+/* Rotate the SPK when due, forget SPKs past their grace, refill OPKs below
+ * the low-water mark.  *next_ms: milliseconds until the next rotation. */
+X3DH_HIDDEN int x3dh_store_maintain(x3dh_store *s, uint64_t *next_ms);
+/* One bundle: the current SPK and one fresh OPK, which is marked issued and
+ * never handed out again; without an OPK when none is left (VEIL_EAGAIN
+ * instead under require_opk). */
+X3DH_HIDDEN int x3dh_store_bundle(x3dh_store *s, x3dh_bundle *out);
+/* For a directory: the current SPK (bundle without OPK) and up to max fresh
+ * OPKs (ids and public keys), all marked issued.  *n gets the count. */
+X3DH_HIDDEN int x3dh_store_batch(x3dh_store *s, x3dh_bundle *spk, unsigned max, uint32_t *ids,
+                                 uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned *n);
+/* The identity key handle and its public key. */
+X3DH_HIDDEN veil_secret x3dh_store_ik(const x3dh_store *s, uint8_t pub[X3DH_KEY_BYTES]);
+
+typedef struct x3dh_store_stats {
+    unsigned opk_fresh, opk_issued;  /* held now */
+    uint64_t opk_consumed, bundles_without_opk, spk_rotations;
+    uint32_t spk_id;                 /* current */
+} x3dh_store_stats;
+X3DH_HIDDEN void x3dh_store_get_stats(x3dh_store *s, x3dh_store_stats *out);
+
+/* ---- x3dh_service.c: the ops the plugin's table points at ------------- */
+
+X3DH_HIDDEN int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle);
+X3DH_HIDDEN void x3dh_prekey_stop(void *handle, bool touch_vault);
+
+#endif
