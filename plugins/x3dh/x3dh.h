@@ -196,9 +196,21 @@ typedef struct x3dh_config {
     size_t appendix_len;
 } x3dh_config;
 
-/* Defaults: info X3DH_DEFAULT_INFO, require_opk false, AES-256-GCM, no
- * appendix. */
+/* x3dh_config.c.  Defaults: info X3DH_DEFAULT_INFO, require_opk false,
+ * AES-256-GCM, no appendix. */
 X3DH_HIDDEN void x3dh_config_default(x3dh_config *c);
+/* Read [key_agreement] keys info, require_opk, cipher (AESGCM |
+ * ChaChaPoly), ad_appendix over the defaults; VEIL_ECONFIG names file:line.
+ * get/get_bool: the host's config services (or veil_config_scope_get*). */
+X3DH_HIDDEN int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope,
+                                 const char *(*get)(const veil_config_scope *, const char *),
+                                 int (*get_bool)(const veil_config_scope *, const char *, bool,
+                                                 bool *));
+/* Extra [key_agreement] keys the prekey side reads (descriptor config_keys);
+ * x3dh-prekeys may edit this one line, e.g. "prekey_service", ... */
+#ifndef X3DH_STORE_CONFIG_KEYS
+#define X3DH_STORE_CONFIG_KEYS
+#endif
 
 typedef struct x3dh_session x3dh_session;
 

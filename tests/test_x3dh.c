@@ -1,0 +1,573 @@
+/* X3DH handshake tests on each crypto backend: full handshakes with and
+ * without an OPK, both ciphers, and every rejection the protocol owes
+ * (docs/X3DH.md "Security rules"), each with its exact code and a detail
+ * naming what was wrong.  The responder's prekeys come from the in-test
+ * store (test_x3dh_store.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "noise-vault.h"
+#include "test_x3dh_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPK_ID 7u
+#define OPK_ID 42u
+
+typedef struct fx {
+    noise_test_vault tv;
+    veil_vault *v;
+    veil_secret ik_a, ik_b, spk, opk, ek;
+    uint8_t ik_a_pub[32], ik_b_pub[32];
+    x3dh_config cfg;
+} fx;
+
+static veil_secret gen(veil_vault *v)
+{
+    veil_secret_attrs a;
+    memset(&a, 0, sizeof a);
+    a.type = VEIL_SECRET_X25519;
+    veil_secret s = 0;
+    assert_int_equal(veil_vault_generate(v, &a, &s), 0);
+    return s;
+}
+
+static void pub_of(veil_vault *v, veil_secret s, uint8_t out[32])
+{
+    size_t n = 0;
+    assert_int_equal(veil_vault_public_key(v, s, out, 32, &n), 0);
+    assert_int_equal(n, 32);
+}
+
+static int open_fx(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    if (noise_test_vault_open(&f->tv, *state) < 0) {
+        fprintf(stderr, "vault %s: %s\n", (const char *)*state, veil_last_error());
+        free(f);
+        return -1;
+    }
+    f->v = f->tv.vault;
+    f->ik_a = gen(f->v);
+    f->ik_b = gen(f->v);
+    f->spk = gen(f->v);
+    f->opk = gen(f->v);
+    f->ek = gen(f->v);
+    pub_of(f->v, f->ik_a, f->ik_a_pub);
+    pub_of(f->v, f->ik_b, f->ik_b_pub);
+    tstore_reset();
+    assert_int_equal(tstore_add_spk(f->v, f->ik_b_pub, SPK_ID, f->spk, false), 0);
+    assert_int_equal(tstore_add_opk(f->v, f->ik_b_pub, OPK_ID, f->opk), 0);
+    x3dh_config_default(&f->cfg);
+    *state = f;
+    return 0;
+}
+
+static int close_fx(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(tstore_open_refs(), 0);
+    noise_test_vault_close(&f->tv);
+    free(f);
+    return 0;
+}
+
+/* The responder's bundle, signed by IK_B (with the OPK when opk). */
+static size_t bundle(fx *f, bool opk, x3dh_bundle *b, uint8_t out[X3DH_BUNDLE_MAX])
+{
+    size_t n = 0;
+    memset(b, 0, sizeof *b);
+    b->spk_id = SPK_ID;
+    pub_of(f->v, f->spk, b->spk);
+    b->has_opk = opk;
+    if (opk) {
+        b->opk_id = OPK_ID;
+        pub_of(f->v, f->opk, b->opk);
+    }
+    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, b), 0);
+    assert_int_equal(x3dh_bundle_encode(b, out, X3DH_BUNDLE_MAX, &n), 0);
+    return n;
+}
+
+static veil_ka_params params(fx *f, int role, const uint8_t *bun, size_t blen)
+{
+    veil_ka_params p;
+    memset(&p, 0, sizeof p);
+    p.size = sizeof p;
+    p.role = role;
+    p.vault = f->v;
+    p.local_static = role == VEIL_KA_INITIATOR ? f->ik_a : f->ik_b;
+    p.peer_bundle = bun;
+    p.peer_bundle_len = blen;
+    return p;
+}
+
+static void assert_detail(const char *needle)
+{
+    if (strstr(veil_last_error(), needle) == NULL)
+        fail_msg("detail '%s' does not name '%s'", veil_last_error(), needle);
+}
+
+typedef struct run {
+    x3dh_session *i, *r;
+    uint8_t m[3][512];
+    size_t mlen[3];
+    veil_ka_result ri, rr;
+} run;
+
+/* Messages 1..3 with payloads "one", "two", "three"; each payload must
+ * arrive intact.  Returns the first error (the failing session is left
+ * in r for inspection), 0 when both sides are DONE and split. */
+static int handshake(fx *f, run *x, const uint8_t *bun, size_t blen, const x3dh_config *ci,
+                     const x3dh_config *cr, veil_secret preset_ek)
+{
+    static const char *pl[3] = { "one", "two", "three" };
+    uint8_t got[512];
+    size_t n = 0;
+    memset(x, 0, sizeof *x);
+    veil_ka_params pi = params(f, VEIL_KA_INITIATOR, bun, blen);
+    veil_ka_params pr = params(f, VEIL_KA_RESPONDER, NULL, 0);
+    pi.local_ephemeral = preset_ek;
+    int rc = x3dh_session_new(ci, &pi, &x->i);
+    if (rc < 0)
+        return rc;
+    assert_int_equal(x3dh_session_new(cr, &pr, &x->r), 0);
+    for (int k = 0; k < 3; k++) {
+        x3dh_session *w = k == 1 ? x->r : x->i, *rd = k == 1 ? x->i : x->r;
+        assert_int_equal(x3dh_session_next_action(w), VEIL_KA_WRITE);
+        assert_int_equal(x3dh_session_next_action(rd), VEIL_KA_READ);
+        assert_int_equal(x3dh_session_write(w, (const uint8_t *)pl[k], strlen(pl[k]), x->m[k],
+                                            sizeof x->m[k], &x->mlen[k]), 0);
+        if ((rc = x3dh_session_read(rd, x->m[k], x->mlen[k], got, sizeof got, &n)) < 0)
+            return rc;
+        assert_int_equal(n, strlen(pl[k]));
+        assert_memory_equal(got, pl[k], n);
+    }
+    assert_int_equal(x3dh_session_next_action(x->i), VEIL_KA_DONE);
+    assert_int_equal(x3dh_session_next_action(x->r), VEIL_KA_DONE);
+    assert_int_equal(x3dh_session_split(x->i, &x->ri), 0);
+    assert_int_equal(x3dh_session_split(x->r, &x->rr), 0);
+    return 0;
+}
+
+static void run_free(fx *f, run *x)
+{
+    x3dh_session_free(x->i);
+    x3dh_session_free(x->r);
+    veil_secret ks[4] = { x->ri.send_key, x->ri.recv_key, x->rr.send_key, x->rr.recv_key };
+    for (int i = 0; i < 4; i++)
+        if (ks[i] != 0)
+            assert_int_equal(veil_vault_destroy(f->v, ks[i]), 0);
+    memset(x, 0, sizeof *x);
+}
+
+/* ct = AEAD(key, nonce n, "ad", "transport") */
+static void seal_with(veil_vault *v, veil_secret key, int fmt, uint8_t ct[9 + 16])
+{
+    uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
+    veil_nonce_encode(fmt, 5, nonce);
+    memcpy(ct, "transport", 9);
+    assert_int_equal(veil_vault_aead_encrypt(v, key, nonce, (const uint8_t *)"ad", 2, ct, 9), 0);
+}
+
+static void keys_pair(veil_vault *v, veil_secret send, veil_secret recv, int fmt)
+{
+    uint8_t ct[25], nonce[VEIL_AEAD_NONCE_BYTES];
+    seal_with(v, send, fmt, ct);
+    veil_nonce_encode(fmt, 5, nonce);
+    assert_int_equal(veil_vault_aead_decrypt(v, recv, nonce, (const uint8_t *)"ad", 2, ct, 25), 0);
+    assert_memory_equal(ct, "transport", 9);
+}
+
+static void check_agreement(fx *f, run *x, int fmt)
+{
+    assert_int_equal(x->ri.handshake_hash_len, 32);
+    assert_memory_equal(x->ri.handshake_hash, x->rr.handshake_hash, 32);
+    assert_int_equal(x->ri.remote_static_len, 32);
+    assert_memory_equal(x->ri.remote_static, f->ik_b_pub, 32);
+    assert_memory_equal(x->rr.remote_static, f->ik_a_pub, 32);
+    assert_int_equal(x->ri.nonce_format, fmt);
+    assert_int_equal(x->rr.nonce_format, fmt);
+    keys_pair(f->v, x->ri.send_key, x->rr.recv_key, fmt);
+    keys_pair(f->v, x->rr.send_key, x->ri.recv_key, fmt);
+    /* Each direction has its own key. */
+    uint8_t a[25], b[25];
+    seal_with(f->v, x->ri.send_key, fmt, a);
+    seal_with(f->v, x->ri.recv_key, fmt, b);
+    assert_memory_not_equal(a, b, sizeof a);
+}
+
+static void test_handshake(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX];
+    run x;
+    for (int opk = 0; opk <= 1; opk++) {
+        size_t blen = bundle(f, opk, &b, bun);
+        assert_int_equal(blen, opk ? 173 : 136);
+        assert_int_equal(handshake(f, &x, bun, blen, &f->cfg, &f->cfg, 0), 0);
+        assert_int_equal(x.mlen[0], (opk ? 76u : 72u) + 3 + 16);
+        assert_int_equal(x.mlen[1], 33u + 3 + 16);
+        check_agreement(f, &x, VEIL_NONCE_ZERO32_BE64);
+        run_free(f, &x);
+    }
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 0);
+    /* ChaCha20-Poly1305 and an AD appendix. */
+    x3dh_config c = f->cfg;
+    c.cipher_type = VEIL_SECRET_CHACHAPOLY;
+    memcpy(c.appendix, "alice|bob", 9);
+    c.appendix_len = 9;
+    size_t blen = bundle(f, false, &b, bun);
+    assert_int_equal(handshake(f, &x, bun, blen, &c, &c, 0), 0);
+    check_agreement(f, &x, VEIL_NONCE_ZERO32_LE64);
+    run_free(f, &x);
+    /* Different appendix or info on the two sides: message 1 fails. */
+    x3dh_config c2 = c;
+    c2.appendix_len = 8;
+    assert_int_equal(handshake(f, &x, bun, blen, &c, &c2, 0), VEIL_EAUTH);
+    assert_detail("message 1 does not authenticate");
+    run_free(f, &x);
+    c2 = f->cfg;
+    c2.info[0] ^= 1;
+    assert_int_equal(handshake(f, &x, bun, blen, &f->cfg, &c2, 0), VEIL_EAUTH);
+    assert_int_equal(x3dh_session_next_action(x.r), VEIL_KA_FAILED);
+    run_free(f, &x);
+}
+
+/* New initiator from a tampered bundle: the exact error at session_new. */
+static int init_with(fx *f, const x3dh_bundle *b, const x3dh_config *c)
+{
+    uint8_t bun[X3DH_BUNDLE_MAX];
+    size_t n = 0;
+    assert_int_equal(x3dh_bundle_encode(b, bun, sizeof bun, &n), 0);
+    veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, n);
+    x3dh_session *s = NULL;
+    int rc = x3dh_session_new(c, &p, &s);
+    x3dh_session_free(s);
+    return rc;
+}
+
+static const uint8_t L[32] = {
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+};
+
+static void test_bad_signatures(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle good, b;
+    uint8_t bun[X3DH_BUNDLE_MAX];
+    bundle(f, true, &good, bun);
+    assert_int_equal(init_with(f, &good, &f->cfg), 0);
+
+    b = good; /* a bit flipped in R */
+    b.spk_sig[3] ^= 0x10;
+    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
+    assert_detail("signature of SPK 7");
+    b = good; /* a bit flipped in s */
+    b.spk_sig[40] ^= 0x01;
+    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
+    assert_detail("signature of SPK 7");
+    b = good; /* a valid signature, but by another identity key */
+    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_a, &b), 0);
+    memcpy(b.ik, f->ik_b_pub, 32);
+    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
+    assert_detail("signature of SPK 7");
+    b = good; /* over the raw 32-byte key instead of Encode(SPK) */
+    assert_int_equal(veil_vault_sign(f->v, f->ik_b, b.spk, 32, b.spk_sig), 0);
+    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
+    assert_detail("signature of SPK 7");
+    b = good; /* non-canonical s: s + L verifies the same equation */
+    unsigned carry = 0;
+    for (int i = 0; i < 32; i++) {
+        unsigned t = b.spk_sig[32 + i] + L[i] + carry;
+        b.spk_sig[32 + i] = (uint8_t)t;
+        carry = t >> 8;
+    }
+    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
+    assert_detail("s >= L");
+    b = good; /* tampered SPK */
+    b.spk[5] ^= 0x40;
+    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
+    assert_detail("signature of SPK 7");
+    b = good; /* require_opk with a bundle without one */
+    b.has_opk = false;
+    x3dh_config c = f->cfg;
+    c.require_opk = true;
+    assert_int_equal(init_with(f, &b, &c), VEIL_EDENIED);
+    assert_detail("require_opk");
+    /* The expected remote static key must be the bundle's IK. */
+    size_t n = 0;
+    assert_int_equal(x3dh_bundle_encode(&good, bun, sizeof bun, &n), 0);
+    veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, n);
+    p.remote_static = f->ik_a_pub;
+    p.remote_static_len = 32;
+    x3dh_session *s = NULL;
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EAUTH);
+    assert_detail("expected remote static key");
+    p = params(f, VEIL_KA_INITIATOR, NULL, 0);
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
+    assert_detail("peer_bundle");
+}
+
+/* Responder reads m (message 1) with a fresh session. */
+static int respond(fx *f, const x3dh_config *c, const uint8_t *m, size_t len)
+{
+    veil_ka_params p = params(f, VEIL_KA_RESPONDER, NULL, 0);
+    x3dh_session *s = NULL;
+    uint8_t out[512];
+    size_t n = 0;
+    assert_int_equal(x3dh_session_new(c, &p, &s), 0);
+    int rc = x3dh_session_read(s, m, len, out, sizeof out, &n);
+    if (rc < 0)
+        assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
+    x3dh_session_free(s);
+    return rc;
+}
+
+/* Message 1 of a new initiator (the session is freed). */
+static size_t msg1(fx *f, const uint8_t *bun, size_t blen, veil_secret ek, uint8_t out[512])
+{
+    veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, blen);
+    p.local_ephemeral = ek;
+    x3dh_session *s = NULL;
+    size_t n = 0;
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
+    assert_int_equal(x3dh_session_write(s, NULL, 0, out, 512, &n), 0);
+    x3dh_session_free(s);
+    return n;
+}
+
+static void test_opk_rules(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512], forged[512];
+    size_t blen = bundle(f, true, &b, bun);
+    size_t n = msg1(f, bun, blen, 0, m);
+    /* Wrong IK_A in the header: AEAD fails, the OPK stays. */
+    memcpy(forged, m, n);
+    forged[3] ^= 0x02; /* still a valid key, just another one */
+    assert_int_equal(respond(f, &f->cfg, forged, n), VEIL_EAUTH);
+    assert_detail("message 1 does not authenticate");
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
+    /* The genuine message is accepted and consumes it ... */
+    assert_int_equal(respond(f, &f->cfg, m, n), 0);
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 0);
+    /* ... so its replay is refused, as is any new message naming it. */
+    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_EREPLAY);
+    assert_detail("one-time prekey 42");
+    n = msg1(f, bun, blen, 0, m);
+    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_EREPLAY);
+    assert_detail("one-time prekey 42");
+    /* An OPK the store never issued. */
+    b.opk_id = 43;
+    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
+    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
+    n = msg1(f, bun, blen, 0, m);
+    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND);
+    assert_detail("one-time prekey 43");
+    /* Unknown and expired SPKs. */
+    b.has_opk = false;
+    b.spk_id = 8;
+    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
+    n = msg1(f, bun, blen, 0, m);
+    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND);
+    assert_detail("signed prekey 8");
+    veil_secret old = gen(f->v);
+    assert_int_equal(tstore_add_spk(f->v, f->ik_b_pub, 9, old, true), 0);
+    pub_of(f->v, old, b.spk);
+    b.spk_id = 9;
+    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
+    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
+    n = msg1(f, bun, blen, 0, m);
+    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ETIMEDOUT);
+    assert_detail("signed prekey 9");
+    /* require_opk on the responder. */
+    blen = bundle(f, false, &b, bun);
+    n = msg1(f, bun, blen, 0, m);
+    x3dh_config c = f->cfg;
+    c.require_opk = true;
+    assert_int_equal(respond(f, &c, m, n), VEIL_EDENIED);
+    assert_detail("require_opk");
+    assert_int_equal(respond(f, &f->cfg, m, n), 0);
+    /* No store at all for this identity key. */
+    tstore_reset();
+    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND);
+    assert_detail("no prekey store");
+}
+
+/* Without an OPK a replayed message 1 is accepted, but the responder's
+ * fresh ephemeral makes every run's keys different.  The "replay" here is
+ * even stronger than an attacker's: a second initiator with the same
+ * preset EK_A produces byte-identical message 1 and completes. */
+static void test_replay_without_opk(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], ct1[25], ct2[25];
+    size_t blen = bundle(f, false, &b, bun);
+    run x, y;
+    assert_int_equal(handshake(f, &x, bun, blen, &f->cfg, &f->cfg, f->ek), 0);
+    assert_int_equal(handshake(f, &y, bun, blen, &f->cfg, &f->cfg, f->ek), 0);
+    assert_int_equal(x.mlen[0], y.mlen[0]);
+    assert_memory_equal(x.m[0], y.m[0], x.mlen[0]);
+    assert_memory_not_equal(x.m[1], y.m[1], 33); /* a new ER each time */
+    assert_memory_not_equal(x.rr.handshake_hash, y.rr.handshake_hash, 32);
+    for (int dir = 0; dir < 2; dir++) {
+        seal_with(f->v, dir ? x.rr.send_key : x.rr.recv_key, VEIL_NONCE_ZERO32_BE64, ct1);
+        seal_with(f->v, dir ? y.rr.send_key : y.rr.recv_key, VEIL_NONCE_ZERO32_BE64, ct2);
+        assert_memory_not_equal(ct1, ct2, sizeof ct1);
+    }
+    run_free(f, &x);
+    run_free(f, &y);
+}
+
+static void test_bad_keys_on_the_wire(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512], t[512];
+    static const uint8_t order8[32] = {
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00 };
+    size_t blen = bundle(f, true, &b, bun);
+    size_t n = msg1(f, bun, blen, 0, m);
+    /* EK_A zero / of order 8 / wrong type byte. */
+    memcpy(t, m, n);
+    memset(t + 36, 0, 32);
+    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_ELOWORDER);
+    assert_detail("EK_A is a low-order");
+    memcpy(t + 36, order8, 32);
+    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_ELOWORDER);
+    memcpy(t, m, n);
+    t[35] = 0x06;
+    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_EFORMAT);
+    assert_detail("EK_A: key type byte 0x06");
+    memcpy(t, m, n);
+    t[2] = 0x00;
+    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_EFORMAT);
+    assert_detail("IK_A: key type byte 0x00");
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
+    /* Message 2 with ER = 1 (low order) and with a bad type byte. */
+    for (int k = 0; k < 2; k++) {
+        veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, blen);
+        x3dh_session *s = NULL;
+        size_t w = 0, got = 0;
+        assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
+        assert_int_equal(x3dh_session_write(s, NULL, 0, t, sizeof t, &w), 0);
+        memset(t, 0, 49);
+        t[0] = k ? 0x07 : 0x05;
+        t[1] = 1;
+        assert_int_equal(x3dh_session_read(s, t, 49, t, sizeof t, &got),
+                         k ? VEIL_EFORMAT : VEIL_ELOWORDER);
+        assert_detail("message 2 ER");
+        assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
+        assert_int_equal(x3dh_session_write(s, NULL, 0, t, sizeof t, &w), VEIL_ESTATE);
+        x3dh_session_free(s);
+    }
+    /* Truncated and oversized messages. */
+    assert_int_equal(respond(f, &f->cfg, m, n - 1), VEIL_ETRUNCATED);
+    assert_int_equal(respond(f, &f->cfg, m, 60), VEIL_ETRUNCATED);
+    assert_detail("initial message is 60 bytes");
+    uint8_t *big = calloc(1, VEIL_KA_MESSAGE_MAX + 1);
+    assert_non_null(big);
+    memcpy(big, m, n);
+    assert_int_equal(respond(f, &f->cfg, big, VEIL_KA_MESSAGE_MAX + 1), VEIL_ELIMIT);
+    free(big);
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
+}
+
+static void test_state_and_limits(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512], small[8];
+    size_t blen = bundle(f, false, &b, bun), n = 0, got = 0;
+    veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, blen);
+    x3dh_session *s = NULL;
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
+    assert_int_equal(x3dh_session_read(s, m, 100, m, sizeof m, &got), VEIL_ESTATE);
+    assert_detail("expects a write");
+    assert_int_equal(x3dh_session_write(s, (const uint8_t *)"x", 1, m, 72 + 16, &n), VEIL_ELIMIT);
+    assert_detail("needs 89 bytes");
+    assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
+    x3dh_session_free(s);
+    /* The payload buffer must hold the ciphertext. */
+    n = msg1(f, bun, blen, 0, m);
+    veil_ka_params pr = params(f, VEIL_KA_RESPONDER, NULL, 0);
+    assert_int_equal(x3dh_session_new(&f->cfg, &pr, &s), 0);
+    assert_int_equal(x3dh_session_read(s, m, n, small, sizeof small, &got), VEIL_ELIMIT);
+    assert_detail("payload buffer");
+    x3dh_session_free(s);
+    /* Parameter checks. */
+    p.size = 8;
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
+    assert_detail("veil_ka_params.size");
+    p = params(f, 3, bun, blen);
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
+    assert_detail("role 3");
+    p = params(f, VEIL_KA_INITIATOR, bun, blen);
+    p.local_static = 0;
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
+    assert_detail("local_static");
+}
+
+/* Rekey = first 32 bytes of ENCRYPT(k, 2^64-1, "", 32 zeros), computed
+ * here with the plain AEAD and compared by use. */
+static void test_rekey(void **state)
+{
+    fx *f = *state;
+    for (int c = 0; c < 2; c++) {
+        int type = c ? VEIL_SECRET_CHACHAPOLY : VEIL_SECRET_AES256GCM;
+        int fmt = c ? VEIL_NONCE_ZERO32_LE64 : VEIL_NONCE_ZERO32_BE64;
+        uint8_t raw[32], z[48] = { 0 }, nonce[VEIL_AEAD_NONCE_BYTES], a[25], b2[25];
+        memset(raw, 0x5a + c, sizeof raw);
+        veil_secret k = 0, nk = 0, expect = 0;
+        assert_int_equal(noise_test_import(f->v, type, raw, 32, &k), 0);
+        assert_int_equal(x3dh_rekey_key(f->v, k, &nk), 0);
+        veil_nonce_encode(fmt, UINT64_MAX, nonce);
+        assert_int_equal(veil_vault_aead_encrypt(f->v, k, nonce, NULL, 0, z, 32), 0);
+        assert_int_equal(noise_test_import(f->v, type, z, 32, &expect), 0);
+        seal_with(f->v, nk, fmt, a);
+        seal_with(f->v, expect, fmt, b2);
+        assert_memory_equal(a, b2, sizeof a);
+        seal_with(f->v, k, fmt, b2); /* the old key is still usable */
+        assert_memory_not_equal(a, b2, sizeof a);
+        veil_secret buf = 0;
+        assert_int_equal(noise_test_import(f->v, VEIL_SECRET_BUFFER, raw, 32, &buf), 0);
+        assert_int_equal(x3dh_rekey_key(f->v, buf, &nk), VEIL_ETYPE);
+        assert_detail("needs an AEAD key");
+    }
+}
+
+#define CRYPTO_TESTS(b)                                                                        \
+    cmocka_unit_test_prestate_setup_teardown(test_handshake, open_fx, close_fx, b),            \
+    cmocka_unit_test_prestate_setup_teardown(test_bad_signatures, open_fx, close_fx, b),       \
+    cmocka_unit_test_prestate_setup_teardown(test_opk_rules, open_fx, close_fx, b),            \
+    cmocka_unit_test_prestate_setup_teardown(test_replay_without_opk, open_fx, close_fx, b),   \
+    cmocka_unit_test_prestate_setup_teardown(test_bad_keys_on_the_wire, open_fx, close_fx, b), \
+    cmocka_unit_test_prestate_setup_teardown(test_state_and_limits, open_fx, close_fx, b),     \
+    cmocka_unit_test_prestate_setup_teardown(test_rekey, open_fx, close_fx, b)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#ifdef VEIL_HAVE_OPENSSL
+        CRYPTO_TESTS("openssl"),
+#endif
+#ifdef VEIL_HAVE_SODIUM
+        CRYPTO_TESTS("sodium"),
+#endif
+    };
+    return cmocka_run_group_tests_name("x3dh", tests, NULL, NULL);
+}
