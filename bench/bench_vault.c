@@ -135,6 +135,57 @@ static int aead_case(bench_run *b, veil_vault *v, const char *backend, int type,
     return 0;
 }
 
+/* 1 KiB AES-GCM enc+dec with one key against round robin over MANY_KEYS
+ * keys, alternating in chunks: what a key costs when the backend has to
+ * set it up again (the OpenSSL backend keeps 64 contexts per cipher). */
+#define MANY_KEYS 256
+static int keys_case(bench_run *b, veil_vault *v, const char *backend)
+{
+    static uint8_t buf[1024 + 16];
+    static veil_secret k[MANY_KEYS];
+    veil_secret_attrs a = { .type = VEIL_SECRET_AES256GCM };
+    uint8_t n[12] = { 0 };
+    int rc = 0, made = 0;
+    for (; made < MANY_KEYS && rc == 0; made++)
+        rc = veil_vault_generate(v, &a, &k[made]);
+    bool smoke = bench_smoke(b);
+    int runs = smoke ? 1 : RUNS;
+    long chunks = smoke ? 1 : 200;
+    double one[RUNS], many[RUNS];
+    for (int run = 0; run < runs && rc == 0; run++) {
+        double t1 = 0, tm = 0;
+        long calls = 0;
+        for (long c = 0; c < chunks && rc == 0; c++) {
+            double t0 = bench_now_s();
+            for (int i = 0; i < MANY_KEYS && rc == 0; i++)
+                if ((rc = veil_vault_aead_encrypt(v, k[0], n, NULL, 0, buf, 1024)) == 0)
+                    rc = veil_vault_aead_decrypt(v, k[0], n, NULL, 0, buf, 1024 + 16);
+            double t2 = bench_now_s();
+            for (int i = 0; i < MANY_KEYS && rc == 0; i++)
+                if ((rc = veil_vault_aead_encrypt(v, k[i], n, NULL, 0, buf, 1024)) == 0)
+                    rc = veil_vault_aead_decrypt(v, k[i], n, NULL, 0, buf, 1024 + 16);
+            double t3 = bench_now_s();
+            t1 += t2 - t0;
+            tm += t3 - t2;
+            calls += MANY_KEYS;
+        }
+        one[run] = t1 * 1e9 / (double)calls;
+        many[run] = tm * 1e9 / (double)calls;
+    }
+    for (int i = 0; i < made; i++)
+        if (veil_vault_destroy(v, k[i]) != 0 && rc == 0)
+            rc = VEIL_EINVAL;
+    if (rc != 0)
+        return rc;
+    char variant[80];
+    double m1 = bench_median(one, (size_t)runs), mm = bench_median(many, (size_t)runs);
+    snprintf(variant, sizeof variant, "%s aes256gcm 1024B, %d keys", backend, MANY_KEYS);
+    bench_emit(b, variant, "ns/enc+dec, one key", m1, "ns");
+    bench_emit(b, variant, "ns/enc+dec, keys round robin", mm, "ns");
+    bench_emit(b, variant, "round robin / one key", mm / m1, "x");
+    return 0;
+}
+
 static int asym_case(bench_run *b, veil_vault *v, const char *backend)
 {
     veil_secret_attrs ax = { .type = VEIL_SECRET_X25519 }, ae = { .type = VEIL_SECRET_ED25519 };
@@ -200,6 +251,8 @@ static int run(bench_run *b)
         for (size_t t = 0; t < 2 && rc == 0; t++)
             for (size_t s = 0; s < 2 && rc == 0; s++)
                 rc = aead_case(b, v, backends[bi], types[t], sizes[s]);
+        if (rc == 0)
+            rc = keys_case(b, v, backends[bi]);
         if (rc == 0)
             rc = asym_case(b, v, backends[bi]);
         veil_vault_close(v);

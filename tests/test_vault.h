@@ -61,5 +61,6 @@ void test_xeddsa_sign_verify(void **state);
 void test_xeddsa_vectors(void **state);
 void test_chachapoly_rfc8439(void **state);
 void test_aesgcm_spec(void **state);
+void test_aead_many_keys(void **state);
 
 #endif

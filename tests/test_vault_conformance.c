@@ -522,7 +522,7 @@ static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
     T(test_x25519_rfc7748_dh), T(test_x25519_low_order), T(test_x448),
     T(test_ed25519_rfc8032), T(test_ed25519_strict), T(test_xeddsa_sign_verify), T(test_xeddsa_vectors),
     T(test_xeddsa_python_peer),
-    T(test_chachapoly_rfc8439), T(test_aesgcm_spec), T(test_aead_tamper),
+    T(test_chachapoly_rfc8439), T(test_aesgcm_spec), T(test_aead_many_keys), T(test_aead_tamper),
     T(test_aead_rekey), T(test_use_after_destroy), T(test_wrong_type),
     T(test_export_perm_and_labels), T(test_argument_checks), T(test_bad_crypto_config),
     T(test_default_backend), T(test_backend_name),

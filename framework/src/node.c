@@ -176,6 +176,7 @@ static void node_destroy(veil_node *node, bool post_ok)
     node->stopping = true;
     veil__ctx_stop_all(node);
     veil__router_drop_queue(node);
+    veil__transports_fini(node); /* instances before their plugins */
     unload_plugins(node);
     veil__router_drop_queue(node); /* anything plugin fini sent */
     veil__message_release_all(node);
@@ -209,7 +210,8 @@ static int node_init(veil_node *node, const veil_node_options *opts, bool *post_
     if (rc < 0)
         return rc;
     node->app->is_app = true;
-    return load_plugins(node);
+    rc = load_plugins(node);
+    return rc == 0 ? veil__transports_init(node) : rc;
 }
 
 int veil_node_create(veil_node **out, veil_context **app, const veil_node_options *opts)

@@ -190,6 +190,22 @@ int veil__router_enqueue(veil_node *node, veil_message *msg)
     return 0;
 }
 
+/* A message sent to a transport address goes to the transport at once (not
+ * through the queue), so the sender's call returns the transport's verdict:
+ * a bad address, a full send queue (VEIL_EAGAIN), a failed dial.  The
+ * transport only queues bytes here; it writes before the loop polls. */
+static int hand_to_transport(veil_node *node, veil_message *msg, uint8_t type)
+{
+    veil_transport_slot *t = &node->router.transports[type];
+    if (node->current_msg == msg)
+        node->current_msg = NULL; /* ownership passes on */
+    if (node->stopping) {
+        veil_message_free(msg);
+        return veil_error_set(VEIL_ESTOPPED, "node is stopping: message not sent");
+    }
+    return t->fn(t->arg, msg);
+}
+
 int veil__router_send(veil_node *node, veil_message *msg)
 {
     uint8_t type;
@@ -211,6 +227,8 @@ int veil__router_send(veil_node *node, veil_message *msg)
         veil_message_free(msg);
         return veil_error_set(VEIL_ENOROUTE, "no transport registered for address type %u ('%s')",
                               type, text);
+    } else {
+        return hand_to_transport(node, msg, type);
     }
     return veil__router_enqueue(node, msg);
 }

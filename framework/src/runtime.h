@@ -160,6 +160,7 @@ struct veil_node {
     veil_node_stats stats;
     veil_node_plugin_slot *plugins;
     size_t nplugins;
+    struct veil_transports *transports; /* transport.c; NULL until used */
 };
 
 /* loop.c */
@@ -205,5 +206,11 @@ VEIL_RT_HIDDEN void veil__post_drain(veil_node *node);
 
 /* node.c */
 VEIL_RT_HIDDEN int veil__node_check_running(const veil_node *node);
+
+/* transport.c: instances of configured transports (at node creation),
+ * their teardown (at node stop, before plugins unload), prepoll hooks. */
+VEIL_RT_HIDDEN int veil__transports_init(veil_node *node);
+VEIL_RT_HIDDEN void veil__transports_fini(veil_node *node);
+VEIL_RT_HIDDEN void veil__transports_prepoll(veil_node *node);
 
 #endif

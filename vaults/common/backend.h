@@ -84,8 +84,19 @@ typedef struct vc_backend {
      * users without a pool.  aead_clear releases what the library holds
      * (OpenSSL's contexts); the caller wipes the memory. */
     size_t aead_size;
-    int (*aead_init)(void *mem, int type, const uint8_t key[32]);
+    int (*aead_init)(void *mem, void *cache, int type, const uint8_t key[32]);
     void (*aead_clear)(void *mem);
+
+    /* Optional (NULL when the backend keeps all per-key state in the slot):
+     * a per-vault set of library AEAD contexts that pooled keys (aead_init
+     * with cache != NULL) borrow when used.  OpenSSL's contexts cost about
+     * 1.1 KiB each, far more than the key, so a vault with thousands of
+     * channel keys keys a bounded set of contexts on demand instead of
+     * holding two per key (backend_openssl.c).  Made by the core with the
+     * first AEAD key, freed (contexts cleansed) when the vault closes, after
+     * every key using it was cleared. */
+    void *(*aead_cache_new)(void);
+    void (*aead_cache_free)(void *cache);
 
     /* Optional (NULL when the backend has none): a library key object for
      * an X25519 / X448 private key (type VEIL_SECRET_X25519 or _X448), made

@@ -306,37 +306,134 @@ static int o_ed25519_verify(const uint8_t sig[64], const uint8_t pk[32], const u
     return rc;
 }
 
-/* One cipher context per key and direction, keyed once; per call only the
- * IV is set (EVP_*Init_ex2 with NULL cipher and key keeps the schedule).
- * The struct itself lives where the caller puts it (the core's guarded
- * pool); the key schedules live inside OpenSSL's contexts. */
-typedef struct o_aead {
-    EVP_CIPHER_CTX *enc, *dec;
-} o_aead;
+/* AEAD keys.  An OpenSSL AES-GCM context costs about 1.1 KiB of heap
+ * (EVP_CIPHER_CTX plus the provider's key schedule and GHASH table), and a
+ * secure channel holds four keys (send and receive at each end): with a
+ * context per key and direction that was 9 KiB of a channel's 14 KiB.
+ * So a key pooled by the vault core keeps only its 32 bytes and type (in
+ * the core's guarded slot), and borrows one context of a small per-vault
+ * cache when used: on a hit only the IV (and direction: GCM and
+ * ChaCha20-Poly1305 use one key schedule both ways) is set, as before; on
+ * a miss the least recently claimed context is re-keyed (an AES key
+ * expansion and GHASH table, about the cost of the old per-key set-up,
+ * which every key paid whether used or not).  Contexts are allocated
+ * once, up to O_WAYS per cipher, so messages never allocate.  A cleared
+ * key overwrites its context's schedule with a zero key at once.
+ * aead_new (users without a pool: the file vault) gives the key its own
+ * context instead. */
+#define O_WAYS 64
+
+typedef struct o_aead o_aead;
+
+typedef struct o_way {
+    EVP_CIPHER_CTX *ctx;   /* NULL until first claimed */
+    const o_aead *owner;   /* key whose schedule ctx holds, or NULL */
+} o_way;
+
+typedef struct o_cache {
+    o_way way[2][O_WAYS];  /* [0] AES-256-GCM, [1] ChaCha20-Poly1305 */
+    uint32_t hand[2];      /* next victim, round robin */
+} o_cache;
+
+struct o_aead {
+    EVP_CIPHER_CTX *own;   /* aead_new: the key's own context */
+    o_cache *cache;        /* aead_init with a cache: borrowed contexts */
+    uint32_t way;          /* cache way last claimed (ours if owner == this) */
+    int type;
+    uint8_t key[32];       /* for re-keying a borrowed context */
+};
+
+static const uint8_t zero_key[32];
+
+static int kind_of(int type)
+{
+    return type == VEIL_SECRET_AES256GCM ? 0 : 1;
+}
+
+static const EVP_CIPHER *cipher_of(int type)
+{
+    return type == VEIL_SECRET_AES256GCM ? c_aesgcm : c_chachapoly;
+}
+
+static void *o_aead_cache_new(void)
+{
+    return OPENSSL_zalloc(sizeof(o_cache));
+}
+
+static void o_aead_cache_free(void *cache)
+{
+    o_cache *c = cache;
+    if (c == NULL)
+        return;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < O_WAYS; i++)
+            EVP_CIPHER_CTX_free(c->way[k][i].ctx); /* cleanses the key schedule */
+    OPENSSL_free(c);
+}
 
 static void o_aead_clear(void *mem)
 {
     o_aead *a = mem;
-    EVP_CIPHER_CTX_free(a->enc); /* cleanses the key schedule */
-    EVP_CIPHER_CTX_free(a->dec);
-    a->enc = a->dec = NULL;
+    if (a->own != NULL) {
+        EVP_CIPHER_CTX_free(a->own); /* cleanses the key schedule */
+        a->own = NULL;
+    }
+    if (a->cache != NULL) {
+        o_way *w = &a->cache->way[kind_of(a->type)][a->way];
+        if (w->owner == a) {
+            /* Leave no schedule of a destroyed key behind in the cache.  A
+             * failure leaves the context cleansed-on-free, still unowned. */
+            (void)EVP_CipherInit_ex2(w->ctx, NULL, zero_key, NULL, 1, NULL);
+            w->owner = NULL;
+        }
+        a->cache = NULL;
+    }
+    OPENSSL_cleanse(a->key, sizeof a->key);
 }
 
-static int o_aead_init(void *mem, int type, const uint8_t key[32])
+static int o_aead_init(void *mem, void *cache, int type, const uint8_t key[32])
 {
     o_aead *a = mem;
-    const EVP_CIPHER *c = type == VEIL_SECRET_AES256GCM ? c_aesgcm : c_chachapoly;
+    const EVP_CIPHER *c = cipher_of(type);
     if (c == NULL)
         return veil_error_set(VEIL_EUNSUPPORTED, "openssl: %s is unavailable in this OpenSSL",
                               type == VEIL_SECRET_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305");
-    a->enc = EVP_CIPHER_CTX_new();
-    a->dec = EVP_CIPHER_CTX_new();
-    if (a->enc == NULL || a->dec == NULL || EVP_EncryptInit_ex2(a->enc, c, key, NULL, NULL) != 1 ||
-        EVP_DecryptInit_ex2(a->dec, c, key, NULL, NULL) != 1) {
+    a->type = type;
+    if (cache != NULL) {
+        a->cache = cache;
+        memcpy(a->key, key, sizeof a->key);
+        return 0;
+    }
+    a->own = EVP_CIPHER_CTX_new();
+    if (a->own == NULL || EVP_CipherInit_ex2(a->own, c, key, NULL, 1, NULL) != 1) {
         o_aead_clear(a);
         return veil_error_set(VEIL_ENOMEM, "openssl: AEAD context setup failed");
     }
     return 0;
+}
+
+/* The context for one call, keyed for a, with the nonce and direction set. */
+static EVP_CIPHER_CTX *o_aead_ctx(o_aead *a, const uint8_t nonce[12], int enc)
+{
+    if (a->own != NULL)
+        return EVP_CipherInit_ex2(a->own, NULL, NULL, nonce, enc, NULL) == 1 ? a->own : NULL;
+    int k = kind_of(a->type);
+    o_way *w = &a->cache->way[k][a->way];
+    if (w->owner == a)
+        return EVP_CipherInit_ex2(w->ctx, NULL, NULL, nonce, enc, NULL) == 1 ? w->ctx : NULL;
+    uint32_t i = a->cache->hand[k];
+    a->cache->hand[k] = (i + 1) % O_WAYS;
+    w = &a->cache->way[k][i];
+    w->owner = NULL;
+    if (w->ctx == NULL && (w->ctx = EVP_CIPHER_CTX_new()) == NULL)
+        return NULL;
+    /* First use of this way: set the cipher; later ones keep it (same kind). */
+    const EVP_CIPHER *c = EVP_CIPHER_CTX_get0_cipher(w->ctx) == NULL ? cipher_of(a->type) : NULL;
+    if (EVP_CipherInit_ex2(w->ctx, c, a->key, nonce, enc, NULL) != 1)
+        return NULL;
+    w->owner = a;
+    a->way = i;
+    return w->ctx;
 }
 
 static void o_aead_free(void *ctx)
@@ -352,7 +449,7 @@ static int o_aead_new(int type, const uint8_t key[32], void **ctx)
     o_aead *a = OPENSSL_secure_zalloc(sizeof *a);
     if (a == NULL)
         return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for an AEAD context");
-    int rc = o_aead_init(a, type, key);
+    int rc = o_aead_init(a, NULL, type, key);
     if (rc != 0) {
         OPENSSL_secure_clear_free(a, sizeof *a);
         return rc;
@@ -367,9 +464,9 @@ static int o_aead_new(int type, const uint8_t key[32], void **ctx)
 static int o_aead_encrypt(void *ctx, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
                           uint8_t *buf, size_t len)
 {
-    EVP_CIPHER_CTX *c = ((o_aead *)ctx)->enc;
+    EVP_CIPHER_CTX *c = o_aead_ctx(ctx, nonce, 1);
     int outl;
-    if (EVP_EncryptInit_ex2(c, NULL, NULL, nonce, NULL) != 1)
+    if (c == NULL)
         goto fail;
     for (size_t off = 0; off < ad_len; off += CHUNK) {
         int n = ad_len - off > CHUNK ? CHUNK : (int)(ad_len - off);
@@ -397,13 +494,13 @@ fail:
 static int o_aead_decrypt(void *ctx, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
                           uint8_t *buf, size_t len)
 {
-    EVP_CIPHER_CTX *c = ((o_aead *)ctx)->dec;
+    EVP_CIPHER_CTX *c = o_aead_ctx(ctx, nonce, 0);
     int outl;
     OSSL_PARAM p[2] = {
         OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, buf + len, 16),
         OSSL_PARAM_construct_end(),
     };
-    if (EVP_DecryptInit_ex2(c, NULL, NULL, nonce, NULL) != 1 || EVP_CIPHER_CTX_set_params(c, p) != 1)
+    if (c == NULL || EVP_CIPHER_CTX_set_params(c, p) != 1)
         return veil_error_set(VEIL_EINVAL, "openssl: AEAD decryption setup failed");
     for (size_t off = 0; off < ad_len; off += CHUNK) {
         int n = ad_len - off > CHUNK ? CHUNK : (int)(ad_len - off);
@@ -445,6 +542,8 @@ static const vc_backend openssl_backend = {
     .aead_size = sizeof(o_aead),
     .aead_init = o_aead_init,
     .aead_clear = o_aead_clear,
+    .aead_cache_new = o_aead_cache_new,
+    .aead_cache_free = o_aead_cache_free,
     .xkey_new = o_xkey_new,
     .xkey_free = o_xkey_free,
     .xkey_dh = o_xkey_dh,

@@ -190,8 +190,9 @@ typedef struct s_aead {
     int type;
 } s_aead;
 
-static int s_aead_init(void *mem, int type, const uint8_t key[32])
+static int s_aead_init(void *mem, void *cache, int type, const uint8_t key[32])
 {
+    (void)cache; /* the whole state fits the slot */
     s_aead *a = mem;
     if (type == VEIL_SECRET_AES256GCM && !crypto_aead_aes256gcm_is_available())
         return veil_error_set(VEIL_EUNSUPPORTED,
@@ -215,7 +216,7 @@ static int s_aead_new(int type, const uint8_t key[32], void **ctx)
     s_aead *a = s_secure_alloc(sizeof *a);
     if (a == NULL)
         return veil_error_set(VEIL_ENOMEM, "sodium: out of guarded memory for an AEAD key");
-    int rc = s_aead_init(a, type, key);
+    int rc = s_aead_init(a, NULL, type, key);
     if (rc != 0) {
         s_secure_free(a, sizeof *a);
         return rc;

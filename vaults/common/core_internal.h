@@ -34,6 +34,7 @@ struct vc_vault {
     vc_region *regions;                /* pool of AEAD context slots */
     void *slot_free;                   /* free list threaded through wiped slots */
     size_t slot_bytes;                 /* backend aead_size rounded up to 64 */
+    void *aead_cache;                  /* backend aead_cache_new, made with the first key */
     vc_change_fn hook;
     void *hook_arg;
     void *user;

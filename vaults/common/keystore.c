@@ -145,6 +145,8 @@ void vc_free(vc_vault *v)
     for (uint32_t i = 0; i < v->cap; i++)
         if (v->entries[i].used)
             release_ctx(v, &v->entries[i]);
+    if (v->aead_cache != NULL)
+        v->be->aead_cache_free(v->aead_cache); /* after every key let go of it */
     while (v->regions != NULL) {
         vc_region *r = v->regions;
         v->regions = r->next;
@@ -277,8 +279,11 @@ static int derive(vc_vault *v, vc_entry *e, const uint8_t *bytes)
         break;
     case VEIL_SECRET_AES256GCM:
     case VEIL_SECRET_CHACHAPOLY:
+        if (be->aead_cache_new != NULL && v->aead_cache == NULL &&
+            (v->aead_cache = be->aead_cache_new()) == NULL)
+            return veil_error_set(VEIL_ENOMEM, "vault: out of memory for the AEAD context cache");
         if ((rc = slot_get(v, &e->aead)) == 0 &&
-            (rc = be->aead_init(e->aead, e->attrs.type, bytes)) != 0) {
+            (rc = be->aead_init(e->aead, v->aead_cache, e->attrs.type, bytes)) != 0) {
             slot_put(v, e->aead);
             e->aead = NULL;
         }

@@ -1,0 +1,205 @@
+/* The tcp transport plugin: internal declarations shared by its files.
+ *
+ *   tcp_plugin.c    descriptor, configuration, instance, ops, timers, stats
+ *   tcp_listener.c  listening sockets and accept
+ *   tcp_conn.c      connections: dial, read, write, close, reap
+ *   tcp_frame.c     the frame reader and writer (docs/PROTOCOL.md "TCP framing")
+ *   tcp_resolve.c   "host:port" parsing, name resolution, address text
+ *
+ * Everything runs on the node's thread (the node's epoll loop). */
+#ifndef VEIL_TCP_H
+#define VEIL_TCP_H
+
+#include <veil/address.h>
+#include <veil/message.h>
+#include <veil/node.h>
+#include <veil/plugin.h>
+#include <veil/transport.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* ---- frames -------------------------------------------------------------
+ * frame = length:u32 big-endian (1..max_frame) body
+ * body  = one message in the wire codec (veil/codec.h) */
+
+#define TCP_FRAME_HEADER 4u
+#define TCP_FRAME_MIN_MAX 64u
+#define TCP_FRAME_MAX_MAX (16u << 20)
+
+/* Incoming bytes of one connection.  Frames are parsed in place; the
+ * buffer grows (once per connection, amortised) up to header + max_frame,
+ * so steady state reads cost no malloc. */
+typedef struct tcp_frame_reader {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;        /* bytes held */
+    size_t off;        /* bytes consumed (frames handed out) */
+    size_t max_frame;
+    size_t grows;      /* reallocations, for the no-malloc check */
+} tcp_frame_reader;
+
+void tcp_frame_reader_init(tcp_frame_reader *r, size_t max_frame);
+void tcp_frame_reader_free(tcp_frame_reader *r);
+/* Where to read next and how much fits; makes room (compacts, grows to the
+ * frame being received).  VEIL_ENOMEM only. */
+int tcp_frame_reader_space(tcp_frame_reader *r, uint8_t **p, size_t *n);
+void tcp_frame_reader_commit(tcp_frame_reader *r, size_t n);
+/* 1: a whole frame (*body, *len valid until the next space() call);
+ * 0: need more bytes; <0: the stream is broken (VEIL_ELIMIT frame over
+ * max_frame, VEIL_EFORMAT zero-length frame), detail set. */
+int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len);
+/* Bytes of an incomplete frame held (0 when between frames). */
+size_t tcp_frame_reader_partial(const tcp_frame_reader *r);
+/* Length announced by the incomplete frame's header (0 if not yet known). */
+size_t tcp_frame_reader_expected(const tcp_frame_reader *r);
+
+/* Outgoing bytes of one connection: frames appended back to back, sent
+ * with one send() per flush.  Never holds more than max bytes. */
+typedef struct tcp_frame_writer {
+    uint8_t *buf;
+    size_t cap;
+    size_t head;       /* first unsent byte */
+    size_t tail;       /* one past the last queued byte */
+    size_t max;        /* send_queue_max */
+    size_t grows;
+} tcp_frame_writer;
+
+void tcp_frame_writer_init(tcp_frame_writer *w, size_t max);
+void tcp_frame_writer_free(tcp_frame_writer *w);
+static inline size_t tcp_frame_writer_queued(const tcp_frame_writer *w)
+{
+    return w->tail - w->head;
+}
+/* Append one frame holding the message (onward, ret, payload).
+ * VEIL_ELIMIT: the body would exceed max_frame; VEIL_EAGAIN: the queue
+ * would exceed max (nothing appended); VEIL_ENOMEM. */
+int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
+                    const veil_route *ret, const uint8_t *payload, size_t payload_len);
+/* Drop n sent bytes from the front. */
+void tcp_frame_writer_consume(tcp_frame_writer *w, size_t n);
+
+/* ---- addresses ---------------------------------------------------------- */
+
+#define TCP_MAX_CANDIDATES 8u
+
+typedef struct tcp_endpoint {
+    char host[VEIL_ADDRESS_MAX + 1];  /* without brackets */
+    uint16_t port;
+    bool numeric;                     /* an IPv4/IPv6 literal */
+} tcp_endpoint;
+
+/* "host:port", "[v6]:port", "*:port" (listen only).  VEIL_EINVAL with a
+ * detail naming the text. */
+int tcp_endpoint_parse(const char *text, size_t len, tcp_endpoint *out);
+/* Socket addresses for ep: the literal itself (no resolver call), else
+ * getaddrinfo.  passive: for bind ("*" means any). */
+int tcp_resolve(const tcp_endpoint *ep, bool passive, struct sockaddr_storage *out,
+                socklen_t *lens, size_t cap, size_t *n);
+/* "1.2.3.4:5" / "[::1]:5" into out (cap >= 64). */
+void tcp_sockaddr_format(const struct sockaddr *sa, char *out, size_t cap);
+
+/* ---- configuration, instance, connections ------------------------------ */
+
+typedef struct tcp_config {
+    size_t max_frame;
+    size_t send_queue_max;
+    bool auto_connect;
+    int keepalive_s;           /* 0: off */
+    int connect_timeout_ms;
+    int frame_timeout_ms;      /* an incomplete frame must finish within this */
+    size_t max_connections;
+} tcp_config;
+
+typedef struct tcp_inst tcp_inst;
+typedef struct tcp_conn tcp_conn;
+typedef struct tcp_listener tcp_listener;
+
+enum tcp_conn_state { TCP_CONNECTING = 1, TCP_OPEN = 2, TCP_DEAD = 3 };
+
+struct tcp_conn {
+    tcp_inst *inst;
+    int fd;
+    int state;
+    bool inbound;
+    bool dirty;                 /* on the instance's flush list */
+    bool want_write;            /* the watch asks for WRITE */
+    uint64_t id;
+    veil_address addr;          /* type 1, bytes = the connection's name */
+    veil_watch *watch;
+    tcp_frame_reader rd;
+    tcp_frame_writer wr;
+    uint64_t deadline_ms;       /* connect deadline while connecting */
+    uint64_t frame_start_ms;    /* when the incomplete frame began (0: none) */
+    /* dial candidates (resolved addresses), tried in order */
+    struct sockaddr_storage cand[TCP_MAX_CANDIDATES];
+    socklen_t cand_len[TCP_MAX_CANDIDATES];
+    size_t ncand, cur_cand;
+    /* why it died (TCP_DEAD): handed to route-lost subscribers */
+    int fail_code;
+    char fail_detail[600];
+    tcp_conn *prev, *next;      /* instance's live list */
+    tcp_conn *next_dirty;
+    tcp_conn *next_dead;
+};
+
+struct tcp_listener {
+    tcp_inst *inst;
+    int fd;
+    veil_watch *watch;
+    veil_address bound;
+    tcp_listener *next;
+};
+
+struct tcp_inst {
+    veil_node *node;
+    const veil_host_services *host;
+    tcp_config cfg;
+    tcp_listener *listeners;
+    tcp_conn *conns;
+    size_t nconns;
+    tcp_conn *dirty;
+    tcp_conn *dead;
+    veil_timer *tick;
+    uint64_t next_id;
+    /* connect(): the connection being waited for and how it ended */
+    uint64_t wait_id;
+    int wait_code;
+    char wait_detail[600];
+    veil_transport_stats stats;
+};
+
+/* tcp_conn.c */
+tcp_conn *tcp_conn_find(tcp_inst *inst, const uint8_t *name, size_t len);
+/* Start a non-blocking connect to name ("host:port").  Errors are returned
+ * (parse, resolve, immediate connect failure) with detail. */
+int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out);
+/* Take an accepted socket. */
+int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer);
+/* Queue msg (its onward front already popped) to conn; takes nothing. */
+int tcp_conn_queue(tcp_conn *c, veil_message *msg);
+/* Write what the socket takes now (called before the loop polls). */
+void tcp_conn_flush(tcp_conn *c);
+/* Close with a reason: logged, queued bytes dropped, subscribers told at
+ * the next reap.  code/detail describe why. */
+void tcp_conn_fail(tcp_conn *c, int code, veil_log_level level, const char *fmt, ...)
+    VEIL_PRINTF(4, 5);
+/* Free dead connections and tell route-lost subscribers (safe points only:
+ * the top of a loop callback, never inside route_fn). */
+void tcp_conn_reap(tcp_inst *inst);
+/* At instance free: best-effort flush, close, free, no notifications. */
+void tcp_conn_destroy_all(tcp_inst *inst);
+/* Periodic check of connect and frame deadlines. */
+void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now);
+
+/* tcp_listener.c */
+int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound);
+void tcp_listener_close_all(tcp_inst *inst);
+
+/* tcp_plugin.c */
+void tcp_inst_arm_tick(tcp_inst *inst);
+void tcp_log(tcp_inst *inst, veil_log_level level, const char *fmt, ...) VEIL_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,524 @@
+/* TCP connections: dialing (non-blocking connect over the resolved
+ * candidates, in order), reading frames into messages for the router,
+ * queueing and flushing frames, and closing with a reason.
+ *
+ * A connection that fails is marked dead and unlinked at once (its fd
+ * closed, its queued bytes dropped, the reason logged); it is freed, and
+ * route-lost subscribers are told, at the next safe point (tcp_conn_reap,
+ * at the top of the loop callbacks), never inside a sender's call. */
+#include "tcp.h"
+
+#include <veil/codec.h>
+#include <veil/error.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Bytes one READ event may consume before yielding to other connections. */
+#define READ_BUDGET (256u << 10)
+
+static void conn_event(veil_node *node, int fd, uint32_t events, void *arg);
+
+tcp_conn *tcp_conn_find(tcp_inst *inst, const uint8_t *name, size_t len)
+{
+    for (tcp_conn *c = inst->conns; c != NULL; c = c->next)
+        if (c->addr.len == len && memcmp(c->addr.bytes, name, len) == 0)
+            return c;
+    return NULL;
+}
+
+static void update_queued(tcp_inst *inst, size_t before, size_t after)
+{
+    inst->stats.queued_bytes += after;
+    inst->stats.queued_bytes -= before;
+}
+
+static tcp_conn *conn_new(tcp_inst *inst, const char *name, size_t len, bool inbound)
+{
+    tcp_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        veil_error_set(VEIL_ENOMEM, "tcp: out of memory for a connection");
+        return NULL;
+    }
+    if (veil_address_set(&c->addr, VEIL_ADDRESS_TYPE_TCP, name, len) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->inst = inst;
+    c->fd = -1;
+    c->inbound = inbound;
+    c->id = ++inst->next_id;
+    tcp_frame_reader_init(&c->rd, inst->cfg.max_frame);
+    tcp_frame_writer_init(&c->wr, inst->cfg.send_queue_max);
+    c->next = inst->conns;
+    if (c->next != NULL)
+        c->next->prev = c;
+    inst->conns = c;
+    inst->nconns++;
+    inst->stats.connections_open++;
+    return c;
+}
+
+static void set_options(tcp_inst *inst, int fd)
+{
+    int one = 1;
+    /* Frames are batched by the flush; Nagle would only add latency. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (inst->cfg.keepalive_s > 0) {
+        int idle = inst->cfg.keepalive_s, intvl = inst->cfg.keepalive_s, cnt = 3;
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    }
+}
+
+static void set_want_write(tcp_conn *c, bool on)
+{
+    if (c->want_write == on || c->watch == NULL)
+        return;
+    uint32_t ev = (c->state == TCP_CONNECTING ? 0 : VEIL_WATCH_READ) | (on ? VEIL_WATCH_WRITE : 0);
+    if (c->inst->host->watch_modify(c->watch, ev) == 0)
+        c->want_write = on;
+}
+
+static void unlink_dirty(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    if (!c->dirty)
+        return;
+    for (tcp_conn **pp = &inst->dirty; *pp != NULL; pp = &(*pp)->next_dirty) {
+        if (*pp == c) {
+            *pp = c->next_dirty;
+            break;
+        }
+    }
+    c->dirty = false;
+    c->next_dirty = NULL;
+}
+
+/* Release the socket and buffers; c stays allocated. */
+static void conn_release(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    if (c->watch != NULL)
+        inst->host->watch_remove(c->watch);
+    c->watch = NULL;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    unlink_dirty(c);
+    update_queued(inst, tcp_frame_writer_queued(&c->wr), 0);
+    inst->stats.buffer_bytes -= c->rd.cap + c->wr.cap;
+    tcp_frame_reader_free(&c->rd);
+    tcp_frame_writer_free(&c->wr);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        inst->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    inst->nconns--;
+    inst->stats.connections_open--;
+    inst->stats.connections_closed++;
+}
+
+void tcp_conn_fail(tcp_conn *c, int code, veil_log_level level, const char *fmt, ...)
+{
+    if (c->state == TCP_DEAD)
+        return;
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    size_t unsent = tcp_frame_writer_queued(&c->wr);
+    if (unsent > 0)
+        snprintf(c->fail_detail, sizeof c->fail_detail, "tcp: connection %s: %s (%zu queued "
+                 "bytes dropped)", c->addr.bytes, why, unsent);
+    else
+        snprintf(c->fail_detail, sizeof c->fail_detail, "tcp: connection %s: %s", c->addr.bytes,
+                 why);
+    c->fail_code = code;
+    tcp_log(c->inst, level, "%s", c->fail_detail);
+    conn_release(c);
+    c->state = TCP_DEAD;
+    c->next_dead = c->inst->dead;
+    c->inst->dead = c;
+}
+
+void tcp_conn_reap(tcp_inst *inst)
+{
+    while (inst->dead != NULL) {
+        tcp_conn *c = inst->dead;
+        inst->dead = c->next_dead;
+        if (c->id == inst->wait_id) {
+            inst->wait_code = c->fail_code;
+            snprintf(inst->wait_detail, sizeof inst->wait_detail, "%s", c->fail_detail);
+        }
+        veil_node_route_lost(inst->node, &c->addr, c->fail_code, c->fail_detail);
+        free(c);
+    }
+}
+
+void tcp_conn_destroy_all(tcp_inst *inst)
+{
+    while (inst->conns != NULL) {
+        tcp_conn *c = inst->conns;
+        if (c->state == TCP_OPEN)
+            tcp_conn_flush(c); /* best effort: what the socket takes now */
+        if (inst->conns == c) {
+            conn_release(c);
+            free(c);
+        }
+    }
+    while (inst->dead != NULL) {
+        tcp_conn *c = inst->dead;
+        inst->dead = c->next_dead;
+        free(c);
+    }
+}
+
+/* ---- dialing -------------------------------------------------------------- */
+
+/* Start connecting to the current candidate; on an immediate failure try
+ * the next.  Returns 0 (in progress or connected) or the last error. */
+static int dial_next(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    int err = 0;
+    while (c->cur_cand < c->ncand) {
+        const struct sockaddr *sa = (const struct sockaddr *)&c->cand[c->cur_cand];
+        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            c->cur_cand++;
+            continue;
+        }
+        set_options(inst, fd);
+        if (connect(fd, sa, c->cand_len[c->cur_cand]) == 0 || errno == EINPROGRESS) {
+            int rc = inst->host->watch_add(inst->node, fd, VEIL_WATCH_WRITE, conn_event, c,
+                                           &c->watch);
+            if (rc < 0) {
+                close(fd);
+                return rc;
+            }
+            c->fd = fd;
+            c->want_write = true;
+            c->state = TCP_CONNECTING;
+            return 0;
+        }
+        err = errno;
+        close(fd);
+        c->cur_cand++;
+    }
+    return veil_error_set(VEIL_EIO, "tcp: connect to %s failed: %s", c->addr.bytes,
+                          strerror(err));
+}
+
+int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out)
+{
+    tcp_endpoint ep;
+    int rc = tcp_endpoint_parse(name, len, &ep);
+    if (rc < 0)
+        return rc;
+    if (ep.port == 0)
+        return veil_error_set(VEIL_EINVAL, "tcp: cannot connect to port 0 ('%.*s')", (int)len,
+                              name);
+    if (inst->nconns >= inst->cfg.max_connections)
+        return veil_error_set(VEIL_ELIMIT, "tcp: cannot connect to %.*s: %zu connections open "
+                              "(max_connections)", (int)len, name, inst->nconns);
+    tcp_conn *c = conn_new(inst, name, len, false);
+    if (c == NULL)
+        return VEIL_ENOMEM;
+    rc = tcp_resolve(&ep, false, c->cand, c->cand_len, TCP_MAX_CANDIDATES, &c->ncand);
+    if (rc == 0)
+        rc = dial_next(c);
+    if (rc < 0) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "%s", veil_last_error());
+        conn_release(c);
+        free(c);
+        return veil_error_set(rc, "%s", detail);
+    }
+    c->deadline_ms = veil_node_now_ms(inst->node) + (uint64_t)inst->cfg.connect_timeout_ms;
+    inst->stats.connections_dialed++;
+    tcp_inst_arm_tick(inst);
+    *out = c;
+    return 0;
+}
+
+/* The connect finished (WRITE or ERROR on a connecting socket). */
+static void connect_done(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+        err = errno;
+    if (err == 0) {
+        bool pending = tcp_frame_writer_queued(&c->wr) > 0;
+        c->state = TCP_OPEN;
+        if (inst->host->watch_modify(c->watch, VEIL_WATCH_READ |
+                                     (pending ? VEIL_WATCH_WRITE : 0)) < 0) {
+            tcp_conn_fail(c, VEIL_EIO, VEIL_LOG_ERROR, "%s", veil_last_error());
+            return;
+        }
+        c->want_write = pending;
+        if (pending)
+            tcp_conn_flush(c);
+        return;
+    }
+    /* Try the next candidate (e.g. "localhost" -> ::1 refused, 127.0.0.1). */
+    inst->host->watch_remove(c->watch);
+    c->watch = NULL;
+    close(c->fd);
+    c->fd = -1;
+    c->cur_cand++;
+    if (c->cur_cand < c->ncand && dial_next(c) == 0)
+        return;
+    tcp_conn_fail(c, VEIL_EIO, VEIL_LOG_WARN, "connect failed: %s", strerror(err));
+}
+
+/* ---- accepting ------------------------------------------------------------ */
+
+int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer)
+{
+    char name[80];
+    tcp_sockaddr_format(peer, name, sizeof name);
+    if (inst->nconns >= inst->cfg.max_connections) {
+        close(fd);
+        tcp_log(inst, VEIL_LOG_WARN, "tcp: refused connection from %s: %zu connections open "
+                "(max_connections)", name, inst->nconns);
+        return veil_error_set(VEIL_ELIMIT, "tcp: max_connections reached");
+    }
+    tcp_conn *c = conn_new(inst, name, strlen(name), true);
+    if (c == NULL) {
+        close(fd);
+        return VEIL_ENOMEM;
+    }
+    set_options(inst, fd);
+    c->fd = fd;
+    c->state = TCP_OPEN;
+    int rc = inst->host->watch_add(inst->node, fd, VEIL_WATCH_READ, conn_event, c, &c->watch);
+    if (rc < 0) {
+        conn_release(c);
+        free(c);
+        return rc;
+    }
+    inst->stats.connections_accepted++;
+    tcp_inst_arm_tick(inst);
+    return 0;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+int tcp_conn_queue(tcp_conn *c, veil_message *msg)
+{
+    tcp_inst *inst = c->inst;
+    size_t plen;
+    const uint8_t *payload = veil_message_payload(msg, &plen);
+    size_t before = tcp_frame_writer_queued(&c->wr);
+    size_t cap_before = c->wr.cap;
+    int rc = tcp_frame_write(&c->wr, inst->cfg.max_frame, veil_message_onward_const(msg),
+                             veil_message_return_const(msg), payload, plen);
+    inst->stats.buffer_bytes += c->wr.cap - cap_before;
+    if (c->wr.cap != cap_before)
+        inst->stats.buffer_allocs++;
+    if (rc < 0) {
+        if (rc == VEIL_EAGAIN)
+            inst->stats.queue_full++;
+        return veil_error_wrap(rc, "sending to 1#%s", c->addr.bytes);
+    }
+    size_t after = tcp_frame_writer_queued(&c->wr);
+    update_queued(inst, before, after);
+    if (after > inst->stats.queued_bytes_peak)
+        inst->stats.queued_bytes_peak = after;
+    inst->stats.frames_sent++;
+    if (!c->dirty) {
+        c->dirty = true;
+        c->next_dirty = inst->dirty;
+        inst->dirty = c;
+    }
+    return 0;
+}
+
+void tcp_conn_flush(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    if (c->state != TCP_OPEN)
+        return;
+    while (tcp_frame_writer_queued(&c->wr) > 0) {
+        size_t n = tcp_frame_writer_queued(&c->wr);
+        ssize_t w = send(c->fd, c->wr.buf + c->wr.head, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (w < 0) {
+            int e = errno;
+            tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_WARN, "send failed: %s", strerror(e));
+            return;
+        }
+        inst->stats.writes++;
+        inst->stats.bytes_sent += (uint64_t)w;
+        tcp_frame_writer_consume(&c->wr, (size_t)w);
+        update_queued(inst, n, n - (size_t)w);
+    }
+    set_want_write(c, tcp_frame_writer_queued(&c->wr) > 0);
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+/* One frame body -> a message for the router.  The peer's address goes in
+ * front of the return route so replies come back over this connection. */
+static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
+{
+    tcp_inst *inst = c->inst;
+    veil_message *m;
+    const uint8_t *payload;
+    size_t plen;
+    int rc = veil_message_new(inst->node, &m);
+    if (rc < 0)
+        return rc;
+    rc = veil_codec_decode(body, len, inst->cfg.max_frame, veil_message_onward(m),
+                           veil_message_return(m), &payload, &plen);
+    if (rc == 0 && veil_route_count(veil_message_onward_const(m)) == 0)
+        rc = veil_error_set(VEIL_EFORMAT, "tcp: message with an empty onward route");
+    if (rc == 0)
+        rc = veil_message_set_payload(m, payload, plen);
+    if (rc < 0) {
+        veil_message_free(m);
+        return rc;
+    }
+    if (veil_route_prepend(veil_message_return(m), &c->addr) < 0) {
+        /* A well-formed message whose return route is full: drop it alone. */
+        tcp_log(inst, VEIL_LOG_WARN, "tcp: message from %s dropped: %s", c->addr.bytes,
+                veil_last_error());
+        veil_message_free(m);
+        return 0;
+    }
+    inst->stats.frames_received++;
+    rc = veil_node_deliver(inst->node, m);
+    if (rc < 0) /* e.g. the node's queue is full: this message only */
+        tcp_log(inst, VEIL_LOG_WARN, "tcp: message from %s dropped: %s", c->addr.bytes,
+                veil_last_error());
+    return 0;
+}
+
+/* Parse every complete frame held; false when the connection was closed. */
+static bool parse_frames(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    const uint8_t *body;
+    size_t len;
+    int rc;
+    while ((rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
+        rc = deliver_frame(c, body, len);
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        inst->stats.frames_rejected++;
+        tcp_conn_fail(c, rc, VEIL_LOG_WARN, "bad frame, closing: %s", veil_last_error());
+        return false;
+    }
+    if (tcp_frame_reader_partial(&c->rd) == 0)
+        c->frame_start_ms = 0;
+    else if (c->frame_start_ms == 0)
+        c->frame_start_ms = veil_node_now_ms(inst->node);
+    return true;
+}
+
+static void conn_read(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    size_t budget = READ_BUDGET;
+    while (budget > 0 && c->state == TCP_OPEN) {
+        uint8_t *p;
+        size_t room;
+        size_t cap_before = c->rd.cap;
+        int rc = tcp_frame_reader_space(&c->rd, &p, &room);
+        inst->stats.buffer_bytes += c->rd.cap - cap_before;
+        if (c->rd.cap != cap_before)
+            inst->stats.buffer_allocs++;
+        if (rc < 0) {
+            tcp_conn_fail(c, rc, VEIL_LOG_ERROR, "%s", veil_last_error());
+            return;
+        }
+        ssize_t n = recv(c->fd, p, room, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0) {
+            int e = errno;
+            tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_WARN, "receive failed: %s", strerror(e));
+            return;
+        }
+        if (n == 0) {
+            size_t partial = tcp_frame_reader_partial(&c->rd);
+            if (partial > 0)
+                tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_WARN, "peer closed mid-frame (%zu of "
+                              "%zu bytes received)", partial,
+                              TCP_FRAME_HEADER + tcp_frame_reader_expected(&c->rd));
+            else
+                tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_INFO, "closed by peer");
+            return;
+        }
+        inst->stats.bytes_received += (uint64_t)n;
+        tcp_frame_reader_commit(&c->rd, (size_t)n);
+        budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+        if (!parse_frames(c))
+            return;
+    }
+}
+
+static void conn_event(veil_node *node, int fd, uint32_t events, void *arg)
+{
+    tcp_conn *c = arg;
+    tcp_inst *inst = c->inst;
+    (void)node;
+    (void)fd;
+    if (c->state == TCP_CONNECTING) {
+        if (events & (VEIL_WATCH_WRITE | VEIL_WATCH_ERROR | VEIL_WATCH_HUP))
+            connect_done(c);
+    } else {
+        if (events & (VEIL_WATCH_READ | VEIL_WATCH_ERROR | VEIL_WATCH_HUP))
+            conn_read(c);
+        if (c->state == TCP_OPEN && (events & VEIL_WATCH_WRITE))
+            tcp_conn_flush(c);
+    }
+    tcp_conn_reap(inst);
+}
+
+/* ---- deadlines ------------------------------------------------------------ */
+
+void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now)
+{
+    tcp_conn *c = inst->conns;
+    while (c != NULL) {
+        tcp_conn *next = c->next;
+        if (c->state == TCP_CONNECTING && now >= c->deadline_ms) {
+            inst->stats.timeouts++;
+            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "connect timed out after %d ms "
+                          "(connect_timeout)", inst->cfg.connect_timeout_ms);
+        } else if (c->state == TCP_OPEN && c->frame_start_ms != 0 &&
+                   now - c->frame_start_ms >= (uint64_t)inst->cfg.frame_timeout_ms) {
+            inst->stats.timeouts++;
+            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "incomplete frame (%zu of %zu bytes) "
+                          "stalled for %d ms (frame_timeout)", tcp_frame_reader_partial(&c->rd),
+                          TCP_FRAME_HEADER + tcp_frame_reader_expected(&c->rd),
+                          inst->cfg.frame_timeout_ms);
+        }
+        c = next;
+    }
+}

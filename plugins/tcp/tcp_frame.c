@@ -1,0 +1,209 @@
+/* TCP framing (docs/PROTOCOL.md, "TCP framing"):
+ *
+ *   frame = length:u32 big-endian, 1..max_frame   body:length bytes
+ *   body  = one message in the wire codec (veil/codec.h)
+ *
+ * The reader parses frames in place in one per-connection buffer; a frame
+ * announcing more than max_frame bytes (or zero) breaks the stream and the
+ * caller closes the connection: nothing is truncated or skipped, because
+ * after a bad length no later byte can be trusted to start a frame.
+ *
+ * The writer encodes frames back to back into one per-connection buffer
+ * bounded by send_queue_max, so a flush sends many frames with one call.
+ * Both buffers grow geometrically to what the connection needs and then
+ * stay: steady state costs no malloc. */
+#include "tcp.h"
+
+#include <veil/codec.h>
+#include <veil/error.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define READER_INITIAL (16u << 10)
+#define WRITER_INITIAL (16u << 10)
+
+static uint32_t be32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* ---- reader --------------------------------------------------------------- */
+
+void tcp_frame_reader_init(tcp_frame_reader *r, size_t max_frame)
+{
+    memset(r, 0, sizeof *r);
+    r->max_frame = max_frame;
+}
+
+void tcp_frame_reader_free(tcp_frame_reader *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+    r->cap = r->len = r->off = 0;
+}
+
+size_t tcp_frame_reader_partial(const tcp_frame_reader *r)
+{
+    return r->len - r->off;
+}
+
+size_t tcp_frame_reader_expected(const tcp_frame_reader *r)
+{
+    if (r->len - r->off < TCP_FRAME_HEADER)
+        return 0;
+    return be32_get(r->buf + r->off);
+}
+
+static int grow_to(uint8_t **buf, size_t *cap, size_t need, size_t *grows)
+{
+    size_t ncap = *cap ? *cap : READER_INITIAL;
+    while (ncap < need)
+        ncap *= 2;
+    uint8_t *nb = realloc(*buf, ncap);
+    if (nb == NULL)
+        return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for a %zu-byte connection buffer",
+                              ncap);
+    *buf = nb;
+    *cap = ncap;
+    (*grows)++;
+    return 0;
+}
+
+int tcp_frame_reader_space(tcp_frame_reader *r, uint8_t **p, size_t *n)
+{
+    size_t held = r->len - r->off;
+    /* Room for the frame being received (its length is known and was
+     * checked against max_frame by tcp_frame_next), else a header. */
+    size_t want = held + TCP_FRAME_HEADER;
+    size_t expected = tcp_frame_reader_expected(r);
+    if (expected > 0 && expected <= r->max_frame)
+        want = TCP_FRAME_HEADER + expected;
+    /* Move the partial frame to the front when it would not fit where it
+     * is, or when the consumed part is most of the buffer. */
+    if (r->off > 0 && (r->off + want > r->cap || r->off >= r->cap / 2)) {
+        memmove(r->buf, r->buf + r->off, held);
+        r->len = held;
+        r->off = 0;
+    }
+    if (r->cap < want || r->cap == 0) {
+        int rc = grow_to(&r->buf, &r->cap, want < READER_INITIAL ? READER_INITIAL : want,
+                         &r->grows);
+        if (rc < 0)
+            return rc;
+    }
+    *p = r->buf + r->len;
+    *n = r->cap - r->len;
+    return 0;
+}
+
+void tcp_frame_reader_commit(tcp_frame_reader *r, size_t n)
+{
+    r->len += n;
+}
+
+int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
+{
+    size_t held = r->len - r->off;
+    if (held < TCP_FRAME_HEADER)
+        return 0;
+    uint32_t flen = be32_get(r->buf + r->off);
+    if (flen == 0)
+        return veil_error_set(VEIL_EFORMAT, "tcp: zero-length frame (a frame holds one message)");
+    if (flen > r->max_frame)
+        return veil_error_set(VEIL_ELIMIT, "tcp: frame of %u bytes exceeds max_frame (%zu bytes)",
+                              flen, r->max_frame);
+    if (held - TCP_FRAME_HEADER < flen)
+        return 0;
+    *body = r->buf + r->off + TCP_FRAME_HEADER;
+    *len = flen;
+    r->off += TCP_FRAME_HEADER + flen;
+    if (r->off == r->len)
+        r->off = r->len = 0; /* buffer empty: next read starts at the front */
+    return 1;
+}
+
+/* ---- writer --------------------------------------------------------------- */
+
+void tcp_frame_writer_init(tcp_frame_writer *w, size_t max)
+{
+    memset(w, 0, sizeof *w);
+    w->max = max;
+}
+
+void tcp_frame_writer_free(tcp_frame_writer *w)
+{
+    free(w->buf);
+    w->buf = NULL;
+    w->cap = w->head = w->tail = 0;
+}
+
+void tcp_frame_writer_consume(tcp_frame_writer *w, size_t n)
+{
+    w->head += n;
+    if (w->head == w->tail)
+        w->head = w->tail = 0;
+}
+
+/* Room for need more bytes at the tail: compact, then grow (never past
+ * what max requires). */
+static int writer_room(tcp_frame_writer *w, size_t need)
+{
+    size_t queued = w->tail - w->head;
+    if (w->cap - w->tail >= need)
+        return 0;
+    if (w->head > 0) {
+        memmove(w->buf, w->buf + w->head, queued);
+        w->head = 0;
+        w->tail = queued;
+        if (w->cap - w->tail >= need)
+            return 0;
+    }
+    size_t ncap = w->cap ? w->cap : WRITER_INITIAL;
+    while (ncap < queued + need)
+        ncap *= 2;
+    if (ncap > w->max && w->max >= queued + need)
+        ncap = w->max;
+    uint8_t *nb = realloc(w->buf, ncap);
+    if (nb == NULL)
+        return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for a %zu-byte send queue", ncap);
+    w->buf = nb;
+    w->cap = ncap;
+    w->grows++;
+    return 0;
+}
+
+int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
+                    const veil_route *ret, const uint8_t *payload, size_t payload_len)
+{
+    size_t body = veil_codec_encoded_size(onward, ret, payload_len);
+    if (body > max_frame)
+        return veil_error_set(VEIL_ELIMIT, "tcp: message of %zu bytes (encoded) exceeds "
+                              "max_frame (%zu bytes)", body, max_frame);
+    size_t need = TCP_FRAME_HEADER + body;
+    size_t queued = w->tail - w->head;
+    if (queued + need > w->max)
+        return veil_error_set(VEIL_EAGAIN, "tcp: send queue full (%zu bytes queued + %zu > "
+                              "send_queue_max %zu): the peer is not reading fast enough",
+                              queued, need, w->max);
+    int rc = writer_room(w, need);
+    if (rc < 0)
+        return rc;
+    size_t written = 0;
+    uint8_t *p = w->buf + w->tail;
+    rc = veil_codec_encode(onward, ret, payload, payload_len, p + TCP_FRAME_HEADER, body,
+                           &written);
+    if (rc < 0)
+        return rc;
+    be32_put(p, (uint32_t)written);
+    w->tail += TCP_FRAME_HEADER + written;
+    return 0;
+}

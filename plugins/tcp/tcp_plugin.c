@@ -1,0 +1,315 @@
+/* The tcp transport plugin: descriptor, [transport.NAME] configuration,
+ * one instance per node (router registration for address type 1, the
+ * prepoll flush, the deadline timer), and the listen/connect/stats ops.
+ *
+ * Sending: the router hands a message whose next hop is "1#host:port" to
+ * tcp_route() at send time.  The hop is popped, the rest of the message is
+ * framed into that connection's send queue (opening the connection first
+ * when none exists and auto_connect is on), and the frames a loop round
+ * queued are written with one send() per connection just before the loop
+ * polls.  The sender's call returns the outcome it can know now: a bad
+ * address, a refused dial, a full queue (VEIL_EAGAIN).  What happens later
+ * (refused connect, reset, timeout) is logged and reported to route-lost
+ * subscribers (veil_node_on_route_lost).  docs/PLUGINS.md has the whole
+ * policy. */
+#include "tcp.h"
+
+#include <veil/error.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_FRAME (VEIL_PAYLOAD_MAX + 4096u)
+#define DEFAULT_SEND_QUEUE_MAX (4u << 20)
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define DEFAULT_FRAME_TIMEOUT_MS 30000
+#define DEFAULT_MAX_CONNECTIONS 4096
+
+static const char *const tcp_keys[] = {
+    "max_frame", "send_queue_max", "auto_connect", "keepalive", "connect_timeout",
+    "frame_timeout", "max_connections", "listen", NULL,
+};
+
+void tcp_log(tcp_inst *inst, veil_log_level level, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    inst->host->log(level, "tcp", "%s", text);
+}
+
+static int plugin_init(const veil_host_services *host, const veil_config_scope *scope,
+                       void **state)
+{
+    (void)scope;
+    *state = (void *)(uintptr_t)host; /* instances need the services */
+    return 0;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static int read_config(const veil_host_services *h, const veil_config_scope *s, tcp_config *c)
+{
+    long long v[6];
+    bool ac;
+    int rc = h->config_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
+                               TCP_FRAME_MAX_MAX, &v[0]);
+    if (rc == 0)
+        rc = h->config_get_int(s, "send_queue_max", DEFAULT_SEND_QUEUE_MAX, TCP_FRAME_MIN_MAX,
+                               1ll << 32, &v[1]);
+    if (rc == 0)
+        rc = h->config_get_bool(s, "auto_connect", true, &ac);
+    if (rc == 0)
+        rc = h->config_get_int(s, "keepalive", 0, 0, 86400, &v[2]);
+    if (rc == 0)
+        rc = h->config_get_int(s, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS, 1, 3600000,
+                               &v[3]);
+    if (rc == 0)
+        rc = h->config_get_int(s, "frame_timeout", DEFAULT_FRAME_TIMEOUT_MS, 1, 3600000, &v[4]);
+    if (rc == 0)
+        rc = h->config_get_int(s, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, 1 << 20, &v[5]);
+    if (rc < 0)
+        return rc;
+    /* The default queue holds several full frames; a smaller max_frame
+     * keeps the default unless the queue is set too. */
+    if ((unsigned long long)v[1] < (unsigned long long)v[0] + TCP_FRAME_HEADER)
+        return veil_error_set(VEIL_ECONFIG, "[%s] send_queue_max (%lld) must hold one frame: "
+                              "at least max_frame + 4 (%lld)", s->section, v[1],
+                              v[0] + (long long)TCP_FRAME_HEADER);
+    c->max_frame = (size_t)v[0];
+    c->send_queue_max = (size_t)v[1];
+    c->auto_connect = ac;
+    c->keepalive_s = (int)v[2];
+    c->connect_timeout_ms = (int)v[3];
+    c->frame_timeout_ms = (int)v[4];
+    c->max_connections = (size_t)v[5];
+    return 0;
+}
+
+/* ---- deadlines ---------------------------------------------------------- */
+
+static void tick(veil_node *node, void *arg)
+{
+    tcp_inst *inst = arg;
+    inst->tick = NULL;
+    tcp_conn_check_timeouts(inst, veil_node_now_ms(node));
+    tcp_conn_reap(inst);
+    tcp_inst_arm_tick(inst);
+}
+
+/* One timer per instance while connections exist (not one per frame):
+ * a quarter of the shorter timeout, between 5 ms and 1 s. */
+void tcp_inst_arm_tick(tcp_inst *inst)
+{
+    if (inst->tick != NULL || inst->nconns == 0)
+        return;
+    int t = inst->cfg.connect_timeout_ms < inst->cfg.frame_timeout_ms
+                ? inst->cfg.connect_timeout_ms : inst->cfg.frame_timeout_ms;
+    t /= 4;
+    if (t < 5)
+        t = 5;
+    if (t > 1000)
+        t = 1000;
+    if (inst->host->timer_add(inst->node, (uint64_t)t, tick, inst, &inst->tick) < 0)
+        inst->tick = NULL; /* out of memory: deadlines wait for the next arm */
+}
+
+/* ---- the loop's side ---------------------------------------------------- */
+
+static void prepoll(veil_node *node, void *arg)
+{
+    tcp_inst *inst = arg;
+    (void)node;
+    /* Subscribers told about a failure may queue more: a few passes. */
+    for (int pass = 0; pass < 4 && (inst->dirty != NULL || inst->dead != NULL); pass++) {
+        while (inst->dirty != NULL) {
+            tcp_conn *c = inst->dirty;
+            inst->dirty = c->next_dirty;
+            c->dirty = false;
+            c->next_dirty = NULL;
+            tcp_conn_flush(c);
+        }
+        tcp_conn_reap(inst);
+    }
+}
+
+static int tcp_route(void *arg, veil_message *msg)
+{
+    tcp_inst *inst = arg;
+    uint8_t type;
+    const uint8_t *bytes;
+    size_t len;
+    int rc;
+    if (!veil_route_front(veil_message_onward_const(msg), &type, &bytes, &len) ||
+        type != VEIL_ADDRESS_TYPE_TCP) {
+        veil_message_free(msg);
+        return veil_error_set(VEIL_EINVAL, "tcp: message without a tcp next hop");
+    }
+    tcp_conn *c = tcp_conn_find(inst, bytes, len);
+    if (veil_route_count(veil_message_onward_const(msg)) < 2) {
+        rc = veil_error_set(VEIL_EINVAL, "tcp: route ends at 1#%.*s: the peer needs an address "
+                            "after it to deliver to", (int)len, (const char *)bytes);
+    } else if (c == NULL && !inst->cfg.auto_connect) {
+        rc = veil_error_set(VEIL_ENOROUTE, "tcp: no connection to 1#%.*s and auto_connect is "
+                            "off", (int)len, (const char *)bytes);
+    } else {
+        rc = c == NULL ? tcp_conn_dial(inst, (const char *)bytes, len, &c) : 0;
+        if (rc == 0)
+            rc = veil_route_pop_front(veil_message_onward(msg), NULL);
+        if (rc == 0)
+            rc = tcp_conn_queue(c, msg);
+    }
+    veil_message_free(msg);
+    return rc;
+}
+
+/* ---- instances ---------------------------------------------------------- */
+
+static void instance_free(void *p)
+{
+    tcp_inst *inst = p;
+    if (inst == NULL)
+        return;
+    veil_node_unregister_transport(inst->node, VEIL_ADDRESS_TYPE_TCP);
+    veil_node_prepoll_remove(inst->node, prepoll, inst);
+    if (inst->tick != NULL)
+        inst->host->timer_cancel(inst->tick);
+    tcp_listener_close_all(inst);
+    tcp_conn_destroy_all(inst);
+    free(inst);
+}
+
+static int tcp_listen(void *p, const char *where, veil_address *bound);
+
+static int instance_new(void *plugin_state, veil_node *node, const veil_config_scope *scope,
+                        void **out)
+{
+    const veil_host_services *host = plugin_state;
+    if (host == NULL || node == NULL)
+        return veil_error_set(VEIL_EINVAL, "tcp: instance_new needs the host services and a node");
+    tcp_inst *inst = calloc(1, sizeof *inst);
+    if (inst == NULL)
+        return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for an instance");
+    inst->node = node;
+    inst->host = host;
+    inst->stats.size = sizeof inst->stats;
+    int rc = read_config(host, scope, &inst->cfg);
+    if (rc == 0)
+        rc = veil_node_register_transport(node, VEIL_ADDRESS_TYPE_TCP, tcp_route, inst);
+    if (rc < 0) {
+        free(inst);
+        return rc;
+    }
+    rc = veil_node_prepoll_add(node, prepoll, inst);
+    const char *where = host->config_get(scope, "listen");
+    if (rc == 0 && where != NULL && where[0] != '\0') {
+        veil_address bound;
+        rc = tcp_listen(inst, where, &bound);
+    }
+    if (rc < 0) {
+        instance_free(inst);
+        return rc;
+    }
+    *out = inst;
+    return 0;
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static int tcp_listen(void *p, const char *where, veil_address *bound)
+{
+    if (p == NULL || where == NULL || bound == NULL)
+        return veil_error_set(VEIL_EINVAL, "tcp: listen: NULL argument");
+    return tcp_listener_open(p, where, bound);
+}
+
+static tcp_conn *conn_by_id(tcp_inst *inst, uint64_t id)
+{
+    for (tcp_conn *c = inst->conns; c != NULL; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+/* Wait for the dial to finish, running the loop (other connections keep
+ * going).  Inside a handler the loop cannot run: return with it pending. */
+static int wait_connected(tcp_inst *inst, tcp_conn *c)
+{
+    uint64_t id = c->id;
+    inst->wait_id = id;
+    inst->wait_code = VEIL_ECLOSED;
+    snprintf(inst->wait_detail, sizeof inst->wait_detail, "tcp: connection 1#%.255s closed",
+             c->addr.bytes);
+    int rc = 0;
+    while ((c = conn_by_id(inst, id)) != NULL && c->state == TCP_CONNECTING) {
+        rc = veil_node_run_once(inst->node, 50);
+        if (rc < 0)
+            break;
+    }
+    inst->wait_id = 0;
+    if (rc == VEIL_ESTATE)
+        return 0; /* called from a handler: the dial goes on */
+    if (rc < 0)
+        return rc;
+    if (c != NULL && c->state == TCP_OPEN)
+        return 0;
+    return veil_error_set(inst->wait_code, "%s", inst->wait_detail);
+}
+
+static int tcp_connect(void *p, const char *where, veil_address *peer)
+{
+    tcp_inst *inst = p;
+    if (inst == NULL || where == NULL || peer == NULL)
+        return veil_error_set(VEIL_EINVAL, "tcp: connect: NULL argument");
+    size_t len = strlen(where);
+    if (len > VEIL_ADDRESS_MAX)
+        return veil_error_set(VEIL_ELIMIT, "tcp: address '%.40s...' is longer than %u bytes",
+                              where, VEIL_ADDRESS_MAX);
+    tcp_conn *c = tcp_conn_find(inst, (const uint8_t *)where, len);
+    int rc = c == NULL ? tcp_conn_dial(inst, where, len, &c) : 0;
+    if (rc == 0)
+        rc = veil_address_set(peer, VEIL_ADDRESS_TYPE_TCP, where, len);
+    if (rc == 0 && c->state == TCP_CONNECTING)
+        rc = wait_connected(inst, c);
+    return rc;
+}
+
+static int tcp_stats(void *p, veil_transport_stats *out)
+{
+    tcp_inst *inst = p;
+    size_t size = out->size < sizeof *out ? out->size : sizeof *out;
+    veil_transport_stats s = inst->stats;
+    s.size = size;
+    memcpy(out, &s, size);
+    return 0;
+}
+
+static const veil_transport_ops tcp_ops = {
+    .size = sizeof(veil_transport_ops),
+    .address_type = VEIL_ADDRESS_TYPE_TCP,
+    .instance_new = instance_new,
+    .instance_free = instance_free,
+    .listen = tcp_listen,
+    .connect = tcp_connect,
+    .stats = tcp_stats,
+};
+
+static const veil_plugin_descriptor tcp_descriptor = {
+    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
+    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(veil_plugin_descriptor),
+    .kind = VEIL_PLUGIN_TRANSPORT,
+    .name = "tcp",
+    .version = "1.0",
+    .description = "TCP transport: length-prefixed frames, address type 1 (host:port)",
+    .config_keys = tcp_keys,
+    .init = plugin_init,
+    .fini = NULL,
+    .ops = &tcp_ops,
+};
+
+VEIL_PLUGIN_ENTRY(tcp_descriptor)

@@ -1,0 +1,406 @@
+/* tcp transport: nodes in separate processes over loopback (tests/tcp_peer)
+ * — two-node echo, three-node relay with replies back along the return
+ * route, IPv6, a host name, refused connects, bad addresses and
+ * configuration, batching and the no-malloc steady state. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tcp_peer_spawn.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static veil_node *node;
+static veil_context *app;
+
+static int setup(void **state)
+{
+    (void)state;
+    return tcp_test_node(&node, &app, NULL) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    veil_node_stop(node);
+    node = NULL;
+    return 0;
+}
+
+static void start_peer(tcp_peer_proc *p, const char *const *args)
+{
+    assert_int_equal(tcp_peer_start(p, args), 0);
+}
+
+static veil_route route_of(const char *text)
+{
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    return r;
+}
+
+static void route_is(const veil_route *r, const char *want)
+{
+    char text[1024];
+    veil_route_format(r, text, sizeof text);
+    assert_string_equal(text, want);
+}
+
+static void payload_is(const veil_message *m, const char *want)
+{
+    size_t len;
+    const uint8_t *p = veil_message_payload(m, &len);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(p, want, len);
+}
+
+static veil_message *receive_ok(void)
+{
+    veil_message *m = NULL;
+    int rc = veil_ctx_receive(app, &m, 5000);
+    if (rc < 0)
+        fail_msg("receive: %s (%s)", veil_strerror(rc), veil_last_error());
+    return m;
+}
+
+/* ---- echo ----------------------------------------------------------------- */
+
+static void test_two_node_echo(void **state)
+{
+    (void)state;
+    tcp_peer_proc p;
+    start_peer(&p, NULL);
+    veil_address peer;
+    assert_int_equal(veil_node_transport_connect(node, "tcp", p.where, &peer), 0);
+    char text[VEIL_ADDRESS_TEXT_MAX + 1];
+    veil_address_format(&peer, text, sizeof text);
+    assert_string_equal(text, p.address);
+
+    char route_text[300];
+    snprintf(route_text, sizeof route_text, "%s => echoer", p.address);
+    veil_route r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(app, &r, "Hello Ockam!", 12), 0);
+    veil_message *m = receive_ok();
+    payload_is(m, "Hello Ockam!");
+    route_is(veil_message_onward_const(m), "app");
+    route_is(veil_message_return_const(m), route_text); /* reply retraces the route */
+    veil_message_free(m);
+
+    /* 100 messages queued in one round go out in far fewer writes. */
+    veil_transport_stats before, after;
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &before), 0);
+    for (int i = 0; i < 100; i++) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "message %d", i);
+        assert_int_equal(veil_ctx_send(app, &r, msg, strlen(msg)), 0);
+    }
+    for (int i = 0; i < 100; i++) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "message %d", i);
+        m = receive_ok();
+        payload_is(m, msg); /* in order */
+        veil_message_free(m);
+    }
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &after), 0);
+    assert_int_equal(after.frames_sent - before.frames_sent, 100);
+    assert_int_equal(after.frames_received - before.frames_received, 100);
+    assert_true(after.writes - before.writes <= 2);
+    assert_int_equal(after.connections_open, 1);
+    assert_int_equal(tcp_peer_stop(&p), 0);
+}
+
+/* After a warm-up, round trips cost no malloc: node pools and the
+ * connection's buffers are reused. */
+static void test_steady_state_no_malloc(void **state)
+{
+    (void)state;
+    tcp_peer_proc p;
+    start_peer(&p, NULL);
+    char route_text[300];
+    snprintf(route_text, sizeof route_text, "%s => echoer", p.address);
+    veil_route r = route_of(route_text);
+    uint8_t data[4096];
+    memset(data, 0x5a, sizeof data);
+    veil_node_stats ns0, ns1;
+    veil_transport_stats ts0, ts1;
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            veil_node_get_stats(node, &ns0);
+            assert_int_equal(veil_node_transport_stats(node, "tcp", &ts0), 0);
+        }
+        for (int i = 0; i < 200; i++) {
+            size_t len = (size_t)(1 + (i * 37) % (int)sizeof data);
+            assert_int_equal(veil_ctx_send(app, &r, data, len), 0);
+            veil_message *m = receive_ok();
+            size_t got;
+            veil_message_payload(m, &got);
+            assert_int_equal(got, len);
+            veil_message_free(m);
+        }
+    }
+    veil_node_get_stats(node, &ns1);
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &ts1), 0);
+    assert_int_equal(ns1.message_allocs, ns0.message_allocs);
+    assert_int_equal(ns1.buffer_allocs, ns0.buffer_allocs);
+    assert_int_equal(ts1.buffer_allocs, ts0.buffer_allocs);
+    assert_int_equal(ts1.frames_received - ts0.frames_received, 200);
+    assert_int_equal(tcp_peer_stop(&p), 0);
+}
+
+/* ---- relay ---------------------------------------------------------------- */
+
+static void test_three_node_relay(void **state)
+{
+    (void)state;
+    tcp_peer_proc b, c;
+    start_peer(&b, NULL);
+    start_peer(&c, NULL);
+    /* No connect(): A dials B on first send, B (listening only) dials C. */
+    char route_text[600];
+    snprintf(route_text, sizeof route_text, "%s => %s => echoer", b.address, c.address);
+    veil_route r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(app, &r, "through B", 9), 0);
+    veil_message *m = receive_ok();
+    payload_is(m, "through B");
+    route_is(veil_message_return_const(m), route_text);
+    /* Reply to the reply: the return route works as a route. */
+    veil_route back;
+    veil_route_copy(&back, veil_message_return_const(m));
+    veil_message_free(m);
+    assert_int_equal(veil_ctx_send(app, &back, "and again", 9), 0);
+    m = receive_ok();
+    payload_is(m, "and again");
+    veil_message_free(m);
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
+    assert_int_equal(st.connections_dialed, 1); /* only B: C is B's business */
+    assert_int_equal(tcp_peer_stop(&b), 0);
+    assert_int_equal(tcp_peer_stop(&c), 0);
+}
+
+/* ---- addresses ------------------------------------------------------------ */
+
+static bool ipv6_loopback_works(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 s = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&s, sizeof s) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static void test_ipv6(void **state)
+{
+    (void)state;
+    if (!ipv6_loopback_works()) {
+        print_message("# SKIP: cannot bind [::1] (IPv6 loopback unavailable here)\n");
+        skip();
+    }
+    tcp_peer_proc p;
+    static const char *const args[] = {"-l", "[::1]:0", NULL};
+    start_peer(&p, args);
+    assert_int_equal(strncmp(p.address, "1#[::1]:", 8), 0);
+    char route_text[300];
+    snprintf(route_text, sizeof route_text, "%s => echoer", p.address);
+    veil_route r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(app, &r, "six", 3), 0);
+    veil_message *m = receive_ok();
+    payload_is(m, "six");
+    route_is(veil_message_return_const(m), route_text);
+    veil_message_free(m);
+    assert_int_equal(tcp_peer_stop(&p), 0);
+}
+
+static void test_hostname_localhost(void **state)
+{
+    (void)state;
+    tcp_peer_proc p;
+    start_peer(&p, NULL); /* 127.0.0.1 */
+    const char *port = strrchr(p.where, ':') + 1;
+    char where[64], route_text[300];
+    snprintf(where, sizeof where, "localhost:%s", port);
+    veil_address peer;
+    /* localhost may resolve to ::1 first: the dial falls back to 127.0.0.1 */
+    assert_int_equal(veil_node_transport_connect(node, "tcp", where, &peer), 0);
+    snprintf(route_text, sizeof route_text, "1#%s => echoer", where);
+    veil_route r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(app, &r, "by name", 7), 0);
+    veil_message *m = receive_ok();
+    payload_is(m, "by name");
+    route_is(veil_message_return_const(m), route_text);
+    veil_message_free(m);
+    assert_int_equal(tcp_peer_stop(&p), 0);
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+typedef struct lost {
+    int calls;
+    int reason;
+    char peer[VEIL_ADDRESS_TEXT_MAX + 1];
+    char detail[1024];
+} lost;
+
+static void on_lost(veil_node *n, const veil_address *peer, int reason, const char *detail,
+                    void *arg)
+{
+    lost *l = arg;
+    (void)n;
+    l->calls++;
+    l->reason = reason;
+    veil_address_format(peer, l->peer, sizeof l->peer);
+    snprintf(l->detail, sizeof l->detail, "%s", detail);
+}
+
+static void test_connect_refused(void **state)
+{
+    (void)state;
+    int port = tcp_free_port();
+    assert_true(port > 0);
+    char where[64], want[200];
+    snprintf(where, sizeof where, "127.0.0.1:%d", port);
+    assert_int_equal(veil_node_transport_connect(node, "tcp", where, NULL), VEIL_EIO);
+    snprintf(want, sizeof want, "connection %s: connect failed: Connection refused", where);
+    assert_non_null(strstr(veil_last_error(), want));
+
+    /* Through a route: the send is accepted, the refusal reaches the
+     * route-lost subscribers with the same code and reason. */
+    lost l = {0};
+    assert_int_equal(veil_node_on_route_lost(node, on_lost, &l), 0);
+    char route_text[128];
+    snprintf(route_text, sizeof route_text, "1#%s => echoer", where);
+    veil_route r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(app, &r, "nobody", 6), 0);
+    assert_true(tcp_pump_until(node, &l.calls, 3000));
+    assert_int_equal(l.reason, VEIL_EIO);
+    snprintf(want, sizeof want, "1#%s", where);
+    assert_string_equal(l.peer, want);
+    assert_non_null(strstr(l.detail, "connect failed: Connection refused"));
+    assert_non_null(strstr(l.detail, "queued bytes dropped")); /* the frame never left */
+    veil_node_off_route_lost(node, on_lost, &l);
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
+    assert_int_equal(st.connections_open, 0);
+}
+
+static void expect_connect_error(const char *where, int code, const char *detail)
+{
+    assert_int_equal(veil_node_transport_connect(node, "tcp", where, NULL), code);
+    if (strstr(veil_last_error(), detail) == NULL)
+        fail_msg("detail '%s' does not contain '%s'", veil_last_error(), detail);
+}
+
+static void test_bad_addresses(void **state)
+{
+    (void)state;
+    expect_connect_error("nohost", VEIL_EINVAL, "address 'nohost' has no port");
+    expect_connect_error("127.0.0.1:", VEIL_EINVAL, "has no port");
+    expect_connect_error("127.0.0.1:99999", VEIL_EINVAL, "has a port over 65535");
+    expect_connect_error("127.0.0.1:8x", VEIL_EINVAL, "not a decimal number");
+    expect_connect_error("[::1:80", VEIL_EINVAL, "has '[' without ']'");
+    expect_connect_error("::1:80", VEIL_EINVAL, "IPv6 address without brackets");
+    expect_connect_error("[nothex]:80", VEIL_EINVAL, "invalid IPv6 address");
+    expect_connect_error(":80", VEIL_EINVAL, "has no host");
+    expect_connect_error("127.0.0.1:0", VEIL_EINVAL, "cannot connect to port 0");
+    expect_connect_error("no-such-host.invalid:80", VEIL_ENOTFOUND,
+                         "cannot resolve 'no-such-host.invalid'");
+
+    /* listening where something already listens */
+    veil_address bound;
+    assert_int_equal(veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound), 0);
+    char where[300];
+    snprintf(where, sizeof where, "%s", bound.bytes);
+    assert_int_equal(veil_node_transport_listen(node, "tcp", where, &bound), VEIL_EEXIST);
+    assert_non_null(strstr(veil_last_error(), "cannot listen on"));
+    assert_non_null(strstr(veil_last_error(), "Address already in use"));
+
+    /* a route that ends at a tcp hop has nothing to deliver to */
+    char route_text[320];
+    snprintf(route_text, sizeof route_text, "1#%s", where);
+    veil_route r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(app, &r, "x", 1), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "route ends at 1#"));
+
+    /* an unknown transport name */
+    assert_int_equal(veil_node_transport_connect(node, "no_such_transport", "h:1", NULL),
+                     VEIL_EPLUGIN_NOTFOUND);
+    assert_non_null(strstr(veil_last_error(), "no_such_transport"));
+}
+
+static void test_auto_connect_off(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    static const char *const kv[] = {"auto_connect=false", NULL};
+    assert_int_equal(tcp_test_node(&n, &a, kv), 0);
+    veil_route r = route_of("1#127.0.0.1:9 => echoer");
+    assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE);
+    assert_non_null(strstr(veil_last_error(),
+                           "no connection to 1#127.0.0.1:9 and auto_connect is off"));
+    veil_node_stop(n);
+}
+
+static void expect_node_error(const char *const *kv, int code, const char *detail)
+{
+    veil_node *n = NULL;
+    veil_context *a;
+    assert_int_equal(tcp_test_node(&n, &a, kv), code);
+    if (strstr(veil_last_error(), detail) == NULL)
+        fail_msg("detail '%s' does not contain '%s'", veil_last_error(), detail);
+    assert_null(n);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    static const char *const k1[] = {"max_frame=10", NULL};
+    expect_node_error(k1, VEIL_ECONFIG, "max_frame");
+    static const char *const k2[] = {"max_frame=1m", "send_queue_max=64k", NULL};
+    expect_node_error(k2, VEIL_ECONFIG, "send_queue_max (65536) must hold one frame");
+    static const char *const k3[] = {"max_frames=1024", NULL};
+    expect_node_error(k3, VEIL_ECONFIG, "unknown key 'max_frames'");
+    static const char *const k4[] = {"auto_connect=maybe", NULL};
+    expect_node_error(k4, VEIL_ECONFIG, "auto_connect");
+    static const char *const k5[] = {"listen=127.0.0.1", NULL};
+    expect_node_error(k5, VEIL_EINVAL, "address '127.0.0.1' has no port");
+}
+
+/* `listen = ...` in the configuration listens at node creation. */
+static void test_listen_from_config(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    static const char *const kv[] = {"listen=127.0.0.1:0", NULL};
+    assert_int_equal(tcp_test_node(&n, &a, kv), 0);
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
+    assert_int_equal(st.connections_open, 0);
+    veil_node_stop(n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_two_node_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steady_state_no_malloc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_three_node_relay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostname_localhost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
+        cmocka_unit_test(test_auto_connect_off),
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_listen_from_config),
+    };
+    return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
+}
