@@ -8,4 +8,4 @@ apt-get install -y -qq --no-install-recommends \
     libsodium-dev libssl-dev libcmocka-dev \
     clang libclang-rt-dev valgrind \
     python3 python3-dissononce python3-x3dh python3-xeddsa \
-    iproute2 >/dev/null
+    iproute2 tcpdump >/dev/null
