@@ -29,7 +29,8 @@
  * around the payload: Noise needs at most 2 * 56 + 2 * 16. */
 #define KA_HEADROOM 1024u
 
-static int open_session(veil_channel *ch, int role, veil_ch_local *loc)
+static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const uint8_t *bundle,
+                        size_t bundle_len)
 {
     int rc = veil__ch_local_get(ch->entity, loc);
     if (rc < 0)
@@ -40,6 +41,8 @@ static int open_session(veil_channel *ch, int role, veil_ch_local *loc)
     p.role = role;
     p.vault = ch->vault;
     p.local_static = loc->static_key;
+    p.peer_bundle = bundle;
+    p.peer_bundle_len = bundle_len;
     rc = ch->ka->session_new(ch->ka_inst, &p, &ch->session);
     return rc < 0 ? veil_error_wrap(rc, "secure channel: key agreement session") : 0;
 }
@@ -116,9 +119,13 @@ int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route)
 {
     veil_ch_local loc;
     veil_message *m;
+    uint8_t bundle[VEIL_CH_BUNDLE_MAX];
+    size_t blen = 0;
     int rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
+    if (rc == 0 && veil__ch_ka_has_prekeys(ch->ka)) /* X3DH: the bundle first */
+        rc = veil__ch_prekey_fetch(ch, route, bundle, sizeof bundle, &blen);
     if (rc == 0)
-        rc = open_session(ch, VEIL_KA_INITIATOR, &loc);
+        rc = open_session(ch, VEIL_KA_INITIATOR, &loc, blen ? bundle : NULL, blen);
     if (rc == 0)
         rc = ka_write(ch, VEIL_CH_HS1, NULL, 0, route, &m);
     if (rc == 0 && (rc = veil_ctx_forward(ch->ctx, m)) < 0)
@@ -142,7 +149,7 @@ int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_
     size_t n, plen;
     veil_message *m = NULL;
     (void)f;
-    rc = open_session(ch, VEIL_KA_RESPONDER, &loc);
+    rc = open_session(ch, VEIL_KA_RESPONDER, &loc, NULL, 0);
     if (rc == 0 && (rc = ka_read(ch, msg, &ignored, &n)) < 0)
         veil_error_wrap(rc, "secure channel: handshake message 1");
     if (rc == 0)

@@ -140,6 +140,7 @@ typedef struct veil_ch_listener {
     void *ka_inst;
     veil_ch_settings set;
     veil_context *ctx;
+    struct veil_ch_prekey *prekey;  /* key agreements with prekeys (X3DH) */
 } veil_ch_listener;
 
 typedef struct veil_channel {
@@ -200,6 +201,18 @@ VEIL_CH_HIDDEN int veil__ch_responder_begin(veil_ch_listener *l, veil_message *m
 VEIL_CH_HIDDEN int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg,
                                             const veil_ch_frame *f);
 VEIL_CH_HIDDEN void veil__ch_handshake_timer(veil_node *node, void *arg);
+
+/* channel_prekey.c: key agreements with prekeys (X3DH) */
+VEIL_CH_HIDDEN bool veil__ch_ka_has_prekeys(const veil_key_agreement_ops *ka);
+/* Listener: serve (and publish) bundles for its static key; no-op
+ * without prekeys.  unlisten: when the listener's state is freed. */
+VEIL_CH_HIDDEN int veil__ch_prekey_listen(veil_ch_listener *l, veil_node *node,
+                                          const char *address, const veil_ch_local *loc);
+VEIL_CH_HIDDEN void veil__ch_prekey_unlisten(veil_ch_listener *l);
+/* Initiator: fetch the listener's bundle from the prekey service. */
+#define VEIL_CH_BUNDLE_MAX 1024u
+VEIL_CH_HIDDEN int veil__ch_prekey_fetch(veil_channel *ch, const veil_route *route,
+                                         uint8_t *out, size_t cap, size_t *out_len);
 
 /* channel_data.c */
 /* Encrypt app message msg (onward [channel, rest...]) and send it. */

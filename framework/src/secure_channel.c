@@ -61,10 +61,12 @@ int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, voi
     if (rc < 0)
         return veil_error_wrap(rc, "secure channel: key agreement plugin");
     const veil_key_agreement_ops *ops = veil_plugin_descriptor_of(p)->ops;
-    if (ops == NULL || ops->size < sizeof *ops)
+    /* ABI 1.0 tables end at rekey; appended ops are checked where used. */
+    const size_t abi10 = offsetof(veil_key_agreement_ops, rekey) + sizeof ops->rekey;
+    if (ops == NULL || ops->size < abi10)
         return veil_error_set(VEIL_EPLUGIN_ABI, "secure channel: key agreement plugin '%s' has an "
                               "ops table of %zu bytes (need %zu)", veil_plugin_descriptor_of(p)->name,
-                              ops ? ops->size : 0u, sizeof *ops);
+                              ops ? ops->size : 0u, abi10);
     veil_config_scope scope = { veil_node_config(node), "key_agreement" };
     if ((rc = ops->instance_new(veil_plugin_state(p), &scope, inst)) < 0)
         return veil_error_wrap(rc, "secure channel: key agreement instance for [key_agreement]");
@@ -274,6 +276,7 @@ void veil__ch_listener_unref(veil_ch_listener *l)
 {
     if (--l->refs > 0)
         return;
+    veil__ch_prekey_unlisten(l);
     veil_trust_policy_free(l->policy);
     if (l->ka_inst != NULL)
         l->ka->instance_free(l->ka_inst);
@@ -339,6 +342,8 @@ int veil_secure_channel_listener_create(veil_entity *e, const char *address,
         rc = veil__ch_ka_instance(node, &l->ka, &l->ka_inst);
     if (rc == 0) /* make the static key and attestation now: errors show here */
         rc = veil__ch_local_get(e, &local);
+    if (rc == 0)
+        rc = veil__ch_prekey_listen(l, node, address, &local);
     if (rc == 0)
         rc = veil_ctx_start_worker(node->app, address, &listener_ops, l);
     if (rc < 0) {

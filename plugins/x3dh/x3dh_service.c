@@ -1,0 +1,407 @@
+/* The prekey service (docs/X3DH.md, "Prekey service"): one worker per node
+ * and address (default "prekeys") that answers FETCH requests with one
+ * bundle each, for every name registered with it: the listeners of this
+ * node (each backed by its prekey store, x3dh_store.c) and, when the
+ * service is a directory, what responders on other nodes published to it
+ * (x3dh_directory.c).
+ *
+ * prekey_start (the key agreement op the secure channel calls when a
+ * listener starts) opens the listener's store, registers the listener's
+ * address with the node's service (starting the worker the first time),
+ * arms a timer for the store's next SPK rotation / expiry, and, with
+ * [prekeys] directory_route, publishes to a directory and keeps it topped
+ * up.  prekey_stop undoes it.  The worker itself lives until the node
+ * stops; a registration keeps the service's state alive past that (the
+ * order in which a stopping node stops workers is not ours to choose). */
+#include "x3dh_service.h"
+
+#include <veil/log.h>
+#include <veil/message.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PK_DEFAULT_ADDRESS "prekeys"
+
+static pthread_mutex_t svc_mu = PTHREAD_MUTEX_INITIALIZER;
+static pk_service *services;
+
+pk_entry *pk_find(pk_service *svc, const char *name)
+{
+    for (pk_entry *e = svc->entries; e != NULL; e = e->next)
+        if (strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
+void pk_entry_free(pk_entry *e)
+{
+    free(e->opk_ids);
+    free(e->opk_pubs);
+    x3dh_memzero(e, sizeof *e);
+    free(e);
+}
+
+static void unlink_entry(pk_service *svc, pk_entry *e)
+{
+    for (pk_entry **pp = &svc->entries; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            return;
+        }
+    }
+}
+
+int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const uint8_t *body,
+             size_t len)
+{
+    uint8_t buf[3u + 1u + PK_NAME_MAX + PK_DETAIL_MAX + X3DH_BUNDLE_MAX];
+    if (len > sizeof buf - 3u)
+        len = sizeof buf - 3u;
+    buf[0] = PK_VERSION;
+    buf[1] = (uint8_t)(op | PK_REPLY);
+    buf[2] = (uint8_t)(status < 0 ? -status : 0);
+    if (len > 0)
+        memcpy(buf + 3, body, len);
+    return veil_ctx_reply_message(ctx, msg, buf, 3u + len);
+}
+
+int pk_reply_error(veil_context *ctx, veil_message *msg, uint8_t op, int rc, const char *name)
+{
+    uint8_t body[1u + PK_NAME_MAX + PK_DETAIL_MAX];
+    size_t n = 0;
+    if (name != NULL) {
+        size_t nl = strlen(name);
+        body[n++] = (uint8_t)nl;
+        memcpy(body + n, name, nl);
+        n += nl;
+    }
+    const char *d = veil_last_error();
+    size_t dl = strnlen(d, PK_DETAIL_MAX);
+    memcpy(body + n, d, dl);
+    veil_log(VEIL_LOG_INFO, "x3dh", "prekey service: refused a %s request: %s",
+             op == PK_FETCH ? "fetch" : "publish", d);
+    return pk_reply(ctx, msg, op, rc, body, n + dl);
+}
+
+/* FETCH body: name_len:u8 | name.  Reply: the bundle, or status + detail. */
+static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
+                 size_t len)
+{
+    char name[PK_NAME_MAX + 1];
+    x3dh_bundle b;
+    int rc = 0;
+    if (len < 2u || len != 1u + body[0] || memchr(body + 1, 0, body[0]) != NULL)
+        rc = veil_error_set(VEIL_EFORMAT, "prekey service '%s': a fetch request must be "
+                            "name_len:u8 | name (1..255 bytes, no NUL); got %zu bytes",
+                            svc->address, len);
+    if (rc == 0) {
+        memcpy(name, body + 1, body[0]);
+        name[body[0]] = '\0';
+        pk_entry *e = pk_find(svc, name);
+        if (e == NULL)
+            rc = veil_error_set(VEIL_ENOTFOUND, "prekey service '%s': no bundle for '%s' (no "
+                                "listener with prekeys at that address on this node, and "
+                                "nothing published under it)", svc->address, name);
+        else if (e->store != NULL)
+            rc = x3dh_store_bundle(e->store, &b);
+        else
+            rc = pk_dir_bundle(e, &b);
+    }
+    uint8_t out[X3DH_BUNDLE_MAX];
+    size_t n = 0;
+    if (rc == 0)
+        rc = x3dh_bundle_encode(&b, out, sizeof out, &n);
+    if (rc < 0)
+        return pk_reply_error(ctx, msg, PK_FETCH, rc, NULL);
+    svc->fetches++;
+    return pk_reply(ctx, msg, PK_FETCH, 0, out, n);
+}
+
+static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    pk_service *svc = state;
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    if (len < 2u) {
+        veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': dropped a %zu-byte message",
+                 svc->address, len);
+        return 0;
+    }
+    if (p[0] != PK_VERSION) {
+        if (p[1] & PK_REPLY)
+            return 0;
+        return pk_reply_error(ctx, msg, p[1], veil_error_set(VEIL_EVERSION, "prekey service "
+                              "'%s': request version %u (this service speaks %u)",
+                              svc->address, p[0], PK_VERSION), NULL);
+    }
+    switch (p[1]) {
+    case PK_FETCH:
+        return fetch(svc, ctx, msg, p + 2, len - 2u);
+    case PK_PUBLISH:
+        if (svc->dir_vault == NULL)
+            return pk_reply_error(ctx, msg, PK_PUBLISH, veil_error_set(VEIL_EPERM, "prekey "
+                                  "service '%s' is not a directory (publications refused)",
+                                  svc->address), NULL);
+        return pk_dir_publish(svc, ctx, msg, p + 2, len - 2u);
+    case PK_PUBLISH | PK_REPLY:
+        pk_dir_ack(svc, p + 2, len - 2u);
+        return 0;
+    default:
+        veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': dropped unknown op 0x%02x",
+                 svc->address, p[1]);
+        return 0;
+    }
+}
+
+static void svc_unref(pk_service *svc)
+{
+    pthread_mutex_lock(&svc_mu);
+    bool last = --svc->refs == 0;
+    pthread_mutex_unlock(&svc_mu);
+    if (!last)
+        return;
+    while (svc->entries != NULL) {
+        pk_entry *e = svc->entries;
+        svc->entries = e->next;
+        pk_entry_free(e);
+    }
+    free(svc);
+}
+
+static int svc_start(veil_context *ctx, void *state)
+{
+    ((pk_service *)state)->ctx = ctx;
+    return 0;
+}
+
+static void svc_stop(veil_context *ctx, void *state)
+{
+    (void)ctx;
+    pk_service *svc = state;
+    pthread_mutex_lock(&svc_mu);
+    for (pk_service **pp = &services; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == svc) {
+            *pp = svc->next;
+            break;
+        }
+    }
+    svc->ctx = NULL;
+    pthread_mutex_unlock(&svc_mu);
+    svc_unref(svc);
+}
+
+static const veil_worker_ops svc_ops = {
+    .size = sizeof(veil_worker_ops),
+    .start = svc_start,
+    .handle_message = svc_handle,
+    .stop = svc_stop,
+};
+
+/* The node's service at address (a reference), started when absent. */
+static int service_get(veil_context *ctx, const char *address, pk_service **out)
+{
+    veil_node *node = veil_ctx_node(ctx);
+    pthread_mutex_lock(&svc_mu);
+    pk_service *svc = services;
+    while (svc != NULL && !(svc->node == node && strcmp(svc->address, address) == 0))
+        svc = svc->next;
+    if (svc != NULL)
+        svc->refs++;
+    pthread_mutex_unlock(&svc_mu);
+    if (svc != NULL) {
+        *out = svc;
+        return 0;
+    }
+    if ((svc = calloc(1, sizeof *svc)) == NULL)
+        return veil_error_set(VEIL_ENOMEM, "prekey service: out of memory");
+    svc->node = node;
+    svc->refs = 2; /* the worker's and the caller's */
+    snprintf(svc->address, sizeof svc->address, "%s", address);
+    int rc = veil_ctx_start_worker(ctx, address, &svc_ops, svc);
+    if (rc < 0) {
+        free(svc);
+        return veil_error_wrap(rc, "prekey service: starting the worker at '%s'", address);
+    }
+    pthread_mutex_lock(&svc_mu);
+    svc->next = services;
+    services = svc;
+    pthread_mutex_unlock(&svc_mu);
+    *out = svc;
+    return 0;
+}
+
+/* ---- registrations ----------------------------------------------------- */
+
+static int get_s(const veil_config_scope *sc, const char *key, long long def, long long min,
+                 long long max, uint64_t *out)
+{
+    long long v;
+    int rc = veil_config_scope_get_int(sc, key, def, min, max, &v);
+    if (rc == 0)
+        *out = (uint64_t)v;
+    return rc;
+}
+
+static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uint64_t *publish_s)
+{
+    const veil_config_scope *sc = &p->scope;
+    uint64_t count = 0, low = 0;
+    int rc = get_s(sc, "spk_rotate_s", X3DH_SPK_ROTATE_S_DEFAULT, 1, 10LL * 365 * 86400,
+                   &c->spk_rotate_ms);
+    if (rc == 0)
+        rc = get_s(sc, "spk_grace_s", X3DH_SPK_GRACE_S_DEFAULT, 0, 10LL * 365 * 86400,
+                   &c->spk_grace_ms);
+    if (rc == 0)
+        rc = get_s(sc, "opk_count", X3DH_OPK_COUNT_DEFAULT, 0, X3DH_OPK_COUNT_MAX, &count);
+    if (rc == 0)
+        rc = get_s(sc, "opk_low_water", X3DH_OPK_LOW_WATER_DEFAULT, 0, X3DH_OPK_COUNT_MAX, &low);
+    if (rc == 0)
+        rc = get_s(sc, "publish_interval_s", 60, 1, 86400, publish_s);
+    if (rc == 0 && sc->config != NULL)
+        rc = veil_config_get_bool(sc->config, "key_agreement", "require_opk", false,
+                                  &c->require_opk);
+    c->spk_rotate_ms *= 1000u;
+    c->spk_grace_ms *= 1000u;
+    c->opk_count = (unsigned)count;
+    c->opk_low_water = (unsigned)low;
+    return rc;
+}
+
+static void reg_arm(pk_reg *reg, uint64_t next_ms);
+
+/* Maintain the store (rotation, expiry, refill) and keep a directory
+ * topped up: a new SPK, or fewer OPKs there than opk_low_water, is
+ * published at the next tick. */
+static void reg_tick(veil_node *node, void *arg)
+{
+    (void)node;
+    pk_reg *reg = arg;
+    reg->timer = NULL;
+    uint64_t next = 0;
+    if (x3dh_store_maintain(reg->store, &next) < 0)
+        veil_log(VEIL_LOG_WARN, "x3dh", "prekey store of '%s': %s", reg->entry->name,
+                 veil_last_error());
+    if (reg->publish_ms > 0) {
+        x3dh_store_stats st;
+        x3dh_store_get_stats(reg->store, &st);
+        unsigned n = 0;
+        if (!reg->dir_sent)
+            n = reg->cfg.opk_count;
+        else if (reg->dir_acked && reg->dir_held < reg->cfg.opk_low_water)
+            n = reg->cfg.opk_count - reg->dir_held;
+        /* Unacknowledged: send again (without OPKs) to learn the count. */
+        if (!reg->dir_sent || st.spk_id != reg->published_spk || n > 0 || !reg->dir_acked)
+            if (pk_dir_send(reg, n) < 0)
+                veil_log(VEIL_LOG_WARN, "x3dh", "publishing '%s': %s", reg->entry->name,
+                         veil_last_error());
+        if (next > reg->publish_ms)
+            next = reg->publish_ms;
+    }
+    reg_arm(reg, next);
+}
+
+static void reg_arm(pk_reg *reg, uint64_t next_ms)
+{
+    if (next_ms == 0)
+        next_ms = 1;
+    if (veil_node_timer_add(reg->svc->node, next_ms, reg_tick, reg, &reg->timer) < 0)
+        veil_log(VEIL_LOG_ERROR, "x3dh", "prekeys of '%s': no timer (%s): SPK rotation now "
+                 "happens only when a bundle is fetched", reg->entry->name, veil_last_error());
+}
+
+static int reg_entry(pk_reg *reg, const char *name)
+{
+    if (strlen(name) == 0 || strlen(name) > PK_NAME_MAX)
+        return veil_error_set(VEIL_EINVAL, "prekeys: name must be 1..%u bytes", PK_NAME_MAX);
+    if (pk_find(reg->svc, name) != NULL)
+        return veil_error_set(VEIL_EEXIST, "prekey service '%s' already serves bundles for '%s'",
+                              reg->svc->address, name);
+    pk_entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->store = reg->store;
+    e->owner = reg;
+    e->next = reg->svc->entries;
+    reg->svc->entries = e;
+    reg->entry = e;
+    return 0;
+}
+
+static int reg_directory(pk_reg *reg, const veil_ka_prekey_params *p, uint64_t publish_s)
+{
+    const char *text = veil_config_scope_get(&p->scope, "directory_route");
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    int rc = veil_route_parse(&reg->dir_route, text);
+    if (rc < 0)
+        return veil_error_wrap(VEIL_ECONFIG, "%s: [prekeys] directory_route '%s'",
+                               veil_config_origin(p->scope.config, p->scope.section,
+                                                  "directory_route"), text);
+    reg->vault = p->vault;
+    reg->publish_ms = publish_s * 1000u;
+    return 0;
+}
+
+void x3dh_prekey_stop(void *handle, bool touch_vault)
+{
+    pk_reg *reg = handle;
+    if (reg == NULL)
+        return;
+    if (reg->timer != NULL)
+        veil_node_timer_cancel(reg->timer);
+    if (reg->entry != NULL) {
+        unlink_entry(reg->svc, reg->entry);
+        pk_entry_free(reg->entry);
+    }
+    x3dh_store_close(reg->store, touch_vault);
+    svc_unref(reg->svc);
+    x3dh_memzero(reg, sizeof *reg);
+    free(reg);
+}
+
+int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
+{
+    (void)inst; /* nothing here depends on the instance (it may go first) */
+    if (p == NULL || handle == NULL || p->size < sizeof *p || p->ctx == NULL || p->vault == NULL)
+        return veil_error_set(VEIL_EINVAL, "x3dh: prekey_start: params (of at least %zu bytes) "
+                              "with ctx and vault, and handle, must be set", sizeof *p);
+    const char *address = veil_config_scope_get(&p->scope, "address");
+    if (address == NULL || address[0] == '\0')
+        address = PK_DEFAULT_ADDRESS;
+    *handle = NULL;
+    pk_service *svc;
+    if (p->local_static == 0) { /* a directory: the worker's reference keeps it */
+        int rc = service_get(p->ctx, address, &svc);
+        if (rc == 0) {
+            svc->dir_vault = p->vault;
+            svc_unref(svc);
+        }
+        return rc;
+    }
+    if (p->name == NULL)
+        return veil_error_set(VEIL_EINVAL, "x3dh: prekey_start: a listener needs a name");
+    pk_reg *reg = calloc(1, sizeof *reg);
+    if (reg == NULL)
+        return veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
+    uint64_t publish_s = 0;
+    int rc = read_config(p, &reg->cfg, &publish_s);
+    if (rc == 0)
+        rc = x3dh_store_open(p->vault, p->local_static, &reg->cfg, &reg->store);
+    if (rc == 0 && (rc = service_get(p->ctx, address, &reg->svc)) < 0)
+        x3dh_store_close(reg->store, true);
+    if (rc < 0) {
+        free(reg);
+        return rc;
+    }
+    if ((rc = reg_entry(reg, p->name)) == 0 && (rc = reg_directory(reg, p, publish_s)) == 0)
+        reg_tick(reg->svc->node, reg);
+    if (rc < 0) {
+        x3dh_prekey_stop(reg, true);
+        return rc;
+    }
+    *handle = reg;
+    return 0;
+}
