@@ -163,6 +163,7 @@ struct tcp_inst {
     tcp_conn *dirty;
     tcp_conn *dead;
     veil_timer *tick;
+    bool stopping;              /* instance_free: failures are not news */
     uint64_t next_id;
     /* connect(): the connection being waited for and how it ended */
     uint64_t wait_id;

@@ -148,7 +148,7 @@ void tcp_conn_fail(tcp_conn *c, int code, veil_log_level level, const char *fmt,
         snprintf(c->fail_detail, sizeof c->fail_detail, "tcp: connection %s: %s", c->addr.bytes,
                  why);
     c->fail_code = code;
-    tcp_log(c->inst, level, "%s", c->fail_detail);
+    tcp_log(c->inst, c->inst->stopping ? VEIL_LOG_DEBUG : level, "%s", c->fail_detail);
     conn_release(c);
     c->state = TCP_DEAD;
     c->next_dead = c->inst->dead;
@@ -171,6 +171,7 @@ void tcp_conn_reap(tcp_inst *inst)
 
 void tcp_conn_destroy_all(tcp_inst *inst)
 {
+    inst->stopping = true;
     while (inst->conns != NULL) {
         tcp_conn *c = inst->conns;
         if (c->state == TCP_OPEN)
