@@ -4,6 +4,7 @@
  * ad_appendix; docs/X3DH.md), read strictly when the instance is made so a
  * bad value fails at startup.  A session is an x3dh_session. */
 #include "x3dh.h"
+#include "x3dh_prekeys.h" /* x3dh-prekeys: prekey_start/prekey_stop */
 
 #include <veil/plugin.h>
 
@@ -110,6 +111,9 @@ static const veil_key_agreement_ops x3dh_ops = {
     .read_message = read_message,
     .split = split,
     .rekey = rekey,
+    /* the prekey side (x3dh_service.c, x3dh-prekeys) */
+    .prekey_start = x3dh_prekey_start,
+    .prekey_stop = x3dh_prekey_stop,
 };
 
 static const char *const x3dh_config_keys[] = {
