@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -388,6 +389,93 @@ static void test_listen_from_config(void **state)
     veil_node_stop(n);
 }
 
+/* A dial nobody answers times out with the configured connect_timeout.
+ * "Nobody answers": a listener that never accepts, its backlog filled by
+ * other connects, so the kernel drops our SYNs and the connect stays in
+ * progress (arbitrary remote addresses may be answered by a proxy in a
+ * sandbox, so they make no reliable silent peer). */
+static void test_connect_timeout(void **state)
+{
+    (void)state;
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t sl = sizeof sin;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(ls, 0), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+    int fillers[4];
+    for (int i = 0; i < 4; i++) {
+        fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        (void)connect(fillers[i], (struct sockaddr *)&sin, sizeof sin);
+    }
+    usleep(50000);
+    veil_node *n;
+    veil_context *a;
+    static const char *const kv[] = {"connect_timeout=150", NULL};
+    assert_int_equal(tcp_test_node(&n, &a, kv), 0);
+    char where[64], want[200];
+    snprintf(where, sizeof where, "127.0.0.1:%u", ntohs(sin.sin_port));
+    int rc = veil_node_transport_connect(n, "tcp", where, NULL);
+    for (int i = 0; i < 4; i++)
+        close(fillers[i]);
+    close(ls);
+    if (rc == 0) {
+        print_message("# SKIP: the kernel completed a connect to a full backlog here\n");
+        veil_node_stop(n);
+        skip();
+    }
+    assert_int_equal(rc, VEIL_ETIMEDOUT);
+    snprintf(want, sizeof want, "tcp: connection %s: connect timed out after 150 ms "
+             "(connect_timeout)", where);
+    assert_string_equal(veil_last_error(), want);
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
+    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(st.connections_open, 0);
+    veil_node_stop(n);
+}
+
+/* Without any [transport.tcp] section the plugin loads on first use with
+ * its defaults; keepalive configured turns on without errors. */
+static void test_default_load_and_keepalive(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    veil_node_options o = {.size = sizeof o};
+    veil_config *cfg;
+    assert_int_equal(veil_config_new(&cfg), 0);
+    o.config = cfg;
+    assert_int_equal(veil_node_create(&n, &a, &o), 0);
+    veil_route r = route_of("1#127.0.0.1:9 => echoer");
+    assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE); /* not started yet */
+    assert_non_null(strstr(veil_last_error(), "no transport registered for address type 1"));
+    veil_address bound;
+    assert_int_equal(veil_node_transport_listen(n, "tcp", "127.0.0.1:0", &bound), 0);
+    assert_int_equal(bound.type, VEIL_ADDRESS_TYPE_TCP);
+    assert_int_equal(strncmp(bound.bytes, "127.0.0.1:", 10), 0);
+    assert_true(atoi(bound.bytes + 10) > 0);
+    veil_node_stop(n);
+    veil_config_free(cfg);
+
+    tcp_peer_proc p;
+    static const char *const args[] = {"-c", "keepalive=5", NULL};
+    start_peer(&p, args);
+    static const char *const kv[] = {"keepalive=5", NULL};
+    assert_int_equal(tcp_test_node(&n, &a, kv), 0);
+    char route_text[300];
+    snprintf(route_text, sizeof route_text, "%s => echoer", p.address);
+    r = route_of(route_text);
+    assert_int_equal(veil_ctx_send(a, &r, "ka", 2), 0);
+    veil_message *m;
+    assert_int_equal(veil_ctx_receive(a, &m, 5000), 0);
+    payload_is(m, "ka");
+    veil_message_free(m);
+    veil_node_stop(n);
+    assert_int_equal(tcp_peer_stop(&p), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +489,8 @@ int main(void)
         cmocka_unit_test(test_auto_connect_off),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_listen_from_config),
+        cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_default_load_and_keepalive),
     };
     return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
 }
