@@ -34,6 +34,13 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
         out->body = in;
         out->body_len = len - 1u;
         return 0;
+    case VEIL_CH_HSERR:
+        if (len < 2u || len - 1u > VEIL_CH_HSERR_MAX)
+            return veil_error_set(VEIL_EFORMAT, "channel frame: handshake refusal of %zu bytes "
+                                  "(1..%u)", len - 1u, VEIL_CH_HSERR_MAX);
+        out->body = in;
+        out->body_len = len - 1u;
+        return 0;
     case VEIL_CH_DATA:
     case VEIL_CH_CLOSE:
     case VEIL_CH_ACCEPT:

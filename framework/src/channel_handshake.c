@@ -150,8 +150,10 @@ int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_
     veil_message *m = NULL;
     (void)f;
     rc = open_session(ch, VEIL_KA_RESPONDER, &loc, NULL, 0);
-    if (rc == 0 && (rc = ka_read(ch, msg, &ignored, &n)) < 0)
+    if (rc == 0 && (rc = ka_read(ch, msg, &ignored, &n)) < 0) {
         veil_error_wrap(rc, "secure channel: handshake message 1");
+        veil__ch_hserr_send(ch, veil_message_return_const(msg), rc);
+    }
     if (rc == 0)
         rc = veil__ch_set_route(ch, veil_message_return_const(msg));
     if (rc == 0)
@@ -271,6 +273,8 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
     if (ch->state == VEIL_CH_ST_HANDSHAKE && ch->session != NULL) {
         if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_HS2)
             return initiator_msg2(ch, msg, f);
+        if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_HSERR)
+            return veil__ch_hserr_receive(ch, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
             return responder_msg3(ch, msg);
     }

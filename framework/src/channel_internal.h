@@ -25,6 +25,7 @@ enum {
     VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 */
     VEIL_CH_HS2 = 0x02,      /* responder → initiator: KA message 2 */
     VEIL_CH_HS3 = 0x03,      /* initiator → responder: KA message 3 */
+    VEIL_CH_HSERR = 0x04,    /* responder → initiator, plain: message 1 refused */
     VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
@@ -42,6 +43,8 @@ enum {
 #define VEIL_CH_PROOF_MIN (1u + VEIL_SIGNATURE_BYTES)
 #define VEIL_CH_ATTEST_DOMAIN "veil.channel.attest.v1"
 #define VEIL_CH_POLICY_NAME_MAX 128u
+/* HSERR body: code:u8 (-VEIL_E*) || reason text, at most this many bytes. */
+#define VEIL_CH_HSERR_MAX 256u
 
 typedef struct veil_ch_frame {
     uint8_t type;
@@ -209,6 +212,11 @@ VEIL_CH_HIDDEN bool veil__ch_ka_has_prekeys(const veil_key_agreement_ops *ka);
 VEIL_CH_HIDDEN int veil__ch_prekey_listen(veil_ch_listener *l, veil_node *node,
                                           const char *address, const veil_ch_local *loc);
 VEIL_CH_HIDDEN void veil__ch_prekey_unlisten(veil_ch_listener *l);
+/* Responder: message 1 failed (e.g. X3DH: SPK expired, OPK used): tell the
+ * initiator along route with an HSERR frame (plain: nothing is keyed yet). */
+VEIL_CH_HIDDEN void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc);
+/* Initiator: an HSERR frame arrived while waiting for message 2. */
+VEIL_CH_HIDDEN int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f);
 /* Initiator: fetch the listener's bundle from the prekey service. */
 #define VEIL_CH_BUNDLE_MAX 1024u
 VEIL_CH_HIDDEN int veil__ch_prekey_fetch(veil_channel *ch, const veil_route *route,

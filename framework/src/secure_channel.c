@@ -105,7 +105,7 @@ static int ch_handle(veil_context *ctx, void *state, veil_message *msg)
                  veil_last_error());
         return 0;
     }
-    if (f.type <= VEIL_CH_HS3)
+    if (f.type <= VEIL_CH_HSERR)
         return veil__ch_handshake_frame(ch, msg, &f);
     return veil__ch_receive(ch, msg, &f);
 }

@@ -190,9 +190,10 @@ static void remove_opk(x3dh_store *s, size_t i)
     s->nopk--;
 }
 
-static int refill(x3dh_store *s)
+/* Top up to opk_count when below the low-water mark (always when made). */
+static int refill(x3dh_store *s, bool initial)
 {
-    if (s->fresh >= s->cfg.opk_low_water || s->fresh >= s->cfg.opk_count)
+    if ((!initial && s->fresh >= s->cfg.opk_low_water) || s->fresh >= s->cfg.opk_count)
         return 0;
     unsigned add = s->cfg.opk_count - s->fresh;
     int rc = grow_opk(s, s->nopk + add);
@@ -231,7 +232,7 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
             i++;
     }
     if (rc == 0)
-        rc = refill(s);
+        rc = refill(s, false);
     if (next_ms != NULL) {
         uint64_t due = s->cur_made_ms + s->cfg.spk_rotate_ms;
         for (unsigned i = 0; i < s->nprev; i++)
@@ -285,7 +286,7 @@ static int store_new(veil_vault *v, veil_secret ik, const uint8_t ik_pub[X3DH_KE
     if (rc == 0)
         rc = make_spk(s, now_ms());
     if (rc == 0)
-        rc = refill(s);
+        rc = refill(s, true);
     if (rc < 0) {
         store_free(s);
         return rc;
@@ -414,7 +415,7 @@ int x3dh_store_bundle(x3dh_store *s, x3dh_bundle *out)
             s->st.bundles_without_opk++;
         }
         /* Refill at once, so the next fetch finds OPKs again. */
-        rc = refill(s);
+        rc = refill(s, false);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -434,7 +435,7 @@ int x3dh_store_batch(x3dh_store *s, x3dh_bundle *spk, unsigned max, uint32_t *id
             memcpy(pubs[*n], o->pub, X3DH_KEY_BYTES);
             (*n)++;
         }
-        rc = refill(s);
+        rc = refill(s, false);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

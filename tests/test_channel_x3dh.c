@@ -1,0 +1,354 @@
+/* Secure channels with [key_agreement] plugin = x3dh (the prekey store and
+ * service, plugins/x3dh/x3dh_store.c + x3dh_service.c, and the channel's
+ * bundle fetch, framework/src/channel_prekey.c):
+ *  - the reference flow, several initiators each consuming its own OPK,
+ *    and a captured message 1 replayed (OPK: refused as a replay, with the
+ *    refusal reaching the sender);
+ *  - exhaustion: bundles without OPK (3-DH) and channels still open; a
+ *    replayed OPK-less message 1 gets a different responder ephemeral;
+ *  - require_opk: the initiator's exact error;
+ *  - SPK rotation: an initiator holding an old bundle inside the grace
+ *    period (accepted) and beyond it (refused, exact error);
+ *  - [prekeys] errors.
+ * Bundle and message layouts used to look inside: docs/X3DH.md. */
+#include "test_channel.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#define X3DH "[key_agreement]\nplugin = x3dh\n"
+/* Offsets in the wire formats (docs/X3DH.md). */
+#define BUNDLE_FLAGS 1
+#define BUNDLE_SPK_ID 35
+#define BUNDLE_OPK_ID 136
+#define INITIAL_FLAGS 1
+#define INITIAL_OPK_ID 72
+
+typedef struct world {
+    veil_node *node;
+    veil_context *app;
+    veil_entity *alice, *bob, *carol;
+    echo_state echo;
+    tap_state *tap;
+} world;
+
+static void world_up(world *w, const char *config)
+{
+    memset(w, 0, sizeof *w);
+    node_from(config, &w->node, &w->app);
+    assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
+    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
+    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
+    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->carol), 0);
+    w->tap = calloc(1, sizeof *w->tap);
+    assert_non_null(w->tap);
+    assert_int_equal(veil_ctx_start_worker(w->app, "tap", &tap_ops, w->tap), 0);
+}
+
+static void world_down(world *w)
+{
+    veil_entity_free(w->alice);
+    veil_entity_free(w->bob);
+    veil_entity_free(w->carol);
+    assert_int_equal(veil_node_stop(w->node), 0);
+    free(w->tap);
+}
+
+/* Bob's listener at "bob", trusting Alice and Carol. */
+static void bob_listens(world *w)
+{
+    const char *ids[2] = { veil_entity_identifier(w->alice), veil_entity_identifier(w->carol) };
+    veil_trust_policy *p;
+    assert_int_equal(veil_trust_policy_identifier(w->node, ids, 2, &p), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w->bob, "bob", p), 0);
+}
+
+static int connect_to_bob(world *w, veil_entity *who, const char *route, veil_address *ch)
+{
+    veil_route r = route_of(route);
+    return veil_secure_channel_create(who, &r, trust_only(w->node, w->bob), ch);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Send raw bytes to route from a fresh mailbox, wait for the first
+ * answer; returns its payload length (copied to out), or fails. */
+static size_t ask(veil_node *node, const char *route, const uint8_t *req, size_t len,
+                  uint8_t *out, size_t cap)
+{
+    veil_context *c;
+    veil_message *m;
+    assert_int_equal(veil_ctx_new_detached(node, NULL, &c), 0);
+    veil_route r = route_of(route);
+    assert_int_equal(veil_ctx_send(c, &r, req, len), 0);
+    int rc = veil_ctx_receive(c, &m, 2000);
+    if (rc < 0)
+        fail_msg("no answer from '%s': %s", route, veil_last_error());
+    size_t n;
+    const uint8_t *p = veil_message_payload(m, &n);
+    assert_true(n <= cap);
+    memcpy(out, p, n);
+    veil_message_free(m);
+    veil_ctx_free(c);
+    return n;
+}
+
+/* FETCH "bob" from the node's prekey service: the reply (status at [2]). */
+static size_t fetch_bob(world *w, uint8_t *out, size_t cap)
+{
+    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    size_t n = ask(w->node, "prekeys", req, sizeof req, out, cap);
+    assert_true(n >= 3);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 0x81);
+    return n;
+}
+
+/* The HS1 frames the tap saw (frames ending in 0x01 towards "bob"). */
+static size_t tap_hs1(const tap_state *t, const uint8_t **frames, size_t *lens, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nframes && n < max; i++) {
+        if (strcmp(t->frames[i].to.bytes, "bob") == 0 && t->frames[i].len > 76 &&
+            t->frames[i].bytes[t->frames[i].len - 1] == 0x01) {
+            frames[n] = t->frames[i].bytes;
+            lens[n++] = t->frames[i].len;
+        }
+    }
+    return n;
+}
+
+/* The reference flow with three channels from two initiators: each HS1
+ * names its own OPK; a replayed HS1 is refused as a replay. */
+static void test_opks_consumed(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH);
+    bob_listens(&w);
+    veil_address ch[3];
+    veil_entity *who[3] = { w.alice, w.carol, w.alice };
+    for (int i = 0; i < 3; i++) {
+        int rc = connect_to_bob(&w, who[i], "tap => bob", &ch[i]);
+        if (rc < 0)
+            fail_msg("channel %d: %s", i, veil_last_error());
+        round_trip(w.app, &ch[i], "Hello Ockam!");
+    }
+    assert_string_equal(w.echo.last_info.peer_identifier, veil_entity_identifier(w.alice));
+    veil_channel_stats st;
+    assert_int_equal(veil_secure_channel_stats(w.node, &ch[1], &st), 0);
+    assert_string_equal(st.peer_identifier, veil_entity_identifier(w.bob));
+    const uint8_t *f[3];
+    size_t len[3];
+    assert_int_equal(tap_hs1(w.tap, f, len, 3), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f[i][0], 1);                     /* version */
+        assert_int_equal(f[i][INITIAL_FLAGS] & 1, 1);     /* an OPK id */
+        if (i > 0) /* handed out in increasing order, each once */
+            assert_int_equal(be32(f[i] + INITIAL_OPK_ID), be32(f[i - 1] + INITIAL_OPK_ID) + 1);
+    }
+    /* The next bundle's OPK is the one after them. */
+    uint8_t b[512];
+    size_t n = fetch_bob(&w, b, sizeof b);
+    assert_int_equal(b[2], 0);
+    assert_int_equal(n, 3 + 173);
+    assert_int_equal(be32(b + 3 + BUNDLE_OPK_ID), be32(f[2] + INITIAL_OPK_ID) + 1);
+    /* Replay channel 1's message 1: its OPK is consumed; the responder
+     * says so (HSERR: code, detail, type 0x04). */
+    uint8_t copy[512], ans[512];
+    memcpy(copy, f[1], len[1]);
+    n = ask(w.node, "bob", copy, len[1], ans, sizeof ans - 1);
+    assert_int_equal(ans[n - 1], 0x04);
+    assert_int_equal(-(int)ans[0], VEIL_EREPLAY);
+    ans[n - 1] = '\0';
+    assert_non_null(strstr((char *)ans + 1, "already used"));
+    /* The channels are unaffected. */
+    round_trip(w.app, &ch[1], "still here");
+    world_down(&w);
+}
+
+/* opk_count = 2, no refill: the third bundle has no OPK (3-DH) and its
+ * channel still opens; a replayed OPK-less message 1 makes a responder
+ * with a fresh ephemeral each time. */
+static void test_exhaustion_3dh(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "[prekeys]\nopk_count = 2\nopk_low_water = 0\n");
+    bob_listens(&w);
+    uint8_t b[512];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(fetch_bob(&w, b, sizeof b), 3 + 173);
+        assert_int_equal(b[3 + BUNDLE_FLAGS], 1);
+    }
+    assert_int_equal(fetch_bob(&w, b, sizeof b), 3 + 136);
+    assert_int_equal(b[2], 0);
+    assert_int_equal(b[3 + BUNDLE_FLAGS], 0);
+    veil_address ch;
+    assert_int_equal(connect_to_bob(&w, w.alice, "tap => bob", &ch), 0);
+    round_trip(w.app, &ch, "Hello Ockam!");
+    const uint8_t *f[1];
+    size_t len[1];
+    assert_int_equal(tap_hs1(w.tap, f, len, 1), 1);
+    assert_int_equal(f[0][INITIAL_FLAGS] & 1, 0);
+    /* Replay it twice: both answered with message 2 (no OPK to refuse),
+     * each from a different responder ephemeral (its first 33 bytes). */
+    uint8_t copy[512], a1[1024], a2[1024];
+    memcpy(copy, f[0], len[0]);
+    size_t n1 = ask(w.node, "bob", copy, len[0], a1, sizeof a1);
+    memcpy(copy, f[0], len[0]);
+    size_t n2 = ask(w.node, "bob", copy, len[0], a2, sizeof a2);
+    assert_int_equal(a1[n1 - 1], 0x02);
+    assert_int_equal(a2[n2 - 1], 0x02);
+    assert_int_equal(a1[0], 0x05);
+    assert_memory_not_equal(a1, a2, 33);
+    world_down(&w);
+}
+
+/* require_opk on the responder's node: no OPK left → no bundle at all;
+ * the initiator gets the service's refusal. */
+static void test_require_opk(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "require_opk = yes\n[prekeys]\nopk_count = 1\nopk_low_water = 0\n");
+    bob_listens(&w);
+    veil_address ch;
+    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
+    round_trip(w.app, &ch, "one");
+    assert_int_equal(connect_to_bob(&w, w.carol, "bob", &ch), VEIL_EAGAIN);
+    assert_non_null(strstr(veil_last_error(), "no one-time prekey left"));
+    assert_non_null(strstr(veil_last_error(), "require_opk"));
+    assert_non_null(strstr(veil_last_error(), "prekey service at 'prekeys'"));
+    world_down(&w);
+}
+
+/* A caching hop on the way to the prekey service: after the first bundle
+ * it answers every fetch with that same (old) bundle. */
+typedef struct cache_state {
+    uint8_t reply[512];
+    size_t len;
+    unsigned served;
+} cache_state;
+
+static int cache_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    cache_state *c = state;
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    if (len >= 2 && p[0] == 1 && p[1] == 0x01 && c->len > 0) {
+        c->served++;
+        return veil_ctx_reply_message(ctx, msg, c->reply, c->len);
+    }
+    if (len >= 3 && len <= sizeof c->reply && p[0] == 1 && p[1] == 0x81 && p[2] == 0 &&
+        c->len == 0) {
+        memcpy(c->reply, p, len);
+        c->len = len;
+    }
+    return veil_ctx_forward_next(ctx, msg);
+}
+
+static const veil_worker_ops cache_ops = {
+    .size = sizeof(veil_worker_ops),
+    .handle_message = cache_handle,
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* spk_rotate_s = 1, spk_grace_s = 1: the old bundle works 1.1 s later
+ * (rotated, inside the grace) and is refused 2.3 s later (past it). */
+static void test_spk_rotation_grace(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "[prekeys]\nspk_rotate_s = 1\nspk_grace_s = 1\nopk_count = 0\n"
+             "opk_low_water = 0\nroute = cache => prekeys\n"
+             "[secure_channel]\nhandshake_timeout_ms = 3000\n");
+    cache_state cache;
+    memset(&cache, 0, sizeof cache);
+    assert_int_equal(veil_ctx_start_worker(w.app, "cache", &cache_ops, &cache), 0);
+    bob_listens(&w);
+    veil_address ch;
+    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
+    assert_int_equal(cache.len, 3 + 136);
+    uint32_t old_spk = be32(cache.reply + 3 + BUNDLE_SPK_ID);
+    sleep_ms(1100);
+    /* Rotated: a fresh fetch names another SPK... */
+    uint8_t b[512];
+    fetch_bob(&w, b, sizeof b);
+    assert_int_not_equal(be32(b + 3 + BUNDLE_SPK_ID), old_spk);
+    /* ... and the old one is still accepted. */
+    int rc = connect_to_bob(&w, w.carol, "bob", &ch);
+    if (rc < 0)
+        fail_msg("inside the grace period: %s", veil_last_error());
+    assert_int_equal(cache.served, 1);
+    round_trip(w.app, &ch, "inside grace");
+    sleep_ms(1200);
+    char want[96];
+    snprintf(want, sizeof want, "signed prekey id %u expired", (unsigned)old_spk);
+    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_EHANDSHAKE);
+    assert_non_null(strstr(veil_last_error(), "refused handshake message 1"));
+    assert_non_null(strstr(veil_last_error(), want));
+    assert_int_equal(cache.served, 2);
+    world_down(&w);
+}
+
+/* Errors: an unknown [prekeys] key; a route that does not end at a local
+ * listener address; no prekey service on the listener's side; a directory
+ * with Noise. */
+static void test_prekey_errors(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "[prekeys]\nopk_counts = 3\n");
+    const char *id = veil_entity_identifier(w.alice);
+    veil_trust_policy *p;
+    assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", p), VEIL_ECONFIG);
+    assert_non_null(strstr(veil_last_error(), "opk_counts"));
+    world_down(&w);
+
+    world_up(&w, X3DH "[secure_channel]\nhandshake_timeout_ms = 300\n");
+    veil_address ch;
+    /* Nothing listens: no service on this node answers for "nobody". */
+    assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol", p), 0);
+    assert_int_equal(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND);
+    assert_non_null(strstr(veil_last_error(), "no bundle for 'nobody'"));
+    world_down(&w);
+
+    world_up(&w, X3DH "[prekeys]\nroute = tap => void\n[secure_channel]\n"
+             "handshake_timeout_ms = 200\n");
+    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_ETIMEDOUT);
+    assert_non_null(strstr(veil_last_error(), "no bundle from the prekey service at 'tap => void'"));
+    world_down(&w);
+
+    veil_node *node;
+    veil_context *app;
+    veil_vault *v;
+    node_from(NULL, &node, &app);
+    assert_int_equal(veil_vault_open(node, NULL, &v), 0);
+    assert_int_equal(veil_prekey_directory_start(node, v), VEIL_EUNSUPPORTED);
+    assert_non_null(strstr(veil_last_error(), "no prekeys"));
+    veil_vault_close(v);
+    assert_int_equal(veil_node_stop(node), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opks_consumed),
+        cmocka_unit_test(test_exhaustion_3dh),
+        cmocka_unit_test(test_require_opk),
+        cmocka_unit_test(test_spk_rotation_grace),
+        cmocka_unit_test(test_prekey_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
