@@ -152,6 +152,11 @@ int bench_tls_handshake(bench_tls *t)
     return rc;
 }
 
+void *bench_tls_ssl_ctx(bench_tls *t, int server)
+{
+    return t->ctx[server ? 1 : 0];
+}
+
 int bench_tls_connect(bench_tls *t)
 {
     conn_free(t);
@@ -183,6 +188,7 @@ bench_tls *bench_tls_new(void) { return NULL; }
 void bench_tls_free(bench_tls *t) { (void)t; }
 int bench_tls_handshake(bench_tls *t) { (void)t; return -1; }
 int bench_tls_connect(bench_tls *t) { (void)t; return -1; }
+void *bench_tls_ssl_ctx(bench_tls *t, int server) { (void)t; (void)server; return NULL; }
 int bench_tls_record(bench_tls *t, unsigned char *buf, size_t len)
 {
     (void)t; (void)buf; (void)len;

@@ -18,5 +18,9 @@ int bench_tls_handshake(bench_tls *t);
 int bench_tls_connect(bench_tls *t);
 /* SSL_write len bytes on the client, SSL_read them on the server. */
 int bench_tls_record(bench_tls *t, unsigned char *buf, size_t len);
+/* The SSL_CTX (as void *) of one side, 0 client and 1 server, with these
+ * certificates and settings: for the same baseline over another carrier
+ * (bench_tcp_tls.c: TLS over loopback TCP between two processes). */
+void *bench_tls_ssl_ctx(bench_tls *t, int server);
 
 #endif

@@ -5,7 +5,8 @@
     X(routing) \
     X(vault) \
     X(noise) \
-    X(channel)
+    X(channel) \
+    X(tcp)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,

@@ -1,0 +1,50 @@
+/* The tcp benchmark case (bench_tcp.c): a secure channel between two
+ * processes over loopback TCP (bench_tcp_veil.c) against OpenSSL TLS 1.3
+ * between two processes over loopback TCP (bench_tcp_tls.c).  Each side is
+ * a "peer": a forked server process and this process as the client. */
+#ifndef VEIL_BENCH_TCP_H
+#define VEIL_BENCH_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Throughput acknowledgements: the receiver acks every TCPB_ACK_BYTES of
+ * payload; the veil sender keeps at most TCPB_WINDOW_BYTES unacknowledged
+ * (TCP's own flow control does this for TLS). */
+#define TCPB_ACK_BYTES (64u * 1024u)
+#define TCPB_WINDOW_BYTES (2048u * 1024u)
+#define TCPB_MAX_MESSAGE 16384u
+
+typedef struct tcpb_peer tcpb_peer;
+
+typedef struct tcpb_ops {
+    const char *name;
+    /* Fork the server process, connect, authenticate.  0 or -1 (reason on
+     * stderr). */
+    int (*open)(tcpb_peer **out);
+    /* count messages of size bytes, one direction, until the receiver has
+     * acknowledged all of them (size * count a multiple of TCPB_ACK_BYTES). */
+    int (*oneway)(tcpb_peer *p, size_t size, long count);
+    /* count request/response exchanges of size bytes each way; the
+     * round-trip time of each in seconds into samples[]. */
+    int (*rtt)(tcpb_peer *p, size_t size, long count, double *samples);
+    /* Tell the server to exit, wait for it, free everything. */
+    void (*close)(tcpb_peer *p);
+} tcpb_ops;
+
+extern const tcpb_ops tcpb_veil_ops;
+extern const tcpb_ops tcpb_tls_ops;   /* open fails without OpenSSL */
+
+/* Fork a server: serve(wfd, arg) runs in the child, writes one line to wfd
+ * when it is ready (e.g. its port), serves, and its return value becomes
+ * the child's exit status.  The parent gets the pid and that line (waits
+ * at most 20 s).  The child dies with the parent (PR_SET_PDEATHSIG). */
+int tcpb_spawn(int (*serve)(int wfd, void *arg), void *arg, pid_t *pid, char *line,
+               size_t cap);
+/* Wait up to 5 s for the child, then kill it; 0 when it exited 0. */
+int tcpb_reap(pid_t pid);
+/* Write a NUL-terminated line to fd (all of it); 0 or -1. */
+int tcpb_write_line(int fd, const char *line);
+
+#endif
