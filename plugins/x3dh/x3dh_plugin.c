@@ -120,11 +120,7 @@ static const char *const x3dh_config_keys[] = {
     "info", "require_opk", "cipher", "ad_appendix", X3DH_STORE_CONFIG_KEYS NULL
 };
 
-/* Not static: tests compile this file with -DVEIL_PLUGIN_BUILTIN and
- * register the descriptor as a built-in (hidden, so the module still
- * exports only veil_plugin_entry). */
-extern X3DH_HIDDEN const veil_plugin_descriptor x3dh_descriptor;
-const veil_plugin_descriptor x3dh_descriptor = {
+static const veil_plugin_descriptor x3dh_descriptor = {
     .abi_major = VEIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VEIL_PLUGIN_ABI_MINOR,
     .struct_size = sizeof(veil_plugin_descriptor),
