@@ -4,7 +4,8 @@
 # openssl), each key agreement protocol offered, and across backends in one
 # process (Alice's vault on sodium, Bob's on openssl, via [vault.alice] and
 # [vault.bob], which the example opens when present).  Each run must print
-# exactly the line of the example's contract and exit 0.  The plugin path is
+# exactly the line of the example's contract and exit 0.  Cases 13-17 use
+# X3DH instead of Noise (each backend, a file vault, across backends).  The plugin path is
 # NOT exported here for one run: the example must find the build-tree
 # plugins by itself (examples/example_env.h).
 set -u
@@ -45,7 +46,7 @@ file_vault() { # SECTION CRYPTO FILE
         "$1" "$2" "$3"
 }
 
-echo "1..12"
+echo "1..17"
 run "defaults, plugin path found without VEIL_PLUGIN_PATH" "" -u VEIL_PLUGIN_PATH
 for crypto in sodium openssl; do
     run "software vault, $crypto" "$(printf '[vault]\nplugin = software\ncrypto = %s\n' $crypto)"
@@ -62,4 +63,15 @@ for proto in Noise_XX_25519_ChaChaPoly_SHA256 Noise_XX_25519_AESGCM_BLAKE2b \
              Noise_XX_25519_ChaChaPoly_BLAKE2s; do
     run "key agreement $proto" "$(printf '[key_agreement]\nplugin = noise\nprotocol = %s\n' $proto)"
 done
+# X3DH ([key_agreement] plugin = x3dh): the listener serves its prekey
+# bundles from the node's prekey service, the initiator fetches one first.
+x3dh='[key_agreement]\nplugin = x3dh\n'
+for crypto in sodium openssl; do
+    run "x3dh, software vault, $crypto" "$(printf "$x3dh"'[vault]\nplugin = software\ncrypto = %s\n' $crypto)"
+done
+run "x3dh, file vault, sodium" "$(printf "$x3dh"; file_vault vault sodium "$tmp/x3dh.vault")"
+run "x3dh across backends: Alice sodium, Bob openssl" \
+    "$(printf "$x3dh"'[vault.alice]\nplugin = software\ncrypto = sodium\n[vault.bob]\nplugin = software\ncrypto = openssl\n')"
+run "x3dh across backends: Alice openssl, Bob sodium" \
+    "$(printf "$x3dh"'[vault.alice]\nplugin = software\ncrypto = openssl\n[vault.bob]\nplugin = software\ncrypto = sodium\n')"
 [ "$fails" -eq 0 ]
