@@ -480,6 +480,11 @@ static void conn_read(tcp_conn *c)
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
         if (!parse_frames(c))
             return;
+        /* A short read drained the socket: the (level-triggered) watch
+         * fires again when more arrives, so skip the recv that would only
+         * say EAGAIN. */
+        if ((size_t)n < room)
+            return;
     }
 }
 
