@@ -387,6 +387,26 @@ static void test_listen_from_config(void **state)
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     assert_int_equal(st.connections_open, 0);
     veil_node_stop(n);
+
+    /* A [transport.tcp] section without `plugin` starts plugin tcp too:
+     * the transport is registered right after creation. */
+    veil_config *cfg;
+    assert_int_equal(veil_config_parse(&cfg, "[transport.tcp]\nlisten = 127.0.0.1:0\n"
+                                       "max_frame = 8k\n", "<test>"), 0);
+    veil_node_options o = {.size = sizeof o, .config = cfg};
+    assert_int_equal(veil_node_create(&n, &a, &o), 0);
+    veil_config_free(cfg);
+    assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
+    veil_route r = route_of("1#127.0.0.1:9");
+    assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_EINVAL); /* tcp is registered */
+    assert_non_null(strstr(veil_last_error(), "route ends at 1#127.0.0.1:9"));
+    veil_node_stop(n);
+    /* ...and its keys are checked like any plugin section's */
+    assert_int_equal(veil_config_parse(&cfg, "[transport.tcp]\nlisten_on = x\n", "<test>"), 0);
+    o.config = cfg;
+    assert_int_equal(veil_node_create(&n, &a, &o), VEIL_ECONFIG);
+    assert_non_null(strstr(veil_last_error(), "unknown key 'listen_on' in [transport.tcp]"));
+    veil_config_free(cfg);
 }
 
 /* A dial nobody answers times out with the configured connect_timeout.

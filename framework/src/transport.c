@@ -86,14 +86,30 @@ static int instantiate(veil_node *node, const char *section, veil_plugin *p, tp_
     return 0;
 }
 
+static int find_instance(veil_node *node, const char *name, tp_instance **out);
+
+/* Every [transport.NAME] section starts a transport with the node: the
+ * plugin its `plugin` key names (already loaded by node.c), else plugin
+ * NAME (so "[transport.tcp]\nlisten = ..." is enough). */
 int veil__transports_init(veil_node *node)
 {
+    tp_instance *ti;
     for (size_t i = 0; i < node->nplugins; i++) {
         veil_node_plugin_slot *s = &node->plugins[i];
-        tp_instance *ti;
         if (s->kind != VEIL_PLUGIN_TRANSPORT)
             continue;
         int rc = instantiate(node, s->section, s->plugin, &ti);
+        if (rc < 0)
+            return rc;
+    }
+    size_t n = veil_config_section_count(node->config);
+    for (size_t i = 0; i < n; i++) {
+        const char *section = veil_config_section_name(node->config, i);
+        size_t plen = sizeof SECTION_PREFIX - 1;
+        if (section == NULL || strncmp(section, SECTION_PREFIX, plen) != 0 ||
+            section[plen] == '\0' || veil_config_get(node->config, section, "plugin") != NULL)
+            continue;
+        int rc = find_instance(node, section + plen, &ti);
         if (rc < 0)
             return rc;
     }
