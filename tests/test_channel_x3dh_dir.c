@@ -1,0 +1,242 @@
+/* X3DH prekey directory on a third node (plugins/x3dh/x3dh_directory.c):
+ * three nodes in one process, each on its own thread, over the tcp
+ * transport on loopback:
+ *   D  the directory (veil_prekey_directory_start), no listener;
+ *   B  Bob's listener, publishing to D ([prekeys] directory_route);
+ *   A  Alice (this thread), fetching bundles from D ([prekeys] route) and
+ *      opening a channel to Bob on B.
+ * Also: D refuses a publication whose SPK signature does not verify under
+ * its IK, and one whose publication signature does not (exact errors).
+ * Formats: docs/X3DH.md, "Prekey service". */
+#include "test_channel.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+typedef struct peer {
+    pthread_t th;
+    char config[512];
+    bool directory;
+    char trust[VEIL_IDENTIFIER_LEN + 1];   /* non-empty: Bob listens, trusting it */
+    char bound[VEIL_ADDRESS_TEXT_MAX + 1];
+    char error[512];
+    echo_state echo;
+    atomic_int ready;                      /* 1 up, -1 failed */
+    atomic_int stop;
+} peer;
+
+static int peer_setup(peer *p, veil_node *node, veil_context *app, veil_vault **v,
+                      veil_entity **bob)
+{
+    veil_address a;
+    veil_trust_policy *pol;
+    const char *id = p->trust;
+    int rc = veil_vault_open(node, NULL, v);
+    if (rc == 0)
+        rc = veil_ctx_start_worker(app, "echoer", &echo_ops, &p->echo);
+    if (rc == 0)
+        rc = veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &a);
+    if (rc == 0)
+        veil_address_format(&a, p->bound, sizeof p->bound);
+    if (rc == 0 && p->directory)
+        rc = veil_prekey_directory_start(node, *v);
+    if (rc == 0 && p->trust[0] != '\0' &&
+        (rc = veil_entity_create(node, *v, NULL, bob)) == 0 &&
+        (rc = veil_trust_policy_identifier(node, &id, 1, &pol)) == 0)
+        rc = veil_secure_channel_listener_create(*bob, "bob", pol);
+    return rc;
+}
+
+/* A node lives and dies on its own thread (nodes are single-threaded). */
+static void *peer_main(void *arg)
+{
+    peer *p = arg;
+    veil_node *node = NULL;
+    veil_context *app;
+    veil_vault *v = NULL;
+    veil_entity *bob = NULL;
+    veil_config *cfg = NULL;
+    veil_node_options o = { .size = sizeof o };
+    int rc = veil_config_parse(&cfg, p->config, "<peer>");
+    o.config = cfg;
+    if (rc == 0)
+        rc = veil_node_create(&node, &app, &o);
+    if (rc == 0)
+        rc = peer_setup(p, node, app, &v, &bob);
+    if (rc < 0)
+        snprintf(p->error, sizeof p->error, "%s: %s", veil_strerror(rc), veil_last_error());
+    atomic_store(&p->ready, rc < 0 ? -1 : 1);
+    while (rc == 0 && !atomic_load(&p->stop))
+        rc = veil_node_run_once(node, 20);
+    veil_entity_free(bob);
+    veil_vault_close(v);
+    (void)veil_node_stop(node);
+    veil_config_free(cfg);
+    return NULL;
+}
+
+static void peer_start(peer *p)
+{
+    assert_int_equal(pthread_create(&p->th, NULL, peer_main, p), 0);
+    while (atomic_load(&p->ready) == 0) {
+        struct timespec ts = { 0, 5000000 };
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&p->ready) < 0)
+        fail_msg("peer: %s", p->error);
+}
+
+static void peer_join(peer *p)
+{
+    atomic_store(&p->stop, 1);
+    assert_int_equal(pthread_join(p->th, NULL), 0);
+}
+
+/* Send req along route from a fresh mailbox of node; the first answer. */
+static size_t ask(veil_node *node, const veil_route *r, const uint8_t *req, size_t len,
+                  uint8_t *out, size_t cap)
+{
+    veil_context *c;
+    veil_message *m;
+    assert_int_equal(veil_ctx_new_detached(node, NULL, &c), 0);
+    assert_int_equal(veil_ctx_send(c, r, req, len), 0);
+    int rc = veil_ctx_receive(c, &m, 3000);
+    if (rc < 0)
+        fail_msg("no answer: %s", veil_last_error());
+    size_t n;
+    const uint8_t *p = veil_message_payload(m, &n);
+    assert_true(n <= cap);
+    memcpy(out, p, n);
+    veil_message_free(m);
+    veil_ctx_free(c);
+    return n;
+}
+
+/* FETCH "bob" from route until the directory has it (B publishes on its
+ * own thread); the bundle (173 bytes: with an OPK) into b. */
+static void fetch_published(veil_node *node, const veil_route *dir, uint8_t *b)
+{
+    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    uint8_t ans[1024];
+    for (int tries = 0; tries < 200; tries++) {
+        size_t n = ask(node, dir, req, sizeof req, ans, sizeof ans);
+        assert_true(n >= 3);
+        assert_int_equal(ans[1], 0x81);
+        if (ans[2] == 0) {
+            assert_int_equal(n, 3 + 173);
+            memcpy(b, ans + 3, 173);
+            return;
+        }
+        assert_int_equal(-(int)ans[2], VEIL_ENOTFOUND);
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("the directory never had Bob's bundle");
+}
+
+/* A publication for "mallory" built from bundle b (its first 136 bytes,
+ * the OPK flag cleared), no OPKs, and a zero signature. */
+static size_t publication(const uint8_t *b, uint8_t *out)
+{
+    size_t n = 0;
+    out[n++] = 1;
+    out[n++] = 0x02;
+    out[n++] = 7;
+    memcpy(out + n, "mallory", 7);
+    n += 7;
+    memset(out + n, 0, 8);
+    out[n + 7] = 1;                        /* seq 1 */
+    n += 8;
+    out[n++] = 0;                          /* flags */
+    memcpy(out + n, b, 136);
+    out[n + 1] = 0;                        /* bundle flags: no OPK */
+    n += 136;
+    out[n++] = 0;
+    out[n++] = 0;                          /* no OPKs */
+    memset(out + n, 0, 64);
+    return n + 64;
+}
+
+static void refused(veil_node *node, const veil_route *dir, uint8_t *pub, size_t len,
+                    const char *want)
+{
+    uint8_t ans[1024];
+    size_t n = ask(node, dir, pub, len, ans, sizeof ans - 1);
+    assert_true(n > 3 + 8);
+    assert_int_equal(ans[1], 0x82);
+    assert_int_equal(-(int)ans[2], VEIL_EAUTH);
+    assert_int_equal(ans[3], 7);            /* the name, then the detail */
+    assert_memory_equal(ans + 4, "mallory", 7);
+    ans[n] = '\0';
+    if (strstr((char *)ans + 11, want) == NULL)
+        fail_msg("refusal detail '%s' lacks '%s'", (char *)ans + 11, want);
+}
+
+static void test_directory_third_node(void **state)
+{
+    (void)state;
+    static peer d, b;
+    memset(&d, 0, sizeof d);
+    snprintf(d.config, sizeof d.config, "[key_agreement]\nplugin = x3dh\n");
+    d.directory = true;
+    peer_start(&d);
+
+    veil_node *node;
+    veil_context *app;
+    char conf[512];
+    snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\nroute = %s => prekeys\n",
+             d.bound);
+    node_from(conf, &node, &app);
+    assert_int_equal(veil_node_transport_start(node, "tcp"), 0);
+    veil_entity *alice;
+    assert_int_equal(veil_entity_create(node, NULL, NULL, &alice), 0);
+
+    memset(&b, 0, sizeof b);
+    snprintf(b.config, sizeof b.config, "[key_agreement]\nplugin = x3dh\n[prekeys]\n"
+             "directory_route = %s => prekeys\nopk_count = 5\npublish_interval_s = 1\n", d.bound);
+    snprintf(b.trust, sizeof b.trust, "%s", veil_entity_identifier(alice));
+    peer_start(&b);
+
+    char text[600];
+    snprintf(text, sizeof text, "%s => prekeys", d.bound);
+    veil_route dir = route_of(text);
+    uint8_t bundle[173];
+    fetch_published(node, &dir, bundle);
+    assert_int_equal(bundle[1], 1);          /* with an OPK */
+
+    /* The channel: bundle from D, handshake with B. */
+    snprintf(text, sizeof text, "%s => bob", b.bound);
+    veil_route r = route_of(text);
+    veil_address ch;
+    veil_trust_policy *pol;
+    assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &pol), 0);
+    int rc = veil_secure_channel_create(alice, &r, pol, &ch);
+    if (rc < 0)
+        fail_msg("channel via the directory: %s", veil_last_error());
+    round_trip(app, &ch, "Hello Ockam!");
+    assert_int_equal(veil_secure_channel_close(node, &ch), 0);
+
+    /* D refuses a publication whose SPK signature is wrong ... */
+    uint8_t pub[512];
+    size_t n = publication(bundle, pub);
+    pub[3 + 7 + 9 + 72] ^= 0x01;             /* first byte of the SPK signature */
+    refused(node, &dir, pub, n, "is not a valid XEdDSA signature by IK over Encode(SPK)");
+    /* ... and one with a valid SPK signature but not signed as a whole. */
+    n = publication(bundle, pub);
+    refused(node, &dir, pub, n, "its signature does not verify under the bundle's identity key");
+
+    veil_entity_free(alice);
+    assert_int_equal(veil_node_stop(node), 0);
+    peer_join(&b);
+    peer_join(&d);
+    assert_int_equal(b.echo.count, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_directory_third_node),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
