@@ -1,0 +1,153 @@
+/* libFuzzer target: the X3DH decoders and the handshake reads.
+ *
+ * Input byte 0 picks the target, the rest is the input:
+ *   0  bundle decode; a decoded bundle re-encodes to the same bytes and
+ *      its signature check returns 0 or VEIL_EAUTH, nothing else
+ *   1  initial message decode; the header re-encodes to the input's prefix
+ *   2  a responder session reads the input as message 1 (store: SPK 1,
+ *      OPK 2); it must fail cleanly or advance, never touch the store
+ *      after release (the store's open references stay 0)
+ *   3  an initiator session, after writing message 1, reads the input as
+ *      message 2
+ * No read may go out of bounds (ASan), and a failed session must refuse
+ * further calls with VEIL_ESTATE. */
+#include "noise-vault.h"
+#include "test_x3dh_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static noise_test_vault tv;
+static veil_secret ik_a, ik_b, spk, opk;
+static uint8_t bundle[X3DH_BUNDLE_MAX];
+static size_t bundle_len;
+static x3dh_config cfg;
+static uint8_t buf[VEIL_KA_MESSAGE_MAX + 64], pl[VEIL_KA_MESSAGE_MAX + 64];
+
+static veil_secret key(uint8_t seed, uint8_t pub[32])
+{
+    uint8_t k[32] = { seed, 7, 7 };
+    veil_secret s = 0;
+    size_t n = 0;
+    if (noise_test_import(tv.vault, VEIL_SECRET_X25519, k, 32, &s) < 0 ||
+        veil_vault_public_key(tv.vault, s, pub, 32, &n) < 0)
+        abort();
+    return s;
+}
+
+static void setup_once(void)
+{
+    uint8_t pub[32];
+    x3dh_bundle b;
+    if (tv.vault != NULL)
+        return;
+    const char *crypto = getenv("X3DH_FUZZ_CRYPTO");
+    if (noise_test_vault_open(&tv, crypto ? crypto : "openssl") < 0)
+        abort();
+    memset(&b, 0, sizeof b);
+    ik_a = key(1, pub);
+    ik_b = key(2, pub);
+    spk = key(3, b.spk);
+    opk = key(4, b.opk);
+    b.spk_id = 1;
+    b.has_opk = true;
+    b.opk_id = 2;
+    if (x3dh_bundle_sign(tv.vault, ik_b, &b) < 0 ||
+        x3dh_bundle_encode(&b, bundle, sizeof bundle, &bundle_len) < 0)
+        abort();
+    x3dh_config_default(&cfg);
+}
+
+static void fresh_store(void)
+{
+    x3dh_bundle b;
+    if (x3dh_bundle_decode(bundle, bundle_len, &b) < 0)
+        abort();
+    tstore_reset();
+    if (tstore_add_spk(tv.vault, b.ik, 1, spk, false) < 0 || tstore_add_opk(tv.vault, b.ik, 2, opk) < 0)
+        abort();
+}
+
+static x3dh_session *session(int role)
+{
+    veil_ka_params p;
+    x3dh_session *s = NULL;
+    memset(&p, 0, sizeof p);
+    p.size = sizeof p;
+    p.role = role;
+    p.vault = tv.vault;
+    p.local_static = role == VEIL_KA_INITIATOR ? ik_a : ik_b;
+    p.peer_bundle = role == VEIL_KA_INITIATOR ? bundle : NULL;
+    p.peer_bundle_len = role == VEIL_KA_INITIATOR ? bundle_len : 0;
+    if (x3dh_session_new(&cfg, &p, &s) < 0)
+        abort();
+    return s;
+}
+
+/* After a read: either advanced, or FAILED and refusing more. */
+static void check_after(x3dh_session *s, int rc, int expect_next)
+{
+    size_t n = 0;
+    if (rc == 0 && x3dh_session_next_action(s) != expect_next)
+        abort();
+    if (rc < 0 && (x3dh_session_next_action(s) != VEIL_KA_FAILED ||
+                   x3dh_session_write(s, NULL, 0, buf, sizeof buf, &n) != VEIL_ESTATE))
+        abort();
+    if (tstore_open_refs() != 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    setup_once();
+    const uint8_t *in = data + 1;
+    size_t len = size - 1, n = 0, got = 0;
+    if (len > VEIL_KA_MESSAGE_MAX + 16)
+        len = VEIL_KA_MESSAGE_MAX + 16;
+    memcpy(buf, in, len);
+    switch (data[0] & 3) {
+    case 0: {
+        x3dh_bundle b;
+        uint8_t re[X3DH_BUNDLE_MAX];
+        if (x3dh_bundle_decode(buf, len, &b) == 0) {
+            if (x3dh_bundle_encode(&b, re, sizeof re, &n) < 0 || n != len || memcmp(re, in, n) != 0)
+                abort();
+            int rc = x3dh_bundle_verify(tv.vault, &b);
+            if (rc != 0 && rc != VEIL_EAUTH)
+                abort();
+        }
+        break;
+    }
+    case 1: {
+        x3dh_initial m;
+        uint8_t re[X3DH_INITIAL_HEADER_OPK];
+        if (x3dh_initial_decode(buf, len, &m) == 0) {
+            if (x3dh_initial_encode_header(&m, re, sizeof re, &n) < 0 || memcmp(re, in, n) != 0 ||
+                m.ct != buf + n || m.ct_len != len - n)
+                abort();
+        }
+        break;
+    }
+    case 2: {
+        fresh_store();
+        x3dh_session *s = session(VEIL_KA_RESPONDER);
+        int rc = x3dh_session_read(s, buf, len, buf, len, &got); /* in place, as the channel */
+        check_after(s, rc, VEIL_KA_WRITE);
+        x3dh_session_free(s);
+        break;
+    }
+    default: {
+        x3dh_session *s = session(VEIL_KA_INITIATOR);
+        if (x3dh_session_write(s, NULL, 0, pl, sizeof pl, &n) < 0)
+            abort();
+        int rc = x3dh_session_read(s, buf, len, pl, sizeof pl, &got);
+        check_after(s, rc, VEIL_KA_WRITE);
+        x3dh_session_free(s);
+        break;
+    }
+    }
+    return 0;
+}
