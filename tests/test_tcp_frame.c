@@ -30,6 +30,21 @@ static void routes(veil_route *on, veil_route *ret)
     assert_int_equal(veil_route_parse(ret, "app"), 0);
 }
 
+/* The queued bytes, gathered from the ring's segments. */
+static size_t gather(const tcp_frame_writer *w, uint8_t *out, size_t cap)
+{
+    struct iovec iov[2];
+    int n = tcp_frame_writer_iov(w, iov);
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        assert_true(at + iov[i].iov_len <= cap);
+        memcpy(out + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    assert_int_equal(at, tcp_frame_writer_queued(w));
+    return at;
+}
+
 static void test_writer_known_answer(void **state)
 {
     (void)state;
@@ -38,11 +53,13 @@ static void test_writer_known_answer(void **state)
     routes(&on, &ret);
     tcp_frame_writer_init(&w, 1024);
     assert_int_equal(tcp_frame_write(&w, 1024, &on, &ret, (const uint8_t *)"hi", 2), 0);
-    assert_int_equal(tcp_frame_writer_queued(&w), sizeof known);
-    assert_memory_equal(w.buf + w.head, known, sizeof known);
+    uint8_t out[2 * sizeof known];
+    assert_int_equal(gather(&w, out, sizeof out), sizeof known);
+    assert_memory_equal(out, known, sizeof known);
     /* a second frame goes right behind the first */
     assert_int_equal(tcp_frame_write(&w, 1024, &on, &ret, (const uint8_t *)"hi", 2), 0);
-    assert_memory_equal(w.buf + w.head + sizeof known, known, sizeof known);
+    assert_int_equal(gather(&w, out, sizeof out), 2 * sizeof known);
+    assert_memory_equal(out + sizeof known, known, sizeof known);
     tcp_frame_writer_consume(&w, sizeof known);
     assert_int_equal(tcp_frame_writer_queued(&w), sizeof known);
     tcp_frame_writer_consume(&w, sizeof known);
@@ -72,12 +89,34 @@ static void test_writer_limits(void **state)
     assert_string_equal(veil_last_error(), "tcp: send queue full (888 bytes queued + 222 > "
                         "send_queue_max 1000): the peer is not reading fast enough");
     assert_int_equal(tcp_frame_writer_queued(&w), 4 * 222);
-    /* once the socket took some, there is room again (compacted in place) */
+    /* once the socket took some, there is room again: the new frame wraps
+     * around the ring's end, nothing moves, nothing grows */
     size_t grows = w.grows;
+    assert_int_equal(w.cap, 1000);
     tcp_frame_writer_consume(&w, 300);
     assert_int_equal(tcp_frame_write(&w, 4096, &on, &ret, big, sizeof big), 0);
     assert_int_equal(w.grows, grows);
-    assert_true(w.cap <= 1000);
+    assert_int_equal(w.cap, 1000);
+    struct iovec iov[2];
+    assert_int_equal(tcp_frame_writer_iov(&w, iov), 2);
+    assert_int_equal(iov[0].iov_len, 700);
+    assert_int_equal(iov[1].iov_len, 4 * 222 - 300 + 222 - 700);
+    /* the stream is the same bytes as five frames written linearly */
+    static uint8_t all[5 * 222], got[5 * 222];
+    tcp_frame_writer lin;
+    tcp_frame_writer_init(&lin, 5 * 222);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(tcp_frame_write(&lin, 4096, &on, &ret, big, sizeof big), 0);
+    assert_int_equal(gather(&lin, all, sizeof all), 5 * 222);
+    assert_int_equal(gather(&w, got, sizeof got), 5 * 222 - 300);
+    assert_memory_equal(got, all + 300, 5 * 222 - 300);
+    /* growing lays a wrapped ring out flat, bytes unchanged */
+    w.max = 4000;
+    assert_int_equal(tcp_frame_write(&w, 4096, &on, &ret, big, sizeof big), 0);
+    assert_int_equal(w.grows, grows + 1);
+    assert_int_equal(tcp_frame_writer_iov(&w, iov), 1);
+    assert_memory_equal(iov[0].iov_base, all + 300, 5 * 222 - 300);
+    tcp_frame_writer_free(&lin);
     tcp_frame_writer_free(&w);
 }
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 /* ---- frames -------------------------------------------------------------
  * frame = length:u32 big-endian (1..max_frame) body
@@ -56,13 +57,15 @@ size_t tcp_frame_reader_partial(const tcp_frame_reader *r);
 /* Length announced by the incomplete frame's header (0 if not yet known). */
 size_t tcp_frame_reader_expected(const tcp_frame_reader *r);
 
-/* Outgoing bytes of one connection: frames appended back to back, sent
- * with one send() per flush.  Never holds more than max bytes. */
+/* Outgoing bytes of one connection: a ring of frames back to back, sent
+ * with one sendmsg() of at most two iovecs per flush (writev-style: the
+ * ring's two segments), so queued bytes are never moved.  Never holds
+ * more than max bytes. */
 typedef struct tcp_frame_writer {
     uint8_t *buf;
     size_t cap;
     size_t head;       /* first unsent byte */
-    size_t tail;       /* one past the last queued byte */
+    size_t len;        /* bytes queued (may wrap past the end of buf) */
     size_t max;        /* send_queue_max */
     size_t grows;
 } tcp_frame_writer;
@@ -71,13 +74,15 @@ void tcp_frame_writer_init(tcp_frame_writer *w, size_t max);
 void tcp_frame_writer_free(tcp_frame_writer *w);
 static inline size_t tcp_frame_writer_queued(const tcp_frame_writer *w)
 {
-    return w->tail - w->head;
+    return w->len;
 }
 /* Append one frame holding the message (onward, ret, payload).
  * VEIL_ELIMIT: the body would exceed max_frame; VEIL_EAGAIN: the queue
  * would exceed max (nothing appended); VEIL_ENOMEM. */
 int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
                     const veil_route *ret, const uint8_t *payload, size_t payload_len);
+/* The queued bytes as up to two segments (iov[0] first); returns how many. */
+int tcp_frame_writer_iov(const tcp_frame_writer *w, struct iovec iov[2]);
 /* Drop n sent bytes from the front. */
 void tcp_frame_writer_consume(tcp_frame_writer *w, size_t n);
 

@@ -359,7 +359,12 @@ void tcp_conn_flush(tcp_conn *c)
         return;
     while (tcp_frame_writer_queued(&c->wr) > 0) {
         size_t n = tcp_frame_writer_queued(&c->wr);
-        ssize_t w = send(c->fd, c->wr.buf + c->wr.head, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        struct iovec iov[2];
+        struct msghdr mh = {.msg_iov = iov};
+        mh.msg_iovlen = (size_t)tcp_frame_writer_iov(&c->wr, iov);
+        /* sendmsg = writev with MSG_NOSIGNAL: a reset peer is an error
+         * code, not a SIGPIPE. */
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -8,8 +8,9 @@
  * caller closes the connection: nothing is truncated or skipped, because
  * after a bad length no later byte can be trusted to start a frame.
  *
- * The writer encodes frames back to back into one per-connection buffer
- * bounded by send_queue_max, so a flush sends many frames with one call.
+ * The writer encodes frames back to back into one per-connection ring
+ * bounded by send_queue_max, so a flush sends many frames with one call
+ * (sendmsg over the ring's two segments).
  * Both buffers grow geometrically to what the connection needs and then
  * stay: steady state costs no malloc. */
 #include "tcp.h"
@@ -143,43 +144,73 @@ void tcp_frame_writer_free(tcp_frame_writer *w)
 {
     free(w->buf);
     w->buf = NULL;
-    w->cap = w->head = w->tail = 0;
+    w->cap = w->head = w->len = 0;
 }
 
 void tcp_frame_writer_consume(tcp_frame_writer *w, size_t n)
 {
-    w->head += n;
-    if (w->head == w->tail)
-        w->head = w->tail = 0;
+    w->head = (w->head + n) % w->cap;
+    w->len -= n;
+    if (w->len == 0)
+        w->head = 0;
 }
 
-/* Room for need more bytes at the tail: compact, then grow (never past
- * what max requires). */
+int tcp_frame_writer_iov(const tcp_frame_writer *w, struct iovec iov[2])
+{
+    if (w->len == 0)
+        return 0;
+    size_t first = w->cap - w->head < w->len ? w->cap - w->head : w->len;
+    iov[0].iov_base = w->buf + w->head;
+    iov[0].iov_len = first;
+    if (first == w->len)
+        return 1;
+    iov[1].iov_base = w->buf;
+    iov[1].iov_len = w->len - first;
+    return 2;
+}
+
+/* Room for need more bytes: grow geometrically (never past what max
+ * requires), laying the queued bytes out from the start of the new ring. */
 static int writer_room(tcp_frame_writer *w, size_t need)
 {
-    size_t queued = w->tail - w->head;
-    if (w->cap - w->tail >= need)
+    if (w->cap - w->len >= need)
         return 0;
-    if (w->head > 0) {
-        memmove(w->buf, w->buf + w->head, queued);
-        w->head = 0;
-        w->tail = queued;
-        if (w->cap - w->tail >= need)
-            return 0;
-    }
     size_t ncap = w->cap ? w->cap : WRITER_INITIAL;
-    while (ncap < queued + need)
+    while (ncap < w->len + need)
         ncap *= 2;
-    if (ncap > w->max && w->max >= queued + need)
+    if (ncap > w->max && w->max >= w->len + need)
         ncap = w->max;
-    uint8_t *nb = realloc(w->buf, ncap);
+    uint8_t *nb = malloc(ncap);
     if (nb == NULL)
         return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for a %zu-byte send queue", ncap);
+    struct iovec iov[2];
+    size_t at = 0;
+    int n = tcp_frame_writer_iov(w, iov);
+    for (int i = 0; i < n; i++) {
+        memcpy(nb + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    free(w->buf);
     w->buf = nb;
     w->cap = ncap;
+    w->head = 0;
     w->grows++;
     return 0;
 }
+
+static void ring_put(tcp_frame_writer *w, const uint8_t *p, size_t n)
+{
+    size_t pos = (w->head + w->len) % w->cap;
+    size_t first = w->cap - pos < n ? w->cap - pos : n;
+    memcpy(w->buf + pos, p, first);
+    memcpy(w->buf, p + first, n - first);
+    w->len += n;
+}
+
+/* Frame header and everything of the body before the payload bytes:
+ * length, codec version, both routes, the payload's length varint. */
+#define PREFIX_MAX (TCP_FRAME_HEADER + 1u + 2u * (VEIL_VARINT_MAX + VEIL_ROUTE_MAX_HOPS * \
+                    (1u + VEIL_VARINT_MAX) + VEIL_ROUTE_BYTES_MAX) + VEIL_VARINT_MAX)
 
 int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
                     const veil_route *ret, const uint8_t *payload, size_t payload_len)
@@ -189,21 +220,31 @@ int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onw
         return veil_error_set(VEIL_ELIMIT, "tcp: message of %zu bytes (encoded) exceeds "
                               "max_frame (%zu bytes)", body, max_frame);
     size_t need = TCP_FRAME_HEADER + body;
-    size_t queued = w->tail - w->head;
-    if (queued + need > w->max)
+    if (w->len + need > w->max)
         return veil_error_set(VEIL_EAGAIN, "tcp: send queue full (%zu bytes queued + %zu > "
                               "send_queue_max %zu): the peer is not reading fast enough",
-                              queued, need, w->max);
-    int rc = writer_room(w, need);
+                              w->len, need, w->max);
+    /* The codec's layout (docs/PROTOCOL.md) written in two pieces, so the
+     * payload is copied once, straight into the ring, wrapping as needed. */
+    uint8_t prefix[PREFIX_MAX];
+    size_t pos = TCP_FRAME_HEADER;
+    prefix[pos++] = VEIL_CODEC_VERSION;
+    int rc = veil_route_encode(onward, prefix, sizeof prefix, &pos);
+    if (rc == 0)
+        rc = veil_route_encode(ret, prefix, sizeof prefix, &pos);
     if (rc < 0)
         return rc;
-    size_t written = 0;
-    uint8_t *p = w->buf + w->tail;
-    rc = veil_codec_encode(onward, ret, payload, payload_len, p + TCP_FRAME_HEADER, body,
-                           &written);
+    size_t vn = veil_varint_encode(payload_len, prefix + pos, sizeof prefix - pos);
+    pos += vn;
+    if (vn == 0 || pos - TCP_FRAME_HEADER + payload_len != body)
+        return veil_error_set(VEIL_EFORMAT, "tcp: frame prefix of %zu bytes does not match the "
+                              "codec's size %zu", pos - TCP_FRAME_HEADER + payload_len, body);
+    be32_put(prefix, (uint32_t)body);
+    rc = writer_room(w, need);
     if (rc < 0)
         return rc;
-    be32_put(p, (uint32_t)written);
-    w->tail += TCP_FRAME_HEADER + written;
+    ring_put(w, prefix, pos);
+    if (payload_len > 0)
+        ring_put(w, payload, payload_len);
     return 0;
 }
