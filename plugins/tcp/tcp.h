@@ -146,6 +146,8 @@ struct tcp_conn {
     int fail_code;
     char fail_detail[600];
     tcp_conn *prev, *next;      /* instance's live list */
+    tcp_conn *hnext;            /* name hash chain */
+    uint32_t hash;
     tcp_conn *next_dirty;
     tcp_conn *next_dead;
 };
@@ -165,6 +167,8 @@ struct tcp_inst {
     tcp_listener *listeners;
     tcp_conn *conns;
     size_t nconns;
+    tcp_conn **buckets;         /* by name: the per-message lookup */
+    size_t nbuckets;            /* power of two, >= nconns when it can */
     tcp_conn *dirty;
     tcp_conn *dead;
     veil_timer *tick;
@@ -179,6 +183,7 @@ struct tcp_inst {
 
 /* tcp_conn.c */
 tcp_conn *tcp_conn_find(tcp_inst *inst, const uint8_t *name, size_t len);
+void tcp_conn_table_free(tcp_inst *inst);
 /* Start a non-blocking connect to name ("host:port").  Errors are returned
  * (parse, resolve, immediate connect failure) with detail. */
 int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out);

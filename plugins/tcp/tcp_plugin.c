@@ -180,6 +180,7 @@ static void instance_free(void *p)
         inst->host->timer_cancel(inst->tick);
     tcp_listener_close_all(inst);
     tcp_conn_destroy_all(inst);
+    tcp_conn_table_free(inst);
     free(inst);
 }
 
