@@ -239,6 +239,24 @@ static void test_disconnect_mid_frame(void **state)
     bad_client(f, sizeof f, true, VEIL_ECLOSED, "peer closed mid-frame (14 of 104 bytes received)");
 }
 
+/* A peer that resets (SO_LINGER 0: close sends RST) while the node has a
+ * reply queued for it. */
+static void test_peer_reset(void **state)
+{
+    (void)state;
+    int good = raw_connect(bound_port);
+    raw_echo_ok(good, "before");
+    int bad = raw_connect(bound_port);
+    raw_echo_ok(bad, "hello");
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(setsockopt(bad, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(bad);
+    lost_is(VEIL_ECLOSED, "Connection reset by peer");
+    log_has("Connection reset by peer");
+    raw_echo_ok(good, "after");
+    close(good);
+}
+
 /* ---- a peer that never reads ---------------------------------------------- */
 
 static void test_slow_reader_backpressure(void **state)
@@ -425,6 +443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zero_length_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slowloris, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_mid_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hundred_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_killed_mid_stream, setup, teardown),
