@@ -12,6 +12,14 @@
  *     route → decrypt → a sink worker) at 1 KiB and 16 KiB, against raw
  *     AEAD encrypt+decrypt through the same vault and the TLS 1.3 record
  *     layer (SSL_write → SSL_read over the BIO pair).
+ *     X3DH channels ([key_agreement] plugin = x3dh, on a second node in
+ *     the same process: bundle fetch from the listener node's prekey
+ *     service, then the 3-message X3DH handshake) are timed in the same
+ *     chunks, with their own crypto bound (3 X25519 key generations: EK,
+ *     the responder's ephemeral, the OPK the store makes to replace the
+ *     one handed out; 12 DH: DH1..DH4 on each side and the two ephemeral
+ *     mixes on each side; 1 XEdDSA verification of the SPK signature; no
+ *     identity signature once proofs are cached, as for Noise).
  *  3. memory per established channel (RSS delta over 10,000 channels, both
  *     ends in this process) and the per-message cost over one channel
  *     with 10,000 other channels open against with none.
@@ -38,6 +46,8 @@ typedef struct world {
     veil_entity *alice, *bob;
     unsigned long sunk;
     veil_secret bound_s[2];
+    veil_secret bound_spk;            /* X3DH bound: Bob's SPK, signed by bound_s[1] */
+    uint8_t pub_s[2][32], spk_pub[32], spk_enc[33], spk_sig[64];
     bench_tls *tls;
 } world;
 
@@ -92,14 +102,54 @@ static int bound_once(world *w)
     return rc;
 }
 
-static int setups_case(world *w)
+/* The public-key work of one X3DH set-up (see the top of the file). */
+static int x3dh_bound_once(world *w)
+{
+    veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
+    veil_secret e[3] = { 0, 0, 0 }, out; /* EK, ER, OPK */
+    uint8_t pub[3][32];
+    size_t len;
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++)
+        if ((rc = veil_vault_generate(w->vault, &a, &e[i])) == 0)
+            rc = veil_vault_public_key(w->vault, e[i], pub[i], 32, &len);
+    veil_secret ika = w->bound_s[0], ikb = w->bound_s[1], spk = w->bound_spk;
+    const veil_secret local[12] = { ika, e[0], e[0], e[0], spk, ikb, spk, e[2],
+                                    e[1], e[1], e[0], ika };
+    const uint8_t *remote[12] = { w->spk_pub, w->pub_s[1], w->spk_pub, pub[2],
+                                  w->pub_s[0], pub[0], pub[0], pub[0],
+                                  pub[0], w->pub_s[0], pub[1], pub[1] };
+    for (int i = 0; i < 12 && rc == 0; i++)
+        if ((rc = veil_vault_dh(w->vault, local[i], remote[i], 32, NULL, &out)) == 0)
+            rc = veil_vault_destroy(w->vault, out);
+    if (rc == 0)
+        rc = veil_vault_verify(w->vault, VEIL_SECRET_X25519, w->pub_s[1], 32, w->spk_enc, 33,
+                               w->spk_sig);
+    for (int i = 0; i < 3; i++)
+        if (e[i] != 0 && veil_vault_destroy(w->vault, e[i]) < 0 && rc == 0)
+            rc = -1;
+    return rc;
+}
+
+static void x3dh_emit(world *w, double *xs, double *xb, double mc, int runs)
+{
+    double mx = bench_median(xs, (size_t)runs), mxb = bench_median(xb, (size_t)runs);
+    bench_emit(w->b, "setup", "X3DH channel set-ups/s", mx, "1/s");
+    bench_emit(w->b, "setup", "X3DH crypto bound (3 keygen + 12 DH + 1 XEdDSA verify)/s", mxb,
+               "1/s");
+    bench_emit(w->b, "setup", "X3DH channel / its crypto bound", 100.0 * mx / mxb, "%");
+    bench_emit(w->b, "setup", "X3DH / Noise XX set-ups", mx / mc, "x");
+}
+
+/* x: the X3DH world (NULL when the plugin is not built). */
+static int setups_case(world *w, world *x)
 {
     int runs = w->smoke ? 1 : RUNS, rc = 0;
     long iters = w->smoke ? 4 : 300;
     const long chunk = 10;
-    double ch[RUNS], tls[RUNS], bound[RUNS];
+    double ch[RUNS], tls[RUNS], bound[RUNS], xs[RUNS], xb[RUNS];
     for (int r = 0; r < runs && rc == 0; r++) {
-        double tc = 0, tt = 0, tb = 0;
+        double tc = 0, tt = 0, tb = 0, tx = 0, txb = 0;
         long done = 0;
         for (; done < iters && rc == 0; done += chunk) {
             double t0 = bench_now_s();
@@ -112,10 +162,20 @@ static int setups_case(world *w)
             for (long i = 0; i < chunk && rc == 0; i++)
                 rc = bound_once(w);
             double t3 = bench_now_s();
+            for (long i = 0; i < chunk && rc == 0 && x; i++)
+                rc = setup_and_close(x);
+            double t4 = bench_now_s();
+            for (long i = 0; i < chunk && rc == 0 && x; i++)
+                rc = x3dh_bound_once(x);
+            double t5 = bench_now_s();
             tc += t1 - t0;
             tt += t2 - t1;
             tb += t3 - t2;
+            tx += t4 - t3;
+            txb += t5 - t4;
         }
+        xs[r] = x ? (double)done / tx : 0;
+        xb[r] = x ? (double)done / txb : 0;
         ch[r] = (double)done / tc;
         tls[r] = w->tls ? (double)done / tt : 0;
         bound[r] = (double)done / tb;
@@ -129,6 +189,8 @@ static int setups_case(world *w)
     bench_emit(w->b, "setup", "crypto bound (2 keygen + 6 DH)/s", mb, "1/s");
     bench_emit(w->b, "setup", "channel / TLS 1.3", mt > 0 ? mc / mt : 0, "x");
     bench_emit(w->b, "setup", "channel / crypto bound", 100.0 * mc / mb, "%");
+    if (x != NULL)
+        x3dh_emit(w, xs, xb, mc, runs);
     return 0;
 }
 
@@ -222,7 +284,7 @@ static int sink_route(const veil_address *ch, veil_route *r)
     return rc < 0 ? rc : veil_route_append_str(r, "sink");
 }
 
-static int world_up(world *w);
+static int world_up(world *w, const char *config);
 static void world_down(world *w);
 
 /* A second node (same configuration) with MANY channels: its RSS growth
@@ -238,7 +300,7 @@ static int many_case(world *w, const veil_address *ch)
     long n = w->smoke ? 50 : MANY;
     veil_address first;
     veil_route r1, r2;
-    int rc = world_up(&w2);
+    int rc = world_up(&w2, NULL);
     if (rc == 0)
         rc = setup_channel(&w2, &first);
     long rss0 = bench_rss_kib();
@@ -277,9 +339,31 @@ static int many_case(world *w, const veil_address *ch)
     return 0;
 }
 
-static int world_up(world *w)
+/* The X3DH bound's keys: Bob's SPK signed (XEdDSA) by his static key. */
+static int x3dh_bound_keys(world *w)
 {
-    int rc = veil_node_create(&w->node, &w->app, NULL);
+    veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
+    size_t len;
+    int rc = veil_vault_generate(w->vault, &a, &w->bound_spk);
+    for (int i = 0; i < 2 && rc == 0; i++)
+        rc = veil_vault_public_key(w->vault, w->bound_s[i], w->pub_s[i], 32, &len);
+    if (rc == 0)
+        rc = veil_vault_public_key(w->vault, w->bound_spk, w->spk_pub, 32, &len);
+    w->spk_enc[0] = 0x05;
+    memcpy(w->spk_enc + 1, w->spk_pub, 32);
+    return rc < 0 ? rc : veil_vault_sign(w->vault, w->bound_s[1], w->spk_enc, 33, w->spk_sig);
+}
+
+/* config: configuration text for the node (NULL: $VEIL_CONF or defaults). */
+static int world_up(world *w, const char *config)
+{
+    veil_node_options o = { .size = sizeof o };
+    veil_config *cfg = NULL;
+    int rc = config ? veil_config_parse(&cfg, config, "<bench>") : 0;
+    o.config = cfg;
+    if (rc == 0)
+        rc = veil_node_create(&w->node, &w->app, config ? &o : NULL);
+    veil_config_free(cfg);
     if (rc < 0)
         return rc;
     const char *id;
@@ -290,7 +374,8 @@ static int world_up(world *w)
         (rc = veil_entity_create(w->node, w->vault, NULL, &w->bob)) < 0 ||
         (rc = veil_ctx_start_worker(w->app, "sink", &sink_ops, &w->sunk)) < 0 ||
         (rc = veil_vault_generate(w->vault, &a, &w->bound_s[0])) < 0 ||
-        (rc = veil_vault_generate(w->vault, &a, &w->bound_s[1])) < 0)
+        (rc = veil_vault_generate(w->vault, &a, &w->bound_s[1])) < 0 ||
+        (rc = x3dh_bound_keys(w)) < 0)
         return rc;
     id = veil_entity_identifier(w->alice);
     if ((rc = veil_trust_policy_identifier(w->node, &id, 1, &p)) < 0)
@@ -316,9 +401,16 @@ static int run(bench_run *b)
     if (w.tls == NULL)
         fprintf(stderr, "channel: no TLS 1.3 baseline (OpenSSL missing or failed)\n");
     veil_address ch;
-    int rc = world_up(&w);
+    world x;
+    memset(&x, 0, sizeof x);
+    x.b = b;
+    x.smoke = w.smoke;
+    bool have_x = world_up(&x, "[key_agreement]\nplugin = x3dh\n") == 0;
+    if (!have_x)
+        fprintf(stderr, "channel: no X3DH row (%s)\n", veil_last_error());
+    int rc = world_up(&w, NULL);
     if (rc == 0)
-        rc = setups_case(&w);
+        rc = setups_case(&w, have_x ? &x : NULL);
     if (rc == 0)
         rc = setup_channel(&w, &ch);
     if (rc == 0)
@@ -330,6 +422,8 @@ static int run(bench_run *b)
     if (rc < 0)
         fprintf(stderr, "channel: %s (%s)\n", veil_strerror(rc), veil_last_error());
     world_down(&w);
+    if (x.node != NULL)
+        world_down(&x);
     bench_tls_free(w.tls);
     return rc;
 }
