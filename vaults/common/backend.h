@@ -80,7 +80,11 @@ typedef struct vc_backend {
     /* The same AEAD context, placed in memory the caller provides (the
      * vault core's pool of guarded slots, keystore.c): aead_size bytes,
      * zeroed, aligned as secure_alloc aligns (libsodium: 64 bytes; slots are
-     * multiples of 64 bytes apart).  aead_new = secure_alloc + aead_init, for
+     * multiples of 64 bytes apart; when aead_size is at most 32 the core
+     * puts it in the second half of the key's own 64-byte guarded slot).
+     * With cache != NULL (aead_cache_new below) the backend may keep the key
+     * pointer: the core passes its guarded copy, which stays unchanged until
+     * aead_clear.  aead_new = secure_alloc + aead_init without a cache, for
      * users without a pool.  aead_clear releases what the library holds
      * (OpenSSL's contexts); the caller wipes the memory. */
     size_t aead_size;

@@ -310,9 +310,9 @@ static int o_ed25519_verify(const uint8_t sig[64], const uint8_t pk[32], const u
  * (EVP_CIPHER_CTX plus the provider's key schedule and GHASH table), and a
  * secure channel holds four keys (send and receive at each end): with a
  * context per key and direction that was 9 KiB of a channel's 14 KiB.
- * So a key pooled by the vault core keeps only its 32 bytes and type (in
- * the core's guarded slot), and borrows one context of a small per-vault
- * cache when used: on a hit only the IV (and direction: GCM and
+ * So a key pooled by the vault core keeps only a pointer to its bytes and
+ * its type (in the core's guarded slot), and borrows one context of a
+ * small per-vault cache when used: on a hit only the IV (and direction: GCM and
  * ChaCha20-Poly1305 use one key schedule both ways) is set, as before; on
  * a miss the least recently claimed context is re-keyed (an AES key
  * expansion and GHASH table, about the cost of the old per-key set-up,
@@ -335,13 +335,17 @@ typedef struct o_cache {
     uint32_t hand[2];      /* next victim, round robin */
 } o_cache;
 
+/* 32 bytes: the core places it right after the key in the key's own
+ * guarded slot (keystore.c), so a pooled key costs no extra memory. */
 struct o_aead {
     EVP_CIPHER_CTX *own;   /* aead_new: the key's own context */
     o_cache *cache;        /* aead_init with a cache: borrowed contexts */
+    const uint8_t *key;    /* with a cache: the core's key bytes, to re-key */
     uint32_t way;          /* cache way last claimed (ours if owner == this) */
     int type;
-    uint8_t key[32];       /* for re-keying a borrowed context */
 };
+
+_Static_assert(sizeof(struct o_aead) <= 32, "o_aead must fit beside the key in a 64-byte slot");
 
 static const uint8_t zero_key[32];
 
@@ -387,8 +391,8 @@ static void o_aead_clear(void *mem)
             w->owner = NULL;
         }
         a->cache = NULL;
+        a->key = NULL;
     }
-    OPENSSL_cleanse(a->key, sizeof a->key);
 }
 
 static int o_aead_init(void *mem, void *cache, int type, const uint8_t key[32])
@@ -401,7 +405,7 @@ static int o_aead_init(void *mem, void *cache, int type, const uint8_t key[32])
     a->type = type;
     if (cache != NULL) {
         a->cache = cache;
-        memcpy(a->key, key, sizeof a->key);
+        a->key = key; /* stays valid while the key lives (backend.h) */
         return 0;
     }
     a->own = EVP_CIPHER_CTX_new();

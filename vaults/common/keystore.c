@@ -13,36 +13,36 @@
 #include "core_internal.h"
 
 #define SLOT_BYTES VEIL_SECRET_MAX_BYTES
-#define INITIAL_CAP 16u
 /* AEAD context slots per guarded pool region. */
 #define POOL_SLOTS 32u
 /* A slot whose generation reaches this is retired, never reused. */
 #define GEN_RETIRED UINT32_MAX
 
-static veil_secret handle_of(const vc_vault *v, const vc_entry *e)
+static veil_secret handle_of(const vc_entry *e)
 {
-    return ((veil_secret)e->gen << 32) | (veil_secret)((uint32_t)(e - v->entries) + 1u);
+    return ((veil_secret)e->gen << 32) | (veil_secret)(e->slot + 1u);
 }
 
 int vc_lookup(vc_vault *v, veil_secret s, const char *op, vc_entry **out)
 {
     uint32_t slot = (uint32_t)(s & 0xffffffffu);
     uint32_t gen = (uint32_t)(s >> 32);
-    if (slot == 0 || slot > v->cap || !v->entries[slot - 1].used ||
-        v->entries[slot - 1].gen != gen)
+    vc_entry *e = slot == 0 || slot > v->cap ? NULL : vc_at(v, slot - 1);
+    if (e == NULL || !e->used || e->gen != gen)
         return veil_error_set(VEIL_EBADHANDLE, "%s: secret handle 0x%llx is unknown or destroyed",
                               op, (unsigned long long)s);
-    *out = &v->entries[slot - 1];
+    *out = e;
     return 0;
 }
 
 const char *vc_entry_name(vc_vault *v, const vc_entry *e, char buf[32])
 {
-    if (e->attrs.label[0] != '\0')
-        return e->attrs.label;
-    if (e->key_id[0] != '\0')
-        return e->key_id;
-    snprintf(buf, 32, "#0x%llx", (unsigned long long)handle_of(v, e));
+    (void)v;
+    if (e->x != NULL && e->x->label[0] != '\0')
+        return e->x->label;
+    if (e->x != NULL && e->x->key_id[0] != '\0')
+        return e->x->key_id;
+    snprintf(buf, 32, "#0x%llx", (unsigned long long)handle_of(e));
     return buf;
 }
 
@@ -52,6 +52,17 @@ int vc_type_error(vc_vault *v, const vc_entry *e, const char *op, const char *ex
     return veil_error_set(VEIL_ETYPE, "%s: secret %s is %s, expected %s", op,
                           vc_entry_name(v, e, nb), veil_secret_type_name(e->attrs.type),
                           expected);
+}
+
+void vc_attrs_of(const vc_entry *e, veil_secret_attrs *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = e->attrs.type;
+    out->persistence = e->attrs.persistence;
+    out->exportable = e->attrs.exportable;
+    out->length = e->attrs.length;
+    if (e->x != NULL)
+        memcpy(out->label, e->x->label, sizeof out->label);
 }
 
 int vc_new(const vc_backend *be, vc_vault **out)
@@ -124,17 +135,36 @@ static void slot_put(vc_vault *v, void *slot)
     slot_push(v, slot);
 }
 
-/* Give back what derive() made for an entry: library state, pool slot. */
+/* Where an AEAD key's backend state goes: when it fits (OpenSSL's, 32
+ * bytes), in the second half of the key's own guarded 64-byte slot, after
+ * the 32 key bytes; otherwise (libsodium's AES-GCM state) in a pool slot.
+ * The slot never moves, so the backend may keep a pointer to the key. */
+#define KEY_HALF 32u
+static bool state_inline(const vc_vault *v)
+{
+    return v->be->aead_size <= VEIL_SECRET_MAX_BYTES - KEY_HALF;
+}
+
+/* Give back what derive() made for an entry: library state, pool slot,
+ * side record. */
 static void release_ctx(vc_vault *v, vc_entry *e)
 {
     if (e->aead != NULL) {
         v->be->aead_clear(e->aead);
-        slot_put(v, e->aead);
+        if (state_inline(v))
+            v->be->memzero(e->aead, v->be->aead_size);
+        else
+            slot_put(v, e->aead);
         e->aead = NULL;
     }
     if (e->xkey != NULL) {
         v->be->xkey_free(e->xkey);
         e->xkey = NULL;
+    }
+    if (e->x != NULL) {
+        v->be->memzero(e->x, sizeof *e->x);
+        free(e->x);
+        e->x = NULL;
     }
 }
 
@@ -143,8 +173,8 @@ void vc_free(vc_vault *v)
     if (v == NULL)
         return;
     for (uint32_t i = 0; i < v->cap; i++)
-        if (v->entries[i].used)
-            release_ctx(v, &v->entries[i]);
+        if (vc_at(v, i)->used)
+            release_ctx(v, vc_at(v, i));
     if (v->aead_cache != NULL)
         v->be->aead_cache_free(v->aead_cache); /* after every key let go of it */
     while (v->regions != NULL) {
@@ -153,12 +183,12 @@ void vc_free(vc_vault *v)
         v->be->secure_free(r->mem, region_bytes(v)); /* wipes */
         free(r);
     }
-    if (v->arena != NULL)
-        v->be->secure_free(v->arena, (size_t)v->cap * SLOT_BYTES); /* wipes */
-    if (v->entries != NULL) {
-        v->be->memzero(v->entries, (size_t)v->cap * sizeof *v->entries);
-        free(v->entries);
+    for (uint32_t c = 0; c < v->nchunks; c++) {
+        v->be->secure_free(v->chunks[c]->bytes, (size_t)VC_CHUNK * SLOT_BYTES); /* wipes */
+        v->be->memzero(v->chunks[c]->e, sizeof v->chunks[c]->e);
+        free(v->chunks[c]);
     }
+    free(v->chunks);
     free(v);
 }
 
@@ -183,48 +213,58 @@ void vc_set_change_hook(vc_vault *v, vc_change_fn fn, void *arg)
     v->hook_arg = arg;
 }
 
-/* Double the table; the arena moves to a new guarded block (old one wiped). */
+/* Add one chunk of slots (entries on the heap, bytes guarded); its slots
+ * go on the free list, lowest index first. */
 static int grow(vc_vault *v)
 {
-    uint32_t ncap = v->cap == 0 ? INITIAL_CAP : v->cap * 2u;
-    if (ncap > (1u << 24))
+    if (v->cap >= (1u << 24))
         return veil_error_set(VEIL_ELIMIT, "vault: more than %u secrets", 1u << 24);
-    vc_entry *ne = calloc(ncap, sizeof *ne);
-    uint8_t *na = v->be->secure_alloc((size_t)ncap * SLOT_BYTES);
-    if (ne == NULL || na == NULL) {
-        free(ne);
-        if (na != NULL)
-            v->be->secure_free(na, (size_t)ncap * SLOT_BYTES);
-        return veil_error_set(VEIL_ENOMEM, "vault: out of (guarded) memory for %u secrets", ncap);
+    vc_chunk **nc = realloc(v->chunks, (v->nchunks + 1u) * sizeof *nc);
+    if (nc == NULL)
+        return veil_error_set(VEIL_ENOMEM, "vault: out of memory for %u secrets",
+                              v->cap + VC_CHUNK);
+    v->chunks = nc;
+    vc_chunk *c = calloc(1, sizeof *c);
+    uint8_t *b = v->be->secure_alloc((size_t)VC_CHUNK * SLOT_BYTES); /* zeroed */
+    if (c == NULL || b == NULL) {
+        free(c);
+        if (b != NULL)
+            v->be->secure_free(b, (size_t)VC_CHUNK * SLOT_BYTES);
+        return veil_error_set(VEIL_ENOMEM, "vault: out of (guarded) memory for %u secrets",
+                              v->cap + VC_CHUNK);
     }
-    if (v->cap > 0) {
-        memcpy(ne, v->entries, (size_t)v->cap * sizeof *ne);
-        memcpy(na, v->arena, (size_t)v->cap * SLOT_BYTES);
-        v->be->memzero(v->entries, (size_t)v->cap * sizeof *ne);
-        free(v->entries);
-        v->be->secure_free(v->arena, (size_t)v->cap * SLOT_BYTES);
+    c->bytes = b;
+    for (uint32_t i = VC_CHUNK; i-- > 0;) {
+        c->e[i].gen = 1;
+        c->e[i].slot = v->cap + i;
+        c->e[i].next_free = v->free_head;
+        v->free_head = v->cap + i + 1u;
     }
-    for (uint32_t i = v->cap; i < ncap; i++)
-        ne[i].gen = 1;
-    v->entries = ne;
-    v->arena = na;
-    v->cap = ncap;
+    v->chunks[v->nchunks++] = c;
+    v->cap += VC_CHUNK;
     return 0;
 }
 
+/* Take a free slot (O(1): the free list holds exactly the unused,
+ * unretired slots). */
 static int free_slot(vc_vault *v, vc_entry **out)
 {
-    for (;;) {
-        for (uint32_t i = 0; i < v->cap; i++) {
-            if (!v->entries[i].used && v->entries[i].gen != GEN_RETIRED) {
-                *out = &v->entries[i];
-                return 0;
-            }
-        }
-        int rc = grow(v);
-        if (rc != 0)
-            return rc;
-    }
+    int rc;
+    if (v->free_head == 0 && (rc = grow(v)) != 0)
+        return rc;
+    vc_entry *e = vc_at(v, v->free_head - 1u);
+    v->free_head = e->next_free;
+    e->next_free = 0;
+    *out = e;
+    return 0;
+}
+
+static void slot_release(vc_vault *v, vc_entry *e)
+{
+    if (e->gen == GEN_RETIRED)
+        return; /* never reused */
+    e->next_free = v->free_head;
+    v->free_head = e->slot + 1u;
 }
 
 /* Length check per type; returns the expected length or 0 on error. */
@@ -251,54 +291,70 @@ static int label_free(vc_vault *v, const char *label)
 {
     if (label[0] == '\0')
         return 0;
-    for (uint32_t i = 0; i < v->cap; i++)
-        if (v->entries[i].used && strcmp(v->entries[i].attrs.label, label) == 0)
+    for (uint32_t i = 0; i < v->cap; i++) {
+        const vc_entry *e = vc_at(v, i);
+        if (e->used && e->x != NULL && strcmp(e->x->label, label) == 0)
             return veil_error_set(VEIL_EEXIST, "a secret labelled '%s' already exists", label);
+    }
     return 0;
 }
 
-/* Public key, key id (hex SHA-256 of the public key) and AEAD context. */
-static int derive(vc_vault *v, vc_entry *e, const uint8_t *bytes)
+/* AEAD state: inline after the key bytes, or in a pool slot. */
+static int derive_aead(vc_vault *v, vc_entry *e, const uint8_t *key)
 {
     const vc_backend *be = v->be;
+    int rc;
+    if (be->aead_cache_new != NULL && v->aead_cache == NULL &&
+        (v->aead_cache = be->aead_cache_new()) == NULL)
+        return veil_error_set(VEIL_ENOMEM, "vault: out of memory for the AEAD context cache");
+    if (state_inline(v))
+        e->aead = vc_bytes(v, e) + KEY_HALF; /* zero: wiped when last released */
+    else if ((rc = slot_get(v, &e->aead)) != 0)
+        return rc;
+    if ((rc = be->aead_init(e->aead, v->aead_cache, e->attrs.type, key)) != 0) {
+        if (!state_inline(v))
+            slot_put(v, e->aead);
+        e->aead = NULL;
+    }
+    return rc;
+}
+
+/* Public key, key id (hex SHA-256 of the public key) and AEAD state, from
+ * the bytes already in the entry's slot. */
+static int derive(vc_vault *v, vc_entry *e)
+{
+    const vc_backend *be = v->be;
+    const uint8_t *bytes = vc_bytes(v, e);
+    uint8_t *pub = e->x != NULL ? e->x->pub : NULL;
     int rc = 0;
     switch (e->attrs.type) {
     case VEIL_SECRET_X25519:
     case VEIL_SECRET_X448:
         e->pub_len = e->attrs.type == VEIL_SECRET_X448 ? 56 : 32;
         if (be->xkey_new != NULL)
-            rc = be->xkey_new(e->attrs.type, bytes, e->pub, &e->xkey);
+            rc = be->xkey_new(e->attrs.type, bytes, pub, &e->xkey);
         else if (e->attrs.type == VEIL_SECRET_X25519)
-            rc = be->x25519_public(e->pub, bytes);
+            rc = be->x25519_public(pub, bytes);
         else
-            rc = be->x448_public(e->pub, bytes);
+            rc = be->x448_public(pub, bytes);
         break;
     case VEIL_SECRET_ED25519:
-        rc = be->ed25519_public(e->pub, bytes);
+        rc = be->ed25519_public(pub, bytes);
         e->pub_len = 32;
         break;
     case VEIL_SECRET_AES256GCM:
     case VEIL_SECRET_CHACHAPOLY:
-        if (be->aead_cache_new != NULL && v->aead_cache == NULL &&
-            (v->aead_cache = be->aead_cache_new()) == NULL)
-            return veil_error_set(VEIL_ENOMEM, "vault: out of memory for the AEAD context cache");
-        if ((rc = slot_get(v, &e->aead)) == 0 &&
-            (rc = be->aead_init(e->aead, v->aead_cache, e->attrs.type, bytes)) != 0) {
-            slot_put(v, e->aead);
-            e->aead = NULL;
-        }
-        return rc;
+        return derive_aead(v, e, bytes);
     default:
         return 0;
     }
     if (rc != 0)
         return rc;
     uint8_t id[32];
-    veil_iovec part = { e->pub, e->pub_len };
     vc_hash h;
     if ((rc = be->hash_init(&h, VEIL_HASH_SHA256)) != 0)
         return rc;
-    if ((rc = be->hash_update(&h, part.data, part.len)) != 0) {
+    if ((rc = be->hash_update(&h, pub, e->pub_len)) != 0) {
         be->hash_abort(&h);
         return rc;
     }
@@ -306,11 +362,29 @@ static int derive(vc_vault *v, vc_entry *e, const uint8_t *bytes)
         return rc;
     static const char hexd[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
-        e->key_id[2 * i] = hexd[id[i] >> 4];
-        e->key_id[2 * i + 1] = hexd[id[i] & 15];
+        e->x->key_id[2 * i] = hexd[id[i] >> 4];
+        e->x->key_id[2 * i + 1] = hexd[id[i] & 15];
     }
-    e->key_id[64] = '\0';
+    e->x->key_id[64] = '\0';
     return 0;
+}
+
+static bool is_asymmetric(int type)
+{
+    return type == VEIL_SECRET_X25519 || type == VEIL_SECRET_X448 || type == VEIL_SECRET_ED25519;
+}
+
+/* Wipe and free an entry's slot (bytes, state, side record) and bump its
+ * generation; no hook, no count change. */
+static void scrub(vc_vault *v, vc_entry *e)
+{
+    release_ctx(v, e);
+    v->be->memzero(vc_bytes(v, e), SLOT_BYTES);
+    uint32_t gen = e->gen, slot = e->slot;
+    v->be->memzero(e, sizeof *e);
+    e->gen = gen + 1u; /* reaching GEN_RETIRED retires the slot */
+    e->slot = slot;
+    slot_release(v, e);
 }
 
 int vc_create(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes, size_t len,
@@ -325,23 +399,30 @@ int vc_create(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes,
         return veil_error_set(VEIL_EINVAL, "unknown persistence %d", attrs->persistence);
     if ((rc = check_len(attrs, len)) != 0 || (rc = label_free(v, attrs->label)) != 0)
         return rc;
-    if ((rc = free_slot(v, &e)) != 0)
-        return rc;
-    uint32_t gen = e->gen;
-    memset(e, 0, sizeof *e);
-    e->gen = gen;
-    e->attrs = *attrs;
-    e->attrs.length = (uint16_t)len;
-    e->len = (uint8_t)len;
-    if ((rc = derive(v, e, bytes)) != 0) {
-        release_ctx(v, e);
-        v->be->memzero(e->pub, sizeof e->pub);
+    vc_extra *x = NULL;
+    if ((attrs->label[0] != '\0' || is_asymmetric(attrs->type)) &&
+        (x = calloc(1, sizeof *x)) == NULL)
+        return veil_error_set(VEIL_ENOMEM, "vault: out of memory for a secret's public data");
+    if ((rc = free_slot(v, &e)) != 0) {
+        free(x);
         return rc;
     }
+    e->x = x;
+    if (x != NULL)
+        memcpy(x->label, attrs->label, sizeof x->label);
+    e->attrs.type = attrs->type;
+    e->attrs.persistence = attrs->persistence;
+    e->attrs.exportable = attrs->exportable;
+    e->attrs.length = (uint16_t)len;
+    e->len = (uint8_t)len;
     memcpy(vc_bytes(v, e), bytes, len);
+    if ((rc = derive(v, e)) != 0) {
+        scrub(v, e);
+        return rc;
+    }
     e->used = true;
     v->count++;
-    *out = handle_of(v, e);
+    *out = handle_of(e);
     return 0;
 }
 
@@ -350,11 +431,7 @@ void vc_remove(vc_vault *v, veil_secret s)
     vc_entry *e = NULL;
     if (vc_lookup(v, s, "destroy", &e) != 0)
         return;
-    release_ctx(v, e);
-    v->be->memzero(vc_bytes(v, e), SLOT_BYTES);
-    uint32_t gen = e->gen;
-    v->be->memzero(e, sizeof *e);
-    e->gen = gen + 1u; /* reaching GEN_RETIRED retires the slot */
+    scrub(v, e);
     v->count--;
 }
 
@@ -386,10 +463,12 @@ int vc_insert(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes,
 int vc_foreach_persistent(vc_vault *v, vc_each_fn fn, void *arg)
 {
     for (uint32_t i = 0; i < v->cap; i++) {
-        vc_entry *e = &v->entries[i];
+        vc_entry *e = vc_at(v, i);
         if (!e->used || e->attrs.persistence != VEIL_PERSISTENT)
             continue;
-        int rc = fn(arg, handle_of(v, e), &e->attrs, vc_bytes(v, e), e->len);
+        veil_secret_attrs a;
+        vc_attrs_of(e, &a);
+        int rc = fn(arg, handle_of(e), &a, vc_bytes(v, e), e->len);
         if (rc != 0)
             return rc;
     }
@@ -416,7 +495,7 @@ int vc_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)
     vc_entry *e = NULL;
     int rc = vc_lookup(vault, s, "attributes", &e);
     if (rc == 0)
-        *out = e->attrs;
+        vc_attrs_of(e, out);
     return rc;
 }
 
@@ -450,7 +529,7 @@ int vc_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap, size_
     if (cap < e->pub_len)
         return veil_error_set(VEIL_EINVAL, "public_key: out holds %zu bytes, need %u", cap,
                               e->pub_len);
-    memcpy(out, e->pub, e->pub_len);
+    memcpy(out, vc_pub(e), e->pub_len);
     *len = e->pub_len;
     return 0;
 }
@@ -459,9 +538,10 @@ int vc_op_find_by_key_id(void *vault, const char *key_id, veil_secret *out)
 {
     vc_vault *v = vault;
     for (uint32_t i = 0; i < v->cap; i++) {
-        if (v->entries[i].used && v->entries[i].key_id[0] != '\0' &&
-            strcmp(v->entries[i].key_id, key_id) == 0) {
-            *out = handle_of(v, &v->entries[i]);
+        const vc_entry *e = vc_at(v, i);
+        if (e->used && e->x != NULL && e->x->key_id[0] != '\0' &&
+            strcmp(e->x->key_id, key_id) == 0) {
+            *out = handle_of(e);
             return 0;
         }
     }
@@ -473,8 +553,9 @@ int vc_op_find_by_label(void *vault, const char *label, veil_secret *out)
     vc_vault *v = vault;
     if (label[0] != '\0') {
         for (uint32_t i = 0; i < v->cap; i++) {
-            if (v->entries[i].used && strcmp(v->entries[i].attrs.label, label) == 0) {
-                *out = handle_of(v, &v->entries[i]);
+            const vc_entry *e = vc_at(v, i);
+            if (e->used && e->x != NULL && strcmp(e->x->label, label) == 0) {
+                *out = handle_of(e);
                 return 0;
             }
         }

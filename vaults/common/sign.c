@@ -104,7 +104,7 @@ int vc_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
     if (rc != 0)
         return rc;
     if (e->attrs.type == VEIL_SECRET_ED25519)
-        return v->be->ed25519_sign(sig, vc_bytes(v, e), e->pub, msg, len);
+        return v->be->ed25519_sign(sig, vc_bytes(v, e), vc_pub(e), msg, len);
     if (e->attrs.type != VEIL_SECRET_X25519)
         return vc_type_error(v, e, "sign", "ed25519 or x25519");
     uint8_t z[64];
