@@ -498,6 +498,12 @@ static void test_state_and_limits(void **state)
     assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
     assert_int_equal(x3dh_session_read(s, m, 100, m, sizeof m, &got), VEIL_ESTATE);
     assert_detail("expects a write");
+    /* Any error fails the session (key_agreement.h). */
+    assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
+    assert_int_equal(x3dh_session_write(s, NULL, 0, m, sizeof m, &n), VEIL_ESTATE);
+    assert_detail("expects nothing (it failed)");
+    x3dh_session_free(s);
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
     assert_int_equal(x3dh_session_write(s, (const uint8_t *)"x", 1, m, 72 + 16, &n), VEIL_ELIMIT);
     assert_detail("needs 89 bytes");
     assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);

@@ -509,10 +509,11 @@ int x3dh_session_write(x3dh_session *s, const uint8_t *payload, size_t payload_l
 {
     if (s == NULL || out == NULL || out_len == NULL || (payload == NULL && payload_len > 0))
         return veil_error_set(VEIL_EINVAL, "x3dh: write_message: NULL argument");
-    if (x3dh_session_next_action(s) != VEIL_KA_WRITE)
-        return veil_error_set(VEIL_ESTATE, "x3dh: write_message called when the handshake "
-                              "expects %s", s->state == ST_FAILED ? "nothing (it failed)"
-                              : s->state == ST_RUNNING ? "a read" : "split");
+    if (x3dh_session_next_action(s) != VEIL_KA_WRITE) /* any error fails the session */
+        return fail(s, veil_error_set(VEIL_ESTATE, "x3dh: write_message called when the "
+                                      "handshake expects %s",
+                                      s->state == ST_FAILED ? "nothing (it failed)"
+                                      : s->state == ST_RUNNING ? "a read" : "split"));
     int rc = s->msg == 0 ? write_msg1(s, payload, payload_len, out, cap, out_len)
            : s->msg == 1 ? write_msg2(s, payload, payload_len, out, cap, out_len)
                          : write_msg3(s, payload, payload_len, out, cap, out_len);
@@ -525,9 +526,10 @@ int x3dh_session_read(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *p
     if (s == NULL || payload_len == NULL || (in == NULL && len > 0))
         return veil_error_set(VEIL_EINVAL, "x3dh: read_message: NULL argument");
     if (x3dh_session_next_action(s) != VEIL_KA_READ)
-        return veil_error_set(VEIL_ESTATE, "x3dh: read_message called when the handshake "
-                              "expects %s", s->state == ST_FAILED ? "nothing (it failed)"
-                              : s->state == ST_RUNNING ? "a write" : "split");
+        return fail(s, veil_error_set(VEIL_ESTATE, "x3dh: read_message called when the "
+                                      "handshake expects %s",
+                                      s->state == ST_FAILED ? "nothing (it failed)"
+                                      : s->state == ST_RUNNING ? "a write" : "split"));
     int rc = s->msg == 0 ? read_msg1(s, in, len, payload, cap, payload_len)
            : s->msg == 1 ? read_msg2(s, in, len, payload, cap, payload_len)
                          : read_msg3(s, in, len, payload, cap, payload_len);
@@ -539,8 +541,8 @@ int x3dh_session_split(x3dh_session *s, veil_ka_result *r)
     if (s == NULL || r == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: split: NULL argument");
     if (s->state != ST_DONE)
-        return veil_error_set(VEIL_ESTATE, "x3dh: split before the handshake is done (or "
-                              "after a failure or a previous split)");
+        return fail(s, veil_error_set(VEIL_ESTATE, "x3dh: split before the handshake is done "
+                                      "(or after a failure or a previous split)"));
     static const char label[] = "veil-x3dh split";
     veil_vault_input salt = { s->ck, NULL, 0 }, ikm = { 0, s->h, sizeof s->h };
     veil_secret_attrs a[2] = { attrs_of(s->cfg.cipher_type, 0), attrs_of(s->cfg.cipher_type, 0) };
