@@ -9,7 +9,7 @@
  *  - require_opk: the initiator's exact error;
  *  - SPK rotation: an initiator holding an old bundle inside the grace
  *    period (accepted) and beyond it (refused, exact error);
- *  - [prekeys] errors.
+ *  - [prekeys] errors, and a publication to a service that is no directory.
  * Bundle and message layouts used to look inside: docs/X3DH.md. */
 #include "test_channel.h"
 
@@ -327,6 +327,14 @@ static void test_prekey_errors(void **state)
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol", p), 0);
     assert_int_equal(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND);
     assert_non_null(strstr(veil_last_error(), "no bundle for 'nobody'"));
+    /* A listener's service is no directory: publications are refused. */
+    static const uint8_t publish[] = { 1, 0x02, 3, 'e', 'v', 'e' };
+    uint8_t ans[512];
+    size_t n = ask(w.node, "prekeys", publish, sizeof publish, ans, sizeof ans - 1);
+    assert_int_equal(ans[1], 0x82);
+    assert_int_equal(-(int)ans[2], VEIL_EPERM);
+    ans[n] = '\0';
+    assert_non_null(strstr((char *)ans + 3, "is not a directory"));
     world_down(&w);
 
     world_up(&w, X3DH "[prekeys]\nroute = tap => void\n[secure_channel]\n"

@@ -6,7 +6,10 @@
  *   A  Alice (this thread), fetching bundles from D ([prekeys] route) and
  *      opening a channel to Bob on B.
  * Also: D refuses a publication whose SPK signature does not verify under
- * its IK, and one whose publication signature does not (exact errors).
+ * its IK, and one whose publication signature does not (exact errors);
+ * and, on one node, the directory's other rules over the wire: OPKs handed
+ * out once, replayed/stale publications, first-publisher-wins names,
+ * malformed and low-order input, require_opk, fetch errors.
  * Formats: docs/X3DH.md, "Prekey service". */
 #include "test_channel.h"
 
@@ -233,10 +236,179 @@ static void test_directory_third_node(void **state)
     assert_int_equal(b.echo.count, 1);
 }
 
+/* ---- the directory's rules, on the wire (one node) -------------------- */
+
+typedef struct signer {
+    veil_vault *v;
+    veil_secret ik, spk;
+    uint8_t ik_pub[32], spk_pub[32];
+} signer;
+
+static void signer_new(veil_vault *v, signer *s)
+{
+    veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
+    size_t n;
+    s->v = v;
+    assert_int_equal(veil_vault_generate(v, &a, &s->ik), 0);
+    assert_int_equal(veil_vault_generate(v, &a, &s->spk), 0);
+    assert_int_equal(veil_vault_public_key(v, s->ik, s->ik_pub, 32, &n), 0);
+    assert_int_equal(veil_vault_public_key(v, s->spk, s->spk_pub, 32, &n), 0);
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* A publication signed by s (docs/X3DH.md, "Prekey service"): SPK id 7,
+ * OPKs with ids first_id.. (fresh X25519 keys; opk_zero: the first is the
+ * low-order point 0). */
+static size_t sign_pub(const signer *s, const char *name, uint64_t seq, uint8_t flags,
+                       unsigned n, uint32_t first_id, bool opk_zero, uint8_t *out)
+{
+    static const char dom[] = "veil.x3dh.publish.v1";
+    uint8_t buf[2048], enc[33] = { 0x05 };
+    size_t d = sizeof dom - 1, pos = d, nl = strlen(name);
+    memcpy(buf, dom, d);
+    buf[pos++] = 1;
+    buf[pos++] = 0x02;
+    buf[pos++] = (uint8_t)nl;
+    memcpy(buf + pos, name, nl);
+    pos += nl;
+    put_be(buf + pos, seq, 8);
+    pos += 8;
+    buf[pos++] = flags;
+    buf[pos++] = 1;                                   /* bundle version */
+    buf[pos++] = 0;                                   /* no OPK */
+    buf[pos++] = 0x05;
+    memcpy(buf + pos, s->ik_pub, 32);
+    pos += 32;
+    put_be(buf + pos, 7, 4);
+    pos += 4;
+    buf[pos++] = 0x05;
+    memcpy(buf + pos, s->spk_pub, 32);
+    pos += 32;
+    memcpy(enc + 1, s->spk_pub, 32);
+    assert_int_equal(veil_vault_sign(s->v, s->ik, enc, 33, buf + pos), 0); /* XEdDSA */
+    pos += 64;
+    put_be(buf + pos, n, 2);
+    pos += 2;
+    for (unsigned i = 0; i < n; i++) {
+        veil_secret k;
+        veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
+        size_t len;
+        put_be(buf + pos, first_id + i, 4);
+        buf[pos + 4] = 0x05;
+        assert_int_equal(veil_vault_generate(s->v, &a, &k), 0);
+        assert_int_equal(veil_vault_public_key(s->v, k, buf + pos + 5, 32, &len), 0);
+        if (opk_zero && i == 0)
+            memset(buf + pos + 5, 0, 32);
+        assert_int_equal(veil_vault_destroy(s->v, k), 0);
+        pos += 37;
+    }
+    assert_int_equal(veil_vault_sign(s->v, s->ik, buf, pos, buf + pos), 0);
+    pos += 64;
+    memcpy(out, buf + d, pos - d);
+    return pos - d;
+}
+
+/* Send to "prekeys", expect a reply to op with status want; the reply's
+ * body (after version, op, status) NUL-terminated in body. */
+static size_t expect(veil_node *node, const uint8_t *req, size_t len, uint8_t op, int want,
+                     uint8_t *body)
+{
+    uint8_t ans[1024];
+    veil_route r = route_of("prekeys");
+    size_t n = ask(node, &r, req, len, ans, sizeof ans - 1);
+    assert_true(n >= 3);
+    assert_int_equal(ans[0], 1);
+    assert_int_equal(ans[1], op | 0x80);
+    if (-(int)ans[2] != want)
+        fail_msg("status %d (%.*s), expected %d", -(int)ans[2], (int)(n - 3),
+                 (const char *)ans + 3, want);
+    memcpy(body, ans + 3, n - 3);
+    body[n - 3] = '\0';
+    return n - 3;
+}
+
+static void refused_because(veil_node *node, const uint8_t *req, size_t len, int want,
+                            const char *why)
+{
+    uint8_t body[1024];
+    expect(node, req, len, req[1], want, body);
+    size_t skip = req[1] == 0x02 ? 1u + body[0] : 0u;  /* publish replies name first */
+    if (strstr((char *)body + skip, why) == NULL)
+        fail_msg("detail '%s' lacks '%s'", (char *)body + skip, why);
+}
+
+static void test_directory_rules(void **state)
+{
+    (void)state;
+    veil_node *node;
+    veil_context *app;
+    veil_vault *v;
+    node_from("[key_agreement]\nplugin = x3dh\n", &node, &app);
+    assert_int_equal(veil_vault_open(node, NULL, &v), 0);
+    assert_int_equal(veil_prekey_directory_start(node, v), 0);
+    signer s, other;
+    signer_new(v, &s);
+    signer_new(v, &other);
+    uint8_t pub[2048], body[1024];
+    static const uint8_t fetch[] = { 1, 0x01, 5, 'c', 'a', 'r', 'o', 'l' };
+
+    /* Accepted: 2 OPKs held; handed out once each, then 3-DH bundles. */
+    size_t n = sign_pub(&s, "carol", 5, 0, 2, 100, false, pub);
+    assert_int_equal(expect(node, pub, n, 0x02, 0, body), 1 + 5 + 4);
+    assert_int_equal(body[1 + 5 + 3], 2);
+    for (uint32_t id = 100; id < 102; id++) {
+        assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 173);
+        assert_int_equal(body[1], 1);
+        assert_memory_equal(body + 3, s.ik_pub, 32);
+        assert_int_equal(((uint32_t)body[136] << 24 | (uint32_t)body[137] << 16 |
+                          (uint32_t)body[138] << 8 | body[139]), id);
+    }
+    assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 136);
+    assert_int_equal(body[1], 0);
+
+    /* The same publication again; an older one: replays. */
+    refused_because(node, pub, n, VEIL_EREPLAY, "sequence 5 is not above the last accepted (5)");
+    n = sign_pub(&s, "carol", 4, 0, 1, 200, false, pub);
+    refused_because(node, pub, n, VEIL_EREPLAY, "replayed or stale");
+    /* The name belongs to the first identity key. */
+    n = sign_pub(&other, "carol", 9, 0, 1, 300, false, pub);
+    refused_because(node, pub, n, VEIL_EEXIST, "published by another identity key");
+    /* Malformed: one byte more, ten bytes fewer, unknown flags. */
+    n = sign_pub(&s, "carol", 10, 0, 1, 400, false, pub);
+    pub[n] = 0;
+    refused_because(node, pub, n + 1, VEIL_ETRAILING, "1 OPKs need exactly");
+    refused_because(node, pub, n - 10, VEIL_ETRUNCATED, "1 OPKs need exactly");
+    n = sign_pub(&s, "carol", 11, 0x80, 0, 0, false, pub);
+    refused_because(node, pub, n, VEIL_EFORMAT, "unknown flags 0x80");
+    /* A low-order OPK (u = 0), validly signed. */
+    n = sign_pub(&s, "carol", 12, 0, 2, 500, true, pub);
+    refused_because(node, pub, n, VEIL_ELOWORDER, "published OPK");
+    /* require_opk in the publication, no OPK left: no bundle at all. */
+    n = sign_pub(&s, "carol", 13, 0x01, 0, 0, false, pub);
+    assert_int_equal(expect(node, pub, n, 0x02, 0, body), 1 + 5 + 4);
+    refused_because(node, fetch, sizeof fetch, VEIL_EAGAIN, "requires one (require_opk)");
+    /* Fetch errors: unknown name, bad length, another version. */
+    static const uint8_t nobody[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    refused_because(node, nobody, sizeof nobody, VEIL_ENOTFOUND, "no bundle for 'bob'");
+    static const uint8_t bad_len[] = { 1, 0x01, 9, 'b', 'o', 'b' };
+    refused_because(node, bad_len, sizeof bad_len, VEIL_EFORMAT, "name_len:u8 | name");
+    static const uint8_t v2[] = { 2, 0x01, 3, 'b', 'o', 'b' };
+    refused_because(node, v2, sizeof v2, VEIL_EVERSION, "request version 2");
+
+    veil_vault_close(v);
+    assert_int_equal(veil_node_stop(node), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_directory_third_node),
+        cmocka_unit_test(test_directory_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
