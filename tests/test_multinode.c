@@ -2,7 +2,8 @@
  * peer is another process (forked here) that is killed.  Its channels'
  * ends in this process must go at once, not linger: an open channel is
  * stopped and freed (a later send fails with VEIL_ENOROUTE naming it), a
- * channel through that channel goes too, and a handshake in progress
+ * channel through that channel goes too, so does a channel whose relay
+ * (a middle node) dies, and a handshake in progress
  * fails with VEIL_ECLOSED long before its timeout.  A lost route that is
  * not a channel's first hop leaves the channel alone. */
 #include <stdarg.h>
@@ -35,6 +36,28 @@ static const veil_worker_ops echo_ops = { .size = sizeof echo_ops, .handle_messa
 /* Child: listen on loopback, a channel listener trusting every
  * authenticated peer, an echoer; write "host:port identifier\n"; run until
  * killed. */
+/* A relay (middle node): only listens; the transport dials onward hops
+ * itself (auto-connect). */
+static int serve_relay(int wfd)
+{
+    veil_node *node;
+    veil_context *app;
+    veil_address bound;
+    char line[VEIL_ADDRESS_TEXT_MAX + 8];
+    if (veil_node_create(&node, &app, NULL) < 0 ||
+        veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound) < 0) {
+        fprintf(stderr, "relay: %s\n", veil_last_error());
+        return 1;
+    }
+    int n = snprintf(line, sizeof line, "%s -\n", bound.bytes);
+    if (write(wfd, line, (size_t)n) != n)
+        return 1;
+    close(wfd);
+    for (;;)
+        if (veil_node_run(node, -1) < 0)
+            return 1;
+}
+
 static int serve(int wfd)
 {
     veil_node *node;
@@ -67,7 +90,7 @@ typedef struct peer {
     char id[VEIL_IDENTIFIER_LEN + 1];
 } peer;
 
-static void peer_start(peer *p)
+static void peer_start_as(peer *p, int (*fn)(int wfd))
 {
     int fds[2];
     char line[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8];
@@ -78,7 +101,7 @@ static void peer_start(peer *p)
     if (p->pid == 0) {
         close(fds[0]);
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        _exit(serve(fds[1]));
+        _exit(fn(fds[1]));
     }
     close(fds[1]);
     size_t n = 0;
@@ -87,6 +110,11 @@ static void peer_start(peer *p)
     line[n] = '\0';
     close(fds[0]);
     assert_int_equal(sscanf(line, "%255s %65s", p->where, p->id), 2);
+}
+
+static void peer_start(peer *p)
+{
+    peer_start_as(p, serve);
 }
 
 static void peer_kill(peer *p)
@@ -117,7 +145,8 @@ static void local_down(local *l)
     assert_int_equal(veil_node_stop(l->node), 0);
 }
 
-static int open_channel(local *l, const peer *p, const veil_address *first, veil_address *ch)
+static int open_channel_via(local *l, const peer *relay, const peer *p, const veil_address *first,
+                            veil_address *ch)
 {
     veil_trust_policy *policy;
     veil_route r;
@@ -125,6 +154,11 @@ static int open_channel(local *l, const peer *p, const veil_address *first, veil
     char tcp[VEIL_ADDRESS_TEXT_MAX + 1];
     snprintf(tcp, sizeof tcp, "1#%s", p->where);
     veil_route_init(&r);
+    if (relay != NULL) {
+        char hop[VEIL_ADDRESS_TEXT_MAX + 1];
+        snprintf(hop, sizeof hop, "1#%s", relay->where);
+        assert_int_equal(veil_route_append_str(&r, hop), 0);
+    }
     if (first != NULL)
         assert_int_equal(veil_route_append(&r, first), 0);
     else
@@ -132,6 +166,11 @@ static int open_channel(local *l, const peer *p, const veil_address *first, veil
     assert_int_equal(veil_route_append_str(&r, "listener"), 0);
     assert_int_equal(veil_trust_policy_identifier(l->node, &id, 1, &policy), 0);
     return veil_secure_channel_create(l->alice, &r, policy, ch);
+}
+
+static int open_channel(local *l, const peer *p, const veil_address *first, veil_address *ch)
+{
+    return open_channel_via(l, NULL, p, first, ch);
 }
 
 static void echo_through(local *l, const veil_address *ch)
@@ -223,6 +262,29 @@ static void test_nested_channel_goes_with_the_outer(void **state)
     local_down(&l);
 }
 
+/* initiator -> relay -> responder: the relay dies; the initiator's end
+ * goes (its first hop was the relay), the responder process lives on. */
+static void test_channel_goes_when_the_relay_dies(void **state)
+{
+    (void)state;
+    peer relay, p;
+    local l;
+    veil_address ch;
+    peer_start(&p);
+    peer_start_as(&relay, serve_relay);
+    local_up(&l);
+    assert_int_equal(open_channel_via(&l, &relay, &p, NULL, &ch), 0);
+    echo_through(&l, &ch);
+    peer_kill(&relay);
+    double took = wait_gone(&l, &ch);
+    assert_false(channel_alive(&l, &ch));
+    assert_true(took < 2.0);
+    assert_send_fails(&l, &ch);
+    assert_int_equal(kill(p.pid, 0), 0); /* the responder was not touched */
+    peer_kill(&p);
+    local_down(&l);
+}
+
 static void kill_timer(veil_node *node, void *arg)
 {
     (void)node;
@@ -284,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_channel_goes_with_its_connection),
         cmocka_unit_test(test_nested_channel_goes_with_the_outer),
+        cmocka_unit_test(test_channel_goes_when_the_relay_dies),
         cmocka_unit_test(test_handshake_fails_fast_when_the_route_is_lost),
         cmocka_unit_test(test_unrelated_route_lost_keeps_the_channel),
     };
