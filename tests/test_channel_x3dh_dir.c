@@ -2,7 +2,8 @@
  * three nodes in one process, each on its own thread, over the tcp
  * transport on loopback:
  *   D  the directory (veil_prekey_directory_start), no listener;
- *   B  Bob's listener, publishing to D ([prekeys] directory_route);
+ *   B  Bob's listener, publishing to D ([prekeys] directory_route), and
+ *      topping D up when D reports fewer OPKs than opk_low_water;
  *   A  Alice (this thread), fetching bundles from D ([prekeys] route) and
  *      opening a channel to Bob on B.
  * Also: D refuses a publication whose SPK signature does not verify under
@@ -94,6 +95,11 @@ static void peer_join(peer *p)
 {
     atomic_store(&p->stop, 1);
     assert_int_equal(pthread_join(p->th, NULL), 0);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Send req along route from a fresh mailbox of node; the first answer. */
@@ -197,7 +203,8 @@ static void test_directory_third_node(void **state)
 
     memset(&b, 0, sizeof b);
     snprintf(b.config, sizeof b.config, "[key_agreement]\nplugin = x3dh\n[prekeys]\n"
-             "directory_route = %s => prekeys\nopk_count = 5\npublish_interval_s = 1\n", d.bound);
+             "directory_route = %s => prekeys\nopk_count = 3\nopk_low_water = 2\n"
+             "publish_interval_s = 1\n", d.bound);
     snprintf(b.trust, sizeof b.trust, "%s", veil_entity_identifier(alice));
     peer_start(&b);
 
@@ -219,6 +226,29 @@ static void test_directory_third_node(void **state)
         fail_msg("channel via the directory: %s", veil_last_error());
     round_trip(app, &ch, "Hello Ockam!");
     assert_int_equal(veil_secure_channel_close(node, &ch), 0);
+
+    /* Top-up: the channel took the second of the 3 published OPKs, this
+     * fetch the third; Bob learns the directory is low from the next
+     * acknowledgement and publishes more (publish_interval_s = 1). */
+    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    uint8_t ans[512];
+    uint32_t first = be32(bundle + 136);
+    assert_int_equal(ask(node, &dir, req, sizeof req, ans, sizeof ans), 3 + 173);
+    assert_int_equal(be32(ans + 3 + 136), first + 2);
+    bool topped = false;
+    for (int i = 0; i < 100 && !topped; i++) {
+        size_t got = ask(node, &dir, req, sizeof req, ans, sizeof ans);
+        assert_int_equal(ans[2], 0);
+        if (got == 3 + 173) {
+            assert_true(be32(ans + 3 + 136) >= first + 3);
+            topped = true;
+        } else {
+            assert_int_equal(got, 3 + 136);   /* meanwhile: 3-DH bundles */
+            struct timespec ts = { 0, 50000000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(topped);
 
     /* D refuses a publication whose SPK signature is wrong ... */
     uint8_t pub[512];

@@ -272,8 +272,9 @@ static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uin
 static void reg_arm(pk_reg *reg, uint64_t next_ms);
 
 /* Maintain the store (rotation, expiry, refill) and keep a directory
- * topped up: a new SPK, or fewer OPKs there than opk_low_water, is
- * published at the next tick. */
+ * current: each publish_interval a signed publication with the current
+ * SPK, topped up with OPKs when the directory last reported fewer than
+ * opk_low_water (its acknowledgement carries the count it holds). */
 static void reg_tick(veil_node *node, void *arg)
 {
     (void)node;
@@ -284,18 +285,18 @@ static void reg_tick(veil_node *node, void *arg)
         veil_log(VEIL_LOG_WARN, "x3dh", "prekey store of '%s': %s", reg->entry->name,
                  veil_last_error());
     if (reg->publish_ms > 0) {
-        x3dh_store_stats st;
-        x3dh_store_get_stats(reg->store, &st);
+        /* Every tick: the current SPK, plus a top-up when the last
+         * acknowledged count was below the low-water mark (so the count
+         * the directory reports is at most one interval old). */
         unsigned n = 0;
         if (!reg->dir_sent)
             n = reg->cfg.opk_count;
         else if (reg->dir_acked && reg->dir_held < reg->cfg.opk_low_water)
             n = reg->cfg.opk_count - reg->dir_held;
-        /* Unacknowledged: send again (without OPKs) to learn the count. */
-        if (!reg->dir_sent || st.spk_id != reg->published_spk || n > 0 || !reg->dir_acked)
-            if (pk_dir_send(reg, n) < 0)
-                veil_log(VEIL_LOG_WARN, "x3dh", "publishing '%s': %s", reg->entry->name,
-                         veil_last_error());
+        reg->dir_acked = false;
+        if (pk_dir_send(reg, n) < 0)
+            veil_log(VEIL_LOG_WARN, "x3dh", "publishing '%s': %s", reg->entry->name,
+                     veil_last_error());
         if (next > reg->publish_ms)
             next = reg->publish_ms;
     }

@@ -61,7 +61,7 @@ typedef struct pk_reg {
     bool dir_sent;
     uint32_t published_spk;
     unsigned dir_held;               /* OPKs the directory reported */
-    bool dir_acked;
+    bool dir_acked;                  /* the last publication was acknowledged */
     x3dh_store_config cfg;
 } pk_reg;
 
