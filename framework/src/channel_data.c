@@ -125,6 +125,30 @@ static void store_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* Node-local information, written in place (per message: building a
+ * 330-byte veil_local_info and copying it in cost ~3 % of a 1 KiB
+ * message).  A message without channel information is left as it is
+ * (veil_message_new's state: nothing set). */
+static void clear_local_info(veil_message *m)
+{
+    if (m->info.via_channel || m->info.peer_identifier[0] != '\0')
+        veil__memzero(&m->info, sizeof m->info);
+}
+
+static void set_local_info(veil_message *m, const veil_address *channel,
+                           const char peer[VEIL_IDENTIFIER_LEN + 1])
+{
+    veil_local_info *li = &m->info;
+    size_t n = strnlen(peer, VEIL_IDENTIFIER_LEN); /* < sizeof li->peer_identifier */
+    li->via_channel = true;
+    li->channel.type = channel->type;
+    li->channel.len = channel->len;
+    memcpy(li->channel.bytes, channel->bytes, channel->len);
+    li->channel.bytes[channel->len] = '\0';
+    memcpy(li->peer_identifier, peer, n);
+    li->peer_identifier[n] = '\0';
+}
+
 /* The application's message becomes the frame: payload in place, routes
  * and length after it, encrypted in place, readdressed to the peer. */
 int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
@@ -154,9 +178,7 @@ int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
     store_be32(buf + pos, (uint32_t)plen);
     if ((rc = seal(ch, VEIL_CH_DATA, buf, plain)) < 0)
         return rc;
-    veil_local_info none;
-    memset(&none, 0, sizeof none);
-    veil_message_set_local_info(msg, &none); /* it describes the inner message only */
+    clear_local_info(msg); /* it describes the inner message only */
     if ((rc = veil__ch_address_to_peer(ch, msg, NULL)) < 0)
         return rc;
     ch->stats.sent++;
@@ -234,12 +256,7 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
     uint8_t *nb;
     if ((rc = veil_message_resize_payload(msg, ilen, &nb)) < 0) /* wipes the rest */
         return rc;
-    veil_local_info li;
-    memset(&li, 0, sizeof li);
-    li.via_channel = true;
-    li.channel = ch->ctx->addrs[0];
-    memcpy(li.peer_identifier, ch->stats.peer_identifier, sizeof ch->stats.peer_identifier);
-    veil_message_set_local_info(msg, &li);
+    set_local_info(msg, &ch->ctx->addrs[0], ch->stats.peer_identifier);
     ch->stats.received++;
     return veil_ctx_forward(ch->ctx, msg);
 }

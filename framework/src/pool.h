@@ -2,8 +2,12 @@
  * thread-safe: a pool belongs to its node's thread.
  *
  * Buffers come in power-of-two size classes from VEIL_POOL_MIN_BUF (64 B)
- * to VEIL_PAYLOAD_MAX.  A request is served from the smallest class that
- * fits; a miss calls malloc and is counted, so benchmarks and tests can
+ * to VEIL_PAYLOAD_MAX, each VEIL_POOL_TAILROOM bytes longer than its power
+ * of two: a payload of exactly 1 KiB or 16 KiB can then grow by a secure
+ * channel's frame overhead (routes, length, tag, nonce and type: under 200
+ * bytes for short routes) in place, instead of moving to the next class
+ * (a copy and a wipe of the whole payload per message).  A request is
+ * served from the smallest class that fits; a miss calls malloc and is counted, so benchmarks and tests can
  * check that steady state costs no malloc per message.  Idle buffers are
  * kept up to a byte budget, idle message objects up to a count. */
 #ifndef VEIL_POOL_H
@@ -17,7 +21,8 @@
 
 #define VEIL_POOL_MIN_SHIFT 6u
 #define VEIL_POOL_MIN_BUF (1u << VEIL_POOL_MIN_SHIFT)
-#define VEIL_POOL_CLASSES 15u   /* 2^6 .. 2^20 */
+#define VEIL_POOL_CLASSES 15u   /* 2^6 .. 2^20, plus the tailroom */
+#define VEIL_POOL_TAILROOM 192u
 
 typedef struct veil_pool_buf {
     struct veil_pool_buf *next;
@@ -45,7 +50,7 @@ VEIL_POOL_HIDDEN void veil__pool_fini(veil_pool *p);
 VEIL_POOL_HIDDEN unsigned veil__pool_class(size_t len);
 static inline size_t veil__pool_class_size(unsigned cls)
 {
-    return (size_t)VEIL_POOL_MIN_BUF << cls;
+    return ((size_t)VEIL_POOL_MIN_BUF << cls) + VEIL_POOL_TAILROOM;
 }
 
 /* A buffer of at least len bytes (len <= VEIL_PAYLOAD_MAX); *cap gets its
