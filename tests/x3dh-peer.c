@@ -10,6 +10,14 @@
  *         preset; sk/ad from the same derivation, exported for comparison)
  *   x3dh-peer CRYPTO respond IK_B_PRIV SPK_PRIV SPK_ID OPK_PRIV|- OPK_ID MSG1 INFO APPENDIX
  *       → payload= sk= ad=  (the real responder session reads msg1)
+ *   x3dh-peer CRYPTO handshake-i IK_A_PRIV BUNDLE INFO APPENDIX
+ *       → msg1=, reads message 2 (hex line) on stdin → payload=, msg3=, then
+ *         hh= and seal_send= / seal_recv= (see finish())
+ *   x3dh-peer CRYPTO handshake-r IK_B_PRIV SPK_PRIV SPK_ID OPK_PRIV|- OPK_ID MSG1 INFO APPENDIX
+ *       → payload=, msg2=, reads message 3 on stdin → payload=, hh=, seal_*=
+ * The handshake commands run a whole session (AES-256-GCM) so the peer can
+ * check docs/X3DH.md's key schedule end to end; the payloads veil sends are
+ * "veil 1", "veil 2", "veil 3" for messages 1, 2, 3.
  * INFO is text; APPENDIX and PAYLOAD are hex ("-" for empty). */
 #include "config.h"
 #include "noise-vault.h"
@@ -187,6 +195,127 @@ static int respond(veil_vault *v, char **argv)
     return put_secret(v, "sk", sk);
 }
 
+static int read_line(uint8_t *out, size_t cap, size_t *n)
+{
+    static char line[2 * 4096 + 2];
+    if (fgets(line, sizeof line, stdin) == NULL)
+        return -1;
+    line[strcspn(line, "\r\n")] = '\0';
+    *n = unhex(line, out, cap);
+    return 0;
+}
+
+/* hh = handshake hash; seal_send / seal_recv = AEAD of "transport" under
+ * the send / receive key at nonce 0 with no AD (deterministic, so the peer
+ * compares with the keys it derived). */
+static int finish(veil_vault *v, x3dh_session *s)
+{
+    veil_ka_result r;
+    uint8_t nonce[VEIL_AEAD_NONCE_BYTES], ct[9 + 16];
+    if (x3dh_session_split(s, &r) < 0)
+        return die("split");
+    put("hh", r.handshake_hash, r.handshake_hash_len);
+    veil_secret keys[2] = { r.send_key, r.recv_key };
+    for (int i = 0; i < 2; i++) {
+        veil_nonce_encode(r.nonce_format, 0, nonce);
+        memcpy(ct, "transport", 9);
+        if (veil_vault_aead_encrypt(v, keys[i], nonce, NULL, 0, ct, 9) < 0)
+            return die("sealing with a transport key");
+        put(i == 0 ? "seal_send" : "seal_recv", ct, sizeof ct);
+    }
+    return 0;
+}
+
+static int step_write(x3dh_session *s, const char *key, const char *payload)
+{
+    uint8_t msg[2048];
+    size_t n = 0;
+    if (x3dh_session_write(s, (const uint8_t *)payload, strlen(payload), msg, sizeof msg, &n) < 0)
+        return die(key);
+    put(key, msg, n);
+    fflush(stdout);
+    return 0;
+}
+
+static int step_read(x3dh_session *s, const char *what)
+{
+    uint8_t msg[4096];
+    size_t n = 0, got = 0;
+    if (read_line(msg, sizeof msg, &n) < 0) {
+        fprintf(stderr, "x3dh-peer: no %s on stdin\n", what);
+        return 1;
+    }
+    if (x3dh_session_read(s, msg, n, msg, sizeof msg, &got) < 0)
+        return die(what);
+    put("payload", msg, got);
+    return 0;
+}
+
+static int handshake_i(veil_vault *v, char **argv)
+{
+    uint8_t bun[X3DH_BUNDLE_MAX + 1];
+    x3dh_config c;
+    x3dh_session *s = NULL;
+    size_t blen = unhex(argv[1], bun, sizeof bun);
+    config(&c, argv[2], argv[3]);
+    veil_ka_params p;
+    memset(&p, 0, sizeof p);
+    p.size = sizeof p;
+    p.role = VEIL_KA_INITIATOR;
+    p.vault = v;
+    p.local_static = import_x25519(v, argv[0]);
+    p.peer_bundle = bun;
+    p.peer_bundle_len = blen;
+    if (x3dh_session_new(&c, &p, &s) < 0)
+        return die("initiator session");
+    int rc = step_write(s, "msg1", "veil 1");
+    if (rc == 0)
+        rc = step_read(s, "message 2");
+    if (rc == 0)
+        rc = step_write(s, "msg3", "veil 3");
+    if (rc == 0)
+        rc = finish(v, s);
+    x3dh_session_free(s);
+    return rc;
+}
+
+static int handshake_r(veil_vault *v, char **argv)
+{
+    uint8_t msg[2048], ik_pub[32];
+    size_t mlen = unhex(argv[5], msg, sizeof msg), n = 0;
+    x3dh_config c;
+    x3dh_session *s = NULL;
+    config(&c, argv[6], argv[7]);
+    veil_secret ik = import_x25519(v, argv[0]), spk = import_x25519(v, argv[1]);
+    if (veil_vault_public_key(v, ik, ik_pub, 32, &n) < 0)
+        return die("IK public key");
+    tstore_reset();
+    tstore_add_spk(v, ik_pub, (uint32_t)strtoul(argv[2], NULL, 10), spk, false);
+    if (strcmp(argv[3], "-") != 0)
+        tstore_add_opk(v, ik_pub, (uint32_t)strtoul(argv[4], NULL, 10), import_x25519(v, argv[3]));
+    veil_ka_params p;
+    memset(&p, 0, sizeof p);
+    p.size = sizeof p;
+    p.role = VEIL_KA_RESPONDER;
+    p.vault = v;
+    p.local_static = ik;
+    if (x3dh_session_new(&c, &p, &s) < 0)
+        return die("responder session");
+    int rc = 0;
+    if (x3dh_session_read(s, msg, mlen, msg, sizeof msg, &n) < 0)
+        rc = die("message 1");
+    if (rc == 0)
+        put("payload", msg, n);
+    if (rc == 0)
+        rc = step_write(s, "msg2", "veil 2");
+    if (rc == 0)
+        rc = step_read(s, "message 3");
+    if (rc == 0)
+        rc = finish(v, s);
+    x3dh_session_free(s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     noise_test_vault tv;
@@ -214,6 +343,10 @@ int main(int argc, char **argv)
         rc = initiate(tv.vault, args);
     } else if (strcmp(cmd, "respond") == 0 && n == 8) {
         rc = respond(tv.vault, args);
+    } else if (strcmp(cmd, "handshake-i") == 0 && n == 4) {
+        rc = handshake_i(tv.vault, args);
+    } else if (strcmp(cmd, "handshake-r") == 0 && n == 8) {
+        rc = handshake_r(tv.vault, args);
     } else {
         fprintf(stderr, "x3dh-peer: unknown command or wrong argument count: %s\n", cmd);
     }

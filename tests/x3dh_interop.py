@@ -16,7 +16,11 @@ without an OPK, it checks (TAP):
     signature and derives SK, AD; message 1 built from python's header and
     encrypted under python's SK is read by veil's real responder session,
     which derives the same SK and AD;
-  * each side rejects the other's bundle with a flipped signature bit.
+  * each side rejects the other's bundle with a flipped signature bit;
+  * whole handshakes (messages 1-3, split) between veil's sessions and this
+    script's own implementation of docs/X3DH.md's key schedule on top of
+    python3-x3dh's SK and AD, in both roles: every message decrypts, and the
+    handshake hash and both transport keys are the same.
 
 usage: x3dh_interop.py PEER BACKEND...
 """
@@ -29,6 +33,8 @@ import subprocess
 import sys
 
 import x3dh
+import x3dh.base_state
+import xeddsa
 from x3dh.crypto_provider import HashFunction
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -82,6 +88,167 @@ def k1_of(sk, ad, header):
     h = hashlib.sha256(h + header).digest()
     okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=sk, info=b"veil-x3dh msg1").derive(h)
     return okm[32:]
+
+
+class Transcript:
+    """docs/X3DH.md: h = SHA-256(name); MixHash(x): h = SHA-256(h || x)."""
+
+    def __init__(self):
+        self.h = hashlib.sha256(b"veil-X3DH_25519_AESGCM_SHA256").digest()
+
+    def mix(self, x):
+        self.h = hashlib.sha256(self.h + x).digest()
+
+
+def hkdf2(salt, ikm, label):
+    okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=salt, info=label).derive(ikm)
+    return okm[:32], okm[32:]
+
+
+def seal(k, ad, pt):
+    return AESGCM(k).encrypt(bytes(12), pt, ad)
+
+
+def unseal(k, ad, ct):
+    return AESGCM(k).decrypt(bytes(12), ct, ad)
+
+
+class Lines:
+    """A running x3dh-peer handshake command: key=hex lines out, hex lines in."""
+
+    def __init__(self, path, crypto, *args):
+        self.p = subprocess.Popen([path, crypto] + list(args), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def get(self, key):
+        line = self.p.stdout.readline().strip()
+        if not line.startswith(key + "="):
+            self.p.kill()
+            raise RuntimeError("expected %s=, got %r; stderr: %s" % (key, line, self.p.stderr.read()))
+        return bytes.fromhex(line.split("=", 1)[1])
+
+    def send(self, data):
+        self.p.stdin.write(data.hex() + "\n")
+        self.p.stdin.flush()
+
+    def done(self):
+        self.p.stdin.close()
+        err = self.p.stderr.read()
+        if self.p.wait() != 0:
+            raise RuntimeError("x3dh-peer exit %d: %s" % (self.p.returncode, err))
+
+
+def split_checks(t, ck, hh, seal_send, seal_recv, initiator_is_veil):
+    """The handshake hash and both transport keys, from seals of "transport"."""
+    k_ir, k_ri = hkdf2(ck, t.h, b"veil-x3dh split")
+    send, recv = (k_ir, k_ri) if initiator_is_veil else (k_ri, k_ir)
+    if hh != t.h:
+        raise RuntimeError("handshake hash differs: veil %s, here %s" % (hh.hex(), t.h.hex()))
+    if seal_send != seal(send, b"", b"transport") or seal_recv != seal(recv, b"", b"transport"):
+        raise RuntimeError("transport keys differ")
+
+
+async def full_veil_initiator(path, crypto, use_opk, appendix):
+    bob = new_state()
+    opk = None
+    if use_opk:
+        bob.generate_pre_keys(1)
+        opk = next(iter(bob.bundle.pre_keys))
+    run = Lines(path, crypto, "handshake-i", secrets.token_bytes(32).hex(),
+                veil_bundle(bob.bundle, opk).hex(), INFO.decode(), appendix.hex() or "-")
+    msg1 = run.get("msg1")
+    hlen = 76 if use_opk else 72
+    ik_a, ek_a = msg1[3:35], msg1[36:68]
+    hdr = x3dh.Header(identity_key=ik_a, ephemeral_key=ek_a,
+                      signed_pre_key=bob.bundle.signed_pre_key, pre_key=opk)
+    sk, ad, _ = await bob.get_shared_secret_passive(hdr, appendix, require_pre_key=False)
+    t = Transcript()
+    t.mix(ad)
+    t.mix(msg1[:hlen])
+    ck, k1 = hkdf2(sk, t.h, b"veil-x3dh msg1")
+    if unseal(k1, ad, msg1[hlen:]) != b"veil 1":
+        raise RuntimeError("message 1 payload")
+    t.mix(msg1[hlen:])
+    er = secrets.token_bytes(32)
+    er_pub = enc(xeddsa.priv_to_curve25519_pub(er))
+    t.mix(er_pub)
+    ck, k2 = hkdf2(ck, xeddsa.x25519(er, ek_a) + xeddsa.x25519(er, ik_a) + t.h, b"veil-x3dh msg2")
+    ct2 = seal(k2, t.h, b"python 2")
+    t.mix(ct2)
+    run.send(er_pub + ct2)
+    if run.get("payload") != b"python 2":
+        raise RuntimeError("veil read message 2 wrong")
+    ct3 = run.get("msg3")
+    ck, k3 = hkdf2(ck, t.h, b"veil-x3dh msg3")
+    if unseal(k3, t.h, ct3) != b"veil 3":
+        raise RuntimeError("message 3 payload")
+    t.mix(ct3)
+    split_checks(t, ck, run.get("hh"), run.get("seal_send"), run.get("seal_recv"), True)
+    run.done()
+
+
+async def full_python_initiator(path, crypto, use_opk, appendix):
+    ik_a_priv, ek = secrets.token_bytes(32), secrets.token_bytes(32)
+    alice = State.create(x3dh.IdentityKeyFormat.CURVE_25519, HashFunction.SHA_256, INFO,
+                         x3dh.identity_key_pair.IdentityKeyPairPriv(ik_a_priv))
+    ik_b, spk, opk = (secrets.token_bytes(32) for _ in range(3))
+    args = [ik_b.hex(), spk.hex(), str(SPK_ID)] + ([opk.hex(), str(OPK_ID)] if use_opk else [])
+    rc, out, err = peer(path, crypto, "make-bundle", *args)
+    if rc != 0:
+        raise RuntimeError(err)
+    bundle = parse_bundle(bytes.fromhex(out["bundle"]))
+
+    class KnownEphemeral:  # python3-x3dh draws EK from secrets.token_bytes
+        @staticmethod
+        def token_bytes(n):
+            return ek
+
+        @staticmethod
+        def choice(seq):
+            return seq[0]
+
+    x3dh.base_state.secrets = KnownEphemeral
+    try:
+        sk, ad, hdr = await alice.get_shared_secret_active(bundle, appendix, require_pre_key=False)
+    finally:
+        x3dh.base_state.secrets = secrets
+    header = header_bytes(hdr.identity_key, hdr.ephemeral_key, hdr.pre_key)
+    t = Transcript()
+    t.mix(ad)
+    t.mix(header)
+    ck, k1 = hkdf2(sk, t.h, b"veil-x3dh msg1")
+    ct1 = seal(k1, ad, b"python 1")
+    t.mix(ct1)
+    run = Lines(path, crypto, "handshake-r", ik_b.hex(), spk.hex(), str(SPK_ID),
+                opk.hex() if use_opk else "-", str(OPK_ID), (header + ct1).hex(),
+                INFO.decode(), appendix.hex() or "-")
+    if run.get("payload") != b"python 1":
+        raise RuntimeError("veil read message 1 wrong")
+    msg2 = run.get("msg2")
+    if msg2[0] != 5:
+        raise RuntimeError("message 2 ER type byte %d" % msg2[0])
+    er = msg2[1:33]
+    t.mix(msg2[:33])
+    ck, k2 = hkdf2(ck, xeddsa.x25519(ek, er) + xeddsa.x25519(ik_a_priv, er) + t.h, b"veil-x3dh msg2")
+    if unseal(k2, t.h, msg2[33:]) != b"veil 2":
+        raise RuntimeError("message 2 payload")
+    t.mix(msg2[33:])
+    ck, k3 = hkdf2(ck, t.h, b"veil-x3dh msg3")
+    ct3 = seal(k3, t.h, b"python 3")
+    t.mix(ct3)
+    run.send(ct3)
+    if run.get("payload") != b"python 3":
+        raise RuntimeError("veil read message 3 wrong")
+    split_checks(t, ck, run.get("hh"), run.get("seal_send"), run.get("seal_recv"), False)
+    run.done()
+
+
+async def full(tap, fn, name, *args):
+    try:
+        await fn(*args)
+        tap.ok(True, name)
+    except Exception as e:  # noqa: BLE001 - any failure is the finding
+        tap.ok(False, name, repr(e))
 
 
 def peer(path, crypto, *args):
@@ -186,13 +353,19 @@ async def python_initiates(tap, path, crypto, use_opk, appendix):
 async def main():
     path, backends = sys.argv[1], sys.argv[2:]
     tap = Tap()
-    per = (5 + 5) * 2
+    per = (5 + 5 + 2) * 2
     print("1..%d" % (per * len(backends)))
     for crypto in backends:
         for use_opk in (False, True):
             appendix = b"alice@veil|bob@veil" if use_opk else b""
             await veil_initiates(tap, path, crypto, use_opk, appendix)
             await python_initiates(tap, path, crypto, use_opk, appendix)
+            tag = "%s, %s OPK" % (crypto, "with" if use_opk else "no")
+            await full(tap, full_veil_initiator, "whole handshake, veil initiator vs docs/X3DH.md "
+                       "in python: messages, handshake hash, transport keys (%s)" % tag,
+                       path, crypto, use_opk, appendix)
+            await full(tap, full_python_initiator, "whole handshake, python initiator (python3-x3dh "
+                       "SK) vs veil responder (%s)" % tag, path, crypto, use_opk, appendix)
     # Tests that returned early count as failures through the plan.
     return 1 if tap.failed or tap.n != per * len(backends) else 0
 
