@@ -526,6 +526,16 @@ static void test_state_and_limits(void **state)
     p.local_static = 0;
     assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
     assert_detail("local_static");
+    veil_secret_attrs a;
+    memset(&a, 0, sizeof a);
+    a.type = VEIL_SECRET_ED25519;
+    assert_int_equal(veil_vault_generate(f->v, &a, &p.local_static), 0);
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE);
+    assert_detail("local identity key is a");
+    p.local_ephemeral = p.local_static;
+    p.local_static = f->ik_a;
+    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE);
+    assert_detail("preset ephemeral key is a");
 }
 
 /* Rekey = first 32 bytes of ENCRYPT(k, 2^64-1, "", 32 zeros), computed

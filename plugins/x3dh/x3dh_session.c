@@ -102,15 +102,19 @@ static int fail(x3dh_session *s, int rc)
     return rc;
 }
 
+/* The public key of an X25519 secret (an Ed25519 key has a 32-byte public
+ * key too, so the type is checked, not the length). */
 static int public_of(veil_vault *v, veil_secret k, const char *what, uint8_t pub[X3DH_KEY_BYTES])
 {
+    veil_secret_attrs a;
     size_t n = 0;
-    int rc = veil_vault_public_key(v, k, pub, X3DH_KEY_BYTES, &n);
-    if (rc < 0)
-        return veil_error_wrap(rc, "x3dh: %s", what);
-    if (n != X3DH_KEY_BYTES)
-        return veil_error_set(VEIL_ETYPE, "x3dh: %s is not an X25519 key", what);
-    return 0;
+    int rc = veil_vault_attributes(v, k, &a);
+    if (rc == 0 && a.type != VEIL_SECRET_X25519)
+        return veil_error_set(VEIL_ETYPE, "x3dh: %s is a %s key, expected X25519", what,
+                              veil_secret_type_name(a.type));
+    if (rc == 0)
+        rc = veil_vault_public_key(v, k, pub, X3DH_KEY_BYTES, &n);
+    return rc < 0 ? veil_error_wrap(rc, "x3dh: %s", what) : 0;
 }
 
 static int init_hash(x3dh_session *s)
