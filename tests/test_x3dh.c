@@ -536,6 +536,8 @@ static void test_state_and_limits(void **state)
     p.local_static = f->ik_a;
     assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE);
     assert_detail("preset ephemeral key is a");
+    assert_int_equal(x3dh_bundle_sign(f->v, p.local_ephemeral, &b), VEIL_ETYPE);
+    assert_detail("the identity key is a");
 }
 
 /* Rekey = first 32 bytes of ENCRYPT(k, 2^64-1, "", 32 zeros), computed

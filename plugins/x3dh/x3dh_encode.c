@@ -160,11 +160,16 @@ int x3dh_bundle_sign(veil_vault *v, veil_secret ik, x3dh_bundle *b)
 {
     uint8_t enc[X3DH_ENC_BYTES];
     size_t n = 0;
-    int rc = veil_vault_public_key(v, ik, b->ik, sizeof b->ik, &n);
-    if (rc < 0 || n != X3DH_KEY_BYTES)
-        return rc < 0 ? veil_error_wrap(rc, "x3dh: signing a bundle: the identity key")
-                      : veil_error_set(VEIL_ETYPE, "x3dh: the identity key is not X25519 "
-                                       "(%zu-byte public key)", n);
+    veil_secret_attrs a;
+    /* X25519 only: the vault signs an Ed25519 key with Ed25519, not XEdDSA. */
+    int rc = veil_vault_attributes(v, ik, &a);
+    if (rc == 0 && a.type != VEIL_SECRET_X25519)
+        return veil_error_set(VEIL_ETYPE, "x3dh: signing a bundle: the identity key is a %s "
+                              "key, expected X25519", veil_secret_type_name(a.type));
+    if (rc == 0)
+        rc = veil_vault_public_key(v, ik, b->ik, sizeof b->ik, &n);
+    if (rc < 0)
+        return veil_error_wrap(rc, "x3dh: signing a bundle: the identity key");
     if ((rc = x3dh_check_key(b->spk, "SPK to sign")) < 0)
         return rc;
     x3dh_encode_key(b->spk, enc);
