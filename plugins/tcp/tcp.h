@@ -156,6 +156,7 @@ struct tcp_listener {
     tcp_inst *inst;
     int fd;
     veil_watch *watch;
+    veil_timer *pause;          /* out of fds: accepting resumes when it fires */
     veil_address bound;
     tcp_listener *next;
 };

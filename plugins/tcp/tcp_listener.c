@@ -14,6 +14,31 @@
 #define LISTEN_BACKLOG 512
 #define ACCEPT_BATCH 64
 
+static void resume(veil_node *node, void *arg)
+{
+    tcp_listener *l = arg;
+    (void)node;
+    l->pause = NULL;
+    if (l->inst->host->watch_modify(l->watch, VEIL_WATCH_READ) < 0)
+        tcp_log(l->inst, VEIL_LOG_ERROR, "tcp: listener %s: %s", l->bound.bytes,
+                veil_last_error());
+}
+
+/* Out of file descriptors (or kernel memory): the pending connection stays
+ * in the backlog and the level-triggered watch would fire at once, again
+ * and again.  Stop watching for PAUSE_MS instead. */
+#define PAUSE_MS 100
+
+static void pause_accepting(tcp_listener *l, int err)
+{
+    tcp_log(l->inst, VEIL_LOG_WARN, "tcp: accept on %s: %s; not accepting for %d ms",
+            l->bound.bytes, strerror(err), PAUSE_MS);
+    if (l->pause != NULL || l->inst->host->watch_modify(l->watch, 0) < 0)
+        return;
+    if (l->inst->host->timer_add(l->inst->node, PAUSE_MS, resume, l, &l->pause) < 0)
+        resume(l->inst->node, l); /* no timer: keep accepting rather than stop */
+}
+
 static void listener_event(veil_node *node, int fd, uint32_t events, void *arg)
 {
     tcp_listener *l = arg;
@@ -24,11 +49,14 @@ static void listener_event(veil_node *node, int fd, uint32_t events, void *arg)
         socklen_t len = sizeof ss;
         int cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            int e = errno;
+            if (e == EINTR || e == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+                pause_accepting(l, e);
+            else if (e != EAGAIN && e != EWOULDBLOCK)
                 tcp_log(l->inst, VEIL_LOG_WARN, "tcp: accept on %s: %s", l->bound.bytes,
-                        strerror(errno));
+                        strerror(e));
             break;
         }
         (void)tcp_conn_adopt(l->inst, cfd, (struct sockaddr *)&ss); /* logs its refusals */
@@ -107,6 +135,8 @@ void tcp_listener_close_all(tcp_inst *inst)
     while (inst->listeners != NULL) {
         tcp_listener *l = inst->listeners;
         inst->listeners = l->next;
+        if (l->pause != NULL)
+            inst->host->timer_cancel(l->pause);
         inst->host->watch_remove(l->watch);
         close(l->fd);
         free(l);
