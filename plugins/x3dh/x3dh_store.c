@@ -304,10 +304,15 @@ int x3dh_store_open(veil_vault *v, veil_secret ik, const x3dh_store_config *c, x
     if (c->spk_rotate_ms == 0 || c->opk_count > X3DH_OPK_COUNT_MAX)
         return veil_error_set(VEIL_EINVAL, "x3dh_store_open: spk_rotate_ms must be > 0 and "
                               "opk_count <= %u (got %u)", X3DH_OPK_COUNT_MAX, c->opk_count);
-    int rc = veil_vault_public_key(v, ik, pub, sizeof pub, &n);
-    if (rc < 0 || n != X3DH_KEY_BYTES)
-        return rc < 0 ? veil_error_wrap(rc, "x3dh store: the identity key")
-                      : veil_error_set(VEIL_ETYPE, "x3dh store: the identity key is not X25519");
+    veil_secret_attrs a;
+    int rc = veil_vault_attributes(v, ik, &a);
+    if (rc == 0 && a.type != VEIL_SECRET_X25519)
+        return veil_error_set(VEIL_ETYPE, "x3dh store: the identity key is %s, not X25519",
+                              veil_secret_type_name(a.type));
+    if (rc == 0)
+        rc = veil_vault_public_key(v, ik, pub, sizeof pub, &n);
+    if (rc < 0)
+        return veil_error_wrap(rc, "x3dh store: the identity key");
     pthread_mutex_lock(&reg_mu);
     x3dh_store *s = find_locked(v, pub);
     if (s == NULL && (rc = store_new(v, ik, pub, c, &s)) == 0) {
