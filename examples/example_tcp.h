@@ -48,7 +48,7 @@ static inline int example_listen(veil_node *node, const char *where)
     return 0;
 }
 
-/* Run the node's loop until SIGINT/SIGTERM (checked every 100 ms: a signal
+/* Run the node's loop until SIGINT/SIGTERM (checked every 20 ms: a signal
  * handler may only set a flag).  0, or the loop's error. */
 static inline int example_run_until_signal(veil_node *node)
 {
@@ -59,7 +59,7 @@ static inline int example_run_until_signal(veil_node *node)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     while (!example_stop_requested) {
-        int rc = veil_node_run(node, 100);
+        int rc = veil_node_run(node, 20);
         if (rc < 0)
             return rc;
     }

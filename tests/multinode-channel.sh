@@ -32,7 +32,7 @@ file() {
     printf 'passphrase_env = VEIL_TEST_PASSPHRASE\nkdf_n = 1024\n'
 }
 
-# run LABEL MODE CONF_RESPONDER CONF_MIDDLE CONF_INITIATOR  (MODE: plain|nested)
+# run LABEL MODE CONF_RESPONDER CONF_MIDDLE CONF_INITIATOR  (MODE: plain|nested|preconnect)
 run() {
     label=$1 mode=$2
     printf '%s\n' "$3" >"$tmp/resp.conf"
@@ -40,8 +40,13 @@ run() {
     printf '%s\n' "$5" >"$tmp/init.conf"
     rm -f "$tmp"/*.vault
     mn_start resp env VEIL_CONF="$tmp/resp.conf" "$ex/06-secure-channel-many-hops-responder" 127.0.0.1:0
-    mn_start mid env VEIL_CONF="$tmp/mid.conf" "$ex/06-secure-channel-many-hops-middle" 127.0.0.1:0
-    if ! r=$(mn_wait_listen resp) || ! m=$(mn_wait_listen mid); then
+    r=$(mn_wait_listen resp) || r=""
+    # preconnect: the middle connects to the responder first (Ockam's
+    # middle does); otherwise its transport dials on the first message.
+    pre=""
+    [ "$mode" = preconnect ] && pre=$r
+    mn_start mid env VEIL_CONF="$tmp/mid.conf" "$ex/06-secure-channel-many-hops-middle" 127.0.0.1:0 $pre
+    if [ -z "$r" ] || ! m=$(mn_wait_listen mid); then
         mn_not_ok "$label: responder and middle listen"
         mn_dump "$tmp/resp.err" "responder stderr"
         mn_dump "$tmp/mid.err" "middle stderr"
@@ -94,8 +99,8 @@ run() {
     fi
 }
 
-echo "1..10"
-for mode in plain nested; do
+echo "1..11"
+for mode in plain nested preconnect; do
     run "$mode, defaults (software vault)" $mode "" "" ""
 done
 for c in sodium openssl; do

@@ -31,18 +31,18 @@ mn_start() {
     mn_pids="$mn_pids $!"
 }
 
-# mn_wait_listen NAME: wait (10 s at most) for NAME's "Listening on" line;
+# mn_wait_listen NAME: wait (10 s at most, polling every 20 ms) for NAME's "Listening on" line;
 # prints HOST:PORT (without "1#").  Fails if the process died first.
 mn_wait_listen() {
     i=0
-    while [ $i -lt 100 ]; do
+    while [ $i -lt 500 ]; do
         addr=$(sed -n 's/^Listening on 1#//p' "$tmp/$1.out" 2>/dev/null)
         if [ -n "$addr" ]; then
             echo "$addr"
             return 0
         fi
         kill -0 "$(cat "$tmp/$1.pid")" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.02
         i=$((i + 1))
     done
     mn_dump "$tmp/$1.err" "$1 stderr" >&2
@@ -57,8 +57,8 @@ mn_stop() {
     pid=$(cat "$tmp/$1.pid" 2>/dev/null) || return 1
     kill -TERM "$pid" 2>/dev/null
     i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-        sleep 0.1
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 250 ]; do
+        sleep 0.02
         i=$((i + 1))
     done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
