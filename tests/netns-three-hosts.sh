@@ -12,6 +12,8 @@
 # the capture; a routing string that travels in clear ("bob_listener") is
 # in it too (the capture would show a plaintext if there were one); the
 # distinctive payload is NOT in it, in clear or hex.  Plain and --nested.
+# A control run (example 04, no channel) must show its payload in the same
+# capture, so the "never" above is a real check.
 #
 # Skipped (with the reason) only where namespaces cannot be made: not root,
 # no `ip`, no tcpdump, or `ip netns add` refused.  Namespaces, links and
@@ -73,7 +75,7 @@ setup_links() {
 }
 setup_links 2>"$tmp/links.err" || { echo "Bail out! veth setup failed: $(cat "$tmp/links.err")"; exit 1; }
 
-echo "1..$((plan * 4 + 1))"
+echo "1..$((plan * 4 + 2))"
 mn_check "namespaces: A cannot reach R directly (only through the relay)" \
     sh -c "! ip netns exec $ns_a ip route get 10.231.2.1 >/dev/null 2>&1"
 
@@ -179,4 +181,30 @@ PY
 
 run "plain"
 run "nested" --nested
+
+# Control: the same capture on M sees a payload that crosses in clear
+# (example 04: no secure channel, A -> echoer on M), so the checks above
+# would catch a plaintext.
+mn_start resp04 ip netns exec "$ns_m" "$ex/04-transport-responder" 10.231.1.2:0
+if e=$(mn_wait_listen resp04); then
+    rm -f "$tmp/cap.pcap" "$tmp/cap.err"
+    mn_start cap ip netns exec "$ns_m" tcpdump --immediate-mode -Z root -i any -U -s 0 -w "$tmp/cap.pcap" tcp
+    i=0
+    while ! grep -q 'listening on' "$tmp/cap.err" 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    in_ns "$ns_a" "$ex/04-transport-initiator" "$e" >"$tmp/init04.out" 2>&1
+    sleep 0.3
+    mn_stop cap
+    mn_stop resp04
+    if grep -qx 'App Received: Hello Ockam!' "$tmp/init04.out" && grep -qa 'Hello Ockam!' "$tmp/cap.pcap"; then
+        mn_ok "control: a payload sent without a channel (example 04) is visible in the capture"
+    else
+        mn_not_ok "control: a payload sent without a channel (example 04) is visible in the capture"
+        mn_dump "$tmp/init04.out" "04 initiator"
+    fi
+else
+    mn_not_ok "control: example 04 responder listens in M"
+fi
 [ "$fails" -eq 0 ]
