@@ -311,8 +311,11 @@ static void test_bad_addresses(void **state)
     expect_connect_error("[nothex]:80", VEIL_EINVAL, "invalid IPv6 address");
     expect_connect_error(":80", VEIL_EINVAL, "has no host");
     expect_connect_error("127.0.0.1:0", VEIL_EINVAL, "cannot connect to port 0");
+    /* names resolve on a helper thread; the failure comes back as the
+     * connection's reason */
     expect_connect_error("no-such-host.invalid:80", VEIL_ENOTFOUND,
-                         "cannot resolve 'no-such-host.invalid'");
+                         "tcp: connection no-such-host.invalid:80: cannot resolve "
+                         "'no-such-host.invalid'");
 
     /* listening where something already listens */
     veil_address bound;
@@ -358,6 +361,24 @@ static void expect_node_error(const char *const *kv, int code, const char *detai
     if (strstr(veil_last_error(), detail) == NULL)
         fail_msg("detail '%s' does not contain '%s'", veil_last_error(), detail);
     assert_null(n);
+}
+
+/* A node stopped while a lookup runs: the lookup thread is joined, the
+ * connection and its queued frame are freed (valgrind/ASan clean). */
+static void test_stop_during_lookup(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    assert_int_equal(tcp_test_node(&n, &a, NULL), 0);
+    veil_route r = route_of("1#localhost:9 => echoer");
+    assert_int_equal(veil_ctx_send(a, &r, "queued while resolving", 22), 0);
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
+    assert_int_equal(st.connections_dialed, 1);
+    assert_int_equal(st.connections_open, 1);
+    assert_true(st.queued_bytes > 22);
+    assert_int_equal(veil_node_stop(n), 0);
 }
 
 static void test_bad_config(void **state)
@@ -507,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
         cmocka_unit_test(test_auto_connect_off),
+        cmocka_unit_test(test_stop_during_lookup),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_listen_from_config),
         cmocka_unit_test(test_connect_timeout),

@@ -122,7 +122,10 @@ typedef struct tcp_inst tcp_inst;
 typedef struct tcp_conn tcp_conn;
 typedef struct tcp_listener tcp_listener;
 
-enum tcp_conn_state { TCP_CONNECTING = 1, TCP_OPEN = 2, TCP_DEAD = 3 };
+/* RESOLVING: a name lookup runs on a helper thread (tcp_resolver.c). */
+enum tcp_conn_state { TCP_CONNECTING = 1, TCP_OPEN = 2, TCP_DEAD = 3, TCP_RESOLVING = 4 };
+
+typedef struct tcp_resolve_job tcp_resolve_job;
 
 struct tcp_conn {
     tcp_inst *inst;
@@ -142,6 +145,7 @@ struct tcp_conn {
     struct sockaddr_storage cand[TCP_MAX_CANDIDATES];
     socklen_t cand_len[TCP_MAX_CANDIDATES];
     size_t ncand, cur_cand;
+    tcp_resolve_job *job;       /* while RESOLVING */
     /* why it died (TCP_DEAD): handed to route-lost subscribers */
     int fail_code;
     char fail_detail[600];
@@ -173,6 +177,7 @@ struct tcp_inst {
     tcp_conn *dirty;
     tcp_conn *dead;
     veil_timer *tick;
+    tcp_resolve_job *jobs;      /* lookups in flight (joined at free) */
     bool stopping;              /* instance_free: failures are not news */
     uint64_t next_id;
     /* connect(): the connection being waited for and how it ended */
@@ -205,6 +210,19 @@ void tcp_conn_reap(tcp_inst *inst);
 void tcp_conn_destroy_all(tcp_inst *inst);
 /* Periodic check of connect and frame deadlines. */
 void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now);
+
+/* Connect to the current candidate, else the next ones (tcp_conn.c). */
+int tcp_conn_dial_next(tcp_conn *c);
+
+/* tcp_resolver.c: names resolve on a helper thread; the result comes back
+ * through an eventfd watched by the loop, which then dials.  Literals never
+ * get here. */
+int tcp_resolver_start(tcp_conn *c, const tcp_endpoint *ep);
+/* The connection goes away: the lookup finishes unseen. */
+void tcp_resolver_detach(tcp_conn *c);
+/* Instance free: wait for every lookup thread (a lookup cannot be
+ * interrupted, and its code lives in this plugin, which is unloaded next). */
+void tcp_resolver_join_all(tcp_inst *inst);
 
 /* tcp_listener.c */
 int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound);

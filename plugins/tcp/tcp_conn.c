@@ -181,6 +181,8 @@ static void unlink_dirty(tcp_conn *c)
 static void conn_release(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
+    if (c->job != NULL)
+        tcp_resolver_detach(c);
     if (c->watch != NULL)
         inst->host->watch_remove(c->watch);
     c->watch = NULL;
@@ -266,7 +268,7 @@ void tcp_conn_destroy_all(tcp_inst *inst)
 
 /* Start connecting to the current candidate; on an immediate failure try
  * the next.  Returns 0 (in progress or connected) or the last error. */
-static int dial_next(tcp_conn *c)
+int tcp_conn_dial_next(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
     int err = 0;
@@ -314,9 +316,13 @@ int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out)
     tcp_conn *c = conn_new(inst, name, len, false);
     if (c == NULL)
         return VEIL_ENOMEM;
-    rc = tcp_resolve(&ep, false, c->cand, c->cand_len, TCP_MAX_CANDIDATES, &c->ncand);
-    if (rc == 0)
-        rc = dial_next(c);
+    if (ep.numeric) { /* no resolver call: dial now */
+        rc = tcp_resolve(&ep, false, c->cand, c->cand_len, TCP_MAX_CANDIDATES, &c->ncand);
+        if (rc == 0)
+            rc = tcp_conn_dial_next(c);
+    } else {
+        rc = tcp_resolver_start(c, &ep);
+    }
     if (rc < 0) {
         char detail[256];
         snprintf(detail, sizeof detail, "%s", veil_last_error());
@@ -358,7 +364,7 @@ static void connect_done(tcp_conn *c)
     close(c->fd);
     c->fd = -1;
     c->cur_cand++;
-    if (c->cur_cand < c->ncand && dial_next(c) == 0)
+    if (c->cur_cand < c->ncand && tcp_conn_dial_next(c) == 0)
         return;
     tcp_conn_fail(c, VEIL_EIO, VEIL_LOG_WARN, "connect failed: %s", strerror(err));
 }
@@ -592,7 +598,8 @@ void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now)
     tcp_conn *c = inst->conns;
     while (c != NULL) {
         tcp_conn *next = c->next;
-        if (c->state == TCP_CONNECTING && now >= c->deadline_ms) {
+        if ((c->state == TCP_CONNECTING || c->state == TCP_RESOLVING) &&
+            now >= c->deadline_ms) {
             inst->stats.timeouts++;
             tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "connect timed out after %d ms "
                           "(connect_timeout)", inst->cfg.connect_timeout_ms);

@@ -180,6 +180,7 @@ static void instance_free(void *p)
         inst->host->timer_cancel(inst->tick);
     tcp_listener_close_all(inst);
     tcp_conn_destroy_all(inst);
+    tcp_resolver_join_all(inst);
     tcp_conn_table_free(inst);
     free(inst);
 }
@@ -246,7 +247,8 @@ static int wait_connected(tcp_inst *inst, tcp_conn *c)
     snprintf(inst->wait_detail, sizeof inst->wait_detail, "tcp: connection 1#%.255s closed",
              c->addr.bytes);
     int rc = 0;
-    while ((c = conn_by_id(inst, id)) != NULL && c->state == TCP_CONNECTING) {
+    while ((c = conn_by_id(inst, id)) != NULL &&
+           (c->state == TCP_CONNECTING || c->state == TCP_RESOLVING)) {
         rc = veil_node_run_once(inst->node, 50);
         if (rc < 0)
             break;
@@ -274,7 +276,7 @@ static int tcp_connect(void *p, const char *where, veil_address *peer)
     int rc = c == NULL ? tcp_conn_dial(inst, where, len, &c) : 0;
     if (rc == 0)
         rc = veil_address_set(peer, VEIL_ADDRESS_TYPE_TCP, where, len);
-    if (rc == 0 && c->state == TCP_CONNECTING)
+    if (rc == 0 && (c->state == TCP_CONNECTING || c->state == TCP_RESOLVING))
         rc = wait_connected(inst, c);
     return rc;
 }

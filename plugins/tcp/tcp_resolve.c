@@ -1,10 +1,9 @@
 /* "host:port" text, name resolution and address formatting.
  *
  * Literals (IPv4 dotted quads, IPv6 in brackets) are converted with
- * inet_pton and never reach the resolver.  Names go through getaddrinfo,
- * which runs on the node's thread: the loop waits for that one call
- * (/etc/hosts for "localhost"; DNS otherwise) and no longer.  See
- * docs/PLUGINS.md, "The tcp transport". */
+ * inet_pton and never reach the resolver.  Names go through getaddrinfo:
+ * on a helper thread when dialing (tcp_resolver.c), on the caller's thread
+ * for listen.  See docs/PLUGINS.md, "The tcp transport". */
 #include "tcp.h"
 
 #include <veil/error.h>
