@@ -106,6 +106,16 @@ void veil__ch_prekey_unlisten(veil_ch_listener *l)
     l->prekey = NULL;
 }
 
+/* A peer's detail text made safe for logs and error strings: control and
+ * non-ASCII bytes become '?'.  out holds at least n + 1 bytes. */
+static const char *printable(const uint8_t *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] >= 0x20 && in[i] < 0x7f ? (char)in[i] : '?';
+    out[n] = '\0';
+    return out;
+}
+
 /* Route to the prekey service and the name to ask for. */
 static int service_route(veil_node *node, const veil_route *route, veil_route *out,
                          veil_address *name)
@@ -139,9 +149,10 @@ static int parse_reply(const uint8_t *p, size_t len, const char *where, const ch
                        uint8_t *out, size_t cap, size_t *out_len)
 {
     if (p[2] != 0) {
-        int code = -(int)p[2];
-        return veil_error_set(code, "prekey service at '%s' refused the bundle for '%s': %.*s",
-                              where, name, (int)(len - 3u), (const char *)p + 3);
+        char detail[512];
+        size_t n = len - 3u < sizeof detail ? len - 3u : sizeof detail - 1u;
+        return veil_error_set(-(int)p[2], "prekey service at '%s' refused the bundle for '%s': "
+                              "%s", where, name, printable(p + 3, n, detail));
     }
     if (len - 3u > cap)
         return veil_error_set(VEIL_ELIMIT, "prekey service at '%s': a %zu-byte bundle (limit "
@@ -259,9 +270,9 @@ void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
 
 int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f)
 {
-    int code = -(int)f->body[0];
+    char detail[VEIL_CH_HSERR_MAX + 1];
     return veil__ch_fail(ch, veil_error_set(VEIL_EHANDSHAKE, "secure channel: the responder "
-                                            "refused handshake message 1 (%s): %.*s",
-                                            veil_strerror(code), (int)(f->body_len - 1u),
-                                            (const char *)f->body + 1));
+                                            "refused handshake message 1 (%s): %s",
+                                            veil_strerror(-(int)f->body[0]),
+                                            printable(f->body + 1, f->body_len - 1u, detail)));
 }
