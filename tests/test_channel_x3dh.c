@@ -11,7 +11,7 @@
  *    period (accepted) and beyond it (refused, exact error);
  *  - [prekeys] errors, and a publication to a service that is no directory.
  * Bundle and message layouts used to look inside: docs/X3DH.md. */
-#include "test_channel.h"
+#include "test_prekeys.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -69,38 +69,11 @@ static int connect_to_bob(world *w, veil_entity *who, const char *route, veil_ad
     return veil_secure_channel_create(who, &r, trust_only(w->node, w->bob), ch);
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Send raw bytes to route from a fresh mailbox, wait for the first
- * answer; returns its payload length (copied to out), or fails. */
-static size_t ask(veil_node *node, const char *route, const uint8_t *req, size_t len,
-                  uint8_t *out, size_t cap)
-{
-    veil_context *c;
-    veil_message *m;
-    assert_int_equal(veil_ctx_new_detached(node, NULL, &c), 0);
-    veil_route r = route_of(route);
-    assert_int_equal(veil_ctx_send(c, &r, req, len), 0);
-    int rc = veil_ctx_receive(c, &m, 2000);
-    if (rc < 0)
-        fail_msg("no answer from '%s': %s", route, veil_last_error());
-    size_t n;
-    const uint8_t *p = veil_message_payload(m, &n);
-    assert_true(n <= cap);
-    memcpy(out, p, n);
-    veil_message_free(m);
-    veil_ctx_free(c);
-    return n;
-}
-
 /* FETCH "bob" from the node's prekey service: the reply (status at [2]). */
 static size_t fetch_bob(world *w, uint8_t *out, size_t cap)
 {
     static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
-    size_t n = ask(w->node, "prekeys", req, sizeof req, out, cap);
+    size_t n = ask_at(w->node, "prekeys", req, sizeof req, out, cap);
     assert_true(n >= 3);
     assert_int_equal(out[0], 1);
     assert_int_equal(out[1], 0x81);
@@ -160,7 +133,7 @@ static void test_opks_consumed(void **state)
      * says so (HSERR: code, detail, type 0x04). */
     uint8_t copy[512], ans[512];
     memcpy(copy, f[1], len[1]);
-    n = ask(w.node, "bob", copy, len[1], ans, sizeof ans - 1);
+    n = ask_at(w.node, "bob", copy, len[1], ans, sizeof ans - 1);
     assert_int_equal(ans[n - 1], 0x04);
     assert_int_equal(-(int)ans[0], VEIL_EREPLAY);
     ans[n - 1] = '\0';
@@ -199,9 +172,9 @@ static void test_exhaustion_3dh(void **state)
      * each from a different responder ephemeral (its first 33 bytes). */
     uint8_t copy[512], a1[1024], a2[1024];
     memcpy(copy, f[0], len[0]);
-    size_t n1 = ask(w.node, "bob", copy, len[0], a1, sizeof a1);
+    size_t n1 = ask_at(w.node, "bob", copy, len[0], a1, sizeof a1);
     memcpy(copy, f[0], len[0]);
-    size_t n2 = ask(w.node, "bob", copy, len[0], a2, sizeof a2);
+    size_t n2 = ask_at(w.node, "bob", copy, len[0], a2, sizeof a2);
     assert_int_equal(a1[n1 - 1], 0x02);
     assert_int_equal(a2[n2 - 1], 0x02);
     assert_int_equal(a1[0], 0x05);
@@ -330,7 +303,7 @@ static void test_prekey_errors(void **state)
     /* A listener's service is no directory: publications are refused. */
     static const uint8_t publish[] = { 1, 0x02, 3, 'e', 'v', 'e' };
     uint8_t ans[512];
-    size_t n = ask(w.node, "prekeys", publish, sizeof publish, ans, sizeof ans - 1);
+    size_t n = ask_at(w.node, "prekeys", publish, sizeof publish, ans, sizeof ans - 1);
     assert_int_equal(ans[1], 0x82);
     assert_int_equal(-(int)ans[2], VEIL_EPERM);
     ans[n] = '\0';

@@ -12,7 +12,7 @@
  * out once, replayed/stale publications, first-publisher-wins names,
  * malformed and low-order input, require_opk, fetch errors.
  * Formats: docs/X3DH.md, "Prekey service". */
-#include "test_channel.h"
+#include "test_prekeys.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,31 +95,6 @@ static void peer_join(peer *p)
 {
     atomic_store(&p->stop, 1);
     assert_int_equal(pthread_join(p->th, NULL), 0);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Send req along route from a fresh mailbox of node; the first answer. */
-static size_t ask(veil_node *node, const veil_route *r, const uint8_t *req, size_t len,
-                  uint8_t *out, size_t cap)
-{
-    veil_context *c;
-    veil_message *m;
-    assert_int_equal(veil_ctx_new_detached(node, NULL, &c), 0);
-    assert_int_equal(veil_ctx_send(c, r, req, len), 0);
-    int rc = veil_ctx_receive(c, &m, 3000);
-    if (rc < 0)
-        fail_msg("no answer: %s", veil_last_error());
-    size_t n;
-    const uint8_t *p = veil_message_payload(m, &n);
-    assert_true(n <= cap);
-    memcpy(out, p, n);
-    veil_message_free(m);
-    veil_ctx_free(c);
-    return n;
 }
 
 /* FETCH "bob" from route until the directory has it (B publishes on its
