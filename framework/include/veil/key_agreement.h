@@ -81,7 +81,8 @@ typedef struct veil_ka_result {
  * veil_prekey_directory_start (local_static 0, name NULL: a directory that
  * only serves what others publish).  An initiator whose key agreement has
  * prekey_start fetches a bundle from the prekey service first and hands it
- * to session_new as params.peer_bundle. */
+ * to session_new as params.peer_bundle.  The handle must not depend on
+ * inst (the instance may be freed first). */
 typedef struct veil_context veil_context;
 
 typedef struct veil_ka_prekey_params {
