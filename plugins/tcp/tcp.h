@@ -3,6 +3,8 @@
  *   tcp_plugin.c    descriptor, configuration, instance, ops, timers, stats
  *   tcp_listener.c  listening sockets and accept
  *   tcp_conn.c      connections: dial, read, write, close, reap
+ *   tcp_table.c     connections by name (hash table)
+ *   tcp_resolver.c  host name lookups on a helper thread
  *   tcp_frame.c     the frame reader and writer (docs/PROTOCOL.md "TCP framing")
  *   tcp_resolve.c   "host:port" parsing, name resolution, address text
  *
@@ -187,9 +189,14 @@ struct tcp_inst {
     veil_transport_stats stats;
 };
 
-/* tcp_conn.c */
+/* tcp_table.c: connections by name */
 tcp_conn *tcp_conn_find(tcp_inst *inst, const uint8_t *name, size_t len);
+/* c is on inst->conns already (a growth rehashes from that list). */
+void tcp_table_add(tcp_inst *inst, tcp_conn *c);
+void tcp_table_remove(tcp_inst *inst, tcp_conn *c);
 void tcp_conn_table_free(tcp_inst *inst);
+
+/* tcp_conn.c */
 /* Start a non-blocking connect to name ("host:port").  Errors are returned
  * (parse, resolve, immediate connect failure) with detail. */
 int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out);
