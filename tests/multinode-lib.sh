@@ -26,7 +26,11 @@ mn_dump() { [ -f "$1" ] && sed "s/^/# $2: /" "$1"; return 0; }
 mn_start() {
     name=$1
     shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    # Emptied here, before the background job exists: a reader must never
+    # see the previous run's lines (e.g. an old port).
+    : >"$tmp/$name.out"
+    : >"$tmp/$name.err"
+    "$@" >>"$tmp/$name.out" 2>>"$tmp/$name.err" &
     echo $! >"$tmp/$name.pid"
     mn_pids="$mn_pids $!"
 }
