@@ -137,4 +137,17 @@ VC_HIDDEN void vc_blake2s_init(vc_blake2s *s);
 VC_HIDDEN void vc_blake2s_update(vc_blake2s *s, const void *data, size_t len);
 VC_HIDDEN void vc_blake2s_final(vc_blake2s *s, uint8_t out[32]);
 
+/* SHA-256 on the x86 SHA extensions (sha256_ni.c), for the libsodium
+ * backend (libsodium's is portable C).  Only when available() says so. */
+typedef struct vc_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t buflen;
+} vc_sha256;
+VC_HIDDEN bool vc_sha256_ni_available(void);
+VC_HIDDEN void vc_sha256_init(vc_sha256 *s);
+VC_HIDDEN void vc_sha256_update(vc_sha256 *s, const void *data, size_t len);
+VC_HIDDEN void vc_sha256_final(vc_sha256 *s, uint8_t out[32]);
+
 #endif

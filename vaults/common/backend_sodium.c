@@ -1,6 +1,7 @@
 /* libsodium backend: primitives only (see backend.h). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -12,6 +13,11 @@ _Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((vc_hash *)0)->opaque
 _Static_assert(sizeof(crypto_hash_sha512_state) <= sizeof(((vc_hash *)0)->opaque), "sha512 state");
 _Static_assert(sizeof(crypto_generichash_blake2b_state) <= sizeof(((vc_hash *)0)->opaque), "b2b state");
 _Static_assert(sizeof(vc_blake2s) <= sizeof(((vc_hash *)0)->opaque), "b2s state");
+_Static_assert(sizeof(vc_sha256) <= sizeof(((vc_hash *)0)->opaque), "sha256-ni state");
+
+/* SHA-256 through the SHA extensions when the CPU has them (sha256_ni.c);
+ * decided once in vc_backend_sodium, before any hash, and never changed. */
+static bool have_sha_ni;
 
 /* sodium_malloc places the block against a guard page, so its start is only
  * aligned when the size is a multiple of the alignment: round up to 64. */
@@ -50,6 +56,10 @@ static int s_hash_init(vc_hash *h, int alg)
     h->alg = alg;
     switch (alg) {
     case VEIL_HASH_SHA256:
+        if (have_sha_ni) {
+            vc_sha256_init((vc_sha256 *)(void *)h->opaque);
+            return 0;
+        }
         crypto_hash_sha256_init((crypto_hash_sha256_state *)h->opaque);
         return 0;
     case VEIL_HASH_SHA512:
@@ -71,6 +81,10 @@ static int s_hash_update(vc_hash *h, const void *data, size_t len)
 {
     switch (h->alg) {
     case VEIL_HASH_SHA256:
+        if (have_sha_ni) {
+            vc_sha256_update((vc_sha256 *)(void *)h->opaque, data, len);
+            return 0;
+        }
         crypto_hash_sha256_update((crypto_hash_sha256_state *)h->opaque, data, len);
         return 0;
     case VEIL_HASH_SHA512:
@@ -93,6 +107,10 @@ static int s_hash_final(vc_hash *h, uint8_t *out)
     int rc = 0;
     switch (h->alg) {
     case VEIL_HASH_SHA256:
+        if (have_sha_ni) {
+            vc_sha256_final((vc_sha256 *)(void *)h->opaque, out);
+            break;
+        }
         crypto_hash_sha256_final((crypto_hash_sha256_state *)h->opaque, out);
         break;
     case VEIL_HASH_SHA512:
@@ -295,6 +313,7 @@ int vc_backend_sodium(const vc_backend **out)
     /* Idempotent and thread-safe; needed before any other call. */
     if (sodium_init() < 0)
         return veil_error_set(VEIL_EUNSUPPORTED, "sodium: sodium_init() failed");
+    have_sha_ni = getenv("VEIL_NO_SHA_NI") == NULL && vc_sha256_ni_available();
     *out = &sodium_backend;
     return 0;
 }
