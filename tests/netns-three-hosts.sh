@@ -94,7 +94,11 @@ run() {
         return
     fi
     rm -f "$tmp/cap.pcap"
-    mn_start cap ip netns exec "$ns_m" tcpdump --immediate-mode -Z root -i any -U -s 0 -w "$tmp/cap.pcap" tcp
+    # Immediate mode: each packet reaches the file at once (SIGTERM would
+    # lose a half-filled block).  Its ring has one slot per snaplen bytes,
+    # so a 32 MiB buffer with a 64 KiB snaplen holds 512 packets however
+    # late tcpdump gets the CPU.
+    mn_start cap ip netns exec "$ns_m" tcpdump --immediate-mode -B 32768 -Z root -i any -U -s 65535 -w "$tmp/cap.pcap" tcp
     i=0
     while ! grep -q 'listening on' "$tmp/cap.err" 2>/dev/null && [ $i -lt 50 ]; do
         sleep 0.1
@@ -105,10 +109,13 @@ run() {
     in_ns "$ns_a" "$ex/06-secure-channel-many-hops-initiator" "$@" --message "$payload" \
         "$m" "$r" "$rid" "$midid" >"$tmp/init.out" 2>"$tmp/init.err"
     st=$?
-    sleep 0.3 # the last frames reach the capture
-    mn_stop cap
+    # The relay and the responder first: every frame the relay printed has
+    # then left it (a stopping node flushes), and the capture, still
+    # running, has seen it.
     mn_stop resp
     mn_stop mid
+    sleep 0.3
+    mn_stop cap
     if [ $st -eq 0 ] && grep -qx "App Received: $payload" "$tmp/init.out" &&
         grep -qx "Responder authenticated as: $rid" "$tmp/init.out"; then
         mn_ok "$label: the initiator in A got the reply from R through M"
@@ -126,13 +133,14 @@ import struct, sys
 cap, frames, payload, pm, pr = sys.argv[1], sys.argv[2], sys.argv[3].encode(), int(sys.argv[4]), int(sys.argv[5])
 raw = open(cap, 'rb').read()
 # pcap: global header 24 bytes, records of 16-byte header + data; linktype
-# LINUX_SLL (113) or LINUX_SLL2 (276): skip to the IPv4 header by its
-# version nibble, then TCP ports.
+# LINUX_SLL (113) or LINUX_SLL2 (276) from "-i any".  Each TCP direction is
+# reassembled by sequence number (a frame may straddle segments; a packet
+# may show on two interfaces), then searched.
 magic = struct.unpack('<I', raw[:4])[0]
 end = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
 link = struct.unpack(end + 'I', raw[20:24])[0]
 skip = {113: 16, 276: 20, 1: 14}.get(link)
-off, ports, data = 24, set(), []
+off, ports, flows = 24, set(), {}
 while off + 16 <= len(raw):
     incl = struct.unpack(end + 'I', raw[off + 8:off + 12])[0]
     pkt = raw[off + 16:off + 16 + incl]
@@ -142,19 +150,30 @@ while off + 16 <= len(raw):
         continue
     ihl = (ip[0] & 15) * 4
     tcp = ip[ihl:]
-    sport, dport = struct.unpack('>HH', tcp[:4])
+    sport, dport, seq = struct.unpack('>HHI', tcp[:8])
     body = tcp[(tcp[12] >> 4) * 4:]
     if body:
         ports.add(sport); ports.add(dport)
-        data.append(body)
-stream = b''.join(data)
+        flows.setdefault((ip[12:16], ip[16:20], sport, dport), {})[seq] = body
+streams = []
+for segs in flows.values():
+    data, nxt = b'', None
+    for seq in sorted(segs):
+        b = segs[seq]
+        if nxt is not None and seq < nxt:
+            b = b[nxt - seq:]
+        data += b
+        nxt = seq + len(segs[seq]) if nxt is None else max(nxt, seq + len(segs[seq]))
+    streams.append(data)
+stream = b'\x00'.join(streams)
 hexes = [bytes.fromhex(l.strip()) for l in open(frames) if l.strip()]
-found = sum(1 for f in hexes if f in raw)
+found = sum(1 for f in hexes if f in stream)
 print('links with payload bytes: relay port %s %s, responder port %s %s' %
       (pm, pm in ports, pr, pr in ports))
 print('relayed frames found in the capture: %d of %d' % (found, len(hexes)))
 print('clear routing string bob_listener in capture: %s' % (b'bob_listener' in stream))
-bad = [f for f in (payload, payload.hex().encode(), payload.hex().upper().encode()) if f in raw]
+bad = [f for f in (payload, payload.hex().encode(), payload.hex().upper().encode())
+       if f in raw or f in stream]
 print('plaintext payload in capture: %s' % bool(bad))
 ok = pm in ports and pr in ports
 sys.exit(0 if ok and len(hexes) >= 6 and found == len(hexes) and b'bob_listener' in stream and not bad
@@ -177,6 +196,7 @@ PY
         mn_not_ok "$label: every frame the relay printed (ciphertext) is in the capture; clear routing visible"
     fi
     sed 's/^/# /' "$tmp/check.out"
+    grep 'dropped by kernel' "$tmp/cap.err" | sed 's/^/# tcpdump: /'
 }
 
 run "plain"
@@ -188,7 +208,7 @@ run "nested" --nested
 mn_start resp04 ip netns exec "$ns_m" "$ex/04-transport-responder" 10.231.1.2:0
 if e=$(mn_wait_listen resp04); then
     rm -f "$tmp/cap.pcap" "$tmp/cap.err"
-    mn_start cap ip netns exec "$ns_m" tcpdump --immediate-mode -Z root -i any -U -s 0 -w "$tmp/cap.pcap" tcp
+    mn_start cap ip netns exec "$ns_m" tcpdump --immediate-mode -B 32768 -Z root -i any -U -s 65535 -w "$tmp/cap.pcap" tcp
     i=0
     while ! grep -q 'listening on' "$tmp/cap.err" 2>/dev/null && [ $i -lt 50 ]; do
         sleep 0.1
