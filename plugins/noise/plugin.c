@@ -75,15 +75,27 @@ static int instance_new(void *plugin_state, const veil_config_scope *scope, void
     return 0;
 }
 
+/* veil_ka_params as ABI 1.0 defined it: up to and including n_psks. */
+#define NOISE_KA_PARAMS_V1_SIZE offsetof(veil_ka_params, peer_bundle)
+
 static int session_new(void *p, const veil_ka_params *params, void **session)
 {
     noise_instance *inst = p;
     if (inst == NULL || params == NULL || session == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: session_new: NULL argument");
-    if (params->size < sizeof(veil_ka_params))
-        return veil_error_set(VEIL_EINVAL, "noise: veil_ka_params.size is %zu, expected %zu",
-                              params->size, sizeof(veil_ka_params));
-    veil_ka_params local = *params;
+    /* ABI 1.0 callers pass a shorter struct (it ends before peer_bundle):
+     * copy only what the caller has; Noise does not use the appended
+     * fields, which stay zero. */
+    if (params->size < NOISE_KA_PARAMS_V1_SIZE)
+        return veil_error_set(VEIL_EINVAL,
+                              "noise: veil_ka_params.size is %zu, expected at least %zu "
+                              "(ABI 1.0) or %zu",
+                              params->size, NOISE_KA_PARAMS_V1_SIZE, sizeof(veil_ka_params));
+    veil_ka_params local;
+    memset(&local, 0, sizeof local);
+    memcpy(&local, params,
+           params->size < sizeof(veil_ka_params) ? params->size : sizeof(veil_ka_params));
+    local.size = sizeof local;
     if (local.protocol == NULL)
         local.protocol = inst->protocol;
     if (local.prologue == NULL && local.prologue_len == 0) {
