@@ -99,7 +99,7 @@ run() {
     fi
 }
 
-echo "1..11"
+echo "1..13"
 for mode in plain nested preconnect; do
     run "$mode, defaults (software vault)" $mode "" "" ""
 done
@@ -116,4 +116,14 @@ plugin = noise
 protocol = Noise_XX_25519_ChaChaPoly_BLAKE2s'
 run "plain, key agreement Noise_XX_25519_ChaChaPoly_BLAKE2s" plain "$proto" "$proto" "$proto"
 run "nested, key agreement Noise_XX_25519_ChaChaPoly_BLAKE2s" nested "$proto" "$proto" "$proto"
+# X3DH: the initiator fetches the responder's bundle from the prekey service
+# on the responder's node, along the same two TCP hops (and, nested, through
+# the outer channel) before message 1.
+x3dh='[key_agreement]
+plugin = x3dh'
+run "plain, key agreement x3dh, across backends" plain \
+    "$x3dh
+$(soft openssl)" "$x3dh" "$x3dh
+$(soft sodium)"
+run "nested, key agreement x3dh" nested "$x3dh" "$x3dh" "$x3dh"
 [ "$fails" -eq 0 ]
