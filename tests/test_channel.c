@@ -122,6 +122,43 @@ static void test_initiator_refuses(void **state)
     world_down(&w);
 }
 
+/* The application may free its entities and close its vaults while
+ * channels run: listener and channels hold references, keep working, and
+ * destroy their sessions and keys in the still-open vault when they stop.
+ * A responder whose handshake is still in flight at node stop (the
+ * initiator refused it; handshake_timeout_ms far away) frees its session
+ * too.  Run under ASan/LSan and valgrind (CI): no leak. */
+static void test_free_early(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, NULL);
+    veil_vault *v;
+    veil_entity *dave;
+    assert_int_equal(veil_vault_open(w.node, NULL, &v), 0);
+    assert_int_equal(veil_entity_create(w.node, v, "dave", &dave), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
+                                                         trust_only(w.node, dave)), 0);
+    veil_route r = route_of("bob");
+    veil_address ch;
+    assert_int_equal(veil_secure_channel_create(dave, &r, trust_only(w.node, w.bob), &ch), 0);
+    round_trip(w.app, &ch, "before");
+    char dave_id[VEIL_IDENTIFIER_LEN + 1];
+    snprintf(dave_id, sizeof dave_id, "%s", veil_entity_identifier(dave));
+    veil_entity_free(dave);
+    veil_vault_close(v);
+    veil_entity_free(w.bob);
+    w.bob = NULL;
+    round_trip(w.app, &ch, "after the entities are gone");
+    assert_string_equal(w.echo.last_info.peer_identifier, dave_id);
+    /* Bob's listener still answers (and refuses): Alice's handshake is
+     * left in flight at Bob's end when Alice refuses Bob. */
+    r = route_of("bob");
+    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &ch),
+                     VEIL_EDENIED);
+    world_down(&w);
+}
+
 /* A "responder" that swallows everything: the initiator times out. */
 static int swallow(veil_context *ctx, void *state, veil_message *msg)
 {
@@ -361,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_reference_flow),
         cmocka_unit_test(test_listener_refuses),
         cmocka_unit_test(test_initiator_refuses),
+        cmocka_unit_test(test_free_early),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_through_hops),
         cmocka_unit_test(test_nested),

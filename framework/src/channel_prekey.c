@@ -100,8 +100,9 @@ void veil__ch_prekey_unlisten(veil_ch_listener *l)
     struct veil_ch_prekey *pk = l->prekey;
     if (pk == NULL)
         return;
-    /* A stopping node's vaults are closed already: keys died with them. */
-    pk->ka->prekey_stop(pk->handle, !pk->node->stopping);
+    /* The listener's entity reference keeps the vault open until after
+     * this (veil__ch_listener_unref), so the prekeys die in the vault. */
+    pk->ka->prekey_stop(pk->handle, true);
     free(pk);
     l->prekey = NULL;
 }

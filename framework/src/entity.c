@@ -22,6 +22,7 @@
 #define NAME_MAX_LEN 40u   /* "veil.entity." + name + ".key.NN" fits a label */
 
 struct veil_entity {
+    unsigned refs;              /* veil__entity_ref(); freed at 0 */
     veil_node *node;
     veil_vault *vault;
     int owns_vault;
@@ -66,6 +67,7 @@ static int entity_alloc(veil_node *node, veil_vault *vault, const char *name,
     veil_entity *e = calloc(1, sizeof *e);
     if (e == NULL)
         return veil_error_set(VEIL_ENOMEM, "entity: out of memory");
+    e->refs = 1;
     e->node = node;
     e->vault = vault;
     if (name != NULL) {
@@ -83,6 +85,8 @@ static int entity_alloc(veil_node *node, veil_vault *vault, const char *name,
             return veil_error_wrap(rc, "entity: opening the node's default vault");
         }
         e->owns_vault = 1;
+    } else {
+        veil__vault_ref(vault);   /* the caller may close it before us */
     }
     *out = e;
     return 0;
@@ -195,13 +199,19 @@ int veil_entity_open(veil_node *node, veil_vault *vault, const char *name, veil_
     return 0;
 }
 
+veil_entity *veil__entity_ref(veil_entity *e)
+{
+    if (e != NULL)
+        e->refs++;
+    return e;
+}
+
 void veil_entity_free(veil_entity *e)
 {
-    if (e == NULL)
+    if (e == NULL || --e->refs > 0)
         return;
     free(e->history);
-    if (e->owns_vault)
-        veil_vault_close(e->vault);
+    veil_vault_close(e->vault);   /* our reference (or the vault we opened) */
     veil__memzero(e, sizeof *e);
     free(e);
 }

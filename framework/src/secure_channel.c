@@ -114,15 +114,15 @@ static int ch_handle(veil_context *ctx, void *state, veil_message *msg)
 
 static void ch_free(veil_channel *ch)
 {
-    /* At node stop the entity's vault may already be closed (vaults must
-     * close before the node stops): keys die with the vault then, so the
-     * channel must not touch it. */
-    bool touch = !ch->node->stopping;
+    /* The channel holds a reference on its entity, which holds one on its
+     * vault: even when the application already freed the entity or closed
+     * the vault (or the node is stopping), the vault is still open here, so
+     * the session and keys are destroyed in it, never leaked. */
     if (ch->timer != NULL)
         veil_node_timer_cancel(ch->timer);
-    if (ch->session != NULL && touch)
+    if (ch->session != NULL)
         ch->ka->session_free(ch->session);
-    veil__ch_keys_destroy(ch, touch);
+    veil__ch_keys_destroy(ch, true);
     if (ch->listener != NULL)
         veil__ch_listener_unref(ch->listener);
     else if (ch->ka_inst != NULL)
@@ -130,6 +130,7 @@ static void ch_free(veil_channel *ch)
     veil_trust_policy_free(ch->policy);
     free(ch->detail);
     free(ch->route);
+    veil_entity_free(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
 }
@@ -267,6 +268,7 @@ int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out
         free(ch);
         return rc;
     }
+    veil__entity_ref(e);   /* dropped in ch_free */
     *out = ch;
     return 0;
 }
@@ -381,6 +383,7 @@ void veil__ch_listener_unref(veil_ch_listener *l)
     veil_trust_policy_free(l->policy);
     if (l->ka_inst != NULL)
         l->ka->instance_free(l->ka_inst);
+    veil_entity_free(l->entity);   /* our reference */
     free(l);
 }
 
@@ -435,7 +438,7 @@ int veil_secure_channel_listener_create(veil_entity *e, const char *address,
         return veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
     }
     l->refs = 1;
-    l->entity = e;
+    l->entity = veil__entity_ref(e);
     l->policy = policy;
     veil_ch_local local;
     int rc = veil__ch_settings(node, &l->set);

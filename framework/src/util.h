@@ -13,6 +13,19 @@
  * EINTR and short reads.  0, or VEIL_EIO with a detail naming errno. */
 VEIL_HIDDEN int veil__random(void *buf, size_t len);
 
+/* Lifetime references (node thread only, like the objects themselves).
+ * veil_vault_close() and veil_entity_free() drop the caller's reference;
+ * the object is really closed/freed when the last reference goes.  Secure
+ * channels, listeners and entities hold references on what they use, so an
+ * application may free an entity or close a vault while channels still
+ * run: keys and key agreement sessions are then destroyed in the vault
+ * when the channel stops (at the latest at veil_node_stop), never leaked,
+ * never used after free. */
+struct veil_vault;
+struct veil_entity;
+VEIL_HIDDEN struct veil_vault *veil__vault_ref(struct veil_vault *v);
+VEIL_HIDDEN struct veil_entity *veil__entity_ref(struct veil_entity *e);
+
 /* Wipe memory in a way the compiler may not elide. */
 VEIL_HIDDEN void veil__memzero(void *p, size_t n);
 

@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct veil_vault {
+    unsigned refs;              /* veil__vault_ref(); closed at 0 */
     veil_plugin *plugin;
     const veil_vault_ops *ops;
     void *inst;
@@ -186,6 +187,7 @@ int veil_vault_open_plugin(veil_plugin *plugin, const veil_config_scope *scope, 
     veil_vault *v = calloc(1, sizeof *v);
     if (v == NULL)
         return veil_error_set(VEIL_ENOMEM, "%s: out of memory", fn);
+    v->refs = 1;
     v->plugin = plugin;
     v->ops = ops;
     int rc = ops->open(veil_plugin_state(plugin), scope, &v->inst);
@@ -197,9 +199,16 @@ int veil_vault_open_plugin(veil_plugin *plugin, const veil_config_scope *scope, 
     return 0;
 }
 
+veil_vault *veil__vault_ref(veil_vault *v)
+{
+    if (v != NULL)
+        v->refs++;
+    return v;
+}
+
 void veil_vault_close(veil_vault *v)
 {
-    if (v == NULL)
+    if (v == NULL || --v->refs > 0)
         return;
     v->ops->close(v->inst);
     free(v);

@@ -30,7 +30,8 @@ VEIL_EXPORT int veil_entity_create(veil_node *node, veil_vault *vault,
  * VEIL_ENOTFOUND if the vault holds no such entity. */
 VEIL_EXPORT int veil_entity_open(veil_node *node, veil_vault *vault,
                                  const char *name, veil_entity **out) VEIL_WUR;
-/* Frees the entity (and the vault if the entity opened it itself). */
+/* Drops the caller's reference; the entity (and its reference on its vault)
+ * goes when listeners and channels using it have stopped too. */
 VEIL_EXPORT void veil_entity_free(veil_entity *e);
 
 VEIL_EXPORT const char *veil_entity_identifier(const veil_entity *e);

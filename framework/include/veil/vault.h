@@ -155,7 +155,10 @@ VEIL_EXPORT int veil_vault_open(veil_node *node, const char *section,
 VEIL_EXPORT int veil_vault_open_plugin(veil_plugin *plugin,
                                        const veil_config_scope *scope,
                                        veil_vault **out) VEIL_WUR;
-/* Wipe and free (NULL ok). */
+/* Drop the caller's reference (NULL ok); the vault is wiped and freed when
+ * the last reference goes: entities using it hold one each (and channels
+ * hold their entity), so closing early never pulls keys from under them.
+ * Close every vault before veil_node_stop (its plugin is unloaded there). */
 VEIL_EXPORT void veil_vault_close(veil_vault *v);
 VEIL_EXPORT const char *veil_vault_backend(const veil_vault *v);
 VEIL_EXPORT const char *veil_vault_plugin_name(const veil_vault *v);
