@@ -10,6 +10,7 @@
 # plugins by itself (examples/example_env.h).
 set -u
 top=${VEIL_TOP_BUILDDIR:?VEIL_TOP_BUILDDIR must be set (run through make check)}
+. "${VEIL_TOP_SRCDIR:?VEIL_TOP_SRCDIR must be set}/tests/features.sh"
 ex=$top/examples/05a-secure-channel-with-entity
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-05a.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -25,6 +26,10 @@ run() {
     conf=$2
     shift 2
     n=$((n + 1))
+    if lack=$(missing_for "$conf"); then
+        echo "ok $n - $name # SKIP this build has no $lack (configure --disable-...)"
+        return
+    fi
     if [ -n "$conf" ]; then
         printf '%s\n' "$conf" >"$tmp/conf.$n"
         set -- VEIL_CONF="$tmp/conf.$n" "$@"

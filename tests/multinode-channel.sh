@@ -17,6 +17,7 @@ src=${VEIL_TOP_SRCDIR:?VEIL_TOP_SRCDIR must be set}
 ex=$top/examples
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-mn-ch.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
 . "$src/tests/multinode-lib.sh"
+. "$src/tests/features.sh"
 trap mn_cleanup EXIT
 trap 'exit 1' INT TERM
 unset VEIL_CONF
@@ -35,6 +36,11 @@ file() {
 # run LABEL MODE CONF_RESPONDER CONF_MIDDLE CONF_INITIATOR  (MODE: plain|nested|preconnect)
 run() {
     label=$1 mode=$2
+    if lack=$(missing_for "$3$4$5"); then
+        n=$((n + 1))
+        echo "ok $n - $label # SKIP this build has no $lack (configure --disable-...)"
+        return
+    fi
     printf '%s\n' "$3" >"$tmp/resp.conf"
     printf '%s\n' "$4" >"$tmp/mid.conf"
     printf '%s\n' "$5" >"$tmp/init.conf"
