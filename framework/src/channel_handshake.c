@@ -207,6 +207,21 @@ static int finish(veil_channel *ch, const uint8_t *payload, size_t plen, veil_tr
     return veil_trust_policy_check(policy, &info);
 }
 
+/* The initiator refused the responder: message 3 (the initiator's proof)
+ * is never sent, so a refused responder never learns who we are; a plain
+ * HSERR frame tells it to free its state now instead of at its handshake
+ * timeout.  It names only our policy, not us.  Forging one gains nothing
+ * over dropping message 3.  veil_last_error() is kept for the caller. */
+static void tell_refused(veil_channel *ch, veil_message *msg)
+{
+    char keep[512];
+    snprintf(keep, sizeof keep, "%s", veil_last_error());
+    veil_error_set(VEIL_EDENIED, "the initiator's trust policy '%s' refused this responder",
+                   veil_trust_policy_name(ch->policy));
+    veil__ch_hserr_send(ch, veil_message_return_const(msg), VEIL_EDENIED);
+    veil_error_set(VEIL_EDENIED, "%s", keep);
+}
+
 static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
 {
     uint8_t *payload = NULL, *proof = NULL;
@@ -228,6 +243,8 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     free(proof);
     if (rc == 0)
         rc = finish(ch, payload, plen, ch->policy);
+    if (rc == VEIL_EDENIED)
+        tell_refused(ch, msg);
     if (rc < 0) {
         veil_message_free(m);
         return veil__ch_fail(ch, rc);
@@ -277,6 +294,8 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
             return veil__ch_hserr_receive(ch, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
             return responder_msg3(ch, msg);
+        if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HSERR)
+            return veil__ch_hserr_receive(ch, f);
     }
     ch->stats.dropped_auth++;
     veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped an unexpected handshake frame 0x%02x",

@@ -25,7 +25,9 @@ enum {
     VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 */
     VEIL_CH_HS2 = 0x02,      /* responder → initiator: KA message 2 */
     VEIL_CH_HS3 = 0x03,      /* initiator → responder: KA message 3 */
-    VEIL_CH_HSERR = 0x04,    /* responder → initiator, plain: message 1 refused */
+    VEIL_CH_HSERR = 0x04,    /* plain refusal: responder → initiator (message 1
+                              * refused), initiator → responder (message 2's
+                              * identity refused by the initiator's policy) */
     VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */

@@ -272,6 +272,11 @@ void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
 int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f)
 {
     char detail[VEIL_CH_HSERR_MAX + 1];
+    if (ch->role == VEIL_KA_RESPONDER) /* the initiator refused us after message 2 */
+        return veil__ch_fail(ch, veil_error_set(VEIL_EDENIED, "secure channel: the initiator "
+                                                "refused the handshake after message 2: %s",
+                                                printable(f->body + 1, f->body_len - 1u,
+                                                          detail)));
     return veil__ch_fail(ch, veil_error_set(VEIL_EHANDSHAKE, "secure channel: the responder "
                                             "refused handshake message 1 (%s): %s",
                                             veil_strerror(-(int)f->body[0]),
