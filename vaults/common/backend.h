@@ -137,6 +137,18 @@ VC_HIDDEN void vc_blake2s_init(vc_blake2s *s);
 VC_HIDDEN void vc_blake2s_update(vc_blake2s *s, const void *data, size_t len);
 VC_HIDDEN void vc_blake2s_final(vc_blake2s *s, uint8_t out[32]);
 
+/* BLAKE2b-512 (RFC 7693), ours, for the OpenSSL backend (blake2b.c says
+ * why).  Unkeyed, 64-byte out. */
+typedef struct vc_blake2b {
+    uint64_t h[8];
+    uint64_t t[2];
+    uint8_t buf[128];
+    size_t buflen;
+} vc_blake2b;
+VC_HIDDEN void vc_blake2b_init(vc_blake2b *s);
+VC_HIDDEN void vc_blake2b_update(vc_blake2b *s, const void *data, size_t len);
+VC_HIDDEN void vc_blake2b_final(vc_blake2b *s, uint8_t out[64]);
+
 /* SHA-256 on the x86 SHA extensions (sha256_ni.c), for the libsodium
  * backend (libsodium's is portable C).  Only when available() says so. */
 typedef struct vc_sha256 {
