@@ -400,6 +400,64 @@ static void test_config_errors(void **state)
                  VEIL_ECONFIG, "trust.conf:3: unknown key 'identifers' in [policy]");
 }
 
+/* ---- the node's shared policy plugins ----------------------------------- */
+
+/* Policies made by program on one node share one load of their plugin:
+ * once loaded, a second policy needs no search of the plugin path (the
+ * path is emptied to show it), while another node searches and fails;
+ * the keys of a policy made from the cached plugin are still checked; a
+ * policy outlives its node (the plugin stays loaded until the last policy
+ * is freed: valgrind/ASan would see code or state used after unload). */
+static void test_plugin_shared_per_node(void **state)
+{
+    (void)state;
+    veil_node *n1 = NULL, *n2 = NULL;
+    veil_context *app = NULL;
+    veil_trust_policy *p1 = NULL, *p2 = NULL, *p3 = NULL, *bad = NULL;
+    assert_int_equal(veil_node_create(&n1, &app, NULL), 0);
+    assert_int_equal(veil_node_create(&n2, &app, NULL), 0);
+    assert_int_equal(veil_trust_policy_new(n1, "everyone", NULL, &p1), 0);
+
+    const char *saved = getenv("VEIL_PLUGIN_PATH");
+    char *keep = saved != NULL ? strdup(saved) : NULL;
+    assert_true(saved == NULL || keep != NULL);
+    assert_int_equal(setenv("VEIL_PLUGIN_PATH", "/nonexistent-veil-plugin-dir", 1), 0);
+    int rc2 = veil_trust_policy_new(n1, "everyone", NULL, &p2);
+    const char *kv[] = { "bogus", "1", NULL };
+    int rcb = veil_trust_policy_new(n1, "everyone", kv, &bad);
+    char bad_detail[512];
+    snprintf(bad_detail, sizeof bad_detail, "%s", veil_last_error());
+    int rcn = veil_trust_policy_new(n2, "everyone", NULL, &p3);
+    char other_detail[1024];
+    snprintf(other_detail, sizeof other_detail, "%s", veil_last_error());
+    if (keep != NULL)
+        assert_int_equal(setenv("VEIL_PLUGIN_PATH", keep, 1), 0);
+    else
+        assert_int_equal(unsetenv("VEIL_PLUGIN_PATH"), 0);
+    free(keep);
+
+    assert_int_equal(rc2, 0);
+    assert_int_equal(rcb, VEIL_ECONFIG);
+    assert_non_null(strstr(bad_detail, "unknown key 'bogus' in [policy.program."));
+    assert_null(bad);
+    assert_int_equal(rcn, VEIL_EPLUGIN_NOTFOUND);
+    assert_non_null(strstr(other_detail, "plugin 'everyone' not found"));
+    assert_non_null(strstr(other_detail, "/nonexistent-veil-plugin-dir/everyone.so"));
+    assert_null(p3);
+
+    /* Both nodes go first; the policies still work, then unload it. */
+    assert_int_equal(veil_node_stop(n2), 0);
+    assert_int_equal(veil_node_stop(n1), 0);
+    assert_int_equal(veil_trust_policy_check(p1, &W.p[BOB].info), 0);
+    veil_trust_policy_free(p1);
+    assert_int_equal(veil_trust_policy_check(p2, &W.p[CAROL].info), 0);
+    veil_trust_policy_free(p2);
+    /* Without a node: a load of its own, freed with the policy. */
+    assert_int_equal(veil_trust_policy_new(NULL, "everyone", NULL, &p3), 0);
+    assert_int_equal(veil_trust_policy_check(p3, &W.p[ALICE].info), 0);
+    veil_trust_policy_free(p3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_error_is_deny),
         cmocka_unit_test(test_from_config),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_plugin_shared_per_node),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -178,6 +178,7 @@ static void node_destroy(veil_node *node, bool post_ok)
     veil__router_drop_queue(node);
     veil__transports_fini(node); /* instances before their plugins */
     unload_plugins(node);
+    veil__trust_node_gone(node);   /* its cached policy plugins (trust.c) */
     veil__router_drop_queue(node); /* anything plugin fini sent */
     veil__message_release_all(node);
     if (post_ok)

@@ -23,4 +23,9 @@ VEIL_NODE_HIDDEN int veil__node_plugin(veil_node *node, const char *section,
                                        int kind, const char *default_name,
                                        veil_plugin **out);
 
+/* The node is going away: drop its references on the trust policy
+ * plugins veil_trust_policy_new loaded for it (trust.c).  Policies still
+ * alive keep their plugin loaded until they are freed. */
+VEIL_NODE_HIDDEN void veil__trust_node_gone(const veil_node *node);
+
 #endif

@@ -14,12 +14,14 @@
 #include <veil/trust_policy.h>
 #include <veil/transport.h>
 
+#include "plugin_internal.h"
 #include "util.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@ struct veil_plugin {
     /* Handed to init(); plugins may keep the pointer, so it lives here.  The
      * configuration it points to must outlive the plugin. */
     veil_config_scope scope;
+    atomic_uint refs;                 /* holders; 1 at load (veil__plugin_ref) */
 };
 
 /* One load request, carried through the checks so every message can name
@@ -397,6 +400,7 @@ static int instantiate(const struct load_req *rq, const veil_plugin_descriptor *
         rc = veil_error_set(VEIL_ENOMEM, "out of memory loading plugin '%s'", rq->name);
         goto fail;
     }
+    atomic_init(&p->refs, 1u);
     p->desc = d;
     p->node = rq->node;
     p->scope.config = rq->cfg;
@@ -542,10 +546,27 @@ int veil_plugin_load(const veil_config *cfg, const char *section, int expected_k
     return load_impl(&rq, out);
 }
 
+void veil__plugin_ref(veil_plugin *p)
+{
+    if (p != NULL)
+        atomic_fetch_add(&p->refs, 1u);
+}
+
+int veil__plugin_check_section(const veil_plugin *p, const veil_config *cfg, const char *section)
+{
+    if (p == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil__plugin_check_section: NULL plugin");
+    struct load_req rq = { .name = p->desc->name, .cfg = cfg, .section = section,
+                           .kind = p->desc->kind, .node = p->node };
+    return check_keys(p->desc, &rq, p->path);
+}
+
 void veil_plugin_unload(veil_plugin *p)
 {
     if (p == NULL)
         return;
+    if (atomic_fetch_sub(&p->refs, 1u) != 1u)
+        return; /* another holder keeps it (veil__plugin_ref) */
     if (p->desc->fini != NULL)
         p->desc->fini(p->state);
     if (p->dl != NULL)

@@ -8,6 +8,7 @@
 #include <veil/plugin.h>
 #include <veil/trust_policy.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "identity_internal.h"
 #include "node_internal.h"
+#include "plugin_internal.h"
 #include "util.h"
 
 #define MAX_DEPTH 16u      /* nesting of all/any sections */
@@ -29,7 +31,7 @@ struct veil_trust_policy {
     /* plugin instances */
     const veil_trust_policy_ops *ops;
     void *inst;
-    veil_plugin *owned_plugin;             /* veil_trust_policy_new only */
+    veil_plugin *owned_plugin;             /* veil_trust_policy_new only (a reference) */
     veil_config *owned_config;
     char section[VEIL_CONFIG_NAME_MAX + 1];
     veil_config_scope scope;
@@ -104,6 +106,99 @@ static int set_keys(veil_config *cfg, const char *section, const char *const *kv
     return 0;
 }
 
+/* ---- the node's policy plugins --------------------------------------- */
+
+/* Policies made by program share one load of their plugin per node: the
+ * first veil_trust_policy_new for a name loads it (path search, dlopen,
+ * checks, init), later ones take a reference (a channel set-up that makes
+ * its own identifier policy paid ~4 % of its time searching the plugin
+ * path).  The node's reference is dropped when the node is destroyed
+ * (veil__trust_node_gone); each policy holds its own, so the plugin is
+ * finalised and closed after the node and the last policy using it,
+ * in either order.  The plugin is loaded without configuration (its init
+ * sees an empty scope): a policy's keys go to its instance, checked
+ * against the descriptor's config_keys exactly as a load would. */
+typedef struct cached_plugin {
+    struct cached_plugin *next;
+    const veil_node *node;
+    veil_plugin *plugin;
+    char name[];
+} cached_plugin;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_plugin *cache;
+
+/* A reference on the entry for (node, name), or NULL. */
+static veil_plugin *cache_take(const veil_node *node, const char *name)
+{
+    for (cached_plugin *c = cache; c != NULL; c = c->next)
+        if (c->node == node && strcmp(c->name, name) == 0) {
+            veil__plugin_ref(c->plugin);
+            return c->plugin;
+        }
+    return NULL;
+}
+
+static int shared_plugin(veil_node *node, const char *name, veil_plugin **out)
+{
+    pthread_mutex_lock(&cache_lock);
+    *out = cache_take(node, name);
+    pthread_mutex_unlock(&cache_lock);
+    if (*out != NULL)
+        return 0;
+    /* Loaded outside the lock (init may take its time); a racing load of
+     * the same name loses and is dropped. */
+    veil_plugin *p = NULL;
+    int rc = veil_plugin_load_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY, node,
+                                    &p);
+    if (rc < 0)
+        return rc;
+    size_t len = strlen(name);
+    cached_plugin *c = malloc(sizeof *c + len + 1);
+    pthread_mutex_lock(&cache_lock);
+    *out = cache_take(node, name);
+    if (*out != NULL) {
+        veil_plugin_unload(p); /* lost the race */
+    } else if (c == NULL) {
+        *out = p; /* no memory for the entry: this policy keeps its load */
+    } else {
+        c->node = node;
+        c->plugin = p; /* the node's reference */
+        memcpy(c->name, name, len + 1);
+        c->next = cache;
+        cache = c;
+        c = NULL;
+        veil__plugin_ref(p);
+        *out = p;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    free(c);
+    return 0;
+}
+
+void veil__trust_node_gone(const veil_node *node)
+{
+    cached_plugin *mine = NULL;
+    pthread_mutex_lock(&cache_lock);
+    for (cached_plugin **pp = &cache; *pp != NULL;) {
+        cached_plugin *c = *pp;
+        if (c->node == node) {
+            *pp = c->next;
+            c->next = mine;
+            mine = c;
+        } else {
+            pp = &c->next;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    while (mine != NULL) {
+        cached_plugin *c = mine;
+        mine = c->next;
+        veil_plugin_unload(c->plugin); /* fini/dlclose now if no policy holds it */
+        free(c);
+    }
+}
+
 int veil_trust_policy_new(veil_node *node, const char *name, const char *const *key_values,
                           veil_trust_policy **out)
 {
@@ -120,9 +215,13 @@ int veil_trust_policy_new(veil_node *node, const char *name, const char *const *
     rc = veil_config_new(&p->owned_config);
     if (rc == 0)
         rc = set_keys(p->owned_config, p->section, key_values);
+    if (rc == 0 && node != NULL)
+        rc = shared_plugin(node, name, &p->owned_plugin);
+    else if (rc == 0) /* no node to keep it: a load of its own */
+        rc = veil_plugin_load_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY,
+                                    NULL, &p->owned_plugin);
     if (rc == 0)
-        rc = veil_plugin_load_named(name, p->owned_config, p->section,
-                                    VEIL_PLUGIN_TRUST_POLICY, node, &p->owned_plugin);
+        rc = veil__plugin_check_section(p->owned_plugin, p->owned_config, p->section);
     p->scope = (veil_config_scope){ p->owned_config, p->section };
     if (rc == 0)
         rc = make_instance(p, p->owned_plugin);
