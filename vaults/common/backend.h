@@ -22,8 +22,11 @@
  * checks the fit with a static assertion.  Lives on the caller's stack. */
 typedef struct vc_hash {
     _Alignas(64) uint8_t opaque[512];
-    int alg;                           /* veil_hash_alg */
+    int alg;                           /* veil_hash_alg, or VC_HASH_SPENT */
 } vc_hash;
+
+/* alg of a state already finished or aborted (and wiped). */
+#define VC_HASH_SPENT (-1)
 
 typedef struct vc_backend {
     const char *name;                  /* "sodium" or "openssl" */

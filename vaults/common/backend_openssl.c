@@ -161,13 +161,14 @@ static size_t own_size(int kind)
 /* Own states: wiped in place (abort after final is then harmless too). */
 static void o_hash_abort(vc_hash *h)
 {
+    if (h->alg == VC_HASH_SPENT)
+        return; /* finished or aborted already */
     int kind = own_kind(h->alg);
-    if (kind != OWN_NONE) {
+    if (kind != OWN_NONE)
         OPENSSL_cleanse(h->opaque, own_size(kind));
-        return;
-    }
-    EVP_MD_CTX_free(*ctx_of(h)); /* cleanses the digest state */
-    *ctx_of(h) = NULL;
+    else
+        EVP_MD_CTX_free(*ctx_of(h)); /* cleanses the digest state */
+    h->alg = VC_HASH_SPENT;
 }
 
 static int o_hash_copy(vc_hash *dst, const vc_hash *src)
