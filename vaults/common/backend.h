@@ -119,6 +119,13 @@ typedef struct vc_backend {
      * then need final or abort).  HMAC hashes its key blocks once and
      * copies the states for each message (kdf.c). */
     int (*hash_copy)(vc_hash *dst, const vc_hash *src);
+
+    /* Optional (NULL: nothing to do): the caller promises more input will
+     * follow, so a state that holds back a full last block (BLAKE2 must
+     * compress the final block with a flag) may compress it now.  HMAC
+     * primes its padded key states once per key instead of compressing
+     * the pad block again in every copy (kdf.c). */
+    void (*hash_prime)(vc_hash *h);
 } vc_backend;
 
 #ifdef VEIL_HAVE_SODIUM
@@ -151,6 +158,8 @@ typedef struct vc_blake2b {
 VC_HIDDEN void vc_blake2b_init(vc_blake2b *s);
 VC_HIDDEN void vc_blake2b_update(vc_blake2b *s, const void *data, size_t len);
 VC_HIDDEN void vc_blake2b_final(vc_blake2b *s, uint8_t out[64]);
+/* More input follows: compress a full buffered block now. */
+VC_HIDDEN void vc_blake2b_prime(vc_blake2b *s);
 
 /* SHA-256 on the x86 SHA extensions (sha256_ni.c), for the libsodium
  * backend (libsodium's is portable C).  Only when available() says so. */

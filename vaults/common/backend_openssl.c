@@ -191,6 +191,12 @@ static int o_hash_copy(vc_hash *dst, const vc_hash *src)
     return 0;
 }
 
+static void o_hash_prime(vc_hash *h)
+{
+    if (h->alg != VC_HASH_SPENT && own_kind(h->alg) == OWN_BLAKE2B)
+        vc_blake2b_prime((vc_blake2b *)(void *)h->opaque);
+}
+
 static int o_hash_final(vc_hash *h, uint8_t *out)
 {
     int ok = 1;
@@ -629,6 +635,7 @@ static const vc_backend openssl_backend = {
     .xkey_free = o_xkey_free,
     .xkey_dh = o_xkey_dh,
     .hash_copy = o_hash_copy,
+    .hash_prime = o_hash_prime,
 };
 
 int vc_backend_openssl(const vc_backend **out)

@@ -139,6 +139,15 @@ void vc_blake2b_update(vc_blake2b *s, const void *data, size_t len)
     }
 }
 
+void vc_blake2b_prime(vc_blake2b *s)
+{
+    if (s->buflen == 128) {
+        add_counter(s, 128);
+        compress(s, s->buf, 0);
+        s->buflen = 0;
+    }
+}
+
 void vc_blake2b_final(vc_blake2b *s, uint8_t out[64])
 {
     add_counter(s, (uint64_t)s->buflen);

@@ -44,8 +44,10 @@ typedef struct hmac_key {
     vc_hash in, out; /* after H(K0 ^ ipad), H(K0 ^ opad) */
 } hmac_key;
 
+/* prime: the key will hash several messages, each non-empty (HKDF
+ * expand: the counter byte), so both padded states may be primed. */
 static int hmac_setup(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
-                      hmac_key *k)
+                      bool prime, hmac_key *k)
 {
     size_t bl = block_len(alg);
     uint8_t k0[HMAC_MAX_BLOCK];
@@ -71,6 +73,9 @@ static int hmac_setup(const vc_backend *be, int alg, const uint8_t *key, size_t 
     if ((rc = be->hash_update(&k->out, k0, bl)) != 0) {
         be->hash_abort(&k->in);
         be->hash_abort(&k->out);
+    } else if (prime && be->hash_prime != NULL) {
+        be->hash_prime(&k->in);
+        be->hash_prime(&k->out);
     }
 out:
     be->memzero(k0, sizeof k0);
@@ -122,7 +127,7 @@ int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_le
                 const veil_iovec *parts, size_t nparts, uint8_t *out)
 {
     hmac_key k;
-    int rc = hmac_setup(be, alg, key, key_len, &k);
+    int rc = hmac_setup(be, alg, key, key_len, false, &k);
     if (rc != 0)
         return rc;
     rc = hmac_run(be, &k, parts, nparts, true, out);
@@ -205,7 +210,7 @@ int vc_op_hkdf(void *vault, int alg, const veil_vault_input *salt, const veil_va
     if ((rc = vc_hmac_raw(v->be, alg, s.data, s.len, ik, n_ikm, prk)) != 0)
         goto out;
     /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i), PRK's blocks hashed once. */
-    if ((rc = hmac_setup(v->be, alg, prk, hl, &pk)) != 0)
+    if ((rc = hmac_setup(v->be, alg, prk, hl, true, &pk)) != 0)
         goto out;
     have_pk = true;
     for (size_t i = 0; i < n_out; i++) {
