@@ -46,7 +46,7 @@ static world the_world;
 static int setup(void **state)
 {
     veil_config *cfg;
-    if (veil_config_parse(&cfg, "[vault]\nplugin = software\ncrypto = openssl\n", "<test>") < 0)
+    if (veil_config_parse(&cfg, "[vault]\nplugin = software\n", "<test>") < 0)
         return -1;
     veil_node_options o = { sizeof o, cfg, NULL };
     int rc = veil_node_create(&the_world.node, &the_world.app, &o);

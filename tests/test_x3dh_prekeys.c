@@ -14,6 +14,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+
+/* The backend of the single-backend tests: whichever this build has. */
+#ifdef VEIL_HAVE_OPENSSL
+#define TEST_CRYPTO "openssl"
+#else
+#define TEST_CRYPTO "sodium"
+#endif
+
 #include <veil/veil.h>
 
 #include "x3dh_prekeys.h"
@@ -123,24 +132,28 @@ static void opks_once(const char *crypto)
     fx_down(&f);
 }
 
+#ifdef VEIL_HAVE_SODIUM
 static void test_opks_once_sodium(void **state)
 {
     (void)state;
     opks_once("sodium");
 }
+#endif
 
+#ifdef VEIL_HAVE_OPENSSL
 static void test_opks_once_openssl(void **state)
 {
     (void)state;
     opks_once("openssl");
 }
+#endif
 
 /* A fresh OPK that no bundle named cannot be used or consumed. */
 static void test_not_handed_out(void **state)
 {
     (void)state;
     fx f;
-    fx_up(&f, "openssl");
+    fx_up(&f, TEST_CRYPTO);
     x3dh_store_config c = cfg_of(2, 0, false);
     x3dh_store *s;
     x3dh_bundle spk;
@@ -173,7 +186,7 @@ static void test_refill(void **state)
 {
     (void)state;
     fx f;
-    fx_up(&f, "sodium");
+    fx_up(&f, TEST_CRYPTO);
     x3dh_store_config c = cfg_of(5, 2, false);
     x3dh_store *s;
     x3dh_bundle b;
@@ -197,7 +210,7 @@ static void test_require_opk(void **state)
 {
     (void)state;
     fx f;
-    fx_up(&f, "openssl");
+    fx_up(&f, TEST_CRYPTO);
     x3dh_store_config c = cfg_of(1, 0, true);
     x3dh_store *s;
     x3dh_bundle b;
@@ -214,7 +227,7 @@ static void test_bad_arguments(void **state)
 {
     (void)state;
     fx f;
-    fx_up(&f, "sodium");
+    fx_up(&f, TEST_CRYPTO);
     x3dh_store_config c = cfg_of(1, 0, false);
     x3dh_store *s;
     c.spk_rotate_ms = 0;
@@ -234,8 +247,12 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+#ifdef VEIL_HAVE_SODIUM
         cmocka_unit_test(test_opks_once_sodium),
+#endif
+#ifdef VEIL_HAVE_OPENSSL
         cmocka_unit_test(test_opks_once_openssl),
+#endif
         cmocka_unit_test(test_not_handed_out),
         cmocka_unit_test(test_refill),
         cmocka_unit_test(test_require_opk),

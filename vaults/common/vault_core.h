@@ -24,7 +24,13 @@ typedef struct vc_vault vc_vault;
 
 /* The config key selecting the backend and its accepted values. */
 #define VC_CRYPTO_KEY "crypto"
+/* The default: openssl, or sodium in a build configured --disable-openssl
+ * (the including .c file includes config.h first). */
+#ifdef VEIL_HAVE_OPENSSL
 #define VC_CRYPTO_DEFAULT "openssl"
+#else
+#define VC_CRYPTO_DEFAULT "sodium"
+#endif
 
 /* Backend by name ("sodium", "openssl").  VEIL_EINVAL for an unknown name
  * (detail lists the accepted values), VEIL_EUNSUPPORTED for a backend left
