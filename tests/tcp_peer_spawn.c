@@ -148,6 +148,17 @@ int tcp_free_port(void)
     return ntohs(sin.sin_port);
 }
 
+void tcp_on_lost(veil_node *n, const veil_address *peer, int reason, const char *detail,
+                 void *arg)
+{
+    tcp_lost *l = arg;
+    (void)n;
+    l->calls++;
+    l->reason = reason;
+    veil_address_format(peer, l->peer, sizeof l->peer);
+    snprintf(l->detail, sizeof l->detail, "%s", detail);
+}
+
 static char captured[16384];
 static size_t captured_len;
 

@@ -33,6 +33,17 @@ long tcp_rss_kib(void);
 /* A TCP port on 127.0.0.1 nothing listens on (bound, then closed). */
 int tcp_free_port(void);
 
+/* What a route-lost subscriber saw: tcp_on_lost is a veil_route_lost_fn
+ * whose arg is a tcp_lost; it counts the calls and keeps the last one. */
+typedef struct tcp_lost {
+    int calls;
+    int reason;
+    char peer[VEIL_ADDRESS_TEXT_MAX + 1];
+    char detail[1024];
+} tcp_lost;
+void tcp_on_lost(veil_node *n, const veil_address *peer, int reason, const char *detail,
+                 void *arg);
+
 /* Log capture: every "tcp" component log line is appended (bounded). */
 void tcp_log_capture_start(void);
 const char *tcp_log_captured(void);

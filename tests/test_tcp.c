@@ -243,24 +243,6 @@ static void test_hostname_localhost(void **state)
 
 /* ---- errors --------------------------------------------------------------- */
 
-typedef struct lost {
-    int calls;
-    int reason;
-    char peer[VEIL_ADDRESS_TEXT_MAX + 1];
-    char detail[1024];
-} lost;
-
-static void on_lost(veil_node *n, const veil_address *peer, int reason, const char *detail,
-                    void *arg)
-{
-    lost *l = arg;
-    (void)n;
-    l->calls++;
-    l->reason = reason;
-    veil_address_format(peer, l->peer, sizeof l->peer);
-    snprintf(l->detail, sizeof l->detail, "%s", detail);
-}
-
 static void test_connect_refused(void **state)
 {
     (void)state;
@@ -274,8 +256,8 @@ static void test_connect_refused(void **state)
 
     /* Through a route: the send is accepted, the refusal reaches the
      * route-lost subscribers with the same code and reason. */
-    lost l = {0};
-    assert_int_equal(veil_node_on_route_lost(node, on_lost, &l), 0);
+    tcp_lost l = {0};
+    assert_int_equal(veil_node_on_route_lost(node, tcp_on_lost, &l), 0);
     char route_text[128];
     snprintf(route_text, sizeof route_text, "1#%s => echoer", where);
     veil_route r = route_of(route_text);
@@ -286,7 +268,7 @@ static void test_connect_refused(void **state)
     assert_string_equal(l.peer, want);
     assert_non_null(strstr(l.detail, "connect failed: Connection refused"));
     assert_non_null(strstr(l.detail, "queued bytes dropped")); /* the frame never left */
-    veil_node_off_route_lost(node, on_lost, &l);
+    veil_node_off_route_lost(node, tcp_on_lost, &l);
     veil_transport_stats st;
     assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
     assert_int_equal(st.connections_open, 0);

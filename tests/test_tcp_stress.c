@@ -29,24 +29,7 @@ static veil_context *app;
 static veil_address bound;
 static int bound_port;
 
-typedef struct lost {
-    int calls;
-    int reason;
-    char peer[VEIL_ADDRESS_TEXT_MAX + 1];
-    char detail[1024];
-} lost;
-static lost lost_info;
-
-static void on_lost(veil_node *n, const veil_address *peer, int reason, const char *detail,
-                    void *arg)
-{
-    lost *l = arg;
-    (void)n;
-    l->calls++;
-    l->reason = reason;
-    veil_address_format(peer, l->peer, sizeof l->peer);
-    snprintf(l->detail, sizeof l->detail, "%s", detail);
-}
+static tcp_lost lost_info;
 
 static int echo(veil_context *ctx, void *state, veil_message *msg)
 {
@@ -64,7 +47,7 @@ static int setup(void **state)
     if (tcp_test_node(&node, &app, kv) < 0 ||
         veil_ctx_start_worker(app, "echoer", &ops, NULL) < 0 ||
         veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound) < 0 ||
-        veil_node_on_route_lost(node, on_lost, &lost_info) < 0)
+        veil_node_on_route_lost(node, tcp_on_lost, &lost_info) < 0)
         return -1;
     bound_port = atoi(strrchr(bound.bytes, ':') + 1);
     tcp_log_capture_start();
