@@ -191,14 +191,15 @@ static void test_ad(void **state)
     size_t n = 0;
     memset(a, 0xaa, sizeof a);
     memset(b, 0xbb, sizeof b);
-    memset(app, 'x', sizeof app);
+    memset(app, 0, sizeof app);
+    memcpy(app, "v=1", 3);
     assert_int_equal(x3dh_make_ad(a, b, app, 3, ad, sizeof ad, &n), 0);
     assert_int_equal(n, 69);
     assert_int_equal(ad[0], 5);
     assert_memory_equal(ad + 1, a, 32);
     assert_int_equal(ad[33], 5);
     assert_memory_equal(ad + 34, b, 32);
-    assert_memory_equal(ad + 66, "xxx", 3);
+    assert_memory_equal(ad + 66, "v=1", 3); /* IK_A || IK_B || appendix */
     assert_int_equal(x3dh_make_ad(a, b, app, X3DH_APPENDIX_MAX + 1, ad, sizeof ad, &n), VEIL_ELIMIT);
     assert_int_equal(x3dh_make_ad(a, b, NULL, 0, ad, 65, &n), VEIL_ELIMIT);
 }
@@ -414,6 +415,39 @@ static void pair_free(pair *x)
     x->i = x->r = NULL;
 }
 
+/* One altered form of message 2 or 3: its length, the byte flipped (-1:
+ * none), the expected error and detail (rc 0: the honest message). */
+typedef struct bad_msg {
+    size_t len;
+    int flip;
+    int rc;
+    const char *what;
+} bad_msg;
+
+/* Runs the pair up to message msg (honest_len bytes) and feeds each form to
+ * the reader (the initiator for message 2, the responder for 3): a bad form
+ * fails the reader, the honest one leaves it at ok_action. */
+static void check_bad_reads(pair *x, int msg, size_t honest_len, uint8_t mask,
+                            const bad_msg *bad, size_t n_bad, int ok_action)
+{
+    static uint8_t big[VEIL_KA_MESSAGE_MAX + 1];
+    size_t got = 0;
+    for (size_t k = 0; k < n_bad; k++) {
+        pair_to(x, msg);
+        assert_int_equal(x->n, honest_len);
+        x3dh_session *reader = msg == 2 ? x->i : x->r;
+        memcpy(big, x->m, x->n);
+        if (bad[k].flip >= 0)
+            big[bad[k].flip] ^= mask;
+        assert_int_equal(x3dh_session_read(reader, big, bad[k].len, big, sizeof big, &got),
+                         bad[k].rc);
+        assert_detail(bad[k].what);
+        assert_int_equal(x3dh_session_next_action(reader),
+                         bad[k].rc ? VEIL_KA_FAILED : ok_action);
+        pair_free(x);
+    }
+}
+
 static void test_later_messages(void **state)
 {
     (void)state;
@@ -439,46 +473,22 @@ static void test_later_messages(void **state)
 
     /* Message 2 (49 bytes: Encode(ER) + tag): each bad form fails the
      * initiator; the honest one passes. */
-    const struct { size_t len; int flip; int rc; const char *what; } bad2[] = {
+    const bad_msg bad2[] = {
         { 48, -1, VEIL_ETRUNCATED, "message 2 is 48 bytes" },
         { VEIL_KA_MESSAGE_MAX + 1, -1, VEIL_ELIMIT, "message 2 is 65536 bytes" },
         { 49, 40, VEIL_EAUTH, "message 2 does not authenticate" }, /* the tag */
         { 49, 5, VEIL_EAUTH, "message 2 does not authenticate" },  /* another ER */
         { 49, -1, 0, "" },
     };
-    for (size_t k = 0; k < sizeof bad2 / sizeof bad2[0]; k++) {
-        pair_to(&x, 2);
-        assert_int_equal(x.n, 49);
-        memcpy(big, x.m, x.n);
-        if (bad2[k].flip >= 0)
-            big[bad2[k].flip] ^= 0x04;
-        assert_int_equal(x3dh_session_read(x.i, big, bad2[k].len, big, sizeof big, &got),
-                         bad2[k].rc);
-        assert_detail(bad2[k].what);
-        assert_int_equal(x3dh_session_next_action(x.i),
-                         bad2[k].rc ? VEIL_KA_FAILED : VEIL_KA_WRITE);
-        pair_free(&x);
-    }
+    check_bad_reads(&x, 2, 49, 0x04, bad2, sizeof bad2 / sizeof bad2[0], VEIL_KA_WRITE);
     /* Message 3 (a bare tag here): the same for the responder. */
-    const struct { size_t len; int flip; int rc; const char *what; } bad3[] = {
+    const bad_msg bad3[] = {
         { 15, -1, VEIL_ETRUNCATED, "less than the 16-byte tag" },
         { 16, 3, VEIL_EAUTH, "message 3 does not authenticate" },
         { VEIL_KA_MESSAGE_MAX + 1, -1, VEIL_ELIMIT, "message 3 is 65536 bytes" },
         { 16, -1, 0, "" },
     };
-    for (size_t k = 0; k < sizeof bad3 / sizeof bad3[0]; k++) {
-        pair_to(&x, 3);
-        assert_int_equal(x.n, 16);
-        memcpy(big, x.m, x.n);
-        if (bad3[k].flip >= 0)
-            big[bad3[k].flip] ^= 0x01;
-        assert_int_equal(x3dh_session_read(x.r, big, bad3[k].len, big, sizeof big, &got),
-                         bad3[k].rc);
-        assert_detail(bad3[k].what);
-        assert_int_equal(x3dh_session_next_action(x.r),
-                         bad3[k].rc ? VEIL_KA_FAILED : VEIL_KA_DONE);
-        pair_free(&x);
-    }
+    check_bad_reads(&x, 3, 16, 0x01, bad3, sizeof bad3 / sizeof bad3[0], VEIL_KA_DONE);
     /* Writers refuse buffers that are too small. */
     pair_to(&x, 2);
     assert_int_equal(x3dh_session_read(x.i, x.m, x.n, big, sizeof big, &got), 0);
