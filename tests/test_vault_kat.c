@@ -185,8 +185,14 @@ void test_hkdf_typed_outputs(void **state)
     veil_vault_input ikm = { 0, (const uint8_t *)"ikm", 3 };
     assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
                      VEIL_EINVAL);
-    assert_detail("out_attrs[1]");
+    assert_detail("out_attrs[1] wants 33 bytes; each output is 1..32 bytes");
     oa[1].length = 32;
+    /* An attribute error names the output by its index too. */
+    oa[0].type = 99;
+    assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
+                     VEIL_EINVAL);
+    assert_detail("veil_vault_hkdf: out_attrs[0].type 99 is not a known secret type");
+    oa[0].type = VEIL_SECRET_CHACHAPOLY;
     assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out), 0);
     veil_secret_attrs got;
     assert_int_equal(veil_vault_attributes(v, out[0], &got), 0);
