@@ -118,17 +118,23 @@ void vc_blake2b_init(vc_blake2b *s)
     s->h[0] ^= 0x01010000u ^ 64u;
 }
 
+void vc_blake2b_prime(vc_blake2b *s)
+{
+    if (s->buflen == 128) {
+        add_counter(s, 128);
+        compress(s, s->buf, 0);
+        s->buflen = 0;
+    }
+}
+
 void vc_blake2b_update(vc_blake2b *s, const void *data, size_t len)
 {
     const uint8_t *in = data;
     while (len > 0) {
         /* Keep the last block buffered: it must be compressed with the
-         * final flag, and we cannot know yet whether more input follows. */
-        if (s->buflen == 128) {
-            add_counter(s, 128);
-            compress(s, s->buf, 0);
-            s->buflen = 0;
-        }
+         * final flag, and we cannot know yet whether more input follows;
+         * now it does, so a full buffer is compressed. */
+        vc_blake2b_prime(s);
         size_t take = 128 - s->buflen;
         if (take > len)
             take = len;
@@ -136,15 +142,6 @@ void vc_blake2b_update(vc_blake2b *s, const void *data, size_t len)
         s->buflen += take;
         in += take;
         len -= take;
-    }
-}
-
-void vc_blake2b_prime(vc_blake2b *s)
-{
-    if (s->buflen == 128) {
-        add_counter(s, 128);
-        compress(s, s->buf, 0);
-        s->buflen = 0;
     }
 }
 
