@@ -127,11 +127,11 @@ static void store_be32(uint8_t *p, uint32_t v)
 
 /* Node-local information, written in place (per message: building a
  * 330-byte veil_local_info and copying it in cost ~3 % of a 1 KiB
- * message).  A message without channel information is left as it is
- * (veil_message_new's state: nothing set). */
+ * message).  A message without channel information (no flag, no channel
+ * address, no peer) is left as it is (veil_message_new's state). */
 static void clear_local_info(veil_message *m)
 {
-    if (m->info.via_channel || m->info.peer_identifier[0] != '\0')
+    if (m->info.via_channel || m->info.channel.len != 0 || m->info.peer_identifier[0] != '\0')
         veil__memzero(&m->info, sizeof m->info);
 }
 
