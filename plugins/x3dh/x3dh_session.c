@@ -233,14 +233,16 @@ static int ensure_e(x3dh_session *s)
     return public_of(s->v, s->e, "ephemeral key", s->e_pub);
 }
 
-/* AEAD at nonce 0 in place on buf[0..len) (+16), then MixHash(ct). */
-static int seal(x3dh_session *s, veil_secret k, const uint8_t *ad, size_t ad_len, uint8_t *buf,
-                size_t len)
+/* Copy the payload to out, AEAD it there at nonce 0 (+16), then MixHash(ct). */
+static int seal(x3dh_session *s, veil_secret k, const uint8_t *ad, size_t ad_len,
+                const uint8_t *payload, size_t len, uint8_t *out)
 {
     uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
+    if (len > 0 && payload != out)
+        memmove(out, payload, len);
     veil_nonce_encode(s->nonce_format, 0, nonce);
-    int rc = veil_vault_aead_encrypt(s->v, k, nonce, ad, ad_len, buf, len);
-    return rc < 0 ? rc : mix_hash(s, buf, len + VEIL_AEAD_TAG_BYTES);
+    int rc = veil_vault_aead_encrypt(s->v, k, nonce, ad, ad_len, out, len);
+    return rc < 0 ? rc : mix_hash(s, out, len + VEIL_AEAD_TAG_BYTES);
 }
 
 /* Copy the ciphertext where the plaintext goes (it may alias), MixHash it,
@@ -271,6 +273,24 @@ static int open_ct(x3dh_session *s, veil_secret k, const uint8_t *ad, size_t ad_
         return rc;
     *payload_len = ct_len - VEIL_AEAD_TAG_BYTES;
     return 0;
+}
+
+/* Messages 2 and 3 use the handshake hash as AD: a copy, since sealing and
+ * opening MixHash the ciphertext into s->h. */
+static int seal_h(x3dh_session *s, veil_secret k, const uint8_t *payload, size_t len,
+                  uint8_t *out)
+{
+    uint8_t h[32];
+    memcpy(h, s->h, sizeof h);
+    return seal(s, k, h, sizeof h, payload, len, out);
+}
+
+static int open_h(x3dh_session *s, veil_secret k, const uint8_t *ct, size_t ct_len,
+                  uint8_t *payload, size_t cap, size_t *payload_len, const char *what)
+{
+    uint8_t h[32];
+    memcpy(h, s->h, sizeof h);
+    return open_ct(s, k, h, sizeof h, ct, ct_len, payload, cap, payload_len, what);
 }
 
 static int check_write_room(size_t head, size_t payload_len, size_t cap, const char *what)
@@ -312,11 +332,8 @@ static int write_msg1(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = x3dh_initial_encode_header(&m, out, cap, &hdr);
     if (rc == 0 && (rc = mix_hash(s, ad, ad_len)) == 0 && (rc = mix_hash(s, out, hdr)) == 0)
         rc = mix_key(s, sk, NULL, 0, "veil-x3dh msg1", &k1);
-    if (rc == 0) {
-        if (plen > 0)
-            memcpy(out + hdr, payload, plen);
-        rc = seal(s, k1, ad, ad_len, out + hdr, plen);
-    }
+    if (rc == 0)
+        rc = seal(s, k1, ad, ad_len, payload, plen, out + hdr);
     if (rc == 0)
         *out_len = hdr + plen + VEIL_AEAD_TAG_BYTES;
     x3dh_drop(s->v, &sk);
@@ -411,7 +428,6 @@ static int write_msg2(x3dh_session *s, const uint8_t *payload, size_t plen, uint
                       size_t cap, size_t *out_len)
 {
     veil_secret k2 = 0;
-    uint8_t h[32];
     int rc = check_write_room(X3DH_ENC_BYTES, plen, cap, "message 2");
     if (rc == 0)
         rc = ensure_e(s);
@@ -421,12 +437,8 @@ static int write_msg2(x3dh_session *s, const uint8_t *payload, size_t plen, uint
     }
     if (rc == 0)
         rc = mix_msg2(s, &k2);
-    if (rc == 0) {
-        memcpy(h, s->h, sizeof h);
-        if (plen > 0)
-            memcpy(out + X3DH_ENC_BYTES, payload, plen);
-        rc = seal(s, k2, h, sizeof h, out + X3DH_ENC_BYTES, plen);
-    }
+    if (rc == 0)
+        rc = seal_h(s, k2, payload, plen, out + X3DH_ENC_BYTES);
     if (rc == 0)
         *out_len = X3DH_ENC_BYTES + plen + VEIL_AEAD_TAG_BYTES;
     x3dh_drop(s->v, &k2);
@@ -437,7 +449,6 @@ static int read_msg2(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
                      size_t cap, size_t *plen)
 {
     veil_secret k2 = 0;
-    uint8_t h[32];
     if (len < X3DH_ENC_BYTES + VEIL_AEAD_TAG_BYTES)
         return veil_error_set(VEIL_ETRUNCATED, "x3dh: message 2 is %zu bytes, needs at least "
                               "%u (Encode(ER) + tag)", len,
@@ -450,11 +461,9 @@ static int read_msg2(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
         rc = mix_hash(s, in, X3DH_ENC_BYTES);
     if (rc == 0)
         rc = mix_msg2(s, &k2);
-    if (rc == 0) {
-        memcpy(h, s->h, sizeof h);
-        rc = open_ct(s, k2, h, sizeof h, in + X3DH_ENC_BYTES, len - X3DH_ENC_BYTES, payload,
-                     cap, plen, "message 2");
-    }
+    if (rc == 0)
+        rc = open_h(s, k2, in + X3DH_ENC_BYTES, len - X3DH_ENC_BYTES, payload, cap, plen,
+                    "message 2");
     x3dh_drop(s->v, &k2);
     return rc;
 }
@@ -463,16 +472,11 @@ static int write_msg3(x3dh_session *s, const uint8_t *payload, size_t plen, uint
                       size_t cap, size_t *out_len)
 {
     veil_secret k3 = 0;
-    uint8_t h[32];
     int rc = check_write_room(0, plen, cap, "message 3");
     if (rc == 0)
         rc = mix_key(s, s->ck, NULL, 0, "veil-x3dh msg3", &k3);
-    if (rc == 0) {
-        memcpy(h, s->h, sizeof h);
-        if (plen > 0)
-            memcpy(out, payload, plen);
-        rc = seal(s, k3, h, sizeof h, out, plen);
-    }
+    if (rc == 0)
+        rc = seal_h(s, k3, payload, plen, out);
     if (rc == 0)
         *out_len = plen + VEIL_AEAD_TAG_BYTES;
     x3dh_drop(s->v, &k3);
@@ -483,15 +487,12 @@ static int read_msg3(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
                      size_t cap, size_t *plen)
 {
     veil_secret k3 = 0;
-    uint8_t h[32];
     if (len > VEIL_KA_MESSAGE_MAX)
         return veil_error_set(VEIL_ELIMIT, "x3dh: message 3 is %zu bytes (limit %u)", len,
                               VEIL_KA_MESSAGE_MAX);
     int rc = mix_key(s, s->ck, NULL, 0, "veil-x3dh msg3", &k3);
-    if (rc == 0) {
-        memcpy(h, s->h, sizeof h);
-        rc = open_ct(s, k3, h, sizeof h, in, len, payload, cap, plen, "message 3");
-    }
+    if (rc == 0)
+        rc = open_h(s, k3, in, len, payload, cap, plen, "message 3");
     x3dh_drop(s->v, &k3);
     return rc;
 }
