@@ -293,6 +293,28 @@ static void test_bad_addresses(void **state)
     expect_connect_error("[nothex]:80", VEIL_EINVAL, "invalid IPv6 address");
     expect_connect_error(":80", VEIL_EINVAL, "has no host");
     expect_connect_error("127.0.0.1:0", VEIL_EINVAL, "cannot connect to port 0");
+    char longer[VEIL_ADDRESS_MAX + 2];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    expect_connect_error(longer, VEIL_ELIMIT, "is longer than 255 bytes");
+    /* the framework's own checks, before any transport sees the call */
+    expect_connect_error(NULL, VEIL_EINVAL, "veil_node_transport_connect: where must not be NULL");
+    assert_int_equal(veil_node_transport_listen(node, "tcp", NULL, NULL), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "veil_node_transport_listen: where must not be NULL"));
+    assert_int_equal(veil_node_transport_stats(node, "tcp", NULL), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "veil_node_transport_stats: out must not be NULL"));
+    assert_int_equal(veil_node_transport_connect(node, "", "h:1", NULL), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "node and name must not be NULL or empty"));
+    char long_name[VEIL_CONFIG_NAME_MAX + 1];
+    memset(long_name, 't', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(veil_node_transport_connect(node, long_name, "h:1", NULL), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "is too long (at most 54 bytes)"));
+    assert_int_equal(veil_node_on_route_lost(node, NULL, NULL), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "node and fn must not be NULL"));
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
+    assert_int_equal(st.connections_open, 0); /* none of these left a connection behind */
     /* names resolve on a helper thread; the failure comes back as the
      * connection's reason */
     expect_connect_error("no-such-host.invalid:80", VEIL_ENOTFOUND,

@@ -216,6 +216,21 @@ static void test_zero_length_frame(void **state)
     bad_client(f, sizeof f, false, VEIL_EFORMAT, "zero-length frame");
 }
 
+static void test_empty_onward_route(void **state)
+{
+    (void)state;
+    veil_route onward, ret;
+    uint8_t f[64];
+    size_t n;
+    veil_route_init(&onward); /* well-formed, but nowhere to deliver it */
+    assert_int_equal(veil_route_parse(&ret, "client"), 0);
+    assert_int_equal(veil_codec_encode(&onward, &ret, (const uint8_t *)"x", 1, f + 4,
+                                       sizeof f - 4, &n), 0);
+    put32(f, (uint32_t)n);
+    bad_client(f, n + 4, false, VEIL_EFORMAT,
+               "bad frame, closing: tcp: message with an empty onward route");
+}
+
 static void test_slowloris(void **state)
 {
     (void)state;
@@ -500,6 +515,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_length_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_onward_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slowloris, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_mid_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_reset, setup, teardown),
