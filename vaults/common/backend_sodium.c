@@ -1,6 +1,7 @@
 /* libsodium backend: primitives only (see backend.h). */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -16,8 +17,15 @@ _Static_assert(sizeof(vc_blake2s) <= sizeof(((vc_hash *)0)->opaque), "b2s state"
 _Static_assert(sizeof(vc_sha256) <= sizeof(((vc_hash *)0)->opaque), "sha256-ni state");
 
 /* SHA-256 through the SHA extensions when the CPU has them (sha256_ni.c);
- * decided once in vc_backend_sodium, before any hash, and never changed. */
+ * decided once per process (the first vc_backend_sodium, before any hash)
+ * and never changed: a state begun on one path is always ended on it. */
 static bool have_sha_ni;
+static pthread_once_t sha_ni_once = PTHREAD_ONCE_INIT;
+
+static void decide_sha_ni(void)
+{
+    have_sha_ni = getenv("VEIL_NO_SHA_NI") == NULL && vc_sha256_ni_available();
+}
 
 /* sodium_malloc places the block against a guard page, so its start is only
  * aligned when the size is a multiple of the alignment: round up to 64. */
@@ -340,7 +348,7 @@ int vc_backend_sodium(const vc_backend **out)
     /* Idempotent and thread-safe; needed before any other call. */
     if (sodium_init() < 0)
         return veil_error_set(VEIL_EUNSUPPORTED, "sodium: sodium_init() failed");
-    have_sha_ni = getenv("VEIL_NO_SHA_NI") == NULL && vc_sha256_ni_available();
+    pthread_once(&sha_ni_once, decide_sha_ni);
     *out = &sodium_backend;
     return 0;
 }
