@@ -115,6 +115,8 @@ static void test_bundle_codec(void **state)
     for (size_t off = 0; off < 173; off += 35) /* 0, 35, 70, 105, 140 */
         assert_true(x3dh_bundle_decode(buf, off, &d) == VEIL_ETRUNCATED);
     assert_int_equal(x3dh_bundle_decode(NULL, 0, &d), VEIL_ETRUNCATED);
+    assert_int_equal(x3dh_bundle_decode(NULL, 5, &d), VEIL_EINVAL);
+    assert_detail("bundle is NULL with length 5");
     const struct { size_t off; uint8_t val; int rc; const char *what; } bad[] = {
         { 0, 2, VEIL_EVERSION, "bundle version 2" },
         { 1, 3, VEIL_EFORMAT, "flags 0x03" },
@@ -176,12 +178,20 @@ static void test_initial_codec(void **state)
     assert_int_equal(x3dh_initial_decode(buf, 87, &d), VEIL_ETRUNCATED);
     buf[1] = 0x80;
     assert_int_equal(x3dh_initial_decode(buf, 96, &d), VEIL_EFORMAT);
+    assert_detail("initial message flags 0x80 have unknown bits set");
     buf[1] = 0;
     assert_int_equal(x3dh_initial_decode(buf, 88, &d), 0); /* 72 + 16, no OPK id */
     assert_false(d.has_opk);
     assert_int_equal(d.ct_len, 16);
     buf[0] = 0;
     assert_int_equal(x3dh_initial_decode(buf, 88, &d), VEIL_EVERSION);
+    assert_int_equal(x3dh_initial_decode(NULL, 5, &d), VEIL_EINVAL);
+    assert_detail("initial message is NULL with length 5");
+    /* One byte over the key agreement message limit. */
+    static uint8_t big[VEIL_KA_MESSAGE_MAX + 1];
+    assert_int_equal(x3dh_initial_encode_header(&m, big, sizeof big, &n), 0);
+    assert_int_equal(x3dh_initial_decode(big, sizeof big, &d), VEIL_ELIMIT);
+    assert_detail("initial message is 65536 bytes (limit 65535)");
 }
 
 static void test_ad(void **state)
@@ -489,6 +499,23 @@ static void test_later_messages(void **state)
         { 16, -1, 0, "" },
     };
     check_bad_reads(&x, 3, 16, 0x01, bad3, sizeof bad3 / sizeof bad3[0], VEIL_KA_DONE);
+    /* NULL arguments: refused, and the session stays usable. */
+    pair_to(&x, 2);
+    assert_int_equal(x3dh_session_read(NULL, x.m, x.n, big, sizeof big, &got), VEIL_EINVAL);
+    assert_detail("read_message: NULL argument");
+    assert_int_equal(x3dh_session_read(x.i, NULL, x.n, big, sizeof big, &got), VEIL_EINVAL);
+    assert_detail("read_message: NULL argument");
+    assert_int_equal(x3dh_session_write(NULL, NULL, 0, big, sizeof big, &n), VEIL_EINVAL);
+    assert_detail("write_message: NULL argument");
+    assert_int_equal(x3dh_session_write(x.i, NULL, 1, big, sizeof big, &n), VEIL_EINVAL);
+    assert_detail("write_message: NULL argument");
+    assert_int_equal(x3dh_session_split(NULL, NULL), VEIL_EINVAL);
+    assert_detail("split: NULL argument");
+    assert_int_equal(x3dh_session_new(NULL, NULL, NULL), VEIL_EINVAL);
+    assert_detail("session_new: NULL argument");
+    assert_int_equal(x3dh_session_next_action(x.i), VEIL_KA_READ);
+    assert_int_equal(x3dh_session_read(x.i, x.m, x.n, big, sizeof big, &got), 0);
+    pair_free(&x);
     /* Writers refuse buffers that are too small. */
     pair_to(&x, 2);
     assert_int_equal(x3dh_session_read(x.i, x.m, x.n, big, sizeof big, &got), 0);
