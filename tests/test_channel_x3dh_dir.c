@@ -390,6 +390,12 @@ static void test_directory_rules(void **state)
     refused_because(node, pub, n - 10, VEIL_ETRUNCATED, "1 OPKs need exactly");
     n = sign_pub(&s, "carol", 11, 0x80, 0, 0, false, pub);
     refused_because(node, pub, n, VEIL_EFORMAT, "unknown flags 0x80");
+    /* Too short to hold a name and an SPK bundle; a NUL byte in the name
+     * (sequence 14 is refused both times: 12 and 13 below still count). */
+    n = sign_pub(&s, "carol", 14, 0, 0, 0, false, pub);
+    refused_because(node, pub, 2 + 1 + 5 + 9, VEIL_ETRUNCATED, "15 bytes is too short");
+    pub[4] = 0;                                       /* "c\0rol" */
+    refused_because(node, pub, n, VEIL_EFORMAT, "NUL byte in the name");
     /* A low-order OPK (u = 0), validly signed. */
     n = sign_pub(&s, "carol", 12, 0, 2, 500, true, pub);
     refused_because(node, pub, n, VEIL_ELOWORDER, "published OPK");
