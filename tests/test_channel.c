@@ -257,6 +257,57 @@ static void test_nested(void **state)
     world_down(&w);
 }
 
+/* A transport reports the first hop of an open channel lost: the channel
+ * is stopped with a warning naming the route and the reason, a channel
+ * nested in it goes too (naming the outer one), and a later send to
+ * either fails with VEIL_ENOROUTE; nothing is delivered. */
+static void test_route_lost(void **state)
+{
+    (void)state;
+    world w;
+    unsigned h1 = 0;
+    world_up(&w, NULL);
+    assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
+                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol",
+                                                         trust_only(w.node, w.alice)), 0);
+    veil_route r = route_of("h1 => bob");
+    veil_address outer, inner, hop;
+    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &outer),
+                     0);
+    veil_route_init(&r);
+    assert_int_equal(veil_route_append(&r, &outer), 0);
+    assert_int_equal(veil_route_append_str(&r, "carol"), 0);
+    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &inner),
+                     0);
+    round_trip(w.app, &inner, "before");
+    int count = w.echo.count;
+    assert_int_equal(veil_address_parse(&hop, "h1"), 0);
+    logs_start();
+    veil_node_route_lost(w.node, &hop, VEIL_ECLOSED, "test: link down");
+    logs_stop();
+    char want[3 * sizeof outer.bytes + 128];
+    snprintf(want, sizeof want, "%s: closed: its route through 'h1' was lost: test: link down (",
+             outer.bytes);
+    if (strstr(LOGS.text, want) == NULL)
+        fail_msg("want '%s' in the log:\n%s", want, LOGS.text);
+    snprintf(want, sizeof want, "%s: closed: its route through '%s' was lost: secure channel %s "
+             "under it closed", inner.bytes, outer.bytes, outer.bytes);
+    if (strstr(LOGS.text, want) == NULL)
+        fail_msg("want '%s' in the log:\n%s", want, LOGS.text);
+    veil_channel_stats s;
+    assert_int_equal(veil_secure_channel_stats(w.node, &outer, &s), VEIL_ENOTFOUND);
+    assert_int_equal(veil_secure_channel_stats(w.node, &inner, &s), VEIL_ENOTFOUND);
+    veil_route_init(&r);
+    assert_int_equal(veil_route_append(&r, &inner), 0);
+    assert_int_equal(veil_ctx_send(w.app, &r, "x", 1), VEIL_ENOROUTE);
+    assert_non_null(strstr(veil_last_error(), inner.bytes));
+    assert_int_equal(veil_node_run(w.node, 50), 0);
+    assert_int_equal(w.echo.count, count);
+    world_down(&w);
+}
+
 static void test_close(void **state)
 {
     (void)state;
@@ -408,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_through_hops),
         cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_route_lost),
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_after_rotation),
