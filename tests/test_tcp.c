@@ -343,6 +343,51 @@ static void test_bad_addresses(void **state)
     assert_non_null(strstr(veil_last_error(), "no_such_transport"));
 }
 
+/* max_connections: past it a dial fails at once (ELIMIT) and an incoming
+ * connection is closed and logged; the connection held is untouched. */
+static void test_max_connections(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    static const char *const kv[] = {"max_connections=1", NULL};
+    assert_int_equal(tcp_test_node(&n, &a, kv), 0);
+    veil_address big, small;
+    assert_int_equal(veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &big), 0);
+    assert_int_equal(veil_node_transport_listen(n, "tcp", "127.0.0.1:0", &small), 0);
+    assert_int_equal(veil_node_transport_connect(n, "tcp", big.bytes, NULL), 0);
+
+    assert_int_equal(veil_node_transport_connect(n, "tcp", "127.0.0.1:9", NULL), VEIL_ELIMIT);
+    assert_non_null(strstr(veil_last_error(), "tcp: cannot connect to 127.0.0.1:9: 1 "
+                                              "connections open (max_connections)"));
+
+    tcp_log_capture_start();
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)atoi(strrchr(small.bytes, ':') + 1))};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    bool closed = false;
+    for (int waited = 0; waited < 2000 && !closed; waited += 5) {
+        char b;
+        closed = recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+        assert_int_equal(veil_node_run_once(n, 5), 0);
+    }
+    close(fd);
+    assert_true(closed);
+    bool logged = strstr(tcp_log_captured(), ": 1 connections open (max_connections)") != NULL &&
+                  strstr(tcp_log_captured(), "tcp: refused connection from 127.0.0.1:") != NULL;
+    tcp_log_capture_stop();
+    assert_true(logged);
+
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
+    assert_int_equal(st.connections_open, 1);
+    assert_int_equal(st.connections_accepted, 0);
+    veil_node_stop(n);
+}
+
 static void test_auto_connect_off(void **state)
 {
     (void)state;
@@ -531,6 +576,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostname_localhost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
         cmocka_unit_test(test_auto_connect_off),
         cmocka_unit_test(test_stop_during_lookup),
         cmocka_unit_test(test_bad_config),
