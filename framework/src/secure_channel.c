@@ -62,13 +62,9 @@ int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, voi
     int rc = veil__node_plugin(node, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, "noise", &p);
     if (rc < 0)
         return veil_error_wrap(rc, "secure channel: key agreement plugin");
+    /* The loader refused a missing table or one smaller than ABI 1.0's
+     * (ends at rekey); ops appended since are checked where used. */
     const veil_key_agreement_ops *ops = veil_plugin_descriptor_of(p)->ops;
-    /* ABI 1.0 tables end at rekey; appended ops are checked where used. */
-    const size_t abi10 = offsetof(veil_key_agreement_ops, rekey) + sizeof ops->rekey;
-    if (ops == NULL || ops->size < abi10)
-        return veil_error_set(VEIL_EPLUGIN_ABI, "secure channel: key agreement plugin '%s' has an "
-                              "ops table of %zu bytes (need %zu)", veil_plugin_descriptor_of(p)->name,
-                              ops ? ops->size : 0u, abi10);
     veil_config_scope scope = { veil_node_config(node), "key_agreement" };
     if ((rc = ops->instance_new(veil_plugin_state(p), &scope, inst)) < 0)
         return veil_error_wrap(rc, "secure channel: key agreement instance for [key_agreement]");
