@@ -61,6 +61,11 @@ X3DH_HIDDEN int x3dh_decode_key(const uint8_t in[X3DH_ENC_BYTES], const char *wh
                                 uint8_t pub[X3DH_KEY_BYTES]);
 /* The same checks on a raw 32-byte key. */
 X3DH_HIDDEN int x3dh_check_key(const uint8_t pub[X3DH_KEY_BYTES], const char *what);
+/* The public key of an X25519 vault secret (an Ed25519 key has a 32-byte
+ * public key too, so the type is checked, not the length): VEIL_ETYPE
+ * "x3dh: <what> is a <type> key, expected X25519". */
+X3DH_HIDDEN int x3dh_public_key(veil_vault *v, veil_secret k, const char *what,
+                                uint8_t pub[X3DH_KEY_BYTES]);
 
 /* A prekey bundle: what a responder publishes and an initiator needs.
  * Wire format (all integers big-endian):

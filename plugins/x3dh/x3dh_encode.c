@@ -36,6 +36,20 @@ static bool at_least_p(const uint8_t u[X3DH_KEY_BYTES])
     return true;
 }
 
+int x3dh_public_key(veil_vault *v, veil_secret k, const char *what,
+                    uint8_t pub[X3DH_KEY_BYTES])
+{
+    veil_secret_attrs a;
+    size_t n = 0;
+    int rc = veil_vault_attributes(v, k, &a);
+    if (rc == 0 && a.type != VEIL_SECRET_X25519)
+        return veil_error_set(VEIL_ETYPE, "x3dh: %s is a %s key, expected X25519", what,
+                              veil_secret_type_name(a.type));
+    if (rc == 0)
+        rc = veil_vault_public_key(v, k, pub, X3DH_KEY_BYTES, &n);
+    return rc < 0 ? veil_error_wrap(rc, "x3dh: %s", what) : 0;
+}
+
 void x3dh_encode_key(const uint8_t pub[X3DH_KEY_BYTES], uint8_t out[X3DH_ENC_BYTES])
 {
     out[0] = X3DH_KEY_TYPE;
@@ -159,17 +173,10 @@ int x3dh_bundle_decode(const uint8_t *in, size_t len, x3dh_bundle *out)
 int x3dh_bundle_sign(veil_vault *v, veil_secret ik, x3dh_bundle *b)
 {
     uint8_t enc[X3DH_ENC_BYTES];
-    size_t n = 0;
-    veil_secret_attrs a;
     /* X25519 only: the vault signs an Ed25519 key with Ed25519, not XEdDSA. */
-    int rc = veil_vault_attributes(v, ik, &a);
-    if (rc == 0 && a.type != VEIL_SECRET_X25519)
-        return veil_error_set(VEIL_ETYPE, "x3dh: signing a bundle: the identity key is a %s "
-                              "key, expected X25519", veil_secret_type_name(a.type));
-    if (rc == 0)
-        rc = veil_vault_public_key(v, ik, b->ik, sizeof b->ik, &n);
+    int rc = x3dh_public_key(v, ik, "signing a bundle: the identity key", b->ik);
     if (rc < 0)
-        return veil_error_wrap(rc, "x3dh: signing a bundle: the identity key");
+        return rc;
     if ((rc = x3dh_check_key(b->spk, "SPK to sign")) < 0)
         return rc;
     x3dh_encode_key(b->spk, enc);

@@ -102,21 +102,6 @@ static int fail(x3dh_session *s, int rc)
     return rc;
 }
 
-/* The public key of an X25519 secret (an Ed25519 key has a 32-byte public
- * key too, so the type is checked, not the length). */
-static int public_of(veil_vault *v, veil_secret k, const char *what, uint8_t pub[X3DH_KEY_BYTES])
-{
-    veil_secret_attrs a;
-    size_t n = 0;
-    int rc = veil_vault_attributes(v, k, &a);
-    if (rc == 0 && a.type != VEIL_SECRET_X25519)
-        return veil_error_set(VEIL_ETYPE, "x3dh: %s is a %s key, expected X25519", what,
-                              veil_secret_type_name(a.type));
-    if (rc == 0)
-        rc = veil_vault_public_key(v, k, pub, X3DH_KEY_BYTES, &n);
-    return rc < 0 ? veil_error_wrap(rc, "x3dh: %s", what) : 0;
-}
-
 static int init_hash(x3dh_session *s)
 {
     char name[64];
@@ -187,9 +172,9 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
         s->expect_remote = true;
         memcpy(s->remote_expect, p->remote_static, X3DH_KEY_BYTES);
     }
-    int rc = public_of(s->v, s->ik, "local identity key", s->ik_pub);
+    int rc = x3dh_public_key(s->v, s->ik, "local identity key", s->ik_pub);
     if (rc == 0 && s->e != 0)
-        rc = public_of(s->v, s->e, "preset ephemeral key", s->e_pub);
+        rc = x3dh_public_key(s->v, s->e, "preset ephemeral key", s->e_pub);
     if (rc == 0)
         rc = init_hash(s);
     if (rc == 0 && s->role == VEIL_KA_INITIATOR)
@@ -230,7 +215,7 @@ static int ensure_e(x3dh_session *s)
     if (rc < 0)
         return veil_error_wrap(rc, "x3dh: generating an ephemeral key");
     s->owns_e = true;
-    return public_of(s->v, s->e, "ephemeral key", s->e_pub);
+    return x3dh_public_key(s->v, s->e, "ephemeral key", s->e_pub);
 }
 
 /* Copy the payload to out, AEAD it there at nonce 0 (+16), then MixHash(ct). */
