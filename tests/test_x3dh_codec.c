@@ -552,6 +552,12 @@ static void test_later_messages(void **state)
     p.remote_static_len = 31;
     assert_int_equal(x3dh_session_new(&c, &p, &s), VEIL_EINVAL);
     assert_detail("remote_static is 31 bytes");
+    /* Bundles are signed with an X25519 identity key only (XEdDSA). */
+    veil_secret ed = 0;
+    a.type = VEIL_SECRET_ED25519;
+    assert_int_equal(veil_vault_generate(x.v, &a, &ed), 0);
+    assert_int_equal(x3dh_bundle_sign(x.v, ed, &b), VEIL_ETYPE);
+    assert_detail("signing a bundle: the identity key is a");
     assert_int_equal(tstore_open_refs(), 0);
     noise_test_vault_close(&tv);
 }
