@@ -353,6 +353,10 @@ static void test_plugin_ops(void **state)
     assert_int_equal(ops->split(si, &ri), VEIL_ESTATE);
     /* Rekey through the module and here give the same key. */
     veil_secret k1 = 0, k2 = 0;
+    assert_int_equal(ops->rekey(inst, NULL, ri.send_key, &k1), VEIL_EINVAL);
+    assert_detail("rekey: vault, key and out must be set");
+    assert_int_equal(ops->session_new(inst, &pi, NULL), VEIL_EINVAL);
+    assert_detail("session_new: NULL argument");
     assert_int_equal(ops->rekey(inst, v, ri.send_key, &k1), 0);
     assert_int_equal(x3dh_rekey_key(v, rr.recv_key, &k2), 0);
     uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
