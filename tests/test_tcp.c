@@ -312,6 +312,8 @@ static void test_bad_addresses(void **state)
     assert_non_null(strstr(veil_last_error(), "is too long (at most 54 bytes)"));
     assert_int_equal(veil_node_on_route_lost(node, NULL, NULL), VEIL_EINVAL);
     assert_non_null(strstr(veil_last_error(), "node and fn must not be NULL"));
+    assert_int_equal(veil_node_prepoll_add(node, NULL, NULL), VEIL_EINVAL);
+    assert_non_null(strstr(veil_last_error(), "veil_node_prepoll_add: node and fn must not be NULL"));
     veil_transport_stats st;
     assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
     assert_int_equal(st.connections_open, 0); /* none of these left a connection behind */
