@@ -74,6 +74,10 @@ static void compress(vc_blake2s *s, const uint8_t block[64], int last)
     }
     for (int i = 0; i < 8; i++)
         s->h[i] ^= v[i] ^ v[i + 8];
+    /* Message and state words may derive from keys (HMAC pads, HKDF
+     * chaining keys): wiped like blake2b.c's. */
+    explicit_bzero(v, sizeof v);
+    explicit_bzero(m, sizeof m);
 }
 
 static void add_counter(vc_blake2s *s, uint32_t n)
