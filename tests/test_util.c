@@ -132,6 +132,18 @@ static void test_strlcpy(void **state)
     assert_string_equal(buf, "");
 }
 
+/* Every code from VEIL_EINVAL to the newest has its own description. */
+static void test_strerror_every_code(void **state)
+{
+    (void)state;
+    for (int code = VEIL_EINVAL; code >= VEIL_EBUSY; code--) {
+        assert_string_not_equal(veil_strerror(code), "unknown error");
+        for (int other = code - 1; other >= VEIL_EBUSY; other--)
+            assert_string_not_equal(veil_strerror(code), veil_strerror(other));
+    }
+    assert_string_equal(veil_strerror(VEIL_EBUSY - 1), "unknown error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_hex_rfc4648),
         cmocka_unit_test(test_hex_errors),
         cmocka_unit_test(test_strlcpy),
+        cmocka_unit_test(test_strerror_every_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,9 @@ const char *veil_strerror(int code)
     case VEIL_ESTOPPED: return "node stopped";
     case VEIL_EPASSPHRASE: return "wrong passphrase or corrupted vault";
     case VEIL_EPERMISSIONS: return "file permissions too open";
+    case VEIL_EREVOKED: return "identity history revoked (older than or forking from the known one)";
+    case VEIL_EEXPIRED: return "expired";
+    case VEIL_EBUSY: return "busy (too much pending work)";
     default: return "unknown error";
     }
 }

@@ -49,6 +49,9 @@ enum veil_error {
     VEIL_ESTOPPED = -36,       /* node is stopping or stopped */
     VEIL_EPASSPHRASE = -37,    /* wrong passphrase (or corrupted vault file) */
     VEIL_EPERMISSIONS = -38,   /* file permissions too open */
+    VEIL_EREVOKED = -39,       /* identity history older than, or forking from, the known one */
+    VEIL_EEXPIRED = -40,       /* key, attestation or prekey past its expiry */
+    VEIL_EBUSY = -41,          /* overloaded: a cap on pending work is reached */
 };
 
 /* A short, static, English description of a code. */
