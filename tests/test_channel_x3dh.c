@@ -9,7 +9,9 @@
  *  - require_opk: the initiator's exact error;
  *  - SPK rotation: an initiator holding an old bundle inside the grace
  *    period (accepted) and beyond it (refused, exact error);
- *  - [prekeys] errors, and a publication to a service that is no directory.
+ *  - [prekeys] errors, and a publication to a service that is no directory;
+ *  - issue #10 item 5: a FETCH flood between an initiator's fetch and its
+ *    message 1 does not make its handshake fail.
  * Bundle and message layouts used to look inside: docs/X3DH.md. */
 #include "test_prekeys.h"
 
@@ -197,7 +199,7 @@ static void test_require_opk(void **state)
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
     round_trip(w.app, &ch, "one");
     assert_int_equal(connect_to_bob(&w, w.carol, "bob", &ch), VEIL_EAGAIN);
-    assert_non_null(strstr(veil_last_error(), "no one-time prekey left"));
+    assert_non_null(strstr(veil_last_error(), "no one-time prekey can be handed out"));
     assert_non_null(strstr(veil_last_error(), "require_opk"));
     assert_non_null(strstr(veil_last_error(), "prekey service at 'prekeys'"));
     world_down(&w);
@@ -277,6 +279,53 @@ static void test_spk_rotation_grace(void **state)
     world_down(&w);
 }
 
+/* Issue #10 item 5: an initiator fetched a bundle (kept by the cache hop,
+ * which serves it again for the channel's own fetch: message 1 goes out
+ * after the flood, as with a slow network); then 3000 FETCHes from 3000
+ * sources.  The handed-out OPK stays valid: the channel opens with it
+ * (4-DH: message 1 names exactly that OPK).  The flood got
+ * opk_issued_max - 1 = 999 OPKs, then 3-DH bundles.  Before the fix the
+ * store kept 4 x opk_count issued OPKs, retired ours and the handshake
+ * failed: "one-time prekey id N was already used (consumed by an earlier
+ * initial message, or retired unused)". */
+static void test_fetch_flood_keeps_handed_out_opk(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "[prekeys]\nopk_count = 4\nopk_low_water = 2\nroute = cache => prekeys\n");
+    cache_state cache;
+    memset(&cache, 0, sizeof cache);
+    assert_int_equal(veil_ctx_start_worker(w.app, "cache", &cache_ops, &cache), 0);
+    bob_listens(&w);
+    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    uint8_t b[512];
+    assert_int_equal(ask_at(w.node, "cache => prekeys", req, sizeof req, b, sizeof b), 3 + 173);
+    uint32_t mine = be32(b + 3 + BUNDLE_OPK_ID);
+    unsigned with_opk = 0, without = 0;
+    for (int i = 0; i < 3000; i++) {
+        size_t n = fetch_bob(&w, b, sizeof b);
+        assert_int_equal(b[2], 0);
+        if (n == 3 + 173)
+            with_opk++;
+        else if (n == 3 + 136)
+            without++;
+    }
+    veil_address ch;
+    int rc = connect_to_bob(&w, w.alice, "tap => bob", &ch);
+    if (rc < 0)
+        fail_msg("after the flood: %s: %s", veil_strerror(rc), veil_last_error());
+    assert_int_equal(with_opk, 999);                /* opk_issued_max, ours included */
+    assert_int_equal(without, 2001);
+    assert_int_equal(cache.served, 1);
+    round_trip(w.app, &ch, "Hello Ockam!");
+    const uint8_t *f[1];
+    size_t len[1];
+    assert_int_equal(tap_hs1(w.tap, f, len, 1), 1);
+    assert_int_equal(f[0][INITIAL_FLAGS] & 1, 1);
+    assert_int_equal(be32(f[0] + INITIAL_OPK_ID), mine);
+    world_down(&w);
+}
+
 /* Errors: an unknown [prekeys] key; a route that does not end at a local
  * listener address; no prekey service on the listener's side; a directory
  * with Noise. */
@@ -335,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_require_opk),
         cmocka_unit_test(test_spk_rotation_grace),
         cmocka_unit_test(test_prekey_errors),
+        cmocka_unit_test(test_fetch_flood_keeps_handed_out_opk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

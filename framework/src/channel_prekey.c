@@ -43,7 +43,7 @@ struct veil_ch_prekey {
 
 static const char *const prekeys_keys[] = {
     "address", "route", "directory_route", "spk_rotate_s", "spk_grace_s", "opk_count",
-    "opk_low_water", "publish_interval_s", NULL
+    "opk_low_water", "opk_hold_s", "opk_issued_max", "publish_interval_s", NULL
 };
 
 bool veil__ch_ka_has_prekeys(const veil_key_agreement_ops *ka)

@@ -101,7 +101,7 @@ int pk_dir_send(pk_reg *reg, unsigned n)
     unsigned got = 0;
     int rc = buf && ids && pubs ? 0 : veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
     if (rc == 0)
-        rc = x3dh_store_batch(reg->store, &spk, n, ids, pubs, &got);
+        rc = x3dh_store_batch(reg->store, 0, &spk, n, ids, pubs, &got);
     if (rc == 0)
         rc = build(reg, &spk, ids, pubs, got, buf, cap, &len);
     veil_secret ik = reg->store ? x3dh_store_ik(reg->store, ik_pub) : 0;

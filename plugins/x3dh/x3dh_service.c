@@ -247,7 +247,7 @@ static int get_s(const veil_config_scope *sc, const char *key, long long def, lo
 static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uint64_t *publish_s)
 {
     const veil_config_scope *sc = &p->scope;
-    uint64_t count = 0, low = 0;
+    uint64_t count = 0, low = 0, issued = 0;
     int rc = get_s(sc, "spk_rotate_s", X3DH_SPK_ROTATE_S_DEFAULT, 1, 10LL * 365 * 86400,
                    &c->spk_rotate_ms);
     if (rc == 0)
@@ -258,12 +258,19 @@ static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uin
     if (rc == 0)
         rc = get_s(sc, "opk_low_water", X3DH_OPK_LOW_WATER_DEFAULT, 0, X3DH_OPK_COUNT_MAX, &low);
     if (rc == 0)
+        rc = get_s(sc, "opk_hold_s", X3DH_OPK_HOLD_S_DEFAULT, 1, 86400, &c->opk_hold_ms);
+    if (rc == 0)
+        rc = get_s(sc, "opk_issued_max", X3DH_OPK_ISSUED_MAX_DEFAULT, 1,
+                   X3DH_OPK_ISSUED_MAX_MAX, &issued);
+    if (rc == 0)
         rc = get_s(sc, "publish_interval_s", 60, 1, 86400, publish_s);
     if (rc == 0 && sc->config != NULL)
         rc = veil_config_get_bool(sc->config, "key_agreement", "require_opk", false,
                                   &c->require_opk);
     c->spk_rotate_ms *= 1000u;
     c->spk_grace_ms *= 1000u;
+    c->opk_hold_ms *= 1000u;
+    c->opk_issued_max = (unsigned)issued;
     c->opk_count = (unsigned)count;
     c->opk_low_water = (unsigned)low;
     return rc;
