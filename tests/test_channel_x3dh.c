@@ -326,6 +326,59 @@ static void test_fetch_flood_keeps_handed_out_opk(void **state)
     world_down(&w);
 }
 
+/* veil_identity_proof / veil_identity_proof_verify (secure_channel.h), the
+ * channel's identity proof outside a handshake (for the prekey directory):
+ * Bob's proof attests his channel static key and verifies to his
+ * identifier; under another key, with a byte changed, cut short, or with
+ * bad arguments it is refused with the exact code and detail. */
+static void test_identity_proof_api(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH);
+    veil_vault *v = veil_entity_vault(w.bob);
+    veil_secret key, key2;
+    uint8_t *proof = NULL, *again = NULL, pub[32], other[32];
+    size_t len = 0, len2 = 0, n = 0;
+    veil_history_info info;
+    char want[256];
+    assert_int_equal(veil_identity_proof(w.bob, &key, &proof, &len), 0);
+    assert_int_equal(veil_identity_proof(w.bob, &key2, &again, &len2), 0);
+    assert_int_equal(key2, key);                      /* the same static key, cached */
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, proof, len);
+    assert_int_equal(veil_vault_public_key(v, key, pub, 32, &n), 0);
+    assert_int_equal(veil_identity_proof_verify(v, proof, len, pub, 32, &info), 0);
+    assert_string_equal(info.identifier, veil_entity_identifier(w.bob));
+    assert_int_equal(info.events, 1);
+    /* Carol's static key is not the one Bob's proof attests. */
+    veil_secret ck;
+    uint8_t *cp = NULL;
+    size_t cl = 0;
+    assert_int_equal(veil_identity_proof(w.carol, &ck, &cp, &cl), 0);
+    assert_int_equal(veil_vault_public_key(veil_entity_vault(w.carol), ck, other, 32, &n), 0);
+    snprintf(want, sizeof want, "secure channel: peer %s: the attestation does not bind the key "
+             "agreement's static key to its current identity key", veil_entity_identifier(w.bob));
+    assert_int_equal(veil_identity_proof_verify(v, proof, len, other, 32, &info), VEIL_EAUTH);
+    assert_string_equal(veil_last_error(), want);
+    again[1] ^= 0x01;                                 /* the attestation's first byte */
+    assert_int_equal(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH);
+    assert_string_equal(veil_last_error(), want);
+    assert_int_equal(veil_identity_proof_verify(v, proof, 10, pub, 32, &info), VEIL_ETRUNCATED);
+    assert_string_equal(veil_last_error(), "channel identity proof: 10 bytes, need at least 65 "
+                        "(version, signature)");
+    assert_int_equal(veil_identity_proof_verify(v, proof, len, pub, 31, &info), VEIL_EINVAL);
+    assert_string_equal(veil_last_error(), "veil_identity_proof_verify: vault, proof, static_pub "
+                        "(32 bytes, X25519) and out must be set");
+    assert_int_equal(veil_identity_proof(NULL, &key, &cp, &cl), VEIL_EINVAL);
+    assert_string_equal(veil_last_error(), "veil_identity_proof: entity, static_key, proof and "
+                        "len must be set");
+    free(proof);
+    free(again);
+    free(cp);
+    world_down(&w);
+}
+
 /* Errors: an unknown [prekeys] key; a route that does not end at a local
  * listener address; no prekey service on the listener's side; a directory
  * with Noise. */
@@ -384,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_require_opk),
         cmocka_unit_test(test_spk_rotation_grace),
         cmocka_unit_test(test_prekey_errors),
+        cmocka_unit_test(test_identity_proof_api),
         cmocka_unit_test(test_fetch_flood_keeps_handed_out_opk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,7 @@ int veil__ch_prekey_listen(veil_ch_listener *l, veil_node *node, const char *add
     params_init(&p, node, veil_entity_vault(l->entity));
     p.local_static = loc->static_key;
     p.name = address;
+    p.entity = l->entity;
     if ((rc = l->ka->prekey_start(l->ka_inst, &p, &pk->handle)) < 0) {
         free(pk);
         return veil_error_wrap(rc, "secure channel listener '%s': prekeys", address);
@@ -215,6 +216,40 @@ int veil__ch_prekey_fetch(veil_channel *ch, const veil_route *route, uint8_t *ou
     rc = exchange(c, &r, req, 3u + name.len, ch->set.handshake_timeout_ms, where, name.bytes,
                   out, cap, out_len);
     veil_ctx_free(c);
+    return rc;
+}
+
+int veil_identity_proof(veil_entity *e, veil_secret *static_key, uint8_t **proof, size_t *len)
+{
+    veil_ch_local loc;
+    if (e == NULL || static_key == NULL || proof == NULL || len == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_identity_proof: entity, static_key, proof and "
+                              "len must be set");
+    *proof = NULL;
+    *len = 0;
+    int rc = veil__ch_local_get(e, &loc);
+    if (rc == 0)
+        rc = veil__ch_proof_make(e, &loc, proof, len);
+    if (rc == 0)
+        *static_key = loc.static_key;
+    return rc;
+}
+
+int veil_identity_proof_verify(veil_vault *v, const uint8_t *proof, size_t len,
+                               const uint8_t *static_pub, size_t static_len,
+                               veil_history_info *out)
+{
+    veil_ch_proof p;
+    veil_history_view view;
+    if (v == NULL || proof == NULL || static_pub == NULL || out == NULL ||
+        static_len != VEIL_X25519_KEY_BYTES)
+        return veil_error_set(VEIL_EINVAL, "veil_identity_proof_verify: vault, proof, static_pub "
+                              "(%u bytes, X25519) and out must be set", VEIL_X25519_KEY_BYTES);
+    int rc = veil__ch_proof_parse(proof, len, &p);
+    if (rc == 0)
+        rc = veil__ch_peer_verify(v, &p, static_pub, static_len, &view);
+    if (rc == 0)
+        *out = view.info;
     return rc;
 }
 
