@@ -1,6 +1,7 @@
 /* Secure channels with [key_agreement] plugin = x3dh (the prekey store and
- * service, plugins/x3dh/x3dh_store.c + x3dh_service.c, and the channel's
- * bundle fetch, framework/src/channel_prekey.c):
+ * service, plugins/x3dh/x3dh_store.c + x3dh_opk.c + x3dh_service.c +
+ * x3dh_limit.c, and the channel's bundle fetch,
+ * framework/src/channel_prekey.c):
  *  - the reference flow, several initiators each consuming its own OPK,
  *    and a captured message 1 replayed (OPK: refused as a replay, with the
  *    refusal reaching the sender);
@@ -10,8 +11,12 @@
  *  - SPK rotation: an initiator holding an old bundle inside the grace
  *    period (accepted) and beyond it (refused, exact error);
  *  - [prekeys] errors, and a publication to a service that is no directory;
- *  - issue #10 item 5: a FETCH flood between an initiator's fetch and its
- *    message 1 does not make its handshake fail.
+ *  - issue #10 item 5: a FETCH flood from thousands of sources between an
+ *    initiator's fetch and its message 1 does not make its handshake fail;
+ *    with require_opk new fetches are refused while the flood holds every
+ *    OPK, the earlier initiator still completes; the per-source request
+ *    limit refuses a source with VEIL_EBUSY alone while another source
+ *    still gets bundles.
  * Bundle and message layouts used to look inside: docs/X3DH.md. */
 #include "test_prekeys.h"
 
@@ -25,6 +30,8 @@
 #define BUNDLE_OPK_ID 136
 #define INITIAL_FLAGS 1
 #define INITIAL_OPK_ID 72
+/* FETCH "bob", prekey protocol version 2 (docs/X3DH.md). */
+static const uint8_t FETCH_BOB[] = { 2, 0x01, 3, 'b', 'o', 'b' };
 
 typedef struct world {
     veil_node *node;
@@ -74,10 +81,9 @@ static int connect_to_bob(world *w, veil_entity *who, const char *route, veil_ad
 /* FETCH "bob" from the node's prekey service: the reply (status at [2]). */
 static size_t fetch_bob(world *w, uint8_t *out, size_t cap)
 {
-    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
-    size_t n = ask_at(w->node, "prekeys", req, sizeof req, out, cap);
+    size_t n = ask_at(w->node, "prekeys", FETCH_BOB, sizeof FETCH_BOB, out, cap);
     assert_true(n >= 3);
-    assert_int_equal(out[0], 1);
+    assert_int_equal(out[0], 2);
     assert_int_equal(out[1], 0x81);
     return n;
 }
@@ -199,9 +205,9 @@ static void test_require_opk(void **state)
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
     round_trip(w.app, &ch, "one");
     assert_int_equal(connect_to_bob(&w, w.carol, "bob", &ch), VEIL_EAGAIN);
-    assert_non_null(strstr(veil_last_error(), "no one-time prekey can be handed out"));
-    assert_non_null(strstr(veil_last_error(), "require_opk"));
-    assert_non_null(strstr(veil_last_error(), "prekey service at 'prekeys'"));
+    assert_string_equal(veil_last_error(), "prekey service at 'prekeys' refused the bundle for "
+                        "'bob': no one-time prekey can be handed out and the responder requires "
+                        "one (require_opk)");
     world_down(&w);
 }
 
@@ -218,11 +224,11 @@ static int cache_handle(veil_context *ctx, void *state, veil_message *msg)
     cache_state *c = state;
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
-    if (len >= 2 && p[0] == 1 && p[1] == 0x01 && c->len > 0) {
+    if (len >= 2 && p[0] == 2 && p[1] == 0x01 && c->len > 0) {
         c->served++;
         return veil_ctx_reply_message(ctx, msg, c->reply, c->len);
     }
-    if (len >= 3 && len <= sizeof c->reply && p[0] == 1 && p[1] == 0x81 && p[2] == 0 &&
+    if (len >= 3 && len <= sizeof c->reply && p[0] == 2 && p[1] == 0x81 && p[2] == 0 &&
         c->len == 0) {
         memcpy(c->reply, p, len);
         c->len = len;
@@ -234,6 +240,14 @@ static const veil_worker_ops cache_ops = {
     .size = sizeof(veil_worker_ops),
     .handle_message = cache_handle,
 };
+
+/* The cache at "cache", then Bob's listener. */
+static void cache_up(world *w, cache_state *cache)
+{
+    memset(cache, 0, sizeof *cache);
+    assert_int_equal(veil_ctx_start_worker(w->app, "cache", &cache_ops, cache), 0);
+    bob_listens(w);
+}
 
 static void sleep_ms(long ms)
 {
@@ -251,9 +265,7 @@ static void test_spk_rotation_grace(void **state)
              "opk_low_water = 0\nroute = cache => prekeys\n"
              "[secure_channel]\nhandshake_timeout_ms = 3000\n");
     cache_state cache;
-    memset(&cache, 0, sizeof cache);
-    assert_int_equal(veil_ctx_start_worker(w.app, "cache", &cache_ops, &cache), 0);
-    bob_listens(&w);
+    cache_up(&w, &cache);
     veil_address ch;
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
     assert_int_equal(cache.len, 3 + 136);
@@ -282,40 +294,45 @@ static void test_spk_rotation_grace(void **state)
 /* Issue #10 item 5: an initiator fetched a bundle (kept by the cache hop,
  * which serves it again for the channel's own fetch: message 1 goes out
  * after the flood, as with a slow network); then 3000 FETCHes from 3000
- * sources.  The handed-out OPK stays valid: the channel opens with it
- * (4-DH: message 1 names exactly that OPK).  The flood got
- * opk_issued_max - 1 = 999 OPKs, then 3-DH bundles.  Before the fix the
- * store kept 4 x opk_count issued OPKs, retired ours and the handshake
- * failed: "one-time prekey id N was already used (consumed by an earlier
- * initial message, or retired unused)". */
+ * sources (more than request_sources, request_burst and opk_issued_max
+ * allow).  The handed-out OPK stays valid: the channel opens with it
+ * (4-DH: message 1 names exactly that OPK).  The flood got at most
+ * opk_issued_max - 1 OPKs, then 3-DH bundles, then VEIL_EBUSY (the code
+ * alone).  Before the fix (v1 wire format, same flood) the store retired
+ * the OPK and the handshake failed: "one-time prekey id N was already
+ * used (consumed by an earlier initial message, or retired unused)". */
 static void test_fetch_flood_keeps_handed_out_opk(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, X3DH "[prekeys]\nopk_count = 4\nopk_low_water = 2\nroute = cache => prekeys\n");
+    world_up(&w, X3DH "[prekeys]\nopk_count = 4\nopk_low_water = 2\nopk_issued_max = 16\n"
+             "request_sources = 32\nrequest_burst = 3\nrequest_rate = 1\n"
+             "route = cache => prekeys\n");
     cache_state cache;
-    memset(&cache, 0, sizeof cache);
-    assert_int_equal(veil_ctx_start_worker(w.app, "cache", &cache_ops, &cache), 0);
-    bob_listens(&w);
-    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    cache_up(&w, &cache);
     uint8_t b[512];
-    assert_int_equal(ask_at(w.node, "cache => prekeys", req, sizeof req, b, sizeof b), 3 + 173);
+    assert_int_equal(ask_at(w.node, "cache => prekeys", FETCH_BOB, sizeof FETCH_BOB, b,
+                            sizeof b), 3 + 173);
     uint32_t mine = be32(b + 3 + BUNDLE_OPK_ID);
-    unsigned with_opk = 0, without = 0;
+    unsigned with_opk = 0, without = 0, busy = 0;
     for (int i = 0; i < 3000; i++) {
         size_t n = fetch_bob(&w, b, sizeof b);
-        assert_int_equal(b[2], 0);
-        if (n == 3 + 173)
+        if (b[2] == 0 && n == 3 + 173)
             with_opk++;
-        else if (n == 3 + 136)
+        else if (b[2] == 0 && n == 3 + 136)
             without++;
+        else if (-(int)b[2] == VEIL_EBUSY && n == 3)
+            busy++;
+        else
+            fail_msg("fetch %d: %zu bytes, status %d", i, n, -(int)b[2]);
     }
+    assert_int_equal(with_opk, 15);                 /* opk_issued_max, ours included */
+    assert_true(without >= 1);
+    assert_true(busy >= 2900);
     veil_address ch;
     int rc = connect_to_bob(&w, w.alice, "tap => bob", &ch);
     if (rc < 0)
         fail_msg("after the flood: %s: %s", veil_strerror(rc), veil_last_error());
-    assert_int_equal(with_opk, 999);                /* opk_issued_max, ours included */
-    assert_int_equal(without, 2001);
     assert_int_equal(cache.served, 1);
     round_trip(w.app, &ch, "Hello Ockam!");
     const uint8_t *f[1];
@@ -323,6 +340,94 @@ static void test_fetch_flood_keeps_handed_out_opk(void **state)
     assert_int_equal(tap_hs1(w.tap, f, len, 1), 1);
     assert_int_equal(f[0][INITIAL_FLAGS] & 1, 1);
     assert_int_equal(be32(f[0] + INITIAL_OPK_ID), mine);
+    world_down(&w);
+}
+
+/* The same flood against require_opk = yes, the trade it makes: once
+ * opk_issued_max OPKs are out (inside their hold time), every new fetch
+ * is refused (VEIL_EAGAIN, the code alone) for as long as they are — but
+ * the initiator that fetched before the flood still completes, with its
+ * OPK. */
+static void test_fetch_flood_require_opk(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "require_opk = yes\n[prekeys]\nopk_count = 4\nopk_low_water = 2\n"
+             "opk_issued_max = 4\nroute = cache => prekeys\n");
+    cache_state cache;
+    cache_up(&w, &cache);
+    uint8_t b[512];
+    assert_int_equal(ask_at(w.node, "cache => prekeys", FETCH_BOB, sizeof FETCH_BOB, b,
+                            sizeof b), 3 + 173);
+    uint32_t mine = be32(b + 3 + BUNDLE_OPK_ID);
+    for (int i = 0; i < 30; i++) {
+        size_t n = fetch_bob(&w, b, sizeof b);
+        if (i < 3) {
+            assert_int_equal(b[2], 0);
+            assert_int_equal(n, 3 + 173);
+        } else {
+            assert_int_equal(-(int)b[2], VEIL_EAGAIN);
+            assert_int_equal(n, 3);
+        }
+    }
+    veil_address ch;
+    int rc = connect_to_bob(&w, w.alice, "tap => bob", &ch);
+    if (rc < 0)
+        fail_msg("after the flood: %s", veil_last_error());
+    round_trip(w.app, &ch, "Hello Ockam!");
+    const uint8_t *f[1];
+    size_t len[1];
+    assert_int_equal(tap_hs1(w.tap, f, len, 1), 1);
+    assert_int_equal(be32(f[0] + INITIAL_OPK_ID), mine);
+    /* Its OPK consumed, one slot is free: one more bundle, then refusals. */
+    assert_int_equal(fetch_bob(&w, b, sizeof b), 3 + 173);
+    assert_int_equal(fetch_bob(&w, b, sizeof b), 3);
+    assert_int_equal(-(int)b[2], VEIL_EAGAIN);
+    world_down(&w);
+}
+
+/* The per-source request limit (request_burst 3, request_rate 1/s): every
+ * fetch through the hop "hop" has the source "hop" (the first address of
+ * its return route).  The first 3 get bundles, the next ones the code
+ * VEIL_EBUSY and nothing else; a channel whose fetch takes that route
+ * fails with VEIL_EBUSY and the initiator's own explanation, delivering
+ * nothing; another source still gets a bundle; a second later the hop's
+ * source has a token again and the channel opens. */
+static void test_fetch_source_limit(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "[prekeys]\nrequest_burst = 3\nrequest_rate = 1\nroute = hop => prekeys\n");
+    unsigned hops = 0;
+    assert_int_equal(veil_ctx_start_worker(w.app, "hop", &hop_ops, &hops), 0);
+    bob_listens(&w);
+    uint8_t b[512];
+    for (int i = 0; i < 5; i++) {
+        size_t n = ask_at(w.node, "hop => prekeys", FETCH_BOB, sizeof FETCH_BOB, b, sizeof b);
+        assert_int_equal(b[0], 2);
+        assert_int_equal(b[1], 0x81);
+        if (i < 3) {
+            assert_int_equal(b[2], 0);
+            assert_int_equal(n, 3 + 173);
+        } else {
+            assert_int_equal(-(int)b[2], VEIL_EBUSY);
+            assert_int_equal(n, 3);
+        }
+    }
+    veil_address ch;
+    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_EBUSY);
+    assert_string_equal(veil_last_error(), "prekey service at 'hop => prekeys' refused the "
+                        "bundle for 'bob': too many requests from this source (per-source "
+                        "request limit)");
+    assert_int_equal(w.echo.count, 0);
+    assert_int_equal(fetch_bob(&w, b, sizeof b), 3 + 173);  /* another source */
+    assert_int_equal(b[2], 0);
+    sleep_ms(1100);
+    int rc = connect_to_bob(&w, w.alice, "bob", &ch);
+    if (rc < 0)
+        fail_msg("a second later: %s", veil_last_error());
+    round_trip(w.app, &ch, "Hello Ockam!");
+    assert_int_equal(hops, 2 * 7);               /* 7 fetches and their replies */
     world_down(&w);
 }
 
@@ -401,15 +506,34 @@ static void test_prekey_errors(void **state)
     assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol", p), 0);
     assert_int_equal(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND);
-    assert_non_null(strstr(veil_last_error(), "no bundle for 'nobody'"));
-    /* A listener's service is no directory: publications are refused. */
-    static const uint8_t publish[] = { 1, 0x02, 3, 'e', 'v', 'e' };
+    assert_string_equal(veil_last_error(), "prekey service at 'prekeys' refused the bundle for "
+                        "'nobody': no bundle under that name");
+    /* ... and on the wire: the code alone. */
+    static const uint8_t nobody[] = { 2, 0x01, 6, 'n', 'o', 'b', 'o', 'd', 'y' };
     uint8_t ans[512];
-    size_t n = ask_at(w.node, "prekeys", publish, sizeof publish, ans, sizeof ans - 1);
+    size_t n = ask_at(w.node, "prekeys", nobody, sizeof nobody, ans, sizeof ans - 1);
+    assert_int_equal(n, 3);
+    assert_int_equal(ans[1], 0x81);
+    assert_int_equal(-(int)ans[2], VEIL_ENOTFOUND);
+    /* A listener's service is no directory: publications are refused
+     * (name, a zero nonce as none could be read, then the detail). */
+    static const uint8_t publish[] = { 2, 0x02, 3, 'e', 'v', 'e' };
+    n = ask_at(w.node, "prekeys", publish, sizeof publish, ans, sizeof ans - 1);
     assert_int_equal(ans[1], 0x82);
     assert_int_equal(-(int)ans[2], VEIL_EPERM);
+    assert_int_equal(ans[3], 3);
+    assert_memory_equal(ans + 4, "eve", 3);
+    static const uint8_t zero[16];
+    assert_memory_equal(ans + 7, zero, 16);
     ans[n] = '\0';
-    assert_non_null(strstr((char *)ans + 3, "is not a directory"));
+    assert_string_equal((char *)ans + 23, "prekey service 'prekeys' is not a directory "
+                        "(publications refused)");
+    /* Another version: the code alone. */
+    static const uint8_t v1[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    n = ask_at(w.node, "prekeys", v1, sizeof v1, ans, sizeof ans);
+    assert_int_equal(n, 3);
+    assert_int_equal(ans[0], 2);
+    assert_int_equal(-(int)ans[2], VEIL_EVERSION);
     world_down(&w);
 
     world_up(&w, X3DH "[prekeys]\nroute = tap => void\n[secure_channel]\n"
@@ -439,6 +563,8 @@ int main(void)
         cmocka_unit_test(test_prekey_errors),
         cmocka_unit_test(test_identity_proof_api),
         cmocka_unit_test(test_fetch_flood_keeps_handed_out_opk),
+        cmocka_unit_test(test_fetch_flood_require_opk),
+        cmocka_unit_test(test_fetch_source_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
