@@ -291,6 +291,52 @@ static void test_spk_rotation_grace(void **state)
     world_down(&w);
 }
 
+/* The legitimate initiator's fetch, through the cache (which keeps the
+ * bundle for the channel's own fetch later): its OPK id. */
+static uint32_t fetch_kept(world *w)
+{
+    uint8_t b[512];
+    assert_int_equal(ask_at(w->node, "cache => prekeys", FETCH_BOB, sizeof FETCH_BOB, b,
+                            sizeof b), 3 + 173);
+    return be32(b + 3 + BUNDLE_OPK_ID);
+}
+
+/* Alice's channel (its bundle from the cache) opens, and its message 1
+ * names exactly the OPK opk. */
+static void opens_with(world *w, const cache_state *cache, uint32_t opk)
+{
+    veil_address ch;
+    int rc = connect_to_bob(w, w->alice, "tap => bob", &ch);
+    if (rc < 0)
+        fail_msg("after the flood: %s: %s", veil_strerror(rc), veil_last_error());
+    assert_int_equal(cache->served, 1);
+    round_trip(w->app, &ch, "Hello Ockam!");
+    const uint8_t *f[1];
+    size_t len[1];
+    assert_int_equal(tap_hs1(w->tap, f, len, 1), 1);
+    assert_int_equal(f[0][INITIAL_FLAGS] & 1, 1);
+    assert_int_equal(be32(f[0] + INITIAL_OPK_ID), opk);
+}
+
+/* total FETCHes along route (each from a new mailbox): the first `served`
+ * get a bundle with an OPK, the others the code alone. */
+static void fetches(world *w, const char *route, int total, int served, int code)
+{
+    uint8_t b[512];
+    for (int i = 0; i < total; i++) {
+        size_t n = ask_at(w->node, route, FETCH_BOB, sizeof FETCH_BOB, b, sizeof b);
+        assert_int_equal(b[0], 2);
+        assert_int_equal(b[1], 0x81);
+        if (i < served) {
+            assert_int_equal(b[2], 0);
+            assert_int_equal(n, 3 + 173);
+        } else {
+            assert_int_equal(-(int)b[2], code);
+            assert_int_equal(n, 3);
+        }
+    }
+}
+
 /* Issue #10 item 5: an initiator fetched a bundle (kept by the cache hop,
  * which serves it again for the channel's own fetch: message 1 goes out
  * after the flood, as with a slow network); then 3000 FETCHes from 3000
@@ -310,10 +356,8 @@ static void test_fetch_flood_keeps_handed_out_opk(void **state)
              "route = cache => prekeys\n");
     cache_state cache;
     cache_up(&w, &cache);
+    uint32_t mine = fetch_kept(&w);
     uint8_t b[512];
-    assert_int_equal(ask_at(w.node, "cache => prekeys", FETCH_BOB, sizeof FETCH_BOB, b,
-                            sizeof b), 3 + 173);
-    uint32_t mine = be32(b + 3 + BUNDLE_OPK_ID);
     unsigned with_opk = 0, without = 0, busy = 0;
     for (int i = 0; i < 3000; i++) {
         size_t n = fetch_bob(&w, b, sizeof b);
@@ -329,17 +373,7 @@ static void test_fetch_flood_keeps_handed_out_opk(void **state)
     assert_int_equal(with_opk, 15);                 /* opk_issued_max, ours included */
     assert_true(without >= 1);
     assert_true(busy >= 2900);
-    veil_address ch;
-    int rc = connect_to_bob(&w, w.alice, "tap => bob", &ch);
-    if (rc < 0)
-        fail_msg("after the flood: %s: %s", veil_strerror(rc), veil_last_error());
-    assert_int_equal(cache.served, 1);
-    round_trip(w.app, &ch, "Hello Ockam!");
-    const uint8_t *f[1];
-    size_t len[1];
-    assert_int_equal(tap_hs1(w.tap, f, len, 1), 1);
-    assert_int_equal(f[0][INITIAL_FLAGS] & 1, 1);
-    assert_int_equal(be32(f[0] + INITIAL_OPK_ID), mine);
+    opens_with(&w, &cache, mine);
     world_down(&w);
 }
 
@@ -356,33 +390,11 @@ static void test_fetch_flood_require_opk(void **state)
              "opk_issued_max = 4\nroute = cache => prekeys\n");
     cache_state cache;
     cache_up(&w, &cache);
-    uint8_t b[512];
-    assert_int_equal(ask_at(w.node, "cache => prekeys", FETCH_BOB, sizeof FETCH_BOB, b,
-                            sizeof b), 3 + 173);
-    uint32_t mine = be32(b + 3 + BUNDLE_OPK_ID);
-    for (int i = 0; i < 30; i++) {
-        size_t n = fetch_bob(&w, b, sizeof b);
-        if (i < 3) {
-            assert_int_equal(b[2], 0);
-            assert_int_equal(n, 3 + 173);
-        } else {
-            assert_int_equal(-(int)b[2], VEIL_EAGAIN);
-            assert_int_equal(n, 3);
-        }
-    }
-    veil_address ch;
-    int rc = connect_to_bob(&w, w.alice, "tap => bob", &ch);
-    if (rc < 0)
-        fail_msg("after the flood: %s", veil_last_error());
-    round_trip(w.app, &ch, "Hello Ockam!");
-    const uint8_t *f[1];
-    size_t len[1];
-    assert_int_equal(tap_hs1(w.tap, f, len, 1), 1);
-    assert_int_equal(be32(f[0] + INITIAL_OPK_ID), mine);
+    uint32_t mine = fetch_kept(&w);
+    fetches(&w, "prekeys", 30, 3, VEIL_EAGAIN);
+    opens_with(&w, &cache, mine);
     /* Its OPK consumed, one slot is free: one more bundle, then refusals. */
-    assert_int_equal(fetch_bob(&w, b, sizeof b), 3 + 173);
-    assert_int_equal(fetch_bob(&w, b, sizeof b), 3);
-    assert_int_equal(-(int)b[2], VEIL_EAGAIN);
+    fetches(&w, "prekeys", 2, 1, VEIL_EAGAIN);
     world_down(&w);
 }
 
@@ -401,27 +413,14 @@ static void test_fetch_source_limit(void **state)
     unsigned hops = 0;
     assert_int_equal(veil_ctx_start_worker(w.app, "hop", &hop_ops, &hops), 0);
     bob_listens(&w);
-    uint8_t b[512];
-    for (int i = 0; i < 5; i++) {
-        size_t n = ask_at(w.node, "hop => prekeys", FETCH_BOB, sizeof FETCH_BOB, b, sizeof b);
-        assert_int_equal(b[0], 2);
-        assert_int_equal(b[1], 0x81);
-        if (i < 3) {
-            assert_int_equal(b[2], 0);
-            assert_int_equal(n, 3 + 173);
-        } else {
-            assert_int_equal(-(int)b[2], VEIL_EBUSY);
-            assert_int_equal(n, 3);
-        }
-    }
+    fetches(&w, "hop => prekeys", 5, 3, VEIL_EBUSY);
     veil_address ch;
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_EBUSY);
     assert_string_equal(veil_last_error(), "prekey service at 'hop => prekeys' refused the "
                         "bundle for 'bob': too many requests from this source (per-source "
                         "request limit)");
     assert_int_equal(w.echo.count, 0);
-    assert_int_equal(fetch_bob(&w, b, sizeof b), 3 + 173);  /* another source */
-    assert_int_equal(b[2], 0);
+    fetches(&w, "prekeys", 1, 1, 0);                  /* another source */
     sleep_ms(1100);
     int rc = connect_to_bob(&w, w.alice, "bob", &ch);
     if (rc < 0)
