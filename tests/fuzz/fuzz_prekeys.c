@@ -6,11 +6,11 @@
  *
  * One node runs the real service worker at "prekeys", as a directory and
  * serving a listener's store under "bob" (which also publishes to the
- * same service, so acknowledgements flow too).  Byte 0 of an input picks
- * the mode:
- *   0  the rest is delivered as a message payload from a mailbox;
- *   1  the rest describes a publication that the harness signs with a
- *      real identity (so the checks behind the signatures are reached):
+ * same service, so acknowledgements flow too).  An input is delivered as
+ * a message payload from a mailbox, except one starting with 0xfb (no
+ * version of the protocol): the rest then describes a publication that
+ * the harness signs with a real identity, so the checks behind the
+ * signatures are reached too:
  *      name_len:u8 (1..8) | name | seq:u8 | flags:u8 | n:u8 (<= 8) |
  *      n x id:u32 (the OPK keys are fixed valid keys)
  * Every answer must be a well-formed reply (version 2, the request's op
@@ -25,6 +25,7 @@
 #include <string.h>
 
 #define OPKS 8
+#define BUILD 0xfbu  /* first byte: build and sign a publication */
 
 static veil_node *node;
 static veil_context *app, *box;
@@ -152,11 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t msg[70000];
     setup_once();
-    if (size < 1)
-        return 0;
-    size_t len = size - 1;
-    const uint8_t *req = data + 1;
-    if (data[0] == 1) {
+    size_t len = size;
+    const uint8_t *req = data;
+    if (size >= 1 && data[0] == BUILD) {
         if ((len = build(data + 1, size - 1, msg, sizeof msg)) == 0)
             return 0;
         req = msg;
