@@ -9,9 +9,10 @@
  * Also: D refuses a publication whose SPK signature does not verify under
  * its IK, and one whose publication signature does not (exact errors);
  * and, on one node, the directory's other rules over the wire: OPKs handed
- * out once, replayed/stale publications, first-publisher-wins names,
- * malformed and low-order input, require_opk, fetch errors.
- * Formats: docs/X3DH.md, "Prekey service". */
+ * out once, replayed/stale publications, names bound to the first
+ * verified identity, malformed and low-order input, require_opk, fetch
+ * errors, the per-name OPK cap and the reset of a new store.
+ * Formats: docs/X3DH.md, "Prekey service" (version 2). */
 #include "test_prekeys.h"
 
 #include <pthread.h>
@@ -101,7 +102,7 @@ static void peer_join(peer *p)
  * own thread); the bundle (173 bytes: with an OPK) into b. */
 static void fetch_published(veil_node *node, const veil_route *dir, uint8_t *b)
 {
-    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    static const uint8_t req[] = { 2, 0x01, 3, 'b', 'o', 'b' };
     uint8_t ans[1024];
     for (int tries = 0; tries < 200; tries++) {
         size_t n = ask(node, dir, req, sizeof req, ans, sizeof ans);
@@ -113,6 +114,7 @@ static void fetch_published(veil_node *node, const veil_route *dir, uint8_t *b)
             return;
         }
         assert_int_equal(-(int)ans[2], VEIL_ENOTFOUND);
+        assert_int_equal(n, 3);
         struct timespec ts = { 0, 10000000 };
         nanosleep(&ts, NULL);
     }
@@ -120,11 +122,11 @@ static void fetch_published(veil_node *node, const veil_route *dir, uint8_t *b)
 }
 
 /* A publication for "mallory" built from bundle b (its first 136 bytes,
- * the OPK flag cleared), no OPKs, and a zero signature. */
+ * the OPK flag cleared), no OPKs, no proof and a zero signature. */
 static size_t publication(const uint8_t *b, uint8_t *out)
 {
     size_t n = 0;
-    out[n++] = 1;
+    out[n++] = 2;
     out[n++] = 0x02;
     out[n++] = 7;
     memcpy(out + n, "mallory", 7);
@@ -132,29 +134,38 @@ static size_t publication(const uint8_t *b, uint8_t *out)
     memset(out + n, 0, 8);
     out[n + 7] = 1;                        /* seq 1 */
     n += 8;
+    memset(out + n, 0xa5, 16);             /* nonce */
+    n += 16;
     out[n++] = 0;                          /* flags */
     memcpy(out + n, b, 136);
     out[n + 1] = 0;                        /* bundle flags: no OPK */
     n += 136;
     out[n++] = 0;
     out[n++] = 0;                          /* no OPKs */
+    out[n++] = 0;
+    out[n++] = 0;                          /* no proof */
     memset(out + n, 0, 64);
     return n + 64;
 }
+
+#define MALLORY_SPK_SIG (3 + 7 + 8 + 16 + 1 + 72)
 
 static void refused(veil_node *node, const veil_route *dir, uint8_t *pub, size_t len,
                     const char *want)
 {
     uint8_t ans[1024];
+    static const uint8_t nonce[16] = { 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+                                       0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5 };
     size_t n = ask(node, dir, pub, len, ans, sizeof ans - 1);
-    assert_true(n > 3 + 8);
+    assert_true(n > 3 + 8 + 16);
     assert_int_equal(ans[1], 0x82);
     assert_int_equal(-(int)ans[2], VEIL_EAUTH);
-    assert_int_equal(ans[3], 7);            /* the name, then the detail */
+    assert_int_equal(ans[3], 7);            /* the name, the nonce, then the detail */
     assert_memory_equal(ans + 4, "mallory", 7);
+    assert_memory_equal(ans + 11, nonce, 16);
     ans[n] = '\0';
-    if (strstr((char *)ans + 11, want) == NULL)
-        fail_msg("refusal detail '%s' lacks '%s'", (char *)ans + 11, want);
+    if (strcmp((char *)ans + 27, want) != 0)
+        fail_msg("refusal detail '%s', expected '%s'", (char *)ans + 27, want);
 }
 
 static void test_directory_third_node(void **state)
@@ -205,7 +216,7 @@ static void test_directory_third_node(void **state)
     /* Top-up: the channel took the second of the 3 published OPKs, this
      * fetch the third; Bob learns the directory is low from the next
      * acknowledgement and publishes more (publish_interval_s = 1). */
-    static const uint8_t req[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    static const uint8_t req[] = { 2, 0x01, 3, 'b', 'o', 'b' };
     uint8_t ans[512];
     uint32_t first = be32(bundle + 136);
     assert_int_equal(ask(node, &dir, req, sizeof req, ans, sizeof ans), 3 + 173);
@@ -228,11 +239,22 @@ static void test_directory_third_node(void **state)
     /* D refuses a publication whose SPK signature is wrong ... */
     uint8_t pub[512];
     size_t n = publication(bundle, pub);
-    pub[3 + 7 + 9 + 72] ^= 0x01;             /* first byte of the SPK signature */
-    refused(node, &dir, pub, n, "is not a valid XEdDSA signature by IK over Encode(SPK)");
+    pub[MALLORY_SPK_SIG] ^= 0x01;            /* first byte of the SPK signature */
+    char want[400];
+    snprintf(want, sizeof want, "prekey directory 'prekeys': refused the publication for "
+             "'mallory': x3dh: bundle: the signature of SPK %u is not a valid XEdDSA signature "
+             "by IK over Encode(SPK)", (unsigned)be32(bundle + 35));
+    size_t wl = strlen(want);
+    uint8_t why[1024];
+    size_t got = ask(node, &dir, pub, n, why, sizeof why - 1);
+    why[got] = '\0';
+    assert_int_equal(-(int)why[2], VEIL_EAUTH);
+    if (strncmp((char *)why + 27, want, wl) != 0) /* then the vault's reason */
+        fail_msg("refusal detail '%s' does not start with '%s'", (char *)why + 27, want);
     /* ... and one with a valid SPK signature but not signed as a whole. */
     n = publication(bundle, pub);
-    refused(node, &dir, pub, n, "its signature does not verify under the bundle's identity key");
+    refused(node, &dir, pub, n, "publication for 'mallory': its signature does not verify "
+            "under the bundle's identity key");
 
     veil_entity_free(alice);
     assert_int_equal(veil_node_stop(node), 0);
@@ -243,108 +265,11 @@ static void test_directory_third_node(void **state)
 
 /* ---- the directory's rules, on the wire (one node) -------------------- */
 
-typedef struct signer {
-    veil_vault *v;
-    veil_secret ik, spk;
-    uint8_t ik_pub[32], spk_pub[32];
-} signer;
-
-static void signer_new(veil_vault *v, signer *s)
-{
-    veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
-    size_t n;
-    s->v = v;
-    assert_int_equal(veil_vault_generate(v, &a, &s->ik), 0);
-    assert_int_equal(veil_vault_generate(v, &a, &s->spk), 0);
-    assert_int_equal(veil_vault_public_key(v, s->ik, s->ik_pub, 32, &n), 0);
-    assert_int_equal(veil_vault_public_key(v, s->spk, s->spk_pub, 32, &n), 0);
-}
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-/* A publication signed by s (docs/X3DH.md, "Prekey service"): SPK id 7,
- * OPKs with ids first_id.. (fresh X25519 keys; opk_zero: the first is the
- * low-order point 0). */
-static size_t sign_pub(const signer *s, const char *name, uint64_t seq, uint8_t flags,
-                       unsigned n, uint32_t first_id, bool opk_zero, uint8_t *out)
-{
-    static const char dom[] = "veil.x3dh.publish.v1";
-    uint8_t buf[2048], enc[33] = { 0x05 };
-    size_t d = sizeof dom - 1, pos = d, nl = strlen(name);
-    memcpy(buf, dom, d);
-    buf[pos++] = 1;
-    buf[pos++] = 0x02;
-    buf[pos++] = (uint8_t)nl;
-    memcpy(buf + pos, name, nl);
-    pos += nl;
-    put_be(buf + pos, seq, 8);
-    pos += 8;
-    buf[pos++] = flags;
-    buf[pos++] = 1;                                   /* bundle version */
-    buf[pos++] = 0;                                   /* no OPK */
-    buf[pos++] = 0x05;
-    memcpy(buf + pos, s->ik_pub, 32);
-    pos += 32;
-    put_be(buf + pos, 7, 4);
-    pos += 4;
-    buf[pos++] = 0x05;
-    memcpy(buf + pos, s->spk_pub, 32);
-    pos += 32;
-    memcpy(enc + 1, s->spk_pub, 32);
-    assert_int_equal(veil_vault_sign(s->v, s->ik, enc, 33, buf + pos), 0); /* XEdDSA */
-    pos += 64;
-    put_be(buf + pos, n, 2);
-    pos += 2;
-    for (unsigned i = 0; i < n; i++) {
-        veil_secret k;
-        veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
-        size_t len;
-        put_be(buf + pos, first_id + i, 4);
-        buf[pos + 4] = 0x05;
-        assert_int_equal(veil_vault_generate(s->v, &a, &k), 0);
-        assert_int_equal(veil_vault_public_key(s->v, k, buf + pos + 5, 32, &len), 0);
-        if (opk_zero && i == 0)
-            memset(buf + pos + 5, 0, 32);
-        assert_int_equal(veil_vault_destroy(s->v, k), 0);
-        pos += 37;
-    }
-    assert_int_equal(veil_vault_sign(s->v, s->ik, buf, pos, buf + pos), 0);
-    pos += 64;
-    memcpy(out, buf + d, pos - d);
-    return pos - d;
-}
-
-/* Send to "prekeys", expect a reply to op with status want; the reply's
- * body (after version, op, status) NUL-terminated in body. */
-static size_t expect(veil_node *node, const uint8_t *req, size_t len, uint8_t op, int want,
-                     uint8_t *body)
-{
-    uint8_t ans[1024];
-    veil_route r = route_of("prekeys");
-    size_t n = ask(node, &r, req, len, ans, sizeof ans - 1);
-    assert_true(n >= 3);
-    assert_int_equal(ans[0], 1);
-    assert_int_equal(ans[1], op | 0x80);
-    if (-(int)ans[2] != want)
-        fail_msg("status %d (%.*s), expected %d", -(int)ans[2], (int)(n - 3),
-                 (const char *)ans + 3, want);
-    memcpy(body, ans + 3, n - 3);
-    body[n - 3] = '\0';
-    return n - 3;
-}
-
-static void refused_because(veil_node *node, const uint8_t *req, size_t len, int want,
-                            const char *why)
+/* A fetch refused: the code alone, nothing else in the reply. */
+static void fetch_refused(veil_node *node, const uint8_t *req, size_t len, int want)
 {
     uint8_t body[1024];
-    expect(node, req, len, req[1], want, body);
-    size_t skip = req[1] == 0x02 ? 1u + body[0] : 0u;  /* publish replies name first */
-    if (strstr((char *)body + skip, why) == NULL)
-        fail_msg("detail '%s' lacks '%s'", (char *)body + skip, why);
+    assert_int_equal(expect(node, req, len, 0x01, want, body), 0);
 }
 
 static void test_directory_rules(void **state)
@@ -353,66 +278,236 @@ static void test_directory_rules(void **state)
     veil_node *node;
     veil_context *app;
     veil_vault *v;
-    node_from("[key_agreement]\nplugin = x3dh\n", &node, &app);
+    node_from("[key_agreement]\nplugin = x3dh\n[prekeys]\ndirectory_opk_max = 3\n", &node, &app);
     assert_int_equal(veil_vault_open(node, NULL, &v), 0);
     assert_int_equal(veil_prekey_directory_start(node, v), 0);
     signer s, other;
-    signer_new(v, &s);
-    signer_new(v, &other);
-    uint8_t pub[2048], body[1024];
-    static const uint8_t fetch[] = { 1, 0x01, 5, 'c', 'a', 'r', 'o', 'l' };
+    signer_new(node, v, &s);
+    signer_new(node, v, &other);
+    uint8_t pub[PUB_MAX], body[1024];
+    char want[512];
+    static const uint8_t fetch[] = { 2, 0x01, 5, 'c', 'a', 'r', 'o', 'l' };
 
     /* Accepted: 2 OPKs held; handed out once each, then 3-DH bundles. */
     size_t n = sign_pub(&s, "carol", 5, 0, 2, 100, false, pub);
-    assert_int_equal(expect(node, pub, n, 0x02, 0, body), 1 + 5 + 4);
-    assert_int_equal(body[1 + 5 + 3], 2);
+    publish_ok(node, pub, n, 2, 100);
     for (uint32_t id = 100; id < 102; id++) {
         assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 173);
         assert_int_equal(body[1], 1);
         assert_memory_equal(body + 3, s.ik_pub, 32);
-        assert_int_equal(((uint32_t)body[136] << 24 | (uint32_t)body[137] << 16 |
-                          (uint32_t)body[138] << 8 | body[139]), id);
+        assert_int_equal(be32(body + 136), id);
     }
     assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 136);
     assert_int_equal(body[1], 0);
 
     /* The same publication again; an older one: replays. */
-    refused_because(node, pub, n, VEIL_EREPLAY, "sequence 5 is not above the last accepted (5)");
+    publish_refused(node, pub, n, VEIL_EREPLAY, "publication for 'carol': sequence 5 is not "
+                    "above the last accepted (5): replayed or stale");
     n = sign_pub(&s, "carol", 4, 0, 1, 200, false, pub);
-    refused_because(node, pub, n, VEIL_EREPLAY, "replayed or stale");
-    /* The name belongs to the first identity key. */
+    publish_refused(node, pub, n, VEIL_EREPLAY, "publication for 'carol': sequence 4 is not "
+                    "above the last accepted (5): replayed or stale");
+    /* The name is bound to the first identity that published it. */
     n = sign_pub(&other, "carol", 9, 0, 1, 300, false, pub);
-    refused_because(node, pub, n, VEIL_EEXIST, "published by another identity key");
+    publish_refused(node, pub, n, VEIL_EEXIST, "publication for 'carol': the name is bound to "
+                    "another identity");
     /* Malformed: one byte more, ten bytes fewer, unknown flags. */
     n = sign_pub(&s, "carol", 10, 0, 1, 400, false, pub);
     pub[n] = 0;
-    refused_because(node, pub, n + 1, VEIL_ETRAILING, "1 OPKs need exactly");
-    refused_because(node, pub, n - 10, VEIL_ETRUNCATED, "1 OPKs need exactly");
+    snprintf(want, sizeof want, "publication for 'carol': %zu bytes, 1 OPKs and a %zu-byte "
+             "proof need exactly %zu", n - 1, s.proof_len, n - 2);
+    publish_refused(node, pub, n + 1, VEIL_ETRAILING, want);
+    snprintf(want, sizeof want, "publication for 'carol': %zu bytes, 1 OPKs and a %zu-byte "
+             "proof need exactly %zu", n - 12, s.proof_len, n - 2);
+    publish_refused(node, pub, n - 10, VEIL_ETRUNCATED, want);
     n = sign_pub(&s, "carol", 11, 0x80, 0, 0, false, pub);
-    refused_because(node, pub, n, VEIL_EFORMAT, "unknown flags 0x80");
+    publish_refused(node, pub, n, VEIL_EFORMAT, "publication for 'carol': unknown flags 0x80");
     /* Too short to hold a name and an SPK bundle; a NUL byte in the name
      * (sequence 14 is refused both times: 12 and 13 below still count). */
     n = sign_pub(&s, "carol", 14, 0, 0, 0, false, pub);
-    refused_because(node, pub, 2 + 1 + 5 + 9, VEIL_ETRUNCATED, "15 bytes is too short");
+    publish_refused(node, pub, 2 + 1 + 5 + 9, VEIL_ETRUNCATED, "publication: 15 bytes is too "
+                    "short");
     pub[4] = 0;                                       /* "c\0rol" */
-    refused_because(node, pub, n, VEIL_EFORMAT, "NUL byte in the name");
+    expect(node, pub, n, 0x02, VEIL_EFORMAT, body);
+    assert_int_equal(body[0], 0);                     /* no name could be echoed */
+    assert_string_equal((char *)body + 17, "publication: NUL byte in the name");
     /* A low-order OPK (u = 0), validly signed. */
     n = sign_pub(&s, "carol", 12, 0, 2, 500, true, pub);
-    refused_because(node, pub, n, VEIL_ELOWORDER, "published OPK");
+    publish_refused(node, pub, n, VEIL_ELOWORDER, "x3dh: published OPK is a low-order X25519 "
+                    "point (DH with it does not depend on the private key)");
+    /* A proof that attests another key than the publication's IK. */
+    n = sign_pub_proof(&other, "erin", 1, 0, 0, 0, false, s.proof, s.proof_len, pub);
+    expect(node, pub, n, 0x02, VEIL_EAUTH, body);
+    const char *pre = "publication for 'erin': its identity proof does not attest the bundle's "
+                      "identity key: ";
+    if (strncmp((char *)body + 1 + 4 + 16, pre, strlen(pre)) != 0)
+        fail_msg("detail '%s'", (char *)body + 1 + 4 + 16);
     /* require_opk in the publication, no OPK left: no bundle at all. */
     n = sign_pub(&s, "carol", 13, 0x01, 0, 0, false, pub);
-    assert_int_equal(expect(node, pub, n, 0x02, 0, body), 1 + 5 + 4);
-    refused_because(node, fetch, sizeof fetch, VEIL_EAGAIN, "requires one (require_opk)");
+    publish_ok(node, pub, n, 0, 0);
+    fetch_refused(node, fetch, sizeof fetch, VEIL_EAGAIN);
     /* Fetch errors: unknown name, bad length, another version. */
-    static const uint8_t nobody[] = { 1, 0x01, 3, 'b', 'o', 'b' };
-    refused_because(node, nobody, sizeof nobody, VEIL_ENOTFOUND, "no bundle for 'bob'");
-    static const uint8_t bad_len[] = { 1, 0x01, 9, 'b', 'o', 'b' };
-    refused_because(node, bad_len, sizeof bad_len, VEIL_EFORMAT, "name_len:u8 | name");
-    static const uint8_t v2[] = { 2, 0x01, 3, 'b', 'o', 'b' };
-    refused_because(node, v2, sizeof v2, VEIL_EVERSION, "request version 2");
+    static const uint8_t nobody[] = { 2, 0x01, 3, 'b', 'o', 'b' };
+    fetch_refused(node, nobody, sizeof nobody, VEIL_ENOTFOUND);
+    static const uint8_t bad_len[] = { 2, 0x01, 9, 'b', 'o', 'b' };
+    fetch_refused(node, bad_len, sizeof bad_len, VEIL_EFORMAT);
+    static const uint8_t v1[] = { 1, 0x01, 3, 'b', 'o', 'b' };
+    fetch_refused(node, v1, sizeof v1, VEIL_EVERSION);
 
+    /* directory_opk_max = 3: the oldest (never handed out) make room; a
+     * publication of 5 keeps its newest 3; a new store (flag reset)
+     * replaces what the name held. */
+    static const uint8_t fetch_dave[] = { 2, 0x01, 4, 'd', 'a', 'v', 'e' };
+    n = sign_pub(&s, "dave", 1, 0, 2, 10, false, pub);
+    publish_ok(node, pub, n, 2, 10);
+    n = sign_pub(&s, "dave", 2, 0, 2, 20, false, pub);
+    publish_ok(node, pub, n, 3, 11);
+    n = sign_pub(&s, "dave", 3, 0, 5, 30, false, pub);
+    publish_ok(node, pub, n, 3, 32);
+    n = sign_pub(&s, "dave", 4, 0x02, 1, 40, false, pub);
+    publish_ok(node, pub, n, 1, 40);
+    assert_int_equal(expect(node, fetch_dave, sizeof fetch_dave, 0x01, 0, body), 173);
+    assert_int_equal(be32(body + 136), 40);
+
+    signer_free(&s);
+    signer_free(&other);
     veil_vault_close(v);
     assert_int_equal(veil_node_stop(node), 0);
+}
+
+/* A directory node from configuration text (with [key_agreement] x3dh). */
+static void directory_up(const char *prekeys, veil_node **node, veil_vault **v)
+{
+    char conf[1024];
+    veil_context *app;
+    snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\n%s", prekeys);
+    node_from(conf, node, &app);
+    assert_int_equal(veil_vault_open(*node, NULL, v), 0);
+    assert_int_equal(veil_prekey_directory_start(*node, *v), 0);
+}
+
+static void directory_down(veil_node *node, veil_vault *v)
+{
+    veil_vault_close(v);
+    assert_int_equal(veil_node_stop(node), 0);
+}
+
+/* A node that only holds the publishers' identities (in its vault). */
+static void holder_up(veil_node **node, veil_vault **v)
+{
+    veil_context *app;
+    node_from(NULL, node, &app);
+    assert_int_equal(veil_vault_open(*node, NULL, v), 0);
+}
+
+/* Issue #10 item 7, squatting: a publication must be signed by the
+ * identity it names, and a name is bound to an identifier — configured
+ * ([prekeys] directory_names, so from the directory's start, across
+ * restarts), or else the first verified identity that publishes it.
+ * Bob and Mallory are real identities (their proofs attest the keys that
+ * sign); the directory is restarted with the same configuration.  Before
+ * the fix (v1 wire format) Mallory's publication for 'bob' was accepted
+ * (first publisher wins, by key, until a restart). */
+static void test_squatting_refused(void **state)
+{
+    (void)state;
+    veil_node *holder, *node;
+    veil_vault *hv, *v;
+    holder_up(&holder, &hv);
+    signer bob, mallory;
+    signer_new(holder, hv, &bob);
+    signer_new(holder, hv, &mallory);
+    char conf[512], upper[VEIL_IDENTIFIER_LEN + 1];
+    snprintf(upper, sizeof upper, "%s", veil_entity_identifier(bob.e));
+    for (char *c = upper + 1; *c; c++)  /* identifiers are case-insensitive */
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+    snprintf(conf, sizeof conf, "directory_names = bob = %s , bobby=%s\n", upper,
+             veil_entity_identifier(bob.e));
+    uint8_t pub[PUB_MAX], body[1024];
+    static const uint8_t fetch[] = { 2, 0x01, 3, 'b', 'o', 'b' };
+    size_t n;
+    for (int run = 0; run < 2; run++) { /* the second run: a restarted directory */
+        directory_up(conf, &node, &v);
+        n = sign_pub(&mallory, "bob", 100 + run, 0, 1, 1, false, pub);
+        publish_refused(node, pub, n, VEIL_EEXIST, "publication for 'bob': the name is bound "
+                        "to another identity");
+        fetch_refused(node, fetch, sizeof fetch, VEIL_ENOTFOUND);
+        n = sign_pub(&bob, "bob", 10 + run, 0, 1, 7, false, pub);
+        publish_ok(node, pub, n, 1, 7);
+        assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 173);
+        assert_memory_equal(body + 3, bob.ik_pub, 32);
+        /* An unconfigured name: the first verified identity takes it, until
+         * a restart (run 0: Mallory first; run 1: Bob first). */
+        signer *first = run == 0 ? &mallory : &bob, *second = run == 0 ? &bob : &mallory;
+        n = sign_pub(first, "carol", 1, 0, 0, 0, false, pub);
+        publish_ok(node, pub, n, 0, 0);
+        n = sign_pub(second, "carol", 2, 0, 0, 0, false, pub);
+        publish_refused(node, pub, n, VEIL_EEXIST, "publication for 'carol': the name is bound "
+                        "to another identity");
+        directory_down(node, v);
+    }
+    /* directory_open = no: only configured names. */
+    snprintf(conf, sizeof conf, "directory_open = no\ndirectory_names = bob=%s\n",
+             veil_entity_identifier(bob.e));
+    directory_up(conf, &node, &v);
+    n = sign_pub(&mallory, "dave", 1, 0, 0, 0, false, pub);
+    publish_refused(node, pub, n, VEIL_EPERM, "publication for 'dave': this directory takes "
+                    "only the names configured in directory_names");
+    directory_down(node, v);
+    /* Configuration errors name the key's origin and the bad item. */
+    static const char *const bad[][2] = {
+        { "directory_names = bob\n", "veil_prekey_directory_start: <test>:4: [prekeys] directory_names: 'bob' is not "
+          "name=identifier" },
+        { "directory_names = a=P00, b=Q\n", "veil_prekey_directory_start: <test>:4: [prekeys] directory_names: 'P00' is not "
+          "an identifier (P and 64 hex digits)" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        veil_context *app;
+        snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\n%s", bad[i][0]);
+        node_from(conf, &node, &app);
+        assert_int_equal(veil_vault_open(node, NULL, &v), 0);
+        assert_int_equal(veil_prekey_directory_start(node, v), VEIL_ECONFIG);
+        assert_string_equal(veil_last_error(), bad[i][1]);
+        directory_down(node, v);
+    }
+    signer_free(&bob);
+    signer_free(&mallory);
+    directory_down(holder, hv);
+}
+
+/* Issue #10 item 7, the number of names: directory_names_max = 2 bounds
+ * the names bound at run time; beyond: VEIL_ELIMIT and its detail, and
+ * nothing is served for the refused name; configured names and names
+ * already bound are still taken.  Before the fix (v1) 2000 names of one
+ * publisher were all accepted. */
+static void test_directory_names_limit(void **state)
+{
+    (void)state;
+    veil_node *holder, *node;
+    veil_vault *hv, *v;
+    holder_up(&holder, &hv);
+    signer s;
+    signer_new(holder, hv, &s);
+    char conf[256];
+    snprintf(conf, sizeof conf, "directory_names_max = 2\ndirectory_names = bob=%s\n",
+             veil_entity_identifier(s.e));
+    directory_up(conf, &node, &v);
+    uint8_t pub[PUB_MAX];
+    size_t n = sign_pub(&s, "n1", 1, 0, 1, 1, false, pub);
+    publish_ok(node, pub, n, 1, 1);
+    n = sign_pub(&s, "n2", 1, 0, 1, 1, false, pub);
+    publish_ok(node, pub, n, 1, 1);
+    n = sign_pub(&s, "n3", 1, 0, 1, 1, false, pub);
+    publish_refused(node, pub, n, VEIL_ELIMIT, "publication for 'n3': the directory holds as "
+                    "many names as it takes (directory_names_max)");
+    static const uint8_t fetch_n3[] = { 2, 0x01, 2, 'n', '3' };
+    fetch_refused(node, fetch_n3, sizeof fetch_n3, VEIL_ENOTFOUND);
+    n = sign_pub(&s, "bob", 1, 0, 1, 1, false, pub);
+    publish_ok(node, pub, n, 1, 1);
+    n = sign_pub(&s, "n1", 2, 0, 1, 5, false, pub);
+    publish_ok(node, pub, n, 2, 1);
+    directory_down(node, v);
+    signer_free(&s);
+    directory_down(holder, hv);
 }
 
 int main(void)
@@ -420,6 +515,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_directory_third_node),
         cmocka_unit_test(test_directory_rules),
+        cmocka_unit_test(test_squatting_refused),
+        cmocka_unit_test(test_directory_names_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

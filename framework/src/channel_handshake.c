@@ -49,14 +49,14 @@ static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const ui
 
 /* version || attestation || history, in a buffer of its exact size
  * (*out, malloc'd; the caller frees it). */
-static int make_proof(veil_channel *ch, const veil_ch_local *loc, uint8_t **out, size_t *len)
+int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out, size_t *len)
 {
     size_t hlen;
-    const uint8_t *h = veil_entity_history(ch->entity, &hlen);
+    const uint8_t *h = veil_entity_history(e, &hlen);
     if (h == NULL || VEIL_CH_PROOF_MIN + hlen > VEIL_KA_MESSAGE_MAX - KA_HEADROOM)
         return veil_error_set(VEIL_ELIMIT, "secure channel: change history of %s is %zu bytes "
                               "(does not fit a handshake message)",
-                              veil_entity_identifier(ch->entity), hlen);
+                              veil_entity_identifier(e), hlen);
     uint8_t *p = malloc(VEIL_CH_PROOF_MIN + hlen);
     if (p == NULL)
         return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
@@ -157,7 +157,7 @@ int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_
     if (rc == 0)
         rc = veil__ch_set_route(ch, veil_message_return_const(msg));
     if (rc == 0)
-        rc = make_proof(ch, &loc, &proof, &plen);
+        rc = veil__ch_proof_make(ch->entity, &loc, &proof, &plen);
     if (rc == 0)
         rc = ka_write(ch, VEIL_CH_HS2, proof, plen, NULL, &m);
     free(proof);
@@ -237,7 +237,7 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     if (rc == 0)
         rc = veil__ch_local_get(ch->entity, &loc);
     if (rc == 0)
-        rc = make_proof(ch, &loc, &proof, &mine);
+        rc = veil__ch_proof_make(ch->entity, &loc, &proof, &mine);
     if (rc == 0)
         rc = ka_write(ch, VEIL_CH_HS3, proof, mine, NULL, &m);
     free(proof);

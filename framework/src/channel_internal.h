@@ -119,6 +119,11 @@ VEIL_CH_HIDDEN int veil__ch_peer_verify(veil_vault *v, const veil_ch_proof *proo
                                         const uint8_t *remote_static, size_t remote_len,
                                         veil_history_view *view);
 
+/* channel_handshake.c: this entity's proof (version || attestation of
+ * loc's static key || change history), malloc'd into *out. */
+VEIL_CH_HIDDEN int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out,
+                                       size_t *len);
+
 /* ---- channels --------------------------------------------------------- */
 
 enum {

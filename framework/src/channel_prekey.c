@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PK_VERSION 1u
+#define PK_VERSION 2u
 #define PK_FETCH 0x01u
 #define PK_REPLY 0x80u
 #define PK_DEFAULT_ADDRESS "prekeys"
@@ -43,7 +43,9 @@ struct veil_ch_prekey {
 
 static const char *const prekeys_keys[] = {
     "address", "route", "directory_route", "spk_rotate_s", "spk_grace_s", "opk_count",
-    "opk_low_water", "publish_interval_s", NULL
+    "opk_low_water", "opk_hold_s", "opk_issued_max", "publish_interval_s", "request_rate",
+    "request_burst", "request_sources", "directory_names", "directory_open",
+    "directory_names_max", "directory_opk_max", NULL
 };
 
 bool veil__ch_ka_has_prekeys(const veil_key_agreement_ops *ka)
@@ -85,6 +87,7 @@ int veil__ch_prekey_listen(veil_ch_listener *l, veil_node *node, const char *add
     params_init(&p, node, veil_entity_vault(l->entity));
     p.local_static = loc->static_key;
     p.name = address;
+    p.entity = l->entity;
     if ((rc = l->ka->prekey_start(l->ka_inst, &p, &pk->handle)) < 0) {
         free(pk);
         return veil_error_wrap(rc, "secure channel listener '%s': prekeys", address);
@@ -145,16 +148,34 @@ static int service_route(veil_node *node, const veil_route *route, veil_route *o
     return rc;
 }
 
-/* The reply's status and detail, or the bundle into out. */
+/* Why the service refused: it answers strangers with a code only (no
+ * detail, docs/X3DH.md), so the explanation is ours. */
+static const char *refusal_reason(int code)
+{
+    switch (code) {
+    case VEIL_ENOTFOUND:
+        return "no bundle under that name";
+    case VEIL_EAGAIN:
+        return "no one-time prekey can be handed out and the responder requires one "
+               "(require_opk)";
+    case VEIL_EBUSY:
+        return "too many requests from this source (per-source request limit)";
+    case VEIL_EVERSION:
+        return "it speaks another version of the prekey protocol";
+    case VEIL_EFORMAT:
+        return "it could not parse the request";
+    default:
+        return veil_strerror(code);
+    }
+}
+
+/* The reply's status, or the bundle into out. */
 static int parse_reply(const uint8_t *p, size_t len, const char *where, const char *name,
                        uint8_t *out, size_t cap, size_t *out_len)
 {
-    if (p[2] != 0) {
-        char detail[512];
-        size_t n = len - 3u < sizeof detail ? len - 3u : sizeof detail - 1u;
+    if (p[2] != 0)
         return veil_error_set(-(int)p[2], "prekey service at '%s' refused the bundle for '%s': "
-                              "%s", where, name, printable(p + 3, n, detail));
-    }
+                              "%s", where, name, refusal_reason(-(int)p[2]));
     if (len - 3u > cap)
         return veil_error_set(VEIL_ELIMIT, "prekey service at '%s': a %zu-byte bundle (limit "
                               "%zu)", where, len - 3u, cap);
@@ -215,6 +236,40 @@ int veil__ch_prekey_fetch(veil_channel *ch, const veil_route *route, uint8_t *ou
     rc = exchange(c, &r, req, 3u + name.len, ch->set.handshake_timeout_ms, where, name.bytes,
                   out, cap, out_len);
     veil_ctx_free(c);
+    return rc;
+}
+
+int veil_identity_proof(veil_entity *e, veil_secret *static_key, uint8_t **proof, size_t *len)
+{
+    veil_ch_local loc;
+    if (e == NULL || static_key == NULL || proof == NULL || len == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_identity_proof: entity, static_key, proof and "
+                              "len must be set");
+    *proof = NULL;
+    *len = 0;
+    int rc = veil__ch_local_get(e, &loc);
+    if (rc == 0)
+        rc = veil__ch_proof_make(e, &loc, proof, len);
+    if (rc == 0)
+        *static_key = loc.static_key;
+    return rc;
+}
+
+int veil_identity_proof_verify(veil_vault *v, const uint8_t *proof, size_t len,
+                               const uint8_t *static_pub, size_t static_len,
+                               veil_history_info *out)
+{
+    veil_ch_proof p;
+    veil_history_view view;
+    if (v == NULL || proof == NULL || static_pub == NULL || out == NULL ||
+        static_len != VEIL_X25519_KEY_BYTES)
+        return veil_error_set(VEIL_EINVAL, "veil_identity_proof_verify: vault, proof, static_pub "
+                              "(%u bytes, X25519) and out must be set", VEIL_X25519_KEY_BYTES);
+    int rc = veil__ch_proof_parse(proof, len, &p);
+    if (rc == 0)
+        rc = veil__ch_peer_verify(v, &p, static_pub, static_len, &view);
+    if (rc == 0)
+        *out = view.info;
     return rc;
 }
 

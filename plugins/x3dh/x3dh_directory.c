@@ -1,154 +1,82 @@
-/* Prekey directory (docs/X3DH.md, "Prekey service"): a responder publishes
- * its current SPK and batches of one-time prekey public keys to a prekey
- * service on another node, which then hands out bundles on its behalf.
+/* Prekey directory (docs/X3DH.md, "Directory on a third node"): it takes
+ * the signed publications of responders on other nodes (format in
+ * x3dh_publish.c) and hands out bundles on their behalf.
  *
- * A publication is signed with the responder's identity key (XEdDSA, the
- * same key and scheme as the SPK signature), so only the holder of IK can
- * publish or top up under IK:
- *
- *   version:u8 | op:u8 = 2 | name_len:u8 | name | seq:u64 | flags:u8 |
- *   bundle without OPK (136) | n:u16 | n x (OPK id:u32 | Encode(OPK) 33) |
- *   signature(64) = XEdDSA(IK, "veil.x3dh.publish.v1" || every byte before it)
- *
- * The directory refuses it unless, in this order: it parses exactly; the
+ * A publication is refused unless, in this order: it parses exactly; the
  * bundle's SPK signature verifies under the bundle's IK; the publication
  * signature verifies under the same IK; every OPK is a valid X25519 key;
- * the name is not served for another IK (first publisher wins); seq is
+ * the identity proof attests IK (its change history verifies and yields
+ * the publisher's identifier); the name is not a local listener's, and is
+ * bound to that identifier — by [prekeys] directory_names from the start,
+ * or else to the first verified identifier that publishes it (not at all
+ * with directory_open = no); a new name fits directory_names_max; seq is
  * above the last accepted for the name (a replayed publication would hand
  * out OPKs a second time).  Each OPK is handed out at most once, oldest
- * first; none left: a bundle without OPK, or VEIL_EAGAIN when the
- * publication said require_opk. */
+ * first; at most directory_opk_max are held per name (the oldest, never
+ * handed out, make room); none left: a bundle without OPK, or VEIL_EAGAIN
+ * when the publication said require_opk. */
 #include "x3dh_service.h"
 
 #include <veil/log.h>
+#include <veil/secure_channel.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #define DOMAIN_LEN (sizeof PK_PUBLISH_DOMAIN - 1u)
-
-static void be_put(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-}
-
-static uint64_t be_get(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* Strictly increasing, and above what an earlier run of this node sent
- * (wall-clock milliseconds), so a restarted responder is not refused. */
-static uint64_t next_seq(pk_reg *reg)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t t = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    reg->seq = t > reg->seq ? t : reg->seq + 1u;
-    return reg->seq;
-}
-
-/* Layout the publication after the domain prefix in buf; *len covers
- * domain + message without the signature. */
-static int build(pk_reg *reg, const x3dh_bundle *spk, const uint32_t *ids,
-                 uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned n, uint8_t *buf, size_t cap,
-                 size_t *len)
-{
-    const char *name = reg->entry->name;
-    size_t nl = strlen(name), pos = DOMAIN_LEN, blen = 0;
-    memcpy(buf, PK_PUBLISH_DOMAIN, DOMAIN_LEN);
-    buf[pos++] = PK_VERSION;
-    buf[pos++] = PK_PUBLISH;
-    buf[pos++] = (uint8_t)nl;
-    memcpy(buf + pos, name, nl);
-    pos += nl;
-    be_put(buf + pos, next_seq(reg), 8);
-    pos += 8;
-    buf[pos++] = reg->cfg.require_opk ? PK_PFLAG_REQUIRE_OPK : 0u;
-    int rc = x3dh_bundle_encode(spk, buf + pos, cap - pos, &blen);
-    if (rc < 0)
-        return rc;
-    pos += blen;
-    be_put(buf + pos, n, 2);
-    pos += 2;
-    for (unsigned i = 0; i < n; i++) {
-        be_put(buf + pos, ids[i], 4);
-        x3dh_encode_key(pubs[i], buf + pos + 4);
-        pos += PK_OPK_ENTRY;
-    }
-    *len = pos;
-    return 0;
-}
-
-int pk_dir_send(pk_reg *reg, unsigned n)
-{
-    if (reg->svc->ctx == NULL)
-        return veil_error_set(VEIL_ESTOPPED, "prekeys: the service worker has stopped");
-    if (n > PK_PUBLISH_BATCH_MAX)
-        n = PK_PUBLISH_BATCH_MAX;
-    size_t cap = DOMAIN_LEN + 3u + PK_NAME_MAX + 9u + X3DH_BUNDLE_MIN + 2u +
-                 (size_t)n * PK_OPK_ENTRY + X3DH_SIG_BYTES, len = 0;
-    uint8_t *buf = malloc(cap);
-    uint32_t *ids = calloc(n ? n : 1u, sizeof *ids);
-    uint8_t (*pubs)[X3DH_KEY_BYTES] = calloc(n ? n : 1u, sizeof *pubs);
-    x3dh_bundle spk;
-    uint8_t ik_pub[X3DH_KEY_BYTES];
-    unsigned got = 0;
-    int rc = buf && ids && pubs ? 0 : veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
-    if (rc == 0)
-        rc = x3dh_store_batch(reg->store, &spk, n, ids, pubs, &got);
-    if (rc == 0)
-        rc = build(reg, &spk, ids, pubs, got, buf, cap, &len);
-    veil_secret ik = reg->store ? x3dh_store_ik(reg->store, ik_pub) : 0;
-    if (rc == 0 && (rc = veil_vault_sign(reg->vault, ik, buf, len, buf + len)) < 0)
-        veil_error_wrap(rc, "prekeys: signing the publication of '%s'", reg->entry->name);
-    if (rc == 0)
-        rc = veil_ctx_send(reg->svc->ctx, &reg->dir_route, buf + DOMAIN_LEN,
-                           len - DOMAIN_LEN + X3DH_SIG_BYTES);
-    if (rc == 0) {
-        reg->dir_sent = true;
-        reg->published_spk = spk.spk_id;
-        veil_log(VEIL_LOG_DEBUG, "x3dh", "published '%s': SPK %u and %u one-time prekeys",
-                 reg->entry->name, (unsigned)spk.spk_id, got);
-    }
-    free(buf);
-    free(ids);
-    free(pubs);
-    return rc;
-}
-
-/* ---- the directory side ------------------------------------------------ */
 
 typedef struct publication {
     char name[PK_NAME_MAX + 1];
     uint64_t seq;
+    const uint8_t *nonce;
     uint8_t flags;
     x3dh_bundle spk;
     unsigned n;
     const uint8_t *opks;             /* n entries */
+    const uint8_t *proof;
+    size_t proof_len;
     const uint8_t *sig;
     size_t signed_len;               /* bytes of the message before sig */
 } publication;
 
+/* Fixed part after the name: seq, nonce, flags, SPK bundle, n. */
+#define FIXED (8u + PK_NONCE_BYTES + 1u + X3DH_BUNDLE_MIN + 2u)
+
+static int parse_tail(const uint8_t *body, size_t len, size_t pos, publication *p)
+{
+    size_t need = pos + (size_t)p->n * PK_OPK_ENTRY + 2u;
+    if (len < need)
+        return veil_error_set(VEIL_ETRUNCATED, "publication for '%s': %zu bytes, %u OPKs and a "
+                              "proof length need at least %zu", p->name, len, p->n, need);
+    p->opks = body + pos;
+    pos = need;
+    p->proof_len = (size_t)pk_be_get(body + pos - 2u, 2);
+    p->proof = body + pos;
+    need = pos + p->proof_len + X3DH_SIG_BYTES;
+    if (len != need)
+        return veil_error_set(len < need ? VEIL_ETRUNCATED : VEIL_ETRAILING, "publication for "
+                              "'%s': %zu bytes, %u OPKs and a %zu-byte proof need exactly %zu",
+                              p->name, len, p->n, p->proof_len, need);
+    p->signed_len = len - X3DH_SIG_BYTES;
+    p->sig = body + p->signed_len;
+    return 0;
+}
+
 static int parse(const uint8_t *body, size_t len, publication *p)
 {
-    size_t pos = 0;
     memset(p, 0, sizeof *p);
-    if (len < 1u || body[0] == 0 || len < 1u + body[0] + 9u + X3DH_BUNDLE_MIN + 2u)
+    if (len < 1u || body[0] == 0 || len < 1u + body[0] + FIXED)
         return veil_error_set(VEIL_ETRUNCATED, "publication: %zu bytes is too short", len);
     memcpy(p->name, body + 1, body[0]);
     if (memchr(p->name, 0, body[0]) != NULL)
         return veil_error_set(VEIL_EFORMAT, "publication: NUL byte in the name");
-    pos = 1u + body[0];
-    p->seq = be_get(body + pos, 8);
-    p->flags = body[pos + 8];
-    pos += 9;
-    if (p->flags & ~PK_PFLAG_REQUIRE_OPK)
+    size_t pos = 1u + body[0];
+    p->seq = pk_be_get(body + pos, 8);
+    p->nonce = body + pos + 8u;
+    p->flags = body[pos + 8u + PK_NONCE_BYTES];
+    pos += 8u + PK_NONCE_BYTES + 1u;
+    if (p->flags & ~(PK_PFLAG_REQUIRE_OPK | PK_PFLAG_RESET))
         return veil_error_set(VEIL_EFORMAT, "publication for '%s': unknown flags 0x%02x",
                               p->name, p->flags);
     int rc = x3dh_bundle_decode(body + pos, X3DH_BUNDLE_MIN, &p->spk);
@@ -158,17 +86,11 @@ static int parse(const uint8_t *body, size_t len, publication *p)
         return veil_error_set(VEIL_EFORMAT, "publication for '%s': the SPK bundle carries an "
                               "OPK (OPKs go in the list)", p->name);
     pos += X3DH_BUNDLE_MIN;
-    p->n = (unsigned)be_get(body + pos, 2);
-    pos += 2;
-    p->opks = body + pos;
-    if (len != pos + (size_t)p->n * PK_OPK_ENTRY + X3DH_SIG_BYTES)
-        return veil_error_set(len < pos + (size_t)p->n * PK_OPK_ENTRY + X3DH_SIG_BYTES
-                              ? VEIL_ETRUNCATED : VEIL_ETRAILING, "publication for '%s': "
-                              "%zu bytes, %u OPKs need exactly %zu", p->name, len, p->n,
-                              pos + (size_t)p->n * PK_OPK_ENTRY + X3DH_SIG_BYTES);
-    p->signed_len = len - X3DH_SIG_BYTES;
-    p->sig = body + p->signed_len;
-    return 0;
+    p->n = (unsigned)pk_be_get(body + pos, 2);
+    if (p->n > PK_PUBLISH_BATCH_MAX)
+        return veil_error_set(VEIL_ELIMIT, "publication for '%s': %u OPKs (limit %u)", p->name,
+                              p->n, PK_PUBLISH_BATCH_MAX);
+    return parse_tail(body, len, pos + 2u, p);
 }
 
 /* The signature over domain || version || op || body-before-sig. */
@@ -190,55 +112,116 @@ static int verify_sig(veil_vault *v, const publication *p, const uint8_t *body)
     return rc;
 }
 
-static int take(pk_service *svc, const publication *p, pk_entry **out)
+static pk_entry *entry_new(pk_service *svc, const char *name, const char *identifier)
+{
+    pk_entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->identifier, sizeof e->identifier, "%s", identifier);
+    e->next = svc->entries;
+    svc->entries = e;
+    return e;
+}
+
+/* The entry the publication may go to (made for a new name). */
+static int bind_name(pk_service *svc, const publication *p, const char *identifier, pk_entry **out)
 {
     pk_entry *e = pk_find(svc, p->name);
     if (e != NULL && e->store != NULL)
         return veil_error_set(VEIL_EEXIST, "publication for '%s': a listener of this node "
                               "serves that name", p->name);
-    if (e != NULL && memcmp(e->spk.ik, p->spk.ik, X3DH_KEY_BYTES) != 0)
-        return veil_error_set(VEIL_EEXIST, "publication for '%s': that name was published by "
-                              "another identity key", p->name);
-    if (e != NULL && p->seq <= e->seq)
+    if (e != NULL && strcmp(e->identifier, identifier) != 0)
+        return veil_error_set(VEIL_EEXIST, "publication for '%s': the name is bound to another "
+                              "identity", p->name);
+    if (e == NULL && !svc->dir_open)
+        return veil_error_set(VEIL_EPERM, "publication for '%s': this directory takes only the "
+                              "names configured in directory_names", p->name);
+    if (e == NULL && svc->dir_names >= svc->dir_names_max)
+        return veil_error_set(VEIL_ELIMIT, "publication for '%s': the directory holds as many "
+                              "names as it takes (directory_names_max)", p->name);
+    if (e != NULL && e->published && p->seq <= e->seq)
         return veil_error_set(VEIL_EREPLAY, "publication for '%s': sequence %llu is not above "
                               "the last accepted (%llu): replayed or stale", p->name,
                               (unsigned long long)p->seq, (unsigned long long)e->seq);
     if (e == NULL) {
-        if ((e = calloc(1, sizeof *e)) == NULL)
+        if ((e = entry_new(svc, p->name, identifier)) == NULL)
             return veil_error_set(VEIL_ENOMEM, "prekey directory: out of memory");
-        snprintf(e->name, sizeof e->name, "%s", p->name);
-        e->next = svc->entries;
-        svc->entries = e;
-    }
-    size_t want = e->count + p->n;
-    if (want > X3DH_OPK_COUNT_MAX)
-        want = X3DH_OPK_COUNT_MAX;
-    if (e->head > 0) { /* compact the queue */
-        memmove(e->opk_ids, e->opk_ids + e->head, e->count * sizeof *e->opk_ids);
-        memmove(e->opk_pubs, e->opk_pubs + e->head, e->count * sizeof *e->opk_pubs);
-        e->head = 0;
-    }
-    if (want > e->cap) {
-        uint32_t *ids = realloc(e->opk_ids, want * sizeof *ids);
-        if (ids != NULL)
-            e->opk_ids = ids;
-        uint8_t (*pubs)[X3DH_KEY_BYTES] = realloc(e->opk_pubs, want * sizeof *pubs);
-        if (pubs != NULL)
-            e->opk_pubs = pubs;
-        if (ids == NULL || pubs == NULL)
-            return veil_error_set(VEIL_ENOMEM, "prekey directory: out of memory");
-        e->cap = want;
-    }
-    e->spk = p->spk;
-    e->seq = p->seq;
-    e->require_opk = (p->flags & PK_PFLAG_REQUIRE_OPK) != 0;
-    for (unsigned i = 0; i < p->n && e->count < want; i++, e->count++) {
-        const uint8_t *o = p->opks + (size_t)i * PK_OPK_ENTRY;
-        e->opk_ids[e->count] = (uint32_t)be_get(o, 4);
-        memcpy(e->opk_pubs[e->count], o + 5, X3DH_KEY_BYTES);
+        svc->dir_names++;
     }
     *out = e;
     return 0;
+}
+
+/* Room for add more OPKs in e's queue (compacted to head 0), dropping the
+ * oldest beyond max; fails only on memory. */
+static int make_room(pk_entry *e, size_t add, size_t max)
+{
+    size_t drop = e->count + add > max ? e->count + add - max : 0;
+    e->head += drop;
+    e->count -= drop;
+    if (e->count > 0 && e->head > 0) {
+        memmove(e->opk_ids, e->opk_ids + e->head, e->count * sizeof *e->opk_ids);
+        memmove(e->opk_pubs, e->opk_pubs + e->head, e->count * sizeof *e->opk_pubs);
+    }
+    e->head = 0;
+    size_t want = e->count + add;
+    if (want <= e->cap)
+        return 0;
+    uint32_t *ids = realloc(e->opk_ids, want * sizeof *ids);
+    if (ids != NULL)
+        e->opk_ids = ids;
+    uint8_t (*pubs)[X3DH_KEY_BYTES] = realloc(e->opk_pubs, want * sizeof *pubs);
+    if (pubs != NULL)
+        e->opk_pubs = pubs;
+    if (ids == NULL || pubs == NULL)
+        return veil_error_set(VEIL_ENOMEM, "prekey directory: out of memory");
+    e->cap = want;
+    return 0;
+}
+
+static int take(pk_service *svc, const publication *p, pk_entry *e)
+{
+    unsigned n = p->n, skip = 0;
+    if (n > svc->dir_opk_max) { /* keep the newest */
+        skip = n - svc->dir_opk_max;
+        n = svc->dir_opk_max;
+    }
+    if (p->flags & PK_PFLAG_RESET) /* a new store: what it published before is dead */
+        e->head = e->count = 0;
+    int rc = make_room(e, n, svc->dir_opk_max);
+    if (rc < 0)
+        return rc;
+    e->spk = p->spk;
+    e->seq = p->seq;
+    e->published = true;
+    e->require_opk = (p->flags & PK_PFLAG_REQUIRE_OPK) != 0;
+    for (unsigned i = skip; i < p->n; i++, e->count++) {
+        const uint8_t *o = p->opks + (size_t)i * PK_OPK_ENTRY;
+        e->opk_ids[e->count] = (uint32_t)pk_be_get(o, 4);
+        memcpy(e->opk_pubs[e->count], o + 5, X3DH_KEY_BYTES);
+    }
+    return 0;
+}
+
+/* Everything but the binding: signatures, keys, proof → identifier. */
+static int check(pk_service *svc, const publication *p, const uint8_t *body,
+                 veil_history_info *who)
+{
+    uint8_t pub[X3DH_KEY_BYTES];
+    int rc = x3dh_bundle_verify(svc->dir_vault, &p->spk);
+    if (rc < 0)
+        return veil_error_wrap(rc, "prekey directory '%s': refused the publication for '%s'",
+                               svc->address, p->name);
+    if ((rc = verify_sig(svc->dir_vault, p, body)) < 0)
+        return rc;
+    for (unsigned i = 0; rc == 0 && i < p->n; i++)
+        rc = x3dh_decode_key(p->opks + (size_t)i * PK_OPK_ENTRY + 4u, "published OPK", pub);
+    if (rc == 0 && (rc = veil_identity_proof_verify(svc->dir_vault, p->proof, p->proof_len,
+                                                    p->spk.ik, X3DH_KEY_BYTES, who)) < 0)
+        veil_error_wrap(rc, "publication for '%s': its identity proof does not attest the "
+                        "bundle's identity key", p->name);
+    return rc;
 }
 
 int pk_dir_publish(pk_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
@@ -246,48 +229,49 @@ int pk_dir_publish(pk_service *svc, veil_context *ctx, veil_message *msg, const 
 {
     publication p;
     pk_entry *e = NULL;
-    uint8_t pub[X3DH_KEY_BYTES];
+    veil_history_info who;
     int rc = parse(body, len, &p);
-    if (rc == 0 && (rc = x3dh_bundle_verify(svc->dir_vault, &p.spk)) < 0)
-        veil_error_wrap(rc, "prekey directory '%s': refused the publication for '%s'",
-                        svc->address, p.name);
     if (rc == 0)
-        rc = verify_sig(svc->dir_vault, &p, body);
-    for (unsigned i = 0; rc == 0 && i < p.n; i++)
-        rc = x3dh_decode_key(p.opks + (size_t)i * PK_OPK_ENTRY + 4u, "published OPK", pub);
-    if (rc == 0)
-        rc = take(svc, &p, &e);
+        rc = check(svc, &p, body, &who);
+    if (rc == 0 && (rc = bind_name(svc, &p, who.identifier, &e)) == 0)
+        rc = take(svc, &p, e);
     if (rc < 0)
-        return pk_reply_error(ctx, msg, PK_PUBLISH, rc, p.name[0] ? p.name : "?");
+        return pk_dir_reply(ctx, msg, rc, body, len, NULL, 0);
     svc->publications++;
-    uint8_t ack[1u + PK_NAME_MAX + 4u];
-    size_t nl = strlen(p.name);
-    ack[0] = (uint8_t)nl;
-    memcpy(ack + 1, p.name, nl);
-    be_put(ack + 1 + nl, e->count, 4);
-    return pk_reply(ctx, msg, PK_PUBLISH, 0, ack, 1u + nl + 4u);
+    uint8_t counts[8];
+    pk_be_put(counts, e->count, 4);
+    pk_be_put(counts + 4, e->count > 0 ? e->opk_ids[e->head] : 0u, 4);
+    return pk_dir_reply(ctx, msg, 0, body, len, counts, sizeof counts);
 }
 
-void pk_dir_ack(pk_service *svc, const uint8_t *body, size_t len)
+int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body, size_t len,
+                 const uint8_t *ok, size_t ok_len)
 {
-    if (len < 2u || len < 2u + body[1])
-        return;
-    char name[PK_NAME_MAX + 1];
-    memcpy(name, body + 2, body[1]);
-    name[body[1]] = '\0';
-    pk_entry *e = pk_find(svc, name);
-    if (e == NULL || e->owner == NULL)
-        return;
-    pk_reg *reg = e->owner;
-    size_t rest = len - 2u - body[1];
-    const uint8_t *r = body + 2 + body[1];
-    if (body[0] == 0 && rest == 4u) {
-        reg->dir_acked = true;
-        reg->dir_held = (unsigned)be_get(r, 4);
-        return;
+    uint8_t out[1u + PK_NAME_MAX + PK_NONCE_BYTES + PK_DETAIL_MAX];
+    size_t nl = len >= 1u && len >= 1u + body[0] ? body[0] : 0u, n = 0;
+    if (nl > 0 && memchr(body + 1, 0, nl) != NULL)
+        nl = 0;
+    out[n++] = (uint8_t)nl;
+    if (nl > 0)
+        memcpy(out + n, body + 1, nl);
+    n += nl;
+    if (nl > 0 && len >= 1u + nl + 8u + PK_NONCE_BYTES)
+        memcpy(out + n, body + 1 + nl + 8, PK_NONCE_BYTES);
+    else
+        memset(out + n, 0, PK_NONCE_BYTES);
+    n += PK_NONCE_BYTES;
+    if (rc == 0) {
+        memcpy(out + n, ok, ok_len);
+        n += ok_len;
+    } else {
+        const char *d = veil_last_error();
+        size_t dl = strnlen(d, PK_DETAIL_MAX);
+        memcpy(out + n, d, dl);
+        n += dl;
+        veil_log(rc == VEIL_EBUSY ? VEIL_LOG_DEBUG : VEIL_LOG_INFO, "x3dh", "prekey service: "
+                 "refused a publication: %s", rc == VEIL_EBUSY ? "over its source's limit" : d);
     }
-    veil_log(VEIL_LOG_WARN, "x3dh", "prekey directory refused the publication of '%s': %s "
-             "(%.*s)", name, veil_strerror(-(int)body[0]), (int)rest, (const char *)r);
+    return pk_reply(ctx, msg, PK_PUBLISH, rc, out, n);
 }
 
 int pk_dir_bundle(pk_entry *e, x3dh_bundle *out)
@@ -307,5 +291,89 @@ int pk_dir_bundle(pk_entry *e, x3dh_bundle *out)
         return veil_error_set(VEIL_EAGAIN, "x3dh prekeys: the directory holds no one-time "
                               "prekey for '%s' and its publisher requires one (require_opk): "
                               "no bundle handed out", e->name);
+    return 0;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* One "name=identifier" of directory_names (spaces around both allowed). */
+static int config_pair(pk_service *svc, const char *where, const char *item, size_t len)
+{
+    char name[PK_NAME_MAX + 1], idt[VEIL_IDENTIFIER_LEN + 1];
+    uint8_t digest[32];
+    while (len > 0 && isspace((unsigned char)*item)) {
+        item++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)item[len - 1u]))
+        len--;
+    const char *eq = memchr(item, '=', len);
+    size_t nl = eq ? (size_t)(eq - item) : 0u;
+    while (nl > 0 && isspace((unsigned char)item[nl - 1u]))
+        nl--;
+    const char *id = eq ? eq + 1 : item + len;
+    size_t il = (size_t)(item + len - id);
+    while (il > 0 && isspace((unsigned char)*id)) {
+        id++;
+        il--;
+    }
+    if (eq == NULL || nl == 0 || nl > PK_NAME_MAX)
+        return veil_error_set(VEIL_ECONFIG, "%s: [prekeys] directory_names: '%.*s' is not "
+                              "name=identifier", where, (int)(len < 80 ? len : 80), item);
+    if (il == VEIL_IDENTIFIER_LEN)
+        memcpy(idt, id, il);
+    idt[il == VEIL_IDENTIFIER_LEN ? il : 0] = '\0';
+    if (il != VEIL_IDENTIFIER_LEN || veil_identifier_parse(idt, digest) < 0)
+        return veil_error_set(VEIL_ECONFIG, "%s: [prekeys] directory_names: '%.*s' is not an "
+                              "identifier (P and 64 hex digits)", where,
+                              (int)(il < 80 ? il : 80), id);
+    for (size_t i = 1; i < il; i++) /* lower case, as histories produce it */
+        idt[i] = (char)tolower((unsigned char)idt[i]);
+    memcpy(name, item, nl);
+    name[nl] = '\0';
+    pk_entry *e = pk_find(svc, name);
+    if (e != NULL && e->store != NULL)
+        return veil_error_set(VEIL_ECONFIG, "%s: [prekeys] directory_names: '%s' is the address "
+                              "of a listener of this node", where, name);
+    if (e == NULL && (e = entry_new(svc, name, idt)) == NULL)
+        return veil_error_set(VEIL_ENOMEM, "prekey directory: out of memory");
+    snprintf(e->identifier, sizeof e->identifier, "%s", idt);
+    e->configured = true;
+    return 0;
+}
+
+static int config_names(pk_service *svc, const veil_ka_prekey_params *p)
+{
+    const char *text = veil_config_scope_get(&p->scope, "directory_names");
+    const char *where = veil_config_origin(p->scope.config, p->scope.section, "directory_names");
+    int rc = 0;
+    while (text != NULL && *text != '\0' && rc == 0) {
+        const char *end = strchr(text, ',');
+        size_t len = end ? (size_t)(end - text) : strlen(text);
+        rc = config_pair(svc, where ? where : "?", text, len);
+        text = end ? end + 1 : text + len;
+    }
+    return rc;
+}
+
+int pk_dir_configure(pk_service *svc, const veil_ka_prekey_params *p)
+{
+    long long names = 0, opks = 0;
+    bool open = true;
+    int rc = veil_config_scope_get_int(&p->scope, "directory_names_max", PK_NAMES_MAX_DEFAULT, 1,
+                                       100000, &names);
+    if (rc == 0)
+        rc = veil_config_scope_get_int(&p->scope, "directory_opk_max", PK_DIR_OPK_MAX_DEFAULT, 1,
+                                       X3DH_OPK_COUNT_MAX, &opks);
+    if (rc == 0)
+        rc = veil_config_scope_get_bool(&p->scope, "directory_open", true, &open);
+    if (rc == 0)
+        rc = config_names(svc, p);
+    if (rc < 0)
+        return rc;
+    svc->dir_vault = p->vault;
+    svc->dir_open = open;
+    svc->dir_names_max = (unsigned)names;
+    svc->dir_opk_max = (unsigned)opks;
     return 0;
 }

@@ -1,7 +1,9 @@
-/* The prekey half of the x3dh plugin (x3dh_store.c, x3dh_service.c):
- * the responder's prekey store (SPK rotation with a grace period, one-time
- * prekeys handed out at most once and consumed only after the initial
- * message authenticated) and the prekey service worker (fetch, and the
+/* The prekey half of the x3dh plugin (x3dh_store.c, x3dh_opk.c,
+ * x3dh_service.c, x3dh_limit.c, x3dh_publish.c, x3dh_directory.c): the
+ * responder's prekey store (SPK rotation with a grace period, one-time
+ * prekeys handed out at most once, usable for a hold time, consumed only
+ * after the initial message authenticated) and the prekey service worker
+ * (fetch with per-source limits, publishing to a directory, and the
  * directory that accepts signed publications).  Not installed.
  *
  * For x3dh_plugin.c: set
@@ -22,6 +24,8 @@ typedef struct x3dh_store_config {
     uint64_t spk_grace_ms;           /* [prekeys] spk_grace_s */
     unsigned opk_count;              /* refill up to this many fresh OPKs */
     unsigned opk_low_water;          /* ... when fewer are left */
+    uint64_t opk_hold_ms;            /* [prekeys] opk_hold_s: a handed-out OPK's life */
+    unsigned opk_issued_max;         /* handed out and inside their hold time */
     bool require_opk;                /* [key_agreement] require_opk */
 } x3dh_store_config;
 
@@ -30,6 +34,9 @@ typedef struct x3dh_store_config {
 #define X3DH_OPK_COUNT_DEFAULT 100
 #define X3DH_OPK_LOW_WATER_DEFAULT 20
 #define X3DH_OPK_COUNT_MAX 10000
+#define X3DH_OPK_HOLD_S_DEFAULT 60
+#define X3DH_OPK_ISSUED_MAX_DEFAULT 1000
+#define X3DH_OPK_ISSUED_MAX_MAX 100000
 
 /* The store for (v, ik), made (SPK signed with ik, opk_count OPKs) when
  * none exists; a reference either way (release with x3dh_store_close).
@@ -42,20 +49,30 @@ X3DH_HIDDEN void x3dh_store_close(x3dh_store *s, bool touch_vault);
 /* Rotate the SPK when due, forget SPKs past their grace, refill OPKs below
  * the low-water mark.  *next_ms: milliseconds until the next rotation. */
 X3DH_HIDDEN int x3dh_store_maintain(x3dh_store *s, uint64_t *next_ms);
-/* One bundle: the current SPK and one fresh OPK, which is marked issued and
- * never handed out again; without an OPK when none is left (VEIL_EAGAIN
- * instead under require_opk). */
+/* One bundle: the current SPK and one fresh OPK, which is marked issued
+ * (usable for opk_hold_ms) and never handed out again; without an OPK when
+ * none is fresh or opk_issued_max are issued (VEIL_EAGAIN instead under
+ * require_opk).  Never retires an OPK handed out before. */
 X3DH_HIDDEN int x3dh_store_bundle(x3dh_store *s, x3dh_bundle *out);
+/* A tag for a registration that publishes to a directory (1, 2, ...). */
+X3DH_HIDDEN uint32_t x3dh_store_new_tag(x3dh_store *s);
 /* For a directory: the current SPK (bundle without OPK) and up to max fresh
- * OPKs (ids and public keys), all marked issued.  *n gets the count. */
-X3DH_HIDDEN int x3dh_store_batch(x3dh_store *s, x3dh_bundle *spk, unsigned max, uint32_t *ids,
-                                 uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned *n);
+ * OPKs (ids and public keys), all marked published under tag (usable until
+ * the directory reports them gone, then for opk_hold_ms).  *n gets the
+ * count (fewer than max when the published/issued caps are reached). */
+X3DH_HIDDEN int x3dh_store_batch(x3dh_store *s, uint32_t tag, x3dh_bundle *spk, unsigned max,
+                                 uint32_t *ids, uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned *n);
+/* The directory's authenticated acknowledgement for tag: it holds `held`
+ * OPKs, the oldest with id next_id; the published OPKs it no longer holds
+ * start their hold time now.  Returns how many did. */
+X3DH_HIDDEN unsigned x3dh_store_report(x3dh_store *s, uint32_t tag, uint32_t held,
+                                       uint32_t next_id);
 /* The identity key handle and its public key. */
 X3DH_HIDDEN veil_secret x3dh_store_ik(const x3dh_store *s, uint8_t pub[X3DH_KEY_BYTES]);
 
 typedef struct x3dh_store_stats {
-    unsigned opk_fresh, opk_issued;  /* held now */
-    uint64_t opk_consumed, bundles_without_opk, spk_rotations;
+    unsigned opk_fresh, opk_published, opk_issued;  /* held now */
+    uint64_t opk_consumed, opk_expired, bundles_without_opk, spk_rotations;
     uint32_t spk_id;                 /* current */
 } x3dh_store_stats;
 X3DH_HIDDEN void x3dh_store_get_stats(x3dh_store *s, x3dh_store_stats *out);

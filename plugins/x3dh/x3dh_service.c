@@ -12,13 +12,18 @@
  * [prekeys] directory_route, publishes to a directory and keeps it topped
  * up.  prekey_stop undoes it.  The worker itself lives until the node
  * stops; a registration keeps the service's state alive past that (the
- * order in which a stopping node stops workers is not ours to choose). */
+ * order in which a stopping node stops workers is not ours to choose).
+ *
+ * Every request is charged to its source first (x3dh_limit.c): a source
+ * over its limit gets VEIL_EBUSY and nothing else.  Fetch refusals carry
+ * a code only: the service answers strangers without internal detail. */
 #include "x3dh_service.h"
 
 #include <veil/log.h>
 #include <veil/message.h>
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -53,10 +58,24 @@ static void unlink_entry(pk_service *svc, pk_entry *e)
     }
 }
 
+uint64_t pk_be_get(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+void pk_be_put(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
+}
+
 int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const uint8_t *body,
              size_t len)
 {
-    uint8_t buf[3u + 1u + PK_NAME_MAX + PK_DETAIL_MAX + X3DH_BUNDLE_MAX];
+    uint8_t buf[3u + 1u + PK_NAME_MAX + PK_NONCE_BYTES + PK_DETAIL_MAX + X3DH_BUNDLE_MAX];
     if (len > sizeof buf - 3u)
         len = sizeof buf - 3u;
     buf[0] = PK_VERSION;
@@ -67,25 +86,8 @@ int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const
     return veil_ctx_reply_message(ctx, msg, buf, 3u + len);
 }
 
-int pk_reply_error(veil_context *ctx, veil_message *msg, uint8_t op, int rc, const char *name)
-{
-    uint8_t body[1u + PK_NAME_MAX + PK_DETAIL_MAX];
-    size_t n = 0;
-    if (name != NULL) {
-        size_t nl = strlen(name);
-        body[n++] = (uint8_t)nl;
-        memcpy(body + n, name, nl);
-        n += nl;
-    }
-    const char *d = veil_last_error();
-    size_t dl = strnlen(d, PK_DETAIL_MAX);
-    memcpy(body + n, d, dl);
-    veil_log(VEIL_LOG_INFO, "x3dh", "prekey service: refused a %s request: %s",
-             op == PK_FETCH ? "fetch" : "publish", d);
-    return pk_reply(ctx, msg, op, rc, body, n + dl);
-}
-
-/* FETCH body: name_len:u8 | name.  Reply: the bundle, or status + detail. */
+/* FETCH body: name_len:u8 | name.  Reply: the bundle, or a status alone
+ * (the detail stays in this node's debug log). */
 static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
                  size_t len)
 {
@@ -100,7 +102,7 @@ static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const ui
         memcpy(name, body + 1, body[0]);
         name[body[0]] = '\0';
         pk_entry *e = pk_find(svc, name);
-        if (e == NULL)
+        if (e == NULL || (e->store == NULL && !e->published))
             rc = veil_error_set(VEIL_ENOTFOUND, "prekey service '%s': no bundle for '%s' (no "
                                 "listener with prekeys at that address on this node, and "
                                 "nothing published under it)", svc->address, name);
@@ -113,10 +115,23 @@ static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const ui
     size_t n = 0;
     if (rc == 0)
         rc = x3dh_bundle_encode(&b, out, sizeof out, &n);
-    if (rc < 0)
-        return pk_reply_error(ctx, msg, PK_FETCH, rc, NULL);
+    if (rc < 0) {
+        veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service: refused a fetch: %s",
+                 veil_last_error());
+        return pk_reply(ctx, msg, PK_FETCH, rc, NULL, 0);
+    }
     svc->fetches++;
     return pk_reply(ctx, msg, PK_FETCH, 0, out, n);
+}
+
+/* A request the service does not take (over the source's limit, another
+ * version, publication to a non-directory): the code, and for a
+ * publication the name and nonce it carried. */
+static int refuse(veil_context *ctx, veil_message *msg, const uint8_t *p, size_t len, int rc)
+{
+    if (p[1] == PK_PUBLISH)
+        return pk_dir_reply(ctx, msg, rc, p + 2, len - 2u, NULL, 0);
+    return pk_reply(ctx, msg, p[1], rc, NULL, 0);
 }
 
 static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -124,35 +139,35 @@ static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
     pk_service *svc = state;
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
-    if (len < 2u) {
-        veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': dropped a %zu-byte message",
-                 svc->address, len);
+    if (len < 2u || (p[1] & PK_REPLY)) {
+        if (len >= 2u && p[0] == PK_VERSION && p[1] == (PK_PUBLISH | PK_REPLY))
+            pk_pub_ack(svc, msg, p + 2, len - 2u);
+        else
+            veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': dropped a %zu-byte message "
+                     "that is no request", svc->address, len);
         return 0;
     }
-    if (p[0] != PK_VERSION) {
-        if (p[1] & PK_REPLY)
-            return 0;
-        return pk_reply_error(ctx, msg, p[1], veil_error_set(VEIL_EVERSION, "prekey service "
-                              "'%s': request version %u (this service speaks %u)",
-                              svc->address, p[0], PK_VERSION), NULL);
-    }
-    switch (p[1]) {
-    case PK_FETCH:
-        return fetch(svc, ctx, msg, p + 2, len - 2u);
-    case PK_PUBLISH:
-        if (svc->dir_vault == NULL)
-            return pk_reply_error(ctx, msg, PK_PUBLISH, veil_error_set(VEIL_EPERM, "prekey "
-                                  "service '%s' is not a directory (publications refused)",
-                                  svc->address), NULL);
-        return pk_dir_publish(svc, ctx, msg, p + 2, len - 2u);
-    case PK_PUBLISH | PK_REPLY:
-        pk_dir_ack(svc, p + 2, len - 2u);
-        return 0;
-    default:
+    if (p[1] != PK_FETCH && p[1] != PK_PUBLISH) {
         veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': dropped unknown op 0x%02x",
                  svc->address, p[1]);
         return 0;
     }
+    if (!pk_limit_take(&svc->limit, veil_message_return_const(msg), veil_node_now_ms(svc->node))) {
+        svc->refused_busy++;
+        veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': a request over its source's "
+                 "limit (%llu refused)", svc->address, (unsigned long long)svc->refused_busy);
+        return refuse(ctx, msg, p, len, VEIL_EBUSY);
+    }
+    if (p[0] != PK_VERSION)
+        return refuse(ctx, msg, p, len, veil_error_set(VEIL_EVERSION, "prekey service '%s': "
+                      "request version %u (this service speaks %u)", svc->address, p[0],
+                      PK_VERSION));
+    if (p[1] == PK_FETCH)
+        return fetch(svc, ctx, msg, p + 2, len - 2u);
+    if (svc->dir_vault == NULL)
+        return refuse(ctx, msg, p, len, veil_error_set(VEIL_EPERM, "prekey service '%s' is "
+                      "not a directory (publications refused)", svc->address));
+    return pk_dir_publish(svc, ctx, msg, p + 2, len - 2u);
 }
 
 static void svc_unref(pk_service *svc)
@@ -167,6 +182,7 @@ static void svc_unref(pk_service *svc)
         svc->entries = e->next;
         pk_entry_free(e);
     }
+    pk_limit_free(&svc->limit);
     free(svc);
 }
 
@@ -199,10 +215,38 @@ static const veil_worker_ops svc_ops = {
     .stop = svc_stop,
 };
 
-/* The node's service at address (a reference), started when absent. */
-static int service_get(veil_context *ctx, const char *address, pk_service **out)
+static int get_s(const veil_config_scope *sc, const char *key, long long def, long long min,
+                 long long max, uint64_t *out)
 {
-    veil_node *node = veil_ctx_node(ctx);
+    long long v;
+    int rc = veil_config_scope_get_int(sc, key, def, min, max, &v);
+    if (rc == 0)
+        *out = (uint64_t)v;
+    return rc;
+}
+
+/* [prekeys] request_rate, request_burst, request_sources. */
+static int limit_init(pk_service *svc, const veil_ka_prekey_params *p)
+{
+    uint64_t rate = 0, burst = 0, sources = 0;
+    uint8_t seed[4] = { 0 };
+    int rc = get_s(&p->scope, "request_rate", PK_REQUEST_RATE_DEFAULT, 1, 1000000, &rate);
+    if (rc == 0)
+        rc = get_s(&p->scope, "request_burst", PK_REQUEST_BURST_DEFAULT, 1, 1000000, &burst);
+    if (rc == 0)
+        rc = get_s(&p->scope, "request_sources", PK_REQUEST_SOURCES_DEFAULT, 1, 65536, &sources);
+    if (rc == 0 && (rc = veil_vault_random(p->vault, seed, sizeof seed)) < 0)
+        veil_error_wrap(rc, "prekey service: random seed");
+    if (rc == 0)
+        rc = pk_limit_init(&svc->limit, (unsigned)sources, (unsigned)rate, (unsigned)burst,
+                           (uint32_t)pk_be_get(seed, 4));
+    return rc;
+}
+
+/* The node's service at address (a reference), started when absent. */
+static int service_get(const veil_ka_prekey_params *p, const char *address, pk_service **out)
+{
+    veil_node *node = veil_ctx_node(p->ctx);
     pthread_mutex_lock(&svc_mu);
     pk_service *svc = services;
     while (svc != NULL && !(svc->node == node && strcmp(svc->address, address) == 0))
@@ -219,10 +263,13 @@ static int service_get(veil_context *ctx, const char *address, pk_service **out)
     svc->node = node;
     svc->refs = 2; /* the worker's and the caller's */
     snprintf(svc->address, sizeof svc->address, "%s", address);
-    int rc = veil_ctx_start_worker(ctx, address, &svc_ops, svc);
+    int rc = limit_init(svc, p);
+    if (rc == 0 && (rc = veil_ctx_start_worker(p->ctx, address, &svc_ops, svc)) < 0)
+        veil_error_wrap(rc, "prekey service: starting the worker at '%s'", address);
     if (rc < 0) {
+        pk_limit_free(&svc->limit);
         free(svc);
-        return veil_error_wrap(rc, "prekey service: starting the worker at '%s'", address);
+        return rc;
     }
     pthread_mutex_lock(&svc_mu);
     svc->next = services;
@@ -234,20 +281,10 @@ static int service_get(veil_context *ctx, const char *address, pk_service **out)
 
 /* ---- registrations ----------------------------------------------------- */
 
-static int get_s(const veil_config_scope *sc, const char *key, long long def, long long min,
-                 long long max, uint64_t *out)
-{
-    long long v;
-    int rc = veil_config_scope_get_int(sc, key, def, min, max, &v);
-    if (rc == 0)
-        *out = (uint64_t)v;
-    return rc;
-}
-
 static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uint64_t *publish_s)
 {
     const veil_config_scope *sc = &p->scope;
-    uint64_t count = 0, low = 0;
+    uint64_t count = 0, low = 0, issued = 0;
     int rc = get_s(sc, "spk_rotate_s", X3DH_SPK_ROTATE_S_DEFAULT, 1, 10LL * 365 * 86400,
                    &c->spk_rotate_ms);
     if (rc == 0)
@@ -258,12 +295,19 @@ static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uin
     if (rc == 0)
         rc = get_s(sc, "opk_low_water", X3DH_OPK_LOW_WATER_DEFAULT, 0, X3DH_OPK_COUNT_MAX, &low);
     if (rc == 0)
+        rc = get_s(sc, "opk_hold_s", X3DH_OPK_HOLD_S_DEFAULT, 1, 86400, &c->opk_hold_ms);
+    if (rc == 0)
+        rc = get_s(sc, "opk_issued_max", X3DH_OPK_ISSUED_MAX_DEFAULT, 1,
+                   X3DH_OPK_ISSUED_MAX_MAX, &issued);
+    if (rc == 0)
         rc = get_s(sc, "publish_interval_s", 60, 1, 86400, publish_s);
     if (rc == 0 && sc->config != NULL)
         rc = veil_config_get_bool(sc->config, "key_agreement", "require_opk", false,
                                   &c->require_opk);
     c->spk_rotate_ms *= 1000u;
     c->spk_grace_ms *= 1000u;
+    c->opk_hold_ms *= 1000u;
+    c->opk_issued_max = (unsigned)issued;
     c->opk_count = (unsigned)count;
     c->opk_low_water = (unsigned)low;
     return rc;
@@ -287,14 +331,17 @@ static void reg_tick(veil_node *node, void *arg)
     if (reg->publish_ms > 0) {
         /* Every tick: the current SPK, plus a top-up when the last
          * acknowledged count was below the low-water mark (so the count
-         * the directory reports is at most one interval old). */
+         * the directory reports is at most one interval old), up to
+         * opk_count (none when the directory holds that many already: a
+         * low-water mark above opk_count acts as opk_count). */
         unsigned n = 0;
         if (!reg->dir_sent)
             n = reg->cfg.opk_count;
-        else if (reg->dir_acked && reg->dir_held < reg->cfg.opk_low_water)
+        else if (reg->dir_acked && reg->dir_held < reg->cfg.opk_low_water &&
+                 reg->dir_held < reg->cfg.opk_count)
             n = reg->cfg.opk_count - reg->dir_held;
         reg->dir_acked = false;
-        if (pk_dir_send(reg, n) < 0)
+        if (pk_pub_send(reg, n) < 0)
             veil_log(VEIL_LOG_WARN, "x3dh", "publishing '%s': %s", reg->entry->name,
                      veil_last_error());
         if (next > reg->publish_ms)
@@ -337,10 +384,15 @@ static int reg_directory(pk_reg *reg, const veil_ka_prekey_params *p, uint64_t p
     if (text == NULL || text[0] == '\0')
         return 0;
     int rc = veil_route_parse(&reg->dir_route, text);
-    if (rc < 0)
+    if (rc < 0 || veil_route_count(&reg->dir_route) == 0)
         return veil_error_wrap(VEIL_ECONFIG, "%s: [prekeys] directory_route '%s'",
                                veil_config_origin(p->scope.config, p->scope.section,
                                                   "directory_route"), text);
+    if (p->size < offsetof(veil_ka_prekey_params, entity) + sizeof p->entity || p->entity == NULL)
+        return veil_error_set(VEIL_EINVAL, "x3dh: prekey_start: publishing to a directory needs "
+                              "the listener's entity (its identity proof names the publisher)");
+    reg->entity = p->entity;
+    reg->tag = x3dh_store_new_tag(reg->store);
     reg->vault = p->vault;
     reg->publish_ms = publish_s * 1000u;
     return 0;
@@ -375,9 +427,9 @@ int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
     *handle = NULL;
     pk_service *svc;
     if (p->local_static == 0) { /* a directory: the worker's reference keeps it */
-        int rc = service_get(p->ctx, address, &svc);
+        int rc = service_get(p, address, &svc);
         if (rc == 0) {
-            svc->dir_vault = p->vault;
+            rc = pk_dir_configure(svc, p);
             svc_unref(svc);
         }
         return rc;
@@ -391,7 +443,7 @@ int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
     int rc = read_config(p, &reg->cfg, &publish_s);
     if (rc == 0)
         rc = x3dh_store_open(p->vault, p->local_static, &reg->cfg, &reg->store);
-    if (rc == 0 && (rc = service_get(p->ctx, address, &reg->svc)) < 0)
+    if (rc == 0 && (rc = service_get(p, address, &reg->svc)) < 0)
         x3dh_store_close(reg->store, true);
     if (rc < 0) {
         free(reg);

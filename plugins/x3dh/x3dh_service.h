@@ -1,23 +1,62 @@
-/* Private to x3dh_service.c and x3dh_directory.c: the prekey service worker's
- * state, its entries (names served) and the wire format constants
- * (docs/X3DH.md, "Prekey service"). */
+/* Private to the prekey service (x3dh_service.c, x3dh_limit.c,
+ * x3dh_publish.c, x3dh_directory.c): the service worker's state, its
+ * entries (names served), registrations, and the wire format constants
+ * (docs/X3DH.md, "Prekey service", version 2). */
 #ifndef VEIL_X3DH_SERVICE_H
 #define VEIL_X3DH_SERVICE_H
 
 #include "x3dh_prekeys.h"
 
+#include <veil/entity.h>
 #include <veil/node.h>
 
-#define PK_VERSION 1u
+#define PK_VERSION 2u
 #define PK_FETCH 0x01u
 #define PK_PUBLISH 0x02u
 #define PK_REPLY 0x80u               /* op | PK_REPLY answers op */
 #define PK_NAME_MAX 255u
-#define PK_DETAIL_MAX 400u           /* error text in a reply */
-#define PK_PUBLISH_DOMAIN "veil.x3dh.publish.v1"
+#define PK_DETAIL_MAX 400u           /* error text in a publication reply */
+#define PK_PUBLISH_DOMAIN "veil.x3dh.publish.v2"
 #define PK_PUBLISH_BATCH_MAX 1000u   /* OPKs in one publication */
 #define PK_PFLAG_REQUIRE_OPK 0x01u
+#define PK_PFLAG_RESET 0x02u         /* first publication of a store: drop held OPKs */
 #define PK_OPK_ENTRY (4u + X3DH_ENC_BYTES)
+#define PK_NONCE_BYTES 16u
+#define PK_PROOF_MAX 65535u          /* proof_len is a u16 */
+
+/* [prekeys] defaults and ranges (docs/CONFIG.md). */
+#define PK_REQUEST_RATE_DEFAULT 20
+#define PK_REQUEST_BURST_DEFAULT 40
+#define PK_REQUEST_SOURCES_DEFAULT 256
+#define PK_NAMES_MAX_DEFAULT 256
+#define PK_DIR_OPK_MAX_DEFAULT 1000
+
+/* ---- per-source request limits (x3dh_limit.c) -------------------------- */
+
+typedef struct pk_source {
+    bool used;
+    uint8_t type, len;
+    uint8_t bytes[VEIL_ADDRESS_MAX];
+    uint64_t tokens;                 /* thousandths of a request */
+    uint64_t last_ms;
+} pk_source;
+
+typedef struct pk_limit {
+    pk_source *slots;
+    unsigned n;
+    pk_source overflow;              /* sources without a slot share it */
+    uint64_t rate, burst;            /* per second; burst in thousandths */
+    uint32_t seed;
+} pk_limit;
+
+X3DH_HIDDEN int pk_limit_init(pk_limit *l, unsigned sources, unsigned rate, unsigned burst,
+                              uint32_t seed);
+X3DH_HIDDEN void pk_limit_free(pk_limit *l);
+/* Charge one request to the source of ret (its first address) at now:
+ * false when that source is over its limit. */
+X3DH_HIDDEN bool pk_limit_take(pk_limit *l, const veil_route *ret, uint64_t now);
+
+/* ---- the service --------------------------------------------------------- */
 
 typedef struct pk_service pk_service;
 
@@ -29,6 +68,9 @@ typedef struct pk_entry {
     x3dh_store *store;               /* local */
     void *owner;                     /* local: its pk_reg */
     /* remote (directory) */
+    char identifier[VEIL_IDENTIFIER_LEN + 1];  /* the name is bound to it */
+    bool configured;                 /* bound by [prekeys] directory_names */
+    bool published;                  /* spk holds an accepted publication */
     x3dh_bundle spk;                 /* verified, without OPK */
     uint64_t seq;
     bool require_opk;
@@ -43,9 +85,15 @@ struct pk_service {
     veil_node *node;
     veil_context *ctx;               /* NULL once the worker stopped */
     char address[VEIL_ADDRESS_MAX + 1];
-    veil_vault *dir_vault;           /* non-NULL: a directory */
+    pk_limit limit;
     pk_entry *entries;
-    uint64_t fetches, publications;
+    /* directory */
+    veil_vault *dir_vault;           /* non-NULL: a directory */
+    bool dir_open;                   /* unconfigured names: first verified identity */
+    unsigned dir_names_max;          /* names bound at run time */
+    unsigned dir_names;
+    unsigned dir_opk_max;            /* OPKs held per name */
+    uint64_t fetches, publications, refused_busy, acks_dropped;
 };
 
 /* A registration (prekey_start's handle). */
@@ -57,7 +105,11 @@ typedef struct pk_reg {
     uint64_t publish_ms;             /* 0: no directory */
     veil_route dir_route;
     veil_vault *vault;
+    veil_entity *entity;             /* its identity proof rides in publications */
+    uint32_t tag;                    /* the store's tag for our published OPKs */
     uint64_t seq;                    /* last publication's */
+    uint8_t nonce[PK_NONCE_BYTES];   /* ... and its nonce, which the ack echoes */
+    bool pending;                    /* a publication awaits its ack */
     bool dir_sent;
     uint32_t published_spk;
     unsigned dir_held;               /* OPKs the directory reported */
@@ -69,21 +121,30 @@ X3DH_HIDDEN pk_entry *pk_find(pk_service *svc, const char *name);
 /* Reply to msg: version | op|PK_REPLY | status | body. */
 X3DH_HIDDEN int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status,
                          const uint8_t *body, size_t len);
-/* Reply with status rc and the current error detail as body (after
- * prefix, the name bytes for a publication reply). */
-X3DH_HIDDEN int pk_reply_error(veil_context *ctx, veil_message *msg, uint8_t op, int rc,
-                               const char *name);
 X3DH_HIDDEN void pk_entry_free(pk_entry *e);
+X3DH_HIDDEN uint64_t pk_be_get(const uint8_t *p, unsigned n);
+X3DH_HIDDEN void pk_be_put(uint8_t *p, uint64_t v, unsigned n);
 
-/* x3dh_directory.c */
+/* x3dh_publish.c: the responder's side of a directory */
+/* Send a signed publication for reg (SPK + up to n OPKs) to its directory. */
+X3DH_HIDDEN int pk_pub_send(pk_reg *reg, unsigned n);
+/* A reply to a publication (body after version and op): taken only when
+ * it echoes the nonce of our pending publication and comes from the
+ * first hop of directory_route; anything else is counted and dropped. */
+X3DH_HIDDEN void pk_pub_ack(pk_service *svc, veil_message *msg, const uint8_t *body, size_t len);
+
+/* x3dh_directory.c: the directory's side */
+/* [prekeys] directory_names, directory_open, directory_names_max,
+ * directory_opk_max: make svc a directory with its configured names. */
+X3DH_HIDDEN int pk_dir_configure(pk_service *svc, const veil_ka_prekey_params *p);
 /* A PUBLISH request (body after version and op): verify and take it. */
 X3DH_HIDDEN int pk_dir_publish(pk_service *svc, veil_context *ctx, veil_message *msg,
                                const uint8_t *body, size_t len);
-/* A reply to a publication we sent (body after version and op). */
-X3DH_HIDDEN void pk_dir_ack(pk_service *svc, const uint8_t *body, size_t len);
+/* Reply to a publication with status rc (name and nonce echoed as far as
+ * they could be read from body; the detail when rc < 0). */
+X3DH_HIDDEN int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body,
+                             size_t len, const uint8_t *ok, size_t ok_len);
 /* A bundle from a remote entry (one OPK at most once). */
 X3DH_HIDDEN int pk_dir_bundle(pk_entry *e, x3dh_bundle *out);
-/* Send a signed publication for reg (SPK + up to n OPKs) to its directory. */
-X3DH_HIDDEN int pk_dir_send(pk_reg *reg, unsigned n);
 
 #endif

@@ -8,14 +8,16 @@
  *    bundle fetched before the rotation), then its secret is destroyed and
  *    its id remembered, so a late initial message gets "expired"
  *    (VEIL_ETIMEDOUT) rather than "unknown" (VEIL_ENOTFOUND).
- *  - one-time prekeys: ids are handed out in increasing order and never
- *    reused, so an id below the next one that is no longer held was
- *    consumed (VEIL_EREPLAY), with no list of consumed ids to keep.  Each
- *    OPK is handed out (issued) at most once; its secret is destroyed only
- *    when the session calls consume after the AEAD authenticated.  Refill
- *    to opk_count when fewer than opk_low_water fresh ones are left (0: no
- *    refill, so the store runs dry and hands out bundles without an OPK,
- *    or refuses them under require_opk).
+ *  - one-time prekeys: the pool in x3dh_opk.c (states FRESH, PUBLISHED,
+ *    ISSUED; a handed-out OPK stays usable for opk_hold_ms whatever else
+ *    is handed out meanwhile; ids increase and are never reused, so an id
+ *    below the next one that is no longer held was consumed or expired:
+ *    VEIL_EREPLAY, with no list of consumed ids to keep).  Its secret is
+ *    destroyed when the session consumes it after the AEAD authenticated,
+ *    or when its hold time ends.  Refill to opk_count when fewer than
+ *    opk_low_water fresh ones are left (0: no refill, so the store runs
+ *    dry and hands out bundles without an OPK, or refuses them under
+ *    require_opk); the same when opk_issued_max are handed out.
  *
  * Rotation and expiry are checked on every use (so they never depend on a
  * timer firing) and by the service's timer (x3dh_service.c), which asks
@@ -23,6 +25,7 @@
  * a restarted node makes a new SPK and new OPKs (old bundles then fail
  * with "unknown SPK id").  Thread-safe: one mutex per store, one for the
  * registry. */
+#include "x3dh_opk.h"
 #include "x3dh_prekeys.h"
 
 #include <pthread.h>
@@ -31,7 +34,6 @@
 
 #define SPK_KEEP 4u          /* replaced SPKs held at once inside their grace */
 #define SPK_RETIRED 16u      /* ids remembered after their grace */
-#define ISSUED_FACTOR 4u     /* issued, unconsumed OPKs kept: 4 x opk_count */
 
 typedef struct spk_slot {
     uint32_t id;
@@ -40,13 +42,6 @@ typedef struct spk_slot {
     uint8_t sig[X3DH_SIG_BYTES];
     uint64_t until_ms;       /* previous SPKs: end of the grace period */
 } spk_slot;
-
-typedef struct opk_slot {
-    uint32_t id;
-    bool issued;
-    veil_secret key;
-    uint8_t pub[X3DH_KEY_BYTES];
-} opk_slot;
 
 struct x3dh_store {
     x3dh_store *next;        /* registry list */
@@ -64,10 +59,8 @@ struct x3dh_store {
     uint32_t retired[SPK_RETIRED];
     unsigned nretired, retired_next;
     uint32_t spk_next_id;
-    opk_slot *opk;           /* increasing ids */
-    size_t nopk, capopk;
-    uint32_t opk_first, opk_next;  /* every id ever made is in [first, next) */
-    unsigned fresh;
+    opk_pool opk;
+    uint32_t next_tag;       /* registrations publishing to a directory */
     x3dh_store_stats st;
 };
 
@@ -95,18 +88,6 @@ static int random_id(veil_vault *v, uint32_t *out)
     return 0;
 }
 
-static int new_key(veil_vault *v, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES], const char *what)
-{
-    veil_secret_attrs a;
-    memset(&a, 0, sizeof a);
-    a.type = VEIL_SECRET_X25519;
-    size_t n = 0;
-    int rc = veil_vault_generate(v, &a, key);
-    if (rc == 0 && (rc = veil_vault_public_key(v, *key, pub, X3DH_KEY_BYTES, &n)) < 0)
-        x3dh_drop(v, key);
-    return rc < 0 ? veil_error_wrap(rc, "x3dh store: making a %s", what) : 0;
-}
-
 /* A new current SPK (the old one, if any, already moved away). */
 static int make_spk(x3dh_store *s, uint64_t now)
 {
@@ -115,7 +96,7 @@ static int make_spk(x3dh_store *s, uint64_t now)
     spk_slot n;
     memset(&n, 0, sizeof n);
     n.id = s->spk_next_id++;
-    int rc = new_key(s->v, &n.key, n.pub, "signed prekey");
+    int rc = x3dh_new_key(s->v, &n.key, n.pub, "signed prekey");
     if (rc < 0)
         return rc;
     b.spk_id = n.id;
@@ -165,60 +146,6 @@ static int rotate(x3dh_store *s, uint64_t now)
     return 0;
 }
 
-static int grow_opk(x3dh_store *s, size_t want)
-{
-    if (want <= s->capopk)
-        return 0;
-    size_t cap = s->capopk ? s->capopk * 2u : 64u;
-    while (cap < want)
-        cap *= 2u;
-    opk_slot *n = realloc(s->opk, cap * sizeof *n);
-    if (n == NULL)
-        return veil_error_set(VEIL_ENOMEM, "x3dh store: out of memory for %zu one-time prekeys", cap);
-    s->opk = n;
-    s->capopk = cap;
-    return 0;
-}
-
-static void remove_opk(x3dh_store *s, size_t i)
-{
-    if (!s->vault_gone)
-        x3dh_drop(s->v, &s->opk[i].key);
-    if (!s->opk[i].issued)
-        s->fresh--;
-    memmove(&s->opk[i], &s->opk[i + 1], (s->nopk - i - 1u) * sizeof s->opk[0]);
-    s->nopk--;
-}
-
-/* Top up to opk_count when below the low-water mark (always when made). */
-static int refill(x3dh_store *s, bool initial)
-{
-    if ((!initial && s->fresh >= s->cfg.opk_low_water) || s->fresh >= s->cfg.opk_count)
-        return 0;
-    unsigned add = s->cfg.opk_count - s->fresh;
-    int rc = grow_opk(s, s->nopk + add);
-    for (unsigned i = 0; i < add && rc == 0; i++) {
-        opk_slot *o = &s->opk[s->nopk];
-        memset(o, 0, sizeof *o);
-        o->id = s->opk_next;
-        if ((rc = new_key(s->v, &o->key, o->pub, "one-time prekey")) == 0) {
-            s->opk_next++;
-            s->nopk++;
-            s->fresh++;
-        }
-    }
-    /* Issued OPKs an initiator never used: keep a bounded number (the
-     * oldest go first; a late message naming one is then a replay). */
-    size_t keep = (size_t)ISSUED_FACTOR * (s->cfg.opk_count ? s->cfg.opk_count : 1u);
-    for (size_t i = 0; i < s->nopk && s->nopk - s->fresh > keep;) {
-        if (s->opk[i].issued)
-            remove_opk(s, i);
-        else
-            i++;
-    }
-    return rc;
-}
-
 /* Under s->mu. */
 static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
 {
@@ -231,13 +158,16 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
         else
             i++;
     }
+    opk_pool_expire(&s->opk, now);
     if (rc == 0)
-        rc = refill(s, false);
+        rc = opk_pool_refill(&s->opk, false);
     if (next_ms != NULL) {
         uint64_t due = s->cur_made_ms + s->cfg.spk_rotate_ms;
         for (unsigned i = 0; i < s->nprev; i++)
             if (s->prev[i].until_ms < due)
                 due = s->prev[i].until_ms;
+        if (s->opk.next_expiry < due)
+            due = s->opk.next_expiry;
         *next_ms = due > now ? due - now : 0;
     }
     return rc;
@@ -249,12 +179,9 @@ static void store_free(x3dh_store *s)
         x3dh_drop(s->v, &s->cur.key);
         for (unsigned i = 0; i < s->nprev; i++)
             x3dh_drop(s->v, &s->prev[i].key);
-        for (size_t i = 0; i < s->nopk; i++)
-            x3dh_drop(s->v, &s->opk[i].key);
     }
-    if (s->opk != NULL)
-        x3dh_memzero(s->opk, s->capopk * sizeof *s->opk);
-    free(s->opk);
+    s->opk.vault_gone = s->vault_gone;
+    opk_pool_free(&s->opk);
     pthread_mutex_destroy(&s->mu);
     x3dh_memzero(s, sizeof *s);
     free(s);
@@ -279,14 +206,16 @@ static int store_new(veil_vault *v, veil_secret ik, const uint8_t ik_pub[X3DH_KE
     s->ik = ik;
     memcpy(s->ik_pub, ik_pub, X3DH_KEY_BYTES);
     s->cfg = *c;
+    uint32_t first = 0;
     int rc = random_id(v, &s->spk_next_id);
     if (rc == 0)
-        rc = random_id(v, &s->opk_first);
-    s->opk_next = s->opk_first;
+        rc = random_id(v, &first);
+    opk_pool_init(&s->opk, v, first, c->opk_count, c->opk_low_water, c->opk_issued_max,
+                  c->opk_hold_ms);
     if (rc == 0)
         rc = make_spk(s, now_ms());
     if (rc == 0)
-        rc = refill(s, true);
+        rc = opk_pool_refill(&s->opk, true);
     if (rc < 0) {
         store_free(s);
         return rc;
@@ -301,9 +230,11 @@ int x3dh_store_open(veil_vault *v, veil_secret ik, const x3dh_store_config *c, x
     size_t n = 0;
     if (v == NULL || ik == 0 || c == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh_store_open: vault, ik, config and out must be set");
-    if (c->spk_rotate_ms == 0 || c->opk_count > X3DH_OPK_COUNT_MAX)
-        return veil_error_set(VEIL_EINVAL, "x3dh_store_open: spk_rotate_ms must be > 0 and "
-                              "opk_count <= %u (got %u)", X3DH_OPK_COUNT_MAX, c->opk_count);
+    if (c->spk_rotate_ms == 0 || c->opk_hold_ms == 0 || c->opk_issued_max == 0 ||
+        c->opk_count > X3DH_OPK_COUNT_MAX)
+        return veil_error_set(VEIL_EINVAL, "x3dh_store_open: spk_rotate_ms, opk_hold_ms and "
+                              "opk_issued_max must be > 0 and opk_count <= %u (got %u)",
+                              X3DH_OPK_COUNT_MAX, c->opk_count);
     veil_secret_attrs a;
     int rc = veil_vault_attributes(v, ik, &a);
     if (rc == 0 && a.type != VEIL_SECRET_X25519)
@@ -331,7 +262,7 @@ static void unref(x3dh_store *s, bool vault_gone)
 {
     pthread_mutex_lock(&reg_mu);
     if (vault_gone)
-        s->vault_gone = true;
+        s->vault_gone = s->opk.vault_gone = true;
     bool last = --s->refs == 0;
     if (last) {
         x3dh_store **pp = &registry;
@@ -388,28 +319,17 @@ static void spk_to_bundle(const x3dh_store *s, x3dh_bundle *out)
     memcpy(out->spk_sig, s->cur.sig, sizeof out->spk_sig);
 }
 
-/* The oldest fresh OPK, marked issued; NULL when none is left. */
-static opk_slot *issue_one(x3dh_store *s)
-{
-    for (size_t i = 0; i < s->nopk; i++) {
-        if (!s->opk[i].issued) {
-            s->opk[i].issued = true;
-            s->fresh--;
-            return &s->opk[i];
-        }
-    }
-    return NULL;
-}
-
 int x3dh_store_bundle(x3dh_store *s, x3dh_bundle *out)
 {
     pthread_mutex_lock(&s->mu);
-    int rc = maintain_locked(s, now_ms(), NULL);
-    opk_slot *o = rc == 0 ? issue_one(s) : NULL;
+    uint64_t now = now_ms();
+    int rc = maintain_locked(s, now, NULL);
+    const opk_slot *o = rc == 0 ? opk_pool_issue(&s->opk, now) : NULL;
     if (rc == 0 && o == NULL && s->cfg.require_opk)
-        rc = veil_error_set(VEIL_EAGAIN, "x3dh prekeys: no one-time prekey left (opk_count %u, "
-                            "opk_low_water %u) and require_opk is set: no bundle handed out",
-                            s->cfg.opk_count, s->cfg.opk_low_water);
+        rc = veil_error_set(VEIL_EAGAIN, "x3dh prekeys: no one-time prekey can be handed out "
+                            "(%u fresh, %u of opk_issued_max %u handed out and inside their "
+                            "hold time) and require_opk is set: no bundle handed out",
+                            s->opk.fresh, s->opk.issued, s->cfg.opk_issued_max);
     if (rc == 0) {
         spk_to_bundle(s, out);
         if (o != NULL) {
@@ -420,13 +340,21 @@ int x3dh_store_bundle(x3dh_store *s, x3dh_bundle *out)
             s->st.bundles_without_opk++;
         }
         /* Refill at once, so the next fetch finds OPKs again. */
-        rc = refill(s, false);
+        rc = opk_pool_refill(&s->opk, false);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-int x3dh_store_batch(x3dh_store *s, x3dh_bundle *spk, unsigned max, uint32_t *ids,
+uint32_t x3dh_store_new_tag(x3dh_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint32_t t = ++s->next_tag;
+    pthread_mutex_unlock(&s->mu);
+    return t;
+}
+
+int x3dh_store_batch(x3dh_store *s, uint32_t tag, x3dh_bundle *spk, unsigned max, uint32_t *ids,
                      uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned *n)
 {
     pthread_mutex_lock(&s->mu);
@@ -434,16 +362,19 @@ int x3dh_store_batch(x3dh_store *s, x3dh_bundle *spk, unsigned max, uint32_t *id
     *n = 0;
     if (rc == 0) {
         spk_to_bundle(s, spk);
-        opk_slot *o;
-        while (*n < max && (o = issue_one(s)) != NULL) {
-            ids[*n] = o->id;
-            memcpy(pubs[*n], o->pub, X3DH_KEY_BYTES);
-            (*n)++;
-        }
-        rc = refill(s, false);
+        opk_pool_publish(&s->opk, tag, max, ids, pubs, n);
+        rc = opk_pool_refill(&s->opk, false);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+unsigned x3dh_store_report(x3dh_store *s, uint32_t tag, uint32_t held, uint32_t next_id)
+{
+    pthread_mutex_lock(&s->mu);
+    unsigned n = opk_pool_report(&s->opk, tag, held, next_id, now_ms());
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 int x3dh_store_find_spk(x3dh_store *s, uint32_t id, veil_secret *spk, uint8_t pub[X3DH_KEY_BYTES])
@@ -473,47 +404,11 @@ int x3dh_store_find_spk(x3dh_store *s, uint32_t id, veil_secret *spk, uint8_t pu
     return rc;
 }
 
-/* Index of id in the OPK array, or -1. */
-static long opk_index(const x3dh_store *s, uint32_t id)
-{
-    size_t lo = 0, hi = s->nopk;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2u;
-        if (s->opk[mid].id == id)
-            return (long)mid;
-        if (s->opk[mid].id < id)
-            lo = mid + 1u;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
-/* Under s->mu: the error for an id that is not held. */
-static int opk_missing(const x3dh_store *s, uint32_t id)
-{
-    if (id >= s->opk_first && id < s->opk_next)
-        return veil_error_set(VEIL_EREPLAY, "x3dh: one-time prekey id %u was already used "
-                              "(consumed by an earlier initial message, or retired unused)",
-                              (unsigned)id);
-    return veil_error_set(VEIL_ENOTFOUND, "x3dh: one-time prekey id %u was never issued by "
-                          "this store", (unsigned)id);
-}
-
 int x3dh_store_find_opk(x3dh_store *s, uint32_t id, veil_secret *opk, uint8_t pub[X3DH_KEY_BYTES])
 {
     pthread_mutex_lock(&s->mu);
-    long i = opk_index(s, id);
-    int rc = 0;
-    if (i < 0)
-        rc = opk_missing(s, id);
-    else if (!s->opk[i].issued)
-        rc = veil_error_set(VEIL_ENOTFOUND, "x3dh: one-time prekey id %u was never handed out",
-                            (unsigned)id);
-    if (rc == 0) {
-        *opk = s->opk[i].key;
-        memcpy(pub, s->opk[i].pub, X3DH_KEY_BYTES);
-    }
+    opk_pool_expire(&s->opk, now_ms());
+    int rc = opk_pool_find(&s->opk, id, opk, pub);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -521,15 +416,7 @@ int x3dh_store_find_opk(x3dh_store *s, uint32_t id, veil_secret *opk, uint8_t pu
 int x3dh_store_consume_opk(x3dh_store *s, uint32_t id)
 {
     pthread_mutex_lock(&s->mu);
-    long i = opk_index(s, id);
-    int rc = i < 0 ? opk_missing(s, id) : 0;
-    if (rc == 0 && !s->opk[i].issued)
-        rc = veil_error_set(VEIL_ENOTFOUND, "x3dh: one-time prekey id %u was never handed out",
-                            (unsigned)id);
-    if (rc == 0) {
-        remove_opk(s, (size_t)i);
-        s->st.opk_consumed++;
-    }
+    int rc = opk_pool_consume(&s->opk, id);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -544,8 +431,11 @@ void x3dh_store_get_stats(x3dh_store *s, x3dh_store_stats *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->st;
-    out->opk_fresh = s->fresh;
-    out->opk_issued = (unsigned)(s->nopk - s->fresh);
+    out->opk_fresh = s->opk.fresh;
+    out->opk_published = s->opk.published;
+    out->opk_issued = s->opk.issued;
+    out->opk_consumed = s->opk.consumed;
+    out->opk_expired = s->opk.expired;
     out->spk_id = s->cur.id;
     pthread_mutex_unlock(&s->mu);
 }

@@ -84,6 +84,7 @@ typedef struct veil_ka_result {
  * to session_new as params.peer_bundle.  The handle must not depend on
  * inst (the instance may be freed first). */
 typedef struct veil_context veil_context;
+typedef struct veil_entity veil_entity;
 
 typedef struct veil_ka_prekey_params {
     size_t size;                      /* sizeof(veil_ka_prekey_params) */
@@ -92,6 +93,10 @@ typedef struct veil_ka_prekey_params {
     veil_secret local_static;         /* the identity key; 0: directory only */
     const char *name;                 /* served under it (the listener's address) */
     veil_config_scope scope;          /* the [prekeys] section */
+    /* Appended (read only when size covers it): the listener's entity,
+     * whose identity proof (veil_identity_proof, secure_channel.h) attests
+     * local_static; valid until prekey_stop.  NULL for a directory. */
+    veil_entity *entity;
 } veil_ka_prekey_params;
 
 typedef struct veil_key_agreement_ops {

@@ -46,6 +46,30 @@ VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
  * docs/X3DH.md, "Prekey service". */
 VEIL_EXPORT int veil_prekey_directory_start(veil_node *node, veil_vault *vault) VEIL_WUR;
 
+/* ---- identity proofs outside a handshake -------------------------------
+ * A secure channel binds the key agreement's static key to an identity
+ * with an identity proof (docs/PROTOCOL.md, "Handshake and identity
+ * binding"): the entity's attestation of its X25519 key-agreement static
+ * key plus its change history.  These two calls let a protocol that
+ * publishes the static key elsewhere (the X3DH prekey directory,
+ * docs/X3DH.md) carry and check the same proof without knowing its format.
+ *
+ * veil_identity_proof: e's current proof, malloc'd into *proof (free() it),
+ * and the handle of the static key it attests (in e's vault; owned by the
+ * entity, do not destroy it).  VEIL_ELIMIT when the history is too long.
+ *
+ * veil_identity_proof_verify: verify proof (history signatures and links,
+ * attestation under the history's current key) and that it attests
+ * static_pub (an X25519 public key, 32 bytes); fills *out with the
+ * identity's identifier, current key and event count.  Verified proofs are
+ * cached as in a handshake.  VEIL_EAUTH (with the reason), VEIL_ETRUNCATED
+ * / VEIL_EVERSION / VEIL_ELIMIT (malformed), VEIL_EINVAL (arguments). */
+VEIL_EXPORT int veil_identity_proof(veil_entity *e, veil_secret *static_key,
+                                    uint8_t **proof, size_t *len) VEIL_WUR;
+VEIL_EXPORT int veil_identity_proof_verify(veil_vault *v, const uint8_t *proof, size_t len,
+                                           const uint8_t *static_pub, size_t static_len,
+                                           veil_history_info *out) VEIL_WUR;
+
 typedef struct veil_channel_stats {
     uint64_t sent, received;
     uint64_t dropped_auth;        /* tag/format failures */

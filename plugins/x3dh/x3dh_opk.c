@@ -1,0 +1,246 @@
+/* The one-time prekey pool of a prekey store: states, hand-out, directory
+ * reports, hold-time expiry, lookup and consumption (x3dh_opk.h has the
+ * rules; docs/X3DH.md, "The store").
+ *
+ * Costs are bounded by configuration, never by requests: at most count
+ * FRESH, X3DH_OPK_PUBLISHED_MAX PUBLISHED and issued_max ISSUED by local
+ * hand-out (plus what a directory reports gone, at most the PUBLISHED
+ * ones); a key generation happens only to replace a FRESH OPK that was
+ * handed out or published, which the same caps bound per hold time. */
+#include "x3dh_opk.h"
+
+#include <stdlib.h>
+
+int x3dh_new_key(veil_vault *v, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES], const char *what)
+{
+    veil_secret_attrs a;
+    memset(&a, 0, sizeof a);
+    a.type = VEIL_SECRET_X25519;
+    size_t n = 0;
+    int rc = veil_vault_generate(v, &a, key);
+    if (rc == 0 && (rc = veil_vault_public_key(v, *key, pub, X3DH_KEY_BYTES, &n)) < 0)
+        x3dh_drop(v, key);
+    return rc < 0 ? veil_error_wrap(rc, "x3dh store: making a %s", what) : 0;
+}
+
+void opk_pool_init(opk_pool *p, veil_vault *v, uint32_t first_id, unsigned count,
+                   unsigned low_water, unsigned issued_max, uint64_t hold_ms)
+{
+    memset(p, 0, sizeof *p);
+    p->v = v;
+    p->first = p->next = first_id;
+    p->count = count;
+    p->low_water = low_water;
+    p->issued_max = issued_max;
+    p->hold_ms = hold_ms;
+    p->next_expiry = UINT64_MAX;
+}
+
+void opk_pool_free(opk_pool *p)
+{
+    if (!p->vault_gone)
+        for (size_t i = 0; i < p->n; i++)
+            x3dh_drop(p->v, &p->slot[i].key);
+    if (p->slot != NULL)
+        x3dh_memzero(p->slot, p->cap * sizeof *p->slot);
+    free(p->slot);
+    p->slot = NULL;
+    p->n = p->cap = 0;
+}
+
+static int grow(opk_pool *p, size_t want)
+{
+    if (want <= p->cap)
+        return 0;
+    size_t cap = p->cap ? p->cap * 2u : 64u;
+    while (cap < want)
+        cap *= 2u;
+    opk_slot *n = realloc(p->slot, cap * sizeof *n);
+    if (n == NULL)
+        return veil_error_set(VEIL_ENOMEM, "x3dh store: out of memory for %zu one-time prekeys",
+                              cap);
+    p->slot = n;
+    p->cap = cap;
+    return 0;
+}
+
+static unsigned *counter(opk_pool *p, uint8_t state)
+{
+    return state == OPK_FRESH ? &p->fresh : state == OPK_PUBLISHED ? &p->published : &p->issued;
+}
+
+/* Drop slot i (destroying its secret) and close the gap. */
+static void remove_at(opk_pool *p, size_t i)
+{
+    if (!p->vault_gone)
+        x3dh_drop(p->v, &p->slot[i].key);
+    (*counter(p, p->slot[i].state))--;
+    memmove(&p->slot[i], &p->slot[i + 1], (p->n - i - 1u) * sizeof p->slot[0]);
+    p->n--;
+    x3dh_memzero(&p->slot[p->n], sizeof p->slot[0]);
+}
+
+static void set_issued(opk_pool *p, opk_slot *o, uint64_t now)
+{
+    (*counter(p, o->state))--;
+    o->state = OPK_ISSUED;
+    o->tag = 0;
+    o->until_ms = now + p->hold_ms;
+    p->issued++;
+    if (o->until_ms < p->next_expiry)
+        p->next_expiry = o->until_ms;
+}
+
+int opk_pool_refill(opk_pool *p, bool initial)
+{
+    if ((!initial && p->fresh >= p->low_water) || p->fresh >= p->count)
+        return 0;
+    unsigned add = p->count - p->fresh;
+    int rc = grow(p, p->n + add);
+    for (unsigned i = 0; i < add && rc == 0; i++) {
+        opk_slot *o = &p->slot[p->n];
+        memset(o, 0, sizeof *o);
+        o->id = p->next;
+        o->state = OPK_FRESH;
+        if ((rc = x3dh_new_key(p->v, &o->key, o->pub, "one-time prekey")) == 0) {
+            p->next++;
+            p->n++;
+            p->fresh++;
+        }
+    }
+    return rc;
+}
+
+void opk_pool_expire(opk_pool *p, uint64_t now)
+{
+    if (now < p->next_expiry)
+        return;
+    uint64_t next = UINT64_MAX;
+    size_t keep = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        opk_slot *o = &p->slot[i];
+        if (o->state == OPK_ISSUED && now >= o->until_ms) {
+            if (!p->vault_gone)
+                x3dh_drop(p->v, &o->key);
+            p->issued--;
+            p->expired++;
+            continue;
+        }
+        if (o->state == OPK_ISSUED && o->until_ms < next)
+            next = o->until_ms;
+        if (keep != i)
+            p->slot[keep] = *o;
+        keep++;
+    }
+    if (keep < p->n)
+        x3dh_memzero(&p->slot[keep], (p->n - keep) * sizeof p->slot[0]);
+    p->n = keep;
+    p->next_expiry = next;
+}
+
+static opk_slot *oldest_fresh(opk_pool *p)
+{
+    for (size_t i = 0; i < p->n && p->fresh > 0; i++)
+        if (p->slot[i].state == OPK_FRESH)
+            return &p->slot[i];
+    return NULL;
+}
+
+const opk_slot *opk_pool_issue(opk_pool *p, uint64_t now)
+{
+    if (p->issued >= p->issued_max)
+        return NULL;
+    opk_slot *o = oldest_fresh(p);
+    if (o != NULL)
+        set_issued(p, o, now);
+    return o;
+}
+
+void opk_pool_publish(opk_pool *p, uint32_t tag, unsigned max, uint32_t *ids,
+                      uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned *n)
+{
+    size_t cap = (size_t)p->issued_max + X3DH_OPK_PUBLISHED_MAX;
+    opk_slot *o;
+    *n = 0;
+    while (*n < max && p->published < X3DH_OPK_PUBLISHED_MAX &&
+           (size_t)p->issued + p->published < cap && (o = oldest_fresh(p)) != NULL) {
+        p->fresh--;
+        o->state = OPK_PUBLISHED;
+        o->tag = tag;
+        p->published++;
+        ids[*n] = o->id;
+        memcpy(pubs[*n], o->pub, X3DH_KEY_BYTES);
+        (*n)++;
+    }
+}
+
+unsigned opk_pool_report(opk_pool *p, uint32_t tag, uint32_t held, uint32_t next_id,
+                         uint64_t now)
+{
+    unsigned marked = 0;
+    for (size_t i = 0; i < p->n && p->published > 0; i++) {
+        opk_slot *o = &p->slot[i];
+        if (o->state == OPK_PUBLISHED && o->tag == tag && (held == 0 || o->id < next_id)) {
+            set_issued(p, o, now);
+            marked++;
+        }
+    }
+    return marked;
+}
+
+/* Index of id, or -1 (binary search: ids increase). */
+static long index_of(const opk_pool *p, uint32_t id)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2u;
+        if (p->slot[mid].id == id)
+            return (long)mid;
+        if (p->slot[mid].id < id)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* The index of a usable id, or the error for one that is not. */
+static long usable(const opk_pool *p, uint32_t id, int *rc)
+{
+    long i = index_of(p, id);
+    *rc = 0;
+    if (i < 0 && id >= p->first && id < p->next)
+        *rc = veil_error_set(VEIL_EREPLAY, "x3dh: one-time prekey id %u was already used "
+                             "(consumed by an earlier initial message) or expired unused (its "
+                             "hold time of %llu ms, opk_hold_s, ran out)", (unsigned)id,
+                             (unsigned long long)p->hold_ms);
+    else if (i < 0)
+        *rc = veil_error_set(VEIL_ENOTFOUND, "x3dh: one-time prekey id %u was never issued by "
+                             "this store", (unsigned)id);
+    else if (p->slot[i].state == OPK_FRESH)
+        *rc = veil_error_set(VEIL_ENOTFOUND, "x3dh: one-time prekey id %u was never handed out",
+                             (unsigned)id);
+    return *rc < 0 ? -1 : i;
+}
+
+int opk_pool_find(const opk_pool *p, uint32_t id, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES])
+{
+    int rc;
+    long i = usable(p, id, &rc);
+    if (i >= 0) {
+        *key = p->slot[i].key;
+        memcpy(pub, p->slot[i].pub, X3DH_KEY_BYTES);
+    }
+    return rc;
+}
+
+int opk_pool_consume(opk_pool *p, uint32_t id)
+{
+    int rc;
+    long i = usable(p, id, &rc);
+    if (i >= 0) {
+        remove_at(p, (size_t)i);
+        p->consumed++;
+    }
+    return rc;
+}

@@ -1,0 +1,81 @@
+/* The one-time prekey pool of a prekey store (x3dh_opk.c; docs/X3DH.md,
+ * "The store").  Private to x3dh_store.c and x3dh_opk.c; the caller holds
+ * the store's mutex around every call.
+ *
+ * Every OPK is in one of three states:
+ *   FRESH      made, never handed out (at most opk_count of them);
+ *   PUBLISHED  sent to a directory that has not reported handing it out
+ *              (usable by message 1: the directory may have handed it out
+ *              since its last report);
+ *   ISSUED     handed out (by this node's service, or reported gone by the
+ *              directory): usable until until_ms = then + opk_hold_ms.
+ * An OPK leaves the pool only when message 1 consumed it or its hold time
+ * ran out.  Handing out OPKs to others never shortens anyone's hold time:
+ * when opk_issued_max are ISSUED, bundles go out without an OPK (3-DH)
+ * instead of retiring one (the FETCH flood of the audit, issue #10 item 5). */
+#ifndef VEIL_X3DH_OPK_H
+#define VEIL_X3DH_OPK_H
+
+#include "x3dh.h"
+
+enum { OPK_FRESH = 0, OPK_PUBLISHED = 1, OPK_ISSUED = 2 };
+
+typedef struct opk_slot {
+    uint32_t id;
+    uint8_t state;
+    uint32_t tag;                    /* PUBLISHED: the registration's tag */
+    uint64_t until_ms;               /* ISSUED: usable until */
+    veil_secret key;
+    uint8_t pub[X3DH_KEY_BYTES];
+} opk_slot;
+
+typedef struct opk_pool {
+    veil_vault *v;
+    bool vault_gone;                 /* secrets died with the vault: do not destroy */
+    opk_slot *slot;                  /* increasing ids */
+    size_t n, cap;
+    uint32_t first, next;            /* every id ever made is in [first, next) */
+    unsigned fresh, published, issued;
+    uint64_t next_expiry;            /* earliest until_ms of an ISSUED OPK */
+    unsigned count, low_water, issued_max;
+    uint64_t hold_ms;
+    uint64_t consumed, expired;
+} opk_pool;
+
+/* Published OPKs held at once, over all registrations of a store. */
+#define X3DH_OPK_PUBLISHED_MAX 10000u
+
+/* A new X25519 key in v and its public key (what: for the detail). */
+X3DH_HIDDEN int x3dh_new_key(veil_vault *v, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES],
+                             const char *what);
+
+X3DH_HIDDEN void opk_pool_init(opk_pool *p, veil_vault *v, uint32_t first_id, unsigned count,
+                               unsigned low_water, unsigned issued_max, uint64_t hold_ms);
+/* Destroys the secrets unless vault_gone, wipes and frees the slots. */
+X3DH_HIDDEN void opk_pool_free(opk_pool *p);
+/* Top up to count FRESH when fewer than low_water are left (always when
+ * initial); low_water 0 never refills after the first. */
+X3DH_HIDDEN int opk_pool_refill(opk_pool *p, bool initial);
+/* Remove ISSUED OPKs whose hold time ended (O(1) until one is due). */
+X3DH_HIDDEN void opk_pool_expire(opk_pool *p, uint64_t now);
+/* The oldest FRESH OPK, now ISSUED until now + hold_ms; NULL when none is
+ * fresh or issued_max are ISSUED. */
+X3DH_HIDDEN const opk_slot *opk_pool_issue(opk_pool *p, uint64_t now);
+/* Up to max FRESH OPKs, now PUBLISHED under tag (never taking ISSUED plus
+ * PUBLISHED past issued_max + X3DH_OPK_PUBLISHED_MAX); *n gets the count. */
+X3DH_HIDDEN void opk_pool_publish(opk_pool *p, uint32_t tag, unsigned max, uint32_t *ids,
+                                  uint8_t (*pubs)[X3DH_KEY_BYTES], unsigned *n);
+/* A directory reported for tag: it holds `held` OPKs, the oldest with id
+ * next_id.  Every PUBLISHED OPK of tag it no longer holds (all when held
+ * is 0, else those below next_id) becomes ISSUED until now + hold_ms.
+ * Returns how many. */
+X3DH_HIDDEN unsigned opk_pool_report(opk_pool *p, uint32_t tag, uint32_t held, uint32_t next_id,
+                                     uint64_t now);
+/* A PUBLISHED or ISSUED OPK by id: VEIL_ENOTFOUND never issued / never
+ * handed out, VEIL_EREPLAY consumed or expired. */
+X3DH_HIDDEN int opk_pool_find(const opk_pool *p, uint32_t id, veil_secret *key,
+                              uint8_t pub[X3DH_KEY_BYTES]);
+/* Remove it for good (the secret is destroyed); errors as find. */
+X3DH_HIDDEN int opk_pool_consume(opk_pool *p, uint32_t id);
+
+#endif
