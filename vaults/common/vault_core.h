@@ -30,18 +30,6 @@ typedef struct vc_vault vc_vault;
 #define VC_CRYPTO_DEFAULT "openssl"
 #else
 #define VC_CRYPTO_DEFAULT "sodium"
-/* Enumerate records in name order (name, value bytes); a non-zero return
- * from fn stops the walk and is returned. */
-typedef int (*vc_record_each_fn)(void *arg, const char *name, const uint8_t *value,
-                                 size_t len);
-VC_HIDDEN int vc_records_foreach(vc_vault *v, vc_record_each_fn fn, void *arg);
-/* Count and bytes (names + values) of the records, for sizing a store. */
-VC_HIDDEN void vc_records_size(const vc_vault *v, size_t *count, size_t *bytes);
-/* Re-insert a record read back from storage: the name and limit checks of
- * a put, no change hook. */
-VC_HIDDEN int vc_records_insert(vc_vault *v, const char *name, const uint8_t *value,
-                                size_t len);
-
 #endif
 
 /* Backend by name ("sodium", "openssl").  VEIL_EINVAL for an unknown name
