@@ -79,11 +79,22 @@ static void copy_file(const char *from, const char *to)
     assert_int_equal(system(cmd), 0);
 }
 
+static void alice_to_bob(world *w, const char *text)
+{
+    veil_route r = route_of("bob");
+    veil_address ch;
+    assert_int_equal(veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), &ch),
+                     0);
+    round_trip(w->app, &ch, text);
+}
+
 /* Alice in her file vault; a copy of it taken now (before any rotation);
  * then she rotates and opens a channel to Bob's listener, so Bob learns
  * her two-event history.  Bob lives in the node's software vault unless
- * bob_in_file. */
-static void alice_rotates_after_backup(world *w, bool bob_in_file)
+ * bob_in_file.  With talk_first, Alice also talks to Bob before rotating:
+ * Bob's node has then verified (and cached) exactly the proof the old
+ * copy will present. */
+static void alice_rotates_after_backup(world *w, bool bob_in_file, bool talk_first)
 {
     char from[128], to[128];
     assert_int_equal(veil_vault_open(w->node, "vault.alice", &w->alice_v), 0);
@@ -91,17 +102,15 @@ static void alice_rotates_after_backup(world *w, bool bob_in_file)
     snprintf(from, sizeof from, "%s/alice.vault", w->dir);
     snprintf(to, sizeof to, "%s/old.vault", w->dir);
     copy_file(from, to);
-    assert_int_equal(veil_entity_rotate(w->alice), 0);
     if (bob_in_file)
         assert_int_equal(veil_vault_open(w->node, "vault.bob", &w->bob_v), 0);
     assert_int_equal(veil_entity_create(w->node, w->bob_v, "bob", &w->bob), 0);
     assert_int_equal(veil_secure_channel_listener_create(w->bob, "bob",
                                                          trust_only(w->node, w->alice)), 0);
-    veil_route r = route_of("bob");
-    veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), &ch),
-                     0);
-    round_trip(w->app, &ch, "from the rotated alice");
+    if (talk_first)
+        alice_to_bob(w, "from alice before her rotation");
+    assert_int_equal(veil_entity_rotate(w->alice), 0);
+    alice_to_bob(w, "from the rotated alice");
 }
 
 /* The attacker: the old copy of Alice's vault, opened as an entity. */
@@ -157,13 +166,15 @@ static void expect_initiator_refuses(world *w, const char *needle)
 }
 
 /* Item 1: after Alice rotated (and Bob saw it), the holder of only her old
- * root key presents the one-event history: Bob's listener refuses. */
+ * root key presents the one-event history: Bob's listener refuses — also
+ * when Bob verified exactly that proof before (a cache hit never skips the
+ * contacts check). */
 static void test_item1_rollback_refused_listener(void **state)
 {
     (void)state;
     world w;
     world_up(&w);
-    alice_rotates_after_backup(&w, false);
+    alice_rotates_after_backup(&w, false, true);
     mallory_from_backup(&w);
     expect_listener_refuses(&w, "presented a change history of 1 events, older than the 2 "
                                 "events this node knows");
@@ -176,7 +187,7 @@ static void test_item1_rollback_refused_initiator(void **state)
     (void)state;
     world w;
     world_up(&w);
-    alice_rotates_after_backup(&w, false);
+    alice_rotates_after_backup(&w, false, false);
     mallory_from_backup(&w);
     expect_initiator_refuses(&w, "presented a change history of 1 events, older than the 2 "
                                  "events this node knows");
@@ -189,7 +200,7 @@ static void test_item1_fork_refused(void **state)
     (void)state;
     world w;
     world_up(&w);
-    alice_rotates_after_backup(&w, false);
+    alice_rotates_after_backup(&w, false, false);
     mallory_from_backup(&w);
     assert_int_equal(veil_entity_rotate(w.mallory), 0);
     expect_listener_refuses(&w, "presented a change history of 2 events that forks from the 2 "
@@ -205,7 +216,7 @@ static void test_item1_longer_history_updates_contact(void **state)
     (void)state;
     world w;
     world_up(&w);
-    alice_rotates_after_backup(&w, false);
+    alice_rotates_after_backup(&w, false, false);
     veil_contacts *c;
     veil_contact_info info;
     const char *id = veil_entity_identifier(w.alice);
@@ -245,7 +256,7 @@ static void test_item1_contact_survives_reopen(void **state)
     (void)state;
     world w;
     world_up(&w);
-    alice_rotates_after_backup(&w, true);
+    alice_rotates_after_backup(&w, true, false);
     node_down(&w);
     node_up(&w, NULL);
     veil_contacts *c;
@@ -305,7 +316,8 @@ static void test_item1_expired_key_refused(void **state)
 }
 
 /* Item 1 on the real clock: [identity] key_lifetime = 1 and no skew
- * allowance; two seconds later the same peer is refused. */
+ * allowance; a channel works at once, and two seconds later the same peer,
+ * presenting the very proof verified and cached then, is refused. */
 static void test_item1_expired_key_by_lifetime(void **state)
 {
     (void)state;
@@ -318,6 +330,13 @@ static void test_item1_expired_key_by_lifetime(void **state)
     assert_int_equal(veil_entity_create(w.node, NULL, "bob", &w.bob), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_create(w.alice, "alice",
+                                                         trust_only(w.node, w.bob)), 0);
+    /* Valid for one more second at least: a channel now works, and its
+     * proofs are verified and cached. */
+    veil_route r = route_of("alice");
+    veil_address ch;
+    assert_int_equal(veil_secure_channel_create(w.bob, &r, trust_only(w.node, w.alice), &ch), 0);
     veil_history_info info;
     size_t hlen;
     const uint8_t *h = veil_entity_history(w.alice, &hlen);
@@ -325,10 +344,7 @@ static void test_item1_expired_key_by_lifetime(void **state)
     assert_int_equal(info.expires, info.created + 1);
     while ((uint64_t)time(NULL) <= info.expires) /* at most 2 s */
         usleep(20000);
-    veil_route r = route_of("alice");
-    veil_address ch;
-    assert_int_equal(veil_secure_channel_listener_create(w.alice, "alice",
-                                                         trust_only(w.node, w.bob)), 0);
+    r = route_of("alice");
     int rc = veil_secure_channel_create(w.bob, &r, trust_only(w.node, w.alice), &ch);
     if (rc != VEIL_EEXPIRED || strstr(veil_last_error(), "clock skew allowance 0 s") == NULL)
         fail_msg("expected VEIL_EEXPIRED, got %d: %s", rc, veil_last_error());
@@ -385,7 +401,7 @@ static void test_item2_old_static_key_refused(void **state)
     (void)state;
     world w;
     world_up(&w);
-    alice_rotates_after_backup(&w, false);
+    alice_rotates_after_backup(&w, false, false);
     mallory_from_backup(&w);
     veil_secret s;
     assert_int_equal(veil_vault_find_by_label(w.old_v, "veil.entity.alice.ka.0", &s), 0);
