@@ -63,4 +63,10 @@ void test_chachapoly_rfc8439(void **state);
 void test_aesgcm_spec(void **state);
 void test_aead_many_keys(void **state);
 
+/* test_vault_records.c */
+void test_records_basic(void **state);
+void test_records_arguments(void **state);
+void test_records_limits(void **state);
+void test_records_persist(void **state);
+
 #endif

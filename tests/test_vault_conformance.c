@@ -514,9 +514,13 @@ static void test_vault_open_node(void **state)
     veil_config_free(cfg);
 }
 
-#define T(fn) { #fn, fn }
+/* rows: which rows run the test (ROWS_ALL, or only the in-memory or only
+ * the persistent ones). */
+enum { ROWS_ALL, ROWS_MEMORY, ROWS_PERSISTENT };
+#define T(fn) { #fn, fn, ROWS_ALL }
+#define T_ROWS(fn, rows) { #fn, fn, rows }
 
-static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
+static const struct { const char *name; CMUnitTestFunction fn; int rows; } suite[] = {
     T(test_hash_abc), T(test_hash_streaming), T(test_hmac_rfc4231),
     T(test_hkdf_rfc5869), T(test_hkdf_typed_outputs),
     T(test_x25519_rfc7748_vectors), T(test_x25519_rfc7748_iterated),
@@ -526,7 +530,12 @@ static const struct { const char *name; CMUnitTestFunction fn; } suite[] = {
     T(test_chachapoly_rfc8439), T(test_aesgcm_spec), T(test_aead_many_keys), T(test_aead_tamper),
     T(test_aead_rekey), T(test_use_after_destroy), T(test_wrong_type),
     T(test_export_perm_and_labels), T(test_argument_checks), T(test_bad_crypto_config),
-    T(test_default_backend), T(test_backend_name),
+    T(test_default_backend), T(test_backend_name), T(test_records_basic),
+    T(test_records_arguments),
+    /* The same core code on every row; a file row would rewrite its file
+     * thousands of times. */
+    T_ROWS(test_records_limits, ROWS_MEMORY),
+    T_ROWS(test_records_persist, ROWS_PERSISTENT),
 };
 #define N_SUITE (sizeof suite / sizeof suite[0])
 
@@ -540,7 +549,11 @@ int main(void)
     tests[n++] = (struct CMUnitTest){ "test_nonce_encode", test_nonce_encode, NULL, NULL, NULL };
     tests[n++] = (struct CMUnitTest){ "test_vault_open_node", test_vault_open_node, NULL, NULL, NULL };
     for (size_t c = 0; c < N_VAULTS; c++) {
+        bool persistent = strcmp(vaults[c].plugin, "file") == 0;
         for (size_t i = 0; i < N_SUITE; i++) {
+            if ((suite[i].rows == ROWS_MEMORY && persistent) ||
+                (suite[i].rows == ROWS_PERSISTENT && !persistent))
+                continue;
             char *name = names[c * N_SUITE + i];
             snprintf(name, 96, "%s/%s: %s", vaults[c].plugin,
                      strstr(vaults[c].config, "sodium") ? "sodium" : "openssl", suite[i].name);

@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "kdf.h"
+#include "vault_core.h"
 
 /* ---- the KDF ------------------------------------------------------------------ */
 
@@ -140,14 +141,14 @@ static void test_header_layout(void **state)
     fvt_close(&t);
     uint8_t *f = fvt_slurp(path, &len);
     assert_memory_equal(f, "VEILVLTF", 8);
-    assert_int_equal(f[8] << 8 | f[9], 1);          /* version */
+    assert_int_equal(f[8] << 8 | f[9], 2);          /* version */
     assert_int_equal(f[10], 1);                      /* KDF scrypt */
     assert_int_equal(f[11], 11);                     /* log2 N */
     assert_int_equal(f[15], 2);                      /* r */
     assert_int_equal(f[19], 3);                      /* p */
     assert_int_equal(f[36], 1);                      /* ChaCha20-Poly1305 */
     uint32_t body = (uint32_t)f[49] << 24 | (uint32_t)f[50] << 16 | f[51] << 8 | f[52];
-    assert_int_equal(body, 4 + 16);                  /* empty: count + tag */
+    assert_int_equal(body, 4 + 4 + 16);              /* empty: two counts + tag */
     assert_int_equal(len, 53 + body);
     free(f);
 }
@@ -193,7 +194,8 @@ static void test_destroy_persists(void **state)
 
 /* An independent reader of docs/VAULT-FILE.md in Python (hashlib.scrypt,
  * python3-cryptography's ChaCha20Poly1305): it must decrypt what we wrote
- * and list the records as "type flags label hex". */
+ * and list the secret records as "type flags label hex" and the public
+ * records as "record name hex". */
 static const char decode_py[] =
     "import sys, struct, hashlib\n"
     "from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305\n"
@@ -202,7 +204,7 @@ static const char decode_py[] =
     "ver, kdf, log2n, r, p = struct.unpack('>HBBII', f[8:20])\n"
     "salt, aead, nonce = f[20:36], f[36], f[37:49]\n"
     "(blen,) = struct.unpack('>I', f[49:53])\n"
-    "assert ver == 1 and kdf == 1 and aead == 1 and len(f) == 53 + blen\n"
+    "assert ver == 2 and kdf == 1 and aead == 1 and len(f) == 53 + blen\n"
     "key = hashlib.scrypt(sys.argv[2].encode(), salt=salt, n=1 << log2n, r=r, p=p,\n"
     "                     maxmem=1 << 30, dklen=32)\n"
     "body = ChaCha20Poly1305(key).decrypt(nonce, f[53:], f[:53])\n"
@@ -212,6 +214,11 @@ static const char decode_py[] =
     "    label = body[o:o + ll].decode(); o += ll\n"
     "    sl = body[o]; o += 1\n"
     "    print(t, fl, label or '-', body[o:o + sl].hex()); o += sl\n"
+    "(n,) = struct.unpack('>I', body[o:o + 4]); o += 4\n"
+    "for i in range(n):\n"
+    "    nl = body[o]; name = body[o + 1:o + 1 + nl].decode(); o += 1 + nl\n"
+    "    (vl,) = struct.unpack('>I', body[o:o + 4]); o += 4\n"
+    "    print('record', name, body[o:o + vl].hex() or '-'); o += vl\n"
     "assert o == len(body)\n";
 
 static void test_independent_decoder(void **state)
@@ -235,6 +242,8 @@ static void test_independent_decoder(void **state)
         assert_int_equal(veil_vault_import(t.v, &a, buf, 5, &h), 0);
         a = fvt_attrs(VEIL_SECRET_X25519, "not-stored", false, false);
         assert_int_equal(veil_vault_generate(t.v, &a, &h), 0);
+        assert_int_equal(veil_vault_record_put(t.v, "z.hist", buf, 3), 0);
+        assert_int_equal(veil_vault_record_put(t.v, "a.empty", NULL, 0), 0);
         fvt_close(&t);
         snprintf(cmd, sizeof cmd, "\"%s\" -c \"$VEIL_TEST_DECODE_PY\" '%s' '%s'", py, path,
                  getenv(FVT_PASS_ENV));
@@ -247,7 +256,9 @@ static void test_independent_decoder(void **state)
         assert_int_equal(pclose(out), 0);
         assert_string_equal(all, "5 0 entity "
                                  "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\n"
-                                 "1 1 - 0102030405\n");
+                                 "1 1 - 0102030405\n"
+                                 "record a.empty -\n"
+                                 "record z.hist 010203\n");
     }
 }
 
@@ -365,12 +376,53 @@ static void test_unknown_version(void **state)
     size_t len;
     fvt t;
     uint8_t *f = fvt_small_vault(backends[0], &len);
-    f[9] = 2;
+    f[9] = 3;
     fvt_spill(path, f, len);
     assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EVERSION);
-    fvt_detail("unknown format version 2 at offset 8");
+    fvt_detail("unknown format version 3 at offset 8 (this build reads versions 1..2)");
     fvt_assert_unchanged(path, f, len);
     free(f);
+}
+
+/* A version 1 file (written here by the documented layout: no records
+ * section; passphrase_mode = none, so the key is all zero) opens, keeps its
+ * version until its first change, and is then rewritten as version 2. */
+static void test_version1_upgraded(void **state)
+{
+    (void)state;
+    static const uint8_t zero_key[32];
+    const vc_backend *be;
+    void *aead;
+    fvt t;
+    veil_secret h;
+    size_t len, pos = 4, n;
+    uint8_t file[FV_HEADER_BYTES + 256], body[256], seed[32] = { 7 };
+    fv_header hdr = { .version = 1, .aead = FV_AEAD_CHACHAPOLY, .nonce = { 1, 2, 3 } };
+    veil_secret_attrs a = fvt_attrs(VEIL_SECRET_ED25519, "old", true, false);
+    fv_put32(body, 1);
+    assert_int_equal(fv_record_encode(body, sizeof body, &pos, &a, seed, 32), 0);
+    hdr.body_len = (uint32_t)(pos + FV_TAG_BYTES);
+    fv_header_encode(&hdr, file);
+    assert_int_equal(vc_backend_by_name(backends[0], &be), 0);
+    assert_int_equal(be->aead_new(VEIL_SECRET_CHACHAPOLY, zero_key, &aead), 0);
+    assert_int_equal(be->aead_encrypt(aead, hdr.nonce, file, FV_HEADER_BYTES, body, pos), 0);
+    be->aead_free(aead);
+    memcpy(file + FV_HEADER_BYTES, body, hdr.body_len);
+    fvt_spill(path, file, FV_HEADER_BYTES + hdr.body_len);
+    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_mode = none\n"), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "old", &h), 0);
+    assert_int_equal(veil_vault_record_get(t.v, "any", NULL, 0, &n), VEIL_ENOTFOUND);
+    fvt_assert_unchanged(path, file, FV_HEADER_BYTES + hdr.body_len);
+    assert_int_equal(veil_vault_record_put(t.v, "new", (const uint8_t *)"v2", 2), 0);
+    fvt_close(&t);
+    uint8_t *f = fvt_slurp(path, &len);
+    assert_int_equal(f[8] << 8 | f[9], 2);
+    free(f);
+    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, "passphrase_mode = none\n"), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "old", &h), 0);
+    assert_int_equal(veil_vault_record_get(t.v, "new", NULL, 0, &n), 0);
+    assert_int_equal(n, 2);
+    fvt_close(&t);
 }
 
 /* A child process holds the vault open: the parent gets VEIL_ELOCKED. */
@@ -514,6 +566,7 @@ int main(void)
         T(test_scrypt_rfc7914), T(test_roundtrip_all_backends), T(test_header_layout),
         T(test_independent_decoder), T(test_kdf_defaults), T(test_destroy_persists), T(test_wrong_passphrase),
         T(test_truncated_every_length), T(test_flipped_every_byte), T(test_unknown_version),
+        T(test_version1_upgraded),
         T(test_locked_by_child), T(test_open_permissions), T(test_passphrase_sources),
         T(test_config_errors), T(test_entity_key_across_processes),
     };

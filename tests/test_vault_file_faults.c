@@ -132,6 +132,40 @@ static void test_destroy_write_failure(void **state)
     free(orig);
 }
 
+/* Records follow the secrets: a put or delete whose write fails returns
+ * the mapped error and is undone (new record absent, replaced value
+ * back, deleted record still there), and the file is unchanged. */
+static void test_record_write_failure(void **state)
+{
+    (void)state;
+    size_t len, n;
+    fvt t;
+    uint8_t got[16];
+    assert_int_equal(veil_plugin_register_builtin(&linked_file), 0);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_record_put(t.v, "rec", (const uint8_t *)"old", 3), 0);
+    fvt_close(&t);
+    uint8_t *orig = fvt_slurp(path, &len);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    fail_step = "write";
+    fail_errno = ENOSPC;
+    fv_fault_hook = hook;
+    assert_int_equal(veil_vault_record_put(t.v, "other", (const uint8_t *)"x", 1), VEIL_ENOSPC);
+    fvt_detail(path);
+    assert_int_equal(veil_vault_record_get(t.v, "other", NULL, 0, &n), VEIL_ENOTFOUND);
+    assert_int_equal(veil_vault_record_put(t.v, "rec", (const uint8_t *)"newer", 5), VEIL_ENOSPC);
+    assert_int_equal(veil_vault_record_delete(t.v, "rec"), VEIL_ENOSPC);
+    assert_int_equal(veil_vault_record_get(t.v, "rec", got, sizeof got, &n), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(got, "old", 3);
+    fvt_assert_unchanged(path, orig, len);
+    fv_fault_hook = NULL;
+    fvt_close(&t);
+    veil_plugin_unregister_builtin("file");
+    fvt_assert_unchanged(path, orig, len);
+    free(orig);
+}
+
 /* The real thing where the system allows it (root with CAP_SYS_ADMIN): a
  * 64 KiB tmpfs filled up (ENOSPC), then remounted read-only (EROFS).  The
  * fault-hook tests above cover the same paths everywhere else. */
@@ -199,7 +233,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_fault_each_step), T(test_fault_fsync_dir), T(test_destroy_write_failure),
-        T(test_real_tmpfs),
+        T(test_record_write_failure), T(test_real_tmpfs),
     };
     return cmocka_run_group_tests_name("file vault faults", tests, fvt_group_setup,
                                        fvt_group_teardown);

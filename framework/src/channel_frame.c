@@ -93,7 +93,7 @@ int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out)
 {
     if (len < VEIL_CH_PROOF_MIN)
         return veil_error_set(VEIL_ETRUNCATED, "channel identity proof: %zu bytes, need at least "
-                              "%u (version, signature)", len, VEIL_CH_PROOF_MIN);
+                              "%u (version, expiry, signature)", len, VEIL_CH_PROOF_MIN);
     if (in[0] != VEIL_CH_PROOF_VERSION)
         return veil_error_set(VEIL_EVERSION, "channel identity proof: version %u (expected %u)",
                               in[0], VEIL_CH_PROOF_VERSION);
@@ -104,21 +104,9 @@ int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out)
     if (hlen > VEIL_HISTORY_MAX_BYTES)
         return veil_error_set(VEIL_ELIMIT, "channel identity proof: history of %zu bytes "
                               "(limit %u)", hlen, VEIL_HISTORY_MAX_BYTES);
-    out->sig = in + 1;
+    out->expires = load_be64(in + 1);
+    out->sig = in + 1 + 8;
     out->history = in + VEIL_CH_PROOF_MIN;
     out->history_len = hlen;
     return 0;
-}
-
-size_t veil__ch_attest_message(uint8_t *out, size_t cap, int key_type, const uint8_t *pub,
-                               size_t pub_len)
-{
-    size_t dl = sizeof VEIL_CH_ATTEST_DOMAIN - 1u;
-    size_t need = dl + 1u + pub_len;
-    if (cap < need)
-        return 0;
-    memcpy(out, VEIL_CH_ATTEST_DOMAIN, dl);
-    out[dl] = (uint8_t)key_type;
-    memcpy(out + dl + 1u, pub, pub_len);
-    return need;
 }

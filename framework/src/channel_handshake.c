@@ -47,7 +47,7 @@ static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const ui
     return rc < 0 ? veil_error_wrap(rc, "secure channel: key agreement session") : 0;
 }
 
-/* version || attestation || history, in a buffer of its exact size
+/* version || expiry || attestation || history, in a buffer of its exact size
  * (*out, malloc'd; the caller frees it). */
 int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out, size_t *len)
 {
@@ -61,7 +61,8 @@ int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out,
     if (p == NULL)
         return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
     p[0] = VEIL_CH_PROOF_VERSION;
-    memcpy(p + 1, loc->sig, VEIL_SIGNATURE_BYTES);
+    veil__store_be64(p + 1, loc->expires);
+    memcpy(p + 1 + 8, loc->sig, VEIL_SIGNATURE_BYTES);
     memcpy(p + VEIL_CH_PROOF_MIN, h, hlen);
     *out = p;
     *len = VEIL_CH_PROOF_MIN + hlen;
@@ -168,13 +169,45 @@ int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
 
-/* Split, then verify the peer's proof against the authenticated static
- * key and run the policy.  On success the keys are the channel's. */
+/* The peer's identity, then the policy: the proof verified against the
+ * authenticated static key and the clock, the history checked against the
+ * node's contacts (a rollback or fork of a known peer is VEIL_EREVOKED
+ * whatever the policy says), the policy run, and only a peer it accepted
+ * remembered. */
+static int check_peer(veil_channel *ch, const veil_ch_proof *proof, const veil_ka_result *r,
+                      veil_trust_policy *policy)
+{
+    veil_contacts *known = veil__entity_contacts(ch->entity);
+    veil_identity_settings defaults;
+    veil_history_clock clock;
+    veil_history_view view;
+    if (known == NULL)
+        veil__identity_defaults(&defaults);
+    veil__identity_clock(known != NULL ? veil__contacts_settings(known) : &defaults, &clock);
+    int rc = veil__ch_peer_verify(ch->vault, proof, r->remote_static, r->remote_static_len,
+                                  &clock, &view);
+    if (rc < 0)
+        return rc;
+    memcpy(ch->stats.peer_identifier, view.info.identifier, sizeof ch->stats.peer_identifier);
+    if ((rc = veil__contacts_check(known, &view, proof->history, proof->history_len)) < 0)
+        return rc;
+    veil_route route;
+    size_t pos = 0;
+    if ((rc = veil_route_decode(&route, ch->route, ch->route_len, &pos)) < 0)
+        return rc;
+    veil_trust_info info;
+    veil__trust_info_fill(&info, &view, proof->history, proof->history_len,
+                          veil_entity_identifier(ch->entity), &route);
+    if ((rc = veil_trust_policy_check(policy, &info)) == 0)
+        veil__contacts_learn(known, ch->entity, &view, proof->history, proof->history_len);
+    return rc;
+}
+
+/* Split, then check the peer.  On success the keys are the channel's. */
 static int finish(veil_channel *ch, const uint8_t *payload, size_t plen, veil_trust_policy *policy)
 {
     veil_ka_result r;
     veil_ch_proof proof;
-    veil_history_view view;
     int rc = veil__ch_proof_parse(payload, plen, &proof);
     if (rc < 0)
         return veil_error_wrap(VEIL_EHANDSHAKE, "secure channel: the peer's identity proof");
@@ -186,25 +219,7 @@ static int finish(veil_channel *ch, const uint8_t *payload, size_t plen, veil_tr
     ch->ka->session_free(ch->session);
     ch->session = NULL;
     veil__ch_keys_set(ch, &r);
-    if ((rc = veil__ch_peer_verify(ch->vault, &proof, r.remote_static, r.remote_static_len,
-                                   &view)) < 0)
-        return rc;
-    memcpy(ch->stats.peer_identifier, view.info.identifier, sizeof ch->stats.peer_identifier);
-    veil_route route;
-    size_t pos = 0;
-    if ((rc = veil_route_decode(&route, ch->route, ch->route_len, &pos)) < 0)
-        return rc;
-    veil_trust_info info;
-    memset(&info, 0, sizeof info);
-    info.size = sizeof info;
-    info.peer_identifier = view.info.identifier;
-    info.peer_history = proof.history;
-    info.peer_history_len = proof.history_len;
-    info.peer_public_key = view.info.current_key;
-    info.peer_public_key_len = sizeof view.info.current_key;
-    info.local_identifier = veil_entity_identifier(ch->entity);
-    info.route = &route;
-    return veil_trust_policy_check(policy, &info);
+    return check_peer(ch, &proof, &r, policy);
 }
 
 /* The initiator refused the responder: message 3 (the initiator's proof)

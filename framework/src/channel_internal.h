@@ -39,11 +39,12 @@ enum {
  * plaintext starts at offset 0, so a decrypted payload needs no move. */
 #define VEIL_CH_TRAILER 9u                   /* 64-bit nonce + type */
 #define VEIL_CH_OVERHEAD (VEIL_CH_TRAILER + VEIL_AEAD_TAG_BYTES)
-#define VEIL_CH_PROOF_VERSION 1u
-/* Identity proof carried in KA messages 2 and 3:
- * version(1) || attestation signature(64) || encoded change history. */
-#define VEIL_CH_PROOF_MIN (1u + VEIL_SIGNATURE_BYTES)
-#define VEIL_CH_ATTEST_DOMAIN "veil.channel.attest.v1"
+#define VEIL_CH_PROOF_VERSION 2u
+/* Identity proof carried in KA messages 2 and 3: version(2) ||
+ * attestation expiry:u64be || attestation signature(64) || encoded change
+ * history.  The attestation (identity_sign.c, domain VEIL_DOMAIN_ATTEST)
+ * covers 0x04 (X25519) || static public key || expiry. */
+#define VEIL_CH_PROOF_MIN (1u + 8u + VEIL_SIGNATURE_BYTES)
 #define VEIL_CH_POLICY_NAME_MAX 128u
 /* HSERR body: code:u8 (-VEIL_E*) || reason text, at most this many bytes. */
 #define VEIL_CH_HSERR_MAX 256u
@@ -68,6 +69,7 @@ VEIL_CH_HIDDEN int veil__ch_inner_parse(const uint8_t *plain, size_t len, size_t
                                         size_t *payload_len);
 
 typedef struct veil_ch_proof {
+    uint64_t expires;             /* the attestation's (0: none of its own) */
     const uint8_t *sig;           /* VEIL_SIGNATURE_BYTES */
     const uint8_t *history;
     size_t history_len;
@@ -76,10 +78,6 @@ typedef struct veil_ch_proof {
 /* Parse an identity proof (no crypto).  VEIL_ETRUNCATED / VEIL_EVERSION /
  * VEIL_ELIMIT (history over VEIL_HISTORY_MAX_BYTES). */
 VEIL_CH_HIDDEN int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out);
-
-/* The attested bytes: domain || key type || static public key. */
-VEIL_CH_HIDDEN size_t veil__ch_attest_message(uint8_t *out, size_t cap, int key_type,
-                                              const uint8_t *pub, size_t pub_len);
 
 /* ---- anti-replay window ----------------------------------------------- */
 
@@ -105,18 +103,21 @@ typedef struct veil_ch_local {
     veil_secret static_key;       /* the entity's X25519 KA static key */
     uint8_t static_pub[VEIL_X25519_KEY_BYTES];
     uint8_t sig[VEIL_SIGNATURE_BYTES];   /* attestation by the identity key */
+    uint64_t expires;             /* the attestation's */
 } veil_ch_local;
 
-/* The entity's KA static key and attestation, made once per entity and
- * cached (process-wide, keyed by vault and identity key). */
+/* The entity's current KA static key and attestation (made by the entity
+ * at create, open and rotate: a rotated entity has a new one). */
 VEIL_CH_HIDDEN int veil__ch_local_get(veil_entity *e, veil_ch_local *out);
 
 /* Verify a peer's proof against the KA's remote static key: history,
  * attestation under the history's current key, attested key equal to the
- * remote static.  Verified results are cached, so a repeat peer costs no
- * signature verification.  Fills *view. */
+ * remote static; then, always (also when the signatures were verified
+ * before and cached), the current key and the attestation against clock:
+ * VEIL_EEXPIRED.  Fills *view. */
 VEIL_CH_HIDDEN int veil__ch_peer_verify(veil_vault *v, const veil_ch_proof *proof,
                                         const uint8_t *remote_static, size_t remote_len,
+                                        const veil_history_clock *clock,
                                         veil_history_view *view);
 
 /* channel_handshake.c: this entity's proof (version || attestation of

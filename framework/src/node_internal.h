@@ -24,8 +24,9 @@ VEIL_NODE_HIDDEN int veil__node_plugin(veil_node *node, const char *section,
                                        veil_plugin **out);
 
 /* The node is going away: drop its references on the trust policy
- * plugins veil_trust_policy_new loaded for it (trust.c).  Policies still
- * alive keep their plugin loaded until they are freed. */
+ * plugins veil_trust_policy_new loaded for it (trust.c), and its identity
+ * state (contacts, [identity] settings).  Policies still alive keep their
+ * plugin loaded until they are freed. */
 VEIL_NODE_HIDDEN void veil__trust_node_gone(const veil_node *node);
 
 #endif

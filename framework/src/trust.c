@@ -197,6 +197,7 @@ void veil__trust_node_gone(const veil_node *node)
         veil_plugin_unload(c->plugin); /* fini/dlclose now if no policy holds it */
         free(c);
     }
+    veil__contacts_node_gone(node); /* the node's identity state (identity_node.c) */
 }
 
 int veil_trust_policy_new(veil_node *node, const char *name, const char *const *key_values,

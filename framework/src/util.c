@@ -110,3 +110,17 @@ size_t veil__strlcpy(char *dst, const char *src, size_t cap)
     }
     return n;
 }
+
+void veil__store_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+uint64_t veil__load_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}

@@ -45,4 +45,8 @@ VEIL_HIDDEN int veil__hex_decode(const char *hex, uint8_t *out, size_t cap,
  * cap > 0, returns strlen(src) so truncation is (ret >= cap). */
 VEIL_HIDDEN size_t veil__strlcpy(char *dst, const char *src, size_t cap);
 
+/* Big-endian 64-bit integers at p (8 bytes). */
+VEIL_HIDDEN void veil__store_be64(uint8_t *p, uint64_t v);
+VEIL_HIDDEN uint64_t veil__load_be64(const uint8_t *p);
+
 #endif

@@ -13,13 +13,7 @@
 #include <veil/vault.h>
 
 #include "util.h"
-
-struct veil_vault {
-    unsigned refs;              /* veil__vault_ref(); closed at 0 */
-    veil_plugin *plugin;
-    const veil_vault_ops *ops;
-    void *inst;
-};
+#include "vault_internal.h"
 
 /* ---- small tables --------------------------------------------------------- */
 
@@ -79,24 +73,6 @@ const char *veil_secret_type_name(int type)
 }
 
 /* ---- argument checks ------------------------------------------------------ */
-
-/* The op exists in the plugin's table (which may be older and shorter). */
-#define OP(v, name, fn)                                                           \
-    do {                                                                          \
-        if ((v) == NULL)                                                          \
-            return veil_error_set(VEIL_EINVAL, "%s: vault is NULL", fn);          \
-        if ((v)->ops->size < offsetof(veil_vault_ops, name) + sizeof((v)->ops->name) || \
-            (v)->ops->name == NULL)                                               \
-            return veil_error_set(VEIL_EUNSUPPORTED,                              \
-                                  "%s: vault plugin '%s' does not implement " #name, fn, \
-                                  veil_vault_plugin_name(v));                     \
-    } while (0)
-
-#define NONNULL(p, fn)                                                            \
-    do {                                                                          \
-        if ((p) == NULL)                                                          \
-            return veil_error_set(VEIL_EINVAL, "%s: " #p " is NULL", fn);         \
-    } while (0)
 
 /* Pointer may be NULL only when its length is 0. */
 #define BUF(p, n, fn)                                                             \

@@ -6,7 +6,11 @@
  *
  * Every entry is parsed when the instance is made (a bad one refuses the
  * configuration, naming file:line); check compares the peer's identifier
- * with every entry in constant time and never stops early. */
+ * with every entry in constant time and never stops early.  Rotations: an
+ * identifier is allowed as its entity follows its rotations, under the
+ * channel's checks that run before any policy (an unexpired current key;
+ * a known peer's history only extended, never rolled back or forked:
+ * docs/PROTOCOL.md, "Contacts"). */
 #include <veil/entity.h>
 #include <veil/error.h>
 #include <veil/plugin.h>

@@ -5,7 +5,8 @@
  *   odd:  the rest is a list of (offset:u16, byte) patches and a final
  *         length applied to a VALID 3-event history built at start-up, so
  *         the fuzzer reaches the checks behind the signatures (links, seq,
- *         key type, trailing bytes) too.
+ *         times, key type, trailing bytes) too.
+ * Histories that verify are also checked against a fixed clock.
  * Invariants: no crash, no out-of-bounds read (ASan); a patched history
  * that still verifies has the original identifier (nobody can make a
  * history with another root without its key).  The software vault is
@@ -25,11 +26,15 @@ static uint8_t *valid;
 static size_t valid_len;
 static veil_history_info valid_info;
 
+static const veil_history_clock clock_at = { 1700002000u, 300u, 63072000u };
+
 static void setup_once(void)
 {
     veil_plugin *p;
     veil_secret keys[3];
     veil_secret_attrs a;
+    uint8_t pub[32], *h = NULL, *next;
+    size_t n = 0, len = 0;
     if (vault != NULL)
         return;
     if (veil_plugin_load_named("software", NULL, NULL, VEIL_PLUGIN_VAULT, NULL, &p) < 0 ||
@@ -37,11 +42,21 @@ static void setup_once(void)
         abort();
     memset(&a, 0, sizeof a);
     a.type = VEIL_SECRET_ED25519;
-    for (int i = 0; i < 3; i++)
-        if (veil_vault_generate(vault, &a, &keys[i]) < 0)
+    /* create, then two rotations; the middle key expires (times as seeds
+     * for the time rules). */
+    for (uint64_t i = 0; i < 3; i++) {
+        if (veil_vault_generate(vault, &a, &keys[i]) < 0 ||
+            veil_vault_public_key(vault, keys[i], pub, sizeof pub, &n) < 0 ||
+            veil__history_append(vault, h, len, i ? keys[i - 1] : 0, keys[i], pub,
+                                 1700000000u + 1000u * i, i == 1 ? 1700002500u : 0, &next,
+                                 &len) < 0)
             abort();
-    if (veil__history_build(vault, keys, 3, &valid, &valid_len) < 0 ||
-        veil_history_verify(vault, valid, valid_len, &valid_info) < 0)
+        free(h);
+        h = next;
+    }
+    valid = h;
+    valid_len = len;
+    if (veil_history_verify_at(vault, valid, valid_len, &clock_at, &valid_info) < 0)
         abort();
 }
 
@@ -58,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (in == NULL)
             return 0;
         memcpy(in, data + 1, size - 1);
-        (void)veil_history_verify(vault, in, size - 1, &info);
+        (void)veil_history_verify_at(vault, in, size - 1, &clock_at, &info);
         free(in);
         return 0;
     }
@@ -78,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *in = malloc(len ? len : 1);
     if (in != NULL) {
         memcpy(in, h, len);
-        if (veil_history_verify(vault, in, len, &info) == 0 &&
+        if (veil_history_verify_at(vault, in, len, &clock_at, &info) == 0 &&
             strcmp(info.identifier, valid_info.identifier) != 0)
             abort();
         free(in);

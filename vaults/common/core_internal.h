@@ -67,6 +67,7 @@ struct vc_vault {
     vc_change_fn hook;
     void *hook_arg;
     void *user;
+    struct vc_records *records;        /* records.c; NULL until the first put */
 };
 
 static inline vc_entry *vc_at(vc_vault *v, uint32_t i)
@@ -102,6 +103,9 @@ VC_HIDDEN void vc_remove(vc_vault *v, veil_secret s);
 VC_HIDDEN int vc_commit(vc_vault *v, const veil_secret *made, size_t n);
 VC_HIDDEN int vc_type_error(vc_vault *v, const vc_entry *e, const char *op,
                             const char *expected);
+
+/* Free every record (records.c; vc_free calls it). */
+VC_HIDDEN void vc_records_free(vc_vault *v);
 
 /* HMAC over scattered parts with a raw key (kdf.c). */
 VC_HIDDEN int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,

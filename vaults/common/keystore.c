@@ -189,6 +189,7 @@ void vc_free(vc_vault *v)
         free(v->chunks[c]);
     }
     free(v->chunks);
+    vc_records_free(v);
     free(v);
 }
 

@@ -93,6 +93,13 @@ VC_HIDDEN int vc_op_verify(void *vault, int key_type, const uint8_t *public_key,
                            size_t public_len, const uint8_t *msg, size_t len,
                            const uint8_t sig[VEIL_SIGNATURE_BYTES]);
 
+/* Records (records.c): public named byte strings, sorted by name. */
+VC_HIDDEN int vc_op_record_put(void *vault, const char *name, const uint8_t *value, size_t len);
+VC_HIDDEN int vc_op_record_get(void *vault, const char *name, uint8_t *out, size_t cap,
+                               size_t *len);
+VC_HIDDEN int vc_op_record_delete(void *vault, const char *name);
+VC_HIDDEN int vc_op_record_list(void *vault, const char *prefix, veil_record_fn fn, void *arg);
+
 /* Every op above except open/close/backend, for a plugin's ops table:
  *   static const veil_vault_ops ops = { .size = sizeof ops, .open = my_open,
  *       .close = my_close, .backend = vc_op_backend, VC_CORE_OPS };          */
@@ -105,18 +112,22 @@ VC_HIDDEN int vc_op_verify(void *vault, int key_type, const uint8_t *public_key,
     .hash = vc_op_hash, .hmac = vc_op_hmac, .hkdf = vc_op_hkdf,               \
     .dh = vc_op_dh, .aead_encrypt = vc_op_aead_encrypt,                       \
     .aead_decrypt = vc_op_aead_decrypt, .aead_rekey = vc_op_aead_rekey,       \
-    .sign = vc_op_sign, .verify = vc_op_verify
+    .sign = vc_op_sign, .verify = vc_op_verify,                               \
+    .record_put = vc_op_record_put, .record_get = vc_op_record_get,           \
+    .record_delete = vc_op_record_delete, .record_list = vc_op_record_list
 
 /* ---- persistence hooks (for the file vault) ---------------------------- */
 
-/* Called after every change to the set of PERSISTENT secrets (created by
- * generate/import/hkdf/dh/rekey, or destroyed), once per operation (an HKDF
+/* Called after every change to the set of PERSISTENT secrets or to the
+ * records (every record persists).  For secrets: after a creation
+ * (generate/import/hkdf/dh/rekey) or a destroy, once per operation (an HKDF
  * making two persistent outputs calls it once), after the change is
  * complete.  Not called for ephemeral secrets nor for vc_insert.
  * A non-zero return on a creation removes the new secret(s) again and the
  * op returns the hook's error (the store and the vault stay in step); on a
  * destroy the secret is gone anyway and the error tells the caller that the
- * store is stale. */
+ * store is stale.  A failing hook after a record put or delete undoes the
+ * change (records are public: restoring them costs nothing). */
 typedef int (*vc_change_fn)(void *arg, vc_vault *v);
 VC_HIDDEN void vc_set_change_hook(vc_vault *v, vc_change_fn fn, void *arg);
 
@@ -135,5 +146,17 @@ VC_HIDDEN int vc_foreach_persistent(vc_vault *v, vc_each_fn fn, void *arg);
  * labels are). */
 VC_HIDDEN int vc_insert(vc_vault *v, const veil_secret_attrs *attrs, const uint8_t *bytes,
                         size_t len, veil_secret *out);
+
+/* Enumerate records in name order (name, value bytes); a non-zero return
+ * from fn stops the walk and is returned. */
+typedef int (*vc_record_each_fn)(void *arg, const char *name, const uint8_t *value,
+                                 size_t len);
+VC_HIDDEN int vc_records_foreach(vc_vault *v, vc_record_each_fn fn, void *arg);
+/* Count and bytes (names + values) of the records, for sizing a store. */
+VC_HIDDEN void vc_records_size(const vc_vault *v, size_t *count, size_t *bytes);
+/* Re-insert a record read back from storage: the name and limit checks of
+ * a put, no change hook. */
+VC_HIDDEN int vc_records_insert(vc_vault *v, const char *name, const uint8_t *value,
+                                size_t len);
 
 #endif

@@ -127,11 +127,11 @@ int fv_header_decode(const char *path, const uint8_t *f, size_t len, fv_header *
     if ((rc = need(path, len, OFF_VERSION, 2, "version")) != 0)
         return rc;
     h->version = (uint16_t)(f[OFF_VERSION] << 8 | f[OFF_VERSION + 1]);
-    if (h->version != FV_VERSION)
+    if (h->version < FV_VERSION_MIN || h->version > FV_VERSION)
         return veil_error_set(VEIL_EVERSION,
                               "vault file %s: unknown format version %u at offset %u "
-                              "(this build reads version %u)",
-                              path, h->version, OFF_VERSION, FV_VERSION);
+                              "(this build reads versions %u..%u)",
+                              path, h->version, OFF_VERSION, FV_VERSION_MIN, FV_VERSION);
     if ((rc = need(path, len, OFF_KDF, FV_HEADER_BYTES - OFF_KDF, "header")) != 0)
         return rc;
     if ((rc = kdf_decode(path, f, h)) != 0)
@@ -221,26 +221,72 @@ static int record_decode(cursor *c, uint32_t idx, fv_record_fn fn, void *arg)
     return fn(arg, &a, bytes, *bl);
 }
 
-int fv_body_decode(const char *path, const uint8_t *body, size_t len, fv_record_fn fn,
-                   void *arg)
+/* One public record (format 2): name_len, name, u32 length, value. */
+static int public_decode(cursor *c, uint32_t idx, fv_public_fn fn, void *arg)
 {
-    cursor c = { path, body, len, 0 };
-    const uint8_t *cnt = NULL;
-    int rc = take(&c, 4, "record count", &cnt);
+    const uint8_t *nl = NULL, *name = NULL, *vl = NULL, *value = NULL;
+    char nm[VEIL_RECORD_NAME_MAX + 1];
+    size_t at = c->off;
+    int rc = take(c, 1, "record name length", &nl);
     if (rc != 0)
         return rc;
-    uint32_t n = get32(cnt);
-    /* Each record is at least 4 bytes: refuse a count the body cannot hold
-     * before walking it. */
-    if (n > (len - 4) / 4)
-        return veil_error_set(VEIL_EFORMAT, "vault file %s: record count %u at body offset 0 "
-                                            "cannot fit in %zu bytes", path, n, len);
-    for (uint32_t i = 0; i < n; i++)
-        if ((rc = record_decode(&c, i, fn, arg)) != 0)
-            return rc;
+    if (*nl < 1 || *nl > VEIL_RECORD_NAME_MAX)
+        return veil_error_set(VEIL_EFORMAT, "vault file %s: public record %u: name length %u "
+                                            "at body offset %zu, expected 1..%u",
+                              c->path, idx, *nl, at, VEIL_RECORD_NAME_MAX);
+    if ((rc = take(c, *nl, "record name", &name)) != 0)
+        return rc;
+    memcpy(nm, name, *nl);
+    nm[*nl] = '\0';
+    size_t voff = c->off;
+    if ((rc = take(c, 4, "record length", &vl)) != 0)
+        return rc;
+    uint32_t n = get32(vl);
+    if (n > VEIL_RECORD_VALUE_MAX)
+        return veil_error_set(VEIL_EFORMAT, "vault file %s: public record %u: length %u at body "
+                                            "offset %zu exceeds %u",
+                              c->path, idx, n, voff, VEIL_RECORD_VALUE_MAX);
+    if ((rc = take(c, n, "record value", &value)) != 0)
+        return rc;
+    return fn(arg, nm, value, n);
+}
+
+/* A u32 count at the cursor that the rest of the body can hold, each item
+ * taking at least `min` bytes. */
+static int count_decode(cursor *c, size_t min, const char *what, uint32_t *n)
+{
+    size_t at = c->off;
+    const uint8_t *cnt = NULL;
+    int rc = take(c, 4, what, &cnt);
+    if (rc != 0)
+        return rc;
+    *n = get32(cnt);
+    /* Refuse a count the body cannot hold before walking it. */
+    if (*n > (c->len - c->off) / min)
+        return veil_error_set(VEIL_EFORMAT, "vault file %s: %s %u at body offset %zu "
+                                            "cannot fit in %zu bytes", c->path, what, *n, at,
+                              c->len - c->off);
+    return 0;
+}
+
+int fv_body_decode(const char *path, unsigned version, const uint8_t *body, size_t len,
+                   fv_record_fn fn, fv_public_fn public_fn, void *arg)
+{
+    cursor c = { path, body, len, 0 };
+    uint32_t n = 0, np = 0;
+    int rc = count_decode(&c, 4, "record count", &n);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = record_decode(&c, i, fn, arg);
+    if (rc == 0 && version >= 2)
+        rc = count_decode(&c, FV_PUBLIC_OVERHEAD + 1, "public record count", &np);
+    for (uint32_t i = 0; rc == 0 && i < np; i++)
+        rc = public_decode(&c, i, public_fn, arg);
+    if (rc != 0)
+        return rc;
     if (c.off != len)
         return veil_error_set(VEIL_EFORMAT, "vault file %s: %zu trailing bytes at body offset "
-                                            "%zu after %u records", path, len - c.off, c.off, n);
+                                            "%zu after %u records%s", path, len - c.off, c.off,
+                              n + np, version >= 2 ? " (secret and public)" : "");
     return 0;
 }
 
@@ -261,6 +307,26 @@ int fv_record_encode(uint8_t *out, size_t cap, size_t *pos, const veil_secret_at
     memcpy(p + 3, attrs->label, ll);
     p[3 + ll] = (uint8_t)len;
     memcpy(p + 4 + ll, bytes, len);
+    *pos += n;
+    return 0;
+}
+
+int fv_public_encode(uint8_t *out, size_t cap, size_t *pos, const char *name,
+                     const uint8_t *value, size_t len)
+{
+    size_t nl = strnlen(name, VEIL_RECORD_NAME_MAX + 1);
+    if (nl < 1 || nl > VEIL_RECORD_NAME_MAX || len > VEIL_RECORD_VALUE_MAX)
+        return veil_error_set(VEIL_EINVAL, "vault file: cannot encode a record of %zu bytes "
+                                           "named by %zu characters", len, nl);
+    size_t n = FV_PUBLIC_OVERHEAD + nl + len;
+    if (cap - *pos < n)
+        return veil_error_set(VEIL_ELIMIT, "vault file: body buffer of %zu bytes is full", cap);
+    uint8_t *p = out + *pos;
+    p[0] = (uint8_t)nl;
+    memcpy(p + 1, name, nl);
+    put32(p + 1 + nl, (uint32_t)len);
+    if (len > 0)
+        memcpy(p + FV_PUBLIC_OVERHEAD + nl, value, len);
     *pos += n;
     return 0;
 }

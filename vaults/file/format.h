@@ -14,7 +14,8 @@
 
 #define FV_MAGIC "VEILVLTF"
 #define FV_MAGIC_BYTES 8u
-#define FV_VERSION 1u
+#define FV_VERSION 2u               /* written; version 1 (no records) is still read */
+#define FV_VERSION_MIN 1u
 #define FV_SALT_BYTES 16u
 #define FV_NONCE_BYTES 12u
 #define FV_TAG_BYTES 16u
@@ -67,23 +68,35 @@ VC_HIDDEN void fv_header_encode(const fv_header *h, uint8_t out[FV_HEADER_BYTES]
 VC_HIDDEN int fv_header_decode(const char *path, const uint8_t *file, size_t len,
                                fv_header *h);
 
-/* Body plaintext: u32 count, then per record u8 type, u8 flags
- * (bit 0 exportable), u8 label_len, label, u8 len, bytes. */
+/* Body plaintext: u32 count, then per secret record u8 type, u8 flags
+ * (bit 0 exportable), u8 label_len, label, u8 len, bytes; since version 2
+ * then u32 count, then per public record u8 name_len, name, u32 len,
+ * value (the vault's records, veil/vault.h). */
 #define FV_FLAG_EXPORTABLE 0x01u
 #define FV_RECORD_MAX (4u + VEIL_LABEL_MAX + VEIL_SECRET_MAX_BYTES)
+
+/* Per public record: name_len, u32 length. */
+#define FV_PUBLIC_OVERHEAD 5u
 
 /* One record read back: attrs (persistent) and its bytes. */
 typedef int (*fv_record_fn)(void *arg, const veil_secret_attrs *attrs, const uint8_t *bytes,
                             size_t len);
-/* Walk a decrypted body; every length is bounds-checked first and errors
- * name the field and its offset in the body (VEIL_EFORMAT/VEIL_ETRUNCATED).
- * fn's non-zero return stops the walk and is returned. */
-VC_HIDDEN int fv_body_decode(const char *path, const uint8_t *body, size_t len,
-                             fv_record_fn fn, void *arg);
+/* One public record read back (name NUL-terminated). */
+typedef int (*fv_public_fn)(void *arg, const char *name, const uint8_t *value, size_t len);
+/* Walk a decrypted body of format `version`; every length is
+ * bounds-checked first and errors name the field and its offset in the
+ * body (VEIL_EFORMAT/VEIL_ETRUNCATED).  A callback's non-zero return stops
+ * the walk and is returned. */
+VC_HIDDEN int fv_body_decode(const char *path, unsigned version, const uint8_t *body,
+                             size_t len, fv_record_fn fn, fv_public_fn public_fn, void *arg);
 /* Append one record at out[*pos]; cap is checked (VEIL_ELIMIT). */
 VC_HIDDEN int fv_record_encode(uint8_t *out, size_t cap, size_t *pos,
                                const veil_secret_attrs *attrs, const uint8_t *bytes,
                                size_t len);
+
+/* Append one public record at out[*pos] (VEIL_ELIMIT when cap is short). */
+VC_HIDDEN int fv_public_encode(uint8_t *out, size_t cap, size_t *pos, const char *name,
+                               const uint8_t *value, size_t len);
 
 /* Big-endian u32 (the body's record count). */
 VC_HIDDEN void fv_put32(uint8_t *p, uint32_t v);

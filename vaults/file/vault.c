@@ -138,11 +138,23 @@ static int encode_one(void *arg, veil_secret h, const veil_secret_attrs *a, cons
     return fv_record_encode(c->buf, c->cap - FV_TAG_BYTES, &c->pos, a, b, len);
 }
 
-/* Seal the persistent set into out (header || ciphertext || tag). */
-static int seal(fv_state *st, vc_vault *v, enc_ctx *c, uint8_t **out, size_t *out_len)
+static int encode_public(void *arg, const char *name, const uint8_t *value, size_t len)
+{
+    enc_ctx *c = arg;
+    return fv_public_encode(c->buf, c->cap - FV_TAG_BYTES, &c->pos, name, value, len);
+}
+
+/* Seal the persistent set and the records into out (header || ciphertext
+ * || tag). */
+static int seal(fv_state *st, vc_vault *v, enc_ctx *c, uint32_t npublic, uint8_t **out,
+                size_t *out_len)
 {
     int rc;
     if ((rc = vc_foreach_persistent(v, encode_one, c)) != 0)
+        return rc;
+    fv_put32(c->buf + c->pos, npublic);
+    c->pos += 4;
+    if ((rc = vc_records_foreach(v, encode_public, c)) != 0)
         return rc;
     fv_header h = st->hdr;
     h.body_len = (uint32_t)(c->pos + FV_TAG_BYTES);
@@ -160,19 +172,25 @@ static int seal(fv_state *st, vc_vault *v, enc_ctx *c, uint8_t **out, size_t *ou
     return rc;
 }
 
-/* Serialise and seal the persistent set into a new file image. */
+/* Serialise and seal the persistent set and the records into a new file
+ * image (always the current format version). */
 static int image(fv_state *st, vc_vault *v, enc_ctx *c, uint8_t **file, size_t *file_len)
 {
-    c->cap = 4 + (size_t)c->count * FV_RECORD_MAX + FV_TAG_BYTES;
+    size_t npublic, public_bytes;
+    vc_records_size(v, &npublic, &public_bytes);
+    c->cap = 4 + (size_t)c->count * FV_RECORD_MAX + 4 + npublic * FV_PUBLIC_OVERHEAD +
+             public_bytes + FV_TAG_BYTES;
     if (c->cap > FV_BODY_MAX)
-        return veil_error_set(VEIL_ELIMIT, "vault file %s: %u persistent secrets do not fit",
-                              st->path, c->count);
+        return veil_error_set(VEIL_ELIMIT, "vault file %s: %u persistent secrets and %zu "
+                              "records (%zu bytes) do not fit", st->path, c->count, npublic,
+                              public_bytes);
     c->buf = st->be->secure_alloc(c->cap);
     if (c->buf == NULL)
         return veil_error_set(VEIL_ENOMEM, "vault file %s: out of guarded memory", st->path);
     fv_put32(c->buf, c->count);
     c->pos = 4;
-    int rc = seal(st, v, c, file, file_len);
+    st->hdr.version = FV_VERSION;
+    int rc = seal(st, v, c, (uint32_t)npublic, file, file_len);
     st->be->secure_free(c->buf, c->cap); /* wipes the plaintext */
     return rc;
 }
@@ -219,6 +237,16 @@ static int insert_one(void *arg, const veil_secret_attrs *a, const uint8_t *b, s
     return 0;
 }
 
+static int insert_public(void *arg, const char *name, const uint8_t *value, size_t len)
+{
+    ins_ctx *c = arg;
+    int rc = vc_records_insert(c->v, name, value, len);
+    if (rc != 0)
+        return veil_error_wrap(VEIL_EFORMAT, "vault file %s: public record '%s'", c->path,
+                               name);
+    return 0;
+}
+
 /* Decrypt the body of file (header already decoded into st->hdr) and load
  * its records. */
 static int load(fv_state *st, vc_vault *v, const uint8_t *file)
@@ -240,9 +268,15 @@ static int load(fv_state *st, vc_vault *v, const uint8_t *file)
                             st->path);
     if (rc == 0) {
         ins_ctx c = { v, st->path, 0 };
-        rc = fv_body_decode(st->path, body, n - FV_TAG_BYTES, insert_one, &c);
+        rc = fv_body_decode(st->path, st->hdr.version, body, n - FV_TAG_BYTES, insert_one,
+                            insert_public, &c);
         st->count = c.idx;
     }
+    if (rc == 0 && st->hdr.version < FV_VERSION)
+        veil_log(VEIL_LOG_INFO, "vault.file",
+                 "vault file %s is format version %u: read as such, rewritten as version %u "
+                 "at its next change (older builds of veil cannot open it after that)",
+                 st->path, st->hdr.version, FV_VERSION);
     st->be->secure_free(body, n);
     return rc;
 }

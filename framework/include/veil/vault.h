@@ -82,6 +82,26 @@ typedef struct veil_iovec {
     size_t len;
 } veil_iovec;
 
+/* ---- records: public named byte strings kept with the vault -------- */
+
+/* A record is a public, non-secret byte string stored under a name, next
+ * to the secrets (an entity's change history, the contacts a node has
+ * learned).  Vaults that persist (the file vault) persist every record,
+ * sealed in the same file and rewritten as atomically as the secrets.
+ * Names: 1..VEIL_RECORD_NAME_MAX characters of A-Z a-z 0-9 . _ - ;
+ * values: 0..VEIL_RECORD_VALUE_MAX bytes; a vault holds at most
+ * VEIL_RECORDS_MAX records of at most VEIL_RECORDS_BYTES_MAX bytes in
+ * all (names and values).  Never put secrets in a record. */
+#define VEIL_RECORD_NAME_MAX 127u
+#define VEIL_RECORD_VALUE_MAX 32768u
+#define VEIL_RECORDS_MAX 4096u
+#define VEIL_RECORDS_BYTES_MAX (8u << 20)
+
+/* Called once per record by veil_vault_record_list, in name order; a
+ * non-zero return stops the walk and is returned.  The vault must not be
+ * changed from inside the callback. */
+typedef int (*veil_record_fn)(void *arg, const char *name, size_t len);
+
 /* ---- the plugin side ------------------------------------------------ */
 
 /* What a vault plugin implements (descriptor.ops of a VEIL_PLUGIN_VAULT).
@@ -137,6 +157,18 @@ typedef struct veil_vault_ops {
                   size_t public_len, const uint8_t *msg, size_t len,
                   const uint8_t sig[VEIL_SIGNATURE_BYTES]);
     /* ABI 1.0 ends here; append new ops below. */
+
+    /* Records, appended after ABI 1.0: libveil calls them only when `size`
+     * covers them (VEIL_EUNSUPPORTED otherwise).  Names and lengths are
+     * checked by the wrappers first; the plugin enforces VEIL_RECORDS_MAX
+     * and VEIL_RECORDS_BYTES_MAX (VEIL_ELIMIT).  put replaces a record of
+     * the same name; a persistent vault that cannot store the change
+     * returns the error and keeps the previous state (memory = storage).
+     * get with out == NULL only reports the length. */
+    int (*record_put)(void *vault, const char *name, const uint8_t *value, size_t len);
+    int (*record_get)(void *vault, const char *name, uint8_t *out, size_t cap, size_t *len);
+    int (*record_delete)(void *vault, const char *name);
+    int (*record_list)(void *vault, const char *prefix, veil_record_fn fn, void *arg);
 } veil_vault_ops;
 
 /* ---- the user side -------------------------------------------------- */
@@ -239,6 +271,28 @@ VEIL_EXPORT int veil_vault_verify(veil_vault *v, int key_type,
                                   const uint8_t *public_key, size_t public_len,
                                   const uint8_t *msg, size_t len,
                                   const uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
+
+/* ---- records (see above) --------------------------------------------- */
+
+/* 0 when name is a valid record name, else VEIL_EINVAL naming the problem
+ * (empty, too long, the offset of a bad character). */
+VEIL_EXPORT int veil_vault_record_name_check(const char *name) VEIL_WUR;
+/* Store value under name (replacing a record of that name).  VEIL_ELIMIT
+ * when the vault's record count or byte budget would be exceeded;
+ * storage errors of a persistent vault (nothing changes then). */
+VEIL_EXPORT int veil_vault_record_put(veil_vault *v, const char *name,
+                                      const uint8_t *value, size_t len) VEIL_WUR;
+/* Copy the record into out[0..cap) and its length into *len.  out NULL:
+ * only the length.  VEIL_ENOTFOUND when there is none; VEIL_ELIMIT when
+ * cap is too small (*len is then the length needed). */
+VEIL_EXPORT int veil_vault_record_get(veil_vault *v, const char *name, uint8_t *out,
+                                      size_t cap, size_t *len) VEIL_WUR;
+/* VEIL_ENOTFOUND when there is none. */
+VEIL_EXPORT int veil_vault_record_delete(veil_vault *v, const char *name) VEIL_WUR;
+/* Every record whose name starts with prefix ("" or NULL: all), in name
+ * order. */
+VEIL_EXPORT int veil_vault_record_list(veil_vault *v, const char *prefix,
+                                       veil_record_fn fn, void *arg) VEIL_WUR;
 
 VEIL_END_DECLS
 #endif

@@ -1,0 +1,221 @@
+/* Contacts (framework/src/contacts*.c, identity_node.c) through the public
+ * API, without channels: the node's table, pinning with the extend-only
+ * rule, the count limit, forgetting, and the records that keep contacts in
+ * the vaults of the node's entities (merged back when an entity is opened
+ * on a new node).  The channel checks: test_identity_audit.c. */
+#include "test_identity.h"
+
+#include <unistd.h>
+
+static int setup(void **state)
+{
+    return world_setup(state, "[vault]\nplugin = software\n[identity]\ncontacts_max = 4\n");
+}
+
+typedef struct hbuf {
+    uint8_t b[2048];
+    size_t len;
+} hbuf;
+
+static hbuf history_of(const veil_entity *e)
+{
+    hbuf h;
+    const uint8_t *p = veil_entity_history(e, &h.len);
+    assert_true(h.len <= sizeof h.b);
+    memcpy(h.b, p, h.len);
+    return h;
+}
+
+static veil_contacts *table(world *w)
+{
+    veil_contacts *c;
+    assert_int_equal(veil_contacts_of(w->node, &c), 0);
+    return c;
+}
+
+static void test_pin_rules(void **state)
+{
+    world *w = *state;
+    veil_contacts *c = table(w);
+    veil_contact_info info;
+    veil_entity *carol;
+    assert_int_equal(veil_contacts_of(w->node, &c), 0);
+    assert_ptr_equal(table(w), c);              /* one table per node */
+    assert_int_equal(veil_entity_create(w->node, w->v, "carol", &carol), 0);
+    const char *id = veil_entity_identifier(carol);
+    expect_error(veil_contacts_get(c, id, &info), VEIL_ENOTFOUND, "no contact P");
+    hbuf h1 = history_of(carol);
+    assert_int_equal(veil_contacts_pin(c, w->v, h1.b, h1.len, &info), 0);
+    assert_true(info.pinned);
+    assert_string_equal(info.history.identifier, id);
+    assert_int_equal(info.history.events, 1);
+    assert_int_equal(veil_contacts_count(c), 1);
+    /* An extension replaces it. */
+    assert_int_equal(veil_entity_rotate(carol), 0);
+    hbuf h2 = history_of(carol);
+    assert_int_equal(veil_contacts_pin(c, w->v, h2.b, h2.len, &info), 0);
+    assert_int_equal(info.history.events, 2);
+    /* Pinning the older one keeps the longer known one. */
+    assert_int_equal(veil_contacts_pin(c, w->v, h1.b, h1.len, &info), 0);
+    assert_int_equal(info.history.events, 2);
+    uint8_t got[2048];
+    size_t n;
+    assert_int_equal(veil_contacts_history(c, id, got, sizeof got, &n), 0);
+    assert_int_equal(n, h2.len);
+    assert_memory_equal(got, h2.b, n);
+    expect_error(veil_contacts_history(c, id, got, 10, &n), VEIL_ELIMIT, "the buffer holds 10");
+    /* A fork: the same root, two different rotations (made here by the
+     * document, the root key being ours). */
+    uint8_t p0[32], pa[32], pb[32], ha[HDR + CREATE_LEN + ROTATE_LEN], hb[sizeof ha];
+    veil_secret k0 = test_key(w->v, p0), ka = test_key(w->v, pa), kb = test_key(w->v, pb);
+    uint64_t now = (uint64_t)time(NULL);
+    size_t fl = spec_history2(w->v, k0, p0, ka, pa, now, 0, now, 0, ha);
+    spec_history2(w->v, k0, p0, kb, pb, now, 0, now, 0, hb);
+    assert_int_equal(veil_contacts_pin(c, w->v, ha, fl, &info), 0);
+    expect_error(veil_contacts_pin(c, w->v, hb, fl, NULL), VEIL_EREVOKED,
+                 "the history (2 events) forks from the 2 events this node knows at event 1; "
+                 "forget the contact first to pin it");
+    assert_int_equal(veil_contacts_get(c, info.history.identifier, &info), 0);
+    assert_memory_equal(info.history.current_key, pa, 32);
+    assert_int_equal(veil_contacts_forget(c, info.history.identifier), 0);
+    assert_int_equal(veil_contacts_pin(c, w->v, hb, fl, &info), 0);   /* now it may */
+    assert_memory_equal(info.history.current_key, pb, 32);
+    assert_int_equal(veil_contacts_forget(c, info.history.identifier), 0);
+    assert_int_equal(veil_vault_destroy(w->v, k0), 0);
+    assert_int_equal(veil_vault_destroy(w->v, ka), 0);
+    assert_int_equal(veil_vault_destroy(w->v, kb), 0);
+    /* Forget, then a pin of anything works again. */
+    assert_int_equal(veil_contacts_forget(c, id), 0);
+    expect_error(veil_contacts_forget(c, id), VEIL_ENOTFOUND, "no contact");
+    assert_int_equal(veil_contacts_count(c), 0);
+    assert_int_equal(veil_contacts_pin(c, w->v, h1.b, h1.len, &info), 0);
+    assert_int_equal(info.history.events, 1);
+    /* Bad input changes nothing. */
+    h2.b[h2.len - 1] ^= 1;
+    expect_error(veil_contacts_pin(c, w->v, h2.b, h2.len, NULL), VEIL_EAUTH, "veil_contacts_pin");
+    assert_int_equal(veil_contacts_get(c, id, &info), 0);
+    assert_int_equal(info.history.events, 1);
+    expect_error(veil_contacts_get(c, "Pxyz", &info), VEIL_EFORMAT, "veil_contacts_get");
+    expect_error(veil_contacts_pin(NULL, w->v, h1.b, h1.len, NULL), VEIL_EINVAL, "contacts");
+    expect_error(veil_contacts_of(NULL, &c), VEIL_EINVAL, "node is NULL");
+    assert_int_equal(veil_contacts_forget(c, id), 0);
+    veil_entity_free(carol);
+}
+
+typedef struct listed {
+    unsigned n, pinned;
+} listed;
+
+static int count_one(void *arg, const veil_contact_info *info)
+{
+    listed *l = arg;
+    l->n++;
+    l->pinned += info->pinned;
+    return l->n == 100 ? 9 : 0;
+}
+
+/* contacts_max = 4: the fifth is refused, nothing is evicted. */
+static void test_limit_and_list(void **state)
+{
+    world *w = *state;
+    veil_contacts *c = table(w);
+    char ids[5][VEIL_IDENTIFIER_LEN + 1];
+    for (int i = 0; i < 5; i++) {
+        veil_entity *x;
+        assert_int_equal(veil_entity_create(w->node, w->v, NULL, &x), 0);
+        hbuf h = history_of(x);
+        strcpy(ids[i], veil_entity_identifier(x));
+        int rc = veil_contacts_pin(c, w->v, h.b, h.len, NULL);
+        if (i < 4)
+            assert_int_equal(rc, 0);
+        else
+            expect_error(rc, VEIL_ELIMIT, "the table is full (contacts_max = 4)");
+        veil_entity_free(x);
+    }
+    listed l = { 0, 0 };
+    assert_int_equal(veil_contacts_list(c, count_one, &l), 0);
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.pinned, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(veil_contacts_forget(c, ids[i]), 0);
+    assert_int_equal(veil_contacts_count(c), 0);
+}
+
+/* ---- persistence: records in the entities' file vaults ------------------- */
+
+static void file_node(const char *dir, veil_node **n, veil_context **app)
+{
+    char conf[512];
+    veil_config *cfg;
+    snprintf(conf, sizeof conf, "[vault]\nplugin = file\npath = %s/vault\n"
+             "passphrase_env = VEIL_TEST_PASSPHRASE\nkdf_n = 1024\nkdf_r = 1\n", dir);
+    assert_int_equal(veil_config_parse(&cfg, conf, "<file>"), 0);
+    veil_node_options o = { sizeof o, cfg, NULL };
+    assert_int_equal(veil_node_create(n, app, &o), 0);
+    veil_config_free(cfg);
+}
+
+static void test_persisted_pin_and_forget(void **state)
+{
+    world *w = *state;
+    char dir[] = "/tmp/veil-contacts-XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(dir));
+    setenv("VEIL_TEST_PASSPHRASE", "contacts", 1);
+    veil_node *n;
+    veil_context *app;
+    veil_entity *me, *peer, *other;
+    veil_contacts *c;
+    veil_contact_info info;
+    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &peer), 0);
+    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &other), 0);
+    hbuf hp = history_of(peer), ho = history_of(other);
+    /* First run: pin two peers; they go into "me"'s file vault. */
+    file_node(dir, &n, &app);
+    assert_int_equal(veil_entity_create(n, NULL, "me", &me), 0);
+    assert_int_equal(veil_contacts_of(n, &c), 0);
+    assert_int_equal(veil_contacts_pin(c, veil_entity_vault(me), hp.b, hp.len, NULL), 0);
+    assert_int_equal(veil_contacts_pin(c, veil_entity_vault(me), ho.b, ho.len, NULL), 0);
+    char rec[VEIL_RECORD_NAME_MAX + 1];
+    size_t len;
+    snprintf(rec, sizeof rec, "veil.contact.%s", veil_entity_identifier(peer));
+    assert_int_equal(veil_vault_record_get(veil_entity_vault(me), rec, NULL, 0, &len), 0);
+    assert_int_equal(len, 2 + hp.len);
+    assert_int_equal(veil_contacts_forget(c, veil_entity_identifier(other)), 0);
+    veil_entity_free(me);
+    assert_int_equal(veil_node_stop(n), 0);
+    /* Second run: a new node knows nothing until "me" is opened. */
+    file_node(dir, &n, &app);
+    assert_int_equal(veil_contacts_of(n, &c), 0);
+    assert_int_equal(veil_contacts_count(c), 0);
+    assert_int_equal(veil_entity_open(n, NULL, "me", &me), 0);
+    assert_int_equal(veil_contacts_count(c), 1);
+    assert_int_equal(veil_contacts_get(c, veil_entity_identifier(peer), &info), 0);
+    assert_true(info.pinned);
+    assert_int_equal(veil_contacts_get(c, veil_entity_identifier(other), &info), VEIL_ENOTFOUND);
+    /* A damaged stored contact is skipped (logged), not fatal. */
+    uint8_t junk[3] = { 1, 0, 2 };
+    snprintf(rec, sizeof rec, "veil.contact.%s", veil_entity_identifier(other));
+    assert_int_equal(veil_vault_record_put(veil_entity_vault(me), rec, junk, 3), 0);
+    veil_entity_free(me);
+    assert_int_equal(veil_node_stop(n), 0);
+    file_node(dir, &n, &app);
+    assert_int_equal(veil_entity_open(n, NULL, "me", &me), 0);
+    assert_int_equal(veil_contacts_of(n, &c), 0);
+    assert_int_equal(veil_contacts_count(c), 1);
+    veil_entity_free(me);
+    assert_int_equal(veil_node_stop(n), 0);
+    veil_entity_free(peer);
+    veil_entity_free(other);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pin_rules),
+        cmocka_unit_test(test_limit_and_list),
+        cmocka_unit_test(test_persisted_pin_and_forget),
+    };
+    return cmocka_run_group_tests(tests, setup, world_teardown);
+}
