@@ -465,12 +465,16 @@ static void test_identity_proof_api(void **state)
              "agreement's static key to its current identity key", veil_entity_identifier(w.bob));
     assert_int_equal(veil_identity_proof_verify(v, proof, len, other, 32, &info), VEIL_EAUTH);
     assert_string_equal(veil_last_error(), want);
-    again[1] ^= 0x01;                                 /* the attestation's first byte */
+    again[9] ^= 0x01;       /* the attestation's first byte (after version and expiry) */
+    assert_int_equal(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH);
+    assert_string_equal(veil_last_error(), want);
+    again[9] ^= 0x01;
+    again[1] ^= 0x01;       /* the expiry is signed too */
     assert_int_equal(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH);
     assert_string_equal(veil_last_error(), want);
     assert_int_equal(veil_identity_proof_verify(v, proof, 10, pub, 32, &info), VEIL_ETRUNCATED);
-    assert_string_equal(veil_last_error(), "channel identity proof: 10 bytes, need at least 65 "
-                        "(version, signature)");
+    assert_string_equal(veil_last_error(), "channel identity proof: 10 bytes, need at least 73 "
+                        "(version, expiry, signature)");
     assert_int_equal(veil_identity_proof_verify(v, proof, len, pub, 31, &info), VEIL_EINVAL);
     assert_string_equal(veil_last_error(), "veil_identity_proof_verify: vault, proof, static_pub "
                         "(32 bytes, X25519) and out must be set");

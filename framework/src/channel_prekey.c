@@ -261,13 +261,18 @@ int veil_identity_proof_verify(veil_vault *v, const uint8_t *proof, size_t len,
 {
     veil_ch_proof p;
     veil_history_view view;
+    veil_identity_settings defaults;
+    veil_history_clock clock;
     if (v == NULL || proof == NULL || static_pub == NULL || out == NULL ||
         static_len != VEIL_X25519_KEY_BYTES)
         return veil_error_set(VEIL_EINVAL, "veil_identity_proof_verify: vault, proof, static_pub "
                               "(%u bytes, X25519) and out must be set", VEIL_X25519_KEY_BYTES);
+    /* No node here: the clock check uses the [identity] defaults. */
+    veil__identity_defaults(&defaults);
+    veil__identity_clock(&defaults, &clock);
     int rc = veil__ch_proof_parse(proof, len, &p);
     if (rc == 0)
-        rc = veil__ch_peer_verify(v, &p, static_pub, static_len, &view);
+        rc = veil__ch_peer_verify(v, &p, static_pub, static_len, &clock, &view);
     if (rc == 0)
         *out = view.info;
     return rc;
