@@ -1,4 +1,5 @@
-/* Core-internal helpers: randomness, wiping, constant-time compare, hex. */
+/* Core-internal helpers: randomness, wiping, constant-time compare, hex,
+ * log rate limits. */
 #include "util.h"
 
 #include <veil/error.h>
@@ -109,4 +110,21 @@ size_t veil__strlcpy(char *dst, const char *src, size_t cap)
         dst[k] = '\0';
     }
     return n;
+}
+
+bool veil__ratelimit_pass(veil_ratelimit *rl, uint64_t now_ms, uint32_t burst, uint64_t *skipped)
+{
+    if (now_ms >= rl->window_ms + 1000u || now_ms < rl->window_ms) {
+        rl->window_ms = now_ms;
+        rl->used = 0;
+    }
+    if (rl->used >= burst) {
+        rl->skipped++;
+        rl->suppressed++;
+        return false;
+    }
+    rl->used++;
+    *skipped = rl->skipped;
+    rl->skipped = 0;
+    return true;
 }

@@ -4,6 +4,7 @@
 #ifndef VEIL_UTIL_H
 #define VEIL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,18 @@ VEIL_HIDDEN int veil__hex_decode(const char *hex, uint8_t *out, size_t cap,
 /* BSD strlcpy: copies at most cap-1 bytes, always NUL-terminates when
  * cap > 0, returns strlen(src) so truncation is (ret >= cap). */
 VEIL_HIDDEN size_t veil__strlcpy(char *dst, const char *src, size_t cap);
+
+/* Log rate limit for lines strangers can trigger: at most `burst` lines
+ * per second pass; the rest are counted.  veil__ratelimit_pass() says
+ * whether this line may be logged and, when it may, sets *skipped to the
+ * lines suppressed since the last one that passed (to mention in it). */
+typedef struct veil_ratelimit {
+    uint64_t window_ms;        /* start of the current one-second window */
+    uint32_t used;             /* lines passed in that window */
+    uint64_t skipped;          /* suppressed since the last line that passed */
+    uint64_t suppressed;       /* suppressed in total */
+} veil_ratelimit;
+VEIL_HIDDEN bool veil__ratelimit_pass(veil_ratelimit *rl, uint64_t now_ms, uint32_t burst,
+                                      uint64_t *skipped);
 
 #endif
