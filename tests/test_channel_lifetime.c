@@ -16,9 +16,11 @@
  *                the CLOSE overtakes it;
  *  CLOSE_TARGET  close the channel the frame is going to (the next hop);
  *  LOSE_ROUTE    report the hop itself as a lost route;
- *  HOLD          keep the frame (one) instead of forwarding it.
+ *  HOLD          keep the frame (one) instead of forwarding it;
+ *  LOSE_ROUTE_NEXT_ROUND  forward it, and report the hop lost one round
+ *                later (after the frame was handled).
  * Every frame is otherwise forwarded with forward_next semantics. */
-enum { CLOSE_SENDER = 1, CLOSE_TARGET, LOSE_ROUTE, HOLD };
+enum { CLOSE_SENDER = 1, CLOSE_TARGET, LOSE_ROUTE, HOLD, LOSE_ROUTE_NEXT_ROUND };
 
 typedef struct reorder {
     uint8_t trigger;
@@ -46,6 +48,11 @@ static int reorder_handle(veil_context *ctx, void *state, veil_message *msg)
     reorder *r = state;
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
+    if (len == 4 && memcmp(p, "tick", 4) == 0) { /* LOSE_ROUTE_NEXT_ROUND */
+        veil_node_route_lost(veil_ctx_node(ctx), veil_ctx_address(ctx), VEIL_ECLOSED,
+                             "the test cut it");
+        return 0;
+    }
     bool hit = !r->fired && len > 0 && p[len - 1] == r->trigger;
     assert_int_equal(veil_route_pop_front(veil_message_onward(msg), NULL), 0);
     assert_int_equal(veil_route_prepend(veil_message_return(msg), veil_ctx_address(ctx)), 0);
@@ -66,6 +73,14 @@ static int reorder_handle(veil_context *ctx, void *state, veil_message *msg)
         r->held = copy_of(ctx, msg);
         r->close_rc = veil_secure_channel_close(node, &r->closed);
         return 0; /* the runtime frees msg; the copy goes later */
+    }
+    if (r->action == LOSE_ROUTE_NEXT_ROUND) { /* the tick is queued after the frame */
+        veil_route self;
+        veil_route_init(&self);
+        assert_int_equal(veil_route_append(&self, veil_ctx_address(ctx)), 0);
+        assert_int_equal(veil_ctx_forward(ctx, msg), 0);
+        assert_int_equal(veil_ctx_send(ctx, &self, "tick", 4), 0);
+        return 0;
     }
     if (r->action == HOLD) {
         r->held = copy_of(ctx, msg);
@@ -181,6 +196,29 @@ static void test_route_lost_during_create(void **state)
     pair_down(&w);
 }
 
+/* The route is lost after the initiator handled ACCEPT but before create
+ * returned (a later handler of the same round): create still reports the
+ * lost route, not a local stop. */
+static void test_route_lost_after_accept(void **state)
+{
+    (void)state;
+    pair_world w;
+    pair_up(&w, NULL, "bob");
+    reorder r = { .trigger = 0x12 /* ACCEPT */, .action = LOSE_ROUTE_NEXT_ROUND };
+    veil_address ch;
+    char detail[1024];
+    logs_start();
+    int rc = create_via_reorder(&w, &r, &ch, detail);
+    logs_stop();
+    assert_int_equal(r.fired, 1);
+    assert_int_equal(rc, VEIL_ECLOSED);
+    if (strstr(detail, "route through 'reorder' lost during the handshake: the test cut it") ==
+        NULL)
+        fail_msg("detail: %s", detail);
+    assert_int_equal(w.echo.count, 0);
+    pair_down(&w);
+}
+
 /* Both handshake timers fire while create waits: the hop holds HS2 (and
  * anything after it) back.  The responder frees its state; the
  * initiator's own timer fails create with VEIL_ETIMEDOUT naming the route;
@@ -218,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_close_before_accept),
         cmocka_unit_test(test_close_during_create),
         cmocka_unit_test(test_route_lost_during_create),
+        cmocka_unit_test(test_route_lost_after_accept),
         cmocka_unit_test(test_timeouts_while_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,7 +36,7 @@ static bool route_starts_with(const veil_channel *ch, const veil_address *a)
 static void lost_one(veil_channel *ch, const char *route, const char *why)
 {
     /* An initiator in create(): create() reports it and stops the worker. */
-    if (ch->role == VEIL_KA_INITIATOR && ch->state != VEIL_CH_ST_OPEN) {
+    if (ch->role == VEIL_KA_INITIATOR && (ch->state != VEIL_CH_ST_OPEN || ch->waiting)) {
         veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel: route through '%s' lost "
                                          "during the handshake: %s", route, why));
         return;
