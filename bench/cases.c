@@ -6,7 +6,8 @@
     X(vault) \
     X(noise) \
     X(channel) \
-    X(tcp)
+    X(tcp) \
+    X(flood)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,

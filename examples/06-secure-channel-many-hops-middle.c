@@ -35,6 +35,52 @@
 
 static const char who[] = "06-secure-channel-many-hops-middle";
 
+/* With --nested, what Bob sends back (the prekey fetch's reply with X3DH,
+ * then the inner channel's frames) reaches "hop" from the network and goes
+ * on into the outer channel to Alice.  A channel's public address refuses
+ * what a transport delivered: the peer would attribute it to this node
+ * (docs/PROTOCOL.md, "Security properties and limits").  So the hop
+ * vouches for such a message explicitly (clears from_transport) and
+ * narrowly: only when it goes into a secure channel of this node and
+ * comes back over a connection the hop itself relayed channel traffic to
+ * (the replies to what it relayed).  Anything else from the network stays
+ * out of the channel. */
+#define RELAYED_MAX 16
+static veil_address relayed[RELAYED_MAX]; /* connections channel traffic went to */
+static size_t n_relayed;
+
+static void remember_relay(veil_message *msg)
+{
+    veil_address next;
+    if (!veil_message_local_info(msg)->via_channel ||
+        veil_route_get(veil_message_onward_const(msg), 1, &next) < 0 ||
+        next.type == VEIL_ADDRESS_TYPE_LOCAL)
+        return;
+    for (size_t i = 0; i < n_relayed; i++)
+        if (veil_address_equal(&relayed[i], &next))
+            return;
+    relayed[n_relayed++ % RELAYED_MAX] = next;
+}
+
+static void vouch_for_replies(veil_context *ctx, veil_message *msg)
+{
+    const veil_local_info *li = veil_message_local_info(msg);
+    veil_address from, next;
+    veil_channel_stats st;
+    if (!li->from_transport || veil_route_get(veil_message_return_const(msg), 0, &from) < 0 ||
+        veil_route_get(veil_message_onward_const(msg), 1, &next) < 0 ||
+        veil_secure_channel_stats(veil_ctx_node(ctx), &next, &st) < 0)
+        return;
+    for (size_t i = 0; i < n_relayed && i < RELAYED_MAX; i++) {
+        if (veil_address_equal(&relayed[i], &from)) {
+            veil_local_info vouched = *li;
+            vouched.from_transport = false;
+            veil_message_set_local_info(msg, &vouched);
+            return;
+        }
+    }
+}
+
 static int hop_handle(veil_context *ctx, void *state, veil_message *msg)
 {
     (void)state;
@@ -44,6 +90,8 @@ static int hop_handle(veil_context *ctx, void *state, veil_message *msg)
     for (size_t i = 0; i < len; i++)
         printf("%02x", data[i]);
     printf("\n");
+    remember_relay(msg);
+    vouch_for_replies(ctx, msg);
     return veil_ctx_forward_next(ctx, msg);
 }
 

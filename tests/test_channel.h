@@ -203,6 +203,42 @@ static inline void round_trip(veil_context *app, const veil_address *ch, const c
     veil_message_free(reply);
 }
 
+/* Alice and Bob on one node (the audit tests of issue #10): a node from
+ * configuration text with an "echoer", entities alice and bob, and Bob's
+ * listener at `listener` (NULL: none) trusting only Alice. */
+typedef struct pair_world {
+    veil_node *node;
+    veil_context *app;
+    veil_entity *alice, *bob;
+    echo_state echo;
+} pair_world;
+
+static inline void pair_up(pair_world *w, const char *config, const char *listener)
+{
+    memset(w, 0, sizeof *w);
+    node_from(config, &w->node, &w->app);
+    assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
+    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
+    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
+    if (listener != NULL)
+        assert_int_equal(veil_secure_channel_listener_create(w->bob, listener,
+                                                             trust_only(w->node, w->alice)), 0);
+}
+
+static inline void pair_down(pair_world *w)
+{
+    veil_entity_free(w->alice);
+    veil_entity_free(w->bob);
+    assert_int_equal(veil_node_stop(w->node), 0);
+}
+
+/* Alice's channel along route (text), trusting only Bob. */
+static inline int pair_create(pair_world *w, const char *route, veil_address *ch)
+{
+    veil_route r = route_of(route);
+    return veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), ch);
+}
+
 /* Run the loop until nothing happens for a few rounds. */
 static inline void settle(veil_node *node)
 {

@@ -133,6 +133,7 @@ static void clear_local_info(veil_message *m)
 {
     if (m->info.via_channel || m->info.channel.len != 0 || m->info.peer_identifier[0] != '\0')
         veil__memzero(&m->info, sizeof m->info);
+    m->info.from_transport = false; /* the frame is made here */
 }
 
 static void set_local_info(veil_message *m, const veil_address *channel,
@@ -147,6 +148,10 @@ static void set_local_info(veil_message *m, const veil_address *channel,
     li->channel.bytes[channel->len] = '\0';
     memcpy(li->peer_identifier, peer, n);
     li->peer_identifier[n] = '\0';
+    /* It comes from the authenticated peer now, not from the transport
+     * that carried the frame. */
+    li->from_transport = false;
+    li->transport_type = 0;
 }
 
 /* The application's message becomes the frame: payload in place, routes
@@ -261,9 +266,20 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
     return veil_ctx_forward(ch->ctx, msg);
 }
 
-/* An authenticated control frame. */
-static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t len)
+/* An authenticated control frame.  A CLOSE that reaches an initiator
+ * create() still waits on (before or with ACCEPT: routes may reorder)
+ * fails create with VEIL_ECLOSED naming the peer; create stops the
+ * worker.  Otherwise CLOSE stops it here.  ACCEPT and REFUSE mean
+ * something only to an initiator waiting for them. */
+static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t len, uint64_t n)
 {
+    if (type == VEIL_CH_CLOSE && ch->role == VEIL_KA_INITIATOR &&
+        (ch->state != VEIL_CH_ST_OPEN || ch->waiting))
+        return veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel: peer %s closed "
+                                                "the channel %s accepting it",
+                                                ch->stats.peer_identifier,
+                                                ch->state == VEIL_CH_ST_OPEN ? "right after"
+                                                                             : "before"));
     if (type == VEIL_CH_CLOSE) {
         veil_log(VEIL_LOG_INFO, "channel", "%s: closed by the peer %s", ch->ctx->addrs[0].bytes,
                  ch->stats.peer_identifier);
@@ -271,7 +287,7 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         return 0;
     }
     if (ch->role != VEIL_KA_INITIATOR || ch->state != VEIL_CH_ST_WAIT_ACCEPT)
-        return 0;
+        return drop(ch, &ch->stats.dropped_auth, "control frame at the wrong moment", n);
     if (type == VEIL_CH_ACCEPT) {
         ch->state = VEIL_CH_ST_OPEN;
         if (ch->timer != NULL)
@@ -328,5 +344,5 @@ int veil__ch_receive(veil_channel *ch, veil_message *msg, const veil_ch_frame *f
             return drop(ch, &ch->stats.dropped_auth, "data before the channel opened", n);
         return deliver(ch, msg, buf, plain, n);
     }
-    return control(ch, f->type, buf, plain);
+    return control(ch, f->type, buf, plain, n);
 }

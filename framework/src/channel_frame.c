@@ -34,6 +34,21 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
         out->body = in;
         out->body_len = len - 1u;
         return 0;
+    case VEIL_CH_HS1_COOKIE:
+        if (len - 1u < VEIL_CH_COOKIE_BYTES || len - 1u - VEIL_CH_COOKIE_BYTES > VEIL_KA_MESSAGE_MAX)
+            return veil_error_set(VEIL_EFORMAT, "channel frame: first handshake message with a "
+                                  "cookie of %zu bytes (%u..%u)", len - 1u, VEIL_CH_COOKIE_BYTES,
+                                  VEIL_KA_MESSAGE_MAX + VEIL_CH_COOKIE_BYTES);
+        out->body = in;
+        out->body_len = len - 1u - VEIL_CH_COOKIE_BYTES;
+        out->cookie = in + out->body_len;
+        return 0;
+    case VEIL_CH_COOKIE:
+        if (len - 1u != VEIL_CH_COOKIE_BYTES)
+            return veil_error_set(VEIL_EFORMAT, "channel frame: cookie of %zu bytes (expected %u)",
+                                  len - 1u, VEIL_CH_COOKIE_BYTES);
+        out->cookie = in;
+        return 0;
     case VEIL_CH_HSERR:
         if (len < 2u || len - 1u > VEIL_CH_HSERR_MAX)
             return veil_error_set(VEIL_EFORMAT, "channel frame: handshake refusal of %zu bytes "

@@ -30,7 +30,7 @@
 #define KA_HEADROOM 1024u
 
 static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const uint8_t *bundle,
-                        size_t bundle_len)
+                        size_t bundle_len, const uint8_t *prologue, size_t prologue_len)
 {
     int rc = veil__ch_local_get(ch->entity, loc);
     if (rc < 0)
@@ -43,6 +43,8 @@ static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const ui
     p.local_static = loc->static_key;
     p.peer_bundle = bundle;
     p.peer_bundle_len = bundle_len;
+    p.prologue = prologue;
+    p.prologue_len = prologue_len;
     rc = ch->ka->session_new(ch->ka_inst, &p, &ch->session);
     return rc < 0 ? veil_error_wrap(rc, "secure channel: key agreement session") : 0;
 }
@@ -69,14 +71,16 @@ int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out,
     return 0;
 }
 
-/* The payload of a received KA message, decrypted in place in the frame
- * (the plugin allows it: the plaintext is never longer than the message). */
-static int ka_read(veil_channel *ch, veil_message *msg, uint8_t **payload, size_t *plen)
+/* The payload of a received KA message (the frame's body), decrypted in
+ * place (the plugin allows it: the plaintext is never longer than the
+ * message). */
+static int ka_read(veil_channel *ch, veil_message *msg, const veil_ch_frame *f,
+                   uint8_t **payload, size_t *plen)
 {
     size_t len;
     uint8_t *buf = veil_message_payload_mut(msg, &len);
     *payload = buf;
-    return ch->ka->read_message(ch->session, buf, len - 1u, buf, len - 1u, plen);
+    return ch->ka->read_message(ch->session, buf, f->body_len, buf, f->body_len, plen);
 }
 
 /* Write the next KA message (frame `type`) into a new message addressed
@@ -112,23 +116,51 @@ static int ka_write(veil_channel *ch, uint8_t type, const uint8_t *payload, size
 
 static int start_timer(veil_channel *ch)
 {
+    if (ch->stopped)
+        return veil_error_set(VEIL_ECLOSED, "secure channel: stopped before its handshake timer");
     return veil_node_timer_add(ch->node, ch->set.handshake_timeout_ms, veil__ch_handshake_timer,
                                ch, &ch->timer);
 }
 
-int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route)
+/* Keep frame HS1 (KA message 1 and its type) for a COOKIE retry. */
+static int keep_hs1(veil_channel *ch, const veil_message *m)
+{
+    size_t len;
+    const uint8_t *p = veil_message_payload(m, &len);
+    if ((ch->hs1 = malloc(len)) == NULL)
+        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    memcpy(ch->hs1, p, len);
+    ch->hs1_len = len;
+    return 0;
+}
+
+int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const char *fallback)
 {
     veil_ch_local loc;
-    veil_message *m;
-    uint8_t bundle[VEIL_CH_BUNDLE_MAX];
-    size_t blen = 0;
+    veil_message *m = NULL;
+    uint8_t bundle[VEIL_CH_BUNDLE_MAX], prologue[VEIL_CH_PROLOGUE_MAX];
+    size_t blen = 0, plen = 0, n = veil_route_count(route);
+    veil_address listener;
     int rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
     if (rc == 0 && veil__ch_ka_has_prekeys(ch->ka)) /* X3DH: the bundle first */
         rc = veil__ch_prekey_fetch(ch, route, bundle, sizeof bundle, &blen);
+    if (rc < 0)
+        return rc;
+    /* The fetch ran the loop: the channel may have failed meanwhile (a
+     * stop while create waits fails it too). */
+    if (ch->state != VEIL_CH_ST_HANDSHAKE)
+        return ch->result;
+    if ((rc = n > 0 ? veil_route_get(route, n - 1u, &listener) : VEIL_EINVAL) < 0)
+        return veil_error_set(VEIL_EINVAL, "secure channel: the route to the listener is empty");
+    rc = veil__ch_prologue(ch->ka, ch->ka_inst, fallback, ch->vault, &listener, prologue,
+                           sizeof prologue, &plen);
     if (rc == 0)
-        rc = open_session(ch, VEIL_KA_INITIATOR, &loc, blen ? bundle : NULL, blen);
+        rc = open_session(ch, VEIL_KA_INITIATOR, &loc, blen ? bundle : NULL, blen, prologue,
+                          plen);
     if (rc == 0)
         rc = ka_write(ch, VEIL_CH_HS1, NULL, 0, route, &m);
+    if (rc == 0 && (rc = keep_hs1(ch, m)) < 0)
+        veil_message_free(m);
     if (rc == 0 && (rc = veil_ctx_forward(ch->ctx, m)) < 0)
         return veil_error_wrap(rc, "secure channel: sending the first handshake message");
     return rc < 0 ? rc : start_timer(ch);
@@ -145,13 +177,13 @@ int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_
     ch->ka = l->ka;
     ch->ka_inst = l->ka_inst;
     ch->set = l->set;
+    veil__ch_pending_add(ch);
     veil_ch_local loc;
     uint8_t *ignored, *proof = NULL;
     size_t n, plen;
     veil_message *m = NULL;
-    (void)f;
-    rc = open_session(ch, VEIL_KA_RESPONDER, &loc, NULL, 0);
-    if (rc == 0 && (rc = ka_read(ch, msg, &ignored, &n)) < 0) {
+    rc = open_session(ch, VEIL_KA_RESPONDER, &loc, NULL, 0, l->prologue, l->prologue_len);
+    if (rc == 0 && (rc = ka_read(ch, msg, f, &ignored, &n)) < 0) {
         veil_error_wrap(rc, "secure channel: handshake message 1");
         veil__ch_hserr_send(ch, veil_message_return_const(msg), rc);
     }
@@ -224,17 +256,13 @@ static int finish(veil_channel *ch, const uint8_t *payload, size_t plen, veil_tr
 
 /* The initiator refused the responder: message 3 (the initiator's proof)
  * is never sent, so a refused responder never learns who we are; a plain
- * HSERR frame tells it to free its state now instead of at its handshake
- * timeout.  It names only our policy, not us.  Forging one gains nothing
- * over dropping message 3.  veil_last_error() is kept for the caller. */
+ * HSERR frame (VEIL_EDENIED and its fixed reason: not even our policy's
+ * name) tells it to free its state now instead of at its handshake
+ * timeout.  Forging one gains nothing over dropping message 3.
+ * veil_last_error() is kept for the caller. */
 static void tell_refused(veil_channel *ch, veil_message *msg)
 {
-    char keep[512];
-    snprintf(keep, sizeof keep, "%s", veil_last_error());
-    veil_error_set(VEIL_EDENIED, "the initiator's trust policy '%s' refused this responder",
-                   veil_trust_policy_name(ch->policy));
     veil__ch_hserr_send(ch, veil_message_return_const(msg), VEIL_EDENIED);
-    veil_error_set(VEIL_EDENIED, "%s", keep);
 }
 
 static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
@@ -243,10 +271,13 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     size_t plen = 0, mine = 0;
     veil_ch_local loc;
     veil_message *m = NULL;
-    (void)f;
-    int rc = ka_read(ch, msg, &payload, &plen);
+    int rc = ka_read(ch, msg, f, &payload, &plen);
     if (rc < 0)
-        veil_error_wrap(rc, "secure channel: handshake message 2");
+        veil_error_wrap(rc, "secure channel: handshake message 2 (a listener other than the one "
+                        "the route names, a peer of another channel handshake version or key "
+                        "agreement, or a forgery)");
+    free(ch->hs1);
+    ch->hs1 = NULL;
     if (rc == 0)
         rc = veil__ch_set_route(ch, veil_message_return_const(msg));
     if (rc == 0)
@@ -269,11 +300,11 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
 
-static int responder_msg3(veil_channel *ch, veil_message *msg)
+static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
 {
     uint8_t *payload = NULL;
     size_t plen = 0;
-    int rc = ka_read(ch, msg, &payload, &plen);
+    int rc = ka_read(ch, msg, f, &payload, &plen);
     if (rc < 0)
         veil_error_wrap(rc, "secure channel: handshake message 3");
     if (rc == 0)
@@ -293,9 +324,10 @@ static int responder_msg3(veil_channel *ch, veil_message *msg)
         if (ch->timer != NULL)
             veil_node_timer_cancel(ch->timer);
         ch->timer = NULL;
+        veil__ch_pending_remove(ch);
+        ch->listener->stats.opened++;
         veil_log(VEIL_LOG_INFO, "channel", "listener '%s': channel %s open with %s",
-                 ch->listener->ctx ? ch->listener->ctx->addrs[0].bytes : "(stopped)",
-                 ch->ctx->addrs[0].bytes, ch->stats.peer_identifier);
+                 ch->listener->name, ch->ctx->addrs[0].bytes, ch->stats.peer_identifier);
     }
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
@@ -307,8 +339,10 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
             return initiator_msg2(ch, msg, f);
         if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_HSERR)
             return veil__ch_hserr_receive(ch, f);
+        if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_COOKIE)
+            return veil__ch_cookie_receive(ch, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
-            return responder_msg3(ch, msg);
+            return responder_msg3(ch, msg, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HSERR)
             return veil__ch_hserr_receive(ch, f);
     }
@@ -328,8 +362,10 @@ void veil__ch_handshake_timer(veil_node *node, void *arg)
     size_t pos = 0;
     if (veil_route_decode(&r, ch->route, ch->route_len, &pos) == 0)
         veil_route_format(&r, route, sizeof route);
+    veil__ch_ref(ch);
     veil__ch_fail(ch, veil_error_set(VEIL_ETIMEDOUT, "secure channel: handshake with '%s' not "
                                      "done within handshake_timeout_ms = %llu; all its state "
                                      "is freed", route,
                                      (unsigned long long)ch->set.handshake_timeout_ms));
+    veil__ch_unref(ch);
 }

@@ -1,7 +1,9 @@
 /* Secure channels: private layout shared by secure_channel.c (public API,
- * worker ops), channel_handshake.c, channel_data.c, channel_identity.c,
- * channel_frame.c and replay_window.c.  Not installed, not exported.
- * Wire format: docs/PROTOCOL.md, "Secure channel". */
+ * worker ops, lifetimes), channel_listener.c, channel_pending.c (half-open
+ * handshake limits), channel_cookie.c, channel_handshake.c,
+ * channel_hserr.c, channel_prologue.c, channel_data.c, channel_lost.c,
+ * channel_identity.c, channel_frame.c and replay_window.c.  Not installed,
+ * not exported.  Wire format: docs/PROTOCOL.md, "Secure channel". */
 #ifndef VEIL_CHANNEL_INTERNAL_H
 #define VEIL_CHANNEL_INTERNAL_H
 
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "identity_internal.h"
+#include "util.h"
 
 #define VEIL_CH_HIDDEN __attribute__((visibility("hidden")))
 
@@ -28,6 +31,8 @@ enum {
     VEIL_CH_HSERR = 0x04,    /* plain refusal: responder → initiator (message 1
                               * refused), initiator → responder (message 2's
                               * identity refused by the initiator's policy) */
+    VEIL_CH_COOKIE = 0x05,   /* plain: listener under load → initiator: cookie */
+    VEIL_CH_HS1_COOKIE = 0x06, /* initiator → listener: KA message 1 || cookie */
     VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
@@ -46,14 +51,24 @@ enum {
  * covers 0x04 (X25519) || static public key || expiry. */
 #define VEIL_CH_PROOF_MIN (1u + 8u + VEIL_SIGNATURE_BYTES)
 #define VEIL_CH_POLICY_NAME_MAX 128u
-/* HSERR body: code:u8 (-VEIL_E*) || reason text, at most this many bytes. */
+/* HSERR body: code:u8 (-VEIL_E*) || a fixed reason chosen by the code
+ * (channel_hserr.c), at most this many bytes. */
 #define VEIL_CH_HSERR_MAX 256u
+/* Frame types up to this one are plain handshake frames. */
+#define VEIL_CH_HANDSHAKE_LAST 0x0fu
+/* Cookies (channel_cookie.c): a MAC of the HS1's first return hop, under a
+ * listener secret that changes every VEIL_CH_COOKIE_ROTATE_MS. */
+#define VEIL_CH_COOKIE_BYTES 16u
+#define VEIL_CH_COOKIE_ROTATE_MS 120000u
+/* How many COOKIE frames an initiator answers during one handshake. */
+#define VEIL_CH_COOKIE_TRIES 3u
 
 typedef struct veil_ch_frame {
     uint8_t type;
     uint64_t nonce;               /* encrypted frames only */
     const uint8_t *body;          /* KA message, or ciphertext || tag (offset 0) */
     size_t body_len;
+    const uint8_t *cookie;        /* COOKIE, HS1_COOKIE: VEIL_CH_COOKIE_BYTES */
 } veil_ch_frame;
 
 /* Parse the outer frame: type, and for encrypted types the nonce and a
@@ -138,7 +153,36 @@ typedef struct veil_ch_settings {
     uint64_t rekey_interval;
     uint64_t handshake_timeout_ms;
     size_t max_message;
+    uint32_t max_pending;         /* responders in handshake, per node */
+    uint32_t max_pending_listener; /* ... per listener */
+    uint32_t cookie_threshold;    /* node's pending count that demands cookies */
 } veil_ch_settings;
+
+struct veil_channel;
+
+/* The pending handshakes, oldest first: an intrusive list through one of
+ * the two links of veil_channel (node-wide, per listener). */
+typedef struct veil_ch_link {
+    struct veil_channel *prev, *next;
+} veil_ch_link;
+
+typedef struct veil_ch_list {
+    struct veil_channel *head, *tail;
+    uint32_t count;
+} veil_ch_list;
+
+/* What the listeners of one node share (channel_pending.c): the pending
+ * (half-open) responders, oldest first, and the rate limit of the warnings
+ * strangers can cause.  Kept in the node's VEIL_NODE_SLOT_CHANNELS;
+ * referenced by each listener and each responder. */
+typedef struct veil_ch_node {
+    veil_node *node;
+    unsigned refs;
+    veil_ch_list pending;
+    uint32_t max_pending;
+    uint32_t cookie_threshold;
+    veil_ratelimit log;
+} veil_ch_node;
 
 /* A listener and what its responders share (refcounted: each responder
  * holds a reference, so the policy and KA instance outlive the listener
@@ -151,7 +195,15 @@ typedef struct veil_ch_listener {
     void *ka_inst;
     veil_ch_settings set;
     veil_context *ctx;
+    char name[VEIL_ADDRESS_MAX + 1]; /* its address, for logs after it stopped */
     struct veil_ch_prekey *prekey;  /* key agreements with prekeys (X3DH) */
+    veil_ch_node *shared;
+    veil_ch_list pending;         /* its responders in handshake */
+    veil_secret cookie_key[2];    /* current, previous (0: none yet) */
+    uint64_t cookie_since_ms;
+    uint8_t *prologue;            /* the responders' handshake prologue */
+    size_t prologue_len;
+    veil_listener_stats stats;
 } veil_ch_listener;
 
 typedef struct veil_channel {
@@ -165,12 +217,24 @@ typedef struct veil_channel {
     veil_trust_policy *policy;    /* initiator's own until the handshake ends */
     int role;                     /* veil_ka_role */
     int state;
-    bool stopping;
+    /* Lifetime: the struct is freed when the last reference goes: the
+     * worker's (dropped when it stops), create()'s while it waits, and one
+     * per running handler or callback.  After the worker stopped (stopped)
+     * only the struct remains valid: ctx is gone after the round. */
+    unsigned refs;
+    bool stopping;                /* stop requested */
+    bool stopped;                 /* the worker's stop op ran */
+    bool waiting;                 /* initiator: create() waits on it */
     /* handshake only */
     void *session;
     veil_timer *timer;
     int result;                   /* initiator: create()'s return code */
     char *detail;                 /* ... and its detail */
+    bool pending;                 /* responder: on the pending lists */
+    veil_ch_link in_node, in_listener;
+    uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
+    size_t hs1_len;
+    unsigned cookie_tries;
     /* established */
     uint8_t *route;               /* encoded route to the peer's channel */
     size_t route_len;
@@ -184,12 +248,24 @@ typedef struct veil_channel {
 
 /* secure_channel.c */
 VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
+/* The node's key agreement instance; *fallback names the plugin and its
+ * version for the prologue of a plugin without `describe`. */
 VEIL_CH_HIDDEN int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka,
-                                        void **inst);
-/* Allocate a channel and start its worker at two fresh addresses. */
+                                        void **inst, char *fallback, size_t cap);
+/* Allocate a channel and start its worker at two fresh addresses.  The
+ * worker holds the first reference. */
 VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out);
-/* Stop the channel's worker (state freed in its stop op). */
+/* Stop the channel's worker (its reference goes in the stop op; the struct
+ * stays while others hold one). */
 VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_ref(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_unref(veil_channel *ch);
+/* Is this context a channel's worker (lost routes walk the contexts)? */
+VEIL_CH_HIDDEN bool veil__ch_is_channel(const veil_context *c);
+
+/* channel_lost.c: the node's route-lost subscriber */
+VEIL_CH_HIDDEN void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,
+                                        const char *detail, void *arg);
 /* Send bytes (a frame) along route from the channel's peer-facing address. */
 VEIL_CH_HIDDEN int veil__ch_send_raw(veil_channel *ch, const veil_route *route,
                                      const uint8_t *frame, size_t len);
@@ -205,8 +281,48 @@ VEIL_CH_HIDDEN int veil__ch_set_route(veil_channel *ch, const veil_route *r);
 VEIL_CH_HIDDEN int veil__ch_fail(veil_channel *ch, int rc);
 VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);
 
+/* channel_listener.c */
+VEIL_CH_HIDDEN bool veil__ch_is_listener(const veil_context *c);
+
+/* channel_pending.c: half-open handshakes (docs/PROTOCOL.md, "Security
+ * properties and limits") */
+VEIL_CH_HIDDEN int veil__ch_shared_get(veil_node *node, const veil_ch_settings *set,
+                                       veil_ch_node **out);
+VEIL_CH_HIDDEN void veil__ch_shared_unref(veil_ch_node *n);
+/* A responder starts / stops being a pending handshake. */
+VEIL_CH_HIDDEN void veil__ch_pending_add(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_pending_remove(veil_channel *ch);
+/* Before a new responder: stop the oldest pending ones while a cap is
+ * reached (counted, logged within the rate limit). */
+VEIL_CH_HIDDEN void veil__ch_make_room(veil_ch_listener *l);
+/* Does the node's load demand a cookie with HS1? */
+VEIL_CH_HIDDEN bool veil__ch_under_load(const veil_ch_listener *l);
+/* A warning a stranger can cause, within the node's log rate limit. */
+VEIL_CH_HIDDEN void veil__ch_warn(veil_ch_listener *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* channel_cookie.c */
+/* Is cookie (VEIL_CH_COOKIE_BYTES) the one for msg's first return hop? */
+VEIL_CH_HIDDEN bool veil__ch_cookie_ok(veil_ch_listener *l, const veil_message *msg,
+                                       const uint8_t *cookie);
+/* Answer HS1 msg with a COOKIE frame (msg is reused for the reply). */
+VEIL_CH_HIDDEN void veil__ch_cookie_reply(veil_ch_listener *l, veil_message *msg);
+VEIL_CH_HIDDEN void veil__ch_cookie_forget(veil_ch_listener *l);
+/* Initiator: a COOKIE arrived while waiting for message 2. */
+VEIL_CH_HIDDEN int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f);
+
+/* channel_prologue.c */
+#define VEIL_CH_PROLOGUE_MAX 640u
+/* The handshake prologue for the listener at `listener` (docs/PROTOCOL.md,
+ * "Prologue"); hashes the key agreement's own configured prologue in v. */
+VEIL_CH_HIDDEN int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst,
+                                     const char *fallback, veil_vault *v,
+                                     const veil_address *listener, uint8_t *out, size_t cap,
+                                     size_t *len);
+
 /* channel_handshake.c */
-VEIL_CH_HIDDEN int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route);
+VEIL_CH_HIDDEN int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route,
+                                            const char *fallback);
 VEIL_CH_HIDDEN int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg,
                                             const veil_ch_frame *f);
 VEIL_CH_HIDDEN int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg,
@@ -220,15 +336,21 @@ VEIL_CH_HIDDEN bool veil__ch_ka_has_prekeys(const veil_key_agreement_ops *ka);
 VEIL_CH_HIDDEN int veil__ch_prekey_listen(veil_ch_listener *l, veil_node *node,
                                           const char *address, const veil_ch_local *loc);
 VEIL_CH_HIDDEN void veil__ch_prekey_unlisten(veil_ch_listener *l);
-/* Responder: message 1 failed (e.g. X3DH: SPK expired, OPK used): tell the
- * initiator along route with an HSERR frame (plain: nothing is keyed yet). */
-VEIL_CH_HIDDEN void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc);
-/* Initiator: an HSERR frame arrived while waiting for message 2. */
-VEIL_CH_HIDDEN int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f);
+
 /* Initiator: fetch the listener's bundle from the prekey service. */
 #define VEIL_CH_BUNDLE_MAX 1024u
 VEIL_CH_HIDDEN int veil__ch_prekey_fetch(veil_channel *ch, const veil_route *route,
                                          uint8_t *out, size_t cap, size_t *out_len);
+
+/* channel_hserr.c */
+/* Tell the peer along route that the handshake failed with rc: an HSERR
+ * frame (plain: nothing is keyed yet) with the code and the fixed reason
+ * for it, never the detail (it stays in veil_last_error() for the local
+ * log).  Codes outside the table go as VEIL_EHANDSHAKE. */
+VEIL_CH_HIDDEN void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc);
+/* An HSERR frame arrived (initiator: message 1 refused; responder: the
+ * initiator's policy refused it after message 2). */
+VEIL_CH_HIDDEN int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f);
 
 /* channel_data.c */
 /* Encrypt app message msg (onward [channel, rest...]) and send it. */

@@ -110,16 +110,6 @@ void veil__ch_prekey_unlisten(veil_ch_listener *l)
     l->prekey = NULL;
 }
 
-/* A peer's detail text made safe for logs and error strings: control and
- * non-ASCII bytes become '?'.  out holds at least n + 1 bytes. */
-static const char *printable(const uint8_t *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = in[i] >= 0x20 && in[i] < 0x7f ? (char)in[i] : '?';
-    out[n] = '\0';
-    return out;
-}
-
 /* Route to the prekey service and the name to ask for. */
 static int service_route(veil_node *node, const veil_route *route, veil_route *out,
                          veil_address *name)
@@ -285,7 +275,7 @@ int veil_prekey_directory_start(veil_node *node, veil_vault *vault)
                               "be set");
     const veil_key_agreement_ops *ka;
     void *inst;
-    int rc = veil__ch_ka_instance(node, &ka, &inst);
+    int rc = veil__ch_ka_instance(node, &ka, &inst, NULL, 0);
     if (rc < 0)
         return rc;
     if (!veil__ch_ka_has_prekeys(ka))
@@ -302,43 +292,4 @@ int veil_prekey_directory_start(veil_node *node, veil_vault *vault)
         ka->prekey_stop(h, true);
     ka->instance_free(inst);
     return rc;
-}
-
-/* ---- refusal of message 1 ------------------------------------------------
- * With X3DH, message 1 can fail for reasons the initiator cannot see (its
- * bundle's SPK expired after the grace period, its OPK was used, the
- * responder requires an OPK): without a word the initiator would only time
- * out.  The refusal is plain (no key exists yet), so anyone on the path
- * could forge one — which gains nothing over dropping message 1, which the
- * same attacker could do.  It carries the responder's error code and
- * detail; the initiator fails with VEIL_EHANDSHAKE naming both. */
-
-void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
-{
-    uint8_t frame[VEIL_CH_HSERR_MAX + 1u];
-    const char *d = veil_last_error();
-    size_t n = strnlen(d, VEIL_CH_HSERR_MAX - 1u);
-    frame[0] = (uint8_t)(rc < 0 && rc > -256 ? -rc : -VEIL_EHANDSHAKE);
-    memcpy(frame + 1, d, n);
-    frame[1u + n] = VEIL_CH_HSERR;
-    char keep[512];
-    snprintf(keep, sizeof keep, "%s", d);
-    if (veil__ch_send_raw(ch, route, frame, n + 2u) < 0)
-        veil_log(VEIL_LOG_DEBUG, "channel", "could not send a handshake refusal: %s",
-                 veil_last_error());
-    veil_error_set(rc, "%s", keep); /* the caller reports the original */
-}
-
-int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f)
-{
-    char detail[VEIL_CH_HSERR_MAX + 1];
-    if (ch->role == VEIL_KA_RESPONDER) /* the initiator refused us after message 2 */
-        return veil__ch_fail(ch, veil_error_set(VEIL_EDENIED, "secure channel: the initiator "
-                                                "refused the handshake after message 2: %s",
-                                                printable(f->body + 1, f->body_len - 1u,
-                                                          detail)));
-    return veil__ch_fail(ch, veil_error_set(VEIL_EHANDSHAKE, "secure channel: the responder "
-                                            "refused handshake message 1 (%s): %s",
-                                            veil_strerror(-(int)f->body[0]),
-                                            printable(f->body + 1, f->body_len - 1u, detail)));
 }

@@ -47,6 +47,8 @@ int veil_message_new(veil_node *node, veil_message **out)
     m->info.channel.len = 0;
     m->info.channel.bytes[0] = '\0';
     m->info.peer_identifier[0] = '\0';
+    m->info.from_transport = false;
+    m->info.transport_type = 0;
     veil_route_init(&m->routes[0]);
     veil_route_init(&m->routes[1]);
     link_live(node, m);

@@ -252,6 +252,13 @@ int veil_node_stop(veil_node *node)
     return 0;
 }
 
+_Static_assert(VEIL_NODE_SLOT_CHANNELS < VEIL_NODE_SLOTS, "a slot per upper layer");
+
+void **veil__node_slot(veil_node *node, int slot)
+{
+    return &node->upper[slot];
+}
+
 const veil_config *veil_node_config(const veil_node *node)
 {
     return node->config;

@@ -23,6 +23,13 @@ VEIL_NODE_HIDDEN int veil__node_plugin(veil_node *node, const char *section,
                                        int kind, const char *default_name,
                                        veil_plugin **out);
 
+/* Per-node state of an upper layer, by slot.  The runtime only keeps the
+ * pointer (NULL at creation): the layer creates, references, frees and
+ * clears it, and must be done with it when the node's workers have
+ * stopped.  Node thread only. */
+enum { VEIL_NODE_SLOT_CHANNELS = 0 };
+VEIL_NODE_HIDDEN void **veil__node_slot(veil_node *node, int slot);
+
 /* The node is going away: drop its references on the trust policy
  * plugins veil_trust_policy_new loaded for it (trust.c), and its identity
  * state (contacts, [identity] settings).  Policies still alive keep their

@@ -68,7 +68,8 @@ veil_context *veil__router_lookup(const veil_node *node, const uint8_t *bytes, s
     return s != NULL ? s->ctx : NULL;
 }
 
-static void insert_slot(veil_router *r, const veil_address *a, veil_context *ctx, uint32_t h)
+static void insert_slot(veil_router *r, const veil_address *a, veil_context *ctx, uint32_t h,
+                        uint32_t flags)
 {
     size_t mask = r->cap - 1;
     size_t i = h & mask;
@@ -76,7 +77,7 @@ static void insert_slot(veil_router *r, const veil_address *a, veil_context *ctx
         i = (i + 1) & mask;
     if (r->slots[i].addr == NULL)
         r->used++;
-    r->slots[i] = (veil_route_slot){.addr = a, .ctx = ctx, .hash = h};
+    r->slots[i] = (veil_route_slot){.addr = a, .ctx = ctx, .hash = h, .flags = flags};
     r->live++;
 }
 
@@ -94,7 +95,7 @@ static int grow(veil_router *r)
     r->used = r->live = 0;
     for (size_t i = 0; i < ocap; i++)
         if (old[i].addr != NULL && old[i].addr != TOMBSTONE)
-            insert_slot(r, old[i].addr, old[i].ctx, old[i].hash);
+            insert_slot(r, old[i].addr, old[i].ctx, old[i].hash, old[i].flags);
     free(old);
     return 0;
 }
@@ -111,7 +112,18 @@ int veil__router_add(veil_node *node, const veil_address *a, veil_context *ctx)
         if (rc < 0)
             return rc;
     }
-    insert_slot(r, a, ctx, h);
+    insert_slot(r, a, ctx, h, 0);
+    return 0;
+}
+
+int veil__router_set_flags(veil_node *node, const veil_address *a, uint32_t flags)
+{
+    veil_router *r = &node->router;
+    veil_route_slot *s = find_slot(r, (const uint8_t *)a->bytes, a->len,
+                                   hash_bytes((const uint8_t *)a->bytes, a->len));
+    if (s == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no worker at address '%s'", a->bytes);
+    s->flags = flags;
     return 0;
 }
 
@@ -239,6 +251,15 @@ int veil_node_deliver(veil_node *node, veil_message *msg)
         veil_message_free(msg);
         return veil_error_set(VEIL_EINVAL, "veil_node_deliver: node and msg must not be NULL");
     }
+    /* The transport's hop is the first address of the return route. */
+    uint8_t type = 0;
+    const uint8_t *bytes;
+    size_t len;
+    if (veil_route_front(veil_message_return_const(msg), &type, &bytes, &len) &&
+        type == VEIL_ADDRESS_TYPE_LOCAL)
+        type = 0;
+    msg->info.from_transport = true;
+    msg->info.transport_type = type;
     return veil__router_enqueue(node, msg);
 }
 
@@ -262,6 +283,44 @@ static void drop(veil_node *node, veil_message *msg, const char *why)
     format_front(msg, text, sizeof text);
     veil_log(VEIL_LOG_WARN, "node", "dropped a message for '%s': %s", text, why);
     node->stats.dropped_noroute++;
+    veil_message_free(msg);
+}
+
+/* Was source hash h logged among the last VEIL_RT_REFUSED_LOGGED?  If
+ * not, remember it now. */
+static bool refused_before(veil_router *r, uint32_t h)
+{
+    for (unsigned i = 0; i < VEIL_RT_REFUSED_LOGGED; i++)
+        if (r->refused_src[i] == h)
+            return true;
+    r->refused_src[r->refused_next++ % VEIL_RT_REFUSED_LOGGED] = h;
+    return false;
+}
+
+/* A transport's message for a local-only address: dropped and counted;
+ * logged once per source (the first address of its return route, the
+ * connection it came over) among the last few, so a flood cannot flood
+ * the log. */
+static void refuse_from_transport(veil_node *node, veil_message *msg)
+{
+    uint8_t type = 0;
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    char to[VEIL_ADDRESS_TEXT_MAX + 1], from[VEIL_ADDRESS_TEXT_MAX + 1] = "(no return route)";
+    veil_address a;
+    uint32_t h = 1u; /* 0 marks an empty entry of the ring */
+    node->stats.dropped_local_only++;
+    if (veil_route_front(veil_message_return_const(msg), &type, &bytes, &len)) {
+        h = (hash_bytes(bytes, len) ^ type) | 1u;
+        if (veil_address_set(&a, type, bytes, len) == 0)
+            veil_address_format(&a, from, sizeof from);
+    }
+    if (!refused_before(&node->router, h)) {
+        format_front(msg, to, sizeof to);
+        veil_log(VEIL_LOG_WARN, "node", "dropped a message for '%s' that a transport delivered "
+                 "from '%s': the address is local-only (it accepts only messages made on this "
+                 "node); further ones from there are only counted", to, from);
+    }
     veil_message_free(msg);
 }
 
@@ -300,11 +359,16 @@ static void deliver_one(veil_node *node, veil_message *msg)
                      type, veil_strerror(rc), veil_last_error());
         return;
     }
-    veil_context *ctx = veil__router_lookup(node, bytes, len);
-    if (ctx == NULL) {
+    veil_route_slot *s = find_slot(&node->router, bytes, len, hash_bytes(bytes, len));
+    if (s == NULL) {
         drop(node, msg, "no worker at that address");
         return;
     }
+    if ((s->flags & VEIL_RT_LOCAL_ONLY) && msg->info.from_transport) {
+        refuse_from_transport(node, msg);
+        return;
+    }
+    veil_context *ctx = s->ctx;
     node->stats.delivered++;
     if (ctx->kind == VEIL_CTX_MAILBOX)
         veil__ctx_mailbox_push(ctx, msg);

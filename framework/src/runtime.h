@@ -95,7 +95,15 @@ typedef struct veil_route_slot {
     const veil_address *addr;    /* NULL: empty; TOMBSTONE: deleted */
     veil_context *ctx;
     uint32_t hash;
+    uint32_t flags;              /* VEIL_RT_* */
 } veil_route_slot;
+
+/* Address flags.  LOCAL_ONLY: messages a transport delivered (local info
+ * from_transport) are dropped at delivery, counted and logged, and never
+ * reach the handler; everything made on this node is delivered. */
+#define VEIL_RT_LOCAL_ONLY 0x1u
+/* Sources of refused messages already logged (a small ring per node). */
+#define VEIL_RT_REFUSED_LOGGED 16u
 
 typedef struct veil_transport_slot {
     veil_route_fn fn;
@@ -110,6 +118,8 @@ typedef struct veil_router {
     veil_transport_slot transports[256];
     veil_message *q_head, *q_tail;
     size_t q_len;
+    uint32_t refused_src[VEIL_RT_REFUSED_LOGGED]; /* hashes of logged sources */
+    unsigned refused_next;
 } veil_router;
 
 /* ---- cross-thread post queue ----------------------------------------- */
@@ -134,6 +144,8 @@ typedef struct veil_node_plugin_slot {
 } veil_node_plugin_slot;
 
 /* ---- the node --------------------------------------------------------- */
+
+#define VEIL_NODE_SLOTS 2
 
 typedef struct veil_node_limits {
     size_t max_payload;
@@ -161,6 +173,7 @@ struct veil_node {
     veil_node_plugin_slot *plugins;
     size_t nplugins;
     struct veil_transports *transports; /* transport.c; NULL until used */
+    void *upper[VEIL_NODE_SLOTS]; /* upper layers' per-node state (node_internal.h) */
 };
 
 /* loop.c */
@@ -180,6 +193,9 @@ VEIL_RT_HIDDEN int veil__router_add(veil_node *node, const veil_address *a,
 VEIL_RT_HIDDEN void veil__router_remove(veil_node *node, const veil_address *a);
 VEIL_RT_HIDDEN veil_context *veil__router_lookup(const veil_node *node,
                                                  const uint8_t *bytes, size_t len);
+/* Set the VEIL_RT_* flags of a registered address (VEIL_ENOTFOUND). */
+VEIL_RT_HIDDEN int veil__router_set_flags(veil_node *node, const veil_address *a,
+                                          uint32_t flags);
 /* Check the first hop of msg, then queue it; frees msg on error. */
 VEIL_RT_HIDDEN int veil__router_send(veil_node *node, veil_message *msg);
 /* Queue without the first-hop check (dropped and counted at dispatch). */

@@ -1,5 +1,6 @@
-/* Secure channels: the public API (listener, create, close, stats), the
- * channel and listener workers, settings from [secure_channel].
+/* Secure channels: the public API (create, close, stats), the channel
+ * worker and its lifetime, settings from [secure_channel].  Listeners:
+ * channel_listener.c.
  *
  * A channel is one worker owning two addresses: addrs[0], the public one
  * applications put first in routes (messages arriving there are encrypted
@@ -29,8 +30,34 @@
 /* Largest encoded routes next to the payload inside a data frame. */
 #define ROUTES_OVERHEAD (1u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u) + 8u)
 
-static const char *const settings_keys[] = { "rekey_interval", "handshake_timeout_ms",
-                                             "max_message", NULL };
+#define DEFAULT_MAX_PENDING 1024LL
+#define DEFAULT_MAX_PENDING_LISTENER 512LL
+#define DEFAULT_COOKIE_THRESHOLD 64LL
+#define MAX_PENDING_LIMIT 1000000LL
+
+static const char *const settings_keys[] = {
+    "rekey_interval", "handshake_timeout_ms", "max_message", "max_pending_handshakes",
+    "max_pending_handshakes_per_listener", "cookie_threshold", NULL
+};
+
+static int pending_settings(const veil_config *cfg, veil_ch_settings *out)
+{
+    long long v[3];
+    int rc = veil_config_get_int(cfg, "secure_channel", "max_pending_handshakes",
+                                 DEFAULT_MAX_PENDING, 1, MAX_PENDING_LIMIT, &v[0]);
+    if (rc == 0)
+        rc = veil_config_get_int(cfg, "secure_channel", "max_pending_handshakes_per_listener",
+                                 DEFAULT_MAX_PENDING_LISTENER, 1, MAX_PENDING_LIMIT, &v[1]);
+    if (rc == 0)
+        rc = veil_config_get_int(cfg, "secure_channel", "cookie_threshold",
+                                 DEFAULT_COOKIE_THRESHOLD, 0, MAX_PENDING_LIMIT, &v[2]);
+    if (rc < 0)
+        return rc;
+    out->max_pending = (uint32_t)v[0];
+    out->max_pending_listener = (uint32_t)v[1];
+    out->cookie_threshold = (uint32_t)v[2];
+    return 0;
+}
 
 int veil__ch_settings(veil_node *node, veil_ch_settings *out)
 {
@@ -53,10 +80,11 @@ int veil__ch_settings(veil_node *node, veil_ch_settings *out)
                                   &v)) < 0)
         return rc;
     out->max_message = (size_t)v;
-    return 0;
+    return pending_settings(cfg, out);
 }
 
-int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, void **inst)
+int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, void **inst,
+                         char *fallback, size_t cap)
 {
     veil_plugin *p;
     int rc = veil__node_plugin(node, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, "noise", &p);
@@ -64,7 +92,10 @@ int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, voi
         return veil_error_wrap(rc, "secure channel: key agreement plugin");
     /* The loader refused a missing table or one smaller than ABI 1.0's
      * (ends at rekey); ops appended since are checked where used. */
-    const veil_key_agreement_ops *ops = veil_plugin_descriptor_of(p)->ops;
+    const veil_plugin_descriptor *d = veil_plugin_descriptor_of(p);
+    const veil_key_agreement_ops *ops = d->ops;
+    if (fallback != NULL)
+        snprintf(fallback, cap, "%s/%s", d->name, d->version ? d->version : "");
     veil_config_scope scope = { veil_node_config(node), "key_agreement" };
     if ((rc = ops->instance_new(veil_plugin_state(p), &scope, inst)) < 0)
         return veil_error_wrap(rc, "secure channel: key agreement instance for [key_agreement]");
@@ -72,7 +103,15 @@ int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, voi
     return 0;
 }
 
-/* ---- the channel worker ----------------------------------------------- */
+/* ---- the channel worker and its lifetime -------------------------------
+ * The worker holds one reference on the channel; veil_secure_channel_create
+ * holds one while it waits; every handler and timer callback holds one
+ * while it runs.  Whatever stops the worker (a CLOSE, a refusal, a lost
+ * route, a local close, eviction, node stop) only drops the worker's
+ * reference: the struct goes with the last one, so nobody ever reads it
+ * after it was freed.  After the stop only the struct is valid (ctx goes
+ * with the round); an initiator stopped inside create() is marked failed
+ * (VEIL_ECLOSED) so create() reports it. */
 
 static bool sent_to(const veil_message *msg, const veil_address *a)
 {
@@ -85,13 +124,16 @@ static bool sent_to(const veil_message *msg, const veil_address *a)
 
 static int ch_start(veil_context *ctx, void *state)
 {
-    ((veil_channel *)state)->ctx = ctx;
-    return 0;
+    veil_channel *ch = state;
+    ch->ctx = ctx;
+    /* The public address only takes messages made on this node: a message
+     * from a transport there would be encrypted and attributed to us by
+     * the peer (a bearer token for anyone who learnt the address). */
+    return veil__router_set_flags(ctx->node, &ctx->addrs[0], VEIL_RT_LOCAL_ONLY);
 }
 
-static int ch_handle(veil_context *ctx, void *state, veil_message *msg)
+static int ch_dispatch(veil_channel *ch, veil_context *ctx, veil_message *msg)
 {
-    veil_channel *ch = state;
     if (!sent_to(msg, &ctx->addrs[1]))
         return veil__ch_encrypt_send(ch, msg);
     size_t len;
@@ -103,9 +145,18 @@ static int ch_handle(veil_context *ctx, void *state, veil_message *msg)
                  veil_last_error());
         return 0;
     }
-    if (f.type <= VEIL_CH_HSERR)
+    if (f.type <= VEIL_CH_HANDSHAKE_LAST)
         return veil__ch_handshake_frame(ch, msg, &f);
     return veil__ch_receive(ch, msg, &f);
+}
+
+static int ch_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    veil_channel *ch = state;
+    ch->refs++;
+    int rc = ch_dispatch(ch, ctx, msg);
+    veil__ch_unref(ch);
+    return rc;
 }
 
 static void ch_free(veil_channel *ch)
@@ -116,6 +167,7 @@ static void ch_free(veil_channel *ch)
      * the session and keys are destroyed in it, never leaked. */
     if (ch->timer != NULL)
         veil_node_timer_cancel(ch->timer);
+    veil__ch_pending_remove(ch);
     if (ch->session != NULL)
         ch->ka->session_free(ch->session);
     veil__ch_keys_destroy(ch, true);
@@ -126,15 +178,38 @@ static void ch_free(veil_channel *ch)
     veil_trust_policy_free(ch->policy);
     free(ch->detail);
     free(ch->route);
+    free(ch->hs1);
     veil_entity_free(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
 }
 
+void veil__ch_ref(veil_channel *ch)
+{
+    ch->refs++;
+}
+
+void veil__ch_unref(veil_channel *ch)
+{
+    if (--ch->refs == 0)
+        ch_free(ch);
+}
+
 static void ch_stop(veil_context *ctx, void *state)
 {
-    (void)ctx;
-    ch_free(state);
+    veil_channel *ch = state;
+    ch->stopping = ch->stopped = true;
+    if (ch->timer != NULL) {
+        veil_node_timer_cancel(ch->timer);
+        ch->timer = NULL;
+    }
+    veil__ch_pending_remove(ch);
+    if (ch->role == VEIL_KA_INITIATOR && ch->state != VEIL_CH_ST_FAILED &&
+        (ch->state != VEIL_CH_ST_OPEN || ch->waiting))
+        veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel %s: stopped during the "
+                                         "handshake (closed locally or the node is stopping)",
+                                         ctx->addrs[0].bytes));
+    veil__ch_unref(ch);
 }
 
 static const veil_worker_ops ch_ops = {
@@ -144,99 +219,9 @@ static const veil_worker_ops ch_ops = {
     .stop = ch_stop,
 };
 
-/* ---- lost routes --------------------------------------------------------
- * A transport reports a lost connection (veil_node_on_route_lost): every
- * channel whose route to its peer starts with that connection can never
- * reach the peer again, so it goes now.  An initiator still in create()
- * fails at once with VEIL_ECLOSED (not at its handshake timeout); any other
- * channel is stopped and freed (its addresses leave the router, so a later
- * send to it fails with VEIL_ENOROUTE naming it) with a warning naming the
- * route and the transport's reason.  A channel whose route starts with a
- * channel torn down here (a channel through another channel) goes too.
- * One subscription per node serves all its channels. */
-
-/* Does ch's route to its peer start with address a? */
-static bool route_starts_with(const veil_channel *ch, const veil_address *a)
+bool veil__ch_is_channel(const veil_context *c)
 {
-    const uint8_t *r = ch->route;
-    size_t n = ch->route_len, pos = 0;
-    uint64_t count, len;
-    if (r == NULL || veil_varint_decode(r, n, &pos, &count) < 0 || count == 0 || pos >= n ||
-        r[pos++] != a->type || veil_varint_decode(r, n, &pos, &len) < 0 || len != a->len ||
-        n - pos < len)
-        return false;
-    return memcmp(r + pos, a->bytes, len) == 0;
-}
-
-static void lost_one(veil_channel *ch, const char *route, const char *why)
-{
-    if (ch->role == VEIL_KA_INITIATOR && ch->state != VEIL_CH_ST_OPEN) {
-        veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel: route through '%s' lost "
-                                         "during the handshake: %s", route, why));
-        return;
-    }
-    veil_log(VEIL_LOG_WARN, "channel", "%s: closed: its route through '%s' was lost: %s",
-             ch->ctx->addrs[0].bytes, route, why);
-    veil__ch_stop(ch);
-}
-
-/* Tear down the channels whose route starts with lost; append the public
- * address of each to *gone (best effort: without memory, no cascade). */
-static void lost_pass(veil_node *node, const veil_address *lost, const char *why,
-                      veil_address **gone, size_t *n, size_t *cap)
-{
-    char route[VEIL_ADDRESS_TEXT_MAX + 1];
-    veil_address_format(lost, route, sizeof route);
-    /* Stopped contexts are unlinked but freed only after the notification
-     * (it runs at dispatch depth > 0), so c->next stays readable. */
-    for (veil_context *c = node->ctx_head; c != NULL; c = c->next) {
-        if (c->kind != VEIL_CTX_WORKER || c->stopping || c->ops.handle_message != ch_handle ||
-            !route_starts_with(c->state, lost))
-            continue;
-        if (*n == *cap) {
-            size_t ncap = *cap ? 2 * *cap : 8;
-            veil_address *g = realloc(*gone, ncap * sizeof *g);
-            if (g != NULL) {
-                *gone = g;
-                *cap = ncap;
-            }
-        }
-        if (*n < *cap)
-            (*gone)[(*n)++] = c->addrs[0];
-        lost_one(c->state, route, why);
-    }
-}
-
-/* Is there a live channel whose route starts at a local address (one
- * through another channel)?  Only then can a teardown cascade. */
-static bool any_nested(veil_node *node)
-{
-    for (veil_context *c = node->ctx_head; c != NULL; c = c->next) {
-        const veil_channel *ch = c->state;
-        if (c->kind == VEIL_CTX_WORKER && !c->stopping && c->ops.handle_message == ch_handle &&
-            ch->route != NULL && ch->route_len > 1 && ch->route[1] == VEIL_ADDRESS_TYPE_LOCAL)
-            return true;
-    }
-    return false;
-}
-
-static void channels_route_lost(veil_node *node, const veil_address *peer, int reason,
-                                const char *detail, void *arg)
-{
-    (void)arg;
-    char why[320];
-    snprintf(why, sizeof why, "%s (%s)", detail[0] ? detail : "connection lost",
-             veil_strerror(reason));
-    veil_address *gone = NULL;
-    size_t n = 0, cap = 0;
-    lost_pass(node, peer, why, &gone, &n, &cap);
-    for (size_t i = 0; i < n && any_nested(node); i++) {
-        veil_address outer = gone[i]; /* gone may move */
-        char text[VEIL_ADDRESS_MAX + 64];
-        snprintf(text, sizeof text, "secure channel %s under it closed", outer.bytes);
-        lost_pass(node, &outer, text, &gone, &n, &cap);
-    }
-    free(gone);
+    return c->ops.handle_message == ch_handle;
 }
 
 int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out)
@@ -249,11 +234,12 @@ int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out
     ch->vault = veil_entity_vault(e);
     ch->role = role;
     ch->state = VEIL_CH_ST_HANDSHAKE;
+    ch->refs = 1; /* the worker's */
     veil__rw_init(&ch->window);
     veil_address a[2];
     /* One route-lost subscription per node: drop ours, add it back. */
-    veil_node_off_route_lost(node, channels_route_lost, NULL);
-    int rc = veil_node_on_route_lost(node, channels_route_lost, NULL);
+    veil_node_off_route_lost(node, veil__ch_route_lost, NULL);
+    int rc = veil_node_on_route_lost(node, veil__ch_route_lost, NULL);
     if (rc == 0)
         rc = veil_address_random(&a[0], "sc_");
     if (rc == 0)
@@ -271,7 +257,7 @@ int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out
 
 void veil__ch_stop(veil_channel *ch)
 {
-    if (ch->stopping)
+    if (ch->stopping || ch->stopped)
         return;
     ch->stopping = true;
     char addr[VEIL_ADDRESS_MAX + 1];
@@ -349,6 +335,8 @@ int veil__ch_fail(veil_channel *ch, int rc)
         veil_node_timer_cancel(ch->timer);
         ch->timer = NULL;
     }
+    free(ch->hs1);
+    ch->hs1 = NULL;
     if (ch->role == VEIL_KA_INITIATOR) {
         if (ch->state == VEIL_CH_ST_FAILED)
             return 0;
@@ -362,99 +350,82 @@ int veil__ch_fail(veil_channel *ch, int rc)
         }
         return 0;
     }
-    veil_log(VEIL_LOG_WARN, "channel", "listener '%s': channel %s refused or failed: %s",
-             ch->listener->ctx ? ch->listener->ctx->addrs[0].bytes : "(stopped)",
-             ch->ctx->addrs[0].bytes, veil_last_error());
+    if (ch->stopped || ch->stopping)
+        return 0;
+    veil_ch_listener *l = ch->listener;
+    if (ch->state != VEIL_CH_ST_OPEN)
+        l->stats.failed++;
+    veil__ch_warn(l, "listener '%s': channel %s refused or failed: %s", l->name,
+                  ch->ctx->addrs[0].bytes, veil_last_error());
     veil__ch_stop(ch);
     return 0;
 }
 
-/* ---- listener ---------------------------------------------------------- */
+/* ---- initiator ----------------------------------------------------------
+ * create = start (a channel whose worker runs the handshake) + wait (run
+ * the loop until it opened or failed) + finish (report). */
 
-void veil__ch_listener_unref(veil_ch_listener *l)
+static int initiator_start(veil_entity *e, const veil_route *route, veil_trust_policy *policy,
+                           veil_channel **out)
 {
-    if (--l->refs > 0)
-        return;
-    veil__ch_prekey_unlisten(l);
-    veil_trust_policy_free(l->policy);
-    if (l->ka_inst != NULL)
-        l->ka->instance_free(l->ka_inst);
-    veil_entity_free(l->entity);   /* our reference */
-    free(l);
-}
-
-static int listener_start(veil_context *ctx, void *state)
-{
-    ((veil_ch_listener *)state)->ctx = ctx;
-    return 0;
-}
-
-static int listener_handle(veil_context *ctx, void *state, veil_message *msg)
-{
-    size_t len;
-    const uint8_t *p = veil_message_payload(msg, &len);
-    veil_ch_frame f;
-    if (veil__ch_frame_parse(p, len, &f) < 0 || f.type != VEIL_CH_HS1) {
-        veil_log(VEIL_LOG_DEBUG, "channel", "listener '%s': dropped a message that is not a "
-                 "first handshake message", ctx->addrs[0].bytes);
-        return 0;
-    }
-    return veil__ch_responder_begin(state, msg, &f);
-}
-
-static void listener_stop(veil_context *ctx, void *state)
-{
-    (void)ctx;
-    veil_ch_listener *l = state;
-    l->ctx = NULL;
-    veil__ch_listener_unref(l);
-}
-
-static const veil_worker_ops listener_ops = {
-    .size = sizeof(veil_worker_ops),
-    .start = listener_start,
-    .handle_message = listener_handle,
-    .stop = listener_stop,
-};
-
-int veil_secure_channel_listener_create(veil_entity *e, const char *address,
-                                        veil_trust_policy *policy)
-{
-    veil_node *node = e ? veil_entity_node(e) : NULL;
-    if (node == NULL || address == NULL || policy == NULL) {
-        veil_trust_policy_free(policy);
-        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_create: %s",
-                              e == NULL ? "entity is NULL" : node == NULL
-                              ? "the entity has no node" : address == NULL ? "address is NULL"
-                              : "policy is NULL (a listener must have a trust policy)");
-    }
-    veil_ch_listener *l = calloc(1, sizeof *l);
-    if (l == NULL) {
-        veil_trust_policy_free(policy);
-        return veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
-    }
-    l->refs = 1;
-    l->entity = veil__entity_ref(e);
-    l->policy = policy;
-    veil_ch_local local;
-    int rc = veil__ch_settings(node, &l->set);
+    veil_node *node = veil_entity_node(e);
+    veil_ch_settings set;
+    const veil_key_agreement_ops *ka;
+    void *inst;
+    char fallback[160];
+    int rc = veil__ch_settings(node, &set);
     if (rc == 0)
-        rc = veil__ch_ka_instance(node, &l->ka, &l->ka_inst);
-    if (rc == 0) /* make the static key and attestation now: errors show here */
-        rc = veil__ch_local_get(e, &local);
-    if (rc == 0)
-        rc = veil__ch_prekey_listen(l, node, address, &local);
-    if (rc == 0)
-        rc = veil_ctx_start_worker(node->app, address, &listener_ops, l);
+        rc = veil__ch_ka_instance(node, &ka, &inst, fallback, sizeof fallback);
     if (rc < 0) {
-        int keep = rc;
-        veil__ch_listener_unref(l);
-        return keep;
+        veil_trust_policy_free(policy);
+        return rc;
+    }
+    veil_channel *ch;
+    if ((rc = veil__ch_start(node, e, VEIL_KA_INITIATOR, &ch)) < 0) {
+        ka->instance_free(inst);
+        veil_trust_policy_free(policy);
+        return rc;
+    }
+    ch->refs++; /* create()'s, until finish */
+    ch->waiting = true;
+    ch->ka = ka;
+    ch->ka_inst = inst;
+    ch->policy = policy;
+    ch->set = set;
+    if ((rc = veil__ch_initiator_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
+        veil__ch_fail(ch, rc);
+    *out = ch;
+    return 0;
+}
+
+static int initiator_wait(veil_channel *ch)
+{
+    veil_node *node = ch->node;
+    while (ch->state == VEIL_CH_ST_HANDSHAKE || ch->state == VEIL_CH_ST_WAIT_ACCEPT) {
+        /* Wait only when nothing is queued (a round that dispatches the
+         * last handshake message would otherwise poll needlessly). */
+        int rc = veil_node_run_once(node, node->router.q_len > 0 ? 0 : 50);
+        if (rc < 0)
+            return veil__ch_fail(ch, veil_error_wrap(rc, "secure channel: running the node "
+                                                     "during the handshake"));
     }
     return 0;
 }
 
-/* ---- initiator ---------------------------------------------------------- */
+static int initiator_finish(veil_channel *ch, veil_address *channel)
+{
+    int rc = 0;
+    ch->waiting = false;
+    if (ch->state == VEIL_CH_ST_OPEN && !ch->stopped)
+        *channel = ch->ctx->addrs[0];
+    else
+        rc = veil_error_set(ch->result < 0 ? ch->result : VEIL_EHANDSHAKE, "%s",
+                            ch->detail ? ch->detail : "handshake failed");
+    if (rc < 0)
+        veil__ch_stop(ch);
+    veil__ch_unref(ch);
+    return rc;
+}
 
 int veil_secure_channel_create(veil_entity *e, const veil_route *route,
                                veil_trust_policy *policy, veil_address *channel)
@@ -468,45 +439,12 @@ int veil_secure_channel_create(veil_entity *e, const veil_route *route,
                               ? "policy is NULL (a channel must have a trust policy)"
                               : "channel is NULL");
     }
-    veil_ch_settings set;
-    const veil_key_agreement_ops *ka;
-    void *inst;
-    int rc = veil__ch_settings(node, &set);
-    if (rc == 0)
-        rc = veil__ch_ka_instance(node, &ka, &inst);
-    if (rc < 0) {
-        veil_trust_policy_free(policy);
-        return rc;
-    }
     veil_channel *ch;
-    if ((rc = veil__ch_start(node, e, VEIL_KA_INITIATOR, &ch)) < 0) {
-        ka->instance_free(inst);
-        veil_trust_policy_free(policy);
+    int rc = initiator_start(e, route, policy, &ch);
+    if (rc < 0)
         return rc;
-    }
-    ch->ka = ka;
-    ch->ka_inst = inst;
-    ch->policy = policy;
-    ch->set = set;
-    if ((rc = veil__ch_initiator_begin(ch, route)) < 0) {
-        veil__ch_stop(ch);
-        return rc;
-    }
-    while (ch->state == VEIL_CH_ST_HANDSHAKE || ch->state == VEIL_CH_ST_WAIT_ACCEPT) {
-        /* Wait only when nothing is queued (a round that dispatches the
-         * last handshake message would otherwise poll needlessly). */
-        if ((rc = veil_node_run_once(node, node->router.q_len > 0 ? 0 : 50)) < 0) {
-            veil__ch_stop(ch);
-            return veil_error_wrap(rc, "secure channel: running the node during the handshake");
-        }
-    }
-    if (ch->state == VEIL_CH_ST_OPEN) {
-        *channel = ch->ctx->addrs[0];
-        return 0;
-    }
-    rc = veil_error_set(ch->result, "%s", ch->detail ? ch->detail : "handshake failed");
-    veil__ch_stop(ch);
-    return rc;
+    (void)initiator_wait(ch);
+    return initiator_finish(ch, channel);
 }
 
 /* ---- close, stats ------------------------------------------------------- */
@@ -518,8 +456,7 @@ static veil_channel *find_channel(veil_node *node, const veil_address *a)
     if (node == NULL || a == NULL || a->type != VEIL_ADDRESS_TYPE_LOCAL)
         return NULL;
     veil_context *c = veil__router_lookup(node, (const uint8_t *)a->bytes, a->len);
-    if (c == NULL || c->kind != VEIL_CTX_WORKER || c->ops.handle_message != ch_handle ||
-        c->stopping)
+    if (c == NULL || c->kind != VEIL_CTX_WORKER || !veil__ch_is_channel(c) || c->stopping)
         return NULL;
     return c->state;
 }

@@ -1,4 +1,5 @@
-/* Core-internal helpers: randomness, wiping, constant-time compare, hex. */
+/* Core-internal helpers: randomness, wiping, constant-time compare, hex,
+ * log rate limits. */
 #include "util.h"
 
 #include <veil/error.h>
@@ -123,4 +124,21 @@ uint64_t veil__load_be64(const uint8_t *p)
     for (int i = 0; i < 8; i++)
         v = v << 8 | p[i];
     return v;
+}
+
+bool veil__ratelimit_pass(veil_ratelimit *rl, uint64_t now_ms, uint32_t burst, uint64_t *skipped)
+{
+    if (now_ms >= rl->window_ms + 1000u || now_ms < rl->window_ms) {
+        rl->window_ms = now_ms;
+        rl->used = 0;
+    }
+    if (rl->used >= burst) {
+        rl->skipped++;
+        rl->suppressed++;
+        return false;
+    }
+    rl->used++;
+    *skipped = rl->skipped;
+    rl->skipped = 0;
+    return true;
 }

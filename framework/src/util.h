@@ -4,6 +4,7 @@
 #ifndef VEIL_UTIL_H
 #define VEIL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,5 +49,17 @@ VEIL_HIDDEN size_t veil__strlcpy(char *dst, const char *src, size_t cap);
 /* Big-endian 64-bit integers at p (8 bytes). */
 VEIL_HIDDEN void veil__store_be64(uint8_t *p, uint64_t v);
 VEIL_HIDDEN uint64_t veil__load_be64(const uint8_t *p);
+/* Log rate limit for lines strangers can trigger: at most `burst` lines
+ * per second pass; the rest are counted.  veil__ratelimit_pass() says
+ * whether this line may be logged and, when it may, sets *skipped to the
+ * lines suppressed since the last one that passed (to mention in it). */
+typedef struct veil_ratelimit {
+    uint64_t window_ms;        /* start of the current one-second window */
+    uint32_t used;             /* lines passed in that window */
+    uint64_t skipped;          /* suppressed since the last line that passed */
+    uint64_t suppressed;       /* suppressed in total */
+} veil_ratelimit;
+VEIL_HIDDEN bool veil__ratelimit_pass(veil_ratelimit *rl, uint64_t now_ms, uint32_t burst,
+                                      uint64_t *skipped);
 
 #endif

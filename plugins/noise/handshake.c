@@ -166,11 +166,6 @@ int noise_handshake_new(const veil_ka_params *p, noise_handshake **out)
     noise_handshake *hs = calloc(1, sizeof(*hs));
     if (hs == NULL)
         return veil_error_set(VEIL_ENOMEM, "noise: out of memory for a handshake state");
-    hs->scratch = malloc(VEIL_KA_MESSAGE_MAX);
-    if (hs->scratch == NULL) {
-        free(hs);
-        return veil_error_set(VEIL_ENOMEM, "noise: out of memory for a handshake buffer");
-    }
     hs->vault = p->vault;
     hs->role = p->role;
     hs->state = NOISE_HS_RUNNING;
@@ -188,9 +183,7 @@ void noise_handshake_free(noise_handshake *hs)
     if (hs == NULL)
         return;
     wipe_owned(hs);
-    uint8_t *scratch = hs->scratch;
     noise_memzero(hs, sizeof(*hs));
-    free(scratch);
     free(hs);
 }
 
@@ -448,30 +441,33 @@ static int read_tokens(noise_handshake *hs, const uint8_t *in, size_t *pos)
     return rc;
 }
 
-/* The payload is decrypted in the state's scratch buffer so that a caller
- * buffer sized for the plaintext suffices and in may alias payload. */
+/* The payload is decrypted in a buffer of exactly its size, so that a
+ * caller buffer sized for the plaintext suffices and in may alias payload.
+ * It lives only during the call: a handshake state keeps no buffer sized
+ * for the largest message (a responder waiting for message 3 holds no
+ * 64 KiB for it). */
 static int read_payload(noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *payload,
                         size_t cap, size_t *payload_len)
 {
     size_t plain = 0;
+    uint8_t *tmp = malloc(len + 1u); /* + 1: never malloc(0) */
+    if (tmp == NULL)
+        return veil_error_set(VEIL_ENOMEM, "noise: out of memory for a %zu-byte payload", len);
     if (len > 0)
-        memcpy(hs->scratch, in, len);
-    int rc = noise_symmetric_decrypt_and_hash(&hs->sym, hs->scratch, len, &plain);
-    if (rc < 0)
-        return rc == VEIL_EAUTH
-                   ? veil_error_wrap(rc, "noise: message %u: payload does not decrypt",
-                                     hs->msg_index + 1)
-                   : rc;
-    if (plain > cap) {
-        noise_memzero(hs->scratch, len);
-        return veil_error_set(VEIL_ELIMIT, "noise: payload buffer of %zu bytes, message %u carries %zu",
-                              cap, hs->msg_index + 1, plain);
-    }
-    if (plain > 0)
-        memcpy(payload, hs->scratch, plain);
-    noise_memzero(hs->scratch, len);
-    *payload_len = plain;
-    return 0;
+        memcpy(tmp, in, len);
+    int rc = noise_symmetric_decrypt_and_hash(&hs->sym, tmp, len, &plain);
+    if (rc == VEIL_EAUTH)
+        veil_error_wrap(rc, "noise: message %u: payload does not decrypt", hs->msg_index + 1);
+    if (rc == 0 && plain > cap)
+        rc = veil_error_set(VEIL_ELIMIT, "noise: payload buffer of %zu bytes, message %u carries %zu",
+                            cap, hs->msg_index + 1, plain);
+    if (rc == 0 && plain > 0)
+        memcpy(payload, tmp, plain);
+    noise_memzero(tmp, len);
+    free(tmp);
+    if (rc == 0)
+        *payload_len = plain;
+    return rc;
 }
 
 int noise_handshake_read(noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *payload,

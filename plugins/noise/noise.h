@@ -195,7 +195,6 @@ typedef struct noise_handshake {
     uint8_t rs_expect[VEIL_PUBLIC_KEY_MAX_BYTES];
     veil_secret psks[NOISE_MAX_PSKS];
     unsigned n_psks;
-    uint8_t *scratch;               /* VEIL_KA_MESSAGE_MAX bytes, for payloads */
 } noise_handshake;
 
 /* params->protocol must be set (the plugin fills in its default). */

@@ -145,6 +145,19 @@ static int rekey(void *inst, veil_vault *v, veil_secret key, veil_secret *out)
     return noise_rekey_key(v, key, out);
 }
 
+/* The protocol name is the wire name with its version (Noise revision 34
+ * names the protocol fully); the configured prologue comes with it. */
+static int describe(void *p, veil_ka_description *out)
+{
+    noise_instance *inst = p;
+    if (inst == NULL || out == NULL || out->size < sizeof(veil_ka_description))
+        return veil_error_set(VEIL_EINVAL, "noise: describe: NULL argument or short struct");
+    out->protocol = inst->protocol;
+    out->prologue = inst->prologue;
+    out->prologue_len = inst->prologue_len;
+    return 0;
+}
+
 static const veil_key_agreement_ops noise_ops = {
     .size = sizeof(veil_key_agreement_ops),
     .instance_new = instance_new,
@@ -156,6 +169,7 @@ static const veil_key_agreement_ops noise_ops = {
     .read_message = read_message,
     .split = split,
     .rekey = rekey,
+    .describe = describe,
 };
 
 static const char *const noise_config_keys[] = { "protocol", "prologue", NULL };

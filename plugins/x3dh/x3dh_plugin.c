@@ -100,6 +100,21 @@ static int rekey(void *inst, veil_vault *v, veil_secret key, veil_secret *out)
     return x3dh_rekey_key(v, key, out);
 }
 
+/* The wire name of the protocol with its version (X3DH revision 1 over
+ * X25519 and SHA-256, the configured AEAD; the info string already enters
+ * the key derivation), and ad_appendix as the configured prologue. */
+static int describe(void *inst, veil_ka_description *out)
+{
+    const x3dh_config *c = inst;
+    if (c == NULL || out == NULL || out->size < sizeof(veil_ka_description))
+        return veil_error_set(VEIL_EINVAL, "x3dh: describe: NULL argument or short struct");
+    out->protocol = c->cipher_type == VEIL_SECRET_CHACHAPOLY ? "X3DH-1_25519_SHA256_ChaChaPoly"
+                                                             : "X3DH-1_25519_SHA256_AESGCM";
+    out->prologue = c->appendix_len > 0 ? c->appendix : NULL;
+    out->prologue_len = c->appendix_len;
+    return 0;
+}
+
 static const veil_key_agreement_ops x3dh_ops = {
     .size = sizeof(veil_key_agreement_ops),
     .instance_new = instance_new,
@@ -114,6 +129,7 @@ static const veil_key_agreement_ops x3dh_ops = {
     /* the prekey side (x3dh_service.c, x3dh-prekeys) */
     .prekey_start = x3dh_prekey_start,
     .prekey_stop = x3dh_prekey_stop,
+    .describe = describe,
 };
 
 static const char *const x3dh_config_keys[] = {

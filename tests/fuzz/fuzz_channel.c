@@ -4,7 +4,7 @@
  *
  * Input byte 0 picks the mode:
  *   even: the rest is a frame.  It is parsed; a handshake frame's body is
- *         parsed as an identity proof; an encrypted frame's body minus the
+ *         parsed as an identity proof (HSERR and COOKIE: only bounds); an encrypted frame's body minus the
  *         tag is parsed as the inner message (what the receiver does after
  *         a successful decryption), with a small max_message.  Every result
  *         is checked against the input bounds.
@@ -22,8 +22,14 @@ static void frame_mode(const uint8_t *in, size_t len)
     veil_ch_frame f;
     if (veil__ch_frame_parse(in, len, &f) < 0)
         return;
-    if (f.body < in || f.body + f.body_len > in + len)
+    if ((f.body != NULL || f.body_len > 0) && (f.body < in || f.body + f.body_len > in + len))
         abort();
+    if (f.cookie != NULL && (f.cookie < in || f.cookie + VEIL_CH_COOKIE_BYTES > in + len))
+        abort();
+    if ((f.type == VEIL_CH_COOKIE || f.type == VEIL_CH_HS1_COOKIE) && f.cookie == NULL)
+        abort();
+    if (f.type > VEIL_CH_HS3 && f.type <= VEIL_CH_HANDSHAKE_LAST)
+        return; /* HSERR, COOKIE: plain, no proof */
     if (f.type <= VEIL_CH_HS3) {
         veil_ch_proof p;
         if (veil__ch_proof_parse(f.body, f.body_len, &p) == 0 &&

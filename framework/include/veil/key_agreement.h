@@ -99,6 +99,23 @@ typedef struct veil_ka_prekey_params {
     veil_entity *entity;
 } veil_ka_prekey_params;
 
+/* ---- describe (appended after the prekey ops) --------------------------
+ * What an instance binds into a secure channel's handshake prologue
+ * (docs/PROTOCOL.md, "Prologue"): the wire name of its protocol with its
+ * version, so that peers configured for different protocols or versions
+ * fail the handshake instead of agreeing on something else, and its own
+ * configured prologue (Noise `prologue`, X3DH `ad_appendix`), which the
+ * channel's prologue replaces in veil_ka_params and therefore carries
+ * (hashed).  The pointers stay valid while the instance lives. */
+#define VEIL_KA_PROTOCOL_NAME_MAX 128u
+
+typedef struct veil_ka_description {
+    size_t size;                      /* sizeof(veil_ka_description), set by the caller */
+    const char *protocol;             /* NUL-terminated, 1..VEIL_KA_PROTOCOL_NAME_MAX bytes */
+    const uint8_t *prologue;          /* configured prologue; NULL/0 when none */
+    size_t prologue_len;
+} veil_ka_description;
+
 typedef struct veil_key_agreement_ops {
     size_t size;                      /* sizeof(veil_key_agreement_ops) */
     /* One instance per configured section (parses e.g. the protocol name). */
@@ -122,6 +139,10 @@ typedef struct veil_key_agreement_ops {
     /* touch_vault false: the vault is already closed (node stopping), so
      * its secrets died with it and must not be destroyed through it. */
     void (*prekey_stop)(void *handle, bool touch_vault);
+    /* Appended (optional; read only when size covers it): fill *out (the
+     * caller set out->size).  Without it the channel binds the plugin's
+     * name and version ("noise/1.0") and no configured prologue. */
+    int (*describe)(void *inst, veil_ka_description *out);
 } veil_key_agreement_ops;
 
 VEIL_END_DECLS

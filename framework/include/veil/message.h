@@ -21,11 +21,20 @@ VEIL_BEGIN_DECLS
 typedef struct veil_message veil_message;
 typedef struct veil_node veil_node;
 
-/* Node-local metadata; set by secure channels on the messages they decrypt. */
+/* Node-local metadata: where a message came from.  It never leaves the
+ * node and travels with the message object across local forwards
+ * (veil_ctx_forward*, veil_ctx_reply_message).  docs/ARCHITECTURE.md,
+ * "Node-local information", says who sets what. */
 typedef struct veil_local_info {
     bool via_channel;                          /* came out of a secure channel */
     veil_address channel;                      /* that channel's local address */
     char peer_identifier[VEIL_IDENTIFIER_TEXT_MAX]; /* authenticated peer */
+    /* Set by the runtime when a transport hands the message in
+     * (veil_node_deliver); cleared when a secure channel decrypts it (it
+     * then comes from the channel's authenticated peer).  Local-only
+     * addresses (a secure channel's public address) refuse such messages. */
+    bool from_transport;
+    uint8_t transport_type;                    /* the delivering transport's address type */
 } veil_local_info;
 
 /* A fresh message from the node's pool (empty routes and payload).  For
@@ -52,6 +61,9 @@ VEIL_EXPORT int veil_message_resize_payload(veil_message *m, size_t len,
                                             uint8_t **data) VEIL_WUR;
 
 VEIL_EXPORT const veil_local_info *veil_message_local_info(const veil_message *m);
+/* Replace the local info.  Clearing from_transport makes the caller vouch
+ * for a message that came from the network (a relay feeding it into a
+ * secure channel: the far end will attribute it to this node). */
 VEIL_EXPORT void veil_message_set_local_info(veil_message *m,
                                              const veil_local_info *info);
 

@@ -62,6 +62,7 @@ typedef struct veil_node_stats {
     uint64_t handler_errors;   /* handle_message returned < 0 */
     uint64_t message_allocs;   /* pool misses that called malloc (messages) */
     uint64_t buffer_allocs;    /* pool misses that called malloc (payloads) */
+    uint64_t dropped_local_only; /* from a transport, for a local-only address */
 } veil_node_stats;
 VEIL_EXPORT void veil_node_get_stats(const veil_node *node, veil_node_stats *out);
 
@@ -164,6 +165,9 @@ VEIL_EXPORT int veil_node_register_transport(veil_node *node, uint8_t type,
                                              veil_route_fn fn, void *arg) VEIL_WUR;
 VEIL_EXPORT void veil_node_unregister_transport(veil_node *node, uint8_t type);
 /* Inject a message (e.g. decoded from a socket) into the router; takes msg.
+ * Marks it as delivered by a transport (local info from_transport, and
+ * transport_type = the type of its return route's first address, which the
+ * transport sets to its own hop), so local-only addresses refuse it.
  * Undeliverable messages are dropped, logged and counted. */
 VEIL_EXPORT int veil_node_deliver(veil_node *node, veil_message *msg) VEIL_WUR;
 

@@ -82,5 +82,22 @@ VEIL_EXPORT int veil_secure_channel_stats(veil_node *node,
                                           const veil_address *channel,
                                           veil_channel_stats *out) VEIL_WUR;
 
+/* A listener's handshakes (docs/PROTOCOL.md, "Security properties and
+ * limits"): what strangers cost it.  Counters since the listener started. */
+typedef struct veil_listener_stats {
+    uint64_t first_messages;      /* HS1 frames received (with or without a cookie) */
+    uint64_t cookies_sent;        /* answered with a COOKIE only (the node was under load) */
+    uint64_t cookies_accepted;    /* HS1 with a valid cookie */
+    uint64_t evicted;             /* pending handshakes stopped to make room (caps) */
+    uint64_t failed;              /* handshakes that failed, were refused or timed out */
+    uint64_t opened;              /* channels that opened */
+    uint64_t log_suppressed;      /* warnings left out by the node's log rate limit */
+    uint32_t pending;             /* this listener's handshakes in flight now */
+    uint32_t node_pending;        /* ... and the whole node's */
+} veil_listener_stats;
+/* By the listener's address.  VEIL_ENOTFOUND when no listener runs there. */
+VEIL_EXPORT int veil_secure_channel_listener_stats(veil_node *node, const char *address,
+                                                   veil_listener_stats *out) VEIL_WUR;
+
 VEIL_END_DECLS
 #endif

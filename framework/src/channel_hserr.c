@@ -1,0 +1,82 @@
+/* HSERR: the plain frame that ends a handshake early (docs/PROTOCOL.md,
+ * "Frames" and "What unauthenticated peers learn").
+ *
+ *   responder → initiator: message 1 could not be read (with X3DH: an
+ *     expired signed prekey, a used one-time prekey, a bad AEAD), so the
+ *     initiator fails at once instead of timing out;
+ *   initiator → responder: the initiator's trust policy refused the
+ *     responder after message 2, so the responder frees its state now.
+ *
+ * No key exists yet, so the frame is unauthenticated: anyone on the path
+ * could forge one, which gains nothing over dropping the message it
+ * answers.  For the same reason it tells the peer only a code and the
+ * fixed reason the table below gives for it — never the local detail
+ * (prekey ids, store state, policy names), which stays in the local log.
+ * Codes outside the table go as VEIL_EHANDSHAKE.  The receiver reports the
+ * code and its own table's reason; the reason on the wire is for people
+ * reading captures. */
+#include "channel_internal.h"
+
+#include <veil/error.h>
+#include <veil/log.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    int code;
+    const char *reason;
+} reasons[] = {
+    { VEIL_EHANDSHAKE, "handshake message refused" },
+    { VEIL_EAUTH, "handshake message did not authenticate" },
+    { VEIL_ETRUNCATED, "handshake message truncated" },
+    { VEIL_EFORMAT, "handshake message malformed" },
+    { VEIL_ELIMIT, "handshake message too large" },
+    { VEIL_EVERSION, "handshake version not supported" },
+    { VEIL_ELOWORDER, "low-order public key" },
+    { VEIL_ENOTFOUND, "unknown prekey" },
+    { VEIL_EREPLAY, "one-time prekey already used" },
+    { VEIL_EEXPIRED, "prekey expired" },
+    { VEIL_ETIMEDOUT, "prekey expired" },
+    { VEIL_EDENIED, "refused by policy" },
+    { VEIL_EBUSY, "busy" },
+};
+
+/* The table's entry for rc, or VEIL_EHANDSHAKE's. */
+static size_t entry_of(int rc)
+{
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (reasons[i].code == rc)
+            return i;
+    return 0;
+}
+
+void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
+{
+    uint8_t frame[2u + 64u];
+    size_t i = entry_of(rc), n = strlen(reasons[i].reason);
+    frame[0] = (uint8_t)-reasons[i].code;
+    memcpy(frame + 1, reasons[i].reason, n);
+    frame[1u + n] = VEIL_CH_HSERR;
+    char keep[512];
+    snprintf(keep, sizeof keep, "%s", veil_last_error());
+    if (veil__ch_send_raw(ch, route, frame, n + 2u) < 0)
+        veil_log(VEIL_LOG_DEBUG, "channel", "could not send a handshake refusal: %s",
+                 veil_last_error());
+    veil_error_set(rc, "%s", keep); /* the caller reports (and logs) the detail */
+}
+
+int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f)
+{
+    int code = -(int)f->body[0];
+    size_t i = entry_of(code);
+    const char *reason = reasons[i].code == code ? reasons[i].reason : "(a code this version "
+                                                                      "does not know)";
+    if (ch->role == VEIL_KA_RESPONDER) /* the initiator refused us after message 2 */
+        return veil__ch_fail(ch, veil_error_set(VEIL_EDENIED, "secure channel: the initiator "
+                                                "refused the handshake after message 2 (%s): %s",
+                                                veil_strerror(code), reason));
+    return veil__ch_fail(ch, veil_error_set(VEIL_EHANDSHAKE, "secure channel: the responder "
+                                            "refused handshake message 1 (%s): %s",
+                                            veil_strerror(code), reason));
+}

@@ -1,0 +1,111 @@
+/* Secure channels over lost routes.
+ *
+ * A transport reports a lost connection (veil_node_on_route_lost): every
+ * channel whose route to its peer starts with that connection can never
+ * reach the peer again, so it goes now.  An initiator still in create()
+ * fails at once with VEIL_ECLOSED (not at its handshake timeout); any other
+ * channel is stopped (its addresses leave the router, so a later send to it
+ * fails with VEIL_ENOROUTE naming it) with a warning naming the route and
+ * the transport's reason.  A channel whose route starts with a channel torn
+ * down here (a channel through another channel) goes too.  One
+ * subscription per node serves all its channels (secure_channel.c). */
+#include "channel_internal.h"
+#include "runtime.h"
+
+#include <veil/codec.h>
+#include <veil/error.h>
+#include <veil/log.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Does ch's route to its peer start with address a? */
+static bool route_starts_with(const veil_channel *ch, const veil_address *a)
+{
+    const uint8_t *r = ch->route;
+    size_t n = ch->route_len, pos = 0;
+    uint64_t count, len;
+    if (r == NULL || veil_varint_decode(r, n, &pos, &count) < 0 || count == 0 || pos >= n ||
+        r[pos++] != a->type || veil_varint_decode(r, n, &pos, &len) < 0 || len != a->len ||
+        n - pos < len)
+        return false;
+    return memcmp(r + pos, a->bytes, len) == 0;
+}
+
+static void lost_one(veil_channel *ch, const char *route, const char *why)
+{
+    /* An initiator in create(): create() reports it and stops the worker. */
+    if (ch->role == VEIL_KA_INITIATOR && (ch->state != VEIL_CH_ST_OPEN || ch->waiting)) {
+        veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel: route through '%s' lost "
+                                         "during the handshake: %s", route, why));
+        return;
+    }
+    if (ch->role == VEIL_KA_RESPONDER && ch->state != VEIL_CH_ST_OPEN)
+        veil__ch_warn(ch->listener, "%s: closed: its route through '%s' was lost: %s",
+                      ch->ctx->addrs[0].bytes, route, why);
+    else
+        veil_log(VEIL_LOG_WARN, "channel", "%s: closed: its route through '%s' was lost: %s",
+                 ch->ctx->addrs[0].bytes, route, why);
+    veil__ch_stop(ch);
+}
+
+/* Tear down the channels whose route starts with lost; append the public
+ * address of each to *gone (best effort: without memory, no cascade). */
+static void lost_pass(veil_node *node, const veil_address *lost, const char *why,
+                      veil_address **gone, size_t *n, size_t *cap)
+{
+    char route[VEIL_ADDRESS_TEXT_MAX + 1];
+    veil_address_format(lost, route, sizeof route);
+    /* Stopped contexts are unlinked but freed only after the notification
+     * (it runs at dispatch depth > 0), so c->next stays readable. */
+    for (veil_context *c = node->ctx_head; c != NULL; c = c->next) {
+        if (c->kind != VEIL_CTX_WORKER || c->stopping || !veil__ch_is_channel(c) ||
+            !route_starts_with(c->state, lost))
+            continue;
+        if (*n == *cap) {
+            size_t ncap = *cap ? 2 * *cap : 8;
+            veil_address *g = realloc(*gone, ncap * sizeof *g);
+            if (g != NULL) {
+                *gone = g;
+                *cap = ncap;
+            }
+        }
+        if (*n < *cap)
+            (*gone)[(*n)++] = c->addrs[0];
+        lost_one(c->state, route, why);
+    }
+}
+
+/* Is there a live channel whose route starts at a local address (one
+ * through another channel)?  Only then can a teardown cascade. */
+static bool any_nested(veil_node *node)
+{
+    for (veil_context *c = node->ctx_head; c != NULL; c = c->next) {
+        const veil_channel *ch = c->state;
+        if (c->kind == VEIL_CTX_WORKER && !c->stopping && veil__ch_is_channel(c) &&
+            ch->route != NULL && ch->route_len > 1 && ch->route[1] == VEIL_ADDRESS_TYPE_LOCAL)
+            return true;
+    }
+    return false;
+}
+
+void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,
+                                const char *detail, void *arg)
+{
+    (void)arg;
+    char why[320];
+    snprintf(why, sizeof why, "%s (%s)", detail[0] ? detail : "connection lost",
+             veil_strerror(reason));
+    veil_address *gone = NULL;
+    size_t n = 0, cap = 0;
+    lost_pass(node, peer, why, &gone, &n, &cap);
+    for (size_t i = 0; i < n && any_nested(node); i++) {
+        veil_address outer = gone[i]; /* gone may move */
+        char text[VEIL_ADDRESS_MAX + 64];
+        snprintf(text, sizeof text, "secure channel %s under it closed", outer.bytes);
+        lost_pass(node, &outer, text, &gone, &n, &cap);
+    }
+    free(gone);
+}
+

@@ -1,0 +1,152 @@
+/* Half-open handshakes: what a stranger's HS1 may cost a node
+ * (docs/PROTOCOL.md, "Security properties and limits").
+ *
+ * Every responder from HS1 until it opens or stops is *pending*: it holds a
+ * channel, a key agreement session, a timer and two router slots, and its
+ * HS2 cost a key generation and two DH.  Pending responders are counted
+ * per listener and per node and kept in two lists, oldest first.  Three
+ * bounds ([secure_channel] in docs/CONFIG.md):
+ *
+ *  - cookie_threshold: while the node has at least this many pending, an
+ *    HS1 without a valid cookie only gets a COOKIE frame (channel_cookie.c:
+ *    one MAC, no state, no DH); an initiator that can receive at its return
+ *    route answers with the cookie and is served;
+ *  - max_pending_handshakes_per_listener and max_pending_handshakes (node):
+ *    the hard backstop; a new responder first stops the oldest pending one
+ *    of its listener, then of the node, while a cap is reached.  Oldest
+ *    first keeps newcomers (a legitimate initiator is one) served however
+ *    long a flood lasts; a pending handshake lives at least cap / rate.
+ *
+ * Warnings strangers can cause go through one log rate limit per node. */
+#include "channel_internal.h"
+#include "node_internal.h"
+#include "runtime.h"
+
+#include <veil/error.h>
+#include <veil/log.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Warnings per second the listeners of a node may log about strangers. */
+#define WARN_BURST 10u
+
+int veil__ch_shared_get(veil_node *node, const veil_ch_settings *set, veil_ch_node **out)
+{
+    void **slot = veil__node_slot(node, VEIL_NODE_SLOT_CHANNELS);
+    veil_ch_node *n = *slot;
+    if (n == NULL) {
+        if ((n = calloc(1, sizeof *n)) == NULL)
+            return veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
+        n->node = node;
+        n->max_pending = set->max_pending;
+        n->cookie_threshold = set->cookie_threshold;
+        *slot = n;
+    }
+    n->refs++;
+    *out = n;
+    return 0;
+}
+
+void veil__ch_shared_unref(veil_ch_node *n)
+{
+    if (n == NULL || --n->refs > 0)
+        return;
+    *veil__node_slot(n->node, VEIL_NODE_SLOT_CHANNELS) = NULL;
+    free(n);
+}
+
+static veil_ch_link *link_at(veil_channel *ch, size_t off)
+{
+    return (veil_ch_link *)((char *)ch + off);
+}
+
+static void list_append(veil_ch_list *l, veil_channel *ch, size_t off)
+{
+    veil_ch_link *k = link_at(ch, off);
+    k->prev = l->tail;
+    k->next = NULL;
+    if (l->tail != NULL)
+        link_at(l->tail, off)->next = ch;
+    else
+        l->head = ch;
+    l->tail = ch;
+    l->count++;
+}
+
+static void list_remove(veil_ch_list *l, veil_channel *ch, size_t off)
+{
+    veil_ch_link *k = link_at(ch, off);
+    if (k->prev != NULL)
+        link_at(k->prev, off)->next = k->next;
+    else
+        l->head = k->next;
+    if (k->next != NULL)
+        link_at(k->next, off)->prev = k->prev;
+    else
+        l->tail = k->prev;
+    k->prev = k->next = NULL;
+    l->count--;
+}
+
+void veil__ch_pending_add(veil_channel *ch)
+{
+    ch->pending = true;
+    list_append(&ch->listener->shared->pending, ch, offsetof(veil_channel, in_node));
+    list_append(&ch->listener->pending, ch, offsetof(veil_channel, in_listener));
+}
+
+void veil__ch_pending_remove(veil_channel *ch)
+{
+    if (!ch->pending)
+        return;
+    ch->pending = false;
+    list_remove(&ch->listener->shared->pending, ch, offsetof(veil_channel, in_node));
+    list_remove(&ch->listener->pending, ch, offsetof(veil_channel, in_listener));
+}
+
+static void evict(veil_channel *ch, const char *which, uint32_t cap)
+{
+    veil_ch_listener *l = ch->listener;
+    l->stats.evicted++;
+    veil__ch_warn(l, "listener '%s': stopped pending handshake %s, the oldest, to make room "
+                  "(%s = %u reached)", l->name, ch->ctx->addrs[0].bytes, which, cap);
+    veil__ch_pending_remove(ch); /* before the stop: the loops below progress */
+    veil__ch_stop(ch);
+}
+
+void veil__ch_make_room(veil_ch_listener *l)
+{
+    veil_ch_list *mine = &l->pending, *all = &l->shared->pending;
+    while (mine->head != NULL && mine->count >= l->set.max_pending_listener)
+        evict(mine->head, "max_pending_handshakes_per_listener", l->set.max_pending_listener);
+    while (all->head != NULL && all->count >= l->shared->max_pending)
+        evict(all->head, "max_pending_handshakes", l->shared->max_pending);
+}
+
+bool veil__ch_under_load(const veil_ch_listener *l)
+{
+    return l->shared->pending.count >= l->shared->cookie_threshold;
+}
+
+void veil__ch_warn(veil_ch_listener *l, const char *fmt, ...)
+{
+    veil_ch_node *n = l->shared;
+    uint64_t skipped;
+    if (!veil__ratelimit_pass(&n->log, veil_node_now_ms(n->node), WARN_BURST, &skipped)) {
+        l->stats.log_suppressed++;
+        return;
+    }
+    char text[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (skipped > 0)
+        veil_log(VEIL_LOG_WARN, "channel", "%s (and %llu similar warnings suppressed by the "
+                 "rate limit of %u per second)", text, (unsigned long long)skipped, WARN_BURST);
+    else
+        veil_log(VEIL_LOG_WARN, "channel", "%s", text);
+}
