@@ -122,18 +122,24 @@ static void mallory_from_backup(world *w)
 }
 
 /* Mallory → Bob's listener: refused there (logged, naming the identifier
- * and the counts); the initiator gets no ACCEPT and nothing is delivered. */
+ * and the counts); the initiator gets an authenticated REFUSE saying the
+ * history is revoked, and nothing is delivered. */
 static void expect_listener_refuses(world *w, const char *needle)
 {
     veil_route r = route_of("bob");
     veil_address ch;
     unsigned before = w->echo.count;
+    char want[512];
+    snprintf(want, sizeof want, "peer %s refused this channel: it knows a newer change history "
+             "of %s than the one presented (this one is revoked)", veil_entity_identifier(w->bob),
+             veil_entity_identifier(w->alice));
     logs_start();
     int rc = veil_secure_channel_create(w->mallory, &r, trust_only(w->node, w->bob), &ch);
+    if (rc != VEIL_EREVOKED)
+        fail_msg("the listener accepted Alice's old copy: %d %s", rc, veil_last_error());
+    assert_string_equal(veil_last_error(), want);
     settle(w->node);
     logs_stop();
-    if (rc != VEIL_ETIMEDOUT)
-        fail_msg("the listener accepted Alice's old copy: %d %s", rc, veil_last_error());
     assert_non_null(strstr(LOGS.text, needle));
     assert_non_null(strstr(LOGS.text, veil_entity_identifier(w->alice)));
     assert_non_null(strstr(LOGS.text, "listener 'bob'"));
@@ -296,11 +302,16 @@ static void test_item1_expired_key_refused(void **state)
     char needle[160];
     snprintf(needle, sizeof needle, "its current key (event 0) expired at %llu (now ",
              (unsigned long long)(now - 400));
+    char want[512];
+    snprintf(want, sizeof want, "peer %s refused this channel: the identity key or attestation "
+             "of %s presented has expired by its clock", veil_entity_identifier(w.bob),
+             veil_entity_identifier(eve));
     logs_start();
     int rc = veil_secure_channel_create(eve, &r, trust_only(w.node, w.bob), &ch);
+    assert_int_equal(rc, VEIL_EEXPIRED);
+    assert_string_equal(veil_last_error(), want);
     settle(w.node);
     logs_stop();
-    assert_int_equal(rc, VEIL_ETIMEDOUT);
     assert_non_null(strstr(LOGS.text, needle));
     assert_non_null(strstr(LOGS.text, veil_entity_identifier(eve)));
     assert_int_equal(veil_secure_channel_listener_create(eve, "eve", trust_only(w.node, w.bob)),

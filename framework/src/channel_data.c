@@ -271,6 +271,28 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
  * fails create with VEIL_ECLOSED naming the peer; create stops the
  * worker.  Otherwise CLOSE stops it here.  ACCEPT and REFUSE mean
  * something only to an initiator waiting for them. */
+/* REFUSE from the authenticated responder: code:u8 (-VEIL_E*) || the
+ * refusing policy's name (VEIL_EDENIED).  Any other code, or none, is
+ * reported as a plain refusal. */
+static int refused(veil_channel *ch, const uint8_t *body, size_t len)
+{
+    const char *peer = ch->stats.peer_identifier, *me = veil_entity_identifier(ch->entity);
+    int code = len > 0 ? -(int)body[0] : VEIL_EDENIED;
+    if (code == VEIL_EREVOKED)
+        return veil__ch_fail(ch, veil_error_set(VEIL_EREVOKED, "peer %s refused this channel: it "
+                                                "knows a newer change history of %s than the one "
+                                                "presented (this one is revoked)", peer, me));
+    if (code == VEIL_EEXPIRED)
+        return veil__ch_fail(ch, veil_error_set(VEIL_EEXPIRED, "peer %s refused this channel: "
+                                                "the identity key or attestation of %s presented "
+                                                "has expired by its clock", peer, me));
+    const char *name = len > 1 && code == VEIL_EDENIED ? (const char *)body + 1 : "";
+    int nlen = len > 1 && code == VEIL_EDENIED ? (int)(len - 1u) : 0;
+    return veil__ch_fail(ch, veil_error_set(VEIL_EDENIED, "peer %s refused this channel: %s "
+                                            "refused by the peer's policy '%.*s'", peer, me, nlen,
+                                            name));
+}
+
 static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t len, uint64_t n)
 {
     if (type == VEIL_CH_CLOSE && ch->role == VEIL_KA_INITIATOR &&
@@ -297,11 +319,7 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         ch->policy = NULL;
         return 0;
     }
-    return veil__ch_fail(ch, veil_error_set(VEIL_EDENIED, "peer %s refused this channel: %s "
-                                            "refused by the peer's policy '%.*s'",
-                                            ch->stats.peer_identifier,
-                                            veil_entity_identifier(ch->entity), (int)len,
-                                            (const char *)body));
+    return refused(ch, body, len);
 }
 
 int veil__ch_receive(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)

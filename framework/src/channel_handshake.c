@@ -300,6 +300,28 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
 
+/* The responder refuses an initiator that proved its identity: tell it
+ * why (authenticated, under the session keys), so it fails at once with
+ * the same code instead of timing out.  REFUSE = code:u8 (-VEIL_E*) ||
+ * the refusing policy's name (VEIL_EDENIED only).  veil_last_error() is
+ * kept for the log. */
+static void tell_initiator_refused(veil_channel *ch, int rc)
+{
+    uint8_t body[1u + VEIL_CH_POLICY_NAME_MAX];
+    size_t n = 1;
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", veil_last_error());
+    body[0] = (uint8_t)-rc;
+    if (rc == VEIL_EDENIED) {
+        const char *name = veil_trust_policy_name(ch->listener->policy);
+        size_t len = strnlen(name, VEIL_CH_POLICY_NAME_MAX);
+        memcpy(body + 1, name, len);
+        n += len;
+    }
+    (void)veil__ch_send_control(ch, VEIL_CH_REFUSE, body, n);
+    veil_error_set(rc, "%s", detail);
+}
+
 static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
 {
     uint8_t *payload = NULL;
@@ -309,16 +331,8 @@ static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_fra
         veil_error_wrap(rc, "secure channel: handshake message 3");
     if (rc == 0)
         rc = finish(ch, payload, plen, ch->listener->policy);
-    if (rc == VEIL_EDENIED) {
-        /* Tell the (authenticated) initiator why, so it fails with
-         * VEIL_EDENIED at once instead of timing out. */
-        const char *name = veil_trust_policy_name(ch->listener->policy);
-        char detail[512];
-        snprintf(detail, sizeof detail, "%s", veil_last_error());
-        (void)veil__ch_send_control(ch, VEIL_CH_REFUSE, (const uint8_t *)name,
-                                    strnlen(name, VEIL_CH_POLICY_NAME_MAX));
-        veil_error_set(VEIL_EDENIED, "%s", detail);
-    }
+    if (rc == VEIL_EDENIED || rc == VEIL_EREVOKED || rc == VEIL_EEXPIRED)
+        tell_initiator_refused(ch, rc);
     if (rc == 0 && (rc = veil__ch_send_control(ch, VEIL_CH_ACCEPT, NULL, 0)) == 0) {
         ch->state = VEIL_CH_ST_OPEN;
         if (ch->timer != NULL)

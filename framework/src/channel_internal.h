@@ -36,7 +36,7 @@ enum {
     VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
-    VEIL_CH_REFUSE = 0x13,   /* encrypted: the refusing policy's name */
+    VEIL_CH_REFUSE = 0x13,   /* encrypted: code:u8 || the refusing policy's name */
 };
 
 /* Frames end with their type byte; encrypted frames are
