@@ -78,12 +78,14 @@ static int ed25519_strict(const uint8_t *pk, const uint8_t sig[64])
     return 0;
 }
 
-/* SHA-512 callback for xeddsa.c, over the backend's streaming hash. */
+/* SHA-512 callback for xeddsa.c, over the backend's streaming hash (ctx:
+ * the vault). */
 static int sha512_cb(void *ctx, const veil_iovec *parts, size_t n, uint8_t out[64])
 {
-    const vc_backend *be = ctx;
+    vc_vault *v = ctx;
+    const vc_backend *be = v->be;
     vc_hash h;
-    int rc = be->hash_init(&h, VEIL_HASH_SHA512);
+    int rc = be->hash_init(&h, v->hash_pool, VEIL_HASH_SHA512);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -109,7 +111,7 @@ int vc_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
         return vc_type_error(v, e, "sign", "ed25519 or x25519");
     uint8_t z[64];
     if ((rc = v->be->random(z, sizeof z)) == 0)
-        rc = veil_xeddsa_sign(vc_bytes(v, e), msg, len, z, sha512_cb, (void *)v->be, sig);
+        rc = veil_xeddsa_sign(vc_bytes(v, e), msg, len, z, sha512_cb, v, sig);
     v->be->memzero(z, sizeof z);
     return rc;
 }
@@ -126,7 +128,7 @@ int vc_op_verify(void *vault, int key_type, const uint8_t *public_key, size_t pu
         return veil_error_set(VEIL_EINVAL, "verify: public key is %zu bytes, expected 32",
                               public_len);
     if (key_type == VEIL_SECRET_X25519)
-        return veil_xeddsa_verify(public_key, msg, len, sig, sha512_cb, (void *)v->be);
+        return veil_xeddsa_verify(public_key, msg, len, sig, sha512_cb, v);
     if ((rc = ed25519_strict(public_key, sig)) != 0)
         return rc;
     return v->be->ed25519_verify(sig, public_key, msg, len);
