@@ -27,6 +27,8 @@ typedef struct vc_hash {
 
 /* alg of a state already finished or aborted (and wiped). */
 #define VC_HASH_SPENT (-1)
+/* veil_hash_alg values are 1..VC_HASH_ALGS. */
+#define VC_HASH_ALGS 4
 
 typedef struct vc_backend {
     const char *name;                  /* "sodium" or "openssl" */
@@ -41,11 +43,13 @@ typedef struct vc_backend {
 
     int (*random)(uint8_t *out, size_t len);
 
-    /* Streaming hash: SHA-256, SHA-512, BLAKE2s-256, BLAKE2b-512.  After
-     * init succeeds, final or abort must follow (OpenSSL keeps a heap
-     * context in the state); both wipe the state.  abort may also follow a
-     * final or another abort: it then does nothing. */
-    int (*hash_init)(vc_hash *h, int alg);
+    /* Streaming hash: SHA-256, SHA-512, BLAKE2s-256, BLAKE2b-512, all from
+     * a library.  pool is the vault's (hash_pool_new below, NULL when the
+     * backend has none): library contexts that hashes borrow, so a hash
+     * allocates nothing.  After init succeeds, final or abort must follow
+     * (the state may hold a borrowed context); both wipe the state.  abort
+     * may also follow a final or another abort: it then does nothing. */
+    int (*hash_init)(vc_hash *h, void *pool, int alg);
     int (*hash_update)(vc_hash *h, const void *data, size_t len);
     int (*hash_final)(vc_hash *h, uint8_t *out);
     void (*hash_abort)(vc_hash *h);
@@ -115,63 +119,40 @@ typedef struct vc_backend {
     void (*xkey_free)(void *key);
     int (*xkey_dh)(void *key, uint8_t *out, const uint8_t *point);
 
-    /* dst becomes an independent copy of the live hash state src (both
-     * then need final or abort).  HMAC hashes its key blocks once and
-     * copies the states for each message (kdf.c). */
-    int (*hash_copy)(vc_hash *dst, const vc_hash *src);
+    /* Optional (NULL when the backend has none): a vault's pool of
+     * library hash contexts (ossl_hash.c), made when the vault is created
+     * and freed (contexts cleansed) when it closes, after its last hash. */
+    void *(*hash_pool_new)(void);
+    void (*hash_pool_free)(void *pool);
 
-    /* Optional (NULL: nothing to do): the caller promises more input will
-     * follow, so a state that holds back a full last block (BLAKE2 must
-     * compress the final block with a flag) may compress it now.  HMAC
-     * primes its padded key states once per key instead of compressing
-     * the pad block again in every copy (kdf.c). */
-    void (*hash_prime)(vc_hash *h);
+    /* Optional: dst becomes an independent copy of the live hash state src
+     * (both then need final or abort), for the algorithms whose bit
+     * (1u << alg) is set in copy_algs: those whose state is plain memory in
+     * the vc_hash (libsodium's), where a copy is a memcpy.  HMAC hashes its
+     * padded key blocks once and copies the states for each message when
+     * it can, and hashes them again otherwise (kdf.c): copying an OpenSSL
+     * digest context allocates a new one. */
+    int (*hash_copy)(vc_hash *dst, const vc_hash *src);
+    unsigned copy_algs;
 } vc_backend;
 
 #ifdef VEIL_HAVE_SODIUM
-/* Fails (VEIL_EUNSUPPORTED / VEIL_EINIT) when sodium_init fails. */
+/* Fails (VEIL_EUNSUPPORTED) when sodium_init fails. */
 VC_HIDDEN int vc_backend_sodium(const vc_backend **out);
 #endif
 #ifdef VEIL_HAVE_OPENSSL
 VC_HIDDEN int vc_backend_openssl(const vc_backend **out);
 #endif
 
-/* BLAKE2s-256 (RFC 7693), ours: libsodium has none.  Unkeyed, 32-byte out. */
-typedef struct vc_blake2s {
-    uint32_t h[8];
-    uint32_t t[2];
-    uint8_t buf[64];
-    size_t buflen;
-} vc_blake2s;
-VC_HIDDEN void vc_blake2s_init(vc_blake2s *s);
-VC_HIDDEN void vc_blake2s_update(vc_blake2s *s, const void *data, size_t len);
-VC_HIDDEN void vc_blake2s_final(vc_blake2s *s, uint8_t out[32]);
-
-/* BLAKE2b-512 (RFC 7693), ours, for the OpenSSL backend (blake2b.c says
- * why).  Unkeyed, 64-byte out. */
-typedef struct vc_blake2b {
-    uint64_t h[8];
-    uint64_t t[2];
-    uint8_t buf[128];
-    size_t buflen;
-} vc_blake2b;
-VC_HIDDEN void vc_blake2b_init(vc_blake2b *s);
-VC_HIDDEN void vc_blake2b_update(vc_blake2b *s, const void *data, size_t len);
-VC_HIDDEN void vc_blake2b_final(vc_blake2b *s, uint8_t out[64]);
-/* More input follows: compress a full buffered block now. */
-VC_HIDDEN void vc_blake2b_prime(vc_blake2b *s);
-
-/* SHA-256 on the x86 SHA extensions (sha256_ni.c), for the libsodium
- * backend (libsodium's is portable C).  Only when available() says so. */
-typedef struct vc_sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t buflen;
-} vc_sha256;
-VC_HIDDEN bool vc_sha256_ni_available(void);
-VC_HIDDEN void vc_sha256_init(vc_sha256 *s);
-VC_HIDDEN void vc_sha256_update(vc_sha256 *s, const void *data, size_t len);
-VC_HIDDEN void vc_sha256_final(vc_sha256 *s, uint8_t out[32]);
+/* Hashes from OpenSSL (ossl_hash.c): every hash of the OpenSSL backend,
+ * BLAKE2s of the libsodium backend.  The pool functions fit hash_pool_new /
+ * hash_pool_free; has() says whether OpenSSL offers alg. */
+VC_HIDDEN bool vc_ossl_hash_has(int alg);
+VC_HIDDEN void *vc_ossl_pool_new(void);
+VC_HIDDEN void vc_ossl_pool_free(void *pool);
+VC_HIDDEN int vc_ossl_hash_init(vc_hash *h, void *pool, int alg);
+VC_HIDDEN int vc_ossl_hash_update(vc_hash *h, const void *data, size_t len);
+VC_HIDDEN int vc_ossl_hash_final(vc_hash *h, uint8_t *out);
+VC_HIDDEN void vc_ossl_hash_abort(vc_hash *h);
 
 #endif

@@ -1,10 +1,10 @@
 /* OpenSSL (>= 3.0) backend: primitives only (see backend.h), EVP APIs only,
- * default library context.  Algorithms are fetched once per process. */
+ * default library context.  Algorithms are fetched once per process; the
+ * hashes are ossl_hash.c's. */
 #include "config.h"
 
 #include <limits.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -17,20 +17,11 @@
 
 #include "backend.h"
 
-static EVP_MD *md_sha256, *md_sha512, *md_blake2s;
 static EVP_CIPHER *c_aesgcm, *c_chachapoly;
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 
-/* SHA-256 on the SHA extensions (sha256_ni.c) when the CPU has them;
- * decided once in fetch_all, before any hash, and never changed. */
-static bool have_sha_ni;
-
 static void fetch_all(void)
 {
-    have_sha_ni = getenv("VEIL_NO_SHA_NI") == NULL && vc_sha256_ni_available();
-    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-    md_blake2s = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
     c_aesgcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     c_chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
 }
@@ -38,17 +29,8 @@ static void fetch_all(void)
 /* The plugin can be dlclosed: give the fetched algorithms back then. */
 __attribute__((destructor)) static void free_all(void)
 {
-    EVP_MD_free(md_sha256);
-    EVP_MD_free(md_sha512);
-    EVP_MD_free(md_blake2s);
     EVP_CIPHER_free(c_aesgcm);
     EVP_CIPHER_free(c_chachapoly);
-}
-
-/* The EVP_MD_CTX pointer lives at the start of the opaque state. */
-static EVP_MD_CTX **ctx_of(vc_hash *h)
-{
-    return (EVP_MD_CTX **)(void *)h->opaque;
 }
 
 static void o_memzero(void *p, size_t len)
@@ -76,143 +58,6 @@ static int o_random(uint8_t *out, size_t len)
         len -= (size_t)n;
     }
     return 0;
-}
-
-/* Short hashes run on our own code in the caller's state, not through EVP:
- * each EVP hash allocates (and cleanses and frees) a digest context and a
- * provider context, which cost more than the compressions of the short
- * inputs Noise and HKDF hash (~80 per XX handshake).  SHA-256 with the SHA
- * extensions (when present; OpenSSL's own uses them too) and BLAKE2b
- * (portable C, as OpenSSL's).  SHA-512 and BLAKE2s stay on EVP (no suite
- * we default to uses them, and test_vault_crossbackend keeps comparing
- * the sodium backend's own BLAKE2s with OpenSSL's). */
-enum { OWN_NONE, OWN_SHA256, OWN_BLAKE2B };
-
-_Static_assert(sizeof(vc_sha256) <= sizeof(((vc_hash *)0)->opaque), "sha256-ni state");
-_Static_assert(sizeof(vc_blake2b) <= sizeof(((vc_hash *)0)->opaque), "b2b state");
-
-static int own_kind(int alg)
-{
-    switch (alg) {
-    case VEIL_HASH_SHA256:
-        return have_sha_ni ? OWN_SHA256 : OWN_NONE;
-    case VEIL_HASH_BLAKE2B:
-        return OWN_BLAKE2B;
-    default:
-        return OWN_NONE;
-    }
-}
-
-static int o_hash_init(vc_hash *h, int alg)
-{
-    h->alg = alg;
-    switch (own_kind(alg)) {
-    case OWN_SHA256:
-        vc_sha256_init((vc_sha256 *)(void *)h->opaque);
-        return 0;
-    case OWN_BLAKE2B:
-        vc_blake2b_init((vc_blake2b *)(void *)h->opaque);
-        return 0;
-    default:
-        break;
-    }
-    const EVP_MD *md = alg == VEIL_HASH_SHA256   ? md_sha256
-                       : alg == VEIL_HASH_SHA512  ? md_sha512
-                       : alg == VEIL_HASH_BLAKE2S ? md_blake2s
-                                                  : NULL;
-    *ctx_of(h) = NULL;
-    if (md == NULL)
-        return veil_error_set(VEIL_EUNSUPPORTED,
-                              "openssl: hash algorithm %d is unavailable in this OpenSSL", alg);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (c == NULL)
-        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for a hash context");
-    if (EVP_DigestInit_ex2(c, md, NULL) != 1) {
-        EVP_MD_CTX_free(c);
-        return veil_error_set(VEIL_EINVAL, "openssl: digest init failed (alg %d)", alg);
-    }
-    *ctx_of(h) = c;
-    return 0;
-}
-
-static int o_hash_update(vc_hash *h, const void *data, size_t len)
-{
-    switch (own_kind(h->alg)) {
-    case OWN_SHA256:
-        vc_sha256_update((vc_sha256 *)(void *)h->opaque, data, len);
-        return 0;
-    case OWN_BLAKE2B:
-        vc_blake2b_update((vc_blake2b *)(void *)h->opaque, data, len);
-        return 0;
-    default:
-        break;
-    }
-    if (len > 0 && EVP_DigestUpdate(*ctx_of(h), data, len) != 1)
-        return veil_error_set(VEIL_EINVAL, "openssl: digest update failed");
-    return 0;
-}
-
-/* Bytes of the opaque state an own hash uses (what copy and wipe touch). */
-static size_t own_size(int kind)
-{
-    return kind == OWN_SHA256 ? sizeof(vc_sha256) : sizeof(vc_blake2b);
-}
-
-/* Own states: wiped in place (abort after final is then harmless too). */
-static void o_hash_abort(vc_hash *h)
-{
-    if (h->alg == VC_HASH_SPENT)
-        return; /* finished or aborted already */
-    int kind = own_kind(h->alg);
-    if (kind != OWN_NONE)
-        OPENSSL_cleanse(h->opaque, own_size(kind));
-    else
-        EVP_MD_CTX_free(*ctx_of(h)); /* cleanses the digest state */
-    h->alg = VC_HASH_SPENT;
-}
-
-static int o_hash_copy(vc_hash *dst, const vc_hash *src)
-{
-    dst->alg = src->alg;
-    int kind = own_kind(src->alg);
-    if (kind != OWN_NONE) {
-        memcpy(dst->opaque, src->opaque, own_size(kind));
-        return 0;
-    }
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    *ctx_of(dst) = NULL;
-    if (c == NULL)
-        return veil_error_set(VEIL_ENOMEM, "openssl: out of memory for a hash context");
-    if (EVP_MD_CTX_copy_ex(c, *(EVP_MD_CTX *const *)(const void *)src->opaque) != 1) {
-        EVP_MD_CTX_free(c);
-        return veil_error_set(VEIL_EINVAL, "openssl: digest state copy failed");
-    }
-    *ctx_of(dst) = c;
-    return 0;
-}
-
-static void o_hash_prime(vc_hash *h)
-{
-    if (h->alg != VC_HASH_SPENT && own_kind(h->alg) == OWN_BLAKE2B)
-        vc_blake2b_prime((vc_blake2b *)(void *)h->opaque);
-}
-
-static int o_hash_final(vc_hash *h, uint8_t *out)
-{
-    int ok = 1;
-    switch (own_kind(h->alg)) {
-    case OWN_SHA256:
-        vc_sha256_final((vc_sha256 *)(void *)h->opaque, out);
-        break;
-    case OWN_BLAKE2B:
-        vc_blake2b_final((vc_blake2b *)(void *)h->opaque, out);
-        break;
-    default:
-        ok = EVP_DigestFinal_ex(*ctx_of(h), out, NULL);
-        break;
-    }
-    o_hash_abort(h);
-    return ok == 1 ? 0 : veil_error_set(VEIL_EINVAL, "openssl: digest final failed");
 }
 
 /* Raw-key DH through EVP_PKEY_derive.  OpenSSL refuses to release an
@@ -611,10 +456,10 @@ static const vc_backend openssl_backend = {
     .secure_free = o_secure_free,
     .memzero = o_memzero,
     .random = o_random,
-    .hash_init = o_hash_init,
-    .hash_update = o_hash_update,
-    .hash_final = o_hash_final,
-    .hash_abort = o_hash_abort,
+    .hash_init = vc_ossl_hash_init,
+    .hash_update = vc_ossl_hash_update,
+    .hash_final = vc_ossl_hash_final,
+    .hash_abort = vc_ossl_hash_abort,
     .x25519 = o_x25519,
     .x25519_public = o_x25519_public,
     .x448 = o_x448,
@@ -634,14 +479,17 @@ static const vc_backend openssl_backend = {
     .xkey_new = o_xkey_new,
     .xkey_free = o_xkey_free,
     .xkey_dh = o_xkey_dh,
-    .hash_copy = o_hash_copy,
-    .hash_prime = o_hash_prime,
+    .hash_pool_new = vc_ossl_pool_new,
+    .hash_pool_free = vc_ossl_pool_free,
+    .hash_copy = NULL, /* an EVP copy allocates: HMAC hashes its key blocks again */
+    .copy_algs = 0,
 };
 
 int vc_backend_openssl(const vc_backend **out)
 {
     pthread_once(&fetch_once, fetch_all);
-    if (md_sha256 == NULL || md_sha512 == NULL || c_chachapoly == NULL || c_aesgcm == NULL)
+    if (!vc_ossl_hash_has(VEIL_HASH_SHA256) || !vc_ossl_hash_has(VEIL_HASH_SHA512) ||
+        c_chachapoly == NULL || c_aesgcm == NULL)
         return veil_error_set(VEIL_EUNSUPPORTED,
                               "openssl: the default provider lacks SHA-256/SHA-512/AES-256-GCM/"
                               "ChaCha20-Poly1305");

@@ -1,8 +1,7 @@
-/* libsodium backend: primitives only (see backend.h). */
+/* libsodium backend: primitives only (see backend.h); BLAKE2s, which
+ * libsodium lacks, from OpenSSL (ossl_hash.c). */
 #include "config.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -13,19 +12,6 @@
 _Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((vc_hash *)0)->opaque), "sha256 state");
 _Static_assert(sizeof(crypto_hash_sha512_state) <= sizeof(((vc_hash *)0)->opaque), "sha512 state");
 _Static_assert(sizeof(crypto_generichash_blake2b_state) <= sizeof(((vc_hash *)0)->opaque), "b2b state");
-_Static_assert(sizeof(vc_blake2s) <= sizeof(((vc_hash *)0)->opaque), "b2s state");
-_Static_assert(sizeof(vc_sha256) <= sizeof(((vc_hash *)0)->opaque), "sha256-ni state");
-
-/* SHA-256 through the SHA extensions when the CPU has them (sha256_ni.c);
- * decided once per process (the first vc_backend_sodium, before any hash)
- * and never changed: a state begun on one path is always ended on it. */
-static bool have_sha_ni;
-static pthread_once_t sha_ni_once = PTHREAD_ONCE_INIT;
-
-static void decide_sha_ni(void)
-{
-    have_sha_ni = getenv("VEIL_NO_SHA_NI") == NULL && vc_sha256_ni_available();
-}
 
 /* sodium_malloc places the block against a guard page, so its start is only
  * aligned when the size is a multiple of the alignment: round up to 64. */
@@ -59,40 +45,37 @@ static int s_random(uint8_t *out, size_t len)
     return 0;
 }
 
-static int s_hash_init(vc_hash *h, int alg)
+/* SHA-256, SHA-512 and BLAKE2b are libsodium's, their states plain memory
+ * in the vc_hash.  libsodium has no BLAKE2s: that one is OpenSSL's, through
+ * the vault's pool of OpenSSL digest contexts (ossl_hash.c). */
+static int s_hash_init(vc_hash *h, void *pool, int alg)
 {
-    h->alg = alg;
     switch (alg) {
     case VEIL_HASH_SHA256:
-        if (have_sha_ni) {
-            vc_sha256_init((vc_sha256 *)(void *)h->opaque);
-            return 0;
-        }
         crypto_hash_sha256_init((crypto_hash_sha256_state *)h->opaque);
-        return 0;
+        break;
     case VEIL_HASH_SHA512:
         crypto_hash_sha512_init((crypto_hash_sha512_state *)h->opaque);
-        return 0;
+        break;
     case VEIL_HASH_BLAKE2B:
+        /* Unkeyed: HMAC-BLAKE2b (Noise) is HMAC over the plain hash. */
         crypto_generichash_blake2b_init((crypto_generichash_blake2b_state *)h->opaque,
                                         NULL, 0, 64);
-        return 0;
+        break;
     case VEIL_HASH_BLAKE2S:
-        vc_blake2s_init((vc_blake2s *)h->opaque);
-        return 0;
+        return vc_ossl_hash_init(h, pool, alg);
     default:
+        h->alg = VC_HASH_SPENT;
         return veil_error_set(VEIL_EINVAL, "sodium: unknown hash algorithm %d", alg);
     }
+    h->alg = alg;
+    return 0;
 }
 
 static int s_hash_update(vc_hash *h, const void *data, size_t len)
 {
     switch (h->alg) {
     case VEIL_HASH_SHA256:
-        if (have_sha_ni) {
-            vc_sha256_update((vc_sha256 *)(void *)h->opaque, data, len);
-            return 0;
-        }
         crypto_hash_sha256_update((crypto_hash_sha256_state *)h->opaque, data, len);
         return 0;
     case VEIL_HASH_SHA512:
@@ -103,10 +86,10 @@ static int s_hash_update(vc_hash *h, const void *data, size_t len)
                                           data, len);
         return 0;
     case VEIL_HASH_BLAKE2S:
-        vc_blake2s_update((vc_blake2s *)h->opaque, data, len);
-        return 0;
+        return vc_ossl_hash_update(h, data, len);
     default:
-        return veil_error_set(VEIL_EINVAL, "sodium: unknown hash algorithm %d", h->alg);
+        return veil_error_set(VEIL_EINVAL, "sodium: hash state is spent or unknown (alg %d)",
+                              h->alg);
     }
 }
 
@@ -114,13 +97,8 @@ static void s_hash_abort(vc_hash *h);
 
 static int s_hash_final(vc_hash *h, uint8_t *out)
 {
-    int rc = 0;
     switch (h->alg) {
     case VEIL_HASH_SHA256:
-        if (have_sha_ni) {
-            vc_sha256_final((vc_sha256 *)(void *)h->opaque, out);
-            break;
-        }
         crypto_hash_sha256_final((crypto_hash_sha256_state *)h->opaque, out);
         break;
     case VEIL_HASH_SHA512:
@@ -131,31 +109,27 @@ static int s_hash_final(vc_hash *h, uint8_t *out)
                                          out, 64);
         break;
     case VEIL_HASH_BLAKE2S:
-        vc_blake2s_final((vc_blake2s *)h->opaque, out);
-        break;
+        return vc_ossl_hash_final(h, out);
     default:
-        rc = veil_error_set(VEIL_EINVAL, "sodium: unknown hash algorithm %d", h->alg);
+        return veil_error_set(VEIL_EINVAL, "sodium: hash state is spent or unknown (alg %d)",
+                              h->alg);
     }
     s_hash_abort(h);
-    return rc;
+    return 0;
 }
 
-/* Bytes of the opaque area alg's state uses: copies and wipes touch only
- * those (an HMAC copies and wipes states several times per message; the
- * whole 512-byte area each time was ~1.5 % of a Noise handshake). */
+/* Bytes of the opaque area a libsodium state uses: copies and wipes touch
+ * only those (an HMAC copies and wipes states several times per message;
+ * the whole 512-byte area each time was ~1.5 % of a Noise handshake). */
 static size_t state_size(int alg)
 {
     switch (alg) {
     case VEIL_HASH_SHA256:
-        return have_sha_ni ? sizeof(vc_sha256) : sizeof(crypto_hash_sha256_state);
+        return sizeof(crypto_hash_sha256_state);
     case VEIL_HASH_SHA512:
         return sizeof(crypto_hash_sha512_state);
-    case VEIL_HASH_BLAKE2B:
-        return sizeof(crypto_generichash_blake2b_state);
-    case VEIL_HASH_BLAKE2S:
-        return sizeof(vc_blake2s);
     default:
-        return sizeof(((vc_hash *)0)->opaque);
+        return sizeof(crypto_generichash_blake2b_state);
     }
 }
 
@@ -165,10 +139,15 @@ static void s_hash_abort(vc_hash *h)
 {
     if (h->alg == VC_HASH_SPENT)
         return;
+    if (h->alg == VEIL_HASH_BLAKE2S) {
+        vc_ossl_hash_abort(h);
+        return;
+    }
     sodium_memzero(h->opaque, state_size(h->alg));
     h->alg = VC_HASH_SPENT;
 }
 
+/* Only for copy_algs: libsodium's states. */
 static int s_hash_copy(vc_hash *dst, const vc_hash *src)
 {
     memcpy(dst->opaque, src->opaque, state_size(src->alg)); /* plain data */
@@ -340,7 +319,10 @@ static const vc_backend sodium_backend = {
     .xkey_new = NULL,
     .xkey_free = NULL,
     .xkey_dh = NULL,
+    .hash_pool_new = vc_ossl_pool_new, /* for BLAKE2s */
+    .hash_pool_free = vc_ossl_pool_free,
     .hash_copy = s_hash_copy,
+    .copy_algs = 1u << VEIL_HASH_SHA256 | 1u << VEIL_HASH_SHA512 | 1u << VEIL_HASH_BLAKE2B,
 };
 
 int vc_backend_sodium(const vc_backend **out)
@@ -348,7 +330,6 @@ int vc_backend_sodium(const vc_backend **out)
     /* Idempotent and thread-safe; needed before any other call. */
     if (sodium_init() < 0)
         return veil_error_set(VEIL_EUNSUPPORTED, "sodium: sodium_init() failed");
-    pthread_once(&sha_ni_once, decide_sha_ni);
     *out = &sodium_backend;
     return 0;
 }

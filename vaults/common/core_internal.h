@@ -64,6 +64,7 @@ struct vc_vault {
     void *slot_free;                   /* free list threaded through wiped slots */
     size_t slot_bytes;                 /* backend aead_size rounded up to 64 */
     void *aead_cache;                  /* backend aead_cache_new, made with the first key */
+    void *hash_pool;                   /* backend hash_pool_new, or NULL */
     vc_change_fn hook;
     void *hook_arg;
     void *user;
@@ -108,7 +109,7 @@ VC_HIDDEN int vc_type_error(vc_vault *v, const vc_entry *e, const char *op,
 VC_HIDDEN void vc_records_free(vc_vault *v);
 
 /* HMAC over scattered parts with a raw key (kdf.c). */
-VC_HIDDEN int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
+VC_HIDDEN int vc_hmac_raw(vc_vault *v, int alg, const uint8_t *key, size_t key_len,
                           const veil_iovec *parts, size_t nparts, uint8_t *out);
 /* Resolve an input (secret of type BUFFER, or public bytes) to bytes. */
 VC_HIDDEN int vc_input_bytes(vc_vault *v, const veil_vault_input *in, const char *what,

@@ -18,15 +18,13 @@ static size_t block_len(int alg)
     return alg == VEIL_HASH_SHA512 || alg == VEIL_HASH_BLAKE2B ? 128u : 64u;
 }
 
-static int hash_parts(const vc_backend *be, int alg, const uint8_t *prefix, size_t prefix_len,
-                      const veil_iovec *parts, size_t nparts, uint8_t *out)
+static int hash_parts(vc_vault *v, int alg, const veil_iovec *parts, size_t nparts, uint8_t *out)
 {
+    const vc_backend *be = v->be;
     vc_hash h;
-    int rc = be->hash_init(&h, alg);
+    int rc = be->hash_init(&h, v->hash_pool, alg);
     if (rc != 0)
         return rc;
-    if (prefix_len > 0 && (rc = be->hash_update(&h, prefix, prefix_len)) != 0)
-        goto fail;
     for (size_t i = 0; i < nparts; i++)
         if (parts[i].len > 0 && (rc = be->hash_update(&h, parts[i].data, parts[i].len)) != 0)
             goto fail;
@@ -36,78 +34,115 @@ fail:
     return rc;
 }
 
-/* An HMAC key with its two padded blocks already hashed (RFC 2104 notes
- * these states can be precomputed): each further message with the same key
- * costs two block compressions less.  HKDF expand uses one key for every
- * output; hashing was most of a Noise handshake's cost outside X25519. */
+/* An HMAC key, set up once for every message it authenticates (HKDF
+ * expand uses one key for all its outputs).  RFC 2104 notes the states
+ * after H(K0 ^ ipad) and H(K0 ^ opad) can be precomputed: where the
+ * backend copies a state with a memcpy (copy_algs: libsodium's), the two
+ * padded blocks are hashed once and the states copied per message, two
+ * compressions less each time; otherwise (OpenSSL, whose copy allocates a
+ * provider context) the key keeps K0 ^ ipad and K0 ^ opad and each
+ * message hashes them again, from pooled contexts, allocating nothing. */
 typedef struct hmac_key {
-    vc_hash in, out; /* after H(K0 ^ ipad), H(K0 ^ opad) */
+    vc_vault *v;
+    int alg;
+    bool copies;
+    vc_hash in, out;                                  /* copies: the two primed states */
+    uint8_t ipad[HMAC_MAX_BLOCK], opad[HMAC_MAX_BLOCK]; /* otherwise: the padded key blocks */
 } hmac_key;
 
-/* prime: the key will hash several messages, each non-empty (HKDF
- * expand: the counter byte), so both padded states may be primed. */
-static int hmac_setup(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
-                      bool prime, hmac_key *k)
+/* Hash the padded key block into a fresh state. */
+static int pad_state(hmac_key *k, vc_hash *h, const uint8_t *pad)
 {
+    const vc_backend *be = k->v->be;
+    int rc = be->hash_init(h, k->v->hash_pool, k->alg);
+    if (rc == 0 && (rc = be->hash_update(h, pad, block_len(k->alg))) != 0)
+        be->hash_abort(h);
+    return rc;
+}
+
+static int hmac_setup(vc_vault *v, int alg, const uint8_t *key, size_t key_len, hmac_key *k)
+{
+    const vc_backend *be = v->be;
     size_t bl = block_len(alg);
     uint8_t k0[HMAC_MAX_BLOCK];
-    int rc;
+    int rc = 0;
+    k->v = v;
+    k->alg = alg;
+    k->copies = be->hash_copy != NULL && (be->copy_algs >> alg & 1u);
+    k->in.alg = k->out.alg = VC_HASH_SPENT;
     memset(k0, 0, sizeof k0);
     if (key_len > bl) {
         veil_iovec kp = { key, key_len };
-        if ((rc = hash_parts(be, alg, NULL, 0, &kp, 1, k0)) != 0)
+        if ((rc = hash_parts(v, alg, &kp, 1, k0)) != 0)
             goto out;
     } else if (key_len > 0) {
         memcpy(k0, key, key_len);
     }
-    for (size_t i = 0; i < bl; i++)
-        k0[i] ^= 0x36;
-    if ((rc = be->hash_init(&k->in, alg)) != 0)
-        goto out;
-    if ((rc = be->hash_update(&k->in, k0, bl)) != 0 || (rc = be->hash_init(&k->out, alg)) != 0) {
-        be->hash_abort(&k->in);
-        goto out;
+    for (size_t i = 0; i < bl; i++) {
+        k->ipad[i] = k0[i] ^ 0x36;
+        k->opad[i] = k0[i] ^ 0x5c;
     }
-    for (size_t i = 0; i < bl; i++)
-        k0[i] ^= 0x36 ^ 0x5c;
-    if ((rc = be->hash_update(&k->out, k0, bl)) != 0) {
+    if (k->copies && (rc = pad_state(k, &k->in, k->ipad)) == 0 &&
+        (rc = pad_state(k, &k->out, k->opad)) != 0)
         be->hash_abort(&k->in);
-        be->hash_abort(&k->out);
-    } else if (prime && be->hash_prime != NULL) {
-        be->hash_prime(&k->in);
-        be->hash_prime(&k->out);
-    }
 out:
     be->memzero(k0, sizeof k0);
+    if (rc != 0 || k->copies) {
+        be->memzero(k->ipad, sizeof k->ipad);
+        be->memzero(k->opad, sizeof k->opad);
+    }
     return rc;
 }
 
 /* Wipe a set-up key (also after a last hmac_run: abort follows final). */
-static void hmac_drop(const vc_backend *be, hmac_key *k)
+static void hmac_drop(hmac_key *k)
 {
+    const vc_backend *be = k->v->be;
     be->hash_abort(&k->in);
     be->hash_abort(&k->out);
+    be->memzero(k->ipad, sizeof k->ipad);
+    be->memzero(k->opad, sizeof k->opad);
 }
 
-/* HMAC of parts under k.  last: finish the key's own states instead of
- * copies (saves the copies; the key is spent, hmac_drop still follows). */
-static int hmac_run(const vc_backend *be, hmac_key *k, const veil_iovec *parts, size_t nparts,
-                    bool last, uint8_t *out)
+/* The inner and outer states for one message: copies of the primed ones
+ * (last: the primed ones themselves, which saves the copies; the key is
+ * spent then, hmac_drop still follows), or fresh ones. */
+static int hmac_states(hmac_key *k, bool last, vc_hash *ci, vc_hash *co, vc_hash **in,
+                       vc_hash **o)
 {
-    vc_hash ci, co, *in = &k->in, *o = &k->out;
-    uint8_t inner[VEIL_HASH_MAX_BYTES];
-    size_t hl = veil_hash_len(k->in.alg);
-    int rc = 0;
-    if (!last) {
-        if ((rc = be->hash_copy(&ci, &k->in)) != 0)
-            return rc;
-        if ((rc = be->hash_copy(&co, &k->out)) != 0) {
-            be->hash_abort(&ci);
-            return rc;
-        }
-        in = &ci;
-        o = &co;
+    const vc_backend *be = k->v->be;
+    int rc;
+    if (k->copies && last) {
+        *in = &k->in;
+        *o = &k->out;
+        return 0;
     }
+    *in = ci;
+    *o = co;
+    if (k->copies) {
+        if ((rc = be->hash_copy(ci, &k->in)) != 0)
+            return rc;
+        if ((rc = be->hash_copy(co, &k->out)) != 0)
+            be->hash_abort(ci);
+        return rc;
+    }
+    if ((rc = pad_state(k, ci, k->ipad)) != 0)
+        return rc;
+    if ((rc = pad_state(k, co, k->opad)) != 0)
+        be->hash_abort(ci);
+    return rc;
+}
+
+/* HMAC of parts under k. */
+static int hmac_run(hmac_key *k, const veil_iovec *parts, size_t nparts, bool last, uint8_t *out)
+{
+    const vc_backend *be = k->v->be;
+    vc_hash ci, co, *in, *o;
+    uint8_t inner[VEIL_HASH_MAX_BYTES];
+    size_t hl = veil_hash_len(k->alg);
+    int rc = hmac_states(k, last, &ci, &co, &in, &o);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < nparts && rc == 0; i++)
         if (parts[i].len > 0)
             rc = be->hash_update(in, parts[i].data, parts[i].len);
@@ -123,15 +158,15 @@ static int hmac_run(const vc_backend *be, hmac_key *k, const veil_iovec *parts, 
     return rc;
 }
 
-int vc_hmac_raw(const vc_backend *be, int alg, const uint8_t *key, size_t key_len,
+int vc_hmac_raw(vc_vault *v, int alg, const uint8_t *key, size_t key_len,
                 const veil_iovec *parts, size_t nparts, uint8_t *out)
 {
     hmac_key k;
-    int rc = hmac_setup(be, alg, key, key_len, false, &k);
+    int rc = hmac_setup(v, alg, key, key_len, &k);
     if (rc != 0)
         return rc;
-    rc = hmac_run(be, &k, parts, nparts, true, out);
-    hmac_drop(be, &k);
+    rc = hmac_run(&k, parts, nparts, true, out);
+    hmac_drop(&k);
     return rc;
 }
 
@@ -155,8 +190,7 @@ int vc_input_bytes(vc_vault *v, const veil_vault_input *in, const char *what, ve
 
 int vc_op_hash(void *vault, int alg, const veil_iovec *parts, size_t nparts, uint8_t *out)
 {
-    vc_vault *v = vault;
-    return hash_parts(v->be, alg, NULL, 0, parts, nparts, out);
+    return hash_parts(vault, alg, parts, nparts, out);
 }
 
 int vc_op_hmac(void *vault, int alg, const veil_vault_input *key, const veil_iovec *parts,
@@ -167,7 +201,7 @@ int vc_op_hmac(void *vault, int alg, const veil_vault_input *key, const veil_iov
     int rc = vc_input_bytes(v, key, "hmac key", &k);
     if (rc != 0)
         return rc;
-    return vc_hmac_raw(v->be, alg, k.data, k.len, parts, nparts, out);
+    return vc_hmac_raw(v, alg, k.data, k.len, parts, nparts, out);
 }
 
 #define HKDF_MAX_IKM 16u
@@ -207,16 +241,16 @@ int vc_op_hkdf(void *vault, int alg, const veil_vault_input *salt, const veil_va
         if ((rc = vc_input_bytes(v, &ikm[i], "hkdf ikm", &ik[i])) != 0)
             return rc;
     /* Extract: PRK = HMAC(salt, IKM). */
-    if ((rc = vc_hmac_raw(v->be, alg, s.data, s.len, ik, n_ikm, prk)) != 0)
+    if ((rc = vc_hmac_raw(v, alg, s.data, s.len, ik, n_ikm, prk)) != 0)
         goto out;
-    /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i), PRK's blocks hashed once. */
-    if ((rc = hmac_setup(v->be, alg, prk, hl, true, &pk)) != 0)
+    /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i), PRK set up once. */
+    if ((rc = hmac_setup(v, alg, prk, hl, &pk)) != 0)
         goto out;
     have_pk = true;
     for (size_t i = 0; i < n_out; i++) {
         uint8_t ctr = (uint8_t)(i + 1);
         veil_iovec parts[3] = { { t, i == 0 ? 0 : hl }, { info, info_len }, { &ctr, 1 } };
-        if ((rc = hmac_run(v->be, &pk, parts, 3, i + 1 == n_out, t)) != 0)
+        if ((rc = hmac_run(&pk, parts, 3, i + 1 == n_out, t)) != 0)
             goto out;
         size_t want = out_attrs[i].type == VEIL_SECRET_BUFFER
                           ? out_attrs[i].length
@@ -235,7 +269,7 @@ out:
         for (size_t i = 0; i < n_made; i++)
             vc_remove(v, made[i]);
     if (have_pk)
-        hmac_drop(v->be, &pk);
+        hmac_drop(&pk);
     v->be->memzero(prk, sizeof prk);
     v->be->memzero(t, sizeof t);
     return rc;

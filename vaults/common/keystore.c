@@ -72,6 +72,10 @@ int vc_new(const vc_backend *be, vc_vault **out)
         return veil_error_set(VEIL_ENOMEM, "vault: out of memory");
     v->be = be;
     v->slot_bytes = (be->aead_size + 63u) & ~(size_t)63u;
+    if (be->hash_pool_new != NULL && (v->hash_pool = be->hash_pool_new()) == NULL) {
+        free(v);
+        return veil_error_set(VEIL_ENOMEM, "vault: out of memory for hash contexts");
+    }
     *out = v;
     return 0;
 }
@@ -177,6 +181,8 @@ void vc_free(vc_vault *v)
             release_ctx(v, vc_at(v, i));
     if (v->aead_cache != NULL)
         v->be->aead_cache_free(v->aead_cache); /* after every key let go of it */
+    if (v->hash_pool != NULL)
+        v->be->hash_pool_free(v->hash_pool);
     while (v->regions != NULL) {
         vc_region *r = v->regions;
         v->regions = r->next;
@@ -353,7 +359,7 @@ static int derive(vc_vault *v, vc_entry *e)
         return rc;
     uint8_t id[32];
     vc_hash h;
-    if ((rc = be->hash_init(&h, VEIL_HASH_SHA256)) != 0)
+    if ((rc = be->hash_init(&h, v->hash_pool, VEIL_HASH_SHA256)) != 0)
         return rc;
     if ((rc = be->hash_update(&h, pub, e->pub_len)) != 0) {
         be->hash_abort(&h);
