@@ -1,7 +1,7 @@
 /* Secure channels with [key_agreement] plugin = x3dh (the prekey store and
  * service, plugins/x3dh/x3dh_store.c + x3dh_opk.c + x3dh_service.c +
  * x3dh_limit.c, and the channel's bundle fetch,
- * framework/src/channel_prekey.c):
+ * framework/channel/channel_prekey.c):
  *  - the reference flow, several initiators each consuming its own OPK,
  *    and a captured message 1 replayed (OPK: refused as a replay, with the
  *    refusal reaching the sender);

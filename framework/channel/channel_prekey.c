@@ -19,8 +19,8 @@
  * handshake_timeout_ms), so the channel's state machine is the one Noise
  * uses, unchanged. */
 #include "channel_internal.h"
-#include "node_internal.h"
-#include "runtime.h"
+#include "core/node_internal.h"
+#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>

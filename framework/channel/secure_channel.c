@@ -10,9 +10,9 @@
  * was sent to, never of what it contains.  Protocol: docs/PROTOCOL.md,
  * "Secure channel"; handshake: channel_handshake.c; data: channel_data.c. */
 #include "channel_internal.h"
-#include "node_internal.h"
-#include "runtime.h"
-#include "util.h"
+#include "core/node_internal.h"
+#include "core/runtime.h"
+#include "core/util.h"
 
 #include <veil/codec.h>
 #include <veil/error.h>

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "identity_internal.h"
-#include "util.h"
+#include "core/util.h"
 
 #define APP_PREFIX_LEN (sizeof VEIL_DOMAIN_APP_PREFIX - 1u)
 _Static_assert(APP_PREFIX_LEN + VEIL_SIGN_CONTEXT_MAX <= VEIL_DOMAIN_MAX,

@@ -23,7 +23,7 @@
 #include <time.h>
 
 #include "identity_internal.h"
-#include "util.h"
+#include "core/util.h"
 
 #define NAME_MAX_LEN 40u   /* "veil.entity." + name + ".history" fits a label */
 

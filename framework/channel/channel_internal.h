@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "identity_internal.h"
-#include "util.h"
+#include "identity/identity_internal.h"
+#include "core/util.h"
 
 #define VEIL_CH_HIDDEN __attribute__((visibility("hidden")))
 

@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "identity_internal.h"
-#include "node_internal.h"
-#include "plugin_internal.h"
-#include "util.h"
+#include "core/node_internal.h"
+#include "core/plugin_internal.h"
+#include "core/util.h"
 
 #define MAX_DEPTH 16u      /* nesting of all/any sections */
 #define WHERE_MAX 96u

@@ -14,8 +14,8 @@
  * initiator is.  The initiator waits for ACCEPT before returning, so no
  * application message ever enters a channel the responder refused. */
 #include "channel_internal.h"
-#include "runtime.h"
-#include "util.h"
+#include "core/runtime.h"
+#include "core/util.h"
 
 #include <veil/codec.h>
 #include <veil/error.h>

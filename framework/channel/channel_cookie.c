@@ -22,7 +22,7 @@
  * sending it again with the cookie, at most VEIL_CH_COOKIE_TRIES times per
  * handshake (a forged COOKIE costs it one extra HS1). */
 #include "channel_internal.h"
-#include "runtime.h"
+#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>

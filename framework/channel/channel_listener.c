@@ -6,7 +6,7 @@
  * the oldest.  The listener's state is shared with its responders
  * (reference counted), so it outlives the worker while they run. */
 #include "channel_internal.h"
-#include "runtime.h"
+#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>

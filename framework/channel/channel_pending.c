@@ -19,8 +19,8 @@
  *
  * Warnings strangers can cause go through one log rate limit per node. */
 #include "channel_internal.h"
-#include "node_internal.h"
-#include "runtime.h"
+#include "core/node_internal.h"
+#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>

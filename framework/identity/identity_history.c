@@ -23,7 +23,7 @@
 #include <time.h>
 
 #include "identity_internal.h"
-#include "util.h"
+#include "core/util.h"
 
 void veil__identifier_format(const uint8_t digest[32], char out[VEIL_IDENTIFIER_LEN + 1])
 {

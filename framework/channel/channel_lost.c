@@ -10,7 +10,7 @@
  * down here (a channel through another channel) goes too.  One
  * subscription per node serves all its channels (secure_channel.c). */
 #include "channel_internal.h"
-#include "runtime.h"
+#include "core/runtime.h"
 
 #include <veil/codec.h>
 #include <veil/error.h>

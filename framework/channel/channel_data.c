@@ -20,8 +20,8 @@
  * derived key, and keeps the previous epoch's key for late (reordered)
  * frames.  A frame that fails to authenticate changes nothing. */
 #include "channel_internal.h"
-#include "runtime.h"
-#include "util.h"
+#include "core/runtime.h"
+#include "core/util.h"
 
 #include <veil/codec.h>
 #include <veil/error.h>
