@@ -1,5 +1,6 @@
 /* Node lifecycle: configuration sources and [node] keys, plugins loaded at
- * creation (fail closed), and veil_node_stop freeing everything. */
+ * creation (fail closed), veil_node_stop freeing everything, and node
+ * extensions (destroyed at stop after the workers, newest first). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -206,6 +207,93 @@ static void test_configured_plugins_loaded(void **state)
     assert_non_null(strstr(veil_last_error(), "<test>:3"));
 }
 
+/* ---- node extensions ------------------------------------------------- */
+
+struct ext_log {
+    veil_node *node;
+    char text[128];
+    int add_rc;                  /* what an add from a worker's stop op got */
+};
+
+static struct ext_log ext_log;
+
+static void log_word(const char *w)
+{
+    size_t n = strlen(ext_log.text);
+    snprintf(ext_log.text + n, sizeof ext_log.text - n, "%s%s", n ? " " : "", w);
+}
+
+/* Each extension's data is its name; its destroy logs it, and finds
+ * itself already gone from the node. */
+static void ext_destroy(veil_node *node, void *data)
+{
+    assert_ptr_equal(node, ext_log.node);
+    assert_null(veil_node_extension_get(node, data));
+    log_word(data);
+    /* "b" takes "a" with it: removing another extension from a destroy. */
+    if (strcmp(data, "b") == 0)
+        assert_int_equal(veil_node_extension_remove(node, "a"), 0);
+}
+
+static void ext_worker_stop(veil_context *ctx, void *st)
+{
+    (void)st;
+    log_word("worker");
+    static char late[] = "late";
+    ext_log.add_rc = veil_node_extension_add(veil_ctx_node(ctx), "late", late, ext_destroy);
+    /* the extensions are still there while workers stop */
+    assert_non_null(veil_node_extension_get(veil_ctx_node(ctx), "c"));
+}
+
+static const veil_worker_ops ext_worker_ops = {
+    .size = sizeof(veil_worker_ops), .handle_message = w_count, .stop = ext_worker_stop,
+};
+
+static void test_extensions(void **state)
+{
+    (void)state;
+    static char a[] = "a", b[] = "b", c[] = "c", d[] = "d";
+    veil_node *n;
+    veil_context *app;
+    memset(&ext_log, 0, sizeof ext_log);
+    assert_int_equal(veil_node_create(&n, &app, NULL), 0);
+    ext_log.node = n;
+    assert_null(veil_node_extension_get(n, "a"));
+    assert_int_equal(veil_node_extension_add(n, "a", a, ext_destroy), 0);
+    assert_int_equal(veil_node_extension_add(n, "b", b, ext_destroy), 0);
+    assert_int_equal(veil_node_extension_add(n, "c", c, ext_destroy), 0);
+    assert_int_equal(veil_node_extension_add(n, "d", d, ext_destroy), 0);
+    assert_ptr_equal(veil_node_extension_get(n, "b"), b);
+    /* errors */
+    assert_int_equal(veil_node_extension_add(n, "b", c, ext_destroy), VEIL_EEXIST);
+    assert_string_equal(veil_last_error(), "node extension 'b' exists already");
+    assert_ptr_equal(veil_node_extension_get(n, "b"), b);
+    assert_int_equal(veil_node_extension_add(n, "", a, NULL), VEIL_EINVAL);
+    assert_int_equal(veil_node_extension_add(n, "e", NULL, NULL), VEIL_EINVAL);
+    char longname[VEIL_NODE_EXTENSION_NAME_MAX + 2];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(veil_node_extension_add(n, longname, a, NULL), VEIL_EINVAL);
+    assert_string_equal(veil_last_error(), "veil_node_extension_add: node, data and a name of "
+                        "1..63 bytes must be given");
+    longname[VEIL_NODE_EXTENSION_NAME_MAX] = '\0';
+    assert_int_equal(veil_node_extension_add(n, longname, a, NULL), 0); /* 63: fits */
+    assert_int_equal(veil_node_extension_remove(n, longname), 0); /* no destroy to run */
+    assert_int_equal(veil_node_extension_remove(n, "zz"), VEIL_ENOTFOUND);
+    assert_string_equal(veil_last_error(), "no node extension 'zz'");
+    /* remove runs destroy once, now; the stop does not run it again */
+    assert_int_equal(veil_node_extension_remove(n, "d"), 0);
+    assert_string_equal(ext_log.text, "d");
+    assert_null(veil_node_extension_get(n, "d"));
+    ext_log.text[0] = '\0';
+    /* stop: the workers first (an add from there is refused), then the
+     * extensions newest first */
+    assert_int_equal(veil_ctx_start_worker(app, "w", &ext_worker_ops, NULL), 0);
+    assert_int_equal(veil_node_stop(n), 0);
+    assert_string_equal(ext_log.text, "worker c b a");
+    assert_int_equal(ext_log.add_rc, VEIL_ESTOPPED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_missing_plugin_fails_closed),
         cmocka_unit_test(test_configured_plugins_loaded),
         cmocka_unit_test(test_config_sources),
+        cmocka_unit_test(test_extensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,13 +171,13 @@ typedef struct veil_ch_list {
     uint32_t count;
 } veil_ch_list;
 
-/* What the listeners of one node share (channel_pending.c): the pending
- * (half-open) responders, oldest first, and the rate limit of the warnings
- * strangers can cause.  Kept in the node's VEIL_NODE_SLOT_CHANNELS;
- * referenced by each listener and each responder. */
+/* The channel layer's per-node state (channel_node.c), the node extension
+ * "veil.channels": the pending (half-open) responders of all listeners,
+ * oldest first (channel_pending.c), and the rate limit of the warnings
+ * strangers can cause.  Made on first use, destroyed when the node stops
+ * (after every channel and listener has stopped). */
 typedef struct veil_ch_node {
     veil_node *node;
-    unsigned refs;
     veil_ch_list pending;
     uint32_t max_pending;
     uint32_t cookie_threshold;
@@ -284,11 +284,12 @@ VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);
 /* channel_listener.c */
 VEIL_CH_HIDDEN bool veil__ch_is_listener(const veil_context *c);
 
+/* channel_node.c: the node's state, made on first use with set's caps. */
+VEIL_CH_HIDDEN int veil__ch_node_get(veil_node *node, const veil_ch_settings *set,
+                                     veil_ch_node **out);
+
 /* channel_pending.c: half-open handshakes (docs/PROTOCOL.md, "Security
  * properties and limits") */
-VEIL_CH_HIDDEN int veil__ch_shared_get(veil_node *node, const veil_ch_settings *set,
-                                       veil_ch_node **out);
-VEIL_CH_HIDDEN void veil__ch_shared_unref(veil_ch_node *n);
 /* A responder starts / stops being a pending handshake. */
 VEIL_CH_HIDDEN void veil__ch_pending_add(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_pending_remove(veil_channel *ch);

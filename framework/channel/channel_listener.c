@@ -24,7 +24,6 @@ void veil__ch_listener_unref(veil_ch_listener *l)
     veil_trust_policy_free(l->policy);
     if (l->ka_inst != NULL)
         l->ka->instance_free(l->ka_inst);
-    veil__ch_shared_unref(l->shared);
     free(l->prologue);
     veil_entity_free(l->entity);   /* our reference */
     free(l);
@@ -92,7 +91,7 @@ static int listener_setup(veil_ch_listener *l, veil_node *node, const char *addr
     snprintf(l->name, sizeof l->name, "%s", address);
     if ((rc = veil__ch_settings(node, &l->set)) < 0 ||
         (rc = veil__ch_ka_instance(node, &l->ka, &l->ka_inst, fallback, sizeof fallback)) < 0 ||
-        (rc = veil__ch_shared_get(node, &l->set, &l->shared)) < 0 ||
+        (rc = veil__ch_node_get(node, &l->set, &l->shared)) < 0 ||
         /* make the static key and attestation now: errors show here */
         (rc = veil__ch_local_get(l->entity, &local)) < 0)
         return rc;

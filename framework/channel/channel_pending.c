@@ -19,7 +19,6 @@
  *
  * Warnings strangers can cause go through one log rate limit per node. */
 #include "channel_internal.h"
-#include "core/node_internal.h"
 #include "core/runtime.h"
 
 #include <veil/error.h>
@@ -32,31 +31,6 @@
 
 /* Warnings per second the listeners of a node may log about strangers. */
 #define WARN_BURST 10u
-
-int veil__ch_shared_get(veil_node *node, const veil_ch_settings *set, veil_ch_node **out)
-{
-    void **slot = veil__node_slot(node, VEIL_NODE_SLOT_CHANNELS);
-    veil_ch_node *n = *slot;
-    if (n == NULL) {
-        if ((n = calloc(1, sizeof *n)) == NULL)
-            return veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
-        n->node = node;
-        n->max_pending = set->max_pending;
-        n->cookie_threshold = set->cookie_threshold;
-        *slot = n;
-    }
-    n->refs++;
-    *out = n;
-    return 0;
-}
-
-void veil__ch_shared_unref(veil_ch_node *n)
-{
-    if (n == NULL || --n->refs > 0)
-        return;
-    *veil__node_slot(n->node, VEIL_NODE_SLOT_CHANNELS) = NULL;
-    free(n);
-}
 
 static veil_ch_link *link_at(veil_channel *ch, size_t off)
 {

@@ -19,7 +19,7 @@
  * handshake_timeout_ms), so the channel's state machine is the one Noise
  * uses, unchanged. */
 #include "channel_internal.h"
-#include "core/node_internal.h"
+#include "core/upper.h"
 #include "core/runtime.h"
 
 #include <veil/error.h>

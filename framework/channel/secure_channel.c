@@ -10,7 +10,7 @@
  * was sent to, never of what it contains.  Protocol: docs/PROTOCOL.md,
  * "Secure channel"; handshake: channel_handshake.c; data: channel_data.c. */
 #include "channel_internal.h"
-#include "core/node_internal.h"
+#include "core/upper.h"
 #include "core/runtime.h"
 #include "core/util.h"
 

@@ -4,7 +4,7 @@
  * Threading: a node and everything it owns belong to the thread that
  * created it; only veil_node_post() may be called from other threads. */
 #include "runtime.h"
-#include "node_internal.h"
+#include "upper.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -176,9 +176,11 @@ static void node_destroy(veil_node *node, bool post_ok)
     node->stopping = true;
     veil__ctx_stop_all(node);
     veil__router_drop_queue(node);
+    /* The upper layers' and plugins' state: after the workers that use
+     * it, before the transports and the plugins whose code it may run. */
+    veil__node_extensions_fini(node);
     veil__transports_fini(node); /* instances before their plugins */
     unload_plugins(node);
-    veil__trust_node_gone(node);   /* its cached policy plugins (trust.c) */
     veil__router_drop_queue(node); /* anything plugin fini sent */
     veil__message_release_all(node);
     if (post_ok)
@@ -250,13 +252,6 @@ int veil_node_stop(veil_node *node)
         return veil_error_set(VEIL_ESTATE, "veil_node_stop called from inside a handler or callback");
     node_destroy(node, true);
     return 0;
-}
-
-_Static_assert(VEIL_NODE_SLOT_CHANNELS < VEIL_NODE_SLOTS, "a slot per upper layer");
-
-void **veil__node_slot(veil_node *node, int slot)
-{
-    return &node->upper[slot];
 }
 
 const veil_config *veil_node_config(const veil_node *node)

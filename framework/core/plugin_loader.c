@@ -14,7 +14,7 @@
 #include <veil/trust_policy.h>
 #include <veil/transport.h>
 
-#include "plugin_internal.h"
+#include "upper.h"
 #include "util.h"
 
 #include <dlfcn.h>

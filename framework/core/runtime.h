@@ -145,7 +145,7 @@ typedef struct veil_node_plugin_slot {
 
 /* ---- the node --------------------------------------------------------- */
 
-#define VEIL_NODE_SLOTS 2
+struct veil_node_ext;            /* node_extension.c */
 
 typedef struct veil_node_limits {
     size_t max_payload;
@@ -173,7 +173,8 @@ struct veil_node {
     veil_node_plugin_slot *plugins;
     size_t nplugins;
     struct veil_transports *transports; /* transport.c; NULL until used */
-    void *upper[VEIL_NODE_SLOTS]; /* upper layers' per-node state (node_internal.h) */
+    struct veil_node_ext *exts;  /* upper layers' and plugins' state (node.h) */
+    size_t nexts, exts_cap;
 };
 
 /* loop.c */
@@ -222,6 +223,10 @@ VEIL_RT_HIDDEN void veil__post_drain(veil_node *node);
 
 /* node.c */
 VEIL_RT_HIDDEN int veil__node_check_running(const veil_node *node);
+
+/* node_extension.c: destroy every extension, newest first (node stop,
+ * after the workers stopped). */
+VEIL_RT_HIDDEN void veil__node_extensions_fini(veil_node *node);
 
 /* transport.c: instances of configured transports (at node creation),
  * their teardown (at node stop, before plugins unload), prepoll hooks. */

@@ -9,7 +9,7 @@
  * are freed at node stop after the workers stopped and before the plugins
  * are unloaded. */
 #include "runtime.h"
-#include "node_internal.h"
+#include "upper.h"
 
 #include <veil/error.h>
 #include <veil/transport.h>

@@ -5,7 +5,7 @@
 #include <veil/plugin.h>
 #include <veil/vault.h>
 
-#include "node_internal.h"
+#include "upper.h"
 
 int veil_vault_open(veil_node *node, const char *section, veil_vault **out)
 {

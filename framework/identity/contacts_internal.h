@@ -19,8 +19,6 @@ typedef struct veil_contact {
 } veil_contact;
 
 struct veil_contacts {
-    struct veil_contacts *next;   /* the registry of tables (identity_node.c) */
-    const veil_node *node;
     veil_identity_settings set;
     veil_contact **by_digest;     /* sorted by digest */
     size_t count, cap;

@@ -154,8 +154,6 @@ VEIL_IDENTITY_HIDDEN int veil__contacts_check(veil_contacts *c, const veil_histo
 VEIL_IDENTITY_HIDDEN void veil__contacts_learn(veil_contacts *c, veil_entity *e,
                                                const veil_history_view *view,
                                                const uint8_t *history, size_t len);
-/* The node is going away (trust.c's veil__trust_node_gone). */
-VEIL_IDENTITY_HIDDEN void veil__contacts_node_gone(const veil_node *node);
 
 /* ---- trust info for channels ------------------------------------------ */
 

@@ -1,23 +1,18 @@
 /* Per-node identity state: the [identity] settings and the node's contacts
- * table, made on first use and released when the node goes
- * (veil__contacts_node_gone, called from trust.c's node hook so the
- * runtime never learns about identities).  Tables live in a process-wide
- * list under a mutex, as trust.c keeps its per-node plugin cache; each
- * table is then used from its node's thread only. */
+ * table, made on first use and kept as the node extension "veil.contacts",
+ * so the node releases it when it stops (contacts_gone) without the
+ * runtime knowing about identities.  The node's thread only. */
 #include <veil/config.h>
 #include <veil/entity.h>
 #include <veil/error.h>
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contacts_internal.h"
 
 #define YEARS_100 3155760000LL
-
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static veil_contacts *registry;
+#define CONTACTS_EXTENSION "veil.contacts"
 
 static const char *const identity_keys[] = {
     "key_lifetime", "clock_skew", "max_key_lifetime", "contacts_max", NULL
@@ -51,20 +46,22 @@ static int read_settings(veil_node *node, veil_identity_settings *out)
     return 0;
 }
 
-static veil_contacts *lookup(const veil_node *node)
+/* The node is stopping: entities still alive (freed after the node) must
+ * not reach back. */
+static void contacts_gone(veil_node *node, void *data)
 {
-    for (veil_contacts *c = registry; c != NULL; c = c->next)
-        if (c->node == node)
-            return c;
-    return NULL;
+    (void)node;
+    veil_contacts *c = data;
+    for (size_t i = 0; i < c->nentities; i++)
+        veil__entity_leave_node(c->entities[i]);
+    free(c->entities);
+    veil__contacts_free_all(c);
+    free(c);
 }
 
 int veil__contacts_for(veil_node *node, veil_contacts **out)
 {
-    pthread_mutex_lock(&registry_lock);
-    *out = lookup(node);
-    pthread_mutex_unlock(&registry_lock);
-    if (*out != NULL)
+    if ((*out = veil_node_extension_get(node, CONTACTS_EXTENSION)) != NULL)
         return 0;
     veil_identity_settings set;
     int rc = read_settings(node, &set);
@@ -73,13 +70,11 @@ int veil__contacts_for(veil_node *node, veil_contacts **out)
     veil_contacts *c = calloc(1, sizeof *c);
     if (c == NULL)
         return veil_error_set(VEIL_ENOMEM, "contacts: out of memory");
-    c->node = node;
     c->set = set;
-    /* Only the node's own thread makes its table: no racing insert. */
-    pthread_mutex_lock(&registry_lock);
-    c->next = registry;
-    registry = c;
-    pthread_mutex_unlock(&registry_lock);
+    if ((rc = veil_node_extension_add(node, CONTACTS_EXTENSION, c, contacts_gone)) < 0) {
+        free(c);
+        return rc;
+    }
     *out = c;
     return 0;
 }
@@ -95,28 +90,6 @@ int veil_contacts_of(veil_node *node, veil_contacts **out)
 const veil_identity_settings *veil__contacts_settings(const veil_contacts *c)
 {
     return &c->set;
-}
-
-void veil__contacts_node_gone(const veil_node *node)
-{
-    pthread_mutex_lock(&registry_lock);
-    veil_contacts *c = NULL;
-    for (veil_contacts **pp = &registry; *pp != NULL; pp = &(*pp)->next) {
-        if ((*pp)->node == node) {
-            c = *pp;
-            *pp = c->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&registry_lock);
-    if (c == NULL)
-        return;
-    /* Entities still alive (freed after the node) must not reach back. */
-    for (size_t i = 0; i < c->nentities; i++)
-        veil__entity_leave_node(c->entities[i]);
-    free(c->entities);
-    veil__contacts_free_all(c);
-    free(c);
 }
 
 int veil__contacts_register(veil_contacts *c, veil_entity *e)

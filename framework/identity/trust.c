@@ -8,15 +8,13 @@
 #include <veil/plugin.h>
 #include <veil/trust_policy.h>
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity_internal.h"
-#include "core/node_internal.h"
-#include "core/plugin_internal.h"
+#include "core/upper.h"
 #include "core/util.h"
 
 #define MAX_DEPTH 16u      /* nesting of all/any sections */
@@ -112,92 +110,83 @@ static int set_keys(veil_config *cfg, const char *section, const char *const *kv
  * first veil_trust_policy_new for a name loads it (path search, dlopen,
  * checks, init), later ones take a reference (a channel set-up that makes
  * its own identifier policy paid ~4 % of its time searching the plugin
- * path).  The node's reference is dropped when the node is destroyed
- * (veil__trust_node_gone); each policy holds its own, so the plugin is
- * finalised and closed after the node and the last policy using it,
- * in either order.  The plugin is loaded without configuration (its init
- * sees an empty scope): a policy's keys go to its instance, checked
- * against the descriptor's config_keys exactly as a load would. */
+ * path).  The cache is the node extension "veil.policy_plugins"; its
+ * references are dropped when the node stops (policy_plugins_gone), each
+ * policy holds its own, so a plugin is finalised and closed after the
+ * node and the last policy using it, in either order.  The plugin is
+ * loaded without configuration (its init sees an empty scope): a policy's
+ * keys go to its instance, checked against the descriptor's config_keys
+ * exactly as a load would.  Node thread only, like the node. */
+#define POLICY_PLUGINS "veil.policy_plugins"
+
 typedef struct cached_plugin {
     struct cached_plugin *next;
-    const veil_node *node;
     veil_plugin *plugin;
     char name[];
 } cached_plugin;
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static cached_plugin *cache;
+typedef struct policy_plugins {
+    cached_plugin *head;
+} policy_plugins;
 
-/* A reference on the entry for (node, name), or NULL. */
-static veil_plugin *cache_take(const veil_node *node, const char *name)
+static void policy_plugins_gone(veil_node *node, void *data)
 {
-    for (cached_plugin *c = cache; c != NULL; c = c->next)
-        if (c->node == node && strcmp(c->name, name) == 0) {
-            veil__plugin_ref(c->plugin);
-            return c->plugin;
-        }
-    return NULL;
-}
-
-static int shared_plugin(veil_node *node, const char *name, veil_plugin **out)
-{
-    pthread_mutex_lock(&cache_lock);
-    *out = cache_take(node, name);
-    pthread_mutex_unlock(&cache_lock);
-    if (*out != NULL)
-        return 0;
-    /* Loaded outside the lock (init may take its time); a racing load of
-     * the same name loses and is dropped. */
-    veil_plugin *p = NULL;
-    int rc = veil_plugin_load_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY, node,
-                                    &p);
-    if (rc < 0)
-        return rc;
-    size_t len = strlen(name);
-    cached_plugin *c = malloc(sizeof *c + len + 1);
-    pthread_mutex_lock(&cache_lock);
-    *out = cache_take(node, name);
-    if (*out != NULL) {
-        veil_plugin_unload(p); /* lost the race */
-    } else if (c == NULL) {
-        *out = p; /* no memory for the entry: this policy keeps its load */
-    } else {
-        c->node = node;
-        c->plugin = p; /* the node's reference */
-        memcpy(c->name, name, len + 1);
-        c->next = cache;
-        cache = c;
-        c = NULL;
-        veil__plugin_ref(p);
-        *out = p;
-    }
-    pthread_mutex_unlock(&cache_lock);
-    free(c);
-    return 0;
-}
-
-void veil__trust_node_gone(const veil_node *node)
-{
-    cached_plugin *mine = NULL;
-    pthread_mutex_lock(&cache_lock);
-    for (cached_plugin **pp = &cache; *pp != NULL;) {
-        cached_plugin *c = *pp;
-        if (c->node == node) {
-            *pp = c->next;
-            c->next = mine;
-            mine = c;
-        } else {
-            pp = &c->next;
-        }
-    }
-    pthread_mutex_unlock(&cache_lock);
-    while (mine != NULL) {
-        cached_plugin *c = mine;
-        mine = c->next;
+    (void)node;
+    policy_plugins *pp = data;
+    while (pp->head != NULL) {
+        cached_plugin *c = pp->head;
+        pp->head = c->next;
         veil_plugin_unload(c->plugin); /* fini/dlclose now if no policy holds it */
         free(c);
     }
-    veil__contacts_node_gone(node); /* the node's identity state (identity_node.c) */
+    free(pp);
+}
+
+static int node_cache(veil_node *node, policy_plugins **out)
+{
+    *out = veil_node_extension_get(node, POLICY_PLUGINS);
+    if (*out != NULL)
+        return 0;
+    policy_plugins *pp = calloc(1, sizeof *pp);
+    if (pp == NULL)
+        return veil_error_set(VEIL_ENOMEM, "trust policy: out of memory");
+    int rc = veil_node_extension_add(node, POLICY_PLUGINS, pp, policy_plugins_gone);
+    if (rc < 0) {
+        free(pp);
+        return rc;
+    }
+    *out = pp;
+    return 0;
+}
+
+/* A reference on the node's load of the plugin `name`, loading it first. */
+static int shared_plugin(veil_node *node, const char *name, veil_plugin **out)
+{
+    policy_plugins *pp;
+    int rc = node_cache(node, &pp);
+    if (rc < 0)
+        return rc;
+    for (cached_plugin *c = pp->head; c != NULL; c = c->next)
+        if (strcmp(c->name, name) == 0) {
+            veil__plugin_ref(c->plugin);
+            *out = c->plugin;
+            return 0;
+        }
+    veil_plugin *p = NULL;
+    if ((rc = veil_plugin_load_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY, node,
+                                     &p)) < 0)
+        return rc;
+    size_t len = strlen(name);
+    cached_plugin *c = malloc(sizeof *c + len + 1);
+    if (c != NULL) { /* without memory for the entry this policy keeps its own load */
+        c->plugin = p; /* the node's reference */
+        memcpy(c->name, name, len + 1);
+        c->next = pp->head;
+        pp->head = c;
+        veil__plugin_ref(p);
+    }
+    *out = p;
+    return 0;
 }
 
 int veil_trust_policy_new(veil_node *node, const char *name, const char *const *key_values,

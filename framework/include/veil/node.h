@@ -156,6 +156,26 @@ VEIL_EXPORT void veil_node_timer_cancel(veil_timer *t);
 /* Monotonic milliseconds as the loop sees them. */
 VEIL_EXPORT uint64_t veil_node_now_ms(const veil_node *node);
 
+/* ---- node extensions ----------------------------------------------------
+ * Named per-node state of the layers above the runtime (identities, secure
+ * channels) and of plugins, e.g. "veil.channels", "x3dh.prekeys": the
+ * runtime keeps the pointer, never interprets it, and runs destroy (if
+ * not NULL) when the node stops, after every worker has stopped and before
+ * transports and plugins go, newest extension first.  How a layer or a
+ * plugin keeps per-node state and is told that the node goes away, without
+ * the runtime knowing it (docs/ARCHITECTURE.md, "Per-node state of upper
+ * layers").  Node thread only. */
+#define VEIL_NODE_EXTENSION_NAME_MAX 63u
+typedef void (*veil_node_extension_fn)(veil_node *node, void *data);
+/* data must not be NULL.  VEIL_EEXIST when the name is taken, VEIL_ESTOPPED
+ * once the node stops. */
+VEIL_EXPORT int veil_node_extension_add(veil_node *node, const char *name, void *data,
+                                        veil_node_extension_fn destroy) VEIL_WUR;
+/* The data added under name, or NULL. */
+VEIL_EXPORT void *veil_node_extension_get(const veil_node *node, const char *name);
+/* Remove it now, running its destroy.  VEIL_ENOTFOUND. */
+VEIL_EXPORT int veil_node_extension_remove(veil_node *node, const char *name);
+
 /* ---- routing for transports ------------------------------------------ */
 
 /* A transport claims an address type; the router hands it every message

@@ -1,0 +1,46 @@
+/* What the core offers the layers above it inside libveil (identity/ and
+ * channel/) beyond the public API.  Not installed, not exported (hidden
+ * visibility).  Upper layers include from the core only this, core/util.h
+ * and the public headers, never the runtime's private headers
+ * (tests/layering.sh checks it). */
+#ifndef VEIL_UPPER_H
+#define VEIL_UPPER_H
+
+#include <veil/config.h>
+#include <veil/node.h>
+#include <veil/plugin.h>
+
+#define VEIL_UPPER_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- plugins the node owns (node.c) ----------------------------------- */
+
+/* The plugin loaded for `section` (e.g. "vault", "vault.backup").
+ *
+ * Plugins named by the configuration (`plugin = NAME` in a section of a
+ * registered plugin kind: vault*, key_agreement*, policy*, transport.*)
+ * are loaded when the node is created.  When the section has no `plugin`
+ * key (or is absent) and default_name is not NULL, default_name is loaded
+ * once with that section supplying its keys, and kept for later calls.
+ * The node owns every plugin it hands out; all are unloaded at
+ * veil_node_stop().
+ *
+ * Errors: VEIL_ENOTFOUND (nothing configured, no default), VEIL_EPLUGIN_KIND
+ * (the section's plugin is of another kind), the loader's errors. */
+VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, int kind,
+                                        const char *default_name, veil_plugin **out);
+
+/* ---- plugin references (plugin_loader.c) ------------------------------ */
+
+/* One more holder of p: veil_plugin_unload drops one, and the plugin is
+ * finalised and closed when the last holder lets go.  Lets a node's cache
+ * of trust policy plugins and every policy made from it share one load,
+ * in whatever order node and policies are freed. */
+VEIL_UPPER_HIDDEN void veil__plugin_ref(veil_plugin *p);
+
+/* Check [section] of cfg against p's descriptor the way a load checks the
+ * section it is given: only "plugin" and the descriptor's config_keys.
+ * 0, or the loader's error naming the plugin and the offending key. */
+VEIL_UPPER_HIDDEN int veil__plugin_check_section(const veil_plugin *p, const veil_config *cfg,
+                                                 const char *section);
+
+#endif
