@@ -35,6 +35,17 @@
 #define DEFAULT_COOKIE_THRESHOLD 64LL
 #define MAX_PENDING_LIMIT 1000000LL
 
+/* Key agreement plugins are this layer's kind: [key_agreement],
+ * [key_agreement.NAME]. */
+__attribute__((constructor)) static void register_kind(void)
+{
+    static const veil_plugin_kind_info kind = {
+        VEIL_PLUGIN_KEY_AGREEMENT, "key_agreement",
+        VEIL_OPS_MIN_SIZE(veil_key_agreement_ops, rekey), true,
+    };
+    veil__plugin_kind_register(&kind);
+}
+
 static const char *const settings_keys[] = {
     "rekey_interval", "handshake_timeout_ms", "max_message", "max_pending_handshakes",
     "max_pending_handshakes_per_listener", "cookie_threshold", NULL

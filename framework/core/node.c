@@ -69,30 +69,6 @@ static int read_limits(veil_node *node)
 
 /* ---- plugins ---------------------------------------------------------- */
 
-static bool section_is(const char *section, const char *base, bool bare_ok)
-{
-    size_t n = strlen(base);
-    if (strncmp(section, base, n) != 0)
-        return false;
-    if (section[n] == '\0')
-        return bare_ok;
-    return section[n] == '.' && section[n + 1] != '\0';
-}
-
-/* The plugin kind a section name stands for, 0 if none. */
-static int section_kind(const char *section)
-{
-    if (section_is(section, "vault", true))
-        return VEIL_PLUGIN_VAULT;
-    if (section_is(section, "key_agreement", true))
-        return VEIL_PLUGIN_KEY_AGREEMENT;
-    if (section_is(section, "policy", true))
-        return VEIL_PLUGIN_TRUST_POLICY;
-    if (section_is(section, "transport", false))
-        return VEIL_PLUGIN_TRANSPORT;
-    return 0;
-}
-
 static int keep_plugin(veil_node *node, const char *section, int kind, veil_plugin *p)
 {
     veil_node_plugin_slot *t = realloc(node->plugins, (node->nplugins + 1) * sizeof *t);
@@ -114,9 +90,11 @@ static int load_plugins(veil_node *node)
     size_t n = veil_config_section_count(c);
     for (size_t i = 0; i < n; i++) {
         const char *section = veil_config_section_name(c, i);
-        int kind = section != NULL ? section_kind(section) : 0;
-        if (kind == 0 || veil_config_get(c, section, "plugin") == NULL)
+        const veil_plugin_kind_info *k =
+            section != NULL ? veil__plugin_kind_of_section(section) : NULL;
+        if (k == NULL || veil_config_get(c, section, "plugin") == NULL)
             continue;
+        int kind = k->kind;
         veil_plugin *p;
         int rc = veil_plugin_load(c, section, kind, node, &p);
         if (rc == 0)

@@ -9,10 +9,6 @@
 #include <veil/plugin.h>
 #include <veil/error.h>
 #include <veil/log.h>
-#include <veil/vault.h>
-#include <veil/key_agreement.h>
-#include <veil/trust_policy.h>
-#include <veil/transport.h>
 
 #include "upper.h"
 #include "util.h"
@@ -37,9 +33,6 @@
 #define CONFIG_KEYS_MAX 256u    /* bound on a descriptor's key list */
 #define SEARCHED_MAX 800u       /* room for the "searched:" list in errors */
 
-/* Size of a struct up to and including its last ABI 1.0 member: tables may
- * grow by appending, so later members are never required. */
-#define ABI10_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
 
 struct veil_plugin {
     void *dl;                         /* NULL for built-ins */
@@ -69,37 +62,16 @@ struct load_req {
 static pthread_mutex_t builtin_lock = PTHREAD_MUTEX_INITIALIZER;
 static const veil_plugin_descriptor *builtins[BUILTIN_MAX];
 
-const char *veil_plugin_kind_name(int kind)
-{
-    switch (kind) {
-    case VEIL_PLUGIN_VAULT: return "vault";
-    case VEIL_PLUGIN_KEY_AGREEMENT: return "key_agreement";
-    case VEIL_PLUGIN_TRUST_POLICY: return "policy";
-    case VEIL_PLUGIN_TRANSPORT: return "transport";
-    default: return "?";
-    }
-}
-
 const char *veil_plugin_dir(void)
 {
     return VEIL_PLUGIN_DIR;
 }
 
-/* ABI 1.0 size of each kind's ops table (its header's "ABI 1.0 ends here"). */
+/* The smallest ops table of kind (0: no such kind). */
 static size_t ops_min_size(int kind)
 {
-    switch (kind) {
-    case VEIL_PLUGIN_VAULT: return ABI10_SIZE(veil_vault_ops, verify);
-    case VEIL_PLUGIN_KEY_AGREEMENT: return ABI10_SIZE(veil_key_agreement_ops, rekey);
-    case VEIL_PLUGIN_TRUST_POLICY: return ABI10_SIZE(veil_trust_policy_ops, check);
-    case VEIL_PLUGIN_TRANSPORT: return ABI10_SIZE(veil_transport_ops, connect);
-    default: return 0;
-    }
-}
-
-static bool valid_kind(int kind)
-{
-    return ops_min_size(kind) != 0;
+    const veil_plugin_kind_info *k = veil__plugin_kind(kind);
+    return k != NULL ? k->ops_min : 0;
 }
 
 /* [A-Za-z0-9_-]+, bounded: a bare name can never climb out of a directory. */
@@ -136,11 +108,11 @@ static int check_prefix(const veil_plugin_descriptor *d, const char *name,
                               "host ABI %u.%u (the plugin needs a newer veil)", name,
                               path, (unsigned)d->abi_major, (unsigned)d->abi_minor,
                               VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
-    if (d->struct_size < ABI10_SIZE(veil_plugin_descriptor, ops))
+    if (d->struct_size < VEIL_OPS_MIN_SIZE(veil_plugin_descriptor, ops))
         return veil_error_set(VEIL_EPLUGIN_ABI, "plugin '%s' (%s): descriptor "
                               "struct_size %u is smaller than the ABI 1.0 descriptor "
                               "(%zu bytes)", name, path, (unsigned)d->struct_size,
-                              ABI10_SIZE(veil_plugin_descriptor, ops));
+                              VEIL_OPS_MIN_SIZE(veil_plugin_descriptor, ops));
     return 0;
 }
 
@@ -493,7 +465,7 @@ static int load_impl(struct load_req *rq, veil_plugin **out)
     if (out == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_plugin_load: out must be non-NULL");
     *out = NULL;
-    if (!valid_kind(rq->kind))
+    if (ops_min_size(rq->kind) == 0)
         return veil_error_set(VEIL_EINVAL, "veil_plugin_load: unknown plugin kind %d "
                               "expected for [%s]", rq->kind,
                               rq->section ? rq->section : "(no section)");

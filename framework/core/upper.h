@@ -10,6 +10,9 @@
 #include <veil/node.h>
 #include <veil/plugin.h>
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define VEIL_UPPER_HIDDEN __attribute__((visibility("hidden")))
 
 /* ---- plugins the node owns (node.c) ----------------------------------- */
@@ -28,6 +31,31 @@
  * (the section's plugin is of another kind), the loader's errors. */
 VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, int kind,
                                         const char *default_name, veil_plugin **out);
+
+/* ---- plugin kinds (plugin_kind.c) ------------------------------------- */
+
+/* Size of an ops table up to and including its member `last`: the
+ * smallest table of a kind the loader accepts ends there (tables grow by
+ * appending, so later members are never required). */
+#define VEIL_OPS_MIN_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+
+typedef struct veil_plugin_kind_info {
+    int kind;                    /* veil_plugin_kind */
+    const char *name;            /* veil_plugin_kind_name(); sections [name.X] */
+    size_t ops_min;              /* smallest ops table accepted */
+    bool bare_section;           /* [name] itself holds one too */
+} veil_plugin_kind_info;
+
+/* The core knows the vault and transport kinds; a layer above registers
+ * each of its kinds once, when libveil is loaded (a constructor), so the
+ * loader and the node never see its ops tables.  A kind registered twice
+ * keeps its first registration. */
+VEIL_UPPER_HIDDEN void veil__plugin_kind_register(const veil_plugin_kind_info *k);
+/* The registration of kind, or NULL. */
+VEIL_UPPER_HIDDEN const veil_plugin_kind_info *veil__plugin_kind(int kind);
+/* The kind a configuration section holds a plugin of ([vault], [vault.X],
+ * [transport.X], ...), or NULL. */
+VEIL_UPPER_HIDDEN const veil_plugin_kind_info *veil__plugin_kind_of_section(const char *section);
 
 /* ---- plugin references (plugin_loader.c) ------------------------------ */
 

@@ -40,6 +40,15 @@ struct veil_trust_policy {
 
 static const char PROGRAM[] = "created by program";
 
+/* Trust policy plugins are this layer's kind: [policy], [policy.NAME]. */
+__attribute__((constructor)) static void register_kind(void)
+{
+    static const veil_plugin_kind_info kind = {
+        VEIL_PLUGIN_TRUST_POLICY, "policy", VEIL_OPS_MIN_SIZE(veil_trust_policy_ops, check), true,
+    };
+    veil__plugin_kind_register(&kind);
+}
+
 void veil_trust_policy_free(veil_trust_policy *p)
 {
     if (p == NULL)
