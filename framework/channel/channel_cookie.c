@@ -22,7 +22,6 @@
  * sending it again with the cookie, at most VEIL_CH_COOKIE_TRIES times per
  * handshake (a forged COOKIE costs it one extra HS1). */
 #include "channel_internal.h"
-#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -120,7 +119,7 @@ int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f)
     if (ch->hs1 == NULL || ch->cookie_tries >= VEIL_CH_COOKIE_TRIES) {
         ch->stats.dropped_auth++;
         veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped a cookie (%u answered already)",
-                 ch->ctx->addrs[0].bytes, ch->cookie_tries);
+                 ch->addr->bytes, ch->cookie_tries);
         return 0;
     }
     ch->cookie_tries++;

@@ -20,7 +20,7 @@
  * derived key, and keeps the previous epoch's key for late (reordered)
  * frames.  A frame that fails to authenticate changes nothing. */
 #include "channel_internal.h"
-#include "core/runtime.h"
+#include "core/upper.h"
 #include "core/util.h"
 
 #include <veil/codec.h>
@@ -72,17 +72,17 @@ static int seal(veil_channel *ch, uint8_t type, uint8_t *buf, size_t plain_len)
 {
     if (ch->send_key == 0)
         return veil_error_set(VEIL_ESTATE, "secure channel %s: no keys yet",
-                              ch->ctx->addrs[0].bytes);
+                              ch->addr->bytes);
     uint64_t n = ch->send_n;
     if (n >= UINT64_MAX - 1u)
         return veil_error_set(VEIL_ENONCE, "secure channel %s: nonces exhausted",
-                              ch->ctx->addrs[0].bytes);
+                              ch->addr->bytes);
     uint64_t epoch = n / ch->set.rekey_interval;
     if (epoch != ch->send_epoch) {
         veil_secret k;
         int rc = ch->ka->rekey(ch->ka_inst, ch->vault, ch->send_key, &k);
         if (rc < 0)
-            return veil_error_wrap(rc, "secure channel %s: rekey", ch->ctx->addrs[0].bytes);
+            return veil_error_wrap(rc, "secure channel %s: rekey", ch->addr->bytes);
         destroy(ch, &ch->send_key);
         ch->send_key = k;
         ch->send_epoch = epoch;
@@ -131,15 +131,16 @@ static void store_be32(uint8_t *p, uint32_t v)
  * address, no peer) is left as it is (veil_message_new's state). */
 static void clear_local_info(veil_message *m)
 {
-    if (m->info.via_channel || m->info.channel.len != 0 || m->info.peer_identifier[0] != '\0')
-        veil__memzero(&m->info, sizeof m->info);
-    m->info.from_transport = false; /* the frame is made here */
+    veil_local_info *li = veil__message_local_info(m);
+    if (li->via_channel || li->channel.len != 0 || li->peer_identifier[0] != '\0')
+        veil__memzero(li, sizeof *li);
+    li->from_transport = false; /* the frame is made here */
 }
 
 static void set_local_info(veil_message *m, const veil_address *channel,
                            const char peer[VEIL_IDENTIFIER_LEN + 1])
 {
-    veil_local_info *li = &m->info;
+    veil_local_info *li = veil__message_local_info(m);
     size_t n = strnlen(peer, VEIL_IDENTIFIER_LEN); /* < sizeof li->peer_identifier */
     li->via_channel = true;
     li->channel.type = channel->type;
@@ -158,7 +159,7 @@ static void set_local_info(veil_message *m, const veil_address *channel,
  * and length after it, encrypted in place, readdressed to the peer. */
 int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
 {
-    const char *me = ch->ctx->addrs[0].bytes;
+    const char *me = ch->addr->bytes;
     if (ch->state != VEIL_CH_ST_OPEN)
         return veil_error_set(VEIL_ESTATE, "secure channel %s: not open; message dropped", me);
     veil_route *onward = veil_message_onward(msg);
@@ -239,7 +240,7 @@ static int drop(veil_channel *ch, uint64_t *counter, const char *why, uint64_t n
 {
     (*counter)++;
     veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped frame with nonce %llu: %s",
-             ch->ctx->addrs[0].bytes, (unsigned long long)n, why);
+             ch->addr->bytes, (unsigned long long)n, why);
     return 0;
 }
 
@@ -256,12 +257,12 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
     if (rc < 0 || veil_route_count(on) == 0)
         return drop(ch, &ch->stats.dropped_auth, rc < 0 ? "malformed inner message"
                     : "inner message has no onward route", n);
-    if (veil_route_prepend(ret, &ch->ctx->addrs[0]) < 0)
+    if (veil_route_prepend(ret, ch->addr) < 0)
         return drop(ch, &ch->stats.dropped_auth, "return route full", n);
     uint8_t *nb;
     if ((rc = veil_message_resize_payload(msg, ilen, &nb)) < 0) /* wipes the rest */
         return rc;
-    set_local_info(msg, &ch->ctx->addrs[0], ch->stats.peer_identifier);
+    set_local_info(msg, ch->addr, ch->stats.peer_identifier);
     ch->stats.received++;
     return veil_ctx_forward(ch->ctx, msg);
 }
@@ -303,7 +304,7 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
                                                 ch->state == VEIL_CH_ST_OPEN ? "right after"
                                                                              : "before"));
     if (type == VEIL_CH_CLOSE) {
-        veil_log(VEIL_LOG_INFO, "channel", "%s: closed by the peer %s", ch->ctx->addrs[0].bytes,
+        veil_log(VEIL_LOG_INFO, "channel", "%s: closed by the peer %s", ch->addr->bytes,
                  ch->stats.peer_identifier);
         veil__ch_stop(ch);
         return 0;

@@ -14,7 +14,6 @@
  * initiator is.  The initiator waits for ACCEPT before returning, so no
  * application message ever enters a channel the responder refused. */
 #include "channel_internal.h"
-#include "core/runtime.h"
 #include "core/util.h"
 
 #include <veil/codec.h>
@@ -169,14 +168,13 @@ int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const ch
 int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_ch_frame *f)
 {
     veil_channel *ch;
-    int rc = veil__ch_start(veil_ctx_node(l->ctx), l->entity, VEIL_KA_RESPONDER, &ch);
+    int rc = veil__ch_start(veil_ctx_node(l->ctx), l->entity, VEIL_KA_RESPONDER, &l->set, &ch);
     if (rc < 0)
         return rc;
     ch->listener = l;
     l->refs++;
     ch->ka = l->ka;
     ch->ka_inst = l->ka_inst;
-    ch->set = l->set;
     veil__ch_pending_add(ch);
     veil_ch_local loc;
     uint8_t *ignored, *proof = NULL;
@@ -341,7 +339,7 @@ static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_fra
         veil__ch_pending_remove(ch);
         ch->listener->stats.opened++;
         veil_log(VEIL_LOG_INFO, "channel", "listener '%s': channel %s open with %s",
-                 ch->listener->name, ch->ctx->addrs[0].bytes, ch->stats.peer_identifier);
+                 ch->listener->name, ch->addr->bytes, ch->stats.peer_identifier);
     }
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
@@ -362,7 +360,7 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
     }
     ch->stats.dropped_auth++;
     veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped an unexpected handshake frame 0x%02x",
-             ch->ctx->addrs[0].bytes, f->type);
+             ch->addr->bytes, f->type);
     return 0;
 }
 

@@ -172,13 +172,15 @@ typedef struct veil_ch_list {
 } veil_ch_list;
 
 /* The channel layer's per-node state (channel_node.c), the node extension
- * "veil.channels": the pending (half-open) responders of all listeners,
- * oldest first (channel_pending.c), and the rate limit of the warnings
- * strangers can cause.  Made on first use, destroyed when the node stops
- * (after every channel and listener has stopped). */
+ * "veil.channels": the node's running channels (for lost routes), the
+ * pending (half-open) responders of all listeners, oldest first
+ * (channel_pending.c), and the rate limit of the warnings strangers can
+ * cause.  Made on first use (it subscribes to lost routes then), destroyed
+ * when the node stops (after every channel and listener has stopped). */
 typedef struct veil_ch_node {
     veil_node *node;
-    veil_ch_list pending;
+    veil_ch_list channels;        /* workers running (in_all) */
+    veil_ch_list pending;         /* responders in handshake (in_node) */
     uint32_t max_pending;
     uint32_t cookie_threshold;
     veil_ratelimit log;
@@ -208,7 +210,12 @@ typedef struct veil_ch_listener {
 
 typedef struct veil_channel {
     veil_node *node;
-    veil_context *ctx;            /* addrs[0]: public, addrs[1]: from the peer */
+    veil_ch_node *shared;         /* the node's channel state */
+    veil_context *ctx;
+    /* The worker's addresses (valid while ctx is): the public one
+     * applications route through, and the one the peer's channel sends to. */
+    const veil_address *addr, *peer_addr;
+    veil_ch_link in_all;          /* shared->channels, while the worker runs */
     veil_entity *entity;
     veil_vault *vault;
     const veil_key_agreement_ops *ka;
@@ -252,16 +259,15 @@ VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
  * version for the prologue of a plugin without `describe`. */
 VEIL_CH_HIDDEN int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka,
                                         void **inst, char *fallback, size_t cap);
-/* Allocate a channel and start its worker at two fresh addresses.  The
- * worker holds the first reference. */
-VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out);
+/* Allocate a channel with settings set and start its worker at two fresh
+ * addresses.  The worker holds the first reference. */
+VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role,
+                                  const veil_ch_settings *set, veil_channel **out);
 /* Stop the channel's worker (its reference goes in the stop op; the struct
  * stays while others hold one). */
 VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_ref(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_unref(veil_channel *ch);
-/* Is this context a channel's worker (lost routes walk the contexts)? */
-VEIL_CH_HIDDEN bool veil__ch_is_channel(const veil_context *c);
 
 /* channel_lost.c: the node's route-lost subscriber */
 VEIL_CH_HIDDEN void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,
@@ -281,12 +287,12 @@ VEIL_CH_HIDDEN int veil__ch_set_route(veil_channel *ch, const veil_route *r);
 VEIL_CH_HIDDEN int veil__ch_fail(veil_channel *ch, int rc);
 VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);
 
-/* channel_listener.c */
-VEIL_CH_HIDDEN bool veil__ch_is_listener(const veil_context *c);
-
 /* channel_node.c: the node's state, made on first use with set's caps. */
 VEIL_CH_HIDDEN int veil__ch_node_get(veil_node *node, const veil_ch_settings *set,
                                      veil_ch_node **out);
+/* The intrusive lists, through the link at offset off of veil_channel. */
+VEIL_CH_HIDDEN void veil__ch_list_append(veil_ch_list *l, veil_channel *ch, size_t off);
+VEIL_CH_HIDDEN void veil__ch_list_remove(veil_ch_list *l, veil_channel *ch, size_t off);
 
 /* channel_pending.c: half-open handshakes (docs/PROTOCOL.md, "Security
  * properties and limits") */

@@ -6,7 +6,6 @@
  * the oldest.  The listener's state is shared with its responders
  * (reference counted), so it outlives the worker while they run. */
 #include "channel_internal.h"
-#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -44,7 +43,7 @@ static int listener_handle(veil_context *ctx, void *state, veil_message *msg)
     if (veil__ch_frame_parse(p, len, &f) < 0 ||
         (f.type != VEIL_CH_HS1 && f.type != VEIL_CH_HS1_COOKIE)) {
         veil_log(VEIL_LOG_DEBUG, "channel", "listener '%s': dropped a message that is not a "
-                 "first handshake message", ctx->addrs[0].bytes);
+                 "first handshake message", veil_ctx_address(ctx)->bytes);
         return 0;
     }
     l->stats.first_messages++;
@@ -72,11 +71,6 @@ static const veil_worker_ops listener_ops = {
     .handle_message = listener_handle,
     .stop = listener_stop,
 };
-
-bool veil__ch_is_listener(const veil_context *c)
-{
-    return c->kind == VEIL_CTX_WORKER && c->ops.handle_message == listener_handle;
-}
 
 /* Everything the listener needs before its worker starts. */
 static int listener_setup(veil_ch_listener *l, veil_node *node, const char *address)
@@ -126,7 +120,7 @@ int veil_secure_channel_listener_create(veil_entity *e, const char *address,
     l->policy = policy;
     int rc = listener_setup(l, node, address);
     if (rc == 0)
-        rc = veil_ctx_start_worker(node->app, address, &listener_ops, l);
+        rc = veil_ctx_start_worker(veil_node_context(node), address, &listener_ops, l);
     if (rc < 0) {
         int keep = rc;
         veil__ch_listener_unref(l);
@@ -142,13 +136,12 @@ int veil_secure_channel_listener_stats(veil_node *node, const char *address,
     if (node == NULL || address == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_stats: node, address "
                               "and out must not be NULL");
-    veil_context *c = veil_address_parse(&a, address) == 0 && a.type == VEIL_ADDRESS_TYPE_LOCAL
-                          ? veil__router_lookup(node, (const uint8_t *)a.bytes, a.len)
-                          : NULL;
-    if (c == NULL || !veil__ch_is_listener(c) || c->stopping)
+    const veil_ch_listener *l = veil_address_parse(&a, address) == 0
+                                    ? veil_node_worker_state(node, &a, &listener_ops)
+                                    : NULL;
+    if (l == NULL)
         return veil_error_set(VEIL_ENOTFOUND, "no secure channel listener at address '%s'",
                               address);
-    const veil_ch_listener *l = c->state;
     *out = l->stats;
     out->pending = l->pending.count;
     out->node_pending = l->shared->pending.count;

@@ -8,9 +8,9 @@
  * fails with VEIL_ENOROUTE naming it) with a warning naming the route and
  * the transport's reason.  A channel whose route starts with a channel torn
  * down here (a channel through another channel) goes too.  One
- * subscription per node serves all its channels (secure_channel.c). */
+ * subscription per node serves all its channels, which the node's channel
+ * state lists (channel_node.c). */
 #include "channel_internal.h"
-#include "core/runtime.h"
 
 #include <veil/codec.h>
 #include <veil/error.h>
@@ -43,26 +43,31 @@ static void lost_one(veil_channel *ch, const char *route, const char *why)
     }
     if (ch->role == VEIL_KA_RESPONDER && ch->state != VEIL_CH_ST_OPEN)
         veil__ch_warn(ch->listener, "%s: closed: its route through '%s' was lost: %s",
-                      ch->ctx->addrs[0].bytes, route, why);
+                      ch->addr->bytes, route, why);
     else
         veil_log(VEIL_LOG_WARN, "channel", "%s: closed: its route through '%s' was lost: %s",
-                 ch->ctx->addrs[0].bytes, route, why);
+                 ch->addr->bytes, route, why);
     veil__ch_stop(ch);
 }
 
 /* Tear down the channels whose route starts with lost; append the public
- * address of each to *gone (best effort: without memory, no cascade). */
-static void lost_pass(veil_node *node, const veil_address *lost, const char *why,
+ * address of each to *gone (best effort: without memory, no cascade).
+ * The channels are picked first (each held by a reference), then torn
+ * down: a teardown changes the list. */
+static void lost_pass(veil_ch_node *nd, const veil_address *lost, const char *why,
                       veil_address **gone, size_t *n, size_t *cap)
 {
     char route[VEIL_ADDRESS_TEXT_MAX + 1];
     veil_address_format(lost, route, sizeof route);
-    /* Stopped contexts are unlinked but freed only after the notification
-     * (it runs at dispatch depth > 0), so c->next stays readable. */
-    for (veil_context *c = node->ctx_head; c != NULL; c = c->next) {
-        if (c->kind != VEIL_CTX_WORKER || c->stopping || !veil__ch_is_channel(c) ||
-            !route_starts_with(c->state, lost))
-            continue;
+    size_t k = 0;
+    veil_channel **hit = malloc(nd->channels.count * sizeof *hit);
+    for (veil_channel *ch = nd->channels.head; hit != NULL && ch != NULL; ch = ch->in_all.next)
+        if (!ch->stopping && route_starts_with(ch, lost)) {
+            veil__ch_ref(ch);
+            hit[k++] = ch;
+        }
+    for (size_t i = 0; i < k; i++) {
+        veil_channel *ch = hit[i];
         if (*n == *cap) {
             size_t ncap = *cap ? 2 * *cap : 8;
             veil_address *g = realloc(*gone, ncap * sizeof *g);
@@ -72,40 +77,41 @@ static void lost_pass(veil_node *node, const veil_address *lost, const char *why
             }
         }
         if (*n < *cap)
-            (*gone)[(*n)++] = c->addrs[0];
-        lost_one(c->state, route, why);
+            (*gone)[(*n)++] = *ch->addr;
+        if (!ch->stopped && !ch->stopping)
+            lost_one(ch, route, why);
+        veil__ch_unref(ch);
     }
+    free(hit);
 }
 
 /* Is there a live channel whose route starts at a local address (one
  * through another channel)?  Only then can a teardown cascade. */
-static bool any_nested(veil_node *node)
+static bool any_nested(const veil_ch_node *nd)
 {
-    for (veil_context *c = node->ctx_head; c != NULL; c = c->next) {
-        const veil_channel *ch = c->state;
-        if (c->kind == VEIL_CTX_WORKER && !c->stopping && veil__ch_is_channel(c) &&
-            ch->route != NULL && ch->route_len > 1 && ch->route[1] == VEIL_ADDRESS_TYPE_LOCAL)
+    for (const veil_channel *ch = nd->channels.head; ch != NULL; ch = ch->in_all.next)
+        if (!ch->stopping && ch->route != NULL && ch->route_len > 1 &&
+            ch->route[1] == VEIL_ADDRESS_TYPE_LOCAL)
             return true;
-    }
     return false;
 }
 
 void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,
-                                const char *detail, void *arg)
+                         const char *detail, void *arg)
 {
-    (void)arg;
+    (void)node;
+    veil_ch_node *nd = arg;
     char why[320];
     snprintf(why, sizeof why, "%s (%s)", detail[0] ? detail : "connection lost",
              veil_strerror(reason));
     veil_address *gone = NULL;
     size_t n = 0, cap = 0;
-    lost_pass(node, peer, why, &gone, &n, &cap);
-    for (size_t i = 0; i < n && any_nested(node); i++) {
+    lost_pass(nd, peer, why, &gone, &n, &cap);
+    for (size_t i = 0; i < n && any_nested(nd); i++) {
         veil_address outer = gone[i]; /* gone may move */
         char text[VEIL_ADDRESS_MAX + 64];
         snprintf(text, sizeof text, "secure channel %s under it closed", outer.bytes);
-        lost_pass(node, &outer, text, &gone, &n, &cap);
+        lost_pass(nd, &outer, text, &gone, &n, &cap);
     }
     free(gone);
 }
-

@@ -19,7 +19,6 @@
  *
  * Warnings strangers can cause go through one log rate limit per node. */
 #include "channel_internal.h"
-#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -32,44 +31,11 @@
 /* Warnings per second the listeners of a node may log about strangers. */
 #define WARN_BURST 10u
 
-static veil_ch_link *link_at(veil_channel *ch, size_t off)
-{
-    return (veil_ch_link *)((char *)ch + off);
-}
-
-static void list_append(veil_ch_list *l, veil_channel *ch, size_t off)
-{
-    veil_ch_link *k = link_at(ch, off);
-    k->prev = l->tail;
-    k->next = NULL;
-    if (l->tail != NULL)
-        link_at(l->tail, off)->next = ch;
-    else
-        l->head = ch;
-    l->tail = ch;
-    l->count++;
-}
-
-static void list_remove(veil_ch_list *l, veil_channel *ch, size_t off)
-{
-    veil_ch_link *k = link_at(ch, off);
-    if (k->prev != NULL)
-        link_at(k->prev, off)->next = k->next;
-    else
-        l->head = k->next;
-    if (k->next != NULL)
-        link_at(k->next, off)->prev = k->prev;
-    else
-        l->tail = k->prev;
-    k->prev = k->next = NULL;
-    l->count--;
-}
-
 void veil__ch_pending_add(veil_channel *ch)
 {
     ch->pending = true;
-    list_append(&ch->listener->shared->pending, ch, offsetof(veil_channel, in_node));
-    list_append(&ch->listener->pending, ch, offsetof(veil_channel, in_listener));
+    veil__ch_list_append(&ch->listener->shared->pending, ch, offsetof(veil_channel, in_node));
+    veil__ch_list_append(&ch->listener->pending, ch, offsetof(veil_channel, in_listener));
 }
 
 void veil__ch_pending_remove(veil_channel *ch)
@@ -77,8 +43,8 @@ void veil__ch_pending_remove(veil_channel *ch)
     if (!ch->pending)
         return;
     ch->pending = false;
-    list_remove(&ch->listener->shared->pending, ch, offsetof(veil_channel, in_node));
-    list_remove(&ch->listener->pending, ch, offsetof(veil_channel, in_listener));
+    veil__ch_list_remove(&ch->listener->shared->pending, ch, offsetof(veil_channel, in_node));
+    veil__ch_list_remove(&ch->listener->pending, ch, offsetof(veil_channel, in_listener));
 }
 
 static void evict(veil_channel *ch, const char *which, uint32_t cap)
@@ -86,7 +52,7 @@ static void evict(veil_channel *ch, const char *which, uint32_t cap)
     veil_ch_listener *l = ch->listener;
     l->stats.evicted++;
     veil__ch_warn(l, "listener '%s': stopped pending handshake %s, the oldest, to make room "
-                  "(%s = %u reached)", l->name, ch->ctx->addrs[0].bytes, which, cap);
+                  "(%s = %u reached)", l->name, ch->addr->bytes, which, cap);
     veil__ch_pending_remove(ch); /* before the stop: the loops below progress */
     veil__ch_stop(ch);
 }

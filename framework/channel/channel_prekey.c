@@ -20,7 +20,6 @@
  * uses, unchanged. */
 #include "channel_internal.h"
 #include "core/upper.h"
-#include "core/runtime.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -66,7 +65,7 @@ static void params_init(veil_ka_prekey_params *p, veil_node *node, veil_vault *v
 {
     memset(p, 0, sizeof *p);
     p->size = sizeof *p;
-    p->ctx = node->app;
+    p->ctx = veil_node_context(node);
     p->vault = v;
     p->scope.config = veil_node_config(node);
     p->scope.section = "prekeys";

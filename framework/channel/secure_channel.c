@@ -2,16 +2,15 @@
  * worker and its lifetime, settings from [secure_channel].  Listeners:
  * channel_listener.c.
  *
- * A channel is one worker owning two addresses: addrs[0], the public one
+ * A channel is one worker owning two addresses: the public one (addr)
  * applications put first in routes (messages arriving there are encrypted
- * and sent to the peer), and addrs[1], the one the peer's channel sends to
+ * and sent to the peer), and the one the peer's channel sends to (peer_addr)
  * (frames arriving there are handshake messages or ciphertext).  Two
  * addresses make the direction of a message a matter of which address it
  * was sent to, never of what it contains.  Protocol: docs/PROTOCOL.md,
  * "Secure channel"; handshake: channel_handshake.c; data: channel_data.c. */
 #include "channel_internal.h"
 #include "core/upper.h"
-#include "core/runtime.h"
 #include "core/util.h"
 
 #include <veil/codec.h>
@@ -136,23 +135,30 @@ static bool sent_to(const veil_message *msg, const veil_address *a)
 static int ch_start(veil_context *ctx, void *state)
 {
     veil_channel *ch = state;
+    size_t n;
+    const veil_address *a = veil_ctx_addresses(ctx, &n);
     ch->ctx = ctx;
+    ch->addr = &a[0];
+    ch->peer_addr = &a[1];
     /* The public address only takes messages made on this node: a message
      * from a transport there would be encrypted and attributed to us by
      * the peer (a bearer token for anyone who learnt the address). */
-    return veil__router_set_flags(ctx->node, &ctx->addrs[0], VEIL_RT_LOCAL_ONLY);
+    int rc = veil_ctx_set_local_only(ctx, ch->addr);
+    if (rc == 0)
+        veil__ch_list_append(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
+    return rc;
 }
 
 static int ch_dispatch(veil_channel *ch, veil_context *ctx, veil_message *msg)
 {
-    if (!sent_to(msg, &ctx->addrs[1]))
+    if (!sent_to(msg, ch->peer_addr))
         return veil__ch_encrypt_send(ch, msg);
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
     veil_ch_frame f;
     if (veil__ch_frame_parse(p, len, &f) < 0) {
         ch->stats.dropped_auth++;
-        veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped a frame: %s", ctx->addrs[0].bytes,
+        veil_log(VEIL_LOG_DEBUG, "channel", "%s: dropped a frame: %s", ch->addr->bytes,
                  veil_last_error());
         return 0;
     }
@@ -210,6 +216,7 @@ static void ch_stop(veil_context *ctx, void *state)
 {
     veil_channel *ch = state;
     ch->stopping = ch->stopped = true;
+    veil__ch_list_remove(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
     if (ch->timer != NULL) {
         veil_node_timer_cancel(ch->timer);
         ch->timer = NULL;
@@ -219,7 +226,7 @@ static void ch_stop(veil_context *ctx, void *state)
         (ch->state != VEIL_CH_ST_OPEN || ch->waiting))
         veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel %s: stopped during the "
                                          "handshake (closed locally or the node is stopping)",
-                                         ctx->addrs[0].bytes));
+                                         veil_ctx_address(ctx)->bytes));
     veil__ch_unref(ch);
 }
 
@@ -230,17 +237,19 @@ static const veil_worker_ops ch_ops = {
     .stop = ch_stop,
 };
 
-bool veil__ch_is_channel(const veil_context *c)
+int veil__ch_start(veil_node *node, veil_entity *e, int role, const veil_ch_settings *set,
+                   veil_channel **out)
 {
-    return c->ops.handle_message == ch_handle;
-}
-
-int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out)
-{
+    veil_ch_node *shared;
+    int rc = veil__ch_node_get(node, set, &shared);
+    if (rc < 0)
+        return rc;
     veil_channel *ch = calloc(1, sizeof *ch);
     if (ch == NULL)
         return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
     ch->node = node;
+    ch->shared = shared;
+    ch->set = *set;
     ch->entity = e;
     ch->vault = veil_entity_vault(e);
     ch->role = role;
@@ -248,15 +257,11 @@ int veil__ch_start(veil_node *node, veil_entity *e, int role, veil_channel **out
     ch->refs = 1; /* the worker's */
     veil__rw_init(&ch->window);
     veil_address a[2];
-    /* One route-lost subscription per node: drop ours, add it back. */
-    veil_node_off_route_lost(node, veil__ch_route_lost, NULL);
-    int rc = veil_node_on_route_lost(node, veil__ch_route_lost, NULL);
-    if (rc == 0)
-        rc = veil_address_random(&a[0], "sc_");
+    rc = veil_address_random(&a[0], "sc_");
     if (rc == 0)
         rc = veil_address_random(&a[1], "scp_");
     if (rc == 0)
-        rc = veil_ctx_start_worker_addrs(node->app, a, 2, &ch_ops, ch);
+        rc = veil_ctx_start_worker_addrs(veil_node_context(node), a, 2, &ch_ops, ch);
     if (rc < 0) {
         free(ch);
         return rc;
@@ -272,7 +277,7 @@ void veil__ch_stop(veil_channel *ch)
         return;
     ch->stopping = true;
     char addr[VEIL_ADDRESS_MAX + 1];
-    memcpy(addr, ch->ctx->addrs[0].bytes, sizeof addr);
+    memcpy(addr, ch->addr->bytes, sizeof addr);
     if (veil_ctx_stop_worker(ch->ctx, addr) < 0)
         veil_log(VEIL_LOG_ERROR, "channel", "%s: could not stop: %s", addr, veil_last_error());
 }
@@ -306,7 +311,7 @@ int veil__ch_address_to_peer(veil_channel *ch, veil_message *m, const veil_route
     }
     veil_route *ret = veil_message_return(m);
     veil_route_init(ret);
-    return rc < 0 ? rc : veil_route_append(ret, &ch->ctx->addrs[1]);
+    return rc < 0 ? rc : veil_route_append(ret, ch->peer_addr);
 }
 
 int veil__ch_send_raw(veil_channel *ch, const veil_route *route, const uint8_t *frame, size_t len)
@@ -367,7 +372,7 @@ int veil__ch_fail(veil_channel *ch, int rc)
     if (ch->state != VEIL_CH_ST_OPEN)
         l->stats.failed++;
     veil__ch_warn(l, "listener '%s': channel %s refused or failed: %s", l->name,
-                  ch->ctx->addrs[0].bytes, veil_last_error());
+                  ch->addr->bytes, veil_last_error());
     veil__ch_stop(ch);
     return 0;
 }
@@ -392,7 +397,7 @@ static int initiator_start(veil_entity *e, const veil_route *route, veil_trust_p
         return rc;
     }
     veil_channel *ch;
-    if ((rc = veil__ch_start(node, e, VEIL_KA_INITIATOR, &ch)) < 0) {
+    if ((rc = veil__ch_start(node, e, VEIL_KA_INITIATOR, &set, &ch)) < 0) {
         ka->instance_free(inst);
         veil_trust_policy_free(policy);
         return rc;
@@ -402,7 +407,6 @@ static int initiator_start(veil_entity *e, const veil_route *route, veil_trust_p
     ch->ka = ka;
     ch->ka_inst = inst;
     ch->policy = policy;
-    ch->set = set;
     if ((rc = veil__ch_initiator_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
         veil__ch_fail(ch, rc);
     *out = ch;
@@ -415,7 +419,7 @@ static int initiator_wait(veil_channel *ch)
     while (ch->state == VEIL_CH_ST_HANDSHAKE || ch->state == VEIL_CH_ST_WAIT_ACCEPT) {
         /* Wait only when nothing is queued (a round that dispatches the
          * last handshake message would otherwise poll needlessly). */
-        int rc = veil_node_run_once(node, node->router.q_len > 0 ? 0 : 50);
+        int rc = veil_node_run_once(node, veil_node_pending(node) > 0 ? 0 : 50);
         if (rc < 0)
             return veil__ch_fail(ch, veil_error_wrap(rc, "secure channel: running the node "
                                                      "during the handshake"));
@@ -428,7 +432,7 @@ static int initiator_finish(veil_channel *ch, veil_address *channel)
     int rc = 0;
     ch->waiting = false;
     if (ch->state == VEIL_CH_ST_OPEN && !ch->stopped)
-        *channel = ch->ctx->addrs[0];
+        *channel = *ch->addr;
     else
         rc = veil_error_set(ch->result < 0 ? ch->result : VEIL_EHANDSHAKE, "%s",
                             ch->detail ? ch->detail : "handshake failed");
@@ -464,12 +468,7 @@ int veil_secure_channel_create(veil_entity *e, const veil_route *route,
  * sends to, which is what a hop on the route sees). */
 static veil_channel *find_channel(veil_node *node, const veil_address *a)
 {
-    if (node == NULL || a == NULL || a->type != VEIL_ADDRESS_TYPE_LOCAL)
-        return NULL;
-    veil_context *c = veil__router_lookup(node, (const uint8_t *)a->bytes, a->len);
-    if (c == NULL || c->kind != VEIL_CTX_WORKER || !veil__ch_is_channel(c) || c->stopping)
-        return NULL;
-    return c->state;
+    return veil_node_worker_state(node, a, &ch_ops);
 }
 
 static int not_found(const veil_address *a)

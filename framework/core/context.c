@@ -209,9 +209,41 @@ const veil_address *veil_ctx_address(const veil_context *ctx)
     return &ctx->addrs[0];
 }
 
+const veil_address *veil_ctx_addresses(const veil_context *ctx, size_t *n)
+{
+    *n = ctx->naddrs;
+    return ctx->addrs;
+}
+
 veil_node *veil_ctx_node(veil_context *ctx)
 {
     return ctx->node;
+}
+
+int veil_ctx_set_local_only(veil_context *ctx, const veil_address *a)
+{
+    if (ctx == NULL || a == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_ctx_set_local_only: ctx and address must not be "
+                              "NULL");
+    if (a->type != VEIL_ADDRESS_TYPE_LOCAL ||
+        veil__router_lookup(ctx->node, (const uint8_t *)a->bytes, a->len) != ctx) {
+        char text[VEIL_ADDRESS_TEXT_MAX + 1];
+        veil_address_format(a, text, sizeof text);
+        return veil_error_set(VEIL_ENOTFOUND, "address '%s' is not one of this context's", text);
+    }
+    return veil__router_set_flags(ctx->node, a, VEIL_RT_LOCAL_ONLY);
+}
+
+void *veil_node_worker_state(const veil_node *node, const veil_address *a,
+                             const veil_worker_ops *ops)
+{
+    if (node == NULL || a == NULL || ops == NULL || a->type != VEIL_ADDRESS_TYPE_LOCAL)
+        return NULL;
+    veil_context *c = veil__router_lookup(node, (const uint8_t *)a->bytes, a->len);
+    if (c == NULL || c->kind != VEIL_CTX_WORKER || c->stopping ||
+        c->ops.handle_message != ops->handle_message)
+        return NULL;
+    return c->state;
 }
 
 int veil_ctx_new_detached(veil_node *node, const char *address, veil_context **out)

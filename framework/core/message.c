@@ -1,6 +1,7 @@
 /* Messages: pooled objects with two routes, a pooled payload buffer and
  * node-local information.  See message.h for the ownership rules. */
 #include "runtime.h"
+#include "upper.h"
 
 #include <veil/error.h>
 
@@ -177,6 +178,11 @@ int veil_message_set_payload(veil_message *m, const void *data, size_t len)
 }
 
 const veil_local_info *veil_message_local_info(const veil_message *m)
+{
+    return &m->info;
+}
+
+veil_local_info *veil__message_local_info(veil_message *m)
 {
     return &m->info;
 }

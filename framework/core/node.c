@@ -237,6 +237,16 @@ const veil_config *veil_node_config(const veil_node *node)
     return node->config;
 }
 
+veil_context *veil_node_context(veil_node *node)
+{
+    return node->app;
+}
+
+size_t veil_node_pending(const veil_node *node)
+{
+    return node->router.q_len;
+}
+
 void veil_node_get_stats(const veil_node *node, veil_node_stats *out)
 {
     *out = node->stats;

@@ -7,6 +7,7 @@
 #define VEIL_UPPER_H
 
 #include <veil/config.h>
+#include <veil/message.h>
 #include <veil/node.h>
 #include <veil/plugin.h>
 
@@ -31,6 +32,14 @@
  * (the section's plugin is of another kind), the loader's errors. */
 VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, int kind,
                                         const char *default_name, veil_plugin **out);
+
+/* ---- messages (message.c) --------------------------------------------- */
+
+/* The message's local info, to change in place: a secure channel sets or
+ * clears a few fields of it per message, where building a whole
+ * veil_local_info (~330 bytes) for veil_message_set_local_info and copying
+ * it in would cost a measurable share of a small message. */
+VEIL_UPPER_HIDDEN veil_local_info *veil__message_local_info(veil_message *m);
 
 /* ---- plugin kinds (plugin_kind.c) ------------------------------------- */
 

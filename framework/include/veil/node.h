@@ -48,6 +48,12 @@ VEIL_EXPORT int veil_node_run_once(veil_node *node, int timeout_ms) VEIL_WUR;
 /* Make a running veil_node_run() return (callable from handlers). */
 VEIL_EXPORT void veil_node_interrupt(veil_node *node);
 VEIL_EXPORT const veil_config *veil_node_config(const veil_node *node);
+/* The node's application context (address "app"; veil_node_create hands it
+ * out too): what code holding only the node starts workers from. */
+VEIL_EXPORT veil_context *veil_node_context(veil_node *node);
+/* Messages queued for delivery now.  Code that runs rounds itself
+ * (veil_node_run_once) polls without waiting while some are. */
+VEIL_EXPORT size_t veil_node_pending(const veil_node *node);
 
 /* Thread-safe: enqueue a message from any thread; it is sent from `from`
  * (may be NULL: empty return route) when the node's loop next runs. */
@@ -94,11 +100,25 @@ VEIL_EXPORT int veil_ctx_start_worker_addrs(veil_context *ctx,
                                             void *state) VEIL_WUR;
 /* Stop the worker that owns address (all its addresses go). */
 VEIL_EXPORT int veil_ctx_stop_worker(veil_context *ctx, const char *address) VEIL_WUR;
+/* The state of the running worker that owns address a, if its ops have
+ * this handle_message; NULL otherwise (no worker there, a mailbox, another
+ * kind of worker, or one stopping).  How a layer finds its own workers by
+ * address without keeping a table of them. */
+VEIL_EXPORT void *veil_node_worker_state(const veil_node *node, const veil_address *a,
+                                         const veil_worker_ops *ops);
 
 /* ---- contexts --------------------------------------------------------- */
 
 /* The context's primary address (a worker's first address). */
 VEIL_EXPORT const veil_address *veil_ctx_address(const veil_context *ctx);
+/* Every address the context owns, the primary one first; *n gets how many.
+ * Valid while the context lives. */
+VEIL_EXPORT const veil_address *veil_ctx_addresses(const veil_context *ctx, size_t *n);
+/* Make address a, which ctx owns, local-only: messages a transport
+ * delivered there (local info from_transport) are dropped before any
+ * handler runs, counted and logged (docs/ARCHITECTURE.md, "Node-local
+ * information").  VEIL_ENOTFOUND when ctx does not own a. */
+VEIL_EXPORT int veil_ctx_set_local_only(veil_context *ctx, const veil_address *a) VEIL_WUR;
 VEIL_EXPORT veil_node *veil_ctx_node(veil_context *ctx);
 /* A mailbox context at a new address (NULL: random "app_..." address) for
  * application code that wants its own inbox; free with veil_ctx_free. */
