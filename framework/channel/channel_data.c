@@ -20,7 +20,6 @@
  * derived key, and keeps the previous epoch's key for late (reordered)
  * frames.  A frame that fails to authenticate changes nothing. */
 #include "channel_internal.h"
-#include "core/upper.h"
 #include "core/util.h"
 
 #include <veil/codec.h>
@@ -32,7 +31,6 @@
 /* How many epochs a frame may be ahead of the receiver (frames lost in
  * between); further is dropped without deriving keys. */
 #define MAX_EPOCHS_AHEAD 16u
-#define ROUTES_OVERHEAD (4u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u))
 
 static void store_be64(uint8_t *p, uint64_t v)
 {
@@ -328,7 +326,7 @@ int veil__ch_receive(veil_channel *ch, veil_message *msg, const veil_ch_frame *f
     uint64_t n = f->nonce;
     if (ch->recv_key == 0)
         return drop(ch, &ch->stats.dropped_auth, "no keys yet", n);
-    if (f->body_len > VEIL_AEAD_TAG_BYTES + ROUTES_OVERHEAD + ch->set.max_message)
+    if (f->body_len > VEIL_AEAD_TAG_BYTES + VEIL_CH_ROUTES_OVERHEAD + ch->set.max_message)
         return drop(ch, &ch->stats.dropped_oversize, "frame longer than max_message allows", n);
     int w = veil__rw_check(&ch->window, n);
     if (w != VEIL_RW_OK)

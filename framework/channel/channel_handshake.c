@@ -222,9 +222,7 @@ static int check_peer(veil_channel *ch, const veil_ch_proof *proof, const veil_k
     if ((rc = veil__contacts_check(known, &view, proof->history, proof->history_len)) < 0)
         return rc;
     veil_route route;
-    size_t pos = 0;
-    if ((rc = veil_route_decode(&route, ch->route, ch->route_len, &pos)) < 0)
-        return rc;
+    veil__route_unpack(ch->route, &route);
     veil_trust_info info;
     veil__trust_info_fill(&info, &view, proof->history, proof->history_len,
                           veil_entity_identifier(ch->entity), &route);
@@ -371,9 +369,10 @@ void veil__ch_handshake_timer(veil_node *node, void *arg)
     ch->timer = NULL; /* fired: the loop frees it */
     char route[256] = "?";
     veil_route r;
-    size_t pos = 0;
-    if (veil_route_decode(&r, ch->route, ch->route_len, &pos) == 0)
+    if (ch->route != NULL) {
+        veil__route_unpack(ch->route, &r);
         veil_route_format(&r, route, sizeof route);
+    }
     veil__ch_ref(ch);
     veil__ch_fail(ch, veil_error_set(VEIL_ETIMEDOUT, "secure channel: handshake with '%s' not "
                                      "done within handshake_timeout_ms = %llu; all its state "

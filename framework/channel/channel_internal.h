@@ -17,7 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/upper.h"
 #include "identity/identity_internal.h"
+
+_Static_assert(VEIL_ROUTE_MAX_HOPS < 128u, "a route's count is one varint byte");
 #include "core/util.h"
 
 #define VEIL_CH_HIDDEN __attribute__((visibility("hidden")))
@@ -44,6 +47,20 @@ enum {
  * plaintext starts at offset 0, so a decrypted payload needs no move. */
 #define VEIL_CH_TRAILER 9u                   /* 64-bit nonce + type */
 #define VEIL_CH_OVERHEAD (VEIL_CH_TRAILER + VEIL_AEAD_TAG_BYTES)
+/* The most one route takes encoded (veil_route_encode, codec.h): the
+ * count (one byte: at most VEIL_ROUTE_MAX_HOPS < 128), then per address
+ * type:u8 len:varint bytes, i.e. the 2 + len bytes VEIL_ROUTE_BYTES_MAX
+ * bounds in memory, plus one byte for each address of 128 bytes or more
+ * (its length takes a two-byte varint), of which at most
+ * VEIL_ROUTE_BYTES_MAX / (2 + 128) fit: 1 + 1024 + 7 = 1032 bytes. */
+#define VEIL_CH_ROUTE_ENCODED_MAX \
+    (1u + VEIL_ROUTE_BYTES_MAX + VEIL_ROUTE_BYTES_MAX / (2u + 128u))
+/* What an inner message adds to its payload: the onward and the return
+ * route, and payload_len:u32be (veil__ch_inner_parse).  A data frame's
+ * body is at most tag + this + max_message, and max_message at most
+ * VEIL_PAYLOAD_MAX - VEIL_CH_OVERHEAD - this, so a frame always fits a
+ * message. */
+#define VEIL_CH_ROUTES_OVERHEAD (2u * VEIL_CH_ROUTE_ENCODED_MAX + 4u)
 #define VEIL_CH_PROOF_VERSION 2u
 /* Identity proof carried in KA messages 2 and 3: version(2) ||
  * attestation expiry:u64be || attestation signature(64) || encoded change
@@ -243,8 +260,7 @@ typedef struct veil_channel {
     size_t hs1_len;
     unsigned cookie_tries;
     /* established */
-    uint8_t *route;               /* encoded route to the peer's channel */
-    size_t route_len;
+    veil_packed_route *route;     /* to the peer's channel, as messages carry it */
     veil_ch_settings set;
     int nonce_format;
     veil_secret send_key, recv_key, recv_prev;
@@ -283,6 +299,7 @@ VEIL_CH_HIDDEN int veil__ch_message_to_peer(veil_channel *ch, size_t len, veil_m
  * peer-facing address. */
 VEIL_CH_HIDDEN int veil__ch_address_to_peer(veil_channel *ch, veil_message *m,
                                             const veil_route *route);
+/* Keep r as the route to the peer (the first HS2 or HS1 tells it). */
 VEIL_CH_HIDDEN int veil__ch_set_route(veil_channel *ch, const veil_route *r);
 VEIL_CH_HIDDEN int veil__ch_fail(veil_channel *ch, int rc);
 VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);

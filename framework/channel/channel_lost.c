@@ -12,7 +12,6 @@
  * state lists (channel_node.c). */
 #include "channel_internal.h"
 
-#include <veil/codec.h>
 #include <veil/error.h>
 #include <veil/log.h>
 
@@ -20,17 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The type and bytes of the first address of ch's route to its peer
+ * (into *a); false when it has none yet. */
+static bool first_hop(const veil_channel *ch, veil_address *a)
+{
+    veil_route r;
+    if (ch->route == NULL)
+        return false;
+    veil__route_unpack(ch->route, &r);
+    return veil_route_get(&r, 0, a) == 0;
+}
+
 /* Does ch's route to its peer start with address a? */
 static bool route_starts_with(const veil_channel *ch, const veil_address *a)
 {
-    const uint8_t *r = ch->route;
-    size_t n = ch->route_len, pos = 0;
-    uint64_t count, len;
-    if (r == NULL || veil_varint_decode(r, n, &pos, &count) < 0 || count == 0 || pos >= n ||
-        r[pos++] != a->type || veil_varint_decode(r, n, &pos, &len) < 0 || len != a->len ||
-        n - pos < len)
-        return false;
-    return memcmp(r + pos, a->bytes, len) == 0;
+    veil_address first;
+    return first_hop(ch, &first) && veil_address_equal(&first, a);
 }
 
 static void lost_one(veil_channel *ch, const char *route, const char *why)
@@ -89,9 +93,9 @@ static void lost_pass(veil_ch_node *nd, const veil_address *lost, const char *wh
  * through another channel)?  Only then can a teardown cascade. */
 static bool any_nested(const veil_ch_node *nd)
 {
+    veil_address first;
     for (const veil_channel *ch = nd->channels.head; ch != NULL; ch = ch->in_all.next)
-        if (!ch->stopping && ch->route != NULL && ch->route_len > 1 &&
-            ch->route[1] == VEIL_ADDRESS_TYPE_LOCAL)
+        if (!ch->stopping && first_hop(ch, &first) && first.type == VEIL_ADDRESS_TYPE_LOCAL)
             return true;
     return false;
 }

@@ -26,8 +26,6 @@
 #define DEFAULT_REKEY_INTERVAL (1LL << 20)
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000LL
 #define DEFAULT_MAX_MESSAGE (256LL * 1024)
-/* Largest encoded routes next to the payload inside a data frame. */
-#define ROUTES_OVERHEAD (1u + 2u * (VEIL_ROUTE_BYTES_MAX + 40u) + 8u)
 
 #define DEFAULT_MAX_PENDING 1024LL
 #define DEFAULT_MAX_PENDING_LISTENER 512LL
@@ -86,7 +84,8 @@ int veil__ch_settings(veil_node *node, veil_ch_settings *out)
         return rc;
     out->handshake_timeout_ms = (uint64_t)v;
     if ((rc = veil_config_get_int(cfg, "secure_channel", "max_message", DEFAULT_MAX_MESSAGE, 1,
-                                  (long long)(VEIL_PAYLOAD_MAX - VEIL_CH_OVERHEAD - ROUTES_OVERHEAD),
+                                  (long long)(VEIL_PAYLOAD_MAX - VEIL_CH_OVERHEAD -
+                                              VEIL_CH_ROUTES_OVERHEAD),
                                   &v)) < 0)
         return rc;
     out->max_message = (size_t)v;
@@ -284,34 +283,26 @@ void veil__ch_stop(veil_channel *ch)
 
 int veil__ch_set_route(veil_channel *ch, const veil_route *r)
 {
-    size_t n = veil_route_encoded_size(r), pos = 0;
-    uint8_t *b = malloc(n);
-    if (b == NULL)
-        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory for the route");
-    int rc = veil_route_encode(r, b, n, &pos);
-    if (rc < 0) {
-        free(b);
+    veil_packed_route *p;
+    int rc = veil__route_pack(r, &p);
+    if (rc < 0)
         return rc;
-    }
     free(ch->route);
-    ch->route = b;
-    ch->route_len = pos;
+    ch->route = p;
     return 0;
 }
 
-/* Address the message to the peer's channel, from our peer-facing address. */
+/* Address the message to the peer's channel (route, or NULL: the stored
+ * route), from our peer-facing address. */
 int veil__ch_address_to_peer(veil_channel *ch, veil_message *m, const veil_route *route)
 {
-    int rc = 0;
-    if (route != NULL) {
+    if (route != NULL)
         veil_route_copy(veil_message_onward(m), route);
-    } else {
-        size_t pos = 0;
-        rc = veil_route_decode(veil_message_onward(m), ch->route, ch->route_len, &pos);
-    }
+    else
+        veil__route_unpack(ch->route, veil_message_onward(m));
     veil_route *ret = veil_message_return(m);
     veil_route_init(ret);
-    return rc < 0 ? rc : veil_route_append(ret, ch->peer_addr);
+    return veil_route_append(ret, ch->peer_addr);
 }
 
 int veil__ch_send_raw(veil_channel *ch, const veil_route *route, const uint8_t *frame, size_t len)

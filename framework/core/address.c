@@ -10,8 +10,10 @@
 #include <veil/address.h>
 #include <veil/error.h>
 
+#include "upper.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ROUTE_CAP ((uint16_t)sizeof(((veil_route *)0)->_buf))
@@ -389,6 +391,35 @@ void veil_route_copy(veil_route *dst, const veil_route *src)
     dst->_tail = src->_tail;
     dst->_count = src->_count;
     memcpy(dst->_buf + src->_head, src->_buf + src->_head, used);
+}
+
+/* ---- routes kept long (upper.h) ----------------------------------------- */
+
+struct veil_packed_route {
+    uint16_t used;               /* bytes of entries */
+    uint8_t count;
+    uint8_t entries[];           /* type(1) len(1) bytes(len), as in _buf */
+};
+
+int veil__route_pack(const veil_route *r, veil_packed_route **out)
+{
+    uint16_t used = (uint16_t)(r->_tail - r->_head);
+    veil_packed_route *p = malloc(sizeof *p + used);
+    if (p == NULL)
+        return veil_error_set(VEIL_ENOMEM, "out of memory keeping a route");
+    p->used = used;
+    p->count = r->_count;
+    memcpy(p->entries, r->_buf + r->_head, used);
+    *out = p;
+    return 0;
+}
+
+void veil__route_unpack(const veil_packed_route *p, veil_route *out)
+{
+    out->_head = ROUTE_START;
+    out->_tail = (uint16_t)(ROUTE_START + p->used);
+    out->_count = p->count;
+    memcpy(out->_buf + ROUTE_START, p->entries, p->used);
 }
 
 bool veil_route_equal(const veil_route *a, const veil_route *b)

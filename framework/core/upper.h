@@ -33,6 +33,17 @@
 VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, int kind,
                                         const char *default_name, veil_plugin **out);
 
+/* ---- routes kept long (address.c) ------------------------------------- */
+
+/* A route in as many bytes as its addresses take, for a route kept as long
+ * as a secure channel lives (a veil_route is 1.3 KiB).  Unpacking it is
+ * one copy of those bytes, as cheap as veil_route_copy: no decoding.
+ * Free it with free(). */
+typedef struct veil_packed_route veil_packed_route;
+/* VEIL_ENOMEM. */
+VEIL_UPPER_HIDDEN int veil__route_pack(const veil_route *r, veil_packed_route **out);
+VEIL_UPPER_HIDDEN void veil__route_unpack(const veil_packed_route *p, veil_route *out);
+
 /* ---- messages (message.c) --------------------------------------------- */
 
 /* The message's local info, to change in place: a secure channel sets or
