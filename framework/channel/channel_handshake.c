@@ -24,9 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for a key agreement's own bytes (ephemeral and static keys, tags)
- * around the payload: Noise needs at most 2 * 56 + 2 * 16. */
-#define KA_HEADROOM 1024u
 
 static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const uint8_t *bundle,
                         size_t bundle_len, const uint8_t *prologue, size_t prologue_len)
@@ -46,28 +43,6 @@ static int open_session(veil_channel *ch, int role, veil_ch_local *loc, const ui
     p.prologue_len = prologue_len;
     rc = ch->ka->session_new(ch->ka_inst, &p, &ch->session);
     return rc < 0 ? veil_error_wrap(rc, "secure channel: key agreement session") : 0;
-}
-
-/* version || expiry || attestation || history, in a buffer of its exact size
- * (*out, malloc'd; the caller frees it). */
-int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out, size_t *len)
-{
-    size_t hlen;
-    const uint8_t *h = veil_entity_history(e, &hlen);
-    if (h == NULL || VEIL_CH_PROOF_MIN + hlen > VEIL_KA_MESSAGE_MAX - KA_HEADROOM)
-        return veil_error_set(VEIL_ELIMIT, "secure channel: change history of %s is %zu bytes "
-                              "(does not fit a handshake message)",
-                              veil_entity_identifier(e), hlen);
-    uint8_t *p = malloc(VEIL_CH_PROOF_MIN + hlen);
-    if (p == NULL)
-        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
-    p[0] = VEIL_CH_PROOF_VERSION;
-    veil__store_be64(p + 1, loc->expires);
-    memcpy(p + 1 + 8, loc->sig, VEIL_SIGNATURE_BYTES);
-    memcpy(p + VEIL_CH_PROOF_MIN, h, hlen);
-    *out = p;
-    *len = VEIL_CH_PROOF_MIN + hlen;
-    return 0;
 }
 
 /* The payload of a received KA message (the frame's body), decrypted in
@@ -95,7 +70,7 @@ static int ka_write(veil_channel *ch, uint8_t type, const uint8_t *payload, size
         return rc;
     /* Sized for this message, not for the 64 KiB limit: a pooled buffer
      * of the right class, no large allocation per handshake. */
-    size_t cap = plen + KA_HEADROOM > VEIL_KA_MESSAGE_MAX ? VEIL_KA_MESSAGE_MAX : plen + KA_HEADROOM;
+    size_t cap = plen + VEIL_CH_KA_HEADROOM > VEIL_KA_MESSAGE_MAX ? VEIL_KA_MESSAGE_MAX : plen + VEIL_CH_KA_HEADROOM;
     if ((rc = veil_message_resize_payload(m, cap + 1u, &buf)) == 0) {
         rc = ch->ka->write_message(ch->session, payload, plen, buf, cap, &n);
         if (rc < 0)
@@ -133,36 +108,66 @@ static int keep_hs1(veil_channel *ch, const veil_message *m)
     return 0;
 }
 
-int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const char *fallback)
+/* Message 1: the session (with what peer_resolve found of the peer, if
+ * anything), frame HS1 (kept for a COOKIE), then the handshake timer. */
+static int send_hs1(veil_channel *ch, const uint8_t *peer, size_t peer_len,
+                    const uint8_t *prologue, size_t plen)
 {
     veil_ch_local loc;
     veil_message *m = NULL;
-    uint8_t bundle[VEIL_CH_BUNDLE_MAX], prologue[VEIL_CH_PROLOGUE_MAX];
-    size_t blen = 0, plen = 0, n = veil_route_count(route);
-    veil_address listener;
-    int rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
-    if (rc == 0 && veil__ch_ka_has_prekeys(ch->ka)) /* X3DH: the bundle first */
-        rc = veil__ch_prekey_fetch(ch, route, bundle, sizeof bundle, &blen);
-    if (rc < 0)
-        return rc;
-    /* The fetch ran the loop: the channel may have failed meanwhile (a
-     * stop while create waits fails it too). */
-    if (ch->state != VEIL_CH_ST_HANDSHAKE)
-        return ch->result;
-    if ((rc = n > 0 ? veil_route_get(route, n - 1u, &listener) : VEIL_EINVAL) < 0)
-        return veil_error_set(VEIL_EINVAL, "secure channel: the route to the listener is empty");
-    rc = veil__ch_prologue(ch->ka, ch->ka_inst, fallback, ch->vault, &listener, prologue,
-                           sizeof prologue, &plen);
+    int rc = open_session(ch, VEIL_KA_INITIATOR, &loc, peer, peer_len, prologue, plen);
     if (rc == 0)
-        rc = open_session(ch, VEIL_KA_INITIATOR, &loc, blen ? bundle : NULL, blen, prologue,
-                          plen);
-    if (rc == 0)
-        rc = ka_write(ch, VEIL_CH_HS1, NULL, 0, route, &m);
+        rc = ka_write(ch, VEIL_CH_HS1, NULL, 0, NULL, &m);
     if (rc == 0 && (rc = keep_hs1(ch, m)) < 0)
         veil_message_free(m);
     if (rc == 0 && (rc = veil_ctx_forward(ch->ctx, m)) < 0)
         return veil_error_wrap(rc, "secure channel: sending the first handshake message");
     return rc < 0 ? rc : start_timer(ch);
+}
+
+/* peer_resolve's answer: message 1 now, unless the channel failed or
+ * stopped meanwhile (a stop while create waits fails it too). */
+static void resolved(void *arg, int rc, const uint8_t *peer, size_t len)
+{
+    veil_channel *ch = arg;
+    if (ch->state == VEIL_CH_ST_HANDSHAKE && !ch->stopped) {
+        if (rc == 0)
+            rc = send_hs1(ch, peer, len, ch->prologue, ch->prologue_len);
+        if (rc < 0)
+            veil__ch_fail(ch, rc); /* veil_last_error() says why */
+    }
+    free(ch->prologue);
+    ch->prologue = NULL;
+    veil__ch_unref(ch); /* the answer's */
+}
+
+int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const char *fallback)
+{
+    uint8_t prologue[VEIL_CH_PROLOGUE_MAX];
+    size_t plen = 0, n = veil_route_count(route);
+    veil_address listener;
+    int rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
+    bool resolve = rc == 0 && veil__ch_ka_resolves(ch->ka);
+    if (resolve) { /* the peer first (X3DH: the listener's bundle); the answer sends HS1 */
+        ch->refs++; /* the answer's: done is called exactly once */
+        rc = ch->ka->peer_resolve(ch->ka_inst, ch->node, route, ch->set.handshake_timeout_ms,
+                                  resolved, ch);
+        if (rc < 0)
+            ch->refs--; /* no answer will come (create's and the worker's remain) */
+    }
+    if (rc < 0)
+        return rc;
+    if ((rc = n > 0 ? veil_route_get(route, n - 1u, &listener) : VEIL_EINVAL) < 0)
+        return veil_error_set(VEIL_EINVAL, "secure channel: the route to the listener is empty");
+    rc = veil__ch_prologue(ch->ka, ch->ka_inst, fallback, ch->vault, &listener, prologue,
+                           sizeof prologue, &plen);
+    if (rc < 0 || !resolve)
+        return rc < 0 ? rc : send_hs1(ch, NULL, 0, prologue, plen);
+    if ((ch->prologue = malloc(plen)) == NULL)
+        return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
+    memcpy(ch->prologue, prologue, plen);
+    ch->prologue_len = plen;
+    return 0;
 }
 
 int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg, const veil_ch_frame *f)

@@ -68,6 +68,9 @@ enum {
  * covers 0x04 (X25519) || static public key || expiry. */
 #define VEIL_CH_PROOF_MIN (1u + 8u + VEIL_SIGNATURE_BYTES)
 #define VEIL_CH_POLICY_NAME_MAX 128u
+/* Room for a key agreement's own bytes (ephemeral and static keys, tags)
+ * around a handshake payload: Noise needs at most 2 * 56 + 2 * 16. */
+#define VEIL_CH_KA_HEADROOM 1024u
 /* HSERR body: code:u8 (-VEIL_E*) || a fixed reason chosen by the code
  * (channel_hserr.c), at most this many bytes. */
 #define VEIL_CH_HSERR_MAX 256u
@@ -152,8 +155,8 @@ VEIL_CH_HIDDEN int veil__ch_peer_verify(veil_vault *v, const veil_ch_proof *proo
                                         const veil_history_clock *clock,
                                         veil_history_view *view);
 
-/* channel_handshake.c: this entity's proof (version || attestation of
- * loc's static key || change history), malloc'd into *out. */
+/* channel_proof.c: this entity's proof (version || attestation of loc's
+ * static key || change history), malloc'd into *out. */
 VEIL_CH_HIDDEN int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out,
                                        size_t *len);
 
@@ -215,7 +218,7 @@ typedef struct veil_ch_listener {
     veil_ch_settings set;
     veil_context *ctx;
     char name[VEIL_ADDRESS_MAX + 1]; /* its address, for logs after it stopped */
-    struct veil_ch_prekey *prekey;  /* key agreements with prekeys (X3DH) */
+    void *ka_listener;            /* the key agreement's listener_start handle */
     veil_ch_node *shared;
     veil_ch_list pending;         /* its responders in handshake */
     veil_secret cookie_key[2];    /* current, previous (0: none yet) */
@@ -258,6 +261,8 @@ typedef struct veil_channel {
     veil_ch_link in_node, in_listener;
     uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
     size_t hs1_len;
+    uint8_t *prologue;            /* initiator: kept while peer_resolve runs */
+    size_t prologue_len;
     unsigned cookie_tries;
     /* established */
     veil_packed_route *route;     /* to the peer's channel, as messages carry it */
@@ -271,10 +276,20 @@ typedef struct veil_channel {
 
 /* secure_channel.c */
 VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
-/* The node's key agreement instance; *fallback names the plugin and its
- * version for the prologue of a plugin without `describe`. */
+
+/* channel_ka.c: the node's key agreement instance; *fallback names the
+ * plugin and its version for the prologue of a plugin without `describe`. */
 VEIL_CH_HIDDEN int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka,
                                         void **inst, char *fallback, size_t cap);
+/* Does the table have the listener hooks / peer_resolve (key_agreement.h)? */
+VEIL_CH_HIDDEN bool veil__ch_ka_has_listener(const veil_key_agreement_ops *ka);
+VEIL_CH_HIDDEN bool veil__ch_ka_resolves(const veil_key_agreement_ops *ka);
+/* Listener: the key agreement's listener_start at address for loc's static
+ * key (no-op without the hooks); unlisten when the listener's state goes. */
+VEIL_CH_HIDDEN int veil__ch_ka_listen(veil_ch_listener *l, veil_node *node, const char *address,
+                                      const veil_ch_local *loc);
+VEIL_CH_HIDDEN void veil__ch_ka_unlisten(veil_ch_listener *l);
+
 /* Allocate a channel with settings set and start its worker at two fresh
  * addresses.  The worker holds the first reference. */
 VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role,
@@ -352,19 +367,6 @@ VEIL_CH_HIDDEN int veil__ch_responder_begin(veil_ch_listener *l, veil_message *m
 VEIL_CH_HIDDEN int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg,
                                             const veil_ch_frame *f);
 VEIL_CH_HIDDEN void veil__ch_handshake_timer(veil_node *node, void *arg);
-
-/* channel_prekey.c: key agreements with prekeys (X3DH) */
-VEIL_CH_HIDDEN bool veil__ch_ka_has_prekeys(const veil_key_agreement_ops *ka);
-/* Listener: serve (and publish) bundles for its static key; no-op
- * without prekeys.  unlisten: when the listener's state is freed. */
-VEIL_CH_HIDDEN int veil__ch_prekey_listen(veil_ch_listener *l, veil_node *node,
-                                          const char *address, const veil_ch_local *loc);
-VEIL_CH_HIDDEN void veil__ch_prekey_unlisten(veil_ch_listener *l);
-
-/* Initiator: fetch the listener's bundle from the prekey service. */
-#define VEIL_CH_BUNDLE_MAX 1024u
-VEIL_CH_HIDDEN int veil__ch_prekey_fetch(veil_channel *ch, const veil_route *route,
-                                         uint8_t *out, size_t cap, size_t *out_len);
 
 /* channel_hserr.c */
 /* Tell the peer along route that the handshake failed with rc: an HSERR

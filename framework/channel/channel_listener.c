@@ -18,7 +18,7 @@ void veil__ch_listener_unref(veil_ch_listener *l)
 {
     if (--l->refs > 0)
         return;
-    veil__ch_prekey_unlisten(l);
+    veil__ch_ka_unlisten(l);
     veil__ch_cookie_forget(l);    /* the entity still holds the vault */
     veil_trust_policy_free(l->policy);
     if (l->ka_inst != NULL)
@@ -96,7 +96,7 @@ static int listener_setup(veil_ch_listener *l, veil_node *node, const char *addr
     if (rc < 0)
         return rc;
     memcpy(l->prologue, prologue, l->prologue_len);
-    return veil__ch_prekey_listen(l, node, address, &local);
+    return veil__ch_ka_listen(l, node, address, &local);
 }
 
 int veil_secure_channel_listener_create(veil_entity *e, const char *address,

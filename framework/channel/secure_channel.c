@@ -32,17 +32,6 @@
 #define DEFAULT_COOKIE_THRESHOLD 64LL
 #define MAX_PENDING_LIMIT 1000000LL
 
-/* Key agreement plugins are this layer's kind: [key_agreement],
- * [key_agreement.NAME]. */
-__attribute__((constructor)) static void register_kind(void)
-{
-    static const veil_plugin_kind_info kind = {
-        VEIL_PLUGIN_KEY_AGREEMENT, "key_agreement",
-        VEIL_OPS_MIN_SIZE(veil_key_agreement_ops, rekey), true,
-    };
-    veil__plugin_kind_register(&kind);
-}
-
 static const char *const settings_keys[] = {
     "rekey_interval", "handshake_timeout_ms", "max_message", "max_pending_handshakes",
     "max_pending_handshakes_per_listener", "cookie_threshold", NULL
@@ -90,26 +79,6 @@ int veil__ch_settings(veil_node *node, veil_ch_settings *out)
         return rc;
     out->max_message = (size_t)v;
     return pending_settings(cfg, out);
-}
-
-int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka, void **inst,
-                         char *fallback, size_t cap)
-{
-    veil_plugin *p;
-    int rc = veil__node_plugin(node, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, "noise", &p);
-    if (rc < 0)
-        return veil_error_wrap(rc, "secure channel: key agreement plugin");
-    /* The loader refused a missing table or one smaller than ABI 1.0's
-     * (ends at rekey); ops appended since are checked where used. */
-    const veil_plugin_descriptor *d = veil_plugin_descriptor_of(p);
-    const veil_key_agreement_ops *ops = d->ops;
-    if (fallback != NULL)
-        snprintf(fallback, cap, "%s/%s", d->name, d->version ? d->version : "");
-    veil_config_scope scope = { veil_node_config(node), "key_agreement" };
-    if ((rc = ops->instance_new(veil_plugin_state(p), &scope, inst)) < 0)
-        return veil_error_wrap(rc, "secure channel: key agreement instance for [key_agreement]");
-    *ka = ops;
-    return 0;
 }
 
 /* ---- the channel worker and its lifetime -------------------------------
@@ -195,6 +164,7 @@ static void ch_free(veil_channel *ch)
     free(ch->detail);
     free(ch->route);
     free(ch->hs1);
+    free(ch->prologue);
     veil_entity_free(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
