@@ -123,10 +123,11 @@ static void store_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Node-local information, written in place (per message: building a
- * 330-byte veil_local_info and copying it in cost ~3 % of a 1 KiB
- * message).  A message without channel information (no flag, no channel
- * address, no peer) is left as it is (veil_message_new's state). */
+/* Node-local information, written in place: building a whole
+ * veil_local_info per message and copying it in shows in the data path's
+ * cost (docs/PROTOCOL.md, "Performance").  A message without channel
+ * information (no flag, no channel address, no peer) is left as it is
+ * (veil_message_new's state). */
 static void clear_local_info(veil_message *m)
 {
     veil_local_info *li = veil__message_local_info(m);

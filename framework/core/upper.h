@@ -48,8 +48,8 @@ VEIL_UPPER_HIDDEN void veil__route_unpack(const veil_packed_route *p, veil_route
 
 /* The message's local info, to change in place: a secure channel sets or
  * clears a few fields of it per message, where building a whole
- * veil_local_info (~330 bytes) for veil_message_set_local_info and copying
- * it in would cost a measurable share of a small message. */
+ * veil_local_info for veil_message_set_local_info and copying it in shows
+ * in the data path's cost (docs/PROTOCOL.md, "Performance"). */
 VEIL_UPPER_HIDDEN veil_local_info *veil__message_local_info(veil_message *m);
 
 /* ---- plugin kinds (plugin_kind.c) ------------------------------------- */

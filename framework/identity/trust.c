@@ -117,9 +117,9 @@ static int set_keys(veil_config *cfg, const char *section, const char *const *kv
 
 /* Policies made by program share one load of their plugin per node: the
  * first veil_trust_policy_new for a name loads it (path search, dlopen,
- * checks, init), later ones take a reference (a channel set-up that makes
- * its own identifier policy paid ~4 % of its time searching the plugin
- * path).  The cache is the node extension "veil.policy_plugins"; its
+ * checks, init), later ones take a reference (searching the plugin path
+ * per channel set-up showed in its cost: docs/PROTOCOL.md,
+ * "Performance").  The cache is the node extension "veil.policy_plugins"; its
  * references are dropped when the node stops (policy_plugins_gone), each
  * policy holds its own, so a plugin is finalised and closed after the
  * node and the last policy using it, in either order.  The plugin is
