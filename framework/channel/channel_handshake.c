@@ -16,7 +16,6 @@
 #include "channel_internal.h"
 #include "core/util.h"
 
-#include <veil/codec.h>
 #include <veil/error.h>
 #include <veil/log.h>
 

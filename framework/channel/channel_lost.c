@@ -56,22 +56,18 @@ static void lost_one(veil_channel *ch, const char *route, const char *why)
 
 /* Tear down the channels whose route starts with lost; append the public
  * address of each to *gone (best effort: without memory, no cascade).
- * The channels are picked first (each held by a reference), then torn
- * down: a teardown changes the list. */
+ * Tearing a channel down unlinks that channel only (and frees at most it:
+ * it holds no reference on another channel), so the next one, read
+ * before, stays valid. */
 static void lost_pass(veil_ch_node *nd, const veil_address *lost, const char *why,
                       veil_address **gone, size_t *n, size_t *cap)
 {
     char route[VEIL_ADDRESS_TEXT_MAX + 1];
     veil_address_format(lost, route, sizeof route);
-    size_t k = 0;
-    veil_channel **hit = malloc(nd->channels.count * sizeof *hit);
-    for (veil_channel *ch = nd->channels.head; hit != NULL && ch != NULL; ch = ch->in_all.next)
-        if (!ch->stopping && route_starts_with(ch, lost)) {
-            veil__ch_ref(ch);
-            hit[k++] = ch;
-        }
-    for (size_t i = 0; i < k; i++) {
-        veil_channel *ch = hit[i];
+    for (veil_channel *ch = nd->channels.head, *next; ch != NULL; ch = next) {
+        next = ch->in_all.next;
+        if (ch->stopping || !route_starts_with(ch, lost))
+            continue;
         if (*n == *cap) {
             size_t ncap = *cap ? 2 * *cap : 8;
             veil_address *g = realloc(*gone, ncap * sizeof *g);
@@ -82,11 +78,8 @@ static void lost_pass(veil_ch_node *nd, const veil_address *lost, const char *wh
         }
         if (*n < *cap)
             (*gone)[(*n)++] = *ch->addr;
-        if (!ch->stopped && !ch->stopping)
-            lost_one(ch, route, why);
-        veil__ch_unref(ch);
+        lost_one(ch, route, why);
     }
-    free(hit);
 }
 
 /* Is there a live channel whose route starts at a local address (one

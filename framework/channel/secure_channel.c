@@ -10,14 +10,10 @@
  * was sent to, never of what it contains.  Protocol: docs/PROTOCOL.md,
  * "Secure channel"; handshake: channel_handshake.c; data: channel_data.c. */
 #include "channel_internal.h"
-#include "core/upper.h"
 #include "core/util.h"
 
-#include <veil/codec.h>
 #include <veil/error.h>
 #include <veil/log.h>
-#include <veil/plugin.h>
-#include <veil/transport.h>
 
 #include <stdio.h>
 #include <stdlib.h>
