@@ -136,11 +136,16 @@ plant core/router.c '#include <veil/entity.h>'
 plant identity/trust.c '#include <veil/secure_channel.h>'
 plant channel/channel_data.c '#include "core/runtime.h"'
 plant include/veil/node.h '#include <veil/trust_policy.h>'
+plant include/veil/codec.h '#include "core/util.h"'
+plant identity/entity.c '#include <veil/veil.h>'
+plant channel/nonce.c '#include "core/nosuch.h"'
 check_includes "$tmp/copy" >"$tmp/planted.out" 2>&1
 status=$?
 cut -d: -f1,2 "$tmp/planted.out" | LC_ALL=C sort >"$tmp/planted.got"
-printf '%s\n' framework/channel/channel_data.c:2 framework/core/node.c:2 framework/core/router.c:2 \
-    framework/identity/trust.c:2 framework/include/veil/node.h:2 >"$tmp/planted.want"
+printf '%s\n' framework/channel/channel_data.c:2 framework/channel/nonce.c:2 \
+    framework/core/node.c:2 framework/core/router.c:2 framework/identity/entity.c:2 \
+    framework/identity/trust.c:2 framework/include/veil/codec.h:2 \
+    framework/include/veil/node.h:2 >"$tmp/planted.want"
 if [ "$status" -eq 1 ] && cmp -s "$tmp/planted.got" "$tmp/planted.want"; then
     echo "ok 2 - planted violations fail the check, each named by file:line"
 else
