@@ -1,4 +1,4 @@
-/* Secure channels (framework/src/secure_channel.c and friends): the
+/* Secure channels (framework/channel/secure_channel.c and friends): the
  * reference program's flow, trust policy denials both ways, handshake
  * timeouts on both sides, channels through hops and inside channels, close,
  * argument and configuration errors, and 1,000 channels in one node.

@@ -247,6 +247,51 @@ static void test_oversized(void **state)
     world_down(&w);
 }
 
+/* The largest max_message: VEIL_PAYLOAD_MAX less the frame's trailer and
+ * tag (25) and what the inner message's two routes and length can take
+ * (2 x 1032 + 4; channel_internal.h derives it).  Configurable exactly up
+ * to it, and a message that size goes there and back. */
+#define LARGEST_MESSAGE (VEIL_PAYLOAD_MAX - 25u - 2068u)
+
+static void test_largest_message(void **state)
+{
+    (void)state;
+    char conf[96];
+    veil_node *node;
+    veil_context *app;
+    veil_entity *e;
+    snprintf(conf, sizeof conf, "[secure_channel]\nmax_message = %u\n", LARGEST_MESSAGE + 1u);
+    node_from(conf, &node, &app);
+    assert_int_equal(veil_entity_create(node, NULL, NULL, &e), 0);
+    assert_int_equal(veil_secure_channel_listener_create(e, "bob", trust_only(node, e)),
+                     VEIL_ECONFIG);
+    char want[48];
+    snprintf(want, sizeof want, "%u", LARGEST_MESSAGE);
+    assert_non_null(strstr(veil_last_error(), want));
+    veil_entity_free(e);
+    assert_int_equal(veil_node_stop(node), 0);
+
+    world w;
+    snprintf(conf, sizeof conf, "[secure_channel]\nmax_message = %u\n", LARGEST_MESSAGE);
+    world_up(&w, conf, NULL);
+    uint8_t *big = malloc(LARGEST_MESSAGE);
+    assert_non_null(big);
+    memset(big, 0x5c, LARGEST_MESSAGE);
+    unsigned echoed = w.echo.count;
+    send_to_echoer(&w, big, LARGEST_MESSAGE);
+    veil_message *m;
+    assert_int_equal(veil_ctx_receive(w.app, &m, 5000), 0);
+    size_t len;
+    const uint8_t *p = veil_message_payload(m, &len);
+    assert_int_equal(len, LARGEST_MESSAGE);
+    assert_memory_equal(p, big, len);
+    veil_message_free(m);
+    assert_int_equal(w.echo.count, echoed + 1);
+    assert_int_equal(bob_stats(&w).dropped_oversize, 0);
+    free(big);
+    world_down(&w);
+}
+
 /* rekey_interval = 4: both ends derive the same epoch keys.  Alice sends
  * nonces 0..49 (1 "first" + 49 here), Bob sends ACCEPT and 50 replies
  * (nonces 0..50): each side rekeys floor(49/4) + floor(50/4) = 24 times. */
@@ -295,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_reordered_beyond_window),
         cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_rekey),
+        cmocka_unit_test(test_largest_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,8 +138,8 @@ static void test_prologue_bytes(void **state)
     assert_memory_equal(out, example, sizeof example - 1);
     assert_int_equal(out[sizeof example - 1], 32);
     assert_memory_equal(out + sizeof example, sha_abc, 32);
-    /* No describe (an ABI 1.0 table): the fallback name. */
-    ops.size = offsetof(veil_key_agreement_ops, prekey_start);
+    /* No describe (the smallest table, ending at rekey): the fallback name. */
+    ops.size = offsetof(veil_key_agreement_ops, describe);
     assert_int_equal(veil__ch_prologue(&ops, abc, "noise/1.0", v, &bob, out, sizeof out, &n), 0);
     assert_int_equal(n, 28 + 1 + 9 + 1);
     assert_memory_equal(out + 28, "\x09noise/1.0\x00", 11);

@@ -1,7 +1,6 @@
 /* Secure channels with [key_agreement] plugin = x3dh (the prekey store and
  * service, plugins/x3dh/x3dh_store.c + x3dh_opk.c + x3dh_service.c +
- * x3dh_limit.c, and the channel's bundle fetch,
- * framework/src/channel_prekey.c):
+ * x3dh_limit.c, and the initiator's bundle fetch, x3dh_resolve.c):
  *  - the reference flow, several initiators each consuming its own OPK,
  *    and a captured message 1 replayed (OPK: refused as a replay, with the
  *    refusal reaching the sender);
@@ -564,8 +563,10 @@ static void test_prekey_errors(void **state)
     veil_vault *v;
     node_from(NULL, &node, &app);
     assert_int_equal(veil_vault_open(node, NULL, &v), 0);
-    assert_int_equal(veil_prekey_directory_start(node, v), VEIL_EUNSUPPORTED);
-    assert_non_null(strstr(veil_last_error(), "no prekeys"));
+    assert_int_equal(veil_key_agreement_directory_start(node, v), VEIL_EUNSUPPORTED);
+    assert_string_equal(veil_last_error(), "veil_key_agreement_directory_start: the configured "
+                        "key agreement (noise/1.0) has no directory (X3DH has one: "
+                        "[key_agreement] plugin = x3dh)");
     veil_vault_close(v);
     assert_int_equal(veil_node_stop(node), 0);
 }

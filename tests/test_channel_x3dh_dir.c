@@ -1,7 +1,7 @@
 /* X3DH prekey directory on a third node (plugins/x3dh/x3dh_directory.c):
  * three nodes in one process, each on its own thread, over the tcp
  * transport on loopback:
- *   D  the directory (veil_prekey_directory_start), no listener;
+ *   D  the directory (veil_key_agreement_directory_start), no listener;
  *   B  Bob's listener, publishing to D ([prekeys] directory_route), and
  *      topping D up when D reports fewer OPKs than opk_low_water;
  *   A  Alice (this thread), fetching bundles from D ([prekeys] route) and
@@ -45,7 +45,7 @@ static int peer_setup(peer *p, veil_node *node, veil_context *app, veil_vault **
     if (rc == 0)
         veil_address_format(&a, p->bound, sizeof p->bound);
     if (rc == 0 && p->directory)
-        rc = veil_prekey_directory_start(node, *v);
+        rc = veil_key_agreement_directory_start(node, *v);
     if (rc == 0 && p->trust[0] != '\0' &&
         (rc = veil_entity_create(node, *v, NULL, bob)) == 0 &&
         (rc = veil_trust_policy_identifier(node, &id, 1, &pol)) == 0)
@@ -280,7 +280,7 @@ static void test_directory_rules(void **state)
     veil_vault *v;
     node_from("[key_agreement]\nplugin = x3dh\n[prekeys]\ndirectory_opk_max = 3\n", &node, &app);
     assert_int_equal(veil_vault_open(node, NULL, &v), 0);
-    assert_int_equal(veil_prekey_directory_start(node, v), 0);
+    assert_int_equal(veil_key_agreement_directory_start(node, v), 0);
     signer s, other;
     signer_new(node, v, &s);
     signer_new(node, v, &other);
@@ -382,7 +382,7 @@ static void directory_up(const char *prekeys, veil_node **node, veil_vault **v)
     snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\n%s", prekeys);
     node_from(conf, node, &app);
     assert_int_equal(veil_vault_open(*node, NULL, v), 0);
-    assert_int_equal(veil_prekey_directory_start(*node, *v), 0);
+    assert_int_equal(veil_key_agreement_directory_start(*node, *v), 0);
 }
 
 static void directory_down(veil_node *node, veil_vault *v)
@@ -455,9 +455,9 @@ static void test_squatting_refused(void **state)
     directory_down(node, v);
     /* Configuration errors name the key's origin and the bad item. */
     static const char *const bad[][2] = {
-        { "directory_names = bob\n", "veil_prekey_directory_start: <test>:4: [prekeys] directory_names: 'bob' is not "
+        { "directory_names = bob\n", "veil_key_agreement_directory_start: <test>:4: [prekeys] directory_names: 'bob' is not "
           "name=identifier" },
-        { "directory_names = a=P00, b=Q\n", "veil_prekey_directory_start: <test>:4: [prekeys] directory_names: 'P00' is not "
+        { "directory_names = a=P00, b=Q\n", "veil_key_agreement_directory_start: <test>:4: [prekeys] directory_names: 'P00' is not "
           "an identifier (P and 64 hex digits)" },
     };
     for (size_t i = 0; i < 2; i++) {
@@ -465,7 +465,7 @@ static void test_squatting_refused(void **state)
         snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\n%s", bad[i][0]);
         node_from(conf, &node, &app);
         assert_int_equal(veil_vault_open(node, NULL, &v), 0);
-        assert_int_equal(veil_prekey_directory_start(node, v), VEIL_ECONFIG);
+        assert_int_equal(veil_key_agreement_directory_start(node, v), VEIL_ECONFIG);
         assert_string_equal(veil_last_error(), bad[i][1]);
         directory_down(node, v);
     }

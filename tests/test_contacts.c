@@ -1,4 +1,4 @@
-/* Contacts (framework/src/contacts*.c, identity_node.c) through the public
+/* Contacts (framework/identity/contacts*.c, identity_node.c) through the public
  * API, without channels: the node's table, pinning with the extend-only
  * rule, the count limit, forgetting, and the records that keep contacts in
  * the vaults of the node's entities (merged back when an entity is opened

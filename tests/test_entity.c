@@ -1,4 +1,4 @@
-/* Entities (framework/src/entity.c) with the software vault loaded through
+/* Entities (framework/identity/entity.c) with the software vault loaded through
  * the real plugin loader (VEIL_PLUGIN_PATH), and the file vault across
  * processes.
  *

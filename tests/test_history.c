@@ -1,6 +1,6 @@
-/* Change history verification (framework/src/identity_history.c): every
+/* Change history verification (framework/identity/identity_history.c): every
  * refusal with its exact code and detail, the time rules and the clock,
- * and the signing domains of identity keys (framework/src/identity_sign.c):
+ * and the signing domains of identity keys (framework/identity/identity_sign.c):
  * an application signature is never an event or an attestation signature,
  * nor the reverse (issue #10, item 6).  Layout and signing rule as in
  * docs/PROTOCOL.md, read by test_identity.h. */

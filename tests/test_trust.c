@@ -1,4 +1,4 @@
-/* Trust policies (framework/src/trust.c and policies/), loaded through
+/* Trust policies (framework/identity/trust.c and policies/), loaded through
  * the real plugin loader (VEIL_PLUGIN_PATH), from code and from
  * configuration.  Every denial is checked for its exact detail: the peer's
  * full identifier, the policy and where it was defined. */

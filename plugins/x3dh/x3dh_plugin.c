@@ -4,7 +4,7 @@
  * ad_appendix; docs/X3DH.md), read strictly when the instance is made so a
  * bad value fails at startup.  A session is an x3dh_session. */
 #include "x3dh.h"
-#include "x3dh_prekeys.h" /* x3dh-prekeys: prekey_start/prekey_stop */
+#include "x3dh_prekeys.h" /* the listener hooks and peer_resolve */
 
 #include <veil/plugin.h>
 
@@ -115,6 +115,37 @@ static int describe(void *inst, veil_ka_description *out)
     return 0;
 }
 
+/* A listener of X3DH channels serves bundles for its static key from the
+ * node's prekey service (and publishes them to a directory); with no
+ * listener, the node's directory (x3dh_service.c). */
+static int listener_start(void *inst, const veil_ka_listener_params *lp, void **handle)
+{
+    if (lp == NULL || handle == NULL || lp->size < sizeof *lp || lp->node == NULL)
+        return veil_error_set(VEIL_EINVAL, "x3dh: listener_start: params (of at least %zu bytes) "
+                              "with a node, and handle, must be set", sizeof *lp);
+    const veil_config *cfg = veil_node_config(lp->node);
+    int rc = x3dh_prekeys_check(cfg);
+    if (rc < 0)
+        return rc;
+    veil_ka_prekey_params p = {
+        .size = sizeof p,
+        .ctx = veil_node_context(lp->node),
+        .vault = lp->vault,
+        .local_static = lp->local_static,
+        .name = lp->address,
+        .scope = { cfg, "prekeys" },
+        .entity = lp->entity,
+    };
+    return x3dh_prekey_start(inst, &p, handle);
+}
+
+/* The listener's state goes; its entity keeps the vault open until after
+ * this, so the store's secrets are destroyed in it. */
+static void listener_stop(void *handle)
+{
+    x3dh_prekey_stop(handle, true);
+}
+
 static const veil_key_agreement_ops x3dh_ops = {
     .size = sizeof(veil_key_agreement_ops),
     .instance_new = instance_new,
@@ -126,10 +157,11 @@ static const veil_key_agreement_ops x3dh_ops = {
     .read_message = read_message,
     .split = split,
     .rekey = rekey,
-    /* the prekey side (x3dh_service.c, x3dh-prekeys) */
-    .prekey_start = x3dh_prekey_start,
-    .prekey_stop = x3dh_prekey_stop,
     .describe = describe,
+    /* the prekey side (x3dh_service.c, x3dh_resolve.c) */
+    .listener_start = listener_start,
+    .listener_stop = listener_stop,
+    .peer_resolve = x3dh_peer_resolve,
 };
 
 static const char *const x3dh_config_keys[] = {

@@ -6,16 +6,17 @@
  * (fetch with per-source limits, publishing to a directory, and the
  * directory that accepts signed publications).  Not installed.
  *
- * For x3dh_plugin.c: set
- *     .prekey_start = x3dh_prekey_start,
- *     .prekey_stop = x3dh_prekey_stop,
- * in the veil_key_agreement_ops table.  These keys live in their own
- * section, [prekeys] (docs/CONFIG.md), so [key_agreement]'s key list is
- * untouched.  Wire formats: docs/X3DH.md, "Prekey service". */
+ * x3dh_plugin.c's listener_start / listener_stop / peer_resolve ops
+ * (key_agreement.h) lead here.  These keys live in their own section,
+ * [prekeys] (docs/CONFIG.md), so [key_agreement]'s key list is untouched.
+ * Wire formats: docs/X3DH.md, "Prekey service". */
 #ifndef VEIL_X3DH_PREKEYS_H
 #define VEIL_X3DH_PREKEYS_H
 
 #include "x3dh.h"
+
+#include <veil/entity.h>
+#include <veil/node.h>
 
 /* ---- x3dh_store.c: beyond the session-facing calls in x3dh.h ---------- */
 
@@ -77,9 +78,34 @@ typedef struct x3dh_store_stats {
 } x3dh_store_stats;
 X3DH_HIDDEN void x3dh_store_get_stats(x3dh_store *s, x3dh_store_stats *out);
 
-/* ---- x3dh_service.c: the ops the plugin's table points at ------------- */
+/* ---- x3dh_service.c: a listener's prekeys, or a directory ------------- */
+
+/* What a listener (or a directory) brings to the prekey service.  The
+ * plugin's own parameter block since plugin ABI 2.0: x3dh_plugin.c fills
+ * it from veil_ka_listener_params (key_agreement.h) and the node's
+ * [prekeys] section.  It kept the name it had as part of the key agreement
+ * ABI (1.x), which the fuzz target tests/fuzz/fuzz_prekeys.c still uses. */
+typedef struct veil_ka_prekey_params {
+    size_t size;                      /* sizeof(veil_ka_prekey_params) */
+    veil_context *ctx;                /* starts workers and timers (its node) */
+    veil_vault *vault;
+    veil_secret local_static;         /* the identity key; 0: directory only */
+    const char *name;                 /* served under it (the listener's address) */
+    veil_config_scope scope;          /* the [prekeys] section */
+    veil_entity *entity;              /* whose proof attests local_static; NULL: directory */
+} veil_ka_prekey_params;
 
 X3DH_HIDDEN int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle);
+/* touch_vault false: the vault is already closed, its secrets died with it. */
 X3DH_HIDDEN void x3dh_prekey_stop(void *handle, bool touch_vault);
+
+/* ---- x3dh_resolve.c: the initiator's FETCH ------------------------------ */
+
+/* [prekeys] keys (docs/CONFIG.md): checked where the section is used. */
+X3DH_HIDDEN int x3dh_prekeys_check(const veil_config *cfg);
+/* peer_resolve (key_agreement.h): one FETCH to the prekey service for the
+ * listener at the end of route, answered through done. */
+X3DH_HIDDEN int x3dh_peer_resolve(void *inst, veil_node *node, const veil_route *route,
+                                  uint64_t timeout_ms, veil_ka_resolved_fn done, void *arg);
 
 #endif

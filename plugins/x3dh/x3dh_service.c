@@ -5,12 +5,12 @@
  * service is a directory, what responders on other nodes published to it
  * (x3dh_directory.c).
  *
- * prekey_start (the key agreement op the secure channel calls when a
- * listener starts) opens the listener's store, registers the listener's
+ * x3dh_prekey_start (behind the key agreement's listener_start, which the
+ * secure channel calls when a listener starts) opens the listener's store, registers the listener's
  * address with the node's service (starting the worker the first time),
  * arms a timer for the store's next SPK rotation / expiry, and, with
  * [prekeys] directory_route, publishes to a directory and keeps it topped
- * up.  prekey_stop undoes it.  The worker itself lives until the node
+ * up.  x3dh_prekey_stop undoes it.  The worker itself lives until the node
  * stops; a registration keeps the service's state alive past that (the
  * order in which a stopping node stops workers is not ours to choose).
  *
@@ -22,15 +22,26 @@
 #include <veil/log.h>
 #include <veil/message.h>
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define PK_DEFAULT_ADDRESS "prekeys"
 
-static pthread_mutex_t svc_mu = PTHREAD_MUTEX_INITIALIZER;
-static pk_service *services;
+/* A node's services (by address), kept as its extension "x3dh.prekeys":
+ * each service leaves the list when its worker stops, so the node frees
+ * an empty list when it stops (after its workers). */
+#define SERVICES_EXTENSION "x3dh.prekeys"
+
+typedef struct pk_services {
+    pk_service *head;
+} pk_services;
+
+static void services_gone(veil_node *node, void *data)
+{
+    (void)node;
+    free(data);
+}
 
 pk_entry *pk_find(pk_service *svc, const char *name)
 {
@@ -172,10 +183,7 @@ static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
 
 static void svc_unref(pk_service *svc)
 {
-    pthread_mutex_lock(&svc_mu);
-    bool last = --svc->refs == 0;
-    pthread_mutex_unlock(&svc_mu);
-    if (!last)
+    if (--svc->refs > 0)
         return;
     while (svc->entries != NULL) {
         pk_entry *e = svc->entries;
@@ -196,15 +204,15 @@ static void svc_stop(veil_context *ctx, void *state)
 {
     (void)ctx;
     pk_service *svc = state;
-    pthread_mutex_lock(&svc_mu);
-    for (pk_service **pp = &services; *pp != NULL; pp = &(*pp)->next) {
+    pk_services *all = veil_node_extension_get(svc->node, SERVICES_EXTENSION);
+    for (pk_service **pp = all != NULL ? &all->head : NULL; pp != NULL && *pp != NULL;
+         pp = &(*pp)->next) {
         if (*pp == svc) {
             *pp = svc->next;
             break;
         }
     }
     svc->ctx = NULL;
-    pthread_mutex_unlock(&svc_mu);
     svc_unref(svc);
 }
 
@@ -243,18 +251,36 @@ static int limit_init(pk_service *svc, const veil_ka_prekey_params *p)
     return rc;
 }
 
+/* The node's list of services, made on first use. */
+static int services_of(veil_node *node, pk_services **out)
+{
+    if ((*out = veil_node_extension_get(node, SERVICES_EXTENSION)) != NULL)
+        return 0;
+    pk_services *all = calloc(1, sizeof *all);
+    if (all == NULL)
+        return veil_error_set(VEIL_ENOMEM, "prekey service: out of memory");
+    int rc = veil_node_extension_add(node, SERVICES_EXTENSION, all, services_gone);
+    if (rc < 0) {
+        free(all);
+        return rc;
+    }
+    *out = all;
+    return 0;
+}
+
 /* The node's service at address (a reference), started when absent. */
 static int service_get(const veil_ka_prekey_params *p, const char *address, pk_service **out)
 {
     veil_node *node = veil_ctx_node(p->ctx);
-    pthread_mutex_lock(&svc_mu);
-    pk_service *svc = services;
-    while (svc != NULL && !(svc->node == node && strcmp(svc->address, address) == 0))
+    pk_services *all;
+    int rc = services_of(node, &all);
+    if (rc < 0)
+        return rc;
+    pk_service *svc = all->head;
+    while (svc != NULL && strcmp(svc->address, address) != 0)
         svc = svc->next;
-    if (svc != NULL)
-        svc->refs++;
-    pthread_mutex_unlock(&svc_mu);
     if (svc != NULL) {
+        svc->refs++;
         *out = svc;
         return 0;
     }
@@ -263,7 +289,7 @@ static int service_get(const veil_ka_prekey_params *p, const char *address, pk_s
     svc->node = node;
     svc->refs = 2; /* the worker's and the caller's */
     snprintf(svc->address, sizeof svc->address, "%s", address);
-    int rc = limit_init(svc, p);
+    rc = limit_init(svc, p);
     if (rc == 0 && (rc = veil_ctx_start_worker(p->ctx, address, &svc_ops, svc)) < 0)
         veil_error_wrap(rc, "prekey service: starting the worker at '%s'", address);
     if (rc < 0) {
@@ -271,10 +297,8 @@ static int service_get(const veil_ka_prekey_params *p, const char *address, pk_s
         free(svc);
         return rc;
     }
-    pthread_mutex_lock(&svc_mu);
-    svc->next = services;
-    services = svc;
-    pthread_mutex_unlock(&svc_mu);
+    svc->next = all->head;
+    all->head = svc;
     *out = svc;
     return 0;
 }

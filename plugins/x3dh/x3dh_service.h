@@ -80,7 +80,7 @@ typedef struct pk_entry {
 } pk_entry;
 
 struct pk_service {
-    pk_service *next;                /* all services of the process */
+    pk_service *next;                /* the node's services ("x3dh.prekeys") */
     unsigned refs;                   /* the worker + registrations */
     veil_node *node;
     veil_context *ctx;               /* NULL once the worker stopped */
@@ -96,7 +96,7 @@ struct pk_service {
     uint64_t fetches, publications, refused_busy, acks_dropped;
 };
 
-/* A registration (prekey_start's handle). */
+/* A registration (x3dh_prekey_start's handle). */
 typedef struct pk_reg {
     pk_service *svc;
     pk_entry *entry;                 /* local entry in svc */

@@ -11,7 +11,9 @@
 #define VEIL_KEY_AGREEMENT_H
 
 #include <veil/common.h>
+#include <veil/address.h>
 #include <veil/config.h>
+#include <veil/node.h>
 #include <veil/vault.h>
 
 VEIL_BEGIN_DECLS
@@ -54,10 +56,11 @@ typedef struct veil_ka_params {
     size_t prologue_len;
     const veil_secret *psks;          /* in the order the pattern uses them */
     size_t n_psks;
-    /* ABI 1.0 ends here.  Appended (additive; a plugin reads these only
-     * when size covers them): the responder's prekey bundle an X3DH
-     * initiator needs before its first message (docs/X3DH.md has the
-     * format); NULL/0 for key agreements without one. */
+    /* The smallest table ends here (ABI 1.0).  Appended (a plugin reads it
+     * only when size covers it): what the key agreement's peer_resolve
+     * produced for this peer (X3DH: the responder's prekey bundle,
+     * docs/X3DH.md), which an initiator needs before its first message;
+     * NULL/0 for key agreements without peer_resolve. */
     const uint8_t *peer_bundle;
     size_t peer_bundle_len;
 } veil_ka_params;
@@ -72,34 +75,47 @@ typedef struct veil_ka_result {
     int nonce_format;                 /* veil_nonce_format */
 } veil_ka_result;
 
-/* ---- prekeys (appended after ABI 1.0; docs/X3DH.md "Prekey service") ---
- * A key agreement whose initiator needs the responder's prekey bundle before
- * its first message (X3DH) implements prekey_start.  The secure channel calls
- * it when a listener starts (bundles for the listener's static key are then
- * served under the listener's address by the node's prekey service, and
- * published to a directory when configured) and for
- * veil_prekey_directory_start (local_static 0, name NULL: a directory that
- * only serves what others publish).  An initiator whose key agreement has
- * prekey_start fetches a bundle from the prekey service first and hands it
- * to session_new as params.peer_bundle.  The handle must not depend on
- * inst (the instance may be freed first). */
-typedef struct veil_context veil_context;
+/* ---- listeners and peers (optional hooks; docs/PLUGINS.md) -------------
+ * For key agreements whose listeners serve something to initiators and
+ * whose initiators fetch it before their first message (X3DH: a prekey
+ * bundle per listener, from a prekey service), the secure channel offers
+ * two generic hooks and knows nothing more of them:
+ *
+ *  - listener_start: a listener of this key agreement starts at `address`
+ *    for an entity whose static key is `local_static` and whose identity
+ *    proof (veil_identity_proof, secure_channel.h) attests it; X3DH starts
+ *    its prekey service there and publishes to a directory.  *handle is
+ *    given to listener_stop when the listener's state goes (the entity,
+ *    and so the vault, is still open then).  With no address and no
+ *    static key it starts the key agreement's directory on the node
+ *    instead (veil_key_agreement_directory_start): no listener of its
+ *    own, it serves what listeners elsewhere publish, lives until the node
+ *    stops and leaves *handle NULL.  The handle must not depend on inst
+ *    (the instance may be freed first).
+ *  - peer_resolve: an initiator is about to open a channel along route to
+ *    a listener of this key agreement.  The key agreement finds what it
+ *    needs of the peer (X3DH: fetches the listener's bundle) and calls
+ *    done(arg, 0, peer, len) — peer then becomes veil_ka_params.peer_bundle
+ *    — or done(arg, rc < 0, NULL, 0) with veil_last_error() explaining,
+ *    giving up after timeout_ms (VEIL_ETIMEDOUT).  After peer_resolve
+ *    returned 0, done is called exactly once, on the node's thread, from
+ *    the loop (a handler, a timer, or a worker stopping: VEIL_ECLOSED when
+ *    the node stops first), never from inside peer_resolve; when
+ *    peer_resolve fails, never. */
 typedef struct veil_entity veil_entity;
 
-typedef struct veil_ka_prekey_params {
-    size_t size;                      /* sizeof(veil_ka_prekey_params) */
-    veil_context *ctx;                /* starts workers and timers (its node) */
+typedef struct veil_ka_listener_params {
+    size_t size;                      /* sizeof(veil_ka_listener_params) */
+    veil_node *node;
     veil_vault *vault;
-    veil_secret local_static;         /* the identity key; 0: directory only */
-    const char *name;                 /* served under it (the listener's address) */
-    veil_config_scope scope;          /* the [prekeys] section */
-    /* Appended (read only when size covers it): the listener's entity,
-     * whose identity proof (veil_identity_proof, secure_channel.h) attests
-     * local_static; valid until prekey_stop.  NULL for a directory. */
-    veil_entity *entity;
-} veil_ka_prekey_params;
+    veil_secret local_static;         /* the listener's static key; 0: a directory */
+    const char *address;              /* the listener's address; NULL: a directory */
+    veil_entity *entity;              /* whose proof attests local_static; NULL: a directory */
+} veil_ka_listener_params;
 
-/* ---- describe (appended after the prekey ops) --------------------------
+typedef void (*veil_ka_resolved_fn)(void *arg, int rc, const uint8_t *peer, size_t len);
+
+/* ---- describe (optional) ------------------------------------------------
  * What an instance binds into a secure channel's handshake prologue
  * (docs/PROTOCOL.md, "Prologue"): the wire name of its protocol with its
  * version, so that peers configured for different protocols or versions
@@ -133,16 +149,18 @@ typedef struct veil_key_agreement_ops {
     int (*split)(void *session, veil_ka_result *out);
     /* Derive the next transport key (Noise Rekey()); old key untouched. */
     int (*rekey)(void *inst, veil_vault *v, veil_secret key, veil_secret *out);
-    /* ABI 1.0 ends here.  Appended (optional, NULL when the key agreement
-     * has no prekeys; read only when size covers them): */
-    int (*prekey_start)(void *inst, const veil_ka_prekey_params *p, void **handle);
-    /* touch_vault false: the vault is already closed (node stopping), so
-     * its secrets died with it and must not be destroyed through it. */
-    void (*prekey_stop)(void *handle, bool touch_vault);
-    /* Appended (optional; read only when size covers it): fill *out (the
-     * caller set out->size).  Without it the channel binds the plugin's
-     * name and version ("noise/1.0") and no configured prologue. */
+    /* The smallest table ends here: the optional ops below are read only
+     * when size covers them and they are not NULL. */
+    /* Fill *out (the caller set out->size).  Without it the channel binds
+     * the plugin's name and version ("noise/1.0") and no configured
+     * prologue. */
     int (*describe)(void *inst, veil_ka_description *out);
+    /* The hooks above, "listeners and peers": both listener ops or
+     * neither. */
+    int (*listener_start)(void *inst, const veil_ka_listener_params *p, void **handle);
+    void (*listener_stop)(void *handle);
+    int (*peer_resolve)(void *inst, veil_node *node, const veil_route *route,
+                        uint64_t timeout_ms, veil_ka_resolved_fn done, void *arg);
 } veil_key_agreement_ops;
 
 VEIL_END_DECLS

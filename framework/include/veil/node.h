@@ -48,6 +48,12 @@ VEIL_EXPORT int veil_node_run_once(veil_node *node, int timeout_ms) VEIL_WUR;
 /* Make a running veil_node_run() return (callable from handlers). */
 VEIL_EXPORT void veil_node_interrupt(veil_node *node);
 VEIL_EXPORT const veil_config *veil_node_config(const veil_node *node);
+/* The node's application context (address "app"; veil_node_create hands it
+ * out too): what code holding only the node starts workers from. */
+VEIL_EXPORT veil_context *veil_node_context(veil_node *node);
+/* Messages queued for delivery now.  Code that runs rounds itself
+ * (veil_node_run_once) polls without waiting while some are. */
+VEIL_EXPORT size_t veil_node_pending(const veil_node *node);
 
 /* Thread-safe: enqueue a message from any thread; it is sent from `from`
  * (may be NULL: empty return route) when the node's loop next runs. */
@@ -94,11 +100,25 @@ VEIL_EXPORT int veil_ctx_start_worker_addrs(veil_context *ctx,
                                             void *state) VEIL_WUR;
 /* Stop the worker that owns address (all its addresses go). */
 VEIL_EXPORT int veil_ctx_stop_worker(veil_context *ctx, const char *address) VEIL_WUR;
+/* The state of the running worker that owns address a, if its ops have
+ * this handle_message; NULL otherwise (no worker there, a mailbox, another
+ * kind of worker, or one stopping).  How a layer finds its own workers by
+ * address without keeping a table of them. */
+VEIL_EXPORT void *veil_node_worker_state(const veil_node *node, const veil_address *a,
+                                         const veil_worker_ops *ops);
 
 /* ---- contexts --------------------------------------------------------- */
 
 /* The context's primary address (a worker's first address). */
 VEIL_EXPORT const veil_address *veil_ctx_address(const veil_context *ctx);
+/* Every address the context owns, the primary one first; *n gets how many.
+ * Valid while the context lives. */
+VEIL_EXPORT const veil_address *veil_ctx_addresses(const veil_context *ctx, size_t *n);
+/* Make address a, which ctx owns, local-only: messages a transport
+ * delivered there (local info from_transport) are dropped before any
+ * handler runs, counted and logged (docs/ARCHITECTURE.md, "Node-local
+ * information").  VEIL_ENOTFOUND when ctx does not own a. */
+VEIL_EXPORT int veil_ctx_set_local_only(veil_context *ctx, const veil_address *a) VEIL_WUR;
 VEIL_EXPORT veil_node *veil_ctx_node(veil_context *ctx);
 /* A mailbox context at a new address (NULL: random "app_..." address) for
  * application code that wants its own inbox; free with veil_ctx_free. */
@@ -155,6 +175,26 @@ VEIL_EXPORT int veil_node_timer_add(veil_node *node, uint64_t delay_ms,
 VEIL_EXPORT void veil_node_timer_cancel(veil_timer *t);
 /* Monotonic milliseconds as the loop sees them. */
 VEIL_EXPORT uint64_t veil_node_now_ms(const veil_node *node);
+
+/* ---- node extensions ----------------------------------------------------
+ * Named per-node state of the layers above the runtime (identities, secure
+ * channels) and of plugins, e.g. "veil.channels", "x3dh.prekeys": the
+ * runtime keeps the pointer, never interprets it, and runs destroy (if
+ * not NULL) when the node stops, after every worker has stopped and before
+ * transports and plugins go, newest extension first.  How a layer or a
+ * plugin keeps per-node state and is told that the node goes away, without
+ * the runtime knowing it (docs/ARCHITECTURE.md, "Per-node state of upper
+ * layers").  Node thread only. */
+#define VEIL_NODE_EXTENSION_NAME_MAX 63u
+typedef void (*veil_node_extension_fn)(veil_node *node, void *data);
+/* data must not be NULL.  VEIL_EEXIST when the name is taken, VEIL_ESTOPPED
+ * once the node stops. */
+VEIL_EXPORT int veil_node_extension_add(veil_node *node, const char *name, void *data,
+                                        veil_node_extension_fn destroy) VEIL_WUR;
+/* The data added under name, or NULL. */
+VEIL_EXPORT void *veil_node_extension_get(const veil_node *node, const char *name);
+/* Remove it now, running its destroy.  VEIL_ENOTFOUND. */
+VEIL_EXPORT int veil_node_extension_remove(veil_node *node, const char *name);
 
 /* ---- routing for transports ------------------------------------------ */
 

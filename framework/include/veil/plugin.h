@@ -22,7 +22,7 @@
 
 VEIL_BEGIN_DECLS
 
-#define VEIL_PLUGIN_ABI_MAJOR 1u
+#define VEIL_PLUGIN_ABI_MAJOR 2u
 #define VEIL_PLUGIN_ABI_MINOR 0u
 #define VEIL_PLUGIN_ENTRY_SYMBOL "veil_plugin_entry"
 

@@ -38,13 +38,15 @@ VEIL_EXPORT int veil_secure_channel_create(veil_entity *e, const veil_route *rou
 VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
                                           const veil_address *channel) VEIL_WUR;
 
-/* Start a prekey directory on node (key agreement with prekeys, e.g.
- * `[key_agreement] plugin = x3dh`): the prekey service at [prekeys]
- * address (default "prekeys") accepts bundles that listeners on other
- * nodes publish (`[prekeys] directory_route`) and hands them out.  vault
- * verifies their signatures; it must outlive the node's run.
- * docs/X3DH.md, "Prekey service". */
-VEIL_EXPORT int veil_prekey_directory_start(veil_node *node, veil_vault *vault) VEIL_WUR;
+/* Start the directory of the node's key agreement ([key_agreement]), for
+ * key agreements that have one: a service with no listener of its own that
+ * hands initiators what listeners on other nodes publish to it.  X3DH's is
+ * its prekey directory (the prekey service at [prekeys] address, default
+ * "prekeys", taking the bundles listeners publish with [prekeys]
+ * directory_route; docs/X3DH.md, "Prekey service").  vault verifies what
+ * is published; it must outlive the node's run.  VEIL_EUNSUPPORTED when
+ * the key agreement has none (Noise). */
+VEIL_EXPORT int veil_key_agreement_directory_start(veil_node *node, veil_vault *vault) VEIL_WUR;
 
 /* ---- identity proofs outside a handshake -------------------------------
  * A secure channel binds the key agreement's static key to an identity

@@ -51,7 +51,7 @@ typedef struct veil_transport_stats {
     uint64_t timeouts;             /* connect or incomplete-frame timeouts */
 } veil_transport_stats;
 
-/* ---- using a transport (framework/src/transport.c) --------------------
+/* ---- using a transport (framework/core/transport.c) --------------------
  * NAME is the transport's name: its section is [transport.NAME].  When the
  * configuration has no such section with a `plugin` key, the plugin NAME
  * is loaded with built-in defaults on first use.  Transports configured

@@ -1,0 +1,394 @@
+/* Secure channels: private layout shared by secure_channel.c (public API,
+ * worker ops, lifetimes), channel_listener.c, channel_pending.c (half-open
+ * handshake limits), channel_cookie.c, channel_handshake.c,
+ * channel_hserr.c, channel_prologue.c, channel_data.c, channel_lost.c,
+ * channel_identity.c, channel_frame.c and replay_window.c.  Not installed,
+ * not exported.  Wire format: docs/PROTOCOL.md, "Secure channel". */
+#ifndef VEIL_CHANNEL_INTERNAL_H
+#define VEIL_CHANNEL_INTERNAL_H
+
+#include <veil/entity.h>
+#include <veil/key_agreement.h>
+#include <veil/node.h>
+#include <veil/secure_channel.h>
+#include <veil/trust_policy.h>
+#include <veil/vault.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/upper.h"
+#include "identity/identity_internal.h"
+
+_Static_assert(VEIL_ROUTE_MAX_HOPS < 128u, "a route's count is one varint byte");
+#include "core/util.h"
+
+#define VEIL_CH_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- wire format ------------------------------------------------------ */
+
+enum {
+    VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 */
+    VEIL_CH_HS2 = 0x02,      /* responder → initiator: KA message 2 */
+    VEIL_CH_HS3 = 0x03,      /* initiator → responder: KA message 3 */
+    VEIL_CH_HSERR = 0x04,    /* plain refusal: responder → initiator (message 1
+                              * refused), initiator → responder (message 2's
+                              * identity refused by the initiator's policy) */
+    VEIL_CH_COOKIE = 0x05,   /* plain: listener under load → initiator: cookie */
+    VEIL_CH_HS1_COOKIE = 0x06, /* initiator → listener: KA message 1 || cookie */
+    VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
+    VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
+    VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
+    VEIL_CH_REFUSE = 0x13,   /* encrypted: code:u8 || the refusing policy's name */
+};
+
+/* Frames end with their type byte; encrypted frames are
+ * ciphertext || tag || nonce:u64be || type, with AD = nonce || type.  The
+ * plaintext starts at offset 0, so a decrypted payload needs no move. */
+#define VEIL_CH_TRAILER 9u                   /* 64-bit nonce + type */
+#define VEIL_CH_OVERHEAD (VEIL_CH_TRAILER + VEIL_AEAD_TAG_BYTES)
+/* The most one route takes encoded (veil_route_encode, codec.h): the
+ * count (one byte: at most VEIL_ROUTE_MAX_HOPS < 128), then per address
+ * type:u8 len:varint bytes, i.e. the 2 + len bytes VEIL_ROUTE_BYTES_MAX
+ * bounds in memory, plus one byte for each address of 128 bytes or more
+ * (its length takes a two-byte varint), of which at most
+ * VEIL_ROUTE_BYTES_MAX / (2 + 128) fit: 1 + 1024 + 7 = 1032 bytes. */
+#define VEIL_CH_ROUTE_ENCODED_MAX \
+    (1u + VEIL_ROUTE_BYTES_MAX + VEIL_ROUTE_BYTES_MAX / (2u + 128u))
+/* What an inner message adds to its payload: the onward and the return
+ * route, and payload_len:u32be (veil__ch_inner_parse).  A data frame's
+ * body is at most tag + this + max_message, and max_message at most
+ * VEIL_PAYLOAD_MAX - VEIL_CH_OVERHEAD - this, so a frame always fits a
+ * message. */
+#define VEIL_CH_ROUTES_OVERHEAD (2u * VEIL_CH_ROUTE_ENCODED_MAX + 4u)
+#define VEIL_CH_PROOF_VERSION 2u
+/* Identity proof carried in KA messages 2 and 3: version(2) ||
+ * attestation expiry:u64be || attestation signature(64) || encoded change
+ * history.  The attestation (identity_sign.c, domain VEIL_DOMAIN_ATTEST)
+ * covers 0x04 (X25519) || static public key || expiry. */
+#define VEIL_CH_PROOF_MIN (1u + 8u + VEIL_SIGNATURE_BYTES)
+#define VEIL_CH_POLICY_NAME_MAX 128u
+/* Room for a key agreement's own bytes (ephemeral and static keys, tags)
+ * around a handshake payload: Noise needs at most 2 * 56 + 2 * 16. */
+#define VEIL_CH_KA_HEADROOM 1024u
+/* HSERR body: code:u8 (-VEIL_E*) || a fixed reason chosen by the code
+ * (channel_hserr.c), at most this many bytes. */
+#define VEIL_CH_HSERR_MAX 256u
+/* Frame types up to this one are plain handshake frames. */
+#define VEIL_CH_HANDSHAKE_LAST 0x0fu
+/* Cookies (channel_cookie.c): a MAC of the HS1's first return hop, under a
+ * listener secret that changes every VEIL_CH_COOKIE_ROTATE_MS. */
+#define VEIL_CH_COOKIE_BYTES 16u
+#define VEIL_CH_COOKIE_ROTATE_MS 120000u
+/* How many COOKIE frames an initiator answers during one handshake. */
+#define VEIL_CH_COOKIE_TRIES 3u
+
+typedef struct veil_ch_frame {
+    uint8_t type;
+    uint64_t nonce;               /* encrypted frames only */
+    const uint8_t *body;          /* KA message, or ciphertext || tag (offset 0) */
+    size_t body_len;
+    const uint8_t *cookie;        /* COOKIE, HS1_COOKIE: VEIL_CH_COOKIE_BYTES */
+} veil_ch_frame;
+
+/* Parse the outer frame: type, and for encrypted types the nonce and a
+ * body of at least a tag.  VEIL_ETRUNCATED / VEIL_EFORMAT. */
+VEIL_CH_HIDDEN int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out);
+
+/* Decrypted data: payload || onward route || return route ||
+ * payload_len:u32be (routes as veil_route_encode).  Payload first, so it
+ * is delivered where it was decrypted.  VEIL_ELIMIT when the payload is
+ * over max; VEIL_ETRUNCATED / VEIL_ETRAILING / the route decoder's errors. */
+VEIL_CH_HIDDEN int veil__ch_inner_parse(const uint8_t *plain, size_t len, size_t max,
+                                        veil_route *onward, veil_route *ret,
+                                        size_t *payload_len);
+
+typedef struct veil_ch_proof {
+    uint64_t expires;             /* the attestation's (0: none of its own) */
+    const uint8_t *sig;           /* VEIL_SIGNATURE_BYTES */
+    const uint8_t *history;
+    size_t history_len;
+} veil_ch_proof;
+
+/* Parse an identity proof (no crypto).  VEIL_ETRUNCATED / VEIL_EVERSION /
+ * VEIL_ELIMIT (history over VEIL_HISTORY_MAX_BYTES). */
+VEIL_CH_HIDDEN int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out);
+
+/* ---- anti-replay window ----------------------------------------------- */
+
+#define VEIL_CH_WINDOW_BITS 1024u
+
+typedef struct veil_replay_window {
+    uint64_t top;                 /* highest accepted nonce + 1 (0: none) */
+    uint64_t bits[VEIL_CH_WINDOW_BITS / 64u];
+} veil_replay_window;
+
+enum { VEIL_RW_OK = 0, VEIL_RW_DUPLICATE = 1, VEIL_RW_TOO_OLD = 2 };
+
+VEIL_CH_HIDDEN void veil__rw_init(veil_replay_window *w);
+/* Would n be accepted?  Does not change the window. */
+VEIL_CH_HIDDEN int veil__rw_check(const veil_replay_window *w, uint64_t n);
+/* Record n (after it authenticated); n must have passed check and be below
+ * 2^64-1 (reserved; veil__ch_frame_parse refuses it). */
+VEIL_CH_HIDDEN void veil__rw_update(veil_replay_window *w, uint64_t n);
+
+/* ---- identity binding (channel_identity.c) ---------------------------- */
+
+typedef struct veil_ch_local {
+    veil_secret static_key;       /* the entity's X25519 KA static key */
+    uint8_t static_pub[VEIL_X25519_KEY_BYTES];
+    uint8_t sig[VEIL_SIGNATURE_BYTES];   /* attestation by the identity key */
+    uint64_t expires;             /* the attestation's */
+} veil_ch_local;
+
+/* The entity's current KA static key and attestation (made by the entity
+ * at create, open and rotate: a rotated entity has a new one). */
+VEIL_CH_HIDDEN int veil__ch_local_get(veil_entity *e, veil_ch_local *out);
+
+/* Verify a peer's proof against the KA's remote static key: history,
+ * attestation under the history's current key, attested key equal to the
+ * remote static; then, always (also when the signatures were verified
+ * before and cached), the current key and the attestation against clock:
+ * VEIL_EEXPIRED.  Fills *view. */
+VEIL_CH_HIDDEN int veil__ch_peer_verify(veil_vault *v, const veil_ch_proof *proof,
+                                        const uint8_t *remote_static, size_t remote_len,
+                                        const veil_history_clock *clock,
+                                        veil_history_view *view);
+
+/* channel_proof.c: this entity's proof (version || attestation of loc's
+ * static key || change history), malloc'd into *out. */
+VEIL_CH_HIDDEN int veil__ch_proof_make(veil_entity *e, const veil_ch_local *loc, uint8_t **out,
+                                       size_t *len);
+
+/* ---- channels --------------------------------------------------------- */
+
+enum {
+    VEIL_CH_ST_HANDSHAKE = 1,     /* KA messages in flight */
+    VEIL_CH_ST_WAIT_ACCEPT = 2,   /* initiator: sent msg 3, waiting */
+    VEIL_CH_ST_OPEN = 3,
+    VEIL_CH_ST_FAILED = 4,        /* initiator: create() reports rc/detail */
+};
+
+typedef struct veil_ch_settings {
+    uint64_t rekey_interval;
+    uint64_t handshake_timeout_ms;
+    size_t max_message;
+    uint32_t max_pending;         /* responders in handshake, per node */
+    uint32_t max_pending_listener; /* ... per listener */
+    uint32_t cookie_threshold;    /* node's pending count that demands cookies */
+} veil_ch_settings;
+
+struct veil_channel;
+
+/* The pending handshakes, oldest first: an intrusive list through one of
+ * the two links of veil_channel (node-wide, per listener). */
+typedef struct veil_ch_link {
+    struct veil_channel *prev, *next;
+} veil_ch_link;
+
+typedef struct veil_ch_list {
+    struct veil_channel *head, *tail;
+    uint32_t count;
+} veil_ch_list;
+
+/* The channel layer's per-node state (channel_node.c), the node extension
+ * "veil.channels": the node's running channels (for lost routes), the
+ * pending (half-open) responders of all listeners, oldest first
+ * (channel_pending.c), and the rate limit of the warnings strangers can
+ * cause.  Made on first use (it subscribes to lost routes then), destroyed
+ * when the node stops (after every channel and listener has stopped). */
+typedef struct veil_ch_node {
+    veil_node *node;
+    veil_ch_list channels;        /* workers running (in_all) */
+    veil_ch_list pending;         /* responders in handshake (in_node) */
+    uint32_t max_pending;
+    uint32_t cookie_threshold;
+    veil_ratelimit log;
+} veil_ch_node;
+
+/* A listener and what its responders share (refcounted: each responder
+ * holds a reference, so the policy and KA instance outlive the listener
+ * worker if responders are still alive). */
+typedef struct veil_ch_listener {
+    unsigned refs;
+    veil_entity *entity;
+    veil_trust_policy *policy;
+    const veil_key_agreement_ops *ka;
+    void *ka_inst;
+    veil_ch_settings set;
+    veil_context *ctx;
+    char name[VEIL_ADDRESS_MAX + 1]; /* its address, for logs after it stopped */
+    void *ka_listener;            /* the key agreement's listener_start handle */
+    veil_ch_node *shared;
+    veil_ch_list pending;         /* its responders in handshake */
+    veil_secret cookie_key[2];    /* current, previous (0: none yet) */
+    uint64_t cookie_since_ms;
+    uint8_t *prologue;            /* the responders' handshake prologue */
+    size_t prologue_len;
+    veil_listener_stats stats;
+} veil_ch_listener;
+
+typedef struct veil_channel {
+    veil_node *node;
+    veil_ch_node *shared;         /* the node's channel state */
+    veil_context *ctx;
+    /* The worker's addresses (valid while ctx is): the public one
+     * applications route through, and the one the peer's channel sends to. */
+    const veil_address *addr, *peer_addr;
+    veil_ch_link in_all;          /* shared->channels, while the worker runs */
+    veil_entity *entity;
+    veil_vault *vault;
+    const veil_key_agreement_ops *ka;
+    void *ka_inst;                /* owned by the initiator; listener's otherwise */
+    veil_ch_listener *listener;   /* responders only (a reference) */
+    veil_trust_policy *policy;    /* initiator's own until the handshake ends */
+    int role;                     /* veil_ka_role */
+    int state;
+    /* Lifetime: the struct is freed when the last reference goes: the
+     * worker's (dropped when it stops), create()'s while it waits, and one
+     * per running handler or callback.  After the worker stopped (stopped)
+     * only the struct remains valid: ctx is gone after the round. */
+    unsigned refs;
+    bool stopping;                /* stop requested */
+    bool stopped;                 /* the worker's stop op ran */
+    bool waiting;                 /* initiator: create() waits on it */
+    /* handshake only */
+    void *session;
+    veil_timer *timer;
+    int result;                   /* initiator: create()'s return code */
+    char *detail;                 /* ... and its detail */
+    bool pending;                 /* responder: on the pending lists */
+    veil_ch_link in_node, in_listener;
+    uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
+    size_t hs1_len;
+    uint8_t *prologue;            /* initiator: kept while peer_resolve runs */
+    size_t prologue_len;
+    unsigned cookie_tries;
+    /* established */
+    veil_packed_route *route;     /* to the peer's channel, as messages carry it */
+    veil_ch_settings set;
+    int nonce_format;
+    veil_secret send_key, recv_key, recv_prev;
+    uint64_t send_n, send_epoch, recv_epoch;
+    veil_replay_window window;
+    veil_channel_stats stats;
+} veil_channel;
+
+/* secure_channel.c */
+VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
+
+/* channel_ka.c: the node's key agreement instance; *fallback names the
+ * plugin and its version for the prologue of a plugin without `describe`. */
+VEIL_CH_HIDDEN int veil__ch_ka_instance(veil_node *node, const veil_key_agreement_ops **ka,
+                                        void **inst, char *fallback, size_t cap);
+/* Does the table have the listener hooks / peer_resolve (key_agreement.h)? */
+VEIL_CH_HIDDEN bool veil__ch_ka_has_listener(const veil_key_agreement_ops *ka);
+VEIL_CH_HIDDEN bool veil__ch_ka_resolves(const veil_key_agreement_ops *ka);
+/* Listener: the key agreement's listener_start at address for loc's static
+ * key (no-op without the hooks); unlisten when the listener's state goes. */
+VEIL_CH_HIDDEN int veil__ch_ka_listen(veil_ch_listener *l, veil_node *node, const char *address,
+                                      const veil_ch_local *loc);
+VEIL_CH_HIDDEN void veil__ch_ka_unlisten(veil_ch_listener *l);
+
+/* Allocate a channel with settings set and start its worker at two fresh
+ * addresses.  The worker holds the first reference. */
+VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role,
+                                  const veil_ch_settings *set, veil_channel **out);
+/* Stop the channel's worker (its reference goes in the stop op; the struct
+ * stays while others hold one). */
+VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_ref(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_unref(veil_channel *ch);
+
+/* channel_lost.c: the node's route-lost subscriber */
+VEIL_CH_HIDDEN void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,
+                                        const char *detail, void *arg);
+/* Send bytes (a frame) along route from the channel's peer-facing address. */
+VEIL_CH_HIDDEN int veil__ch_send_raw(veil_channel *ch, const veil_route *route,
+                                     const uint8_t *frame, size_t len);
+/* A new message to the peer (stored route) with a payload of len bytes for
+ * the caller to fill. */
+VEIL_CH_HIDDEN int veil__ch_message_to_peer(veil_channel *ch, size_t len, veil_message **out,
+                                            uint8_t **buf);
+/* Onward := route (NULL: the stored route to the peer), return := our
+ * peer-facing address. */
+VEIL_CH_HIDDEN int veil__ch_address_to_peer(veil_channel *ch, veil_message *m,
+                                            const veil_route *route);
+/* Keep r as the route to the peer (the first HS2 or HS1 tells it). */
+VEIL_CH_HIDDEN int veil__ch_set_route(veil_channel *ch, const veil_route *r);
+VEIL_CH_HIDDEN int veil__ch_fail(veil_channel *ch, int rc);
+VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);
+
+/* channel_node.c: the node's state, made on first use with set's caps. */
+VEIL_CH_HIDDEN int veil__ch_node_get(veil_node *node, const veil_ch_settings *set,
+                                     veil_ch_node **out);
+/* The intrusive lists, through the link at offset off of veil_channel. */
+VEIL_CH_HIDDEN void veil__ch_list_append(veil_ch_list *l, veil_channel *ch, size_t off);
+VEIL_CH_HIDDEN void veil__ch_list_remove(veil_ch_list *l, veil_channel *ch, size_t off);
+
+/* channel_pending.c: half-open handshakes (docs/PROTOCOL.md, "Security
+ * properties and limits") */
+/* A responder starts / stops being a pending handshake. */
+VEIL_CH_HIDDEN void veil__ch_pending_add(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_pending_remove(veil_channel *ch);
+/* Before a new responder: stop the oldest pending ones while a cap is
+ * reached (counted, logged within the rate limit). */
+VEIL_CH_HIDDEN void veil__ch_make_room(veil_ch_listener *l);
+/* Does the node's load demand a cookie with HS1? */
+VEIL_CH_HIDDEN bool veil__ch_under_load(const veil_ch_listener *l);
+/* A warning a stranger can cause, within the node's log rate limit. */
+VEIL_CH_HIDDEN void veil__ch_warn(veil_ch_listener *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* channel_cookie.c */
+/* Is cookie (VEIL_CH_COOKIE_BYTES) the one for msg's first return hop? */
+VEIL_CH_HIDDEN bool veil__ch_cookie_ok(veil_ch_listener *l, const veil_message *msg,
+                                       const uint8_t *cookie);
+/* Answer HS1 msg with a COOKIE frame (msg is reused for the reply). */
+VEIL_CH_HIDDEN void veil__ch_cookie_reply(veil_ch_listener *l, veil_message *msg);
+VEIL_CH_HIDDEN void veil__ch_cookie_forget(veil_ch_listener *l);
+/* Initiator: a COOKIE arrived while waiting for message 2. */
+VEIL_CH_HIDDEN int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f);
+
+/* channel_prologue.c */
+#define VEIL_CH_PROLOGUE_MAX 640u
+/* The handshake prologue for the listener at `listener` (docs/PROTOCOL.md,
+ * "Prologue"); hashes the key agreement's own configured prologue in v. */
+VEIL_CH_HIDDEN int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst,
+                                     const char *fallback, veil_vault *v,
+                                     const veil_address *listener, uint8_t *out, size_t cap,
+                                     size_t *len);
+
+/* channel_handshake.c */
+VEIL_CH_HIDDEN int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route,
+                                            const char *fallback);
+VEIL_CH_HIDDEN int veil__ch_responder_begin(veil_ch_listener *l, veil_message *msg,
+                                            const veil_ch_frame *f);
+VEIL_CH_HIDDEN int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg,
+                                            const veil_ch_frame *f);
+VEIL_CH_HIDDEN void veil__ch_handshake_timer(veil_node *node, void *arg);
+
+/* channel_hserr.c */
+/* Tell the peer along route that the handshake failed with rc: an HSERR
+ * frame (plain: nothing is keyed yet) with the code and the fixed reason
+ * for it, never the detail (it stays in veil_last_error() for the local
+ * log).  Codes outside the table go as VEIL_EHANDSHAKE. */
+VEIL_CH_HIDDEN void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc);
+/* An HSERR frame arrived (initiator: message 1 refused; responder: the
+ * initiator's policy refused it after message 2). */
+VEIL_CH_HIDDEN int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f);
+
+/* channel_data.c */
+/* Encrypt app message msg (onward [channel, rest...]) and send it. */
+VEIL_CH_HIDDEN int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg);
+/* Frame with plaintext body (control frames: close, accept, refuse). */
+VEIL_CH_HIDDEN int veil__ch_send_control(veil_channel *ch, uint8_t type,
+                                         const uint8_t *body, size_t len);
+/* An encrypted frame from the peer (msg's payload); decrypted in place. */
+VEIL_CH_HIDDEN int veil__ch_receive(veil_channel *ch, veil_message *msg,
+                                    const veil_ch_frame *f);
+/* Take the KA result's keys. */
+VEIL_CH_HIDDEN void veil__ch_keys_set(veil_channel *ch, const veil_ka_result *r);
+VEIL_CH_HIDDEN void veil__ch_keys_destroy(veil_channel *ch, bool touch_vault);
+
+#endif

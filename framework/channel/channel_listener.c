@@ -1,0 +1,149 @@
+/* Secure channel listeners: a worker at the listener's address that turns
+ * each first handshake message into a responder channel
+ * (channel_handshake.c), after admission: under load (channel_pending.c)
+ * only an HS1 with a valid cookie is served, the others get a COOKIE
+ * (channel_cookie.c); the caps on pending handshakes make room by stopping
+ * the oldest.  The listener's state is shared with its responders
+ * (reference counted), so it outlives the worker while they run. */
+#include "channel_internal.h"
+
+#include <veil/error.h>
+#include <veil/log.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void veil__ch_listener_unref(veil_ch_listener *l)
+{
+    if (--l->refs > 0)
+        return;
+    veil__ch_ka_unlisten(l);
+    veil__ch_cookie_forget(l);    /* the entity still holds the vault */
+    veil_trust_policy_free(l->policy);
+    if (l->ka_inst != NULL)
+        l->ka->instance_free(l->ka_inst);
+    free(l->prologue);
+    veil_entity_free(l->entity);   /* our reference */
+    free(l);
+}
+
+static int listener_start(veil_context *ctx, void *state)
+{
+    ((veil_ch_listener *)state)->ctx = ctx;
+    return 0;
+}
+
+static int listener_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    veil_ch_listener *l = state;
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    veil_ch_frame f;
+    if (veil__ch_frame_parse(p, len, &f) < 0 ||
+        (f.type != VEIL_CH_HS1 && f.type != VEIL_CH_HS1_COOKIE)) {
+        veil_log(VEIL_LOG_DEBUG, "channel", "listener '%s': dropped a message that is not a "
+                 "first handshake message", veil_ctx_address(ctx)->bytes);
+        return 0;
+    }
+    l->stats.first_messages++;
+    if (f.type == VEIL_CH_HS1_COOKIE && veil__ch_cookie_ok(l, msg, f.cookie)) {
+        l->stats.cookies_accepted++;
+    } else if (veil__ch_under_load(l)) {
+        veil__ch_cookie_reply(l, msg);
+        return 0;
+    }
+    veil__ch_make_room(l);
+    return veil__ch_responder_begin(l, msg, &f);
+}
+
+static void listener_stop(veil_context *ctx, void *state)
+{
+    (void)ctx;
+    veil_ch_listener *l = state;
+    l->ctx = NULL;
+    veil__ch_listener_unref(l);
+}
+
+static const veil_worker_ops listener_ops = {
+    .size = sizeof(veil_worker_ops),
+    .start = listener_start,
+    .handle_message = listener_handle,
+    .stop = listener_stop,
+};
+
+/* Everything the listener needs before its worker starts. */
+static int listener_setup(veil_ch_listener *l, veil_node *node, const char *address)
+{
+    veil_ch_local local;
+    veil_address a;
+    char fallback[160];
+    uint8_t prologue[VEIL_CH_PROLOGUE_MAX];
+    int rc = veil_address_parse(&a, address);
+    if (rc < 0)
+        return veil_error_wrap(rc, "secure channel listener address '%s'", address);
+    snprintf(l->name, sizeof l->name, "%s", address);
+    if ((rc = veil__ch_settings(node, &l->set)) < 0 ||
+        (rc = veil__ch_ka_instance(node, &l->ka, &l->ka_inst, fallback, sizeof fallback)) < 0 ||
+        (rc = veil__ch_node_get(node, &l->set, &l->shared)) < 0 ||
+        /* make the static key and attestation now: errors show here */
+        (rc = veil__ch_local_get(l->entity, &local)) < 0)
+        return rc;
+    rc = veil__ch_prologue(l->ka, l->ka_inst, fallback, veil_entity_vault(l->entity), &a,
+                           prologue, sizeof prologue, &l->prologue_len);
+    if (rc == 0 && (l->prologue = malloc(l->prologue_len)) == NULL)
+        rc = veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
+    if (rc < 0)
+        return rc;
+    memcpy(l->prologue, prologue, l->prologue_len);
+    return veil__ch_ka_listen(l, node, address, &local);
+}
+
+int veil_secure_channel_listener_create(veil_entity *e, const char *address,
+                                        veil_trust_policy *policy)
+{
+    veil_node *node = e ? veil_entity_node(e) : NULL;
+    if (node == NULL || address == NULL || policy == NULL) {
+        veil_trust_policy_free(policy);
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_create: %s",
+                              e == NULL ? "entity is NULL" : node == NULL
+                              ? "the entity has no node" : address == NULL ? "address is NULL"
+                              : "policy is NULL (a listener must have a trust policy)");
+    }
+    veil_ch_listener *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        veil_trust_policy_free(policy);
+        return veil_error_set(VEIL_ENOMEM, "secure channel listener: out of memory");
+    }
+    l->refs = 1;
+    l->entity = veil__entity_ref(e);
+    l->policy = policy;
+    int rc = listener_setup(l, node, address);
+    if (rc == 0)
+        rc = veil_ctx_start_worker(veil_node_context(node), address, &listener_ops, l);
+    if (rc < 0) {
+        int keep = rc;
+        veil__ch_listener_unref(l);
+        return keep;
+    }
+    return 0;
+}
+
+int veil_secure_channel_listener_stats(veil_node *node, const char *address,
+                                       veil_listener_stats *out)
+{
+    veil_address a;
+    if (node == NULL || address == NULL || out == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_stats: node, address "
+                              "and out must not be NULL");
+    const veil_ch_listener *l = veil_address_parse(&a, address) == 0
+                                    ? veil_node_worker_state(node, &a, &listener_ops)
+                                    : NULL;
+    if (l == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no secure channel listener at address '%s'",
+                              address);
+    *out = l->stats;
+    out->pending = l->pending.count;
+    out->node_pending = l->shared->pending.count;
+    return 0;
+}

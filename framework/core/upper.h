@@ -1,0 +1,94 @@
+/* What the core offers the layers above it inside libveil (identity/ and
+ * channel/) beyond the public API.  Not installed, not exported (hidden
+ * visibility).  Upper layers include from the core only this, core/util.h
+ * and the public headers, never the runtime's private headers
+ * (tests/layering.sh checks it). */
+#ifndef VEIL_UPPER_H
+#define VEIL_UPPER_H
+
+#include <veil/config.h>
+#include <veil/message.h>
+#include <veil/node.h>
+#include <veil/plugin.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VEIL_UPPER_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- plugins the node owns (node.c) ----------------------------------- */
+
+/* The plugin loaded for `section` (e.g. "vault", "vault.backup").
+ *
+ * Plugins named by the configuration (`plugin = NAME` in a section of a
+ * registered plugin kind: vault*, key_agreement*, policy*, transport.*)
+ * are loaded when the node is created.  When the section has no `plugin`
+ * key (or is absent) and default_name is not NULL, default_name is loaded
+ * once with that section supplying its keys, and kept for later calls.
+ * The node owns every plugin it hands out; all are unloaded at
+ * veil_node_stop().
+ *
+ * Errors: VEIL_ENOTFOUND (nothing configured, no default), VEIL_EPLUGIN_KIND
+ * (the section's plugin is of another kind), the loader's errors. */
+VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, int kind,
+                                        const char *default_name, veil_plugin **out);
+
+/* ---- routes kept long (address.c) ------------------------------------- */
+
+/* A route in as many bytes as its addresses take, for a route kept as long
+ * as a secure channel lives (a veil_route is 1.3 KiB).  Unpacking it is
+ * one copy of those bytes, as cheap as veil_route_copy: no decoding.
+ * Free it with free(). */
+typedef struct veil_packed_route veil_packed_route;
+/* VEIL_ENOMEM. */
+VEIL_UPPER_HIDDEN int veil__route_pack(const veil_route *r, veil_packed_route **out);
+VEIL_UPPER_HIDDEN void veil__route_unpack(const veil_packed_route *p, veil_route *out);
+
+/* ---- messages (message.c) --------------------------------------------- */
+
+/* The message's local info, to change in place: a secure channel sets or
+ * clears a few fields of it per message, where building a whole
+ * veil_local_info for veil_message_set_local_info and copying it in shows
+ * in the data path's cost (docs/PROTOCOL.md, "Performance"). */
+VEIL_UPPER_HIDDEN veil_local_info *veil__message_local_info(veil_message *m);
+
+/* ---- plugin kinds (plugin_kind.c) ------------------------------------- */
+
+/* Size of an ops table up to and including its member `last`: the
+ * smallest table of a kind the loader accepts ends there (tables grow by
+ * appending, so later members are never required). */
+#define VEIL_OPS_MIN_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+
+typedef struct veil_plugin_kind_info {
+    int kind;                    /* veil_plugin_kind */
+    const char *name;            /* veil_plugin_kind_name(); sections [name.X] */
+    size_t ops_min;              /* smallest ops table accepted */
+    bool bare_section;           /* [name] itself holds one too */
+} veil_plugin_kind_info;
+
+/* The core knows the vault and transport kinds; a layer above registers
+ * each of its kinds once, when libveil is loaded (a constructor), so the
+ * loader and the node never see its ops tables.  A kind registered twice
+ * keeps its first registration. */
+VEIL_UPPER_HIDDEN void veil__plugin_kind_register(const veil_plugin_kind_info *k);
+/* The registration of kind, or NULL. */
+VEIL_UPPER_HIDDEN const veil_plugin_kind_info *veil__plugin_kind(int kind);
+/* The kind a configuration section holds a plugin of ([vault], [vault.X],
+ * [transport.X], ...), or NULL. */
+VEIL_UPPER_HIDDEN const veil_plugin_kind_info *veil__plugin_kind_of_section(const char *section);
+
+/* ---- plugin references (plugin_loader.c) ------------------------------ */
+
+/* One more holder of p: veil_plugin_unload drops one, and the plugin is
+ * finalised and closed when the last holder lets go.  Lets a node's cache
+ * of trust policy plugins and every policy made from it share one load,
+ * in whatever order node and policies are freed. */
+VEIL_UPPER_HIDDEN void veil__plugin_ref(veil_plugin *p);
+
+/* Check [section] of cfg against p's descriptor the way a load checks the
+ * section it is given: only "plugin" and the descriptor's config_keys.
+ * 0, or the loader's error naming the plugin and the offending key. */
+VEIL_UPPER_HIDDEN int veil__plugin_check_section(const veil_plugin *p, const veil_config *cfg,
+                                                 const char *section);
+
+#endif
