@@ -136,13 +136,9 @@ typedef struct vc_backend {
     unsigned copy_algs;
 } vc_backend;
 
-#ifdef VEIL_HAVE_SODIUM
 /* Fails (VEIL_EUNSUPPORTED) when sodium_init fails. */
 VC_HIDDEN int vc_backend_sodium(const vc_backend **out);
-#endif
-#ifdef VEIL_HAVE_OPENSSL
 VC_HIDDEN int vc_backend_openssl(const vc_backend **out);
-#endif
 
 /* Hashes from OpenSSL (ossl_hash.c): every hash of the OpenSSL backend,
  * BLAKE2s of the libsodium backend.  The pool functions fit hash_pool_new /

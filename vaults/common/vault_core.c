@@ -11,24 +11,10 @@
 
 int vc_backend_by_name(const char *name, const vc_backend **out)
 {
-    if (strcmp(name, "sodium") == 0) {
-#ifdef VEIL_HAVE_SODIUM
+    if (strcmp(name, "sodium") == 0)
         return vc_backend_sodium(out);
-#else
-        return veil_error_set(VEIL_EUNSUPPORTED,
-                              "crypto backend 'sodium' was disabled at configure time "
-                              "(--disable-sodium); use crypto = openssl");
-#endif
-    }
-    if (strcmp(name, "openssl") == 0) {
-#ifdef VEIL_HAVE_OPENSSL
+    if (strcmp(name, "openssl") == 0)
         return vc_backend_openssl(out);
-#else
-        return veil_error_set(VEIL_EUNSUPPORTED,
-                              "crypto backend 'openssl' was disabled at configure time "
-                              "(--disable-openssl); use crypto = sodium");
-#endif
-    }
     return veil_error_set(VEIL_EINVAL, "unknown crypto backend '%s' (accepted: sodium, openssl)",
                           name);
 }

@@ -24,17 +24,12 @@ typedef struct vc_vault vc_vault;
 
 /* The config key selecting the backend and its accepted values. */
 #define VC_CRYPTO_KEY "crypto"
-/* The default: openssl, or sodium in a build configured --disable-openssl
- * (the including .c file includes config.h first). */
-#ifdef VEIL_HAVE_OPENSSL
+/* The default (both backends are always built). */
 #define VC_CRYPTO_DEFAULT "openssl"
-#else
-#define VC_CRYPTO_DEFAULT "sodium"
-#endif
 
 /* Backend by name ("sodium", "openssl").  VEIL_EINVAL for an unknown name
- * (detail lists the accepted values), VEIL_EUNSUPPORTED for a backend left
- * out at configure time. */
+ * (detail lists the accepted values), VEIL_EUNSUPPORTED when libsodium
+ * fails to initialise. */
 VC_HIDDEN int vc_backend_by_name(const char *name, const vc_backend **out);
 
 /* Read `crypto` from scope (absent: openssl; scope or its config may be
