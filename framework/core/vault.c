@@ -118,6 +118,21 @@ static int check_attrs(const veil_secret_attrs *a, const char *fn, const char *w
     return 0;
 }
 
+/* Optional output attributes (NULL: the op's default). */
+static int check_out_attrs(const veil_secret_attrs *out_attrs, const char *fn)
+{
+    return out_attrs != NULL ? check_attrs(out_attrs, fn, "out_attrs", SIZE_MAX) : 0;
+}
+
+/* A handle and where to copy bytes of it. */
+static int check_copy_out(veil_secret s, const uint8_t *out, const size_t *len, const char *fn)
+{
+    HANDLE(s, fn);
+    NONNULL(out, fn);
+    NONNULL(len, fn);
+    return 0;
+}
+
 static int check_hash(int alg, const char *fn)
 {
     if (veil_hash_len(alg) == 0)
@@ -252,10 +267,8 @@ int veil_vault_export(veil_vault *v, veil_secret s, uint8_t *out, size_t cap, si
 {
     static const char fn[] = "veil_vault_export";
     OP(v, export_secret, fn);
-    HANDLE(s, fn);
-    NONNULL(out, fn);
-    NONNULL(len, fn);
-    return v->ops->export_secret(v->inst, s, out, cap, len);
+    int rc = check_copy_out(s, out, len, fn);
+    return rc != 0 ? rc : v->ops->export_secret(v->inst, s, out, cap, len);
 }
 
 int veil_vault_attributes(veil_vault *v, veil_secret s, veil_secret_attrs *out)
@@ -270,10 +283,8 @@ int veil_vault_public_key(veil_vault *v, veil_secret s, uint8_t *out, size_t cap
 {
     static const char fn[] = "veil_vault_public_key";
     OP(v, public_key, fn);
-    HANDLE(s, fn);
-    NONNULL(out, fn);
-    NONNULL(len, fn);
-    return v->ops->public_key(v->inst, s, out, cap, len);
+    int rc = check_copy_out(s, out, len, fn);
+    return rc != 0 ? rc : v->ops->public_key(v->inst, s, out, cap, len);
 }
 
 int veil_vault_key_id(veil_vault *v, veil_secret s, char out[VEIL_KEY_ID_TEXT_BYTES])
@@ -410,12 +421,8 @@ int veil_vault_dh(veil_vault *v, veil_secret priv, const uint8_t *peer_public, s
     if (peer_len != VEIL_X25519_KEY_BYTES && peer_len != VEIL_X448_KEY_BYTES)
         return veil_error_set(VEIL_EINVAL, "%s: peer_len %zu is neither 32 (X25519) nor 56 (X448)",
                               fn, peer_len);
-    if (out_attrs != NULL) {
-        int rc = check_attrs(out_attrs, fn, "out_attrs", SIZE_MAX);
-        if (rc != 0)
-            return rc;
-    }
-    return v->ops->dh(v->inst, priv, peer_public, peer_len, out_attrs, out);
+    int rc = check_out_attrs(out_attrs, fn);
+    return rc != 0 ? rc : v->ops->dh(v->inst, priv, peer_public, peer_len, out_attrs, out);
 }
 
 static int check_aead(veil_vault *v, veil_secret key, const uint8_t *nonce, const uint8_t *ad,
@@ -465,12 +472,8 @@ int veil_vault_aead_rekey(veil_vault *v, veil_secret key,
     HANDLE(key, fn);
     NONNULL(nonce, fn);
     NONNULL(out, fn);
-    if (out_attrs != NULL) {
-        int rc = check_attrs(out_attrs, fn, "out_attrs", SIZE_MAX);
-        if (rc != 0)
-            return rc;
-    }
-    return v->ops->aead_rekey(v->inst, key, nonce, out_attrs, out);
+    int rc = check_out_attrs(out_attrs, fn);
+    return rc != 0 ? rc : v->ops->aead_rekey(v->inst, key, nonce, out_attrs, out);
 }
 
 int veil_vault_sign(veil_vault *v, veil_secret key, const uint8_t *msg, size_t len,
