@@ -96,10 +96,10 @@ static void side_free(runner *r, side *sd)
     noise_handshake_free(sd->hs);
     noise_cipher_clear(&sd->send);
     noise_cipher_clear(&sd->recv);
-    noise_drop(r->vault, sd->s);
-    noise_drop(r->vault, sd->e);
+    veil__secret_drop(r->vault, &sd->s);
+    veil__secret_drop(r->vault, &sd->e);
     for (size_t i = 0; i < sd->n_psks; i++)
-        noise_drop(r->vault, sd->psks[i]);
+        veil__secret_drop(r->vault, &sd->psks[i]);
     memset(sd, 0, sizeof(*sd));
 }
 

@@ -5,14 +5,13 @@
 
 #include <veil/key_agreement.h>
 
+#include "helpers.h"
+
 void veil_nonce_encode(int format, uint64_t n, uint8_t out[VEIL_AEAD_NONCE_BYTES])
 {
-    memset(out, 0, VEIL_AEAD_NONCE_BYTES);
-    for (int i = 0; i < 8; i++) {
-        uint8_t b = (uint8_t)(n >> (8 * i));
-        if (format == VEIL_NONCE_ZERO32_BE64)
-            out[11 - i] = b;
-        else
-            out[4 + i] = b;
-    }
+    memset(out, 0, 4);
+    if (format == VEIL_NONCE_ZERO32_BE64)
+        veil__store_be64(out + 4, n);
+    else
+        veil__store_le64(out + 4, n);
 }

@@ -29,8 +29,8 @@ void noise_cipher_init(noise_cipher *c, veil_vault *v, int nonce_format)
 
 void noise_cipher_clear(noise_cipher *c)
 {
-    if (c->k != 0 && c->owns_key)
-        noise_drop(c->vault, c->k);
+    if (c->owns_key)
+        veil__secret_drop(c->vault, &c->k);
     c->k = 0;
     c->n = 0;
     c->owns_key = false;
@@ -149,7 +149,7 @@ int noise_cipher_rekey(noise_cipher *c)
         return rc;
     /* Rekey keeps the counter (§11.3); the new key is ours to destroy. */
     if (c->owns_key)
-        noise_drop(c->vault, c->k);
+        veil__secret_drop(c->vault, &c->k);
     c->k = nk;
     c->owns_key = true;
     return 0;

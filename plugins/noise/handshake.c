@@ -23,11 +23,11 @@ static const char *role_name(int role)
 static void wipe_owned(noise_handshake *hs)
 {
     noise_symmetric_clear(&hs->sym);
-    if (hs->owns_e && hs->e != 0)
-        noise_drop(hs->vault, hs->e);
+    if (hs->owns_e)
+        veil__secret_drop(hs->vault, &hs->e);
     hs->e = 0;
     hs->owns_e = false;
-    noise_memzero(hs->re, sizeof(hs->re));
+    veil__memzero(hs->re, sizeof(hs->re));
     hs->have_re = false;
 }
 
@@ -183,7 +183,7 @@ void noise_handshake_free(noise_handshake *hs)
     if (hs == NULL)
         return;
     wipe_owned(hs);
-    noise_memzero(hs, sizeof(*hs));
+    veil__memzero(hs, sizeof(*hs));
     free(hs);
 }
 
@@ -233,7 +233,7 @@ static int dh_token(noise_handshake *hs, int tok)
                    : rc;
     veil_vault_input ikm = { shared, NULL, 0 };
     rc = noise_symmetric_mix_key(&hs->sym, &ikm);
-    noise_drop(hs->vault, shared);
+    veil__secret_drop(hs->vault, &shared);
     return rc;
 }
 
@@ -463,7 +463,7 @@ static int read_payload(noise_handshake *hs, const uint8_t *in, size_t len, uint
                             cap, hs->msg_index + 1, plain);
     if (rc == 0 && plain > 0)
         memcpy(payload, tmp, plain);
-    noise_memzero(tmp, len);
+    veil__memzero(tmp, len);
     free(tmp);
     if (rc == 0)
         *payload_len = plain;
@@ -521,7 +521,7 @@ int noise_handshake_split(noise_handshake *hs, veil_ka_result *out)
     bool init = hs->role == VEIL_KA_INITIATOR;
     if (hs->proto.pattern.one_way) {
         /* One-way: only c1 is used (§7.4); c2 is never needed. */
-        noise_drop(hs->vault, k2);
+        veil__secret_drop(hs->vault, &k2);
         out->send_key = init ? k1 : 0;
         out->recv_key = init ? 0 : k1;
     } else {

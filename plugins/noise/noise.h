@@ -14,19 +14,9 @@
 #include <veil/key_agreement.h>
 #include <stdbool.h>
 
+#include "helpers.h" /* wiping, dropping secrets */
+
 #define NOISE_HIDDEN __attribute__((visibility("hidden")))
-
-/* Wipe that the compiler may not elide (glibc; _GNU_SOURCE is set). */
-#include <string.h>
-#define noise_memzero(p, n) explicit_bzero((p), (n))
-
-/* Destroy a secret on a cleanup path, where a failure (already destroyed,
- * vault closing) leaves nothing more to do. */
-static inline void noise_drop(veil_vault *v, veil_secret s)
-{
-    if (s != 0 && veil_vault_destroy(v, s) < 0)
-        return;
-}
 
 #define NOISE_NAME_MAX 128u          /* longest protocol name accepted */
 #define NOISE_MAX_MESSAGES 4u        /* deferred patterns have up to 4 */

@@ -23,19 +23,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "helpers.h" /* byte order, wiping, dropping secrets */
+
 #define X3DH_HIDDEN __attribute__((visibility("hidden")))
-
-/* Wipe that the compiler may not elide (glibc; _GNU_SOURCE is set). */
-#define x3dh_memzero(p, n) explicit_bzero((p), (n))
-
-/* Destroy a secret on a cleanup path (a failure leaves nothing to do). */
-static inline void x3dh_drop(veil_vault *v, veil_secret *s)
-{
-    if (*s != 0 && veil_vault_destroy(v, *s) < 0) {
-        /* already gone: nothing more to wipe */
-    }
-    *s = 0;
-}
 
 #define X3DH_KEY_BYTES 32u           /* X25519 public key u */
 #define X3DH_ENC_BYTES 33u           /* Encode(PK) = 0x05 || u */

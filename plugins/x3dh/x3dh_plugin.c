@@ -35,7 +35,7 @@ static void instance_free(void *p)
 {
     if (p == NULL)
         return;
-    x3dh_memzero(p, sizeof(x3dh_config));
+    veil__memzero(p, sizeof(x3dh_config));
     free(p);
 }
 

@@ -85,7 +85,7 @@ static int mix_key(x3dh_session *s, veil_secret salt_key, const veil_secret *dh,
                              strlen(label), a, 2, out);
     if (rc < 0)
         return veil_error_wrap(rc, "x3dh: HKDF (%s)", label);
-    x3dh_drop(s->v, &s->ck);
+    veil__secret_drop(s->v, &s->ck);
     s->ck = out[0];
     *k = out[1];
     return 0;
@@ -94,11 +94,11 @@ static int mix_key(x3dh_session *s, veil_secret salt_key, const veil_secret *dh,
 static int fail(x3dh_session *s, int rc)
 {
     s->state = ST_FAILED;
-    x3dh_drop(s->v, &s->ck);
+    veil__secret_drop(s->v, &s->ck);
     if (s->owns_e)
-        x3dh_drop(s->v, &s->e);
+        veil__secret_drop(s->v, &s->e);
     s->e = 0;
-    x3dh_memzero(s->h, sizeof s->h);
+    veil__memzero(s->h, sizeof s->h);
     return rc;
 }
 
@@ -192,7 +192,7 @@ void x3dh_session_free(x3dh_session *s)
     if (s == NULL)
         return;
     fail(s, 0);
-    x3dh_memzero(s, sizeof *s);
+    veil__memzero(s, sizeof *s);
     free(s);
 }
 
@@ -321,8 +321,8 @@ static int write_msg1(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = seal(s, k1, ad, ad_len, payload, plen, out + hdr);
     if (rc == 0)
         *out_len = hdr + plen + VEIL_AEAD_TAG_BYTES;
-    x3dh_drop(s->v, &sk);
-    x3dh_drop(s->v, &k1);
+    veil__secret_drop(s->v, &sk);
+    veil__secret_drop(s->v, &k1);
     return rc;
 }
 
@@ -382,11 +382,11 @@ static int read_msg1(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
     if (rc == 0 && m.has_opk && (rc = x3dh_store_consume_opk(st, m.opk_id)) < 0)
         veil_error_wrap(rc, "x3dh: consuming one-time prekey %u", (unsigned)m.opk_id);
 out:
-    x3dh_drop(s->v, &sk);
-    x3dh_drop(s->v, &k1);
+    veil__secret_drop(s->v, &sk);
+    veil__secret_drop(s->v, &k1);
     if (st != NULL)
         x3dh_store_release(st);
-    x3dh_memzero(&m, sizeof m);
+    veil__memzero(&m, sizeof m);
     return rc;
 }
 
@@ -404,8 +404,8 @@ static int mix_msg2(x3dh_session *s, veil_secret *k2)
         veil_error_wrap(rc, "x3dh: DH(ER, IK_A)");
     if (rc == 0)
         rc = mix_key(s, s->ck, dh, 2, "veil-x3dh msg2", k2);
-    x3dh_drop(s->v, &dh[0]);
-    x3dh_drop(s->v, &dh[1]);
+    veil__secret_drop(s->v, &dh[0]);
+    veil__secret_drop(s->v, &dh[1]);
     return rc;
 }
 
@@ -426,7 +426,7 @@ static int write_msg2(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = seal_h(s, k2, payload, plen, out + X3DH_ENC_BYTES);
     if (rc == 0)
         *out_len = X3DH_ENC_BYTES + plen + VEIL_AEAD_TAG_BYTES;
-    x3dh_drop(s->v, &k2);
+    veil__secret_drop(s->v, &k2);
     return rc;
 }
 
@@ -449,7 +449,7 @@ static int read_msg2(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
     if (rc == 0)
         rc = open_h(s, k2, in + X3DH_ENC_BYTES, len - X3DH_ENC_BYTES, payload, cap, plen,
                     "message 2");
-    x3dh_drop(s->v, &k2);
+    veil__secret_drop(s->v, &k2);
     return rc;
 }
 
@@ -464,7 +464,7 @@ static int write_msg3(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = seal_h(s, k3, payload, plen, out);
     if (rc == 0)
         *out_len = plen + VEIL_AEAD_TAG_BYTES;
-    x3dh_drop(s->v, &k3);
+    veil__secret_drop(s->v, &k3);
     return rc;
 }
 
@@ -478,7 +478,7 @@ static int read_msg3(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
     int rc = mix_key(s, s->ck, NULL, 0, "veil-x3dh msg3", &k3);
     if (rc == 0)
         rc = open_h(s, k3, in, len, payload, cap, plen, "message 3");
-    x3dh_drop(s->v, &k3);
+    veil__secret_drop(s->v, &k3);
     return rc;
 }
 
@@ -488,7 +488,7 @@ static int step_done(x3dh_session *s)
     if (s->msg == 3) {
         s->state = ST_DONE;
         if (s->owns_e) /* the ephemeral has done its work */
-            x3dh_drop(s->v, &s->e);
+            veil__secret_drop(s->v, &s->e);
         s->e = 0;
     }
     return 0;
@@ -550,7 +550,7 @@ int x3dh_session_split(x3dh_session *s, veil_ka_result *r)
     r->send_key = init ? k[0] : k[1];
     r->recv_key = init ? k[1] : k[0];
     r->nonce_format = s->nonce_format;
-    x3dh_drop(s->v, &s->ck);
+    veil__secret_drop(s->v, &s->ck);
     s->state = ST_SPLIT;
     return 0;
 }

@@ -81,7 +81,7 @@ int vc_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out
     int rc = v->be->random(buf, len);
     if (rc == 0)
         rc = create_commit(v, attrs, buf, len, out);
-    v->be->memzero(buf, sizeof buf);
+    veil__memzero(buf, sizeof buf);
     return rc;
 }
 
@@ -136,7 +136,7 @@ int vc_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t p
                             veil_secret_type_name(e->attrs.type));
     if (rc == 0)
         rc = create_commit(v, &a, shared, n, out);
-    v->be->memzero(shared, sizeof shared);
+    veil__memzero(shared, sizeof shared);
     return rc;
 }
 
@@ -170,7 +170,7 @@ int vc_op_aead_decrypt(void *vault, veil_secret key, const uint8_t nonce[12], co
     rc = v->be->aead_decrypt(e->aead, nonce, ad, ad_len, buf, len - VEIL_AEAD_TAG_BYTES);
     if (rc != 0) {
         /* Release no unauthenticated byte (the tag goes too). */
-        v->be->memzero(buf, len);
+        veil__memzero(buf, len);
         if (rc == VEIL_EAUTH)
             rc = veil_error_set(VEIL_EAUTH, "aead_decrypt: authentication tag does not verify "
                                             "(wrong key, nonce, AD, or tampered data)");
@@ -200,6 +200,6 @@ int vc_op_aead_rekey(void *vault, veil_secret key, const uint8_t nonce[12],
     rc = v->be->aead_encrypt(e->aead, nonce, NULL, 0, tmp, VEIL_AEAD_KEY_BYTES);
     if (rc == 0)
         rc = create_commit(v, out_attrs, tmp, VEIL_AEAD_KEY_BYTES, out);
-    v->be->memzero(tmp, sizeof tmp);
+    veil__memzero(tmp, sizeof tmp);
     return rc;
 }

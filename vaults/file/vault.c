@@ -94,7 +94,7 @@ static int file_key(fv_state *st, fv_passphrase *pp)
     fv_passphrase_wipe(pp);
     if (rc == 0)
         rc = st->be->aead_new(VEIL_SECRET_CHACHAPOLY, key, &st->aead);
-    st->be->memzero(key, sizeof key);
+    veil__memzero(key, sizeof key);
     return rc;
 }
 
@@ -152,7 +152,7 @@ static int seal(fv_state *st, vc_vault *v, enc_ctx *c, uint32_t npublic, uint8_t
     int rc;
     if ((rc = vc_foreach_persistent(v, encode_one, c)) != 0)
         return rc;
-    fv_put32(c->buf + c->pos, npublic);
+    veil__store_be32(c->buf + c->pos, npublic);
     c->pos += 4;
     if ((rc = vc_records_foreach(v, encode_public, c)) != 0)
         return rc;
@@ -187,7 +187,7 @@ static int image(fv_state *st, vc_vault *v, enc_ctx *c, uint8_t **file, size_t *
     c->buf = st->be->secure_alloc(c->cap);
     if (c->buf == NULL)
         return veil_error_set(VEIL_ENOMEM, "vault file %s: out of guarded memory", st->path);
-    fv_put32(c->buf, c->count);
+    veil__store_be32(c->buf, c->count);
     c->pos = 4;
     st->hdr.version = FV_VERSION;
     int rc = seal(st, v, c, (uint32_t)npublic, file, file_len);
