@@ -145,7 +145,7 @@ static int transport_case(ctx *c, int type, size_t len)
     int rc = veil_vault_import(c->v, &a, key, 32, &k);
     if (rc != 0)
         return rc;
-    int fmt = noise_nonce_format_of(type);
+    int fmt = veil_nonce_format_of(type);
     noise_cipher tx, rx;
     noise_cipher_init(&tx, c->v, fmt);
     noise_cipher_init(&rx, c->v, fmt);

@@ -1,8 +1,9 @@
-/* Core-internal helpers: randomness, strlcpy, log rate limits (wiping,
- * comparing, hex and byte order are helpers.h's). */
+/* Core-internal helpers: randomness, strlcpy, log rate limits; the public
+ * forms of the wiping and comparing helpers (helpers.h). */
 #include "util.h"
 
 #include <veil/error.h>
+#include <veil/plugin.h>
 
 #include <errno.h>
 #include <string.h>
@@ -26,6 +27,18 @@ int veil__random(void *buf, size_t len)
         done += (size_t)n;
     }
     return 0;
+}
+
+/* The public forms of two helpers, for plugins built out of tree
+ * (<veil/plugin.h>). */
+void veil_memzero(void *p, size_t n)
+{
+    veil__memzero(p, n);
+}
+
+int veil_memcmp_ct(const void *a, const void *b, size_t n)
+{
+    return veil__memcmp_ct(a, b, n);
 }
 
 size_t veil__strlcpy(char *dst, const char *src, size_t cap)

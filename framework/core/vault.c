@@ -172,18 +172,17 @@ int veil_vault_open_plugin(veil_plugin *plugin, const veil_config_scope *scope, 
         return veil_error_set(VEIL_EPLUGIN_KIND, "%s: plugin '%s' is a %s plugin, expected vault",
                               fn, d ? d->name : "?", d ? veil_plugin_kind_name(d->kind) : "?");
     const veil_vault_ops *ops = d->ops;
-    if (ops == NULL || ops->size < offsetof(veil_vault_ops, backend) + sizeof ops->backend ||
-        ops->open == NULL || ops->close == NULL)
-        return veil_error_set(VEIL_EPLUGIN_ABI,
-                              "%s: vault plugin '%s' has no usable ops table (open/close)", fn,
-                              d->name);
+    /* The loader accepted the table (the smallest one ends at verify). */
+    if (ops->instance_new == NULL || ops->instance_free == NULL)
+        return veil_error_set(VEIL_EPLUGIN_ABI, "%s: vault plugin '%s' has no instance_new or "
+                              "no instance_free", fn, d->name);
     veil_vault *v = calloc(1, sizeof *v);
     if (v == NULL)
         return veil_error_set(VEIL_ENOMEM, "%s: out of memory", fn);
     v->refs = 1;
     v->plugin = plugin;
     v->ops = ops;
-    int rc = ops->open(veil_plugin_state(plugin), scope, &v->inst);
+    int rc = ops->instance_new(veil_plugin_state(plugin), scope, &v->inst);
     if (rc != 0) {
         free(v);
         return veil_error_wrap(rc, "opening vault '%s'", d->name);
@@ -203,7 +202,7 @@ void veil_vault_close(veil_vault *v)
 {
     if (v == NULL || --v->refs > 0)
         return;
-    v->ops->close(v->inst);
+    v->ops->instance_free(v->inst);
     free(v);
 }
 

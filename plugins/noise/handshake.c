@@ -178,8 +178,9 @@ int noise_handshake_new(const veil_ka_params *p, noise_handshake **out)
     return 0;
 }
 
-void noise_handshake_free(noise_handshake *hs)
+void noise_handshake_free(void *session)
 {
+    noise_handshake *hs = session;
     if (hs == NULL)
         return;
     wipe_owned(hs);
@@ -187,8 +188,9 @@ void noise_handshake_free(noise_handshake *hs)
     free(hs);
 }
 
-int noise_handshake_next_action(const noise_handshake *hs)
+int noise_handshake_next_action(void *session)
 {
+    const noise_handshake *hs = session;
     if (hs == NULL || hs->state == NOISE_HS_FAILED)
         return VEIL_KA_FAILED;
     if (hs->state != NOISE_HS_RUNNING)
@@ -352,9 +354,10 @@ static int write_tokens(noise_handshake *hs, uint8_t *out, size_t *pos)
     return rc;
 }
 
-int noise_handshake_write(noise_handshake *hs, const uint8_t *payload, size_t payload_len,
+int noise_handshake_write(void *session, const uint8_t *payload, size_t payload_len,
                           uint8_t *out, size_t cap, size_t *out_len)
 {
+    noise_handshake *hs = session;
     if (hs == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: handshake state is NULL");
     int rc = check_turn(hs, VEIL_KA_WRITE);
@@ -470,9 +473,10 @@ static int read_payload(noise_handshake *hs, const uint8_t *in, size_t len, uint
     return rc;
 }
 
-int noise_handshake_read(noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *payload,
+int noise_handshake_read(void *session, const uint8_t *in, size_t len, uint8_t *payload,
                          size_t cap, size_t *payload_len)
 {
+    noise_handshake *hs = session;
     if (hs == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: handshake state is NULL");
     int rc = check_turn(hs, VEIL_KA_READ);
@@ -497,8 +501,9 @@ int noise_handshake_read(noise_handshake *hs, const uint8_t *in, size_t len, uin
     return 0;
 }
 
-int noise_handshake_split(noise_handshake *hs, veil_ka_result *out)
+int noise_handshake_split(void *session, veil_ka_result *out)
 {
+    noise_handshake *hs = session;
     if (hs == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: split: NULL argument");
     if (hs->state != NOISE_HS_DONE)

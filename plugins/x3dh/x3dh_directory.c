@@ -345,7 +345,7 @@ static int config_pair(pk_service *svc, const char *where, const char *item, siz
 static int config_names(pk_service *svc, const veil_ka_prekey_params *p)
 {
     const char *text = veil_config_scope_get(&p->scope, "directory_names");
-    const char *where = veil_config_origin(p->scope.config, p->scope.section, "directory_names");
+    const char *where = veil_config_scope_origin(&p->scope, "directory_names");
     int rc = 0;
     while (text != NULL && *text != '\0' && rc == 0) {
         const char *end = strchr(text, ',');

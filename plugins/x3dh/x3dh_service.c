@@ -396,9 +396,8 @@ static int reg_directory(pk_reg *reg, const veil_ka_prekey_params *p, uint64_t p
     int rc = veil_route_parse(&reg->dir_route, text);
     if (rc < 0 || veil_route_count(&reg->dir_route) == 0)
         return veil_error_wrap(VEIL_ECONFIG, "%s: [prekeys] directory_route '%s'",
-                               veil_config_origin(p->scope.config, p->scope.section,
-                                                  "directory_route"), text);
-    if (p->size < offsetof(veil_ka_prekey_params, entity) + sizeof p->entity || p->entity == NULL)
+                               veil_config_scope_origin(&p->scope, "directory_route"), text);
+    if (!VEIL_ABI_HAS(p, entity) || p->entity == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: prekey_start: publishing to a directory needs "
                               "the listener's entity (its identity proof names the publisher)");
     reg->entity = p->entity;

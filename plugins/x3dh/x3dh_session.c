@@ -113,8 +113,7 @@ static int init_hash(x3dh_session *s)
 
 static int initiator_setup(x3dh_session *s, const veil_ka_params *p)
 {
-    bool have = p->size >= offsetof(veil_ka_params, peer_bundle_len) + sizeof(size_t) &&
-                p->peer_bundle != NULL;
+    bool have = VEIL_ABI_HAS(p, peer_bundle_len) && p->peer_bundle != NULL;
     if (!have)
         return veil_error_set(VEIL_EINVAL, "x3dh: the initiator needs the responder's prekey "
                               "bundle (veil_ka_params.peer_bundle)");
@@ -138,9 +137,9 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
     if (cfg == NULL || p == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: session_new: NULL argument");
     *out = NULL;
-    if (p->size < offsetof(veil_ka_params, n_psks) + sizeof(size_t))
+    if (!VEIL_ABI_HAS(p, n_psks))
         return veil_error_set(VEIL_EINVAL, "x3dh: veil_ka_params.size is %zu, smaller than "
-                              "ABI 1.0's", p->size);
+                              "the smallest (%zu)", p->size, VEIL_ABI_SIZE(veil_ka_params, n_psks));
     if (p->role != VEIL_KA_INITIATOR && p->role != VEIL_KA_RESPONDER)
         return veil_error_set(VEIL_EINVAL, "x3dh: role %d is neither initiator (1) nor "
                               "responder (2)", p->role);
@@ -166,8 +165,7 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
     s->state = ST_RUNNING;
     s->ik = p->local_static;
     s->e = p->local_ephemeral;
-    s->nonce_format = cfg->cipher_type == VEIL_SECRET_CHACHAPOLY ? VEIL_NONCE_ZERO32_LE64
-                                                                  : VEIL_NONCE_ZERO32_BE64;
+    s->nonce_format = veil_nonce_format_of(cfg->cipher_type);
     if (p->remote_static != NULL) {
         s->expect_remote = true;
         memcpy(s->remote_expect, p->remote_static, X3DH_KEY_BYTES);
@@ -187,8 +185,9 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
     return 0;
 }
 
-void x3dh_session_free(x3dh_session *s)
+void x3dh_session_free(void *session)
 {
+    x3dh_session *s = session;
     if (s == NULL)
         return;
     fail(s, 0);
@@ -196,8 +195,9 @@ void x3dh_session_free(x3dh_session *s)
     free(s);
 }
 
-int x3dh_session_next_action(const x3dh_session *s)
+int x3dh_session_next_action(void *session)
 {
+    const x3dh_session *s = session;
     if (s == NULL || s->state == ST_FAILED)
         return VEIL_KA_FAILED;
     if (s->state != ST_RUNNING)
@@ -494,9 +494,10 @@ static int step_done(x3dh_session *s)
     return 0;
 }
 
-int x3dh_session_write(x3dh_session *s, const uint8_t *payload, size_t payload_len,
+int x3dh_session_write(void *session, const uint8_t *payload, size_t payload_len,
                        uint8_t *out, size_t cap, size_t *out_len)
 {
+    x3dh_session *s = session;
     if (s == NULL || out == NULL || out_len == NULL || (payload == NULL && payload_len > 0))
         return veil_error_set(VEIL_EINVAL, "x3dh: write_message: NULL argument");
     if (x3dh_session_next_action(s) != VEIL_KA_WRITE) /* any error fails the session */
@@ -510,9 +511,10 @@ int x3dh_session_write(x3dh_session *s, const uint8_t *payload, size_t payload_l
     return rc < 0 ? fail(s, rc) : step_done(s);
 }
 
-int x3dh_session_read(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *payload,
+int x3dh_session_read(void *session, const uint8_t *in, size_t len, uint8_t *payload,
                       size_t cap, size_t *payload_len)
 {
+    x3dh_session *s = session;
     if (s == NULL || payload_len == NULL || (in == NULL && len > 0))
         return veil_error_set(VEIL_EINVAL, "x3dh: read_message: NULL argument");
     if (x3dh_session_next_action(s) != VEIL_KA_READ)
@@ -526,8 +528,9 @@ int x3dh_session_read(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *p
     return rc < 0 ? fail(s, rc) : step_done(s);
 }
 
-int x3dh_session_split(x3dh_session *s, veil_ka_result *r)
+int x3dh_session_split(void *session, veil_ka_result *r)
 {
+    x3dh_session *s = session;
     if (s == NULL || r == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: split: NULL argument");
     if (s->state != ST_DONE)
@@ -553,21 +556,4 @@ int x3dh_session_split(x3dh_session *s, veil_ka_result *r)
     veil__secret_drop(s->v, &s->ck);
     s->state = ST_SPLIT;
     return 0;
-}
-
-int x3dh_rekey_key(veil_vault *v, veil_secret key, veil_secret *out)
-{
-    veil_secret_attrs a;
-    int rc = veil_vault_attributes(v, key, &a);
-    if (rc < 0)
-        return veil_error_wrap(rc, "x3dh: rekey");
-    int fmt = a.type == VEIL_SECRET_AES256GCM   ? VEIL_NONCE_ZERO32_BE64
-            : a.type == VEIL_SECRET_CHACHAPOLY ? VEIL_NONCE_ZERO32_LE64
-                                               : 0;
-    if (fmt == 0)
-        return veil_error_set(VEIL_ETYPE, "x3dh: rekey needs an AEAD key, got a %s secret",
-                              veil_secret_type_name(a.type));
-    uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
-    veil_nonce_encode(fmt, UINT64_MAX, nonce);
-    return veil_vault_aead_rekey(v, key, nonce, NULL, out);
 }

@@ -21,11 +21,8 @@ int vc_backend_by_name(const char *name, const vc_backend **out)
 
 int vc_backend_from_scope(const veil_config_scope *scope, const vc_backend **out)
 {
-    const char *name = NULL, *origin = NULL;
-    if (scope != NULL && scope->config != NULL && scope->section != NULL) {
-        name = veil_config_get(scope->config, scope->section, VC_CRYPTO_KEY);
-        origin = veil_config_origin(scope->config, scope->section, VC_CRYPTO_KEY);
-    }
+    const char *name = veil_config_scope_get(scope, VC_CRYPTO_KEY);
+    const char *origin = veil_config_scope_origin(scope, VC_CRYPTO_KEY);
     if (name == NULL)
         name = VC_CRYPTO_DEFAULT;
     if (strcmp(name, "sodium") != 0 && strcmp(name, "openssl") != 0)
@@ -43,7 +40,17 @@ int vc_open_scope(const veil_config_scope *scope, vc_vault **out)
     return rc != 0 ? rc : vc_new(be, out);
 }
 
-void vc_op_close(void *vault)
+int vc_op_instance_new(void *plugin_state, const veil_config_scope *scope, void **vault)
+{
+    (void)plugin_state;
+    vc_vault *v;
+    int rc = vc_open_scope(scope, &v);
+    if (rc == 0)
+        *vault = v;
+    return rc;
+}
+
+void vc_op_instance_free(void *vault)
 {
     vc_free(vault);
 }

@@ -1,7 +1,8 @@
-/* The file vault: the shared vault core plus persistence.  Open reads and
- * decrypts the file (or creates it), re-inserts every stored secret, and
- * installs a change hook that rewrites the whole file crash-safely after
- * every change to the persistent set.  Format: format.h; key: kdf.h;
+/* The file vault: the shared vault core plus persistence.  An instance
+ * (fv_instance_new, what veil_vault_open runs) reads and decrypts the file
+ * (or creates it), re-inserts every stored secret, and installs a change
+ * hook that rewrites the whole file crash-safely after every change to the
+ * persistent set.  Format: format.h; key: kdf.h;
  * I/O and lock: store.h; passphrase sources: passphrase.h. */
 #include "config.h"
 
@@ -44,8 +45,7 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
 {
     long long n, r, p;
     int rc;
-    const char *pv = scope != NULL && scope->config != NULL ? veil_config_scope_get(scope, "path")
-                                                             : NULL;
+    const char *pv = veil_config_scope_get(scope, "path");
     if (pv == NULL || pv[0] == '\0')
         return veil_error_set(VEIL_ECONFIG, "[%s]: the file vault needs 'path = FILE'",
                               scope != NULL && scope->section ? scope->section : "vault");
@@ -62,7 +62,7 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
         return rc;
     if ((n & (n - 1)) != 0)
         return veil_error_set(VEIL_ECONFIG, "%s: kdf_n = %lld is not a power of two",
-                              veil_config_origin(scope->config, scope->section, "kdf_n"), n);
+                              veil_config_scope_origin(scope, "kdf_n"), n);
     o->log2n = (unsigned)__builtin_ctzll((unsigned long long)n);
     o->r = (uint32_t)r;
     o->p = (uint32_t)p;
@@ -318,7 +318,7 @@ static void state_free(fv_state *st)
     free(st);
 }
 
-static int fv_open(void *plugin_state, const veil_config_scope *scope, void **out)
+int fv_instance_new(void *plugin_state, const veil_config_scope *scope, void **out)
 {
     (void)plugin_state;
     vc_vault *v = NULL;
@@ -361,7 +361,7 @@ static int fv_open(void *plugin_state, const veil_config_scope *scope, void **ou
     return 0;
 }
 
-static void fv_close(void *vault)
+void fv_instance_free(void *vault)
 {
     vc_vault *v = vault;
     fv_state *st = vc_user(v);
@@ -374,16 +374,3 @@ static void fv_close(void *vault)
     state_free(st);
     vc_free(v);
 }
-
-const veil_vault_ops fv_ops = {
-    .size = sizeof(veil_vault_ops),
-    .open = fv_open,
-    .close = fv_close,
-    .backend = vc_op_backend,
-    VC_CORE_OPS,
-};
-
-const char *const fv_config_keys[] = {
-    VC_CRYPTO_KEY, "path", "passphrase_env", "passphrase_file", "passphrase", "passphrase_mode",
-    "kdf_n", "kdf_r", "kdf_p", "allow_open_permissions", NULL,
-};
