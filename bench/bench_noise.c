@@ -50,8 +50,8 @@ static int one_handshake(ctx *c, const char *name)
     for (int i = 0; i < 2 && rc == 0; i++) {
         rc = noise_handshake_split(hs[i], &res[i]);
         if (rc == 0) {
-            noise_drop(c->v, res[i].send_key);
-            noise_drop(c->v, res[i].recv_key);
+            veil__secret_drop(c->v, &res[i].send_key);
+            veil__secret_drop(c->v, &res[i].recv_key);
         }
     }
     noise_handshake_free(hs[0]);
@@ -76,8 +76,8 @@ static int x25519_bound_once(ctx *c)
     for (int i = 0; i < 6 && rc == 0; i++)
         if ((rc = veil_vault_dh(c->v, local[i], pub[remote[i]], 32, NULL, &out)) == 0)
             rc = veil_vault_destroy(c->v, out);
-    noise_drop(c->v, e[0]);
-    noise_drop(c->v, e[1]);
+    veil__secret_drop(c->v, &e[0]);
+    veil__secret_drop(c->v, &e[1]);
     return rc;
 }
 
@@ -145,7 +145,7 @@ static int transport_case(ctx *c, int type, size_t len)
     int rc = veil_vault_import(c->v, &a, key, 32, &k);
     if (rc != 0)
         return rc;
-    int fmt = noise_nonce_format_of(type);
+    int fmt = veil_nonce_format_of(type);
     noise_cipher tx, rx;
     noise_cipher_init(&tx, c->v, fmt);
     noise_cipher_init(&rx, c->v, fmt);
@@ -180,7 +180,7 @@ static int transport_case(ctx *c, int type, size_t len)
         tn[r] = (double)total * (double)len / t_noise / 1e6;
         tr[r] = (double)total * (double)len / t_raw / 1e6;
     }
-    noise_drop(c->v, k);
+    veil__secret_drop(c->v, &k);
     if (rc != 0)
         return rc;
     char variant[96];
@@ -216,8 +216,8 @@ static int run_backend(bench_run *b, const char *backend)
     for (size_t t = 0; t < 2 && rc == 0; t++)
         for (size_t s = 0; s < 2 && rc == 0; s++)
             rc = transport_case(&c, types[t], sizes[s]);
-    noise_drop(c.v, c.s[0]);
-    noise_drop(c.v, c.s[1]);
+    veil__secret_drop(c.v, &c.s[0]);
+    veil__secret_drop(c.v, &c.s[1]);
     if (rc != 0)
         fprintf(stderr, "bench noise (%s): %s\n", backend, veil_last_error());
     noise_test_vault_close(&tv);

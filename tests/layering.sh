@@ -14,7 +14,9 @@
 #    through the runtime's private ones (runtime.h, pool.h, ...);
 #  - public headers include no header of a layer above their own, and no
 #    internal header; no framework file includes the umbrella <veil/veil.h>;
-#  - a quoted include must name an existing framework header.
+#  - a quoted include must name an existing framework header; the static
+#    inline helpers of framework/common/ (found on the include path) are
+#    below every layer.
 # Each violation is reported as file:line.  When the build tree holds
 # libveil's objects, the calls are checked too: no core object references
 # a symbol an identity or channel object defines, no identity object one a
@@ -35,13 +37,13 @@ show() { sed 's/^/# /' "$1"; }
 # violation ("framework/...:LINE: why"); status 1 when there is any.
 check_includes() (
     cd "$1" || exit 2
-    headers=$(find framework/core framework/identity framework/channel -name '*.h' | tr '\n' ' ')
+    headers=$(find framework/common framework/core framework/identity framework/channel -name '*.h' | tr '\n' ' ')
     files=$(find framework/core framework/identity framework/channel framework/include/veil \
                  -name '*.[ch]' | LC_ALL=C sort)
     # shellcheck disable=SC2086
     awk -v headers="$headers" '
     BEGIN {
-        rank["core"] = 0; rank["identity"] = 1; rank["channel"] = 2; rank["umbrella"] = 3
+        rank["common"] = -1; rank["core"] = 0; rank["identity"] = 1; rank["channel"] = 2; rank["umbrella"] = 3
         n = split("common error log address message node codec config plugin vault transport", c, " ")
         for (i = 1; i <= n; i++) pub[c[i] ".h"] = "core"
         pub["entity.h"] = "identity"; pub["trust_policy.h"] = "identity"
@@ -86,6 +88,9 @@ check_includes() (
         name = line; sub(/^"/, "", name); sub(/".*/, "", name)
         if (public) { report("a public header includes the internal header \"" name "\""); next }
         if (name ~ /\//) { path = "framework/" name; t = name; sub(/\/.*/, "", t) }
+        else if (!((dir "/" name) in exists) && (("framework/common/" name) in exists)) {
+            path = "framework/common/" name; t = "common"
+        }
         else { path = dir "/" name; t = me }
         if (!(path in exists)) { report("\"" name "\" is no header of framework/core, identity or channel (" path ")"); next }
         base = path; sub(/.*\//, "", base)

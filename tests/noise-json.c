@@ -3,6 +3,8 @@
  * hostile file cannot exhaust the stack. */
 #include "noise-json.h"
 
+#include "helpers.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,24 +38,13 @@ static void skip_ws(parser *p)
         p->pos++;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int read_u16(parser *p, unsigned *out)
 {
     if (p->len - p->pos < 4)
         return perr(p, "truncated \\u escape");
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p->s[p->pos + (size_t)i]);
+        int h = veil__hex_digit(p->s[p->pos + (size_t)i]);
         if (h < 0)
             return perr(p, "bad hex digit in \\u escape");
         v = v << 4 | (unsigned)h;

@@ -226,9 +226,9 @@ int main(int argc, char **argv)
     noise_cipher_clear(&recv);
     ops->session_free(session);
     ops->instance_free(inst);
-    noise_drop(tv.vault, s);
+    veil__secret_drop(tv.vault, &s);
     for (size_t i = 0; i < o.n_psks; i++)
-        noise_drop(tv.vault, psks[i]);
+        veil__secret_drop(tv.vault, &psks[i]);
     veil_plugin_unload(plugin);
     veil_config_free(cfg);
     noise_test_vault_close(&tv);

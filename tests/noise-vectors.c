@@ -41,22 +41,11 @@ typedef struct runner {
     uint8_t out[MAX_MSG + 64];
 } runner;
 
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode 2n hex digits; the index of the first bad digit, or -1 if none. */
 static long hex_decode(const char *s, size_t n, uint8_t *out)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = hexdigit(s[2 * i]), lo = hexdigit(s[2 * i + 1]);
+        int hi = veil__hex_digit(s[2 * i]), lo = veil__hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return (long)(2 * i + (hi < 0 ? 0 : 1));
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -96,10 +85,10 @@ static void side_free(runner *r, side *sd)
     noise_handshake_free(sd->hs);
     noise_cipher_clear(&sd->send);
     noise_cipher_clear(&sd->recv);
-    noise_drop(r->vault, sd->s);
-    noise_drop(r->vault, sd->e);
+    veil__secret_drop(r->vault, &sd->s);
+    veil__secret_drop(r->vault, &sd->e);
     for (size_t i = 0; i < sd->n_psks; i++)
-        noise_drop(r->vault, sd->psks[i]);
+        veil__secret_drop(r->vault, &sd->psks[i]);
     memset(sd, 0, sizeof(*sd));
 }
 

@@ -142,6 +142,35 @@ static void test_known_message(void **state)
     assert_memory_equal(out, empty, 4);
 }
 
+/* The header alone is the known message up to its payload: what a writer
+ * that copies the payload itself (the tcp transport) puts in front of it. */
+static void test_known_header(void **state)
+{
+    (void)state;
+    veil_route on, ret;
+    uint8_t out[128];
+    size_t n = 0;
+
+    assert_int_equal(veil_route_parse(&on, "echoer"), 0);
+    assert_int_equal(veil_route_parse(&ret, "1#127.0.0.1:4000"), 0);
+    assert_int_equal(veil_codec_header_size(&on, &ret, 5), sizeof known - 5);
+    assert_int_equal(veil_codec_encode_header(&on, &ret, 5, out, sizeof out, &n), 0);
+    assert_int_equal(n, sizeof known - 5);
+    assert_memory_equal(out, known, n);
+    assert_true(n <= VEIL_CODEC_HEADER_MAX);
+
+    n = 99;
+    assert_int_equal(veil_codec_encode_header(&on, &ret, 5, out, sizeof known - 6, &n),
+                     VEIL_ELIMIT);
+    expect_detail("encoded message header needs 28 bytes at offset 0, output holds 27");
+    assert_int_equal(n, 99);
+    assert_int_equal(veil_codec_encode_header(&on, NULL, 5, out, sizeof out, &n), VEIL_EINVAL);
+    expect_detail("veil_codec_encode_header: NULL argument");
+    assert_int_equal(veil_codec_encode_header(&on, &ret, VEIL_PAYLOAD_MAX + 1, out, sizeof out,
+                                              &n), VEIL_ELIMIT);
+    expect_detail("payload of 1048577 bytes exceeds the limit of 1048576");
+}
+
 static void random_route(veil_route *r, unsigned *seed)
 {
     veil_route_init(r);
@@ -408,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_varint_vectors),
         cmocka_unit_test(test_varint_errors),
         cmocka_unit_test(test_known_message),
+        cmocka_unit_test(test_known_header),
         cmocka_unit_test(test_random_round_trips),
         cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_overlong_fields),

@@ -194,9 +194,9 @@ static void pair_free(pair *pr)
 {
     for (int i = 0; i < 2; i++) {
         noise_handshake_free(pr->hs[i]);
-        noise_drop(V, pr->s[i]);
+        veil__secret_drop(V, &pr->s[i]);
         for (unsigned k = 0; k < NOISE_MAX_PSKS; k++)
-            noise_drop(V, pr->psk[i][k]);
+            veil__secret_drop(V, &pr->psk[i][k]);
     }
 }
 
@@ -572,8 +572,8 @@ static void test_params(void **state)
     p.role = 3;
     assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "role 3");
     assert_null(hs);
-    noise_drop(V, s);
-    noise_drop(V, psk);
+    veil__secret_drop(V, &s);
+    veil__secret_drop(V, &psk);
 }
 
 /* Each crypto test opens a vault on the backend named by its prestate, so

@@ -1,5 +1,5 @@
 /* Plugin loader: search order, every refusal with its exact code and a
- * detail naming what was wrong, built-in registration, host services, and
+ * detail naming what was wrong, built-in registration, the plugin contract, and
  * that failures and unloads leave no module mapped.
  *
  * Fixture plugins come from tests/plugins/.libs (found through
@@ -149,13 +149,13 @@ static void test_load_via_plugin_path(void **state)
     assert_string_equal(veil_plugin_descriptor_of(p)->name, "fixture_good");
     assert_int_equal(veil_plugin_descriptor_of(p)->kind, VEIL_PLUGIN_TRUST_POLICY);
     assert_ptr_equal(veil_plugin_node(p), (veil_node *)&fake_node);
-    /* init saw its own section's key through the host services... */
+    /* init read its own section's key through libveil's API... */
     assert_string_equal((const char *)veil_plugin_state(p), "bonjour");
     /* ...and logged through them. */
     assert_string_equal(last_log, "1|fixture_good|greeting: bonjour");
     /* The ops table is the plugin's and works. */
     ops = veil_plugin_descriptor_of(p)->ops;
-    assert_int_equal(ops->check(NULL, NULL), 1);
+    assert_int_equal(ops->check(NULL, NULL), 0);
 
     veil_plugin_unload(p);
     assert_false(is_mapped(expect));
@@ -236,10 +236,8 @@ static void test_builtin_refused(void **state)
 }
 
 /* Registered descriptors meet the same load-time checks as files. */
-static int silent_failing_init(const veil_host_services *host,
-                               const veil_config_scope *scope, void **st)
+static int silent_failing_init(const veil_config_scope *scope, void **st)
 {
-    (void)host;
     (void)scope;
     (void)st;
     return VEIL_EDENIED;

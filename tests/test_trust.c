@@ -211,7 +211,7 @@ static void test_public_key(void **state)
                  "public_key is 4 characters, expected 64 hex digits");
     hex[10] = 'g';
     expect_error(veil_trust_policy_new(W.node, "public-key", kv, &p), VEIL_ECONFIG,
-                 "character 10 is not a hex digit");
+                 "public_key: bad hex character 'g' at offset 10");
 }
 
 /* ---- combinators from code --------------------------------------------- */

@@ -399,7 +399,7 @@ static void test_version1_upgraded(void **state)
     uint8_t file[FV_HEADER_BYTES + 256], body[256], seed[32] = { 7 };
     fv_header hdr = { .version = 1, .aead = FV_AEAD_CHACHAPOLY, .nonce = { 1, 2, 3 } };
     veil_secret_attrs a = fvt_attrs(VEIL_SECRET_ED25519, "old", true, false);
-    fv_put32(body, 1);
+    veil__store_be32(body, 1);
     assert_int_equal(fv_record_encode(body, sizeof body, &pos, &a, seed, 32), 0);
     hdr.body_len = (uint32_t)(pos + FV_TAG_BYTES);
     fv_header_encode(&hdr, file);

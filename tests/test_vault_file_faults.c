@@ -13,17 +13,23 @@
 
 #include "store.h"
 #include "vault.h"
+#include "vault_core.h"
 
+static const char *const linked_keys[] = { VC_CRYPTO_KEY, FV_CONFIG_KEYS, NULL };
+static const veil_vault_ops linked_ops = {
+    .size = sizeof linked_ops,
+    .instance_new = fv_instance_new,
+    .instance_free = fv_instance_free,
+    VC_CORE_OPS,
+};
 static const veil_plugin_descriptor linked_file = {
-    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
-    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
-    .struct_size = sizeof(veil_plugin_descriptor),
+    VEIL_PLUGIN_ABI,
     .kind = VEIL_PLUGIN_VAULT,
     .name = "file",
     .version = "test",
     .description = "the file vault linked into the test (fault hook reachable)",
-    .config_keys = fv_config_keys,
-    .ops = &fv_ops,
+    .config_keys = linked_keys,
+    .ops = &linked_ops,
 };
 
 static const char *fail_step;

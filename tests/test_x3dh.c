@@ -552,7 +552,7 @@ static void test_rekey(void **state)
         memset(raw, 0x5a + c, sizeof raw);
         veil_secret k = 0, nk = 0, expect = 0;
         assert_int_equal(noise_test_import(f->v, type, raw, 32, &k), 0);
-        assert_int_equal(x3dh_rekey_key(f->v, k, &nk), 0);
+        assert_int_equal(veil_key_agreement_rekey(NULL, f->v, k, &nk), 0);
         veil_nonce_encode(fmt, UINT64_MAX, nonce);
         assert_int_equal(veil_vault_aead_encrypt(f->v, k, nonce, NULL, 0, z, 32), 0);
         assert_int_equal(noise_test_import(f->v, type, z, 32, &expect), 0);
@@ -563,7 +563,7 @@ static void test_rekey(void **state)
         assert_memory_not_equal(a, b2, sizeof a);
         veil_secret buf = 0;
         assert_int_equal(noise_test_import(f->v, VEIL_SECRET_BUFFER, raw, 32, &buf), 0);
-        assert_int_equal(x3dh_rekey_key(f->v, buf, &nk), VEIL_ETYPE);
+        assert_int_equal(veil_key_agreement_rekey(NULL, f->v, buf, &nk), VEIL_ETYPE);
         assert_detail("needs an AEAD key");
     }
 }

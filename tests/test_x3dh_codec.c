@@ -217,7 +217,7 @@ static void test_ad(void **state)
 static int read_cfg(veil_config *cfg, x3dh_config *out)
 {
     veil_config_scope s = { cfg, "key_agreement" };
-    return x3dh_config_read(out, &s, veil_config_scope_get, veil_config_scope_get_bool);
+    return x3dh_config_read(out, &s);
 }
 
 static void test_config(void **state)
@@ -358,7 +358,7 @@ static void test_plugin_ops(void **state)
     assert_int_equal(ops->session_new(inst, &pi, NULL), VEIL_EINVAL);
     assert_detail("session_new: NULL argument");
     assert_int_equal(ops->rekey(inst, v, ri.send_key, &k1), 0);
-    assert_int_equal(x3dh_rekey_key(v, rr.recv_key, &k2), 0);
+    assert_int_equal(veil_key_agreement_rekey(NULL, v, rr.recv_key, &k2), 0);
     uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
     veil_nonce_encode(ri.nonce_format, 1, nonce);
     memcpy(pl, "hi", 2);

@@ -13,11 +13,13 @@
  * while channels are being set up.  Fail closed: if the file cannot be
  * read or has a bad line, checks deny until it is fixed.
  *
- * Uses only the host services table and libveil's public API
- * (veil_identifier_parse, veil_config_origin): see docs/PLUGINS.md,
- * "Writing a trust policy plugin". */
+ * Like every plugin it links libveil and uses only its public API
+ * (veil_config_scope_get, veil_error_set, veil_log, veil_identifier_parse,
+ * veil_memcmp_ct): docs/PLUGINS.md, "The host contract" and "Writing a
+ * trust policy plugin". */
 #include <veil/entity.h>
 #include <veil/error.h>
+#include <veil/log.h>
 #include <veil/plugin.h>
 #include <veil/trust_policy.h>
 
@@ -34,17 +36,7 @@ typedef struct allowfile {
     size_t n, cap;
 } allowfile;
 
-static const veil_host_services *host;
-
-static int af_init(const veil_host_services *h, const veil_config_scope *scope, void **state)
-{
-    (void)scope;
-    if (h->size < sizeof *h)
-        return h->error(VEIL_EPLUGIN_ABI, "allowfile: host services table too small");
-    host = h;
-    *state = NULL;
-    return 0;
-}
+static const char *const config_keys[] = { "file", NULL };
 
 static int same_file(const struct stat *a, const struct stat *b)
 {
@@ -68,7 +60,7 @@ static int add_id(allowfile *af, const uint8_t d[32])
         size_t cap = af->cap ? af->cap * 2 : 16;
         void *t = realloc(af->ids, cap * sizeof *af->ids);
         if (t == NULL)
-            return host->error(VEIL_ENOMEM, "allowfile: out of memory");
+            return veil_error_set(VEIL_ENOMEM, "allowfile: out of memory");
         af->ids = t;
         af->cap = cap;
     }
@@ -81,7 +73,8 @@ static int load(allowfile *af, const struct stat *st)
 {
     FILE *f = fopen(af->path, "r");
     if (f == NULL)
-        return host->error(VEIL_EIO, "allowfile: cannot open '%s': %s", af->path, strerror(errno));
+        return veil_error_set(VEIL_EIO, "allowfile: cannot open '%s': %s", af->path,
+                              strerror(errno));
     char line[512];
     unsigned lineno = 0;
     int rc = 0;
@@ -93,13 +86,13 @@ static int load(allowfile *af, const struct stat *st)
         if (*s == '\0' || *s == '#')
             continue;
         if (veil_identifier_parse(s, d) < 0)
-            rc = host->error(VEIL_ECONFIG, "%s:%u: not an identifier (expected P followed by "
-                             "64 hex digits)", af->path, lineno);
+            rc = veil_error_set(VEIL_ECONFIG, "%s:%u: not an identifier (expected P followed "
+                                "by 64 hex digits)", af->path, lineno);
         else
             rc = add_id(af, d);
     }
     if (rc == 0 && ferror(f))
-        rc = host->error(VEIL_EIO, "allowfile: reading '%s' failed", af->path);
+        rc = veil_error_set(VEIL_EIO, "allowfile: reading '%s' failed", af->path);
     fclose(f);
     if (rc < 0) {
         af->n = 0;               /* a half-read list must not allow anyone */
@@ -107,7 +100,7 @@ static int load(allowfile *af, const struct stat *st)
         return rc;
     }
     af->seen = *st;
-    host->log(VEIL_LOG_INFO, "allowfile", "read %zu identifiers from %s", af->n, af->path);
+    veil_log(VEIL_LOG_INFO, "allowfile", "read %zu identifiers from %s", af->n, af->path);
     return 0;
 }
 
@@ -116,13 +109,14 @@ static int refresh(allowfile *af)
 {
     struct stat st;
     if (stat(af->path, &st) != 0)
-        return host->error(VEIL_EIO, "allowfile: cannot stat '%s': %s", af->path, strerror(errno));
+        return veil_error_set(VEIL_EIO, "allowfile: cannot stat '%s': %s", af->path,
+                              strerror(errno));
     if (af->seen.st_ino != 0 && same_file(&st, &af->seen))
         return 0;
     return load(af, &st);
 }
 
-static void af_instance_free(void *inst)
+static void instance_free(void *inst)
 {
     allowfile *af = inst;
     if (af == NULL)
@@ -132,29 +126,29 @@ static void af_instance_free(void *inst)
     free(af);
 }
 
-static int af_instance_new(void *state, const veil_config_scope *scope, void **inst)
+static int instance_new(void *plugin_state, const veil_config_scope *scope, void **inst)
 {
-    (void)state;
-    const char *path = host->config_get(scope, "file");
+    (void)plugin_state;
+    const char *path = veil_config_scope_get(scope, "file");
     if (path == NULL || path[0] == '\0')
-        return host->error(VEIL_ECONFIG, "[%s]: allowfile needs the key 'file' (a file of "
-                           "allowed identifiers, one per line)", scope->section);
+        return veil_error_set(VEIL_ECONFIG, "[%s]: allowfile needs the key 'file' (a file of "
+                              "allowed identifiers, one per line)", scope->section);
     allowfile *af = calloc(1, sizeof *af);
     if (af == NULL || (af->path = strdup(path)) == NULL) {
         free(af);
-        return host->error(VEIL_ENOMEM, "allowfile: out of memory");
+        return veil_error_set(VEIL_ENOMEM, "allowfile: out of memory");
     }
     int rc = refresh(af);
     if (rc < 0) {
-        af_instance_free(af);
+        instance_free(af);
         return rc;
     }
     *inst = af;
     return 0;
 }
 
-/* 1 allow, 0 deny, < 0 error (which the host treats as deny). */
-static int af_check(void *inst, const veil_trust_info *info)
+/* 0 allow, VEIL_EDENIED deny; any other error denies too (fail closed). */
+static int check(void *inst, const veil_trust_info *info)
 {
     allowfile *af = inst;
     uint8_t peer[32];
@@ -162,33 +156,28 @@ static int af_check(void *inst, const veil_trust_info *info)
     if (rc < 0)
         return rc;
     if (veil_identifier_parse(info->peer_identifier, peer) < 0)
-        return host->error(VEIL_EFORMAT, "allowfile: malformed peer identifier");
+        return veil_error_set(VEIL_EFORMAT, "allowfile: malformed peer identifier");
     unsigned match = 0;
     for (size_t i = 0; i < af->n; i++)   /* no early exit: constant time */
-        match |= (unsigned)(host->memcmp_ct(peer, af->ids[i], 32) == 0);
-    return match != 0;
+        match |= (unsigned)(veil_memcmp_ct(peer, af->ids[i], 32) == 0);
+    return match != 0 ? 0 : VEIL_EDENIED;
 }
 
-static const veil_trust_policy_ops af_ops = {
-    .size = sizeof(veil_trust_policy_ops),
-    .instance_new = af_instance_new,
-    .instance_free = af_instance_free,
-    .check = af_check,
+static const veil_trust_policy_ops ops = {
+    .size = sizeof ops,
+    .instance_new = instance_new,
+    .instance_free = instance_free,
+    .check = check,
 };
 
-static const char *const af_keys[] = { "file", NULL };
-
-static const veil_plugin_descriptor af_descriptor = {
-    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
-    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
-    .struct_size = sizeof(veil_plugin_descriptor),
+static const veil_plugin_descriptor descriptor = {
+    VEIL_PLUGIN_ABI,
     .kind = VEIL_PLUGIN_TRUST_POLICY,
     .name = "allowfile",            /* must match the file name allowfile.so */
     .version = "1.0",
     .description = "allow identifiers listed in a file, re-read when it changes",
-    .config_keys = af_keys,
-    .init = af_init,
-    .ops = &af_ops,
+    .config_keys = config_keys,
+    .ops = &ops,
 };
 
-VEIL_PLUGIN_ENTRY(af_descriptor)
+VEIL_PLUGIN_ENTRY(descriptor)

@@ -30,6 +30,12 @@
 
 static const char cookie_domain[] = "veil.channel.cookie.v1";
 
+static void drop_cookie_key(veil_vault *v, veil_secret *k)
+{
+    if (veil__secret_drop(v, k) < 0)
+        veil_log(VEIL_LOG_ERROR, "channel", "destroying a cookie secret: %s", veil_last_error());
+}
+
 /* A secret exists and is younger than the rotation period (make one at the
  * first use, and rotate when due). */
 static int current_secret(veil_ch_listener *l, uint64_t now)
@@ -45,8 +51,7 @@ static int current_secret(veil_ch_listener *l, uint64_t now)
     int rc = veil_vault_generate(v, &a, &k);
     if (rc < 0)
         return veil_error_wrap(rc, "secure channel listener '%s': cookie secret", l->name);
-    if (l->cookie_key[1] != 0 && veil_vault_destroy(v, l->cookie_key[1]) < 0)
-        veil_log(VEIL_LOG_ERROR, "channel", "destroying a cookie secret: %s", veil_last_error());
+    drop_cookie_key(v, &l->cookie_key[1]);
     l->cookie_key[1] = l->cookie_key[0];
     l->cookie_key[0] = k;
     l->cookie_since_ms = now;
@@ -108,10 +113,7 @@ void veil__ch_cookie_forget(veil_ch_listener *l)
 {
     veil_vault *v = veil_entity_vault(l->entity);
     for (int i = 0; i < 2; i++)
-        if (l->cookie_key[i] != 0 && veil_vault_destroy(v, l->cookie_key[i]) < 0)
-            veil_log(VEIL_LOG_ERROR, "channel", "destroying a cookie secret: %s",
-                     veil_last_error());
-    l->cookie_key[0] = l->cookie_key[1] = 0;
+        drop_cookie_key(v, &l->cookie_key[i]);
 }
 
 int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f)

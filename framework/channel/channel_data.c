@@ -32,19 +32,10 @@
  * between); further is dropped without deriving keys. */
 #define MAX_EPOCHS_AHEAD 16u
 
-static void store_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
 static void destroy(veil_channel *ch, veil_secret *k)
 {
-    if (*k != 0 && veil_vault_destroy(ch->vault, *k) < 0)
+    if (veil__secret_drop(ch->vault, k) < 0)
         veil_log(VEIL_LOG_ERROR, "channel", "destroying a channel key: %s", veil_last_error());
-    *k = 0;
 }
 
 void veil__ch_keys_set(veil_channel *ch, const veil_ka_result *r)
@@ -87,7 +78,7 @@ static int seal(veil_channel *ch, uint8_t type, uint8_t *buf, size_t plain_len)
         ch->stats.rekeys++;
     }
     uint8_t nonce[VEIL_AEAD_NONCE_BYTES], trailer[VEIL_CH_TRAILER];
-    store_be64(trailer, n);
+    veil__store_be64(trailer, n);
     trailer[8] = type;
     veil_nonce_encode(ch->nonce_format, n, nonce);
     int rc = veil_vault_aead_encrypt(ch->vault, ch->send_key, nonce, trailer, sizeof trailer,
@@ -113,14 +104,6 @@ int veil__ch_send_control(veil_channel *ch, uint8_t type, const uint8_t *body, s
         return rc;
     }
     return veil_ctx_forward(ch->ctx, m);
-}
-
-static void store_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
 }
 
 /* Node-local information, written in place: building a whole
@@ -180,7 +163,7 @@ int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
         (rc = veil_route_encode(onward, buf, plain - 4u, &pos)) < 0 ||
         (rc = veil_route_encode(ret, buf, plain - 4u, &pos)) < 0)
         return rc;
-    store_be32(buf + pos, (uint32_t)plen);
+    veil__store_be32(buf + pos, (uint32_t)plen);
     if ((rc = seal(ch, VEIL_CH_DATA, buf, plain)) < 0)
         return rc;
     clear_local_info(msg); /* it describes the inner message only */

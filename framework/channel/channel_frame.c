@@ -10,14 +10,6 @@
 
 #include <string.h>
 
-static uint64_t load_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
 {
     if (in == NULL || len == 0)
@@ -64,7 +56,7 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
             return veil_error_set(VEIL_ETRUNCATED, "channel frame: type 0x%02x has %zu bytes, "
                                   "need at least %u (tag, nonce, type)", out->type, len,
                                   VEIL_CH_OVERHEAD);
-        out->nonce = load_be64(in + len - VEIL_CH_TRAILER);
+        out->nonce = veil__load_be64(in + len - VEIL_CH_TRAILER);
         if (out->nonce == UINT64_MAX)
             return veil_error_set(VEIL_EFORMAT, "channel frame: nonce 2^64-1 is reserved");
         out->body = in;
@@ -83,8 +75,7 @@ int veil__ch_inner_parse(const uint8_t *plain, size_t len, size_t max, veil_rout
         return veil_error_set(VEIL_ETRUNCATED, "channel data: %zu bytes, need at least the "
                               "4-byte payload length", len);
     size_t end = len - 4u;
-    uint32_t plen = (uint32_t)plain[end] << 24 | (uint32_t)plain[end + 1] << 16 |
-                    (uint32_t)plain[end + 2] << 8 | plain[end + 3];
+    uint32_t plen = veil__load_be32(plain + end);
     if (plen > end)
         return veil_error_set(VEIL_ETRUNCATED, "channel data: payload length %u past the routes "
                               "(%zu bytes before the length)", plen, end);
@@ -119,7 +110,7 @@ int veil__ch_proof_parse(const uint8_t *in, size_t len, veil_ch_proof *out)
     if (hlen > VEIL_HISTORY_MAX_BYTES)
         return veil_error_set(VEIL_ELIMIT, "channel identity proof: history of %zu bytes "
                               "(limit %u)", hlen, VEIL_HISTORY_MAX_BYTES);
-    out->expires = load_be64(in + 1);
+    out->expires = veil__load_be64(in + 1);
     out->sig = in + 1 + 8;
     out->history = in + VEIL_CH_PROOF_MIN;
     out->history_len = hlen;

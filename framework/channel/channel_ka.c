@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define HAS_OP(ka, op) \
-    ((ka)->size >= offsetof(veil_key_agreement_ops, op) + sizeof (ka)->op && (ka)->op != NULL)
+/* An optional op: in the table (VEIL_ABI_HAS) and set. */
+#define HAS_OP(ka, op) (VEIL_ABI_HAS(ka, op) && (ka)->op != NULL)
 
 /* Key agreement plugins are this layer's kind: [key_agreement],
  * [key_agreement.NAME]. */
@@ -22,7 +22,7 @@ __attribute__((constructor)) static void register_kind(void)
 {
     static const veil_plugin_kind_info kind = {
         VEIL_PLUGIN_KEY_AGREEMENT, "key_agreement",
-        VEIL_OPS_MIN_SIZE(veil_key_agreement_ops, rekey), true,
+        VEIL_ABI_SIZE(veil_key_agreement_ops, rekey), true,
     };
     veil__plugin_kind_register(&kind);
 }

@@ -43,8 +43,7 @@ int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst, const char *
     memset(&d, 0, sizeof d);
     d.size = sizeof d;
     d.protocol = fallback;
-    if (ka->size >= offsetof(veil_key_agreement_ops, describe) + sizeof ka->describe &&
-        ka->describe != NULL) {
+    if (VEIL_ABI_HAS(ka, describe) && ka->describe != NULL) {
         int rc = ka->describe(inst, &d);
         if (rc < 0)
             return veil_error_wrap(rc, "secure channel: describing the key agreement");

@@ -226,6 +226,25 @@ static inline int check_address(const veil_address *a)
     return a != NULL && a->len != 0 ? 0 : address_error(a);
 }
 
+/* Check a for appending or prepending to r: 0 with *n its entry's size. */
+static int check_entry(const veil_route *r, const veil_address *a, size_t *n)
+{
+    int rc = check_address(a);
+    if (rc < 0)
+        return rc;
+    *n = 2u + a->len;
+    return check_add(r, 1, *n);
+}
+
+/* Write a's entry (type, length, bytes) at p: one more address. */
+static void put_entry(veil_route *r, uint8_t *p, const veil_address *a)
+{
+    p[0] = a->type;
+    p[1] = a->len;
+    memcpy(p + 2, a->bytes, a->len);
+    r->_count++;
+}
+
 /* Move the contents so that at least `need` bytes are free after _tail. */
 static void make_tailroom(veil_route *r, size_t need)
 {
@@ -252,43 +271,25 @@ static void make_headroom(veil_route *r, size_t need)
 
 int veil_route_append(veil_route *r, const veil_address *a)
 {
-    int rc = check_address(a);
     size_t n;
-
-    if (rc < 0)
-        return rc;
-    n = 2u + a->len;
-    rc = check_add(r, 1, n);
+    int rc = check_entry(r, a, &n);
     if (rc < 0)
         return rc;
     make_tailroom(r, n);
-    uint8_t *p = r->_buf + r->_tail;
-    p[0] = a->type;
-    p[1] = a->len;
-    memcpy(p + 2, a->bytes, a->len);
+    put_entry(r, r->_buf + r->_tail, a);
     r->_tail = (uint16_t)(r->_tail + n);
-    r->_count++;
     return 0;
 }
 
 int veil_route_prepend(veil_route *r, const veil_address *a)
 {
-    int rc = check_address(a);
     size_t n;
-
-    if (rc < 0)
-        return rc;
-    n = 2u + a->len;
-    rc = check_add(r, 1, n);
+    int rc = check_entry(r, a, &n);
     if (rc < 0)
         return rc;
     make_headroom(r, n);
     r->_head = (uint16_t)(r->_head - n);
-    uint8_t *p = r->_buf + r->_head;
-    p[0] = a->type;
-    p[1] = a->len;
-    memcpy(p + 2, a->bytes, a->len);
-    r->_count++;
+    put_entry(r, r->_buf + r->_head, a);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <veil/message.h>
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -244,33 +245,64 @@ int veil_route_decode(veil_route *r, const uint8_t *in, size_t len, size_t *pos)
 
 /* ---- messages ----------------------------------------------------------- */
 
+size_t veil_codec_header_size(const veil_route *onward, const veil_route *ret,
+                              size_t payload_len)
+{
+    return 1 + veil_route_encoded_size(onward) + veil_route_encoded_size(ret) +
+           veil_varint_size(payload_len);
+}
+
 size_t veil_codec_encoded_size(const veil_route *onward, const veil_route *ret,
                                size_t payload_len)
 {
-    return 1 + veil_route_encoded_size(onward) + veil_route_encoded_size(ret) +
-           veil_varint_size(payload_len) + payload_len;
+    return veil_codec_header_size(onward, ret, payload_len) + payload_len;
+}
+
+/* Checks and the message layout up to the payload bytes: the one place it
+ * is written.  whole: out must also hold the payload (veil_codec_encode),
+ * which the caller copies after *pos. */
+static int put_header(const veil_route *onward, const veil_route *ret, size_t payload_len,
+                      bool whole, uint8_t *out, size_t cap, size_t *pos)
+{
+    if (onward == NULL || ret == NULL || out == NULL)
+        return veil_error_set(VEIL_EINVAL, "%s: NULL argument",
+                              whole ? "veil_codec_encode" : "veil_codec_encode_header");
+    if (payload_len > VEIL_PAYLOAD_MAX)
+        return veil_error_set(VEIL_ELIMIT, "payload of %zu bytes exceeds the limit of %u",
+                              payload_len, VEIL_PAYLOAD_MAX);
+    size_t need = veil_codec_header_size(onward, ret, payload_len) + (whole ? payload_len : 0);
+    int rc = need_room(cap, 0, need, whole ? "encoded message" : "encoded message header");
+    if (rc < 0)
+        return rc;
+    out[(*pos)++] = VEIL_CODEC_VERSION;
+    rc = veil_route_encode(onward, out, cap, pos);
+    if (rc == 0)
+        rc = veil_route_encode(ret, out, cap, pos);
+    if (rc == 0)
+        *pos += veil_varint_encode(payload_len, out + *pos, cap - *pos);
+    return rc;
+}
+
+int veil_codec_encode_header(const veil_route *onward, const veil_route *ret,
+                             size_t payload_len, uint8_t *out, size_t cap, size_t *written)
+{
+    size_t p = 0;
+    int rc = put_header(onward, ret, payload_len, false, out, cap, &p);
+    if (rc == 0 && written != NULL)
+        *written = p;
+    return rc;
 }
 
 int veil_codec_encode(const veil_route *onward, const veil_route *ret,
                       const uint8_t *payload, size_t payload_len, uint8_t *out,
                       size_t cap, size_t *written)
 {
-    size_t need, p = 0;
-    int rc;
-
-    if (onward == NULL || ret == NULL || out == NULL || (payload == NULL && payload_len > 0))
+    if (payload == NULL && payload_len > 0)
         return veil_error_set(VEIL_EINVAL, "veil_codec_encode: NULL argument");
-    if (payload_len > VEIL_PAYLOAD_MAX)
-        return veil_error_set(VEIL_ELIMIT, "payload of %zu bytes exceeds the limit of %u",
-                              payload_len, VEIL_PAYLOAD_MAX);
-    need = veil_codec_encoded_size(onward, ret, payload_len);
-    if ((rc = need_room(cap, 0, need, "encoded message")) < 0)
+    size_t p = 0;
+    int rc = put_header(onward, ret, payload_len, true, out, cap, &p);
+    if (rc < 0)
         return rc;
-    out[p++] = VEIL_CODEC_VERSION;
-    if ((rc = veil_route_encode(onward, out, cap, &p)) < 0 ||
-        (rc = veil_route_encode(ret, out, cap, &p)) < 0)
-        return rc;
-    p += veil_varint_encode(payload_len, out + p, cap - p);
     if (payload_len > 0)
         memcpy(out + p, payload, payload_len);
     p += payload_len;

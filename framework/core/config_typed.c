@@ -105,26 +105,46 @@ int veil_config_get_bool(const veil_config *cfg, const char *sec, const char *ke
     return bad_value(cfg, sec, key, v, "a boolean (true/false, yes/no, on/off, 1/0)");
 }
 
+/* A scope without a configuration or a section (a plugin loaded with
+ * veil_plugin_load_named(name, NULL, NULL, ...), a policy made by
+ * program) reads as "every key absent". */
+static bool scope_usable(const veil_config_scope *s)
+{
+    return s != NULL && s->config != NULL && s->section != NULL;
+}
+
 const char *veil_config_scope_get(const veil_config_scope *s, const char *key)
 {
-    if (s == NULL)
-        return NULL;
-    return veil_config_get(s->config, s->section, key);
+    return scope_usable(s) && key != NULL ? veil_config_get(s->config, s->section, key) : NULL;
+}
+
+const char *veil_config_scope_origin(const veil_config_scope *s, const char *key)
+{
+    return scope_usable(s) && key != NULL ? veil_config_origin(s->config, s->section, key)
+                                          : NULL;
 }
 
 int veil_config_scope_get_int(const veil_config_scope *s, const char *key,
                               long long def, long long min, long long max,
                               long long *out)
 {
-    if (s == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_config_scope_get_int: NULL scope");
-    return veil_config_get_int(s->config, s->section, key, def, min, max, out);
+    if (out == NULL || key == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_config_scope_get_int: key and out must be "
+                              "non-NULL");
+    if (scope_usable(s))
+        return veil_config_get_int(s->config, s->section, key, def, min, max, out);
+    *out = def;
+    return 0;
 }
 
 int veil_config_scope_get_bool(const veil_config_scope *s, const char *key,
                                bool def, bool *out)
 {
-    if (s == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_config_scope_get_bool: NULL scope");
-    return veil_config_get_bool(s->config, s->section, key, def, out);
+    if (out == NULL || key == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_config_scope_get_bool: key and out must be "
+                              "non-NULL");
+    if (scope_usable(s))
+        return veil_config_get_bool(s->config, s->section, key, def, out);
+    *out = def;
+    return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <veil/error.h>
 #include <veil/log.h>
+#include <veil/plugin.h> /* VEIL_ABI_HAS */
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +125,7 @@ int veil_ctx_start_worker_addrs(veil_context *ctx, const veil_address *addrs, si
     int rc = veil__node_check_running(node);
     if (rc < 0)
         return rc;
-    size_t need = offsetof(veil_worker_ops, handle_message) + sizeof ops->handle_message;
-    if (ops->size < need || ops->handle_message == NULL)
+    if (!VEIL_ABI_HAS(ops, handle_message) || ops->handle_message == NULL)
         return veil_error_set(VEIL_EINVAL, "worker '%s': ops.size must be set (got %zu) and "
                               "handle_message must not be NULL", addrs[0].bytes, ops->size);
     veil_context *w;

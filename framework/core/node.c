@@ -200,10 +200,10 @@ int veil_node_create(veil_node **out, veil_context **app, const veil_node_option
     if (out == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_node_create: node must not be NULL");
     *out = NULL;
-    size_t need = offsetof(veil_node_options, config_path) + sizeof opts->config_path;
-    if (opts != NULL && opts->size < need)
+    if (opts != NULL && !VEIL_ABI_HAS(opts, config_path))
         return veil_error_set(VEIL_EINVAL, "veil_node_options.size is %zu, expected at least %zu "
-                              "(set it to sizeof(veil_node_options))", opts->size, need);
+                              "(set it to sizeof(veil_node_options))", opts->size,
+                              VEIL_ABI_SIZE(veil_node_options, config_path));
     veil_node *node = calloc(1, sizeof *node);
     if (node == NULL)
         return veil_error_set(VEIL_ENOMEM, "out of memory creating a node");

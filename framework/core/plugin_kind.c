@@ -16,8 +16,8 @@
 
 /* Registered at load (constructors) before any thread: no lock. */
 static veil_plugin_kind_info kinds[KINDS_MAX] = {
-    { VEIL_PLUGIN_VAULT, "vault", VEIL_OPS_MIN_SIZE(veil_vault_ops, verify), true },
-    { VEIL_PLUGIN_TRANSPORT, "transport", VEIL_OPS_MIN_SIZE(veil_transport_ops, connect), false },
+    { VEIL_PLUGIN_VAULT, "vault", VEIL_ABI_SIZE(veil_vault_ops, verify), true },
+    { VEIL_PLUGIN_TRANSPORT, "transport", VEIL_ABI_SIZE(veil_transport_ops, connect), false },
 };
 static size_t nkinds = 2;
 

@@ -108,11 +108,11 @@ static int check_prefix(const veil_plugin_descriptor *d, const char *name,
                               "host ABI %u.%u (the plugin needs a newer veil)", name,
                               path, (unsigned)d->abi_major, (unsigned)d->abi_minor,
                               VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
-    if (d->struct_size < VEIL_OPS_MIN_SIZE(veil_plugin_descriptor, ops))
+    if (d->struct_size < VEIL_ABI_SIZE(veil_plugin_descriptor, ops))
         return veil_error_set(VEIL_EPLUGIN_ABI, "plugin '%s' (%s): descriptor "
                               "struct_size %u is smaller than the ABI 1.0 descriptor "
                               "(%zu bytes)", name, path, (unsigned)d->struct_size,
-                              VEIL_OPS_MIN_SIZE(veil_plugin_descriptor, ops));
+                              VEIL_ABI_SIZE(veil_plugin_descriptor, ops));
     return 0;
 }
 
@@ -381,7 +381,7 @@ static int instantiate(const struct load_req *rq, const veil_plugin_descriptor *
         /* Start from an empty detail so a silent failure is not blamed on
          * whatever failed earlier on this thread. */
         veil_error_set(VEIL_OK, "%s", "");
-        rc = d->init(veil_host_services_get(), &p->scope, &p->state);
+        rc = d->init(&p->scope, &p->state);
         if (rc < 0) {
             if (veil_last_error()[0] == '\0')
                 veil_error_set(rc, "returned %d (%s) without a detail", rc,

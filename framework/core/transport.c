@@ -201,8 +201,7 @@ int veil_node_transport_stats(veil_node *node, const char *name, veil_transport_
     int rc = find_instance(node, name, &ti);
     if (rc < 0)
         return rc;
-    size_t need = offsetof(veil_transport_ops, stats) + sizeof ti->ops->stats;
-    if (ti->ops->size < need || ti->ops->stats == NULL)
+    if (!VEIL_ABI_HAS(ti->ops, stats) || ti->ops->stats == NULL)
         return veil_error_set(VEIL_EUNSUPPORTED, "transport '%s' keeps no statistics", name);
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;

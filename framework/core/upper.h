@@ -54,15 +54,10 @@ VEIL_UPPER_HIDDEN veil_local_info *veil__message_local_info(veil_message *m);
 
 /* ---- plugin kinds (plugin_kind.c) ------------------------------------- */
 
-/* Size of an ops table up to and including its member `last`: the
- * smallest table of a kind the loader accepts ends there (tables grow by
- * appending, so later members are never required). */
-#define VEIL_OPS_MIN_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
-
 typedef struct veil_plugin_kind_info {
     int kind;                    /* veil_plugin_kind */
     const char *name;            /* veil_plugin_kind_name(); sections [name.X] */
-    size_t ops_min;              /* smallest ops table accepted */
+    size_t ops_min;              /* smallest ops table accepted (VEIL_ABI_SIZE) */
     bool bare_section;           /* [name] itself holds one too */
 } veil_plugin_kind_info;
 

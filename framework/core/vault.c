@@ -118,6 +118,21 @@ static int check_attrs(const veil_secret_attrs *a, const char *fn, const char *w
     return 0;
 }
 
+/* Optional output attributes (NULL: the op's default). */
+static int check_out_attrs(const veil_secret_attrs *out_attrs, const char *fn)
+{
+    return out_attrs != NULL ? check_attrs(out_attrs, fn, "out_attrs", SIZE_MAX) : 0;
+}
+
+/* A handle and where to copy bytes of it. */
+static int check_copy_out(veil_secret s, const uint8_t *out, const size_t *len, const char *fn)
+{
+    HANDLE(s, fn);
+    NONNULL(out, fn);
+    NONNULL(len, fn);
+    return 0;
+}
+
 static int check_hash(int alg, const char *fn)
 {
     if (veil_hash_len(alg) == 0)
@@ -157,18 +172,17 @@ int veil_vault_open_plugin(veil_plugin *plugin, const veil_config_scope *scope, 
         return veil_error_set(VEIL_EPLUGIN_KIND, "%s: plugin '%s' is a %s plugin, expected vault",
                               fn, d ? d->name : "?", d ? veil_plugin_kind_name(d->kind) : "?");
     const veil_vault_ops *ops = d->ops;
-    if (ops == NULL || ops->size < offsetof(veil_vault_ops, backend) + sizeof ops->backend ||
-        ops->open == NULL || ops->close == NULL)
-        return veil_error_set(VEIL_EPLUGIN_ABI,
-                              "%s: vault plugin '%s' has no usable ops table (open/close)", fn,
-                              d->name);
+    /* The loader accepted the table (the smallest one ends at verify). */
+    if (ops->instance_new == NULL || ops->instance_free == NULL)
+        return veil_error_set(VEIL_EPLUGIN_ABI, "%s: vault plugin '%s' has no instance_new or "
+                              "no instance_free", fn, d->name);
     veil_vault *v = calloc(1, sizeof *v);
     if (v == NULL)
         return veil_error_set(VEIL_ENOMEM, "%s: out of memory", fn);
     v->refs = 1;
     v->plugin = plugin;
     v->ops = ops;
-    int rc = ops->open(veil_plugin_state(plugin), scope, &v->inst);
+    int rc = ops->instance_new(veil_plugin_state(plugin), scope, &v->inst);
     if (rc != 0) {
         free(v);
         return veil_error_wrap(rc, "opening vault '%s'", d->name);
@@ -188,7 +202,7 @@ void veil_vault_close(veil_vault *v)
 {
     if (v == NULL || --v->refs > 0)
         return;
-    v->ops->close(v->inst);
+    v->ops->instance_free(v->inst);
     free(v);
 }
 
@@ -252,10 +266,8 @@ int veil_vault_export(veil_vault *v, veil_secret s, uint8_t *out, size_t cap, si
 {
     static const char fn[] = "veil_vault_export";
     OP(v, export_secret, fn);
-    HANDLE(s, fn);
-    NONNULL(out, fn);
-    NONNULL(len, fn);
-    return v->ops->export_secret(v->inst, s, out, cap, len);
+    int rc = check_copy_out(s, out, len, fn);
+    return rc != 0 ? rc : v->ops->export_secret(v->inst, s, out, cap, len);
 }
 
 int veil_vault_attributes(veil_vault *v, veil_secret s, veil_secret_attrs *out)
@@ -270,10 +282,8 @@ int veil_vault_public_key(veil_vault *v, veil_secret s, uint8_t *out, size_t cap
 {
     static const char fn[] = "veil_vault_public_key";
     OP(v, public_key, fn);
-    HANDLE(s, fn);
-    NONNULL(out, fn);
-    NONNULL(len, fn);
-    return v->ops->public_key(v->inst, s, out, cap, len);
+    int rc = check_copy_out(s, out, len, fn);
+    return rc != 0 ? rc : v->ops->public_key(v->inst, s, out, cap, len);
 }
 
 int veil_vault_key_id(veil_vault *v, veil_secret s, char out[VEIL_KEY_ID_TEXT_BYTES])
@@ -410,12 +420,8 @@ int veil_vault_dh(veil_vault *v, veil_secret priv, const uint8_t *peer_public, s
     if (peer_len != VEIL_X25519_KEY_BYTES && peer_len != VEIL_X448_KEY_BYTES)
         return veil_error_set(VEIL_EINVAL, "%s: peer_len %zu is neither 32 (X25519) nor 56 (X448)",
                               fn, peer_len);
-    if (out_attrs != NULL) {
-        int rc = check_attrs(out_attrs, fn, "out_attrs", SIZE_MAX);
-        if (rc != 0)
-            return rc;
-    }
-    return v->ops->dh(v->inst, priv, peer_public, peer_len, out_attrs, out);
+    int rc = check_out_attrs(out_attrs, fn);
+    return rc != 0 ? rc : v->ops->dh(v->inst, priv, peer_public, peer_len, out_attrs, out);
 }
 
 static int check_aead(veil_vault *v, veil_secret key, const uint8_t *nonce, const uint8_t *ad,
@@ -465,12 +471,8 @@ int veil_vault_aead_rekey(veil_vault *v, veil_secret key,
     HANDLE(key, fn);
     NONNULL(nonce, fn);
     NONNULL(out, fn);
-    if (out_attrs != NULL) {
-        int rc = check_attrs(out_attrs, fn, "out_attrs", SIZE_MAX);
-        if (rc != 0)
-            return rc;
-    }
-    return v->ops->aead_rekey(v->inst, key, nonce, out_attrs, out);
+    int rc = check_out_attrs(out_attrs, fn);
+    return rc != 0 ? rc : v->ops->aead_rekey(v->inst, key, nonce, out_attrs, out);
 }
 
 int veil_vault_sign(veil_vault *v, veil_secret key, const uint8_t *msg, size_t len,

@@ -4,8 +4,6 @@
 #ifndef VEIL_VAULT_INTERNAL_H
 #define VEIL_VAULT_INTERNAL_H
 
-#include <stddef.h>
-
 #include <veil/error.h>
 #include <veil/plugin.h>
 #include <veil/vault.h>
@@ -22,8 +20,7 @@ struct veil_vault {
     do {                                                                          \
         if ((v) == NULL)                                                          \
             return veil_error_set(VEIL_EINVAL, "%s: vault is NULL", fn);          \
-        if ((v)->ops->size < offsetof(veil_vault_ops, name) + sizeof((v)->ops->name) || \
-            (v)->ops->name == NULL)                                               \
+        if (!VEIL_ABI_HAS((v)->ops, name) || (v)->ops->name == NULL)              \
             return veil_error_set(VEIL_EUNSUPPORTED,                              \
                                   "%s: vault plugin '%s' does not implement " #name, fn, \
                                   veil_vault_plugin_name(v));                     \

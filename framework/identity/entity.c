@@ -252,13 +252,20 @@ static int check_absent(veil_entity *e)
     return 0;
 }
 
-static int join_node(veil_entity *e)
+/* The last step of making an entity (rc: how the others went): it joins
+ * its node's contacts and is handed out, or is freed. */
+static int join_node(veil_entity *e, int rc, veil_entity **out)
 {
-    if (e->contacts == NULL)
-        return 0;
-    int rc = veil__contacts_register(e->contacts, e);
-    e->registered = rc == 0;
-    return rc;
+    if (rc == 0 && e->contacts != NULL) {
+        rc = veil__contacts_register(e->contacts, e);
+        e->registered = rc == 0;
+    }
+    if (rc < 0) {
+        veil_entity_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
 }
 
 int veil_entity_create_with(veil_node *node, veil_vault *vault, const char *name,
@@ -282,14 +289,7 @@ int veil_entity_create_with(veil_node *node, veil_vault *vault, const char *name
         rc = key_times(e, times, &created, &expires);
     if (rc == 0 && (rc = make_generation(e, created, expires, &h, &len, &view, &k, &st)) == 0)
         adopt(e, h, len, &view, k, &st);
-    if (rc == 0)
-        rc = join_node(e);
-    if (rc < 0) {
-        veil_entity_free(e);
-        return rc;
-    }
-    *out = e;
-    return 0;
+    return join_node(e, rc, out);
 }
 
 int veil_entity_create(veil_node *node, veil_vault *vault, const char *name, veil_entity **out)
@@ -387,15 +387,7 @@ int veil_entity_open(veil_node *node, veil_vault *vault, const char *name, veil_
     int rc = entity_alloc(node, vault, name, &e);
     if (rc < 0)
         return rc;
-    rc = load(e);
-    if (rc == 0)
-        rc = join_node(e);
-    if (rc < 0) {
-        veil_entity_free(e);
-        return rc;
-    }
-    *out = e;
-    return 0;
+    return join_node(e, load(e), out);
 }
 
 veil_entity *veil__entity_ref(veil_entity *e)

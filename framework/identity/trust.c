@@ -44,7 +44,7 @@ static const char PROGRAM[] = "created by program";
 __attribute__((constructor)) static void register_kind(void)
 {
     static const veil_plugin_kind_info kind = {
-        VEIL_PLUGIN_TRUST_POLICY, "policy", VEIL_OPS_MIN_SIZE(veil_trust_policy_ops, check), true,
+        VEIL_PLUGIN_TRUST_POLICY, "policy", VEIL_ABI_SIZE(veil_trust_policy_ops, check), true,
     };
     veil__plugin_kind_register(&kind);
 }
@@ -456,17 +456,21 @@ int veil_trust_policy_from_config(veil_node *node, const char *section, veil_tru
 
 static int check_policy(veil_trust_policy *p, const veil_trust_info *info);
 
+/* The plugin's check answers 0 (allow) or VEIL_EDENIED (deny, with or
+ * without a detail of its own); anything else is a failure, which denies
+ * too: fail closed. */
 static int check_plugin(veil_trust_policy *p, const veil_trust_info *info)
 {
     veil_error_set(0, "%s", "");
     int r = p->ops->check(p->inst, info);
-    if (r == 1)
-        return 0;
     if (r == 0)
-        return veil_error_set(VEIL_EDENIED, "peer %s refused by policy '%s' (%s)",
-                              info->peer_identifier, p->name, p->where);
+        return 0;
     char why[512];
     veil__strlcpy(why, veil_last_error(), sizeof why);
+    if (r == VEIL_EDENIED)
+        return veil_error_set(VEIL_EDENIED, "peer %s refused by policy '%s' (%s)%s%s",
+                              info->peer_identifier, p->name, p->where,
+                              why[0] != '\0' ? ": " : "", why);
     return veil_error_set(VEIL_EDENIED, "peer %s refused by policy '%s' (%s): the policy "
                           "failed (returned %d%s%s), which denies", info->peer_identifier,
                           p->name, p->where, r, why[0] != '\0' ? ": " : "", why);

@@ -8,18 +8,6 @@
 
 #include <string.h>
 
-int noise_nonce_format_of(int cipher_type)
-{
-    switch (cipher_type) {
-    case VEIL_SECRET_AES256GCM:
-        return VEIL_NONCE_ZERO32_BE64;
-    case VEIL_SECRET_CHACHAPOLY:
-        return VEIL_NONCE_ZERO32_LE64;
-    default:
-        return 0;
-    }
-}
-
 void noise_cipher_init(noise_cipher *c, veil_vault *v, int nonce_format)
 {
     memset(c, 0, sizeof(*c));
@@ -29,8 +17,8 @@ void noise_cipher_init(noise_cipher *c, veil_vault *v, int nonce_format)
 
 void noise_cipher_clear(noise_cipher *c)
 {
-    if (c->k != 0 && c->owns_key)
-        noise_drop(c->vault, c->k);
+    if (c->owns_key)
+        veil__secret_drop(c->vault, &c->k);
     c->k = 0;
     c->n = 0;
     c->owns_key = false;
@@ -122,34 +110,17 @@ int noise_cipher_decrypt(noise_cipher *c, const uint8_t *ad, size_t ad_len, uint
     return rc;
 }
 
-int noise_rekey_key(veil_vault *v, veil_secret key, veil_secret *out)
-{
-    veil_secret_attrs a;
-    int rc = veil_vault_attributes(v, key, &a);
-    if (rc < 0)
-        return rc;
-    int fmt = noise_nonce_format_of(a.type);
-    if (fmt == 0)
-        return veil_error_set(VEIL_ETYPE, "noise: rekey needs an AEAD key, got a %s secret",
-                              veil_secret_type_name(a.type));
-    uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
-    veil_nonce_encode(fmt, NOISE_NONCE_MAX, nonce);
-    return veil_vault_aead_rekey(v, key, nonce, NULL, out);
-}
-
 int noise_cipher_rekey(noise_cipher *c)
 {
     if (c->k == 0)
         return veil_error_set(VEIL_ESTATE, "noise: rekey on a cipher state without a key");
-    uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
-    veil_nonce_encode(c->nonce_format, NOISE_NONCE_MAX, nonce);
     veil_secret nk = 0;
-    int rc = veil_vault_aead_rekey(c->vault, c->k, nonce, NULL, &nk);
+    int rc = veil_key_agreement_rekey(NULL, c->vault, c->k, &nk);
     if (rc < 0)
         return rc;
     /* Rekey keeps the counter (§11.3); the new key is ours to destroy. */
     if (c->owns_key)
-        noise_drop(c->vault, c->k);
+        veil__secret_drop(c->vault, &c->k);
     c->k = nk;
     c->owns_key = true;
     return 0;

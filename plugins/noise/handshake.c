@@ -23,11 +23,11 @@ static const char *role_name(int role)
 static void wipe_owned(noise_handshake *hs)
 {
     noise_symmetric_clear(&hs->sym);
-    if (hs->owns_e && hs->e != 0)
-        noise_drop(hs->vault, hs->e);
+    if (hs->owns_e)
+        veil__secret_drop(hs->vault, &hs->e);
     hs->e = 0;
     hs->owns_e = false;
-    noise_memzero(hs->re, sizeof(hs->re));
+    veil__memzero(hs->re, sizeof(hs->re));
     hs->have_re = false;
 }
 
@@ -178,17 +178,19 @@ int noise_handshake_new(const veil_ka_params *p, noise_handshake **out)
     return 0;
 }
 
-void noise_handshake_free(noise_handshake *hs)
+void noise_handshake_free(void *session)
 {
+    noise_handshake *hs = session;
     if (hs == NULL)
         return;
     wipe_owned(hs);
-    noise_memzero(hs, sizeof(*hs));
+    veil__memzero(hs, sizeof(*hs));
     free(hs);
 }
 
-int noise_handshake_next_action(const noise_handshake *hs)
+int noise_handshake_next_action(void *session)
 {
+    const noise_handshake *hs = session;
     if (hs == NULL || hs->state == NOISE_HS_FAILED)
         return VEIL_KA_FAILED;
     if (hs->state != NOISE_HS_RUNNING)
@@ -233,7 +235,7 @@ static int dh_token(noise_handshake *hs, int tok)
                    : rc;
     veil_vault_input ikm = { shared, NULL, 0 };
     rc = noise_symmetric_mix_key(&hs->sym, &ikm);
-    noise_drop(hs->vault, shared);
+    veil__secret_drop(hs->vault, &shared);
     return rc;
 }
 
@@ -352,9 +354,10 @@ static int write_tokens(noise_handshake *hs, uint8_t *out, size_t *pos)
     return rc;
 }
 
-int noise_handshake_write(noise_handshake *hs, const uint8_t *payload, size_t payload_len,
+int noise_handshake_write(void *session, const uint8_t *payload, size_t payload_len,
                           uint8_t *out, size_t cap, size_t *out_len)
 {
+    noise_handshake *hs = session;
     if (hs == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: handshake state is NULL");
     int rc = check_turn(hs, VEIL_KA_WRITE);
@@ -463,16 +466,17 @@ static int read_payload(noise_handshake *hs, const uint8_t *in, size_t len, uint
                             cap, hs->msg_index + 1, plain);
     if (rc == 0 && plain > 0)
         memcpy(payload, tmp, plain);
-    noise_memzero(tmp, len);
+    veil__memzero(tmp, len);
     free(tmp);
     if (rc == 0)
         *payload_len = plain;
     return rc;
 }
 
-int noise_handshake_read(noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *payload,
+int noise_handshake_read(void *session, const uint8_t *in, size_t len, uint8_t *payload,
                          size_t cap, size_t *payload_len)
 {
+    noise_handshake *hs = session;
     if (hs == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: handshake state is NULL");
     int rc = check_turn(hs, VEIL_KA_READ);
@@ -497,8 +501,9 @@ int noise_handshake_read(noise_handshake *hs, const uint8_t *in, size_t len, uin
     return 0;
 }
 
-int noise_handshake_split(noise_handshake *hs, veil_ka_result *out)
+int noise_handshake_split(void *session, veil_ka_result *out)
 {
+    noise_handshake *hs = session;
     if (hs == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "noise: split: NULL argument");
     if (hs->state != NOISE_HS_DONE)
@@ -521,7 +526,7 @@ int noise_handshake_split(noise_handshake *hs, veil_ka_result *out)
     bool init = hs->role == VEIL_KA_INITIATOR;
     if (hs->proto.pattern.one_way) {
         /* One-way: only c1 is used (§7.4); c2 is never needed. */
-        noise_drop(hs->vault, k2);
+        veil__secret_drop(hs->vault, &k2);
         out->send_key = init ? k1 : 0;
         out->recv_key = init ? 0 : k1;
     } else {

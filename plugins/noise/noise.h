@@ -14,19 +14,9 @@
 #include <veil/key_agreement.h>
 #include <stdbool.h>
 
+#include "helpers.h" /* wiping, dropping secrets */
+
 #define NOISE_HIDDEN __attribute__((visibility("hidden")))
-
-/* Wipe that the compiler may not elide (glibc; _GNU_SOURCE is set). */
-#include <string.h>
-#define noise_memzero(p, n) explicit_bzero((p), (n))
-
-/* Destroy a secret on a cleanup path, where a failure (already destroyed,
- * vault closing) leaves nothing more to do. */
-static inline void noise_drop(veil_vault *v, veil_secret s)
-{
-    if (s != 0 && veil_vault_destroy(v, s) < 0)
-        return;
-}
 
 #define NOISE_NAME_MAX 128u          /* longest protocol name accepted */
 #define NOISE_MAX_MESSAGES 4u        /* deferred patterns have up to 4 */
@@ -131,12 +121,9 @@ NOISE_HIDDEN int noise_cipher_encrypt_at(noise_cipher *c, uint64_t n, const uint
 NOISE_HIDDEN int noise_cipher_decrypt_at(noise_cipher *c, uint64_t n, const uint8_t *ad,
                                          size_t ad_len, uint8_t *buf, size_t len,
                                          size_t *out_len);
-/* Rekey(): k = first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros); n kept. */
+/* Rekey(): k = first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros); n kept
+ * (veil_key_agreement_rekey, which rekeys a bare key handle). */
 NOISE_HIDDEN int noise_cipher_rekey(noise_cipher *c);
-/* The nonce format of an AEAD secret type (0 if not an AEAD type). */
-NOISE_HIDDEN int noise_nonce_format_of(int cipher_type);
-/* Rekey a bare key handle: new secret in *out, old key untouched. */
-NOISE_HIDDEN int noise_rekey_key(veil_vault *v, veil_secret key, veil_secret *out);
 
 /* ---- symmetric.c: SymmetricState ----------------------------------- */
 
@@ -200,17 +187,20 @@ typedef struct noise_handshake {
 /* params->protocol must be set (the plugin fills in its default). */
 NOISE_HIDDEN int noise_handshake_new(const veil_ka_params *params,
                                      noise_handshake **out);
+/* The rest have the signatures of the session ops of veil_key_agreement_ops
+ * (session is a noise_handshake *), so the plugin's table points straight
+ * at them. */
 /* Wipes and frees; NULL ok. */
-NOISE_HIDDEN void noise_handshake_free(noise_handshake *hs);
+NOISE_HIDDEN void noise_handshake_free(void *session);
 /* veil_ka_action */
-NOISE_HIDDEN int noise_handshake_next_action(const noise_handshake *hs);
+NOISE_HIDDEN int noise_handshake_next_action(void *session);
 /* payload must not overlap out; in may alias payload on read. */
-NOISE_HIDDEN int noise_handshake_write(noise_handshake *hs, const uint8_t *payload,
+NOISE_HIDDEN int noise_handshake_write(void *session, const uint8_t *payload,
                                        size_t payload_len, uint8_t *out, size_t cap,
                                        size_t *out_len);
-NOISE_HIDDEN int noise_handshake_read(noise_handshake *hs, const uint8_t *in, size_t len,
+NOISE_HIDDEN int noise_handshake_read(void *session, const uint8_t *in, size_t len,
                                       uint8_t *payload, size_t cap, size_t *payload_len);
 /* Transport keys in role order; the caller owns them. */
-NOISE_HIDDEN int noise_handshake_split(noise_handshake *hs, veil_ka_result *out);
+NOISE_HIDDEN int noise_handshake_split(void *session, veil_ka_result *out);
 
 #endif

@@ -143,6 +143,6 @@ int noise_protocol_parse(const char *name, noise_protocol *out)
     /* Sizes are fixed by the spec; no vault needed to know them. */
     out->dhlen = out->dh_type == VEIL_SECRET_X448 ? VEIL_X448_KEY_BYTES : VEIL_X25519_KEY_BYTES;
     out->hashlen = (out->hash_alg == VEIL_HASH_SHA256 || out->hash_alg == VEIL_HASH_BLAKE2S) ? 32 : 64;
-    out->nonce_format = noise_nonce_format_of(out->cipher_type);
+    out->nonce_format = veil_nonce_format_of(out->cipher_type);
     return 0;
 }

@@ -64,7 +64,7 @@ int noise_symmetric_mix_hash(noise_symmetric *ss, const uint8_t *data, size_t le
 /* The new ck replaces the old one only when the whole derivation worked. */
 static void replace_ck(noise_symmetric *ss, veil_secret ck)
 {
-    noise_drop(ss->vault, ss->ck);
+    veil__secret_drop(ss->vault, &ss->ck);
     ss->ck = ck;
 }
 
@@ -101,11 +101,11 @@ int noise_symmetric_mix_key_and_hash(noise_symmetric *ss, const veil_vault_input
         rc = veil_error_set(VEIL_EFORMAT, "noise: temp_h is %zu bytes, expected %zu", got, hl);
     if (rc == 0)
         rc = noise_symmetric_mix_hash(ss, temp_h, hl);
-    noise_memzero(temp_h, sizeof(temp_h));
-    noise_drop(ss->vault, out[1]);
+    veil__memzero(temp_h, sizeof(temp_h));
+    veil__secret_drop(ss->vault, &out[1]);
     if (rc < 0) {
-        noise_drop(ss->vault, out[0]);
-        noise_drop(ss->vault, out[2]);
+        veil__secret_drop(ss->vault, &out[0]);
+        veil__secret_drop(ss->vault, &out[2]);
         return rc;
     }
     replace_ck(ss, out[0]);
@@ -160,8 +160,6 @@ void noise_symmetric_clear(noise_symmetric *ss)
     if (ss->vault == NULL)
         return;
     noise_cipher_clear(&ss->cs);
-    if (ss->ck != 0)
-        noise_drop(ss->vault, ss->ck);
-    ss->ck = 0;
-    noise_memzero(ss->h, sizeof(ss->h));
+    veil__secret_drop(ss->vault, &ss->ck);
+    veil__memzero(ss->h, sizeof(ss->h));
 }

@@ -1,6 +1,6 @@
 /* The tcp transport plugin: internal declarations shared by its files.
  *
- *   tcp_plugin.c    descriptor, configuration, instance, ops, timers, stats
+ *   plugin.c        configuration, instance, ops, timers, stats, descriptor
  *   tcp_listener.c  listening sockets and accept
  *   tcp_conn.c      connections: dial, read, write, close, reap
  *   tcp_table.c     connections by name (hash table)
@@ -169,7 +169,6 @@ struct tcp_listener {
 
 struct tcp_inst {
     veil_node *node;
-    const veil_host_services *host;
     tcp_config cfg;
     tcp_listener *listeners;
     tcp_conn *conns;
@@ -235,8 +234,7 @@ void tcp_resolver_join_all(tcp_inst *inst);
 int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound);
 void tcp_listener_close_all(tcp_inst *inst);
 
-/* tcp_plugin.c */
+/* plugin.c */
 void tcp_inst_arm_tick(tcp_inst *inst);
-void tcp_log(tcp_inst *inst, veil_log_level level, const char *fmt, ...) VEIL_PRINTF(3, 4);
 
 #endif

@@ -78,7 +78,7 @@ static void set_want_write(tcp_conn *c, bool on)
     if (c->want_write == on || c->watch == NULL)
         return;
     uint32_t ev = (c->state == TCP_CONNECTING ? 0 : VEIL_WATCH_READ) | (on ? VEIL_WATCH_WRITE : 0);
-    if (c->inst->host->watch_modify(c->watch, ev) == 0)
+    if (veil_node_watch_modify(c->watch, ev) == 0)
         c->want_write = on;
 }
 
@@ -104,7 +104,7 @@ static void conn_release(tcp_conn *c)
     if (c->job != NULL)
         tcp_resolver_detach(c);
     if (c->watch != NULL)
-        inst->host->watch_remove(c->watch);
+        veil_node_watch_remove(c->watch);
     c->watch = NULL;
     if (c->fd >= 0)
         close(c->fd);
@@ -144,7 +144,7 @@ void tcp_conn_fail(tcp_conn *c, int code, veil_log_level level, const char *fmt,
         snprintf(c->fail_detail, sizeof c->fail_detail, "tcp: connection %s: %s", c->addr.bytes,
                  why);
     c->fail_code = code;
-    tcp_log(c->inst, c->inst->stopping ? VEIL_LOG_DEBUG : level, "%s", c->fail_detail);
+    veil_log(c->inst->stopping ? VEIL_LOG_DEBUG : level, "tcp", "%s", c->fail_detail);
     conn_release(c);
     c->state = TCP_DEAD;
     c->next_dead = c->inst->dead;
@@ -202,7 +202,7 @@ int tcp_conn_dial_next(tcp_conn *c)
         }
         set_options(inst, fd);
         if (connect(fd, sa, c->cand_len[c->cur_cand]) == 0 || errno == EINPROGRESS) {
-            int rc = inst->host->watch_add(inst->node, fd, VEIL_WATCH_WRITE, conn_event, c,
+            int rc = veil_node_watch_add(inst->node, fd, VEIL_WATCH_WRITE, conn_event, c,
                                            &c->watch);
             if (rc < 0) {
                 close(fd);
@@ -260,7 +260,6 @@ int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out)
 /* The connect finished (WRITE or ERROR on a connecting socket). */
 static void connect_done(tcp_conn *c)
 {
-    tcp_inst *inst = c->inst;
     int err = 0;
     socklen_t elen = sizeof err;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
@@ -268,8 +267,8 @@ static void connect_done(tcp_conn *c)
     if (err == 0) {
         bool pending = tcp_frame_writer_queued(&c->wr) > 0;
         c->state = TCP_OPEN;
-        if (inst->host->watch_modify(c->watch, VEIL_WATCH_READ |
-                                     (pending ? VEIL_WATCH_WRITE : 0)) < 0) {
+        if (veil_node_watch_modify(c->watch, VEIL_WATCH_READ |
+                                                 (pending ? VEIL_WATCH_WRITE : 0)) < 0) {
             tcp_conn_fail(c, VEIL_EIO, VEIL_LOG_ERROR, "%s", veil_last_error());
             return;
         }
@@ -279,7 +278,7 @@ static void connect_done(tcp_conn *c)
         return;
     }
     /* Try the next candidate (e.g. "localhost" -> ::1 refused, 127.0.0.1). */
-    inst->host->watch_remove(c->watch);
+    veil_node_watch_remove(c->watch);
     c->watch = NULL;
     close(c->fd);
     c->fd = -1;
@@ -297,7 +296,7 @@ int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer)
     tcp_sockaddr_format(peer, name, sizeof name);
     if (inst->nconns >= inst->cfg.max_connections) {
         close(fd);
-        tcp_log(inst, VEIL_LOG_WARN, "tcp: refused connection from %s: %zu connections open "
+        veil_log(VEIL_LOG_WARN, "tcp", "tcp: refused connection from %s: %zu connections open "
                 "(max_connections)", name, inst->nconns);
         return veil_error_set(VEIL_ELIMIT, "tcp: max_connections reached");
     }
@@ -309,7 +308,7 @@ int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer)
     set_options(inst, fd);
     c->fd = fd;
     c->state = TCP_OPEN;
-    int rc = inst->host->watch_add(inst->node, fd, VEIL_WATCH_READ, conn_event, c, &c->watch);
+    int rc = veil_node_watch_add(inst->node, fd, VEIL_WATCH_READ, conn_event, c, &c->watch);
     if (rc < 0) {
         conn_release(c);
         free(c);
@@ -407,7 +406,7 @@ static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
     }
     if (veil_route_prepend(veil_message_return(m), &c->addr) < 0) {
         /* A well-formed message whose return route is full: drop it alone. */
-        tcp_log(inst, VEIL_LOG_WARN, "tcp: message from %s dropped: %s", c->addr.bytes,
+        veil_log(VEIL_LOG_WARN, "tcp", "tcp: message from %s dropped: %s", c->addr.bytes,
                 veil_last_error());
         veil_message_free(m);
         return 0;
@@ -415,7 +414,7 @@ static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
     inst->stats.frames_received++;
     rc = veil_node_deliver(inst->node, m);
     if (rc < 0) /* e.g. the node's queue is full: this message only */
-        tcp_log(inst, VEIL_LOG_WARN, "tcp: message from %s dropped: %s", c->addr.bytes,
+        veil_log(VEIL_LOG_WARN, "tcp", "tcp: message from %s dropped: %s", c->addr.bytes,
                 veil_last_error());
     return 0;
 }

@@ -21,21 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
+
 #define READER_INITIAL (16u << 10)
 #define WRITER_INITIAL (16u << 10)
-
-static uint32_t be32_get(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void be32_put(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 /* ---- reader --------------------------------------------------------------- */
 
@@ -61,7 +50,7 @@ size_t tcp_frame_reader_expected(const tcp_frame_reader *r)
 {
     if (r->len - r->off < TCP_FRAME_HEADER)
         return 0;
-    return be32_get(r->buf + r->off);
+    return veil__load_be32(r->buf + r->off);
 }
 
 static int grow_to(uint8_t **buf, size_t *cap, size_t need, size_t *grows)
@@ -116,7 +105,7 @@ int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
     size_t held = r->len - r->off;
     if (held < TCP_FRAME_HEADER)
         return 0;
-    uint32_t flen = be32_get(r->buf + r->off);
+    uint32_t flen = veil__load_be32(r->buf + r->off);
     if (flen == 0)
         return veil_error_set(VEIL_EFORMAT, "tcp: zero-length frame (a frame holds one message)");
     if (flen > r->max_frame)
@@ -207,15 +196,18 @@ static void ring_put(tcp_frame_writer *w, const uint8_t *p, size_t n)
     w->len += n;
 }
 
-/* Frame header and everything of the body before the payload bytes:
- * length, codec version, both routes, the payload's length varint. */
-#define PREFIX_MAX (TCP_FRAME_HEADER + 1u + 2u * (VEIL_VARINT_MAX + VEIL_ROUTE_MAX_HOPS * \
-                    (1u + VEIL_VARINT_MAX) + VEIL_ROUTE_BYTES_MAX) + VEIL_VARINT_MAX)
-
 int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
                     const veil_route *ret, const uint8_t *payload, size_t payload_len)
 {
-    size_t body = veil_codec_encoded_size(onward, ret, payload_len);
+    /* The frame's length and the codec's header (docs/PROTOCOL.md), then
+     * the payload: copied once, straight into the ring, wrapping as needed. */
+    uint8_t prefix[TCP_FRAME_HEADER + VEIL_CODEC_HEADER_MAX];
+    size_t hlen;
+    int rc = veil_codec_encode_header(onward, ret, payload_len, prefix + TCP_FRAME_HEADER,
+                                      sizeof prefix - TCP_FRAME_HEADER, &hlen);
+    if (rc < 0)
+        return rc;
+    size_t body = hlen + payload_len;
     if (body > max_frame)
         return veil_error_set(VEIL_ELIMIT, "tcp: message of %zu bytes (encoded) exceeds "
                               "max_frame (%zu bytes)", body, max_frame);
@@ -224,26 +216,11 @@ int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onw
         return veil_error_set(VEIL_EAGAIN, "tcp: send queue full (%zu bytes queued + %zu > "
                               "send_queue_max %zu): the peer is not reading fast enough",
                               w->len, need, w->max);
-    /* The codec's layout (docs/PROTOCOL.md) written in two pieces, so the
-     * payload is copied once, straight into the ring, wrapping as needed. */
-    uint8_t prefix[PREFIX_MAX];
-    size_t pos = TCP_FRAME_HEADER;
-    prefix[pos++] = VEIL_CODEC_VERSION;
-    int rc = veil_route_encode(onward, prefix, sizeof prefix, &pos);
-    if (rc == 0)
-        rc = veil_route_encode(ret, prefix, sizeof prefix, &pos);
-    if (rc < 0)
-        return rc;
-    size_t vn = veil_varint_encode(payload_len, prefix + pos, sizeof prefix - pos);
-    pos += vn;
-    if (vn == 0 || pos - TCP_FRAME_HEADER + payload_len != body)
-        return veil_error_set(VEIL_EFORMAT, "tcp: frame prefix of %zu bytes does not match the "
-                              "codec's size %zu", pos - TCP_FRAME_HEADER + payload_len, body);
-    be32_put(prefix, (uint32_t)body);
+    veil__store_be32(prefix, (uint32_t)body);
     rc = writer_room(w, need);
     if (rc < 0)
         return rc;
-    ring_put(w, prefix, pos);
+    ring_put(w, prefix, TCP_FRAME_HEADER + hlen);
     if (payload_len > 0)
         ring_put(w, payload, payload_len);
     return 0;

@@ -19,8 +19,8 @@ static void resume(veil_node *node, void *arg)
     tcp_listener *l = arg;
     (void)node;
     l->pause = NULL;
-    if (l->inst->host->watch_modify(l->watch, VEIL_WATCH_READ) < 0)
-        tcp_log(l->inst, VEIL_LOG_ERROR, "tcp: listener %s: %s", l->bound.bytes,
+    if (veil_node_watch_modify(l->watch, VEIL_WATCH_READ) < 0)
+        veil_log(VEIL_LOG_ERROR, "tcp", "tcp: listener %s: %s", l->bound.bytes,
                 veil_last_error());
 }
 
@@ -31,11 +31,11 @@ static void resume(veil_node *node, void *arg)
 
 static void pause_accepting(tcp_listener *l, int err)
 {
-    tcp_log(l->inst, VEIL_LOG_WARN, "tcp: accept on %s: %s; not accepting for %d ms",
+    veil_log(VEIL_LOG_WARN, "tcp", "tcp: accept on %s: %s; not accepting for %d ms",
             l->bound.bytes, strerror(err), PAUSE_MS);
-    if (l->pause != NULL || l->inst->host->watch_modify(l->watch, 0) < 0)
+    if (l->pause != NULL || veil_node_watch_modify(l->watch, 0) < 0)
         return;
-    if (l->inst->host->timer_add(l->inst->node, PAUSE_MS, resume, l, &l->pause) < 0)
+    if (veil_node_timer_add(l->inst->node, PAUSE_MS, resume, l, &l->pause) < 0)
         resume(l->inst->node, l); /* no timer: keep accepting rather than stop */
 }
 
@@ -55,7 +55,7 @@ static void listener_event(veil_node *node, int fd, uint32_t events, void *arg)
             if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
                 pause_accepting(l, e);
             else if (e != EAGAIN && e != EWOULDBLOCK)
-                tcp_log(l->inst, VEIL_LOG_WARN, "tcp: accept on %s: %s", l->bound.bytes,
+                veil_log(VEIL_LOG_WARN, "tcp", "tcp: accept on %s: %s", l->bound.bytes,
                         strerror(e));
             break;
         }
@@ -115,7 +115,7 @@ int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound)
         rc = veil_address_set(&l->bound, VEIL_ADDRESS_TYPE_TCP, text, strlen(text));
     }
     if (rc == 0)
-        rc = inst->host->watch_add(inst->node, fd, VEIL_WATCH_READ, listener_event, l, &l->watch);
+        rc = veil_node_watch_add(inst->node, fd, VEIL_WATCH_READ, listener_event, l, &l->watch);
     if (rc < 0) {
         close(fd);
         free(l);
@@ -126,7 +126,7 @@ int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound)
     l->next = inst->listeners;
     inst->listeners = l;
     *bound = l->bound;
-    tcp_log(inst, VEIL_LOG_INFO, "tcp: listening on %s", l->bound.bytes);
+    veil_log(VEIL_LOG_INFO, "tcp", "tcp: listening on %s", l->bound.bytes);
     return 0;
 }
 
@@ -136,8 +136,8 @@ void tcp_listener_close_all(tcp_inst *inst)
         tcp_listener *l = inst->listeners;
         inst->listeners = l->next;
         if (l->pause != NULL)
-            inst->host->timer_cancel(l->pause);
-        inst->host->watch_remove(l->watch);
+            veil_node_timer_cancel(l->pause);
+        veil_node_watch_remove(l->watch);
         close(l->fd);
         free(l);
     }

@@ -67,7 +67,7 @@ static void job_free(tcp_resolve_job *j)
     if (!j->joined)
         pthread_join(j->thread, NULL);
     if (j->watch != NULL)
-        j->inst->host->watch_remove(j->watch);
+        veil_node_watch_remove(j->watch);
     close(j->efd);
     free(j);
 }
@@ -121,7 +121,7 @@ int tcp_resolver_start(tcp_conn *c, const tcp_endpoint *ep)
         free(j);
         return veil_error_set(VEIL_EIO, "tcp: eventfd for a name lookup: %s", strerror(e));
     }
-    int rc = inst->host->watch_add(inst->node, j->efd, VEIL_WATCH_READ, job_done, j, &j->watch);
+    int rc = veil_node_watch_add(inst->node, j->efd, VEIL_WATCH_READ, job_done, j, &j->watch);
     if (rc < 0) {
         close(j->efd);
         free(j);
@@ -129,7 +129,7 @@ int tcp_resolver_start(tcp_conn *c, const tcp_endpoint *ep)
     }
     int e = pthread_create(&j->thread, NULL, job_thread, j);
     if (e != 0) {
-        inst->host->watch_remove(j->watch);
+        veil_node_watch_remove(j->watch);
         close(j->efd);
         free(j);
         return veil_error_set(VEIL_EIO, "tcp: cannot start a name lookup for '%s': %s",

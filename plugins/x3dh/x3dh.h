@@ -1,7 +1,7 @@
 /* Signal's X3DH (revision 1, 2016-11-04) as a veil key agreement —
  * internal interface of the x3dh plugin, shared by its two halves:
  *
- *   protocol (x3dh_encode.c, x3dh_derive.c, x3dh_session.c, x3dh_plugin.c)
+ *   protocol (x3dh_encode.c, x3dh_derive.c, x3dh_session.c, plugin.c)
  *   prekeys  (x3dh_store.c: the responder's prekey store; the prekey
  *             service worker; both built on the codecs and signing below)
  *
@@ -19,23 +19,14 @@
 #include <veil/error.h>
 #include <veil/vault.h>
 #include <veil/key_agreement.h>
+#include <veil/plugin.h> /* VEIL_ABI_HAS */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "helpers.h" /* byte order, wiping, dropping secrets */
+
 #define X3DH_HIDDEN __attribute__((visibility("hidden")))
-
-/* Wipe that the compiler may not elide (glibc; _GNU_SOURCE is set). */
-#define x3dh_memzero(p, n) explicit_bzero((p), (n))
-
-/* Destroy a secret on a cleanup path (a failure leaves nothing to do). */
-static inline void x3dh_drop(veil_vault *v, veil_secret *s)
-{
-    if (*s != 0 && veil_vault_destroy(v, *s) < 0) {
-        /* already gone: nothing more to wipe */
-    }
-    *s = 0;
-}
 
 #define X3DH_KEY_BYTES 32u           /* X25519 public key u */
 #define X3DH_ENC_BYTES 33u           /* Encode(PK) = 0x05 || u */
@@ -206,11 +197,8 @@ typedef struct x3dh_config {
 X3DH_HIDDEN void x3dh_config_default(x3dh_config *c);
 /* Read [key_agreement] keys info, require_opk, cipher (AESGCM |
  * ChaChaPoly), ad_appendix over the defaults; VEIL_ECONFIG names file:line.
- * get/get_bool: the host's config services (or veil_config_scope_get*). */
-X3DH_HIDDEN int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope,
-                                 const char *(*get)(const veil_config_scope *, const char *),
-                                 int (*get_bool)(const veil_config_scope *, const char *, bool,
-                                                 bool *));
+ * A scope without a configuration leaves the defaults. */
+X3DH_HIDDEN int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope);
 /* Extra [key_agreement] keys the prekey side reads (descriptor config_keys);
  * x3dh-prekeys may edit this one line, e.g. "prekey_service", ... */
 #ifndef X3DH_STORE_CONFIG_KEYS
@@ -227,16 +215,16 @@ typedef struct x3dh_session x3dh_session;
  * must equal the peer's IK. */
 X3DH_HIDDEN int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *params,
                                  x3dh_session **out);
-X3DH_HIDDEN void x3dh_session_free(x3dh_session *s);
-X3DH_HIDDEN int x3dh_session_next_action(const x3dh_session *s);
+/* The rest have the signatures of the session ops of veil_key_agreement_ops
+ * (session is an x3dh_session *), so the plugin's table points straight at
+ * them; the transport keys rekey with veil_key_agreement_rekey. */
+X3DH_HIDDEN void x3dh_session_free(void *session);
+X3DH_HIDDEN int x3dh_session_next_action(void *session);
 /* payload must not overlap out; in may alias payload on read. */
-X3DH_HIDDEN int x3dh_session_write(x3dh_session *s, const uint8_t *payload, size_t payload_len,
+X3DH_HIDDEN int x3dh_session_write(void *session, const uint8_t *payload, size_t payload_len,
                                    uint8_t *out, size_t cap, size_t *out_len);
-X3DH_HIDDEN int x3dh_session_read(x3dh_session *s, const uint8_t *in, size_t len,
+X3DH_HIDDEN int x3dh_session_read(void *session, const uint8_t *in, size_t len,
                                   uint8_t *payload, size_t cap, size_t *payload_len);
-X3DH_HIDDEN int x3dh_session_split(x3dh_session *s, veil_ka_result *out);
-/* Noise's Rekey on a transport key: first 32 bytes of ENCRYPT(k, 2^64-1,
- * "", 32 zeros); the old key is untouched. */
-X3DH_HIDDEN int x3dh_rekey_key(veil_vault *v, veil_secret key, veil_secret *out);
+X3DH_HIDDEN int x3dh_session_split(void *session, veil_ka_result *out);
 
 #endif

@@ -16,21 +16,16 @@ void x3dh_config_default(x3dh_config *c)
 
 static const char *origin(const veil_config_scope *scope, const char *key)
 {
-    const char *o = scope && scope->config ? veil_config_origin(scope->config, scope->section, key)
-                                           : NULL;
+    const char *o = veil_config_scope_origin(scope, key);
     return o ? o : "(configuration)";
 }
 
-int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope,
-                     const char *(*get)(const veil_config_scope *, const char *),
-                     int (*get_bool)(const veil_config_scope *, const char *, bool, bool *))
+int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope)
 {
     x3dh_config_default(c);
-    if (scope == NULL || scope->config == NULL || scope->section == NULL)
-        return 0;
-    const char *info = get(scope, "info");
-    const char *cipher = get(scope, "cipher");
-    const char *app = get(scope, "ad_appendix");
+    const char *info = veil_config_scope_get(scope, "info");
+    const char *cipher = veil_config_scope_get(scope, "cipher");
+    const char *app = veil_config_scope_get(scope, "ad_appendix");
     if (info != NULL) {
         size_t n = strlen(info);
         if (n == 0 || n > X3DH_INFO_MAX)
@@ -58,5 +53,5 @@ int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope,
         memcpy(c->appendix, app, n);
         c->appendix_len = n;
     }
-    return get_bool(scope, "require_opk", false, &c->require_opk);
+    return veil_config_scope_get_bool(scope, "require_opk", false, &c->require_opk);
 }

@@ -50,7 +50,7 @@ static int kdf(veil_vault *v, const veil_secret *dh, size_t n_dh, const uint8_t 
 static void drop_all(veil_vault *v, veil_secret *dh, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        x3dh_drop(v, &dh[i]);
+        veil__secret_drop(v, &dh[i]);
 }
 
 int x3dh_derive_initiator(veil_vault *v, veil_secret ik_a, veil_secret ek_a,

@@ -51,7 +51,7 @@ static int parse_tail(const uint8_t *body, size_t len, size_t pos, publication *
                               "proof length need at least %zu", p->name, len, p->n, need);
     p->opks = body + pos;
     pos = need;
-    p->proof_len = (size_t)pk_be_get(body + pos - 2u, 2);
+    p->proof_len = (size_t)veil__load_be16(body + pos - 2u);
     p->proof = body + pos;
     need = pos + p->proof_len + X3DH_SIG_BYTES;
     if (len != need)
@@ -72,7 +72,7 @@ static int parse(const uint8_t *body, size_t len, publication *p)
     if (memchr(p->name, 0, body[0]) != NULL)
         return veil_error_set(VEIL_EFORMAT, "publication: NUL byte in the name");
     size_t pos = 1u + body[0];
-    p->seq = pk_be_get(body + pos, 8);
+    p->seq = veil__load_be64(body + pos);
     p->nonce = body + pos + 8u;
     p->flags = body[pos + 8u + PK_NONCE_BYTES];
     pos += 8u + PK_NONCE_BYTES + 1u;
@@ -86,7 +86,7 @@ static int parse(const uint8_t *body, size_t len, publication *p)
         return veil_error_set(VEIL_EFORMAT, "publication for '%s': the SPK bundle carries an "
                               "OPK (OPKs go in the list)", p->name);
     pos += X3DH_BUNDLE_MIN;
-    p->n = (unsigned)pk_be_get(body + pos, 2);
+    p->n = (unsigned)veil__load_be16(body + pos);
     if (p->n > PK_PUBLISH_BATCH_MAX)
         return veil_error_set(VEIL_ELIMIT, "publication for '%s': %u OPKs (limit %u)", p->name,
                               p->n, PK_PUBLISH_BATCH_MAX);
@@ -198,7 +198,7 @@ static int take(pk_service *svc, const publication *p, pk_entry *e)
     e->require_opk = (p->flags & PK_PFLAG_REQUIRE_OPK) != 0;
     for (unsigned i = skip; i < p->n; i++, e->count++) {
         const uint8_t *o = p->opks + (size_t)i * PK_OPK_ENTRY;
-        e->opk_ids[e->count] = (uint32_t)pk_be_get(o, 4);
+        e->opk_ids[e->count] = veil__load_be32(o);
         memcpy(e->opk_pubs[e->count], o + 5, X3DH_KEY_BYTES);
     }
     return 0;
@@ -239,8 +239,8 @@ int pk_dir_publish(pk_service *svc, veil_context *ctx, veil_message *msg, const 
         return pk_dir_reply(ctx, msg, rc, body, len, NULL, 0);
     svc->publications++;
     uint8_t counts[8];
-    pk_be_put(counts, e->count, 4);
-    pk_be_put(counts + 4, e->count > 0 ? e->opk_ids[e->head] : 0u, 4);
+    veil__store_be32(counts, e->count);
+    veil__store_be32(counts + 4, e->count > 0 ? e->opk_ids[e->head] : 0u);
     return pk_dir_reply(ctx, msg, 0, body, len, counts, sizeof counts);
 }
 
@@ -282,7 +282,7 @@ int pk_dir_bundle(pk_entry *e, x3dh_bundle *out)
         out->has_opk = true;
         out->opk_id = e->opk_ids[e->head];
         memcpy(out->opk, e->opk_pubs[e->head], X3DH_KEY_BYTES);
-        x3dh_memzero(e->opk_pubs[e->head], X3DH_KEY_BYTES);
+        veil__memzero(e->opk_pubs[e->head], X3DH_KEY_BYTES);
         e->head++;
         e->count--;
         return 0;
@@ -345,7 +345,7 @@ static int config_pair(pk_service *svc, const char *where, const char *item, siz
 static int config_names(pk_service *svc, const veil_ka_prekey_params *p)
 {
     const char *text = veil_config_scope_get(&p->scope, "directory_names");
-    const char *where = veil_config_origin(p->scope.config, p->scope.section, "directory_names");
+    const char *where = veil_config_scope_origin(&p->scope, "directory_names");
     int rc = 0;
     while (text != NULL && *text != '\0' && rc == 0) {
         const char *end = strchr(text, ',');

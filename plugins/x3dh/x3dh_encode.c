@@ -84,19 +84,6 @@ int x3dh_decode_key(const uint8_t in[X3DH_ENC_BYTES], const char *what,
     return 0;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* version and flags, the first two bytes of every X3DH structure. */
 static int check_prefix(const uint8_t *in, size_t len, size_t min, const char *what,
                         bool *has_opk)
@@ -128,11 +115,11 @@ int x3dh_bundle_encode(const x3dh_bundle *b, uint8_t *out, size_t cap, size_t *o
     out[0] = X3DH_VERSION;
     out[1] = b->has_opk ? X3DH_FLAG_OPK : 0;
     x3dh_encode_key(b->ik, out + 2);
-    put_u32(out + 35, b->spk_id);
+    veil__store_be32(out + 35, b->spk_id);
     x3dh_encode_key(b->spk, out + 39);
     memcpy(out + 72, b->spk_sig, X3DH_SIG_BYTES);
     if (b->has_opk) {
-        put_u32(out + 136, b->opk_id);
+        veil__store_be32(out + 136, b->opk_id);
         x3dh_encode_key(b->opk, out + 140);
     }
     *out_len = n;
@@ -157,12 +144,12 @@ int x3dh_bundle_decode(const uint8_t *in, size_t len, x3dh_bundle *out)
                               "(%zu trailing bytes)", len, want, len - want);
     if ((rc = x3dh_decode_key(in + 2, "bundle IK", b.ik)) < 0)
         return rc;
-    b.spk_id = get_u32(in + 35);
+    b.spk_id = veil__load_be32(in + 35);
     if ((rc = x3dh_decode_key(in + 39, "bundle SPK", b.spk)) < 0)
         return rc;
     memcpy(b.spk_sig, in + 72, X3DH_SIG_BYTES);
     if (b.has_opk) {
-        b.opk_id = get_u32(in + 136);
+        b.opk_id = veil__load_be32(in + 136);
         if ((rc = x3dh_decode_key(in + 140, "bundle OPK", b.opk)) < 0)
             return rc;
     }
@@ -214,9 +201,9 @@ int x3dh_initial_encode_header(const x3dh_initial *m, uint8_t *out, size_t cap,
     out[1] = m->has_opk ? X3DH_FLAG_OPK : 0;
     x3dh_encode_key(m->ik, out + 2);
     x3dh_encode_key(m->ek, out + 35);
-    put_u32(out + 68, m->spk_id);
+    veil__store_be32(out + 68, m->spk_id);
     if (m->has_opk)
-        put_u32(out + 72, m->opk_id);
+        veil__store_be32(out + 72, m->opk_id);
     *out_len = n;
     return 0;
 }
@@ -243,9 +230,9 @@ int x3dh_initial_decode(const uint8_t *in, size_t len, x3dh_initial *out)
         return rc;
     if ((rc = x3dh_decode_key(in + 35, "initial message EK_A", m.ek)) < 0)
         return rc;
-    m.spk_id = get_u32(in + 68);
+    m.spk_id = veil__load_be32(in + 68);
     if (m.has_opk)
-        m.opk_id = get_u32(in + 72);
+        m.opk_id = veil__load_be32(in + 72);
     m.ct = in + hdr;
     m.ct_len = len - hdr;
     *out = m;

@@ -19,7 +19,7 @@ int x3dh_new_key(veil_vault *v, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES], c
     size_t n = 0;
     int rc = veil_vault_generate(v, &a, key);
     if (rc == 0 && (rc = veil_vault_public_key(v, *key, pub, X3DH_KEY_BYTES, &n)) < 0)
-        x3dh_drop(v, key);
+        veil__secret_drop(v, key);
     return rc < 0 ? veil_error_wrap(rc, "x3dh store: making a %s", what) : 0;
 }
 
@@ -40,9 +40,9 @@ void opk_pool_free(opk_pool *p)
 {
     if (!p->vault_gone)
         for (size_t i = 0; i < p->n; i++)
-            x3dh_drop(p->v, &p->slot[i].key);
+            veil__secret_drop(p->v, &p->slot[i].key);
     if (p->slot != NULL)
-        x3dh_memzero(p->slot, p->cap * sizeof *p->slot);
+        veil__memzero(p->slot, p->cap * sizeof *p->slot);
     free(p->slot);
     p->slot = NULL;
     p->n = p->cap = 0;
@@ -73,11 +73,11 @@ static unsigned *counter(opk_pool *p, uint8_t state)
 static void remove_at(opk_pool *p, size_t i)
 {
     if (!p->vault_gone)
-        x3dh_drop(p->v, &p->slot[i].key);
+        veil__secret_drop(p->v, &p->slot[i].key);
     (*counter(p, p->slot[i].state))--;
     memmove(&p->slot[i], &p->slot[i + 1], (p->n - i - 1u) * sizeof p->slot[0]);
     p->n--;
-    x3dh_memzero(&p->slot[p->n], sizeof p->slot[0]);
+    veil__memzero(&p->slot[p->n], sizeof p->slot[0]);
 }
 
 static void set_issued(opk_pool *p, opk_slot *o, uint64_t now)
@@ -121,7 +121,7 @@ void opk_pool_expire(opk_pool *p, uint64_t now)
         opk_slot *o = &p->slot[i];
         if (o->state == OPK_ISSUED && now >= o->until_ms) {
             if (!p->vault_gone)
-                x3dh_drop(p->v, &o->key);
+                veil__secret_drop(p->v, &o->key);
             p->issued--;
             p->expired++;
             continue;
@@ -133,7 +133,7 @@ void opk_pool_expire(opk_pool *p, uint64_t now)
         keep++;
     }
     if (keep < p->n)
-        x3dh_memzero(&p->slot[keep], (p->n - keep) * sizeof p->slot[0]);
+        veil__memzero(&p->slot[keep], (p->n - keep) * sizeof p->slot[0]);
     p->n = keep;
     p->next_expiry = next;
 }

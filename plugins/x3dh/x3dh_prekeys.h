@@ -6,7 +6,7 @@
  * (fetch with per-source limits, publishing to a directory, and the
  * directory that accepts signed publications).  Not installed.
  *
- * x3dh_plugin.c's listener_start / listener_stop / peer_resolve ops
+ * plugin.c's listener_start / listener_stop / peer_resolve ops
  * (key_agreement.h) lead here.  These keys live in their own section,
  * [prekeys] (docs/CONFIG.md), so [key_agreement]'s key list is untouched.
  * Wire formats: docs/X3DH.md, "Prekey service". */
@@ -81,7 +81,7 @@ X3DH_HIDDEN void x3dh_store_get_stats(x3dh_store *s, x3dh_store_stats *out);
 /* ---- x3dh_service.c: a listener's prekeys, or a directory ------------- */
 
 /* What a listener (or a directory) brings to the prekey service.  The
- * plugin's own parameter block since plugin ABI 2.0: x3dh_plugin.c fills
+ * plugin's own parameter block since plugin ABI 2.0: plugin.c fills
  * it from veil_ka_listener_params (key_agreement.h) and the node's
  * [prekeys] section.  It kept the name it had as part of the key agreement
  * ABI (1.x), which the fuzz target tests/fuzz/fuzz_prekeys.c still uses. */

@@ -60,7 +60,7 @@ static int build(pk_reg *reg, const pub_parts *pp, uint8_t *buf, size_t cap, siz
     buf[pos++] = (uint8_t)nl;
     memcpy(buf + pos, name, nl);
     pos += nl;
-    pk_be_put(buf + pos, next_seq(reg), 8);
+    veil__store_be64(buf + pos, next_seq(reg));
     pos += 8;
     memcpy(buf + pos, reg->nonce, PK_NONCE_BYTES);
     pos += PK_NONCE_BYTES;
@@ -69,14 +69,14 @@ static int build(pk_reg *reg, const pub_parts *pp, uint8_t *buf, size_t cap, siz
     if (rc < 0)
         return rc;
     pos += blen;
-    pk_be_put(buf + pos, pp->n, 2);
+    veil__store_be16(buf + pos, pp->n);
     pos += 2;
     for (unsigned i = 0; i < pp->n; i++) {
-        pk_be_put(buf + pos, pp->ids[i], 4);
+        veil__store_be32(buf + pos, pp->ids[i]);
         x3dh_encode_key(pp->pubs[i], buf + pos + 4);
         pos += PK_OPK_ENTRY;
     }
-    pk_be_put(buf + pos, pp->proof_len, 2);
+    veil__store_be16(buf + pos, pp->proof_len);
     memcpy(buf + pos + 2, pp->proof, pp->proof_len);
     *len = pos + 2u + pp->proof_len;
     return 0;
@@ -216,9 +216,9 @@ void pk_pub_ack(pk_service *svc, veil_message *msg, const uint8_t *body, size_t 
     reg->pending = false;
     if (body[0] == 0) {
         reg->dir_acked = true;
-        reg->dir_held = (unsigned)pk_be_get(r, 4);
+        reg->dir_held = (unsigned)veil__load_be32(r);
         unsigned gone = x3dh_store_report(reg->store, reg->tag, (uint32_t)reg->dir_held,
-                                          (uint32_t)pk_be_get(r + 4, 4));
+                                          veil__load_be32(r + 4));
         veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey directory holds %u one-time prekeys of '%s' "
                  "(%u more handed out)", reg->dir_held, name, gone);
         return;

@@ -55,7 +55,7 @@ void pk_entry_free(pk_entry *e)
 {
     free(e->opk_ids);
     free(e->opk_pubs);
-    x3dh_memzero(e, sizeof *e);
+    veil__memzero(e, sizeof *e);
     free(e);
 }
 
@@ -67,20 +67,6 @@ static void unlink_entry(pk_service *svc, pk_entry *e)
             return;
         }
     }
-}
-
-uint64_t pk_be_get(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-void pk_be_put(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
 }
 
 int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const uint8_t *body,
@@ -247,7 +233,7 @@ static int limit_init(pk_service *svc, const veil_ka_prekey_params *p)
         veil_error_wrap(rc, "prekey service: random seed");
     if (rc == 0)
         rc = pk_limit_init(&svc->limit, (unsigned)sources, (unsigned)rate, (unsigned)burst,
-                           (uint32_t)pk_be_get(seed, 4));
+                           veil__load_be32(seed));
     return rc;
 }
 
@@ -410,9 +396,8 @@ static int reg_directory(pk_reg *reg, const veil_ka_prekey_params *p, uint64_t p
     int rc = veil_route_parse(&reg->dir_route, text);
     if (rc < 0 || veil_route_count(&reg->dir_route) == 0)
         return veil_error_wrap(VEIL_ECONFIG, "%s: [prekeys] directory_route '%s'",
-                               veil_config_origin(p->scope.config, p->scope.section,
-                                                  "directory_route"), text);
-    if (p->size < offsetof(veil_ka_prekey_params, entity) + sizeof p->entity || p->entity == NULL)
+                               veil_config_scope_origin(&p->scope, "directory_route"), text);
+    if (!VEIL_ABI_HAS(p, entity) || p->entity == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: prekey_start: publishing to a directory needs "
                               "the listener's entity (its identity proof names the publisher)");
     reg->entity = p->entity;
@@ -435,7 +420,7 @@ void x3dh_prekey_stop(void *handle, bool touch_vault)
     }
     x3dh_store_close(reg->store, touch_vault);
     svc_unref(reg->svc);
-    x3dh_memzero(reg, sizeof *reg);
+    veil__memzero(reg, sizeof *reg);
     free(reg);
 }
 

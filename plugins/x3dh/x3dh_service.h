@@ -122,8 +122,6 @@ X3DH_HIDDEN pk_entry *pk_find(pk_service *svc, const char *name);
 X3DH_HIDDEN int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status,
                          const uint8_t *body, size_t len);
 X3DH_HIDDEN void pk_entry_free(pk_entry *e);
-X3DH_HIDDEN uint64_t pk_be_get(const uint8_t *p, unsigned n);
-X3DH_HIDDEN void pk_be_put(uint8_t *p, uint64_t v, unsigned n);
 
 /* x3dh_publish.c: the responder's side of a directory */
 /* Send a signed publication for reg (SPK + up to n OPKs) to its directory. */

@@ -85,7 +85,7 @@ static int mix_key(x3dh_session *s, veil_secret salt_key, const veil_secret *dh,
                              strlen(label), a, 2, out);
     if (rc < 0)
         return veil_error_wrap(rc, "x3dh: HKDF (%s)", label);
-    x3dh_drop(s->v, &s->ck);
+    veil__secret_drop(s->v, &s->ck);
     s->ck = out[0];
     *k = out[1];
     return 0;
@@ -94,11 +94,11 @@ static int mix_key(x3dh_session *s, veil_secret salt_key, const veil_secret *dh,
 static int fail(x3dh_session *s, int rc)
 {
     s->state = ST_FAILED;
-    x3dh_drop(s->v, &s->ck);
+    veil__secret_drop(s->v, &s->ck);
     if (s->owns_e)
-        x3dh_drop(s->v, &s->e);
+        veil__secret_drop(s->v, &s->e);
     s->e = 0;
-    x3dh_memzero(s->h, sizeof s->h);
+    veil__memzero(s->h, sizeof s->h);
     return rc;
 }
 
@@ -113,8 +113,7 @@ static int init_hash(x3dh_session *s)
 
 static int initiator_setup(x3dh_session *s, const veil_ka_params *p)
 {
-    bool have = p->size >= offsetof(veil_ka_params, peer_bundle_len) + sizeof(size_t) &&
-                p->peer_bundle != NULL;
+    bool have = VEIL_ABI_HAS(p, peer_bundle_len) && p->peer_bundle != NULL;
     if (!have)
         return veil_error_set(VEIL_EINVAL, "x3dh: the initiator needs the responder's prekey "
                               "bundle (veil_ka_params.peer_bundle)");
@@ -138,9 +137,9 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
     if (cfg == NULL || p == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: session_new: NULL argument");
     *out = NULL;
-    if (p->size < offsetof(veil_ka_params, n_psks) + sizeof(size_t))
+    if (!VEIL_ABI_HAS(p, n_psks))
         return veil_error_set(VEIL_EINVAL, "x3dh: veil_ka_params.size is %zu, smaller than "
-                              "ABI 1.0's", p->size);
+                              "the smallest (%zu)", p->size, VEIL_ABI_SIZE(veil_ka_params, n_psks));
     if (p->role != VEIL_KA_INITIATOR && p->role != VEIL_KA_RESPONDER)
         return veil_error_set(VEIL_EINVAL, "x3dh: role %d is neither initiator (1) nor "
                               "responder (2)", p->role);
@@ -166,8 +165,7 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
     s->state = ST_RUNNING;
     s->ik = p->local_static;
     s->e = p->local_ephemeral;
-    s->nonce_format = cfg->cipher_type == VEIL_SECRET_CHACHAPOLY ? VEIL_NONCE_ZERO32_LE64
-                                                                  : VEIL_NONCE_ZERO32_BE64;
+    s->nonce_format = veil_nonce_format_of(cfg->cipher_type);
     if (p->remote_static != NULL) {
         s->expect_remote = true;
         memcpy(s->remote_expect, p->remote_static, X3DH_KEY_BYTES);
@@ -187,17 +185,19 @@ int x3dh_session_new(const x3dh_config *cfg, const veil_ka_params *p, x3dh_sessi
     return 0;
 }
 
-void x3dh_session_free(x3dh_session *s)
+void x3dh_session_free(void *session)
 {
+    x3dh_session *s = session;
     if (s == NULL)
         return;
     fail(s, 0);
-    x3dh_memzero(s, sizeof *s);
+    veil__memzero(s, sizeof *s);
     free(s);
 }
 
-int x3dh_session_next_action(const x3dh_session *s)
+int x3dh_session_next_action(void *session)
 {
+    const x3dh_session *s = session;
     if (s == NULL || s->state == ST_FAILED)
         return VEIL_KA_FAILED;
     if (s->state != ST_RUNNING)
@@ -321,8 +321,8 @@ static int write_msg1(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = seal(s, k1, ad, ad_len, payload, plen, out + hdr);
     if (rc == 0)
         *out_len = hdr + plen + VEIL_AEAD_TAG_BYTES;
-    x3dh_drop(s->v, &sk);
-    x3dh_drop(s->v, &k1);
+    veil__secret_drop(s->v, &sk);
+    veil__secret_drop(s->v, &k1);
     return rc;
 }
 
@@ -382,11 +382,11 @@ static int read_msg1(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
     if (rc == 0 && m.has_opk && (rc = x3dh_store_consume_opk(st, m.opk_id)) < 0)
         veil_error_wrap(rc, "x3dh: consuming one-time prekey %u", (unsigned)m.opk_id);
 out:
-    x3dh_drop(s->v, &sk);
-    x3dh_drop(s->v, &k1);
+    veil__secret_drop(s->v, &sk);
+    veil__secret_drop(s->v, &k1);
     if (st != NULL)
         x3dh_store_release(st);
-    x3dh_memzero(&m, sizeof m);
+    veil__memzero(&m, sizeof m);
     return rc;
 }
 
@@ -404,8 +404,8 @@ static int mix_msg2(x3dh_session *s, veil_secret *k2)
         veil_error_wrap(rc, "x3dh: DH(ER, IK_A)");
     if (rc == 0)
         rc = mix_key(s, s->ck, dh, 2, "veil-x3dh msg2", k2);
-    x3dh_drop(s->v, &dh[0]);
-    x3dh_drop(s->v, &dh[1]);
+    veil__secret_drop(s->v, &dh[0]);
+    veil__secret_drop(s->v, &dh[1]);
     return rc;
 }
 
@@ -426,7 +426,7 @@ static int write_msg2(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = seal_h(s, k2, payload, plen, out + X3DH_ENC_BYTES);
     if (rc == 0)
         *out_len = X3DH_ENC_BYTES + plen + VEIL_AEAD_TAG_BYTES;
-    x3dh_drop(s->v, &k2);
+    veil__secret_drop(s->v, &k2);
     return rc;
 }
 
@@ -449,7 +449,7 @@ static int read_msg2(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
     if (rc == 0)
         rc = open_h(s, k2, in + X3DH_ENC_BYTES, len - X3DH_ENC_BYTES, payload, cap, plen,
                     "message 2");
-    x3dh_drop(s->v, &k2);
+    veil__secret_drop(s->v, &k2);
     return rc;
 }
 
@@ -464,7 +464,7 @@ static int write_msg3(x3dh_session *s, const uint8_t *payload, size_t plen, uint
         rc = seal_h(s, k3, payload, plen, out);
     if (rc == 0)
         *out_len = plen + VEIL_AEAD_TAG_BYTES;
-    x3dh_drop(s->v, &k3);
+    veil__secret_drop(s->v, &k3);
     return rc;
 }
 
@@ -478,7 +478,7 @@ static int read_msg3(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *pa
     int rc = mix_key(s, s->ck, NULL, 0, "veil-x3dh msg3", &k3);
     if (rc == 0)
         rc = open_h(s, k3, in, len, payload, cap, plen, "message 3");
-    x3dh_drop(s->v, &k3);
+    veil__secret_drop(s->v, &k3);
     return rc;
 }
 
@@ -488,15 +488,16 @@ static int step_done(x3dh_session *s)
     if (s->msg == 3) {
         s->state = ST_DONE;
         if (s->owns_e) /* the ephemeral has done its work */
-            x3dh_drop(s->v, &s->e);
+            veil__secret_drop(s->v, &s->e);
         s->e = 0;
     }
     return 0;
 }
 
-int x3dh_session_write(x3dh_session *s, const uint8_t *payload, size_t payload_len,
+int x3dh_session_write(void *session, const uint8_t *payload, size_t payload_len,
                        uint8_t *out, size_t cap, size_t *out_len)
 {
+    x3dh_session *s = session;
     if (s == NULL || out == NULL || out_len == NULL || (payload == NULL && payload_len > 0))
         return veil_error_set(VEIL_EINVAL, "x3dh: write_message: NULL argument");
     if (x3dh_session_next_action(s) != VEIL_KA_WRITE) /* any error fails the session */
@@ -510,9 +511,10 @@ int x3dh_session_write(x3dh_session *s, const uint8_t *payload, size_t payload_l
     return rc < 0 ? fail(s, rc) : step_done(s);
 }
 
-int x3dh_session_read(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *payload,
+int x3dh_session_read(void *session, const uint8_t *in, size_t len, uint8_t *payload,
                       size_t cap, size_t *payload_len)
 {
+    x3dh_session *s = session;
     if (s == NULL || payload_len == NULL || (in == NULL && len > 0))
         return veil_error_set(VEIL_EINVAL, "x3dh: read_message: NULL argument");
     if (x3dh_session_next_action(s) != VEIL_KA_READ)
@@ -526,8 +528,9 @@ int x3dh_session_read(x3dh_session *s, const uint8_t *in, size_t len, uint8_t *p
     return rc < 0 ? fail(s, rc) : step_done(s);
 }
 
-int x3dh_session_split(x3dh_session *s, veil_ka_result *r)
+int x3dh_session_split(void *session, veil_ka_result *r)
 {
+    x3dh_session *s = session;
     if (s == NULL || r == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: split: NULL argument");
     if (s->state != ST_DONE)
@@ -550,24 +553,7 @@ int x3dh_session_split(x3dh_session *s, veil_ka_result *r)
     r->send_key = init ? k[0] : k[1];
     r->recv_key = init ? k[1] : k[0];
     r->nonce_format = s->nonce_format;
-    x3dh_drop(s->v, &s->ck);
+    veil__secret_drop(s->v, &s->ck);
     s->state = ST_SPLIT;
     return 0;
-}
-
-int x3dh_rekey_key(veil_vault *v, veil_secret key, veil_secret *out)
-{
-    veil_secret_attrs a;
-    int rc = veil_vault_attributes(v, key, &a);
-    if (rc < 0)
-        return veil_error_wrap(rc, "x3dh: rekey");
-    int fmt = a.type == VEIL_SECRET_AES256GCM   ? VEIL_NONCE_ZERO32_BE64
-            : a.type == VEIL_SECRET_CHACHAPOLY ? VEIL_NONCE_ZERO32_LE64
-                                               : 0;
-    if (fmt == 0)
-        return veil_error_set(VEIL_ETYPE, "x3dh: rekey needs an AEAD key, got a %s secret",
-                              veil_secret_type_name(a.type));
-    uint8_t nonce[VEIL_AEAD_NONCE_BYTES];
-    veil_nonce_encode(fmt, UINT64_MAX, nonce);
-    return veil_vault_aead_rekey(v, key, nonce, NULL, out);
 }

@@ -83,8 +83,7 @@ static int random_id(veil_vault *v, uint32_t *out)
     int rc = veil_vault_random(v, b, sizeof b);
     if (rc < 0)
         return veil_error_wrap(rc, "x3dh store: random id");
-    *out = (((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) &
-            0x3fffffffu) + 1u;
+    *out = (veil__load_be32(b) & 0x3fffffffu) + 1u;
     return 0;
 }
 
@@ -102,7 +101,7 @@ static int make_spk(x3dh_store *s, uint64_t now)
     b.spk_id = n.id;
     memcpy(b.spk, n.pub, sizeof b.spk);
     if ((rc = x3dh_bundle_sign(s->v, s->ik, &b)) < 0) {
-        x3dh_drop(s->v, &n.key);
+        veil__secret_drop(s->v, &n.key);
         return rc;
     }
     memcpy(n.sig, b.spk_sig, sizeof n.sig);
@@ -114,7 +113,7 @@ static int make_spk(x3dh_store *s, uint64_t now)
 static void retire_spk(x3dh_store *s, spk_slot *p)
 {
     if (!s->vault_gone)
-        x3dh_drop(s->v, &p->key);
+        veil__secret_drop(s->v, &p->key);
     s->retired[s->retired_next++ % SPK_RETIRED] = p->id;
     if (s->nretired < SPK_RETIRED)
         s->nretired++;
@@ -125,7 +124,7 @@ static void drop_prev(x3dh_store *s, unsigned i)
     retire_spk(s, &s->prev[i]);
     memmove(&s->prev[i], &s->prev[i + 1], (s->nprev - i - 1u) * sizeof s->prev[0]);
     s->nprev--;
-    x3dh_memzero(&s->prev[s->nprev], sizeof s->prev[0]);
+    veil__memzero(&s->prev[s->nprev], sizeof s->prev[0]);
 }
 
 static int rotate(x3dh_store *s, uint64_t now)
@@ -176,14 +175,14 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
 static void store_free(x3dh_store *s)
 {
     if (!s->vault_gone) {
-        x3dh_drop(s->v, &s->cur.key);
+        veil__secret_drop(s->v, &s->cur.key);
         for (unsigned i = 0; i < s->nprev; i++)
-            x3dh_drop(s->v, &s->prev[i].key);
+            veil__secret_drop(s->v, &s->prev[i].key);
     }
     s->opk.vault_gone = s->vault_gone;
     opk_pool_free(&s->opk);
     pthread_mutex_destroy(&s->mu);
-    x3dh_memzero(s, sizeof *s);
+    veil__memzero(s, sizeof *s);
     free(s);
 }
 

@@ -1,6 +1,7 @@
 /* Test fixture: a well-formed trust-policy plugin.
  *
- * Accepts the config key "greeting"; init logs it and keeps a copy as the
+ * Accepts the config key "greeting"; init reads it and logs it through
+ * libveil's API (the host contract) and keeps a copy as the
  * plugin state (the loader test reads it back), fini frees it.  Built as a
  * module (tests/plugins/.libs/fixture_good.so) and, with
  * -DVEIL_PLUGIN_BUILTIN, compiled into test_plugin_loader to exercise
@@ -32,7 +33,7 @@ static int good_check(void *inst, const veil_trust_info *info)
 {
     (void)inst;
     (void)info;
-    return 1;
+    return 0;
 }
 
 static const veil_trust_policy_ops good_ops = {
@@ -42,18 +43,17 @@ static const veil_trust_policy_ops good_ops = {
     .check = good_check,
 };
 
-static int good_init(const veil_host_services *host, const veil_config_scope *scope,
-                     void **state)
+static int good_init(const veil_config_scope *scope, void **state)
 {
-    const char *greeting = host->config_get(scope, "greeting");
+    const char *greeting = veil_config_scope_get(scope, "greeting");
     char *copy;
 
     if (greeting == NULL)
         greeting = FIXTURE_GOOD_DEFAULT_GREETING;
     copy = strdup(greeting);
     if (copy == NULL)
-        return host->error(VEIL_ENOMEM, "fixture_good: out of memory");
-    host->log(VEIL_LOG_INFO, "fixture_good", "greeting: %s", copy);
+        return veil_error_set(VEIL_ENOMEM, "fixture_good: out of memory");
+    veil_log(VEIL_LOG_INFO, "fixture_good", "greeting: %s", copy);
     *state = copy;
     return 0;
 }

@@ -66,7 +66,7 @@ static int variant_check(void *inst, const veil_trust_info *info)
 #ifdef FIXTURE_UNRESOLVED
     return veil_fixture_symbol_defined_nowhere();
 #else
-    return 0;
+    return VEIL_EDENIED;
 #endif
 }
 
@@ -77,15 +77,13 @@ static const veil_trust_policy_ops variant_ops = {
     .check = variant_check,
 };
 
-static int variant_init(const veil_host_services *host, const veil_config_scope *scope,
-                        void **state)
+static int variant_init(const veil_config_scope *scope, void **state)
 {
     (void)scope;
     *state = NULL;
 #ifdef FIXTURE_INIT_FAIL
-    return host->error(VEIL_ECONFIG, "%s", FIXTURE_INIT_MESSAGE);
+    return veil_error_set(VEIL_ECONFIG, "%s", FIXTURE_INIT_MESSAGE);
 #else
-    (void)host;
     return 0;
 #endif
 }

@@ -15,6 +15,8 @@
 
 #include <veil/vault.h>
 
+#include "helpers.h" /* wiping (veil__memzero), hex */
+
 #define VC_HIDDEN __attribute__((visibility("hidden")))
 
 /* A streaming hash state, big and aligned enough for every backend's state
@@ -39,7 +41,6 @@ typedef struct vc_backend {
      * wiped on free.  NULL on failure (no detail set). */
     void *(*secure_alloc)(size_t len);
     void (*secure_free)(void *p, size_t len);
-    void (*memzero)(void *p, size_t len);
 
     int (*random)(uint8_t *out, size_t len);
 
@@ -136,13 +137,9 @@ typedef struct vc_backend {
     unsigned copy_algs;
 } vc_backend;
 
-#ifdef VEIL_HAVE_SODIUM
 /* Fails (VEIL_EUNSUPPORTED) when sodium_init fails. */
 VC_HIDDEN int vc_backend_sodium(const vc_backend **out);
-#endif
-#ifdef VEIL_HAVE_OPENSSL
 VC_HIDDEN int vc_backend_openssl(const vc_backend **out);
-#endif
 
 /* Hashes from OpenSSL (ossl_hash.c): every hash of the OpenSSL backend,
  * BLAKE2s of the libsodium backend.  The pool functions fit hash_pool_new /

@@ -33,11 +33,6 @@ __attribute__((destructor)) static void free_all(void)
     EVP_CIPHER_free(c_chachapoly);
 }
 
-static void o_memzero(void *p, size_t len)
-{
-    OPENSSL_cleanse(p, len);
-}
-
 static void *o_secure_alloc(size_t len)
 {
     return OPENSSL_secure_zalloc(len);
@@ -80,7 +75,7 @@ static int o_dh(const char *alg, size_t n, uint8_t *out, const uint8_t *scalar,
         goto out;
     }
     if (EVP_PKEY_derive(pc, out, &outlen) != 1 || outlen != n) {
-        OPENSSL_cleanse(out, n);
+        veil__memzero(out, n);
         rc = veil_error_set(VEIL_ELOWORDER,
                             "%s shared secret is all zero: the peer's public key has low order",
                             alg);
@@ -190,7 +185,7 @@ static int o_xkey_dh(void *key, uint8_t *out, const uint8_t *point)
         rc = veil_error_set(VEIL_EINVAL, "openssl: %s derive setup failed", k->alg);
     else if (EVP_PKEY_derive(k->derive, out, &outlen) != 1 || outlen != k->n) {
         /* As in o_dh: with well-formed keys only an all-zero result fails. */
-        OPENSSL_cleanse(out, k->n);
+        veil__memzero(out, k->n);
         rc = veil_error_set(VEIL_ELOWORDER,
                             "%s shared secret is all zero: the peer's public key has low order",
                             k->alg);
@@ -454,7 +449,6 @@ static const vc_backend openssl_backend = {
     .name = "openssl",
     .secure_alloc = o_secure_alloc,
     .secure_free = o_secure_free,
-    .memzero = o_memzero,
     .random = o_random,
     .hash_init = vc_ossl_hash_init,
     .hash_update = vc_ossl_hash_update,

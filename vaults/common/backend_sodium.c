@@ -24,7 +24,7 @@ static void *s_secure_alloc(size_t len)
 {
     void *p = sodium_malloc(round64(len));
     if (p != NULL)
-        sodium_memzero(p, round64(len));
+        veil__memzero(p, round64(len));
     return p;
 }
 
@@ -32,11 +32,6 @@ static void s_secure_free(void *p, size_t len)
 {
     (void)len;
     sodium_free(p); /* wipes before unmapping */
-}
-
-static void s_memzero(void *p, size_t len)
-{
-    sodium_memzero(p, len);
 }
 
 static int s_random(uint8_t *out, size_t len)
@@ -143,7 +138,7 @@ static void s_hash_abort(vc_hash *h)
         vc_ossl_hash_abort(h);
         return;
     }
-    sodium_memzero(h->opaque, state_size(h->alg));
+    veil__memzero(h->opaque, state_size(h->alg));
     h->alg = VC_HASH_SPENT;
 }
 
@@ -160,7 +155,7 @@ static int s_x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t poi
     /* -1 means the result is all zero; it is still written, the core checks. */
     if (crypto_scalarmult_curve25519(out, scalar, point) != 0) {
         /* still computed; make sure the core sees the zero */
-        sodium_memzero(out, 32);
+        veil__memzero(out, 32);
     }
     return 0;
 }
@@ -188,7 +183,7 @@ static int s_ed25519_public(uint8_t pk[32], const uint8_t seed[32])
 {
     uint8_t sk[crypto_sign_SECRETKEYBYTES];
     int rc = crypto_sign_seed_keypair(pk, sk, seed);
-    sodium_memzero(sk, sizeof sk);
+    veil__memzero(sk, sizeof sk);
     return rc == 0 ? 0 : veil_error_set(VEIL_EINVAL, "sodium: Ed25519 key derivation failed");
 }
 
@@ -200,7 +195,7 @@ static int s_ed25519_sign(uint8_t sig[64], const uint8_t seed[32], const uint8_t
     memcpy(sk, seed, 32);
     memcpy(sk + 32, pk, 32);
     int rc = crypto_sign_detached(sig, NULL, msg, len, sk);
-    sodium_memzero(sk, sizeof sk);
+    veil__memzero(sk, sizeof sk);
     return rc == 0 ? 0 : veil_error_set(VEIL_EINVAL, "sodium: Ed25519 signing failed");
 }
 
@@ -295,7 +290,6 @@ static const vc_backend sodium_backend = {
     .name = "sodium",
     .secure_alloc = s_secure_alloc,
     .secure_free = s_secure_free,
-    .memzero = s_memzero,
     .random = s_random,
     .hash_init = s_hash_init,
     .hash_update = s_hash_update,

@@ -86,10 +86,10 @@ static int hmac_setup(vc_vault *v, int alg, const uint8_t *key, size_t key_len, 
         (rc = pad_state(k, &k->out, k->opad)) != 0)
         be->hash_abort(&k->in);
 out:
-    be->memzero(k0, sizeof k0);
+    veil__memzero(k0, sizeof k0);
     if (rc != 0 || k->copies) {
-        be->memzero(k->ipad, sizeof k->ipad);
-        be->memzero(k->opad, sizeof k->opad);
+        veil__memzero(k->ipad, sizeof k->ipad);
+        veil__memzero(k->opad, sizeof k->opad);
     }
     return rc;
 }
@@ -100,8 +100,8 @@ static void hmac_drop(hmac_key *k)
     const vc_backend *be = k->v->be;
     be->hash_abort(&k->in);
     be->hash_abort(&k->out);
-    be->memzero(k->ipad, sizeof k->ipad);
-    be->memzero(k->opad, sizeof k->opad);
+    veil__memzero(k->ipad, sizeof k->ipad);
+    veil__memzero(k->opad, sizeof k->opad);
 }
 
 /* The inner and outer states for one message: copies of the primed ones
@@ -154,7 +154,7 @@ static int hmac_run(hmac_key *k, const veil_iovec *parts, size_t nparts, bool la
         rc = be->hash_final(o, out);
     be->hash_abort(in); /* nothing left to do after a final */
     be->hash_abort(o);
-    be->memzero(inner, sizeof inner);
+    veil__memzero(inner, sizeof inner);
     return rc;
 }
 
@@ -270,7 +270,7 @@ out:
             vc_remove(v, made[i]);
     if (have_pk)
         hmac_drop(&pk);
-    v->be->memzero(prk, sizeof prk);
-    v->be->memzero(t, sizeof t);
+    veil__memzero(prk, sizeof prk);
+    veil__memzero(t, sizeof t);
     return rc;
 }

@@ -135,7 +135,7 @@ static int slot_get(vc_vault *v, void **out)
 
 static void slot_put(vc_vault *v, void *slot)
 {
-    v->be->memzero(slot, v->slot_bytes);
+    veil__memzero(slot, v->slot_bytes);
     slot_push(v, slot);
 }
 
@@ -156,7 +156,7 @@ static void release_ctx(vc_vault *v, vc_entry *e)
     if (e->aead != NULL) {
         v->be->aead_clear(e->aead);
         if (state_inline(v))
-            v->be->memzero(e->aead, v->be->aead_size);
+            veil__memzero(e->aead, v->be->aead_size);
         else
             slot_put(v, e->aead);
         e->aead = NULL;
@@ -166,7 +166,7 @@ static void release_ctx(vc_vault *v, vc_entry *e)
         e->xkey = NULL;
     }
     if (e->x != NULL) {
-        v->be->memzero(e->x, sizeof *e->x);
+        veil__memzero(e->x, sizeof *e->x);
         free(e->x);
         e->x = NULL;
     }
@@ -191,7 +191,7 @@ void vc_free(vc_vault *v)
     }
     for (uint32_t c = 0; c < v->nchunks; c++) {
         v->be->secure_free(v->chunks[c]->bytes, (size_t)VC_CHUNK * SLOT_BYTES); /* wipes */
-        v->be->memzero(v->chunks[c]->e, sizeof v->chunks[c]->e);
+        veil__memzero(v->chunks[c]->e, sizeof v->chunks[c]->e);
         free(v->chunks[c]);
     }
     free(v->chunks);
@@ -367,12 +367,7 @@ static int derive(vc_vault *v, vc_entry *e)
     }
     if ((rc = be->hash_final(&h, id)) != 0)
         return rc;
-    static const char hexd[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        e->x->key_id[2 * i] = hexd[id[i] >> 4];
-        e->x->key_id[2 * i + 1] = hexd[id[i] & 15];
-    }
-    e->x->key_id[64] = '\0';
+    veil__hex_encode(id, sizeof id, e->x->key_id);
     return 0;
 }
 
@@ -386,9 +381,9 @@ static bool is_asymmetric(int type)
 static void scrub(vc_vault *v, vc_entry *e)
 {
     release_ctx(v, e);
-    v->be->memzero(vc_bytes(v, e), SLOT_BYTES);
+    veil__memzero(vc_bytes(v, e), SLOT_BYTES);
     uint32_t gen = e->gen, slot = e->slot;
-    v->be->memzero(e, sizeof *e);
+    veil__memzero(e, sizeof *e);
     e->gen = gen + 1u; /* reaching GEN_RETIRED retires the slot */
     e->slot = slot;
     slot_release(v, e);

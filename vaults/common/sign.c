@@ -85,7 +85,7 @@ int vc_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
     uint8_t z[64];
     if ((rc = v->be->random(z, sizeof z)) == 0)
         rc = veil_xeddsa_sign(vc_bytes(v, e), msg, len, z, &hooks, sig);
-    v->be->memzero(z, sizeof z);
+    veil__memzero(z, sizeof z);
     return rc;
 }
 

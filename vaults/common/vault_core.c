@@ -11,35 +11,18 @@
 
 int vc_backend_by_name(const char *name, const vc_backend **out)
 {
-    if (strcmp(name, "sodium") == 0) {
-#ifdef VEIL_HAVE_SODIUM
+    if (strcmp(name, "sodium") == 0)
         return vc_backend_sodium(out);
-#else
-        return veil_error_set(VEIL_EUNSUPPORTED,
-                              "crypto backend 'sodium' was disabled at configure time "
-                              "(--disable-sodium); use crypto = openssl");
-#endif
-    }
-    if (strcmp(name, "openssl") == 0) {
-#ifdef VEIL_HAVE_OPENSSL
+    if (strcmp(name, "openssl") == 0)
         return vc_backend_openssl(out);
-#else
-        return veil_error_set(VEIL_EUNSUPPORTED,
-                              "crypto backend 'openssl' was disabled at configure time "
-                              "(--disable-openssl); use crypto = sodium");
-#endif
-    }
     return veil_error_set(VEIL_EINVAL, "unknown crypto backend '%s' (accepted: sodium, openssl)",
                           name);
 }
 
 int vc_backend_from_scope(const veil_config_scope *scope, const vc_backend **out)
 {
-    const char *name = NULL, *origin = NULL;
-    if (scope != NULL && scope->config != NULL && scope->section != NULL) {
-        name = veil_config_get(scope->config, scope->section, VC_CRYPTO_KEY);
-        origin = veil_config_origin(scope->config, scope->section, VC_CRYPTO_KEY);
-    }
+    const char *name = veil_config_scope_get(scope, VC_CRYPTO_KEY);
+    const char *origin = veil_config_scope_origin(scope, VC_CRYPTO_KEY);
     if (name == NULL)
         name = VC_CRYPTO_DEFAULT;
     if (strcmp(name, "sodium") != 0 && strcmp(name, "openssl") != 0)
@@ -57,7 +40,17 @@ int vc_open_scope(const veil_config_scope *scope, vc_vault **out)
     return rc != 0 ? rc : vc_new(be, out);
 }
 
-void vc_op_close(void *vault)
+int vc_op_instance_new(void *plugin_state, const veil_config_scope *scope, void **vault)
+{
+    (void)plugin_state;
+    vc_vault *v;
+    int rc = vc_open_scope(scope, &v);
+    if (rc == 0)
+        *vault = v;
+    return rc;
+}
+
+void vc_op_instance_free(void *vault)
 {
     vc_free(vault);
 }
@@ -95,7 +88,7 @@ int vc_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out
     int rc = v->be->random(buf, len);
     if (rc == 0)
         rc = create_commit(v, attrs, buf, len, out);
-    v->be->memzero(buf, sizeof buf);
+    veil__memzero(buf, sizeof buf);
     return rc;
 }
 
@@ -150,7 +143,7 @@ int vc_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t p
                             veil_secret_type_name(e->attrs.type));
     if (rc == 0)
         rc = create_commit(v, &a, shared, n, out);
-    v->be->memzero(shared, sizeof shared);
+    veil__memzero(shared, sizeof shared);
     return rc;
 }
 
@@ -184,7 +177,7 @@ int vc_op_aead_decrypt(void *vault, veil_secret key, const uint8_t nonce[12], co
     rc = v->be->aead_decrypt(e->aead, nonce, ad, ad_len, buf, len - VEIL_AEAD_TAG_BYTES);
     if (rc != 0) {
         /* Release no unauthenticated byte (the tag goes too). */
-        v->be->memzero(buf, len);
+        veil__memzero(buf, len);
         if (rc == VEIL_EAUTH)
             rc = veil_error_set(VEIL_EAUTH, "aead_decrypt: authentication tag does not verify "
                                             "(wrong key, nonce, AD, or tampered data)");
@@ -214,6 +207,6 @@ int vc_op_aead_rekey(void *vault, veil_secret key, const uint8_t nonce[12],
     rc = v->be->aead_encrypt(e->aead, nonce, NULL, 0, tmp, VEIL_AEAD_KEY_BYTES);
     if (rc == 0)
         rc = create_commit(v, out_attrs, tmp, VEIL_AEAD_KEY_BYTES, out);
-    v->be->memzero(tmp, sizeof tmp);
+    veil__memzero(tmp, sizeof tmp);
     return rc;
 }

@@ -1,8 +1,7 @@
 /* The vault core: every veil_vault_ops operation implemented once, on top of
  * a crypto backend (backend.h).  Vault plugins are thin wrappers:
  *
- *   - the software vault: open = vc_open_scope(scope), everything else the
- *     vc_* ops below;
+ *   - the software vault: nothing but the vc_* ops below;
  *   - the file vault (persistent, encrypted at rest): the same ops, plus the
  *     persistence hooks at the end of this header to load its secrets at
  *     open (vc_insert), serialise them (vc_foreach_persistent) and learn
@@ -24,17 +23,12 @@ typedef struct vc_vault vc_vault;
 
 /* The config key selecting the backend and its accepted values. */
 #define VC_CRYPTO_KEY "crypto"
-/* The default: openssl, or sodium in a build configured --disable-openssl
- * (the including .c file includes config.h first). */
-#ifdef VEIL_HAVE_OPENSSL
+/* The default (both backends are always built). */
 #define VC_CRYPTO_DEFAULT "openssl"
-#else
-#define VC_CRYPTO_DEFAULT "sodium"
-#endif
 
 /* Backend by name ("sodium", "openssl").  VEIL_EINVAL for an unknown name
- * (detail lists the accepted values), VEIL_EUNSUPPORTED for a backend left
- * out at configure time. */
+ * (detail lists the accepted values), VEIL_EUNSUPPORTED when libsodium
+ * fails to initialise. */
 VC_HIDDEN int vc_backend_by_name(const char *name, const vc_backend **out);
 
 /* Read `crypto` from scope (absent: openssl; scope or its config may be
@@ -48,7 +42,7 @@ VC_HIDDEN int vc_backend_from_scope(const veil_config_scope *scope,
 VC_HIDDEN int vc_new(const vc_backend *be, vc_vault **out);
 /* Wipes and frees every secret, then the vault (NULL ok). */
 VC_HIDDEN void vc_free(vc_vault *v);
-/* vc_new with the backend named in scope (what a plugin's open does). */
+/* vc_new with the backend named in scope (what a plugin's instance_new does). */
 VC_HIDDEN int vc_open_scope(const veil_config_scope *scope, vc_vault **out);
 VC_HIDDEN const vc_backend *vc_backend_of(const vc_vault *v);
 /* One pointer for the wrapping plugin's own state (the file vault's path,
@@ -58,7 +52,11 @@ VC_HIDDEN void *vc_user(const vc_vault *v);
 
 /* ---- the ops (signatures of veil_vault_ops; `vault` is a vc_vault *) ---- */
 
-VC_HIDDEN void vc_op_close(void *vault);
+/* instance_new (vc_open_scope) and instance_free (vc_free): the software
+ * vault's whole lifetime. */
+VC_HIDDEN int vc_op_instance_new(void *plugin_state, const veil_config_scope *scope,
+                                 void **vault);
+VC_HIDDEN void vc_op_instance_free(void *vault);
 VC_HIDDEN const char *vc_op_backend(void *vault);
 VC_HIDDEN int vc_op_random(void *vault, uint8_t *out, size_t len);
 VC_HIDDEN int vc_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out);
@@ -100,11 +98,12 @@ VC_HIDDEN int vc_op_record_get(void *vault, const char *name, uint8_t *out, size
 VC_HIDDEN int vc_op_record_delete(void *vault, const char *name);
 VC_HIDDEN int vc_op_record_list(void *vault, const char *prefix, veil_record_fn fn, void *arg);
 
-/* Every op above except open/close/backend, for a plugin's ops table:
- *   static const veil_vault_ops ops = { .size = sizeof ops, .open = my_open,
- *       .close = my_close, .backend = vc_op_backend, VC_CORE_OPS };          */
+/* Every op above but instance_new/instance_free, for a plugin's table:
+ *   static const veil_vault_ops ops = { .size = sizeof ops,
+ *       .instance_new = ..., .instance_free = ..., VC_CORE_OPS };            */
 #define VC_CORE_OPS                                                           \
-    .random = vc_op_random, .generate = vc_op_generate,                       \
+    .backend = vc_op_backend, .random = vc_op_random,                         \
+    .generate = vc_op_generate,                                               \
     .import = vc_op_import, .export_secret = vc_op_export,                    \
     .attributes = vc_op_attributes, .public_key = vc_op_public_key,           \
     .find_by_key_id = vc_op_find_by_key_id,                                   \

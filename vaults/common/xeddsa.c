@@ -16,6 +16,7 @@
  * docs/XEDDSA.md. */
 #include "xeddsa.h"
 #include "ed25519_checks.h"
+#include "helpers.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -56,7 +57,7 @@ static void reduce32(uint8_t out[32], const uint8_t in[32])
     uint8_t wide[64] = { 0 };
     memcpy(wide, in, 32);
     crypto_core_ed25519_scalar_reduce(out, wide);
-    sodium_memzero(wide, sizeof wide);
+    veil__memzero(wide, sizeof wide);
 }
 
 int veil_xeddsa_sign(const uint8_t x25519_private[32], const uint8_t *msg, size_t len,
@@ -116,14 +117,14 @@ int veil_xeddsa_sign(const uint8_t x25519_private[32], const uint8_t *msg, size_
 out:
     /* k, kB (its sign bit says something about k), a, -a, the nonce hash,
      * r, h a and s. */
-    sodium_memzero(k, sizeof k);
-    sodium_memzero(E, sizeof E);
-    sodium_memzero(a, sizeof a);
-    sodium_memzero(neg_a, sizeof neg_a);
-    sodium_memzero(nonce_hash, sizeof nonce_hash);
-    sodium_memzero(r, sizeof r);
-    sodium_memzero(ha, sizeof ha);
-    sodium_memzero(s, sizeof s);
+    veil__memzero(k, sizeof k);
+    veil__memzero(E, sizeof E);
+    veil__memzero(a, sizeof a);
+    veil__memzero(neg_a, sizeof neg_a);
+    veil__memzero(nonce_hash, sizeof nonce_hash);
+    veil__memzero(r, sizeof r);
+    veil__memzero(ha, sizeof ha);
+    veil__memzero(s, sizeof s);
     return rc;
 }
 

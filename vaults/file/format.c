@@ -10,6 +10,7 @@
 #include <veil/error.h>
 
 #include "format.h"
+#include "helpers.h"
 
 /* Header field offsets (version 1). */
 enum {
@@ -25,19 +26,6 @@ enum {
     OFF_BODY_LEN = 49,
 };
 _Static_assert(OFF_BODY_LEN + 4 == FV_HEADER_BYTES, "header layout");
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int fv_kdf_params_check(const char *where, unsigned log2n, unsigned long long r,
                         unsigned long long p)
@@ -62,16 +50,15 @@ int fv_kdf_params_check(const char *where, unsigned log2n, unsigned long long r,
 void fv_header_encode(const fv_header *h, uint8_t out[FV_HEADER_BYTES])
 {
     memcpy(out + OFF_MAGIC, FV_MAGIC, FV_MAGIC_BYTES);
-    out[OFF_VERSION] = (uint8_t)(h->version >> 8);
-    out[OFF_VERSION + 1] = (uint8_t)h->version;
+    veil__store_be16(out + OFF_VERSION, h->version);
     out[OFF_KDF] = h->kdf;
     out[OFF_LOG2N] = h->log2n;
-    put32(out + OFF_R, h->r);
-    put32(out + OFF_P, h->p);
+    veil__store_be32(out + OFF_R, h->r);
+    veil__store_be32(out + OFF_P, h->p);
     memcpy(out + OFF_SALT, h->salt, FV_SALT_BYTES);
     out[OFF_AEAD] = h->aead;
     memcpy(out + OFF_NONCE, h->nonce, FV_NONCE_BYTES);
-    put32(out + OFF_BODY_LEN, h->body_len);
+    veil__store_be32(out + OFF_BODY_LEN, h->body_len);
 }
 
 /* The file must hold `need` bytes from `off` for field `what`. */
@@ -91,8 +78,8 @@ static int kdf_decode(const char *path, const uint8_t *f, fv_header *h)
     char where[64 + 4096];
     h->kdf = f[OFF_KDF];
     h->log2n = f[OFF_LOG2N];
-    h->r = get32(f + OFF_R);
-    h->p = get32(f + OFF_P);
+    h->r = veil__load_be32(f + OFF_R);
+    h->p = veil__load_be32(f + OFF_P);
     memcpy(h->salt, f + OFF_SALT, FV_SALT_BYTES);
     if (h->kdf == FV_KDF_NONE) {
         if (h->log2n != 0 || h->r != 0 || h->p != 0 ||
@@ -126,7 +113,7 @@ int fv_header_decode(const char *path, const uint8_t *f, size_t len, fv_header *
                               path, FV_MAGIC);
     if ((rc = need(path, len, OFF_VERSION, 2, "version")) != 0)
         return rc;
-    h->version = (uint16_t)(f[OFF_VERSION] << 8 | f[OFF_VERSION + 1]);
+    h->version = veil__load_be16(f + OFF_VERSION);
     if (h->version < FV_VERSION_MIN || h->version > FV_VERSION)
         return veil_error_set(VEIL_EVERSION,
                               "vault file %s: unknown format version %u at offset %u "
@@ -143,7 +130,7 @@ int fv_header_decode(const char *path, const uint8_t *f, size_t len, fv_header *
                               "(known: 1 chacha20-poly1305)",
                               path, h->aead, OFF_AEAD);
     memcpy(h->nonce, f + OFF_NONCE, FV_NONCE_BYTES);
-    h->body_len = get32(f + OFF_BODY_LEN);
+    h->body_len = veil__load_be32(f + OFF_BODY_LEN);
     if (h->body_len < FV_TAG_BYTES + 4 || h->body_len > FV_BODY_MAX)
         return veil_error_set(VEIL_EFORMAT,
                               "vault file %s: body length %u at offset %u, expected %u..%u",
@@ -241,7 +228,7 @@ static int public_decode(cursor *c, uint32_t idx, fv_public_fn fn, void *arg)
     size_t voff = c->off;
     if ((rc = take(c, 4, "record length", &vl)) != 0)
         return rc;
-    uint32_t n = get32(vl);
+    uint32_t n = veil__load_be32(vl);
     if (n > VEIL_RECORD_VALUE_MAX)
         return veil_error_set(VEIL_EFORMAT, "vault file %s: public record %u: length %u at body "
                                             "offset %zu exceeds %u",
@@ -260,7 +247,7 @@ static int count_decode(cursor *c, size_t min, const char *what, uint32_t *n)
     int rc = take(c, 4, what, &cnt);
     if (rc != 0)
         return rc;
-    *n = get32(cnt);
+    *n = veil__load_be32(cnt);
     /* Refuse a count the body cannot hold before walking it. */
     if (*n > (c->len - c->off) / min)
         return veil_error_set(VEIL_EFORMAT, "vault file %s: %s %u at body offset %zu "
@@ -324,14 +311,9 @@ int fv_public_encode(uint8_t *out, size_t cap, size_t *pos, const char *name,
     uint8_t *p = out + *pos;
     p[0] = (uint8_t)nl;
     memcpy(p + 1, name, nl);
-    put32(p + 1 + nl, (uint32_t)len);
+    veil__store_be32(p + 1 + nl, (uint32_t)len);
     if (len > 0)
         memcpy(p + FV_PUBLIC_OVERHEAD + nl, value, len);
     *pos += n;
     return 0;
-}
-
-void fv_put32(uint8_t *p, uint32_t v)
-{
-    put32(p, v);
 }

@@ -98,7 +98,4 @@ VC_HIDDEN int fv_record_encode(uint8_t *out, size_t cap, size_t *pos,
 VC_HIDDEN int fv_public_encode(uint8_t *out, size_t cap, size_t *pos, const char *name,
                                const uint8_t *value, size_t len);
 
-/* Big-endian u32 (the body's record count). */
-VC_HIDDEN void fv_put32(uint8_t *p, uint32_t v);
-
 #endif

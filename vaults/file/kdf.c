@@ -9,17 +9,12 @@
 
 #include "kdf.h"
 
-#ifdef VEIL_HAVE_SODIUM
 #include <sodium.h>
-#endif
-#ifdef VEIL_HAVE_OPENSSL
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
-#endif
 
-#ifdef VEIL_HAVE_SODIUM
 static int scrypt_sodium(const uint8_t *pass, size_t pass_len, const uint8_t *salt,
                          size_t salt_len, unsigned log2n, uint32_t r, uint32_t p, uint8_t *out,
                          size_t out_len)
@@ -34,9 +29,7 @@ static int scrypt_sodium(const uint8_t *pass, size_t pass_len, const uint8_t *sa
                               log2n, r, p);
     return 0;
 }
-#endif
 
-#ifdef VEIL_HAVE_OPENSSL
 static int scrypt_openssl(const uint8_t *pass, size_t pass_len, const uint8_t *salt,
                           size_t salt_len, unsigned log2n, uint32_t r, uint32_t p, uint8_t *out,
                           size_t out_len)
@@ -73,7 +66,6 @@ out:
     EVP_KDF_free(kdf);
     return rc;
 }
-#endif
 
 int fv_scrypt(const char *backend, const uint8_t *pass, size_t pass_len, const uint8_t *salt,
               size_t salt_len, unsigned log2n, uint32_t r, uint32_t p, uint8_t *out,
@@ -83,14 +75,10 @@ int fv_scrypt(const char *backend, const uint8_t *pass, size_t pass_len, const u
     static const uint8_t empty[1];
     if (pass == NULL)
         pass = empty;
-#ifdef VEIL_HAVE_SODIUM
     if (strcmp(backend, "sodium") == 0)
         return scrypt_sodium(pass, pass_len, salt, salt_len, log2n, r, p, out, out_len);
-#endif
-#ifdef VEIL_HAVE_OPENSSL
     if (strcmp(backend, "openssl") == 0)
         return scrypt_openssl(pass, pass_len, salt, salt_len, log2n, r, p, out, out_len);
-#endif
-    return veil_error_set(VEIL_EUNSUPPORTED, "scrypt: no crypto backend '%s' in this build",
-                          backend);
+    return veil_error_set(VEIL_EINVAL, "scrypt: unknown crypto backend '%s' (accepted: sodium, "
+                          "openssl)", backend);
 }

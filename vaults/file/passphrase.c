@@ -16,16 +16,9 @@
 
 #include "passphrase.h"
 
-static const char *get(const veil_config_scope *s, const char *key)
-{
-    return s != NULL && s->config != NULL ? veil_config_scope_get(s, key) : NULL;
-}
-
 static const char *origin(const veil_config_scope *s, const char *key)
 {
-    const char *o = s != NULL && s->config != NULL
-                        ? veil_config_origin(s->config, s->section, key)
-                        : NULL;
+    const char *o = veil_config_scope_origin(s, key);
     return o != NULL ? o : "<config>";
 }
 
@@ -79,7 +72,7 @@ static int from_file(fv_passphrase *p, const char *path, const char *where)
 
 static int check_mode(const veil_config_scope *scope, bool *none, int sources)
 {
-    const char *mode = get(scope, "passphrase_mode");
+    const char *mode = veil_config_scope_get(scope, "passphrase_mode");
     *none = false;
     if (mode == NULL || strcmp(mode, "passphrase") == 0) {
         if (sources != 1)
@@ -105,9 +98,9 @@ static int check_mode(const veil_config_scope *scope, bool *none, int sources)
 
 int fv_passphrase_load(const veil_config_scope *scope, const vc_backend *be, fv_passphrase *out)
 {
-    const char *env = get(scope, "passphrase_env");
-    const char *file = get(scope, "passphrase_file");
-    const char *text = get(scope, "passphrase");
+    const char *env = veil_config_scope_get(scope, "passphrase_env");
+    const char *file = veil_config_scope_get(scope, "passphrase_file");
+    const char *text = veil_config_scope_get(scope, "passphrase");
     int rc = check_mode(scope, &out->none, (env != NULL) + (file != NULL) + (text != NULL));
     out->be = be;
     out->bytes = NULL;

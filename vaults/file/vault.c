@@ -1,7 +1,8 @@
-/* The file vault: the shared vault core plus persistence.  Open reads and
- * decrypts the file (or creates it), re-inserts every stored secret, and
- * installs a change hook that rewrites the whole file crash-safely after
- * every change to the persistent set.  Format: format.h; key: kdf.h;
+/* The file vault: the shared vault core plus persistence.  An instance
+ * (fv_instance_new, what veil_vault_open runs) reads and decrypts the file
+ * (or creates it), re-inserts every stored secret, and installs a change
+ * hook that rewrites the whole file crash-safely after every change to the
+ * persistent set.  Format: format.h; key: kdf.h;
  * I/O and lock: store.h; passphrase sources: passphrase.h. */
 #include "config.h"
 
@@ -44,8 +45,7 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
 {
     long long n, r, p;
     int rc;
-    const char *pv = scope != NULL && scope->config != NULL ? veil_config_scope_get(scope, "path")
-                                                             : NULL;
+    const char *pv = veil_config_scope_get(scope, "path");
     if (pv == NULL || pv[0] == '\0')
         return veil_error_set(VEIL_ECONFIG, "[%s]: the file vault needs 'path = FILE'",
                               scope != NULL && scope->section ? scope->section : "vault");
@@ -62,7 +62,7 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
         return rc;
     if ((n & (n - 1)) != 0)
         return veil_error_set(VEIL_ECONFIG, "%s: kdf_n = %lld is not a power of two",
-                              veil_config_origin(scope->config, scope->section, "kdf_n"), n);
+                              veil_config_scope_origin(scope, "kdf_n"), n);
     o->log2n = (unsigned)__builtin_ctzll((unsigned long long)n);
     o->r = (uint32_t)r;
     o->p = (uint32_t)p;
@@ -94,7 +94,7 @@ static int file_key(fv_state *st, fv_passphrase *pp)
     fv_passphrase_wipe(pp);
     if (rc == 0)
         rc = st->be->aead_new(VEIL_SECRET_CHACHAPOLY, key, &st->aead);
-    st->be->memzero(key, sizeof key);
+    veil__memzero(key, sizeof key);
     return rc;
 }
 
@@ -152,7 +152,7 @@ static int seal(fv_state *st, vc_vault *v, enc_ctx *c, uint32_t npublic, uint8_t
     int rc;
     if ((rc = vc_foreach_persistent(v, encode_one, c)) != 0)
         return rc;
-    fv_put32(c->buf + c->pos, npublic);
+    veil__store_be32(c->buf + c->pos, npublic);
     c->pos += 4;
     if ((rc = vc_records_foreach(v, encode_public, c)) != 0)
         return rc;
@@ -187,7 +187,7 @@ static int image(fv_state *st, vc_vault *v, enc_ctx *c, uint8_t **file, size_t *
     c->buf = st->be->secure_alloc(c->cap);
     if (c->buf == NULL)
         return veil_error_set(VEIL_ENOMEM, "vault file %s: out of guarded memory", st->path);
-    fv_put32(c->buf, c->count);
+    veil__store_be32(c->buf, c->count);
     c->pos = 4;
     st->hdr.version = FV_VERSION;
     int rc = seal(st, v, c, (uint32_t)npublic, file, file_len);
@@ -318,7 +318,7 @@ static void state_free(fv_state *st)
     free(st);
 }
 
-static int fv_open(void *plugin_state, const veil_config_scope *scope, void **out)
+int fv_instance_new(void *plugin_state, const veil_config_scope *scope, void **out)
 {
     (void)plugin_state;
     vc_vault *v = NULL;
@@ -361,7 +361,7 @@ static int fv_open(void *plugin_state, const veil_config_scope *scope, void **ou
     return 0;
 }
 
-static void fv_close(void *vault)
+void fv_instance_free(void *vault)
 {
     vc_vault *v = vault;
     fv_state *st = vc_user(v);
@@ -374,16 +374,3 @@ static void fv_close(void *vault)
     state_free(st);
     vc_free(v);
 }
-
-const veil_vault_ops fv_ops = {
-    .size = sizeof(veil_vault_ops),
-    .open = fv_open,
-    .close = fv_close,
-    .backend = vc_op_backend,
-    VC_CORE_OPS,
-};
-
-const char *const fv_config_keys[] = {
-    VC_CRYPTO_KEY, "path", "passphrase_env", "passphrase_file", "passphrase", "passphrase_mode",
-    "kdf_n", "kdf_r", "kdf_p", "allow_open_permissions", NULL,
-};

@@ -1,6 +1,7 @@
-/* The software vault: secrets in guarded memory for the life of the
- * instance, nothing persisted.  All of it is the shared vault core; this
- * file only picks the backend from `crypto = sodium | openssl`. */
+/* The software vault plugin: configuration and ops table.  Secrets live
+ * in guarded memory for the life of the instance, nothing is persisted:
+ * all of it is the shared vault core, whose backend the section's
+ * `crypto = sodium | openssl` picks. */
 #include "config.h"
 
 #include <veil/plugin.h>
@@ -8,36 +9,23 @@
 
 #include "vault_core.h"
 
-static int sw_open(void *plugin_state, const veil_config_scope *scope, void **vault)
-{
-    (void)plugin_state;
-    vc_vault *v;
-    int rc = vc_open_scope(scope, &v);
-    if (rc == 0)
-        *vault = v;
-    return rc;
-}
+static const char *const config_keys[] = { VC_CRYPTO_KEY, NULL };
 
-static const veil_vault_ops sw_ops = {
-    .size = sizeof(veil_vault_ops),
-    .open = sw_open,
-    .close = vc_op_close,
-    .backend = vc_op_backend,
+static const veil_vault_ops ops = {
+    .size = sizeof ops,
+    .instance_new = vc_op_instance_new,
+    .instance_free = vc_op_instance_free,
     VC_CORE_OPS,
 };
 
-static const char *const sw_keys[] = { VC_CRYPTO_KEY, NULL };
-
-static const veil_plugin_descriptor sw_descriptor = {
-    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
-    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
-    .struct_size = sizeof(veil_plugin_descriptor),
+static const veil_plugin_descriptor descriptor = {
+    VEIL_PLUGIN_ABI,
     .kind = VEIL_PLUGIN_VAULT,
     .name = "software",
     .version = PACKAGE_VERSION,
     .description = "in-memory vault (crypto = sodium | openssl)",
-    .config_keys = sw_keys,
-    .ops = &sw_ops,
+    .config_keys = config_keys,
+    .ops = &ops,
 };
 
-VEIL_PLUGIN_ENTRY(sw_descriptor)
+VEIL_PLUGIN_ENTRY(descriptor)

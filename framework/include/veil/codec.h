@@ -40,6 +40,21 @@ VEIL_EXPORT int veil_route_decode(veil_route *r, const uint8_t *in, size_t len,
 VEIL_EXPORT size_t veil_codec_encoded_size(const veil_route *onward,
                                            const veil_route *ret,
                                            size_t payload_len);
+/* The message's header: every byte before the payload (version, both
+ * routes, the payload's length), for a writer that puts the payload
+ * elsewhere itself (the tcp transport copies it once, straight into its
+ * send queue).  At most VEIL_CODEC_HEADER_MAX bytes; encode_header writes
+ * exactly header_size bytes.  Errors as veil_codec_encode's. */
+#define VEIL_CODEC_HEADER_MAX                                                  \
+    (1u + 2u * (VEIL_VARINT_MAX + VEIL_ROUTE_MAX_HOPS * (1u + VEIL_VARINT_MAX) + \
+                VEIL_ROUTE_BYTES_MAX) + VEIL_VARINT_MAX)
+VEIL_EXPORT size_t veil_codec_header_size(const veil_route *onward,
+                                          const veil_route *ret,
+                                          size_t payload_len);
+VEIL_EXPORT int veil_codec_encode_header(const veil_route *onward,
+                                         const veil_route *ret, size_t payload_len,
+                                         uint8_t *out, size_t cap,
+                                         size_t *written) VEIL_WUR;
 VEIL_EXPORT int veil_codec_encode(const veil_route *onward, const veil_route *ret,
                                   const uint8_t *payload, size_t payload_len,
                                   uint8_t *out, size_t cap,

@@ -74,9 +74,14 @@ VEIL_EXPORT int veil_config_key_at(const veil_config *cfg, const char *section,
 VEIL_EXPORT int veil_config_check_keys(const veil_config *cfg, const char *section,
                                        const char *const *allowed) VEIL_WUR;
 
-/* Scoped helpers (what the plugin host services call). */
+/* Scoped helpers: what plugins read their sections with.  A scope that
+ * is NULL or has no configuration or no section reads as "every key
+ * absent" (getters give the default). */
 VEIL_EXPORT const char *veil_config_scope_get(const veil_config_scope *s,
                                               const char *key);
+/* "file:line" of the key's value, "set by program", or NULL if absent. */
+VEIL_EXPORT const char *veil_config_scope_origin(const veil_config_scope *s,
+                                                 const char *key);
 VEIL_EXPORT int veil_config_scope_get_int(const veil_config_scope *s, const char *key,
                                           long long def, long long min,
                                           long long max, long long *out) VEIL_WUR;

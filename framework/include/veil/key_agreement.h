@@ -41,6 +41,17 @@ typedef enum veil_nonce_format {
 /* Encode n in format into out. */
 VEIL_EXPORT void veil_nonce_encode(int format, uint64_t n,
                                    uint8_t out[VEIL_AEAD_NONCE_BYTES]);
+/* The nonce format of an AEAD secret type: VEIL_NONCE_ZERO32_BE64 for
+ * AES-256-GCM, VEIL_NONCE_ZERO32_LE64 for ChaCha20-Poly1305, 0 otherwise. */
+VEIL_EXPORT int veil_nonce_format_of(int cipher_type);
+/* Noise's Rekey(k) on a key handle: a new secret in *out, the first 32
+ * bytes of ENCRYPT(k, 2^64-1, "", 32 zero bytes) with k's AEAD and its
+ * nonce format; k itself untouched.  It has the signature of the rekey op
+ * (inst is not used), so a key agreement whose transport keys rekey the
+ * Noise way (noise, x3dh) puts it in its table as is.  VEIL_EINVAL (NULL
+ * vault or out, key 0), VEIL_ETYPE (not an AEAD key), the vault's errors. */
+VEIL_EXPORT int veil_key_agreement_rekey(void *inst, veil_vault *v, veil_secret key,
+                                         veil_secret *out) VEIL_WUR;
 
 typedef struct veil_ka_params {
     size_t size;                      /* sizeof(veil_ka_params) */

@@ -150,7 +150,7 @@ VEIL_EXPORT int veil_ctx_reply_message(veil_context *ctx, veil_message *msg,
 VEIL_EXPORT int veil_ctx_receive(veil_context *ctx, veil_message **out,
                                  int timeout_ms) VEIL_WUR;
 
-/* ---- event loop services (also in the plugin host services table) ----- */
+/* ---- event loop services (plugins use them too: docs/PLUGINS.md) ------ */
 
 #define VEIL_WATCH_READ 0x1u
 #define VEIL_WATCH_WRITE 0x2u

@@ -6,12 +6,14 @@
  * ABI versions so the host can always read them.  The host refuses a plugin
  * whose abi_major differs from VEIL_PLUGIN_ABI_MAJOR, or whose abi_minor is
  * newer than the host's.  Every ops table starts with its own size so it can
- * grow by appending.
+ * grow by appending (VEIL_ABI_HAS).
  *
- * Plugins talk to the host through the services table handed to init():
- * config getters scoped to the plugin's section, logging, errors, the
- * node's fd watches and timers, random bytes, memzero.  They may also call
- * libveil's public API (routes, messages, vault wrappers). */
+ * The host contract: a plugin links libveil and calls its public API —
+ * configuration through the veil_config_scope it is handed, logging with
+ * veil_log, error details with veil_error_set, the node's event loop,
+ * messages, routes, vaults, node extensions, and the two helpers below.
+ * There is no second table of host services.  docs/PLUGINS.md, "The host
+ * contract", says what may be called from where. */
 #ifndef VEIL_PLUGIN_H
 #define VEIL_PLUGIN_H
 
@@ -22,9 +24,24 @@
 
 VEIL_BEGIN_DECLS
 
-#define VEIL_PLUGIN_ABI_MAJOR 2u
+#define VEIL_PLUGIN_ABI_MAJOR 3u
 #define VEIL_PLUGIN_ABI_MINOR 0u
 #define VEIL_PLUGIN_ENTRY_SYMBOL "veil_plugin_entry"
+
+/* The frozen prefix of a descriptor built against this header:
+ *   static const veil_plugin_descriptor descriptor = { VEIL_PLUGIN_ABI, ... }; */
+#define VEIL_PLUGIN_ABI                                                       \
+    .abi_major = VEIL_PLUGIN_ABI_MAJOR, .abi_minor = VEIL_PLUGIN_ABI_MINOR,   \
+    .struct_size = sizeof(veil_plugin_descriptor)
+
+/* Size of a size-prefixed ABI structure (an ops table, veil_ka_params, ...)
+ * up to and including its member `member`. */
+#define VEIL_ABI_SIZE(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+/* Does s (a pointer to an ABI structure whose `size` says how much of it
+ * its maker knew) reach member?  Every read of a member appended after the
+ * smallest table of a kind goes through this: a table built against an
+ * older minor simply ends before it. */
+#define VEIL_ABI_HAS(s, member) ((s)->size >= VEIL_ABI_SIZE(__typeof__(*(s)), member))
 
 typedef enum veil_plugin_kind {
     VEIL_PLUGIN_VAULT = 1,
@@ -36,42 +53,11 @@ typedef enum veil_plugin_kind {
 /* "vault", "key_agreement", "policy", "transport"; "?" otherwise. */
 VEIL_EXPORT const char *veil_plugin_kind_name(int kind);
 
-typedef struct veil_host_services {
-    size_t size;                 /* sizeof(veil_host_services) */
-    uint16_t abi_major, abi_minor;
-    /* Configuration, scoped to a section (the plugin's own, or an
-     * instance's section handed to the kind's instance constructor). */
-    const char *(*config_get)(const veil_config_scope *scope, const char *key);
-    int (*config_get_int)(const veil_config_scope *scope, const char *key,
-                          long long def, long long min, long long max,
-                          long long *out);
-    int (*config_get_bool)(const veil_config_scope *scope, const char *key,
-                           bool def, bool *out);
-    /* Logging and errors (error sets the thread's detail, returns code). */
-    void (*log)(veil_log_level level, const char *component, const char *fmt, ...)
-        VEIL_PRINTF(3, 4);
-    int (*error)(int code, const char *fmt, ...) VEIL_PRINTF(2, 3);
-    /* The node's event loop. */
-    int (*watch_add)(veil_node *node, int fd, uint32_t events, veil_watch_fn fn,
-                     void *arg, veil_watch **out);
-    int (*watch_modify)(veil_watch *w, uint32_t events);
-    void (*watch_remove)(veil_watch *w);
-    int (*timer_add)(veil_node *node, uint64_t delay_ms, veil_timer_fn fn,
-                     void *arg, veil_timer **out);
-    void (*timer_cancel)(veil_timer *t);
-    /* OS randomness (getrandom); memory hygiene. */
-    int (*random)(void *buf, size_t len);
-    void (*memzero)(void *p, size_t len);
-    /* 0 when equal; constant time in len. */
-    int (*memcmp_ct)(const void *a, const void *b, size_t len);
-} veil_host_services;
-
 typedef struct veil_plugin_descriptor {
     /* frozen prefix */
     uint16_t abi_major;
     uint16_t abi_minor;
     uint32_t struct_size;        /* sizeof(veil_plugin_descriptor) */
-    /* ABI 1.0 */
     int kind;                    /* veil_plugin_kind */
     const char *name;            /* must equal the name configured */
     const char *version;
@@ -79,9 +65,9 @@ typedef struct veil_plugin_descriptor {
     /* Keys accepted in the plugin's section (NULL-terminated; "plugin" is
      * always accepted).  Others are refused at load with file:line. */
     const char *const *config_keys;
-    /* Optional.  Called once per load with the section that named it. */
-    int (*init)(const veil_host_services *host, const veil_config_scope *scope,
-                void **state);
+    /* Optional.  Called once per load with the section that named it (the
+     * scope stays valid until fini); *state goes to every instance_new. */
+    int (*init)(const veil_config_scope *scope, void **state);
     void (*fini)(void *state);
     /* The kind's ops table (veil_vault_ops, veil_key_agreement_ops,
      * veil_trust_policy_ops, veil_transport_ops); starts with its size. */
@@ -134,10 +120,16 @@ VEIL_EXPORT const veil_plugin_descriptor *veil_plugin_descriptor_of(const veil_p
 VEIL_EXPORT void *veil_plugin_state(const veil_plugin *p);
 VEIL_EXPORT const char *veil_plugin_path(const veil_plugin *p); /* "builtin" for built-ins */
 VEIL_EXPORT veil_node *veil_plugin_node(const veil_plugin *p);
-/* The services table the host hands to plugins. */
-VEIL_EXPORT const veil_host_services *veil_host_services_get(void);
 /* The compiled-in plugin directory. */
 VEIL_EXPORT const char *veil_plugin_dir(void);
+
+/* ---- helpers for plugins (and anyone) -------------------------------- */
+
+/* Wipe memory in a way the compiler may not elide (NULL ok when n is 0). */
+VEIL_EXPORT void veil_memzero(void *p, size_t n);
+/* 0 when the n bytes are equal, 1 otherwise; the time taken depends only
+ * on n, never on where the bytes differ. */
+VEIL_EXPORT int veil_memcmp_ct(const void *a, const void *b, size_t n);
 
 VEIL_END_DECLS
 #endif

@@ -2,7 +2,9 @@
  *
  *   instance_new (from a config section) → check(info)* → instance_free
  *
- * check returns 1 to allow, 0 to deny; anything else (an error) denies. */
+ * check returns 0 to allow and VEIL_EDENIED to deny, like every other
+ * call; anything else (an error code, or any other value) denies too:
+ * fail closed. */
 #ifndef VEIL_TRUST_POLICY_H
 #define VEIL_TRUST_POLICY_H
 
@@ -28,6 +30,8 @@ typedef struct veil_trust_policy_ops {
     int (*instance_new)(void *plugin_state, const veil_config_scope *scope,
                         void **inst);
     void (*instance_free)(void *inst);
+    /* 0 allow, VEIL_EDENIED deny (a detail set with veil_error_set is
+     * appended to the caller's); anything else denies. */
     int (*check)(void *inst, const veil_trust_info *info);
 } veil_trust_policy_ops;
 

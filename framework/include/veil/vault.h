@@ -110,9 +110,10 @@ typedef int (*veil_record_fn)(void *arg, const char *name, size_t len);
  * where lengths are non-zero, enum values known, output sizes adequate. */
 typedef struct veil_vault_ops {
     size_t size;                       /* sizeof(veil_vault_ops) */
-    int (*open)(void *plugin_state, const veil_config_scope *scope, void **vault);
+    /* One instance per open vault (veil_vault_open), with its section. */
+    int (*instance_new)(void *plugin_state, const veil_config_scope *scope, void **vault);
     /* Wipes every secret. */
-    void (*close)(void *vault);
+    void (*instance_free)(void *vault);
     /* "sodium" or "openssl" (or the plugin's own). */
     const char *(*backend)(void *vault);
 
@@ -156,7 +157,8 @@ typedef struct veil_vault_ops {
     int (*verify)(void *vault, int key_type, const uint8_t *public_key,
                   size_t public_len, const uint8_t *msg, size_t len,
                   const uint8_t sig[VEIL_SIGNATURE_BYTES]);
-    /* ABI 1.0 ends here; append new ops below. */
+    /* The smallest table ends here; ops appended below are read only when
+     * size covers them (VEIL_ABI_HAS). */
 
     /* Records, appended after ABI 1.0: libveil calls them only when `size`
      * covers them (VEIL_EUNSUPPORTED otherwise).  Names and lengths are

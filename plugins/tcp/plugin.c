@@ -16,7 +16,6 @@
 
 #include <veil/error.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,51 +26,35 @@
 #define DEFAULT_FRAME_TIMEOUT_MS 30000
 #define DEFAULT_MAX_CONNECTIONS 4096
 
-static const char *const tcp_keys[] = {
+/* ---- configuration ------------------------------------------------------ */
+
+static const char *const config_keys[] = {
     "max_frame", "send_queue_max", "auto_connect", "keepalive", "connect_timeout",
     "frame_timeout", "max_connections", "listen", NULL,
 };
 
-void tcp_log(tcp_inst *inst, veil_log_level level, const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    inst->host->log(level, "tcp", "%s", text);
-}
-
-static int plugin_init(const veil_host_services *host, const veil_config_scope *scope,
-                       void **state)
-{
-    (void)scope;
-    *state = (void *)(uintptr_t)host; /* instances need the services */
-    return 0;
-}
-
-/* ---- configuration ------------------------------------------------------ */
-
-static int read_config(const veil_host_services *h, const veil_config_scope *s, tcp_config *c)
+static int read_config(const veil_config_scope *s, tcp_config *c)
 {
     long long v[6];
     bool ac;
-    int rc = h->config_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
-                               TCP_FRAME_MAX_MAX, &v[0]);
+    int rc = veil_config_scope_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
+                                       TCP_FRAME_MAX_MAX, &v[0]);
     if (rc == 0)
-        rc = h->config_get_int(s, "send_queue_max", DEFAULT_SEND_QUEUE_MAX, TCP_FRAME_MIN_MAX,
-                               1ll << 32, &v[1]);
+        rc = veil_config_scope_get_int(s, "send_queue_max", DEFAULT_SEND_QUEUE_MAX,
+                                       TCP_FRAME_MIN_MAX, 1ll << 32, &v[1]);
     if (rc == 0)
-        rc = h->config_get_bool(s, "auto_connect", true, &ac);
+        rc = veil_config_scope_get_bool(s, "auto_connect", true, &ac);
     if (rc == 0)
-        rc = h->config_get_int(s, "keepalive", 0, 0, 86400, &v[2]);
+        rc = veil_config_scope_get_int(s, "keepalive", 0, 0, 86400, &v[2]);
     if (rc == 0)
-        rc = h->config_get_int(s, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS, 1, 3600000,
-                               &v[3]);
+        rc = veil_config_scope_get_int(s, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS, 1,
+                                       3600000, &v[3]);
     if (rc == 0)
-        rc = h->config_get_int(s, "frame_timeout", DEFAULT_FRAME_TIMEOUT_MS, 1, 3600000, &v[4]);
+        rc = veil_config_scope_get_int(s, "frame_timeout", DEFAULT_FRAME_TIMEOUT_MS, 1, 3600000,
+                                       &v[4]);
     if (rc == 0)
-        rc = h->config_get_int(s, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, 1 << 20, &v[5]);
+        rc = veil_config_scope_get_int(s, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, 1 << 20,
+                                       &v[5]);
     if (rc < 0)
         return rc;
     /* The default queue holds several full frames; a smaller max_frame
@@ -114,7 +97,7 @@ void tcp_inst_arm_tick(tcp_inst *inst)
         t = 5;
     if (t > 1000)
         t = 1000;
-    if (inst->host->timer_add(inst->node, (uint64_t)t, tick, inst, &inst->tick) < 0)
+    if (veil_node_timer_add(inst->node, (uint64_t)t, tick, inst, &inst->tick) < 0)
         inst->tick = NULL; /* out of memory: deadlines wait for the next arm */
 }
 
@@ -177,7 +160,7 @@ static void instance_free(void *p)
     veil_node_unregister_transport(inst->node, VEIL_ADDRESS_TYPE_TCP);
     veil_node_prepoll_remove(inst->node, prepoll, inst);
     if (inst->tick != NULL)
-        inst->host->timer_cancel(inst->tick);
+        veil_node_timer_cancel(inst->tick);
     tcp_listener_close_all(inst);
     tcp_conn_destroy_all(inst);
     tcp_resolver_join_all(inst);
@@ -190,16 +173,15 @@ static int tcp_listen(void *p, const char *where, veil_address *bound);
 static int instance_new(void *plugin_state, veil_node *node, const veil_config_scope *scope,
                         void **out)
 {
-    const veil_host_services *host = plugin_state;
-    if (host == NULL || node == NULL)
-        return veil_error_set(VEIL_EINVAL, "tcp: instance_new needs the host services and a node");
+    (void)plugin_state;
+    if (node == NULL)
+        return veil_error_set(VEIL_EINVAL, "tcp: instance_new needs a node");
     tcp_inst *inst = calloc(1, sizeof *inst);
     if (inst == NULL)
         return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for an instance");
     inst->node = node;
-    inst->host = host;
     inst->stats.size = sizeof inst->stats;
-    int rc = read_config(host, scope, &inst->cfg);
+    int rc = read_config(scope, &inst->cfg);
     if (rc == 0)
         rc = veil_node_register_transport(node, VEIL_ADDRESS_TYPE_TCP, tcp_route, inst);
     if (rc < 0) {
@@ -207,7 +189,7 @@ static int instance_new(void *plugin_state, veil_node *node, const veil_config_s
         return rc;
     }
     rc = veil_node_prepoll_add(node, prepoll, inst);
-    const char *where = host->config_get(scope, "listen");
+    const char *where = veil_config_scope_get(scope, "listen");
     if (rc == 0 && where != NULL && where[0] != '\0') {
         veil_address bound;
         rc = tcp_listen(inst, where, &bound);
@@ -291,8 +273,8 @@ static int tcp_stats(void *p, veil_transport_stats *out)
     return 0;
 }
 
-static const veil_transport_ops tcp_ops = {
-    .size = sizeof(veil_transport_ops),
+static const veil_transport_ops ops = {
+    .size = sizeof ops,
     .address_type = VEIL_ADDRESS_TYPE_TCP,
     .instance_new = instance_new,
     .instance_free = instance_free,
@@ -301,18 +283,14 @@ static const veil_transport_ops tcp_ops = {
     .stats = tcp_stats,
 };
 
-static const veil_plugin_descriptor tcp_descriptor = {
-    .abi_major = VEIL_PLUGIN_ABI_MAJOR,
-    .abi_minor = VEIL_PLUGIN_ABI_MINOR,
-    .struct_size = sizeof(veil_plugin_descriptor),
+static const veil_plugin_descriptor descriptor = {
+    VEIL_PLUGIN_ABI,
     .kind = VEIL_PLUGIN_TRANSPORT,
     .name = "tcp",
     .version = "1.0",
     .description = "TCP transport: length-prefixed frames, address type 1 (host:port)",
-    .config_keys = tcp_keys,
-    .init = plugin_init,
-    .fini = NULL,
-    .ops = &tcp_ops,
+    .config_keys = config_keys,
+    .ops = &ops,
 };
 
-VEIL_PLUGIN_ENTRY(tcp_descriptor)
+VEIL_PLUGIN_ENTRY(descriptor)
