@@ -1,0 +1,634 @@
+/* Plugin loader: search order, every refusal with its exact code and a
+ * detail naming what was wrong, built-in registration, host services, and
+ * that failures and unloads leave no module mapped.
+ *
+ * Fixture plugins come from tests/unit/plugin/fixtures/.libs (found through
+ * $VEIL_PLUGIN_PATH, set by the test harness, or by absolute path from
+ * $VEIL_TOP_BUILDDIR).
+ *
+ * Not tested here: that $VEIL_PLUGIN_PATH is ignored in setuid programs.
+ * The loader reads it with secure_getenv(3), which returns NULL when the
+ * process runs with AT_SECURE; exercising that needs a setuid binary, which
+ * a test suite run by an ordinary user cannot create. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <veil/plugin.h>
+#include <veil/error.h>
+#include <veil/log.h>
+#include <veil/config.h>
+#include <veil/trust_policy.h>
+
+#include "fixtures.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char saved_plugin_path[8192];
+
+static void fixture_path(const char *name, char *out, size_t cap)
+{
+    const char *top = getenv("VEIL_TOP_BUILDDIR");
+    assert_non_null(top);
+    assert_true((size_t)snprintf(out, cap, "%s/tests/unit/plugin/fixtures/.libs/%s.so", top, name) < cap);
+}
+
+/* Is the module at path currently mapped?  RTLD_NOLOAD never loads. */
+static int is_mapped(const char *path)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (h == NULL)
+        return 0;
+    dlclose(h);
+    return 1;
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (strstr(haystack, needle) == NULL)
+        fail_msg("expected \"%s\" in \"%s\"", needle, haystack);
+}
+
+static veil_config *policy_config(const char *plugin)
+{
+    veil_config *cfg = NULL;
+    assert_int_equal(veil_config_new(&cfg), 0);
+    if (plugin != NULL)
+        assert_int_equal(veil_config_set(cfg, "policy", "plugin", plugin), 0);
+    return cfg;
+}
+
+/* Load a fixture into the [policy] slot and expect failure with code; the
+ * detail must name the file, and nothing may stay mapped. */
+static void expect_refusal(const char *name, int code)
+{
+    veil_plugin *p = (veil_plugin *)0x1;
+    veil_config *cfg = policy_config(name);
+    char path[PATH_MAX];
+
+    fixture_path(name, path, sizeof path);
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     code);
+    assert_null(p);
+    assert_contains(veil_last_error(), path);
+    assert_false(is_mapped(path));
+    veil_config_free(cfg);
+}
+
+static int restore_env(void **state)
+{
+    (void)state;
+    setenv("VEIL_PLUGIN_PATH", saved_plugin_path, 1);
+    return 0;
+}
+
+/* Log capture for init's greeting. */
+static char last_log[512];
+
+static void capture_log(veil_log_level level, const char *component,
+                        const char *message, void *arg)
+{
+    (void)arg;
+    snprintf(last_log, sizeof last_log, "%d|%s|%s", (int)level, component, message);
+}
+
+/* ---- success paths ------------------------------------------------------ */
+
+static void test_kind_names(void **state)
+{
+    (void)state;
+    assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_VAULT), "vault");
+    assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_KEY_AGREEMENT), "key_agreement");
+    assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_TRUST_POLICY), "policy");
+    assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_TRANSPORT), "transport");
+    assert_string_equal(veil_plugin_kind_name(0), "?");
+    assert_string_equal(veil_plugin_kind_name(5), "?");
+}
+
+static void test_plugin_dir(void **state)
+{
+    (void)state;
+    assert_string_equal(veil_plugin_dir(), VEIL_PLUGIN_DIR);
+    assert_true(veil_plugin_dir()[0] == '/');
+}
+
+static void test_load_via_plugin_path(void **state)
+{
+    veil_config *cfg = policy_config("fixture_good");
+    veil_plugin *p = NULL;
+    int fake_node;
+    char expect[PATH_MAX], real_got[PATH_MAX], real_expect[PATH_MAX];
+    const veil_trust_policy_ops *ops;
+    (void)state;
+
+    assert_int_equal(veil_config_set(cfg, "policy", "greeting", "bonjour"), 0);
+    veil_log_set_handler(capture_log, NULL);
+    veil_log_set_level(VEIL_LOG_INFO);
+    last_log[0] = '\0';
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
+                                      (veil_node *)&fake_node, &p), 0);
+    veil_log_set_handler(NULL, NULL);
+    veil_log_set_level(VEIL_LOG_WARN);
+    assert_non_null(p);
+
+    fixture_path("fixture_good", expect, sizeof expect);
+    assert_non_null(realpath(veil_plugin_path(p), real_got));
+    assert_non_null(realpath(expect, real_expect));
+    assert_string_equal(real_got, real_expect);
+    assert_true(is_mapped(expect));
+
+    assert_string_equal(veil_plugin_descriptor_of(p)->name, "fixture_good");
+    assert_int_equal(veil_plugin_descriptor_of(p)->kind, VEIL_PLUGIN_TRUST_POLICY);
+    assert_ptr_equal(veil_plugin_node(p), (veil_node *)&fake_node);
+    /* init saw its own section's key through the host services... */
+    assert_string_equal((const char *)veil_plugin_state(p), "bonjour");
+    /* ...and logged through them. */
+    assert_string_equal(last_log, "1|fixture_good|greeting: bonjour");
+    /* The ops table is the plugin's and works. */
+    ops = veil_plugin_descriptor_of(p)->ops;
+    assert_int_equal(ops->check(NULL, NULL), 1);
+
+    veil_plugin_unload(p);
+    assert_false(is_mapped(expect));
+    veil_config_free(cfg);
+}
+
+static void test_load_absolute_path(void **state)
+{
+    char path[PATH_MAX];
+    veil_plugin *p = NULL;
+    (void)state;
+
+    fixture_path("fixture_good", path, sizeof path);
+    /* An absolute path is used as is, never searched: hide the search path. */
+    setenv("VEIL_PLUGIN_PATH", "/nonexistent-veil-dir", 1);
+    assert_int_equal(veil_plugin_load_named(path, NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), 0);
+    assert_string_equal(veil_plugin_path(p), path);
+    assert_null(veil_plugin_node(p));
+    /* No configuration at all: the getters report every key absent. */
+    assert_string_equal((const char *)veil_plugin_state(p), FIXTURE_GOOD_DEFAULT_GREETING);
+    veil_plugin_unload(p);
+    assert_false(is_mapped(path));
+}
+
+static void test_builtin(void **state)
+{
+    veil_plugin *p = NULL;
+    veil_config *cfg = policy_config("fixture_good");
+    char path[PATH_MAX];
+    (void)state;
+
+    assert_int_equal(veil_config_set(cfg, "policy", "greeting", "built in"), 0);
+    assert_int_equal(veil_plugin_register_builtin(&fixture_good_descriptor), 0);
+    assert_int_equal(veil_plugin_register_builtin(&fixture_good_descriptor), VEIL_EEXIST);
+    assert_contains(veil_last_error(), "fixture_good");
+
+    /* Built-ins come before the file system. */
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
+    assert_string_equal(veil_plugin_path(p), "builtin");
+    assert_ptr_equal(veil_plugin_descriptor_of(p), &fixture_good_descriptor);
+    assert_string_equal((const char *)veil_plugin_state(p), "built in");
+    fixture_path("fixture_good", path, sizeof path);
+    assert_false(is_mapped(path));
+    veil_plugin_unload(p);
+
+    /* Built-ins pass the same checks: wrong slot. */
+    assert_int_equal(veil_plugin_load_named("fixture_good", NULL, "vault",
+                                            VEIL_PLUGIN_VAULT, NULL, &p),
+                     VEIL_EPLUGIN_KIND);
+    assert_null(p);
+
+    /* Unregistered: the file is found again. */
+    veil_plugin_unregister_builtin("fixture_good");
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
+    assert_string_not_equal(veil_plugin_path(p), "builtin");
+    veil_plugin_unload(p);
+    veil_config_free(cfg);
+}
+
+static void test_builtin_refused(void **state)
+{
+    veil_plugin_descriptor d = fixture_good_descriptor;
+    (void)state;
+
+    assert_int_equal(veil_plugin_register_builtin(NULL), VEIL_EINVAL);
+    d.name = "../evil";
+    assert_int_equal(veil_plugin_register_builtin(&d), VEIL_EINVAL);
+    assert_contains(veil_last_error(), "../evil");
+    d.name = "fine";
+    d.abi_major = 7;
+    assert_int_equal(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI);
+    assert_contains(veil_last_error(), "plugin ABI 7.");
+    d.abi_major = VEIL_PLUGIN_ABI_MAJOR;
+    d.struct_size = 8;
+    assert_int_equal(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI);
+    assert_contains(veil_last_error(), "struct_size 8");
+}
+
+/* Registered descriptors meet the same load-time checks as files. */
+static int silent_failing_init(const veil_host_services *host,
+                               const veil_config_scope *scope, void **st)
+{
+    (void)host;
+    (void)scope;
+    (void)st;
+    return VEIL_EDENIED;
+}
+
+static void test_builtin_checked_at_load(void **state)
+{
+    veil_plugin_descriptor d = fixture_good_descriptor;
+    veil_plugin *p = (veil_plugin *)0x1;
+    (void)state;
+
+    d.name = "nullops";
+    d.ops = NULL;
+    assert_int_equal(veil_plugin_register_builtin(&d), 0);
+    assert_int_equal(veil_plugin_load_named("nullops", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EPLUGIN_ABI);
+    assert_null(p);
+    assert_contains(veil_last_error(), "plugin 'nullops' (builtin) has no policy ops table");
+    veil_plugin_unregister_builtin("nullops");
+
+    /* An init that fails without setting a detail is still reported, and
+     * not with whatever failed before on this thread. */
+    d = fixture_good_descriptor;
+    d.name = "silent";
+    d.init = silent_failing_init;
+    assert_int_equal(veil_plugin_register_builtin(&d), 0);
+    (void)veil_error_set(VEIL_EIO, "stale detail");
+    assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EPLUGIN_INIT);
+    assert_contains(veil_last_error(), "plugin 'silent' (builtin) init failed: ");
+    assert_contains(veil_last_error(), veil_strerror(VEIL_EDENIED));
+    assert_null(strstr(veil_last_error(), "stale"));
+    veil_plugin_unregister_builtin("silent");
+    assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EPLUGIN_NOTFOUND);
+}
+
+/* ---- refusals ----------------------------------------------------------- */
+
+static void test_not_found_lists_every_path(void **state)
+{
+    veil_plugin *p = NULL;
+    const char *e;
+    char in_dir[PATH_MAX];
+    (void)state;
+
+    /* Empty entries (leading, doubled, trailing colons) are skipped;
+     * relative ones are listed as ignored, never tried. */
+    setenv("VEIL_PLUGIN_PATH", ":/nonexistent-veil-a::tests/unit/plugin/fixtures/.libs:/nonexistent-veil-b:", 1);
+    assert_int_equal(veil_plugin_load_named("fixture_missing", NULL, NULL,
+                                            VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_EPLUGIN_NOTFOUND);
+    assert_null(p);
+    e = veil_last_error();
+    assert_contains(e, "fixture_missing");
+    assert_contains(e, "/nonexistent-veil-a/fixture_missing.so");
+    assert_contains(e, "/nonexistent-veil-b/fixture_missing.so");
+    assert_contains(e, "tests/unit/plugin/fixtures/.libs (ignored: not an absolute directory)");
+    assert_null(strstr(e, "tests/unit/plugin/fixtures/.libs/fixture_missing.so"));
+    snprintf(in_dir, sizeof in_dir, "%s/fixture_missing.so", VEIL_PLUGIN_DIR);
+    assert_contains(e, in_dir);
+    assert_null(strstr(e, "searched: /fixture_missing.so"));
+    assert_null(strstr(e, ", /fixture_missing.so"));
+    /* The order is the search order. */
+    assert_true(strstr(e, "veil-a/") < strstr(e, "veil-b/"));
+    assert_true(strstr(e, "veil-b/") < strstr(e, in_dir));
+
+    assert_int_equal(veil_plugin_load_named("/nonexistent-veil-a/x.so", NULL, NULL,
+                                            VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_EPLUGIN_NOTFOUND);
+    assert_contains(veil_last_error(), "searched: /nonexistent-veil-a/x.so");
+    assert_null(strstr(veil_last_error(), VEIL_PLUGIN_DIR));
+    /* A relative entry is not used even when the file is right there. */
+    {
+        char cwd[PATH_MAX];
+        const char *top = getenv("VEIL_TOP_BUILDDIR");
+        assert_non_null(getcwd(cwd, sizeof cwd));
+        assert_int_equal(chdir(top), 0);
+        setenv("VEIL_PLUGIN_PATH", "tests/unit/plugin/fixtures/.libs", 1);
+        assert_int_equal(veil_plugin_load_named("fixture_good", NULL, NULL,
+                                                VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                         VEIL_EPLUGIN_NOTFOUND);
+        assert_int_equal(chdir(cwd), 0);
+    }
+}
+
+static void test_not_found_names_config_line(void **state)
+{
+    veil_config *cfg = NULL;
+    veil_plugin *p = NULL;
+    (void)state;
+
+    assert_int_equal(veil_config_parse(&cfg, "[node]\n\n[policy]\nplugin = fixture_missing\n",
+                                       "test.conf"), 0);
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_EPLUGIN_NOTFOUND);
+    assert_contains(veil_last_error(), "test.conf:4");
+    veil_config_free(cfg);
+}
+
+static void test_invalid_names(void **state)
+{
+    static const char *const bad[] = { "../evil", "a/b", "", "a.b", "./fixture_good.so",
+                                       "sp ace", "x..y" };
+    char longname[80];
+    veil_plugin *p = NULL;
+    veil_config *cfg = NULL;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(veil_plugin_load_named(bad[i], NULL, NULL,
+                                                VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                         VEIL_EINVAL);
+        assert_null(p);
+        if (bad[i][0] != '\0') {
+            char quoted[64];
+            snprintf(quoted, sizeof quoted, "'%s'", bad[i]);
+            assert_contains(veil_last_error(), quoted);
+        }
+    }
+    memset(longname, 'a', 65);
+    longname[65] = '\0';
+    assert_int_equal(veil_plugin_load_named(longname, NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EINVAL);
+    /* From a configuration file, the error names where the name came from. */
+    assert_int_equal(veil_config_parse(&cfg, "[policy]\nplugin = ../../tmp/evil\n",
+                                       "bad.conf"), 0);
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_EINVAL);
+    assert_contains(veil_last_error(), "bad.conf:2");
+    assert_contains(veil_last_error(), "../../tmp/evil");
+    veil_config_free(cfg);
+}
+
+static void test_missing_plugin_key(void **state)
+{
+    veil_config *cfg = policy_config(NULL);
+    veil_plugin *p = NULL;
+    (void)state;
+
+    assert_int_equal(veil_config_set(cfg, "policy", "greeting", "x"), 0);
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_ECONFIG);
+    assert_contains(veil_last_error(), "[policy]");
+    assert_contains(veil_last_error(), "'plugin'");
+    assert_int_equal(veil_plugin_load(cfg, "transport.tcp", VEIL_PLUGIN_TRANSPORT, NULL, &p),
+                     VEIL_ECONFIG);
+    assert_contains(veil_last_error(), "no section [transport.tcp]");
+    veil_config_free(cfg);
+}
+
+static void test_bad_arguments(void **state)
+{
+    veil_plugin *p = (veil_plugin *)0x1;
+    veil_config *cfg = policy_config("fixture_good");
+    (void)state;
+
+    assert_int_equal(veil_plugin_load(NULL, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_EINVAL);
+    assert_null(p);
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, NULL),
+                     VEIL_EINVAL);
+    assert_int_equal(veil_plugin_load(cfg, "policy", 9, NULL, &p), VEIL_EINVAL);
+    assert_contains(veil_last_error(), "kind 9");
+    assert_int_equal(veil_plugin_load_named(NULL, cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
+                                            NULL, &p), VEIL_EINVAL);
+    veil_plugin_unload(NULL);
+    assert_null(veil_plugin_path(NULL));
+    assert_null(veil_plugin_state(NULL));
+    assert_null(veil_plugin_descriptor_of(NULL));
+    assert_null(veil_plugin_node(NULL));
+    veil_config_free(cfg);
+}
+
+static void test_dlopen_failure(void **state)
+{
+    char dir[] = "/tmp/veil-loader-XXXXXX", path[PATH_MAX], expect[512];
+    veil_plugin *p = NULL;
+    FILE *f;
+    void *h;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/garbage.so", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("this is not an ELF shared object, just text that is long enough "
+          "to have a header's worth of bytes in it\n", f);
+    fclose(f);
+    /* What the dynamic linker itself says about this file. */
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    assert_null(h);
+    snprintf(expect, sizeof expect, "%s", dlerror());
+
+    setenv("VEIL_PLUGIN_PATH", dir, 1);
+    assert_int_equal(veil_plugin_load_named("garbage", NULL, NULL,
+                                            VEIL_PLUGIN_TRUST_POLICY, NULL, &p), VEIL_EIO);
+    assert_null(p);
+    assert_contains(veil_last_error(), path);
+    assert_contains(veil_last_error(), expect);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* RTLD_NOW: an unresolvable symbol refuses the plugin at load time instead
+ * of crashing the node the first time the code path runs. */
+static void test_unresolved_symbol(void **state)
+{
+    (void)state;
+    expect_refusal("fixture_unresolved", VEIL_EIO);
+    assert_contains(veil_last_error(), "veil_fixture_symbol_defined_nowhere");
+}
+
+static void test_no_entry(void **state)
+{
+    char path[PATH_MAX], dl_says[512];
+    void *h;
+    (void)state;
+    /* What the dynamic linker itself says about the missing symbol. */
+    fixture_path("fixture_noentry", path, sizeof path);
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(h);
+    assert_null(dlsym(h, VEIL_PLUGIN_ENTRY_SYMBOL));
+    snprintf(dl_says, sizeof dl_says, "(%s)", dlerror());
+    dlclose(h);
+
+    expect_refusal("fixture_noentry", VEIL_EPLUGIN_NOENTRY);
+    assert_contains(veil_last_error(), "exports no symbol 'veil_plugin_entry'");
+    assert_contains(veil_last_error(), dl_says);
+}
+
+static void test_null_descriptor(void **state)
+{
+    (void)state;
+    expect_refusal("fixture_nulldesc", VEIL_EPLUGIN_ABI);
+    assert_contains(veil_last_error(), "returned NULL");
+}
+
+static void test_small_descriptor(void **state)
+{
+    (void)state;
+    expect_refusal("fixture_smalldesc", VEIL_EPLUGIN_ABI);
+    assert_contains(veil_last_error(), "struct_size 4");
+}
+
+static void test_abi_major(void **state)
+{
+    char want[64];
+    (void)state;
+    expect_refusal("fixture_abi", VEIL_EPLUGIN_ABI);
+    snprintf(want, sizeof want, "plugin ABI 99.%u, host ABI %u.%u", VEIL_PLUGIN_ABI_MINOR,
+             VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
+    assert_contains(veil_last_error(), want);
+}
+
+static void test_abi_minor_newer(void **state)
+{
+    char want[64];
+    (void)state;
+    expect_refusal("fixture_minor", VEIL_EPLUGIN_ABI);
+    snprintf(want, sizeof want, "plugin ABI %u.%u, host ABI %u.%u", VEIL_PLUGIN_ABI_MAJOR,
+             VEIL_PLUGIN_ABI_MINOR + 1, VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
+    assert_contains(veil_last_error(), want);
+}
+
+static void test_wrong_kind(void **state)
+{
+    (void)state;
+    expect_refusal("fixture_kind", VEIL_EPLUGIN_KIND);
+    assert_contains(veil_last_error(), "is a transport plugin");
+    assert_contains(veil_last_error(), "[policy] needs a policy plugin");
+}
+
+static void test_wrong_name(void **state)
+{
+    (void)state;
+    expect_refusal("fixture_name", VEIL_EPLUGIN_NAME);
+    assert_contains(veil_last_error(), "'fixture_name'");
+    assert_contains(veil_last_error(), "'" FIXTURE_OTHER_NAME "'");
+}
+
+static void test_small_ops(void **state)
+{
+    char want[96];
+    (void)state;
+    expect_refusal("fixture_smallops", VEIL_EPLUGIN_ABI);
+    /* Today's table is exactly the ABI 1.0 table. */
+    snprintf(want, sizeof want, "ops table size 1 is smaller than the ABI 1.0 table (%zu",
+             sizeof(veil_trust_policy_ops));
+    assert_contains(veil_last_error(), want);
+}
+
+static void test_init_failure(void **state)
+{
+    char path[PATH_MAX], want[PATH_MAX + 64];
+    (void)state;
+    expect_refusal("fixture_initfail", VEIL_EPLUGIN_INIT);
+    fixture_path("fixture_initfail", path, sizeof path);
+    snprintf(want, sizeof want, "plugin 'fixture_initfail' (%s) init failed: ", path);
+    assert_contains(veil_last_error(), want);
+    assert_contains(veil_last_error(), FIXTURE_INIT_MESSAGE);
+}
+
+static void test_unknown_key(void **state)
+{
+    char conf[] = "/tmp/veil-loader-conf-XXXXXX", want[64], path[PATH_MAX];
+    veil_config *cfg = NULL;
+    veil_plugin *p = NULL;
+    FILE *f;
+    int fd;
+    (void)state;
+
+    fd = mkstemp(conf);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("[policy]\nplugin = fixture_good\ngretting = typo\n", f);
+    fclose(f);
+    assert_int_equal(veil_config_load_file(&cfg, conf), 0);
+    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                     VEIL_ECONFIG);
+    assert_null(p);
+    snprintf(want, sizeof want, "%s:3", conf);
+    assert_contains(veil_last_error(), want);
+    assert_contains(veil_last_error(), "gretting");
+    fixture_path("fixture_good", path, sizeof path);
+    assert_false(is_mapped(path));
+    veil_config_free(cfg);
+    unlink(conf);
+}
+
+/* Many load/unload rounds: nothing accumulates (run under valgrind too). */
+static void test_unload_leaves_nothing(void **state)
+{
+    veil_config *cfg = policy_config("fixture_good");
+    char path[PATH_MAX];
+    (void)state;
+
+    fixture_path("fixture_good", path, sizeof path);
+    for (int i = 0; i < 20; i++) {
+        veil_plugin *a = NULL, *b = NULL;
+        assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &a), 0);
+        assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &b), 0);
+        /* Two loads share the mapping but not the state. */
+        assert_ptr_not_equal(veil_plugin_state(a), veil_plugin_state(b));
+        veil_plugin_unload(a);
+        assert_true(is_mapped(path));
+        veil_plugin_unload(b);
+        assert_false(is_mapped(path));
+    }
+    veil_config_free(cfg);
+}
+
+int main(void)
+{
+    const char *pp = getenv("VEIL_PLUGIN_PATH");
+    if (pp == NULL || getenv("VEIL_TOP_BUILDDIR") == NULL) {
+        fprintf(stderr, "run through 'make check' (needs VEIL_PLUGIN_PATH and "
+                        "VEIL_TOP_BUILDDIR)\n");
+        return 1;
+    }
+    snprintf(saved_plugin_path, sizeof saved_plugin_path, "%s", pp);
+
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_plugin_dir),
+        cmocka_unit_test_teardown(test_load_via_plugin_path, restore_env),
+        cmocka_unit_test_teardown(test_load_absolute_path, restore_env),
+        cmocka_unit_test_teardown(test_builtin, restore_env),
+        cmocka_unit_test(test_builtin_refused),
+        cmocka_unit_test(test_builtin_checked_at_load),
+        cmocka_unit_test_teardown(test_not_found_lists_every_path, restore_env),
+        cmocka_unit_test(test_not_found_names_config_line),
+        cmocka_unit_test(test_invalid_names),
+        cmocka_unit_test(test_missing_plugin_key),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test_teardown(test_dlopen_failure, restore_env),
+        cmocka_unit_test(test_unresolved_symbol),
+        cmocka_unit_test(test_no_entry),
+        cmocka_unit_test(test_null_descriptor),
+        cmocka_unit_test(test_small_descriptor),
+        cmocka_unit_test(test_abi_major),
+        cmocka_unit_test(test_abi_minor_newer),
+        cmocka_unit_test(test_wrong_kind),
+        cmocka_unit_test(test_wrong_name),
+        cmocka_unit_test(test_small_ops),
+        cmocka_unit_test(test_init_failure),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_unload_leaves_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
