@@ -3,6 +3,7 @@
  * against python3-cryptography.  Run for every vault row by
  * test_vault_conformance.c. */
 #include "test_vault.h"
+#include "json.h"
 
 /* ---- hashes ------------------------------------------------------------------- */
 
@@ -472,39 +473,25 @@ void test_xeddsa_sign_verify(void **state)
  * "xeddsa" work from an independent implementation): every valid signature
  * verifies through the vault, every invalid one is VEIL_EAUTH, and the
  * vault derives the same X25519 public key from each private key. */
-static bool json_hex(const char *line, const char *key, uint8_t *out, size_t cap, size_t *n)
-{
-    char pat[32];
-    snprintf(pat, sizeof pat, "\"%s\": \"", key);
-    const char *p = strstr(line, pat);
-    if (p == NULL)
-        return false;
-    p += strlen(pat);
-    size_t i = 0;
-    unsigned b;
-    while (p[0] != '"' && i < cap && sscanf(p, "%2x", &b) == 1)
-        out[i++] = (uint8_t)b, p += 2;
-    *n = i;
-    return p[0] == '"';
-}
-
 void test_xeddsa_vectors(void **state)
 {
     veil_vault *v = V(state);
-    const char *top = getenv("VEIL_TOP_SRCDIR");
-    char path[4096], line[8192];
-    snprintf(path, sizeof path, "%s/tests/vectors/xeddsa.json", top ? top : ".");
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        fail_msg("cannot open %s (set VEIL_TOP_SRCDIR)", path);
+    char why[512];
     int valid = 0, invalid = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        uint8_t pub[32], msg[1024], sig[64], priv[32], got[32];
+    size_t i;
+    const json_t *t;
+    json_t *doc = tjson_load_src("tests/vectors/xeddsa.json", why, sizeof why);
+    if (doc == NULL)
+        fail_msg("%s (set VEIL_TOP_SRCDIR)", why);
+    json_array_foreach(tjson_array(doc, "vectors"), i, t) {
+        uint8_t pub[32], sig[64], priv[32], got[32];
+        static uint8_t msg[4096];
         size_t pn, mn, sn, kn, n;
-        if (!json_hex(line, "pub", pub, sizeof pub, &pn) || !json_hex(line, "sig", sig, 64, &sn) ||
-            !json_hex(line, "msg", msg, sizeof msg, &mn))
-            continue;
-        bool ok = strstr(line, "\"valid\": true") != NULL;
+        bool ok = false;
+        assert_int_equal(tjson_hex(t, "pub", pub, sizeof pub, &pn, why, sizeof why), TJSON_OK);
+        assert_int_equal(tjson_hex(t, "sig", sig, sizeof sig, &sn, why, sizeof why), TJSON_OK);
+        assert_int_equal(tjson_hex(t, "msg", msg, sizeof msg, &mn, why, sizeof why), TJSON_OK);
+        assert_int_equal(tjson_bool(t, "valid", &ok), TJSON_OK);
         int rc = veil_vault_verify(v, VEIL_SECRET_X25519, pub, pn, mn ? msg : NULL, mn, sig);
         if (ok) {
             assert_int_equal(rc, 0);
@@ -513,7 +500,7 @@ void test_xeddsa_vectors(void **state)
             assert_int_equal(rc, VEIL_EAUTH);
             invalid++;
         }
-        if (json_hex(line, "priv", priv, sizeof priv, &kn) && kn == 32) {
+        if (tjson_hex(t, "priv", priv, sizeof priv, &kn, why, sizeof why) == TJSON_OK && kn == 32) {
             veil_secret_attrs a = attrs_of(VEIL_SECRET_X25519, 0, false);
             veil_secret k;
             assert_int_equal(veil_vault_import(v, &a, priv, 32, &k), 0);
@@ -523,7 +510,7 @@ void test_xeddsa_vectors(void **state)
         }
         (void)sn;
     }
-    fclose(f);
+    json_decref(doc);
     assert_true(valid >= 10);
     assert_true(invalid >= 5);
 }

@@ -12,7 +12,7 @@
  *
  * usage: x3dh-kat --crypto openssl|sodium FILE.json */
 #include "config.h"
-#include "noise-json.h"
+#include "json.h"
 #include "noise-vault.h"
 #include "x3dh.h"
 
@@ -30,28 +30,15 @@ static char why[512];
         }                                                 \
     } while (0)
 
-static const char *str(const json_value *v, const char *k)
+/* hex -> bytes; -1 when absent, malformed or too long. */
+static long hex(const json_t *v, const char *k, uint8_t *out, size_t cap)
 {
-    const json_value *m = json_get(v, k);
-    return m != NULL && m->type == JSON_STRING ? m->str : NULL;
+    size_t n = 0;
+    char bad[128];
+    return tjson_hex(v, k, out, cap, &n, bad, sizeof bad) == TJSON_OK ? (long)n : -1;
 }
 
-/* hex → bytes; -1 when absent, malformed or too long. */
-static long hex(const json_value *v, const char *k, uint8_t *out, size_t cap)
-{
-    const char *s = str(v, k);
-    if (s == NULL || strlen(s) % 2 || strlen(s) / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < strlen(s) / 2; i++) {
-        unsigned b;
-        if (sscanf(s + 2 * i, "%2x", &b) != 1)
-            return -1;
-        out[i] = (uint8_t)b;
-    }
-    return (long)(strlen(s) / 2);
-}
-
-static int import(veil_vault *v, const json_value *t, const char *k, veil_secret *s,
+static int import(veil_vault *v, const json_t *t, const char *k, veil_secret *s,
                   uint8_t pub[32])
 {
     uint8_t priv[32];
@@ -71,24 +58,25 @@ static bool same_secret(veil_vault *v, veil_secret s, const uint8_t *want)
            memcmp(got, want, 32) == 0;
 }
 
-static int run_one(veil_vault *v, const json_value *t)
+static int run_one(veil_vault *v, const json_t *t)
 {
     veil_secret ik_a = 0, ik_b = 0, spk = 0, opk = 0, ek = 0, sk_i = 0, sk_r = 0;
     uint8_t pa[32], pb[32], ps[32], po[32], pe[32], raw[X3DH_BUNDLE_MAX + 1];
     uint8_t want_sk[32], want_ad[X3DH_AD_MAX], ad[X3DH_AD_MAX], app[X3DH_APPENDIX_MAX];
     size_t ad_len = 0;
     x3dh_bundle b;
-    const json_value *valid = json_get(t, "sig_valid");
-    const char *info = str(t, "info");
+    bool valid = false;
+    int valid_rc = tjson_bool(t, "sig_valid", &valid);
+    const char *info = tjson_str(t, "info");
     long blen = hex(t, "bundle", raw, sizeof raw), alen = hex(t, "appendix", app, sizeof app);
-    bool has_opk = str(t, "opk_priv") != NULL;
+    bool has_opk = tjson_str(t, "opk_priv") != NULL;
     veil_secret_attrs a;
     memset(&a, 0, sizeof a);
     a.type = VEIL_SECRET_BUFFER;
     a.exportable = true;
     a.length = 32;
     why[0] = '\0';
-    CHECK(info != NULL && blen > 0 && alen >= 0 && valid && valid->type == JSON_BOOL,
+    CHECK(info != NULL && blen > 0 && alen >= 0 && valid_rc == TJSON_OK,
           "malformed vector (info, bundle, appendix, sig_valid)");
     CHECK(import(v, t, "ik_a_priv", &ik_a, pa) == 0 && import(v, t, "ik_b_priv", &ik_b, pb) == 0 &&
           import(v, t, "spk_priv", &spk, ps) == 0 && import(v, t, "ek_priv", &ek, pe) == 0 &&
@@ -98,7 +86,7 @@ static int run_one(veil_vault *v, const json_value *t)
     CHECK(memcmp(b.spk, ps, 32) == 0 && b.has_opk == has_opk && (!has_opk || !memcmp(b.opk, po, 32)),
           "the bundle's SPK/OPK are not the public keys of spk_priv/opk_priv");
     int rc = x3dh_bundle_verify(v, &b);
-    if (!valid->boolean) {
+    if (!valid) {
         CHECK(rc == VEIL_EAUTH, "signature accepted (rc %d), expected rejection", rc);
         goto out;
     }
@@ -122,49 +110,29 @@ out:;
     return why[0] ? -1 : 0;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        (buf = malloc((size_t)n + 1)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    } else {
-        *len = (size_t)n;
-    }
-    if (f != NULL)
-        fclose(f);
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 4 || strcmp(argv[1], "--crypto") != 0) {
         fprintf(stderr, "usage: x3dh-kat --crypto openssl|sodium FILE.json\n");
         return 2;
     }
-    size_t len = 0;
-    char *text = slurp(argv[3], &len), err[128];
-    json_value doc;
-    if (text == NULL || json_parse(text, len, &doc, err, sizeof err) < 0) {
-        fprintf(stderr, "x3dh-kat: %s: %s\n", argv[3], text ? err : "cannot read");
-        free(text);
+    char err[512];
+    json_t *doc = tjson_load(argv[3], err, sizeof err);
+    if (doc == NULL) {
+        fprintf(stderr, "x3dh-kat: %s\n", err);
         return 2;
     }
     noise_test_vault tv;
     if (noise_test_vault_open(&tv, argv[2]) < 0) {
         fprintf(stderr, "x3dh-kat: vault %s: %s\n", argv[2], veil_last_error());
-        json_free(&doc);
-        free(text);
+        json_decref(doc);
         return 2;
     }
-    const json_value *vs = json_get(&doc, "vectors");
-    size_t pass = 0, total = vs && vs->type == JSON_ARRAY ? vs->n : 0;
-    for (size_t i = 0; i < total; i++) {
-        const char *name = str(&vs->items[i], "name");
-        if (run_one(tv.vault, &vs->items[i]) == 0) {
+    const json_t *vs = tjson_array(doc, "vectors"), *t;
+    size_t pass = 0, total = json_array_size(vs), i;
+    json_array_foreach(vs, i, t) {
+        const char *name = tjson_str(t, "name");
+        if (run_one(tv.vault, t) == 0) {
             pass++;
             printf("ok %s\n", name ? name : "?");
         } else {
@@ -173,7 +141,6 @@ int main(int argc, char **argv)
     }
     printf("%zu/%zu x3dh vectors passed on %s\n", pass, total, argv[2]);
     noise_test_vault_close(&tv);
-    json_free(&doc);
-    free(text);
+    json_decref(doc);
     return total > 0 && pass == total ? 0 : 1;
 }

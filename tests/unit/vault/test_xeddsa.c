@@ -29,6 +29,7 @@
 #include <veil/error.h>
 #include "ed25519_checks.h"
 #include "xeddsa.h"
+#include "json.h"
 
 #define ORACLE_ROUNDS 1000
 
@@ -726,37 +727,40 @@ static void test_we_sign_python_verifies(void **state)
     free(out);
 }
 
-/* tests/vectors/xeddsa.json: one vector per line (see gen_xeddsa.py). */
-static int json_str(const char *line, const char *key, uint8_t *out, size_t cap)
+/* tests/vectors/xeddsa.json (see gen_xeddsa.py), through the tests' JSON
+ * reader. */
+static int vec_hex(const json_t *t, const char *key, uint8_t *out, size_t cap)
 {
-    char pat[32];
-    snprintf(pat, sizeof pat, "\"%s\": \"", key);
-    const char *s = strstr(line, pat);
-    if (!s)
-        return -1;
-    s += strlen(pat);
-    const char *e = strchr(s, '"');
-    return e ? hex_get(s, (size_t)(e - s), out, cap) : -1;
+    size_t n = 0;
+    char why[128];
+    int rc = tjson_hex(t, key, out, cap, &n, why, sizeof why);
+    if (rc == TJSON_BAD)
+        fail_msg("%s", why);
+    return rc == TJSON_OK ? (int)n : -1;
 }
 
-static void check_vector(const char *line, int *nvalid, int *ninvalid)
+static void check_vector(const json_t *t, int *nvalid, int *ninvalid)
 {
     static uint8_t msg[4096];
     uint8_t priv[32], pub[32], z[64], sig[64], ours[64], spec[64];
-    int mlen = json_str(line, "msg", msg, sizeof msg);
+    bool valid = false;
+    long long ed_sign = 0;
+    int mlen = vec_hex(t, "msg", msg, sizeof msg);
     assert_true(mlen >= 0);
-    assert_int_equal(json_str(line, "pub", pub, 32), 32);
-    assert_int_equal(json_str(line, "sig", sig, 64), 64);
-    if (strstr(line, "\"valid\": true")) {
-        assert_int_equal(json_str(line, "priv", priv, 32), 32);
-        assert_int_equal(json_str(line, "nonce", z, 64), 64);
+    assert_int_equal(vec_hex(t, "pub", pub, 32), 32);
+    assert_int_equal(vec_hex(t, "sig", sig, 64), 64);
+    assert_int_equal(tjson_bool(t, "valid", &valid), TJSON_OK);
+    if (valid) {
+        assert_int_equal(vec_hex(t, "priv", priv, 32), 32);
+        assert_int_equal(vec_hex(t, "nonce", z, 64), 64);
         our_x25519_public(ours, priv);
         assert_memory_equal(ours, pub, 32);
         assert_int_equal(verify(pub, msg, (size_t)mlen, sig), 0);
-        int bit = strstr(line, "\"ed_sign\": 1") ? 1 : 0;
+        assert_int_equal(tjson_int(t, "ed_sign", &ed_sign), TJSON_OK);
+        int bit = ed_sign == 1 ? 1 : 0;
         assert_int_equal(ed_sign_bit(priv), bit);
         /* The spec's bytes (Python-integer transcription of the spec). */
-        assert_int_equal(json_str(line, "spec_sig", spec, 64), 64);
+        assert_int_equal(vec_hex(t, "spec_sig", spec, 64), 64);
         assert_int_equal(veil_xeddsa_sign(priv, msg, (size_t)mlen, z, hk, ours), 0);
         assert_memory_equal(ours, spec, 64);
         /* libxeddsa's bytes: the same with sign bit 1, its variant with 0. */
@@ -765,10 +769,8 @@ static void check_vector(const char *line, int *nvalid, int *ninvalid)
         assert_memory_equal(ours, sig, 64);
         (*nvalid)++;
     } else {
-        const char *r = strstr(line, "\"reason\": \"");
-        char reason[64];
-        assert_non_null(r);
-        assert_int_equal(sscanf(r + 11, "%63[^\"]", reason), 1);
+        const char *reason = tjson_str(t, "reason");
+        assert_non_null(reason);
         assert_rejected(verify(pub, msg, (size_t)mlen, sig), reason);
         (*ninvalid)++;
     }
@@ -777,20 +779,16 @@ static void check_vector(const char *line, int *nvalid, int *ninvalid)
 static void test_stored_vectors(void **state)
 {
     use_hooks(state);
-    const char *top = getenv("VEIL_TOP_SRCDIR");
-    char path[4096], *line = NULL;
-    size_t cap = 0;
+    char why[512];
     int nvalid = 0, ninvalid = 0;
-    assert_non_null(top);
-    snprintf(path, sizeof path, "%s/tests/vectors/xeddsa.json", top);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    while (getline(&line, &cap, f) > 0)
-        if (strstr(line, "\"valid\": "))
-            check_vector(line, &nvalid, &ninvalid);
-    free(line);
-    fclose(f);
+    size_t i;
+    const json_t *t;
+    json_t *doc = tjson_load_src("tests/vectors/xeddsa.json", why, sizeof why);
+    if (doc == NULL)
+        fail_msg("%s", why);
+    json_array_foreach(tjson_array(doc, "vectors"), i, t)
+        check_vector(t, &nvalid, &ninvalid);
+    json_decref(doc);
     assert_true(nvalid >= 20);
     assert_true(ninvalid >= 9);
 }
