@@ -3,6 +3,7 @@
  * against python3-cryptography.  Run for every vault row by
  * test_vault_conformance.c. */
 #include "test_vault.h"
+#include "assert_error.h"
 #include "json.h"
 
 /* ---- hashes ------------------------------------------------------------------- */
@@ -184,23 +185,20 @@ void test_hkdf_typed_outputs(void **state)
                                 attrs_of(VEIL_SECRET_BUFFER, 33, false) };
     veil_secret out[2];
     veil_vault_input ikm = { 0, (const uint8_t *)"ikm", 3 };
-    assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
-                     VEIL_EINVAL);
-    assert_detail("out_attrs[1] wants 33 bytes; each output is 1..32 bytes");
+    assert_error_contains(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
+                          VEIL_EINVAL, "out_attrs[1] wants 33 bytes; each output is 1..32 bytes");
     oa[1].length = 32;
     /* An attribute error names the output by its index too. */
     oa[0].type = 99;
-    assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
-                     VEIL_EINVAL);
-    assert_detail("veil_vault_hkdf: out_attrs[0].type 99 is not a known secret type");
+    assert_error_contains(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
+                          VEIL_EINVAL, "veil_vault_hkdf: out_attrs[0].type 99 is not a known secret type");
     oa[0].type = VEIL_SECRET_CHACHAPOLY;
     assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out), 0);
     veil_secret_attrs got;
     assert_int_equal(veil_vault_attributes(v, out[0], &got), 0);
     assert_int_equal(got.type, VEIL_SECRET_CHACHAPOLY);
-    assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 5, out),
-                     VEIL_EINVAL);
-    assert_detail("n_out");
+    assert_error_contains(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 5, out),
+                          VEIL_EINVAL, "n_out");
 }
 
 /* ---- X25519: RFC 7748 ---------------------------------------------------------- */
@@ -307,8 +305,7 @@ void test_x25519_low_order(void **state)
         veil_secret out = 0;
         veil_secret_attrs oa = attrs_of(VEIL_SECRET_BUFFER, 0, false);
         memcpy(oa.label, "dh-out", 7);
-        assert_int_equal(veil_vault_dh(v, k, u, 32, &oa, &out), VEIL_ELOWORDER);
-        assert_detail("low order");
+        assert_error_contains(veil_vault_dh(v, k, u, 32, &oa, &out), VEIL_ELOWORDER, "low order");
         assert_int_equal(out, 0);
         /* nothing was created: the label is still free */
         assert_int_equal(veil_vault_find_by_label(v, "dh-out", &out), VEIL_ENOTFOUND);
@@ -324,8 +321,8 @@ void test_x448(void **state)
     veil_secret_attrs a = attrs_of(VEIL_SECRET_X448, 0, false);
     veil_secret k = 0;
     if (!f->vc->has_x448) {
-        assert_int_equal(veil_vault_generate(v, &a, &k), VEIL_EUNSUPPORTED);
-        assert_detail("X448 is unsupported by the sodium backend");
+        assert_error_contains(veil_vault_generate(v, &a, &k), VEIL_EUNSUPPORTED,
+                              "X448 is unsupported by the sodium backend");
         return;
     }
     uint8_t s[56], u[56], want[56], got[56];
@@ -432,22 +429,22 @@ void test_ed25519_strict(void **state)
         bad[32 + i] = (uint8_t)c;
         c >>= 8;
     }
-    assert_int_equal(veil_vault_verify(v, VEIL_SECRET_ED25519, pk, 32, NULL, 0, bad), VEIL_EAUTH);
-    assert_detail("s >= L");
+    assert_error_contains(veil_vault_verify(v, VEIL_SECRET_ED25519, pk, 32, NULL, 0, bad),
+                          VEIL_EAUTH, "s >= L");
     /* small-order A (the identity) and R */
     uint8_t ident[32] = { 1 };
-    assert_int_equal(veil_vault_verify(v, VEIL_SECRET_ED25519, ident, 32, NULL, 0, sig), VEIL_EAUTH);
-    assert_detail("small order");
+    assert_error_contains(veil_vault_verify(v, VEIL_SECRET_ED25519, ident, 32, NULL, 0, sig),
+                          VEIL_EAUTH, "small order");
     memcpy(bad, sig, 64);
     memcpy(bad, ident, 32);
-    assert_int_equal(veil_vault_verify(v, VEIL_SECRET_ED25519, pk, 32, NULL, 0, bad), VEIL_EAUTH);
-    assert_detail("R refused");
+    assert_error_contains(veil_vault_verify(v, VEIL_SECRET_ED25519, pk, 32, NULL, 0, bad),
+                          VEIL_EAUTH, "R refused");
     /* non-canonical A: y = p */
     uint8_t ncp[32];
     memset(ncp, 0xff, 32);
     ncp[0] = 0xed, ncp[31] = 0x7f;
-    assert_int_equal(veil_vault_verify(v, VEIL_SECRET_ED25519, ncp, 32, NULL, 0, sig), VEIL_EAUTH);
-    assert_detail("not canonical");
+    assert_error_contains(veil_vault_verify(v, VEIL_SECRET_ED25519, ncp, 32, NULL, 0, sig),
+                          VEIL_EAUTH, "not canonical");
 }
 
 /* ---- XEdDSA: sign with an X25519 key, verify with its public key ---------------- */

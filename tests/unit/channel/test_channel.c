@@ -4,6 +4,7 @@
  * argument and configuration errors, and 1,000 channels in one node.
  * Data-path attacks and rekeying: test_channel_data.c. */
 #include "world.h"
+#include "assert_error.h"
 
 typedef struct world {
     veil_node *node;
@@ -112,9 +113,8 @@ static void test_initiator_refuses(void **state)
                                                          trust_only(w.node, w.alice)), 0);
     logs_start();
     int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &ch);
-    assert_int_equal(rc, VEIL_EDENIED);
-    assert_non_null(strstr(veil_last_error(), veil_entity_identifier(w.bob)));
-    assert_non_null(strstr(veil_last_error(), "policy 'identifier'"));
+    assert_error_contains(rc, VEIL_EDENIED, veil_entity_identifier(w.bob));
+    assert_last_error_contains("policy 'identifier'");
     /* Bob's end is told (plain HSERR: the code and its fixed reason, never
      * Alice nor her policy's name) and frees its state: no timeout fires
      * later. */
@@ -188,15 +188,13 @@ static void test_handshake_timeout(void **state)
     veil_route r = route_of("blackhole");
     veil_address ch;
     int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch);
-    assert_int_equal(rc, VEIL_ETIMEDOUT);
-    assert_non_null(strstr(veil_last_error(), "'blackhole'"));
-    assert_non_null(strstr(veil_last_error(), "handshake_timeout_ms = 60"));
+    assert_error_contains(rc, VEIL_ETIMEDOUT, "'blackhole'");
+    assert_last_error_contains("handshake_timeout_ms = 60");
     assert_int_equal(got, 1);
     /* Nothing at the start of the route: an error at once. */
     r = route_of("nobody");
     rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch);
-    assert_int_equal(rc, VEIL_ENOROUTE);
-    assert_non_null(strstr(veil_last_error(), "nobody"));
+    assert_error_contains(rc, VEIL_ENOROUTE, "nobody");
     world_down(&w);
 }
 
@@ -302,8 +300,7 @@ static void test_route_lost(void **state)
     assert_int_equal(veil_secure_channel_stats(w.node, &inner, &s), VEIL_ENOTFOUND);
     veil_route_init(&r);
     assert_int_equal(veil_route_append(&r, &inner), 0);
-    assert_int_equal(veil_ctx_send(w.app, &r, "x", 1), VEIL_ENOROUTE);
-    assert_non_null(strstr(veil_last_error(), inner.bytes));
+    assert_error_contains(veil_ctx_send(w.app, &r, "x", 1), VEIL_ENOROUTE, inner.bytes);
     assert_int_equal(veil_node_run(w.node, 50), 0);
     assert_int_equal(w.echo.count, count);
     world_down(&w);
@@ -330,7 +327,7 @@ static void test_close(void **state)
     assert_int_equal(veil_secure_channel_stats(w.node, &bob_end, &s), VEIL_ENOTFOUND);
     char text[VEIL_ADDRESS_TEXT_MAX + 1];
     veil_address_format(&bob_end, text, sizeof text);
-    assert_non_null(strstr(veil_last_error(), text));
+    assert_last_error_contains(text);
     veil_route_init(&r);
     assert_int_equal(veil_route_append(&r, &ch), 0);
     assert_int_equal(veil_ctx_send(w.app, &r, "x", 1), VEIL_ENOROUTE);
@@ -345,11 +342,10 @@ static void test_errors(void **state)
     world_up(&w, NULL);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, NULL, &ch), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "policy is NULL"));
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, NULL, trust_only(w.node, w.alice)),
-                     VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "address is NULL"));
+    assert_error_contains(veil_secure_channel_create(w.alice, &r, NULL, &ch), VEIL_EINVAL,
+                          "policy is NULL");
+    assert_error_contains(veil_secure_channel_listener_create(w.bob, NULL, trust_only(w.node, w.alice)),
+                          VEIL_EINVAL, "address is NULL");
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
                      0);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
@@ -357,8 +353,8 @@ static void test_errors(void **state)
     veil_address none;
     assert_int_equal(veil_address_parse(&none, "not_a_channel"), 0);
     veil_channel_stats s;
-    assert_int_equal(veil_secure_channel_stats(w.node, &none, &s), VEIL_ENOTFOUND);
-    assert_non_null(strstr(veil_last_error(), "no secure channel at address 'not_a_channel'"));
+    assert_error_contains(veil_secure_channel_stats(w.node, &none, &s), VEIL_ENOTFOUND,
+                          "no secure channel at address 'not_a_channel'");
     /* The listener is a worker, not a channel. */
     assert_int_equal(veil_address_parse(&none, "bob"), 0);
     assert_int_equal(veil_secure_channel_close(w.node, &none), VEIL_ENOTFOUND);
@@ -366,14 +362,12 @@ static void test_errors(void **state)
 
     world_up(&w, "[secure_channel]\nrekey_intervall = 5\n");
     r = route_of("bob");
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch),
-                     VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "rekey_intervall"));
+    assert_error_contains(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch),
+                          VEIL_ECONFIG, "rekey_intervall");
     world_down(&w);
     world_up(&w, "[secure_channel]\nmax_message = 0\n");
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
-                     VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "max_message"));
+    assert_error_contains(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
+                          VEIL_ECONFIG, "max_message");
     world_down(&w);
 }
 

@@ -5,6 +5,7 @@
  * interval, also across reordering at an epoch boundary.  After each
  * attack the channel still carries good messages. */
 #include "world.h"
+#include "assert_error.h"
 
 typedef struct world {
     veil_node *node;
@@ -267,7 +268,7 @@ static void test_largest_message(void **state)
                      VEIL_ECONFIG);
     char want[48];
     snprintf(want, sizeof want, "%u", LARGEST_MESSAGE);
-    assert_non_null(strstr(veil_last_error(), want));
+    assert_last_error_contains(want);
     veil_entity_free(e);
     assert_int_equal(veil_node_stop(node), 0);
 

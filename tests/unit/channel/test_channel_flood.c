@@ -17,6 +17,7 @@
  * No timing is asserted: loops are bounded by counts or by generous
  * deadlines that only end a hung run. */
 #include "world.h"
+#include "assert_error.h"
 #include "flood.h"
 #include "tcp_peer_spawn.h"
 
@@ -158,10 +159,8 @@ static void test_limits_errors(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pair_world w;
         pair_up(&w, bad[i].config, NULL);
-        assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                             trust_only(w.node, w.alice)),
-                         VEIL_ECONFIG);
-        assert_string_equal(veil_last_error(), bad[i].detail);
+        assert_error(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
+                     VEIL_ECONFIG, bad[i].detail);
         veil_listener_stats st;
         assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", &st), VEIL_ENOTFOUND);
         pair_down(&w);
@@ -169,11 +168,10 @@ static void test_limits_errors(void **state)
     pair_world w;
     pair_up(&w, NULL, "bob");
     veil_listener_stats st;
-    assert_int_equal(veil_secure_channel_listener_stats(w.node, "echoer", &st), VEIL_ENOTFOUND);
-    assert_string_equal(veil_last_error(), "no secure channel listener at address 'echoer'");
-    assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", NULL), VEIL_EINVAL);
-    assert_string_equal(veil_last_error(), "veil_secure_channel_listener_stats: node, address "
-                                           "and out must not be NULL");
+    assert_error(veil_secure_channel_listener_stats(w.node, "echoer", &st), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'echoer'");
+    assert_error(veil_secure_channel_listener_stats(w.node, "bob", NULL), VEIL_EINVAL,
+                 "veil_secure_channel_listener_stats: node, address " "and out must not be NULL");
     st = stats_of(w.node, "bob");
     assert_int_equal(st.first_messages, 0);
     assert_int_equal(st.node_pending, 0);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,6 @@ static const char *temp_file(const char *text)
     return g_path;
 }
 
-static void expect_detail(const char *needle)
-{
-    if (strstr(veil_last_error(), needle) == NULL)
-        fail_msg("detail '%s' lacks '%s'", veil_last_error(), needle);
-}
-
 /* Load text from a file, expect VEIL_ECONFIG at `line` mentioning `token`. */
 static void expect_file_error(const char *text, int line, const char *token)
 {
@@ -45,8 +40,8 @@ static void expect_file_error(const char *text, int line, const char *token)
     assert_int_equal(veil_config_load_file(&cfg, path), VEIL_ECONFIG);
     assert_null(cfg);
     snprintf(where, sizeof where, "%s:%d: ", path, line);
-    expect_detail(where);
-    expect_detail(token);
+    assert_last_error_contains(where);
+    assert_last_error_contains(token);
     unlink(path);
 }
 
@@ -105,8 +100,8 @@ static void test_parse_valid(void **state)
         assert_int_equal(veil_config_key_at(cfg, "vault", i, &k, &v), 0);
         assert_string_equal(k, order[i]);
     }
-    assert_int_equal(veil_config_key_at(cfg, "vault", 3, &k, &v), VEIL_ENOTFOUND);
-    expect_detail("no key number 3 in [vault]");
+    assert_error_contains(veil_config_key_at(cfg, "vault", 3, &k, &v), VEIL_ENOTFOUND,
+                          "no key number 3 in [vault]");
     assert_int_equal(veil_config_key_count(cfg, "nosuch"), 0);
     assert_true(veil_config_has_section(cfg, "node"));
     assert_false(veil_config_has_section(cfg, "Node"));
@@ -122,8 +117,8 @@ static void test_parse_string_origin(void **state)
     assert_string_equal(veil_config_get(cfg, "a", "k"), "v");
     assert_string_equal(veil_config_origin(cfg, "a", "k"), "<string>:2");
     veil_config_free(cfg);
-    assert_int_equal(veil_config_parse(&cfg, "[a]\nk v\n", "inline"), VEIL_ECONFIG);
-    expect_detail("inline:2: missing '=' in 'k v'");
+    assert_error_contains(veil_config_parse(&cfg, "[a]\nk v\n", "inline"), VEIL_ECONFIG,
+                          "inline:2: missing '=' in 'k v'");
     assert_int_equal(veil_config_parse(&cfg, "", "empty"), 0);
     assert_int_equal(veil_config_section_count(cfg), 0);
     veil_config_free(cfg);
@@ -151,8 +146,7 @@ static void test_parse_errors(void **state)
         char first[600];
         const char *path = temp_file("[vault]\nplugin = a\n\ncrypto = b\nplugin = c\n");
         snprintf(first, sizeof first, "(first defined at %s:2)", path);
-        assert_int_equal(veil_config_load_file(&cfg, path), VEIL_ECONFIG);
-        expect_detail(first);
+        assert_error_contains(veil_config_load_file(&cfg, path), VEIL_ECONFIG, first);
         unlink(path);
     }
     expect_file_error("[vault]\nk = \"abc\n", 2, "unterminated quote in value of 'k'");
@@ -181,16 +175,16 @@ static void test_parse_errors(void **state)
     name[VEIL_CONFIG_NAME_MAX + 2] = ']';
     name[VEIL_CONFIG_NAME_MAX + 3] = '\0';
     expect_file_error(name, 1, "section name 'nnnn");
-    expect_detail("65 characters (limit 64)");
+    assert_last_error_contains("65 characters (limit 64)");
 }
 
 static void test_load_errors(void **state)
 {
     (void)state;
     veil_config *cfg;
-    assert_int_equal(veil_config_load_file(&cfg, "/nonexistent/veil.conf"), VEIL_EIO);
-    expect_detail("cannot open config file '/nonexistent/veil.conf'");
-    expect_detail("No such file");
+    assert_error_contains(veil_config_load_file(&cfg, "/nonexistent/veil.conf"), VEIL_EIO,
+                          "cannot open config file '/nonexistent/veil.conf'");
+    assert_last_error_contains("No such file");
 
     /* A NUL byte inside a file is refused with its line. */
     const char *path = temp_file("");
@@ -201,7 +195,7 @@ static void test_load_errors(void **state)
     assert_int_equal(veil_config_load_file(&cfg, path), VEIL_ECONFIG);
     char where[600];
     snprintf(where, sizeof where, "%s:2: NUL byte", path);
-    expect_detail(where);
+    assert_last_error_contains(where);
     unlink(path);
 }
 
@@ -217,16 +211,15 @@ static void test_set_unset_copy(void **state)
     assert_int_equal(veil_config_section_count(cfg), 2);
     assert_string_equal(veil_config_section_name(cfg, 1), "node");
 
-    assert_int_equal(veil_config_set(cfg, "Node", "k", "v"), VEIL_ECONFIG);
-    expect_detail("bad character 'N' in section name 'Node'");
-    assert_int_equal(veil_config_set(cfg, "node", "", "v"), VEIL_ECONFIG);
-    expect_detail("empty key");
+    assert_error_contains(veil_config_set(cfg, "Node", "k", "v"), VEIL_ECONFIG,
+                          "bad character 'N' in section name 'Node'");
+    assert_error_contains(veil_config_set(cfg, "node", "", "v"), VEIL_ECONFIG, "empty key");
 
     assert_int_equal(veil_config_copy(&copy, cfg), 0);
     assert_int_equal(veil_config_unset(cfg, "vault", "plugin"), 0);
     assert_null(veil_config_get(cfg, "vault", "plugin"));
-    assert_int_equal(veil_config_unset(cfg, "vault", "plugin"), VEIL_ENOTFOUND);
-    expect_detail("no key 'plugin' in [vault]");
+    assert_error_contains(veil_config_unset(cfg, "vault", "plugin"), VEIL_ENOTFOUND,
+                          "no key 'plugin' in [vault]");
     assert_string_equal(veil_config_get(copy, "vault", "plugin"), "file");
     assert_string_equal(veil_config_get(copy, "node", "workers"), "4");
     assert_string_equal(veil_config_origin(copy, "vault", "plugin"), "set by program");
@@ -267,22 +260,22 @@ static void test_get_int(void **state)
     assert_int_equal(veil_config_get_int(cfg, "n", "j", 0, INT64_MIN, 0, &v), 0);
     assert_true(v == INT64_MIN);
 
-    assert_int_equal(veil_config_get_int(cfg, "n", "a", 0, 0, 10, &v), VEIL_ECONFIG);
-    expect_detail("conf:2: [n] a = '42': expected an integer from 0 to 10");
-    assert_int_equal(veil_config_get_int(cfg, "n", "f", 0, 0, 100, &v), VEIL_ECONFIG);
-    expect_detail("conf:7: [n] f = '12x': expected an integer with optional suffix k, m or g");
-    assert_int_equal(veil_config_get_int(cfg, "n", "g", 0, 0, 100, &v), VEIL_ECONFIG);
-    expect_detail("conf:8: [n] g = ''");
-    assert_int_equal(veil_config_get_int(cfg, "n", "i", 0, INT64_MIN, INT64_MAX, &v), VEIL_ECONFIG);
-    expect_detail("[n] i = '9223372036854775808'");
-    assert_int_equal(veil_config_get_int(cfg, "n", "k", 0, INT64_MIN, INT64_MAX, &v), VEIL_ECONFIG);
-    expect_detail("[n] k = '8589934592g'");
-    assert_int_equal(veil_config_get_int(cfg, "n", "l", 0, INT64_MIN, INT64_MAX, &v), VEIL_ECONFIG);
-    expect_detail("conf:13: [n] l = '0x10'");
+    assert_error_contains(veil_config_get_int(cfg, "n", "a", 0, 0, 10, &v), VEIL_ECONFIG,
+                          "conf:2: [n] a = '42': expected an integer from 0 to 10");
+    assert_error_contains(veil_config_get_int(cfg, "n", "f", 0, 0, 100, &v), VEIL_ECONFIG,
+                          "conf:7: [n] f = '12x': expected an integer with optional suffix k, m or g");
+    assert_error_contains(veil_config_get_int(cfg, "n", "g", 0, 0, 100, &v), VEIL_ECONFIG,
+                          "conf:8: [n] g = ''");
+    assert_error_contains(veil_config_get_int(cfg, "n", "i", 0, INT64_MIN, INT64_MAX, &v),
+                          VEIL_ECONFIG, "[n] i = '9223372036854775808'");
+    assert_error_contains(veil_config_get_int(cfg, "n", "k", 0, INT64_MIN, INT64_MAX, &v),
+                          VEIL_ECONFIG, "[n] k = '8589934592g'");
+    assert_error_contains(veil_config_get_int(cfg, "n", "l", 0, INT64_MIN, INT64_MAX, &v),
+                          VEIL_ECONFIG, "conf:13: [n] l = '0x10'");
 
     assert_int_equal(veil_config_set(cfg, "n", "a", "5000"), 0);
-    assert_int_equal(veil_config_get_int(cfg, "n", "a", 0, 0, 4096, &v), VEIL_ECONFIG);
-    expect_detail("set by program: [n] a = '5000': expected an integer from 0 to 4096");
+    assert_error_contains(veil_config_get_int(cfg, "n", "a", 0, 0, 4096, &v), VEIL_ECONFIG,
+                          "set by program: [n] a = '5000': expected an integer from 0 to 4096");
     veil_config_free(cfg);
 }
 
@@ -309,8 +302,8 @@ static void test_get_bool(void **state)
     assert_int_equal(veil_config_get_bool(cfg, "s", "absent", true, &b), 0);
     assert_true(b);
     assert_int_equal(veil_config_set(cfg, "s", "k", "maybe"), 0);
-    assert_int_equal(veil_config_get_bool(cfg, "s", "k", true, &b), VEIL_ECONFIG);
-    expect_detail("set by program: [s] k = 'maybe': expected a boolean (true/false, yes/no, on/off, 1/0)");
+    assert_error_contains(veil_config_get_bool(cfg, "s", "k", true, &b), VEIL_ECONFIG,
+                          "set by program: [s] k = 'maybe': expected a boolean (true/false, yes/no, on/off, 1/0)");
     veil_config_free(cfg);
 }
 
@@ -324,10 +317,9 @@ static void test_check_keys_and_scope(void **state)
                                              "[x]\nplgin = 1\nqueue = 2k\nflag = on\n", "c.conf"), 0);
     assert_int_equal(veil_config_check_keys(cfg, "vault", allowed), 0);
     assert_int_equal(veil_config_check_keys(cfg, "absent", allowed), 0);
-    assert_int_equal(veil_config_check_keys(cfg, "x", allowed), VEIL_ECONFIG);
-    expect_detail("c.conf:5: unknown key 'plgin' in [x] (accepted: plugin, crypto)");
-    assert_int_equal(veil_config_check_keys(cfg, "x", none), VEIL_ECONFIG);
-    expect_detail("(accepted: none)");
+    assert_error_contains(veil_config_check_keys(cfg, "x", allowed), VEIL_ECONFIG,
+                          "c.conf:5: unknown key 'plgin' in [x] (accepted: plugin, crypto)");
+    assert_error_contains(veil_config_check_keys(cfg, "x", none), VEIL_ECONFIG, "(accepted: none)");
 
     veil_config_scope sc = {cfg, "x"};
     long long v;
@@ -337,8 +329,8 @@ static void test_check_keys_and_scope(void **state)
     assert_null(veil_config_scope_get(NULL, "plugin"));
     assert_int_equal(veil_config_scope_get_int(&sc, "queue", 0, 0, 1 << 20, &v), 0);
     assert_int_equal(v, 2048);
-    assert_int_equal(veil_config_scope_get_int(&sc, "queue", 0, 0, 100, &v), VEIL_ECONFIG);
-    expect_detail("c.conf:6: [x] queue = '2k': expected an integer from 0 to 100");
+    assert_error_contains(veil_config_scope_get_int(&sc, "queue", 0, 0, 100, &v), VEIL_ECONFIG,
+                          "c.conf:6: [x] queue = '2k': expected an integer from 0 to 100");
     assert_int_equal(veil_config_scope_get_bool(&sc, "flag", false, &b), 0);
     assert_true(b);
     assert_int_equal(veil_config_scope_get_bool(&sc, "nope", true, &b), 0);
@@ -351,8 +343,7 @@ static void test_load_env(void **state)
     (void)state;
     veil_config *cfg = (veil_config *)1;
     unsetenv("VEIL_CONF");
-    assert_int_equal(veil_config_load_env(&cfg), VEIL_ENOTFOUND);
-    expect_detail("VEIL_CONF is not set");
+    assert_error_contains(veil_config_load_env(&cfg), VEIL_ENOTFOUND, "VEIL_CONF is not set");
     assert_null(cfg);
 
     const char *path = temp_file("[node]\nname = env\n");
@@ -361,8 +352,7 @@ static void test_load_env(void **state)
     assert_string_equal(veil_config_get(cfg, "node", "name"), "env");
     veil_config_free(cfg);
     unlink(path);
-    assert_int_equal(veil_config_load_env(&cfg), VEIL_EIO);
-    expect_detail(path);
+    assert_error_contains(veil_config_load_env(&cfg), VEIL_EIO, path);
     unsetenv("VEIL_CONF");
 }
 

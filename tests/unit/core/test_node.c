@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <veil/veil.h>
 
@@ -187,17 +188,14 @@ static void test_worker_start_stop_runtime(void **state)
     /* the handler sees its own address at the front of the onward route */
     assert_string_equal(s.first, "w1");
     /* taken address */
-    assert_int_equal(veil_ctx_start_worker(app, "w1", &count_ops, &s), VEIL_EEXIST);
-    assert_non_null(strstr(veil_last_error(), "'w1'"));
+    assert_error_contains(veil_ctx_start_worker(app, "w1", &count_ops, &s), VEIL_EEXIST, "'w1'");
     assert_int_equal(veil_ctx_stop_worker(app, "w1"), 0);
     assert_int_equal(s.stopped, 1);
     veil_route r = route_of("w1");
     assert_int_equal(veil_ctx_send(app, &r, "x", 1), VEIL_ENOROUTE);
-    assert_int_equal(veil_ctx_stop_worker(app, "w1"), VEIL_ENOTFOUND);
-    assert_string_equal(veil_last_error(), "no worker at address 'w1'");
+    assert_error(veil_ctx_stop_worker(app, "w1"), VEIL_ENOTFOUND, "no worker at address 'w1'");
     /* the app context is a mailbox, not a worker */
-    assert_int_equal(veil_ctx_stop_worker(app, "app"), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "'app'"));
+    assert_error_contains(veil_ctx_stop_worker(app, "app"), VEIL_EINVAL, "'app'");
     /* address free again: a worker can be started there */
     assert_int_equal(veil_ctx_start_worker(app, "w1", &echo_ops, NULL), 0);
 }
@@ -213,20 +211,19 @@ static void test_worker_start_errors(void **state)
 {
     (void)state;
     veil_worker_ops ops = {.size = sizeof ops, .start = w_start_fail, .handle_message = w_count};
-    assert_int_equal(veil_ctx_start_worker(app, "bad", &ops, NULL), VEIL_EIO);
-    assert_non_null(strstr(veil_last_error(), "worker 'bad' failed to start"));
-    assert_non_null(strstr(veil_last_error(), "disk on fire"));
+    assert_error_contains(veil_ctx_start_worker(app, "bad", &ops, NULL), VEIL_EIO,
+                          "worker 'bad' failed to start");
+    assert_last_error_contains("disk on fire");
     /* the address was released */
     veil_route r = route_of("bad");
     assert_int_equal(veil_ctx_send(app, &r, "x", 1), VEIL_ENOROUTE);
     veil_worker_ops nohandler = {.size = sizeof nohandler};
-    assert_int_equal(veil_ctx_start_worker(app, "nh", &nohandler, NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "handle_message"));
+    assert_error_contains(veil_ctx_start_worker(app, "nh", &nohandler, NULL), VEIL_EINVAL,
+                          "handle_message");
     veil_worker_ops nosize = {.handle_message = w_count};
-    assert_int_equal(veil_ctx_start_worker(app, "ns", &nosize, NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "ops.size"));
-    assert_int_equal(veil_ctx_start_worker(app, "1#127.0.0.1:1", &echo_ops, NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "not local"));
+    assert_error_contains(veil_ctx_start_worker(app, "ns", &nosize, NULL), VEIL_EINVAL, "ops.size");
+    assert_error_contains(veil_ctx_start_worker(app, "1#127.0.0.1:1", &echo_ops, NULL), VEIL_EINVAL,
+                          "not local");
 }
 
 static void test_multi_address_worker(void **state)
@@ -290,16 +287,13 @@ static void test_send_unknown_address(void **state)
     veil_node_stats before, after;
     veil_node_get_stats(node, &before);
     veil_route r = route_of("nobody");
-    assert_int_equal(veil_ctx_send(app, &r, "x", 1), VEIL_ENOROUTE);
-    assert_string_equal(veil_last_error(), "no worker at address 'nobody'");
+    assert_error(veil_ctx_send(app, &r, "x", 1), VEIL_ENOROUTE, "no worker at address 'nobody'");
     r = route_of("1#127.0.0.1:4000 => echoer");
-    assert_int_equal(veil_ctx_send(app, &r, "x", 1), VEIL_ENOROUTE);
-    assert_string_equal(veil_last_error(),
-                        "no transport registered for address type 1 ('1#127.0.0.1:4000')");
+    assert_error(veil_ctx_send(app, &r, "x", 1), VEIL_ENOROUTE,
+                 "no transport registered for address type 1 ('1#127.0.0.1:4000')");
     veil_route empty;
     veil_route_init(&empty);
-    assert_int_equal(veil_ctx_send(app, &empty, "x", 1), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "route is empty"));
+    assert_error_contains(veil_ctx_send(app, &empty, "x", 1), VEIL_EINVAL, "route is empty");
     /* nothing was queued or delivered, and no message object leaked out */
     run_rounds(2);
     veil_node_get_stats(node, &after);
@@ -334,8 +328,8 @@ static void test_receive_timeout(void **state)
     uint64_t t0 = veil_node_now_ms(node);
     assert_int_equal(veil_ctx_receive(app, &m, 30), VEIL_ETIMEDOUT);
     assert_true(veil_node_now_ms(node) - t0 >= 30);
-    assert_non_null(strstr(veil_last_error(), "'app'"));
-    assert_non_null(strstr(veil_last_error(), "30 ms"));
+    assert_last_error_contains("'app'");
+    assert_last_error_contains("30 ms");
 }
 
 static void test_receive_inside_handler(void **state)
@@ -433,8 +427,7 @@ static void test_send_from(void **state)
     assert_int_equal(veil_ctx_new_detached(node, "inbox", &box), 0);
     assert_int_equal(veil_address_parse(&other, "not_mine"), 0);
     veil_route r = route_of("echoer");
-    assert_int_equal(veil_ctx_send_from(box, &other, &r, "x", 1), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "'not_mine'"));
+    assert_error_contains(veil_ctx_send_from(box, &other, &r, "x", 1), VEIL_EINVAL, "'not_mine'");
     assert_int_equal(veil_ctx_send_from(box, veil_ctx_address(box), &r, "from box", 8), 0);
     /* the reply goes to the detached context's mailbox, not the app's */
     veil_message *m = receive_ok(box);
@@ -541,8 +534,8 @@ static void test_message_payload_ops(void **state)
     payload_is(m, "23456");
     assert_int_equal(veil_message_set_payload(m, NULL, 0), 0);
     payload_is(m, "");
-    assert_int_equal(veil_message_resize_payload(m, VEIL_PAYLOAD_MAX + 1, &p), VEIL_ELIMIT);
-    assert_non_null(strstr(veil_last_error(), "exceeds the limit"));
+    assert_error_contains(veil_message_resize_payload(m, VEIL_PAYLOAD_MAX + 1, &p), VEIL_ELIMIT,
+                          "exceeds the limit");
     veil_local_info info = {.via_channel = true};
     snprintf(info.peer_identifier, sizeof info.peer_identifier, "P1234");
     veil_message_set_local_info(m, &info);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <veil/veil.h>
 
@@ -108,29 +109,26 @@ static void test_node_config_keys(void **state)
     (void)state;
     veil_node *n;
     veil_context *a;
-    assert_int_equal(create_with("[node]\nmax_payload = 16\nbogus = 1\n", &n, &a), VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "<test>:3"));
-    assert_non_null(strstr(veil_last_error(), "bogus"));
-    assert_int_equal(create_with("[node]\nqueue_limit = 0\n", &n, &a), VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "queue_limit"));
+    assert_error_contains(create_with("[node]\nmax_payload = 16\nbogus = 1\n", &n, &a),
+                          VEIL_ECONFIG, "<test>:3");
+    assert_last_error_contains("bogus");
+    assert_error_contains(create_with("[node]\nqueue_limit = 0\n", &n, &a), VEIL_ECONFIG,
+                          "queue_limit");
 
     assert_int_equal(create_with("[node]\nmax_payload = 16\nqueue_limit = 2\n", &n, &a), 0);
     assert_int_equal(veil_ctx_start_worker(a, "sink", &count_ops, &(struct wstate){0}), VEIL_OK);
     veil_route r = route_of("sink");
     uint8_t buf[17] = {0};
-    assert_int_equal(veil_ctx_send(a, &r, buf, 17), VEIL_ELIMIT);
-    assert_non_null(strstr(veil_last_error(), "17 bytes"));
+    assert_error_contains(veil_ctx_send(a, &r, buf, 17), VEIL_ELIMIT, "17 bytes");
     assert_int_equal(veil_ctx_send(a, &r, buf, 16), 0);
     assert_int_equal(veil_ctx_send(a, &r, buf, 16), 0);
-    assert_int_equal(veil_ctx_send(a, &r, buf, 16), VEIL_EAGAIN);
-    assert_non_null(strstr(veil_last_error(), "queue_limit"));
+    assert_error_contains(veil_ctx_send(a, &r, buf, 16), VEIL_EAGAIN, "queue_limit");
     /* the config is the node's own copy */
     assert_string_equal(veil_config_get(veil_node_config(n), "node", "queue_limit"), "2");
     assert_int_equal(veil_node_stop(n), 0);
 
     veil_node_options bad = {.size = 1};
-    assert_int_equal(veil_node_create(&n, &a, &bad), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "size"));
+    assert_error_contains(veil_node_create(&n, &a, &bad), VEIL_EINVAL, "size");
 }
 
 static void test_missing_plugin_fails_closed(void **state)
@@ -138,13 +136,11 @@ static void test_missing_plugin_fails_closed(void **state)
     (void)state;
     veil_node *n = (veil_node *)&n;
     veil_context *a;
-    assert_int_equal(create_with("[vault]\nplugin = no_such_plugin_xyz\n", &n, &a),
-                     VEIL_EPLUGIN_NOTFOUND);
-    assert_non_null(strstr(veil_last_error(), "no_such_plugin_xyz"));
+    assert_error_contains(create_with("[vault]\nplugin = no_such_plugin_xyz\n", &n, &a),
+                          VEIL_EPLUGIN_NOTFOUND, "no_such_plugin_xyz");
     assert_null(n);
-    assert_int_equal(create_with("[transport.tcp]\nplugin = no_such_transport\n", &n, &a),
-                     VEIL_EPLUGIN_NOTFOUND);
-    assert_non_null(strstr(veil_last_error(), "no_such_transport"));
+    assert_error_contains(create_with("[transport.tcp]\nplugin = no_such_transport\n", &n, &a),
+                          VEIL_EPLUGIN_NOTFOUND, "no_such_transport");
 }
 
 static void test_config_sources(void **state)
@@ -178,14 +174,13 @@ static void test_config_sources(void **state)
     assert_int_equal(veil_node_create(&n, &a, NULL), VEIL_ECONFIG);
     char where[64];
     snprintf(where, sizeof where, "%s:4", path);
-    assert_non_null(strstr(veil_last_error(), where));
-    assert_non_null(strstr(veil_last_error(), "colour"));
+    assert_last_error_contains(where);
+    assert_last_error_contains("colour");
     unsetenv("VEIL_CONF");
     unlink(path);
     /* a missing file */
     o.config_path = "/nonexistent/veil.conf";
-    assert_int_equal(veil_node_create(&n, &a, &o), VEIL_EIO);
-    assert_non_null(strstr(veil_last_error(), "/nonexistent/veil.conf"));
+    assert_error_contains(veil_node_create(&n, &a, &o), VEIL_EIO, "/nonexistent/veil.conf");
 }
 
 /* Plugins named by the configuration are loaded at creation (the loader's
@@ -200,11 +195,11 @@ static void test_configured_plugins_loaded(void **state)
     assert_int_equal(create_with("[policy.greeter]\nplugin = fixture_good\ngreeting = hi\n", &n, &a), 0);
     assert_int_equal(veil_node_stop(n), 0);
     /* a policy plugin in a vault slot: the loader's kind check fails creation */
-    assert_int_equal(create_with("[vault.x]\nplugin = fixture_good\n", &n, &a), VEIL_EPLUGIN_KIND);
-    assert_non_null(strstr(veil_last_error(), "fixture_good"));
+    assert_error_contains(create_with("[vault.x]\nplugin = fixture_good\n", &n, &a),
+                          VEIL_EPLUGIN_KIND, "fixture_good");
     /* a key the plugin does not accept: refused at load, naming file:line */
-    assert_int_equal(create_with("[policy]\nplugin = fixture_good\nbogus = 1\n", &n, &a), VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "<test>:3"));
+    assert_error_contains(create_with("[policy]\nplugin = fixture_good\nbogus = 1\n", &n, &a),
+                          VEIL_ECONFIG, "<test>:3");
 }
 
 /* ---- node extensions ------------------------------------------------- */
@@ -265,22 +260,20 @@ static void test_extensions(void **state)
     assert_int_equal(veil_node_extension_add(n, "d", d, ext_destroy), 0);
     assert_ptr_equal(veil_node_extension_get(n, "b"), b);
     /* errors */
-    assert_int_equal(veil_node_extension_add(n, "b", c, ext_destroy), VEIL_EEXIST);
-    assert_string_equal(veil_last_error(), "node extension 'b' exists already");
+    assert_error(veil_node_extension_add(n, "b", c, ext_destroy), VEIL_EEXIST,
+                 "node extension 'b' exists already");
     assert_ptr_equal(veil_node_extension_get(n, "b"), b);
     assert_int_equal(veil_node_extension_add(n, "", a, NULL), VEIL_EINVAL);
     assert_int_equal(veil_node_extension_add(n, "e", NULL, NULL), VEIL_EINVAL);
     char longname[VEIL_NODE_EXTENSION_NAME_MAX + 2];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(veil_node_extension_add(n, longname, a, NULL), VEIL_EINVAL);
-    assert_string_equal(veil_last_error(), "veil_node_extension_add: node, data and a name of "
-                        "1..63 bytes must be given");
+    assert_error(veil_node_extension_add(n, longname, a, NULL), VEIL_EINVAL,
+                 "veil_node_extension_add: node, data and a name of " "1..63 bytes must be given");
     longname[VEIL_NODE_EXTENSION_NAME_MAX] = '\0';
     assert_int_equal(veil_node_extension_add(n, longname, a, NULL), 0); /* 63: fits */
     assert_int_equal(veil_node_extension_remove(n, longname), 0); /* no destroy to run */
-    assert_int_equal(veil_node_extension_remove(n, "zz"), VEIL_ENOTFOUND);
-    assert_string_equal(veil_last_error(), "no node extension 'zz'");
+    assert_error(veil_node_extension_remove(n, "zz"), VEIL_ENOTFOUND, "no node extension 'zz'");
     /* remove runs destroy once, now; the stop does not run it again */
     assert_int_equal(veil_node_extension_remove(n, "d"), 0);
     assert_string_equal(ext_log.text, "d");
@@ -372,8 +365,8 @@ static void test_upper_layer_services(void **state)
     assert_int_equal(t.handled, 2);
     /* local-only: only for an address the context owns */
     assert_int_equal(veil_ctx_new_detached(n, "box", &box), 0);
-    assert_int_equal(veil_ctx_set_local_only(box, &a[0]), VEIL_ENOTFOUND);
-    assert_string_equal(veil_last_error(), "address 'pub' is not one of this context's");
+    assert_error(veil_ctx_set_local_only(box, &a[0]), VEIL_ENOTFOUND,
+                 "address 'pub' is not one of this context's");
     assert_int_equal(veil_ctx_set_local_only(t.ctx, &x), VEIL_ENOTFOUND);
     veil_node_stats s0, s1;
     veil_node_get_stats(n, &s0);

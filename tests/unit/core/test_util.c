@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <string.h>
 
@@ -102,16 +103,16 @@ static void test_hex_errors(void **state)
     (void)state;
     uint8_t out[8];
     size_t n = 0;
-    assert_int_equal(veil__hex_decode("abc", out, sizeof out, &n), VEIL_EFORMAT);
-    assert_non_null(strstr(veil_last_error(), "odd length 3"));
-    assert_int_equal(veil__hex_decode("abzd", out, sizeof out, &n), VEIL_EFORMAT);
-    assert_non_null(strstr(veil_last_error(), "'z' at offset 2"));
-    assert_int_equal(veil__hex_decode("g0", out, sizeof out, &n), VEIL_EFORMAT);
-    assert_non_null(strstr(veil_last_error(), "'g' at offset 0"));
-    assert_int_equal(veil__hex_decode("0\n", out, sizeof out, &n), VEIL_EFORMAT);
-    assert_non_null(strstr(veil_last_error(), "0x0a at offset 1"));
-    assert_int_equal(veil__hex_decode("000102", out, 2, &n), VEIL_ELIMIT);
-    assert_non_null(strstr(veil_last_error(), "3 bytes, room for 2"));
+    assert_error_contains(veil__hex_decode("abc", out, sizeof out, &n), VEIL_EFORMAT,
+                          "odd length 3");
+    assert_error_contains(veil__hex_decode("abzd", out, sizeof out, &n), VEIL_EFORMAT,
+                          "'z' at offset 2");
+    assert_error_contains(veil__hex_decode("g0", out, sizeof out, &n), VEIL_EFORMAT,
+                          "'g' at offset 0");
+    assert_error_contains(veil__hex_decode("0\n", out, sizeof out, &n), VEIL_EFORMAT,
+                          "0x0a at offset 1");
+    assert_error_contains(veil__hex_decode("000102", out, 2, &n), VEIL_ELIMIT,
+                          "3 bytes, room for 2");
 }
 
 static void test_strlcpy(void **state)

@@ -8,6 +8,7 @@
  * section 7.1 TEST 1's public key is "P" + SHA-256 of it, computed
  * independently with Python's hashlib. */
 #include "test_identity.h"
+#include "assert_error.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -175,7 +176,7 @@ static void test_rotation_limit(void **state)
     const uint8_t *h = veil_entity_history(e, &len);
     assert_int_equal(len, HDR + CREATE_LEN + 63 * ROTATE_LEN);
     assert_true(len <= VEIL_HISTORY_MAX_BYTES);
-    expect_error(veil_entity_rotate(e), VEIL_ELIMIT, "holds at most 64");
+    assert_error_contains(veil_entity_rotate(e), VEIL_ELIMIT, "holds at most 64");
     assert_ptr_equal(veil_entity_history(e, &len2), h);
     assert_int_equal(len2, len);
     assert_false(has_secret(w->v, "many", "key", 64));
@@ -196,9 +197,8 @@ static void test_open_same_process(void **state)
     veil_entity *a, *b, *c;
     assert_int_equal(veil_entity_create(w->node, w->v, "alice", &a), 0);
     assert_int_equal(veil_entity_rotate(a), 0);
-    expect_error(veil_entity_create(w->node, w->v, "alice", &c), VEIL_EEXIST,
-                 "entity 'alice' already exists in this vault (record "
-                 "'veil.entity.alice.history')");
+    assert_error_contains(veil_entity_create(w->node, w->v, "alice", &c), VEIL_EEXIST,
+                          "entity 'alice' already exists in this vault (record " "'veil.entity.alice.history')");
     assert_int_equal(veil_entity_open(w->node, w->v, "alice", &b), 0);
     assert_string_equal(veil_entity_identifier(a), veil_entity_identifier(b));
     size_t la, lb;
@@ -206,9 +206,10 @@ static void test_open_same_process(void **state)
     assert_int_equal(la, lb);
     assert_memory_equal(ha, hb, la);   /* the stored bytes */
     veil_entity_free(b);
-    expect_error(veil_entity_open(w->node, w->v, "nobody", &c), VEIL_ENOTFOUND,
-                 "no entity 'nobody' in this vault (no record 'veil.entity.nobody.history')");
-    expect_error(veil_entity_create(w->node, w->v, "no.dots", &c), VEIL_EINVAL, "offset 2");
+    assert_error_contains(veil_entity_open(w->node, w->v, "nobody", &c), VEIL_ENOTFOUND,
+                          "no entity 'nobody' in this vault (no record 'veil.entity.nobody.history')");
+    assert_error_contains(veil_entity_create(w->node, w->v, "no.dots", &c), VEIL_EINVAL,
+                          "offset 2");
     veil_entity_free(a);
 }
 
@@ -237,13 +238,13 @@ static void test_key_times(void **state)
     assert_int_equal(info.created, 1800000000u);
     assert_int_equal(info.expires, 0);
     veil_key_times back = { 1700000000u, 0 };
-    expect_error(veil_entity_rotate_with(e, &back), VEIL_EFORMAT,
-                 "before the previous event's 1800000000");
+    assert_error_contains(veil_entity_rotate_with(e, &back), VEIL_EFORMAT,
+                          "before the previous event's 1800000000");
     assert_false(has_secret(w->v, "times", "key", 1));   /* nothing left behind */
     assert_false(has_secret(w->v, "times", "ka", 1));
     veil_key_times bad = { 1800000100u, 1800000100u };
-    expect_error(veil_entity_rotate_with(e, &bad), VEIL_EINVAL,
-                 "a key expiring at 1800000100 is not valid after its creation at 1800000100");
+    assert_error_contains(veil_entity_rotate_with(e, &bad), VEIL_EINVAL,
+                          "a key expiring at 1800000100 is not valid after its creation at 1800000100");
     veil_key_times next = { 1800000100u, 1800000200u };
     assert_int_equal(veil_entity_rotate_with(e, &next), 0);
     h = veil_entity_history(e, &len);
@@ -252,8 +253,8 @@ static void test_key_times(void **state)
     assert_int_equal(info.expires, 1800000200u);
     /* An expired key cannot authorise a successor: refused, nothing changes. */
     veil_key_times late = { 1800000201u, 0 };
-    expect_error(veil_entity_rotate_with(e, &late), VEIL_EEXPIRED,
-                 "its current key expired at 1800000200, before the rotation's time 1800000201");
+    assert_error_contains(veil_entity_rotate_with(e, &late), VEIL_EEXPIRED,
+                          "its current key expired at 1800000200, before the rotation's time 1800000201");
     assert_false(has_secret(w->v, "times", "key", 2));
     veil_entity_free(e);
 }
@@ -271,10 +272,10 @@ static void test_old_and_leftovers(void **state)
     a.persistence = VEIL_PERSISTENT;
     label(a.label, "oldone", "key", 0);
     assert_int_equal(veil_vault_generate(w->v, &a, &s), 0);
-    expect_error(veil_entity_open(w->node, w->v, "oldone", &e), VEIL_EVERSION,
-                 "made by a veil older than history version 2");
-    expect_error(veil_entity_create(w->node, w->v, "oldone", &e), VEIL_EEXIST,
-                 "holds its key 'veil.entity.oldone.key.0' but no history");
+    assert_error_contains(veil_entity_open(w->node, w->v, "oldone", &e), VEIL_EVERSION,
+                          "made by a veil older than history version 2");
+    assert_error_contains(veil_entity_create(w->node, w->v, "oldone", &e), VEIL_EEXIST,
+                          "holds its key 'veil.entity.oldone.key.0' but no history");
     assert_int_equal(veil_entity_create(w->node, w->v, "crash", &e), 0);
     veil_entity_free(e);
     label(a.label, "crash", "key", 1);      /* a rotation that died before storing */
@@ -291,8 +292,8 @@ static void test_old_and_leftovers(void **state)
     assert_int_equal(veil_vault_find_by_label(w->v, a.label, &s), 0);
     assert_int_equal(veil_vault_destroy(w->v, s), 0);
     veil_entity *again;
-    expect_error(veil_entity_open(w->node, w->v, "crash", &again), VEIL_ENOTFOUND,
-                 "its history names key 0 but the vault has no secret 'veil.entity.crash.key.0'");
+    assert_error_contains(veil_entity_open(w->node, w->v, "crash", &again), VEIL_ENOTFOUND,
+                          "its history names key 0 but the vault has no secret 'veil.entity.crash.key.0'");
     veil_entity_free(e);
 }
 
@@ -313,7 +314,7 @@ static void test_identity_config(void **state)
         assert_int_equal(veil_config_parse(&cfg, bad[i].text, "id.conf"), 0);
         veil_node_options o = { sizeof o, cfg, NULL };
         assert_int_equal(veil_node_create(&n, &app, &o), 0);
-        expect_error(veil_entity_create(n, NULL, NULL, &e), VEIL_ECONFIG, bad[i].needle);
+        assert_error_contains(veil_entity_create(n, NULL, NULL, &e), VEIL_ECONFIG, bad[i].needle);
         veil_config_free(cfg);
         assert_int_equal(veil_node_stop(n), 0);
     }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,11 +133,6 @@ static inline void spec_sign(veil_vault *v, veil_secret k, const char *domain, c
     assert_int_equal(veil_vault_sign(v, k, msg, len, sig), 0);
 }
 
-static inline void expect_error(int rc, int code, const char *needle)
-{
-    if (rc != code || strstr(veil_last_error(), needle) == NULL)
-        fail_msg("expected %d with '%s', got %d: %s", code, needle, rc, veil_last_error());
-}
 
 /* An ephemeral Ed25519 key of the test's own (for hand-made events). */
 static inline veil_secret test_key(veil_vault *v, uint8_t pub[32])

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,16 +80,9 @@ static const char *id(int who)
 
 static void expect_denied(veil_trust_policy *p, int who, const char *detail)
 {
-    int rc = veil_trust_policy_check(p, &W.p[who].info);
-    if (rc != VEIL_EDENIED || strcmp(veil_last_error(), detail) != 0)
-        fail_msg("expected VEIL_EDENIED '%s', got %d '%s'", detail, rc, veil_last_error());
+    assert_error(veil_trust_policy_check(p, &W.p[who].info), VEIL_EDENIED, detail);
 }
 
-static void expect_error(int rc, int code, const char *needle)
-{
-    if (rc != code || strstr(veil_last_error(), needle) == NULL)
-        fail_msg("expected %d with '%s', got %d: %s", code, needle, rc, veil_last_error());
-}
 
 /* A node whose configuration is text (origin "trust.conf"). */
 static int node_with(const char *text, veil_node **node)
@@ -131,15 +125,15 @@ static void test_identifier_from_code(void **state)
     veil_trust_policy_free(p);
 
     const char *bad[] = { "Pxyz" };
-    expect_error(veil_trust_policy_identifier(W.node, bad, 1, &p), VEIL_ECONFIG,
-                 "identifiers: entry 1 is not an identifier: identifier 'Pxyz'");
+    assert_error_contains(veil_trust_policy_identifier(W.node, bad, 1, &p), VEIL_ECONFIG,
+                          "identifiers: entry 1 is not an identifier: identifier 'Pxyz'");
     const char *kv[] = { "identifers", id(ALICE), NULL };
-    expect_error(veil_trust_policy_new(W.node, "identifier", kv, &p), VEIL_ECONFIG,
-                 "unknown key 'identifers'");
-    expect_error(veil_trust_policy_new(W.node, "identifier", NULL, &p), VEIL_ECONFIG,
-                 "needs the key 'identifiers'");
-    expect_error(veil_trust_policy_new(W.node, "no-such-policy", NULL, &p),
-                 VEIL_EPLUGIN_NOTFOUND, "no-such-policy");
+    assert_error_contains(veil_trust_policy_new(W.node, "identifier", kv, &p), VEIL_ECONFIG,
+                          "unknown key 'identifers'");
+    assert_error_contains(veil_trust_policy_new(W.node, "identifier", NULL, &p), VEIL_ECONFIG,
+                          "needs the key 'identifiers'");
+    assert_error_contains(veil_trust_policy_new(W.node, "no-such-policy", NULL, &p),
+                          VEIL_EPLUGIN_NOTFOUND, "no-such-policy");
 }
 
 static char logged[1024];
@@ -169,8 +163,8 @@ static void test_everyone(void **state)
         assert_int_equal(veil_trust_policy_check(p, &W.p[i].info), 0);
     veil_trust_policy_free(p);
     const char *kv[] = { "x", "1", NULL };
-    expect_error(veil_trust_policy_new(W.node, "everyone", kv, &p), VEIL_ECONFIG,
-                 "unknown key 'x'");
+    assert_error_contains(veil_trust_policy_new(W.node, "everyone", kv, &p), VEIL_ECONFIG,
+                          "unknown key 'x'");
 }
 
 static void key_hex(int who, char out[65])
@@ -200,18 +194,17 @@ static void test_public_key(void **state)
     /* No key in the trust info: the plugin fails, which denies. */
     veil_trust_info info = W.p[ALICE].info;
     info.peer_public_key = NULL;
-    assert_int_equal(veil_trust_policy_check(p, &info), VEIL_EDENIED);
-    assert_non_null(strstr(veil_last_error(), "refused by policy 'public-key' (created by "
-                                              "program): the policy failed"));
-    assert_non_null(strstr(veil_last_error(), "carries no 32-byte peer public key"));
+    assert_error_contains(veil_trust_policy_check(p, &info), VEIL_EDENIED,
+                          "refused by policy 'public-key' (created by " "program): the policy failed");
+    assert_last_error_contains("carries no 32-byte peer public key");
     veil_trust_policy_free(p);
 
     const char *shortkv[] = { "public_key", "abcd", NULL };
-    expect_error(veil_trust_policy_new(W.node, "public-key", shortkv, &p), VEIL_ECONFIG,
-                 "public_key is 4 characters, expected 64 hex digits");
+    assert_error_contains(veil_trust_policy_new(W.node, "public-key", shortkv, &p), VEIL_ECONFIG,
+                          "public_key is 4 characters, expected 64 hex digits");
     hex[10] = 'g';
-    expect_error(veil_trust_policy_new(W.node, "public-key", kv, &p), VEIL_ECONFIG,
-                 "character 10 is not a hex digit");
+    assert_error_contains(veil_trust_policy_new(W.node, "public-key", kv, &p), VEIL_ECONFIG,
+                          "character 10 is not a hex digit");
 }
 
 /* ---- combinators from code --------------------------------------------- */
@@ -247,9 +240,10 @@ static void test_combinators_from_code(void **state)
     expect_denied(any, CAROL, want);
     veil_trust_policy_free(any);
 
-    expect_error(veil_trust_policy_all(m, 0, &all), VEIL_EINVAL, "no members");
+    assert_error_contains(veil_trust_policy_all(m, 0, &all), VEIL_EINVAL, "no members");
     veil_trust_policy *with_null[1] = { NULL };
-    expect_error(veil_trust_policy_any(with_null, 1, &any), VEIL_EINVAL, "member 0 is NULL");
+    assert_error_contains(veil_trust_policy_any(with_null, 1, &any), VEIL_EINVAL,
+                          "member 0 is NULL");
 }
 
 /* An erring member: in 'all' it denies; in 'any' another member may allow. */
@@ -267,9 +261,9 @@ static void test_error_is_deny(void **state)
     assert_int_equal(veil_trust_policy_identifier(W.node, a, 1, &m[0]), 0);
     assert_int_equal(veil_trust_policy_new(W.node, "public-key", kv, &m[1]), 0);
     assert_int_equal(veil_trust_policy_all(m, 2, &all), 0);
-    assert_int_equal(veil_trust_policy_check(all, &info), VEIL_EDENIED);
-    assert_non_null(strstr(veil_last_error(), "member 2 of 2 refused"));
-    assert_non_null(strstr(veil_last_error(), "the policy failed"));
+    assert_error_contains(veil_trust_policy_check(all, &info), VEIL_EDENIED,
+                          "member 2 of 2 refused");
+    assert_last_error_contains("the policy failed");
     veil_trust_policy_free(all);
 
     assert_int_equal(veil_trust_policy_new(W.node, "public-key", kv, &m[0]), 0);
@@ -278,8 +272,8 @@ static void test_error_is_deny(void **state)
     assert_int_equal(veil_trust_policy_check(any, &info), 0);
     /* A malformed peer identifier makes identifier fail too: denied. */
     info.peer_identifier = "Pnot-an-identifier";
-    assert_int_equal(veil_trust_policy_check(any, &info), VEIL_EDENIED);
-    assert_non_null(strstr(veil_last_error(), "the peer identifier is malformed"));
+    assert_error_contains(veil_trust_policy_check(any, &info), VEIL_EDENIED,
+                          "the peer identifier is malformed");
     veil_trust_policy_free(any);
 
     /* Malformed calls deny too. */
@@ -287,8 +281,8 @@ static void test_error_is_deny(void **state)
     info = W.p[ALICE].info;
     info.size = 8;
     assert_int_equal(veil_trust_policy_identifier(W.node, a, 1, &m[0]), 0);
-    expect_error(veil_trust_policy_check(m[0], &info), VEIL_EDENIED, "info->size 8");
-    expect_error(veil_trust_policy_check(m[0], NULL), VEIL_EDENIED, "info is NULL");
+    assert_error_contains(veil_trust_policy_check(m[0], &info), VEIL_EDENIED, "info->size 8");
+    assert_error_contains(veil_trust_policy_check(m[0], NULL), VEIL_EDENIED, "info is NULL");
     veil_trust_policy_free(m[0]);
 }
 
@@ -370,34 +364,32 @@ static void test_config_errors(void **state)
              "note = x\n",                             /* 21 */
              id(ALICE));
     assert_int_equal(node_with(conf, &node), 0);
-    expect_error(veil_trust_policy_from_config(node, "policy.bad", &p), VEIL_ECONFIG,
-                 "policy 'identifier' ([policy.bad]) refused its configuration: trust.conf:3: "
-                 "[policy.bad] identifiers: entry 2 is not an identifier: identifier 'P1234'");
-    expect_error(veil_trust_policy_from_config(node, "policy.a", &p), VEIL_ECONFIG,
-                 "trust.conf:7: [policy.b] any: cycle among policy sections: policy.a -> "
-                 "policy.b -> policy.a");
-    expect_error(veil_trust_policy_from_config(node, "policy.empty", &p), VEIL_ECONFIG,
-                 "trust.conf:11: [policy.empty] all is empty");
-    expect_error(veil_trust_policy_from_config(node, "policy.twice", &p), VEIL_ECONFIG,
-                 "trust.conf:14: [policy.twice] has both 'all' and 'any'");
-    expect_error(veil_trust_policy_from_config(node, "policy.vault", &p), VEIL_ECONFIG,
-                 "trust.conf:16: [policy.vault] all names 'vault', which is not a policy section");
-    expect_error(veil_trust_policy_from_config(node, "policy.extra", &p), VEIL_ECONFIG,
-                 "trust.conf:19: unknown key 'note' in [policy.extra] (accepted: all)");
-    expect_error(veil_trust_policy_from_config(node, "policy.nothing", &p), VEIL_ECONFIG,
-                 "[policy.nothing] has none of 'plugin', 'all', 'any'");
-    expect_error(veil_trust_policy_from_config(node, "policy.absent", &p), VEIL_ECONFIG,
-                 "no section [policy.absent]");
-    expect_error(veil_trust_policy_from_config(node, "vault", &p), VEIL_EINVAL,
-                 "'vault' is not a policy section");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.bad", &p), VEIL_ECONFIG,
+                          "policy 'identifier' ([policy.bad]) refused its configuration: trust.conf:3: " "[policy.bad] identifiers: entry 2 is not an identifier: identifier 'P1234'");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.a", &p), VEIL_ECONFIG,
+                          "trust.conf:7: [policy.b] any: cycle among policy sections: policy.a -> " "policy.b -> policy.a");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.empty", &p), VEIL_ECONFIG,
+                          "trust.conf:11: [policy.empty] all is empty");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.twice", &p), VEIL_ECONFIG,
+                          "trust.conf:14: [policy.twice] has both 'all' and 'any'");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.vault", &p), VEIL_ECONFIG,
+                          "trust.conf:16: [policy.vault] all names 'vault', which is not a policy section");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.extra", &p), VEIL_ECONFIG,
+                          "trust.conf:19: unknown key 'note' in [policy.extra] (accepted: all)");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.nothing", &p), VEIL_ECONFIG,
+                          "[policy.nothing] has none of 'plugin', 'all', 'any'");
+    assert_error_contains(veil_trust_policy_from_config(node, "policy.absent", &p), VEIL_ECONFIG,
+                          "no section [policy.absent]");
+    assert_error_contains(veil_trust_policy_from_config(node, "vault", &p), VEIL_EINVAL,
+                          "'vault' is not a policy section");
     assert_int_equal(veil_node_stop(node), 0);
 
     /* A plugin section's keys are the loader's to check, at node creation:
      * a misspelt key, or a combinator key next to 'plugin', fails the node. */
-    expect_error(node_with("[policy.x]\nplugin = everyone\nall = policy.y\n", &node),
-                 VEIL_ECONFIG, "trust.conf:3: unknown key 'all' in [policy.x]");
-    expect_error(node_with("[policy]\nplugin = identifier\nidentifers = x\n", &node),
-                 VEIL_ECONFIG, "trust.conf:3: unknown key 'identifers' in [policy]");
+    assert_error_contains(node_with("[policy.x]\nplugin = everyone\nall = policy.y\n", &node),
+                          VEIL_ECONFIG, "trust.conf:3: unknown key 'all' in [policy.x]");
+    assert_error_contains(node_with("[policy]\nplugin = identifier\nidentifers = x\n", &node),
+                          VEIL_ECONFIG, "trust.conf:3: unknown key 'identifers' in [policy]");
 }
 
 /* ---- the node's shared policy plugins ----------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include "config.h"
 #include "noise.h"
@@ -27,21 +28,12 @@
 static noise_test_vault tv;
 static veil_vault *V;
 
-#define assert_error(expr, code, needle)                                        \
-    do {                                                                        \
-        int rc_ = (expr);                                                       \
-        if (rc_ != (code))                                                      \
-            fail_msg("%s: got %d (%s), expected %d", #expr, rc_, veil_last_error(), (code)); \
-        if (strstr(veil_last_error(), (needle)) == NULL)                        \
-            fail_msg("detail '%s' does not name '%s'", veil_last_error(), (needle)); \
-    } while (0)
-
 /* ---- name parser --------------------------------------------------- */
 
 static void parse_fails(const char *name, const char *needle)
 {
     noise_protocol p;
-    assert_error(noise_protocol_parse(name, &p), VEIL_EINVAL, needle);
+    assert_error_contains(noise_protocol_parse(name, &p), VEIL_EINVAL, needle);
 }
 
 static void test_parse_errors(void **state)
@@ -223,9 +215,11 @@ static void assert_failed(noise_handshake *hs)
     veil_ka_result res;
     size_t n = 0;
     assert_int_equal(noise_handshake_next_action(hs), VEIL_KA_FAILED);
-    assert_error(noise_handshake_split(hs, &res), VEIL_ESTATE, "failed");
-    assert_error(noise_handshake_write(hs, NULL, 0, msg, sizeof(msg), &n), VEIL_ESTATE, "failed earlier");
-    assert_error(noise_handshake_read(hs, msg, 64, pl, sizeof(pl), &n), VEIL_ESTATE, "failed earlier");
+    assert_error_contains(noise_handshake_split(hs, &res), VEIL_ESTATE, "failed");
+    assert_error_contains(noise_handshake_write(hs, NULL, 0, msg, sizeof(msg), &n), VEIL_ESTATE,
+                          "failed earlier");
+    assert_error_contains(noise_handshake_read(hs, msg, 64, pl, sizeof(pl), &n), VEIL_ESTATE,
+                          "failed earlier");
     assert_int_equal(hs->sym.ck, 0);     /* secrets destroyed */
     assert_int_equal(hs->sym.cs.k, 0);
 }
@@ -266,7 +260,7 @@ static void mutate_at(const char *name, unsigned m, enum mutation mu)
     if (rc != expect)
         fail_msg("%s message %u mutation %d: got %d (%s), expected %d", name, m + 1, mu, rc,
                  veil_last_error(), expect);
-    assert_non_null(strstr(veil_last_error(), "message"));
+    assert_last_error_contains("message");
     assert_failed(failed);
     pair_free(&pr);
 }
@@ -296,8 +290,8 @@ static void test_wrong_psk(void **state)
     size_t n = 0, pn = 0;
     pair_new(&pr, "Noise_NNpsk0_25519_AESGCM_SHA256", 0x43, false);
     assert_int_equal(noise_handshake_write(pr.hs[0], NULL, 0, msg, sizeof(msg), &n), 0);
-    assert_error(noise_handshake_read(pr.hs[1], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
-                 "message 1: payload does not decrypt");
+    assert_error_contains(noise_handshake_read(pr.hs[1], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
+                          "message 1: payload does not decrypt");
     assert_failed(pr.hs[1]);
     pair_free(&pr);
 }
@@ -321,16 +315,16 @@ static void test_wrong_remote_static(void **state)
     assert_int_equal(noise_handshake_new(&p, &pr.hs[0]), 0);
     step(&pr, 0);
     assert_int_equal(noise_handshake_write(pr.hs[1], NULL, 0, msg, sizeof(msg), &n), 0);
-    assert_error(noise_handshake_read(pr.hs[0], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
-                 "differs from the expected remote_static");
+    assert_error_contains(noise_handshake_read(pr.hs[0], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
+                          "differs from the expected remote_static");
     assert_failed(pr.hs[0]);
     pair_free(&pr);
     /* IK: the initiator pre-knows a wrong responder key; the responder
      * cannot decrypt message 1. */
     pair_new(&pr, "Noise_IK_25519_AESGCM_SHA256", 0x42, true);
     assert_int_equal(noise_handshake_write(pr.hs[0], NULL, 0, msg, sizeof(msg), &n), 0);
-    assert_error(noise_handshake_read(pr.hs[1], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
-                 "message 1: static key does not decrypt");
+    assert_error_contains(noise_handshake_read(pr.hs[1], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
+                          "message 1: static key does not decrypt");
     assert_failed(pr.hs[1]);
     pair_free(&pr);
 }
@@ -349,8 +343,8 @@ static void test_wrong_prologue(void **state)
     assert_int_equal(noise_handshake_new(&p, &pr.hs[1]), 0);
     step(&pr, 0);                                   /* "e": not authenticated */
     assert_int_equal(noise_handshake_write(pr.hs[1], NULL, 0, msg, sizeof(msg), &n), 0);
-    assert_error(noise_handshake_read(pr.hs[0], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
-                 "message 2: payload does not decrypt");
+    assert_error_contains(noise_handshake_read(pr.hs[0], msg, n, pl, sizeof(pl), &pn), VEIL_EAUTH,
+                          "message 2: payload does not decrypt");
     assert_failed(pr.hs[0]);
     pair_free(&pr);
 }
@@ -374,16 +368,16 @@ static void test_low_order(void **state)
         pair_new(&pr, "Noise_NK_25519_AESGCM_SHA256", 0x42, false);
         memcpy(msg, low_order[k], 32);
         memset(msg + 32, 0, 16);
-        assert_error(noise_handshake_read(pr.hs[1], msg, 48, pl, sizeof(pl), &pn), VEIL_ELOWORDER,
-                     "low-order");
+        assert_error_contains(noise_handshake_read(pr.hs[1], msg, 48, pl, sizeof(pl), &pn),
+                              VEIL_ELOWORDER, "low-order");
         assert_failed(pr.hs[1]);
         pair_free(&pr);
         /* XX: message 1 is just "e"; the responder's ee fails on write. */
         pair_new(&pr, "Noise_XX_25519_AESGCM_SHA256", 0x42, false);
         memcpy(msg, low_order[k], 32);
         assert_int_equal(noise_handshake_read(pr.hs[1], msg, 32, pl, sizeof(pl), &pn), 0);
-        assert_error(noise_handshake_write(pr.hs[1], NULL, 0, msg, sizeof(msg), &n), VEIL_ELOWORDER,
-                     "low-order");
+        assert_error_contains(noise_handshake_write(pr.hs[1], NULL, 0, msg, sizeof(msg), &n),
+                              VEIL_ELOWORDER, "low-order");
         assert_failed(pr.hs[1]);
         pair_free(&pr);
     }
@@ -405,7 +399,8 @@ static void channel_open(channel *ch, const char *name)
     for (int i = 0; i < 2; i++) {
         assert_int_equal(noise_handshake_next_action(pr.hs[i]), VEIL_KA_DONE);
         assert_int_equal(noise_handshake_split(pr.hs[i], &ch->res[i]), 0);
-        assert_error(noise_handshake_split(pr.hs[i], &ch->res[i]), VEIL_ESTATE, "called twice");
+        assert_error_contains(noise_handshake_split(pr.hs[i], &ch->res[i]), VEIL_ESTATE,
+                              "called twice");
         noise_cipher_init(&ch->send[i], V, ch->res[i].nonce_format);
         noise_cipher_init(&ch->recv[i], V, ch->res[i].nonce_format);
         noise_cipher_set_key(&ch->send[i], ch->res[i].send_key, true);
@@ -457,7 +452,7 @@ static void test_nonce_rules(void **state)
     assert_int_equal(noise_cipher_encrypt(&ch.send[0], NULL, 0, msg, 3, &n), 0);
     memcpy(saved, msg, n);
     msg[1] ^= 1;
-    assert_error(noise_cipher_decrypt(&ch.recv[1], NULL, 0, msg, n, &pn), VEIL_EAUTH, "");
+    assert_error_contains(noise_cipher_decrypt(&ch.recv[1], NULL, 0, msg, n, &pn), VEIL_EAUTH, "");
     assert_int_equal(ch.recv[1].n, 0);
     memcpy(msg, saved, n);          /* the vault zeroed the rejected buffer */
     assert_int_equal(noise_cipher_decrypt(&ch.recv[1], NULL, 0, msg, n, &pn), 0);
@@ -467,17 +462,22 @@ static void test_nonce_rules(void **state)
     assert_int_equal(noise_cipher_encrypt_at(&ch.send[1], 7, NULL, 0, msg, 3, &n), 0);
     assert_int_equal(ch.send[1].n, 0);
     memcpy(saved, msg, n);
-    assert_error(noise_cipher_decrypt_at(&ch.recv[0], 6, NULL, 0, msg, n, &pn), VEIL_EAUTH, "");
+    assert_error_contains(noise_cipher_decrypt_at(&ch.recv[0], 6, NULL, 0, msg, n, &pn), VEIL_EAUTH,
+                          "");
     memcpy(msg, saved, n);
     assert_int_equal(noise_cipher_decrypt_at(&ch.recv[0], 7, NULL, 0, msg, n, &pn), 0);
     assert_memory_equal(msg, "xyz", 3);
     /* 2^64-1 is reserved. */
-    assert_error(noise_cipher_encrypt_at(&ch.send[0], UINT64_MAX, NULL, 0, msg, 3, &n), VEIL_ENONCE, "reserved");
-    assert_error(noise_cipher_decrypt_at(&ch.recv[0], UINT64_MAX, NULL, 0, msg, 19, &pn), VEIL_ENONCE, "reserved");
+    assert_error_contains(noise_cipher_encrypt_at(&ch.send[0], UINT64_MAX, NULL, 0, msg, 3, &n),
+                          VEIL_ENONCE, "reserved");
+    assert_error_contains(noise_cipher_decrypt_at(&ch.recv[0], UINT64_MAX, NULL, 0, msg, 19, &pn),
+                          VEIL_ENONCE, "reserved");
     ch.send[0].n = UINT64_MAX;
-    assert_error(noise_cipher_encrypt(&ch.send[0], NULL, 0, msg, 3, &n), VEIL_ENONCE, "reserved");
+    assert_error_contains(noise_cipher_encrypt(&ch.send[0], NULL, 0, msg, 3, &n), VEIL_ENONCE,
+                          "reserved");
     assert_int_equal(ch.send[0].n, UINT64_MAX);
-    assert_error(noise_cipher_decrypt(&ch.recv[0], NULL, 0, msg, 15, &pn), VEIL_ETRUNCATED, "shorter than");
+    assert_error_contains(noise_cipher_decrypt(&ch.recv[0], NULL, 0, msg, 15, &pn), VEIL_ETRUNCATED,
+                          "shorter than");
     channel_close(&ch);
 }
 
@@ -518,25 +518,28 @@ static void test_limits(void **state)
     assert_int_equal(noise_handshake_read(pr.hs[1], msg, n, pl, sizeof(pl), &pn), 0);
     assert_int_equal(pn, VEIL_KA_MESSAGE_MAX - 32);
     /* Message 2 = e + tagged payload: one byte too many. */
-    assert_error(noise_handshake_write(pr.hs[1], big, VEIL_KA_MESSAGE_MAX - 32 - 16 + 1, msg,
-                                       sizeof(msg), &n), VEIL_ELIMIT, "limit 65535");
+    assert_error_contains(noise_handshake_write(pr.hs[1], big, VEIL_KA_MESSAGE_MAX - 32 - 16 + 1, msg, sizeof(msg), &n),
+                          VEIL_ELIMIT, "limit 65535");
     assert_failed(pr.hs[1]);
-    assert_error(noise_handshake_read(pr.hs[0], msg, VEIL_KA_MESSAGE_MAX + 1, pl, sizeof(pl), &pn),
-                 VEIL_ELIMIT, "limit 65535");
+    assert_error_contains(noise_handshake_read(pr.hs[0], msg, VEIL_KA_MESSAGE_MAX + 1, pl, sizeof(pl), &pn),
+                          VEIL_ELIMIT, "limit 65535");
     pair_free(&pr);
     /* A too-small output buffer, and calls out of turn. */
     pair_new(&pr, "Noise_NN_25519_AESGCM_SHA256", 0x42, false);
-    assert_error(noise_handshake_read(pr.hs[0], msg, 48, pl, sizeof(pl), &pn), VEIL_ESTATE, "to write, not read");
+    assert_error_contains(noise_handshake_read(pr.hs[0], msg, 48, pl, sizeof(pl), &pn), VEIL_ESTATE,
+                          "to write, not read");
     assert_failed(pr.hs[0]);
-    assert_error(noise_handshake_write(pr.hs[1], NULL, 0, msg, 31, &n), VEIL_ESTATE, "to read, not write");
+    assert_error_contains(noise_handshake_write(pr.hs[1], NULL, 0, msg, 31, &n), VEIL_ESTATE,
+                          "to read, not write");
     pair_free(&pr);
     pair_new(&pr, "Noise_NN_25519_AESGCM_SHA256", 0x42, false);
-    assert_error(noise_handshake_write(pr.hs[0], NULL, 0, msg, 31, &n), VEIL_ELIMIT, "needs 32");
+    assert_error_contains(noise_handshake_write(pr.hs[0], NULL, 0, msg, 31, &n), VEIL_ELIMIT,
+                          "needs 32");
     pair_free(&pr);
     channel ch;
     channel_open(&ch, "Noise_NN_25519_AESGCM_SHA256");
-    assert_error(noise_cipher_encrypt(&ch.send[0], NULL, 0, big, VEIL_KA_MESSAGE_MAX - 15, &n),
-                 VEIL_ELIMIT, "65535");
+    assert_error_contains(noise_cipher_encrypt(&ch.send[0], NULL, 0, big, VEIL_KA_MESSAGE_MAX - 15, &n),
+                          VEIL_ELIMIT, "65535");
     channel_close(&ch);
 }
 
@@ -548,29 +551,32 @@ static void test_params(void **state)
     uint8_t rs[32] = { 9 };
     veil_ka_params p = { .size = sizeof(p), .role = VEIL_KA_INITIATOR, .vault = V,
                          .protocol = "Noise_XX_25519_AESGCM_SHA256" };
-    assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "needs the initiator's static key");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_EINVAL,
+                          "needs the initiator's static key");
     p.protocol = "Noise_NK_25519_AESGCM_SHA256";
-    assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "needs the peer's static public key");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_EINVAL,
+                          "needs the peer's static public key");
     p.protocol = "Noise_NN_25519_AESGCM_SHA256";
     p.remote_static = rs;
     p.remote_static_len = 32;
-    assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "never authenticates");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_EINVAL, "never authenticates");
     p.protocol = "Noise_NK_25519_AESGCM_SHA256";
     p.remote_static_len = 31;
-    assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "remote_static is 31 bytes");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_EINVAL, "remote_static is 31 bytes");
     p.remote_static_len = 32;
     p.protocol = "Noise_NKpsk0+psk2_25519_AESGCM_SHA256";
     p.psks = &psk;
     p.n_psks = 1;
-    assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "uses 2 psks, 1 given");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_EINVAL, "uses 2 psks, 1 given");
     p.protocol = "Noise_XX_448_AESGCM_SHA256";
     p.remote_static = NULL;
     p.remote_static_len = 0;
     p.n_psks = 0;
     p.local_static = s;
-    assert_error(noise_handshake_new(&p, &hs), VEIL_ETYPE, "secret but Noise_XX_448_AESGCM_SHA256 needs");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_ETYPE,
+                          "secret but Noise_XX_448_AESGCM_SHA256 needs");
     p.role = 3;
-    assert_error(noise_handshake_new(&p, &hs), VEIL_EINVAL, "role 3");
+    assert_error_contains(noise_handshake_new(&p, &hs), VEIL_EINVAL, "role 3");
     assert_null(hs);
     noise_drop(V, s);
     noise_drop(V, psk);

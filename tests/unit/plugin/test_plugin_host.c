@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <veil/plugin.h>
 #include <veil/error.h>
@@ -53,8 +54,7 @@ static void test_host_services(void **state)
     assert_int_equal(h->config_get_bool(&empty, "b", true, &b), 0);
     assert_true(b);
 
-    assert_int_equal(h->error(VEIL_EDENIED, "no %s", "way"), VEIL_EDENIED);
-    assert_string_equal(veil_last_error(), "no way");
+    assert_error(h->error(VEIL_EDENIED, "no %s", "way"), VEIL_EDENIED, "no way");
 
     memset(buf, 0, sizeof buf);
     assert_int_equal(h->random(buf, sizeof buf), 0);

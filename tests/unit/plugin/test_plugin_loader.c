@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <veil/plugin.h>
 #include <veil/error.h>
@@ -52,12 +53,6 @@ static int is_mapped(const char *path)
     return 1;
 }
 
-static void assert_contains(const char *haystack, const char *needle)
-{
-    if (strstr(haystack, needle) == NULL)
-        fail_msg("expected \"%s\" in \"%s\"", needle, haystack);
-}
-
 static veil_config *policy_config(const char *plugin)
 {
     veil_config *cfg = NULL;
@@ -79,7 +74,7 @@ static void expect_refusal(const char *name, int code)
     assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      code);
     assert_null(p);
-    assert_contains(veil_last_error(), path);
+    assert_last_error_contains(path);
     assert_false(is_mapped(path));
     veil_config_free(cfg);
 }
@@ -190,8 +185,8 @@ static void test_builtin(void **state)
 
     assert_int_equal(veil_config_set(cfg, "policy", "greeting", "built in"), 0);
     assert_int_equal(veil_plugin_register_builtin(&fixture_good_descriptor), 0);
-    assert_int_equal(veil_plugin_register_builtin(&fixture_good_descriptor), VEIL_EEXIST);
-    assert_contains(veil_last_error(), "fixture_good");
+    assert_error_contains(veil_plugin_register_builtin(&fixture_good_descriptor), VEIL_EEXIST,
+                          "fixture_good");
 
     /* Built-ins come before the file system. */
     assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
@@ -223,16 +218,13 @@ static void test_builtin_refused(void **state)
 
     assert_int_equal(veil_plugin_register_builtin(NULL), VEIL_EINVAL);
     d.name = "../evil";
-    assert_int_equal(veil_plugin_register_builtin(&d), VEIL_EINVAL);
-    assert_contains(veil_last_error(), "../evil");
+    assert_error_contains(veil_plugin_register_builtin(&d), VEIL_EINVAL, "../evil");
     d.name = "fine";
     d.abi_major = 7;
-    assert_int_equal(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI);
-    assert_contains(veil_last_error(), "plugin ABI 7.");
+    assert_error_contains(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI, "plugin ABI 7.");
     d.abi_major = VEIL_PLUGIN_ABI_MAJOR;
     d.struct_size = 8;
-    assert_int_equal(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI);
-    assert_contains(veil_last_error(), "struct_size 8");
+    assert_error_contains(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI, "struct_size 8");
 }
 
 /* Registered descriptors meet the same load-time checks as files. */
@@ -257,7 +249,7 @@ static void test_builtin_checked_at_load(void **state)
     assert_int_equal(veil_plugin_load_named("nullops", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EPLUGIN_ABI);
     assert_null(p);
-    assert_contains(veil_last_error(), "plugin 'nullops' (builtin) has no policy ops table");
+    assert_last_error_contains("plugin 'nullops' (builtin) has no policy ops table");
     veil_plugin_unregister_builtin("nullops");
 
     /* An init that fails without setting a detail is still reported, and
@@ -267,11 +259,10 @@ static void test_builtin_checked_at_load(void **state)
     d.init = silent_failing_init;
     assert_int_equal(veil_plugin_register_builtin(&d), 0);
     (void)veil_error_set(VEIL_EIO, "stale detail");
-    assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
-                                            NULL, &p), VEIL_EPLUGIN_INIT);
-    assert_contains(veil_last_error(), "plugin 'silent' (builtin) init failed: ");
-    assert_contains(veil_last_error(), veil_strerror(VEIL_EDENIED));
-    assert_null(strstr(veil_last_error(), "stale"));
+    assert_error_contains(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_EPLUGIN_INIT, "plugin 'silent' (builtin) init failed: ");
+    assert_last_error_contains(veil_strerror(VEIL_EDENIED));
+    assert_last_error_lacks("stale");
     veil_plugin_unregister_builtin("silent");
     assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EPLUGIN_NOTFOUND);
@@ -294,24 +285,22 @@ static void test_not_found_lists_every_path(void **state)
                      VEIL_EPLUGIN_NOTFOUND);
     assert_null(p);
     e = veil_last_error();
-    assert_contains(e, "fixture_missing");
-    assert_contains(e, "/nonexistent-veil-a/fixture_missing.so");
-    assert_contains(e, "/nonexistent-veil-b/fixture_missing.so");
-    assert_contains(e, "tests/unit/plugin/fixtures/.libs (ignored: not an absolute directory)");
-    assert_null(strstr(e, "tests/unit/plugin/fixtures/.libs/fixture_missing.so"));
+    assert_last_error_contains("fixture_missing");
+    assert_last_error_contains("/nonexistent-veil-a/fixture_missing.so");
+    assert_last_error_contains("/nonexistent-veil-b/fixture_missing.so");
+    assert_last_error_contains("tests/unit/plugin/fixtures/.libs (ignored: not an absolute directory)");
+    assert_last_error_lacks("tests/unit/plugin/fixtures/.libs/fixture_missing.so");
     snprintf(in_dir, sizeof in_dir, "%s/fixture_missing.so", VEIL_PLUGIN_DIR);
-    assert_contains(e, in_dir);
-    assert_null(strstr(e, "searched: /fixture_missing.so"));
-    assert_null(strstr(e, ", /fixture_missing.so"));
+    assert_last_error_contains(in_dir);
+    assert_last_error_lacks("searched: /fixture_missing.so");
+    assert_last_error_lacks(", /fixture_missing.so");
     /* The order is the search order. */
     assert_true(strstr(e, "veil-a/") < strstr(e, "veil-b/"));
     assert_true(strstr(e, "veil-b/") < strstr(e, in_dir));
 
-    assert_int_equal(veil_plugin_load_named("/nonexistent-veil-a/x.so", NULL, NULL,
-                                            VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
-                     VEIL_EPLUGIN_NOTFOUND);
-    assert_contains(veil_last_error(), "searched: /nonexistent-veil-a/x.so");
-    assert_null(strstr(veil_last_error(), VEIL_PLUGIN_DIR));
+    assert_error_contains(veil_plugin_load_named("/nonexistent-veil-a/x.so", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_EPLUGIN_NOTFOUND, "searched: /nonexistent-veil-a/x.so");
+    assert_last_error_lacks(VEIL_PLUGIN_DIR);
     /* A relative entry is not used even when the file is right there. */
     {
         char cwd[PATH_MAX];
@@ -334,9 +323,8 @@ static void test_not_found_names_config_line(void **state)
 
     assert_int_equal(veil_config_parse(&cfg, "[node]\n\n[policy]\nplugin = fixture_missing\n",
                                        "test.conf"), 0);
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
-                     VEIL_EPLUGIN_NOTFOUND);
-    assert_contains(veil_last_error(), "test.conf:4");
+    assert_error_contains(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_EPLUGIN_NOTFOUND, "test.conf:4");
     veil_config_free(cfg);
 }
 
@@ -357,7 +345,7 @@ static void test_invalid_names(void **state)
         if (bad[i][0] != '\0') {
             char quoted[64];
             snprintf(quoted, sizeof quoted, "'%s'", bad[i]);
-            assert_contains(veil_last_error(), quoted);
+            assert_last_error_contains(quoted);
         }
     }
     memset(longname, 'a', 65);
@@ -367,10 +355,9 @@ static void test_invalid_names(void **state)
     /* From a configuration file, the error names where the name came from. */
     assert_int_equal(veil_config_parse(&cfg, "[policy]\nplugin = ../../tmp/evil\n",
                                        "bad.conf"), 0);
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
-                     VEIL_EINVAL);
-    assert_contains(veil_last_error(), "bad.conf:2");
-    assert_contains(veil_last_error(), "../../tmp/evil");
+    assert_error_contains(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_EINVAL, "bad.conf:2");
+    assert_last_error_contains("../../tmp/evil");
     veil_config_free(cfg);
 }
 
@@ -381,13 +368,11 @@ static void test_missing_plugin_key(void **state)
     (void)state;
 
     assert_int_equal(veil_config_set(cfg, "policy", "greeting", "x"), 0);
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
-                     VEIL_ECONFIG);
-    assert_contains(veil_last_error(), "[policy]");
-    assert_contains(veil_last_error(), "'plugin'");
-    assert_int_equal(veil_plugin_load(cfg, "transport.tcp", VEIL_PLUGIN_TRANSPORT, NULL, &p),
-                     VEIL_ECONFIG);
-    assert_contains(veil_last_error(), "no section [transport.tcp]");
+    assert_error_contains(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_ECONFIG, "[policy]");
+    assert_last_error_contains("'plugin'");
+    assert_error_contains(veil_plugin_load(cfg, "transport.tcp", VEIL_PLUGIN_TRANSPORT, NULL, &p),
+                          VEIL_ECONFIG, "no section [transport.tcp]");
     veil_config_free(cfg);
 }
 
@@ -402,8 +387,7 @@ static void test_bad_arguments(void **state)
     assert_null(p);
     assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, NULL),
                      VEIL_EINVAL);
-    assert_int_equal(veil_plugin_load(cfg, "policy", 9, NULL, &p), VEIL_EINVAL);
-    assert_contains(veil_last_error(), "kind 9");
+    assert_error_contains(veil_plugin_load(cfg, "policy", 9, NULL, &p), VEIL_EINVAL, "kind 9");
     assert_int_equal(veil_plugin_load_named(NULL, cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EINVAL);
     veil_plugin_unload(NULL);
@@ -438,8 +422,8 @@ static void test_dlopen_failure(void **state)
     assert_int_equal(veil_plugin_load_named("garbage", NULL, NULL,
                                             VEIL_PLUGIN_TRUST_POLICY, NULL, &p), VEIL_EIO);
     assert_null(p);
-    assert_contains(veil_last_error(), path);
-    assert_contains(veil_last_error(), expect);
+    assert_last_error_contains(path);
+    assert_last_error_contains(expect);
     unlink(path);
     rmdir(dir);
 }
@@ -450,7 +434,7 @@ static void test_unresolved_symbol(void **state)
 {
     (void)state;
     expect_refusal("fixture_unresolved", VEIL_EIO);
-    assert_contains(veil_last_error(), "veil_fixture_symbol_defined_nowhere");
+    assert_last_error_contains("veil_fixture_symbol_defined_nowhere");
 }
 
 static void test_no_entry(void **state)
@@ -467,22 +451,22 @@ static void test_no_entry(void **state)
     dlclose(h);
 
     expect_refusal("fixture_noentry", VEIL_EPLUGIN_NOENTRY);
-    assert_contains(veil_last_error(), "exports no symbol 'veil_plugin_entry'");
-    assert_contains(veil_last_error(), dl_says);
+    assert_last_error_contains("exports no symbol 'veil_plugin_entry'");
+    assert_last_error_contains(dl_says);
 }
 
 static void test_null_descriptor(void **state)
 {
     (void)state;
     expect_refusal("fixture_nulldesc", VEIL_EPLUGIN_ABI);
-    assert_contains(veil_last_error(), "returned NULL");
+    assert_last_error_contains("returned NULL");
 }
 
 static void test_small_descriptor(void **state)
 {
     (void)state;
     expect_refusal("fixture_smalldesc", VEIL_EPLUGIN_ABI);
-    assert_contains(veil_last_error(), "struct_size 4");
+    assert_last_error_contains("struct_size 4");
 }
 
 static void test_abi_major(void **state)
@@ -492,7 +476,7 @@ static void test_abi_major(void **state)
     expect_refusal("fixture_abi", VEIL_EPLUGIN_ABI);
     snprintf(want, sizeof want, "plugin ABI 99.%u, host ABI %u.%u", VEIL_PLUGIN_ABI_MINOR,
              VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
-    assert_contains(veil_last_error(), want);
+    assert_last_error_contains(want);
 }
 
 static void test_abi_minor_newer(void **state)
@@ -502,23 +486,23 @@ static void test_abi_minor_newer(void **state)
     expect_refusal("fixture_minor", VEIL_EPLUGIN_ABI);
     snprintf(want, sizeof want, "plugin ABI %u.%u, host ABI %u.%u", VEIL_PLUGIN_ABI_MAJOR,
              VEIL_PLUGIN_ABI_MINOR + 1, VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
-    assert_contains(veil_last_error(), want);
+    assert_last_error_contains(want);
 }
 
 static void test_wrong_kind(void **state)
 {
     (void)state;
     expect_refusal("fixture_kind", VEIL_EPLUGIN_KIND);
-    assert_contains(veil_last_error(), "is a transport plugin");
-    assert_contains(veil_last_error(), "[policy] needs a policy plugin");
+    assert_last_error_contains("is a transport plugin");
+    assert_last_error_contains("[policy] needs a policy plugin");
 }
 
 static void test_wrong_name(void **state)
 {
     (void)state;
     expect_refusal("fixture_name", VEIL_EPLUGIN_NAME);
-    assert_contains(veil_last_error(), "'fixture_name'");
-    assert_contains(veil_last_error(), "'" FIXTURE_OTHER_NAME "'");
+    assert_last_error_contains("'fixture_name'");
+    assert_last_error_contains("'" FIXTURE_OTHER_NAME "'");
 }
 
 static void test_small_ops(void **state)
@@ -529,7 +513,7 @@ static void test_small_ops(void **state)
     /* Today's table is exactly the ABI 1.0 table. */
     snprintf(want, sizeof want, "ops table size 1 is smaller than the ABI 1.0 table (%zu",
              sizeof(veil_trust_policy_ops));
-    assert_contains(veil_last_error(), want);
+    assert_last_error_contains(want);
 }
 
 static void test_init_failure(void **state)
@@ -539,8 +523,8 @@ static void test_init_failure(void **state)
     expect_refusal("fixture_initfail", VEIL_EPLUGIN_INIT);
     fixture_path("fixture_initfail", path, sizeof path);
     snprintf(want, sizeof want, "plugin 'fixture_initfail' (%s) init failed: ", path);
-    assert_contains(veil_last_error(), want);
-    assert_contains(veil_last_error(), FIXTURE_INIT_MESSAGE);
+    assert_last_error_contains(want);
+    assert_last_error_contains(FIXTURE_INIT_MESSAGE);
 }
 
 static void test_unknown_key(void **state)
@@ -563,8 +547,8 @@ static void test_unknown_key(void **state)
                      VEIL_ECONFIG);
     assert_null(p);
     snprintf(want, sizeof want, "%s:3", conf);
-    assert_contains(veil_last_error(), want);
-    assert_contains(veil_last_error(), "gretting");
+    assert_last_error_contains(want);
+    assert_last_error_contains("gretting");
     fixture_path("fixture_good", path, sizeof path);
     assert_false(is_mapped(path));
     veil_config_free(cfg);

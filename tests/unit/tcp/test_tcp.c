@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include "tcp_peer_spawn.h"
 
@@ -252,7 +253,7 @@ static void test_connect_refused(void **state)
     snprintf(where, sizeof where, "127.0.0.1:%d", port);
     assert_int_equal(veil_node_transport_connect(node, "tcp", where, NULL), VEIL_EIO);
     snprintf(want, sizeof want, "connection %s: connect failed: Connection refused", where);
-    assert_non_null(strstr(veil_last_error(), want));
+    assert_last_error_contains(want);
 
     /* Through a route: the send is accepted, the refusal reaches the
      * route-lost subscribers with the same code and reason. */
@@ -276,9 +277,7 @@ static void test_connect_refused(void **state)
 
 static void expect_connect_error(const char *where, int code, const char *detail)
 {
-    assert_int_equal(veil_node_transport_connect(node, "tcp", where, NULL), code);
-    if (strstr(veil_last_error(), detail) == NULL)
-        fail_msg("detail '%s' does not contain '%s'", veil_last_error(), detail);
+    assert_error_contains(veil_node_transport_connect(node, "tcp", where, NULL), code, detail);
 }
 
 static void test_bad_addresses(void **state)
@@ -299,21 +298,21 @@ static void test_bad_addresses(void **state)
     expect_connect_error(longer, VEIL_ELIMIT, "is longer than 255 bytes");
     /* the framework's own checks, before any transport sees the call */
     expect_connect_error(NULL, VEIL_EINVAL, "veil_node_transport_connect: where must not be NULL");
-    assert_int_equal(veil_node_transport_listen(node, "tcp", NULL, NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "veil_node_transport_listen: where must not be NULL"));
-    assert_int_equal(veil_node_transport_stats(node, "tcp", NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "veil_node_transport_stats: out must not be NULL"));
-    assert_int_equal(veil_node_transport_connect(node, "", "h:1", NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "node and name must not be NULL or empty"));
+    assert_error_contains(veil_node_transport_listen(node, "tcp", NULL, NULL), VEIL_EINVAL,
+                          "veil_node_transport_listen: where must not be NULL");
+    assert_error_contains(veil_node_transport_stats(node, "tcp", NULL), VEIL_EINVAL,
+                          "veil_node_transport_stats: out must not be NULL");
+    assert_error_contains(veil_node_transport_connect(node, "", "h:1", NULL), VEIL_EINVAL,
+                          "node and name must not be NULL or empty");
     char long_name[VEIL_CONFIG_NAME_MAX + 1];
     memset(long_name, 't', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(veil_node_transport_connect(node, long_name, "h:1", NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "is too long (at most 54 bytes)"));
-    assert_int_equal(veil_node_on_route_lost(node, NULL, NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "node and fn must not be NULL"));
-    assert_int_equal(veil_node_prepoll_add(node, NULL, NULL), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "veil_node_prepoll_add: node and fn must not be NULL"));
+    assert_error_contains(veil_node_transport_connect(node, long_name, "h:1", NULL), VEIL_EINVAL,
+                          "is too long (at most 54 bytes)");
+    assert_error_contains(veil_node_on_route_lost(node, NULL, NULL), VEIL_EINVAL,
+                          "node and fn must not be NULL");
+    assert_error_contains(veil_node_prepoll_add(node, NULL, NULL), VEIL_EINVAL,
+                          "veil_node_prepoll_add: node and fn must not be NULL");
     veil_transport_stats st;
     assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
     assert_int_equal(st.connections_open, 0); /* none of these left a connection behind */
@@ -328,21 +327,19 @@ static void test_bad_addresses(void **state)
     assert_int_equal(veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound), 0);
     char where[300];
     snprintf(where, sizeof where, "%s", bound.bytes);
-    assert_int_equal(veil_node_transport_listen(node, "tcp", where, &bound), VEIL_EEXIST);
-    assert_non_null(strstr(veil_last_error(), "cannot listen on"));
-    assert_non_null(strstr(veil_last_error(), "Address already in use"));
+    assert_error_contains(veil_node_transport_listen(node, "tcp", where, &bound), VEIL_EEXIST,
+                          "cannot listen on");
+    assert_last_error_contains("Address already in use");
 
     /* a route that ends at a tcp hop has nothing to deliver to */
     char route_text[320];
     snprintf(route_text, sizeof route_text, "1#%s", where);
     veil_route r = route_of(route_text);
-    assert_int_equal(veil_ctx_send(app, &r, "x", 1), VEIL_EINVAL);
-    assert_non_null(strstr(veil_last_error(), "route ends at 1#"));
+    assert_error_contains(veil_ctx_send(app, &r, "x", 1), VEIL_EINVAL, "route ends at 1#");
 
     /* an unknown transport name */
-    assert_int_equal(veil_node_transport_connect(node, "no_such_transport", "h:1", NULL),
-                     VEIL_EPLUGIN_NOTFOUND);
-    assert_non_null(strstr(veil_last_error(), "no_such_transport"));
+    assert_error_contains(veil_node_transport_connect(node, "no_such_transport", "h:1", NULL),
+                          VEIL_EPLUGIN_NOTFOUND, "no_such_transport");
 }
 
 /* max_connections: past it a dial fails at once (ELIMIT) and an incoming
@@ -359,9 +356,8 @@ static void test_max_connections(void **state)
     assert_int_equal(veil_node_transport_listen(n, "tcp", "127.0.0.1:0", &small), 0);
     assert_int_equal(veil_node_transport_connect(n, "tcp", big.bytes, NULL), 0);
 
-    assert_int_equal(veil_node_transport_connect(n, "tcp", "127.0.0.1:9", NULL), VEIL_ELIMIT);
-    assert_non_null(strstr(veil_last_error(), "tcp: cannot connect to 127.0.0.1:9: 1 "
-                                              "connections open (max_connections)"));
+    assert_error_contains(veil_node_transport_connect(n, "tcp", "127.0.0.1:9", NULL), VEIL_ELIMIT,
+                          "tcp: cannot connect to 127.0.0.1:9: 1 " "connections open (max_connections)");
 
     tcp_log_capture_start();
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -398,9 +394,8 @@ static void test_auto_connect_off(void **state)
     static const char *const kv[] = {"auto_connect=false", NULL};
     assert_int_equal(tcp_test_node(&n, &a, kv), 0);
     veil_route r = route_of("1#127.0.0.1:9 => echoer");
-    assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE);
-    assert_non_null(strstr(veil_last_error(),
-                           "no connection to 1#127.0.0.1:9 and auto_connect is off"));
+    assert_error_contains(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE,
+                          "no connection to 1#127.0.0.1:9 and auto_connect is off");
     veil_node_stop(n);
 }
 
@@ -408,9 +403,7 @@ static void expect_node_error(const char *const *kv, int code, const char *detai
 {
     veil_node *n = NULL;
     veil_context *a;
-    assert_int_equal(tcp_test_node(&n, &a, kv), code);
-    if (strstr(veil_last_error(), detail) == NULL)
-        fail_msg("detail '%s' does not contain '%s'", veil_last_error(), detail);
+    assert_error_contains(tcp_test_node(&n, &a, kv), code, detail);
     assert_null(n);
 }
 
@@ -471,13 +464,13 @@ static void test_listen_from_config(void **state)
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     veil_route r = route_of("1#127.0.0.1:9");
     assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_EINVAL); /* tcp is registered */
-    assert_non_null(strstr(veil_last_error(), "route ends at 1#127.0.0.1:9"));
+    assert_last_error_contains("route ends at 1#127.0.0.1:9");
     veil_node_stop(n);
     /* ...and its keys are checked like any plugin section's */
     assert_int_equal(veil_config_parse(&cfg, "[transport.tcp]\nlisten_on = x\n", "<test>"), 0);
     o.config = cfg;
-    assert_int_equal(veil_node_create(&n, &a, &o), VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "unknown key 'listen_on' in [transport.tcp]"));
+    assert_error_contains(veil_node_create(&n, &a, &o), VEIL_ECONFIG,
+                          "unknown key 'listen_on' in [transport.tcp]");
     veil_config_free(cfg);
 }
 
@@ -520,7 +513,7 @@ static void test_connect_timeout(void **state)
     assert_int_equal(rc, VEIL_ETIMEDOUT);
     snprintf(want, sizeof want, "tcp: connection %s: connect timed out after 150 ms "
              "(connect_timeout)", where);
-    assert_string_equal(veil_last_error(), want);
+    assert_last_error(want);
     veil_transport_stats st;
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     assert_int_equal(st.timeouts, 1);
@@ -542,7 +535,7 @@ static void test_default_load_and_keepalive(void **state)
     assert_int_equal(veil_node_create(&n, &a, &o), 0);
     veil_route r = route_of("1#127.0.0.1:9 => echoer");
     assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE); /* not started yet */
-    assert_non_null(strstr(veil_last_error(), "no transport registered for address type 1"));
+    assert_last_error_contains("no transport registered for address type 1");
     veil_address bound;
     assert_int_equal(veil_node_transport_listen(n, "tcp", "127.0.0.1:0", &bound), 0);
     assert_int_equal(bound.type, VEIL_ADDRESS_TYPE_TCP);

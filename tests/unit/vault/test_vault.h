@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include "config.h"
 
@@ -41,7 +42,6 @@ veil_secret_attrs attrs_of(int type, uint16_t len, bool exportable);
 veil_secret import_hex(veil_vault *v, int type, const char *hex, bool exportable);
 void assert_secret_hex(veil_vault *v, veil_secret s, const char *hex);
 /* The thread's error detail mentions needle (fails the test otherwise). */
-void assert_detail(const char *needle);
 bool is_zero(const uint8_t *p, size_t n);
 
 /* test_vault_kat.c */

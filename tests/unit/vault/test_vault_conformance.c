@@ -10,6 +10,7 @@
  * (SHA-2), in test_vault_kat.c; the error paths and lifetime rules are
  * here.  Every vector was also re-checked against python3-cryptography. */
 #include "test_vault.h"
+#include "assert_error.h"
 
 #include <unistd.h>
 
@@ -82,13 +83,6 @@ void assert_secret_hex(veil_vault *v, veil_secret s, const char *hex)
     assert_int_equal(veil_vault_export(v, s, got, sizeof got, &gn), 0);
     assert_int_equal(gn, wn);
     assert_memory_equal(got, want, wn);
-}
-
-void assert_detail(const char *needle)
-{
-    const char *d = veil_last_error();
-    if (strstr(d, needle) == NULL)
-        fail_msg("detail '%s' does not mention '%s'", d, needle);
 }
 
 bool is_zero(const uint8_t *p, size_t n)
@@ -198,8 +192,8 @@ static void tamper_one(veil_vault *v, veil_secret k, int what)
     case 2: ad[0] ^= 1; break;       /* AD */
     case 3: n[11] ^= 1; break;       /* nonce */
     }
-    assert_int_equal(veil_vault_aead_decrypt(v, k, n, ad, sizeof ad, buf, sizeof buf), VEIL_EAUTH);
-    assert_detail("tag");
+    assert_error_contains(veil_vault_aead_decrypt(v, k, n, ad, sizeof ad, buf, sizeof buf),
+                          VEIL_EAUTH, "tag");
     assert_true(is_zero(buf, sizeof buf));
 }
 
@@ -315,8 +309,8 @@ static void test_use_after_destroy(void **state)
     size_t len;
     assert_int_equal(veil_vault_generate(v, &a, &k), 0);
     assert_int_equal(veil_vault_destroy(v, k), 0);
-    assert_int_equal(veil_vault_aead_encrypt(v, k, n, NULL, 0, buf, 16), VEIL_EBADHANDLE);
-    assert_detail("unknown or destroyed");
+    assert_error_contains(veil_vault_aead_encrypt(v, k, n, NULL, 0, buf, 16), VEIL_EBADHANDLE,
+                          "unknown or destroyed");
     assert_int_equal(veil_vault_destroy(v, k), VEIL_EBADHANDLE);
     /* the slot is reused by a new secret, the old handle stays dead */
     assert_int_equal(veil_vault_generate(v, &a, &k2), 0);
@@ -335,10 +329,10 @@ static void test_wrong_type(void **state)
     uint8_t n[12] = { 0 }, buf[32] = { 0 }, peer[32] = { 9 };
     assert_int_equal(veil_vault_generate(v, &ax, &x), 0);
     assert_int_equal(veil_vault_generate(v, &ak, &k), 0);
-    assert_int_equal(veil_vault_aead_encrypt(v, x, n, NULL, 0, buf, 16), VEIL_ETYPE);
-    assert_detail("is x25519, expected aes256gcm or chachapoly");
-    assert_int_equal(veil_vault_dh(v, k, peer, 32, NULL, &out), VEIL_ETYPE);
-    assert_detail("is aes256gcm, expected x25519 or x448");
+    assert_error_contains(veil_vault_aead_encrypt(v, x, n, NULL, 0, buf, 16), VEIL_ETYPE,
+                          "is x25519, expected aes256gcm or chachapoly");
+    assert_error_contains(veil_vault_dh(v, k, peer, 32, NULL, &out), VEIL_ETYPE,
+                          "is aes256gcm, expected x25519 or x448");
     size_t len;
     assert_int_equal(veil_vault_public_key(v, k, buf, sizeof buf, &len), VEIL_ETYPE);
     uint8_t sig[64];
@@ -346,8 +340,8 @@ static void test_wrong_type(void **state)
     veil_vault_input in = { k, NULL, 0 };
     veil_iovec p = { "x", 1 };
     uint8_t mac[32];
-    assert_int_equal(veil_vault_hmac(v, VEIL_HASH_SHA256, &in, &p, 1, mac), VEIL_ETYPE);
-    assert_detail("expected buffer");
+    assert_error_contains(veil_vault_hmac(v, VEIL_HASH_SHA256, &in, &p, 1, mac), VEIL_ETYPE,
+                          "expected buffer");
 }
 
 static void test_export_perm_and_labels(void **state)
@@ -359,10 +353,9 @@ static void test_export_perm_and_labels(void **state)
     uint8_t out[64];
     size_t len;
     assert_int_equal(veil_vault_generate(v, &a, &k), 0);
-    assert_int_equal(veil_vault_export(v, k, out, sizeof out, &len), VEIL_EPERM);
-    assert_detail("secret node-identity is not exportable");
-    assert_int_equal(veil_vault_generate(v, &a, &k2), VEIL_EEXIST);
-    assert_detail("node-identity");
+    assert_error_contains(veil_vault_export(v, k, out, sizeof out, &len), VEIL_EPERM,
+                          "secret node-identity is not exportable");
+    assert_error_contains(veil_vault_generate(v, &a, &k2), VEIL_EEXIST, "node-identity");
     assert_int_equal(veil_vault_find_by_label(v, "node-identity", &found), 0);
     assert_int_equal(found, k);
     assert_int_equal(veil_vault_find_by_label(v, "nope", &found), VEIL_ENOTFOUND);
@@ -382,20 +375,16 @@ static void test_argument_checks(void **state)
     veil_secret k;
     uint8_t n[12] = { 0 }, buf[32] = { 0 }, out[64];
     assert_int_equal(veil_vault_generate(v, &a, &k), 0);
-    assert_int_equal(veil_vault_aead_decrypt(v, k, n, NULL, 0, buf, 15), VEIL_EINVAL);
-    assert_detail("shorter than");
-    assert_int_equal(veil_vault_aead_encrypt(v, k, n, NULL, 4, buf, 8), VEIL_EINVAL);
-    assert_detail("ad is NULL");
-    assert_int_equal(veil_vault_hash(v, 99, NULL, 0, out), VEIL_EINVAL);
-    assert_detail("alg 99");
+    assert_error_contains(veil_vault_aead_decrypt(v, k, n, NULL, 0, buf, 15), VEIL_EINVAL,
+                          "shorter than");
+    assert_error_contains(veil_vault_aead_encrypt(v, k, n, NULL, 4, buf, 8), VEIL_EINVAL,
+                          "ad is NULL");
+    assert_error_contains(veil_vault_hash(v, 99, NULL, 0, out), VEIL_EINVAL, "alg 99");
     a.type = 42;
-    assert_int_equal(veil_vault_generate(v, &a, &k), VEIL_EINVAL);
-    assert_detail("attrs.type 42");
+    assert_error_contains(veil_vault_generate(v, &a, &k), VEIL_EINVAL, "attrs.type 42");
     veil_secret_attrs b = attrs_of(VEIL_SECRET_X25519, 0, false);
-    assert_int_equal(veil_vault_import(v, &b, buf, 31, &k), VEIL_EINVAL);
-    assert_detail("len 31");
-    assert_int_equal(veil_vault_find_by_key_id(v, "XYZ", &k), VEIL_EINVAL);
-    assert_detail("key_id");
+    assert_error_contains(veil_vault_import(v, &b, buf, 31, &k), VEIL_EINVAL, "len 31");
+    assert_error_contains(veil_vault_find_by_key_id(v, "XYZ", &k), VEIL_EINVAL, "key_id");
     assert_string_equal(veil_vault_plugin_name(v), ((fixture *)*state)->vc->plugin);
 }
 
@@ -407,10 +396,10 @@ static void test_bad_crypto_config(void **state)
     assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\ncrypto = gnutls\n",
                                        "bad.conf"), 0);
     veil_config_scope scope = { cfg, "vault" };
-    assert_int_equal(veil_vault_open_plugin(f->plugin, &scope, &v2), VEIL_ECONFIG);
-    assert_detail("bad.conf:3");
-    assert_detail("gnutls");
-    assert_detail("sodium, openssl");
+    assert_error_contains(veil_vault_open_plugin(f->plugin, &scope, &v2), VEIL_ECONFIG,
+                          "bad.conf:3");
+    assert_last_error_contains("gnutls");
+    assert_last_error_contains("sodium, openssl");
     assert_null(v2);
     veil_config_free(cfg);
 }
@@ -508,8 +497,7 @@ static void test_vault_open_node(void **state)
     uint8_t r[16];
     assert_int_equal(veil_vault_random(v, r, sizeof r), 0);
     veil_vault_close(v);
-    assert_int_equal(veil_vault_open(NULL, NULL, &v), VEIL_EINVAL);
-    assert_detail("node");
+    assert_error_contains(veil_vault_open(NULL, NULL, &v), VEIL_EINVAL, "node");
     assert_int_equal(veil_node_stop(node), 0);
     veil_config_free(cfg);
 }

@@ -5,6 +5,7 @@
  * entity key re-opened in another process.  The modules are loaded through
  * the real loader.  (Write failures: test_vault_file_faults.c.) */
 #include "test_vault_file_util.h"
+#include "assert_error.h"
 
 #include <sys/wait.h>
 
@@ -272,10 +273,9 @@ static void test_wrong_passphrase(void **state)
         fvt t;
         uint8_t *orig = fvt_small_vault(backends[b], &len);
         setenv("VEIL_TEST_WRONG", "correct horse battery stapler", 1);
-        assert_int_equal(fvt_open(&t, backends[b], path, "passphrase_env = VEIL_TEST_WRONG\n"),
-                         VEIL_EPASSPHRASE);
-        fvt_detail("wrong passphrase");
-        fvt_detail(path);
+        assert_error_contains(fvt_open(&t, backends[b], path, "passphrase_env = VEIL_TEST_WRONG\n"),
+                              VEIL_EPASSPHRASE, "wrong passphrase");
+        assert_last_error_contains(path);
         fvt_assert_unchanged(path, orig, len);
         free(orig);
     }
@@ -293,8 +293,8 @@ static void test_truncated_every_length(void **state)
             int rc = fvt_open(&t, backends[b], path, NULL);
             if (rc != VEIL_ETRUNCATED)
                 fail_msg("cut at %zu: %d (%s)", cut, rc, veil_last_error());
-            fvt_detail("truncated");
-            fvt_detail(path);
+            assert_last_error_contains("truncated");
+            assert_last_error_contains(path);
             fvt_assert_unchanged(path, orig, cut);
         }
         fvt_spill(path, orig, len);
@@ -353,8 +353,8 @@ static void flip_all(const char *backend, uint8_t mask)
         if (rc != want)
             fail_msg("%s: byte %zu ^ 0x%02x: got %d, want %d (%s)", backend, pos, mask, rc, want,
                      veil_last_error());
-        fvt_detail(needle);
-        fvt_detail(path);
+        assert_last_error_contains(needle);
+        assert_last_error_contains(path);
         fvt_assert_unchanged(path, bad, len);
     }
     free(bad);
@@ -378,8 +378,8 @@ static void test_unknown_version(void **state)
     uint8_t *f = fvt_small_vault(backends[0], &len);
     f[9] = 3;
     fvt_spill(path, f, len);
-    assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EVERSION);
-    fvt_detail("unknown format version 3 at offset 8 (this build reads versions 1..2)");
+    assert_error_contains(fvt_open(&t, backends[0], path, NULL), VEIL_EVERSION,
+                          "unknown format version 3 at offset 8 (this build reads versions 1..2)");
     fvt_assert_unchanged(path, f, len);
     free(f);
 }
@@ -446,9 +446,9 @@ static void test_locked_by_child(void **state)
     char c = 0;
     assert_int_equal(read(up[0], &c, 1), 1);
     assert_int_equal(c, 'y');
-    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, NULL), VEIL_ELOCKED);
-    fvt_detail("is locked");
-    fvt_detail(path);
+    assert_error_contains(fvt_open(&t, backends[n_backends - 1], path, NULL), VEIL_ELOCKED,
+                          "is locked");
+    assert_last_error_contains(path);
     fvt_assert_unchanged(path, orig, len);
     assert_int_equal(write(down[1], "x", 1), 1);
     int status;
@@ -458,8 +458,7 @@ static void test_locked_by_child(void **state)
      * process is refused too (flock is per open file description). */
     assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
     fvt t2;
-    assert_int_equal(fvt_open(&t2, backends[0], path, NULL), VEIL_ELOCKED);
-    fvt_detail(path);
+    assert_error_contains(fvt_open(&t2, backends[0], path, NULL), VEIL_ELOCKED, path);
     fvt_close(&t);
     for (int i = 0; i < 2; i++) {
         close(up[i]);
@@ -475,10 +474,9 @@ static void test_open_permissions(void **state)
     fvt t;
     uint8_t *orig = fvt_small_vault(backends[0], &len);
     assert_int_equal(chmod(path, 0640), 0);
-    assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EPERMISSIONS);
-    fvt_detail("mode 0640");
-    fvt_detail(path);
-    fvt_detail("allow_open_permissions");
+    assert_error_contains(fvt_open(&t, backends[0], path, NULL), VEIL_EPERMISSIONS, "mode 0640");
+    assert_last_error_contains(path);
+    assert_last_error_contains("allow_open_permissions");
     fvt_assert_unchanged(path, orig, len);
     assert_int_equal(fvt_open(&t, backends[0], path,
                               "passphrase_env = " FVT_PASS_ENV "\nallow_open_permissions = yes\n"),
@@ -488,9 +486,8 @@ static void test_open_permissions(void **state)
     char link[160];
     snprintf(link, sizeof link, "%s.link", path);
     assert_int_equal(symlink(path, link), 0);
-    assert_int_equal(fvt_open(&t, backends[0], link, NULL), VEIL_EIO);
-    fvt_detail(link);
-    fvt_detail("symbolic links");
+    assert_error_contains(fvt_open(&t, backends[0], link, NULL), VEIL_EIO, link);
+    assert_last_error_contains("symbolic links");
     unlink(link);
     snprintf(link, sizeof link, "%s.link.lock", path);
     unlink(link);

@@ -1,6 +1,7 @@
 /* File vault passphrase sources and configuration errors (part of the
  * test_vault_file program; docs/VAULT-FILE.md "Configuration"). */
 #include "test_vault_file_util.h"
+#include "assert_error.h"
 
 static char logged[1024];
 
@@ -38,9 +39,8 @@ void test_passphrase_sources(void **state)
     assert_non_null(strstr(logged, "written in the configuration file"));
     fvt_close(&t);
     /* passphrase_mode = none on a passphrase file is refused. */
-    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_mode = none\n"),
-                     VEIL_EPASSPHRASE);
-    fvt_detail("protected by a passphrase");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_mode = none\n"),
+                          VEIL_EPASSPHRASE, "protected by a passphrase");
     /* A none-mode vault: warned, works, and refuses a passphrase later. */
     fvt_fresh(NULL);
     logged[0] = '\0';
@@ -55,8 +55,8 @@ void test_passphrase_sources(void **state)
                      0);
     assert_int_equal(veil_vault_find_by_label(t.v, "plain", &h), 0);
     fvt_close(&t);
-    assert_int_equal(fvt_open(&t, backends[0], path, NULL), VEIL_EPASSPHRASE);
-    fvt_detail("has no passphrase");
+    assert_error_contains(fvt_open(&t, backends[0], path, NULL), VEIL_EPASSPHRASE,
+                          "has no passphrase");
     unlink(pf);
 }
 
@@ -64,34 +64,23 @@ void test_config_errors(void **state)
 {
     (void)state;
     fvt t;
-    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_env = VEIL_TEST_UNSET_VAR\n"),
-                     VEIL_ECONFIG);
-    fvt_detail("VEIL_TEST_UNSET_VAR");
-    fvt_detail("not set");
-    assert_int_equal(fvt_open(&t, backends[0], path,
-                              "passphrase_env = " FVT_PASS_ENV "\npassphrase = x\n"),
-                     VEIL_ECONFIG);
-    fvt_detail("exactly one of");
-    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_mode = maybe\n"), VEIL_ECONFIG);
-    fvt_detail("fv.conf:");
-    fvt_detail("maybe");
-    assert_int_equal(fvt_open(&t, backends[0], path, "passphrase_file = /nonexistent/pass\n"),
-                     VEIL_ECONFIG);
-    fvt_detail("/nonexistent/pass");
-    assert_int_equal(fvt_open(&t, backends[0], path,
-                              "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 3000\n"),
-                     VEIL_ECONFIG);
-    fvt_detail("not a power of two");
-    assert_int_equal(fvt_open(&t, backends[0], path,
-                              "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 512\n"),
-                     VEIL_ECONFIG);
-    fvt_detail("kdf_n");
-    assert_int_equal(fvt_open(&t, backends[0], path,
-                              "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 4m\nkdf_r = 32\n"),
-                     VEIL_ECONFIG);
-    fvt_detail("exceeds the 1073741824-byte cap");
-    assert_int_equal(fvt_open(&t, backends[0], "", NULL), VEIL_ECONFIG);
-    fvt_detail("path");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_env = VEIL_TEST_UNSET_VAR\n"),
+                          VEIL_ECONFIG, "VEIL_TEST_UNSET_VAR");
+    assert_last_error_contains("not set");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_env = " FVT_PASS_ENV "\npassphrase = x\n"),
+                          VEIL_ECONFIG, "exactly one of");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_mode = maybe\n"),
+                          VEIL_ECONFIG, "fv.conf:");
+    assert_last_error_contains("maybe");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_file = /nonexistent/pass\n"),
+                          VEIL_ECONFIG, "/nonexistent/pass");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 3000\n"),
+                          VEIL_ECONFIG, "not a power of two");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 512\n"),
+                          VEIL_ECONFIG, "kdf_n");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_env = " FVT_PASS_ENV "\nkdf_n = 4m\nkdf_r = 32\n"),
+                          VEIL_ECONFIG, "exceeds the 1073741824-byte cap");
+    assert_error_contains(fvt_open(&t, backends[0], "", NULL), VEIL_ECONFIG, "path");
     /* None of these created the file. */
     assert_int_equal(access(path, F_OK), -1);
 }

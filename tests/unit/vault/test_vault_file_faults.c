@@ -8,6 +8,7 @@
  * fv_fault_hook (store.h); test_real_tmpfs does the same for real on a
  * small tmpfs when the system lets us mount one. */
 #include "test_vault_file_util.h"
+#include "assert_error.h"
 
 #include <sys/mount.h>
 
@@ -49,8 +50,8 @@ static void fail_one(const char *backend, const char *step, int e, int want)
     fv_fault_hook = hook;
     veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, "new", true, false);
     assert_int_equal(veil_vault_generate(t.v, &a, &h), want);
-    fvt_detail(path);
-    fvt_detail(strerror(e));
+    assert_last_error_contains(path);
+    assert_last_error_contains(strerror(e));
     assert_int_equal(veil_vault_find_by_label(t.v, "new", &h), VEIL_ENOTFOUND);
     fvt_assert_unchanged(path, orig, len);
     /* Ephemeral secrets need no write and still work. */
@@ -119,8 +120,7 @@ static void test_destroy_write_failure(void **state)
     fail_step = "write";
     fail_errno = ENOSPC;
     fv_fault_hook = hook;
-    assert_int_equal(veil_vault_destroy(t.v, h), VEIL_ENOSPC);
-    fvt_detail(path);
+    assert_error_contains(veil_vault_destroy(t.v, h), VEIL_ENOSPC, path);
     assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), VEIL_ENOTFOUND);
     fvt_assert_unchanged(path, orig, len);
     fv_fault_hook = NULL;
@@ -150,8 +150,8 @@ static void test_record_write_failure(void **state)
     fail_step = "write";
     fail_errno = ENOSPC;
     fv_fault_hook = hook;
-    assert_int_equal(veil_vault_record_put(t.v, "other", (const uint8_t *)"x", 1), VEIL_ENOSPC);
-    fvt_detail(path);
+    assert_error_contains(veil_vault_record_put(t.v, "other", (const uint8_t *)"x", 1), VEIL_ENOSPC,
+                          path);
     assert_int_equal(veil_vault_record_get(t.v, "other", NULL, 0, &n), VEIL_ENOTFOUND);
     assert_int_equal(veil_vault_record_put(t.v, "rec", (const uint8_t *)"newer", 5), VEIL_ENOSPC);
     assert_int_equal(veil_vault_record_delete(t.v, "rec"), VEIL_ENOSPC);
@@ -202,9 +202,8 @@ static void test_real_tmpfs(void **state)
             assert_int_equal(veil_vault_destroy(t.v, h), 0);
             continue;
         }
-        assert_int_equal(rc, VEIL_ENOSPC);
-        fvt_detail(vp);
-        fvt_detail("No space left");
+        assert_error_contains(rc, VEIL_ENOSPC, vp);
+        assert_last_error_contains("No space left");
         break;
     }
     assert_int_equal(veil_vault_find_by_label(t.v, "k2", &h), VEIL_ENOTFOUND);
@@ -217,9 +216,8 @@ static void test_real_tmpfs(void **state)
     orig = fvt_slurp(vp, &len);
     assert_int_equal(fvt_open(&t, backends[n_backends - 1], vp, NULL), 0);
     assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), 0);
-    assert_int_equal(veil_vault_generate(t.v, &a, &h), VEIL_EPERM);
-    fvt_detail(vp);
-    fvt_detail("Read-only file system");
+    assert_error_contains(veil_vault_generate(t.v, &a, &h), VEIL_EPERM, vp);
+    assert_last_error_contains("Read-only file system");
     fvt_close(&t);
     fvt_assert_unchanged(vp, orig, len);
     free(orig);

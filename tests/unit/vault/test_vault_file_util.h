@@ -100,13 +100,6 @@ static inline void fvt_assert_unchanged(const char *path, const uint8_t *b, size
     free(now);
 }
 
-static inline void fvt_detail(const char *needle)
-{
-    const char *d = veil_last_error();
-    if (strstr(d, needle) == NULL)
-        fail_msg("detail '%s' does not mention '%s'", d, needle);
-}
-
 static inline veil_secret_attrs fvt_attrs(int type, const char *label, bool persistent,
                                           bool exportable)
 {

@@ -4,6 +4,7 @@
  * code is the shared core's either way) and persistence (persistent rows
  * only); test_vault_conformance.c registers them so. */
 #include "test_vault.h"
+#include "assert_error.h"
 
 typedef struct seen {
     char names[8][VEIL_RECORD_NAME_MAX + 1];
@@ -42,8 +43,8 @@ void test_records_basic(void **state)
     veil_vault *v = V(state);
     uint8_t buf[8];
     size_t len = 99;
-    assert_int_equal(veil_vault_record_get(v, "a.one", buf, sizeof buf, &len), VEIL_ENOTFOUND);
-    assert_detail("no record 'a.one'");
+    assert_error_contains(veil_vault_record_get(v, "a.one", buf, sizeof buf, &len), VEIL_ENOTFOUND,
+                          "no record 'a.one'");
     put_str(v, "a.one", "first");
     put_str(v, "b.other", "x");
     put_str(v, "a.two", "second value");
@@ -53,8 +54,8 @@ void test_records_basic(void **state)
     want_value(v, "a.one", "1st");
     assert_int_equal(veil_vault_record_get(v, "a.two", NULL, 0, &len), 0);
     assert_int_equal(len, 12);
-    assert_int_equal(veil_vault_record_get(v, "a.two", buf, 4, &len), VEIL_ELIMIT);
-    assert_detail("record 'a.two' is 12 bytes, the buffer holds 4");
+    assert_error_contains(veil_vault_record_get(v, "a.two", buf, 4, &len), VEIL_ELIMIT,
+                          "record 'a.two' is 12 bytes, the buffer holds 4");
     assert_int_equal(len, 12);
     /* An empty value is a record too. */
     assert_int_equal(veil_vault_record_put(v, "a.empty", NULL, 0), 0);
@@ -82,8 +83,8 @@ void test_records_basic(void **state)
     /* Delete: gone, and a second delete is ENOTFOUND. */
     assert_int_equal(veil_vault_record_delete(v, "a.one"), 0);
     assert_int_equal(veil_vault_record_get(v, "a.one", buf, sizeof buf, &len), VEIL_ENOTFOUND);
-    assert_int_equal(veil_vault_record_delete(v, "a.one"), VEIL_ENOTFOUND);
-    assert_detail("no record 'a.one'");
+    assert_error_contains(veil_vault_record_delete(v, "a.one"), VEIL_ENOTFOUND,
+                          "no record 'a.one'");
     want_value(v, "a.two", "second value");
 }
 
@@ -95,25 +96,23 @@ void test_records_arguments(void **state)
     size_t len;
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(veil_vault_record_put(v, "", big, 1), VEIL_EINVAL);
-    assert_detail("veil_vault_record_put: record name '' is empty");
-    assert_int_equal(veil_vault_record_put(v, longname, big, 1), VEIL_EINVAL);
-    assert_detail("is too long (expected 1..127 characters)");
+    assert_error_contains(veil_vault_record_put(v, "", big, 1), VEIL_EINVAL,
+                          "veil_vault_record_put: record name '' is empty");
+    assert_error_contains(veil_vault_record_put(v, longname, big, 1), VEIL_EINVAL,
+                          "is too long (expected 1..127 characters)");
     longname[VEIL_RECORD_NAME_MAX] = '\0'; /* exactly the limit: fine */
     assert_int_equal(veil_vault_record_put(v, longname, big, 1), 0);
-    assert_int_equal(veil_vault_record_put(v, "bad name", big, 1), VEIL_EINVAL);
-    assert_detail("bad character 0x20 at offset 3 (allowed: A-Z a-z 0-9 . _ -)");
-    assert_int_equal(veil_vault_record_get(v, "a/b", big, 1, &len), VEIL_EINVAL);
-    assert_detail("veil_vault_record_get: record name 'a/b': bad character 0x2f at offset 1");
-    assert_int_equal(veil_vault_record_put(v, "x", NULL, 3), VEIL_EINVAL);
-    assert_detail("value is NULL but len is 3");
-    assert_int_equal(veil_vault_record_put(v, "x", big, sizeof big), VEIL_ELIMIT);
-    assert_detail("record 'x' of 32769 bytes (limit 32768)");
-    assert_int_equal(veil_vault_record_get(v, "x", big, 1, NULL), VEIL_EINVAL);
-    assert_detail("len is NULL");
+    assert_error_contains(veil_vault_record_put(v, "bad name", big, 1), VEIL_EINVAL,
+                          "bad character 0x20 at offset 3 (allowed: A-Z a-z 0-9 . _ -)");
+    assert_error_contains(veil_vault_record_get(v, "a/b", big, 1, &len), VEIL_EINVAL,
+                          "veil_vault_record_get: record name 'a/b': bad character 0x2f at offset 1");
+    assert_error_contains(veil_vault_record_put(v, "x", NULL, 3), VEIL_EINVAL,
+                          "value is NULL but len is 3");
+    assert_error_contains(veil_vault_record_put(v, "x", big, sizeof big), VEIL_ELIMIT,
+                          "record 'x' of 32769 bytes (limit 32768)");
+    assert_error_contains(veil_vault_record_get(v, "x", big, 1, NULL), VEIL_EINVAL, "len is NULL");
     assert_int_equal(veil_vault_record_list(v, NULL, NULL, NULL), VEIL_EINVAL);
-    assert_int_equal(veil_vault_record_put(NULL, "x", big, 1), VEIL_EINVAL);
-    assert_detail("vault is NULL");
+    assert_error_contains(veil_vault_record_put(NULL, "x", big, 1), VEIL_EINVAL, "vault is NULL");
     /* Nothing of the refused calls was stored. */
     assert_int_equal(veil_vault_record_get(v, "x", NULL, 0, &len), VEIL_ENOTFOUND);
 }
@@ -131,8 +130,8 @@ void test_records_limits(void **state)
         snprintf(name, sizeof name, "big.%03u", i);
         assert_int_equal(veil_vault_record_put(v, name, value, sizeof value), 0);
     }
-    assert_int_equal(veil_vault_record_put(v, "big.255", value, sizeof value), VEIL_ELIMIT);
-    assert_detail("record 'big.255' of 32768 bytes: the vault's records would take");
+    assert_error_contains(veil_vault_record_put(v, "big.255", value, sizeof value), VEIL_ELIMIT,
+                          "record 'big.255' of 32768 bytes: the vault's records would take");
     assert_int_equal(veil_vault_record_get(v, "big.255", NULL, 0, &len), VEIL_ENOTFOUND);
     /* Replacing one with a smaller value frees room. */
     assert_int_equal(veil_vault_record_put(v, "big.000", value, 10), 0);
@@ -146,8 +145,8 @@ void test_records_limits(void **state)
         snprintf(name, sizeof name, "n.%u", i);
         assert_int_equal(veil_vault_record_put(v, name, value, 1), 0);
     }
-    assert_int_equal(veil_vault_record_put(v, "n.more", value, 1), VEIL_ELIMIT);
-    assert_detail("the vault holds 4096 records already (limit 4096)");
+    assert_error_contains(veil_vault_record_put(v, "n.more", value, 1), VEIL_ELIMIT,
+                          "the vault holds 4096 records already (limit 4096)");
     assert_int_equal(veil_vault_record_put(v, "n.7", value, 2), 0); /* a replacement is fine */
 }
 

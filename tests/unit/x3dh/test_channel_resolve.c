@@ -5,6 +5,7 @@
  * answers (VEIL_ECLOSED, not the handshake timeout), and create() reports
  * it; the channel's state is freed either way (ASan, valgrind). */
 #include "test_prekeys.h"
+#include "assert_error.h"
 
 #define X3DH "[key_agreement]\nplugin = x3dh\n"
 
@@ -43,11 +44,8 @@ static void test_resolver_stopped(void **state)
     veil_address ch;
     for (unsigned i = 1; i <= 2; i++) {
         uint64_t t0 = veil_node_now_ms(node);
-        assert_int_equal(veil_secure_channel_create(alice, &r, trust_only(node, bob), &ch),
-                         VEIL_ECLOSED);
-        assert_string_equal(veil_last_error(), "secure channel: the prekey fetch from 'stopper' "
-                            "stopped before its answer (its worker was stopped, as when the node "
-                            "stops)");
+        assert_error(veil_secure_channel_create(alice, &r, trust_only(node, bob), &ch),
+                     VEIL_ECLOSED, "secure channel: the prekey fetch from 'stopper' " "stopped before its answer (its worker was stopped, as when the node " "stops)");
         assert_true(veil_node_now_ms(node) - t0 < 2000); /* at once, not at the timeout */
         assert_int_equal(seen, i);
     }

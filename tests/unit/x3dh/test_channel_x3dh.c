@@ -18,6 +18,7 @@
  *    still gets bundles.
  * Bundle and message layouts used to look inside: docs/X3DH.md. */
 #include "test_prekeys.h"
+#include "assert_error.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -211,10 +212,8 @@ static void test_require_opk(void **state)
     veil_address ch;
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
     round_trip(w.app, &ch, "one");
-    assert_int_equal(connect_to_bob(&w, w.carol, "bob", &ch), VEIL_EAGAIN);
-    assert_string_equal(veil_last_error(), "prekey service at 'prekeys' refused the bundle for "
-                        "'bob': no one-time prekey can be handed out and the responder requires "
-                        "one (require_opk)");
+    assert_error(connect_to_bob(&w, w.carol, "bob", &ch), VEIL_EAGAIN,
+                 "prekey service at 'prekeys' refused the bundle for " "'bob': no one-time prekey can be handed out and the responder requires " "one (require_opk)");
     world_down(&w);
 }
 
@@ -296,7 +295,7 @@ static void test_spk_rotation_grace(void **state)
     logs_stop();
     /* The initiator learns the code and its fixed reason; which prekey
      * and why stay in the listener's log (issue #10, item 9). */
-    assert_string_equal(veil_last_error(), "secure channel: the responder refused handshake "
+    assert_last_error("secure channel: the responder refused handshake "
                         "message 1 (timed out): prekey expired");
     assert_non_null(strstr(LOGS.text, "listener 'bob': channel sc_"));
     assert_non_null(strstr(LOGS.text, want));
@@ -428,10 +427,8 @@ static void test_fetch_source_limit(void **state)
     bob_listens(&w);
     fetches(&w, "hop => prekeys", 5, 3, VEIL_EBUSY);
     veil_address ch;
-    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_EBUSY);
-    assert_string_equal(veil_last_error(), "prekey service at 'hop => prekeys' refused the "
-                        "bundle for 'bob': too many requests from this source (per-source "
-                        "request limit)");
+    assert_error(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_EBUSY,
+                 "prekey service at 'hop => prekeys' refused the " "bundle for 'bob': too many requests from this source (per-source " "request limit)");
     assert_int_equal(w.echo.count, 0);
     fetches(&w, "prekeys", 1, 1, 0);                  /* another source */
     sleep_ms(1100);
@@ -476,24 +473,18 @@ static void test_identity_proof_api(void **state)
     assert_int_equal(veil_vault_public_key(veil_entity_vault(w.carol), ck, other, 32, &n), 0);
     snprintf(want, sizeof want, "secure channel: peer %s: the attestation does not bind the key "
              "agreement's static key to its current identity key", veil_entity_identifier(w.bob));
-    assert_int_equal(veil_identity_proof_verify(v, proof, len, other, 32, &info), VEIL_EAUTH);
-    assert_string_equal(veil_last_error(), want);
+    assert_error(veil_identity_proof_verify(v, proof, len, other, 32, &info), VEIL_EAUTH, want);
     again[9] ^= 0x01;       /* the attestation's first byte (after version and expiry) */
-    assert_int_equal(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH);
-    assert_string_equal(veil_last_error(), want);
+    assert_error(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH, want);
     again[9] ^= 0x01;
     again[1] ^= 0x01;       /* the expiry is signed too */
-    assert_int_equal(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH);
-    assert_string_equal(veil_last_error(), want);
-    assert_int_equal(veil_identity_proof_verify(v, proof, 10, pub, 32, &info), VEIL_ETRUNCATED);
-    assert_string_equal(veil_last_error(), "channel identity proof: 10 bytes, need at least 73 "
-                        "(version, expiry, signature)");
-    assert_int_equal(veil_identity_proof_verify(v, proof, len, pub, 31, &info), VEIL_EINVAL);
-    assert_string_equal(veil_last_error(), "veil_identity_proof_verify: vault, proof, static_pub "
-                        "(32 bytes, X25519) and out must be set");
-    assert_int_equal(veil_identity_proof(NULL, &key, &cp, &cl), VEIL_EINVAL);
-    assert_string_equal(veil_last_error(), "veil_identity_proof: entity, static_key, proof and "
-                        "len must be set");
+    assert_error(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH, want);
+    assert_error(veil_identity_proof_verify(v, proof, 10, pub, 32, &info), VEIL_ETRUNCATED,
+                 "channel identity proof: 10 bytes, need at least 73 " "(version, expiry, signature)");
+    assert_error(veil_identity_proof_verify(v, proof, len, pub, 31, &info), VEIL_EINVAL,
+                 "veil_identity_proof_verify: vault, proof, static_pub " "(32 bytes, X25519) and out must be set");
+    assert_error(veil_identity_proof(NULL, &key, &cp, &cl), VEIL_EINVAL,
+                 "veil_identity_proof: entity, static_key, proof and " "len must be set");
     free(proof);
     free(again);
     free(cp);
@@ -511,8 +502,8 @@ static void test_prekey_errors(void **state)
     const char *id = veil_entity_identifier(w.alice);
     veil_trust_policy *p;
     assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", p), VEIL_ECONFIG);
-    assert_non_null(strstr(veil_last_error(), "opk_counts"));
+    assert_error_contains(veil_secure_channel_listener_create(w.bob, "bob", p), VEIL_ECONFIG,
+                          "opk_counts");
     world_down(&w);
 
     world_up(&w, X3DH "[secure_channel]\nhandshake_timeout_ms = 300\n");
@@ -521,9 +512,8 @@ static void test_prekey_errors(void **state)
     id = veil_entity_identifier(w.alice);
     assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol", p), 0);
-    assert_int_equal(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND);
-    assert_string_equal(veil_last_error(), "prekey service at 'prekeys' refused the bundle for "
-                        "'nobody': no bundle under that name");
+    assert_error(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND,
+                 "prekey service at 'prekeys' refused the bundle for " "'nobody': no bundle under that name");
     /* ... and on the wire: the code alone. */
     static const uint8_t nobody[] = { 2, 0x01, 6, 'n', 'o', 'b', 'o', 'd', 'y' };
     uint8_t ans[512];
@@ -554,8 +544,8 @@ static void test_prekey_errors(void **state)
 
     world_up(&w, X3DH "[prekeys]\nroute = tap => void\n[secure_channel]\n"
              "handshake_timeout_ms = 200\n");
-    assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_ETIMEDOUT);
-    assert_non_null(strstr(veil_last_error(), "no bundle from the prekey service at 'tap => void'"));
+    assert_error_contains(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_ETIMEDOUT,
+                          "no bundle from the prekey service at 'tap => void'");
     world_down(&w);
 
     veil_node *node;
@@ -563,10 +553,8 @@ static void test_prekey_errors(void **state)
     veil_vault *v;
     node_from(NULL, &node, &app);
     assert_int_equal(veil_vault_open(node, NULL, &v), 0);
-    assert_int_equal(veil_key_agreement_directory_start(node, v), VEIL_EUNSUPPORTED);
-    assert_string_equal(veil_last_error(), "veil_key_agreement_directory_start: the configured "
-                        "key agreement (noise/1.0) has no directory (X3DH has one: "
-                        "[key_agreement] plugin = x3dh)");
+    assert_error(veil_key_agreement_directory_start(node, v), VEIL_EUNSUPPORTED,
+                 "veil_key_agreement_directory_start: the configured " "key agreement (noise/1.0) has no directory (X3DH has one: " "[key_agreement] plugin = x3dh)");
     veil_vault_close(v);
     assert_int_equal(veil_node_stop(node), 0);
 }

@@ -14,6 +14,7 @@
  * errors, the per-name OPK cap and the reset of a new store.
  * Formats: docs/X3DH.md, "Prekey service" (version 2). */
 #include "test_prekeys.h"
+#include "assert_error.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -465,8 +466,7 @@ static void test_squatting_refused(void **state)
         snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\n%s", bad[i][0]);
         node_from(conf, &node, &app);
         assert_int_equal(veil_vault_open(node, NULL, &v), 0);
-        assert_int_equal(veil_key_agreement_directory_start(node, v), VEIL_ECONFIG);
-        assert_string_equal(veil_last_error(), bad[i][1]);
+        assert_error(veil_key_agreement_directory_start(node, v), VEIL_ECONFIG, bad[i][1]);
         directory_down(node, v);
     }
     signer_free(&bob);

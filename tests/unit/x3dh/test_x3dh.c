@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include "config.h"
 #include "noise-vault.h"
@@ -107,12 +108,6 @@ static veil_ka_params params(fx *f, int role, const uint8_t *bun, size_t blen)
     p.peer_bundle = bun;
     p.peer_bundle_len = blen;
     return p;
-}
-
-static void assert_detail(const char *needle)
-{
-    if (strstr(veil_last_error(), needle) == NULL)
-        fail_msg("detail '%s' does not name '%s'", veil_last_error(), needle);
 }
 
 typedef struct run {
@@ -232,8 +227,8 @@ static void test_handshake(void **state)
     /* Different appendix or info on the two sides: message 1 fails. */
     x3dh_config c2 = c;
     c2.appendix_len = 8;
-    assert_int_equal(handshake(f, &x, bun, blen, &c, &c2, 0), VEIL_EAUTH);
-    assert_detail("message 1 does not authenticate");
+    assert_error_contains(handshake(f, &x, bun, blen, &c, &c2, 0), VEIL_EAUTH,
+                          "message 1 does not authenticate");
     run_free(f, &x);
     c2 = f->cfg;
     c2.info[0] ^= 1;
@@ -270,21 +265,17 @@ static void test_bad_signatures(void **state)
 
     b = good; /* a bit flipped in R */
     b.spk_sig[3] ^= 0x10;
-    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
-    assert_detail("signature of SPK 7");
+    assert_error_contains(init_with(f, &b, &f->cfg), VEIL_EAUTH, "signature of SPK 7");
     b = good; /* a bit flipped in s */
     b.spk_sig[40] ^= 0x01;
-    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
-    assert_detail("signature of SPK 7");
+    assert_error_contains(init_with(f, &b, &f->cfg), VEIL_EAUTH, "signature of SPK 7");
     b = good; /* a valid signature, but by another identity key */
     assert_int_equal(x3dh_bundle_sign(f->v, f->ik_a, &b), 0);
     memcpy(b.ik, f->ik_b_pub, 32);
-    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
-    assert_detail("signature of SPK 7");
+    assert_error_contains(init_with(f, &b, &f->cfg), VEIL_EAUTH, "signature of SPK 7");
     b = good; /* over the raw 32-byte key instead of Encode(SPK) */
     assert_int_equal(veil_vault_sign(f->v, f->ik_b, b.spk, 32, b.spk_sig), 0);
-    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
-    assert_detail("signature of SPK 7");
+    assert_error_contains(init_with(f, &b, &f->cfg), VEIL_EAUTH, "signature of SPK 7");
     b = good; /* non-canonical s: s + L verifies the same equation */
     unsigned carry = 0;
     for (int i = 0; i < 32; i++) {
@@ -292,18 +283,15 @@ static void test_bad_signatures(void **state)
         b.spk_sig[32 + i] = (uint8_t)t;
         carry = t >> 8;
     }
-    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
-    assert_detail("s >= L");
+    assert_error_contains(init_with(f, &b, &f->cfg), VEIL_EAUTH, "s >= L");
     b = good; /* tampered SPK */
     b.spk[5] ^= 0x40;
-    assert_int_equal(init_with(f, &b, &f->cfg), VEIL_EAUTH);
-    assert_detail("signature of SPK 7");
+    assert_error_contains(init_with(f, &b, &f->cfg), VEIL_EAUTH, "signature of SPK 7");
     b = good; /* require_opk with a bundle without one */
     b.has_opk = false;
     x3dh_config c = f->cfg;
     c.require_opk = true;
-    assert_int_equal(init_with(f, &b, &c), VEIL_EDENIED);
-    assert_detail("require_opk");
+    assert_error_contains(init_with(f, &b, &c), VEIL_EDENIED, "require_opk");
     /* The expected remote static key must be the bundle's IK. */
     size_t n = 0;
     assert_int_equal(x3dh_bundle_encode(&good, bun, sizeof bun, &n), 0);
@@ -311,11 +299,10 @@ static void test_bad_signatures(void **state)
     p.remote_static = f->ik_a_pub;
     p.remote_static_len = 32;
     x3dh_session *s = NULL;
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EAUTH);
-    assert_detail("expected remote static key");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_EAUTH,
+                          "expected remote static key");
     p = params(f, VEIL_KA_INITIATOR, NULL, 0);
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
-    assert_detail("peer_bundle");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL, "peer_bundle");
 }
 
 /* Responder reads m (message 1) with a fresh session. */
@@ -356,32 +343,28 @@ static void test_opk_rules(void **state)
     /* Wrong IK_A in the header: AEAD fails, the OPK stays. */
     memcpy(forged, m, n);
     forged[3] ^= 0x02; /* still a valid key, just another one */
-    assert_int_equal(respond(f, &f->cfg, forged, n), VEIL_EAUTH);
-    assert_detail("message 1 does not authenticate");
+    assert_error_contains(respond(f, &f->cfg, forged, n), VEIL_EAUTH,
+                          "message 1 does not authenticate");
     assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
     /* The genuine message is accepted and consumes it ... */
     assert_int_equal(respond(f, &f->cfg, m, n), 0);
     assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 0);
     /* ... so its replay is refused, as is any new message naming it. */
-    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_EREPLAY);
-    assert_detail("one-time prekey 42");
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_EREPLAY, "one-time prekey 42");
     n = msg1(f, bun, blen, 0, m);
-    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_EREPLAY);
-    assert_detail("one-time prekey 42");
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_EREPLAY, "one-time prekey 42");
     /* An OPK the store never issued. */
     b.opk_id = 43;
     assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
     assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
     n = msg1(f, bun, blen, 0, m);
-    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND);
-    assert_detail("one-time prekey 43");
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "one-time prekey 43");
     /* Unknown and expired SPKs. */
     b.has_opk = false;
     b.spk_id = 8;
     assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
     n = msg1(f, bun, blen, 0, m);
-    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND);
-    assert_detail("signed prekey 8");
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "signed prekey 8");
     veil_secret old = gen(f->v);
     assert_int_equal(tstore_add_spk(f->v, f->ik_b_pub, 9, old, true), 0);
     pub_of(f->v, old, b.spk);
@@ -389,20 +372,17 @@ static void test_opk_rules(void **state)
     assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
     assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
     n = msg1(f, bun, blen, 0, m);
-    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ETIMEDOUT);
-    assert_detail("signed prekey 9");
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ETIMEDOUT, "signed prekey 9");
     /* require_opk on the responder. */
     blen = bundle(f, false, &b, bun);
     n = msg1(f, bun, blen, 0, m);
     x3dh_config c = f->cfg;
     c.require_opk = true;
-    assert_int_equal(respond(f, &c, m, n), VEIL_EDENIED);
-    assert_detail("require_opk");
+    assert_error_contains(respond(f, &c, m, n), VEIL_EDENIED, "require_opk");
     assert_int_equal(respond(f, &f->cfg, m, n), 0);
     /* No store at all for this identity key. */
     tstore_reset();
-    assert_int_equal(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND);
-    assert_detail("no prekey store");
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "no prekey store");
 }
 
 /* Without an OPK a replayed message 1 is accepted, but the responder's
@@ -445,18 +425,15 @@ static void test_bad_keys_on_the_wire(void **state)
     /* EK_A zero / of order 8 / wrong type byte. */
     memcpy(t, m, n);
     memset(t + 36, 0, 32);
-    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_ELOWORDER);
-    assert_detail("EK_A is a low-order");
+    assert_error_contains(respond(f, &f->cfg, t, n), VEIL_ELOWORDER, "EK_A is a low-order");
     memcpy(t + 36, order8, 32);
     assert_int_equal(respond(f, &f->cfg, t, n), VEIL_ELOWORDER);
     memcpy(t, m, n);
     t[35] = 0x06;
-    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_EFORMAT);
-    assert_detail("EK_A: key type byte 0x06");
+    assert_error_contains(respond(f, &f->cfg, t, n), VEIL_EFORMAT, "EK_A: key type byte 0x06");
     memcpy(t, m, n);
     t[2] = 0x00;
-    assert_int_equal(respond(f, &f->cfg, t, n), VEIL_EFORMAT);
-    assert_detail("IK_A: key type byte 0x00");
+    assert_error_contains(respond(f, &f->cfg, t, n), VEIL_EFORMAT, "IK_A: key type byte 0x00");
     assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
     /* Message 2 with ER = 1 (low order) and with a bad type byte. */
     for (int k = 0; k < 2; k++) {
@@ -470,15 +447,15 @@ static void test_bad_keys_on_the_wire(void **state)
         t[1] = 1;
         assert_int_equal(x3dh_session_read(s, t, 49, t, sizeof t, &got),
                          k ? VEIL_EFORMAT : VEIL_ELOWORDER);
-        assert_detail("message 2 ER");
+        assert_last_error_contains("message 2 ER");
         assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
         assert_int_equal(x3dh_session_write(s, NULL, 0, t, sizeof t, &w), VEIL_ESTATE);
         x3dh_session_free(s);
     }
     /* Truncated and oversized messages. */
     assert_int_equal(respond(f, &f->cfg, m, n - 1), VEIL_ETRUNCATED);
-    assert_int_equal(respond(f, &f->cfg, m, 60), VEIL_ETRUNCATED);
-    assert_detail("initial message is 60 bytes");
+    assert_error_contains(respond(f, &f->cfg, m, 60), VEIL_ETRUNCATED,
+                          "initial message is 60 bytes");
     uint8_t *big = calloc(1, VEIL_KA_MESSAGE_MAX + 1);
     assert_non_null(big);
     memcpy(big, m, n);
@@ -496,48 +473,44 @@ static void test_state_and_limits(void **state)
     veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, blen);
     x3dh_session *s = NULL;
     assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
-    assert_int_equal(x3dh_session_read(s, m, 100, m, sizeof m, &got), VEIL_ESTATE);
-    assert_detail("expects a write");
+    assert_error_contains(x3dh_session_read(s, m, 100, m, sizeof m, &got), VEIL_ESTATE,
+                          "expects a write");
     /* Any error fails the session (key_agreement.h). */
     assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
-    assert_int_equal(x3dh_session_write(s, NULL, 0, m, sizeof m, &n), VEIL_ESTATE);
-    assert_detail("expects nothing (it failed)");
+    assert_error_contains(x3dh_session_write(s, NULL, 0, m, sizeof m, &n), VEIL_ESTATE,
+                          "expects nothing (it failed)");
     x3dh_session_free(s);
     assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
-    assert_int_equal(x3dh_session_write(s, (const uint8_t *)"x", 1, m, 72 + 16, &n), VEIL_ELIMIT);
-    assert_detail("needs 89 bytes");
+    assert_error_contains(x3dh_session_write(s, (const uint8_t *)"x", 1, m, 72 + 16, &n),
+                          VEIL_ELIMIT, "needs 89 bytes");
     assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
     x3dh_session_free(s);
     /* The payload buffer must hold the ciphertext. */
     n = msg1(f, bun, blen, 0, m);
     veil_ka_params pr = params(f, VEIL_KA_RESPONDER, NULL, 0);
     assert_int_equal(x3dh_session_new(&f->cfg, &pr, &s), 0);
-    assert_int_equal(x3dh_session_read(s, m, n, small, sizeof small, &got), VEIL_ELIMIT);
-    assert_detail("payload buffer");
+    assert_error_contains(x3dh_session_read(s, m, n, small, sizeof small, &got), VEIL_ELIMIT,
+                          "payload buffer");
     x3dh_session_free(s);
     /* Parameter checks. */
     p.size = 8;
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
-    assert_detail("veil_ka_params.size");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL, "veil_ka_params.size");
     p = params(f, 3, bun, blen);
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
-    assert_detail("role 3");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL, "role 3");
     p = params(f, VEIL_KA_INITIATOR, bun, blen);
     p.local_static = 0;
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL);
-    assert_detail("local_static");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL, "local_static");
     veil_secret_attrs a;
     memset(&a, 0, sizeof a);
     a.type = VEIL_SECRET_ED25519;
     assert_int_equal(veil_vault_generate(f->v, &a, &p.local_static), 0);
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE);
-    assert_detail("local identity key is a");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE, "local identity key is a");
     p.local_ephemeral = p.local_static;
     p.local_static = f->ik_a;
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE);
-    assert_detail("preset ephemeral key is a");
-    assert_int_equal(x3dh_bundle_sign(f->v, p.local_ephemeral, &b), VEIL_ETYPE);
-    assert_detail("the identity key is a");
+    assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_ETYPE,
+                          "preset ephemeral key is a");
+    assert_error_contains(x3dh_bundle_sign(f->v, p.local_ephemeral, &b), VEIL_ETYPE,
+                          "the identity key is a");
 }
 
 /* Rekey = first 32 bytes of ENCRYPT(k, 2^64-1, "", 32 zeros), computed
@@ -563,8 +536,7 @@ static void test_rekey(void **state)
         assert_memory_not_equal(a, b2, sizeof a);
         veil_secret buf = 0;
         assert_int_equal(noise_test_import(f->v, VEIL_SECRET_BUFFER, raw, 32, &buf), 0);
-        assert_int_equal(x3dh_rekey_key(f->v, buf, &nk), VEIL_ETYPE);
-        assert_detail("needs an AEAD key");
+        assert_error_contains(x3dh_rekey_key(f->v, buf, &nk), VEIL_ETYPE, "needs an AEAD key");
     }
 }
 

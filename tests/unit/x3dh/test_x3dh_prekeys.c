@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "assert_error.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -74,12 +75,6 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void detail_has(const char *want)
-{
-    if (strstr(veil_last_error(), want) == NULL)
-        fail_msg("detail '%s' lacks '%s'", veil_last_error(), want);
-}
-
 static void opks_once(const char *crypto)
 {
     fx f;
@@ -113,11 +108,11 @@ static void opks_once(const char *crypto)
     assert_int_equal(x3dh_store_consume_opk(s, b[0].opk_id), 0);
     veil_secret_attrs attrs;
     assert_int_equal(veil_vault_attributes(f.v, k, &attrs), VEIL_EBADHANDLE);
-    assert_int_equal(x3dh_store_find_opk(s, b[0].opk_id, &k, pub), VEIL_EREPLAY);
-    detail_has("already used");
+    assert_error_contains(x3dh_store_find_opk(s, b[0].opk_id, &k, pub), VEIL_EREPLAY,
+                          "already used");
     assert_int_equal(x3dh_store_consume_opk(s, b[0].opk_id), VEIL_EREPLAY);
-    assert_int_equal(x3dh_store_find_opk(s, b[2].opk_id + 1, &k, pub), VEIL_ENOTFOUND);
-    detail_has("never issued");
+    assert_error_contains(x3dh_store_find_opk(s, b[2].opk_id + 1, &k, pub), VEIL_ENOTFOUND,
+                          "never issued");
     assert_int_equal(x3dh_store_find_opk(s, b[0].opk_id - 1, &k, pub), VEIL_ENOTFOUND);
     x3dh_store_get_stats(s, &st);
     assert_int_equal(st.opk_consumed, 1);
@@ -126,8 +121,8 @@ static void opks_once(const char *crypto)
     assert_int_equal(x3dh_store_find_spk(s, b[0].spk_id, &k, pub), 0);
     assert_memory_equal(pub, b[0].spk, 32);
     assert_int_equal(st.spk_id, b[0].spk_id);
-    assert_int_equal(x3dh_store_find_spk(s, b[0].spk_id + 1, &k, pub), VEIL_ENOTFOUND);
-    detail_has("unknown");
+    assert_error_contains(x3dh_store_find_spk(s, b[0].spk_id + 1, &k, pub), VEIL_ENOTFOUND,
+                          "unknown");
     /* The last reference frees the store and destroys its secrets. */
     veil_secret opk1;
     assert_int_equal(x3dh_store_find_opk(s, b[1].opk_id, &opk1, pub), 0);
@@ -135,8 +130,8 @@ static void opks_once(const char *crypto)
     assert_int_equal(x3dh_store_lookup(f.v, f.ik_pub, &same), 0);
     x3dh_store_release(same);
     x3dh_store_close(s, true);
-    assert_int_equal(x3dh_store_lookup(f.v, f.ik_pub, &same), VEIL_ENOTFOUND);
-    detail_has("no prekey store");
+    assert_error_contains(x3dh_store_lookup(f.v, f.ik_pub, &same), VEIL_ENOTFOUND,
+                          "no prekey store");
     assert_int_equal(veil_vault_attributes(f.v, opk1, &attrs), VEIL_EBADHANDLE);
     assert_int_equal(veil_vault_attributes(f.v, k, &attrs), VEIL_EBADHANDLE);
     fx_down(&f);
@@ -176,8 +171,8 @@ static void test_not_handed_out(void **state)
     assert_int_equal(n, 1);
     assert_false(spk.has_opk);
     assert_int_equal(x3dh_bundle_verify(f.v, &spk), 0);
-    assert_int_equal(x3dh_store_find_opk(s, ids[0] + 1, &k, pub), VEIL_ENOTFOUND);
-    detail_has("never handed out");
+    assert_error_contains(x3dh_store_find_opk(s, ids[0] + 1, &k, pub), VEIL_ENOTFOUND,
+                          "never handed out");
     assert_int_equal(x3dh_store_consume_opk(s, ids[0] + 1), VEIL_ENOTFOUND);
     assert_int_equal(x3dh_store_find_opk(s, ids[0], &k, pub), 0);
     assert_memory_equal(pub, pubs[0], 32);
@@ -227,8 +222,7 @@ static void test_require_opk(void **state)
     assert_int_equal(x3dh_store_open(f.v, f.ik, &c, &s), 0);
     assert_int_equal(x3dh_store_bundle(s, &b), 0);
     assert_true(b.has_opk);
-    assert_int_equal(x3dh_store_bundle(s, &b), VEIL_EAGAIN);
-    detail_has("require_opk");
+    assert_error_contains(x3dh_store_bundle(s, &b), VEIL_EAGAIN, "require_opk");
     x3dh_store_close(s, true);
     fx_down(&f);
 }
@@ -293,15 +287,14 @@ static void test_hold_time(void **state)
     uint8_t pub[32];
     assert_int_equal(x3dh_store_open(f.v, f.ik, &c, &s), 0);
     assert_int_equal(x3dh_store_bundle(s, &a), 0);
-    assert_int_equal(x3dh_store_bundle(s, &b), VEIL_EAGAIN);
-    detail_has("1 of opk_issued_max 1 handed out");
-    detail_has("require_opk");
+    assert_error_contains(x3dh_store_bundle(s, &b), VEIL_EAGAIN,
+                          "1 of opk_issued_max 1 handed out");
+    assert_last_error_contains("require_opk");
     sleep_ms(50);
     assert_int_equal(x3dh_store_find_opk(s, a.opk_id, &k, pub), 0);
     sleep_ms(80);
-    assert_int_equal(x3dh_store_find_opk(s, a.opk_id, &k, pub),
-                     VEIL_EREPLAY);
-    detail_has("or expired unused (its hold time of 100 ms, opk_hold_s, ran out)");
+    assert_error_contains(x3dh_store_find_opk(s, a.opk_id, &k, pub), VEIL_EREPLAY,
+                          "or expired unused (its hold time of 100 ms, opk_hold_s, ran out)");
     assert_int_equal(veil_vault_attributes(f.v, k, &attrs), VEIL_EBADHANDLE);
     assert_int_equal(x3dh_store_consume_opk(s, a.opk_id), VEIL_EREPLAY);
     x3dh_store_get_stats(s, &st);
@@ -368,15 +361,14 @@ static void test_bad_arguments(void **state)
     x3dh_store_config c = cfg_of(1, 0, false);
     x3dh_store *s;
     c.spk_rotate_ms = 0;
-    assert_int_equal(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL);
-    detail_has("spk_rotate_ms");
+    assert_error_contains(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL, "spk_rotate_ms");
     c = cfg_of(X3DH_OPK_COUNT_MAX + 1, 0, false);
-    assert_int_equal(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL);
-    detail_has("opk_count <= 10000 (got 10001)");
+    assert_error_contains(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL,
+                          "opk_count <= 10000 (got 10001)");
     c = cfg_of(1, 0, false);
     c.opk_hold_ms = 0;
-    assert_int_equal(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL);
-    detail_has("opk_hold_ms and opk_issued_max must be > 0");
+    assert_error_contains(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL,
+                          "opk_hold_ms and opk_issued_max must be > 0");
     c = cfg_of(1, 0, false);
     c.opk_issued_max = 0;
     assert_int_equal(x3dh_store_open(f.v, f.ik, &c, &s), VEIL_EINVAL);
@@ -384,8 +376,7 @@ static void test_bad_arguments(void **state)
     veil_secret ed;
     veil_secret_attrs a = { .type = VEIL_SECRET_ED25519 };
     assert_int_equal(veil_vault_generate(f.v, &a, &ed), 0);
-    assert_int_equal(x3dh_store_open(f.v, ed, &c, &s), VEIL_ETYPE);
-    detail_has("not X25519");
+    assert_error_contains(x3dh_store_open(f.v, ed, &c, &s), VEIL_ETYPE, "not X25519");
     fx_down(&f);
 }
 
