@@ -1,9 +1,11 @@
-/* Shared fixtures of the secure channel tests (test_channel*.c): a node
- * made from configuration text, entities, an echoer that records what it
- * saw, hop workers, a "tap" hop that can hold, copy, tamper with and
- * release the frames passing through it, and a log recorder. */
-#ifndef VEIL_TEST_CHANNEL_H
-#define VEIL_TEST_CHANNEL_H
+/* The shared world of the secure-channel tests (tests/unit/channel,
+ * tests/unit/x3dh, tests/unit/identity): a node made from configuration
+ * text, entities, an echoer that records what it saw, hop workers, a "tap"
+ * hop that can hold, copy, tamper with and release the frames passing
+ * through it.  world_up()/world_down() build and tear down the usual one;
+ * pair_up() adds Bob's listener trusting only Alice. */
+#ifndef VEIL_TESTS_WORLD_H
+#define VEIL_TESTS_WORLD_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,44 +19,22 @@
 
 #include <veil/veil.h>
 
+#include "logs.h"
+#include "msg.h"
+
+/* The echoer ("echoer"): replies with the same payload, recording what it saw. */
 typedef struct echo_state {
     unsigned count;
     veil_local_info last_info;
     char last_payload[64];
 } echo_state;
+extern const veil_worker_ops echo_ops;
 
-static inline int echo_handle(veil_context *ctx, void *state, veil_message *msg)
-{
-    echo_state *s = state;
-    size_t len;
-    const uint8_t *p = veil_message_payload(msg, &len);
-    s->count++;
-    s->last_info = *veil_message_local_info(msg);
-    snprintf(s->last_payload, sizeof s->last_payload, "%.*s", (int)(len < 63 ? len : 63),
-             (const char *)p);
-    return veil_ctx_reply_message(ctx, msg, NULL, 0);
-}
+/* A hop: forward_next, counting (its state is an unsigned). */
+extern const veil_worker_ops hop_ops;
 
-static const veil_worker_ops echo_ops = {
-    .size = sizeof(veil_worker_ops),
-    .handle_message = echo_handle,
-};
-
-/* A hop: forward_next, counting. */
-static inline int hop_handle(veil_context *ctx, void *state, veil_message *msg)
-{
-    (*(unsigned *)state)++;
-    return veil_ctx_forward_next(ctx, msg);
-}
-
-static const veil_worker_ops hop_ops = {
-    .size = sizeof(veil_worker_ops),
-    .handle_message = hop_handle,
-};
-
-/* The tap: a hop that keeps a copy of every frame passing towards `watch`
- * (a prefix of the next hop's address, e.g. the peer-facing address
- * prefix "scp_") and can hold frames back. */
+/* The tap: a hop that keeps a copy of every frame passing through it
+ * (the first TAP_FRAMES) and can hold frames back. */
 #define TAP_MAX 2048
 #define TAP_FRAMES 64
 typedef struct tap_state {
@@ -69,181 +49,41 @@ typedef struct tap_state {
         veil_address to;              /* the hop after the tap */
     } frames[TAP_FRAMES];
 } tap_state;
-
-static inline int tap_handle(veil_context *ctx, void *state, veil_message *msg)
-{
-    tap_state *t = state;
-    veil_address me, next;
-    veil_route *on = veil_message_onward(msg);
-    if (veil_route_pop_front(on, &me) < 0 || veil_route_get(on, 0, &next) < 0)
-        return -1;
-    if (veil_route_prepend(veil_message_return(msg), veil_ctx_address(ctx)) < 0)
-        return -1;
-    size_t len;
-    const uint8_t *p = veil_message_payload(msg, &len);
-    if (t->nframes < TAP_FRAMES && len <= sizeof t->frames[0].bytes) {
-        memcpy(t->frames[t->nframes].bytes, p, len);
-        t->frames[t->nframes].len = len;
-        t->frames[t->nframes].to = next;
-        t->nframes++;
-    }
-    t->passed++;
-    if (t->hold > 0 && t->nheld < TAP_MAX) {
-        /* The runtime frees msg after the handler: hold a copy. */
-        veil_message *copy;
-        if (veil_message_new(veil_ctx_node(ctx), &copy) < 0)
-            return -1;
-        veil_route_copy(veil_message_onward(copy), veil_message_onward_const(msg));
-        veil_route_copy(veil_message_return(copy), veil_message_return_const(msg));
-        if (veil_message_set_payload(copy, p, len) < 0)
-            return -1;
-        t->hold--;
-        t->held[t->nheld++] = copy;
-        return 0;
-    }
-    return veil_ctx_forward(ctx, msg);
-}
-
-static const veil_worker_ops tap_ops = {
-    .size = sizeof(veil_worker_ops),
-    .handle_message = tap_handle,
-};
-
+extern const veil_worker_ops tap_ops;
 /* Release held frames, in reverse order when reverse is set. */
-static inline void tap_release(veil_context *ctx, tap_state *t, int reverse)
-{
-    for (size_t i = 0; i < t->nheld; i++) {
-        size_t k = reverse ? t->nheld - 1 - i : i;
-        assert_int_equal(veil_ctx_forward(ctx, t->held[k]), 0);
-    }
-    t->nheld = 0;
-}
-
-/* Log recorder. */
-typedef struct log_rec {
-    char text[8192];
-    size_t len;
-} log_rec;
-static log_rec LOGS;
-
-static inline void log_sink(veil_log_level level, const char *component, const char *message,
-                            void *arg)
-{
-    (void)arg;
-    int n = snprintf(LOGS.text + LOGS.len, sizeof LOGS.text - LOGS.len, "[%d %s] %s\n",
-                     (int)level, component, message);
-    if (n > 0 && LOGS.len + (size_t)n < sizeof LOGS.text)
-        LOGS.len += (size_t)n;
-}
-
-static inline void logs_start(void)
-{
-    LOGS.len = 0;
-    LOGS.text[0] = '\0';
-    veil_log_set_handler(log_sink, NULL);
-}
-
-static inline void logs_stop(void)
-{
-    veil_log_set_handler(NULL, NULL);
-}
+void tap_release(veil_context *ctx, tap_state *t, int reverse);
 
 /* A node from configuration text (NULL: defaults). */
-static inline void node_from(const char *text, veil_node **node, veil_context **app)
-{
-    veil_config *cfg = NULL;
-    veil_node_options o;
-    memset(&o, 0, sizeof o);
-    o.size = sizeof o;
-    if (text != NULL) {
-        assert_int_equal(veil_config_parse(&cfg, text, "<test>"), 0);
-        o.config = cfg;
-    }
-    int rc = veil_node_create(node, app, &o);
-    if (rc < 0)
-        fail_msg("veil_node_create: %s", veil_last_error());
-    veil_config_free(cfg);
-}
-
-static inline veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer)
-{
-    veil_trust_policy *p;
-    const char *id = veil_entity_identifier(peer);
-    assert_int_equal(veil_trust_policy_identifier(node, &id, 1, &p), 0);
-    return p;
-}
-
-static inline veil_route route_of(const char *text)
-{
-    veil_route r;
-    assert_int_equal(veil_route_parse(&r, text), 0);
-    return r;
-}
-
+void node_from(const char *text, veil_node **node, veil_context **app);
+/* A policy trusting only peer's identifier. */
+veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer);
 /* Send text through [ch, "echoer"] from app and expect it back through the
- * channel (reply's local info names the channel). */
-static inline void round_trip(veil_context *app, const veil_address *ch, const char *text)
-{
-    veil_route r;
-    veil_message *reply;
-    veil_route_init(&r);
-    assert_int_equal(veil_route_append(&r, ch), 0);
-    assert_int_equal(veil_route_append_str(&r, "echoer"), 0);
-    assert_int_equal(veil_ctx_send(app, &r, text, strlen(text)), 0);
-    int rc = veil_ctx_receive(app, &reply, 2000);
-    if (rc < 0)
-        fail_msg("no reply to '%s': %s", text, veil_last_error());
-    size_t len;
-    const uint8_t *p = veil_message_payload(reply, &len);
-    assert_int_equal(len, strlen(text));
-    assert_memory_equal(p, text, len);
-    const veil_local_info *li = veil_message_local_info(reply);
-    assert_true(li->via_channel);
-    assert_true(veil_address_equal(&li->channel, ch));
-    veil_message_free(reply);
-}
+ * channel (the reply's local info names the channel). */
+void round_trip(veil_context *app, const veil_address *ch, const char *text);
+/* Run the loop until nothing happens for a few rounds. */
+void settle(veil_node *node);
 
-/* Alice and Bob on one node (the audit tests of issue #10): a node from
- * configuration text with an "echoer", entities alice and bob, and Bob's
- * listener at `listener` (NULL: none) trusting only Alice. */
-typedef struct pair_world {
+/* The world: a node, its app context, an "echoer", Alice and Bob, and on
+ * request Carol (WORLD_CAROL) and a "tap" worker (WORLD_TAP). */
+typedef struct world {
     veil_node *node;
     veil_context *app;
-    veil_entity *alice, *bob;
+    veil_entity *alice, *bob, *carol;
     echo_state echo;
-} pair_world;
+    tap_state *tap;
+} world;
+#define WORLD_CAROL 1u
+#define WORLD_TAP 2u
+void world_up(world *w, const char *config, unsigned with);
+/* Add Carol and/or the tap to a world that has neither yet. */
+void world_add(world *w, unsigned with);
+void world_down(world *w);
 
-static inline void pair_up(pair_world *w, const char *config, const char *listener)
-{
-    memset(w, 0, sizeof *w);
-    node_from(config, &w->node, &w->app);
-    assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
-    if (listener != NULL)
-        assert_int_equal(veil_secure_channel_listener_create(w->bob, listener,
-                                                             trust_only(w->node, w->alice)), 0);
-}
-
-static inline void pair_down(pair_world *w)
-{
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
-    assert_int_equal(veil_node_stop(w->node), 0);
-}
-
+/* Alice and Bob on one node (the audit tests of issue #10): the world with
+ * Bob's listener at `listener` (NULL: none) trusting only Alice. */
+void pair_up(world *w, const char *config, const char *listener);
+void pair_down(world *w);
 /* Alice's channel along route (text), trusting only Bob. */
-static inline int pair_create(pair_world *w, const char *route, veil_address *ch)
-{
-    veil_route r = route_of(route);
-    return veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), ch);
-}
-
-/* Run the loop until nothing happens for a few rounds. */
-static inline void settle(veil_node *node)
-{
-    for (int i = 0; i < 20; i++)
-        assert_int_equal(veil_node_run_once(node, 0), 0);
-}
+int pair_create(world *w, const char *route, veil_address *ch);
 
 #endif

@@ -6,37 +6,12 @@
 #include "world.h"
 #include "assert_error.h"
 
-typedef struct world {
-    veil_node *node;
-    veil_context *app;
-    veil_entity *alice, *bob, *carol;
-    echo_state echo;
-} world;
-
-static void world_up(world *w, const char *config)
-{
-    memset(w, 0, sizeof *w);
-    node_from(config, &w->node, &w->app);
-    assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->carol), 0);
-}
-
-static void world_down(world *w)
-{
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
-    veil_entity_free(w->carol);
-    assert_int_equal(veil_node_stop(w->node), 0);
-}
-
 /* The reference program: Bob trusts only Alice, Alice trusts only Bob. */
 static void test_reference_flow(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     veil_route r = route_of("bob_secure_channel_listener");
     veil_address ch;
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob_secure_channel_listener",
@@ -74,7 +49,7 @@ static void test_listener_refuses(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
@@ -106,7 +81,7 @@ static void test_initiator_refuses(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 100\n");
+    world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 100\n", WORLD_CAROL);
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
@@ -139,7 +114,7 @@ static void test_free_early(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     veil_vault *v;
     veil_entity *dave;
     assert_int_equal(veil_vault_open(w.node, NULL, &v), 0);
@@ -183,7 +158,7 @@ static void test_handshake_timeout(void **state)
     (void)state;
     world w;
     unsigned got = 0;
-    world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 60\n");
+    world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 60\n", WORLD_CAROL);
     assert_int_equal(veil_ctx_start_worker(w.app, "blackhole", &swallow_ops, &got), 0);
     veil_route r = route_of("blackhole");
     veil_address ch;
@@ -204,7 +179,7 @@ static void test_through_hops(void **state)
     (void)state;
     world w;
     unsigned h1 = 0, h2 = 0;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
     assert_int_equal(veil_ctx_start_worker(w.app, "h2", &hop_ops, &h2), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
@@ -228,7 +203,7 @@ static void test_nested(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol",
@@ -265,7 +240,7 @@ static void test_route_lost(void **state)
     (void)state;
     world w;
     unsigned h1 = 0;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
@@ -310,7 +285,7 @@ static void test_close(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
@@ -339,7 +314,7 @@ static void test_errors(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     veil_route r = route_of("bob");
     veil_address ch;
     assert_error_contains(veil_secure_channel_create(w.alice, &r, NULL, &ch), VEIL_EINVAL,
@@ -360,12 +335,12 @@ static void test_errors(void **state)
     assert_int_equal(veil_secure_channel_close(w.node, &none), VEIL_ENOTFOUND);
     world_down(&w);
 
-    world_up(&w, "[secure_channel]\nrekey_intervall = 5\n");
+    world_up(&w, "[secure_channel]\nrekey_intervall = 5\n", WORLD_CAROL);
     r = route_of("bob");
     assert_error_contains(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch),
                           VEIL_ECONFIG, "rekey_intervall");
     world_down(&w);
-    world_up(&w, "[secure_channel]\nmax_message = 0\n");
+    world_up(&w, "[secure_channel]\nmax_message = 0\n", WORLD_CAROL);
     assert_error_contains(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
                           VEIL_ECONFIG, "max_message");
     world_down(&w);
@@ -378,7 +353,7 @@ static void test_after_rotation(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
@@ -405,7 +380,7 @@ static void test_many_channels(void **state)
     const char *env = getenv("VEIL_TEST_CHANNELS");
     size_t n = env ? strtoul(env, NULL, 10) : 1000;
     world w;
-    world_up(&w, NULL);
+    world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
     veil_address *ch = calloc(n, sizeof *ch);

@@ -7,7 +7,7 @@
 #include "world.h"
 #include "assert_error.h"
 
-typedef struct world {
+typedef struct data_world {
     veil_node *node;
     veil_context *app;
     veil_entity *alice, *bob;
@@ -16,13 +16,13 @@ typedef struct world {
     veil_address ch;          /* Alice's end */
     veil_address bob_peer;    /* Bob's end, the address frames go to */
     veil_address bob_end;     /* Bob's end, public address */
-} world;
+} data_world;
 
 /* Frames the tap sees while a channel is made: HS1 (to the listener), HS2
  * (to Alice), HS3 (to Bob's end), ACCEPT (to Alice). */
 enum { F_HS1, F_HS2, F_HS3, F_ACCEPT, F_FIRST_DATA };
 
-static void world_up(world *w, const char *config, const char *config_after_listener)
+static void data_up(data_world *w, const char *config, const char *config_after_listener)
 {
     memset(w, 0, sizeof *w);
     w->tap = calloc(1, sizeof *w->tap);
@@ -52,7 +52,7 @@ static void world_up(world *w, const char *config, const char *config_after_list
     w->bob_end = w->echo.last_info.channel;
 }
 
-static void world_down(world *w)
+static void data_down(data_world *w)
 {
     veil_entity_free(w->alice);
     veil_entity_free(w->bob);
@@ -60,7 +60,7 @@ static void world_down(world *w)
     free(w->tap);
 }
 
-static veil_channel_stats bob_stats(world *w)
+static veil_channel_stats bob_stats(data_world *w)
 {
     veil_channel_stats s;
     assert_int_equal(veil_secure_channel_stats(w->node, &w->bob_end, &s), 0);
@@ -68,7 +68,7 @@ static veil_channel_stats bob_stats(world *w)
 }
 
 /* Send raw bytes straight to Bob's end, as an attacker on the route. */
-static void inject(world *w, const uint8_t *frame, size_t len)
+static void inject(data_world *w, const uint8_t *frame, size_t len)
 {
     veil_route r;
     veil_route_init(&r);
@@ -77,7 +77,7 @@ static void inject(world *w, const uint8_t *frame, size_t len)
     settle(w->node);
 }
 
-static void send_to_echoer(world *w, const void *data, size_t len)
+static void send_to_echoer(data_world *w, const void *data, size_t len)
 {
     veil_route r;
     veil_route_init(&r);
@@ -86,7 +86,7 @@ static void send_to_echoer(world *w, const void *data, size_t len)
     assert_int_equal(veil_ctx_send(w->app, &r, data, len), 0);
 }
 
-static void expect_replies(world *w, unsigned n)
+static void expect_replies(data_world *w, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         veil_message *m;
@@ -96,7 +96,7 @@ static void expect_replies(world *w, unsigned n)
 }
 
 /* Hold the next Alice→Bob data frame in the tap; returns a copy. */
-static size_t hold_one(world *w, uint8_t *copy, size_t cap)
+static size_t hold_one(data_world *w, uint8_t *copy, size_t cap)
 {
     w->tap->hold = 1;
     send_to_echoer(w, "held", 4);
@@ -113,8 +113,8 @@ static size_t hold_one(world *w, uint8_t *copy, size_t cap)
 static void test_tampered_truncated_replayed(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, NULL, NULL);
+    data_world w;
+    data_up(&w, NULL, NULL);
     uint8_t orig[512], f[512];
     size_t len = hold_one(&w, orig, sizeof orig);
     unsigned echoed = w.echo.count;
@@ -149,14 +149,14 @@ static void test_tampered_truncated_replayed(void **state)
     assert_int_equal(s2.dropped_replay, s1.dropped_replay + 2);
     assert_int_equal(w.echo.count, echoed + 1);
     round_trip(w.app, &w.ch, "still working");
-    world_down(&w);
+    data_down(&w);
 }
 
 static void test_forged_control(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, NULL, NULL);
+    data_world w;
+    data_up(&w, NULL, NULL);
     uint8_t f[9 + 16];
     memset(f, 0xA5, sizeof f);
     f[sizeof f - 1] = 0x11; /* CLOSE with a made-up tag */
@@ -168,14 +168,14 @@ static void test_forged_control(void **state)
     veil_channel_stats s = bob_stats(&w);
     assert_int_equal(s.dropped_auth, 3);
     round_trip(w.app, &w.ch, "not closed");
-    world_down(&w);
+    data_down(&w);
 }
 
 static void test_reordered_within_window(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, NULL, NULL);
+    data_world w;
+    data_up(&w, NULL, NULL);
     w.tap->hold = 40;
     for (int i = 0; i < 40; i++)
         send_to_echoer(&w, "r", 1);
@@ -186,14 +186,14 @@ static void test_reordered_within_window(void **state)
     expect_replies(&w, 40);
     assert_int_equal(w.echo.count, echoed + 40);
     assert_int_equal(bob_stats(&w).dropped_replay, 0);
-    world_down(&w);
+    data_down(&w);
 }
 
 static void test_reordered_beyond_window(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, NULL, NULL);
+    data_world w;
+    data_up(&w, NULL, NULL);
     uint8_t orig[512];
     (void)hold_one(&w, orig, sizeof orig);
     /* 1024 later frames pass: the held one falls out of the window. */
@@ -209,15 +209,15 @@ static void test_reordered_beyond_window(void **state)
     assert_int_equal(s1.dropped_replay, s0.dropped_replay + 1);
     assert_int_equal(w.echo.count, echoed);
     round_trip(w.app, &w.ch, "after");
-    world_down(&w);
+    data_down(&w);
 }
 
 /* Bob's end allows 64 bytes, Alice's 4096. */
 static void test_oversized(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, "[secure_channel]\nmax_message = 64\n", "4096");
+    data_world w;
+    data_up(&w, "[secure_channel]\nmax_message = 64\n", "4096");
     uint8_t big[5000];
     memset(big, 'b', sizeof big);
     unsigned echoed = w.echo.count;
@@ -245,7 +245,7 @@ static void test_oversized(void **state)
     send_to_echoer(&w, big, 64);
     expect_replies(&w, 1);
     assert_int_equal(w.echo.count, echoed + 1);
-    world_down(&w);
+    data_down(&w);
 }
 
 /* The largest max_message: VEIL_PAYLOAD_MAX less the frame's trailer and
@@ -272,9 +272,9 @@ static void test_largest_message(void **state)
     veil_entity_free(e);
     assert_int_equal(veil_node_stop(node), 0);
 
-    world w;
+    data_world w;
     snprintf(conf, sizeof conf, "[secure_channel]\nmax_message = %u\n", LARGEST_MESSAGE);
-    world_up(&w, conf, NULL);
+    data_up(&w, conf, NULL);
     uint8_t *big = malloc(LARGEST_MESSAGE);
     assert_non_null(big);
     memset(big, 0x5c, LARGEST_MESSAGE);
@@ -290,7 +290,7 @@ static void test_largest_message(void **state)
     assert_int_equal(w.echo.count, echoed + 1);
     assert_int_equal(bob_stats(&w).dropped_oversize, 0);
     free(big);
-    world_down(&w);
+    data_down(&w);
 }
 
 /* rekey_interval = 4: both ends derive the same epoch keys.  Alice sends
@@ -299,8 +299,8 @@ static void test_largest_message(void **state)
 static void test_rekey(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, "[secure_channel]\nrekey_interval = 4\n", NULL);
+    data_world w;
+    data_up(&w, "[secure_channel]\nrekey_interval = 4\n", NULL);
     for (int i = 0; i < 49; i++)
         round_trip(w.app, &w.ch, "rekey me");
     veil_channel_stats a, b = bob_stats(&w);
@@ -329,7 +329,7 @@ static void test_rekey(void **state)
         send_to_echoer(&w, "lost", 4);
     settle(w.node);
     round_trip(w.app, &w.ch, "after a gap");
-    world_down(&w);
+    data_down(&w);
 }
 
 int main(void)

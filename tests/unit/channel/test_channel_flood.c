@@ -94,7 +94,7 @@ static uint8_t next_reply(veil_context *ctx, uint8_t *out, size_t cap, size_t *l
 static void test_pending_caps(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, "[secure_channel]\nmax_pending_handshakes = 5\n"
                  "max_pending_handshakes_per_listener = 3\ncookie_threshold = 100\n", "bob");
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob2",
@@ -157,7 +157,7 @@ static void test_limits_errors(void **state)
           "1000000" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        pair_world w;
+        world w;
         pair_up(&w, bad[i].config, NULL);
         assert_error(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
                      VEIL_ECONFIG, bad[i].detail);
@@ -165,7 +165,7 @@ static void test_limits_errors(void **state)
         assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", &st), VEIL_ENOTFOUND);
         pair_down(&w);
     }
-    pair_world w;
+    world w;
     pair_up(&w, NULL, "bob");
     veil_listener_stats st;
     assert_error(veil_secure_channel_listener_stats(w.node, "echoer", &st), VEIL_ENOTFOUND,
@@ -188,7 +188,7 @@ static void test_limits_errors(void **state)
 static void test_cookie_under_load(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, "[secure_channel]\ncookie_threshold = 2\n", "bob");
     uint8_t buf[4096], cookie[16];
     size_t n;
@@ -257,7 +257,7 @@ static void test_cookie_under_load(void **state)
 static void test_flood_warnings_rate_limited(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, NULL, "bob");
     static const uint8_t bad[6] = { 1, 2, 3, 4, 5, 0x01 };
     uint8_t buf[512];
@@ -452,7 +452,7 @@ static void test_half_open_flood_rss_caps_only(void **state)
 static void test_legit_during_flood(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, "[transport.tcp]\nplugin = tcp\n", "bob");
     veil_address bound;
     assert_int_equal(veil_node_transport_listen(w.node, "tcp", "127.0.0.1:0", &bound), 0);

@@ -7,27 +7,11 @@
 #include "world.h"
 #include "assert_error.h"
 
-typedef struct world {
-    pair_world p;
-    veil_entity *carol;
-    tap_state *tap;
-} world;
-
-/* Alice, Bob's listener, Carol, and a tap hop. */
-static void world_up(world *w)
+/* The pair (Bob listening as "bob", trusting only Alice), Carol, and the tap. */
+static void hserr_up(world *w)
 {
-    pair_up(&w->p, NULL, "bob");
-    assert_int_equal(veil_entity_create(w->p.node, NULL, NULL, &w->carol), 0);
-    w->tap = calloc(1, sizeof *w->tap);
-    assert_non_null(w->tap);
-    assert_int_equal(veil_ctx_start_worker(w->p.app, "tap", &tap_ops, w->tap), 0);
-}
-
-static void world_down(world *w)
-{
-    veil_entity_free(w->carol);
-    pair_down(&w->p);
-    free(w->tap);
+    pair_up(w, NULL, "bob");
+    world_add(w, WORLD_CAROL | WORLD_TAP);
 }
 
 /* The expected HSERR frame: code, the fixed reason, type 0x04. */
@@ -47,13 +31,13 @@ static void test_hserr_code_and_fixed_reason(void **state)
 {
     (void)state;
     world w;
-    world_up(&w);
+    hserr_up(&w);
     static const uint8_t bad[6] = { 1, 2, 3, 4, 5, 0x01 };
     veil_route r = route_of("bob");
     logs_start();
-    assert_int_equal(veil_ctx_send(w.p.app, &r, bad, sizeof bad), 0);
+    assert_int_equal(veil_ctx_send(w.app, &r, bad, sizeof bad), 0);
     veil_message *m;
-    assert_int_equal(veil_ctx_receive(w.p.app, &m, 2000), 0);
+    assert_int_equal(veil_ctx_receive(w.app, &m, 2000), 0);
     logs_stop();
     size_t n;
     const uint8_t *p = veil_message_payload(m, &n);
@@ -89,10 +73,10 @@ static void test_hserr_initiator_reports_code(void **state)
 {
     (void)state;
     world w;
-    world_up(&w);
-    assert_int_equal(veil_ctx_start_worker(w.p.app, "cut", &cut_ops, NULL), 0);
+    hserr_up(&w);
+    assert_int_equal(veil_ctx_start_worker(w.app, "cut", &cut_ops, NULL), 0);
     veil_address ch;
-    int rc = pair_create(&w.p, "cut => bob", &ch);
+    int rc = pair_create(&w, "cut => bob", &ch);
     assert_error(rc, VEIL_EHANDSHAKE,
                  "secure channel: the responder refused handshake " "message 1 (input truncated): handshake message " "truncated");
     world_down(&w);
@@ -105,12 +89,12 @@ static void test_hserr_initiator_refusal_says_nothing_more(void **state)
 {
     (void)state;
     world w;
-    world_up(&w);
+    hserr_up(&w);
     veil_route r = route_of("tap => bob");
     veil_address ch;
-    int rc = veil_secure_channel_create(w.p.alice, &r, trust_only(w.p.node, w.carol), &ch);
+    int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &ch);
     assert_error_contains(rc, VEIL_EDENIED, "policy 'identifier'");
-    settle(w.p.node);
+    settle(w.node);
     /* Frames through the tap: HS1 to bob, then the HSERR to the responder
      * (HS2 came back directly: the responder's route to the initiator is
      * [tap, scp_...]; the tap saw it too). */

@@ -12,13 +12,13 @@
 
 #include <signal.h>
 
-typedef struct world {
-    pair_world p;
+typedef struct inject_world {
+    world p;
     int port;
-} world;
+} inject_world;
 
 /* Alice and Bob's listener on a node that listens on TCP. */
-static void world_up(world *w)
+static void inject_up(inject_world *w)
 {
     pair_up(&w->p, "[transport.tcp]\nplugin = tcp\n", "bob");
     veil_address bound;
@@ -68,8 +68,8 @@ static int connect_raw(int port)
 static void test_encryptor_refuses_transport(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    inject_world w;
+    inject_up(&w);
     /* Alice's channel to bob runs over TCP (this node dials its own
      * port): its frames reach the peer-facing scp_ addresses from the
      * transport, and work. */
@@ -145,8 +145,8 @@ static const veil_worker_ops vouch_ops = {
 static void test_relay_vouches_explicitly(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    inject_world w;
+    inject_up(&w);
     unsigned hops = 0;
     assert_int_equal(veil_ctx_start_worker(w.p.app, "vouch", &vouch_ops, NULL), 0);
     assert_int_equal(veil_ctx_start_worker(w.p.app, "hop", &hop_ops, &hops), 0);

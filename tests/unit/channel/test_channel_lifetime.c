@@ -111,7 +111,7 @@ static const veil_worker_ops reorder_ops = {
 
 /* Alice's channel to bob through the reorder hop r; the detail of a
  * failure is kept in detail (the loop runs on after create). */
-static int create_via_reorder(pair_world *w, reorder *r, veil_address *ch, char detail[1024])
+static int create_via_reorder(world *w, reorder *r, veil_address *ch, char detail[1024])
 {
     assert_int_equal(veil_ctx_start_worker(w->app, "reorder", &reorder_ops, r), 0);
     int rc = pair_create(w, "reorder => bob", ch);
@@ -128,7 +128,7 @@ static int create_via_reorder(pair_world *w, reorder *r, veil_address *ch, char 
 static void test_close_before_accept(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, NULL, "bob");
     reorder r = { .trigger = 0x12 /* ACCEPT */, .action = CLOSE_SENDER };
     veil_address ch;
@@ -156,7 +156,7 @@ static void test_close_before_accept(void **state)
 static void test_close_during_create(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, NULL, "bob");
     reorder r = { .trigger = 0x02 /* HS2 */, .action = CLOSE_TARGET };
     veil_address ch;
@@ -178,7 +178,7 @@ static void test_close_during_create(void **state)
  * route starts with the hop too, goes with a warning. */
 static void lost_route_case(uint8_t trigger, int action)
 {
-    pair_world w;
+    world w;
     pair_up(&w, NULL, "bob");
     reorder r = { .trigger = trigger, .action = action };
     veil_address ch;
@@ -219,7 +219,7 @@ static void test_route_lost_after_accept(void **state)
 static void test_timeouts_while_waiting(void **state)
 {
     (void)state;
-    pair_world w;
+    world w;
     pair_up(&w, "[secure_channel]\nhandshake_timeout_ms = 60\n", "bob");
     reorder r = { .trigger = 0x02 /* HS2 */, .action = HOLD };
     veil_address ch;

@@ -9,15 +9,15 @@
 #include "assert_error.h"
 #include "channel_internal.h" /* veil__ch_prologue, compiled into this test */
 
-typedef struct world {
-    pair_world p;
+typedef struct prologue_world {
+    world p;
     int redirected;
-} world;
+} prologue_world;
 
 /* Sends HS1 frames for bob1 to bob2 instead (other frames pass). */
 static int redirect_handle(veil_context *ctx, void *state, veil_message *msg)
 {
-    world *w = state;
+    prologue_world *w = state;
     size_t n;
     const uint8_t *p = veil_message_payload(msg, &n);
     veil_route *on = veil_message_onward(msg);
@@ -41,7 +41,7 @@ static const veil_worker_ops redirect_ops = {
 };
 
 /* Two listeners of Bob, and the redirecting hop. */
-static void world_up(world *w, const char *config)
+static void prologue_up(prologue_world *w, const char *config)
 {
     w->redirected = 0;
     pair_up(&w->p, config, "bob1");
@@ -52,8 +52,8 @@ static void world_up(world *w, const char *config)
 
 static void redirected_fails(const char *config, int code, const char *detail)
 {
-    world w;
-    world_up(&w, config);
+    prologue_world w;
+    prologue_up(&w, config);
     veil_address ch;
     /* Through the hop to bob2 directly: no redirection, it opens. */
     assert_int_equal(pair_create(&w.p, "redirect => bob2", &ch), 0);

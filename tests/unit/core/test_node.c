@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "assert_error.h"
+#include "logs.h"
+#include "msg.h"
 
 #include <veil/veil.h>
 
@@ -28,40 +30,6 @@ static int teardown(void **state)
     node = NULL;
     app = NULL;
     return rc;
-}
-
-static veil_route route_of(const char *text)
-{
-    veil_route r;
-    veil_route_init(&r);
-    assert_int_equal(veil_route_parse(&r, text), 0);
-    return r;
-}
-
-static void route_is(const veil_route *r, const char *text)
-{
-    veil_route want = route_of(text);
-    char got[512];
-    veil_route_format(r, got, sizeof got);
-    if (!veil_route_equal(&want, r))
-        fail_msg("route is '%s', expected '%s'", got, text);
-}
-
-static void payload_is(veil_message *m, const char *text)
-{
-    size_t len;
-    const uint8_t *p = veil_message_payload(m, &len);
-    assert_int_equal(len, strlen(text));
-    assert_memory_equal(p, text, len);
-}
-
-static veil_message *receive_ok(veil_context *ctx)
-{
-    veil_message *m = NULL;
-    int rc = veil_ctx_receive(ctx, &m, 1000);
-    if (rc != 0)
-        fail_msg("receive: %s (%s)", veil_strerror(rc), veil_last_error());
-    return m;
 }
 
 /* ---- workers used by the tests --------------------------------------- */
@@ -141,30 +109,6 @@ static void run_rounds(int n)
         assert_int_equal(veil_node_run_once(node, 0), 0);
 }
 
-static void send_text(veil_context *ctx, const char *route, const char *text)
-{
-    veil_route r = route_of(route);
-    int rc = veil_ctx_send(ctx, &r, text, strlen(text));
-    if (rc != 0)
-        fail_msg("send to %s: %s (%s)", route, veil_strerror(rc), veil_last_error());
-}
-
-/* ---- log capture ------------------------------------------------------ */
-
-static char last_log[1024];
-static char last_component[32];
-static int log_count;
-
-static void capture_log(veil_log_level level, const char *component, const char *message,
-                        void *arg)
-{
-    (void)arg;
-    if (level < VEIL_LOG_WARN)
-        return;
-    log_count++;
-    snprintf(last_component, sizeof last_component, "%s", component);
-    snprintf(last_log, sizeof last_log, "%s", message);
-}
 
 /* ---- tests ------------------------------------------------------------ */
 
@@ -259,22 +203,21 @@ static void test_failing_handler_counted(void **state)
     struct wstate s = {.rc = VEIL_EFORMAT};
     veil_node_stats st;
     assert_int_equal(veil_ctx_start_worker(app, "grumpy", &count_ops, &s), 0);
-    veil_log_set_handler(capture_log, NULL);
-    log_count = 0;
+    logs_start();
     send_text(app, "grumpy", "a");
     send_text(app, "grumpy", "b");
     run_rounds(1);
-    veil_log_set_handler(NULL, NULL);
+    logs_stop();
     assert_int_equal(s.handled, 2);
     veil_node_get_stats(node, &st);
     assert_int_equal(st.handler_errors, 2);
-    assert_int_equal(log_count, 2);
-    assert_string_equal(last_component, "node");
-    assert_non_null(strstr(last_log, "grumpy"));
+    assert_int_equal(LOGS.warnings, 2);
+    assert_string_equal(LOGS.last_warning_component, "node");
+    assert_non_null(strstr(LOGS.last_warning, "grumpy"));
     /* the node keeps working */
     assert_int_equal(veil_ctx_start_worker(app, "echoer", &echo_ops, NULL), 0);
     send_text(app, "echoer", "still alive");
-    veil_message *m = receive_ok(app);
+    veil_message *m = receive_ok(app, 1000);
     payload_is(m, "still alive");
     veil_message_free(m);
     assert_int_equal(veil_ctx_stop_worker(app, "grumpy"), 0); /* s is on this stack */
@@ -309,16 +252,15 @@ static void test_drop_when_worker_gone(void **state)
     assert_int_equal(veil_ctx_start_worker(app, "leaving", &count_ops, &s), 0);
     send_text(app, "leaving", "late");
     assert_int_equal(veil_ctx_stop_worker(app, "leaving"), 0);
-    veil_log_set_handler(capture_log, NULL);
-    log_count = 0;
+    logs_start();
     run_rounds(1);
-    veil_log_set_handler(NULL, NULL);
+    logs_stop();
     assert_int_equal(s.handled, 0);
     veil_node_get_stats(node, &st);
     assert_int_equal(st.dropped_noroute, 1);
-    assert_int_equal(log_count, 1);
-    assert_string_equal(last_component, "node");
-    assert_non_null(strstr(last_log, "'leaving'"));
+    assert_int_equal(LOGS.warnings, 1);
+    assert_string_equal(LOGS.last_warning_component, "node");
+    assert_non_null(strstr(LOGS.last_warning, "'leaving'"));
 }
 
 static void test_receive_timeout(void **state)
@@ -349,7 +291,7 @@ static void test_reply_semantics(void **state)
     (void)state;
     assert_int_equal(veil_ctx_start_worker(app, "echoer", &echo_ops, NULL), 0);
     send_text(app, "echoer", "ping");
-    veil_message *m = receive_ok(app);
+    veil_message *m = receive_ok(app, 1000);
     /* onward := the old return route ([app]); return := [echoer] */
     route_is(veil_message_onward_const(m), "app");
     route_is(veil_message_return_const(m), "echoer");
@@ -369,7 +311,7 @@ static void test_reply_with_new_payload(void **state)
     veil_worker_ops ops = {.size = sizeof ops, .handle_message = w_reply_new};
     assert_int_equal(veil_ctx_start_worker(app, "replier", &ops, NULL), 0);
     send_text(app, "replier", "hi");
-    veil_message *m = receive_ok(app);
+    veil_message *m = receive_ok(app, 1000);
     payload_is(m, "a much longer reply than the request");
     veil_message_free(m);
 }
@@ -380,7 +322,7 @@ static void test_forward_next_semantics(void **state)
     assert_int_equal(veil_ctx_start_worker(app, "h1", &hop_ops, NULL), 0);
     assert_int_equal(veil_ctx_start_worker(app, "h2", &hop_ops, NULL), 0);
     send_text(app, "h1 => h2 => app", "through");
-    veil_message *m = receive_ok(app);
+    veil_message *m = receive_ok(app, 1000);
     /* each hop removed itself from the front of the onward route and put
      * itself in front of the return route */
     route_is(veil_message_onward_const(m), "app");
@@ -410,7 +352,7 @@ static void test_forward_keeps_routes(void **state)
     assert_int_equal(veil_route_append_str(veil_message_return(m), "somewhere"), 0);
     assert_int_equal(veil_message_set_payload(m, "as is", 5), 0);
     assert_int_equal(veil_ctx_forward(app, m), 0);
-    veil_message *got = receive_ok(box);
+    veil_message *got = receive_ok(box, 1000);
     route_is(veil_message_onward_const(got), "box => further");
     route_is(veil_message_return_const(got), "somewhere");
     payload_is(got, "as is");
@@ -430,7 +372,7 @@ static void test_send_from(void **state)
     assert_error_contains(veil_ctx_send_from(box, &other, &r, "x", 1), VEIL_EINVAL, "'not_mine'");
     assert_int_equal(veil_ctx_send_from(box, veil_ctx_address(box), &r, "from box", 8), 0);
     /* the reply goes to the detached context's mailbox, not the app's */
-    veil_message *m = receive_ok(box);
+    veil_message *m = receive_ok(box, 1000);
     route_is(veil_message_onward_const(m), "inbox");
     payload_is(m, "from box");
     veil_message_free(m);
@@ -479,7 +421,7 @@ static void test_transport_routing(void **state)
     veil_route_init(veil_message_onward(m));
     assert_int_equal(veil_route_append_str(veil_message_onward(m), "app"), 0);
     assert_int_equal(veil_node_deliver(node, m), 0);
-    veil_message *got = receive_ok(app);
+    veil_message *got = receive_ok(app, 1000);
     payload_is(got, "over the wire");
     veil_message_free(got);
     veil_node_unregister_transport(node, 1);
@@ -501,7 +443,7 @@ static void test_pool_zero_misses_after_warmup(void **state)
         for (int i = 0; i < 200; i++) {
             veil_message *m;
             assert_int_equal(veil_ctx_send(app, &r, payload, sizeof payload), 0);
-            m = receive_ok(app);
+            m = receive_ok(app, 1000);
             veil_message_free(m);
         }
         veil_node_get_stats(node, &b);

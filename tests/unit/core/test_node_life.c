@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "assert_error.h"
+#include "msg.h"
 
 #include <veil/veil.h>
 
@@ -14,14 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static veil_route route_of(const char *text)
-{
-    veil_route r;
-    veil_route_init(&r);
-    assert_int_equal(veil_route_parse(&r, text), 0);
-    return r;
-}
 
 struct wstate {
     int stopped, handled;

@@ -14,18 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct world {
+typedef struct audit_world {
     char dir[64];
     veil_node *node;
     veil_context *app;
     veil_vault *alice_v, *old_v, *bob_v;
     veil_entity *alice, *bob, *mallory;
     echo_state echo;
-} world;
+} audit_world;
 
 /* The listener-side refusals end in the initiator's handshake timeout:
  * short, unless VEIL_TEST_HANDSHAKE_MS asks for more (valgrind). */
-static void node_up(world *w, const char *extra)
+static void node_up(audit_world *w, const char *extra)
 {
     char conf[2048];
     const char *ms = getenv("VEIL_TEST_HANDSHAKE_MS");
@@ -43,7 +43,7 @@ static void node_up(world *w, const char *extra)
     assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
 }
 
-static void world_up(world *w)
+static void audit_up(audit_world *w)
 {
     memset(w, 0, sizeof *w);
     snprintf(w->dir, sizeof w->dir, "/tmp/veil-audit-XXXXXX");
@@ -52,7 +52,7 @@ static void world_up(world *w)
     node_up(w, NULL);
 }
 
-static void node_down(world *w)
+static void node_down(audit_world *w)
 {
     veil_entity_free(w->alice);
     veil_entity_free(w->bob);
@@ -65,7 +65,7 @@ static void node_down(world *w)
     assert_int_equal(veil_node_stop(w->node), 0);
 }
 
-static void world_down(world *w)
+static void audit_down(audit_world *w)
 {
     char cmd[128];
     node_down(w);
@@ -80,7 +80,7 @@ static void copy_file(const char *from, const char *to)
     assert_int_equal(system(cmd), 0);
 }
 
-static void alice_to_bob(world *w, const char *text)
+static void alice_to_bob(audit_world *w, const char *text)
 {
     veil_route r = route_of("bob");
     veil_address ch;
@@ -95,7 +95,7 @@ static void alice_to_bob(world *w, const char *text)
  * bob_in_file.  With talk_first, Alice also talks to Bob before rotating:
  * Bob's node has then verified (and cached) exactly the proof the old
  * copy will present. */
-static void alice_rotates_after_backup(world *w, bool bob_in_file, bool talk_first)
+static void alice_rotates_after_backup(audit_world *w, bool bob_in_file, bool talk_first)
 {
     char from[128], to[128];
     assert_int_equal(veil_vault_open(w->node, "vault.alice", &w->alice_v), 0);
@@ -115,7 +115,7 @@ static void alice_rotates_after_backup(world *w, bool bob_in_file, bool talk_fir
 }
 
 /* The attacker: the old copy of Alice's vault, opened as an entity. */
-static void mallory_from_backup(world *w)
+static void mallory_from_backup(audit_world *w)
 {
     assert_int_equal(veil_vault_open(w->node, "vault.old", &w->old_v), 0);
     assert_int_equal(veil_entity_open(w->node, w->old_v, "alice", &w->mallory), 0);
@@ -125,7 +125,7 @@ static void mallory_from_backup(world *w)
 /* Mallory → Bob's listener: refused there (logged, naming the identifier
  * and the counts); the initiator gets an authenticated REFUSE saying the
  * history is revoked, and nothing is delivered. */
-static void expect_listener_refuses(world *w, const char *needle)
+static void expect_listener_refuses(audit_world *w, const char *needle)
 {
     veil_route r = route_of("bob");
     veil_address ch;
@@ -148,7 +148,7 @@ static void expect_listener_refuses(world *w, const char *needle)
 }
 
 /* Bob → Mallory's listener: Bob's own create fails with VEIL_EREVOKED. */
-static void expect_initiator_refuses(world *w, const char *needle)
+static void expect_initiator_refuses(audit_world *w, const char *needle)
 {
     veil_route r = route_of("mallory");
     veil_address ch;
@@ -179,41 +179,41 @@ static void expect_initiator_refuses(world *w, const char *needle)
 static void test_item1_rollback_refused_listener(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     alice_rotates_after_backup(&w, false, true);
     mallory_from_backup(&w);
     expect_listener_refuses(&w, "presented a change history of 1 events, older than the 2 "
                                 "events this node knows");
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 1, the other role: Bob dials the old copy's listener. */
 static void test_item1_rollback_refused_initiator(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     alice_rotates_after_backup(&w, false, false);
     mallory_from_backup(&w);
     expect_initiator_refuses(&w, "presented a change history of 1 events, older than the 2 "
                                  "events this node knows");
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 1: the old root key appends a rotation of its own (a fork). */
 static void test_item1_fork_refused(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     alice_rotates_after_backup(&w, false, false);
     mallory_from_backup(&w);
     assert_int_equal(veil_entity_rotate(w.mallory), 0);
     expect_listener_refuses(&w, "presented a change history of 2 events that forks from the 2 "
                                 "events this node knows at event 1");
     expect_initiator_refuses(&w, "forks from the 2 events this node knows at event 1");
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 1: a longer valid history is accepted and updates the contact (in
@@ -221,8 +221,8 @@ static void test_item1_fork_refused(void **state)
 static void test_item1_longer_history_updates_contact(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     alice_rotates_after_backup(&w, false, false);
     veil_contacts *c;
     veil_contact_info info;
@@ -253,7 +253,7 @@ static void test_item1_longer_history_updates_contact(void **state)
     mallory_from_backup(&w);
     assert_int_equal(veil_entity_rotate(w.mallory), 0);
     expect_initiator_refuses(&w, "forks from the 3 events this node knows at event 1");
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 1: what Bob learned lives in his file vault and survives a restart
@@ -261,8 +261,8 @@ static void test_item1_longer_history_updates_contact(void **state)
 static void test_item1_contact_survives_reopen(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     alice_rotates_after_backup(&w, true, false);
     node_down(&w);
     node_up(&w, NULL);
@@ -281,7 +281,7 @@ static void test_item1_contact_survives_reopen(void **state)
     mallory_from_backup(&w);
     expect_listener_refuses(&w, "presented a change history of 1 events, older than the 2 "
                                 "events this node knows");
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 1: an expired current key is refused in both roles (times given
@@ -289,8 +289,8 @@ static void test_item1_contact_survives_reopen(void **state)
 static void test_item1_expired_key_refused(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     uint64_t now = (uint64_t)time(NULL);
     veil_key_times t = { now - 1000, now - 400 }; /* past the 300 s skew allowance */
     veil_entity *eve;
@@ -322,7 +322,7 @@ static void test_item1_expired_key_refused(void **state)
     settle(w.node);
     assert_int_equal(w.echo.count, 0);
     veil_entity_free(eve);
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 1 on the real clock: [identity] key_lifetime = 1 and no skew
@@ -331,7 +331,7 @@ static void test_item1_expired_key_refused(void **state)
 static void test_item1_expired_key_by_lifetime(void **state)
 {
     (void)state;
-    world w;
+    audit_world w;
     memset(&w, 0, sizeof w);
     snprintf(w.dir, sizeof w.dir, "/tmp/veil-audit-XXXXXX");
     assert_non_null(mkdtemp(w.dir));
@@ -358,7 +358,7 @@ static void test_item1_expired_key_by_lifetime(void **state)
     assert_error_contains(veil_secure_channel_create(w.bob, &r, trust_only(w.node, w.alice), &ch),
                           VEIL_EEXPIRED, "clock skew allowance 0 s");
     settle(w.node);
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 2: rotation makes a new static key, attested by the new identity
@@ -367,8 +367,8 @@ static void test_item1_expired_key_by_lifetime(void **state)
 static void test_item2_static_key_rotates(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     veil_vault *v;
     assert_int_equal(veil_vault_open(w.node, NULL, &v), 0);
     assert_int_equal(veil_entity_create(w.node, v, "alice", &w.alice), 0);
@@ -398,7 +398,7 @@ static void test_item2_static_key_rotates(void **state)
     round_trip(w.app, &after, "with the new static key");
     round_trip(w.app, &before, "the channel made before still works");
     veil_vault_close(v);
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 2: everything a thief of the vault before the rotation has — the
@@ -408,8 +408,8 @@ static void test_item2_static_key_rotates(void **state)
 static void test_item2_old_static_key_refused(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w);
+    audit_world w;
+    audit_up(&w);
     alice_rotates_after_backup(&w, false, false);
     mallory_from_backup(&w);
     veil_secret s;
@@ -418,7 +418,7 @@ static void test_item2_old_static_key_refused(void **state)
                      VEIL_ENOTFOUND);
     expect_listener_refuses(&w, "older than the 2 events this node knows");
     expect_initiator_refuses(&w, "older than the 2 events this node knows");
-    world_down(&w);
+    audit_down(&w);
 }
 
 /* Item 2 with X3DH: a listener's prekey bundles name (and are signed by)
@@ -429,7 +429,7 @@ static void test_item2_old_static_key_refused(void **state)
 static void test_item2_x3dh_listener_after_rotation(void **state)
 {
     (void)state;
-    world w;
+    audit_world w;
     memset(&w, 0, sizeof w);
     snprintf(w.dir, sizeof w.dir, "/tmp/veil-audit-XXXXXX");
     assert_non_null(mkdtemp(w.dir));
@@ -454,7 +454,7 @@ static void test_item2_x3dh_listener_after_rotation(void **state)
     r = route_of("bob2");
     assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "x3dh after the rotation");
-    world_down(&w);
+    audit_down(&w);
 }
 
 int main(void)

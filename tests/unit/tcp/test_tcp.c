@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "assert_error.h"
+#include "msg.h"
 
 #include "tcp_peer_spawn.h"
 
@@ -41,37 +42,6 @@ static void start_peer(tcp_peer_proc *p, const char *const *args)
     assert_int_equal(tcp_peer_start(p, args), 0);
 }
 
-static veil_route route_of(const char *text)
-{
-    veil_route r;
-    assert_int_equal(veil_route_parse(&r, text), 0);
-    return r;
-}
-
-static void route_is(const veil_route *r, const char *want)
-{
-    char text[1024];
-    veil_route_format(r, text, sizeof text);
-    assert_string_equal(text, want);
-}
-
-static void payload_is(const veil_message *m, const char *want)
-{
-    size_t len;
-    const uint8_t *p = veil_message_payload(m, &len);
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(p, want, len);
-}
-
-static veil_message *receive_ok(void)
-{
-    veil_message *m = NULL;
-    int rc = veil_ctx_receive(app, &m, 5000);
-    if (rc < 0)
-        fail_msg("receive: %s (%s)", veil_strerror(rc), veil_last_error());
-    return m;
-}
-
 /* ---- echo ----------------------------------------------------------------- */
 
 static void test_two_node_echo(void **state)
@@ -89,7 +59,7 @@ static void test_two_node_echo(void **state)
     snprintf(route_text, sizeof route_text, "%s => echoer", p.address);
     veil_route r = route_of(route_text);
     assert_int_equal(veil_ctx_send(app, &r, "Hello Ockam!", 12), 0);
-    veil_message *m = receive_ok();
+    veil_message *m = receive_ok(app, 5000);
     payload_is(m, "Hello Ockam!");
     route_is(veil_message_onward_const(m), "app");
     route_is(veil_message_return_const(m), route_text); /* reply retraces the route */
@@ -106,7 +76,7 @@ static void test_two_node_echo(void **state)
     for (int i = 0; i < 100; i++) {
         char msg[32];
         snprintf(msg, sizeof msg, "message %d", i);
-        m = receive_ok();
+        m = receive_ok(app, 5000);
         payload_is(m, msg); /* in order */
         veil_message_free(m);
     }
@@ -140,7 +110,7 @@ static void test_steady_state_no_malloc(void **state)
         for (int i = 0; i < 200; i++) {
             size_t len = (size_t)(1 + (i * 37) % (int)sizeof data);
             assert_int_equal(veil_ctx_send(app, &r, data, len), 0);
-            veil_message *m = receive_ok();
+            veil_message *m = receive_ok(app, 5000);
             size_t got;
             veil_message_payload(m, &got);
             assert_int_equal(got, len);
@@ -169,7 +139,7 @@ static void test_three_node_relay(void **state)
     snprintf(route_text, sizeof route_text, "%s => %s => echoer", b.address, c.address);
     veil_route r = route_of(route_text);
     assert_int_equal(veil_ctx_send(app, &r, "through B", 9), 0);
-    veil_message *m = receive_ok();
+    veil_message *m = receive_ok(app, 5000);
     payload_is(m, "through B");
     route_is(veil_message_return_const(m), route_text);
     /* Reply to the reply: the return route works as a route. */
@@ -177,7 +147,7 @@ static void test_three_node_relay(void **state)
     veil_route_copy(&back, veil_message_return_const(m));
     veil_message_free(m);
     assert_int_equal(veil_ctx_send(app, &back, "and again", 9), 0);
-    m = receive_ok();
+    m = receive_ok(app, 5000);
     payload_is(m, "and again");
     veil_message_free(m);
     veil_transport_stats st;
@@ -214,7 +184,7 @@ static void test_ipv6(void **state)
     snprintf(route_text, sizeof route_text, "%s => echoer", p.address);
     veil_route r = route_of(route_text);
     assert_int_equal(veil_ctx_send(app, &r, "six", 3), 0);
-    veil_message *m = receive_ok();
+    veil_message *m = receive_ok(app, 5000);
     payload_is(m, "six");
     route_is(veil_message_return_const(m), route_text);
     veil_message_free(m);
@@ -235,7 +205,7 @@ static void test_hostname_localhost(void **state)
     snprintf(route_text, sizeof route_text, "1#%s => echoer", where);
     veil_route r = route_of(route_text);
     assert_int_equal(veil_ctx_send(app, &r, "by name", 7), 0);
-    veil_message *m = receive_ok();
+    veil_message *m = receive_ok(app, 5000);
     payload_is(m, "by name");
     route_is(veil_message_return_const(m), route_text);
     veil_message_free(m);

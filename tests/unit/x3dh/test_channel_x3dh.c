@@ -33,36 +33,6 @@
 /* FETCH "bob", prekey protocol version 2 (docs/X3DH.md). */
 static const uint8_t FETCH_BOB[] = { 2, 0x01, 3, 'b', 'o', 'b' };
 
-typedef struct world {
-    veil_node *node;
-    veil_context *app;
-    veil_entity *alice, *bob, *carol;
-    echo_state echo;
-    tap_state *tap;
-} world;
-
-static void world_up(world *w, const char *config)
-{
-    memset(w, 0, sizeof *w);
-    node_from(config, &w->node, &w->app);
-    assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->carol), 0);
-    w->tap = calloc(1, sizeof *w->tap);
-    assert_non_null(w->tap);
-    assert_int_equal(veil_ctx_start_worker(w->app, "tap", &tap_ops, w->tap), 0);
-}
-
-static void world_down(world *w)
-{
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
-    veil_entity_free(w->carol);
-    assert_int_equal(veil_node_stop(w->node), 0);
-    free(w->tap);
-}
-
 /* Bob's listener at "bob", trusting Alice and Carol. */
 static void bob_listens(world *w)
 {
@@ -108,7 +78,7 @@ static void test_opks_consumed(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, X3DH);
+    world_up(&w, X3DH, WORLD_CAROL | WORLD_TAP);
     bob_listens(&w);
     veil_address ch[3];
     veil_entity *who[3] = { w.alice, w.carol, w.alice };
@@ -167,7 +137,7 @@ static void test_exhaustion_3dh(void **state)
     (void)state;
     world w;
     world_up(&w, X3DH "[prekeys]\nopk_count = 2\nopk_low_water = 0\n"
-             "[secure_channel]\nhandshake_timeout_ms = 200\n");
+             "[secure_channel]\nhandshake_timeout_ms = 200\n", WORLD_CAROL | WORLD_TAP);
     bob_listens(&w);
     uint8_t b[512];
     for (int i = 0; i < 2; i++) {
@@ -207,7 +177,7 @@ static void test_require_opk(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, X3DH "require_opk = yes\n[prekeys]\nopk_count = 1\nopk_low_water = 0\n");
+    world_up(&w, X3DH "require_opk = yes\n[prekeys]\nopk_count = 1\nopk_low_water = 0\n", WORLD_CAROL | WORLD_TAP);
     bob_listens(&w);
     veil_address ch;
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
@@ -269,7 +239,7 @@ static void test_spk_rotation_grace(void **state)
     world w;
     world_up(&w, X3DH "[prekeys]\nspk_rotate_s = 1\nspk_grace_s = 1\nopk_count = 0\n"
              "opk_low_water = 0\nroute = cache => prekeys\n"
-             "[secure_channel]\nhandshake_timeout_ms = 3000\n");
+             "[secure_channel]\nhandshake_timeout_ms = 3000\n", WORLD_CAROL | WORLD_TAP);
     cache_state cache;
     cache_up(&w, &cache);
     veil_address ch;
@@ -365,7 +335,7 @@ static void test_fetch_flood_keeps_handed_out_opk(void **state)
     world w;
     world_up(&w, X3DH "[prekeys]\nopk_count = 4\nopk_low_water = 2\nopk_issued_max = 16\n"
              "request_sources = 32\nrequest_burst = 3\nrequest_rate = 1\n"
-             "route = cache => prekeys\n");
+             "route = cache => prekeys\n", WORLD_CAROL | WORLD_TAP);
     cache_state cache;
     cache_up(&w, &cache);
     uint32_t mine = fetch_kept(&w);
@@ -399,7 +369,7 @@ static void test_fetch_flood_require_opk(void **state)
     (void)state;
     world w;
     world_up(&w, X3DH "require_opk = yes\n[prekeys]\nopk_count = 4\nopk_low_water = 2\n"
-             "opk_issued_max = 4\nroute = cache => prekeys\n");
+             "opk_issued_max = 4\nroute = cache => prekeys\n", WORLD_CAROL | WORLD_TAP);
     cache_state cache;
     cache_up(&w, &cache);
     uint32_t mine = fetch_kept(&w);
@@ -421,7 +391,7 @@ static void test_fetch_source_limit(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, X3DH "[prekeys]\nrequest_burst = 3\nrequest_rate = 1\nroute = hop => prekeys\n");
+    world_up(&w, X3DH "[prekeys]\nrequest_burst = 3\nrequest_rate = 1\nroute = hop => prekeys\n", WORLD_CAROL | WORLD_TAP);
     unsigned hops = 0;
     assert_int_equal(veil_ctx_start_worker(w.app, "hop", &hop_ops, &hops), 0);
     bob_listens(&w);
@@ -449,7 +419,7 @@ static void test_identity_proof_api(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, X3DH);
+    world_up(&w, X3DH, WORLD_CAROL | WORLD_TAP);
     veil_vault *v = veil_entity_vault(w.bob);
     veil_secret key, key2;
     uint8_t *proof = NULL, *again = NULL, pub[32], other[32];
@@ -498,7 +468,7 @@ static void test_prekey_errors(void **state)
 {
     (void)state;
     world w;
-    world_up(&w, X3DH "[prekeys]\nopk_counts = 3\n");
+    world_up(&w, X3DH "[prekeys]\nopk_counts = 3\n", WORLD_CAROL | WORLD_TAP);
     const char *id = veil_entity_identifier(w.alice);
     veil_trust_policy *p;
     assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
@@ -506,7 +476,7 @@ static void test_prekey_errors(void **state)
                           "opk_counts");
     world_down(&w);
 
-    world_up(&w, X3DH "[secure_channel]\nhandshake_timeout_ms = 300\n");
+    world_up(&w, X3DH "[secure_channel]\nhandshake_timeout_ms = 300\n", WORLD_CAROL | WORLD_TAP);
     veil_address ch;
     /* Nothing listens: no service on this node answers for "nobody". */
     id = veil_entity_identifier(w.alice);
@@ -543,7 +513,7 @@ static void test_prekey_errors(void **state)
     world_down(&w);
 
     world_up(&w, X3DH "[prekeys]\nroute = tap => void\n[secure_channel]\n"
-             "handshake_timeout_ms = 200\n");
+             "handshake_timeout_ms = 200\n", WORLD_CAROL | WORLD_TAP);
     assert_error_contains(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_ETIMEDOUT,
                           "no bundle from the prekey service at 'tap => void'");
     world_down(&w);

@@ -83,14 +83,14 @@ static void drop_sink(veil_log_level level, const char *component, const char *m
     }
 }
 
-typedef struct world {
+typedef struct publish_world {
     veil_node *node;
     veil_context *app;
     veil_entity *bob;
     fakedir dir;
-} world;
+} publish_world;
 
-static void wait_pubs(world *w, unsigned n)
+static void wait_pubs(publish_world *w, unsigned n)
 {
     for (int i = 0; i < 300 && w->dir.n < n; i++)
         assert_int_equal(veil_node_run_once(w->node, 10), 0);
@@ -99,7 +99,7 @@ static void wait_pubs(world *w, unsigned n)
 
 /* Bob listens at "bob", publishing to "fakedir" every second; the first
  * publication has arrived. */
-static void world_up(world *w, const char *prekeys)
+static void publish_up(publish_world *w, const char *prekeys)
 {
     char conf[512];
     veil_trust_policy *pol;
@@ -114,7 +114,7 @@ static void world_up(world *w, const char *prekeys)
     wait_pubs(w, 1);
 }
 
-static void world_down(world *w)
+static void publish_down(publish_world *w)
 {
     veil_entity_free(w->bob);
     assert_int_equal(veil_node_stop(w->node), 0);
@@ -122,7 +122,7 @@ static void world_down(world *w)
 
 /* An acknowledgement of publication i: status 0, held, next_id, with the
  * publication's nonce (flip: one bit of it changed). */
-static size_t ack_of(const world *w, unsigned i, uint32_t held, uint32_t next_id, bool flip,
+static size_t ack_of(const publish_world *w, unsigned i, uint32_t held, uint32_t next_id, bool flip,
                      uint8_t *out)
 {
     size_t n = 0;
@@ -143,7 +143,7 @@ static size_t ack_of(const world *w, unsigned i, uint32_t held, uint32_t next_id
 
 /* Send from the directory (fakedir, the first hop of directory_route)
  * along publication i's return route, or from a stranger's mailbox. */
-static void send_ack(world *w, unsigned i, bool stranger, const uint8_t *ack, size_t len)
+static void send_ack(publish_world *w, unsigned i, bool stranger, const uint8_t *ack, size_t len)
 {
     if (!stranger) {
         assert_int_equal(veil_ctx_send(w->dir.ctx, &w->dir.ret[i], ack, len), 0);
@@ -178,8 +178,8 @@ static void dropped_because(unsigned before, const char *why)
 static void test_forged_ack_ignored(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, "opk_count = 3\nopk_low_water = 2\n");
+    publish_world w;
+    publish_up(&w, "opk_count = 3\nopk_low_water = 2\n");
     assert_int_equal(opks_of(&w.dir, 0), 3);
     assert_int_equal(w.dir.pub[0][P_FLAGS], 0x02);     /* reset: a new store */
     veil_log_set_level(VEIL_LOG_DEBUG);
@@ -209,7 +209,7 @@ static void test_forged_ack_ignored(void **state)
     assert_int_equal(opks_of(&w.dir, 1), 2);
     assert_int_equal(w.dir.pub[1][P_FLAGS], 0);
     assert_int_equal(opk_id(&w.dir, 1, 0), opk_id(&w.dir, 0, 2) + 1);
-    world_down(&w);
+    publish_down(&w);
 }
 
 /* Issue #10 item 7, the underflow: opk_low_water 10 above opk_count 3.  A
@@ -220,8 +220,8 @@ static void test_forged_ack_ignored(void **state)
 static void test_low_water_above_count(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, "opk_count = 3\nopk_low_water = 10\n");
+    publish_world w;
+    publish_up(&w, "opk_count = 3\nopk_low_water = 10\n");
     assert_int_equal(opks_of(&w.dir, 0), 3);
     uint8_t ack[64];
     size_t n = ack_of(&w, 0, 5, opk_id(&w.dir, 0, 0), false, ack);
@@ -232,7 +232,7 @@ static void test_low_water_above_count(void **state)
     send_ack(&w, 1, false, ack, n);
     wait_pubs(&w, 3);
     assert_int_equal(opks_of(&w.dir, 2), 1);
-    world_down(&w);
+    publish_down(&w);
 }
 
 /* The identity proof in a publication verifies to Bob's identifier and
@@ -241,8 +241,8 @@ static void test_low_water_above_count(void **state)
 static void test_publication_proof(void **state)
 {
     (void)state;
-    world w;
-    world_up(&w, "opk_count = 1\n");
+    publish_world w;
+    publish_up(&w, "opk_count = 1\n");
     const uint8_t *p = w.dir.pub[0];
     size_t at = P_OPKS + 37 * opks_of(&w.dir, 0);
     size_t plen = (size_t)p[at] << 8 | p[at + 1];
@@ -252,7 +252,7 @@ static void test_publication_proof(void **state)
     veil_vault *v = veil_entity_vault(w.bob);
     assert_int_equal(veil_identity_proof_verify(v, p + at + 2, plen, ik, 32, &info), 0);
     assert_string_equal(info.identifier, veil_entity_identifier(w.bob));
-    world_down(&w);
+    publish_down(&w);
 }
 
 int main(void)
