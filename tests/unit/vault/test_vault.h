@@ -1,5 +1,5 @@
 /* Shared by the vault conformance suite's two files: the fixture each test
- * receives, helpers, and the known-answer tests of test_vault_kat.c. */
+ * receives, helpers, and the known-answer tests of tests/kat/test_vault_kat_*.c. */
 #ifndef VEIL_TEST_VAULT_H
 #define VEIL_TEST_VAULT_H
 
@@ -44,7 +44,7 @@ void assert_secret_hex(veil_vault *v, veil_secret s, const char *hex);
 /* The thread's error detail mentions needle (fails the test otherwise). */
 bool is_zero(const uint8_t *p, size_t n);
 
-/* test_vault_kat.c */
+/* tests/kat/test_vault_kat_{hash,dh,aead}.c */
 void test_hash_abc(void **state);
 void test_hash_streaming(void **state);
 void test_hmac_rfc4231(void **state);

@@ -7,7 +7,7 @@
  * X448), RFC 8032 (Ed25519), RFC 5869 (HKDF), RFC 4231 (HMAC), RFC 8439
  * (ChaCha20-Poly1305), McGrew & Viega "The Galois/Counter Mode of Operation"
  * test cases 13-16 (AES-256-GCM), RFC 7693 (BLAKE2), FIPS 180-4 examples
- * (SHA-2), in test_vault_kat.c; the error paths and lifetime rules are
+ * (SHA-2), in tests/kat/test_vault_kat_*.c; the error paths and lifetime rules are
  * here.  Every vector was also re-checked against python3-cryptography. */
 #include "test_vault.h"
 #include "assert_error.h"
