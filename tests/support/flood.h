@@ -1,6 +1,6 @@
 /* A stranger flooding a listener with first handshake messages (HS1) over
  * a plain TCP socket, as the tcp transport frames them (docs/PROTOCOL.md,
- * "TCP framing"): used by tests/test_channel_flood.c.  No veil node: the
+ * "TCP framing"): used by tests/unit/channel/test_channel_flood.c.  No veil node: the
  * attacker needs none.  Each HS1 is 32 random bytes (a Noise XX message 1
  * is the initiator's ephemeral public key, and any 32 bytes are one)
  * followed by the type byte 0x01, sent to [listener] with the return route
