@@ -7,11 +7,8 @@
  *   A  Alice (this thread), fetching bundles from D ([prekeys] route) and
  *      opening a channel to Bob on B.
  * Also: D refuses a publication whose SPK signature does not verify under
- * its IK, and one whose publication signature does not (exact errors);
- * and, on one node, the directory's other rules over the wire: OPKs handed
- * out once, replayed/stale publications, names bound to the first
- * verified identity, malformed and low-order input, require_opk, fetch
- * errors, the per-name OPK cap and the reset of a new store.
+ * its IK, and one whose publication signature does not (exact errors).
+ * The directory's other rules, on one node, are in test_x3dh_directory.c.
  * Formats: docs/X3DH.md, "Prekey service" (version 2). */
 #include "test_prekeys.h"
 #include "assert_error.h"
@@ -264,118 +261,6 @@ static void test_directory_third_node(void **state)
     assert_int_equal(b.echo.count, 1);
 }
 
-/* ---- the directory's rules, on the wire (one node) -------------------- */
-
-/* A fetch refused: the code alone, nothing else in the reply. */
-static void fetch_refused(veil_node *node, const uint8_t *req, size_t len, int want)
-{
-    uint8_t body[1024];
-    assert_int_equal(expect(node, req, len, 0x01, want, body), 0);
-}
-
-static void test_directory_rules(void **state)
-{
-    (void)state;
-    veil_node *node;
-    veil_context *app;
-    veil_vault *v;
-    node_from("[key_agreement]\nplugin = x3dh\n[prekeys]\ndirectory_opk_max = 3\n", &node, &app);
-    assert_int_equal(veil_vault_open(node, NULL, &v), 0);
-    assert_int_equal(veil_key_agreement_directory_start(node, v), 0);
-    signer s, other;
-    signer_new(node, v, &s);
-    signer_new(node, v, &other);
-    uint8_t pub[PUB_MAX], body[1024];
-    char want[512];
-    static const uint8_t fetch[] = { 2, 0x01, 5, 'c', 'a', 'r', 'o', 'l' };
-
-    /* Accepted: 2 OPKs held; handed out once each, then 3-DH bundles. */
-    size_t n = sign_pub(&s, "carol", 5, 0, 2, 100, false, pub);
-    publish_ok(node, pub, n, 2, 100);
-    for (uint32_t id = 100; id < 102; id++) {
-        assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 173);
-        assert_int_equal(body[1], 1);
-        assert_memory_equal(body + 3, s.ik_pub, 32);
-        assert_int_equal(be32(body + 136), id);
-    }
-    assert_int_equal(expect(node, fetch, sizeof fetch, 0x01, 0, body), 136);
-    assert_int_equal(body[1], 0);
-
-    /* The same publication again; an older one: replays. */
-    publish_refused(node, pub, n, VEIL_EREPLAY, "publication for 'carol': sequence 5 is not "
-                    "above the last accepted (5): replayed or stale");
-    n = sign_pub(&s, "carol", 4, 0, 1, 200, false, pub);
-    publish_refused(node, pub, n, VEIL_EREPLAY, "publication for 'carol': sequence 4 is not "
-                    "above the last accepted (5): replayed or stale");
-    /* The name is bound to the first identity that published it. */
-    n = sign_pub(&other, "carol", 9, 0, 1, 300, false, pub);
-    publish_refused(node, pub, n, VEIL_EEXIST, "publication for 'carol': the name is bound to "
-                    "another identity");
-    /* Malformed: one byte more, ten bytes fewer, unknown flags. */
-    n = sign_pub(&s, "carol", 10, 0, 1, 400, false, pub);
-    pub[n] = 0;
-    snprintf(want, sizeof want, "publication for 'carol': %zu bytes, 1 OPKs and a %zu-byte "
-             "proof need exactly %zu", n - 1, s.proof_len, n - 2);
-    publish_refused(node, pub, n + 1, VEIL_ETRAILING, want);
-    snprintf(want, sizeof want, "publication for 'carol': %zu bytes, 1 OPKs and a %zu-byte "
-             "proof need exactly %zu", n - 12, s.proof_len, n - 2);
-    publish_refused(node, pub, n - 10, VEIL_ETRUNCATED, want);
-    n = sign_pub(&s, "carol", 11, 0x80, 0, 0, false, pub);
-    publish_refused(node, pub, n, VEIL_EFORMAT, "publication for 'carol': unknown flags 0x80");
-    /* Too short to hold a name and an SPK bundle; a NUL byte in the name
-     * (sequence 14 is refused both times: 12 and 13 below still count). */
-    n = sign_pub(&s, "carol", 14, 0, 0, 0, false, pub);
-    publish_refused(node, pub, 2 + 1 + 5 + 9, VEIL_ETRUNCATED, "publication: 15 bytes is too "
-                    "short");
-    pub[4] = 0;                                       /* "c\0rol" */
-    expect(node, pub, n, 0x02, VEIL_EFORMAT, body);
-    assert_int_equal(body[0], 0);                     /* no name could be echoed */
-    assert_string_equal((char *)body + 17, "publication: NUL byte in the name");
-    /* A low-order OPK (u = 0), validly signed. */
-    n = sign_pub(&s, "carol", 12, 0, 2, 500, true, pub);
-    publish_refused(node, pub, n, VEIL_ELOWORDER, "x3dh: published OPK is a low-order X25519 "
-                    "point (DH with it does not depend on the private key)");
-    /* A proof that attests another key than the publication's IK. */
-    n = sign_pub_proof(&other, "erin", 1, 0, 0, 0, false, s.proof, s.proof_len, pub);
-    expect(node, pub, n, 0x02, VEIL_EAUTH, body);
-    const char *pre = "publication for 'erin': its identity proof does not attest the bundle's "
-                      "identity key: ";
-    if (strncmp((char *)body + 1 + 4 + 16, pre, strlen(pre)) != 0)
-        fail_msg("detail '%s'", (char *)body + 1 + 4 + 16);
-    /* require_opk in the publication, no OPK left: no bundle at all. */
-    n = sign_pub(&s, "carol", 13, 0x01, 0, 0, false, pub);
-    publish_ok(node, pub, n, 0, 0);
-    fetch_refused(node, fetch, sizeof fetch, VEIL_EAGAIN);
-    /* Fetch errors: unknown name, bad length, another version. */
-    static const uint8_t nobody[] = { 2, 0x01, 3, 'b', 'o', 'b' };
-    fetch_refused(node, nobody, sizeof nobody, VEIL_ENOTFOUND);
-    static const uint8_t bad_len[] = { 2, 0x01, 9, 'b', 'o', 'b' };
-    fetch_refused(node, bad_len, sizeof bad_len, VEIL_EFORMAT);
-    static const uint8_t v1[] = { 1, 0x01, 3, 'b', 'o', 'b' };
-    fetch_refused(node, v1, sizeof v1, VEIL_EVERSION);
-
-    /* directory_opk_max = 3: the oldest (never handed out) make room; a
-     * publication of 5 keeps its newest 3; a new store (flag reset)
-     * replaces what the name held. */
-    static const uint8_t fetch_dave[] = { 2, 0x01, 4, 'd', 'a', 'v', 'e' };
-    n = sign_pub(&s, "dave", 1, 0, 2, 10, false, pub);
-    publish_ok(node, pub, n, 2, 10);
-    n = sign_pub(&s, "dave", 2, 0, 2, 20, false, pub);
-    publish_ok(node, pub, n, 3, 11);
-    n = sign_pub(&s, "dave", 3, 0, 5, 30, false, pub);
-    publish_ok(node, pub, n, 3, 32);
-    n = sign_pub(&s, "dave", 4, 0x02, 1, 40, false, pub);
-    publish_ok(node, pub, n, 1, 40);
-    assert_int_equal(expect(node, fetch_dave, sizeof fetch_dave, 0x01, 0, body), 173);
-    assert_int_equal(be32(body + 136), 40);
-
-    signer_free(&s);
-    signer_free(&other);
-    veil_vault_close(v);
-    assert_int_equal(veil_node_stop(node), 0);
-}
-
-/* A directory node from configuration text (with [key_agreement] x3dh). */
 static void directory_up(const char *prekeys, veil_node **node, veil_vault **v)
 {
     char conf[1024];
@@ -514,7 +399,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_directory_third_node),
-        cmocka_unit_test(test_directory_rules),
         cmocka_unit_test(test_squatting_refused),
         cmocka_unit_test(test_directory_names_limit),
     };

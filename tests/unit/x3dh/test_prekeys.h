@@ -201,4 +201,11 @@ static inline void publish_ok(veil_node *node, const uint8_t *req, size_t len, u
     assert_int_equal(be32(body + 1 + req[2] + 20), next_id);
 }
 
+/* A fetch refused: the code alone, nothing else in the reply. */
+static inline void fetch_refused(veil_node *node, const uint8_t *req, size_t len, int want)
+{
+    uint8_t body[1024];
+    assert_int_equal(expect(node, req, len, 0x01, want, body), 0);
+}
+
 #endif
