@@ -281,26 +281,34 @@ static void test_overlong_fields(void **state)
     expect_decode(big, sizeof big, 0, VEIL_ELIMIT, "onward route count at byte offset 1");
 }
 
-static void test_limits(void **state)
+/* 33 addresses. */
+static void test_limit_address_count(void **state)
 {
     (void)state;
-    uint8_t m[4096];
-    size_t n;
-
-    /* 33 addresses. */
     const uint8_t c33[] = {0x01, 33};
     expect_decode(c33, sizeof c33, 0, VEIL_ELIMIT,
                   "onward route count at byte offset 1: 33 addresses exceed the limit of 32");
     const uint8_t r33[] = {0x01, 0x00, 33};
     expect_decode(r33, sizeof r33, 0, VEIL_ELIMIT, "return route count at byte offset 2");
-    /* Address length 0 and 256. */
+}
+
+/* Address length 0 and 256. */
+static void test_limit_address_length(void **state)
+{
+    (void)state;
     const uint8_t l0[] = {0x01, 0x01, 0x00, 0x00, 0x00, 0x00};
     expect_decode(l0, sizeof l0, 0, VEIL_ELIMIT,
                   "onward route address 0 length at byte offset 3: length 0 outside 1..255");
     const uint8_t l256[] = {0x01, 0x01, 0x07, 0x80, 0x02};
     expect_decode(l256, sizeof l256, 0, VEIL_ELIMIT, "length 256 outside 1..255");
-    /* Route bytes: four 255-byte addresses need 4 * 257 = 1028 > 1024. */
-    n = 0;
+}
+
+/* Route bytes: four 255-byte addresses need 4 * 257 = 1028 > 1024. */
+static void test_limit_route_bytes(void **state)
+{
+    (void)state;
+    uint8_t m[4096];
+    size_t n = 0;
     m[n++] = 0x01;
     m[n++] = 4;
     for (int i = 0; i < 4; i++) {
@@ -316,9 +324,15 @@ static void test_limits(void **state)
     assert_last_error_contains("1028 bytes (limit 1024)");
     /* Limits are checked before presence: cut right after the 4th length. */
     expect_decode(m, 2 + 3 * 258 + 3, 0, VEIL_ELIMIT, "onward route address 3 bytes");
+}
+
+/* Payload length: 2 MiB with no bytes, over the caller's limit, over
+ * VEIL_PAYLOAD_MAX; a caller limit above the hard cap does not raise it. */
+static void test_limit_payload_length(void **state)
+{
+    (void)state;
     const uint8_t p2m[] = {0x01, 0x00, 0x00, 0x80, 0x80, 0x80, 0x01}; /* 2 MiB, no bytes */
     expect_decode(p2m, sizeof p2m, 0, VEIL_ELIMIT, "payload length at byte offset 3");
-    /* Payload over the caller's limit and over VEIL_PAYLOAD_MAX. */
     const uint8_t p10[] = {0x01, 0x00, 0x00, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     expect_decode(p10, sizeof p10, 9, VEIL_ELIMIT,
                   "payload length at byte offset 3: 10 bytes exceed the limit of 9");
@@ -330,7 +344,6 @@ static void test_limits(void **state)
     uint8_t huge[8] = {0x01, 0x00, 0x00};
     size_t k = veil_varint_encode(VEIL_PAYLOAD_MAX + 1, huge + 3, 5);
     expect_decode(huge, 3 + k, 0, VEIL_ELIMIT, "exceed the limit of 1048576");
-    /* A caller limit above the hard cap does not raise it. */
     expect_decode(huge, 3 + k, SIZE_MAX, VEIL_ELIMIT, "exceed the limit of 1048576");
 }
 
@@ -405,7 +418,10 @@ int main(void)
         cmocka_unit_test(test_random_round_trips),
         cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_overlong_fields),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limit_address_count),
+        cmocka_unit_test(test_limit_address_length),
+        cmocka_unit_test(test_limit_route_bytes),
+        cmocka_unit_test(test_limit_payload_length),
         cmocka_unit_test(test_trailing_and_version),
         cmocka_unit_test(test_route_codec_and_encode_errors),
     };

@@ -319,67 +319,107 @@ static const veil_worker_ops two_ops = {
     .size = sizeof(veil_worker_ops), .start = two_start, .handle_message = two_count,
 };
 
-static void test_upper_layer_services(void **state)
-{
-    (void)state;
+/* Upper-layer services (one scenario per test): a node with a worker at two
+ * addresses ("pub", "peer"; state t) and another kind of worker ("other"). */
+typedef struct services {
     veil_node *n;
-    veil_context *app, *box;
-    struct two_addrs t = {0};
-    struct wstate other = {0};
-    assert_int_equal(veil_node_create(&n, &app, NULL), 0);
-    assert_ptr_equal(veil_node_context(n), app);
+    veil_context *app;
+    struct two_addrs t;
+    struct wstate other;
     veil_address a[2], x, app_addr;
-    assert_int_equal(veil_address_parse(&a[0], "pub"), 0);
-    assert_int_equal(veil_address_parse(&a[1], "peer"), 0);
-    assert_int_equal(veil_address_parse(&x, "other"), 0);
-    assert_int_equal(veil_address_parse(&app_addr, "app"), 0);
-    assert_int_equal(veil_ctx_start_worker_addrs(app, a, 2, &two_ops, &t), 0);
-    assert_int_equal(veil_ctx_start_worker(app, "other", &count_ops, &other), 0);
-    /* the worker's addresses, primary first */
-    assert_int_equal(t.n, 2);
-    assert_true(veil_address_equal(&t.a[0], &a[0]) && veil_address_equal(&t.a[1], &a[1]));
-    /* its state by either address, only with its own handler */
-    assert_ptr_equal(veil_node_worker_state(n, &a[0], &two_ops), &t);
-    assert_ptr_equal(veil_node_worker_state(n, &a[1], &two_ops), &t);
-    assert_null(veil_node_worker_state(n, &x, &two_ops));          /* another kind */
-    assert_ptr_equal(veil_node_worker_state(n, &x, &count_ops), &other);
-    assert_null(veil_node_worker_state(n, &app_addr, &two_ops));   /* a mailbox */
-    veil_address nobody;
-    assert_int_equal(veil_address_parse(&nobody, "nobody"), 0);
-    assert_null(veil_node_worker_state(n, &nobody, &two_ops));
-    /* messages queued for delivery */
-    assert_int_equal(veil_node_pending(n), 0);
-    veil_route r = route_of("pub");
-    assert_int_equal(veil_ctx_send(app, &r, "x", 1), 0);
-    assert_int_equal(veil_ctx_send(app, &r, "y", 1), 0);
-    assert_int_equal(veil_node_pending(n), 2);
-    assert_int_equal(veil_node_run_once(n, 0), 0);
-    assert_int_equal(veil_node_pending(n), 0);
-    assert_int_equal(t.handled, 2);
-    /* local-only: only for an address the context owns */
-    assert_int_equal(veil_ctx_new_detached(n, "box", &box), 0);
-    assert_error(veil_ctx_set_local_only(box, &a[0]), VEIL_ENOTFOUND,
-                 "address 'pub' is not one of this context's");
-    assert_int_equal(veil_ctx_set_local_only(t.ctx, &x), VEIL_ENOTFOUND);
-    veil_node_stats s0, s1;
-    veil_node_get_stats(n, &s0);
-    deliver_to(n, &a[0]); /* not local-only yet: handled */
-    assert_int_equal(t.handled, 3);
-    assert_int_equal(veil_ctx_set_local_only(t.ctx, &a[0]), 0);
-    deliver_to(n, &a[0]); /* now dropped before the handler, counted */
-    deliver_to(n, &a[1]); /* the other address is not local-only */
-    assert_int_equal(veil_ctx_send(app, &r, "z", 1), 0); /* made on the node: handled */
-    assert_int_equal(veil_node_run_once(n, 0), 0);
-    veil_node_get_stats(n, &s1);
-    assert_int_equal(t.handled, 5);
-    assert_int_equal(s1.dropped_local_only - s0.dropped_local_only, 1);
-    /* a stopping or stopped worker is no one's state */
-    assert_int_equal(veil_ctx_stop_worker(app, "pub"), 0);
-    assert_null(veil_node_worker_state(n, &a[1], &two_ops));
-    veil_ctx_free(box);
-    assert_int_equal(veil_node_stop(n), 0);
+} services;
+
+static int services_up(void **state)
+{
+    services *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(veil_node_create(&v->n, &v->app, NULL), 0);
+    assert_ptr_equal(veil_node_context(v->n), v->app);
+    assert_int_equal(veil_address_parse(&v->a[0], "pub"), 0);
+    assert_int_equal(veil_address_parse(&v->a[1], "peer"), 0);
+    assert_int_equal(veil_address_parse(&v->x, "other"), 0);
+    assert_int_equal(veil_address_parse(&v->app_addr, "app"), 0);
+    assert_int_equal(veil_ctx_start_worker_addrs(v->app, v->a, 2, &two_ops, &v->t), 0);
+    assert_int_equal(veil_ctx_start_worker(v->app, "other", &count_ops, &v->other), 0);
+    *state = v;
+    return 0;
 }
 
+static int services_down(void **state)
+{
+    services *v = *state;
+    assert_int_equal(veil_node_stop(v->n), 0);
+    free(v);
+    return 0;
+}
+
+/* The worker's addresses, primary first; its state by either address, only
+ * with its own handler. */
+static void test_worker_addresses_and_state(void **state)
+{
+    services *v = *state;
+    assert_int_equal(v->t.n, 2);
+    assert_true(veil_address_equal(&v->t.a[0], &v->a[0]) &&
+                veil_address_equal(&v->t.a[1], &v->a[1]));
+    assert_ptr_equal(veil_node_worker_state(v->n, &v->a[0], &two_ops), &v->t);
+    assert_ptr_equal(veil_node_worker_state(v->n, &v->a[1], &two_ops), &v->t);
+    assert_null(veil_node_worker_state(v->n, &v->x, &two_ops));          /* another kind */
+    assert_ptr_equal(veil_node_worker_state(v->n, &v->x, &count_ops), &v->other);
+    assert_null(veil_node_worker_state(v->n, &v->app_addr, &two_ops));   /* a mailbox */
+    veil_address nobody;
+    assert_int_equal(veil_address_parse(&nobody, "nobody"), 0);
+    assert_null(veil_node_worker_state(v->n, &nobody, &two_ops));
+}
+
+/* Messages queued for delivery. */
+static void test_pending_messages(void **state)
+{
+    services *v = *state;
+    assert_int_equal(veil_node_pending(v->n), 0);
+    veil_route r = route_of("pub");
+    assert_int_equal(veil_ctx_send(v->app, &r, "x", 1), 0);
+    assert_int_equal(veil_ctx_send(v->app, &r, "y", 1), 0);
+    assert_int_equal(veil_node_pending(v->n), 2);
+    assert_int_equal(veil_node_run_once(v->n, 0), 0);
+    assert_int_equal(veil_node_pending(v->n), 0);
+    assert_int_equal(v->t.handled, 2);
+}
+
+/* Local-only: only for an address the context owns; then what comes from
+ * a transport to it is dropped before the handler, and counted. */
+static void test_local_only(void **state)
+{
+    services *v = *state;
+    veil_context *box;
+    veil_route r = route_of("pub");
+    assert_int_equal(veil_ctx_new_detached(v->n, "box", &box), 0);
+    assert_error(veil_ctx_set_local_only(box, &v->a[0]), VEIL_ENOTFOUND,
+                 "address 'pub' is not one of this context's");
+    assert_int_equal(veil_ctx_set_local_only(v->t.ctx, &v->x), VEIL_ENOTFOUND);
+    veil_node_stats s0, s1;
+    veil_node_get_stats(v->n, &s0);
+    deliver_to(v->n, &v->a[0]); /* not local-only yet: handled */
+    assert_int_equal(v->t.handled, 1);
+    assert_int_equal(veil_ctx_set_local_only(v->t.ctx, &v->a[0]), 0);
+    deliver_to(v->n, &v->a[0]); /* now dropped before the handler, counted */
+    deliver_to(v->n, &v->a[1]); /* the other address is not local-only */
+    assert_int_equal(veil_ctx_send(v->app, &r, "z", 1), 0); /* made on the node: handled */
+    assert_int_equal(veil_node_run_once(v->n, 0), 0);
+    veil_node_get_stats(v->n, &s1);
+    assert_int_equal(v->t.handled, 3);
+    assert_int_equal(s1.dropped_local_only - s0.dropped_local_only, 1);
+    veil_ctx_free(box);
+}
+
+/* A stopping or stopped worker is no one's state. */
+static void test_stopped_worker_has_no_state(void **state)
+{
+    services *v = *state;
+    assert_int_equal(veil_ctx_stop_worker(v->app, "pub"), 0);
+    assert_null(veil_node_worker_state(v->n, &v->a[1], &two_ops));
+}
+
+#define SERVICES_TEST(f) cmocka_unit_test_setup_teardown(f, services_up, services_down)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,7 +429,10 @@ int main(void)
         cmocka_unit_test(test_configured_plugins_loaded),
         cmocka_unit_test(test_config_sources),
         cmocka_unit_test(test_extensions),
-        cmocka_unit_test(test_upper_layer_services),
+        SERVICES_TEST(test_worker_addresses_and_state),
+        SERVICES_TEST(test_pending_messages),
+        SERVICES_TEST(test_local_only),
+        SERVICES_TEST(test_stopped_worker_has_no_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
