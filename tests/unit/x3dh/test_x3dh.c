@@ -2,7 +2,8 @@
  * without an OPK, both ciphers, and every rejection the protocol owes
  * (docs/X3DH.md "Security rules"), each with its exact code and a detail
  * naming what was wrong.  The responder's prekeys come from the in-test
- * store (test_x3dh_store.c). */
+ * store (test_x3dh_store.c); the OPK/SPK rules are in
+ * test_x3dh_prekey_rules.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,102 +14,11 @@
 #include "config.h"
 #include "noise-vault.h"
 #include "test_x3dh_store.h"
+#include "x3dh_fx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SPK_ID 7u
-#define OPK_ID 42u
-
-typedef struct fx {
-    noise_test_vault tv;
-    veil_vault *v;
-    veil_secret ik_a, ik_b, spk, opk, ek;
-    uint8_t ik_a_pub[32], ik_b_pub[32];
-    x3dh_config cfg;
-} fx;
-
-static veil_secret gen(veil_vault *v)
-{
-    veil_secret_attrs a;
-    memset(&a, 0, sizeof a);
-    a.type = VEIL_SECRET_X25519;
-    veil_secret s = 0;
-    assert_int_equal(veil_vault_generate(v, &a, &s), 0);
-    return s;
-}
-
-static void pub_of(veil_vault *v, veil_secret s, uint8_t out[32])
-{
-    size_t n = 0;
-    assert_int_equal(veil_vault_public_key(v, s, out, 32, &n), 0);
-    assert_int_equal(n, 32);
-}
-
-static int open_fx(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    if (noise_test_vault_open(&f->tv, *state) < 0) {
-        fprintf(stderr, "vault %s: %s\n", (const char *)*state, veil_last_error());
-        free(f);
-        return -1;
-    }
-    f->v = f->tv.vault;
-    f->ik_a = gen(f->v);
-    f->ik_b = gen(f->v);
-    f->spk = gen(f->v);
-    f->opk = gen(f->v);
-    f->ek = gen(f->v);
-    pub_of(f->v, f->ik_a, f->ik_a_pub);
-    pub_of(f->v, f->ik_b, f->ik_b_pub);
-    tstore_reset();
-    assert_int_equal(tstore_add_spk(f->v, f->ik_b_pub, SPK_ID, f->spk, false), 0);
-    assert_int_equal(tstore_add_opk(f->v, f->ik_b_pub, OPK_ID, f->opk), 0);
-    x3dh_config_default(&f->cfg);
-    *state = f;
-    return 0;
-}
-
-static int close_fx(void **state)
-{
-    fx *f = *state;
-    assert_int_equal(tstore_open_refs(), 0);
-    noise_test_vault_close(&f->tv);
-    free(f);
-    return 0;
-}
-
-/* The responder's bundle, signed by IK_B (with the OPK when opk). */
-static size_t bundle(fx *f, bool opk, x3dh_bundle *b, uint8_t out[X3DH_BUNDLE_MAX])
-{
-    size_t n = 0;
-    memset(b, 0, sizeof *b);
-    b->spk_id = SPK_ID;
-    pub_of(f->v, f->spk, b->spk);
-    b->has_opk = opk;
-    if (opk) {
-        b->opk_id = OPK_ID;
-        pub_of(f->v, f->opk, b->opk);
-    }
-    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, b), 0);
-    assert_int_equal(x3dh_bundle_encode(b, out, X3DH_BUNDLE_MAX, &n), 0);
-    return n;
-}
-
-static veil_ka_params params(fx *f, int role, const uint8_t *bun, size_t blen)
-{
-    veil_ka_params p;
-    memset(&p, 0, sizeof p);
-    p.size = sizeof p;
-    p.role = role;
-    p.vault = f->v;
-    p.local_static = role == VEIL_KA_INITIATOR ? f->ik_a : f->ik_b;
-    p.peer_bundle = bun;
-    p.peer_bundle_len = blen;
-    return p;
-}
 
 typedef struct run {
     x3dh_session *i, *r;
@@ -305,86 +215,6 @@ static void test_bad_signatures(void **state)
     assert_error_contains(x3dh_session_new(&f->cfg, &p, &s), VEIL_EINVAL, "peer_bundle");
 }
 
-/* Responder reads m (message 1) with a fresh session. */
-static int respond(fx *f, const x3dh_config *c, const uint8_t *m, size_t len)
-{
-    veil_ka_params p = params(f, VEIL_KA_RESPONDER, NULL, 0);
-    x3dh_session *s = NULL;
-    uint8_t out[512];
-    size_t n = 0;
-    assert_int_equal(x3dh_session_new(c, &p, &s), 0);
-    int rc = x3dh_session_read(s, m, len, out, sizeof out, &n);
-    if (rc < 0)
-        assert_int_equal(x3dh_session_next_action(s), VEIL_KA_FAILED);
-    x3dh_session_free(s);
-    return rc;
-}
-
-/* Message 1 of a new initiator (the session is freed). */
-static size_t msg1(fx *f, const uint8_t *bun, size_t blen, veil_secret ek, uint8_t out[512])
-{
-    veil_ka_params p = params(f, VEIL_KA_INITIATOR, bun, blen);
-    p.local_ephemeral = ek;
-    x3dh_session *s = NULL;
-    size_t n = 0;
-    assert_int_equal(x3dh_session_new(&f->cfg, &p, &s), 0);
-    assert_int_equal(x3dh_session_write(s, NULL, 0, out, 512, &n), 0);
-    x3dh_session_free(s);
-    return n;
-}
-
-static void test_opk_rules(void **state)
-{
-    fx *f = *state;
-    x3dh_bundle b;
-    uint8_t bun[X3DH_BUNDLE_MAX], m[512], forged[512];
-    size_t blen = bundle(f, true, &b, bun);
-    size_t n = msg1(f, bun, blen, 0, m);
-    /* Wrong IK_A in the header: AEAD fails, the OPK stays. */
-    memcpy(forged, m, n);
-    forged[3] ^= 0x02; /* still a valid key, just another one */
-    assert_error_contains(respond(f, &f->cfg, forged, n), VEIL_EAUTH,
-                          "message 1 does not authenticate");
-    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
-    /* The genuine message is accepted and consumes it ... */
-    assert_int_equal(respond(f, &f->cfg, m, n), 0);
-    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 0);
-    /* ... so its replay is refused, as is any new message naming it. */
-    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_EREPLAY, "one-time prekey 42");
-    n = msg1(f, bun, blen, 0, m);
-    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_EREPLAY, "one-time prekey 42");
-    /* An OPK the store never issued. */
-    b.opk_id = 43;
-    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
-    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
-    n = msg1(f, bun, blen, 0, m);
-    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "one-time prekey 43");
-    /* Unknown and expired SPKs. */
-    b.has_opk = false;
-    b.spk_id = 8;
-    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
-    n = msg1(f, bun, blen, 0, m);
-    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "signed prekey 8");
-    veil_secret old = gen(f->v);
-    assert_int_equal(tstore_add_spk(f->v, f->ik_b_pub, 9, old, true), 0);
-    pub_of(f->v, old, b.spk);
-    b.spk_id = 9;
-    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
-    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
-    n = msg1(f, bun, blen, 0, m);
-    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ETIMEDOUT, "signed prekey 9");
-    /* require_opk on the responder. */
-    blen = bundle(f, false, &b, bun);
-    n = msg1(f, bun, blen, 0, m);
-    x3dh_config c = f->cfg;
-    c.require_opk = true;
-    assert_error_contains(respond(f, &c, m, n), VEIL_EDENIED, "require_opk");
-    assert_int_equal(respond(f, &f->cfg, m, n), 0);
-    /* No store at all for this identity key. */
-    tstore_reset();
-    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "no prekey store");
-}
-
 /* Without an OPK a replayed message 1 is accepted, but the responder's
  * fresh ephemeral makes every run's keys different.  The "replay" here is
  * even stronger than an attacker's: a second initiator with the same
@@ -543,7 +373,6 @@ static void test_rekey(void **state)
 #define CRYPTO_TESTS(b)                                                                        \
     cmocka_unit_test_prestate_setup_teardown(test_handshake, open_fx, close_fx, b),            \
     cmocka_unit_test_prestate_setup_teardown(test_bad_signatures, open_fx, close_fx, b),       \
-    cmocka_unit_test_prestate_setup_teardown(test_opk_rules, open_fx, close_fx, b),            \
     cmocka_unit_test_prestate_setup_teardown(test_replay_without_opk, open_fx, close_fx, b),   \
     cmocka_unit_test_prestate_setup_teardown(test_bad_keys_on_the_wire, open_fx, close_fx, b), \
     cmocka_unit_test_prestate_setup_teardown(test_state_and_limits, open_fx, close_fx, b),     \

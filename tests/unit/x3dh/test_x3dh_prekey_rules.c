@@ -1,0 +1,132 @@
+/* X3DH prekey rules on each crypto backend, one per test (docs/X3DH.md
+ * "Security rules"): a forged message 1 leaves the OPK; an OPK is consumed
+ * once; OPKs never issued, unknown and expired SPKs are refused;
+ * require_opk on the responder; no store at all.  Each with its exact code
+ * and detail. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "assert_error.h"
+
+#include "config.h"
+#include "x3dh_fx.h"
+
+#include <string.h>
+
+/* Wrong IK_A in the header: AEAD fails, the OPK stays. */
+static void test_opk_forged_header_keeps_it(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512], forged[512];
+    size_t blen = bundle(f, true, &b, bun);
+    size_t n = msg1(f, bun, blen, 0, m);
+    memcpy(forged, m, n);
+    forged[3] ^= 0x02; /* still a valid key, just another one */
+    assert_error_contains(respond(f, &f->cfg, forged, n), VEIL_EAUTH,
+                          "message 1 does not authenticate");
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 1);
+}
+
+/* The genuine message is accepted and consumes the OPK, so its replay is
+ * refused, as is any new message naming it. */
+static void test_opk_consumed_once(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512];
+    size_t blen = bundle(f, true, &b, bun);
+    size_t n = msg1(f, bun, blen, 0, m);
+    assert_int_equal(respond(f, &f->cfg, m, n), 0);
+    assert_int_equal(tstore_opk_available(f->v, f->ik_b_pub, OPK_ID), 0);
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_EREPLAY, "one-time prekey 42");
+    n = msg1(f, bun, blen, 0, m);
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_EREPLAY, "one-time prekey 42");
+}
+
+/* An OPK the store never issued. */
+static void test_opk_never_issued(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512];
+    size_t blen = bundle(f, true, &b, bun);
+    b.opk_id = 43;
+    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
+    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
+    size_t n = msg1(f, bun, blen, 0, m);
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "one-time prekey 43");
+}
+
+/* Unknown and expired SPKs. */
+static void test_spk_unknown_or_expired(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512];
+    size_t blen = bundle(f, true, &b, bun);
+    b.has_opk = false;
+    b.spk_id = 8;
+    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
+    size_t n = msg1(f, bun, blen, 0, m);
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "signed prekey 8");
+    veil_secret old = gen(f->v);
+    assert_int_equal(tstore_add_spk(f->v, f->ik_b_pub, 9, old, true), 0);
+    pub_of(f->v, old, b.spk);
+    b.spk_id = 9;
+    assert_int_equal(x3dh_bundle_sign(f->v, f->ik_b, &b), 0);
+    assert_int_equal(x3dh_bundle_encode(&b, bun, sizeof bun, &blen), 0);
+    n = msg1(f, bun, blen, 0, m);
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ETIMEDOUT, "signed prekey 9");
+}
+
+/* require_opk on the responder refuses a bundle without an OPK; without
+ * it, the same message is accepted. */
+static void test_require_opk_on_responder(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512];
+    size_t blen = bundle(f, false, &b, bun);
+    size_t n = msg1(f, bun, blen, 0, m);
+    x3dh_config c = f->cfg;
+    c.require_opk = true;
+    assert_error_contains(respond(f, &c, m, n), VEIL_EDENIED, "require_opk");
+    assert_int_equal(respond(f, &f->cfg, m, n), 0);
+}
+
+/* No store at all for this identity key. */
+static void test_no_prekey_store(void **state)
+{
+    fx *f = *state;
+    x3dh_bundle b;
+    uint8_t bun[X3DH_BUNDLE_MAX], m[512];
+    size_t blen = bundle(f, false, &b, bun);
+    size_t n = msg1(f, bun, blen, 0, m);
+    tstore_reset();
+    assert_error_contains(respond(f, &f->cfg, m, n), VEIL_ENOTFOUND, "no prekey store");
+}
+
+#define RULE(f, b) cmocka_unit_test_prestate_setup_teardown(f, open_fx, close_fx, b)
+#define CRYPTO_TESTS(b) \
+    RULE(test_opk_forged_header_keeps_it, b), \
+    RULE(test_opk_consumed_once, b), \
+    RULE(test_opk_never_issued, b), \
+    RULE(test_spk_unknown_or_expired, b), \
+    RULE(test_require_opk_on_responder, b), \
+    RULE(test_no_prekey_store, b)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#ifdef VEIL_HAVE_OPENSSL
+        CRYPTO_TESTS("openssl"),
+#endif
+#ifdef VEIL_HAVE_SODIUM
+        CRYPTO_TESTS("sodium"),
+#endif
+    };
+    return cmocka_run_group_tests_name("x3dh_prekey_rules", tests, NULL, NULL);
+}
