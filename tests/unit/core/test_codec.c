@@ -91,7 +91,9 @@ static void test_varint_errors(void **state)
     pos = 0;
     assert_int_equal(veil_varint_decode(cut, 0, &pos, &v), VEIL_ETRUNCATED);
     pos = 2;
-    assert_error_contains(veil_varint_decode(cut, 2, &pos, &v), VEIL_ETRUNCATED, "byte offset 2");
+    assert_error(veil_varint_decode(cut, 2, &pos, &v), VEIL_ETRUNCATED,
+                 "varint at byte offset 2: input ends inside a varint (0 of at most 10 bytes "
+                 "present)");
 }
 
 /* Assembled by hand from the layout: version, onward [echoer],
@@ -321,7 +323,8 @@ static void test_limit_route_bytes(void **state)
     m[n++] = 0;
     m[n++] = 0;
     expect_decode(m, n, 0, VEIL_ELIMIT, "onward route address 3 bytes");
-    assert_last_error_contains("1028 bytes (limit 1024)");
+    assert_last_error("onward route address 3 bytes at byte offset 779: route would use 1028 "
+                      "bytes (limit 1024)");
     /* Limits are checked before presence: cut right after the 4th length. */
     expect_decode(m, 2 + 3 * 258 + 3, 0, VEIL_ELIMIT, "onward route address 3 bytes");
 }

@@ -112,16 +112,20 @@ static void test_node_config_keys(void **state)
     assert_int_equal(veil_ctx_start_worker(a, "sink", &count_ops, &(struct wstate){0}), VEIL_OK);
     veil_route r = route_of("sink");
     uint8_t buf[17] = {0};
-    assert_error_contains(veil_ctx_send(a, &r, buf, 17), VEIL_ELIMIT, "17 bytes");
+    assert_error(veil_ctx_send(a, &r, buf, 17), VEIL_ELIMIT,
+                 "payload of 17 bytes exceeds the limit of 16 bytes");
     assert_int_equal(veil_ctx_send(a, &r, buf, 16), 0);
     assert_int_equal(veil_ctx_send(a, &r, buf, 16), 0);
-    assert_error_contains(veil_ctx_send(a, &r, buf, 16), VEIL_EAGAIN, "queue_limit");
+    assert_error(veil_ctx_send(a, &r, buf, 16), VEIL_EAGAIN,
+                 "delivery queue full (2 messages; [node] queue_limit)");
     /* the config is the node's own copy */
     assert_string_equal(veil_config_get(veil_node_config(n), "node", "queue_limit"), "2");
     assert_int_equal(veil_node_stop(n), 0);
 
     veil_node_options bad = {.size = 1};
-    assert_error_contains(veil_node_create(&n, &a, &bad), VEIL_EINVAL, "size");
+    assert_error(veil_node_create(&n, &a, &bad), VEIL_EINVAL,
+                 "veil_node_options.size is 1, expected at least 24 (set it to "
+                 "sizeof(veil_node_options))");
 }
 
 static void test_missing_plugin_fails_closed(void **state)
@@ -262,7 +266,7 @@ static void test_extensions(void **state)
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     assert_error(veil_node_extension_add(n, longname, a, NULL), VEIL_EINVAL,
-                 "veil_node_extension_add: node, data and a name of " "1..63 bytes must be given");
+                 "veil_node_extension_add: node, data and a name of 1..63 bytes must be given");
     longname[VEIL_NODE_EXTENSION_NAME_MAX] = '\0';
     assert_int_equal(veil_node_extension_add(n, longname, a, NULL), 0); /* 63: fits */
     assert_int_equal(veil_node_extension_remove(n, longname), 0); /* no destroy to run */

@@ -97,10 +97,12 @@ static void test_pin_rules(void **state)
                           "veil_contacts_pin");
     assert_int_equal(veil_contacts_get(c, id, &info), 0);
     assert_int_equal(info.history.events, 1);
-    assert_error_contains(veil_contacts_get(c, "Pxyz", &info), VEIL_EFORMAT, "veil_contacts_get");
+    assert_error(veil_contacts_get(c, "Pxyz", &info), VEIL_EFORMAT,
+                 "veil_contacts_get: identifier 'Pxyz' is not 65 characters (expected P followed "
+                 "by 64 hex digits)");
     assert_error_contains(veil_contacts_pin(NULL, w->v, h1.b, h1.len, NULL), VEIL_EINVAL,
                           "contacts");
-    assert_error_contains(veil_contacts_of(NULL, &c), VEIL_EINVAL, "node is NULL");
+    assert_error(veil_contacts_of(NULL, &c), VEIL_EINVAL, "veil_contacts_of: node is NULL");
     assert_int_equal(veil_contacts_forget(c, id), 0);
     veil_entity_free(carol);
 }
@@ -132,7 +134,8 @@ static void test_limit_and_list(void **state)
         if (i < 4)
             assert_int_equal(rc, 0);
         else
-            assert_error_contains(rc, VEIL_ELIMIT, "the table is full (contacts_max = 4)");
+            assert_error(rc, VEIL_ELIMIT,
+                         "veil_contacts_pin: the table is full (contacts_max = 4)");
         veil_entity_free(x);
     }
     listed l = { 0, 0 };

@@ -86,7 +86,8 @@ static void test_writer_limits(void **state)
         assert_int_equal(tcp_frame_write(&w, 4096, &on, &ret, big, sizeof big), 0);
     assert_int_equal(tcp_frame_writer_queued(&w), 4 * 222);
     assert_error(tcp_frame_write(&w, 4096, &on, &ret, big, sizeof big), VEIL_EAGAIN,
-                 "tcp: send queue full (888 bytes queued + 222 > " "send_queue_max 1000): the peer is not reading fast enough");
+                 "tcp: send queue full (888 bytes queued + 222 > send_queue_max 1000): the peer "
+                 "is not reading fast enough");
     assert_int_equal(tcp_frame_writer_queued(&w), 4 * 222);
     /* once the socket took some, there is room again: the new frame wraps
      * around the ring's end, nothing moves, nothing grows */
@@ -276,10 +277,14 @@ static void test_endpoint_parse(void **state)
     assert_true(ep.numeric);
     assert_int_equal(tcp_endpoint_parse("localhost:0", 11, &ep), 0);
     assert_false(ep.numeric);
-    assert_error_contains(tcp_endpoint_parse("a\0b:1", 5, &ep), VEIL_EINVAL, "contains a NUL byte");
+    assert_error(tcp_endpoint_parse("a\0b:1", 5, &ep), VEIL_EINVAL,
+                 "tcp: address 'a' contains a NUL byte (expected host:port, [ipv6]:port or "
+                 "*:port)");
     assert_error_contains(tcp_endpoint_parse("[::1]80", 7, &ep), VEIL_EINVAL,
                           "needs ':port' after ']'");
-    assert_error_contains(tcp_endpoint_parse("h:123456", 8, &ep), VEIL_EINVAL, "port over 65535");
+    assert_error(tcp_endpoint_parse("h:123456", 8, &ep), VEIL_EINVAL,
+                 "tcp: address 'h:123456' has a port over 65535 (expected host:port, [ipv6]:port "
+                 "or *:port)");
 }
 
 int main(void)

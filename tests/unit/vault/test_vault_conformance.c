@@ -355,7 +355,8 @@ static void test_export_perm_and_labels(void **state)
     assert_int_equal(veil_vault_generate(v, &a, &k), 0);
     assert_error_contains(veil_vault_export(v, k, out, sizeof out, &len), VEIL_EPERM,
                           "secret node-identity is not exportable");
-    assert_error_contains(veil_vault_generate(v, &a, &k2), VEIL_EEXIST, "node-identity");
+    assert_error(veil_vault_generate(v, &a, &k2), VEIL_EEXIST,
+                 "a secret labelled 'node-identity' already exists");
     assert_int_equal(veil_vault_find_by_label(v, "node-identity", &found), 0);
     assert_int_equal(found, k);
     assert_int_equal(veil_vault_find_by_label(v, "nope", &found), VEIL_ENOTFOUND);
@@ -379,12 +380,16 @@ static void test_argument_checks(void **state)
                           "shorter than");
     assert_error_contains(veil_vault_aead_encrypt(v, k, n, NULL, 4, buf, 8), VEIL_EINVAL,
                           "ad is NULL");
-    assert_error_contains(veil_vault_hash(v, 99, NULL, 0, out), VEIL_EINVAL, "alg 99");
+    assert_error(veil_vault_hash(v, 99, NULL, 0, out), VEIL_EINVAL,
+                 "veil_vault_hash: alg 99 is not a known hash (sha256, sha512, blake2s, blake2b)");
     a.type = 42;
-    assert_error_contains(veil_vault_generate(v, &a, &k), VEIL_EINVAL, "attrs.type 42");
+    assert_error(veil_vault_generate(v, &a, &k), VEIL_EINVAL,
+                 "veil_vault_generate: attrs.type 42 is not a known secret type");
     veil_secret_attrs b = attrs_of(VEIL_SECRET_X25519, 0, false);
-    assert_error_contains(veil_vault_import(v, &b, buf, 31, &k), VEIL_EINVAL, "len 31");
-    assert_error_contains(veil_vault_find_by_key_id(v, "XYZ", &k), VEIL_EINVAL, "key_id");
+    assert_error(veil_vault_import(v, &b, buf, 31, &k), VEIL_EINVAL,
+                 "veil_vault_import: len 31 does not fit a x25519 secret (expected 32)");
+    assert_error(veil_vault_find_by_key_id(v, "XYZ", &k), VEIL_EINVAL,
+                 "veil_vault_find_by_key_id: key_id 'XYZ' is not 64 lower-case hex digits");
     assert_string_equal(veil_vault_plugin_name(v), ((fixture *)*state)->vc->plugin);
 }
 
@@ -497,7 +502,7 @@ static void test_vault_open_node(void **state)
     uint8_t r[16];
     assert_int_equal(veil_vault_random(v, r, sizeof r), 0);
     veil_vault_close(v);
-    assert_error_contains(veil_vault_open(NULL, NULL, &v), VEIL_EINVAL, "node");
+    assert_error(veil_vault_open(NULL, NULL, &v), VEIL_EINVAL, "veil_vault_open: node is NULL");
     assert_int_equal(veil_node_stop(node), 0);
     veil_config_free(cfg);
 }
