@@ -19,6 +19,7 @@
 #include "assert_error.h"
 
 #include "config.h"
+#include "backends.h"
 #include "noise.h"
 #include "noise-vault.h"
 
@@ -533,12 +534,7 @@ static int close_vault(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#ifdef VEIL_HAVE_OPENSSL
-        CRYPTO_TESTS("openssl"),
-#endif
-#ifdef VEIL_HAVE_SODIUM
-        CRYPTO_TESTS("sodium"),
-#endif
+        FOR_EACH_BACKEND(CRYPTO_TESTS)
     };
     return cmocka_run_group_tests_name("noise", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "assert_error.h"
 
 #include "config.h"
+#include "backends.h"
 #include "noise-vault.h"
 #include "test_x3dh_store.h"
 #include "x3dh_fx.h"
@@ -406,12 +407,7 @@ static void test_rekey(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#ifdef VEIL_HAVE_OPENSSL
-        CRYPTO_TESTS("openssl"),
-#endif
-#ifdef VEIL_HAVE_SODIUM
-        CRYPTO_TESTS("sodium"),
-#endif
+        FOR_EACH_BACKEND(CRYPTO_TESTS)
     };
     return cmocka_run_group_tests_name("x3dh", tests, NULL, NULL);
 }
