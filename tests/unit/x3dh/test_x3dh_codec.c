@@ -5,7 +5,8 @@
  *  - AD layout (the spec's Encode(IK_A) || Encode(IK_B) || appendix);
  *  - [key_agreement] keys, read strictly;
  *  - the module loaded by name, and a handshake between its ops table
- *    and this program's own copy of the protocol. */
+ *    and this program's own copy of the protocol.
+ * Messages 2 and 3 and the session parameters: test_x3dh_sessions.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -370,197 +371,6 @@ static void test_plugin_ops(void **state)
     noise_test_vault_close(&tv);
 }
 
-/* Messages 2 and 3 and the session parameters at their bounds. */
-static x3dh_session *new_session(veil_vault *v, int role, veil_secret ik, const uint8_t *bun,
-                                 size_t blen)
-{
-    veil_ka_params p;
-    x3dh_config c;
-    x3dh_session *s = NULL;
-    memset(&p, 0, sizeof p);
-    p.size = sizeof p;
-    p.role = role;
-    p.vault = v;
-    p.local_static = ik;
-    p.peer_bundle = bun;
-    p.peer_bundle_len = blen;
-    x3dh_config_default(&c);
-    assert_int_equal(x3dh_session_new(&c, &p, &s), 0);
-    return s;
-}
-
-typedef struct pair {
-    veil_vault *v;
-    veil_secret ik_a, ik_b, spk;
-    uint8_t bun[X3DH_BUNDLE_MAX];
-    size_t blen;
-    x3dh_session *i, *r;
-    uint8_t m[128];
-    size_t n;
-} pair;
-
-/* A fresh matching pair, run until message `upto` (2 or 3) is written
- * into x->m (unread). */
-static void pair_to(pair *x, int upto)
-{
-    uint8_t t[128];
-    size_t got = 0;
-    tstore_reset();
-    assert_int_equal(tstore_add_spk(x->v, x->bun + 3, 5, x->spk, false), 0);
-    x->i = new_session(x->v, VEIL_KA_INITIATOR, x->ik_a, x->bun, x->blen);
-    x->r = new_session(x->v, VEIL_KA_RESPONDER, x->ik_b, NULL, 0);
-    assert_int_equal(x3dh_session_write(x->i, NULL, 0, t, sizeof t, &x->n), 0);
-    assert_int_equal(x3dh_session_read(x->r, t, x->n, t, sizeof t, &got), 0);
-    assert_int_equal(x3dh_session_write(x->r, NULL, 0, x->m, sizeof x->m, &x->n), 0);
-    if (upto == 3) {
-        assert_int_equal(x3dh_session_read(x->i, x->m, x->n, t, sizeof t, &got), 0);
-        assert_int_equal(x3dh_session_write(x->i, NULL, 0, x->m, sizeof x->m, &x->n), 0);
-    }
-}
-
-static void pair_free(pair *x)
-{
-    x3dh_session_free(x->i);
-    x3dh_session_free(x->r);
-    x->i = x->r = NULL;
-}
-
-/* One altered form of message 2 or 3: its length, the byte flipped (-1:
- * none), the expected error and detail (rc 0: the honest message). */
-typedef struct bad_msg {
-    size_t len;
-    int flip;
-    int rc;
-    const char *what;
-} bad_msg;
-
-/* Runs the pair up to message msg (honest_len bytes) and feeds each form to
- * the reader (the initiator for message 2, the responder for 3): a bad form
- * fails the reader, the honest one leaves it at ok_action. */
-static void check_bad_reads(pair *x, int msg, size_t honest_len, uint8_t mask,
-                            const bad_msg *bad, size_t n_bad, int ok_action)
-{
-    static uint8_t big[VEIL_KA_MESSAGE_MAX + 1];
-    size_t got = 0;
-    for (size_t k = 0; k < n_bad; k++) {
-        pair_to(x, msg);
-        assert_int_equal(x->n, honest_len);
-        x3dh_session *reader = msg == 2 ? x->i : x->r;
-        memcpy(big, x->m, x->n);
-        if (bad[k].flip >= 0)
-            big[bad[k].flip] ^= mask;
-        assert_int_equal(x3dh_session_read(reader, big, bad[k].len, big, sizeof big, &got),
-                         bad[k].rc);
-        assert_last_error_contains(bad[k].what);
-        assert_int_equal(x3dh_session_next_action(reader),
-                         bad[k].rc ? VEIL_KA_FAILED : ok_action);
-        pair_free(x);
-    }
-}
-
-static void test_later_messages(void **state)
-{
-    (void)state;
-    noise_test_vault tv;
-    pair x;
-    memset(&x, 0, sizeof x);
-    assert_int_equal(noise_test_vault_open(&tv, TEST_CRYPTO), 0);
-    x.v = tv.vault;
-    veil_secret_attrs a;
-    memset(&a, 0, sizeof a);
-    a.type = VEIL_SECRET_X25519;
-    assert_int_equal(veil_vault_generate(x.v, &a, &x.ik_a), 0);
-    assert_int_equal(veil_vault_generate(x.v, &a, &x.ik_b), 0);
-    assert_int_equal(veil_vault_generate(x.v, &a, &x.spk), 0);
-    x3dh_bundle b;
-    size_t n = 0, got = 0;
-    memset(&b, 0, sizeof b);
-    b.spk_id = 5;
-    assert_int_equal(veil_vault_public_key(x.v, x.spk, b.spk, 32, &n), 0);
-    assert_int_equal(x3dh_bundle_sign(x.v, x.ik_b, &b), 0);
-    assert_int_equal(x3dh_bundle_encode(&b, x.bun, sizeof x.bun, &x.blen), 0);
-    static uint8_t big[VEIL_KA_MESSAGE_MAX + 1];
-
-    /* Message 2 (49 bytes: Encode(ER) + tag): each bad form fails the
-     * initiator; the honest one passes. */
-    const bad_msg bad2[] = {
-        { 48, -1, VEIL_ETRUNCATED, "message 2 is 48 bytes" },
-        { VEIL_KA_MESSAGE_MAX + 1, -1, VEIL_ELIMIT, "message 2 is 65536 bytes" },
-        { 49, 40, VEIL_EAUTH, "message 2 does not authenticate" }, /* the tag */
-        { 49, 5, VEIL_EAUTH, "message 2 does not authenticate" },  /* another ER */
-        { 49, -1, 0, "" },
-    };
-    check_bad_reads(&x, 2, 49, 0x04, bad2, sizeof bad2 / sizeof bad2[0], VEIL_KA_WRITE);
-    /* Message 3 (a bare tag here): the same for the responder. */
-    const bad_msg bad3[] = {
-        { 15, -1, VEIL_ETRUNCATED, "less than the 16-byte tag" },
-        { 16, 3, VEIL_EAUTH, "message 3 does not authenticate" },
-        { VEIL_KA_MESSAGE_MAX + 1, -1, VEIL_ELIMIT, "message 3 is 65536 bytes" },
-        { 16, -1, 0, "" },
-    };
-    check_bad_reads(&x, 3, 16, 0x01, bad3, sizeof bad3 / sizeof bad3[0], VEIL_KA_DONE);
-    /* NULL arguments: refused, and the session stays usable. */
-    pair_to(&x, 2);
-    assert_error_contains(x3dh_session_read(NULL, x.m, x.n, big, sizeof big, &got), VEIL_EINVAL,
-                          "read_message: NULL argument");
-    assert_error_contains(x3dh_session_read(x.i, NULL, x.n, big, sizeof big, &got), VEIL_EINVAL,
-                          "read_message: NULL argument");
-    assert_error_contains(x3dh_session_write(NULL, NULL, 0, big, sizeof big, &n), VEIL_EINVAL,
-                          "write_message: NULL argument");
-    assert_error_contains(x3dh_session_write(x.i, NULL, 1, big, sizeof big, &n), VEIL_EINVAL,
-                          "write_message: NULL argument");
-    assert_error(x3dh_session_split(NULL, NULL), VEIL_EINVAL, "x3dh: split: NULL argument");
-    assert_error_contains(x3dh_session_new(NULL, NULL, NULL), VEIL_EINVAL,
-                          "session_new: NULL argument");
-    assert_int_equal(x3dh_session_next_action(x.i), VEIL_KA_READ);
-    assert_int_equal(x3dh_session_read(x.i, x.m, x.n, big, sizeof big, &got), 0);
-    pair_free(&x);
-    /* Writers refuse buffers that are too small. */
-    pair_to(&x, 2);
-    assert_int_equal(x3dh_session_read(x.i, x.m, x.n, big, sizeof big, &got), 0);
-    assert_error_contains(x3dh_session_write(x.i, NULL, 0, big, 15, &n), VEIL_ELIMIT,
-                          "message 3 needs 16 bytes");
-    pair_free(&x);
-    tstore_reset();
-    assert_int_equal(tstore_add_spk(x.v, x.bun + 3, 5, x.spk, false), 0);
-    x.i = new_session(x.v, VEIL_KA_INITIATOR, x.ik_a, x.bun, x.blen);
-    x.r = new_session(x.v, VEIL_KA_RESPONDER, x.ik_b, NULL, 0);
-    assert_int_equal(x3dh_session_write(x.i, NULL, 0, x.m, sizeof x.m, &x.n), 0);
-    assert_int_equal(x3dh_session_read(x.r, x.m, x.n, x.m, sizeof x.m, &got), 0);
-    assert_error_contains(x3dh_session_write(x.r, NULL, 0, x.m, 48, &n), VEIL_ELIMIT,
-                          "message 2 needs 49 bytes");
-    pair_free(&x);
-
-    /* Parameters: prologue (AD appendix) too long, remote_static length. */
-    veil_ka_params p;
-    x3dh_config c;
-    x3dh_session *s = NULL;
-    static uint8_t app[X3DH_APPENDIX_MAX + 1];
-    x3dh_config_default(&c);
-    memset(&p, 0, sizeof p);
-    p.size = sizeof p;
-    p.role = VEIL_KA_RESPONDER;
-    p.vault = x.v;
-    p.local_static = x.ik_b;
-    p.prologue = app;
-    p.prologue_len = sizeof app;
-    assert_error_contains(x3dh_session_new(&c, &p, &s), VEIL_ELIMIT,
-                          "prologue (AD appendix) of 1025 bytes");
-    p.prologue_len = 0;
-    p.remote_static = b.ik;
-    p.remote_static_len = 31;
-    assert_error(x3dh_session_new(&c, &p, &s), VEIL_EINVAL,
-                 "x3dh: remote_static is 31 bytes, expected 32");
-    /* Bundles are signed with an X25519 identity key only (XEdDSA). */
-    veil_secret ed = 0;
-    a.type = VEIL_SECRET_ED25519;
-    assert_int_equal(veil_vault_generate(x.v, &a, &ed), 0);
-    assert_error_contains(x3dh_bundle_sign(x.v, ed, &b), VEIL_ETYPE,
-                          "signing a bundle: the identity key is a");
-    assert_int_equal(tstore_open_refs(), 0);
-    noise_test_vault_close(&tv);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,7 +380,6 @@ int main(void)
         cmocka_unit_test(test_ad),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_plugin_ops),
-        cmocka_unit_test(test_later_messages),
     };
     return cmocka_run_group_tests_name("x3dh_codec", tests, NULL, NULL);
 }
