@@ -268,28 +268,52 @@ static void test_item6_app_signature_is_not_an_event(void **state)
  * context only; event and attestation signatures never verify as an
  * application's; an application signature never verifies as an
  * attestation. */
-static void test_item6_domains_disjoint(void **state)
+/* Item 6: signing domains are disjoint, one scenario per test.  Each
+ * signs with a new entity of its own (the vault outlives the tests). */
+static veil_entity *signer_of(world *w, const char *name, uint8_t pub[32])
+{
+    veil_entity *e;
+    assert_int_equal(veil_entity_create(w->node, w->v, name, &e), 0);
+    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    return e;
+}
+
+/* Application: its own context only; the bytes signed are the spec's. */
+static void test_item6_app_context_is_its_own(void **state)
 {
     world *w = *state;
-    veil_entity *e;
-    uint8_t pub[32], sig[64], payload[41], msg[512];
-    size_t len;
-    assert_int_equal(veil_entity_create(w->node, w->v, "signer", &e), 0);
-    assert_int_equal(veil_entity_public_key(e, pub), 0);
-    /* Application: its own context only; the bytes signed are the spec's. */
+    uint8_t pub[32], sig[64];
+    veil_entity *e = signer_of(w, "signer_app", pub);
     assert_int_equal(veil_entity_sign(e, "app.v1", (const uint8_t *)"hello", 5, sig), 0);
     assert_int_equal(veil_identity_verify(w->v, pub, "app.v1", (const uint8_t *)"hello", 5, sig),
                      0);
     assert_int_equal(spec_verify(w->v, pub, "veil.app:app.v1", (const uint8_t *)"hello", 5, sig),
                      0);
-    assert_error_contains(veil_identity_verify(w->v, pub, "app.v2", (const uint8_t *)"hello", 5, sig),
+    assert_error_contains(veil_identity_verify(w->v, pub, "app.v2", (const uint8_t *)"hello", 5,
+                                               sig),
                           VEIL_EAUTH, "not a signature by this key in context 'app.v2'");
-    /* The length prefix: ("a", "bc") is not ("ab", "c"). */
+    veil_entity_free(e);
+}
+
+/* The length prefix: ("a", "bc") is not ("ab", "c"). */
+static void test_item6_context_length_prefixed(void **state)
+{
+    world *w = *state;
+    uint8_t pub[32], sig[64];
+    veil_entity *e = signer_of(w, "signer_prefix", pub);
     assert_int_equal(veil_entity_sign(e, "a", (const uint8_t *)"bc", 2, sig), 0);
     assert_error_contains(veil_identity_verify(w->v, pub, "ab", (const uint8_t *)"c", 1, sig),
                           VEIL_EAUTH, "context 'ab'");
-    /* An application signature over an attestation's payload is no
-     * attestation. */
+    veil_entity_free(e);
+}
+
+/* An application signature over an attestation's payload is no
+ * attestation. */
+static void test_item6_app_signature_is_not_an_attestation(void **state)
+{
+    world *w = *state;
+    uint8_t pub[32], sig[64], payload[41], msg[512];
+    veil_entity *e = signer_of(w, "signer_attest", pub);
     payload[0] = 4;
     memset(payload + 1, 0x42, 32);
     put64(payload + 33, 0);
@@ -301,11 +325,20 @@ static void test_item6_domains_disjoint(void **state)
     assert_int_equal(veil_entity_sign(e, "z", msg, mlen, sig), 0);
     assert_int_equal(spec_verify(w->v, pub, ATTEST_DOMAIN, payload, sizeof payload, sig),
                      VEIL_EAUTH);
-    /* The create event's signature is no application signature, whatever
-     * the context and message. */
+    veil_entity_free(e);
+}
+
+/* The create event's signature is no application signature, whatever the
+ * context and message. */
+static void test_item6_event_signature_is_not_an_app_signature(void **state)
+{
+    world *w = *state;
+    uint8_t pub[32], msg[512];
+    size_t len;
+    veil_entity *e = signer_of(w, "signer_event", pub);
     const uint8_t *h = veil_entity_history(e, &len);
     const uint8_t *ev_sig = h + HDR + EV_SIG_NEW;
-    mlen = spec_message(msg, EVENT_DOMAIN, h + HDR, EV_BODY);
+    size_t mlen = spec_message(msg, EVENT_DOMAIN, h + HDR, EV_BODY);
     const char *contexts[] = { "veil.identity.event.v2", "identity.event.v2", "x" };
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(veil_identity_verify(w->v, pub, contexts[i], h + HDR, EV_BODY, ev_sig),
@@ -314,7 +347,15 @@ static void test_item6_domains_disjoint(void **state)
                          VEIL_EAUTH);
     }
     assert_int_equal(spec_verify(w->v, pub, EVENT_DOMAIN, h + HDR, EV_BODY, ev_sig), 0);
-    /* Arguments. */
+    veil_entity_free(e);
+}
+
+/* Arguments: the context's presence and length, the vault. */
+static void test_item6_arguments(void **state)
+{
+    world *w = *state;
+    uint8_t pub[32], sig[64], msg[1] = { 0 };
+    veil_entity *e = signer_of(w, "signer_args", pub);
     char longctx[VEIL_SIGN_CONTEXT_MAX + 2];
     memset(longctx, 'c', sizeof longctx - 1);
     longctx[sizeof longctx - 1] = '\0';
@@ -343,7 +384,11 @@ int main(void)
         cmocka_unit_test(test_time_rules),
         cmocka_unit_test(test_clock),
         cmocka_unit_test(test_item6_app_signature_is_not_an_event),
-        cmocka_unit_test(test_item6_domains_disjoint),
+        cmocka_unit_test(test_item6_app_context_is_its_own),
+        cmocka_unit_test(test_item6_context_length_prefixed),
+        cmocka_unit_test(test_item6_app_signature_is_not_an_attestation),
+        cmocka_unit_test(test_item6_event_signature_is_not_an_app_signature),
+        cmocka_unit_test(test_item6_arguments),
     };
     return cmocka_run_group_tests(tests, setup, world_teardown);
 }
