@@ -34,77 +34,139 @@ static veil_contacts *table(world *w)
     return c;
 }
 
-static void test_pin_rules(void **state)
-{
-    world *w = *state;
-    veil_contacts *c = table(w);
-    veil_contact_info info;
+/* The pin rules, one per test: Carol (a new entity each time) with her
+ * one-event history h1 and, after a rotation, the two-event h2.  Each test
+ * leaves the node's table empty. */
+typedef struct pins {
+    world *w;
+    veil_contacts *c;
     veil_entity *carol;
-    assert_int_equal(veil_contacts_of(w->node, &c), 0);
-    assert_ptr_equal(table(w), c);              /* one table per node */
-    assert_int_equal(veil_entity_create(w->node, w->v, "carol", &carol), 0);
-    const char *id = veil_entity_identifier(carol);
-    assert_error_contains(veil_contacts_get(c, id, &info), VEIL_ENOTFOUND, "no contact P");
-    hbuf h1 = history_of(carol);
-    assert_int_equal(veil_contacts_pin(c, w->v, h1.b, h1.len, &info), 0);
+    char id[VEIL_IDENTIFIER_LEN + 1];
+    hbuf h1, h2;
+} pins;
+
+static int pins_up(void **state)
+{
+    static pins P;
+    world *w = *state;
+    memset(&P, 0, sizeof P);
+    P.w = w;
+    P.c = table(w);
+    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &P.carol), 0);
+    snprintf(P.id, sizeof P.id, "%s", veil_entity_identifier(P.carol));
+    P.h1 = history_of(P.carol);
+    assert_int_equal(veil_entity_rotate(P.carol), 0);
+    P.h2 = history_of(P.carol);
+    *state = &P;
+    return 0;
+}
+
+static int pins_down(void **state)
+{
+    pins *p = *state;
+    int rc = veil_contacts_forget(p->c, p->id);
+    assert_true(rc == 0 || rc == VEIL_ENOTFOUND);
+    assert_int_equal(veil_contacts_count(p->c), 0);
+    veil_entity_free(p->carol);
+    *state = p->w;
+    return 0;
+}
+
+/* One table per node; unknown until pinned; an extension replaces it. */
+static void test_pin_then_extension(void **state)
+{
+    pins *p = *state;
+    veil_contacts *c;
+    veil_contact_info info;
+    assert_int_equal(veil_contacts_of(p->w->node, &c), 0);
+    assert_ptr_equal(table(p->w), c);
+    assert_error_contains(veil_contacts_get(p->c, p->id, &info), VEIL_ENOTFOUND, "no contact P");
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h1.b, p->h1.len, &info), 0);
     assert_true(info.pinned);
-    assert_string_equal(info.history.identifier, id);
+    assert_string_equal(info.history.identifier, p->id);
     assert_int_equal(info.history.events, 1);
-    assert_int_equal(veil_contacts_count(c), 1);
-    /* An extension replaces it. */
-    assert_int_equal(veil_entity_rotate(carol), 0);
-    hbuf h2 = history_of(carol);
-    assert_int_equal(veil_contacts_pin(c, w->v, h2.b, h2.len, &info), 0);
+    assert_int_equal(veil_contacts_count(p->c), 1);
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h2.b, p->h2.len, &info), 0);
     assert_int_equal(info.history.events, 2);
-    /* Pinning the older one keeps the longer known one. */
-    assert_int_equal(veil_contacts_pin(c, w->v, h1.b, h1.len, &info), 0);
-    assert_int_equal(info.history.events, 2);
+}
+
+/* Pinning the older one keeps the longer known one; its bytes come back
+ * whole, or not at all into a buffer too small. */
+static void test_pin_older_keeps_longer(void **state)
+{
+    pins *p = *state;
+    veil_contact_info info;
     uint8_t got[2048];
     size_t n;
-    assert_int_equal(veil_contacts_history(c, id, got, sizeof got, &n), 0);
-    assert_int_equal(n, h2.len);
-    assert_memory_equal(got, h2.b, n);
-    assert_error_contains(veil_contacts_history(c, id, got, 10, &n), VEIL_ELIMIT,
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h2.b, p->h2.len, &info), 0);
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h1.b, p->h1.len, &info), 0);
+    assert_int_equal(info.history.events, 2);
+    assert_int_equal(veil_contacts_history(p->c, p->id, got, sizeof got, &n), 0);
+    assert_int_equal(n, p->h2.len);
+    assert_memory_equal(got, p->h2.b, n);
+    assert_error_contains(veil_contacts_history(p->c, p->id, got, 10, &n), VEIL_ELIMIT,
                           "the buffer holds 10");
-    /* A fork: the same root, two different rotations (made here by the
-     * document, the root key being ours). */
+}
+
+/* A fork: the same root, two different rotations (made here by the
+ * document, the root key being ours), refused until the contact is
+ * forgotten. */
+static void test_pin_fork_refused_until_forgotten(void **state)
+{
+    pins *p = *state;
+    world *w = p->w;
+    veil_contact_info info;
     uint8_t p0[32], pa[32], pb[32], ha[HDR + CREATE_LEN + ROTATE_LEN], hb[sizeof ha];
     veil_secret k0 = test_key(w->v, p0), ka = test_key(w->v, pa), kb = test_key(w->v, pb);
     uint64_t now = (uint64_t)time(NULL);
     size_t fl = spec_history2(w->v, k0, p0, ka, pa, now, 0, now, 0, ha);
     spec_history2(w->v, k0, p0, kb, pb, now, 0, now, 0, hb);
-    assert_int_equal(veil_contacts_pin(c, w->v, ha, fl, &info), 0);
-    assert_error_contains(veil_contacts_pin(c, w->v, hb, fl, NULL), VEIL_EREVOKED,
-                          "the history (2 events) forks from the 2 events this node knows at event 1; " "forget the contact first to pin it");
-    assert_int_equal(veil_contacts_get(c, info.history.identifier, &info), 0);
+    assert_int_equal(veil_contacts_pin(p->c, w->v, ha, fl, &info), 0);
+    assert_error_contains(veil_contacts_pin(p->c, w->v, hb, fl, NULL), VEIL_EREVOKED,
+                          "the history (2 events) forks from the 2 events this node knows at "
+                          "event 1; forget the contact first to pin it");
+    assert_int_equal(veil_contacts_get(p->c, info.history.identifier, &info), 0);
     assert_memory_equal(info.history.current_key, pa, 32);
-    assert_int_equal(veil_contacts_forget(c, info.history.identifier), 0);
-    assert_int_equal(veil_contacts_pin(c, w->v, hb, fl, &info), 0);   /* now it may */
+    assert_int_equal(veil_contacts_forget(p->c, info.history.identifier), 0);
+    assert_int_equal(veil_contacts_pin(p->c, w->v, hb, fl, &info), 0);   /* now it may */
     assert_memory_equal(info.history.current_key, pb, 32);
-    assert_int_equal(veil_contacts_forget(c, info.history.identifier), 0);
+    assert_int_equal(veil_contacts_forget(p->c, info.history.identifier), 0);
     assert_int_equal(veil_vault_destroy(w->v, k0), 0);
     assert_int_equal(veil_vault_destroy(w->v, ka), 0);
     assert_int_equal(veil_vault_destroy(w->v, kb), 0);
-    /* Forget, then a pin of anything works again. */
-    assert_int_equal(veil_contacts_forget(c, id), 0);
-    assert_error_contains(veil_contacts_forget(c, id), VEIL_ENOTFOUND, "no contact");
-    assert_int_equal(veil_contacts_count(c), 0);
-    assert_int_equal(veil_contacts_pin(c, w->v, h1.b, h1.len, &info), 0);
+}
+
+/* Forget, then a pin of anything works again. */
+static void test_forget_then_pin_again(void **state)
+{
+    pins *p = *state;
+    veil_contact_info info;
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h2.b, p->h2.len, &info), 0);
+    assert_int_equal(veil_contacts_forget(p->c, p->id), 0);
+    assert_error_contains(veil_contacts_forget(p->c, p->id), VEIL_ENOTFOUND, "no contact");
+    assert_int_equal(veil_contacts_count(p->c), 0);
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h1.b, p->h1.len, &info), 0);
     assert_int_equal(info.history.events, 1);
-    /* Bad input changes nothing. */
-    h2.b[h2.len - 1] ^= 1;
-    assert_error_contains(veil_contacts_pin(c, w->v, h2.b, h2.len, NULL), VEIL_EAUTH,
+}
+
+/* Bad input changes nothing. */
+static void test_pin_bad_input_changes_nothing(void **state)
+{
+    pins *p = *state;
+    veil_contacts *c;
+    veil_contact_info info;
+    assert_int_equal(veil_contacts_pin(p->c, p->w->v, p->h1.b, p->h1.len, &info), 0);
+    p->h2.b[p->h2.len - 1] ^= 1;
+    assert_error_contains(veil_contacts_pin(p->c, p->w->v, p->h2.b, p->h2.len, NULL), VEIL_EAUTH,
                           "veil_contacts_pin");
-    assert_int_equal(veil_contacts_get(c, id, &info), 0);
+    assert_int_equal(veil_contacts_get(p->c, p->id, &info), 0);
     assert_int_equal(info.history.events, 1);
-    assert_error(veil_contacts_get(c, "Pxyz", &info), VEIL_EFORMAT,
+    assert_error(veil_contacts_get(p->c, "Pxyz", &info), VEIL_EFORMAT,
                  "veil_contacts_get: identifier 'Pxyz' is not 65 characters (expected P followed "
                  "by 64 hex digits)");
-    assert_error_contains(veil_contacts_pin(NULL, w->v, h1.b, h1.len, NULL), VEIL_EINVAL,
+    assert_error_contains(veil_contacts_pin(NULL, p->w->v, p->h1.b, p->h1.len, NULL), VEIL_EINVAL,
                           "contacts");
     assert_error(veil_contacts_of(NULL, &c), VEIL_EINVAL, "veil_contacts_of: node is NULL");
-    assert_int_equal(veil_contacts_forget(c, id), 0);
-    veil_entity_free(carol);
 }
 
 typedef struct listed {
@@ -216,10 +278,15 @@ static void test_persisted_pin_and_forget(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+#define PIN_TEST(f) cmocka_unit_test_setup_teardown(f, pins_up, pins_down)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pin_rules),
+        PIN_TEST(test_pin_then_extension),
+        PIN_TEST(test_pin_older_keeps_longer),
+        PIN_TEST(test_pin_fork_refused_until_forgotten),
+        PIN_TEST(test_forget_then_pin_again),
+        PIN_TEST(test_pin_bad_input_changes_nothing),
         cmocka_unit_test(test_limit_and_list),
         cmocka_unit_test(test_persisted_pin_and_forget),
     };
