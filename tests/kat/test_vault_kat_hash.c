@@ -190,7 +190,8 @@ void test_hkdf_typed_outputs(void **state)
     /* An attribute error names the output by its index too. */
     oa[0].type = 99;
     assert_error_contains(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out),
-                          VEIL_EINVAL, "veil_vault_hkdf: out_attrs[0].type 99 is not a known secret type");
+                          VEIL_EINVAL, "veil_vault_hkdf: out_attrs[0].type 99 is not a known "
+                          "secret type");
     oa[0].type = VEIL_SECRET_CHACHAPOLY;
     assert_int_equal(veil_vault_hkdf(v, VEIL_HASH_SHA256, NULL, &ikm, 1, NULL, 0, oa, 2, out), 0);
     veil_secret_attrs got;

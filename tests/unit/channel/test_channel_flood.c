@@ -171,7 +171,7 @@ static void test_limits_errors(void **state)
     assert_error(veil_secure_channel_listener_stats(w.node, "echoer", &st), VEIL_ENOTFOUND,
                  "no secure channel listener at address 'echoer'");
     assert_error(veil_secure_channel_listener_stats(w.node, "bob", NULL), VEIL_EINVAL,
-                 "veil_secure_channel_listener_stats: node, address " "and out must not be NULL");
+                 "veil_secure_channel_listener_stats: node, address and out must not be NULL");
     st = stats_of(w.node, "bob");
     assert_int_equal(st.first_messages, 0);
     assert_int_equal(st.node_pending, 0);

@@ -78,7 +78,8 @@ static void test_hserr_initiator_reports_code(void **state)
     veil_address ch;
     int rc = pair_create(&w, "cut => bob", &ch);
     assert_error(rc, VEIL_EHANDSHAKE,
-                 "secure channel: the responder refused handshake " "message 1 (input truncated): handshake message " "truncated");
+                 "secure channel: the responder refused handshake message 1 (input truncated): "
+                 "handshake message truncated");
     world_down(&w);
 }
 

@@ -147,7 +147,8 @@ static void test_prologue_bytes(void **state)
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     assert_error(veil__ch_prologue(&ops, NULL, longname, v, &bob, out, sizeof out, &n),
-                 VEIL_EPLUGIN_ABI, "secure channel: the key agreement's protocol name " "is empty or over 128 bytes");
+                 VEIL_EPLUGIN_ABI, "secure channel: the key agreement's protocol name is empty "
+                 "or over 128 bytes");
     veil_vault_close(v);
     assert_int_equal(veil_node_stop(node), 0);
 }

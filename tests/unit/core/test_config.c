@@ -263,7 +263,8 @@ static void test_get_int(void **state)
     assert_error_contains(veil_config_get_int(cfg, "n", "a", 0, 0, 10, &v), VEIL_ECONFIG,
                           "conf:2: [n] a = '42': expected an integer from 0 to 10");
     assert_error_contains(veil_config_get_int(cfg, "n", "f", 0, 0, 100, &v), VEIL_ECONFIG,
-                          "conf:7: [n] f = '12x': expected an integer with optional suffix k, m or g");
+                          "conf:7: [n] f = '12x': expected an integer with optional suffix k, m "
+                          "or g");
     assert_error_contains(veil_config_get_int(cfg, "n", "g", 0, 0, 100, &v), VEIL_ECONFIG,
                           "conf:8: [n] g = ''");
     assert_error_contains(veil_config_get_int(cfg, "n", "i", 0, INT64_MIN, INT64_MAX, &v),
@@ -303,7 +304,8 @@ static void test_get_bool(void **state)
     assert_true(b);
     assert_int_equal(veil_config_set(cfg, "s", "k", "maybe"), 0);
     assert_error_contains(veil_config_get_bool(cfg, "s", "k", true, &b), VEIL_ECONFIG,
-                          "set by program: [s] k = 'maybe': expected a boolean (true/false, yes/no, on/off, 1/0)");
+                          "set by program: [s] k = 'maybe': expected a boolean (true/false, "
+                          "yes/no, on/off, 1/0)");
     veil_config_free(cfg);
 }
 

@@ -199,7 +199,8 @@ static void test_open_same_process(void **state)
     assert_int_equal(veil_entity_create(w->node, w->v, "alice", &a), 0);
     assert_int_equal(veil_entity_rotate(a), 0);
     assert_error_contains(veil_entity_create(w->node, w->v, "alice", &c), VEIL_EEXIST,
-                          "entity 'alice' already exists in this vault (record " "'veil.entity.alice.history')");
+                          "entity 'alice' already exists in this vault (record "
+                          "'veil.entity.alice.history')");
     assert_int_equal(veil_entity_open(w->node, w->v, "alice", &b), 0);
     assert_string_equal(veil_entity_identifier(a), veil_entity_identifier(b));
     size_t la, lb;
@@ -208,7 +209,8 @@ static void test_open_same_process(void **state)
     assert_memory_equal(ha, hb, la);   /* the stored bytes */
     veil_entity_free(b);
     assert_error_contains(veil_entity_open(w->node, w->v, "nobody", &c), VEIL_ENOTFOUND,
-                          "no entity 'nobody' in this vault (no record 'veil.entity.nobody.history')");
+                          "no entity 'nobody' in this vault (no record "
+                          "'veil.entity.nobody.history')");
     assert_error_contains(veil_entity_create(w->node, w->v, "no.dots", &c), VEIL_EINVAL,
                           "offset 2");
     veil_entity_free(a);
@@ -245,7 +247,8 @@ static void test_key_times(void **state)
     assert_false(has_secret(w->v, "times", "ka", 1));
     veil_key_times bad = { 1800000100u, 1800000100u };
     assert_error_contains(veil_entity_rotate_with(e, &bad), VEIL_EINVAL,
-                          "a key expiring at 1800000100 is not valid after its creation at 1800000100");
+                          "a key expiring at 1800000100 is not valid after its creation at "
+                          "1800000100");
     veil_key_times next = { 1800000100u, 1800000200u };
     assert_int_equal(veil_entity_rotate_with(e, &next), 0);
     h = veil_entity_history(e, &len);
@@ -255,7 +258,8 @@ static void test_key_times(void **state)
     /* An expired key cannot authorise a successor: refused, nothing changes. */
     veil_key_times late = { 1800000201u, 0 };
     assert_error_contains(veil_entity_rotate_with(e, &late), VEIL_EEXPIRED,
-                          "its current key expired at 1800000200, before the rotation's time 1800000201");
+                          "its current key expired at 1800000200, before the rotation's time "
+                          "1800000201");
     assert_false(has_secret(w->v, "times", "key", 2));
     veil_entity_free(e);
 }
@@ -294,7 +298,8 @@ static void test_old_and_leftovers(void **state)
     assert_int_equal(veil_vault_destroy(w->v, s), 0);
     veil_entity *again;
     assert_error_contains(veil_entity_open(w->node, w->v, "crash", &again), VEIL_ENOTFOUND,
-                          "its history names key 0 but the vault has no secret 'veil.entity.crash.key.0'");
+                          "its history names key 0 but the vault has no secret "
+                          "'veil.entity.crash.key.0'");
     veil_entity_free(e);
 }
 

@@ -71,9 +71,11 @@ static void test_truncated_every_length(void **state)
     assert_error_contains(veil_history_verify(w->v, h.b, 1, NULL), VEIL_ETRUNCATED,
                           "field 'count' at byte 1");
     assert_error_contains(veil_history_verify(w->v, h.b, 100, NULL), VEIL_ETRUNCATED,
-                          "event 0 (byte 2): field 'sig_new' at byte 85 needs 64 bytes, only 15 left");
+                          "event 0 (byte 2): field 'sig_new' at byte 85 needs 64 bytes, only 15 "
+                          "left");
     assert_error_contains(veil_history_verify(w->v, h.b, 40, NULL), VEIL_ETRUNCATED,
-                          "event 0 (byte 2): field 'created' at byte 36 needs 16 bytes, only 4 left");
+                          "event 0 (byte 2): field 'created' at byte 36 needs 16 bytes, only 4 "
+                          "left");
     h.b[h.len] = 0;
     assert_error_contains(veil_history_verify(w->v, h.b, h.len + 1, NULL), VEIL_ETRAILING,
                           "1 bytes left over at byte 571");
@@ -97,7 +99,8 @@ static void test_reordered_and_links(void **state)
     r.b[E1 + 1] = 1;
     r.len -= ROTATE_LEN;
     assert_error_contains(veil_history_verify(w->v, r.b, r.len, NULL), VEIL_EAUTH,
-                          "event 1 (byte 149): field 'prev' at byte 151 is not the SHA-256 of the " "previous event");
+                          "event 1 (byte 149): field 'prev' at byte 151 is not the SHA-256 of "
+                          "the previous event");
     r = h;
     r.b[E2 + EV_PREV + 7] ^= 0x80;
     assert_error_contains(veil_history_verify(w->v, r.b, r.len, NULL), VEIL_EAUTH,
@@ -173,14 +176,17 @@ static void test_time_rules(void **state)
     assert_int_equal(info.expires, 0);
     n = two_events(w, h, 1000, 1000, 1500, 0);
     assert_error_contains(veil_history_verify_at(w->v, h, n, NULL, NULL), VEIL_EFORMAT,
-                          "event 0 (byte 2): field 'expires' at byte 44 is 1000, not after 'created' 1000");
+                          "event 0 (byte 2): field 'expires' at byte 44 is 1000, not after "
+                          "'created' 1000");
     n = two_events(w, h, 1000, 0, 999, 0);
     assert_error_contains(veil_history_verify_at(w->v, h, n, NULL, NULL), VEIL_EFORMAT,
-                          "event 1 (byte 149): field 'created' at byte 183 is 999, before the previous " "event's 1000");
+                          "event 1 (byte 149): field 'created' at byte 183 is 999, before the "
+                          "previous event's 1000");
     /* The previous key had expired when it signed the rotation. */
     n = two_events(w, h, 1000, 2000, 2001, 0);
     assert_error_contains(veil_history_verify_at(w->v, h, n, NULL, NULL), VEIL_EEXPIRED,
-                          "event 1 (byte 149): created at 2001, after the previous key expired at 2000 " "(an expired key cannot authorise a rotation)");
+                          "event 1 (byte 149): created at 2001, after the previous key expired "
+                          "at 2000 (an expired key cannot authorise a rotation)");
     n = two_events(w, h, 1000, 2000, 2000, 3000); /* at the last second: fine */
     assert_int_equal(veil_history_verify_at(w->v, h, n, NULL, NULL), 0);
 }
@@ -197,12 +203,14 @@ static void test_clock(void **state)
     assert_int_equal(veil_history_verify_at(w->v, h, n, &c, &info), 0); /* within the skew */
     c.now = 5301;
     assert_error_contains(veil_history_verify_at(w->v, h, n, &c, NULL), VEIL_EEXPIRED,
-                          "its current key (event 1) expired at 5000 (now 5301, clock skew allowance " "300 s)");
+                          "its current key (event 1) expired at 5000 (now 5301, clock skew "
+                          "allowance 300 s)");
     c.now = 4000; /* key 0 expired long ago: superseded, it does not matter */
     assert_int_equal(veil_history_verify_at(w->v, h, n, &c, NULL), 0);
     c.now = 1199;
     assert_error_contains(veil_history_verify_at(w->v, h, n, &c, NULL), VEIL_EEXPIRED,
-                          "is created at 1500, after now (1199) plus the clock skew allowance (300 s): " "not valid yet");
+                          "is created at 1500, after now (1199) plus the clock skew allowance "
+                          "(300 s): not valid yet");
     c.now = 1200;
     assert_int_equal(veil_history_verify_at(w->v, h, n, &c, NULL), 0);
     /* max_key_lifetime caps the key's own expiry, and gives one to a key
@@ -254,7 +262,8 @@ static void test_item6_app_signature_is_not_an_event(void **state)
         assert_int_equal(veil_entity_sign(victim, contexts[i], msg, mlen,
                                           forged + E1 + EV_SIG_PREV), 0);
         assert_error_contains(veil_history_verify(w->v, forged, sizeof forged, NULL), VEIL_EAUTH,
-                              "event 1 (byte 149): field 'sig_prev' at byte 296 is not a valid " "signature by the previous key");
+                              "event 1 (byte 149): field 'sig_prev' at byte 296 is not a valid "
+                              "signature by the previous key");
         assert_int_equal(veil_entity_sign(victim, contexts[i], forged + E1, EV_BODY,
                                           forged + E1 + EV_SIG_PREV), 0);
         assert_error_contains(veil_history_verify(w->v, forged, sizeof forged, NULL), VEIL_EAUTH,
@@ -289,8 +298,7 @@ static void test_item6_app_context_is_its_own(void **state)
                      0);
     assert_int_equal(spec_verify(w->v, pub, "veil.app:app.v1", (const uint8_t *)"hello", 5, sig),
                      0);
-    assert_error_contains(veil_identity_verify(w->v, pub, "app.v2", (const uint8_t *)"hello", 5,
-                                               sig),
+    assert_error_contains(veil_identity_verify(w->v, pub, "app.v2", (const uint8_t *)"hello", 5, sig),
                           VEIL_EAUTH, "not a signature by this key in context 'app.v2'");
     veil_entity_free(e);
 }

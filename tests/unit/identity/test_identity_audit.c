@@ -447,7 +447,8 @@ static void test_item2_x3dh_listener_after_rotation(void **state)
     /* HSERR carries the code and its fixed reason only; the detail (no
      * prekey store for the new identity key) stays in Bob's log. */
     assert_error(rc, VEIL_EHANDSHAKE,
-                 "secure channel: the responder refused handshake " "message 1 (not found): unknown prekey");
+                 "secure channel: the responder refused handshake message 1 (not found): unknown "
+                 "prekey");
     settle(w.node);
     assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob2",
                                                          trust_only(w.node, w.alice)), 0);

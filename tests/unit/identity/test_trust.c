@@ -195,7 +195,7 @@ static void test_public_key(void **state)
     veil_trust_info info = W.p[ALICE].info;
     info.peer_public_key = NULL;
     assert_error_contains(veil_trust_policy_check(p, &info), VEIL_EDENIED,
-                          "refused by policy 'public-key' (created by " "program): the policy failed");
+                          "refused by policy 'public-key' (created by program): the policy failed");
     assert_last_error_contains("carries no 32-byte peer public key");
     veil_trust_policy_free(p);
 
@@ -369,15 +369,19 @@ static void test_config_errors(void **state)
              id(ALICE));
     assert_int_equal(node_with(conf, &node), 0);
     assert_error_contains(veil_trust_policy_from_config(node, "policy.bad", &p), VEIL_ECONFIG,
-                          "policy 'identifier' ([policy.bad]) refused its configuration: trust.conf:3: " "[policy.bad] identifiers: entry 2 is not an identifier: identifier 'P1234'");
+                          "policy 'identifier' ([policy.bad]) refused its configuration: "
+                          "trust.conf:3: [policy.bad] identifiers: entry 2 is not an identifier: "
+                          "identifier 'P1234'");
     assert_error_contains(veil_trust_policy_from_config(node, "policy.a", &p), VEIL_ECONFIG,
-                          "trust.conf:7: [policy.b] any: cycle among policy sections: policy.a -> " "policy.b -> policy.a");
+                          "trust.conf:7: [policy.b] any: cycle among policy sections: policy.a "
+                          "-> policy.b -> policy.a");
     assert_error_contains(veil_trust_policy_from_config(node, "policy.empty", &p), VEIL_ECONFIG,
                           "trust.conf:11: [policy.empty] all is empty");
     assert_error_contains(veil_trust_policy_from_config(node, "policy.twice", &p), VEIL_ECONFIG,
                           "trust.conf:14: [policy.twice] has both 'all' and 'any'");
     assert_error_contains(veil_trust_policy_from_config(node, "policy.vault", &p), VEIL_ECONFIG,
-                          "trust.conf:16: [policy.vault] all names 'vault', which is not a policy section");
+                          "trust.conf:16: [policy.vault] all names 'vault', which is not a "
+                          "policy section");
     assert_error_contains(veil_trust_policy_from_config(node, "policy.extra", &p), VEIL_ECONFIG,
                           "trust.conf:19: unknown key 'note' in [policy.extra] (accepted: all)");
     assert_error_contains(veil_trust_policy_from_config(node, "policy.nothing", &p), VEIL_ECONFIG,

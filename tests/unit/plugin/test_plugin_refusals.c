@@ -47,7 +47,8 @@ static void test_not_found_lists_every_path(void **state)
     assert_last_error_contains("fixture_missing");
     assert_last_error_contains("/nonexistent-veil-a/fixture_missing.so");
     assert_last_error_contains("/nonexistent-veil-b/fixture_missing.so");
-    assert_last_error_contains("tests/unit/plugin/fixtures/.libs (ignored: not an absolute directory)");
+    assert_last_error_contains("tests/unit/plugin/fixtures/.libs (ignored: not an absolute "
+                               "directory)");
     assert_last_error_lacks("tests/unit/plugin/fixtures/.libs/fixture_missing.so");
     snprintf(in_dir, sizeof in_dir, "%s/fixture_missing.so", VEIL_PLUGIN_DIR);
     assert_last_error_contains(in_dir);

@@ -327,7 +327,8 @@ static void test_max_connections(void **state)
     assert_int_equal(veil_node_transport_connect(n, "tcp", big.bytes, NULL), 0);
 
     assert_error_contains(veil_node_transport_connect(n, "tcp", "127.0.0.1:9", NULL), VEIL_ELIMIT,
-                          "tcp: cannot connect to 127.0.0.1:9: 1 " "connections open (max_connections)");
+                          "tcp: cannot connect to 127.0.0.1:9: 1 connections open "
+                          "(max_connections)");
 
     tcp_log_capture_start();
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -105,7 +105,8 @@ void test_records_arguments(void **state)
     assert_error_contains(veil_vault_record_put(v, "bad name", big, 1), VEIL_EINVAL,
                           "bad character 0x20 at offset 3 (allowed: A-Z a-z 0-9 . _ -)");
     assert_error_contains(veil_vault_record_get(v, "a/b", big, 1, &len), VEIL_EINVAL,
-                          "veil_vault_record_get: record name 'a/b': bad character 0x2f at offset 1");
+                          "veil_vault_record_get: record name 'a/b': bad character 0x2f at "
+                          "offset 1");
     assert_error_contains(veil_vault_record_put(v, "x", NULL, 3), VEIL_EINVAL,
                           "value is NULL but len is 3");
     assert_error_contains(veil_vault_record_put(v, "x", big, sizeof big), VEIL_ELIMIT,

@@ -45,7 +45,8 @@ static void test_resolver_stopped(void **state)
     for (unsigned i = 1; i <= 2; i++) {
         uint64_t t0 = veil_node_now_ms(node);
         assert_error(veil_secure_channel_create(alice, &r, trust_only(node, bob), &ch),
-                     VEIL_ECLOSED, "secure channel: the prekey fetch from 'stopper' " "stopped before its answer (its worker was stopped, as when the node " "stops)");
+                     VEIL_ECLOSED, "secure channel: the prekey fetch from 'stopper' stopped "
+                     "before its answer (its worker was stopped, as when the node stops)");
         assert_true(veil_node_now_ms(node) - t0 < 2000); /* at once, not at the timeout */
         assert_int_equal(seen, i);
     }

@@ -183,7 +183,8 @@ static void test_require_opk(void **state)
     assert_int_equal(connect_to_bob(&w, w.alice, "bob", &ch), 0);
     round_trip(w.app, &ch, "one");
     assert_error(connect_to_bob(&w, w.carol, "bob", &ch), VEIL_EAGAIN,
-                 "prekey service at 'prekeys' refused the bundle for " "'bob': no one-time prekey can be handed out and the responder requires " "one (require_opk)");
+                 "prekey service at 'prekeys' refused the bundle for 'bob': no one-time prekey "
+                 "can be handed out and the responder requires one (require_opk)");
     world_down(&w);
 }
 
@@ -265,8 +266,8 @@ static void test_spk_rotation_grace(void **state)
     logs_stop();
     /* The initiator learns the code and its fixed reason; which prekey
      * and why stay in the listener's log (issue #10, item 9). */
-    assert_last_error("secure channel: the responder refused handshake "
-                        "message 1 (timed out): prekey expired");
+    assert_last_error("secure channel: the responder refused handshake message 1 (timed out): "
+                      "prekey expired");
     assert_non_null(strstr(LOGS.text, "listener 'bob': channel sc_"));
     assert_non_null(strstr(LOGS.text, want));
     assert_int_equal(cache.served, 2);
@@ -398,7 +399,8 @@ static void test_fetch_source_limit(void **state)
     fetches(&w, "hop => prekeys", 5, 3, VEIL_EBUSY);
     veil_address ch;
     assert_error(connect_to_bob(&w, w.alice, "bob", &ch), VEIL_EBUSY,
-                 "prekey service at 'hop => prekeys' refused the " "bundle for 'bob': too many requests from this source (per-source " "request limit)");
+                 "prekey service at 'hop => prekeys' refused the bundle for 'bob': too many "
+                 "requests from this source (per-source request limit)");
     assert_int_equal(w.echo.count, 0);
     fetches(&w, "prekeys", 1, 1, 0);                  /* another source */
     sleep_ms(1100);
@@ -450,11 +452,12 @@ static void test_identity_proof_api(void **state)
     again[1] ^= 0x01;       /* the expiry is signed too */
     assert_error(veil_identity_proof_verify(v, again, len, pub, 32, &info), VEIL_EAUTH, want);
     assert_error(veil_identity_proof_verify(v, proof, 10, pub, 32, &info), VEIL_ETRUNCATED,
-                 "channel identity proof: 10 bytes, need at least 73 " "(version, expiry, signature)");
+                 "channel identity proof: 10 bytes, need at least 73 (version, expiry, signature)");
     assert_error(veil_identity_proof_verify(v, proof, len, pub, 31, &info), VEIL_EINVAL,
-                 "veil_identity_proof_verify: vault, proof, static_pub " "(32 bytes, X25519) and out must be set");
+                 "veil_identity_proof_verify: vault, proof, static_pub (32 bytes, X25519) and "
+                 "out must be set");
     assert_error(veil_identity_proof(NULL, &key, &cp, &cl), VEIL_EINVAL,
-                 "veil_identity_proof: entity, static_key, proof and " "len must be set");
+                 "veil_identity_proof: entity, static_key, proof and len must be set");
     free(proof);
     free(again);
     free(cp);
@@ -483,7 +486,8 @@ static void test_prekey_errors(void **state)
     assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol", p), 0);
     assert_error(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND,
-                 "prekey service at 'prekeys' refused the bundle for " "'nobody': no bundle under that name");
+                 "prekey service at 'prekeys' refused the bundle for 'nobody': no bundle under "
+                 "that name");
     /* ... and on the wire: the code alone. */
     static const uint8_t nobody[] = { 2, 0x01, 6, 'n', 'o', 'b', 'o', 'd', 'y' };
     uint8_t ans[512];
@@ -524,7 +528,8 @@ static void test_prekey_errors(void **state)
     node_from(NULL, &node, &app);
     assert_int_equal(veil_vault_open(node, NULL, &v), 0);
     assert_error(veil_key_agreement_directory_start(node, v), VEIL_EUNSUPPORTED,
-                 "veil_key_agreement_directory_start: the configured " "key agreement (noise/1.0) has no directory (X3DH has one: " "[key_agreement] plugin = x3dh)");
+                 "veil_key_agreement_directory_start: the configured key agreement (noise/1.0) "
+                 "has no directory (X3DH has one: [key_agreement] plugin = x3dh)");
     veil_vault_close(v);
     assert_int_equal(veil_node_stop(node), 0);
 }
