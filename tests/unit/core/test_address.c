@@ -171,13 +171,11 @@ static void test_route_parse_format(void **state)
     assert_string_equal(cut, "alpha =>...");
 }
 
-static void test_route_limits(void **state)
+static void test_route_hop_limit(void **state)
 {
     (void)state;
     veil_route r;
-    veil_address a, big;
-    char text[2 * VEIL_ROUTE_MAX_HOPS + 80];
-
+    veil_address a;
     veil_route_init(&r);
     assert_int_equal(veil_address_parse(&a, "h"), 0);
     for (unsigned i = 0; i < VEIL_ROUTE_MAX_HOPS; i++)
@@ -187,48 +185,80 @@ static void test_route_limits(void **state)
     assert_error(veil_route_prepend(&r, &a), VEIL_ELIMIT,
                  "route would have 33 addresses (limit 32)");
     assert_int_equal(veil_route_count(&r), VEIL_ROUTE_MAX_HOPS);
+}
 
-    /* 33 hops in text. */
+/* 33 hops in text. */
+static void test_route_hop_limit_in_text(void **state)
+{
+    (void)state;
+    veil_route r;
+    char text[2 * VEIL_ROUTE_MAX_HOPS + 80];
     size_t n = 0;
     for (unsigned i = 0; i <= VEIL_ROUTE_MAX_HOPS; i++)
         n += (size_t)snprintf(text + n, sizeof text - n, "%sh", i ? "," : "");
     assert_error(veil_route_parse(&r, text), VEIL_ELIMIT,
                  "route 'h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h', "
                  "address 33: route would have 33 addresses (limit 32)");
+}
 
-    /* Bytes: 3 addresses of 255 bytes use 3*257 = 771; a fourth would be 1028. */
+/* Bytes: 3 addresses of 255 bytes use 3*257 = 771; a fourth would be 1028.
+ * Then exactly at the limit: 1024 - 771 = 253 = 2 + 251 (a route of four
+ * addresses using all 1024 bytes). */
+static void fill_route_bytes(veil_route *r)
+{
+    veil_address big, fill;
     memset(big.bytes, 'b', VEIL_ADDRESS_MAX);
     big.type = 0;
     big.len = VEIL_ADDRESS_MAX;
     big.bytes[VEIL_ADDRESS_MAX] = '\0';
-    veil_route_init(&r);
+    veil_route_init(r);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(veil_route_prepend(&r, &big), 0);
-    assert_error(veil_route_prepend(&r, &big), VEIL_ELIMIT,
+        assert_int_equal(veil_route_prepend(r, &big), 0);
+    assert_error(veil_route_prepend(r, &big), VEIL_ELIMIT,
                  "route would use 1028 bytes (limit 1024)");
-    assert_error(veil_route_append(&r, &big), VEIL_ELIMIT,
+    assert_error(veil_route_append(r, &big), VEIL_ELIMIT,
                  "route would use 1028 bytes (limit 1024)");
-    /* Exactly at the limit: 1024 - 771 = 253 = 2 + 251. */
-    veil_address fill;
     memset(fill.bytes, 'f', 251);
     assert_int_equal(veil_address_set(&fill, 7, fill.bytes, 251), 0);
-    assert_int_equal(veil_route_prepend(&r, &fill), 0);
-    assert_int_equal(veil_route_count(&r), 4);
+    assert_int_equal(veil_route_prepend(r, &fill), 0);
+    assert_int_equal(veil_route_count(r), 4);
+}
+
+static void test_route_byte_limit(void **state)
+{
+    (void)state;
+    veil_route r;
     veil_address one;
+    fill_route_bytes(&r);
     assert_int_equal(veil_address_parse(&one, "x"), 0);
     assert_error(veil_route_append(&r, &one), VEIL_ELIMIT,
                  "route would use 1027 bytes (limit 1024)");
+}
 
-    /* append_route checks up front and leaves r untouched on failure. */
-    veil_route s, before;
+/* append_route checks up front and leaves r untouched on failure. */
+static void test_route_append_route_all_or_nothing(void **state)
+{
+    (void)state;
+    veil_route r, s, before;
+    veil_address one;
+    fill_route_bytes(&r);
+    assert_int_equal(veil_address_parse(&one, "x"), 0);
     veil_route_init(&s);
     assert_int_equal(veil_route_append(&s, &one), 0);
     veil_route_copy(&before, &r);
     assert_error(veil_route_append_route(&r, &s), VEIL_ELIMIT,
                  "route would use 1027 bytes (limit 1024)");
     assert_true(veil_route_equal(&r, &before));
+}
 
-    veil_address empty = {.type = 0, .len = 0};
+static void test_route_empty_address(void **state)
+{
+    (void)state;
+    veil_route s;
+    veil_address one, empty = {.type = 0, .len = 0};
+    veil_route_init(&s);
+    assert_int_equal(veil_address_parse(&one, "x"), 0);
+    assert_int_equal(veil_route_append(&s, &one), 0);
     assert_error(veil_route_append(&s, &empty), VEIL_EINVAL, "empty address (type 0) in route");
     assert_error(veil_route_prepend(&s, &empty), VEIL_EINVAL, "empty address (type 0) in route");
 }
@@ -400,7 +430,11 @@ int main(void)
         cmocka_unit_test(test_address_format_equal),
         cmocka_unit_test(test_address_random),
         cmocka_unit_test(test_route_parse_format),
-        cmocka_unit_test(test_route_limits),
+        cmocka_unit_test(test_route_hop_limit),
+        cmocka_unit_test(test_route_hop_limit_in_text),
+        cmocka_unit_test(test_route_byte_limit),
+        cmocka_unit_test(test_route_append_route_all_or_nothing),
+        cmocka_unit_test(test_route_empty_address),
         cmocka_unit_test(test_route_pop_front_get),
         cmocka_unit_test(test_route_against_model),
         cmocka_unit_test(test_route_append_route_copy_equal),
