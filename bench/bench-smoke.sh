@@ -5,7 +5,7 @@ set -u
 top=${VEIL_TOP_BUILDDIR:-.}
 out=${TMPDIR:-/tmp}/veil-bench-smoke.$$.json
 trap 'rm -f "$out" "$out.log"' EXIT
-. "${VEIL_TOP_SRCDIR:?VEIL_TOP_SRCDIR must be set}/tests/features.sh"
+. "${VEIL_TOP_SRCDIR:?VEIL_TOP_SRCDIR must be set}/tests/system/features.sh"
 # Cases whose plugins or baselines this build configured out are left out
 # (and named); every other registered case must run and report.
 cases=""

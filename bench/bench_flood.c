@@ -6,7 +6,7 @@
  * Alice's initiator, which reaches bob over TCP through the node's own
  * port (route [1#127.0.0.1:P, bob]).  A thread of this process is the
  * stranger: a plain TCP socket sending HS1 frames (32 random bytes + 0x01,
- * tests/flood.h) at FLOOD_RATE per second and reading the replies.  Each
+ * tests/support/flood.h) at FLOOD_RATE per second and reading the replies.  Each
  * run times set-ups (create + close) unloaded, then with the flood on, in
  * the same run; reported: set-ups/s both ways and their ratio (median of
  * per-run ratios), set-up latency median and p99 both ways, and what the
@@ -16,7 +16,7 @@
 #include "config.h"
 #include "bench.h"
 
-#include "../tests/flood.h"
+#include "../tests/support/flood.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Example 01: create a node and stop it.
  *
- * Contract (checked by tests/examples.sh): prints nothing, exits 0.
+ * Contract (checked by tests/system/examples.sh): prints nothing, exits 0.
  * A node with no configuration ($VEIL_CONF unset) loads no plugin; its
  * application context has the address "app". */
 #include <veil/veil.h>

@@ -2,7 +2,7 @@
  * the same payload; the application sends "Hello Ockam!" on the route
  * ["echoer"], waits for the reply and prints it.
  *
- * Contract (checked by tests/examples.sh): prints exactly one line,
+ * Contract (checked by tests/system/examples.sh): prints exactly one line,
  *   App Received: Hello Ockam!
  * and exits 0. */
 #include <veil/veil.h>

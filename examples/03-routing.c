@@ -4,7 +4,7 @@
  * The application sends "Hello Ockam!" on h1 => h2 => h3 => echoer; the
  * reply retraces the path backwards through h3, h2, h1.
  *
- * Contract (checked by tests/examples.sh): prints, in this order,
+ * Contract (checked by tests/system/examples.sh): prints, in this order,
  *   h1 forwarding: Hello Ockam!      (out: h1, h2, h3)
  *   h2 forwarding: Hello Ockam!
  *   h3 forwarding: Hello Ockam!

@@ -16,7 +16,7 @@
  * transport puts the connection's address in front of the return route,
  * and the echoer's reply follows that route back to our "app" context.
  *
- * Contract (checked by tests/multinode-echo.sh): prints exactly one line,
+ * Contract (checked by tests/system/multinode-echo.sh): prints exactly one line,
  *   App Received: Hello Ockam!
  * and exits 0; without a responder it exits 1 with the transport's error
  * (e.g. connection refused) on stderr. */

@@ -10,7 +10,7 @@
  * port 0 picks a free port).  Runs until SIGINT or SIGTERM, then stops the
  * node and exits 0.
  *
- * Contract (checked by tests/multinode-echo.sh): prints
+ * Contract (checked by tests/system/multinode-echo.sh): prints
  *   Listening on 1#HOST:PORT
  * then, for each message the echoer gets,
  *   Address: echoer, Received: <payload>

@@ -15,7 +15,7 @@
  * backend and key agreement come from the configuration ($VEIL_CONF, e.g.
  * `[vault] plugin = file`); the defaults need none.
  *
- * Contract (checked by tests/examples.sh and tests/example-05a.sh): prints
+ * Contract (checked by tests/system/examples.sh and tests/system/example-05a.sh): prints
  * exactly one line,
  *   App Received: Hello Ockam!
  * and exits 0. */

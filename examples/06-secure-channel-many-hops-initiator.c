@@ -22,10 +22,10 @@
  * twice; the middle removes the outer layer and sees only inner
  * ciphertext.
  *
- * --message TEXT sends TEXT instead of "Hello Ockam!" (tests/netns-*.sh
+ * --message TEXT sends TEXT instead of "Hello Ockam!" (tests/system/netns-*.sh
  * uses a distinctive payload to look for in a packet capture).
  *
- * Contract (checked by tests/multinode-channel.sh): prints
+ * Contract (checked by tests/system/multinode-channel.sh): prints
  *   Initiator identifier: P<64 hex>
  *   [Middle authenticated as: P<64 hex>]          (--nested only)
  *   Responder authenticated as: P<64 hex>

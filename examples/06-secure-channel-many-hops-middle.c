@@ -20,7 +20,7 @@
  * connects there first, as Ockam's middle does; otherwise the transport
  * dials on the first message for it).  Runs until SIGINT/SIGTERM.
  *
- * Contract (checked by tests/multinode-channel.sh): prints
+ * Contract (checked by tests/system/multinode-channel.sh): prints
  *   Middle identifier: P<64 hex>
  *   Listening on 1#HOST:PORT
  * then, per relayed message,

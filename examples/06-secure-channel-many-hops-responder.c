@@ -12,7 +12,7 @@
  * vault, crypto backend and key agreement from the configuration
  * ($VEIL_CONF) as in example 05a.
  *
- * Contract (checked by tests/multinode-channel.sh): prints
+ * Contract (checked by tests/system/multinode-channel.sh): prints
  *   Responder identifier: P<64 hex>
  *   Listening on 1#HOST:PORT
  * then, for each message the echoer gets,

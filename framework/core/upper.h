@@ -2,7 +2,7 @@
  * channel/) beyond the public API.  Not installed, not exported (hidden
  * visibility).  Upper layers include from the core only this, core/util.h
  * and the public headers, never the runtime's private headers
- * (tests/layering.sh checks it). */
+ * (tests/system/layering.sh checks it). */
 #ifndef VEIL_UPPER_H
 #define VEIL_UPPER_H
 

@@ -173,7 +173,7 @@ def invalid_vectors(v):
 def main():
     valid = valid_vectors()
     vectors = valid + invalid_vectors(valid[3])
-    # One vector per line: tests/test_xeddsa.c reads the file line by line.
+    # One vector per line: tests/unit/vault/test_xeddsa.c reads the file line by line.
     sys.stdout.write("{\n")
     sys.stdout.write(' "generator": "tests/vectors/gen_xeddsa.py",\n')
     sys.stdout.write(f' "source": "python3-xeddsa {xeddsa.__version__} (libxeddsa)",\n')

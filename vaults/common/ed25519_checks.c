@@ -17,7 +17,7 @@ static const uint8_t ed_p[32] = {
 
 /* y coordinates (little-endian, sign bit clear) of the small-order points of
  * edwards25519: 0 (order 4), 1 (identity), p-1 (order 2) and the two y of
- * the order-8 points (tests/test_xeddsa.c checks each against libsodium). */
+ * the order-8 points (tests/unit/vault/test_xeddsa.c checks each against libsodium). */
 static const uint8_t small_order_y[5][32] = {
     { 0 },
     { 1 },

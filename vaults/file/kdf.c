@@ -1,5 +1,5 @@
 /* scrypt on either backend (kdf.h).  Both libraries implement RFC 7914
- * exactly, so the same inputs give the same key (tests/test_vault_file.c
+ * exactly, so the same inputs give the same key (tests/unit/vault/test_vault_file.c
  * checks both against the RFC 7914 vectors and against each other). */
 #include "config.h"
 
