@@ -166,6 +166,36 @@ static void test_disconnect_mid_frame(void **state)
     bad_client(f, sizeof f, true, VEIL_ECLOSED, "peer closed mid-frame (14 of 104 bytes received)");
 }
 
+/* frame_timeout bounds one frame, not a stream: a peer each of whose
+ * sends ends inside a frame (completing the one before) never stalls,
+ * however long it streams.  (Before, the first incomplete frame's start
+ * was kept while later frames completed: the connection was closed
+ * frame_timeout after such a stream began.) */
+static void test_frame_timeout_restarts_per_frame(void **state)
+{
+    (void)state;
+    uint8_t f[128], chunk[256];
+    size_t n = raw_echo_frame(f, sizeof f, 60, 0x42), half = n / 2;
+    memcpy(chunk, f + half, n - half);
+    memcpy(chunk + n - half, f, half);
+    int fd = raw_connect(bound_port);
+    raw_send(fd, f, half);
+    for (int i = 0; i < 30; i++) { /* 1.2 s, frame_timeout = 300 ms */
+        assert_int_equal(veil_node_run_once(node, 0), 0);
+        usleep(40000);
+        raw_send(fd, chunk, n);
+        assert_int_equal(veil_node_run_once(node, 0), 0);
+    }
+    raw_send(fd, f + half, n - half);
+    for (int i = 0; i < 31; i++)
+        raw_expect_echo(node, fd, 60, 0x42);
+    veil_transport_stats st;
+    assert_int_equal(veil_node_transport_stats(node, "tcp", &st), 0);
+    assert_int_equal(st.timeouts, 0);
+    assert_int_equal(lost_info.calls, 0);
+    close(fd);
+}
+
 /* A peer that resets (SO_LINGER 0: close sends RST) while the node has a
  * reply queued for it. */
 static void test_peer_reset(void **state)
@@ -438,6 +468,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_onward_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slowloris, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_mid_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_timeout_restarts_per_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accept_out_of_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader_backpressure, setup, teardown),

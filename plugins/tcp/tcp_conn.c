@@ -427,7 +427,9 @@ static bool parse_frames(tcp_conn *c)
     const uint8_t *body;
     size_t len;
     int rc;
+    bool delivered = false;
     while ((rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
+        delivered = true;
         rc = deliver_frame(c, body, len);
         if (rc < 0)
             break;
@@ -437,9 +439,11 @@ static bool parse_frames(tcp_conn *c)
         tcp_conn_fail(c, rc, VEIL_LOG_WARN, "bad frame, closing: %s", veil_last_error());
         return false;
     }
+    /* A frame that began in this read began now: frame_timeout counts
+     * from there, not from an earlier frame's start. */
     if (tcp_frame_reader_partial(&c->rd) == 0)
         c->frame_start_ms = 0;
-    else if (c->frame_start_ms == 0)
+    else if (c->frame_start_ms == 0 || delivered)
         c->frame_start_ms = veil_node_now_ms(inst->node);
     return true;
 }
