@@ -148,6 +148,8 @@ def x3dh():
         "honest-message1": b"\x05",
         "honest-message1-responder": b"\x06",
         "honest-message2-initiator": b"\x07",
+        "message3-responder": b"\x08" + b"\x55" * 48,
+        "honest-message3-responder": b"\x0c",
     }
 
 
