@@ -154,6 +154,28 @@ long tcp_proc_kib(pid_t pid, const char *name)
     return kib;
 }
 
+long tcp_port_unread(int port)
+{
+    char line[512];
+    long total = 0;
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (f == NULL)
+        return -1;
+    if (fgets(line, sizeof line, f) == NULL) { /* the header */
+        fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned lport, st;
+        unsigned long txq, rxq;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %lx:%lx", &lport, &st, &txq, &rxq) == 4 &&
+            (int)lport == port && st != 0x0A) /* not the listener itself */
+            total += (long)rxq;
+    }
+    fclose(f);
+    return total;
+}
+
 int tcp_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

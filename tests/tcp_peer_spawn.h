@@ -33,6 +33,10 @@ long tcp_rss_kib(void);
 /* A "Name:   N kB" line of /proc/PID/status (VmRSS, VmHWM, VmData), in
  * KiB; -1 when absent. */
 long tcp_proc_kib(pid_t pid, const char *name);
+/* Bytes waiting unread in the receive queues of the IPv4 sockets whose
+ * local port is port (a listener's accepted connections), from
+ * /proc/net/tcp; -1 if it cannot be read. */
+long tcp_port_unread(int port);
 /* A TCP port on 127.0.0.1 nothing listens on (bound, then closed). */
 int tcp_free_port(void);
 
