@@ -1,4 +1,4 @@
-/* libFuzzer target: the secure channel's decoders (framework/src/
+/* libFuzzer target: the secure channel's decoders (framework/channel/
  * channel_frame.c: the frame, the inner-message and proof parsers; and
  * replay_window.c).
  *
