@@ -25,17 +25,21 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_FRAME_TIMEOUT_MS 30000
 #define DEFAULT_MAX_CONNECTIONS 4096
+/* About 64 frames of the default max_frame arriving at once, beyond the
+ * 16 KiB every connection reads into (docs/PROTOCOL.md, "Security properties and
+ * limits"). */
+#define DEFAULT_PARTIAL_FRAME_BUDGET (64ll << 20)
 
 /* ---- configuration ------------------------------------------------------ */
 
 static const char *const config_keys[] = {
     "max_frame", "send_queue_max", "auto_connect", "keepalive", "connect_timeout",
-    "frame_timeout", "max_connections", "listen", NULL,
+    "frame_timeout", "max_connections", "partial_frame_budget", "listen", NULL,
 };
 
 static int read_config(const veil_config_scope *s, tcp_config *c)
 {
-    long long v[6];
+    long long v[7];
     bool ac;
     int rc = veil_config_scope_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
                                        TCP_FRAME_MAX_MAX, &v[0]);
@@ -55,6 +59,9 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     if (rc == 0)
         rc = veil_config_scope_get_int(s, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, 1 << 20,
                                        &v[5]);
+    if (rc == 0)
+        rc = veil_config_scope_get_int(s, "partial_frame_budget", DEFAULT_PARTIAL_FRAME_BUDGET, 0,
+                                       1ll << 40, &v[6]);
     if (rc < 0)
         return rc;
     /* The default queue holds several full frames; a smaller max_frame
@@ -63,6 +70,12 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
         return veil_error_set(VEIL_ECONFIG, "[%s] send_queue_max (%lld) must hold one frame: "
                               "at least max_frame + 4 (%lld)", s->section, v[1],
                               v[0] + (long long)TCP_FRAME_HEADER);
+    /* One frame of max_frame must always fit, or it could never arrive
+     * (its buffer: the frame and a base buffer, tcp_frame.c). */
+    size_t one = tcp_budget_charge((size_t)v[0] + TCP_FRAME_HEADER + TCP_READER_BASE);
+    if ((unsigned long long)v[6] < one)
+        return veil_error_set(VEIL_ECONFIG, "[%s] partial_frame_budget (%lld) must hold one "
+                              "frame: at least max_frame + 4 (%zu)", s->section, v[6], one);
     c->max_frame = (size_t)v[0];
     c->send_queue_max = (size_t)v[1];
     c->auto_connect = ac;
@@ -70,6 +83,7 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     c->connect_timeout_ms = (int)v[3];
     c->frame_timeout_ms = (int)v[4];
     c->max_connections = (size_t)v[5];
+    c->partial_frame_budget = (size_t)v[6];
     return 0;
 }
 

@@ -4,6 +4,7 @@
  *   tcp_listener.c  listening sockets and accept
  *   tcp_conn.c      connections: dial, read, write, close, reap
  *   tcp_table.c     connections by name (hash table)
+ *   tcp_budget.c    partial_frame_budget: grown receive buffers, node-wide
  *   tcp_resolver.c  host name lookups on a helper thread
  *   tcp_frame.c     the frame reader and writer (docs/PROTOCOL.md "TCP framing")
  *   tcp_resolve.c   "host:port" parsing, name resolution, address text
@@ -32,24 +33,38 @@
 #define TCP_FRAME_MIN_MAX 64u
 #define TCP_FRAME_MAX_MAX (16u << 20)
 
+/* Every receive buffer's first size: enough for many small frames per
+ * recv().  Growth beyond it is what partial_frame_budget bounds. */
+#define TCP_READER_BASE (16u << 10)
+
 /* Incoming bytes of one connection.  Frames are parsed in place; the
- * buffer grows (once per connection, amortised) up to header + max_frame,
- * so steady state reads cost no malloc. */
+ * buffer doubles when the bytes of an incomplete frame fill it, up to that
+ * frame's size (header + announced length, at most header + max_frame)
+ * plus TCP_READER_BASE, and then stays, so steady state reads cost no
+ * malloc.  Its size is never more than TCP_READER_BASE or twice the bytes
+ * received of the frame being read. */
 typedef struct tcp_frame_reader {
     uint8_t *buf;
     size_t cap;
     size_t len;        /* bytes held */
     size_t off;        /* bytes consumed (frames handed out) */
     size_t max_frame;
+    size_t base;       /* first size: TCP_READER_BASE (the fuzzer's is tiny) */
     size_t grows;      /* reallocations, for the no-malloc check */
 } tcp_frame_reader;
 
 void tcp_frame_reader_init(tcp_frame_reader *r, size_t max_frame);
 void tcp_frame_reader_free(tcp_frame_reader *r);
-/* Where to read next and how much fits; makes room (compacts, grows to the
- * frame being received).  VEIL_ENOMEM only. */
+/* The buffer size the next read needs: the current one while a byte
+ * fits, else the next doubling (up to the incomplete frame's size). */
+size_t tcp_frame_reader_need(const tcp_frame_reader *r);
+/* Where to read next and how much fits (always > 0); makes room (compacts,
+ * grows to tcp_frame_reader_need).  VEIL_ENOMEM only. */
 int tcp_frame_reader_space(tcp_frame_reader *r, uint8_t **p, size_t *n);
 void tcp_frame_reader_commit(tcp_frame_reader *r, size_t n);
+/* Free the buffer if it holds no byte (the next read allocates the base
+ * size again); a partial frame is never dropped. */
+void tcp_frame_reader_release(tcp_frame_reader *r);
 /* 1: a whole frame (*body, *len valid until the next space() call);
  * 0: need more bytes; <0: the stream is broken (VEIL_ELIMIT frame over
  * max_frame, VEIL_EFORMAT zero-length frame), detail set. */
@@ -118,6 +133,7 @@ typedef struct tcp_config {
     int connect_timeout_ms;
     int frame_timeout_ms;      /* an incomplete frame must finish within this */
     size_t max_connections;
+    size_t partial_frame_budget; /* receive buffers beyond TCP_READER_BASE, all together */
 } tcp_config;
 
 typedef struct tcp_inst tcp_inst;
@@ -143,6 +159,7 @@ struct tcp_conn {
     tcp_frame_writer wr;
     uint64_t deadline_ms;       /* connect deadline while connecting */
     uint64_t frame_start_ms;    /* when the incomplete frame began (0: none) */
+    size_t partial_counted;     /* its bytes in stats.partial_frame_bytes */
     /* dial candidates (resolved addresses), tried in order */
     struct sockaddr_storage cand[TCP_MAX_CANDIDATES];
     socklen_t cand_len[TCP_MAX_CANDIDATES];
@@ -229,6 +246,18 @@ void tcp_resolver_detach(tcp_conn *c);
 /* Instance free: wait for every lookup thread (a lookup cannot be
  * interrupted, and its code lives in this plugin, which is unloaded next). */
 void tcp_resolver_join_all(tcp_inst *inst);
+
+/* tcp_budget.c: partial_frame_budget */
+/* What a receive buffer of cap bytes takes from the budget. */
+size_t tcp_budget_charge(size_t cap);
+/* c's next read needs extra more budget bytes: free idle grown buffers,
+ * then close connections, oldest incomplete frame first.  false: c itself
+ * was closed (it held the oldest). */
+bool tcp_budget_make_room(tcp_conn *c, size_t extra);
+/* c's receive buffer changed size from cap_before: the counters follow. */
+void tcp_budget_account(tcp_conn *c, size_t cap_before);
+/* c now holds partial bytes of an incomplete frame. */
+void tcp_budget_partial(tcp_conn *c, size_t partial);
 
 /* tcp_listener.c */
 int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound);

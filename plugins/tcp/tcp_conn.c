@@ -111,8 +111,11 @@ static void conn_release(tcp_conn *c)
     c->fd = -1;
     unlink_dirty(c);
     update_queued(inst, tcp_frame_writer_queued(&c->wr), 0);
-    inst->stats.buffer_bytes -= c->rd.cap + c->wr.cap;
+    size_t rd_cap = c->rd.cap;
     tcp_frame_reader_free(&c->rd);
+    tcp_budget_account(c, rd_cap);
+    tcp_budget_partial(c, 0);
+    inst->stats.buffer_bytes -= c->wr.cap;
     tcp_frame_writer_free(&c->wr);
     tcp_table_remove(inst, c);
     if (c->prev != NULL)
@@ -426,7 +429,9 @@ static bool parse_frames(tcp_conn *c)
     const uint8_t *body;
     size_t len;
     int rc;
+    bool delivered = false;
     while ((rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
+        delivered = true;
         rc = deliver_frame(c, body, len);
         if (rc < 0)
             break;
@@ -436,10 +441,33 @@ static bool parse_frames(tcp_conn *c)
         tcp_conn_fail(c, rc, VEIL_LOG_WARN, "bad frame, closing: %s", veil_last_error());
         return false;
     }
-    if (tcp_frame_reader_partial(&c->rd) == 0)
+    size_t partial = tcp_frame_reader_partial(&c->rd);
+    tcp_budget_partial(c, partial);
+    /* A frame that began in this read began now: frame_timeout and the
+     * budget's "oldest first" count from there, not from an earlier
+     * frame's start. */
+    if (partial == 0)
         c->frame_start_ms = 0;
-    else if (c->frame_start_ms == 0)
+    else if (c->frame_start_ms == 0 || delivered)
         c->frame_start_ms = veil_node_now_ms(inst->node);
+    return true;
+}
+
+/* Room for the next recv: the buffer grows only within the instance's
+ * partial_frame_budget (tcp_budget.c).  false: c was closed. */
+static bool read_space(tcp_conn *c, uint8_t **p, size_t *room)
+{
+    size_t cap = c->rd.cap;
+    size_t need = tcp_frame_reader_need(&c->rd);
+    if (need > cap &&
+        !tcp_budget_make_room(c, tcp_budget_charge(need) - tcp_budget_charge(cap)))
+        return false;
+    int rc = tcp_frame_reader_space(&c->rd, p, room);
+    tcp_budget_account(c, cap);
+    if (rc < 0) {
+        tcp_conn_fail(c, rc, VEIL_LOG_ERROR, "%s", veil_last_error());
+        return false;
+    }
     return true;
 }
 
@@ -450,15 +478,8 @@ static void conn_read(tcp_conn *c)
     while (budget > 0 && c->state == TCP_OPEN) {
         uint8_t *p;
         size_t room;
-        size_t cap_before = c->rd.cap;
-        int rc = tcp_frame_reader_space(&c->rd, &p, &room);
-        inst->stats.buffer_bytes += c->rd.cap - cap_before;
-        if (c->rd.cap != cap_before)
-            inst->stats.buffer_allocs++;
-        if (rc < 0) {
-            tcp_conn_fail(c, rc, VEIL_LOG_ERROR, "%s", veil_last_error());
+        if (!read_space(c, &p, &room))
             return;
-        }
         ssize_t n = recv(c->fd, p, room, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;

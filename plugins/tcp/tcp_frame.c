@@ -6,13 +6,19 @@
  * The reader parses frames in place in one per-connection buffer; a frame
  * announcing more than max_frame bytes (or zero) breaks the stream and the
  * caller closes the connection: nothing is truncated or skipped, because
- * after a bad length no later byte can be trusted to start a frame.
+ * after a bad length no later byte can be trusted to start a frame.  The
+ * buffer starts at TCP_READER_BASE and doubles only when the bytes already
+ * received fill it (up to the announced frame plus TCP_READER_BASE), so a
+ * peer that announces a large frame and sends little holds little: memory
+ * follows the bytes received, never the length a header claims.
  *
  * The writer encodes frames back to back into one per-connection ring
  * bounded by send_queue_max, so a flush sends many frames with one call
  * (sendmsg over the ring's two segments).
  * Both buffers grow geometrically to what the connection needs and then
- * stay: steady state costs no malloc. */
+ * stay: steady state costs no malloc.  (What the grown receive buffers of
+ * all connections may hold together is the instance's partial_frame_budget,
+ * tcp_budget.c.) */
 #include "tcp.h"
 
 #include <veil/codec.h>
@@ -23,7 +29,6 @@
 
 #include "helpers.h"
 
-#define READER_INITIAL (16u << 10)
 #define WRITER_INITIAL (16u << 10)
 
 /* ---- reader --------------------------------------------------------------- */
@@ -32,6 +37,7 @@ void tcp_frame_reader_init(tcp_frame_reader *r, size_t max_frame)
 {
     memset(r, 0, sizeof *r);
     r->max_frame = max_frame;
+    r->base = TCP_READER_BASE;
 }
 
 void tcp_frame_reader_free(tcp_frame_reader *r)
@@ -53,46 +59,56 @@ size_t tcp_frame_reader_expected(const tcp_frame_reader *r)
     return veil__load_be32(r->buf + r->off);
 }
 
-static int grow_to(uint8_t **buf, size_t *cap, size_t need, size_t *grows)
+size_t tcp_frame_reader_need(const tcp_frame_reader *r)
 {
-    size_t ncap = *cap ? *cap : READER_INITIAL;
-    while (ncap < need)
-        ncap *= 2;
-    uint8_t *nb = realloc(*buf, ncap);
-    if (nb == NULL)
-        return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for a %zu-byte connection buffer",
-                              ncap);
-    *buf = nb;
-    *cap = ncap;
-    (*grows)++;
-    return 0;
+    if (r->cap == 0)
+        return r->base;
+    if (r->len - r->off < r->cap)
+        return r->cap; /* a byte still fits (at the front, once compacted) */
+    /* Full: double, but never past the incomplete frame at the front
+     * (its header, checked against max_frame by tcp_frame_next, says how
+     * long it is) plus a base buffer for the first bytes of the frames
+     * after it, so one recv() still takes several medium frames.  Either
+     * way the buffer stays within twice the bytes held. */
+    size_t frame = TCP_FRAME_HEADER + tcp_frame_reader_expected(r);
+    size_t limit = TCP_FRAME_HEADER + r->max_frame;
+    if (frame > limit)
+        frame = limit;
+    if (frame <= r->cap)
+        return 2 * r->cap; /* a whole frame the caller has not taken yet */
+    return 2 * r->cap < frame + r->base ? 2 * r->cap : frame + r->base;
 }
 
 int tcp_frame_reader_space(tcp_frame_reader *r, uint8_t **p, size_t *n)
 {
     size_t held = r->len - r->off;
-    /* Room for the frame being received (its length is known and was
-     * checked against max_frame by tcp_frame_next), else a header. */
-    size_t want = held + TCP_FRAME_HEADER;
-    size_t expected = tcp_frame_reader_expected(r);
-    if (expected > 0 && expected <= r->max_frame)
-        want = TCP_FRAME_HEADER + expected;
-    /* Move the partial frame to the front when it would not fit where it
-     * is, or when the consumed part is most of the buffer. */
-    if (r->off > 0 && (r->off + want > r->cap || r->off >= r->cap / 2)) {
+    /* Move the partial frame to the front when nothing fits after it, or
+     * when the consumed part is most of the buffer. */
+    if (r->off > 0 && (r->len == r->cap || r->off >= r->cap / 2)) {
         memmove(r->buf, r->buf + r->off, held);
         r->len = held;
         r->off = 0;
     }
-    if (r->cap < want || r->cap == 0) {
-        int rc = grow_to(&r->buf, &r->cap, want < READER_INITIAL ? READER_INITIAL : want,
-                         &r->grows);
-        if (rc < 0)
-            return rc;
+    size_t ncap = tcp_frame_reader_need(r);
+    if (ncap > r->cap) {
+        uint8_t *nb = realloc(r->buf, ncap);
+        if (nb == NULL)
+            return veil_error_set(VEIL_ENOMEM, "tcp: out of memory for a %zu-byte receive "
+                                  "buffer", ncap);
+        r->buf = nb;
+        r->cap = ncap;
+        r->grows++;
     }
     *p = r->buf + r->len;
     *n = r->cap - r->len;
     return 0;
+}
+
+void tcp_frame_reader_release(tcp_frame_reader *r)
+{
+    if (r->len != r->off)
+        return; /* holds part of a frame: never dropped here */
+    tcp_frame_reader_free(r);
 }
 
 void tcp_frame_reader_commit(tcp_frame_reader *r, size_t n)

@@ -1,22 +1,30 @@
-/* libFuzzer target: the secure channel's decoders (framework/src/
+/* libFuzzer target: the secure channel's decoders (framework/channel/
  * channel_frame.c: the frame, the inner-message and proof parsers; and
  * replay_window.c).
  *
  * Input byte 0 picks the mode:
  *   even: the rest is a frame.  It is parsed; a handshake frame's body is
- *         parsed as an identity proof (HSERR and COOKIE: only bounds); an encrypted frame's body minus the
- *         tag is parsed as the inner message (what the receiver does after
- *         a successful decryption), with a small max_message.  Every result
- *         is checked against the input bounds.
+ *         parsed as an identity proof; a refusal (HSERR) is checked for its
+ *         bounds and its code named; a cookie (COOKIE, HS1_COOKIE) for its
+ *         place and size; a data frame's body minus the tag is parsed as
+ *         the inner message (what the receiver does after a successful
+ *         decryption), with a small max_message.  Every result is checked
+ *         against the input bounds.
  *   odd:  the rest is a list of (op, u64 nonce): the replay window is run
  *         against a simple reference model (every accepted nonce kept in a
  *         list) and must agree with it on every check.
  * Run: tests/fuzz/fuzz_channel -max_total_time=60 */
 #include "channel_internal.h"
 
+#include <veil/error.h>
+
 #include <stdlib.h>
 #include <string.h>
 
+/* The checks behind each frame type, as the channel dispatches them (types
+ * up to VEIL_CH_HANDSHAKE_LAST are plain handshake frames, the rest
+ * encrypted).  A type the parser accepted but this switch does not know
+ * is a parser bug. */
 static void frame_mode(const uint8_t *in, size_t len)
 {
     veil_ch_frame f;
@@ -26,11 +34,20 @@ static void frame_mode(const uint8_t *in, size_t len)
         abort();
     if (f.cookie != NULL && (f.cookie < in || f.cookie + VEIL_CH_COOKIE_BYTES > in + len))
         abort();
-    if ((f.type == VEIL_CH_COOKIE || f.type == VEIL_CH_HS1_COOKIE) && f.cookie == NULL)
+    if ((f.type == VEIL_CH_COOKIE || f.type == VEIL_CH_HS1_COOKIE) != (f.cookie != NULL))
         abort();
-    if (f.type > VEIL_CH_HS3 && f.type <= VEIL_CH_HANDSHAKE_LAST)
-        return; /* HSERR, COOKIE: plain, no proof */
-    if (f.type <= VEIL_CH_HS3) {
+    switch (f.type) {
+    case VEIL_CH_COOKIE:
+        if (f.body_len != 0)
+            abort();
+        return;
+    case VEIL_CH_HS1:
+    case VEIL_CH_HS1_COOKIE: /* KA message 1 (|| cookie): the key agreement reads it */
+        if (f.body_len > VEIL_KA_MESSAGE_MAX)
+            abort();
+        return;
+    case VEIL_CH_HS2:
+    case VEIL_CH_HS3: {
         veil_ch_proof p;
         if (veil__ch_proof_parse(f.body, f.body_len, &p) == 0 &&
             (p.history < f.body || p.history + p.history_len > f.body + f.body_len ||
@@ -38,8 +55,28 @@ static void frame_mode(const uint8_t *in, size_t len)
             abort();
         return;
     }
-    if (f.body_len < VEIL_AEAD_TAG_BYTES)
+    case VEIL_CH_HSERR: {
+        /* Plain refusal: a code byte (channel_hserr.c names it with
+         * veil_strerror; bytes after it are not used). */
+        if (f.body_len < 1u || f.body_len > VEIL_CH_HSERR_MAX)
+            abort();
+        const char *name = veil_strerror(-(int)f.body[0]);
+        if (name == NULL || name[0] == '\0')
+            abort();
+        return;
+    }
+    case VEIL_CH_DATA:
+    case VEIL_CH_CLOSE:
+    case VEIL_CH_ACCEPT:
+    case VEIL_CH_REFUSE:
+        break;
+    default:
         abort();
+    }
+    if (f.body_len < VEIL_AEAD_TAG_BYTES || f.nonce == UINT64_MAX)
+        abort();
+    if (f.type != VEIL_CH_DATA)
+        return; /* control bodies are used as they are (REFUSE: a name, %.*s) */
     /* As if the ciphertext had decrypted to these bytes. */
     static veil_route on, ret;
     size_t plen;

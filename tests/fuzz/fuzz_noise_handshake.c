@@ -1,13 +1,18 @@
 /* libFuzzer target: Noise read_message on arbitrary bytes at every
  * handshake position of XX and IK (both roles' reads).
  *
- * Input byte 0 picks the protocol and the position; the honest messages
- * before that position are produced by a real peer with fixed keys, then
- * the rest of the input is read as the next message.  Whatever happens,
- * the state must end either advanced or FAILED with its secrets gone, and
- * no read may go out of bounds (ASan). */
+ * Input byte 0 picks the protocol (bit 0) and the position (bits 1-6); the
+ * honest messages before that position are produced by a real peer with
+ * fixed static keys, then
+ *   bit 7 clear: the rest of the input is read as the next message;
+ *   bit 7 set:   the honest peer writes the next message too and the rest
+ *                of the input patches it (patch.h), so the reads behind
+ *                the AEAD tags are reached; unpatched, it must be read.
+ * Whatever happens, the state must end either advanced or FAILED with its
+ * secrets gone, and no read may go out of bounds (ASan). */
 #include "noise.h"
 #include "noise-vault.h"
+#include "patch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup_once();
     const char *name = protocols[data[0] & 1];
     noise_handshake *hs[2] = { make(name, VEIL_KA_INITIATOR), make(name, VEIL_KA_RESPONDER) };
-    unsigned target = (data[0] >> 1) % hs[0]->proto.pattern.n_messages;
+    unsigned target = ((data[0] >> 1) & 0x3fu) % hs[0]->proto.pattern.n_messages;
     size_t n = 0, pn = 0;
     for (unsigned m = 0; m < target; m++) {
         int s = m % 2;
@@ -71,11 +76,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     noise_handshake *reader = hs[1 - target % 2];
-    int rc = noise_handshake_read(reader, data + 1, size - 1, pl, sizeof(pl), &pn);
+    const uint8_t *in = data + 1;
+    size_t len = size - 1;
+    uint8_t *patched = NULL;
+    if (data[0] & 0x80) {
+        if (noise_handshake_write(hs[target % 2], NULL, 0, msg, sizeof(msg), &n) < 0 ||
+            (patched = fuzz_patch(msg, n, data + 1, size - 1, &len)) == NULL)
+            abort();
+        in = patched;
+    }
+    int rc = noise_handshake_read(reader, in, len, pl, sizeof(pl), &pn);
     if (rc < 0 && (noise_handshake_next_action(reader) != VEIL_KA_FAILED || reader->sym.ck != 0))
         abort();
-    if (rc == 0 && pn > size)
+    if (rc == 0 && pn > len)
         abort();
+    if ((data[0] & 0x80) && size == 1 && rc != 0)
+        abort(); /* the honest message, untouched */
+    free(patched);
     noise_handshake_free(hs[0]);
     noise_handshake_free(hs[1]);
     return 0;

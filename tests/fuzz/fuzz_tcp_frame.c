@@ -1,10 +1,15 @@
 /* libFuzzer target on the tcp frame reader (plugins/tcp/tcp_frame.c).
  *
  * Input: byte 0 picks max_frame (64 .. 64+255*16), byte 1 seeds the chunk
- * sizes, the rest is the stream.  The stream is fed to the reader in
+ * sizes and the reader's first buffer size (8 .. 71 bytes instead of
+ * TCP_READER_BASE, so that small inputs make it grow), the rest is the
+ * stream.  The stream is fed to the reader in
  * chunks; every frame it hands out and the error it stops with must match
  * a straightforward reference parse of the whole stream at once, and each
- * body goes through the message decoder (which must not crash).
+ * body goes through the message decoder (which must not crash).  The
+ * buffer must follow the bytes received: never more than its first size
+ * or twice the most bytes it ever held (a header alone allocates nothing),
+ * and freeing it between frames (as the budget does) loses nothing.
  *
  * Second, the same bytes cut into payloads go through the frame writer
  * (a small ring, drained by uneven amounts so frames wrap) onto a "wire";
@@ -104,6 +109,7 @@ static void roundtrip(const uint8_t *s, size_t n, unsigned seed)
     tcp_frame_writer_free(&w);
     tcp_frame_reader r;
     tcp_frame_reader_init(&r, 1024);
+    r.base = 16;
     size_t fed = 0, seen = 0;
     while (fed < wlen) {
         uint8_t *dst;
@@ -146,14 +152,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     tcp_frame_reader r;
     tcp_frame_reader_init(&r, max_frame);
-    size_t fed = 0, got = 0;
+    r.base = 8 + seed % 64;
+    size_t fed = 0, got = 0, peak = 0;
     int err = 0;
     while (fed < n && err == 0 && got < 4096) {
         uint8_t *dst;
         size_t room;
+        seed = seed * 1103515245u + 12345u;
+        if ((seed & 0x800000u) && tcp_frame_reader_partial(&r) == 0) {
+            tcp_frame_reader_release(&r);
+            if (r.cap != 0 || r.buf != NULL)
+                abort();
+        }
         if (tcp_frame_reader_space(&r, &dst, &room) < 0 || room == 0)
             abort();
-        seed = seed * 1103515245u + 12345u;
+        if (r.cap > r.base && r.cap > 2 * peak)
+            abort(); /* grew ahead of the bytes received */
         size_t chunk = 1 + (seed >> 16) % 97;
         if (chunk > room)
             chunk = room;
@@ -162,6 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(dst, s + fed, chunk);
         tcp_frame_reader_commit(&r, chunk);
         fed += chunk;
+        if (tcp_frame_reader_partial(&r) > peak)
+            peak = tcp_frame_reader_partial(&r);
         const uint8_t *body;
         size_t len;
         int rc;

@@ -1,4 +1,10 @@
 /* Helpers for the tcp tests (see tcp_peer_spawn.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include "tcp_peer_spawn.h"
 
 #include <arpa/inet.h>
@@ -132,6 +138,44 @@ long tcp_rss_kib(void)
     return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+long tcp_proc_kib(pid_t pid, const char *name)
+{
+    char path[64], line[256];
+    long kib = -1;
+    size_t n = strlen(name);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (kib < 0 && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ':')
+            kib = strtol(line + n + 1, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+long tcp_port_unread(int port)
+{
+    char line[512];
+    long total = 0;
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (f == NULL)
+        return -1;
+    if (fgets(line, sizeof line, f) == NULL) { /* the header */
+        fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned lport, st;
+        unsigned long txq, rxq;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %lx:%lx", &lport, &st, &txq, &rxq) == 4 &&
+            (int)lport == port && st != 0x0A) /* not the listener itself */
+            total += (long)rxq;
+    }
+    fclose(f);
+    return total;
+}
+
 int tcp_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -159,6 +203,14 @@ void tcp_on_lost(veil_node *n, const veil_address *peer, int reason, const char 
     snprintf(l->detail, sizeof l->detail, "%s", detail);
 }
 
+void tcp_lost_is(veil_node *node, tcp_lost *l, int reason, const char *detail)
+{
+    assert_true(tcp_pump_until(node, &l->calls, 2000));
+    assert_int_equal(l->reason, reason);
+    if (strstr(l->detail, detail) == NULL)
+        fail_msg("route-lost detail '%s' does not contain '%s'", l->detail, detail);
+}
+
 static char captured[16384];
 static size_t captured_len;
 
@@ -184,6 +236,12 @@ void tcp_log_capture_start(void)
 const char *tcp_log_captured(void)
 {
     return captured;
+}
+
+void tcp_log_has(const char *want)
+{
+    if (strstr(captured, want) == NULL)
+        fail_msg("log does not contain '%s'; log:\n%s", want, captured);
 }
 
 void tcp_log_capture_stop(void)

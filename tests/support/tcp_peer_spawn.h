@@ -30,6 +30,13 @@ int tcp_test_node(veil_node **node, veil_context **app, const char *const *kv);
 bool tcp_pump_until(veil_node *node, const volatile int *flag, int timeout_ms);
 /* Resident set size in KiB (from /proc/self/statm). */
 long tcp_rss_kib(void);
+/* A "Name:   N kB" line of /proc/PID/status (VmRSS, VmHWM, VmData), in
+ * KiB; -1 when absent. */
+long tcp_proc_kib(pid_t pid, const char *name);
+/* Bytes waiting unread in the receive queues of the IPv4 sockets whose
+ * local port is port (a listener's accepted connections), from
+ * /proc/net/tcp; -1 if it cannot be read. */
+long tcp_port_unread(int port);
 /* A TCP port on 127.0.0.1 nothing listens on (bound, then closed). */
 int tcp_free_port(void);
 
@@ -43,10 +50,15 @@ typedef struct tcp_lost {
 } tcp_lost;
 void tcp_on_lost(veil_node *n, const veil_address *peer, int reason, const char *detail,
                  void *arg);
+/* Run node until l saw a call (asserted within 2 s); its reason must be
+ * reason and its detail contain detail (cmocka assertions). */
+void tcp_lost_is(veil_node *node, tcp_lost *l, int reason, const char *detail);
 
 /* Log capture: every "tcp" component log line is appended (bounded). */
 void tcp_log_capture_start(void);
 const char *tcp_log_captured(void);
 void tcp_log_capture_stop(void);
+/* Fail (cmocka) unless the captured log contains want. */
+void tcp_log_has(const char *want);
 
 #endif

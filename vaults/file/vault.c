@@ -71,11 +71,11 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
         snprintf(msg, sizeof msg, "%s", veil_last_error());
         return veil_error_set(VEIL_ECONFIG, "[%s] %s", scope->section, msg);
     }
-    if (o->log2n < FV_LOG2N_DEFAULT)
+    if (o->log2n < FV_LOG2N_WARN)
         veil_log(VEIL_LOG_WARN, "vault.file",
-                 "vault file %s: kdf_n = %lld is below the default 2^%u: a stolen file is "
-                 "cheaper to brute-force (meant for tests)",
-                 path, n, FV_LOG2N_DEFAULT);
+                 "vault file %s: kdf_n = %lld is below 2^%u (the default is 2^%u): a stolen "
+                 "file is cheaper to brute-force (meant for tests)",
+                 path, n, FV_LOG2N_WARN, FV_LOG2N_DEFAULT);
     return 0;
 }
 

@@ -49,6 +49,14 @@ typedef struct veil_transport_stats {
     uint64_t buffer_allocs;        /* connection buffer (re)allocations */
     uint64_t frames_rejected;      /* oversize or malformed: connection closed */
     uint64_t timeouts;             /* connect or incomplete-frame timeouts */
+    /* Appended (check size): incoming frames not yet complete. */
+    uint64_t partial_frame_bytes;  /* their bytes received and held now */
+    uint64_t partial_frame_memory; /* receive buffers beyond each connection's
+                                    * first 16 KiB now (bounded by the tcp
+                                    * transport's partial_frame_budget) */
+    uint64_t partial_frame_memory_peak;
+    uint64_t partial_frame_evictions; /* connections closed: budget exhausted */
+    uint64_t partial_frame_reclaims;  /* idle grown buffers freed for the budget */
 } veil_transport_stats;
 
 /* ---- using a transport (framework/core/transport.c) --------------------

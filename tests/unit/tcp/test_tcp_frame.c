@@ -263,6 +263,61 @@ static void test_reader_reuses_buffer(void **state)
     tcp_frame_reader_free(&r);
 }
 
+/* Issue #10, item 8: a header announcing 1 MiB does not make a 1 MiB
+ * buffer; the buffer doubles as the frame's bytes fill it, never past
+ * twice the bytes held (or the 16 KiB base) nor past the frame plus the
+ * base.
+ * (Before, it went to the announced length at the first read after the
+ * header.) */
+static void test_reader_grows_with_bytes_received(void **state)
+{
+    (void)state;
+    enum { BODY = 1 << 20 };
+    static uint8_t chunk[1000];
+    uint8_t hdr[12] = {0, 0x10, 0, 0};
+    tcp_frame_reader r;
+    const uint8_t *body;
+    size_t len, room;
+    uint8_t *p;
+    tcp_frame_reader_init(&r, BODY);
+    feed(&r, hdr, sizeof hdr);
+    assert_int_equal(tcp_frame_next(&r, &body, &len), 0);
+    assert_int_equal(tcp_frame_reader_space(&r, &p, &room), 0);
+    assert_int_equal(r.cap, TCP_READER_BASE);
+    assert_int_equal(tcp_frame_reader_need(&r), TCP_READER_BASE);
+    size_t held = sizeof hdr;
+    while (held < 4 + BODY) {
+        size_t k = 4 + BODY - held < sizeof chunk ? 4 + BODY - held : sizeof chunk;
+        feed(&r, chunk, k);
+        held += k;
+        assert_true(r.cap <= (2 * held > TCP_READER_BASE ? 2 * held : TCP_READER_BASE));
+        assert_true(r.cap <= 4 + BODY + TCP_READER_BASE);
+        if (held < 4 + BODY)
+            assert_int_equal(tcp_frame_next(&r, &body, &len), 0);
+    }
+    /* 16 KiB doubled to 1 MiB, then the frame and room for the next's
+     * first bytes */
+    assert_int_equal(r.cap, 4 + BODY + TCP_READER_BASE);
+    assert_int_equal(r.grows, 8);
+    assert_int_equal(tcp_frame_next(&r, &body, &len), 1);
+    assert_int_equal(len, BODY);
+    /* A partial frame is never released; an empty buffer is. */
+    feed(&r, hdr, 6);
+    tcp_frame_reader_release(&r);
+    assert_int_equal(r.cap, 4 + BODY + TCP_READER_BASE);
+    assert_int_equal(tcp_frame_reader_partial(&r), 6);
+    for (held = 6; held < 4 + BODY; held += len) {
+        len = 4 + BODY - held < sizeof chunk ? 4 + BODY - held : sizeof chunk;
+        feed(&r, chunk, len);
+    }
+    assert_int_equal(tcp_frame_next(&r, &body, &len), 1);
+    tcp_frame_reader_release(&r);
+    assert_int_equal(r.cap, 0);
+    assert_null(r.buf);
+    assert_int_equal(tcp_frame_reader_need(&r), TCP_READER_BASE);
+    tcp_frame_reader_free(&r);
+}
+
 static void test_endpoint_parse(void **state)
 {
     (void)state;
@@ -296,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_reader_bulk_and_partial),
         cmocka_unit_test(test_reader_limits),
         cmocka_unit_test(test_reader_reuses_buffer),
+        cmocka_unit_test(test_reader_grows_with_bytes_received),
         cmocka_unit_test(test_endpoint_parse),
     };
     return cmocka_run_group_tests_name("tcp_frame", tests, NULL, NULL);

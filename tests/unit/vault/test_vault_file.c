@@ -154,26 +154,6 @@ static void test_header_layout(void **state)
     free(f);
 }
 
-/* Without kdf_* keys a new file gets the documented defaults: N = 2^15,
- * r = 8, p = 1 (the comment line only stops the helper adding tiny ones). */
-static void test_kdf_defaults(void **state)
-{
-    (void)state;
-    fvt t;
-    size_t len;
-    assert_int_equal(fvt_open(&t, backends[0], path,
-                              "passphrase_env = " FVT_PASS_ENV "\n# no kdf_ keys\n"), 0);
-    fvt_close(&t);
-    uint8_t *f = fvt_slurp(path, &len);
-    assert_int_equal(f[11], 15);
-    assert_int_equal((uint32_t)f[12] << 24 | (uint32_t)f[13] << 16 | f[14] << 8 | f[15], 8);
-    assert_int_equal((uint32_t)f[16] << 24 | (uint32_t)f[17] << 16 | f[18] << 8 | f[19], 1);
-    free(f);
-    /* ... and it opens on the other backend with the same parameters. */
-    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, NULL), 0);
-    fvt_close(&t);
-}
-
 /* Destroying a persistent secret removes it from the file. */
 static void test_destroy_persists(void **state)
 {
@@ -561,7 +541,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_scrypt_rfc7914), T(test_roundtrip_all_backends), T(test_header_layout),
-        T(test_independent_decoder), T(test_kdf_defaults), T(test_destroy_persists), T(test_wrong_passphrase),
+        T(test_independent_decoder), T(test_new_file_kdf_default_is_2_17),
+        T(test_old_default_file_still_opens), T(test_destroy_persists), T(test_wrong_passphrase),
         T(test_truncated_every_length), T(test_flipped_every_byte), T(test_unknown_version),
         T(test_version1_upgraded),
         T(test_locked_by_child), T(test_open_permissions), T(test_passphrase_sources),

@@ -1,5 +1,6 @@
-/* File vault passphrase sources and configuration errors (part of the
- * test_vault_file program; docs/VAULT-FILE.md "Configuration"). */
+/* File vault passphrase sources, configuration errors and the KDF
+ * parameters of new and existing files (part of the test_vault_file
+ * program; docs/VAULT-FILE.md "Configuration"). */
 #include "test_vault_file_util.h"
 #include "assert_error.h"
 
@@ -85,4 +86,69 @@ void test_config_errors(void **state)
                  "opening vault 'file': [vault]: the file vault needs 'path = FILE'");
     /* None of these created the file. */
     assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Issue #10: without kdf_* keys a new file gets N = 2^17, r = 8, p = 1
+ * (keys at rest: docs/VAULT-FILE.md, "Why these KDF parameters"), no
+ * longer the interactive 2^15 (the comment line only stops the helper
+ * adding tiny ones). */
+void test_new_file_kdf_default_is_2_17(void **state)
+{
+    (void)state;
+    fvt t;
+    size_t len;
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\n# no kdf_ keys\n"), 0);
+    fvt_close(&t);
+    uint8_t *f = fvt_slurp(path, &len);
+    assert_int_equal(f[10], 1);                      /* scrypt */
+    assert_int_equal(f[11], 17);
+    assert_int_equal((uint32_t)f[12] << 24 | (uint32_t)f[13] << 16 | f[14] << 8 | f[15], 8);
+    assert_int_equal((uint32_t)f[16] << 24 | (uint32_t)f[17] << 16 | f[18] << 8 | f[19], 1);
+    free(f);
+    /* ... and it opens on the other backend with the same parameters. */
+    assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, NULL), 0);
+    fvt_close(&t);
+}
+
+/* A file made by the code before issue #10 with its default N = 2^15
+ * (tests/vectors/vault-file-n15.vault, openssl backend, one Ed25519 key
+ * "old-default") opens with today's configuration on every backend; a
+ * rewrite keeps the file's own parameters. */
+void test_old_default_file_still_opens(void **state)
+{
+    (void)state;
+    static const uint8_t want[32] = {
+        0x15, 0x35, 0x33, 0xe3, 0xed, 0xea, 0x41, 0xcc, 0xd9, 0x2d, 0x55,
+        0x58, 0x00, 0xfd, 0x82, 0xf5, 0xcf, 0x33, 0xd7, 0x9d, 0x64, 0xe4,
+        0x84, 0x51, 0x24, 0x47, 0xa1, 0xdb, 0xb0, 0xca, 0xad, 0x8e,
+    };
+    const char *top = getenv("VEIL_TOP_SRCDIR");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp '%s/tests/vectors/vault-file-n15.vault' '%s' && chmod 600 '%s'",
+             top != NULL ? top : ".", path, path);
+    assert_int_equal(system(cmd), 0);
+    for (size_t b = 0; b < n_backends; b++) {
+        fvt t;
+        veil_secret h;
+        uint8_t pub[32];
+        size_t n, len;
+        assert_int_equal(fvt_open(&t, backends[b], path,
+                                  "passphrase_env = " FVT_PASS_ENV "\n# no kdf_ keys\n"), 0);
+        assert_int_equal(veil_vault_find_by_label(t.v, "old-default", &h), 0);
+        assert_int_equal(veil_vault_public_key(t.v, h, pub, sizeof pub, &n), 0);
+        assert_memory_equal(pub, want, 32);
+        veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, b ? "second" : "first", true, false);
+        assert_int_equal(veil_vault_generate(t.v, &a, &h), 0); /* rewrites the file */
+        fvt_close(&t);
+        uint8_t *f = fvt_slurp(path, &len);
+        assert_int_equal(f[11], 15);
+        free(f);
+    }
+    fvt t;
+    veil_secret h;
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "first", &h), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, n_backends > 1 ? "second" : "first", &h), 0);
+    fvt_close(&t);
 }

@@ -1,0 +1,147 @@
+/* Raw TCP clients for the tcp tests (tcp_raw.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tcp_raw.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    return fd;
+}
+
+void raw_send(int fd, const void *p, size_t n)
+{
+    assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Frame lengths are network byte order. */
+void put32(uint8_t *p, uint32_t v)
+{
+    v = htonl(v);
+    memcpy(p, &v, sizeof v);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return ntohl(v);
+}
+
+size_t raw_echo_frame(uint8_t *out, size_t cap, size_t plen, uint8_t fill)
+{
+    veil_route onward, ret;
+    size_t n;
+    uint8_t *payload = malloc(plen ? plen : 1);
+    assert_non_null(payload);
+    memset(payload, fill, plen);
+    assert_int_equal(veil_route_parse(&onward, "echoer"), 0);
+    assert_int_equal(veil_route_parse(&ret, "client"), 0);
+    assert_true(cap > 4);
+    assert_int_equal(veil_codec_encode(&onward, &ret, payload, plen, out + 4, cap - 4, &n), 0);
+    put32(out, (uint32_t)n);
+    free(payload);
+    return n + 4;
+}
+
+bool raw_wait_closed(veil_node *node, int fd, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 5) {
+        char buf[256];
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+        assert_int_equal(veil_node_run_once(node, 5), 0);
+    }
+    return false;
+}
+
+/* One whole frame from fd into a malloc'd buffer (header stripped). */
+static uint8_t *read_frame(veil_node *node, int fd, size_t *len)
+{
+    uint8_t hdr[4];
+    uint8_t *body = NULL;
+    size_t got = 0, want = 4;
+    for (int waited = 0; waited < 5000; waited += 5) {
+        uint8_t *dst = body == NULL ? hdr + got : body + got - 4;
+        ssize_t r = recv(fd, dst, want - got, MSG_DONTWAIT);
+        if (r > 0)
+            got += (size_t)r;
+        assert_true(r != 0);
+        if (got == 4 && body == NULL) {
+            want = 4 + get32(hdr);
+            body = malloc(want - 4);
+            assert_non_null(body);
+        }
+        if (body != NULL && got == want) {
+            *len = want - 4;
+            return body;
+        }
+        if (r > 0)
+            continue;
+        if (node != NULL)
+            assert_int_equal(veil_node_run_once(node, 5), 0);
+        else
+            (void)poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 5);
+    }
+    fail_msg("no whole frame within 5 s (%zu of %zu bytes)", got, want);
+    return NULL;
+}
+
+static void expect_echo(veil_node *node, int fd, const uint8_t *want, size_t plen)
+{
+    size_t len = 0;
+    uint8_t *body = read_frame(node, fd, &len);
+    veil_route onward, ret;
+    const uint8_t *payload;
+    size_t got;
+    char text_on[128], text_ret[128];
+    assert_int_equal(veil_codec_decode(body, len, 0, &onward, &ret, &payload, &got), 0);
+    veil_route_format(&onward, text_on, sizeof text_on);
+    veil_route_format(&ret, text_ret, sizeof text_ret);
+    assert_string_equal(text_on, "client");
+    assert_string_equal(text_ret, "echoer");
+    assert_int_equal(got, plen);
+    assert_memory_equal(payload, want, plen);
+    free(body);
+}
+
+void raw_echo_ok(veil_node *node, int fd, const char *text)
+{
+    veil_route onward, ret;
+    uint8_t frame[512];
+    size_t n;
+    assert_int_equal(veil_route_parse(&onward, "echoer"), 0);
+    assert_int_equal(veil_route_parse(&ret, "client"), 0);
+    assert_int_equal(veil_codec_encode(&onward, &ret, (const uint8_t *)text, strlen(text),
+                                       frame + 4, sizeof frame - 4, &n), 0);
+    put32(frame, (uint32_t)n);
+    raw_send(fd, frame, n + 4);
+    expect_echo(node, fd, (const uint8_t *)text, strlen(text));
+}
+
+void raw_expect_echo(veil_node *node, int fd, size_t plen, uint8_t fill)
+{
+    uint8_t *want = malloc(plen ? plen : 1);
+    assert_non_null(want);
+    memset(want, fill, plen);
+    expect_echo(node, fd, want, plen);
+    free(want);
+}

@@ -1,0 +1,30 @@
+/* Raw TCP clients for the tcp tests: a plain socket playing a (good or
+ * bad) peer of a node that runs in this process.  Failures are cmocka
+ * assertions. */
+#ifndef TCP_RAW_H
+#define TCP_RAW_H
+
+#include <veil/veil.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A blocking connection to 127.0.0.1:port. */
+int raw_connect(int port);
+/* Send all n bytes (asserted). */
+void raw_send(int fd, const void *p, size_t n);
+void put32(uint8_t *p, uint32_t v);
+/* A frame holding a message to "echoer" (return route "client") with a
+ * payload of plen bytes of fill; returns its length (header included). */
+size_t raw_echo_frame(uint8_t *out, size_t cap, size_t plen, uint8_t fill);
+/* Run node until the socket sees EOF or a reset; false on timeout. */
+bool raw_wait_closed(veil_node *node, int fd, int timeout_ms);
+/* One echo round trip of text through the node's "echoer" (node NULL:
+ * the node runs in another process; just wait). */
+void raw_echo_ok(veil_node *node, int fd, const char *text);
+/* Read one echoed frame back (running node meanwhile) and check it
+ * carries plen bytes of fill. */
+void raw_expect_echo(veil_node *node, int fd, size_t plen, uint8_t fill);
+
+#endif
