@@ -306,8 +306,13 @@ static int poll_timeout(const veil_node *node, int timeout_ms)
 int veil__loop_poll(veil_node *node, int timeout_ms)
 {
     struct epoll_event evs[EPOLL_BATCH];
-    if (node->transports != NULL)
+    if (node->transports != NULL) {
         veil__transports_prepoll(node); /* flush what this round queued */
+        /* A hook may have delivered messages (a transport's next share of
+         * frames): handle them next round without waiting. */
+        if (node->router.q_len > 0)
+            timeout_ms = 0;
+    }
     veil__loop_refresh_now(node);
     int n = epoll_wait(node->loop.epfd, evs, EPOLL_BATCH, poll_timeout(node, timeout_ms));
     if (n < 0) {

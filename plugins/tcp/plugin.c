@@ -121,6 +121,7 @@ static void prepoll(veil_node *node, void *arg)
 {
     tcp_inst *inst = arg;
     (void)node;
+    tcp_conn_backlog_run(inst);
     /* Subscribers told about a failure may queue more: a few passes. */
     for (int pass = 0; pass < 4 && (inst->dirty != NULL || inst->dead != NULL); pass++) {
         while (inst->dirty != NULL) {

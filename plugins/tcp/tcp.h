@@ -173,6 +173,10 @@ struct tcp_conn {
     uint32_t hash;
     tcp_conn *next_dirty;
     tcp_conn *next_dead;
+    /* Complete frames left in rd after a round's share (TCP_FRAMES_PER_ROUND):
+     * the instance's prepoll parses more each round; no recv meanwhile. */
+    bool backlog;
+    tcp_conn *next_backlog;
 };
 
 struct tcp_listener {
@@ -194,6 +198,7 @@ struct tcp_inst {
     size_t nbuckets;            /* power of two, >= nconns when it can */
     tcp_conn *dirty;
     tcp_conn *dead;
+    tcp_conn *backlog;          /* connections with frames still to parse */
     veil_timer *tick;
     tcp_resolve_job *jobs;      /* lookups in flight (joined at free) */
     bool stopping;              /* instance_free: failures are not news */
@@ -213,6 +218,8 @@ void tcp_table_remove(tcp_inst *inst, tcp_conn *c);
 void tcp_conn_table_free(tcp_inst *inst);
 
 /* tcp_conn.c */
+/* Parse the next share of frames of every backlogged connection (prepoll). */
+void tcp_conn_backlog_run(tcp_inst *inst);
 /* Start a non-blocking connect to name ("host:port").  Errors are returned
  * (parse, resolve, immediate connect failure) with detail. */
 int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out);

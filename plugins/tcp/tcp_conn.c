@@ -23,6 +23,12 @@
 
 /* Bytes one READ event may consume before yielding to other connections. */
 #define READ_BUDGET (256u << 10)
+/* Frames one connection may turn into messages per loop round.  The rest
+ * wait in its receive buffer (no recv meanwhile), so one peer can never
+ * fill the node's delivery queue with thousands of messages at once (a
+ * flood of small frames would otherwise cost a pooled message each before
+ * any of them is handled), and connections take turns. */
+#define TCP_FRAMES_PER_ROUND 128u
 
 static void conn_event(veil_node *node, int fd, uint32_t events, void *arg);
 
@@ -82,6 +88,20 @@ static void set_want_write(tcp_conn *c, bool on)
         c->want_write = on;
 }
 
+static void unlink_backlog(tcp_conn *c)
+{
+    if (!c->backlog)
+        return;
+    for (tcp_conn **pp = &c->inst->backlog; *pp != NULL; pp = &(*pp)->next_backlog) {
+        if (*pp == c) {
+            *pp = c->next_backlog;
+            break;
+        }
+    }
+    c->backlog = false;
+    c->next_backlog = NULL;
+}
+
 static void unlink_dirty(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
@@ -110,6 +130,7 @@ static void conn_release(tcp_conn *c)
         close(c->fd);
     c->fd = -1;
     unlink_dirty(c);
+    unlink_backlog(c);
     update_queued(inst, tcp_frame_writer_queued(&c->wr), 0);
     size_t rd_cap = c->rd.cap;
     tcp_frame_reader_free(&c->rd);
@@ -428,13 +449,20 @@ static bool parse_frames(tcp_conn *c)
     tcp_inst *inst = c->inst;
     const uint8_t *body;
     size_t len;
-    int rc;
+    int rc = 0;
+    unsigned frames = 0;
     bool delivered = false;
-    while ((rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
+    while (frames < TCP_FRAMES_PER_ROUND && (rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
         delivered = true;
+        frames++;
         rc = deliver_frame(c, body, len);
         if (rc < 0)
             break;
+    }
+    if (rc >= 0 && frames == TCP_FRAMES_PER_ROUND && !c->backlog) {
+        c->backlog = true; /* maybe more complete frames: next round */
+        c->next_backlog = inst->backlog;
+        inst->backlog = c;
     }
     if (rc < 0) {
         inst->stats.frames_rejected++;
@@ -475,6 +503,8 @@ static void conn_read(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
     size_t budget = READ_BUDGET;
+    if (c->backlog)
+        return; /* its frames first (tcp_conn_backlog_run) */
     while (budget > 0 && c->state == TCP_OPEN) {
         uint8_t *p;
         size_t room;
@@ -503,13 +533,27 @@ static void conn_read(tcp_conn *c)
         inst->stats.bytes_received += (uint64_t)n;
         tcp_frame_reader_commit(&c->rd, (size_t)n);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-        if (!parse_frames(c))
+        if (!parse_frames(c) || c->backlog)
             return;
         /* A short read drained the socket: the (level-triggered) watch
          * fires again when more arrives, so skip the recv that would only
          * say EAGAIN. */
         if ((size_t)n < room)
             return;
+    }
+}
+
+void tcp_conn_backlog_run(tcp_inst *inst)
+{
+    tcp_conn *list = inst->backlog;
+    inst->backlog = NULL;
+    while (list != NULL) {
+        tcp_conn *c = list;
+        list = c->next_backlog;
+        c->backlog = false;
+        c->next_backlog = NULL;
+        if (c->state == TCP_OPEN)
+            (void)parse_frames(c); /* may put c back on inst->backlog */
     }
 }
 

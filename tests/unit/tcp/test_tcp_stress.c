@@ -363,6 +363,54 @@ static void test_slow_reader_backpressure(void **state)
 
 /* ---- many connections, a peer that dies ---------------------------------- */
 
+/* One peer's burst of small frames enters the node a share at a time: at
+ * most TCP_FRAMES_PER_ROUND (128) of its messages wait in the delivery
+ * queue at once (before: the whole burst, one pooled message each, before
+ * any was handled), and every frame still arrives, in order. */
+typedef struct burst_count {
+    unsigned seen;
+    size_t max_pending;
+    bool in_order;
+} burst_count;
+
+static int count_handle(veil_context *ctx, void *state, veil_message *msg)
+{
+    burst_count *b = state;
+    size_t len;
+    const uint8_t *p = veil_message_payload(msg, &len);
+    size_t pending = veil_node_pending(veil_ctx_node(ctx));
+    if (pending > b->max_pending)
+        b->max_pending = pending;
+    if (len != 8 || p[0] != (uint8_t)(b->seen & 0xffu))
+        b->in_order = false;
+    b->seen++;
+    return 0;
+}
+
+#define BURST 3000u
+
+static void test_burst_enters_a_share_per_round(void **state)
+{
+    (void)state;
+    static const veil_worker_ops ops = {.size = sizeof ops, .handle_message = count_handle};
+    burst_count b = {.in_order = true};
+    assert_int_equal(veil_ctx_stop_worker(app, "echoer"), 0);
+    assert_int_equal(veil_ctx_start_worker(app, "echoer", &ops, &b), 0);
+    static uint8_t frames[BURST * 64];
+    size_t n = 0;
+    for (unsigned i = 0; i < BURST; i++)
+        n += raw_echo_frame(frames + n, sizeof frames - n, 8, (uint8_t)(i & 0xffu));
+    int fd = raw_connect(bound_port);
+    raw_send(fd, frames, n);
+    for (int i = 0; i < 20000 && b.seen < BURST; i++)
+        assert_int_equal(veil_node_run_once(node, 10), 0);
+    assert_int_equal(b.seen, BURST);
+    assert_true(b.in_order);
+    print_message("most messages queued at once: %zu\n", b.max_pending);
+    assert_true(b.max_pending < 128u);
+    close(fd);
+}
+
 #define NCONN 100
 #define PER_CONN 5
 
@@ -478,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peer_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accept_out_of_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_burst_enters_a_share_per_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hundred_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_killed_mid_stream, setup, teardown),
     };
