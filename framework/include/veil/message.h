@@ -35,6 +35,14 @@ typedef struct veil_local_info {
      * addresses (a secure channel's public address) refuse such messages. */
     bool from_transport;
     uint8_t transport_type;                    /* the delivering transport's address type */
+    /* The connection a transport delivered it over: the first address of
+     * its return route then (len 0: none).  Cleared with from_transport. */
+    veil_address connection;
+    /* Set by the layer that made the message when its flow control
+     * admitted it to the first hop (a secure channel's allowed workers or
+     * reply path): the "local only" access control accepts it there.  The
+     * router clears it at that delivery, so it never travels further. */
+    bool admitted;
 } veil_local_info;
 
 /* A fresh message from the node's pool (empty routes and payload).  For
