@@ -211,6 +211,9 @@ static void test_nested(void **state)
                                                          trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol",
                                                          trust_only(w.node, w.alice)), 0);
+    /* the outer channel's peer may reach the inner listener (flow control) */
+    static const char *const via_bob[] = {"echoer", "carol"};
+    assert_int_equal(veil_secure_channel_listener_allow(w.node, "bob", via_bob, 2), 0);
     veil_route r = route_of("bob");
     veil_address outer, inner;
     assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &outer),
@@ -249,6 +252,9 @@ static void test_route_lost(void **state)
                                                          trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol",
                                                          trust_only(w.node, w.alice)), 0);
+    /* the outer channel's peer may reach the inner listener (flow control) */
+    static const char *const via_bob[] = {"echoer", "carol"};
+    assert_int_equal(veil_secure_channel_listener_allow(w.node, "bob", via_bob, 2), 0);
     veil_route r = route_of("h1 => bob");
     veil_address outer, inner, hop;
     assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &outer),
