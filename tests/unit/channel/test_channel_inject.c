@@ -41,16 +41,7 @@ static int expose(veil_context *ctx, void *state)
  * payload text. */
 static void raw_send(int fd, const char *onward, const char *text)
 {
-    veil_route on = route_of(onward), ret = route_of("mallory");
-    uint8_t buf[2048];
-    size_t n = 0;
-    assert_int_equal(veil_codec_encode(&on, &ret, (const uint8_t *)text, strlen(text), buf + 4,
-                                       sizeof buf - 4, &n), 0);
-    buf[0] = (uint8_t)(n >> 24);
-    buf[1] = (uint8_t)(n >> 16);
-    buf[2] = (uint8_t)(n >> 8);
-    buf[3] = (uint8_t)n;
-    assert_int_equal(write(fd, buf, 4 + n), (ssize_t)(4 + n));
+    send_tcp_frame(fd, onward, "mallory", text);
 }
 
 static veil_worker_ops exposed_ops;
