@@ -102,16 +102,15 @@ int veil__ch_allow_from_config(veil_node *node, veil_ch_allow **out)
 
 void veil__ch_senders_free(veil_channel *ch)
 {
-    for (unsigned i = 0; i < VEIL_CH_SENDERS; i++) {
+    for (unsigned i = 0; ch->senders != NULL && i < VEIL_CH_SENDERS; i++)
         free(ch->senders[i].bytes);
-        ch->senders[i].bytes = NULL;
-        ch->senders[i].len = 0;
-    }
+    free(ch->senders);
+    ch->senders = NULL;
 }
 
 static bool sender_known(const veil_channel *ch, const uint8_t *bytes, size_t len)
 {
-    for (unsigned i = 0; i < VEIL_CH_SENDERS; i++)
+    for (unsigned i = 0; ch->senders != NULL && i < VEIL_CH_SENDERS; i++)
         if (ch->senders[i].bytes != NULL && ch->senders[i].len == len &&
             memcmp(ch->senders[i].bytes, bytes, len) == 0)
             return true;
@@ -126,9 +125,11 @@ void veil__ch_note_sender(veil_channel *ch, const veil_message *msg)
     if (!veil_route_front(veil_message_return_const(msg), &type, &bytes, &len) ||
         type != VEIL_ADDRESS_TYPE_LOCAL || sender_known(ch, bytes, len))
         return;
+    if (ch->senders == NULL && (ch->senders = calloc(VEIL_CH_SENDERS, sizeof *ch->senders)) == NULL)
+        return; /* its replies will be refused: fail closed */
     char *copy = malloc(len + 1u);
     if (copy == NULL)
-        return; /* its replies will be refused: fail closed */
+        return;
     memcpy(copy, bytes, len);
     copy[len] = '\0';
     unsigned i = ch->senders_next++ % VEIL_CH_SENDERS;

@@ -290,7 +290,7 @@ typedef struct veil_channel {
     /* flow control: initiators' allowed workers (responders use their
      * listener's), the reply path, one warning per channel */
     veil_ch_allow *allowed;
-    veil_ch_sender senders[VEIL_CH_SENDERS];
+    veil_ch_sender *senders;      /* VEIL_CH_SENDERS, made on the first send */
     unsigned senders_next;
     bool flow_logged;
 } veil_channel;
