@@ -50,8 +50,7 @@ int veil_message_new(veil_node *node, veil_message **out)
     m->info.peer_identifier[0] = '\0';
     m->info.from_transport = false;
     m->info.transport_type = 0;
-    m->info.connection.len = 0;
-    m->info.connection.bytes[0] = '\0';
+    m->info.connection.len = 0; /* its bytes mean nothing while len is 0 */
     m->info.admitted = false;
     veil_route_init(&m->routes[0]);
     veil_route_init(&m->routes[1]);
