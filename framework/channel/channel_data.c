@@ -115,9 +115,8 @@ static void clear_local_info(veil_message *m)
 {
     veil_local_info *li = veil__message_local_info(m);
     if (li->via_channel || li->channel.len != 0 || li->peer_identifier[0] != '\0')
-        veil__memzero(li, sizeof *li);
+        veil__local_info_wipe(li);
     li->from_transport = false; /* the frame is made here */
-    li->connection.len = 0;
     li->admitted = false;
 }
 
@@ -137,8 +136,6 @@ static void set_local_info(veil_message *m, const veil_address *channel,
      * that carried the frame. */
     li->from_transport = false;
     li->transport_type = 0;
-    li->connection.len = 0;
-    li->connection.bytes[0] = '\0';
     li->admitted = true; /* flow control passed it (veil__ch_flow_check) */
 }
 

@@ -214,7 +214,8 @@ static uint32_t source(const veil_message *msg, char *out, size_t cap)
     return veil__router_hash(out, strlen(out)) | 1u; /* 0 marks an empty ring entry */
 }
 
-static void refuse(veil_node *node, veil_message *msg, const char *what, const char *why)
+__attribute__((noinline)) static void refuse(veil_node *node, veil_message *msg,
+                                            const char *what, const char *why)
 {
     char from[VEIL_ADDRESS_TEXT_MAX + 120], to[VEIL_ADDRESS_TEXT_MAX + 1] = "";
     uint8_t type;
@@ -234,12 +235,20 @@ static void refuse(veil_node *node, veil_message *msg, const char *what, const c
     veil_message_free(msg);
 }
 
+/* Refused by ac: the reason names it. */
+__attribute__((noinline)) static void refuse_by(veil_node *node, veil_message *msg,
+                                               const veil_access_control *ac)
+{
+    char why[VEIL_AC_NAME_MAX + 64];
+    snprintf(why, sizeof why, "refused by its access control '%s'", veil_access_control_name(ac));
+    refuse(node, msg, "for", why);
+}
+
 int veil__access_admit(veil_node *node, veil_context *ctx, const veil_access_control *ac,
                        veil_message *msg)
 {
     veil_local_info *li = &msg->info;
     bool reply = false;
-    char why[VEIL_AC_NAME_MAX + 64];
     if (li->from_transport && (ac == NULL || ac->kind != VEIL_AC_NETWORK)) {
         reply = sent_over(ctx, &li->connection);
         if (!reply) {
@@ -250,9 +259,7 @@ int veil__access_admit(veil_node *node, veil_context *ctx, const veil_access_con
         }
     }
     if (decide(ac, li, reply) < 0) {
-        snprintf(why, sizeof why, "refused by its access control '%s'",
-                 veil_access_control_name(ac));
-        refuse(node, msg, "for", why);
+        refuse_by(node, msg, ac);
         return VEIL_EDENIED;
     }
     li->admitted = false;

@@ -18,15 +18,19 @@
 static const veil_address tombstone_addr;
 #define TOMBSTONE (&tombstone_addr)
 
-uint32_t veil__router_hash(const void *bytes, size_t len)
+static inline uint32_t hash_bytes(const uint8_t *b, size_t len)
 {
-    const uint8_t *b = bytes;
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         h ^= b[i];
         h *= 16777619u;
     }
     return h;
+}
+
+uint32_t veil__router_hash(const void *bytes, size_t len)
+{
+    return hash_bytes(bytes, len);
 }
 
 int veil__router_init(veil_node *node)
@@ -65,7 +69,7 @@ static veil_route_slot *find_slot(const veil_router *r, const uint8_t *bytes,
 veil_context *veil__router_lookup(const veil_node *node, const uint8_t *bytes, size_t len)
 {
     const veil_router *r = &node->router;
-    veil_route_slot *s = find_slot(r, bytes, len, veil__router_hash(bytes, len));
+    veil_route_slot *s = find_slot(r, bytes, len, hash_bytes(bytes, len));
     return s != NULL ? s->ctx : NULL;
 }
 
@@ -105,7 +109,7 @@ static int grow(veil_router *r)
 int veil__router_add(veil_node *node, const veil_address *a, veil_context *ctx)
 {
     veil_router *r = &node->router;
-    uint32_t h = veil__router_hash((const uint8_t *)a->bytes, a->len);
+    uint32_t h = hash_bytes((const uint8_t *)a->bytes, a->len);
     if (find_slot(r, (const uint8_t *)a->bytes, a->len, h) != NULL)
         return veil_error_set(VEIL_EEXIST, "address '%s' is already in use", a->bytes);
     if ((r->used + 1) * 10 > r->cap * 7) {
@@ -121,7 +125,7 @@ int veil__router_set_access(veil_node *node, const veil_address *a, veil_access_
 {
     veil_router *r = &node->router;
     veil_route_slot *s = find_slot(r, (const uint8_t *)a->bytes, a->len,
-                                   veil__router_hash((const uint8_t *)a->bytes, a->len));
+                                   hash_bytes((const uint8_t *)a->bytes, a->len));
     if (s == NULL)
         return veil_error_set(VEIL_ENOTFOUND, "no worker at address '%s'", a->bytes);
     veil__access_ref(ac);
@@ -134,7 +138,7 @@ void veil__router_remove(veil_node *node, const veil_address *a)
 {
     veil_router *r = &node->router;
     veil_route_slot *s = find_slot(r, (const uint8_t *)a->bytes, a->len,
-                                   veil__router_hash((const uint8_t *)a->bytes, a->len));
+                                   hash_bytes((const uint8_t *)a->bytes, a->len));
     if (s == NULL)
         return;
     veil_access_control_free(s->access);
@@ -219,7 +223,7 @@ static void note_sender(veil_node *node, const veil_message *msg, uint8_t type,
     if (!veil_route_front(veil_message_return_const(msg), &rt, &rb, &rl) ||
         rt != VEIL_ADDRESS_TYPE_LOCAL)
         return;
-    veil_route_slot *s = find_slot(&node->router, rb, rl, veil__router_hash(rb, rl));
+    veil_route_slot *s = find_slot(&node->router, rb, rl, hash_bytes(rb, rl));
     if (s != NULL && (s->access == NULL || s->access->kind != VEIL_AC_NETWORK))
         veil__access_sent(s->ctx, type, bytes, len);
 }
@@ -228,6 +232,7 @@ static void note_sender(veil_node *node, const veil_message *msg, uint8_t type,
  * through the queue), so the sender's call returns the transport's verdict:
  * a bad address, a full send queue (VEIL_EAGAIN), a failed dial.  The
  * transport only queues bytes here; it writes before the loop polls. */
+__attribute__((noinline)) /* keeps the local path of veil__router_send lean */
 static int hand_to_transport(veil_node *node, veil_message *msg, uint8_t type,
                              const uint8_t *bytes, size_t len)
 {
@@ -369,16 +374,25 @@ static void deliver_one(veil_node *node, veil_message *msg)
                      type, veil_strerror(rc), veil_last_error());
         return;
     }
-    veil_route_slot *s = find_slot(&node->router, bytes, len, veil__router_hash(bytes, len));
+    veil_route_slot *s = find_slot(&node->router, bytes, len, hash_bytes(bytes, len));
     if (s == NULL) {
         drop(node, msg, "no worker at that address");
         return;
     }
     veil_context *ctx = s->ctx;
     /* Access control: the default (local only) admits what was made on
-     * this node without a call; everything else takes the slow path. */
-    if ((s->access != NULL || msg->info.from_transport || msg->info.via_channel) &&
-        veil__access_admit(node, ctx, s->access, msg) < 0)
+     * this node, and what a secure channel admitted to it, without a call;
+     * everything else takes the slow path. */
+    veil_local_info *li = &msg->info;
+    bool ok;
+    if (s->access == NULL) /* local only */
+        ok = !li->from_transport && (!li->via_channel || li->admitted);
+    else
+        ok = s->access->kind == VEIL_AC_NETWORK ||
+             (s->access->kind == VEIL_AC_LOCAL_SENDERS && !li->from_transport);
+    if (ok)
+        li->admitted = false;
+    else if (veil__access_admit(node, ctx, s->access, msg) < 0)
         return;
     node->stats.delivered++;
     if (ctx->kind == VEIL_CTX_MAILBOX)

@@ -28,7 +28,8 @@ typedef struct veil_node veil_node;
 typedef struct veil_local_info {
     /* The small fields first: the router reads them for every delivery,
      * and there they share the message's first cache line (issue #12
-     * reordered the struct; its layout is not ABI-stable yet). */
+     * reordered the struct and appended `connection`; its layout is not
+     * ABI-stable yet). */
     bool via_channel;                          /* came out of a secure channel */
     /* Set by the runtime when a transport hands the message in
      * (veil_node_deliver); cleared when a secure channel decrypts it (it
@@ -41,11 +42,13 @@ typedef struct veil_local_info {
      * router clears it at that delivery, so it never travels further. */
     bool admitted;
     uint8_t transport_type;                    /* the delivering transport's address type */
-    /* The connection a transport delivered it over: the first address of
-     * its return route then (len 0: none).  Cleared with from_transport. */
-    veil_address connection;
     veil_address channel;                      /* that channel's local address */
     char peer_identifier[VEIL_IDENTIFIER_TEXT_MAX]; /* authenticated peer */
+    /* Meaningful only while from_transport is set: the connection a
+     * transport delivered it over (the first address of its return route
+     * then; len 0: none).  Last, so wiping what a channel put here leaves
+     * it alone. */
+    veil_address connection;
 } veil_local_info;
 
 /* A fresh message from the node's pool (empty routes and payload).  For
