@@ -74,7 +74,6 @@ static int seen_handle(veil_context *ctx, void *state, veil_message *msg)
     return 0;
 }
 
-static const veil_worker_ops seen_ops = {.size = sizeof seen_ops, .handle_message = seen_handle};
 
 /* ---- a TCP peer and a worker that is not network-facing ---------------- */
 
