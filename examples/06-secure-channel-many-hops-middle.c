@@ -53,7 +53,7 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
                  veil_entity **self)
 {
     veil_trust_policy *policy;
-    int rc = veil_entity_create(node, NULL, NULL, self);
+    int rc = veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, self);
     if (rc < 0)
         return example_fail(who, "creating the middle's entity", rc), rc;
     printf("Middle identifier: %s\n", veil_entity_identifier(*self));
@@ -70,7 +70,7 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
         return example_fail(who, "starting the relay", rc), rc;
     if ((rc = example_listener_policy(node, &policy)) < 0)
         return example_fail(who, "trust policy", rc), rc;
-    if ((rc = veil_secure_channel_listener_create(*self, "middle_listener", policy)) < 0)
+    if ((rc = veil_secure_channel_listener_open(*self, "middle_listener", policy)) < 0)
         return example_fail(who, "secure channel listener", rc), rc;
     /* The outer channel's peer may reach the relay, nothing else here. */
     static const char *const allowed[] = {"hop"};
@@ -89,7 +89,7 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
 static int relay_config(const char *responder, veil_node_options *o)
 {
     veil_config *cfg = NULL;
-    int rc = veil_config_load_env(&cfg);
+    int rc = veil_config_new_from_env(&cfg);
     if (rc == VEIL_ENOTFOUND)
         rc = veil_config_new(&cfg);
     if (rc == 0)
@@ -116,14 +116,14 @@ int main(int argc, char **argv)
     veil_node_options o = {.size = sizeof o};
     int rc = relay_config(responder, &o);
     if (rc == 0)
-        rc = veil_node_create(&node, &app, &o);
+        rc = veil_node_new(&node, &app, &o);
     veil_config_free((veil_config *)o.config);
     if (rc < 0)
-        return example_fail(who, "veil_node_create", rc);
+        return example_fail(who, "veil_node_new", rc);
     if ((rc = setup(node, app, where, responder, &self)) == 0 &&
         (rc = example_run_until_signal(node)) < 0)
         example_fail(who, "running the node", rc);
-    veil_entity_free(self);
-    (void)veil_node_stop(node);
+    veil_entity_close(self);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

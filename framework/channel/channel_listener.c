@@ -25,7 +25,7 @@ void veil__ch_listener_unref(veil_ch_listener *l)
         l->ka->instance_free(l->ka_inst);
     free(l->prologue);
     veil__ch_allow_free(l->allowed);
-    veil_entity_free(l->entity);   /* our reference */
+    veil_entity_close(l->entity);   /* our reference */
     free(l);
 }
 
@@ -102,13 +102,13 @@ static int listener_setup(veil_ch_listener *l, veil_node *node, const char *addr
     return veil__ch_ka_listen(l, node, address, &local);
 }
 
-int veil_secure_channel_listener_create(veil_entity *e, const char *address,
+int veil_secure_channel_listener_open(veil_entity *e, const char *address,
                                         veil_trust_policy *policy)
 {
     veil_node *node = e ? veil_entity_node(e) : NULL;
     if (node == NULL || address == NULL || policy == NULL) {
         veil_trust_policy_free(policy);
-        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_create: %s",
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_open: %s",
                               e == NULL ? "entity is NULL" : node == NULL
                               ? "the entity has no node" : address == NULL ? "address is NULL"
                               : "policy is NULL (a listener must have a trust policy)");

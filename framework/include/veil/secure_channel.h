@@ -1,8 +1,8 @@
 /* veil — secure channels (docs/PROTOCOL.md, "Secure channel").
  *
  * Mirrors Ockam's getting-started "Secure Channel" chapter:
- *   veil_secure_channel_listener_create(bob, "bob_listener", bob_policy);
- *   veil_secure_channel_create(alice, &route_to_listener, alice_policy, &ch);
+ *   veil_secure_channel_listener_open(bob, "bob_listener", bob_policy);
+ *   veil_secure_channel_open(alice, &route_to_listener, alice_policy, &ch);
  *   route = [ch, "echoer"]; veil_ctx_send(ctx, &route, ...);
  *
  * A message sent to [channel, rest...] is encrypted with its remaining
@@ -24,7 +24,7 @@ VEIL_BEGIN_DECLS
 
 /* Start a listener worker at address; each initiator gets its own channel.
  * Takes ownership of policy (freed when the listener stops). */
-VEIL_EXPORT int veil_secure_channel_listener_create(veil_entity *e,
+VEIL_EXPORT int veil_secure_channel_listener_open(veil_entity *e,
                                                     const char *address,
                                                     veil_trust_policy *policy) VEIL_WUR;
 /* Run the handshake with the listener at the end of route (running the
@@ -32,7 +32,7 @@ VEIL_EXPORT int veil_secure_channel_listener_create(veil_entity *e,
  * put first in routes.  Takes ownership of policy.  Errors: VEIL_EDENIED
  * (detail names the refused identifier and policy), VEIL_ETIMEDOUT,
  * VEIL_EHANDSHAKE, VEIL_EAUTH. */
-VEIL_EXPORT int veil_secure_channel_create(veil_entity *e, const veil_route *route,
+VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route,
                                            veil_trust_policy *policy,
                                            veil_address *channel) VEIL_WUR;
 /* ---- flow control (docs/ARCHITECTURE.md, "Access control") ---------------

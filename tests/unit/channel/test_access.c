@@ -134,7 +134,7 @@ static int open_over_tcp(net *n, veil_entity *who, const char *listener, veil_en
     char text[128];
     snprintf(text, sizeof text, "1#127.0.0.1:%d => %s", n->port, listener);
     veil_route r = route_of(text);
-    return veil_secure_channel_create(who, &r, trust_only(n->w.node, peer), ch);
+    return veil_secure_channel_open(who, &r, trust_only(n->w.node, peer), ch);
 }
 
 static void send_via(net *n, const veil_address *ch, const char *to, const char *text)
@@ -151,7 +151,7 @@ static void test_channel_peer_refused_by_flow_control(void **state)
     (void)state;
     net n;
     net_up(&n, NULL);
-    assert_int_equal(veil_secure_channel_listener_create(n.w.bob, "bob",
+    assert_int_equal(veil_secure_channel_listener_open(n.w.bob, "bob",
                                                          trust_only(n.w.node, n.w.alice)), 0);
     seen secret = {0};
     veil_access_control *peers;
@@ -211,7 +211,7 @@ static void test_identifiers_and_trust_policy(void **state)
                "allowed_workers = echoer, by_id, by_policy, by_channel\n");
     veil_trust_policy *everyone;
     assert_int_equal(veil_trust_policy_new(n.w.node, "everyone", NULL, &everyone), 0);
-    assert_int_equal(veil_secure_channel_listener_create(n.w.bob, "bob", everyone), 0);
+    assert_int_equal(veil_secure_channel_listener_open(n.w.bob, "bob", everyone), 0);
     const char *alice_id = veil_entity_identifier(n.w.alice);
     static const char *const bad_ids[] = {"Pnot-an-identifier"};
     veil_access_control *by_id, *by_policy;

@@ -39,11 +39,11 @@ static int node_with(const char *text, veil_node **node, veil_context **app)
 {
     veil_config *cfg;
     veil_node_options o = {.size = sizeof o};
-    int rc = veil_config_parse(&cfg, text, "<test>");
+    int rc = veil_config_new_from_text(&cfg, text, "<test>");
     if (rc < 0)
         return rc;
     o.config = cfg;
-    rc = veil_node_create(node, app, &o);
+    rc = veil_node_new(node, app, &o);
     veil_config_free(cfg);
     return rc;
 }
@@ -84,9 +84,9 @@ static int serve(int wfd)
      * listener itself (a channel in a channel), an echoer; write
      * "host:port identifier\n"; run until killed. */
     if (node_with("[secure_channel]\nallowed_workers = echoer, listener\n", &node, &app) < 0 ||
-        veil_entity_create(node, NULL, NULL, &e) < 0 ||
+        veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &e) < 0 ||
         veil_trust_policy_new(node, "everyone", NULL, &p) < 0 ||
-        veil_secure_channel_listener_create(e, "listener", p) < 0 ||
+        veil_secure_channel_listener_open(e, "listener", p) < 0 ||
         veil_ctx_start_worker(app, "echoer", &echo_ops, NULL) < 0 ||
         veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound) < 0) {
         fprintf(stderr, "peer: %s\n", veil_last_error());
@@ -153,14 +153,14 @@ static void local_up(local *l)
 {
     /* this process dials its peers on first use */
     assert_int_equal(node_with("[transport.tcp]\nauto_connect = true\n", &l->node, &l->app), 0);
-    assert_int_equal(veil_entity_create(l->node, NULL, NULL, &l->alice), 0);
+    assert_int_equal(veil_entity_open(l->node, NULL, NULL, VEIL_ENTITY_CREATE, &l->alice), 0);
     assert_int_equal(veil_node_transport_start(l->node, "tcp"), 0);
 }
 
 static void local_down(local *l)
 {
-    veil_entity_free(l->alice);
-    assert_int_equal(veil_node_stop(l->node), 0);
+    veil_entity_close(l->alice);
+    assert_int_equal(veil_node_free(l->node), 0);
 }
 
 static int open_channel_via(local *l, const peer *relay, const peer *p, const veil_address *first,
@@ -182,8 +182,8 @@ static int open_channel_via(local *l, const peer *relay, const peer *p, const ve
     else
         assert_int_equal(veil_route_append_str(&r, tcp), 0);
     assert_int_equal(veil_route_append_str(&r, "listener"), 0);
-    assert_int_equal(veil_trust_policy_identifier(l->node, &id, 1, &policy), 0);
-    return veil_secure_channel_create(l->alice, &r, policy, ch);
+    assert_int_equal(veil_trust_policy_new_identifier(l->node, &id, 1, &policy), 0);
+    return veil_secure_channel_open(l->alice, &r, policy, ch);
 }
 
 static int open_channel(local *l, const peer *p, const veil_address *first, veil_address *ch)
