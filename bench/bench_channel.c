@@ -1,7 +1,7 @@
 /* channel: secure channels end to end, in one process (both ends).
  *
  *  1. authenticated channel set-ups per second (key agreement + identity
- *     proof + trust policy + ACCEPT: veil_secure_channel_create, then
+ *     proof + trust policy + ACCEPT: veil_secure_channel_open, then
  *     close), against an OpenSSL TLS 1.3 handshake with mutual Ed25519
  *     certificate authentication over a memory BIO pair, and against the
  *     crypto bound of the design: the public-key operations one set-up
@@ -67,10 +67,10 @@ static int setup_channel(world *w, veil_address *ch)
     const char *id = veil_entity_identifier(w->bob);
     veil_trust_policy *p;
     veil_route r;
-    int rc = veil_trust_policy_identifier(w->node, &id, 1, &p);
+    int rc = veil_trust_policy_new_identifier(w->node, &id, 1, &p);
     if (rc == 0)
         rc = veil_route_parse(&r, "bob");
-    return rc < 0 ? rc : veil_secure_channel_create(w->alice, &r, p, ch);
+    return rc < 0 ? rc : veil_secure_channel_open(w->alice, &r, p, ch);
 }
 
 static int setup_and_close(world *w)
@@ -95,9 +95,9 @@ static int bound_once(world *w)
     const int remote[6] = { 1, 0, 1, 0, 1, 0 };
     for (int i = 0; i < 6 && rc == 0; i++)
         if ((rc = veil_vault_dh(w->vault, local[i], pub[remote[i]], 32, NULL, &out)) == 0)
-            rc = veil_vault_destroy(w->vault, out);
+            rc = veil_vault_secret_destroy(w->vault, out);
     for (int i = 0; i < 2; i++)
-        if (e[i] != 0 && veil_vault_destroy(w->vault, e[i]) < 0 && rc == 0)
+        if (e[i] != 0 && veil_vault_secret_destroy(w->vault, e[i]) < 0 && rc == 0)
             rc = -1;
     return rc;
 }
@@ -121,12 +121,12 @@ static int x3dh_bound_once(world *w)
                                   pub[0], w->pub_s[0], pub[1], pub[1] };
     for (int i = 0; i < 12 && rc == 0; i++)
         if ((rc = veil_vault_dh(w->vault, local[i], remote[i], 32, NULL, &out)) == 0)
-            rc = veil_vault_destroy(w->vault, out);
+            rc = veil_vault_secret_destroy(w->vault, out);
     if (rc == 0)
         rc = veil_vault_verify(w->vault, VEIL_SECRET_X25519, w->pub_s[1], 32, w->spk_enc, 33,
                                w->spk_sig);
     for (int i = 0; i < 3; i++)
-        if (e[i] != 0 && veil_vault_destroy(w->vault, e[i]) < 0 && rc == 0)
+        if (e[i] != 0 && veil_vault_secret_destroy(w->vault, e[i]) < 0 && rc == 0)
             rc = -1;
     return rc;
 }
@@ -261,7 +261,7 @@ static int bulk_case(world *w, const veil_address *ch, size_t len)
         tr[run] = (double)done * (double)len / raw / 1e6;
         tt[run] = w->tls ? (double)done * (double)len / tl / 1e6 : 0;
     }
-    if (k != 0 && veil_vault_destroy(w->vault, k) < 0 && rc == 0)
+    if (k != 0 && veil_vault_secret_destroy(w->vault, k) < 0 && rc == 0)
         rc = -1;
     if (rc < 0)
         return rc;
@@ -369,10 +369,10 @@ static int world_up(world *w, const char *config)
 {
     veil_node_options o = { .size = sizeof o };
     veil_config *cfg = NULL;
-    int rc = config ? veil_config_parse(&cfg, config, "<bench>") : 0;
+    int rc = config ? veil_config_new_from_text(&cfg, config, "<bench>") : 0;
     o.config = cfg;
     if (rc == 0)
-        rc = veil_node_create(&w->node, &w->app, config ? &o : NULL);
+        rc = veil_node_new(&w->node, &w->app, config ? &o : NULL);
     veil_config_free(cfg);
     if (rc < 0)
         return rc;
@@ -380,25 +380,25 @@ static int world_up(world *w, const char *config)
     veil_trust_policy *p;
     veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
     if ((rc = veil_vault_open(w->node, NULL, &w->vault)) < 0 ||
-        (rc = veil_entity_create(w->node, w->vault, NULL, &w->alice)) < 0 ||
-        (rc = veil_entity_create(w->node, w->vault, NULL, &w->bob)) < 0 ||
+        (rc = veil_entity_open(w->node, w->vault, NULL, VEIL_ENTITY_CREATE, &w->alice)) < 0 ||
+        (rc = veil_entity_open(w->node, w->vault, NULL, VEIL_ENTITY_CREATE, &w->bob)) < 0 ||
         (rc = veil_ctx_start_worker(w->app, "sink", &sink_ops, &w->sunk)) < 0 ||
         (rc = veil_vault_generate(w->vault, &a, &w->bound_s[0])) < 0 ||
         (rc = veil_vault_generate(w->vault, &a, &w->bound_s[1])) < 0 ||
         (rc = x3dh_bound_keys(w)) < 0)
         return rc;
     id = veil_entity_identifier(w->alice);
-    if ((rc = veil_trust_policy_identifier(w->node, &id, 1, &p)) < 0)
+    if ((rc = veil_trust_policy_new_identifier(w->node, &id, 1, &p)) < 0)
         return rc;
-    return veil_secure_channel_listener_create(w->bob, "bob", p);
+    return veil_secure_channel_listener_open(w->bob, "bob", p);
 }
 
 static void world_down(world *w)
 {
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
+    veil_entity_close(w->alice);
+    veil_entity_close(w->bob);
     veil_vault_close(w->vault);
-    (void)veil_node_stop(w->node);
+    (void)veil_node_free(w->node);
 }
 
 static int run(bench_run *b)

@@ -84,9 +84,9 @@ static int setup_close(flood_world *w)
     const char *id = veil_entity_identifier(w->bob);
     veil_trust_policy *p;
     veil_address ch;
-    int rc = veil_trust_policy_identifier(w->node, &id, 1, &p);
+    int rc = veil_trust_policy_new_identifier(w->node, &id, 1, &p);
     if (rc == 0)
-        rc = veil_secure_channel_create(w->alice, &w->route, p, &ch);
+        rc = veil_secure_channel_open(w->alice, &w->route, p, &ch);
     if (rc == 0)
         rc = veil_secure_channel_close(w->node, &ch);
     if (rc < 0)
@@ -146,20 +146,20 @@ static int flood_world_up(flood_world *w)
     veil_node_options o = { .size = sizeof o };
     veil_address bound;
     char text[64];
-    int rc = veil_config_parse(&cfg, CONFIG, "<flood bench>");
+    int rc = veil_config_new_from_text(&cfg, CONFIG, "<flood bench>");
     if (rc < 0)
         return rc;
     o.config = cfg;
-    rc = veil_node_create(&w->node, &w->app, &o);
+    rc = veil_node_new(&w->node, &w->app, &o);
     veil_config_free(cfg);
     if (rc == 0)
-        rc = veil_entity_create(w->node, NULL, NULL, &w->alice);
+        rc = veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->alice);
     if (rc == 0)
-        rc = veil_entity_create(w->node, NULL, NULL, &w->bob);
+        rc = veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->bob);
     const char *ida = rc == 0 ? veil_entity_identifier(w->alice) : NULL;
     veil_trust_policy *p;
-    if (rc == 0 && (rc = veil_trust_policy_identifier(w->node, &ida, 1, &p)) == 0)
-        rc = veil_secure_channel_listener_create(w->bob, "bob", p);
+    if (rc == 0 && (rc = veil_trust_policy_new_identifier(w->node, &ida, 1, &p)) == 0)
+        rc = veil_secure_channel_listener_open(w->bob, "bob", p);
     if (rc == 0)
         rc = veil_node_transport_listen(w->node, "tcp", "127.0.0.1:0", &bound);
     if (rc == 0) {
@@ -212,7 +212,7 @@ static int run(bench_run *b)
     if (rc < 0) {
         fprintf(stderr, "flood: %s\n", veil_last_error());
         if (w.node != NULL)
-            (void)veil_node_stop(w.node);
+            (void)veil_node_free(w.node);
         return rc;
     }
     veil_log_level level = veil_log_get_level();
@@ -240,9 +240,9 @@ static int run(bench_run *b)
                    bench_median(share, (size_t)runs), "1/s");
     }
     veil_log_set_level(level);
-    veil_entity_free(w.alice);
-    veil_entity_free(w.bob);
-    (void)veil_node_stop(w.node);
+    veil_entity_close(w.alice);
+    veil_entity_close(w.bob);
+    (void)veil_node_free(w.node);
     return rc;
 }
 

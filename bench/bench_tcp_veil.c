@@ -31,24 +31,24 @@ static int env_up(node_env *e)
 {
     veil_config *cfg;
     memset(e, 0, sizeof *e);
-    int rc = veil_config_parse(&cfg, config_text, "bench_tcp");
+    int rc = veil_config_new_from_text(&cfg, config_text, "bench_tcp");
     if (rc < 0)
         return rc;
     veil_node_options o = { .size = sizeof o, .config = cfg };
-    rc = veil_node_create(&e->node, &e->app, &o);
+    rc = veil_node_new(&e->node, &e->app, &o);
     veil_config_free(cfg);
     if (rc == 0)
         rc = veil_vault_open(e->node, NULL, &e->vault);
     if (rc == 0)
-        rc = veil_entity_create(e->node, e->vault, NULL, &e->entity);
+        rc = veil_entity_open(e->node, e->vault, NULL, VEIL_ENTITY_CREATE, &e->entity);
     return rc;
 }
 
 static void env_down(node_env *e)
 {
-    veil_entity_free(e->entity);
+    veil_entity_close(e->entity);
     veil_vault_close(e->vault);
-    (void)veil_node_stop(e->node);
+    (void)veil_node_free(e->node);
 }
 
 static int fail(const char *what, int rc)
@@ -126,9 +126,9 @@ static int serve(int wfd, void *arg)
     if (rc == 0)
         rc = veil_node_transport_listen(e.node, "tcp", "127.0.0.1:0", &bound);
     if (rc == 0)
-        rc = veil_trust_policy_identifier(e.node, &client_id, 1, &p);
+        rc = veil_trust_policy_new_identifier(e.node, &client_id, 1, &p);
     if (rc == 0)
-        rc = veil_secure_channel_listener_create(e.entity, "listener", p);
+        rc = veil_secure_channel_listener_open(e.entity, "listener", p);
     if (rc == 0 && (rc = veil_ctx_start_worker(e.app, "sink", &sink_ops, &sink)) == 0 &&
         (rc = veil_ctx_start_worker(e.app, "echoer", &echo_ops, NULL)) == 0)
         rc = veil_ctx_start_worker(e.app, "quit", &quit_ops, NULL);
@@ -175,11 +175,11 @@ static int open_channel(tcpb_peer *p, char *line)
     veil_route r;
     int rc = veil_node_transport_connect(p->e.node, "tcp", line, &peer);
     if (rc == 0)
-        rc = veil_trust_policy_identifier(p->e.node, &server_id, 1, &policy);
+        rc = veil_trust_policy_new_identifier(p->e.node, &server_id, 1, &policy);
     if (rc == 0 && (rc = route_via(&r, &peer, "listener")) < 0)
         veil_trust_policy_free(policy);
     if (rc == 0)
-        rc = veil_secure_channel_create(p->e.entity, &r, policy, &p->channel);
+        rc = veil_secure_channel_open(p->e.entity, &r, policy, &p->channel);
     if (rc == 0 && (rc = route_via(&p->sink, &p->channel, "sink")) == 0)
         rc = route_via(&p->echo, &p->channel, "echoer");
     return rc;

@@ -47,15 +47,15 @@ int main(int argc, char **argv)
     example_line_buffered();
     veil_node *node;
     veil_context *app;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
-        return example_fail("04-transport-responder", "veil_node_create", rc);
+        return example_fail("04-transport-responder", "veil_node_new", rc);
     if ((rc = veil_ctx_start_worker(app, "echoer", &echoer_ops, NULL)) < 0)
         example_fail("04-transport-responder", "starting the echoer", rc);
     else if ((rc = example_listen(node, where)) < 0)
         example_fail("04-transport-responder", where, rc);
     else if ((rc = example_run_until_signal(node)) < 0)
         example_fail("04-transport-responder", "running the node", rc);
-    (void)veil_node_stop(node);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

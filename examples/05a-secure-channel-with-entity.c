@@ -58,7 +58,7 @@ static int open_vault(veil_node *node, const char *section, veil_vault **shared,
 static int trust_only(veil_node *node, veil_entity *peer, veil_trust_policy **out)
 {
     const char *id = veil_entity_identifier(peer);
-    return veil_trust_policy_identifier(node, &id, 1, out);
+    return veil_trust_policy_new_identifier(node, &id, 1, out);
 }
 
 int main(void)
@@ -72,16 +72,16 @@ int main(void)
     veil_address channel_to_bob;
     veil_route route;
     veil_message *reply;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0) {
-        fprintf(stderr, "veil_node_create: %s (%s)\n", veil_strerror(rc), veil_last_error());
+        fprintf(stderr, "veil_node_new: %s (%s)\n", veil_strerror(rc), veil_last_error());
         return 1;
     }
     if ((rc = veil_ctx_start_worker(app, "echoer", &echoer_ops, NULL)) < 0 ||
         (rc = open_vault(node, "vault.bob", &shared, &bob_own, &bob_vault)) < 0 ||
         (rc = open_vault(node, "vault.alice", &shared, &alice_own, &alice_vault)) < 0 ||
-        (rc = veil_entity_create(node, bob_vault, NULL, &bob)) < 0 ||
-        (rc = veil_entity_create(node, alice_vault, NULL, &alice)) < 0)
+        (rc = veil_entity_open(node, bob_vault, NULL, VEIL_ENTITY_CREATE, &bob)) < 0 ||
+        (rc = veil_entity_open(node, alice_vault, NULL, VEIL_ENTITY_CREATE, &alice)) < 0)
         goto out;
     /* Bob trusts only Alice; Alice trusts only Bob. */
     if ((rc = trust_only(node, alice, &bob_trust_policy)) < 0)
@@ -90,15 +90,15 @@ int main(void)
         veil_trust_policy_free(bob_trust_policy);
         goto out;
     }
-    if ((rc = veil_secure_channel_listener_create(bob, "bob_secure_channel_listener",
-                                                  bob_trust_policy)) < 0) {
+    if ((rc = veil_secure_channel_listener_open(bob, "bob_secure_channel_listener",
+                                                bob_trust_policy)) < 0) {
         veil_trust_policy_free(alice_trust_policy);
         goto out;
     }
     veil_route_init(&route);
     if ((rc = veil_route_append_str(&route, "bob_secure_channel_listener")) < 0 ||
-        (rc = veil_secure_channel_create(alice, &route, alice_trust_policy,
-                                         &channel_to_bob)) < 0)
+        (rc = veil_secure_channel_open(alice, &route, alice_trust_policy,
+                                       &channel_to_bob)) < 0)
         goto out;
     /* [channel_to_bob, "echoer"]: encrypted entering the channel,
      * decrypted leaving it. */
@@ -117,11 +117,11 @@ out:
         fprintf(stderr, "example 05a: %s (%s)\n", veil_strerror(rc), veil_last_error());
     /* Entities (and the vaults they use) go before the node: the node owns
      * the vault plugins.  Channels still open are stopped with the node. */
-    veil_entity_free(alice);
-    veil_entity_free(bob);
+    veil_entity_close(alice);
+    veil_entity_close(bob);
     veil_vault_close(alice_own);
     veil_vault_close(bob_own);
     veil_vault_close(shared);
-    (void)veil_node_stop(node);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

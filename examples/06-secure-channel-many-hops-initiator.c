@@ -91,7 +91,7 @@ static int open_channel(veil_entity *alice, const veil_route *route, const char 
     veil_channel_stats st;
     int rc = example_peer_policy(node, identifier, &policy);
     if (rc == 0)
-        rc = veil_secure_channel_create(alice, route, policy, out);
+        rc = veil_secure_channel_open(alice, route, policy, out);
     if (rc == 0)
         rc = veil_secure_channel_stats(node, out, &st);
     if (rc == 0)
@@ -155,16 +155,16 @@ int main(int argc, char **argv)
     veil_node *node;
     veil_context *app;
     veil_entity *alice = NULL;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
-        return example_fail(who, "veil_node_create", rc);
-    if ((rc = veil_entity_create(node, NULL, NULL, &alice)) < 0)
+        return example_fail(who, "veil_node_new", rc);
+    if ((rc = veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &alice)) < 0)
         example_fail(who, "creating Alice's entity", rc);
     else {
         printf("Initiator identifier: %s\n", veil_entity_identifier(alice));
         rc = run(node, app, alice, &a);
     }
-    veil_entity_free(alice);
-    (void)veil_node_stop(node);
+    veil_entity_close(alice);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

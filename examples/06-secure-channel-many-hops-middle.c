@@ -104,7 +104,7 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
                  veil_entity **self)
 {
     veil_trust_policy *policy;
-    int rc = veil_entity_create(node, NULL, NULL, self);
+    int rc = veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, self);
     if (rc < 0)
         return example_fail(who, "creating the middle's entity", rc), rc;
     printf("Middle identifier: %s\n", veil_entity_identifier(*self));
@@ -112,7 +112,7 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
         return example_fail(who, "starting the hop worker", rc), rc;
     if ((rc = example_listener_policy(node, &policy)) < 0)
         return example_fail(who, "trust policy", rc), rc;
-    if ((rc = veil_secure_channel_listener_create(*self, "middle_listener", policy)) < 0)
+    if ((rc = veil_secure_channel_listener_open(*self, "middle_listener", policy)) < 0)
         return example_fail(who, "secure channel listener", rc), rc;
     if (responder != NULL && (rc = veil_node_transport_connect(node, "tcp", responder, NULL)) < 0)
         return example_fail(who, responder, rc), rc;
@@ -130,13 +130,13 @@ int main(int argc, char **argv)
     veil_node *node;
     veil_context *app;
     veil_entity *self = NULL;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
-        return example_fail(who, "veil_node_create", rc);
+        return example_fail(who, "veil_node_new", rc);
     if ((rc = setup(node, app, where, responder, &self)) == 0 &&
         (rc = example_run_until_signal(node)) < 0)
         example_fail(who, "running the node", rc);
-    veil_entity_free(self);
-    (void)veil_node_stop(node);
+    veil_entity_close(self);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

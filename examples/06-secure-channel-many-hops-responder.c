@@ -52,7 +52,7 @@ static const veil_worker_ops echoer_ops = {
 static int setup(veil_node *node, veil_context *app, const char *where, veil_entity **bob)
 {
     veil_trust_policy *policy;
-    int rc = veil_entity_create(node, NULL, NULL, bob);
+    int rc = veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, bob);
     if (rc < 0)
         return example_fail(who, "creating Bob's entity", rc), rc;
     printf("Responder identifier: %s\n", veil_entity_identifier(*bob));
@@ -60,7 +60,7 @@ static int setup(veil_node *node, veil_context *app, const char *where, veil_ent
         return example_fail(who, "starting the echoer", rc), rc;
     if ((rc = example_listener_policy(node, &policy)) < 0)
         return example_fail(who, "trust policy", rc), rc;
-    if ((rc = veil_secure_channel_listener_create(*bob, "bob_listener", policy)) < 0)
+    if ((rc = veil_secure_channel_listener_open(*bob, "bob_listener", policy)) < 0)
         return example_fail(who, "secure channel listener", rc), rc;
     if ((rc = example_listen(node, where)) < 0)
         return example_fail(who, where, rc), rc;
@@ -75,13 +75,13 @@ int main(int argc, char **argv)
     veil_node *node;
     veil_context *app;
     veil_entity *bob = NULL;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
-        return example_fail(who, "veil_node_create", rc);
+        return example_fail(who, "veil_node_new", rc);
     if ((rc = setup(node, app, where, &bob)) == 0 && (rc = example_run_until_signal(node)) < 0)
         example_fail(who, "running the node", rc);
     /* The entity (and the vault it opened) before the node. */
-    veil_entity_free(bob);
-    (void)veil_node_stop(node);
+    veil_entity_close(bob);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

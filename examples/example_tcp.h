@@ -74,7 +74,7 @@ static inline int example_run_until_signal(veil_node *node)
 static inline int example_listener_policy(veil_node *node, veil_trust_policy **out)
 {
     if (veil_config_has_section(veil_node_config(node), "policy"))
-        return veil_trust_policy_from_config(node, "policy", out);
+        return veil_trust_policy_new_from_config(node, "policy", out);
     return veil_trust_policy_new(node, "everyone", NULL, out);
 }
 
@@ -84,7 +84,7 @@ static inline int example_peer_policy(veil_node *node, const char *identifier,
                                       veil_trust_policy **out)
 {
     if (identifier != NULL && identifier[0] != '\0')
-        return veil_trust_policy_identifier(node, &identifier, 1, out);
+        return veil_trust_policy_new_identifier(node, &identifier, 1, out);
     return veil_trust_policy_new(node, "everyone", NULL, out);
 }
 

@@ -24,7 +24,7 @@ void veil__ch_listener_unref(veil_ch_listener *l)
     if (l->ka_inst != NULL)
         l->ka->instance_free(l->ka_inst);
     free(l->prologue);
-    veil_entity_free(l->entity);   /* our reference */
+    veil_entity_close(l->entity);   /* our reference */
     free(l);
 }
 
@@ -99,13 +99,13 @@ static int listener_setup(veil_ch_listener *l, veil_node *node, const char *addr
     return veil__ch_ka_listen(l, node, address, &local);
 }
 
-int veil_secure_channel_listener_create(veil_entity *e, const char *address,
-                                        veil_trust_policy *policy)
+int veil_secure_channel_listener_open(veil_entity *e, const char *address,
+                                      veil_trust_policy *policy)
 {
     veil_node *node = e ? veil_entity_node(e) : NULL;
     if (node == NULL || address == NULL || policy == NULL) {
         veil_trust_policy_free(policy);
-        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_create: %s",
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_open: %s",
                               e == NULL ? "entity is NULL" : node == NULL
                               ? "the entity has no node" : address == NULL ? "address is NULL"
                               : "policy is NULL (a listener must have a trust policy)");
@@ -127,6 +127,20 @@ int veil_secure_channel_listener_create(veil_entity *e, const char *address,
         return keep;
     }
     return 0;
+}
+
+/* Stops the listener worker: new handshakes to address find no worker.
+ * Channels it already opened hold their own reference and keep running. */
+int veil_secure_channel_listener_close(veil_node *node, const char *address)
+{
+    veil_address a;
+    if (node == NULL || address == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_close: node and "
+                              "address must not be NULL");
+    if (veil_address_parse(&a, address) < 0 || veil_node_worker_state(node, &a, &listener_ops) == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no secure channel listener at address '%s'",
+                              address);
+    return veil_ctx_stop_worker(veil_node_context(node), address);
 }
 
 int veil_secure_channel_listener_stats(veil_node *node, const char *address,

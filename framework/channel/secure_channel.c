@@ -78,7 +78,7 @@ int veil__ch_settings(veil_node *node, veil_ch_settings *out)
 }
 
 /* ---- the channel worker and its lifetime -------------------------------
- * The worker holds one reference on the channel; veil_secure_channel_create
+ * The worker holds one reference on the channel; veil_secure_channel_open
  * holds one while it waits; every handler and timer callback holds one
  * while it runs.  Whatever stops the worker (a CLOSE, a refusal, a lost
  * route, a local close, eviction, node stop) only drops the worker's
@@ -161,7 +161,7 @@ static void ch_free(veil_channel *ch)
     free(ch->route);
     free(ch->hs1);
     free(ch->prologue);
-    veil_entity_free(ch->entity);   /* our reference */
+    veil_entity_close(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
 }
@@ -399,13 +399,13 @@ static int initiator_finish(veil_channel *ch, veil_address *channel)
     return rc;
 }
 
-int veil_secure_channel_create(veil_entity *e, const veil_route *route,
-                               veil_trust_policy *policy, veil_address *channel)
+int veil_secure_channel_open(veil_entity *e, const veil_route *route,
+                             veil_trust_policy *policy, veil_address *channel)
 {
     veil_node *node = e ? veil_entity_node(e) : NULL;
     if (node == NULL || route == NULL || policy == NULL || channel == NULL) {
         veil_trust_policy_free(policy);
-        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_create: %s",
+        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_open: %s",
                               e == NULL ? "entity is NULL" : node == NULL ? "the entity has no node"
                               : route == NULL ? "route is NULL" : policy == NULL
                               ? "policy is NULL (a channel must have a trust policy)"

@@ -32,10 +32,10 @@ int veil__node_check_running(const veil_node *node)
 static int load_config(veil_node *node, const veil_node_options *opts)
 {
     if (opts != NULL && opts->config != NULL)
-        return veil_config_copy(&node->config, opts->config);
+        return veil_config_new_copy(&node->config, opts->config);
     if (opts != NULL && opts->config_path != NULL)
-        return veil_config_load_file(&node->config, opts->config_path);
-    int rc = veil_config_load_env(&node->config);
+        return veil_config_new_from_file(&node->config, opts->config_path);
+    int rc = veil_config_new_from_env(&node->config);
     if (rc == VEIL_ENOTFOUND)
         rc = veil_config_new(&node->config);
     return rc;
@@ -77,7 +77,7 @@ static int keep_plugin(veil_node *node, const char *section, int kind, veil_plug
         node->plugins = t;
     if (t == NULL || name == NULL) {
         free(name);
-        veil_plugin_unload(p);
+        veil_plugin_close(p);
         return veil_error_set(VEIL_ENOMEM, "out of memory keeping plugin of [%s]", section);
     }
     node->plugins[node->nplugins++] = (veil_node_plugin_slot){name, kind, p};
@@ -96,7 +96,7 @@ static int load_plugins(veil_node *node)
             continue;
         int kind = k->kind;
         veil_plugin *p;
-        int rc = veil_plugin_load(c, section, kind, node, &p);
+        int rc = veil_plugin_open(c, section, kind, node, &p);
         if (rc == 0)
             rc = keep_plugin(node, section, kind, p);
         if (rc < 0)
@@ -127,7 +127,7 @@ int veil__node_plugin(veil_node *node, const char *section, int kind,
     if (rc < 0)
         return rc;
     veil_plugin *p;
-    rc = veil_plugin_load_named(default_name, node->config, section, kind, node, &p);
+    rc = veil_plugin_open_named(default_name, node->config, section, kind, node, &p);
     if (rc == 0)
         rc = keep_plugin(node, section, kind, p);
     if (rc < 0)
@@ -140,7 +140,7 @@ static void unload_plugins(veil_node *node)
 {
     while (node->nplugins > 0) {
         veil_node_plugin_slot *s = &node->plugins[--node->nplugins];
-        veil_plugin_unload(s->plugin);
+        veil_plugin_close(s->plugin);
         free(s->section);
     }
     free(node->plugins);
@@ -149,15 +149,24 @@ static void unload_plugins(veil_node *node)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-static void node_destroy(veil_node *node, bool post_ok)
+/* Everything that runs: workers, upper layers, transports.  Idempotent. */
+static void node_stop_all(veil_node *node)
 {
+    if (node->stopped)
+        return;
     node->stopping = true;
+    node->stopped = true;
     veil__ctx_stop_all(node);
     veil__router_drop_queue(node);
     /* The upper layers' and plugins' state: after the workers that use
      * it, before the transports and the plugins whose code it may run. */
     veil__node_extensions_fini(node);
     veil__transports_fini(node); /* instances before their plugins */
+}
+
+static void node_destroy(veil_node *node, bool post_ok)
+{
+    node_stop_all(node);
     unload_plugins(node);
     veil__router_drop_queue(node); /* anything plugin fini sent */
     veil__message_release_all(node);
@@ -195,10 +204,10 @@ static int node_init(veil_node *node, const veil_node_options *opts, bool *post_
     return rc == 0 ? veil__transports_init(node) : rc;
 }
 
-int veil_node_create(veil_node **out, veil_context **app, const veil_node_options *opts)
+int veil_node_new(veil_node **out, veil_context **app, const veil_node_options *opts)
 {
     if (out == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_node_create: node must not be NULL");
+        return veil_error_set(VEIL_EINVAL, "veil_node_new: node must not be NULL");
     *out = NULL;
     if (opts != NULL && !VEIL_ABI_HAS(opts, config_path))
         return veil_error_set(VEIL_EINVAL, "veil_node_options.size is %zu, expected at least %zu "
@@ -227,7 +236,18 @@ int veil_node_stop(veil_node *node)
     if (node == NULL)
         return 0;
     if (node->dispatch_depth > 0)
-        return veil_error_set(VEIL_ESTATE, "veil_node_stop called from inside a handler or callback");
+        return veil_error_set(VEIL_ESTATE, "veil_node_stop called from inside a handler or "
+                              "callback (use veil_node_interrupt there)");
+    node_stop_all(node);
+    return 0;
+}
+
+int veil_node_free(veil_node *node)
+{
+    if (node == NULL)
+        return 0;
+    if (node->dispatch_depth > 0)
+        return veil_error_set(VEIL_ESTATE, "veil_node_free called from inside a handler or callback");
     node_destroy(node, true);
     return 0;
 }

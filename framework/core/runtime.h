@@ -169,6 +169,7 @@ struct veil_node {
     veil_message *live_msgs;     /* messages handed out and not yet freed */
     bool interrupted;
     bool stopping;
+    bool stopped;                /* veil_node_stop ran: nothing runs any more */
     veil_node_stats stats;
     veil_node_plugin_slot *plugins;
     size_t nplugins;

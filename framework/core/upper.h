@@ -26,7 +26,7 @@
  * key (or is absent) and default_name is not NULL, default_name is loaded
  * once with that section supplying its keys, and kept for later calls.
  * The node owns every plugin it hands out; all are unloaded at
- * veil_node_stop().
+ * veil_node_free().
  *
  * Errors: VEIL_ENOTFOUND (nothing configured, no default), VEIL_EPLUGIN_KIND
  * (the section's plugin is of another kind), the loader's errors. */
@@ -74,7 +74,7 @@ VEIL_UPPER_HIDDEN const veil_plugin_kind_info *veil__plugin_kind_of_section(cons
 
 /* ---- plugin references (plugin_loader.c) ------------------------------ */
 
-/* One more holder of p: veil_plugin_unload drops one, and the plugin is
+/* One more holder of p: veil_plugin_close drops one, and the plugin is
  * finalised and closed when the last holder lets go.  Lets a node's cache
  * of trust policy plugins and every policy made from it share one load,
  * in whatever order node and policies are freed. */

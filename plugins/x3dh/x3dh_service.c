@@ -33,9 +33,9 @@
  * an empty list when it stops (after its workers). */
 #define SERVICES_EXTENSION "x3dh.prekeys"
 
-typedef struct pk_services {
-    pk_service *head;
-} pk_services;
+typedef struct prekey_services {
+    prekey_service *head;
+} prekey_services;
 
 static void services_gone(veil_node *node, void *data)
 {
@@ -43,15 +43,15 @@ static void services_gone(veil_node *node, void *data)
     free(data);
 }
 
-pk_entry *pk_find(pk_service *svc, const char *name)
+prekey_entry *prekey_find(prekey_service *svc, const char *name)
 {
-    for (pk_entry *e = svc->entries; e != NULL; e = e->next)
+    for (prekey_entry *e = svc->entries; e != NULL; e = e->next)
         if (strcmp(e->name, name) == 0)
             return e;
     return NULL;
 }
 
-void pk_entry_free(pk_entry *e)
+void prekey_entry_free(prekey_entry *e)
 {
     free(e->opk_ids);
     free(e->opk_pubs);
@@ -59,9 +59,9 @@ void pk_entry_free(pk_entry *e)
     free(e);
 }
 
-static void unlink_entry(pk_service *svc, pk_entry *e)
+static void unlink_entry(prekey_service *svc, prekey_entry *e)
 {
-    for (pk_entry **pp = &svc->entries; *pp != NULL; pp = &(*pp)->next) {
+    for (prekey_entry **pp = &svc->entries; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == e) {
             *pp = e->next;
             return;
@@ -69,7 +69,7 @@ static void unlink_entry(pk_service *svc, pk_entry *e)
     }
 }
 
-int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const uint8_t *body,
+int prekey_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const uint8_t *body,
              size_t len)
 {
     uint8_t buf[3u + 1u + PK_NAME_MAX + PK_NONCE_BYTES + PK_DETAIL_MAX + X3DH_BUNDLE_MAX];
@@ -85,7 +85,7 @@ int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status, const
 
 /* FETCH body: name_len:u8 | name.  Reply: the bundle, or a status alone
  * (the detail stays in this node's debug log). */
-static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
+static int fetch(prekey_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
                  size_t len)
 {
     char name[PK_NAME_MAX + 1];
@@ -98,7 +98,7 @@ static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const ui
     if (rc == 0) {
         memcpy(name, body + 1, body[0]);
         name[body[0]] = '\0';
-        pk_entry *e = pk_find(svc, name);
+        prekey_entry *e = prekey_find(svc, name);
         if (e == NULL || (e->store == NULL && !e->published))
             rc = veil_error_set(VEIL_ENOTFOUND, "prekey service '%s': no bundle for '%s' (no "
                                 "listener with prekeys at that address on this node, and "
@@ -115,10 +115,10 @@ static int fetch(pk_service *svc, veil_context *ctx, veil_message *msg, const ui
     if (rc < 0) {
         veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service: refused a fetch: %s",
                  veil_last_error());
-        return pk_reply(ctx, msg, PK_FETCH, rc, NULL, 0);
+        return prekey_reply(ctx, msg, PK_FETCH, rc, NULL, 0);
     }
     svc->fetches++;
-    return pk_reply(ctx, msg, PK_FETCH, 0, out, n);
+    return prekey_reply(ctx, msg, PK_FETCH, 0, out, n);
 }
 
 /* A request the service does not take (over the source's limit, another
@@ -128,12 +128,12 @@ static int refuse(veil_context *ctx, veil_message *msg, const uint8_t *p, size_t
 {
     if (p[1] == PK_PUBLISH)
         return pk_dir_reply(ctx, msg, rc, p + 2, len - 2u, NULL, 0);
-    return pk_reply(ctx, msg, p[1], rc, NULL, 0);
+    return prekey_reply(ctx, msg, p[1], rc, NULL, 0);
 }
 
 static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
 {
-    pk_service *svc = state;
+    prekey_service *svc = state;
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
     if (len < 2u || (p[1] & PK_REPLY)) {
@@ -149,7 +149,7 @@ static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
                  svc->address, p[1]);
         return 0;
     }
-    if (!pk_limit_take(&svc->limit, veil_message_return_const(msg), veil_node_now_ms(svc->node))) {
+    if (!prekey_limit_take(&svc->limit, veil_message_return_const(msg), veil_node_now_ms(svc->node))) {
         svc->refused_busy++;
         veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': a request over its source's "
                  "limit (%llu refused)", svc->address, (unsigned long long)svc->refused_busy);
@@ -167,31 +167,31 @@ static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
     return pk_dir_publish(svc, ctx, msg, p + 2, len - 2u);
 }
 
-static void svc_unref(pk_service *svc)
+static void svc_unref(prekey_service *svc)
 {
     if (--svc->refs > 0)
         return;
     while (svc->entries != NULL) {
-        pk_entry *e = svc->entries;
+        prekey_entry *e = svc->entries;
         svc->entries = e->next;
-        pk_entry_free(e);
+        prekey_entry_free(e);
     }
-    pk_limit_free(&svc->limit);
+    prekey_limit_free(&svc->limit);
     free(svc);
 }
 
 static int svc_start(veil_context *ctx, void *state)
 {
-    ((pk_service *)state)->ctx = ctx;
+    ((prekey_service *)state)->ctx = ctx;
     return 0;
 }
 
 static void svc_stop(veil_context *ctx, void *state)
 {
     (void)ctx;
-    pk_service *svc = state;
-    pk_services *all = veil_node_extension_get(svc->node, SERVICES_EXTENSION);
-    for (pk_service **pp = all != NULL ? &all->head : NULL; pp != NULL && *pp != NULL;
+    prekey_service *svc = state;
+    prekey_services *all = veil_node_extension_get(svc->node, SERVICES_EXTENSION);
+    for (prekey_service **pp = all != NULL ? &all->head : NULL; pp != NULL && *pp != NULL;
          pp = &(*pp)->next) {
         if (*pp == svc) {
             *pp = svc->next;
@@ -220,7 +220,7 @@ static int get_s(const veil_config_scope *sc, const char *key, long long def, lo
 }
 
 /* [prekeys] request_rate, request_burst, request_sources. */
-static int limit_init(pk_service *svc, const veil_ka_prekey_params *p)
+static int limit_init(prekey_service *svc, const veil_ka_prekey_params *p)
 {
     uint64_t rate = 0, burst = 0, sources = 0;
     uint8_t seed[4] = { 0 };
@@ -232,17 +232,17 @@ static int limit_init(pk_service *svc, const veil_ka_prekey_params *p)
     if (rc == 0 && (rc = veil_vault_random(p->vault, seed, sizeof seed)) < 0)
         veil_error_wrap(rc, "prekey service: random seed");
     if (rc == 0)
-        rc = pk_limit_init(&svc->limit, (unsigned)sources, (unsigned)rate, (unsigned)burst,
+        rc = prekey_limit_init(&svc->limit, (unsigned)sources, (unsigned)rate, (unsigned)burst,
                            veil__load_be32(seed));
     return rc;
 }
 
 /* The node's list of services, made on first use. */
-static int services_of(veil_node *node, pk_services **out)
+static int services_of(veil_node *node, prekey_services **out)
 {
     if ((*out = veil_node_extension_get(node, SERVICES_EXTENSION)) != NULL)
         return 0;
-    pk_services *all = calloc(1, sizeof *all);
+    prekey_services *all = calloc(1, sizeof *all);
     if (all == NULL)
         return veil_error_set(VEIL_ENOMEM, "prekey service: out of memory");
     int rc = veil_node_extension_add(node, SERVICES_EXTENSION, all, services_gone);
@@ -255,14 +255,14 @@ static int services_of(veil_node *node, pk_services **out)
 }
 
 /* The node's service at address (a reference), started when absent. */
-static int service_get(const veil_ka_prekey_params *p, const char *address, pk_service **out)
+static int service_get(const veil_ka_prekey_params *p, const char *address, prekey_service **out)
 {
     veil_node *node = veil_ctx_node(p->ctx);
-    pk_services *all;
+    prekey_services *all;
     int rc = services_of(node, &all);
     if (rc < 0)
         return rc;
-    pk_service *svc = all->head;
+    prekey_service *svc = all->head;
     while (svc != NULL && strcmp(svc->address, address) != 0)
         svc = svc->next;
     if (svc != NULL) {
@@ -279,7 +279,7 @@ static int service_get(const veil_ka_prekey_params *p, const char *address, pk_s
     if (rc == 0 && (rc = veil_ctx_start_worker(p->ctx, address, &svc_ops, svc)) < 0)
         veil_error_wrap(rc, "prekey service: starting the worker at '%s'", address);
     if (rc < 0) {
-        pk_limit_free(&svc->limit);
+        prekey_limit_free(&svc->limit);
         free(svc);
         return rc;
     }
@@ -323,7 +323,7 @@ static int read_config(const veil_ka_prekey_params *p, x3dh_store_config *c, uin
     return rc;
 }
 
-static void reg_arm(pk_reg *reg, uint64_t next_ms);
+static void reg_arm(prekey_reg *reg, uint64_t next_ms);
 
 /* Maintain the store (rotation, expiry, refill) and keep a directory
  * current: each publish_interval a signed publication with the current
@@ -332,7 +332,7 @@ static void reg_arm(pk_reg *reg, uint64_t next_ms);
 static void reg_tick(veil_node *node, void *arg)
 {
     (void)node;
-    pk_reg *reg = arg;
+    prekey_reg *reg = arg;
     reg->timer = NULL;
     uint64_t next = 0;
     if (x3dh_store_maintain(reg->store, &next) < 0)
@@ -360,7 +360,7 @@ static void reg_tick(veil_node *node, void *arg)
     reg_arm(reg, next);
 }
 
-static void reg_arm(pk_reg *reg, uint64_t next_ms)
+static void reg_arm(prekey_reg *reg, uint64_t next_ms)
 {
     if (next_ms == 0)
         next_ms = 1;
@@ -369,14 +369,14 @@ static void reg_arm(pk_reg *reg, uint64_t next_ms)
                  "happens only when a bundle is fetched", reg->entry->name, veil_last_error());
 }
 
-static int reg_entry(pk_reg *reg, const char *name)
+static int reg_entry(prekey_reg *reg, const char *name)
 {
     if (strlen(name) == 0 || strlen(name) > PK_NAME_MAX)
         return veil_error_set(VEIL_EINVAL, "prekeys: name must be 1..%u bytes", PK_NAME_MAX);
-    if (pk_find(reg->svc, name) != NULL)
+    if (prekey_find(reg->svc, name) != NULL)
         return veil_error_set(VEIL_EEXIST, "prekey service '%s' already serves bundles for '%s'",
                               reg->svc->address, name);
-    pk_entry *e = calloc(1, sizeof *e);
+    prekey_entry *e = calloc(1, sizeof *e);
     if (e == NULL)
         return veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
     snprintf(e->name, sizeof e->name, "%s", name);
@@ -388,7 +388,7 @@ static int reg_entry(pk_reg *reg, const char *name)
     return 0;
 }
 
-static int reg_directory(pk_reg *reg, const veil_ka_prekey_params *p, uint64_t publish_s)
+static int reg_directory(prekey_reg *reg, const veil_ka_prekey_params *p, uint64_t publish_s)
 {
     const char *text = veil_config_scope_get(&p->scope, "directory_route");
     if (text == NULL || text[0] == '\0')
@@ -409,14 +409,14 @@ static int reg_directory(pk_reg *reg, const veil_ka_prekey_params *p, uint64_t p
 
 void x3dh_prekey_stop(void *handle, bool touch_vault)
 {
-    pk_reg *reg = handle;
+    prekey_reg *reg = handle;
     if (reg == NULL)
         return;
     if (reg->timer != NULL)
         veil_node_timer_cancel(reg->timer);
     if (reg->entry != NULL) {
         unlink_entry(reg->svc, reg->entry);
-        pk_entry_free(reg->entry);
+        prekey_entry_free(reg->entry);
     }
     x3dh_store_close(reg->store, touch_vault);
     svc_unref(reg->svc);
@@ -434,7 +434,7 @@ int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
     if (address == NULL || address[0] == '\0')
         address = PK_DEFAULT_ADDRESS;
     *handle = NULL;
-    pk_service *svc;
+    prekey_service *svc;
     if (p->local_static == 0) { /* a directory: the worker's reference keeps it */
         int rc = service_get(p, address, &svc);
         if (rc == 0) {
@@ -445,7 +445,7 @@ int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
     }
     if (p->name == NULL)
         return veil_error_set(VEIL_EINVAL, "x3dh: prekey_start: a listener needs a name");
-    pk_reg *reg = calloc(1, sizeof *reg);
+    prekey_reg *reg = calloc(1, sizeof *reg);
     if (reg == NULL)
         return veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
     uint64_t publish_s = 0;

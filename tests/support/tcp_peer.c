@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     veil_node_options o = {.size = sizeof o, .config = cfg};
     veil_node *node;
     veil_context *app;
-    rc = veil_node_create(&node, &app, &o);
+    rc = veil_node_new(&node, &app, &o);
     veil_config_free(cfg);
     if (rc < 0)
         return die("node", rc);
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     if ((rc = veil_ctx_start_worker(app, "echoer", &ops, NULL)) < 0 ||
         (rc = veil_node_transport_listen(node, "tcp", where, &bound)) < 0 ||
         (rc = veil_node_watch_add(node, 0, VEIL_WATCH_READ, on_stdin, &done, &w)) < 0) {
-        veil_node_stop(node);
+        veil_node_free(node);
         return die("start", rc);
     }
     char text[VEIL_ADDRESS_TEXT_MAX + 1];
@@ -81,6 +81,6 @@ int main(int argc, char **argv)
     while (!done && (rc = veil_node_run(node, -1)) == 0)
         ;
     veil_node_watch_remove(w);
-    veil_node_stop(node);
+    veil_node_free(node);
     return rc < 0 ? die("run", rc) : 0;
 }

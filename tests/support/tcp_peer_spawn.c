@@ -110,7 +110,7 @@ int tcp_test_node(veil_node **node, veil_context **app, const char *const *kv)
         return rc;
     }
     veil_node_options o = {.size = sizeof o, .config = cfg};
-    rc = veil_node_create(node, app, &o);
+    rc = veil_node_new(node, app, &o);
     veil_config_free(cfg);
     return rc;
 }

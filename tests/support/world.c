@@ -94,12 +94,12 @@ void node_from(const char *text, veil_node **node, veil_context **app)
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     if (text != NULL) {
-        assert_int_equal(veil_config_parse(&cfg, text, "<test>"), 0);
+        assert_int_equal(veil_config_new_from_text(&cfg, text, "<test>"), 0);
         o.config = cfg;
     }
-    int rc = veil_node_create(node, app, &o);
+    int rc = veil_node_new(node, app, &o);
     if (rc < 0)
-        fail_msg("veil_node_create: %s", veil_last_error());
+        fail_msg("veil_node_new: %s", veil_last_error());
     veil_config_free(cfg);
 }
 
@@ -107,7 +107,7 @@ veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer)
 {
     veil_trust_policy *p;
     const char *id = veil_entity_identifier(peer);
-    assert_int_equal(veil_trust_policy_identifier(node, &id, 1, &p), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(node, &id, 1, &p), 0);
     return p;
 }
 
@@ -137,15 +137,15 @@ void world_up(world *w, const char *config, unsigned with)
     memset(w, 0, sizeof *w);
     node_from(config, &w->node, &w->app);
     assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
+    assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->alice), 0);
+    assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->bob), 0);
     world_add(w, with);
 }
 
 void world_add(world *w, unsigned with)
 {
     if (with & WORLD_CAROL)
-        assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->carol), 0);
+        assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->carol), 0);
     if (with & WORLD_TAP) {
         w->tap = calloc(1, sizeof *w->tap);
         assert_non_null(w->tap);
@@ -155,10 +155,10 @@ void world_add(world *w, unsigned with)
 
 void world_down(world *w)
 {
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
-    veil_entity_free(w->carol);
-    assert_int_equal(veil_node_stop(w->node), 0);
+    veil_entity_close(w->alice);
+    veil_entity_close(w->bob);
+    veil_entity_close(w->carol);
+    assert_int_equal(veil_node_free(w->node), 0);
     free(w->tap);
     w->tap = NULL;
 }
@@ -167,8 +167,8 @@ void pair_up(world *w, const char *config, const char *listener)
 {
     world_up(w, config, 0);
     if (listener != NULL)
-        assert_int_equal(veil_secure_channel_listener_create(w->bob, listener,
-                                                             trust_only(w->node, w->alice)), 0);
+        assert_int_equal(veil_secure_channel_listener_open(w->bob, listener,
+                                                           trust_only(w->node, w->alice)), 0);
 }
 
 void pair_down(world *w)
@@ -179,7 +179,7 @@ void pair_down(world *w)
 int pair_create(world *w, const char *route, veil_address *ch)
 {
     veil_route r = route_of(route);
-    return veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), ch);
+    return veil_secure_channel_open(w->alice, &r, trust_only(w->node, w->bob), ch);
 }
 
 void settle(veil_node *node)

@@ -182,12 +182,12 @@ else
     echo "not ok 3 - calls into a layer above"
     show "$tmp/sym.real"
 fi
-printf 'extern void veil_entity_free(void *e);\nvoid veil_probe(void *e) { veil_entity_free(e); }\n' \
+printf 'extern void veil_entity_close(void *e);\nvoid veil_probe(void *e) { veil_entity_close(e); }\n' \
     >"$tmp/probe.c"
 if ${CC:-cc} -c -o "$tmp/obj/core/probe.o" "$tmp/probe.c" 2>"$tmp/cc.out"; then
     check_symbols "$tmp/obj/core" "$tmp/obj/identity" "$tmp/obj/channel" >"$tmp/sym.planted" 2>&1
     status=$?
-    if [ "$status" -ne 0 ] && grep -qx "core object probe.o: calls veil_entity_free (defined in the identity layer)" \
+    if [ "$status" -ne 0 ] && grep -qx "core object probe.o: calls veil_entity_close (defined in the identity layer)" \
            "$tmp/sym.planted" && [ "$(wc -l <"$tmp/sym.planted")" -eq 1 ]; then
         echo "ok 4 - a planted core object calling the identity layer fails the check, named"
     else

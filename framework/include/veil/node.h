@@ -6,11 +6,11 @@
  * veil_node_run() and the blocking helpers of secure channels.
  *
  * Mirrors Ockam's Context API:
- *   veil_node_create(&node, &ctx, NULL);
+ *   veil_node_new(&node, &ctx, NULL);
  *   veil_ctx_start_worker(ctx, "echoer", &echoer_ops, NULL);
  *   veil_ctx_send(ctx, &route, "Hello Ockam!", 12);
  *   veil_ctx_receive(ctx, &msg, 1000);
- *   veil_node_stop(node);
+ *   veil_node_free(node);
  */
 #ifndef VEIL_NODE_H
 #define VEIL_NODE_H
@@ -35,11 +35,20 @@ typedef struct veil_node_options {
 /* Create a node and the application's context (address "app").  Loads every
  * plugin the configuration names; any failure fails creation (fail closed)
  * with the plugin's error. */
-VEIL_EXPORT int veil_node_create(veil_node **node, veil_context **app,
-                                 const veil_node_options *opts) VEIL_WUR;
-/* Stop every worker (their stop ops run), unload plugins, free everything.
- * Contexts and messages of this node are invalid afterwards. NULL ok. */
+VEIL_EXPORT int veil_node_new(veil_node **node, veil_context **app,
+                              const veil_node_options *opts) VEIL_WUR;
+/* Stop every worker (their stop ops run), the channel and identity layers
+ * and the transports; queued messages are dropped and every context of the
+ * node is gone (including the application's).  The node stays allocated:
+ * its configuration, statistics and the messages the caller holds stay
+ * readable until veil_node_free, and running its loop fails with
+ * VEIL_ESTOPPED.  Idempotent; NULL ok.
+ * VEIL_ESTATE from inside a handler (use veil_node_interrupt there). */
 VEIL_EXPORT int veil_node_stop(veil_node *node);
+/* veil_node_stop if it has not run, then unload plugins and free
+ * everything.  Contexts and messages of this node are invalid afterwards.
+ * NULL ok; VEIL_ESTATE from inside a handler. */
+VEIL_EXPORT int veil_node_free(veil_node *node);
 /* Run the loop until timeout_ms passes (-1: until veil_node_interrupt). */
 VEIL_EXPORT int veil_node_run(veil_node *node, int timeout_ms) VEIL_WUR;
 /* One loop iteration: deliver queued messages, poll fds (waiting at most
@@ -48,7 +57,7 @@ VEIL_EXPORT int veil_node_run_once(veil_node *node, int timeout_ms) VEIL_WUR;
 /* Make a running veil_node_run() return (callable from handlers). */
 VEIL_EXPORT void veil_node_interrupt(veil_node *node);
 VEIL_EXPORT const veil_config *veil_node_config(const veil_node *node);
-/* The node's application context (address "app"; veil_node_create hands it
+/* The node's application context (address "app"; veil_node_new hands it
  * out too): what code holding only the node starts workers from. */
 VEIL_EXPORT veil_context *veil_node_context(veil_node *node);
 /* Messages queued for delivery now.  Code that runs rounds itself

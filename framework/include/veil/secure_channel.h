@@ -1,8 +1,8 @@
 /* veil — secure channels (docs/PROTOCOL.md, "Secure channel").
  *
  * Mirrors Ockam's getting-started "Secure Channel" chapter:
- *   veil_secure_channel_listener_create(bob, "bob_listener", bob_policy);
- *   veil_secure_channel_create(alice, &route_to_listener, alice_policy, &ch);
+ *   veil_secure_channel_listener_open(bob, "bob_listener", bob_policy);
+ *   veil_secure_channel_open(alice, &route_to_listener, alice_policy, &ch);
  *   route = [ch, "echoer"]; veil_ctx_send(ctx, &route, ...);
  *
  * A message sent to [channel, rest...] is encrypted with its remaining
@@ -23,17 +23,21 @@ VEIL_BEGIN_DECLS
 
 /* Start a listener worker at address; each initiator gets its own channel.
  * Takes ownership of policy (freed when the listener stops). */
-VEIL_EXPORT int veil_secure_channel_listener_create(veil_entity *e,
-                                                    const char *address,
-                                                    veil_trust_policy *policy) VEIL_WUR;
+VEIL_EXPORT int veil_secure_channel_listener_open(veil_entity *e, const char *address,
+                                                  veil_trust_policy *policy) VEIL_WUR;
+/* Stop the listener at address: handshakes sent there afterwards find no
+ * worker.  The channels it opened keep running until closed.
+ * VEIL_ENOTFOUND when no listener is there. */
+VEIL_EXPORT int veil_secure_channel_listener_close(veil_node *node,
+                                                   const char *address) VEIL_WUR;
 /* Run the handshake with the listener at the end of route (running the
  * node's loop until done or timeout); *channel gets the local address to
  * put first in routes.  Takes ownership of policy.  Errors: VEIL_EDENIED
  * (detail names the refused identifier and policy), VEIL_ETIMEDOUT,
  * VEIL_EHANDSHAKE, VEIL_EAUTH. */
-VEIL_EXPORT int veil_secure_channel_create(veil_entity *e, const veil_route *route,
-                                           veil_trust_policy *policy,
-                                           veil_address *channel) VEIL_WUR;
+VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route,
+                                         veil_trust_policy *policy,
+                                         veil_address *channel) VEIL_WUR;
 /* Send a close message to the peer and stop the local channel worker. */
 VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
                                           const veil_address *channel) VEIL_WUR;

@@ -14,9 +14,9 @@ static void test_reference_flow(void **state)
     world_up(&w, NULL, WORLD_CAROL);
     veil_route r = route_of("bob_secure_channel_listener");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob_secure_channel_listener",
-                                                         trust_only(w.node, w.alice)), 0);
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob_secure_channel_listener",
+                                                       trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "Hello Ockam!");
     assert_int_equal(w.echo.count, 1);
     assert_string_equal(w.echo.last_payload, "Hello Ockam!");
@@ -38,7 +38,7 @@ static void test_reference_flow(void **state)
         round_trip(w.app, &ch, "again");
     veil_address ch2;
     r = route_of("bob_secure_channel_listener");
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch2), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch2), 0);
     assert_false(veil_address_equal(&ch, &ch2));
     round_trip(w.app, &ch2, "second");
     world_down(&w);
@@ -52,10 +52,10 @@ static void test_listener_refuses(void **state)
     world_up(&w, NULL, WORLD_CAROL);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.carol)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.carol)), 0);
     logs_start();
-    int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch);
+    int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch);
     char detail[1024];
     snprintf(detail, sizeof detail, "%s", veil_last_error());
     settle(w.node);
@@ -84,10 +84,10 @@ static void test_initiator_refuses(void **state)
     world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 100\n", WORLD_CAROL);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     logs_start();
-    int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &ch);
+    int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.carol), &ch);
     assert_error_contains(rc, VEIL_EDENIED, veil_entity_identifier(w.bob));
     assert_last_error_contains("policy 'identifier'");
     /* Bob's end is told (plain HSERR: the code and its fixed reason, never
@@ -118,25 +118,26 @@ static void test_free_early(void **state)
     veil_vault *v;
     veil_entity *dave;
     assert_int_equal(veil_vault_open(w.node, NULL, &v), 0);
-    assert_int_equal(veil_entity_create(w.node, v, "dave", &dave), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
+    assert_int_equal(veil_entity_open(w.node, v, "dave", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &dave), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
                                                          trust_only(w.node, dave)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(dave, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(dave, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "before");
     char dave_id[VEIL_IDENTIFIER_LEN + 1];
     snprintf(dave_id, sizeof dave_id, "%s", veil_entity_identifier(dave));
-    veil_entity_free(dave);
+    veil_entity_close(dave);
     veil_vault_close(v);
-    veil_entity_free(w.bob);
+    veil_entity_close(w.bob);
     w.bob = NULL;
     round_trip(w.app, &ch, "after the entities are gone");
     assert_string_equal(w.echo.last_info.peer_identifier, dave_id);
     /* Bob's listener still answers (and refuses): Alice's handshake is
      * left in flight at Bob's end when Alice refuses Bob. */
     r = route_of("bob");
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &ch),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.carol), &ch),
                      VEIL_EDENIED);
     world_down(&w);
 }
@@ -162,14 +163,14 @@ static void test_handshake_timeout(void **state)
     assert_int_equal(veil_ctx_start_worker(w.app, "blackhole", &swallow_ops, &got), 0);
     veil_route r = route_of("blackhole");
     veil_address ch;
-    int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch);
+    int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch);
     assert_error(rc, VEIL_ETIMEDOUT,
                  "secure channel: handshake with 'blackhole' not done within "
                  "handshake_timeout_ms = 60; all its state is freed");
     assert_int_equal(got, 1);
     /* Nothing at the start of the route: an error at once. */
     r = route_of("nobody");
-    rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch);
+    rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch);
     assert_error(rc, VEIL_ENOROUTE,
                  "secure channel: sending the first handshake message: no worker at address "
                  "'nobody'");
@@ -185,11 +186,11 @@ static void test_through_hops(void **state)
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
     assert_int_equal(veil_ctx_start_worker(w.app, "h2", &hop_ops, &h2), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("h1 => h2 => bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     /* HS1, HS2, HS3, ACCEPT: four frames through each hop. */
     assert_int_equal(h1, 4);
     assert_int_equal(h2, 4);
@@ -207,18 +208,18 @@ static void test_nested(void **state)
     (void)state;
     world w;
     world_up(&w, NULL, WORLD_CAROL);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address outer, inner;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &outer),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &outer),
                      0);
     veil_route_init(&r);
     assert_int_equal(veil_route_append(&r, &outer), 0);
     assert_int_equal(veil_route_append_str(&r, "carol"), 0);
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &inner),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.carol), &inner),
                      0);
     veil_channel_stats before, after, in;
     assert_int_equal(veil_secure_channel_stats(w.node, &outer, &before), 0);
@@ -245,18 +246,18 @@ static void test_route_lost(void **state)
     unsigned h1 = 0;
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("h1 => bob");
     veil_address outer, inner, hop;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &outer),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &outer),
                      0);
     veil_route_init(&r);
     assert_int_equal(veil_route_append(&r, &outer), 0);
     assert_int_equal(veil_route_append_str(&r, "carol"), 0);
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &inner),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.carol), &inner),
                      0);
     round_trip(w.app, &inner, "before");
     int count = w.echo.count;
@@ -289,11 +290,11 @@ static void test_close(void **state)
     (void)state;
     world w;
     world_up(&w, NULL, WORLD_CAROL);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "before close");
     veil_address bob_end = w.echo.last_info.channel;
     veil_channel_stats s;
@@ -313,6 +314,33 @@ static void test_close(void **state)
     world_down(&w);
 }
 
+/* Closing a listener refuses new handshakes; its open channels keep working. */
+static void test_listener_close(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 200\n", 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, w.alice)),
+                     0);
+    veil_route r = route_of("bob");
+    veil_address ch, ch2;
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_listener_close(w.node, "bob"), 0);
+    veil_listener_stats ls;
+    assert_error(veil_secure_channel_listener_stats(w.node, "bob", &ls), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'bob'");
+    round_trip(w.app, &ch, "still open");
+    assert_error(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch2),
+                 VEIL_ENOROUTE, "secure channel: sending the first handshake message: no worker "
+                 "at address 'bob'");
+    assert_error(veil_secure_channel_listener_close(w.node, "bob"), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'bob'");
+    assert_error(veil_secure_channel_listener_close(w.node, "echoer"), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'echoer'");
+    assert_int_equal(w.echo.count, 1);   /* the echoer was not stopped */
+    world_down(&w);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -320,13 +348,13 @@ static void test_errors(void **state)
     world_up(&w, NULL, WORLD_CAROL);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_error_contains(veil_secure_channel_create(w.alice, &r, NULL, &ch), VEIL_EINVAL,
+    assert_error_contains(veil_secure_channel_open(w.alice, &r, NULL, &ch), VEIL_EINVAL,
                           "policy is NULL");
-    assert_error_contains(veil_secure_channel_listener_create(w.bob, NULL, trust_only(w.node, w.alice)),
+    assert_error_contains(veil_secure_channel_listener_open(w.bob, NULL, trust_only(w.node, w.alice)),
                           VEIL_EINVAL, "address is NULL");
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, w.alice)),
                      0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, w.alice)),
                      VEIL_EEXIST);
     veil_address none;
     assert_int_equal(veil_address_parse(&none, "not_a_channel"), 0);
@@ -340,11 +368,11 @@ static void test_errors(void **state)
 
     world_up(&w, "[secure_channel]\nrekey_intervall = 5\n", WORLD_CAROL);
     r = route_of("bob");
-    assert_error_contains(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch),
+    assert_error_contains(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch),
                           VEIL_ECONFIG, "rekey_intervall");
     world_down(&w);
     world_up(&w, "[secure_channel]\nmax_message = 0\n", WORLD_CAROL);
-    assert_error_contains(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
+    assert_error_contains(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, w.alice)),
                           VEIL_ECONFIG, "max_message");
     world_down(&w);
 }
@@ -357,18 +385,18 @@ static void test_after_rotation(void **state)
     (void)state;
     world w;
     world_up(&w, NULL, WORLD_CAROL);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address ch1, ch2;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch1), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch1), 0);
     round_trip(w.app, &ch1, "before rotation");
     char id[VEIL_IDENTIFIER_LEN + 1];
     snprintf(id, sizeof id, "%s", veil_entity_identifier(w.alice));
     assert_int_equal(veil_entity_rotate(w.alice), 0);
     assert_string_equal(veil_entity_identifier(w.alice), id);
     r = route_of("bob");
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch2), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch2), 0);
     round_trip(w.app, &ch2, "after rotation");
     assert_string_equal(w.echo.last_info.peer_identifier, id);
     /* The channel made before the rotation keeps working. */
@@ -384,13 +412,13 @@ static void test_many_channels(void **state)
     size_t n = env ? strtoul(env, NULL, 10) : 1000;
     world w;
     world_up(&w, NULL, WORLD_CAROL);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_address *ch = calloc(n, sizeof *ch);
     assert_non_null(ch);
     for (size_t i = 0; i < n; i++) {
         veil_route r = route_of("bob");
-        assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch[i]),
+        assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch[i]),
                          0);
     }
     /* Every channel sends one message; all replies come back. */
@@ -434,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_route_lost),
         cmocka_unit_test(test_close),
+        cmocka_unit_test(test_listener_close),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_after_rotation),
         cmocka_unit_test(test_many_channels),

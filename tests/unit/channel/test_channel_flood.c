@@ -97,8 +97,8 @@ static void test_pending_caps(void **state)
     world w;
     pair_up(&w, "[secure_channel]\nmax_pending_handshakes = 5\n"
                  "max_pending_handshakes_per_listener = 3\ncookie_threshold = 100\n", "bob");
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob2",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob2",
+                                                       trust_only(w.node, w.alice)), 0);
     uint8_t buf[4096];
     size_t n;
     logs_start();
@@ -159,7 +159,7 @@ static void test_limits_errors(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         world w;
         pair_up(&w, bad[i].config, NULL);
-        assert_error(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, w.alice)),
+        assert_error(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, w.alice)),
                      VEIL_ECONFIG, bad[i].detail);
         veil_listener_stats st;
         assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", &st), VEIL_ENOTFOUND);
@@ -316,25 +316,25 @@ static void listener_child(const char *config, int port_fd, int cmd_fd, int out_
     veil_address bound, ch;
     veil_watch *watch;
     int stop = 0;
-    int rc = veil_config_parse(&cfg, text, "<child>");
+    int rc = veil_config_new_from_text(&cfg, text, "<child>");
     o.config = cfg;
     if (rc == 0)
-        rc = veil_node_create(&node, &app, &o);
+        rc = veil_node_new(&node, &app, &o);
     veil_config_free(cfg);
     if (rc == 0)
-        rc = veil_entity_create(node, NULL, NULL, &alice);
+        rc = veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &alice);
     if (rc == 0)
-        rc = veil_entity_create(node, NULL, NULL, &bob);
+        rc = veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &bob);
     const char *id_a = rc == 0 ? veil_entity_identifier(alice) : NULL;
     veil_trust_policy *pa, *pb;
-    if (rc == 0 && (rc = veil_trust_policy_identifier(node, &id_a, 1, &pa)) == 0)
-        rc = veil_secure_channel_listener_create(bob, "bob", pa);
+    if (rc == 0 && (rc = veil_trust_policy_new_identifier(node, &id_a, 1, &pa)) == 0)
+        rc = veil_secure_channel_listener_open(bob, "bob", pa);
     const char *id_b = rc == 0 ? veil_entity_identifier(bob) : NULL;
     veil_route r;
     /* One legitimate channel first: pools, caches and the vault warmed. */
-    if (rc == 0 && (rc = veil_trust_policy_identifier(node, &id_b, 1, &pb)) == 0 &&
+    if (rc == 0 && (rc = veil_trust_policy_new_identifier(node, &id_b, 1, &pb)) == 0 &&
         (rc = veil_route_parse(&r, "bob")) == 0)
-        rc = veil_secure_channel_create(alice, &r, pb, &ch);
+        rc = veil_secure_channel_open(alice, &r, pb, &ch);
     if (rc == 0)
         rc = veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound);
     if (rc == 0)
@@ -356,9 +356,9 @@ static void listener_child(const char *config, int port_fd, int cmd_fd, int out_
     rep.ok = veil_secure_channel_listener_stats(node, "bob", &rep.stats) == 0;
     (void)!write(out_fd, &rep, sizeof rep);
     veil_node_watch_remove(watch);
-    veil_entity_free(alice);
-    veil_entity_free(bob);
-    (void)veil_node_stop(node);
+    veil_entity_close(alice);
+    veil_entity_close(bob);
+    (void)veil_node_free(node);
     _exit(0);
 }
 

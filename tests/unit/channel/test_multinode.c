@@ -45,7 +45,7 @@ static int serve_relay(int wfd)
     veil_context *app;
     veil_address bound;
     char line[VEIL_ADDRESS_TEXT_MAX + 8];
-    if (veil_node_create(&node, &app, NULL) < 0 ||
+    if (veil_node_new(&node, &app, NULL) < 0 ||
         veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound) < 0) {
         fprintf(stderr, "relay: %s\n", veil_last_error());
         return 1;
@@ -67,10 +67,10 @@ static int serve(int wfd)
     veil_trust_policy *p;
     veil_address bound;
     char line[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8];
-    if (veil_node_create(&node, &app, NULL) < 0 ||
-        veil_entity_create(node, NULL, NULL, &e) < 0 ||
+    if (veil_node_new(&node, &app, NULL) < 0 ||
+        veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &e) < 0 ||
         veil_trust_policy_new(node, "everyone", NULL, &p) < 0 ||
-        veil_secure_channel_listener_create(e, "listener", p) < 0 ||
+        veil_secure_channel_listener_open(e, "listener", p) < 0 ||
         veil_ctx_start_worker(app, "echoer", &echo_ops, NULL) < 0 ||
         veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound) < 0) {
         fprintf(stderr, "peer: %s\n", veil_last_error());
@@ -135,15 +135,15 @@ typedef struct local {
 
 static void local_up(local *l)
 {
-    assert_int_equal(veil_node_create(&l->node, &l->app, NULL), 0);
-    assert_int_equal(veil_entity_create(l->node, NULL, NULL, &l->alice), 0);
+    assert_int_equal(veil_node_new(&l->node, &l->app, NULL), 0);
+    assert_int_equal(veil_entity_open(l->node, NULL, NULL, VEIL_ENTITY_CREATE, &l->alice), 0);
     assert_int_equal(veil_node_transport_start(l->node, "tcp"), 0);
 }
 
 static void local_down(local *l)
 {
-    veil_entity_free(l->alice);
-    assert_int_equal(veil_node_stop(l->node), 0);
+    veil_entity_close(l->alice);
+    assert_int_equal(veil_node_free(l->node), 0);
 }
 
 static int open_channel_via(local *l, const peer *relay, const peer *p, const veil_address *first,
@@ -165,8 +165,8 @@ static int open_channel_via(local *l, const peer *relay, const peer *p, const ve
     else
         assert_int_equal(veil_route_append_str(&r, tcp), 0);
     assert_int_equal(veil_route_append_str(&r, "listener"), 0);
-    assert_int_equal(veil_trust_policy_identifier(l->node, &id, 1, &policy), 0);
-    return veil_secure_channel_create(l->alice, &r, policy, ch);
+    assert_int_equal(veil_trust_policy_new_identifier(l->node, &id, 1, &policy), 0);
+    return veil_secure_channel_open(l->alice, &r, policy, ch);
 }
 
 static int open_channel(local *l, const peer *p, const veil_address *first, veil_address *ch)

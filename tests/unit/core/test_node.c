@@ -20,13 +20,13 @@ static veil_context *app;
 static int setup(void **state)
 {
     (void)state;
-    return veil_node_create(&node, &app, NULL) == 0 ? 0 : -1;
+    return veil_node_new(&node, &app, NULL) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int rc = veil_node_stop(node);
+    int rc = veil_node_free(node);
     node = NULL;
     app = NULL;
     return rc;

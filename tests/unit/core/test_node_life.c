@@ -1,5 +1,5 @@
 /* Node lifecycle: configuration sources and [node] keys, plugins loaded at
- * creation (fail closed), veil_node_stop freeing everything, and node
+ * creation (fail closed), veil_node_free freeing everything, and node
  * extensions (destroyed at stop after the workers, newest first). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +53,7 @@ static void test_stop_frees_everything(void **state)
     veil_node *n;
     veil_context *a, *box;
     struct wstate s1 = {0}, s2 = {0};
-    assert_int_equal(veil_node_create(&n, &a, NULL), 0);
+    assert_int_equal(veil_node_new(&n, &a, NULL), 0);
     assert_int_equal(veil_ctx_start_worker(a, "one", &count_ops, &s1), 0);
     assert_int_equal(veil_ctx_start_worker(a, "two", &count_ops, &s2), 0);
     assert_int_equal(veil_ctx_start_worker(a, "echoer", &echo_ops, NULL), 0);
@@ -72,17 +72,52 @@ static void test_stop_frees_everything(void **state)
     assert_int_equal(veil_message_new(n, &loose), 0);
     assert_int_equal(veil_message_set_payload(loose, "never sent", 10), 0);
     /* stop runs every worker's stop op; ASan/valgrind check the rest */
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
     assert_int_equal(s1.stopped, 1);
     assert_int_equal(s2.stopped, 1);
     assert_int_equal(s1.handled, 0);
+    assert_int_equal(veil_node_free(NULL), 0);
+}
+
+/* veil_node_stop stops (once) and leaves the node to veil_node_free. */
+static void test_stop_then_free(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    struct wstate s1 = {0};
+    assert_int_equal(veil_node_new(&n, &a, NULL), 0);
+    assert_int_equal(veil_ctx_start_worker(a, "one", &count_ops, &s1), 0);
+    assert_int_equal(veil_ctx_start_worker(a, "echoer", &echo_ops, NULL), 0);
+    veil_route r = route_of("echoer");
+    assert_int_equal(veil_ctx_send(a, &r, "held", 4), 0);
+    veil_message *held;
+    assert_int_equal(veil_ctx_receive(a, &held, 1000), 0);
+    r = route_of("one");
+    assert_int_equal(veil_ctx_send(a, &r, "queued", 6), 0);
+
+    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(s1.stopped, 1);
+    assert_int_equal(s1.handled, 0);                 /* the queued message was dropped */
+    assert_int_equal(veil_node_pending(n), 0);
+    assert_error(veil_node_run_once(n, 0), VEIL_ESTOPPED, "node is stopping");
+    assert_error(veil_node_run(n, 10), VEIL_ESTOPPED, "node is stopping");
+    assert_non_null(veil_node_config(n));            /* still readable */
+    size_t len;
+    const uint8_t *p = veil_message_payload(held, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(p, "held", 4);
+    assert_int_equal(veil_node_stop(n), 0);          /* idempotent */
+    assert_int_equal(s1.stopped, 1);
+    assert_int_equal(veil_node_free(n), 0);
+    assert_int_equal(s1.stopped, 1);
     assert_int_equal(veil_node_stop(NULL), 0);
 }
 
 static veil_config *parse(const char *text)
 {
     veil_config *c = NULL;
-    int rc = veil_config_parse(&c, text, "<test>");
+    int rc = veil_config_new_from_text(&c, text, "<test>");
     if (rc != 0)
         fail_msg("config: %s", veil_last_error());
     return c;
@@ -92,7 +127,7 @@ static int create_with(const char *text, veil_node **n, veil_context **a)
 {
     veil_config *c = parse(text);
     veil_node_options o = {.size = sizeof o, .config = c};
-    int rc = veil_node_create(n, a, &o);
+    int rc = veil_node_new(n, a, &o);
     veil_config_free(c);
     return rc;
 }
@@ -120,10 +155,10 @@ static void test_node_config_keys(void **state)
                  "delivery queue full (2 messages; [node] queue_limit)");
     /* the config is the node's own copy */
     assert_string_equal(veil_config_get(veil_node_config(n), "node", "queue_limit"), "2");
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
 
     veil_node_options bad = {.size = 1};
-    assert_error(veil_node_create(&n, &a, &bad), VEIL_EINVAL,
+    assert_error(veil_node_new(&n, &a, &bad), VEIL_EINVAL,
                  "veil_node_options.size is 1, expected at least 24 (set it to "
                  "sizeof(veil_node_options))");
 }
@@ -154,21 +189,21 @@ static void test_config_sources(void **state)
     veil_context *a;
     /* config_path */
     veil_node_options o = {.size = sizeof o, .config_path = path};
-    assert_int_equal(veil_node_create(&n, &a, &o), 0);
+    assert_int_equal(veil_node_new(&n, &a, &o), 0);
     assert_string_equal(veil_config_get(veil_node_config(n), "node", "max_payload"), "8");
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
     /* $VEIL_CONF when no options */
     setenv("VEIL_CONF", path, 1);
-    assert_int_equal(veil_node_create(&n, &a, NULL), 0);
+    assert_int_equal(veil_node_new(&n, &a, NULL), 0);
     veil_route r = route_of("app");
     assert_int_equal(veil_ctx_send(a, &r, "123456789", 9), VEIL_ELIMIT);
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
     /* an unknown [node] key names the file and line */
     f = fopen(path, "a");
     assert_non_null(f);
     fputs("colour = blue\n", f);
     fclose(f);
-    assert_int_equal(veil_node_create(&n, &a, NULL), VEIL_ECONFIG);
+    assert_int_equal(veil_node_new(&n, &a, NULL), VEIL_ECONFIG);
     char where[64];
     snprintf(where, sizeof where, "%s:4", path);
     assert_last_error_contains(where);
@@ -177,7 +212,7 @@ static void test_config_sources(void **state)
     unlink(path);
     /* a missing file */
     o.config_path = "/nonexistent/veil.conf";
-    assert_error_contains(veil_node_create(&n, &a, &o), VEIL_EIO, "/nonexistent/veil.conf");
+    assert_error_contains(veil_node_new(&n, &a, &o), VEIL_EIO, "/nonexistent/veil.conf");
 }
 
 /* Plugins named by the configuration are loaded at creation (the loader's
@@ -190,7 +225,7 @@ static void test_configured_plugins_loaded(void **state)
     if (getenv("VEIL_PLUGIN_PATH") == NULL || strstr(getenv("VEIL_PLUGIN_PATH"), "tests/unit/plugin/fixtures") == NULL)
         skip();
     assert_int_equal(create_with("[policy.greeter]\nplugin = fixture_good\ngreeting = hi\n", &n, &a), 0);
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
     /* a policy plugin in a vault slot: the loader's kind check fails creation */
     assert_error_contains(create_with("[vault.x]\nplugin = fixture_good\n", &n, &a),
                           VEIL_EPLUGIN_KIND, "fixture_good");
@@ -248,7 +283,7 @@ static void test_extensions(void **state)
     veil_node *n;
     veil_context *app;
     memset(&ext_log, 0, sizeof ext_log);
-    assert_int_equal(veil_node_create(&n, &app, NULL), 0);
+    assert_int_equal(veil_node_new(&n, &app, NULL), 0);
     ext_log.node = n;
     assert_null(veil_node_extension_get(n, "a"));
     assert_int_equal(veil_node_extension_add(n, "a", a, ext_destroy), 0);
@@ -279,7 +314,7 @@ static void test_extensions(void **state)
     /* stop: the workers first (an add from there is refused), then the
      * extensions newest first */
     assert_int_equal(veil_ctx_start_worker(app, "w", &ext_worker_ops, NULL), 0);
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
     assert_string_equal(ext_log.text, "worker c b a");
     assert_int_equal(ext_log.add_rc, VEIL_ESTOPPED);
 }
@@ -337,7 +372,7 @@ static int services_up(void **state)
 {
     services *v = calloc(1, sizeof *v);
     assert_non_null(v);
-    assert_int_equal(veil_node_create(&v->n, &v->app, NULL), 0);
+    assert_int_equal(veil_node_new(&v->n, &v->app, NULL), 0);
     assert_ptr_equal(veil_node_context(v->n), v->app);
     assert_int_equal(veil_address_parse(&v->a[0], "pub"), 0);
     assert_int_equal(veil_address_parse(&v->a[1], "peer"), 0);
@@ -352,7 +387,7 @@ static int services_up(void **state)
 static int services_down(void **state)
 {
     services *v = *state;
-    assert_int_equal(veil_node_stop(v->n), 0);
+    assert_int_equal(veil_node_free(v->n), 0);
     free(v);
     return 0;
 }
@@ -428,6 +463,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_frees_everything),
+        cmocka_unit_test(test_stop_then_free),
         cmocka_unit_test(test_node_config_keys),
         cmocka_unit_test(test_missing_plugin_fails_closed),
         cmocka_unit_test(test_configured_plugins_loaded),

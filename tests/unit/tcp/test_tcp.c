@@ -32,7 +32,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    veil_node_stop(node);
+    veil_node_free(node);
     node = NULL;
     return 0;
 }
@@ -354,7 +354,7 @@ static void test_max_connections(void **state)
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     assert_int_equal(st.connections_open, 1);
     assert_int_equal(st.connections_accepted, 0);
-    veil_node_stop(n);
+    veil_node_free(n);
 }
 
 static void test_auto_connect_off(void **state)
@@ -367,7 +367,7 @@ static void test_auto_connect_off(void **state)
     veil_route r = route_of("1#127.0.0.1:9 => echoer");
     assert_error_contains(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE,
                           "no connection to 1#127.0.0.1:9 and auto_connect is off");
-    veil_node_stop(n);
+    veil_node_free(n);
 }
 
 static void expect_node_error(const char *const *kv, int code, const char *detail)
@@ -393,7 +393,7 @@ static void test_stop_during_lookup(void **state)
     assert_int_equal(st.connections_dialed, 1);
     assert_int_equal(st.connections_open, 1);
     assert_true(st.queued_bytes > 22);
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
 }
 
 static void test_bad_config(void **state)
@@ -422,25 +422,25 @@ static void test_listen_from_config(void **state)
     veil_transport_stats st;
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     assert_int_equal(st.connections_open, 0);
-    veil_node_stop(n);
+    veil_node_free(n);
 
     /* A [transport.tcp] section without `plugin` starts plugin tcp too:
      * the transport is registered right after creation. */
     veil_config *cfg;
-    assert_int_equal(veil_config_parse(&cfg, "[transport.tcp]\nlisten = 127.0.0.1:0\n"
-                                       "max_frame = 8k\n", "<test>"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, "[transport.tcp]\nlisten = 127.0.0.1:0\n"
+                                               "max_frame = 8k\n", "<test>"), 0);
     veil_node_options o = {.size = sizeof o, .config = cfg};
-    assert_int_equal(veil_node_create(&n, &a, &o), 0);
+    assert_int_equal(veil_node_new(&n, &a, &o), 0);
     veil_config_free(cfg);
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     veil_route r = route_of("1#127.0.0.1:9");
     assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_EINVAL); /* tcp is registered */
     assert_last_error_contains("route ends at 1#127.0.0.1:9");
-    veil_node_stop(n);
+    veil_node_free(n);
     /* ...and its keys are checked like any plugin section's */
-    assert_int_equal(veil_config_parse(&cfg, "[transport.tcp]\nlisten_on = x\n", "<test>"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, "[transport.tcp]\nlisten_on = x\n", "<test>"), 0);
     o.config = cfg;
-    assert_error_contains(veil_node_create(&n, &a, &o), VEIL_ECONFIG,
+    assert_error_contains(veil_node_new(&n, &a, &o), VEIL_ECONFIG,
                           "unknown key 'listen_on' in [transport.tcp]");
     veil_config_free(cfg);
 }
@@ -478,7 +478,7 @@ static void test_connect_timeout(void **state)
     close(ls);
     if (rc == 0) {
         print_message("# SKIP: the kernel completed a connect to a full backlog here\n");
-        veil_node_stop(n);
+        veil_node_free(n);
         skip();
     }
     assert_int_equal(rc, VEIL_ETIMEDOUT);
@@ -489,7 +489,7 @@ static void test_connect_timeout(void **state)
     assert_int_equal(veil_node_transport_stats(n, "tcp", &st), 0);
     assert_int_equal(st.timeouts, 1);
     assert_int_equal(st.connections_open, 0);
-    veil_node_stop(n);
+    veil_node_free(n);
 }
 
 /* Without any [transport.tcp] section the plugin loads on first use with
@@ -503,7 +503,7 @@ static void test_default_load_and_keepalive(void **state)
     veil_config *cfg;
     assert_int_equal(veil_config_new(&cfg), 0);
     o.config = cfg;
-    assert_int_equal(veil_node_create(&n, &a, &o), 0);
+    assert_int_equal(veil_node_new(&n, &a, &o), 0);
     veil_route r = route_of("1#127.0.0.1:9 => echoer");
     assert_int_equal(veil_ctx_send(a, &r, "x", 1), VEIL_ENOROUTE); /* not started yet */
     assert_last_error_contains("no transport registered for address type 1");
@@ -512,7 +512,7 @@ static void test_default_load_and_keepalive(void **state)
     assert_int_equal(bound.type, VEIL_ADDRESS_TYPE_TCP);
     assert_int_equal(strncmp(bound.bytes, "127.0.0.1:", 10), 0);
     assert_true(atoi(bound.bytes + 10) > 0);
-    veil_node_stop(n);
+    veil_node_free(n);
     veil_config_free(cfg);
 
     tcp_peer_proc p;
@@ -528,7 +528,7 @@ static void test_default_load_and_keepalive(void **state)
     assert_int_equal(veil_ctx_receive(a, &m, 5000), 0);
     payload_is(m, "ka");
     veil_message_free(m);
-    veil_node_stop(n);
+    veil_node_free(n);
     assert_int_equal(tcp_peer_stop(&p), 0);
 }
 

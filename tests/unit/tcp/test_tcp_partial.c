@@ -58,7 +58,7 @@ static int teardown(void **state)
 {
     (void)state;
     tcp_log_capture_stop();
-    veil_node_stop(node);
+    veil_node_free(node);
     node = NULL;
     return 0;
 }

@@ -67,7 +67,7 @@ static int teardown(void **state)
         fd_child = 0;
     }
     tcp_log_capture_stop();
-    veil_node_stop(node);
+    veil_node_free(node);
     node = NULL;
     return 0;
 }
@@ -457,7 +457,7 @@ static void test_hundred_connections(void **state)
         assert_int_equal(veil_node_transport_stats(nodes[i], "tcp", &st), 0);
         assert_int_equal(st.connections_open, 1);
         assert_int_equal(st.frames_received, PER_CONN);
-        veil_node_stop(nodes[i]);
+        veil_node_free(nodes[i]);
     }
     assert_int_equal(tcp_peer_stop(&p), 0);
 }

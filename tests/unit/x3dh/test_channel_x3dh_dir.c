@@ -45,9 +45,9 @@ static int peer_setup(peer *p, veil_node *node, veil_context *app, veil_vault **
     if (rc == 0 && p->directory)
         rc = veil_key_agreement_directory_start(node, *v);
     if (rc == 0 && p->trust[0] != '\0' &&
-        (rc = veil_entity_create(node, *v, NULL, bob)) == 0 &&
-        (rc = veil_trust_policy_identifier(node, &id, 1, &pol)) == 0)
-        rc = veil_secure_channel_listener_create(*bob, "bob", pol);
+        (rc = veil_entity_open(node, *v, NULL, VEIL_ENTITY_CREATE, bob)) == 0 &&
+        (rc = veil_trust_policy_new_identifier(node, &id, 1, &pol)) == 0)
+        rc = veil_secure_channel_listener_open(*bob, "bob", pol);
     return rc;
 }
 
@@ -61,10 +61,10 @@ static void *peer_main(void *arg)
     veil_entity *bob = NULL;
     veil_config *cfg = NULL;
     veil_node_options o = { .size = sizeof o };
-    int rc = veil_config_parse(&cfg, p->config, "<peer>");
+    int rc = veil_config_new_from_text(&cfg, p->config, "<peer>");
     o.config = cfg;
     if (rc == 0)
-        rc = veil_node_create(&node, &app, &o);
+        rc = veil_node_new(&node, &app, &o);
     if (rc == 0)
         rc = peer_setup(p, node, app, &v, &bob);
     if (rc < 0)
@@ -72,9 +72,9 @@ static void *peer_main(void *arg)
     atomic_store(&p->ready, rc < 0 ? -1 : 1);
     while (rc == 0 && !atomic_load(&p->stop))
         rc = veil_node_run_once(node, 20);
-    veil_entity_free(bob);
+    veil_entity_close(bob);
     veil_vault_close(v);
-    (void)veil_node_stop(node);
+    (void)veil_node_free(node);
     veil_config_free(cfg);
     return NULL;
 }
@@ -183,7 +183,7 @@ static void test_directory_third_node(void **state)
     node_from(conf, &node, &app);
     assert_int_equal(veil_node_transport_start(node, "tcp"), 0);
     veil_entity *alice;
-    assert_int_equal(veil_entity_create(node, NULL, NULL, &alice), 0);
+    assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &alice), 0);
 
     memset(&b, 0, sizeof b);
     snprintf(b.config, sizeof b.config, "[key_agreement]\nplugin = x3dh\n[prekeys]\n"
@@ -205,7 +205,7 @@ static void test_directory_third_node(void **state)
     veil_address ch;
     veil_trust_policy *pol;
     assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &pol), 0);
-    int rc = veil_secure_channel_create(alice, &r, pol, &ch);
+    int rc = veil_secure_channel_open(alice, &r, pol, &ch);
     if (rc < 0)
         fail_msg("channel via the directory: %s", veil_last_error());
     round_trip(app, &ch, "Hello Ockam!");
@@ -254,8 +254,8 @@ static void test_directory_third_node(void **state)
     refused(node, &dir, pub, n, "publication for 'mallory': its signature does not verify "
             "under the bundle's identity key");
 
-    veil_entity_free(alice);
-    assert_int_equal(veil_node_stop(node), 0);
+    veil_entity_close(alice);
+    assert_int_equal(veil_node_free(node), 0);
     peer_join(&b);
     peer_join(&d);
     assert_int_equal(b.echo.count, 1);
@@ -274,7 +274,7 @@ static void directory_up(const char *prekeys, veil_node **node, veil_vault **v)
 static void directory_down(veil_node *node, veil_vault *v)
 {
     veil_vault_close(v);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 /* A node that only holds the publishers' identities (in its vault). */
