@@ -250,9 +250,9 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
 }
 
 /* An authenticated control frame.  A CLOSE that reaches an initiator
- * create() still waits on (before or with ACCEPT: routes may reorder)
- * fails create with VEIL_ECLOSED naming the peer; create stops the
- * worker.  Otherwise CLOSE stops it here.  ACCEPT and REFUSE mean
+ * whose open's completion is still owed (before or with ACCEPT: routes may
+ * reorder) fails the open with VEIL_ECLOSED naming the peer; the
+ * completion stops the worker.  Otherwise CLOSE stops it here.  ACCEPT and REFUSE mean
  * something only to an initiator waiting for them. */
 /* REFUSE from the authenticated responder: code:u8 (-VEIL_E*) || the
  * refusing policy's name (VEIL_EDENIED).  Any other code, or none, is
@@ -300,6 +300,9 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         ch->timer = NULL;
         veil_trust_policy_free(ch->policy); /* only handshakes need it */
         ch->policy = NULL;
+        veil_log(VEIL_LOG_INFO, "channel", "initiator: channel %s open with %s",
+                 ch->addr->bytes, ch->stats.peer_identifier);
+        veil__ch_open_settled(ch);
         return 0;
     }
     return refused(ch, body, len);

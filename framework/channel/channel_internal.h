@@ -166,7 +166,7 @@ enum {
     VEIL_CH_ST_HANDSHAKE = 1,     /* KA messages in flight */
     VEIL_CH_ST_WAIT_ACCEPT = 2,   /* initiator: sent msg 3, waiting */
     VEIL_CH_ST_OPEN = 3,
-    VEIL_CH_ST_FAILED = 4,        /* initiator: create() reports rc/detail */
+    VEIL_CH_ST_FAILED = 4,        /* initiator: its open reports rc/detail */
 };
 
 typedef struct veil_ch_settings {
@@ -201,6 +201,7 @@ typedef struct veil_ch_node {
     veil_node *node;
     veil_ch_list channels;        /* workers running (in_all) */
     veil_ch_list pending;         /* responders in handshake (in_node) */
+    veil_ch_list opens;           /* initiators whose completion is owed (in_opens) */
     uint32_t max_pending;
     uint32_t cookie_threshold;
     veil_ratelimit log;
@@ -245,18 +246,25 @@ typedef struct veil_channel {
     int role;                     /* veil_ka_role */
     int state;
     /* Lifetime: the struct is freed when the last reference goes: the
-     * worker's (dropped when it stops), create()'s while it waits, and one
+     * worker's (dropped when it stops), the open's until its completion ran, and one
      * per running handler or callback.  After the worker stopped (stopped)
      * only the struct remains valid: ctx is gone after the round. */
     unsigned refs;
     bool stopping;                /* stop requested */
     bool stopped;                 /* the worker's stop op ran */
-    bool waiting;                 /* initiator: create() waits on it */
+    bool waiting;                 /* initiator: its open's completion is owed */
     /* handshake only */
     void *session;
     veil_timer *timer;
-    int result;                   /* initiator: create()'s return code */
+    int result;                   /* initiator: the open's result code */
     char *detail;                 /* ... and its detail */
+    /* initiator: the open's completion (channel_open.c) */
+    veil_secure_channel_open_fn open_done;
+    void *open_user;
+    veil_timer *open_timer;       /* the deferred completion, once settled */
+    veil_address open_addr;       /* the public address (outlives ctx) */
+    veil_ch_link in_opens;        /* shared->opens while waiting */
+    bool in_open_call;            /* inside veil_secure_channel_open_async */
     bool pending;                 /* responder: on the pending lists */
     veil_ch_link in_node, in_listener;
     uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
@@ -299,6 +307,12 @@ VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role,
 VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_ref(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_unref(veil_channel *ch);
+
+/* channel_open.c: the open settled (state OPEN or FAILED): arm its
+ * completion (a zero-delay timer) if it is owed and not armed yet. */
+VEIL_CH_HIDDEN void veil__ch_open_settled(veil_channel *ch);
+/* Node stop: run every owed completion now (the loop will not run again). */
+VEIL_CH_HIDDEN void veil__ch_opens_flush(veil_ch_node *n);
 
 /* channel_lost.c: the node's route-lost subscriber */
 VEIL_CH_HIDDEN void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,

@@ -29,6 +29,11 @@ int veil__node_check_running(const veil_node *node)
     return 0;
 }
 
+bool veil__node_stopping(const veil_node *node)
+{
+    return node->stopping;
+}
+
 static int load_config(veil_node *node, const veil_node_options *opts)
 {
     if (opts != NULL && opts->config != NULL)

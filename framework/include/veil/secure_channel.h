@@ -30,11 +30,51 @@ VEIL_EXPORT int veil_secure_channel_listener_open(veil_entity *e, const char *ad
  * VEIL_ENOTFOUND when no listener is there. */
 VEIL_EXPORT int veil_secure_channel_listener_close(veil_node *node,
                                                    const char *address) VEIL_WUR;
-/* Run the handshake with the listener at the end of route (running the
- * node's loop until done or timeout); *channel gets the local address to
- * put first in routes.  Takes ownership of policy.  Errors: VEIL_EDENIED
- * (detail names the refused identifier and policy), VEIL_ETIMEDOUT,
- * VEIL_EHANDSHAKE, VEIL_EAUTH. */
+/* ---- opening a channel (initiator) -------------------------------------
+ * veil_secure_channel_open_async starts the handshake with the listener at
+ * the end of route and returns at once; *channel gets the channel's local
+ * address (what to put first in routes once it opened, and the handle of
+ * the pending open).  Takes ownership of policy, also on error.  Usable
+ * from application code and from inside a worker's handler or a callback.
+ *
+ * A negative return means nothing was started and done will never run
+ * (VEIL_EINVAL, configuration or plugin errors, VEIL_ENOMEM, VEIL_ESTOPPED).
+ * After 0, done runs exactly once (unless cancelled), on the node's
+ * thread, from the node's loop, never from inside this call: an immediate
+ * failure (e.g. VEIL_ENOROUTE for the first hop) is delivered in the next
+ * loop round.  done gets rc 0 and the channel's address, or the error the
+ * blocking call reports (same code, same detail, which is also
+ * veil_last_error() while done runs): VEIL_EDENIED (detail names the
+ * refused identifier and policy), VEIL_ETIMEDOUT, VEIL_EHANDSHAKE,
+ * VEIL_EAUTH, VEIL_EREVOKED, VEIL_EEXPIRED, VEIL_ECLOSED (the peer closed,
+ * the route was lost, or the channel was closed locally with
+ * veil_secure_channel_close while pending), VEIL_ENOROUTE; channel is NULL
+ * then and the channel is gone.  When the node stops (veil_node_stop or
+ * veil_node_free) before the handshake finished, done runs during the stop
+ * with VEIL_ESTOPPED.  Inside done the loop cannot be run and the node
+ * cannot be stopped or freed (VEIL_ESTATE); everything else, including a
+ * new open, is allowed.  detail is valid during the call only.
+ *
+ * Lifetime of user: it must stay valid until done ran, or until
+ * veil_secure_channel_open_cancel returned 0; after either, the node never
+ * touches it again. */
+typedef void (*veil_secure_channel_open_fn)(veil_node *node, int rc,
+                                            const veil_address *channel,
+                                            const char *detail, void *user);
+VEIL_EXPORT int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
+                                               veil_trust_policy *policy,
+                                               veil_secure_channel_open_fn done, void *user,
+                                               veil_address *channel) VEIL_WUR;
+/* Abandon a pending open: the channel is stopped (a peer that already
+ * accepted it is sent a close) and its done will not run; user may be
+ * freed when this returns.  VEIL_ENOTFOUND when no open is pending at
+ * channel (never started, already completed, or done is running now). */
+VEIL_EXPORT int veil_secure_channel_open_cancel(veil_node *node,
+                                                const veil_address *channel) VEIL_WUR;
+/* The blocking form: veil_secure_channel_open_async, then run the node's
+ * loop until its completion ran; returns what the completion got (*channel
+ * set on success).  Runs the loop, so it cannot be called from inside a
+ * handler or callback (VEIL_ESTATE: use the async form there). */
 VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route,
                                          veil_trust_policy *policy,
                                          veil_address *channel) VEIL_WUR;
