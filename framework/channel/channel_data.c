@@ -26,6 +26,7 @@
 #include <veil/error.h>
 #include <veil/log.h>
 
+#include <stdio.h>
 #include <string.h>
 
 /* How many epochs a frame may be ahead of the receiver (frames lost in
@@ -288,6 +289,9 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
     if (type == VEIL_CH_CLOSE) {
         veil_log(VEIL_LOG_INFO, "channel", "%s: closed by the peer %s", ch->addr->bytes,
                  ch->stats.peer_identifier);
+        char why[VEIL_IDENTIFIER_LEN + 32];
+        snprintf(why, sizeof why, "closed by the peer %s", ch->stats.peer_identifier);
+        veil__ch_close_cause(ch, VEIL_ECLOSED, why);
         veil__ch_stop(ch);
         return 0;
     }

@@ -227,6 +227,8 @@ typedef struct veil_ch_listener {
     uint8_t *prologue;            /* the responders' handshake prologue */
     size_t prologue_len;
     veil_listener_stats stats;
+    veil_secure_channel_listener_options opts; /* callbacks (zeroed: none) */
+    char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* the key agreement's */
 } veil_ch_listener;
 
 typedef struct veil_channel {
@@ -265,6 +267,12 @@ typedef struct veil_channel {
     veil_address open_addr;       /* the public address (outlives ctx) */
     veil_ch_link in_opens;        /* shared->opens while waiting */
     bool in_open_call;            /* inside veil_secure_channel_open_async */
+    /* responder: on_open ran (so on_close will), and why it closes
+     * (set where the cause is known; unset: local, or the node's stop) */
+    bool told_open;
+    bool close_known;
+    int close_reason;
+    char *close_detail;
     bool pending;                 /* responder: on the pending lists */
     veil_ch_link in_node, in_listener;
     uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
@@ -364,8 +372,19 @@ VEIL_CH_HIDDEN void veil__ch_cookie_forget(veil_ch_listener *l);
 /* Initiator: a COOKIE arrived while waiting for message 2. */
 VEIL_CH_HIDDEN int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f);
 
+/* channel_listener.c: tell the listener's application a responder
+ * opened / closed (its callbacks, when set). */
+VEIL_CH_HIDDEN void veil__ch_tell_open(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_tell_close(veil_channel *ch);
+/* Record why ch closes (first cause wins; reason 0: locally). */
+VEIL_CH_HIDDEN void veil__ch_close_cause(veil_channel *ch, int reason, const char *detail);
+
 /* channel_prologue.c */
 #define VEIL_CH_PROLOGUE_MAX 640u
+/* The key agreement's description (its describe op, else fallback as the
+ * protocol name); d->protocol checked non-empty and within bounds. */
+VEIL_CH_HIDDEN int veil__ch_ka_describe(const veil_key_agreement_ops *ka, void *inst,
+                                        const char *fallback, veil_ka_description *d);
 /* The handshake prologue for the listener at `listener` (docs/PROTOCOL.md,
  * "Prologue"); hashes the key agreement's own configured prologue in v. */
 VEIL_CH_HIDDEN int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst,

@@ -46,6 +46,9 @@ static void lost_one(veil_channel *ch, const char *route, const char *why)
                                          "during the handshake: %s", route, why));
         return;
     }
+    char text[VEIL_ADDRESS_TEXT_MAX + 384];
+    snprintf(text, sizeof text, "its route through '%s' was lost: %s", route, why);
+    veil__ch_close_cause(ch, VEIL_ENOROUTE, text);
     if (ch->role == VEIL_KA_RESPONDER && ch->state != VEIL_CH_ST_OPEN)
         veil__ch_warn(ch->listener, "%s: closed: its route through '%s' was lost: %s",
                       ch->addr->bytes, route, why);

@@ -159,6 +159,7 @@ static void ch_free(veil_channel *ch)
         ch->ka->instance_free(ch->ka_inst);
     veil_trust_policy_free(ch->policy);
     free(ch->detail);
+    free(ch->close_detail);
     free(ch->route);
     free(ch->hs1);
     free(ch->prologue);
@@ -182,6 +183,8 @@ static void ch_stop(veil_context *ctx, void *state)
 {
     veil_channel *ch = state;
     ch->stopping = ch->stopped = true;
+    if (ch->role == VEIL_KA_RESPONDER)
+        veil__ch_tell_close(ch);
     veil__ch_list_remove(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
     if (ch->timer != NULL) {
         veil_node_timer_cancel(ch->timer);
@@ -334,6 +337,8 @@ int veil__ch_fail(veil_channel *ch, int rc)
     veil_ch_listener *l = ch->listener;
     if (ch->state != VEIL_CH_ST_OPEN)
         l->stats.failed++;
+    else
+        veil__ch_close_cause(ch, rc, veil_last_error());
     veil__ch_warn(l, "listener '%s': channel %s refused or failed: %s", l->name,
                   ch->addr->bytes, veil_last_error());
     veil__ch_stop(ch);

@@ -25,6 +25,50 @@ VEIL_BEGIN_DECLS
  * Takes ownership of policy (freed when the listener stops). */
 VEIL_EXPORT int veil_secure_channel_listener_open(veil_entity *e, const char *address,
                                                   veil_trust_policy *policy) VEIL_WUR;
+/* ---- listener callbacks -------------------------------------------------
+ * What a listener tells the application about the channels it opens. */
+typedef struct veil_secure_channel_event {
+    const veil_address *channel;  /* the channel's local address (route through it) */
+    const char *peer_identifier;  /* the authenticated peer ("P" + hex) */
+    const char *key_agreement;    /* the protocol in use, e.g.
+                                   * "Noise_XX_25519_AESGCM_SHA256" */
+    /* on_close only (0 and "" in on_open): why the channel closed.
+     *   0               closed locally (veil_secure_channel_close)
+     *   VEIL_ECLOSED    the peer closed it
+     *   VEIL_ENOROUTE   its route was lost (detail: route, transport reason)
+     *   VEIL_ESTOPPED   the node stopped
+     *   other VEIL_E*   the channel failed (detail says how) */
+    int reason;
+    const char *detail;
+} veil_secure_channel_event;
+
+typedef void (*veil_secure_channel_event_fn)(veil_node *node,
+                                             const veil_secure_channel_event *ev,
+                                             void *user);
+
+typedef struct veil_secure_channel_listener_options {
+    size_t size;                          /* sizeof(veil_secure_channel_listener_options) */
+    /* A channel opened (the peer passed the policy; it can carry data
+     * now).  Optional. */
+    veil_secure_channel_event_fn on_open;
+    /* A channel that on_open was told about closed, once per channel,
+     * also after the listener itself closed and at node stop (reason
+     * VEIL_ESTOPPED).  Optional. */
+    veil_secure_channel_event_fn on_close;
+    /* Passed to both; must stay valid until every channel the listener
+     * opened has closed (at the latest until veil_node_stop or
+     * veil_node_free returned). */
+    void *user;
+} veil_secure_channel_listener_options;
+
+/* veil_secure_channel_listener_open with options (NULL: none).  The
+ * callbacks run on the node's thread from inside the loop (or the node's
+ * stop); ev and its strings are valid during the call only.  They may
+ * send, open and close channels, but not run the loop or stop the node.
+ * VEIL_EINVAL when opts->size is too small. */
+VEIL_EXPORT int veil_secure_channel_listener_open_with(
+    veil_entity *e, const char *address, veil_trust_policy *policy,
+    const veil_secure_channel_listener_options *opts) VEIL_WUR;
 /* Stop the listener at address: handshakes sent there afterwards find no
  * worker.  The channels it opened keep running until closed.
  * VEIL_ENOTFOUND when no listener is there. */
