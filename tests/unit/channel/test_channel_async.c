@@ -49,16 +49,6 @@ static int open_async(veil_entity *e, veil_trust_policy *p, const char *route, o
     return rc;
 }
 
-/* A worker that drops every message (a route nobody answers on). */
-static int swallow(veil_context *ctx, void *state, veil_message *msg)
-{
-    (void)ctx;
-    (void)msg;
-    ++*(unsigned *)state;
-    return 0;
-}
-static const veil_worker_ops swallow_ops = { sizeof(veil_worker_ops), NULL, swallow, NULL };
-
 /* ---- from inside a handler --------------------------------------------- */
 
 typedef struct opener {

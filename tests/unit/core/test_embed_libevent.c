@@ -169,15 +169,6 @@ static void test_channel_round_trip(void **state)
 
 /* ---- timers alone: a handshake timeout ------------------------------------ */
 
-static int swallow(veil_context *ctx, void *state, veil_message *msg)
-{
-    (void)ctx;
-    (void)msg;
-    ++*(unsigned *)state;
-    return 0;
-}
-static const veil_worker_ops swallow_ops = { sizeof(veil_worker_ops), NULL, swallow, NULL };
-
 static void test_timeout_from_the_timer(void **state)
 {
     (void)state;
