@@ -133,6 +133,37 @@ static void test_closed_locally_and_node_stop(void **state)
     assert_int_equal(s.closes, 2);
 }
 
+/* The route under the channel is lost (a transport reports its first
+ * hop gone): VEIL_ENOROUTE with the transport's reason. */
+static void test_route_lost(void **state)
+{
+    (void)state;
+    world w;
+    seen s;
+    unsigned hops = 0;
+    pair_up(&w, NULL, NULL);
+    listen_with(&w, &s);
+    assert_int_equal(veil_ctx_start_worker(w.app, "hop1", &hop_ops, &hops), 0);
+    veil_address a;
+    assert_int_equal(pair_create(&w, "hop1,bob", &a), 0);
+    settle(w.node);
+    assert_int_equal(s.opens, 1);
+    veil_address hop;
+    assert_int_equal(veil_address_parse(&hop, "hop1"), 0);
+    logs_start();
+    veil_node_route_lost(w.node, &hop, VEIL_ECLOSED, "the test cut it");
+    settle(w.node);
+    logs_stop();
+    assert_int_equal(s.closes, 1);
+    assert_true(veil_address_equal(&s.ev[1].channel, &s.ev[0].channel));
+    assert_string_equal(s.ev[1].peer, veil_entity_identifier(w.alice));
+    assert_int_equal(s.ev[1].reason, VEIL_ENOROUTE);
+    if (strstr(s.ev[1].detail, "hop1' was lost: the test cut it") == NULL)
+        fail_msg("detail: %s", s.ev[1].detail);
+    pair_down(&w);
+    assert_int_equal(s.closes, 1);
+}
+
 /* A refused handshake opened nothing: no callback at all. */
 static void test_refused_tells_nothing(void **state)
 {
@@ -180,6 +211,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_then_peer_closes),
         cmocka_unit_test(test_closed_locally_and_node_stop),
+        cmocka_unit_test(test_route_lost),
         cmocka_unit_test(test_refused_tells_nothing),
         cmocka_unit_test(test_options_checked),
     };
