@@ -214,7 +214,14 @@ static void test_immediate_errors(void **state)
                  VEIL_EINVAL, "veil_secure_channel_open_async: done is NULL");
     settle(w.node);
     assert_int_equal(o.calls, 0);
+    /* a stopped node starts nothing (and frees the policy it was given) */
+    veil_trust_policy *p = trust_only(w.node, w.bob);
+    assert_int_equal(veil_node_stop(w.node), 0);
+    assert_int_equal(veil_secure_channel_open_async(w.alice, &r, p, record, &o, &ch),
+                     VEIL_ESTOPPED);
+    assert_int_equal(o.calls, 0);
     pair_down(&w);
+    assert_int_equal(o.calls, 0);
 }
 
 /* ---- cancel, close, node freed ------------------------------------------ */
