@@ -162,7 +162,15 @@ static void node_stop_all(veil_node *node)
         return;
     node->stopping = true;
     node->stopped = true;
+    /* Stop ops run application callbacks (a listener's on_close): they
+     * cannot stop or free the node from there (VEIL_ESTATE). */
+    node->dispatch_depth++;
     veil__ctx_stop_all(node);
+    node->dispatch_depth--;
+    if (node->dispatch_depth == 0) {
+        veil__ctx_reap(node);
+        veil__loop_reap(node);
+    }
     veil__router_drop_queue(node);
     /* The upper layers' and plugins' state: after the workers that use
      * it, before the transports and the plugins whose code it may run. */

@@ -43,7 +43,8 @@ VEIL_EXPORT int veil_node_new(veil_node **node, veil_context **app,
  * its configuration, statistics and the messages the caller holds stay
  * readable until veil_node_free, and running its loop fails with
  * VEIL_ESTOPPED.  Idempotent; NULL ok.
- * VEIL_ESTATE from inside a handler (use veil_node_interrupt there). */
+ * VEIL_ESTATE from inside a handler or callback, including the stop ops
+ * and callbacks the stop itself runs (use veil_node_interrupt there). */
 VEIL_EXPORT int veil_node_stop(veil_node *node);
 /* veil_node_stop if it has not run, then unload plugins and free
  * everything.  Contexts and messages of this node are invalid afterwards.

@@ -9,6 +9,7 @@
 
 typedef struct seen {
     unsigned opens, closes;
+    int stop_rc;                  /* veil_node_stop from on_close */
     struct {
         veil_address channel;
         char peer[VEIL_IDENTIFIER_LEN + 1];
@@ -44,6 +45,7 @@ static void on_close(veil_node *node, const veil_secure_channel_event *ev, void 
     seen *s = user;
     s->closes++;
     keep(s, ev);
+    s->stop_rc = veil_node_stop(node); /* refused: inside a callback */
 }
 
 /* Bob listens at "bob" trusting only Alice, with the callbacks into s. */
@@ -129,6 +131,7 @@ static void test_closed_locally_and_node_stop(void **state)
     assert_true(veil_address_equal(&s.ev[3].channel, &b2));
     assert_int_equal(s.ev[3].reason, VEIL_ESTOPPED);
     assert_string_equal(s.ev[3].detail, "the node stopped");
+    assert_int_equal(s.stop_rc, VEIL_ESTATE);
     pair_down(&w);
     assert_int_equal(s.closes, 2);
 }
