@@ -21,6 +21,7 @@
 # documents with unknown identifiers planted at known lines (inline code,
 # a fenced block, an indented block) and one in plain prose, which is no
 # code and must not be reported; exactly the planted code lines must be.
+# shellcheck disable=SC2016 # backticks in single quotes are Markdown's, literal
 set -u
 src=${VEIL_TOP_SRCDIR:?VEIL_TOP_SRCDIR must be set (run through make check)}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-docids.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
