@@ -75,7 +75,7 @@ static int x25519_bound_once(ctx *c)
     const int remote[6] = { 1, 0, 1, 0, 1, 0 };
     for (int i = 0; i < 6 && rc == 0; i++)
         if ((rc = veil_vault_dh(c->v, local[i], pub[remote[i]], 32, NULL, &out)) == 0)
-            rc = veil_vault_destroy(c->v, out);
+            rc = veil_vault_secret_destroy(c->v, out);
     veil__secret_drop(c->v, &e[0]);
     veil__secret_drop(c->v, &e[1]);
     return rc;

@@ -68,7 +68,7 @@ static int run_hops(bench_run *b, int hops)
     bool smoke = bench_smoke(b);
     int runs = smoke ? 1 : RUNS;
     int ms = smoke ? 10 : 300;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
         return rc;
     rc = setup(node, app, hops, &s);
@@ -101,7 +101,7 @@ static int run_hops(bench_run *b, int hops)
                    delivered ? (double)misses / (double)delivered : 0, "count");
         bench_emit(b, variant, "rss", (double)bench_rss_kib(), "KiB");
     }
-    int stop_rc = veil_node_stop(node);
+    int stop_rc = veil_node_free(node);
     return rc < 0 ? rc : stop_rc;
 }
 

@@ -127,7 +127,7 @@ static int aead_case(bench_run *b, veil_vault *v, const char *backend, int type,
     }
     raw_free(&r);
     if (rc == 0)
-        rc = veil_vault_destroy(v, k);
+        rc = veil_vault_secret_destroy(v, k);
     if (rc != 0)
         return rc;
     char variant[80];
@@ -177,7 +177,7 @@ static int keys_case(bench_run *b, veil_vault *v, const char *backend)
         many[run] = tm * 1e9 / (double)calls;
     }
     for (int i = 0; i < made; i++)
-        if (veil_vault_destroy(v, k[i]) != 0 && rc == 0)
+        if (veil_vault_secret_destroy(v, k[i]) != 0 && rc == 0)
             rc = VEIL_EINVAL;
     if (rc != 0)
         return rc;
@@ -267,8 +267,8 @@ static int hash_case(bench_run *b, veil_vault *v, const char *backend, int alg, 
         double c0 = cpu_now_s();
         for (long i = 0; i < hk && rc == 0; i++)
             if ((rc = veil_vault_hkdf(v, alg, &ck, &ikm, 1, NULL, 0, oa, 2, o)) == 0 &&
-                (rc = veil_vault_destroy(v, o[0])) == 0)
-                rc = veil_vault_destroy(v, o[1]);
+                (rc = veil_vault_secret_destroy(v, o[0])) == 0)
+                rc = veil_vault_secret_destroy(v, o[1]);
         th[run] = (cpu_now_s() - c0) * 1e9 / (double)hk;
     }
     if (rc != 0)
@@ -318,7 +318,7 @@ static int op_dh(veil_vault *v, void *arg)
     asym_arg *a = arg;
     static const uint8_t peer[32] = { 9 };
     int rc = veil_vault_dh(v, a->x, peer, 32, NULL, &a->out);
-    return rc == 0 ? veil_vault_destroy(v, a->out) : rc;
+    return rc == 0 ? veil_vault_secret_destroy(v, a->out) : rc;
 }
 
 static int op_ed_sign(veil_vault *v, void *arg)
@@ -379,9 +379,9 @@ static int asym_case(bench_run *b, veil_vault *v, const char *backend)
     snprintf(variant, sizeof variant, "%s xeddsa verify", backend);
     bench_emit(b, variant, "ops/s", xv.wall, "ops/s");
     bench_emit(b, variant, "of ed25519 verify, CPU time", 100.0 * xv.cpu / ev.cpu, "%");
-    if ((rc = veil_vault_destroy(v, a.x)) != 0)
+    if ((rc = veil_vault_secret_destroy(v, a.x)) != 0)
         return rc;
-    return veil_vault_destroy(v, a.e);
+    return veil_vault_secret_destroy(v, a.e);
 }
 
 static int run(bench_run *b)
@@ -397,10 +397,10 @@ static int run(bench_run *b)
     int rc;
     if (sodium_init() < 0)
         return VEIL_EUNSUPPORTED;
-    if ((rc = veil_config_parse(&cfg, "[vault.sodium]\ncrypto = sodium\n"
+    if ((rc = veil_config_new_from_text(&cfg, "[vault.sodium]\ncrypto = sodium\n"
                                       "[vault.openssl]\ncrypto = openssl\n", "<bench>")) != 0)
         return rc;
-    if ((rc = veil_plugin_load_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL,
+    if ((rc = veil_plugin_open_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL,
                                      &p)) != 0) {
         fprintf(stderr, "bench vault: %s\n", veil_last_error());
         veil_config_free(cfg);
@@ -424,7 +424,7 @@ static int run(bench_run *b)
             rc = hash_case(b, v, backends[bi], hashes[h], hash_names[h]);
         veil_vault_close(v);
     }
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     veil_config_free(cfg);
     return rc;
 }

@@ -12,15 +12,15 @@ int main(void)
 {
     veil_node *node;
     veil_context *app;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0) {
-        fprintf(stderr, "veil_node_create: %s (%s)\n", veil_strerror(rc), veil_last_error());
+        fprintf(stderr, "veil_node_new: %s (%s)\n", veil_strerror(rc), veil_last_error());
         return 1;
     }
     if (strcmp(veil_ctx_address(app)->bytes, "app") != 0) {
         fprintf(stderr, "unexpected app address '%s'\n", veil_ctx_address(app)->bytes);
-        (void)veil_node_stop(node);
+        (void)veil_node_free(node);
         return 1;
     }
-    return veil_node_stop(node) == 0 ? 0 : 1;
+    return veil_node_free(node) == 0 ? 0 : 1;
 }

@@ -33,9 +33,9 @@ int main(void)
     veil_context *app;
     veil_route route;
     veil_message *reply;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
-        return fail("veil_node_create", rc);
+        return fail("veil_node_new", rc);
     if ((rc = veil_ctx_start_worker(app, "echoer", &echoer_ops, NULL)) < 0)
         goto out;
     veil_route_init(&route);
@@ -50,6 +50,6 @@ int main(void)
 out:
     if (rc < 0)
         fail("example 02", rc);
-    (void)veil_node_stop(node);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

@@ -67,9 +67,9 @@ int main(void)
     veil_context *app;
     veil_route route;
     veil_message *reply = NULL;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0) {
-        fprintf(stderr, "veil_node_create: %s (%s)\n", veil_strerror(rc), veil_last_error());
+        fprintf(stderr, "veil_node_new: %s (%s)\n", veil_strerror(rc), veil_last_error());
         return 1;
     }
     static const char *const hops[] = {"h1", "h2", "h3"};
@@ -94,6 +94,6 @@ int main(void)
         status = check_return_route(reply);
         veil_message_free(reply);
     }
-    (void)veil_node_stop(node);
+    (void)veil_node_free(node);
     return status;
 }

@@ -37,9 +37,9 @@ int main(int argc, char **argv)
     veil_address responder;
     veil_route route;
     veil_message *reply;
-    int rc = veil_node_create(&node, &app, NULL);
+    int rc = veil_node_new(&node, &app, NULL);
     if (rc < 0)
-        return example_fail("04-transport-initiator", "veil_node_create", rc);
+        return example_fail("04-transport-initiator", "veil_node_new", rc);
     /* The connection first (as Ockam's tcp.connect), so a refused or
      * unreachable responder is reported here with its reason. */
     if ((rc = veil_node_transport_connect(node, "tcp", where, &responder)) < 0) {
@@ -59,6 +59,6 @@ int main(int argc, char **argv)
     printf("App Received: %.*s\n", (int)len, (const char *)data);
     veil_message_free(reply);
 out:
-    (void)veil_node_stop(node);
+    (void)veil_node_free(node);
     return rc < 0 ? 1 : 0;
 }

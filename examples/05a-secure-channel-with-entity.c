@@ -91,7 +91,7 @@ int main(void)
         goto out;
     }
     if ((rc = veil_secure_channel_listener_open(bob, "bob_secure_channel_listener",
-                                                  bob_trust_policy)) < 0) {
+                                                bob_trust_policy)) < 0) {
         veil_trust_policy_free(alice_trust_policy);
         goto out;
     }
@@ -105,7 +105,7 @@ int main(void)
     veil_route_init(&route);
     if ((rc = veil_route_append_str(&route, "bob_secure_channel_listener")) < 0 ||
         (rc = veil_secure_channel_open(alice, &route, alice_trust_policy,
-                                         &channel_to_bob)) < 0)
+                                       &channel_to_bob)) < 0)
         goto out;
     /* [channel_to_bob, "echoer"]: encrypted entering the channel,
      * decrypted leaving it. */

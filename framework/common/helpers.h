@@ -88,7 +88,7 @@ static inline int veil__secret_drop(veil_vault *v, veil_secret *s)
 {
     int rc = 0;
     if (*s != 0)
-        rc = veil_vault_destroy(v, *s);
+        rc = veil_vault_secret_destroy(v, *s);
     *s = 0;
     return rc;
 }

@@ -256,13 +256,13 @@ int veil_config_key_at(const veil_config *cfg, const char *sec, size_t i,
     return 0;
 }
 
-int veil_config_copy(veil_config **out, const veil_config *src)
+int veil_config_new_copy(veil_config **out, const veil_config *src)
 {
     veil_config *c;
     int rc;
 
     if (out == NULL || src == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_config_copy: NULL argument");
+        return veil_error_set(VEIL_EINVAL, "veil_config_new_copy: NULL argument");
     *out = NULL;
     if ((rc = veil_config_new(&c)) < 0)
         return rc;

@@ -208,13 +208,13 @@ static int parse_buf(veil_config *cfg, const char *text, size_t len, const char 
     return 0;
 }
 
-int veil_config_parse(veil_config **out, const char *text, const char *origin)
+int veil_config_new_from_text(veil_config **out, const char *text, const char *origin)
 {
     veil_config *cfg;
     int rc;
 
     if (out == NULL || text == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_config_parse: NULL argument");
+        return veil_error_set(VEIL_EINVAL, "veil_config_new_from_text: NULL argument");
     *out = NULL;
     if ((rc = veil_config_new(&cfg)) < 0)
         return rc;
@@ -272,7 +272,7 @@ static int read_file(const char *path, char **data, size_t *len)
     return 0;
 }
 
-int veil_config_load_file(veil_config **out, const char *path)
+int veil_config_new_from_file(veil_config **out, const char *path)
 {
     veil_config *cfg;
     char *data = NULL;
@@ -280,7 +280,7 @@ int veil_config_load_file(veil_config **out, const char *path)
     int rc;
 
     if (out == NULL || path == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_config_load_file: NULL argument");
+        return veil_error_set(VEIL_EINVAL, "veil_config_new_from_file: NULL argument");
     *out = NULL;
     if ((rc = read_file(path, &data, &len)) < 0)
         return rc;
@@ -300,16 +300,16 @@ int veil_config_load_file(veil_config **out, const char *path)
     return 0;
 }
 
-int veil_config_load_env(veil_config **out)
+int veil_config_new_from_env(veil_config **out)
 {
     /* secure_getenv: a setuid program must not read a file an
      * unprivileged caller picked. */
     const char *path = secure_getenv("VEIL_CONF");
 
     if (out == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_config_load_env: NULL argument");
+        return veil_error_set(VEIL_EINVAL, "veil_config_new_from_env: NULL argument");
     *out = NULL;
     if (path == NULL || path[0] == '\0')
         return veil_error_set(VEIL_ENOTFOUND, "VEIL_CONF is not set");
-    return veil_config_load_file(out, path);
+    return veil_config_new_from_file(out, path);
 }

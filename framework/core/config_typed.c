@@ -106,7 +106,7 @@ int veil_config_get_bool(const veil_config *cfg, const char *sec, const char *ke
 }
 
 /* A scope without a configuration or a section (a plugin loaded with
- * veil_plugin_load_named(name, NULL, NULL, ...), a policy made by
+ * veil_plugin_open_named(name, NULL, NULL, ...), a policy made by
  * program) reads as "every key absent". */
 static bool scope_usable(const veil_config_scope *s)
 {

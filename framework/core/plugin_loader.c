@@ -463,10 +463,10 @@ static int load_impl(struct load_req *rq, veil_plugin **out)
     int rc;
 
     if (out == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_plugin_load: out must be non-NULL");
+        return veil_error_set(VEIL_EINVAL, "veil_plugin_open: out must be non-NULL");
     *out = NULL;
     if (ops_min_size(rq->kind) == 0)
-        return veil_error_set(VEIL_EINVAL, "veil_plugin_load: unknown plugin kind %d "
+        return veil_error_set(VEIL_EINVAL, "veil_plugin_open: unknown plugin kind %d "
                               "expected for [%s]", rq->kind,
                               rq->section ? rq->section : "(no section)");
     rc = wanted_name(rq);
@@ -481,7 +481,7 @@ static int load_impl(struct load_req *rq, veil_plugin **out)
     return load_file(rq, out);
 }
 
-int veil_plugin_load_named(const char *name, const veil_config *cfg,
+int veil_plugin_open_named(const char *name, const veil_config *cfg,
                            const char *section, int expected_kind, veil_node *node,
                            veil_plugin **out)
 {
@@ -490,12 +490,12 @@ int veil_plugin_load_named(const char *name, const veil_config *cfg,
     if (name == NULL) {
         if (out != NULL)
             *out = NULL;
-        return veil_error_set(VEIL_EINVAL, "veil_plugin_load_named: NULL plugin name");
+        return veil_error_set(VEIL_EINVAL, "veil_plugin_open_named: NULL plugin name");
     }
     return load_impl(&rq, out);
 }
 
-int veil_plugin_load(const veil_config *cfg, const char *section, int expected_kind,
+int veil_plugin_open(const veil_config *cfg, const char *section, int expected_kind,
                      veil_node *node, veil_plugin **out)
 {
     struct load_req rq = { .cfg = cfg, .section = section, .kind = expected_kind,
@@ -503,7 +503,7 @@ int veil_plugin_load(const veil_config *cfg, const char *section, int expected_k
     if (out != NULL)
         *out = NULL;
     if (cfg == NULL || section == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_plugin_load: configuration and "
+        return veil_error_set(VEIL_EINVAL, "veil_plugin_open: configuration and "
                               "section must be non-NULL");
     rq.name = veil_config_get(cfg, section, "plugin");
     if (rq.name == NULL && !veil_config_has_section(cfg, section))
@@ -533,7 +533,7 @@ int veil__plugin_check_section(const veil_plugin *p, const veil_config *cfg, con
     return check_keys(p->desc, &rq, p->path);
 }
 
-void veil_plugin_unload(veil_plugin *p)
+void veil_plugin_close(veil_plugin *p)
 {
     if (p == NULL)
         return;

@@ -18,12 +18,12 @@
 VEIL_HIDDEN int veil__random(void *buf, size_t len);
 
 /* Lifetime references (node thread only, like the objects themselves).
- * veil_vault_close() and veil_entity_free() drop the caller's reference;
+ * veil_vault_close() and veil_entity_close() drop the caller's reference;
  * the object is really closed/freed when the last reference goes.  Secure
  * channels, listeners and entities hold references on what they use, so an
  * application may free an entity or close a vault while channels still
  * run: keys and key agreement sessions are then destroyed in the vault
- * when the channel stops (at the latest at veil_node_stop), never leaked,
+ * when the channel stops (at the latest at veil_node_free), never leaked,
  * never used after free. */
 struct veil_vault;
 struct veil_entity;

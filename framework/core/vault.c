@@ -334,11 +334,11 @@ int veil_vault_find_by_label(veil_vault *v, const char *label, veil_secret *out)
     return v->ops->find_by_label(v->inst, label, out);
 }
 
-int veil_vault_destroy(veil_vault *v, veil_secret s)
+int veil_vault_secret_destroy(veil_vault *v, veil_secret s)
 {
-    OP(v, destroy, "veil_vault_destroy");
-    HANDLE(s, "veil_vault_destroy");
-    return v->ops->destroy(v->inst, s);
+    OP(v, secret_destroy, "veil_vault_secret_destroy");
+    HANDLE(s, "veil_vault_secret_destroy");
+    return v->ops->secret_destroy(v->inst, s);
 }
 
 /* ---- computations ----------------------------------------------------------- */

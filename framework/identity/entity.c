@@ -213,8 +213,8 @@ static int make_generation(veil_entity *e, uint64_t created, uint64_t expires, u
     if (rc < 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", veil_last_error());
-        if ((*k != 0 && veil_vault_destroy(e->vault, *k) < 0) ||
-            (st->key != 0 && veil_vault_destroy(e->vault, st->key) < 0))
+        if ((*k != 0 && veil_vault_secret_destroy(e->vault, *k) < 0) ||
+            (st->key != 0 && veil_vault_secret_destroy(e->vault, st->key) < 0))
             veil_log(VEIL_LOG_WARN, "entity", "entity '%s': could not remove the keys of a "
                      "failed change (removed at its next open)", e->name);
         free(*h);
@@ -243,7 +243,7 @@ static int check_absent(veil_entity *e)
     label_of(e, "history", SIZE_MAX, label);
     if (veil_vault_record_get(e->vault, label, NULL, 0, &n) == 0)
         return veil_error_set(VEIL_EEXIST, "entity '%s' already exists in this vault (record "
-                              "'%s'); use veil_entity_open", e->name, label);
+                              "'%s'); open it without VEIL_ENTITY_EXCL", e->name, label);
     label_of(e, "key", 0, label);
     if (veil_vault_find_by_label(e->vault, label, &s) == 0)
         return veil_error_set(VEIL_EEXIST, "entity '%s': the vault holds its key '%s' but no "
@@ -261,15 +261,15 @@ static int join_node(veil_entity *e, int rc, veil_entity **out)
         e->registered = rc == 0;
     }
     if (rc < 0) {
-        veil_entity_free(e);
+        veil_entity_close(e);
         return rc;
     }
     *out = e;
     return 0;
 }
 
-int veil_entity_create_with(veil_node *node, veil_vault *vault, const char *name,
-                            const veil_key_times *times, veil_entity **out)
+static int entity_create(veil_node *node, veil_vault *vault, const char *name,
+                         const veil_key_times *times, veil_entity **out)
 {
     veil_entity *e;
     int rc = entity_alloc(node, vault, name, &e);
@@ -292,11 +292,6 @@ int veil_entity_create_with(veil_node *node, veil_vault *vault, const char *name
     return join_node(e, rc, out);
 }
 
-int veil_entity_create(veil_node *node, veil_vault *vault, const char *name, veil_entity **out)
-{
-    return veil_entity_create_with(node, vault, name, NULL, out);
-}
-
 /* Remove what a crash between making generation I+1 and storing it, or
  * between storing it and destroying generation I, left in the vault. */
 static void remove_leftovers(veil_entity *e)
@@ -309,7 +304,7 @@ static void remove_leftovers(veil_entity *e)
             label_of(e, what[w], i, label);
             if (i == e->index || veil_vault_find_by_label(e->vault, label, &s) < 0)
                 continue;
-            if (veil_vault_destroy(e->vault, s) == 0)
+            if (veil_vault_secret_destroy(e->vault, s) == 0)
                 veil_log(VEIL_LOG_INFO, "entity", "entity '%s': removed '%s' left by an "
                          "interrupted change", e->name, label);
         }
@@ -379,15 +374,41 @@ static int load(veil_entity *e)
     return 0;
 }
 
-int veil_entity_open(veil_node *node, veil_vault *vault, const char *name, veil_entity **out)
+static int entity_load(veil_node *node, veil_vault *vault, const char *name, veil_entity **out)
 {
-    if (name == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_entity_open: name is NULL");
     veil_entity *e;
     int rc = entity_alloc(node, vault, name, &e);
     if (rc < 0)
         return rc;
     return join_node(e, load(e), out);
+}
+
+/* Flags as open(2)'s O_CREAT / O_EXCL: 0 opens an existing entity,
+ * CREATE opens it or makes it when absent, CREATE|EXCL only makes it. */
+int veil_entity_open_with(veil_node *node, veil_vault *vault, const char *name, unsigned flags,
+                          const veil_key_times *times, veil_entity **out)
+{
+    const unsigned known = VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL;
+    if (out == NULL || (flags & ~known) != 0)
+        return veil_error_set(VEIL_EINVAL, "veil_entity_open: %s", out == NULL ? "out is NULL"
+                              : "unknown flags (expected VEIL_ENTITY_CREATE, VEIL_ENTITY_EXCL)");
+    if (!(flags & VEIL_ENTITY_CREATE)) {
+        if (name == NULL || (flags & VEIL_ENTITY_EXCL) || times != NULL)
+            return veil_error_set(VEIL_EINVAL, "veil_entity_open: %s without VEIL_ENTITY_CREATE",
+                                  name == NULL ? "a NULL (random) name"
+                                  : times != NULL ? "key times" : "VEIL_ENTITY_EXCL");
+        return entity_load(node, vault, name, out);
+    }
+    if (name == NULL || (flags & VEIL_ENTITY_EXCL))
+        return entity_create(node, vault, name, times, out);
+    int rc = entity_load(node, vault, name, out);
+    return rc == VEIL_ENOTFOUND ? entity_create(node, vault, name, times, out) : rc;
+}
+
+int veil_entity_open(veil_node *node, veil_vault *vault, const char *name, unsigned flags,
+                     veil_entity **out)
+{
+    return veil_entity_open_with(node, vault, name, flags, NULL, out);
 }
 
 veil_entity *veil__entity_ref(veil_entity *e)
@@ -397,7 +418,7 @@ veil_entity *veil__entity_ref(veil_entity *e)
     return e;
 }
 
-void veil_entity_free(veil_entity *e)
+void veil_entity_close(veil_entity *e)
 {
     if (e == NULL || --e->refs > 0)
         return;
@@ -486,7 +507,7 @@ int veil_entity_rotate_with(veil_entity *e, const veil_key_times *times)
         return rc;
     adopt(e, h, len, &view, k, &st);
     /* The new history is stored: the old keys speak for nobody now. */
-    if (veil_vault_destroy(e->vault, old_key) < 0 || veil_vault_destroy(e->vault, old_static) < 0)
+    if (veil_vault_secret_destroy(e->vault, old_key) < 0 || veil_vault_secret_destroy(e->vault, old_static) < 0)
         veil_log(VEIL_LOG_WARN, "entity", "entity '%s': could not destroy the keys of event "
                  "%zu (%s); they are removed at the next open", e->name, e->index - 1,
                  veil_last_error());

@@ -137,7 +137,7 @@ VEIL_IDENTITY_HIDDEN int veil__contacts_for(veil_node *node, veil_contacts **out
 VEIL_IDENTITY_HIDDEN const veil_identity_settings *veil__contacts_settings(const veil_contacts *c);
 /* An entity on the node: remember it (pin and forget write to its vault)
  * and merge the contacts stored in its vault into the table; forgotten at
- * veil_entity_free. */
+ * veil_entity_close. */
 VEIL_IDENTITY_HIDDEN int veil__contacts_register(veil_contacts *c, veil_entity *e);
 VEIL_IDENTITY_HIDDEN void veil__contacts_unregister(veil_contacts *c, veil_entity *e);
 

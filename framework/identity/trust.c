@@ -55,7 +55,7 @@ void veil_trust_policy_free(veil_trust_policy *p)
         return;
     if (p->ops != NULL)
         p->ops->instance_free(p->inst);
-    veil_plugin_unload(p->owned_plugin);
+    veil_plugin_close(p->owned_plugin);
     veil_config_free(p->owned_config);
     for (size_t i = 0; i < p->n; i++)
         veil_trust_policy_free(p->members[i]);
@@ -145,7 +145,7 @@ static void policy_plugins_gone(veil_node *node, void *data)
     while (pp->head != NULL) {
         cached_plugin *c = pp->head;
         pp->head = c->next;
-        veil_plugin_unload(c->plugin); /* fini/dlclose now if no policy holds it */
+        veil_plugin_close(c->plugin); /* fini/dlclose now if no policy holds it */
         free(c);
     }
     free(pp);
@@ -182,7 +182,7 @@ static int shared_plugin(veil_node *node, const char *name, veil_plugin **out)
             return 0;
         }
     veil_plugin *p = NULL;
-    if ((rc = veil_plugin_load_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY, node,
+    if ((rc = veil_plugin_open_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY, node,
                                      &p)) < 0)
         return rc;
     size_t len = strlen(name);
@@ -217,7 +217,7 @@ int veil_trust_policy_new(veil_node *node, const char *name, const char *const *
     if (rc == 0 && node != NULL)
         rc = shared_plugin(node, name, &p->owned_plugin);
     else if (rc == 0) /* no node to keep it: a load of its own */
-        rc = veil_plugin_load_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY,
+        rc = veil_plugin_open_named(name, NULL, "policy.program", VEIL_PLUGIN_TRUST_POLICY,
                                     NULL, &p->owned_plugin);
     if (rc == 0)
         rc = veil__plugin_check_section(p->owned_plugin, p->owned_config, p->section);
@@ -232,21 +232,21 @@ int veil_trust_policy_new(veil_node *node, const char *name, const char *const *
     return 0;
 }
 
-int veil_trust_policy_identifier(veil_node *node, const char *const *identifiers, size_t n,
-                                 veil_trust_policy **out)
+int veil_trust_policy_new_identifier(veil_node *node, const char *const *identifiers, size_t n,
+                                     veil_trust_policy **out)
 {
     if (identifiers == NULL || n == 0 || out == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_trust_policy_identifier: %s",
+        return veil_error_set(VEIL_EINVAL, "veil_trust_policy_new_identifier: %s",
                               out == NULL ? "out is NULL" : "no identifiers given");
     char list[VEIL_CONFIG_VALUE_MAX + 1];
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
         if (identifiers[i] == NULL)
-            return veil_error_set(VEIL_EINVAL, "veil_trust_policy_identifier: identifier %zu "
+            return veil_error_set(VEIL_EINVAL, "veil_trust_policy_new_identifier: identifier %zu "
                                   "is NULL", i);
         size_t l = strlen(identifiers[i]);
         if (len + l + 2 > VEIL_CONFIG_VALUE_MAX)
-            return veil_error_set(VEIL_ELIMIT, "veil_trust_policy_identifier: %zu identifiers "
+            return veil_error_set(VEIL_ELIMIT, "veil_trust_policy_new_identifier: %zu identifiers "
                                   "do not fit one configuration value (%u bytes)", n,
                                   (unsigned)VEIL_CONFIG_VALUE_MAX);
         if (i > 0)
@@ -291,12 +291,12 @@ static int combine(int kind, veil_trust_policy **members, size_t n, const char *
     return 0;
 }
 
-int veil_trust_policy_all(veil_trust_policy **members, size_t n, veil_trust_policy **out)
+int veil_trust_policy_new_all(veil_trust_policy **members, size_t n, veil_trust_policy **out)
 {
     return combine(POLICY_ALL, members, n, PROGRAM, out);
 }
 
-int veil_trust_policy_any(veil_trust_policy **members, size_t n, veil_trust_policy **out)
+int veil_trust_policy_new_any(veil_trust_policy **members, size_t n, veil_trust_policy **out)
 {
     return combine(POLICY_ANY, members, n, PROGRAM, out);
 }
@@ -435,15 +435,15 @@ static int from_section(build_ctx *b, const char *section, veil_trust_policy **o
     return plugin_from_section(b, section, out);
 }
 
-int veil_trust_policy_from_config(veil_node *node, const char *section, veil_trust_policy **out)
+int veil_trust_policy_new_from_config(veil_node *node, const char *section, veil_trust_policy **out)
 {
     if (node == NULL || out == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_trust_policy_from_config: %s is NULL",
+        return veil_error_set(VEIL_EINVAL, "veil_trust_policy_new_from_config: %s is NULL",
                               node == NULL ? "node" : "out");
     if (section == NULL)
         section = "policy";
     if (!is_policy_section(section))
-        return veil_error_set(VEIL_EINVAL, "veil_trust_policy_from_config: '%s' is not a "
+        return veil_error_set(VEIL_EINVAL, "veil_trust_policy_new_from_config: '%s' is not a "
                               "policy section (expected policy or policy.NAME)", section);
     build_ctx b;
     memset(&b, 0, sizeof b);

@@ -7,7 +7,7 @@
  *   tcp_budget.c    partial_frame_budget: grown receive buffers, node-wide
  *   tcp_resolver.c  host name lookups on a helper thread
  *   tcp_frame.c     the frame reader and writer (docs/PROTOCOL.md "TCP framing")
- *   tcp_resolve.c   "host:port" parsing, name resolution, address text
+ *   tcp_address.c   "host:port" parsing, name resolution, address text
  *
  * Everything runs on the node's thread (the node's epoll loop). */
 #ifndef VEIL_TCP_H

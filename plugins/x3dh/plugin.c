@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 static const char *const config_keys[] = {
-    "info", "require_opk", "cipher", "ad_appendix", X3DH_STORE_CONFIG_KEYS NULL
+    "info", "require_opk", "cipher", "ad_appendix", NULL
 };
 
 static void instance_free(void *p)

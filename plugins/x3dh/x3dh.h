@@ -199,11 +199,6 @@ X3DH_HIDDEN void x3dh_config_default(x3dh_config *c);
  * ChaChaPoly), ad_appendix over the defaults; VEIL_ECONFIG names file:line.
  * A scope without a configuration leaves the defaults. */
 X3DH_HIDDEN int x3dh_config_read(x3dh_config *c, const veil_config_scope *scope);
-/* Extra [key_agreement] keys the prekey side reads (descriptor config_keys);
- * x3dh-prekeys may edit this one line, e.g. "prekey_service", ... */
-#ifndef X3DH_STORE_CONFIG_KEYS
-#define X3DH_STORE_CONFIG_KEYS
-#endif
 
 typedef struct x3dh_session x3dh_session;
 

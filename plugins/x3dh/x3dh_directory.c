@@ -112,9 +112,9 @@ static int verify_sig(veil_vault *v, const publication *p, const uint8_t *body)
     return rc;
 }
 
-static pk_entry *entry_new(pk_service *svc, const char *name, const char *identifier)
+static prekey_entry *entry_new(prekey_service *svc, const char *name, const char *identifier)
 {
-    pk_entry *e = calloc(1, sizeof *e);
+    prekey_entry *e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
     snprintf(e->name, sizeof e->name, "%s", name);
@@ -125,9 +125,9 @@ static pk_entry *entry_new(pk_service *svc, const char *name, const char *identi
 }
 
 /* The entry the publication may go to (made for a new name). */
-static int bind_name(pk_service *svc, const publication *p, const char *identifier, pk_entry **out)
+static int bind_name(prekey_service *svc, const publication *p, const char *identifier, prekey_entry **out)
 {
-    pk_entry *e = pk_find(svc, p->name);
+    prekey_entry *e = prekey_find(svc, p->name);
     if (e != NULL && e->store != NULL)
         return veil_error_set(VEIL_EEXIST, "publication for '%s': a listener of this node "
                               "serves that name", p->name);
@@ -155,7 +155,7 @@ static int bind_name(pk_service *svc, const publication *p, const char *identifi
 
 /* Room for add more OPKs in e's queue (compacted to head 0), dropping the
  * oldest beyond max; fails only on memory. */
-static int make_room(pk_entry *e, size_t add, size_t max)
+static int make_room(prekey_entry *e, size_t add, size_t max)
 {
     size_t drop = e->count + add > max ? e->count + add - max : 0;
     e->head += drop;
@@ -180,7 +180,7 @@ static int make_room(pk_entry *e, size_t add, size_t max)
     return 0;
 }
 
-static int take(pk_service *svc, const publication *p, pk_entry *e)
+static int take(prekey_service *svc, const publication *p, prekey_entry *e)
 {
     unsigned n = p->n, skip = 0;
     if (n > svc->dir_opk_max) { /* keep the newest */
@@ -205,7 +205,7 @@ static int take(pk_service *svc, const publication *p, pk_entry *e)
 }
 
 /* Everything but the binding: signatures, keys, proof → identifier. */
-static int check(pk_service *svc, const publication *p, const uint8_t *body,
+static int check(prekey_service *svc, const publication *p, const uint8_t *body,
                  veil_history_info *who)
 {
     uint8_t pub[X3DH_KEY_BYTES];
@@ -224,11 +224,11 @@ static int check(pk_service *svc, const publication *p, const uint8_t *body,
     return rc;
 }
 
-int pk_dir_publish(pk_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
+int pk_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
                    size_t len)
 {
     publication p;
-    pk_entry *e = NULL;
+    prekey_entry *e = NULL;
     veil_history_info who;
     int rc = parse(body, len, &p);
     if (rc == 0)
@@ -271,10 +271,10 @@ int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *bo
         veil_log(rc == VEIL_EBUSY ? VEIL_LOG_DEBUG : VEIL_LOG_INFO, "x3dh", "prekey service: "
                  "refused a publication: %s", rc == VEIL_EBUSY ? "over its source's limit" : d);
     }
-    return pk_reply(ctx, msg, PK_PUBLISH, rc, out, n);
+    return prekey_reply(ctx, msg, PK_PUBLISH, rc, out, n);
 }
 
-int pk_dir_bundle(pk_entry *e, x3dh_bundle *out)
+int pk_dir_bundle(prekey_entry *e, x3dh_bundle *out)
 {
     *out = e->spk;
     out->has_opk = false;
@@ -297,7 +297,7 @@ int pk_dir_bundle(pk_entry *e, x3dh_bundle *out)
 /* ---- configuration ------------------------------------------------------ */
 
 /* One "name=identifier" of directory_names (spaces around both allowed). */
-static int config_pair(pk_service *svc, const char *where, const char *item, size_t len)
+static int config_pair(prekey_service *svc, const char *where, const char *item, size_t len)
 {
     char name[PK_NAME_MAX + 1], idt[VEIL_IDENTIFIER_LEN + 1];
     uint8_t digest[32];
@@ -331,7 +331,7 @@ static int config_pair(pk_service *svc, const char *where, const char *item, siz
         idt[i] = (char)tolower((unsigned char)idt[i]);
     memcpy(name, item, nl);
     name[nl] = '\0';
-    pk_entry *e = pk_find(svc, name);
+    prekey_entry *e = prekey_find(svc, name);
     if (e != NULL && e->store != NULL)
         return veil_error_set(VEIL_ECONFIG, "%s: [prekeys] directory_names: '%s' is the address "
                               "of a listener of this node", where, name);
@@ -342,7 +342,7 @@ static int config_pair(pk_service *svc, const char *where, const char *item, siz
     return 0;
 }
 
-static int config_names(pk_service *svc, const veil_ka_prekey_params *p)
+static int config_names(prekey_service *svc, const veil_ka_prekey_params *p)
 {
     const char *text = veil_config_scope_get(&p->scope, "directory_names");
     const char *where = veil_config_scope_origin(&p->scope, "directory_names");
@@ -356,7 +356,7 @@ static int config_names(pk_service *svc, const veil_ka_prekey_params *p)
     return rc;
 }
 
-int pk_dir_configure(pk_service *svc, const veil_ka_prekey_params *p)
+int pk_dir_configure(prekey_service *svc, const veil_ka_prekey_params *p)
 {
     long long names = 0, opks = 0;
     bool open = true;

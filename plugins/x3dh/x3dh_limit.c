@@ -19,7 +19,7 @@
 #define PROBE 8u
 #define MILLI 1000u                  /* tokens are counted in thousandths */
 
-int pk_limit_init(pk_limit *l, unsigned sources, unsigned rate, unsigned burst, uint32_t seed)
+int prekey_limit_init(prekey_limit *l, unsigned sources, unsigned rate, unsigned burst, uint32_t seed)
 {
     memset(l, 0, sizeof *l);
     l->slots = calloc(sources, sizeof *l->slots);
@@ -35,7 +35,7 @@ int pk_limit_init(pk_limit *l, unsigned sources, unsigned rate, unsigned burst, 
     return 0;
 }
 
-void pk_limit_free(pk_limit *l)
+void prekey_limit_free(prekey_limit *l)
 {
     free(l->slots);
     l->slots = NULL;
@@ -53,7 +53,7 @@ static uint32_t slot_hash(uint32_t seed, uint8_t type, const uint8_t *b, size_t 
     return h;
 }
 
-static void refill(const pk_limit *l, pk_source *s, uint64_t now)
+static void refill(const prekey_limit *l, prekey_source *s, uint64_t now)
 {
     if (now > s->last_ms) {
         uint64_t add = (now - s->last_ms) * l->rate;
@@ -62,19 +62,19 @@ static void refill(const pk_limit *l, pk_source *s, uint64_t now)
     s->last_ms = now;
 }
 
-static bool same(const pk_source *s, uint8_t type, const uint8_t *b, size_t n)
+static bool same(const prekey_source *s, uint8_t type, const uint8_t *b, size_t n)
 {
     return s->used && s->type == type && s->len == n && memcmp(s->bytes, b, n) == 0;
 }
 
 /* The bucket of the source (type, b, n): its slot, a new one, or the
  * shared overflow bucket. */
-static pk_source *bucket(pk_limit *l, uint8_t type, const uint8_t *b, size_t n, uint64_t now)
+static prekey_source *bucket(prekey_limit *l, uint8_t type, const uint8_t *b, size_t n, uint64_t now)
 {
     uint32_t h = slot_hash(l->seed, type, b, n);
-    pk_source *spare = NULL;
+    prekey_source *spare = NULL;
     for (unsigned i = 0; i < PROBE && i < l->n; i++) {
-        pk_source *s = &l->slots[(h + i) % l->n];
+        prekey_source *s = &l->slots[(h + i) % l->n];
         if (same(s, type, b, n))
             return s;
         if (spare == NULL && s->used)
@@ -93,14 +93,14 @@ static pk_source *bucket(pk_limit *l, uint8_t type, const uint8_t *b, size_t n, 
     return spare;
 }
 
-bool pk_limit_take(pk_limit *l, const veil_route *ret, uint64_t now)
+bool prekey_limit_take(prekey_limit *l, const veil_route *ret, uint64_t now)
 {
     uint8_t type = 0;
     const uint8_t *b = NULL;
     size_t n = 0;
     if (!veil_route_front(ret, &type, &b, &n) || n > VEIL_ADDRESS_MAX)
         n = 0; /* no return route: nobody gets the answer; one shared bucket */
-    pk_source *s = n > 0 ? bucket(l, type, b, n, now) : &l->overflow;
+    prekey_source *s = n > 0 ? bucket(l, type, b, n, now) : &l->overflow;
     refill(l, s, now);
     if (s->tokens < MILLI)
         return false;

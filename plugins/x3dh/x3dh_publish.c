@@ -29,7 +29,7 @@
 
 /* Strictly increasing, and above what an earlier run of this node sent
  * (wall-clock milliseconds), so a restarted responder is not refused. */
-static uint64_t next_seq(pk_reg *reg)
+static uint64_t next_seq(prekey_reg *reg)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -50,7 +50,7 @@ typedef struct pub_parts {
 
 /* Lay the publication out after the domain prefix in buf; *len covers
  * domain + message without the signature. */
-static int build(pk_reg *reg, const pub_parts *pp, uint8_t *buf, size_t cap, size_t *len)
+static int build(prekey_reg *reg, const pub_parts *pp, uint8_t *buf, size_t cap, size_t *len)
 {
     const char *name = reg->entry->name;
     size_t nl = strlen(name), pos = DOMAIN_LEN, blen = 0;
@@ -83,7 +83,7 @@ static int build(pk_reg *reg, const pub_parts *pp, uint8_t *buf, size_t cap, siz
 }
 
 /* Our identity proof, which must attest the store's identity key. */
-static int get_proof(pk_reg *reg, uint8_t **proof, size_t *len)
+static int get_proof(prekey_reg *reg, uint8_t **proof, size_t *len)
 {
     veil_secret attested;
     uint8_t ik[X3DH_KEY_BYTES], pub[X3DH_KEY_BYTES];
@@ -104,7 +104,7 @@ static int get_proof(pk_reg *reg, uint8_t **proof, size_t *len)
     return rc;
 }
 
-int pk_pub_send(pk_reg *reg, unsigned n)
+int pk_pub_send(prekey_reg *reg, unsigned n)
 {
     if (reg->svc->ctx == NULL)
         return veil_error_set(VEIL_ESTOPPED, "prekeys: the service worker has stopped");
@@ -167,7 +167,7 @@ static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 }
 
 /* Did msg come from the first hop of the route we published along? */
-static bool from_directory(const pk_reg *reg, veil_message *msg)
+static bool from_directory(const prekey_reg *reg, veil_message *msg)
 {
     veil_address hop;
     uint8_t type = 0;
@@ -178,7 +178,7 @@ static bool from_directory(const pk_reg *reg, veil_message *msg)
            n == hop.len && memcmp(b, hop.bytes, n) == 0;
 }
 
-static void dropped(pk_service *svc, const char *name, const char *why)
+static void dropped(prekey_service *svc, const char *name, const char *why)
 {
     svc->acks_dropped++;
     veil_log(VEIL_LOG_DEBUG, "x3dh", "prekeys: dropped an acknowledgement for '%s': %s (%llu "
@@ -186,7 +186,7 @@ static void dropped(pk_service *svc, const char *name, const char *why)
 }
 
 /* body: status | name_len | name | nonce | (status 0: held:u32 | next_id:u32; else detail) */
-void pk_pub_ack(pk_service *svc, veil_message *msg, const uint8_t *body, size_t len)
+void pk_pub_ack(prekey_service *svc, veil_message *msg, const uint8_t *body, size_t len)
 {
     char name[PK_NAME_MAX + 1];
     if (len < 2u || body[1] == 0 || len < 2u + body[1] + PK_NONCE_BYTES ||
@@ -198,8 +198,8 @@ void pk_pub_ack(pk_service *svc, veil_message *msg, const uint8_t *body, size_t 
     name[body[1]] = '\0';
     const uint8_t *nonce = body + 2 + body[1], *r = nonce + PK_NONCE_BYTES;
     size_t rest = len - 2u - body[1] - PK_NONCE_BYTES;
-    pk_entry *e = pk_find(svc, name);
-    pk_reg *reg = e != NULL && e->store != NULL ? e->owner : NULL;
+    prekey_entry *e = prekey_find(svc, name);
+    prekey_reg *reg = e != NULL && e->store != NULL ? e->owner : NULL;
     const char *why = NULL;
     if (reg == NULL || reg->publish_ms == 0)
         why = "no publication of ours under that name";

@@ -33,9 +33,9 @@
  * an empty list when it stops (after its workers). */
 #define SERVICES_EXTENSION "x3dh.prekeys"
 
-typedef struct pk_services {
+typedef struct prekey_services {
     prekey_service *head;
-} pk_services;
+} prekey_services;
 
 static void services_gone(veil_node *node, void *data)
 {
@@ -192,7 +192,7 @@ static void svc_stop(veil_context *ctx, void *state)
 {
     (void)ctx;
     prekey_service *svc = state;
-    pk_services *all = veil_node_extension_get(svc->node, SERVICES_EXTENSION);
+    prekey_services *all = veil_node_extension_get(svc->node, SERVICES_EXTENSION);
     for (prekey_service **pp = all != NULL ? &all->head : NULL; pp != NULL && *pp != NULL;
          pp = &(*pp)->next) {
         if (*pp == svc) {
@@ -240,11 +240,11 @@ static int limit_init(prekey_service *svc, const veil_ka_prekey_params *p)
 }
 
 /* The node's list of services, made on first use. */
-static int services_of(veil_node *node, pk_services **out)
+static int services_of(veil_node *node, prekey_services **out)
 {
     if ((*out = veil_node_extension_get(node, SERVICES_EXTENSION)) != NULL)
         return 0;
-    pk_services *all = calloc(1, sizeof *all);
+    prekey_services *all = calloc(1, sizeof *all);
     if (all == NULL)
         return veil_error_set(VEIL_ENOMEM, "prekey service: out of memory");
     int rc = veil_node_extension_add(node, SERVICES_EXTENSION, all, services_gone);
@@ -260,7 +260,7 @@ static int services_of(veil_node *node, pk_services **out)
 static int service_get(const veil_ka_prekey_params *p, const char *address, prekey_service **out)
 {
     veil_node *node = veil_ctx_node(p->ctx);
-    pk_services *all;
+    prekey_services *all;
     int rc = services_of(node, &all);
     if (rc < 0)
         return rc;

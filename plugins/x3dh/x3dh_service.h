@@ -33,40 +33,40 @@
 
 /* ---- per-source request limits (x3dh_limit.c) -------------------------- */
 
-typedef struct pk_source {
+typedef struct prekey_source {
     bool used;
     uint8_t type, len;
     uint8_t bytes[VEIL_ADDRESS_MAX];
     uint64_t tokens;                 /* thousandths of a request */
     uint64_t last_ms;
-} pk_source;
+} prekey_source;
 
-typedef struct pk_limit {
-    pk_source *slots;
+typedef struct prekey_limit {
+    prekey_source *slots;
     unsigned n;
-    pk_source overflow;              /* sources without a slot share it */
+    prekey_source overflow;              /* sources without a slot share it */
     uint64_t rate, burst;            /* per second; burst in thousandths */
     uint32_t seed;
-} pk_limit;
+} prekey_limit;
 
-X3DH_HIDDEN int pk_limit_init(pk_limit *l, unsigned sources, unsigned rate, unsigned burst,
+X3DH_HIDDEN int prekey_limit_init(prekey_limit *l, unsigned sources, unsigned rate, unsigned burst,
                               uint32_t seed);
-X3DH_HIDDEN void pk_limit_free(pk_limit *l);
+X3DH_HIDDEN void prekey_limit_free(prekey_limit *l);
 /* Charge one request to the source of ret (its first address) at now:
  * false when that source is over its limit. */
-X3DH_HIDDEN bool pk_limit_take(pk_limit *l, const veil_route *ret, uint64_t now);
+X3DH_HIDDEN bool prekey_limit_take(prekey_limit *l, const veil_route *ret, uint64_t now);
 
 /* ---- the service --------------------------------------------------------- */
 
-typedef struct pk_service pk_service;
+typedef struct prekey_service prekey_service;
 
 /* One name the service answers for: a local store (a listener on this
  * node) or what a remote responder published (directory). */
-typedef struct pk_entry {
-    struct pk_entry *next;
+typedef struct prekey_entry {
+    struct prekey_entry *next;
     char name[PK_NAME_MAX + 1];
     x3dh_store *store;               /* local */
-    void *owner;                     /* local: its pk_reg */
+    void *owner;                     /* local: its prekey_reg */
     /* remote (directory) */
     char identifier[VEIL_IDENTIFIER_LEN + 1];  /* the name is bound to it */
     bool configured;                 /* bound by [prekeys] directory_names */
@@ -77,16 +77,16 @@ typedef struct pk_entry {
     uint32_t *opk_ids;               /* a queue: handed out from head */
     uint8_t (*opk_pubs)[X3DH_KEY_BYTES];
     size_t head, count, cap;
-} pk_entry;
+} prekey_entry;
 
-struct pk_service {
-    pk_service *next;                /* the node's services ("x3dh.prekeys") */
+struct prekey_service {
+    prekey_service *next;                /* the node's services ("x3dh.prekeys") */
     unsigned refs;                   /* the worker + registrations */
     veil_node *node;
     veil_context *ctx;               /* NULL once the worker stopped */
     char address[VEIL_ADDRESS_MAX + 1];
-    pk_limit limit;
-    pk_entry *entries;
+    prekey_limit limit;
+    prekey_entry *entries;
     /* directory */
     veil_vault *dir_vault;           /* non-NULL: a directory */
     bool dir_open;                   /* unconfigured names: first verified identity */
@@ -97,9 +97,9 @@ struct pk_service {
 };
 
 /* A registration (x3dh_prekey_start's handle). */
-typedef struct pk_reg {
-    pk_service *svc;
-    pk_entry *entry;                 /* local entry in svc */
+typedef struct prekey_reg {
+    prekey_service *svc;
+    prekey_entry *entry;                 /* local entry in svc */
     x3dh_store *store;
     veil_timer *timer;
     uint64_t publish_ms;             /* 0: no directory */
@@ -115,34 +115,34 @@ typedef struct pk_reg {
     unsigned dir_held;               /* OPKs the directory reported */
     bool dir_acked;                  /* the last publication was acknowledged */
     x3dh_store_config cfg;
-} pk_reg;
+} prekey_reg;
 
-X3DH_HIDDEN pk_entry *pk_find(pk_service *svc, const char *name);
+X3DH_HIDDEN prekey_entry *prekey_find(prekey_service *svc, const char *name);
 /* Reply to msg: version | op|PK_REPLY | status | body. */
-X3DH_HIDDEN int pk_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status,
+X3DH_HIDDEN int prekey_reply(veil_context *ctx, veil_message *msg, uint8_t op, int status,
                          const uint8_t *body, size_t len);
-X3DH_HIDDEN void pk_entry_free(pk_entry *e);
+X3DH_HIDDEN void prekey_entry_free(prekey_entry *e);
 
 /* x3dh_publish.c: the responder's side of a directory */
 /* Send a signed publication for reg (SPK + up to n OPKs) to its directory. */
-X3DH_HIDDEN int pk_pub_send(pk_reg *reg, unsigned n);
+X3DH_HIDDEN int pk_pub_send(prekey_reg *reg, unsigned n);
 /* A reply to a publication (body after version and op): taken only when
  * it echoes the nonce of our pending publication and comes from the
  * first hop of directory_route; anything else is counted and dropped. */
-X3DH_HIDDEN void pk_pub_ack(pk_service *svc, veil_message *msg, const uint8_t *body, size_t len);
+X3DH_HIDDEN void pk_pub_ack(prekey_service *svc, veil_message *msg, const uint8_t *body, size_t len);
 
 /* x3dh_directory.c: the directory's side */
 /* [prekeys] directory_names, directory_open, directory_names_max,
  * directory_opk_max: make svc a directory with its configured names. */
-X3DH_HIDDEN int pk_dir_configure(pk_service *svc, const veil_ka_prekey_params *p);
+X3DH_HIDDEN int pk_dir_configure(prekey_service *svc, const veil_ka_prekey_params *p);
 /* A PUBLISH request (body after version and op): verify and take it. */
-X3DH_HIDDEN int pk_dir_publish(pk_service *svc, veil_context *ctx, veil_message *msg,
+X3DH_HIDDEN int pk_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg,
                                const uint8_t *body, size_t len);
 /* Reply to a publication with status rc (name and nonce echoed as far as
  * they could be read from body; the detail when rc < 0). */
 X3DH_HIDDEN int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body,
                              size_t len, const uint8_t *ok, size_t ok_len);
 /* A bundle from a remote entry (one OPK at most once). */
-X3DH_HIDDEN int pk_dir_bundle(pk_entry *e, x3dh_bundle *out);
+X3DH_HIDDEN int pk_dir_bundle(prekey_entry *e, x3dh_bundle *out);
 
 #endif

@@ -45,10 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    int rc = veil_config_parse(&cfg, text, "<fuzz>");
+    int rc = veil_config_new_from_text(&cfg, text, "<fuzz>");
     if (rc == 0) {
         walk(cfg);
-        if (veil_config_copy(&copy, cfg) != 0)
+        if (veil_config_new_copy(&copy, cfg) != 0)
             abort();
         walk(copy);
         veil_config_free(copy);

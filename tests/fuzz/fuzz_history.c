@@ -39,7 +39,7 @@ static void setup_once(void)
     size_t n = 0, len = 0;
     if (vault != NULL)
         return;
-    if (veil_plugin_load_named("software", NULL, NULL, VEIL_PLUGIN_VAULT, NULL, &p) < 0 ||
+    if (veil_plugin_open_named("software", NULL, NULL, VEIL_PLUGIN_VAULT, NULL, &p) < 0 ||
         veil_vault_open_plugin(p, NULL, &vault) < 0)
         abort();
     memset(&a, 0, sizeof a);

@@ -70,13 +70,13 @@ static void setup_once(void)
     size_t mine_len = 0;
     if (node != NULL)
         return;
-    if (veil_config_parse(&cfg, config_text, "<fuzz>") < 0)
+    if (veil_config_new_from_text(&cfg, config_text, "<fuzz>") < 0)
         abort();
     veil_node_options o = { .size = sizeof o, .config = cfg };
-    if (veil_node_create(&node, &app, &o) < 0 || veil_vault_open(node, NULL, &vault) < 0 ||
+    if (veil_node_new(&node, &app, &o) < 0 || veil_vault_open(node, NULL, &vault) < 0 ||
         veil_ctx_new_detached(node, NULL, &box) < 0 ||
-        veil_entity_create(node, vault, NULL, &listener) < 0 ||
-        veil_entity_create(node, vault, NULL, &publisher) < 0 ||
+        veil_entity_open(node, vault, NULL, VEIL_ENTITY_CREATE, &listener) < 0 ||
+        veil_entity_open(node, vault, NULL, VEIL_ENTITY_CREATE, &publisher) < 0 ||
         veil_identity_proof(listener, &ik, &mine, &mine_len) < 0)
         abort();
     veil_config_free(cfg);

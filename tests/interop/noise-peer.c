@@ -190,7 +190,7 @@ int main(int argc, char **argv)
     void *inst = NULL, *session = NULL;
     if (veil_config_new(&cfg) < 0 || veil_config_set(cfg, "key_agreement", "protocol", o.protocol) < 0)
         die("config");
-    if (veil_plugin_load_named("noise", cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, &plugin) < 0)
+    if (veil_plugin_open_named("noise", cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, &plugin) < 0)
         die("load noise plugin");
     const veil_key_agreement_ops *ops = veil_plugin_descriptor_of(plugin)->ops;
     veil_config_scope scope = { cfg, "key_agreement" };
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
     veil__secret_drop(tv.vault, &s);
     for (size_t i = 0; i < o.n_psks; i++)
         veil__secret_drop(tv.vault, &psks[i]);
-    veil_plugin_unload(plugin);
+    veil_plugin_close(plugin);
     veil_config_free(cfg);
     noise_test_vault_close(&tv);
     return 0;

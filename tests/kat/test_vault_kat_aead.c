@@ -130,7 +130,7 @@ void test_aead_many_keys(void **state)
     /* Destroy every other key, import the next KAT's key in the freed
      * slots, and use old and new keys interleaved. */
     for (int i = 0; i < MANY_KEYS; i += 2) {
-        assert_int_equal(veil_vault_destroy(v, k[i]), 0);
+        assert_int_equal(veil_vault_secret_destroy(v, k[i]), 0);
         uint8_t n[12] = { 0 }, buf[32] = { 0 };
         assert_int_equal(veil_vault_aead_encrypt(v, k[i], n, NULL, 0, buf, 16), VEIL_EBADHANDLE);
         k[i] = import_hex(v, many_kats[(i + 1) % 3].type, many_kats[(i + 1) % 3].key, false);
@@ -138,5 +138,5 @@ void test_aead_many_keys(void **state)
     for (int i = MANY_KEYS; i-- > 0;)
         many_one(v, k[i], &many_kats[(i + (i % 2 == 0)) % 3]);
     for (int i = 0; i < MANY_KEYS; i++)
-        assert_int_equal(veil_vault_destroy(v, k[i]), 0);
+        assert_int_equal(veil_vault_secret_destroy(v, k[i]), 0);
 }

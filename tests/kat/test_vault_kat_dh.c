@@ -17,8 +17,8 @@ static void x25519_once(veil_vault *v, const uint8_t k[32], const uint8_t u[32],
     assert_int_equal(veil_vault_import(v, &a, k, 32, &s), 0);
     assert_int_equal(veil_vault_dh(v, s, u, 32, &oa, &d), 0);
     assert_int_equal(veil_vault_export(v, d, out, 32, &n), 0);
-    assert_int_equal(veil_vault_destroy(v, s), 0);
-    assert_int_equal(veil_vault_destroy(v, d), 0);
+    assert_int_equal(veil_vault_secret_destroy(v, s), 0);
+    assert_int_equal(veil_vault_secret_destroy(v, d), 0);
 }
 
 void test_x25519_rfc7748_vectors(void **state)
@@ -308,7 +308,7 @@ void test_xeddsa_vectors(void **state)
             assert_int_equal(veil_vault_import(v, &a, priv, 32, &k), 0);
             assert_int_equal(veil_vault_public_key(v, k, got, sizeof got, &n), 0);
             assert_memory_equal(got, pub, 32);
-            assert_int_equal(veil_vault_destroy(v, k), 0);
+            assert_int_equal(veil_vault_secret_destroy(v, k), 0);
         }
         (void)sn;
     }

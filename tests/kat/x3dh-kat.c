@@ -105,7 +105,7 @@ static int run_one(veil_vault *v, const json_t *t)
 out:;
     veil_secret all[7] = { ik_a, ik_b, spk, opk, ek, sk_i, sk_r };
     for (int i = 0; i < 7; i++)
-        if (all[i] != 0 && veil_vault_destroy(v, all[i]) < 0)
+        if (all[i] != 0 && veil_vault_secret_destroy(v, all[i]) < 0)
             snprintf(why, sizeof why, "destroy: %s", veil_last_error());
     return why[0] ? -1 : 0;
 }

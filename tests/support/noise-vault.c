@@ -10,7 +10,7 @@ int noise_test_vault_open(noise_test_vault *tv, const char *crypto)
     if (rc == 0)
         rc = veil_config_set(tv->cfg, "vault", "crypto", crypto);
     if (rc == 0)
-        rc = veil_plugin_load_named("software", tv->cfg, "vault", VEIL_PLUGIN_VAULT, NULL,
+        rc = veil_plugin_open_named("software", tv->cfg, "vault", VEIL_PLUGIN_VAULT, NULL,
                                     &tv->plugin);
     if (rc == 0) {
         veil_config_scope scope = { tv->cfg, "vault" };
@@ -24,7 +24,7 @@ int noise_test_vault_open(noise_test_vault *tv, const char *crypto)
 void noise_test_vault_close(noise_test_vault *tv)
 {
     veil_vault_close(tv->vault);
-    veil_plugin_unload(tv->plugin);
+    veil_plugin_close(tv->plugin);
     veil_config_free(tv->cfg);
     memset(tv, 0, sizeof(*tv));
 }

@@ -39,6 +39,19 @@ const veil_worker_ops hop_ops = {
     .handle_message = hop_handle,
 };
 
+static int swallow(veil_context *ctx, void *state, veil_message *msg)
+{
+    (void)ctx;
+    (void)msg;
+    (*(unsigned *)state)++;
+    return 0;
+}
+
+const veil_worker_ops swallow_ops = {
+    .size = sizeof(veil_worker_ops),
+    .handle_message = swallow,
+};
+
 static int tap_handle(veil_context *ctx, void *state, veil_message *msg)
 {
     tap_state *t = state;
@@ -173,7 +186,7 @@ void pair_up(world *w, const char *config, const char *listener)
     world_up(w, config, 0);
     if (listener != NULL)
         assert_int_equal(veil_secure_channel_listener_open(w->bob, listener,
-                                                             trust_only(w->node, w->alice)), 0);
+                                                           trust_only(w->node, w->alice)), 0);
 }
 
 void pair_down(world *w)

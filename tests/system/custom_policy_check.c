@@ -48,7 +48,7 @@ typedef struct peer {
 static int make_peer(veil_node *node, peer *p)
 {
     size_t len;
-    if (veil_entity_create(node, NULL, NULL, &p->e) < 0)
+    if (veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &p->e) < 0)
         return -1;
     const uint8_t *h = veil_entity_history(p->e, &len);
     if (veil_history_verify(veil_entity_vault(p->e), h, len, &p->hi) < 0)
@@ -91,14 +91,14 @@ int main(int argc, char **argv)
     if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0 || write_list(dir, "# nobody\n") < 0)
         return 2;
     veil_node_options o = { sizeof o, NULL, conf_path };
-    if (veil_node_create(&node, &app, &o) < 0 || make_peer(node, &alice) < 0 ||
+    if (veil_node_new(&node, &app, &o) < 0 || make_peer(node, &alice) < 0 ||
         make_peer(node, &bob) < 0) {
         fprintf(stderr, "setup: %s\n", veil_last_error());
         return 2;
     }
     snprintf(text, sizeof text, "# allowed peers\n\n%s\n", alice.hi.identifier);
     int rc = write_list(dir, text);
-    rc = rc == 0 ? veil_trust_policy_from_config(node, "policy", &pol) : -1;
+    rc = rc == 0 ? veil_trust_policy_new_from_config(node, "policy", &pol) : -1;
     tap(rc == 0, "the plugin loads through the configuration file by absolute path");
     if (rc < 0)
         return 1;
@@ -117,9 +117,9 @@ int main(int argc, char **argv)
         "a bad line denies everyone (fail closed) and names file:line");
 
     veil_trust_policy_free(pol);
-    veil_entity_free(alice.e);
-    veil_entity_free(bob.e);
-    if (veil_node_stop(node) != 0)
+    veil_entity_close(alice.e);
+    veil_entity_close(bob.e);
+    if (veil_node_free(node) != 0)
         failures++;
     return failures == 0 ? 0 : 1;
 }

@@ -479,7 +479,7 @@ int vc_foreach_persistent(vc_vault *v, vc_each_fn fn, void *arg)
 
 /* ---- ops on the table ---------------------------------------------------- */
 
-int vc_op_destroy(void *vault, veil_secret s)
+int vc_op_secret_destroy(void *vault, veil_secret s)
 {
     vc_vault *v = vault;
     vc_entry *e = NULL;

@@ -68,7 +68,7 @@ VC_HIDDEN int vc_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t 
                                size_t *len);
 VC_HIDDEN int vc_op_find_by_key_id(void *vault, const char *key_id, veil_secret *out);
 VC_HIDDEN int vc_op_find_by_label(void *vault, const char *label, veil_secret *out);
-VC_HIDDEN int vc_op_destroy(void *vault, veil_secret s);
+VC_HIDDEN int vc_op_secret_destroy(void *vault, veil_secret s);
 VC_HIDDEN int vc_op_hash(void *vault, int alg, const veil_iovec *parts, size_t nparts,
                          uint8_t *out);
 VC_HIDDEN int vc_op_hmac(void *vault, int alg, const veil_vault_input *key,
@@ -107,7 +107,7 @@ VC_HIDDEN int vc_op_record_list(void *vault, const char *prefix, veil_record_fn 
     .import = vc_op_import, .export_secret = vc_op_export,                    \
     .attributes = vc_op_attributes, .public_key = vc_op_public_key,           \
     .find_by_key_id = vc_op_find_by_key_id,                                   \
-    .find_by_label = vc_op_find_by_label, .destroy = vc_op_destroy,           \
+    .find_by_label = vc_op_find_by_label, .secret_destroy = vc_op_secret_destroy,           \
     .hash = vc_op_hash, .hmac = vc_op_hmac, .hkdf = vc_op_hkdf,               \
     .dh = vc_op_dh, .aead_encrypt = vc_op_aead_encrypt,                       \
     .aead_decrypt = vc_op_aead_decrypt, .aead_rekey = vc_op_aead_rekey,       \

@@ -30,13 +30,13 @@ typedef struct veil_config_scope {
 
 VEIL_EXPORT int veil_config_new(veil_config **out) VEIL_WUR;
 /* Parse a file; errors are VEIL_ECONFIG ("path:line: what") or VEIL_EIO. */
-VEIL_EXPORT int veil_config_load_file(veil_config **out, const char *path) VEIL_WUR;
+VEIL_EXPORT int veil_config_new_from_file(veil_config **out, const char *path) VEIL_WUR;
 /* Parse text; origin names it in errors (e.g. "<string>"). */
-VEIL_EXPORT int veil_config_parse(veil_config **out, const char *text,
-                                  const char *origin) VEIL_WUR;
+VEIL_EXPORT int veil_config_new_from_text(veil_config **out, const char *text,
+                                          const char *origin) VEIL_WUR;
 /* $VEIL_CONF if set (VEIL_ENOTFOUND otherwise). */
-VEIL_EXPORT int veil_config_load_env(veil_config **out) VEIL_WUR;
-VEIL_EXPORT int veil_config_copy(veil_config **out, const veil_config *src) VEIL_WUR;
+VEIL_EXPORT int veil_config_new_from_env(veil_config **out) VEIL_WUR;
+VEIL_EXPORT int veil_config_new_copy(veil_config **out, const veil_config *src) VEIL_WUR;
 VEIL_EXPORT void veil_config_free(veil_config *cfg);
 
 /* Programmatic override: sets (or replaces) section.key. */

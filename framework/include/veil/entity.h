@@ -40,26 +40,30 @@ typedef struct veil_key_times {
     uint64_t expires;
 } veil_key_times;
 
-/* Create a new identity in vault (NULL: the node's default vault, opened
- * from [vault]).  name labels its keys and records in the vault
- * ("veil.entity.<name>.*"; NULL: a random name) so a persistent vault can
- * re-open it.  The vault must implement records (veil/vault.h): the
- * history is stored as one.  With a node, the entity joins the node's
- * contacts (their records in its vault are merged into the table). */
-VEIL_EXPORT int veil_entity_create(veil_node *node, veil_vault *vault,
-                                   const char *name, veil_entity **out) VEIL_WUR;
-/* The same with the root key's times (NULL: as veil_entity_create). */
-VEIL_EXPORT int veil_entity_create_with(veil_node *node, veil_vault *vault,
-                                        const char *name, const veil_key_times *times,
-                                        veil_entity **out) VEIL_WUR;
-/* Re-open an identity created earlier in a persistent vault under name.
- * VEIL_ENOTFOUND if the vault holds no such entity; VEIL_EVERSION for an
- * entity made before histories were stored (history version 1). */
-VEIL_EXPORT int veil_entity_open(veil_node *node, veil_vault *vault,
-                                 const char *name, veil_entity **out) VEIL_WUR;
+/* veil_entity_open flags, as open(2)'s O_CREAT and O_EXCL. */
+#define VEIL_ENTITY_CREATE 0x1u /* make the entity when the vault has none of that name */
+#define VEIL_ENTITY_EXCL 0x2u   /* with CREATE: VEIL_EEXIST when it already exists */
+
+/* Open the identity named name in vault (NULL: the node's default vault,
+ * opened from [vault]).  name labels its keys and records in the vault
+ * ("veil.entity.<name>.*") so a persistent vault re-opens it; NULL (only
+ * with VEIL_ENTITY_CREATE) makes a new entity under a random name.  The
+ * vault must implement records (veil/vault.h): the history is stored as
+ * one.  With a node, the entity joins the node's contacts (their records
+ * in its vault are merged into the table).
+ * Without CREATE: VEIL_ENOTFOUND if the vault holds no such entity;
+ * VEIL_EVERSION for an entity made before histories were stored (history
+ * version 1), VEIL_EEXIST (with CREATE|EXCL) for a name already used. */
+VEIL_EXPORT int veil_entity_open(veil_node *node, veil_vault *vault, const char *name,
+                                 unsigned flags, veil_entity **out) VEIL_WUR;
+/* The same with the root key's times, used when the entity is made
+ * (NULL: now, no expiry; only valid with VEIL_ENTITY_CREATE). */
+VEIL_EXPORT int veil_entity_open_with(veil_node *node, veil_vault *vault, const char *name,
+                                      unsigned flags, const veil_key_times *times,
+                                      veil_entity **out) VEIL_WUR;
 /* Drops the caller's reference; the entity (and its reference on its vault)
- * goes when listeners and channels using it have stopped too. */
-VEIL_EXPORT void veil_entity_free(veil_entity *e);
+ * goes when listeners and channels using it have stopped too.  NULL ok. */
+VEIL_EXPORT void veil_entity_close(veil_entity *e);
 
 VEIL_EXPORT const char *veil_entity_identifier(const veil_entity *e);
 VEIL_EXPORT veil_vault *veil_entity_vault(const veil_entity *e);

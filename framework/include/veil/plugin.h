@@ -24,7 +24,7 @@
 
 VEIL_BEGIN_DECLS
 
-#define VEIL_PLUGIN_ABI_MAJOR 3u
+#define VEIL_PLUGIN_ABI_MAJOR 4u
 #define VEIL_PLUGIN_ABI_MINOR 0u
 #define VEIL_PLUGIN_ENTRY_SYMBOL "veil_plugin_entry"
 
@@ -105,16 +105,16 @@ VEIL_EXPORT void veil_plugin_unregister_builtin(const char *name);
  * to a .so.  Search order: built-ins; absolute path; each directory of
  * $VEIL_PLUGIN_PATH (ignored in setuid programs); the compiled-in plugin
  * directory.  node may be NULL for plugins that need no event loop. */
-VEIL_EXPORT int veil_plugin_load(const veil_config *cfg, const char *section,
+VEIL_EXPORT int veil_plugin_open(const veil_config *cfg, const char *section,
                                  int expected_kind, veil_node *node,
                                  veil_plugin **out) VEIL_WUR;
 /* Same, naming the plugin directly (the section still supplies keys and may
  * be absent). */
-VEIL_EXPORT int veil_plugin_load_named(const char *name, const veil_config *cfg,
+VEIL_EXPORT int veil_plugin_open_named(const char *name, const veil_config *cfg,
                                        const char *section, int expected_kind,
                                        veil_node *node, veil_plugin **out) VEIL_WUR;
 /* Runs fini and dlcloses.  NULL ok. */
-VEIL_EXPORT void veil_plugin_unload(veil_plugin *p);
+VEIL_EXPORT void veil_plugin_close(veil_plugin *p);
 
 VEIL_EXPORT const veil_plugin_descriptor *veil_plugin_descriptor_of(const veil_plugin *p);
 VEIL_EXPORT void *veil_plugin_state(const veil_plugin *p);

@@ -47,8 +47,8 @@ typedef struct veil_node veil_node;
 /* From configuration: section [policy] / [policy.NAME] holding either
  * `plugin = NAME` (+ the plugin's keys) or `all = policy.a, policy.b` /
  * `any = ...` naming other sections. */
-VEIL_EXPORT int veil_trust_policy_from_config(veil_node *node, const char *section,
-                                              veil_trust_policy **out) VEIL_WUR;
+VEIL_EXPORT int veil_trust_policy_new_from_config(veil_node *node, const char *section,
+                                                  veil_trust_policy **out) VEIL_WUR;
 /* Instance of plugin `name` with keys given as NULL-terminated key, value
  * pairs (e.g. {"identifiers", "P...", NULL}); validated like a config
  * section. */
@@ -56,14 +56,14 @@ VEIL_EXPORT int veil_trust_policy_new(veil_node *node, const char *name,
                                       const char *const *key_values,
                                       veil_trust_policy **out) VEIL_WUR;
 /* Convenience: the `identifier` plugin trusting exactly these identifiers. */
-VEIL_EXPORT int veil_trust_policy_identifier(veil_node *node,
-                                             const char *const *identifiers,
-                                             size_t n, veil_trust_policy **out) VEIL_WUR;
+VEIL_EXPORT int veil_trust_policy_new_identifier(veil_node *node,
+                                                 const char *const *identifiers,
+                                                 size_t n, veil_trust_policy **out) VEIL_WUR;
 /* Combinators; take ownership of the members (also on failure). */
-VEIL_EXPORT int veil_trust_policy_all(veil_trust_policy **members, size_t n,
-                                      veil_trust_policy **out) VEIL_WUR;
-VEIL_EXPORT int veil_trust_policy_any(veil_trust_policy **members, size_t n,
-                                      veil_trust_policy **out) VEIL_WUR;
+VEIL_EXPORT int veil_trust_policy_new_all(veil_trust_policy **members, size_t n,
+                                          veil_trust_policy **out) VEIL_WUR;
+VEIL_EXPORT int veil_trust_policy_new_any(veil_trust_policy **members, size_t n,
+                                          veil_trust_policy **out) VEIL_WUR;
 /* 0 allow; VEIL_EDENIED (any deny or error: fail closed). */
 VEIL_EXPORT int veil_trust_policy_check(veil_trust_policy *p,
                                         const veil_trust_info *info) VEIL_WUR;

@@ -6,7 +6,7 @@
  * identical bytes for every deterministic operation.
  *
  * Conventions: sizes are macros; buffers are caller-provided; AEAD works in
- * place; a handle stays valid until veil_vault_destroy (then
+ * place; a handle stays valid until veil_vault_secret_destroy (then
  * VEIL_EBADHANDLE, never reuse of the slot under the same handle). */
 #ifndef VEIL_VAULT_H
 #define VEIL_VAULT_H
@@ -128,7 +128,7 @@ typedef struct veil_vault_ops {
                       size_t *len);
     int (*find_by_key_id)(void *vault, const char *key_id, veil_secret *out);
     int (*find_by_label)(void *vault, const char *label, veil_secret *out);
-    int (*destroy)(void *vault, veil_secret s);
+    int (*secret_destroy)(void *vault, veil_secret s);
 
     int (*hash)(void *vault, int alg, const veil_iovec *parts, size_t nparts,
                 uint8_t *out);
@@ -192,7 +192,7 @@ VEIL_EXPORT int veil_vault_open_plugin(veil_plugin *plugin,
 /* Drop the caller's reference (NULL ok); the vault is wiped and freed when
  * the last reference goes: entities using it hold one each (and channels
  * hold their entity), so closing early never pulls keys from under them.
- * Close every vault before veil_node_stop (its plugin is unloaded there). */
+ * Close every vault before veil_node_free (its plugin is unloaded there). */
 VEIL_EXPORT void veil_vault_close(veil_vault *v);
 VEIL_EXPORT const char *veil_vault_backend(const veil_vault *v);
 VEIL_EXPORT const char *veil_vault_plugin_name(const veil_vault *v);
@@ -219,7 +219,7 @@ VEIL_EXPORT int veil_vault_find_by_key_id(veil_vault *v, const char *key_id,
                                           veil_secret *out) VEIL_WUR;
 VEIL_EXPORT int veil_vault_find_by_label(veil_vault *v, const char *label,
                                          veil_secret *out) VEIL_WUR;
-VEIL_EXPORT int veil_vault_destroy(veil_vault *v, veil_secret s) VEIL_WUR;
+VEIL_EXPORT int veil_vault_secret_destroy(veil_vault *v, veil_secret s) VEIL_WUR;
 
 /* out must hold veil_hash_len(alg) bytes.  VEIL_EUNSUPPORTED when the
  * backend lacks the algorithm. */

@@ -15,7 +15,7 @@ static void test_reference_flow(void **state)
     veil_route r = route_of("bob_secure_channel_listener");
     veil_address ch;
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob_secure_channel_listener",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "Hello Ockam!");
     assert_int_equal(w.echo.count, 1);
@@ -53,7 +53,7 @@ static void test_listener_refuses(void **state)
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.carol)), 0);
+                                                       trust_only(w.node, w.carol)), 0);
     logs_start();
     int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch);
     char detail[1024];
@@ -85,7 +85,7 @@ static void test_initiator_refuses(void **state)
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     logs_start();
     int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.carol), &ch);
     assert_error_contains(rc, VEIL_EDENIED, veil_entity_identifier(w.bob));
@@ -118,9 +118,10 @@ static void test_free_early(void **state)
     veil_vault *v;
     veil_entity *dave;
     assert_int_equal(veil_vault_open(w.node, NULL, &v), 0);
-    assert_int_equal(veil_entity_open(w.node, v, "dave", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL, &dave), 0);
+    assert_int_equal(veil_entity_open(w.node, v, "dave", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &dave), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, dave)), 0);
+                                                       trust_only(w.node, dave)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_open(dave, &r, trust_only(w.node, w.bob), &ch), 0);
@@ -141,18 +142,8 @@ static void test_free_early(void **state)
     world_down(&w);
 }
 
-/* A "responder" that swallows everything: the initiator times out. */
-static int swallow(veil_context *ctx, void *state, veil_message *msg)
-{
-    (void)ctx;
-    (void)msg;
-    (*(unsigned *)state)++;
-    return 0;
-}
-
-static const veil_worker_ops swallow_ops = { .size = sizeof(veil_worker_ops),
-                                             .handle_message = swallow };
-
+/* A "responder" that swallows everything (swallow_ops): the initiator
+ * times out. */
 static void test_handshake_timeout(void **state)
 {
     (void)state;
@@ -186,7 +177,7 @@ static void test_through_hops(void **state)
     assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
     assert_int_equal(veil_ctx_start_worker(w.app, "h2", &hop_ops, &h2), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("h1 => h2 => bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
@@ -208,9 +199,9 @@ static void test_nested(void **state)
     world w;
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     /* the outer channel's peer may reach the inner listener (flow control) */
     static const char *const via_bob[] = {"echoer", "carol"};
     assert_int_equal(veil_secure_channel_listener_allow(w.node, "bob", via_bob, 2), 0);
@@ -249,9 +240,9 @@ static void test_route_lost(void **state)
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_ctx_start_worker(w.app, "h1", &hop_ops, &h1), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     /* the outer channel's peer may reach the inner listener (flow control) */
     static const char *const via_bob[] = {"echoer", "carol"};
     assert_int_equal(veil_secure_channel_listener_allow(w.node, "bob", via_bob, 2), 0);
@@ -296,7 +287,7 @@ static void test_close(void **state)
     world w;
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
@@ -316,6 +307,33 @@ static void test_close(void **state)
     assert_int_equal(veil_route_append(&r, &ch), 0);
     assert_int_equal(veil_ctx_send(w.app, &r, "x", 1), VEIL_ENOROUTE);
     assert_int_equal(veil_secure_channel_close(w.node, &ch), VEIL_ENOTFOUND);
+    world_down(&w);
+}
+
+/* Closing a listener refuses new handshakes; its open channels keep working. */
+static void test_listener_close(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, "[secure_channel]\nhandshake_timeout_ms = 200\n", 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, w.alice)),
+                     0);
+    veil_route r = route_of("bob");
+    veil_address ch, ch2;
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_listener_close(w.node, "bob"), 0);
+    veil_listener_stats ls;
+    assert_error(veil_secure_channel_listener_stats(w.node, "bob", &ls), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'bob'");
+    round_trip(w.app, &ch, "still open");
+    assert_error(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch2),
+                 VEIL_ENOROUTE, "secure channel: sending the first handshake message: no worker "
+                 "at address 'bob'");
+    assert_error(veil_secure_channel_listener_close(w.node, "bob"), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'bob'");
+    assert_error(veil_secure_channel_listener_close(w.node, "echoer"), VEIL_ENOTFOUND,
+                 "no secure channel listener at address 'echoer'");
+    assert_int_equal(w.echo.count, 1);   /* the echoer was not stopped */
     world_down(&w);
 }
 
@@ -364,7 +382,7 @@ static void test_after_rotation(void **state)
     world w;
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address ch1, ch2;
     assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch1), 0);
@@ -391,7 +409,7 @@ static void test_many_channels(void **state)
     world w;
     world_up(&w, NULL, WORLD_CAROL);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     veil_address *ch = calloc(n, sizeof *ch);
     assert_non_null(ch);
     for (size_t i = 0; i < n; i++) {
@@ -440,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_route_lost),
         cmocka_unit_test(test_close),
+        cmocka_unit_test(test_listener_close),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_after_rotation),
         cmocka_unit_test(test_many_channels),

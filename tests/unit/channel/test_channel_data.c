@@ -30,10 +30,10 @@ static void data_up(data_world *w, const char *config, const char *config_after_
     node_from(config, &w->node, &w->app);
     assert_int_equal(veil_ctx_start_worker(w->app, "echoer", &echo_ops, &w->echo), 0);
     assert_int_equal(veil_ctx_start_worker(w->app, "tap", &tap_ops, w->tap), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->alice), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w->bob, "bob",
-                                                         trust_only(w->node, w->alice)), 0);
+    assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->alice), 0);
+    assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->bob), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w->bob, "bob",
+                                                       trust_only(w->node, w->alice)), 0);
     if (config_after_listener != NULL) {
         /* Settings are read when a listener or channel is made; changing
          * the node's (own) configuration in between gives the two ends
@@ -43,7 +43,7 @@ static void data_up(data_world *w, const char *config, const char *config_after_
                                          config_after_listener), 0);
     }
     veil_route r = route_of("tap => bob");
-    assert_int_equal(veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), &w->ch),
+    assert_int_equal(veil_secure_channel_open(w->alice, &r, trust_only(w->node, w->bob), &w->ch),
                      0);
     assert_int_equal(w->tap->nframes, 4);
     assert_int_equal(w->tap->frames[F_HS3].bytes[w->tap->frames[F_HS3].len - 1], 0x03);
@@ -54,9 +54,9 @@ static void data_up(data_world *w, const char *config, const char *config_after_
 
 static void data_down(data_world *w)
 {
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
-    assert_int_equal(veil_node_stop(w->node), 0);
+    veil_entity_close(w->alice);
+    veil_entity_close(w->bob);
+    assert_int_equal(veil_node_free(w->node), 0);
     free(w->tap);
 }
 
@@ -263,14 +263,14 @@ static void test_largest_message(void **state)
     veil_entity *e;
     snprintf(conf, sizeof conf, "[secure_channel]\nmax_message = %u\n", LARGEST_MESSAGE + 1u);
     node_from(conf, &node, &app);
-    assert_int_equal(veil_entity_create(node, NULL, NULL, &e), 0);
-    assert_int_equal(veil_secure_channel_listener_create(e, "bob", trust_only(node, e)),
+    assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &e), 0);
+    assert_int_equal(veil_secure_channel_listener_open(e, "bob", trust_only(node, e)),
                      VEIL_ECONFIG);
     char want[48];
     snprintf(want, sizeof want, "%u", LARGEST_MESSAGE);
     assert_last_error_contains(want);
-    veil_entity_free(e);
-    assert_int_equal(veil_node_stop(node), 0);
+    veil_entity_close(e);
+    assert_int_equal(veil_node_free(node), 0);
 
     data_world w;
     snprintf(conf, sizeof conf, "[secure_channel]\nmax_message = %u\n", LARGEST_MESSAGE);

@@ -98,7 +98,7 @@ static void test_pending_caps(void **state)
     pair_up(&w, "[secure_channel]\nmax_pending_handshakes = 5\n"
                  "max_pending_handshakes_per_listener = 3\ncookie_threshold = 100\n", "bob");
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob2",
-                                                         trust_only(w.node, w.alice)), 0);
+                                                       trust_only(w.node, w.alice)), 0);
     uint8_t buf[4096];
     size_t n;
     logs_start();

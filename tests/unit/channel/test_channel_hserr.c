@@ -93,7 +93,7 @@ static void test_hserr_initiator_refusal_says_nothing_more(void **state)
     hserr_up(&w);
     veil_route r = route_of("tap => bob");
     veil_address ch;
-    int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.carol), &ch);
+    int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.carol), &ch);
     assert_error_contains(rc, VEIL_EDENIED, "policy 'identifier'");
     settle(w.node);
     /* Frames through the tap: HS1 to bob, then the HSERR to the responder

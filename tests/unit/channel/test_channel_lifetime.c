@@ -1,5 +1,5 @@
 /* Secure channel lifetimes (issue #10, item 3): whatever stops a channel's
- * worker while veil_secure_channel_create still waits on it — an
+ * worker while veil_secure_channel_open still waits on it — an
  * authenticated CLOSE delivered before ACCEPT, a local close, a lost
  * route, the handshake timer — makes create fail cleanly (VEIL_ECLOSED or
  * VEIL_ETIMEDOUT with a detail naming what happened) and never frees the

@@ -45,8 +45,8 @@ static void prologue_up(prologue_world *w, const char *config)
 {
     w->redirected = 0;
     pair_up(&w->p, config, "bob1");
-    assert_int_equal(veil_secure_channel_listener_create(w->p.bob, "bob2",
-                                                         trust_only(w->p.node, w->p.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w->p.bob, "bob2",
+                                                       trust_only(w->p.node, w->p.alice)), 0);
     assert_int_equal(veil_ctx_start_worker(w->p.app, "redirect", &redirect_ops, w), 0);
 }
 
@@ -150,7 +150,7 @@ static void test_prologue_bytes(void **state)
                  VEIL_EPLUGIN_ABI, "secure channel: the key agreement's protocol name is empty "
                  "or over 128 bytes");
     veil_vault_close(v);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 int main(void)

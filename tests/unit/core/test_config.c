@@ -37,7 +37,7 @@ static void expect_file_error(const char *text, int line, const char *token)
     veil_config *cfg = (veil_config *)1;
     char where[600];
     const char *path = temp_file(text);
-    assert_int_equal(veil_config_load_file(&cfg, path), VEIL_ECONFIG);
+    assert_int_equal(veil_config_new_from_file(&cfg, path), VEIL_ECONFIG);
     assert_null(cfg);
     snprintf(where, sizeof where, "%s:%d: ", path, line);
     assert_last_error_contains(where);
@@ -68,7 +68,7 @@ static void test_parse_valid(void **state)
     const char *path = temp_file(sample);
     char origin[600];
 
-    assert_int_equal(veil_config_load_file(&cfg, path), 0);
+    assert_int_equal(veil_config_new_from_file(&cfg, path), 0);
     assert_string_equal(veil_config_get(cfg, "vault", "plugin"), "software");
     assert_string_equal(veil_config_get(cfg, "vault", "crypto"), "openssl");
     assert_string_equal(veil_config_get(cfg, "policy.allow-list", "note"), "a # not a comment");
@@ -113,13 +113,13 @@ static void test_parse_string_origin(void **state)
 {
     (void)state;
     veil_config *cfg;
-    assert_int_equal(veil_config_parse(&cfg, "[a]\nk = v", "<string>"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, "[a]\nk = v", "<string>"), 0);
     assert_string_equal(veil_config_get(cfg, "a", "k"), "v");
     assert_string_equal(veil_config_origin(cfg, "a", "k"), "<string>:2");
     veil_config_free(cfg);
-    assert_error_contains(veil_config_parse(&cfg, "[a]\nk v\n", "inline"), VEIL_ECONFIG,
+    assert_error_contains(veil_config_new_from_text(&cfg, "[a]\nk v\n", "inline"), VEIL_ECONFIG,
                           "inline:2: missing '=' in 'k v'");
-    assert_int_equal(veil_config_parse(&cfg, "", "empty"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, "", "empty"), 0);
     assert_int_equal(veil_config_section_count(cfg), 0);
     veil_config_free(cfg);
 }
@@ -146,7 +146,7 @@ static void test_parse_errors(void **state)
         char first[600];
         const char *path = temp_file("[vault]\nplugin = a\n\ncrypto = b\nplugin = c\n");
         snprintf(first, sizeof first, "(first defined at %s:2)", path);
-        assert_error_contains(veil_config_load_file(&cfg, path), VEIL_ECONFIG, first);
+        assert_error_contains(veil_config_new_from_file(&cfg, path), VEIL_ECONFIG, first);
         unlink(path);
     }
     expect_file_error("[vault]\nk = \"abc\n", 2, "unterminated quote in value of 'k'");
@@ -164,7 +164,7 @@ static void test_parse_errors(void **state)
     expect_file_error(big, 2, "value of 'k' is 4097 bytes (limit 4096)");
     big[8 + VEIL_CONFIG_VALUE_MAX] = '\n'; /* exactly at the limit: fine */
     veil_config *cfg;
-    assert_int_equal(veil_config_parse(&cfg, big, "x"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, big, "x"), 0);
     assert_int_equal(strlen(veil_config_get(cfg, "s", "k")), VEIL_CONFIG_VALUE_MAX);
     veil_config_free(cfg);
     free(big);
@@ -182,7 +182,7 @@ static void test_load_errors(void **state)
 {
     (void)state;
     veil_config *cfg;
-    assert_error_contains(veil_config_load_file(&cfg, "/nonexistent/veil.conf"), VEIL_EIO,
+    assert_error_contains(veil_config_new_from_file(&cfg, "/nonexistent/veil.conf"), VEIL_EIO,
                           "cannot open config file '/nonexistent/veil.conf'");
     assert_last_error_contains("No such file");
 
@@ -192,7 +192,7 @@ static void test_load_errors(void **state)
     assert_non_null(f);
     fwrite("[a]\nk = x\0y\n", 1, 12, f);
     fclose(f);
-    assert_int_equal(veil_config_load_file(&cfg, path), VEIL_ECONFIG);
+    assert_int_equal(veil_config_new_from_file(&cfg, path), VEIL_ECONFIG);
     char where[600];
     snprintf(where, sizeof where, "%s:2: NUL byte", path);
     assert_last_error_contains(where);
@@ -203,7 +203,7 @@ static void test_set_unset_copy(void **state)
 {
     (void)state;
     veil_config *cfg, *copy;
-    assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\n", "f"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, "[vault]\nplugin = software\n", "f"), 0);
     assert_int_equal(veil_config_set(cfg, "vault", "plugin", "file"), 0);
     assert_string_equal(veil_config_get(cfg, "vault", "plugin"), "file");
     assert_string_equal(veil_config_origin(cfg, "vault", "plugin"), "set by program");
@@ -215,7 +215,7 @@ static void test_set_unset_copy(void **state)
                           "bad character 'N' in section name 'Node'");
     assert_error_contains(veil_config_set(cfg, "node", "", "v"), VEIL_ECONFIG, "empty key");
 
-    assert_int_equal(veil_config_copy(&copy, cfg), 0);
+    assert_int_equal(veil_config_new_copy(&copy, cfg), 0);
     assert_int_equal(veil_config_unset(cfg, "vault", "plugin"), 0);
     assert_null(veil_config_get(cfg, "vault", "plugin"));
     assert_error_contains(veil_config_unset(cfg, "vault", "plugin"), VEIL_ENOTFOUND,
@@ -239,7 +239,7 @@ static void test_get_int(void **state)
     (void)state;
     veil_config *cfg;
     long long v;
-    assert_int_equal(veil_config_parse(&cfg,
+    assert_int_equal(veil_config_new_from_text(&cfg,
         "[n]\na = 42\nb = -7\nc = 64k\nd = 3M\ne = 2g\nf = 12x\ng = \nh = 9223372036854775807\n"
         "i = 9223372036854775808\nj = -9223372036854775808\nk = 8589934592g\nl = 0x10\n",
         "conf"), 0);
@@ -315,7 +315,7 @@ static void test_check_keys_and_scope(void **state)
     veil_config *cfg;
     static const char *const allowed[] = {"plugin", "crypto", NULL};
     static const char *const none[] = {NULL};
-    assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = file\ncrypto = sodium\n"
+    assert_int_equal(veil_config_new_from_text(&cfg, "[vault]\nplugin = file\ncrypto = sodium\n"
                                              "[x]\nplgin = 1\nqueue = 2k\nflag = on\n", "c.conf"), 0);
     assert_int_equal(veil_config_check_keys(cfg, "vault", allowed), 0);
     assert_int_equal(veil_config_check_keys(cfg, "absent", allowed), 0);
@@ -345,16 +345,16 @@ static void test_load_env(void **state)
     (void)state;
     veil_config *cfg = (veil_config *)1;
     unsetenv("VEIL_CONF");
-    assert_error_contains(veil_config_load_env(&cfg), VEIL_ENOTFOUND, "VEIL_CONF is not set");
+    assert_error_contains(veil_config_new_from_env(&cfg), VEIL_ENOTFOUND, "VEIL_CONF is not set");
     assert_null(cfg);
 
     const char *path = temp_file("[node]\nname = env\n");
     setenv("VEIL_CONF", path, 1);
-    assert_int_equal(veil_config_load_env(&cfg), 0);
+    assert_int_equal(veil_config_new_from_env(&cfg), 0);
     assert_string_equal(veil_config_get(cfg, "node", "name"), "env");
     veil_config_free(cfg);
     unlink(path);
-    assert_error_contains(veil_config_load_env(&cfg), VEIL_EIO, path);
+    assert_error_contains(veil_config_new_from_env(&cfg), VEIL_EIO, path);
     unsetenv("VEIL_CONF");
 }
 

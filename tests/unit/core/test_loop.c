@@ -14,7 +14,7 @@
 static veil_node *new_node(void)
 {
     veil_node *node = NULL;
-    assert_int_equal(veil_node_create(&node, NULL, NULL), 0);
+    assert_int_equal(veil_node_new(&node, NULL, NULL), 0);
     return node;
 }
 
@@ -66,7 +66,7 @@ static void test_watch_pipe_read(void **state)
     assert_true(r.events & VEIL_WATCH_HUP);
     veil_node_watch_remove(w);
     close(p[0]);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 static void test_watch_write_and_modify(void **state)
@@ -98,7 +98,7 @@ static void test_watch_write_and_modify(void **state)
     veil_node_watch_remove(w);
     close(p[0]);
     close(p[1]);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 /* Each callback removes both watches; whichever runs first, the other must
@@ -139,7 +139,7 @@ static void test_watch_remove_in_callback(void **state)
         close(a[i]);
         close(b[i]);
     }
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 /* A watch left registered at stop is freed by the node (ASan/valgrind). */
@@ -151,7 +151,7 @@ static void test_watch_left_at_stop(void **state)
     struct watch_rec r = {0};
     assert_int_equal(pipe(p), 0);
     assert_int_equal(veil_node_watch_add(node, p[0], VEIL_WATCH_READ, read_cb, &r, NULL), 0);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
     close(p[0]);
     close(p[1]);
 }
@@ -206,7 +206,7 @@ static void test_timer_order(void **state)
         assert_int_equal(o.seen[i], i);
     /* the 30 ms timer cannot have fired early */
     assert_true(veil_node_now_ms(node) - start >= 30);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 static void cancel_other_cb(veil_node *node, void *arg)
@@ -243,7 +243,7 @@ static void test_timer_cancel_in_callback(void **state)
     assert_int_equal(veil_node_timer_add(node, 60000, victim_cb, &o, NULL), 0);
     run_until(node, &o, 2, 30);
     assert_int_equal(o.n, 1);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 static void nested_cb(veil_node *node, void *arg)
@@ -261,7 +261,7 @@ static void test_no_loop_reentry(void **state)
     assert_int_equal(veil_node_timer_add(node, 0, nested_cb, &o, NULL), 0);
     run_until(node, &o, 1, 1000);
     assert_int_equal(o.rc_nested, VEIL_ESTATE);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 static void interrupt_cb(veil_node *node, void *arg)
@@ -284,7 +284,7 @@ static void test_run_and_interrupt(void **state)
     assert_int_equal(veil_node_timer_add(node, 5, interrupt_cb, &fired, NULL), 0);
     assert_int_equal(veil_node_run(node, -1), 0);
     assert_int_equal(fired, 1);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 int main(void)

@@ -79,6 +79,41 @@ static void test_stop_frees_everything(void **state)
     assert_int_equal(veil_node_free(NULL), 0);
 }
 
+/* veil_node_stop stops (once) and leaves the node to veil_node_free. */
+static void test_stop_then_free(void **state)
+{
+    (void)state;
+    veil_node *n;
+    veil_context *a;
+    struct wstate s1 = {0};
+    assert_int_equal(veil_node_new(&n, &a, NULL), 0);
+    assert_int_equal(veil_ctx_start_worker(a, "one", &count_ops, &s1), 0);
+    assert_int_equal(veil_ctx_start_worker(a, "echoer", &echo_ops, NULL), 0);
+    veil_route r = route_of("echoer");
+    assert_int_equal(veil_ctx_send(a, &r, "held", 4), 0);
+    veil_message *held;
+    assert_int_equal(veil_ctx_receive(a, &held, 1000), 0);
+    r = route_of("one");
+    assert_int_equal(veil_ctx_send(a, &r, "queued", 6), 0);
+
+    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(s1.stopped, 1);
+    assert_int_equal(s1.handled, 0);                 /* the queued message was dropped */
+    assert_int_equal(veil_node_pending(n), 0);
+    assert_error(veil_node_run_once(n, 0), VEIL_ESTOPPED, "node is stopping");
+    assert_error(veil_node_run(n, 10), VEIL_ESTOPPED, "node is stopping");
+    assert_non_null(veil_node_config(n));            /* still readable */
+    size_t len;
+    const uint8_t *p = veil_message_payload(held, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(p, "held", 4);
+    assert_int_equal(veil_node_stop(n), 0);          /* idempotent */
+    assert_int_equal(s1.stopped, 1);
+    assert_int_equal(veil_node_free(n), 0);
+    assert_int_equal(s1.stopped, 1);
+    assert_int_equal(veil_node_stop(NULL), 0);
+}
+
 static veil_config *parse(const char *text)
 {
     veil_config *c = NULL;
@@ -435,6 +470,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_frees_everything),
+        cmocka_unit_test(test_stop_then_free),
         cmocka_unit_test(test_node_config_keys),
         cmocka_unit_test(test_missing_plugin_fails_closed),
         cmocka_unit_test(test_configured_plugins_loaded),

@@ -102,7 +102,7 @@ static void test_concurrent_posts(void **state)
     veil_context *app;
     struct sink *s = calloc(1, sizeof *s);
     assert_non_null(s);
-    assert_int_equal(veil_node_create(&node, &app, NULL), 0);
+    assert_int_equal(veil_node_new(&node, &app, NULL), 0);
     assert_int_equal(veil_ctx_start_worker(app, "sink", &sink_ops, s), 0);
     pthread_t th[THREADS];
     struct poster ps[THREADS];
@@ -132,7 +132,7 @@ static void test_concurrent_posts(void **state)
     veil_node_get_stats(node, &st);
     assert_int_equal(st.delivered, THREADS * PER_THREAD);
     assert_int_equal(st.dropped_noroute, 0);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
     free(s);
 }
 
@@ -143,7 +143,7 @@ static void test_post_errors(void **state)
     veil_context *app;
     veil_route r;
     veil_message *m;
-    assert_int_equal(veil_node_create(&node, &app, NULL), 0);
+    assert_int_equal(veil_node_new(&node, &app, NULL), 0);
     veil_route_init(&r);
     assert_error(veil_node_post(node, NULL, &r, "x", 1), VEIL_EINVAL,
                  "veil_node_post: route is empty");
@@ -162,7 +162,7 @@ static void test_post_errors(void **state)
     veil_message_free(m);
     /* posted but never drained: freed at stop */
     assert_int_equal(veil_node_post(node, NULL, &r, "left", 4), 0);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 int main(void)

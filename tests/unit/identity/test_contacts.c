@@ -52,7 +52,7 @@ static int pins_up(void **state)
     memset(&P, 0, sizeof P);
     P.w = w;
     P.c = table(w);
-    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &P.carol), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, NULL, VEIL_ENTITY_CREATE, &P.carol), 0);
     snprintf(P.id, sizeof P.id, "%s", veil_entity_identifier(P.carol));
     P.h1 = history_of(P.carol);
     assert_int_equal(veil_entity_rotate(P.carol), 0);
@@ -67,7 +67,7 @@ static int pins_down(void **state)
     int rc = veil_contacts_forget(p->c, p->id);
     assert_true(rc == 0 || rc == VEIL_ENOTFOUND);
     assert_int_equal(veil_contacts_count(p->c), 0);
-    veil_entity_free(p->carol);
+    veil_entity_close(p->carol);
     *state = p->w;
     return 0;
 }
@@ -131,9 +131,9 @@ static void test_pin_fork_refused_until_forgotten(void **state)
     assert_int_equal(veil_contacts_pin(p->c, w->v, hb, fl, &info), 0);   /* now it may */
     assert_memory_equal(info.history.current_key, pb, 32);
     assert_int_equal(veil_contacts_forget(p->c, info.history.identifier), 0);
-    assert_int_equal(veil_vault_destroy(w->v, k0), 0);
-    assert_int_equal(veil_vault_destroy(w->v, ka), 0);
-    assert_int_equal(veil_vault_destroy(w->v, kb), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, k0), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, ka), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, kb), 0);
 }
 
 /* Forget, then a pin of anything works again. */
@@ -189,7 +189,7 @@ static void test_limit_and_list(void **state)
     char ids[5][VEIL_IDENTIFIER_LEN + 1];
     for (int i = 0; i < 5; i++) {
         veil_entity *x;
-        assert_int_equal(veil_entity_create(w->node, w->v, NULL, &x), 0);
+        assert_int_equal(veil_entity_open(w->node, w->v, NULL, VEIL_ENTITY_CREATE, &x), 0);
         hbuf h = history_of(x);
         strcpy(ids[i], veil_entity_identifier(x));
         int rc = veil_contacts_pin(c, w->v, h.b, h.len, NULL);
@@ -198,7 +198,7 @@ static void test_limit_and_list(void **state)
         else
             assert_error(rc, VEIL_ELIMIT,
                          "veil_contacts_pin: the table is full (contacts_max = 4)");
-        veil_entity_free(x);
+        veil_entity_close(x);
     }
     listed l = { 0, 0 };
     assert_int_equal(veil_contacts_list(c, count_one, &l), 0);
@@ -217,9 +217,9 @@ static void file_node(const char *dir, veil_node **n, veil_context **app)
     veil_config *cfg;
     snprintf(conf, sizeof conf, "[vault]\nplugin = file\npath = %s/vault\n"
              "passphrase_env = VEIL_TEST_PASSPHRASE\nkdf_n = 1024\nkdf_r = 1\n", dir);
-    assert_int_equal(veil_config_parse(&cfg, conf, "<file>"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, conf, "<file>"), 0);
     veil_node_options o = { sizeof o, cfg, NULL };
-    assert_int_equal(veil_node_create(n, app, &o), 0);
+    assert_int_equal(veil_node_new(n, app, &o), 0);
     veil_config_free(cfg);
 }
 
@@ -234,12 +234,13 @@ static void test_persisted_pin_and_forget(void **state)
     veil_entity *me, *peer, *other;
     veil_contacts *c;
     veil_contact_info info;
-    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &peer), 0);
-    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &other), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, NULL, VEIL_ENTITY_CREATE, &peer), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, NULL, VEIL_ENTITY_CREATE, &other), 0);
     hbuf hp = history_of(peer), ho = history_of(other);
     /* First run: pin two peers; they go into "me"'s file vault. */
     file_node(dir, &n, &app);
-    assert_int_equal(veil_entity_create(n, NULL, "me", &me), 0);
+    assert_int_equal(veil_entity_open(n, NULL, "me", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &me), 0);
     assert_int_equal(veil_contacts_of(n, &c), 0);
     assert_int_equal(veil_contacts_pin(c, veil_entity_vault(me), hp.b, hp.len, NULL), 0);
     assert_int_equal(veil_contacts_pin(c, veil_entity_vault(me), ho.b, ho.len, NULL), 0);
@@ -249,13 +250,13 @@ static void test_persisted_pin_and_forget(void **state)
     assert_int_equal(veil_vault_record_get(veil_entity_vault(me), rec, NULL, 0, &len), 0);
     assert_int_equal(len, 2 + hp.len);
     assert_int_equal(veil_contacts_forget(c, veil_entity_identifier(other)), 0);
-    veil_entity_free(me);
-    assert_int_equal(veil_node_stop(n), 0);
+    veil_entity_close(me);
+    assert_int_equal(veil_node_free(n), 0);
     /* Second run: a new node knows nothing until "me" is opened. */
     file_node(dir, &n, &app);
     assert_int_equal(veil_contacts_of(n, &c), 0);
     assert_int_equal(veil_contacts_count(c), 0);
-    assert_int_equal(veil_entity_open(n, NULL, "me", &me), 0);
+    assert_int_equal(veil_entity_open(n, NULL, "me", 0, &me), 0);
     assert_int_equal(veil_contacts_count(c), 1);
     assert_int_equal(veil_contacts_get(c, veil_entity_identifier(peer), &info), 0);
     assert_true(info.pinned);
@@ -264,16 +265,16 @@ static void test_persisted_pin_and_forget(void **state)
     uint8_t junk[3] = { 1, 0, 2 };
     snprintf(rec, sizeof rec, "veil.contact.%s", veil_entity_identifier(other));
     assert_int_equal(veil_vault_record_put(veil_entity_vault(me), rec, junk, 3), 0);
-    veil_entity_free(me);
-    assert_int_equal(veil_node_stop(n), 0);
+    veil_entity_close(me);
+    assert_int_equal(veil_node_free(n), 0);
     file_node(dir, &n, &app);
-    assert_int_equal(veil_entity_open(n, NULL, "me", &me), 0);
+    assert_int_equal(veil_entity_open(n, NULL, "me", 0, &me), 0);
     assert_int_equal(veil_contacts_of(n, &c), 0);
     assert_int_equal(veil_contacts_count(c), 1);
-    veil_entity_free(me);
-    assert_int_equal(veil_node_stop(n), 0);
-    veil_entity_free(peer);
-    veil_entity_free(other);
+    veil_entity_close(me);
+    assert_int_equal(veil_node_free(n), 0);
+    veil_entity_close(peer);
+    veil_entity_close(other);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
 }

@@ -39,7 +39,8 @@ static void test_create_layout(void **state)
     world *w = *state;
     veil_entity *e;
     uint64_t before = (uint64_t)time(NULL);
-    assert_int_equal(veil_entity_create(w->node, w->v, "layout", &e), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "layout", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &e), 0);
     uint64_t after = (uint64_t)time(NULL);
     const char *id = veil_entity_identifier(e);
     assert_int_equal(strlen(id), VEIL_IDENTIFIER_LEN);
@@ -85,7 +86,7 @@ static void test_create_layout(void **state)
     assert_int_equal(veil_history_verify(w->v, h, len, &info), 0);
     assert_int_equal(info.created, created);
     assert_int_equal(info.expires, created + 1000);
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* A history built here from the RFC 8032 TEST 1 key, by the document. */
@@ -112,7 +113,7 @@ static void test_known_answer(void **state)
     assert_int_equal(info.events, 1);
     assert_int_equal(info.created, 1700000000u);
     assert_int_equal(info.expires, 0);
-    assert_int_equal(veil_vault_destroy(w->v, k), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, k), 0);
 }
 
 /* Event 1 by hand; the previous identity key and static key are gone from
@@ -122,7 +123,8 @@ static void test_rotate(void **state)
     world *w = *state;
     veil_entity *e;
     uint8_t k0[32], k1[32], k2[32];
-    assert_int_equal(veil_entity_create(w->node, w->v, "rot", &e), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "rot", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &e), 0);
     char id[VEIL_IDENTIFIER_LEN + 1];
     strcpy(id, veil_entity_identifier(e));
     assert_int_equal(veil_entity_public_key(e, k0), 0);
@@ -160,7 +162,7 @@ static void test_rotate(void **state)
     assert_string_equal(info.identifier, id);
     assert_memory_equal(info.current_key, k2, 32);
     assert_int_equal(info.events, 3);
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* 64 events fit (VEIL_HISTORY_MAX_EVENTS, under VEIL_HISTORY_MAX_BYTES);
@@ -169,7 +171,8 @@ static void test_rotation_limit(void **state)
 {
     world *w = *state;
     veil_entity *e, *again;
-    assert_int_equal(veil_entity_create(w->node, w->v, "many", &e), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "many", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &e), 0);
     for (unsigned i = 1; i < VEIL_HISTORY_MAX_EVENTS; i++)
         assert_int_equal(veil_entity_rotate(e), 0);
     size_t len, len2;
@@ -184,36 +187,68 @@ static void test_rotation_limit(void **state)
     veil_history_info info;
     assert_int_equal(veil_history_verify(w->v, h, len, &info), 0);
     assert_int_equal(info.events, 64);
-    assert_int_equal(veil_entity_open(w->node, w->v, "many", &again), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "many", 0, &again), 0);
     const uint8_t *h2 = veil_entity_history(again, &len2);
     assert_int_equal(len2, len);
     assert_memory_equal(h2, h, len);
-    veil_entity_free(again);
-    veil_entity_free(e);
+    veil_entity_close(again);
+    veil_entity_close(e);
 }
 
 static void test_open_same_process(void **state)
 {
     world *w = *state;
     veil_entity *a, *b, *c;
-    assert_int_equal(veil_entity_create(w->node, w->v, "alice", &a), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "alice", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &a), 0);
     assert_int_equal(veil_entity_rotate(a), 0);
-    assert_error_contains(veil_entity_create(w->node, w->v, "alice", &c), VEIL_EEXIST,
+    assert_error_contains(veil_entity_open(w->node, w->v, "alice", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                           &c), VEIL_EEXIST,
                           "entity 'alice' already exists in this vault (record "
                           "'veil.entity.alice.history')");
-    assert_int_equal(veil_entity_open(w->node, w->v, "alice", &b), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "alice", 0, &b), 0);
     assert_string_equal(veil_entity_identifier(a), veil_entity_identifier(b));
     size_t la, lb;
     const uint8_t *ha = veil_entity_history(a, &la), *hb = veil_entity_history(b, &lb);
     assert_int_equal(la, lb);
     assert_memory_equal(ha, hb, la);   /* the stored bytes */
-    veil_entity_free(b);
-    assert_error_contains(veil_entity_open(w->node, w->v, "nobody", &c), VEIL_ENOTFOUND,
+    veil_entity_close(b);
+    assert_error_contains(veil_entity_open(w->node, w->v, "nobody", 0, &c), VEIL_ENOTFOUND,
                           "no entity 'nobody' in this vault (no record "
                           "'veil.entity.nobody.history')");
-    assert_error_contains(veil_entity_create(w->node, w->v, "no.dots", &c), VEIL_EINVAL,
+    assert_error_contains(veil_entity_open(w->node, w->v, "no.dots", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                           &c), VEIL_EINVAL,
                           "offset 2");
-    veil_entity_free(a);
+    veil_entity_close(a);
+}
+
+/* veil_entity_open's flags work as open(2)'s O_CREAT and O_EXCL. */
+static void test_open_flags(void **state)
+{
+    world *w = *state;
+    veil_entity *a = NULL, *b = NULL, *c = NULL;
+    assert_error_contains(veil_entity_open(w->node, w->v, "flags", 0, &c), VEIL_ENOTFOUND,
+                          "no entity 'flags' in this vault");
+    assert_null(c);
+    assert_int_equal(veil_entity_open(w->node, w->v, "flags", VEIL_ENTITY_CREATE, &a), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "flags", VEIL_ENTITY_CREATE, &b), 0);
+    assert_string_equal(veil_entity_identifier(a), veil_entity_identifier(b)); /* re-opened */
+    assert_error_contains(veil_entity_open(w->node, w->v, "flags",
+                                           VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL, &c),
+                          VEIL_EEXIST, "entity 'flags' already exists in this vault");
+    assert_error(veil_entity_open(w->node, w->v, NULL, 0, &c), VEIL_EINVAL,
+                 "veil_entity_open: a NULL (random) name without VEIL_ENTITY_CREATE");
+    assert_error(veil_entity_open(w->node, w->v, "flags", VEIL_ENTITY_EXCL, &c), VEIL_EINVAL,
+                 "veil_entity_open: VEIL_ENTITY_EXCL without VEIL_ENTITY_CREATE");
+    veil_key_times t = {.created = 1, .expires = 0};
+    assert_error(veil_entity_open_with(w->node, w->v, "flags", 0, &t, &c), VEIL_EINVAL,
+                 "veil_entity_open: key times without VEIL_ENTITY_CREATE");
+    assert_error(veil_entity_open(w->node, w->v, "flags", 0x80, &c), VEIL_EINVAL,
+                 "veil_entity_open: unknown flags (expected VEIL_ENTITY_CREATE, "
+                 "VEIL_ENTITY_EXCL)");
+    assert_null(c);
+    veil_entity_close(b);
+    veil_entity_close(a);
 }
 
 /* The node's default vault, owned by the entity. */
@@ -221,10 +256,10 @@ static void test_default_vault(void **state)
 {
     world *w = *state;
     veil_entity *e;
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &e), 0);
+    assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &e), 0);
     assert_non_null(veil_entity_vault(e));
     assert_ptr_equal(veil_entity_node(e), w->node);
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* Explicit times, and what they may not be. */
@@ -235,7 +270,8 @@ static void test_key_times(void **state)
     veil_history_info info;
     size_t len;
     veil_key_times t = { 1800000000u, VEIL_EXPIRES_NEVER };
-    assert_int_equal(veil_entity_create_with(w->node, w->v, "times", &t, &e), 0);
+    assert_int_equal(veil_entity_open_with(w->node, w->v, "times", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                           &t, &e), 0);
     const uint8_t *h = veil_entity_history(e, &len);
     assert_int_equal(veil_history_verify_at(w->v, h, len, NULL, &info), 0);
     assert_int_equal(info.created, 1800000000u);
@@ -261,7 +297,7 @@ static void test_key_times(void **state)
                           "its current key expired at 1800000200, before the rotation's time "
                           "1800000201");
     assert_false(has_secret(w->v, "times", "key", 2));
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* An entity of an older veil (keys, no stored history) is refused clearly,
@@ -277,30 +313,32 @@ static void test_old_and_leftovers(void **state)
     a.persistence = VEIL_PERSISTENT;
     label(a.label, "oldone", "key", 0);
     assert_int_equal(veil_vault_generate(w->v, &a, &s), 0);
-    assert_error_contains(veil_entity_open(w->node, w->v, "oldone", &e), VEIL_EVERSION,
+    assert_error_contains(veil_entity_open(w->node, w->v, "oldone", 0, &e), VEIL_EVERSION,
                           "made by a veil older than history version 2");
-    assert_error_contains(veil_entity_create(w->node, w->v, "oldone", &e), VEIL_EEXIST,
+    assert_error_contains(veil_entity_open(w->node, w->v, "oldone", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                           &e), VEIL_EEXIST,
                           "holds its key 'veil.entity.oldone.key.0' but no history");
-    assert_int_equal(veil_entity_create(w->node, w->v, "crash", &e), 0);
-    veil_entity_free(e);
+    assert_int_equal(veil_entity_open(w->node, w->v, "crash", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &e), 0);
+    veil_entity_close(e);
     label(a.label, "crash", "key", 1);      /* a rotation that died before storing */
     assert_int_equal(veil_vault_generate(w->v, &a, &s), 0);
     a.type = VEIL_SECRET_X25519;
     label(a.label, "crash", "ka", 1);
     assert_int_equal(veil_vault_generate(w->v, &a, &s), 0);
-    assert_int_equal(veil_entity_open(w->node, w->v, "crash", &e), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "crash", 0, &e), 0);
     assert_false(has_secret(w->v, "crash", "key", 1));
     assert_false(has_secret(w->v, "crash", "ka", 1));
     assert_true(has_secret(w->v, "crash", "key", 0));
     /* The stored history names a key the vault does not have. */
     label(a.label, "crash", "key", 0);
     assert_int_equal(veil_vault_find_by_label(w->v, a.label, &s), 0);
-    assert_int_equal(veil_vault_destroy(w->v, s), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, s), 0);
     veil_entity *again;
-    assert_error_contains(veil_entity_open(w->node, w->v, "crash", &again), VEIL_ENOTFOUND,
+    assert_error_contains(veil_entity_open(w->node, w->v, "crash", 0, &again), VEIL_ENOTFOUND,
                           "its history names key 0 but the vault has no secret "
                           "'veil.entity.crash.key.0'");
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* [identity] is checked when the node's first entity is made. */
@@ -317,12 +355,13 @@ static void test_identity_config(void **state)
         veil_node *n;
         veil_context *app;
         veil_entity *e;
-        assert_int_equal(veil_config_parse(&cfg, bad[i].text, "id.conf"), 0);
+        assert_int_equal(veil_config_new_from_text(&cfg, bad[i].text, "id.conf"), 0);
         veil_node_options o = { sizeof o, cfg, NULL };
-        assert_int_equal(veil_node_create(&n, &app, &o), 0);
-        assert_error_contains(veil_entity_create(n, NULL, NULL, &e), VEIL_ECONFIG, bad[i].needle);
+        assert_int_equal(veil_node_new(&n, &app, &o), 0);
+        assert_error_contains(veil_entity_open(n, NULL, NULL, VEIL_ENTITY_CREATE,
+                                               &e), VEIL_ECONFIG, bad[i].needle);
         veil_config_free(cfg);
-        assert_int_equal(veil_node_stop(n), 0);
+        assert_int_equal(veil_node_free(n), 0);
     }
 }
 
@@ -352,10 +391,11 @@ static void test_file_vault_across_processes(void **state)
         uint8_t pub[32];
         char line[256], hex[65];
         close(fds[0]);
-        if (veil_config_parse(&cfg, conf, "<child>") < 0)
+        if (veil_config_new_from_text(&cfg, conf, "<child>") < 0)
             _exit(2);
         veil_node_options o = { sizeof o, cfg, NULL };
-        if (veil_node_create(&n, &app, &o) < 0 || veil_entity_create(n, NULL, "dave", &e) < 0 ||
+        if (veil_node_new(&n, &app, &o) < 0 || veil_entity_open(n, NULL, "dave", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                                                &e) < 0 ||
             veil_entity_rotate(e) < 0 || veil_entity_public_key(e, pub) < 0) {
             fprintf(stderr, "child: %s\n", veil_last_error());
             _exit(3);
@@ -364,9 +404,9 @@ static void test_file_vault_across_processes(void **state)
         int len = snprintf(line, sizeof line, "%s %s\n", veil_entity_identifier(e), hex);
         if (write(fds[1], line, (size_t)len) != len)
             _exit(4);
-        veil_entity_free(e);
+        veil_entity_close(e);
         veil_config_free(cfg);
-        _exit(veil_node_stop(n) == 0 ? 0 : 5);
+        _exit(veil_node_free(n) == 0 ? 0 : 5);
     }
     close(fds[1]);
     char got[256] = {0};
@@ -383,10 +423,10 @@ static void test_file_vault_across_processes(void **state)
     veil_entity *e;
     uint8_t pub[32];
     char mine[256], hex[65];
-    assert_int_equal(veil_config_parse(&cfg, conf, "<parent>"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, conf, "<parent>"), 0);
     veil_node_options o = { sizeof o, cfg, NULL };
-    assert_int_equal(veil_node_create(&n, &app, &o), 0);
-    if (veil_entity_open(n, NULL, "dave", &e) < 0)
+    assert_int_equal(veil_node_new(&n, &app, &o), 0);
+    if (veil_entity_open(n, NULL, "dave", 0, &e) < 0)
         fail_msg("open: %s", veil_last_error());
     assert_int_equal(veil_entity_public_key(e, pub), 0);
     hexof(pub, 32, hex);
@@ -399,9 +439,9 @@ static void test_file_vault_across_processes(void **state)
     assert_int_equal(info.events, 2);
     assert_false(has_secret(veil_entity_vault(e), "dave", "key", 0));
     assert_false(has_secret(veil_entity_vault(e), "dave", "ka", 0));
-    veil_entity_free(e);
+    veil_entity_close(e);
     veil_config_free(cfg);
-    assert_int_equal(veil_node_stop(n), 0);
+    assert_int_equal(veil_node_free(n), 0);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
@@ -416,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_rotate),
         cmocka_unit_test(test_rotation_limit),
         cmocka_unit_test(test_open_same_process),
+        cmocka_unit_test(test_open_flags),
         cmocka_unit_test(test_default_vault),
         cmocka_unit_test(test_key_times),
         cmocka_unit_test(test_old_and_leftovers),

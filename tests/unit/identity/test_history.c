@@ -20,13 +20,13 @@ typedef struct hist {
 static void three_events(world *w, hist *out)
 {
     veil_entity *e;
-    assert_int_equal(veil_entity_create(w->node, w->v, NULL, &e), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, NULL, VEIL_ENTITY_CREATE, &e), 0);
     assert_int_equal(veil_entity_rotate(e), 0);
     assert_int_equal(veil_entity_rotate(e), 0);
     const uint8_t *h = veil_entity_history(e, &out->len);
     assert_int_equal(out->len, HDR + CREATE_LEN + 2 * ROTATE_LEN);
     memcpy(out->b, h, out->len);
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 #define E1 (HDR + CREATE_LEN)            /* byte 149 */
@@ -160,8 +160,8 @@ static size_t two_events(world *w, uint8_t *out, uint64_t c0, uint64_t x0, uint6
     uint8_t p0[32], p1[32];
     veil_secret k0 = test_key(w->v, p0), k1 = test_key(w->v, p1);
     size_t n = spec_history2(w->v, k0, p0, k1, p1, c0, x0, c1, x1, out);
-    assert_int_equal(veil_vault_destroy(w->v, k0), 0);
-    assert_int_equal(veil_vault_destroy(w->v, k1), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, k0), 0);
+    assert_int_equal(veil_vault_secret_destroy(w->v, k1), 0);
     return n;
 }
 
@@ -246,7 +246,8 @@ static void test_item6_app_signature_is_not_an_event(void **state)
     veil_entity *victim;
     size_t len;
     uint8_t ak[32], link[32], forged[HDR + CREATE_LEN + ROTATE_LEN], msg[256];
-    assert_int_equal(veil_entity_create(w->node, w->v, "victim", &victim), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, "victim", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &victim), 0);
     const uint8_t *h = veil_entity_history(victim, &len);
     veil_secret attacker = test_key(w->v, ak);
     memcpy(forged, h, len);
@@ -269,8 +270,8 @@ static void test_item6_app_signature_is_not_an_event(void **state)
         assert_error_contains(veil_history_verify(w->v, forged, sizeof forged, NULL), VEIL_EAUTH,
                               "'sig_prev' at byte 296 is not a valid signature");
     }
-    assert_int_equal(veil_vault_destroy(w->v, attacker), 0);
-    veil_entity_free(victim);
+    assert_int_equal(veil_vault_secret_destroy(w->v, attacker), 0);
+    veil_entity_close(victim);
 }
 
 /* Both ways, and between contexts: application signatures verify in their
@@ -282,7 +283,8 @@ static void test_item6_app_signature_is_not_an_event(void **state)
 static veil_entity *signer_of(world *w, const char *name, uint8_t pub[32])
 {
     veil_entity *e;
-    assert_int_equal(veil_entity_create(w->node, w->v, name, &e), 0);
+    assert_int_equal(veil_entity_open(w->node, w->v, name, VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &e), 0);
     assert_int_equal(veil_entity_public_key(e, pub), 0);
     return e;
 }
@@ -300,7 +302,7 @@ static void test_item6_app_context_is_its_own(void **state)
                      0);
     assert_error_contains(veil_identity_verify(w->v, pub, "app.v2", (const uint8_t *)"hello", 5, sig),
                           VEIL_EAUTH, "not a signature by this key in context 'app.v2'");
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* The length prefix: ("a", "bc") is not ("ab", "c"). */
@@ -312,7 +314,7 @@ static void test_item6_context_length_prefixed(void **state)
     assert_int_equal(veil_entity_sign(e, "a", (const uint8_t *)"bc", 2, sig), 0);
     assert_error_contains(veil_identity_verify(w->v, pub, "ab", (const uint8_t *)"c", 1, sig),
                           VEIL_EAUTH, "context 'ab'");
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* An application signature over an attestation's payload is no
@@ -333,7 +335,7 @@ static void test_item6_app_signature_is_not_an_attestation(void **state)
     assert_int_equal(veil_entity_sign(e, "z", msg, mlen, sig), 0);
     assert_int_equal(spec_verify(w->v, pub, ATTEST_DOMAIN, payload, sizeof payload, sig),
                      VEIL_EAUTH);
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* The create event's signature is no application signature, whatever the
@@ -355,7 +357,7 @@ static void test_item6_event_signature_is_not_an_app_signature(void **state)
                          VEIL_EAUTH);
     }
     assert_int_equal(spec_verify(w->v, pub, EVENT_DOMAIN, h + HDR, EV_BODY, ev_sig), 0);
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 /* Arguments: the context's presence and length, the vault. */
@@ -379,7 +381,7 @@ static void test_item6_arguments(void **state)
     assert_int_equal(veil_identity_verify(w->v, pub, longctx, msg, 1, sig), 0);
     assert_error_contains(veil_identity_verify(NULL, pub, "x", msg, 1, sig), VEIL_EINVAL,
                           "vault is NULL");
-    veil_entity_free(e);
+    veil_entity_close(e);
 }
 
 int main(void)

@@ -51,11 +51,11 @@ static world the_world;
 static inline int world_setup(void **state, const char *config)
 {
     veil_config *cfg;
-    if (veil_config_parse(&cfg, config != NULL ? config : "[vault]\nplugin = software\n",
-                          "<test>") < 0)
+    if (veil_config_new_from_text(&cfg, config != NULL ? config : "[vault]\nplugin = software\n",
+                                  "<test>") < 0)
         return -1;
     veil_node_options o = { sizeof o, cfg, NULL };
-    int rc = veil_node_create(&the_world.node, &the_world.app, &o);
+    int rc = veil_node_new(&the_world.node, &the_world.app, &o);
     veil_config_free(cfg);
     if (rc < 0 || veil_vault_open(the_world.node, NULL, &the_world.v) < 0) {
         fprintf(stderr, "setup: %s\n", veil_last_error());
@@ -69,7 +69,7 @@ static inline int world_teardown(void **state)
 {
     (void)state;
     veil_vault_close(the_world.v);
-    return veil_node_stop(the_world.node) == 0 ? 0 : -1;
+    return veil_node_free(the_world.node) == 0 ? 0 : -1;
 }
 
 static inline void hexof(const uint8_t *in, size_t n, char *out)

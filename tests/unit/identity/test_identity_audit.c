@@ -54,15 +54,15 @@ static void audit_up(audit_world *w)
 
 static void node_down(audit_world *w)
 {
-    veil_entity_free(w->alice);
-    veil_entity_free(w->bob);
-    veil_entity_free(w->mallory);
+    veil_entity_close(w->alice);
+    veil_entity_close(w->bob);
+    veil_entity_close(w->mallory);
     veil_vault_close(w->alice_v);
     veil_vault_close(w->old_v);
     veil_vault_close(w->bob_v);
     w->alice = w->bob = w->mallory = NULL;
     w->alice_v = w->old_v = w->bob_v = NULL;
-    assert_int_equal(veil_node_stop(w->node), 0);
+    assert_int_equal(veil_node_free(w->node), 0);
 }
 
 static void audit_down(audit_world *w)
@@ -84,7 +84,7 @@ static void alice_to_bob(audit_world *w, const char *text)
 {
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w->alice, &r, trust_only(w->node, w->bob), &ch),
+    assert_int_equal(veil_secure_channel_open(w->alice, &r, trust_only(w->node, w->bob), &ch),
                      0);
     round_trip(w->app, &ch, text);
 }
@@ -99,14 +99,16 @@ static void alice_rotates_after_backup(audit_world *w, bool bob_in_file, bool ta
 {
     char from[128], to[128];
     assert_int_equal(veil_vault_open(w->node, "vault.alice", &w->alice_v), 0);
-    assert_int_equal(veil_entity_create(w->node, w->alice_v, "alice", &w->alice), 0);
+    assert_int_equal(veil_entity_open(w->node, w->alice_v, "alice", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w->alice), 0);
     snprintf(from, sizeof from, "%s/alice.vault", w->dir);
     snprintf(to, sizeof to, "%s/old.vault", w->dir);
     copy_file(from, to);
     if (bob_in_file)
         assert_int_equal(veil_vault_open(w->node, "vault.bob", &w->bob_v), 0);
-    assert_int_equal(veil_entity_create(w->node, w->bob_v, "bob", &w->bob), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w->bob, "bob",
+    assert_int_equal(veil_entity_open(w->node, w->bob_v, "bob", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w->bob), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w->bob, "bob",
                                                          trust_only(w->node, w->alice)), 0);
     if (talk_first)
         alice_to_bob(w, "from alice before her rotation");
@@ -118,7 +120,7 @@ static void alice_rotates_after_backup(audit_world *w, bool bob_in_file, bool ta
 static void mallory_from_backup(audit_world *w)
 {
     assert_int_equal(veil_vault_open(w->node, "vault.old", &w->old_v), 0);
-    assert_int_equal(veil_entity_open(w->node, w->old_v, "alice", &w->mallory), 0);
+    assert_int_equal(veil_entity_open(w->node, w->old_v, "alice", 0, &w->mallory), 0);
     assert_string_equal(veil_entity_identifier(w->mallory), veil_entity_identifier(w->alice));
 }
 
@@ -135,7 +137,7 @@ static void expect_listener_refuses(audit_world *w, const char *needle)
              "of %s than the one presented (this one is revoked)", veil_entity_identifier(w->bob),
              veil_entity_identifier(w->alice));
     logs_start();
-    int rc = veil_secure_channel_create(w->mallory, &r, trust_only(w->node, w->bob), &ch);
+    int rc = veil_secure_channel_open(w->mallory, &r, trust_only(w->node, w->bob), &ch);
     if (rc != VEIL_EREVOKED)
         fail_msg("the listener accepted Alice's old copy: %d %s", rc, veil_last_error());
     assert_last_error(want);
@@ -154,10 +156,10 @@ static void expect_initiator_refuses(audit_world *w, const char *needle)
     veil_address ch;
     memset(&ch, 0, sizeof ch);   /* a refused create leaves it untouched */
     unsigned before = w->echo.count;
-    assert_int_equal(veil_secure_channel_listener_create(w->mallory, "mallory",
-                                                         trust_only(w->node, w->bob)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w->mallory, "mallory",
+                                                       trust_only(w->node, w->bob)), 0);
     logs_start();
-    int rc = veil_secure_channel_create(w->bob, &r, trust_only(w->node, w->alice), &ch);
+    int rc = veil_secure_channel_open(w->bob, &r, trust_only(w->node, w->alice), &ch);
     char detail[1024];
     snprintf(detail, sizeof detail, "%s", veil_last_error());
     settle(w->node);
@@ -234,7 +236,7 @@ static void test_item1_longer_history_updates_contact(void **state)
     assert_int_equal(veil_entity_rotate(w.alice), 0);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "three events");
     assert_int_equal(veil_contacts_get(c, id, &info), 0);
     assert_int_equal(info.history.events, 3);
@@ -270,14 +272,14 @@ static void test_item1_contact_survives_reopen(void **state)
     assert_int_equal(veil_contacts_of(w.node, &c), 0);
     assert_int_equal(veil_contacts_count(c), 0);
     assert_int_equal(veil_vault_open(w.node, "vault.alice", &w.alice_v), 0);
-    assert_int_equal(veil_entity_open(w.node, w.alice_v, "alice", &w.alice), 0);
+    assert_int_equal(veil_entity_open(w.node, w.alice_v, "alice", 0, &w.alice), 0);
     assert_int_equal(veil_vault_open(w.node, "vault.bob", &w.bob_v), 0);
-    assert_int_equal(veil_entity_open(w.node, w.bob_v, "bob", &w.bob), 0);
+    assert_int_equal(veil_entity_open(w.node, w.bob_v, "bob", 0, &w.bob), 0);
     veil_contact_info info;
     assert_int_equal(veil_contacts_get(c, veil_entity_identifier(w.alice), &info), 0);
     assert_int_equal(info.history.events, 2);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     mallory_from_backup(&w);
     expect_listener_refuses(&w, "presented a change history of 1 events, older than the 2 "
                                 "events this node knows");
@@ -294,9 +296,11 @@ static void test_item1_expired_key_refused(void **state)
     uint64_t now = (uint64_t)time(NULL);
     veil_key_times t = { now - 1000, now - 400 }; /* past the 300 s skew allowance */
     veil_entity *eve;
-    assert_int_equal(veil_entity_create_with(w.node, NULL, "eve", &t, &eve), 0);
-    assert_int_equal(veil_entity_create(w.node, NULL, "bob", &w.bob), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob", trust_only(w.node, eve)),
+    assert_int_equal(veil_entity_open_with(w.node, NULL, "eve", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                           &t, &eve), 0);
+    assert_int_equal(veil_entity_open(w.node, NULL, "bob", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.bob), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob", trust_only(w.node, eve)),
                      0);
     veil_route r = route_of("bob");
     veil_address ch;
@@ -308,20 +312,20 @@ static void test_item1_expired_key_refused(void **state)
              "of %s presented has expired by its clock", veil_entity_identifier(w.bob),
              veil_entity_identifier(eve));
     logs_start();
-    int rc = veil_secure_channel_create(eve, &r, trust_only(w.node, w.bob), &ch);
+    int rc = veil_secure_channel_open(eve, &r, trust_only(w.node, w.bob), &ch);
     assert_error(rc, VEIL_EEXPIRED, want);
     settle(w.node);
     logs_stop();
     assert_non_null(strstr(LOGS.text, needle));
     assert_non_null(strstr(LOGS.text, veil_entity_identifier(eve)));
-    assert_int_equal(veil_secure_channel_listener_create(eve, "eve", trust_only(w.node, w.bob)),
+    assert_int_equal(veil_secure_channel_listener_open(eve, "eve", trust_only(w.node, w.bob)),
                      0);
     r = route_of("eve");
-    assert_error_contains(veil_secure_channel_create(w.bob, &r, trust_only(w.node, eve), &ch),
+    assert_error_contains(veil_secure_channel_open(w.bob, &r, trust_only(w.node, eve), &ch),
                           VEIL_EEXPIRED, needle);
     settle(w.node);
     assert_int_equal(w.echo.count, 0);
-    veil_entity_free(eve);
+    veil_entity_close(eve);
     audit_down(&w);
 }
 
@@ -336,17 +340,19 @@ static void test_item1_expired_key_by_lifetime(void **state)
     snprintf(w.dir, sizeof w.dir, "/tmp/veil-audit-XXXXXX");
     assert_non_null(mkdtemp(w.dir));
     node_up(&w, "[identity]\nkey_lifetime = 1\nclock_skew = 0\n");
-    assert_int_equal(veil_entity_create(w.node, NULL, "alice", &w.alice), 0);
-    assert_int_equal(veil_entity_create(w.node, NULL, "bob", &w.bob), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
+    assert_int_equal(veil_entity_open(w.node, NULL, "alice", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.alice), 0);
+    assert_int_equal(veil_entity_open(w.node, NULL, "bob", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.bob), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.alice, "alice",
-                                                         trust_only(w.node, w.bob)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.alice, "alice",
+                                                       trust_only(w.node, w.bob)), 0);
     /* Valid for one more second at least: a channel now works, and its
      * proofs are verified and cached. */
     veil_route r = route_of("alice");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w.bob, &r, trust_only(w.node, w.alice), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(w.bob, &r, trust_only(w.node, w.alice), &ch), 0);
     veil_history_info info;
     size_t hlen;
     const uint8_t *h = veil_entity_history(w.alice, &hlen);
@@ -355,7 +361,7 @@ static void test_item1_expired_key_by_lifetime(void **state)
     while ((uint64_t)time(NULL) <= info.expires) /* at most 2 s */
         usleep(20000);
     r = route_of("alice");
-    assert_error_contains(veil_secure_channel_create(w.bob, &r, trust_only(w.node, w.alice), &ch),
+    assert_error_contains(veil_secure_channel_open(w.bob, &r, trust_only(w.node, w.alice), &ch),
                           VEIL_EEXPIRED, "clock skew allowance 0 s");
     settle(w.node);
     audit_down(&w);
@@ -371,19 +377,21 @@ static void test_item2_static_key_rotates(void **state)
     audit_up(&w);
     veil_vault *v;
     assert_int_equal(veil_vault_open(w.node, NULL, &v), 0);
-    assert_int_equal(veil_entity_create(w.node, v, "alice", &w.alice), 0);
-    assert_int_equal(veil_entity_create(w.node, NULL, "bob", &w.bob), 0);
+    assert_int_equal(veil_entity_open(w.node, v, "alice", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.alice), 0);
+    assert_int_equal(veil_entity_open(w.node, NULL, "bob", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.bob), 0);
     veil_secret s0, s1, gone;
     uint8_t p0[32], p1[32];
     size_t n;
     veil_secret_attrs a;
     assert_int_equal(veil_vault_find_by_label(v, "veil.entity.alice.ka.0", &s0), 0);
     assert_int_equal(veil_vault_public_key(v, s0, p0, sizeof p0, &n), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
+                                                       trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address before, after;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &before),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &before),
                      0);
     assert_int_equal(veil_entity_rotate(w.alice), 0);
     assert_int_equal(veil_vault_attributes(v, s0, &a), VEIL_EBADHANDLE);
@@ -393,7 +401,7 @@ static void test_item2_static_key_rotates(void **state)
     assert_int_equal(veil_vault_public_key(v, s1, p1, sizeof p1, &n), 0);
     assert_memory_not_equal(p0, p1, 32);
     r = route_of("bob");
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &after),
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &after),
                      0);
     round_trip(w.app, &after, "with the new static key");
     round_trip(w.app, &before, "the channel made before still works");
@@ -434,26 +442,28 @@ static void test_item2_x3dh_listener_after_rotation(void **state)
     snprintf(w.dir, sizeof w.dir, "/tmp/veil-audit-XXXXXX");
     assert_non_null(mkdtemp(w.dir));
     node_up(&w, "[key_agreement]\nplugin = x3dh\n");
-    assert_int_equal(veil_entity_create(w.node, NULL, "alice", &w.alice), 0);
-    assert_int_equal(veil_entity_create(w.node, NULL, "bob", &w.bob), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob",
+    assert_int_equal(veil_entity_open(w.node, NULL, "alice", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.alice), 0);
+    assert_int_equal(veil_entity_open(w.node, NULL, "bob", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
+                                      &w.bob), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
                                                          trust_only(w.node, w.alice)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     assert_int_equal(veil_entity_rotate(w.bob), 0);
     r = route_of("bob");
-    int rc = veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch);
+    int rc = veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch);
     /* HSERR carries the code and its fixed reason only; the detail (no
      * prekey store for the new identity key) stays in Bob's log. */
     assert_error(rc, VEIL_EHANDSHAKE,
                  "secure channel: the responder refused handshake message 1 (not found): unknown "
                  "prekey");
     settle(w.node);
-    assert_int_equal(veil_secure_channel_listener_create(w.bob, "bob2",
-                                                         trust_only(w.node, w.alice)), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob2",
+                                                       trust_only(w.node, w.alice)), 0);
     r = route_of("bob2");
-    assert_int_equal(veil_secure_channel_create(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
+    assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &ch), 0);
     round_trip(w.app, &ch, "x3dh after the rotation");
     audit_down(&w);
 }

@@ -53,10 +53,10 @@ static void refresh(peer *p)
 
 static int setup(void **state)
 {
-    if (veil_node_create(&W.node, &W.app, NULL) < 0 || veil_vault_open(W.node, NULL, &W.v) < 0)
+    if (veil_node_new(&W.node, &W.app, NULL) < 0 || veil_vault_open(W.node, NULL, &W.v) < 0)
         return -1;
     for (int i = 0; i < NPEERS; i++) {
-        if (veil_entity_create(W.node, W.v, NULL, &W.p[i].e) < 0)
+        if (veil_entity_open(W.node, W.v, NULL, VEIL_ENTITY_CREATE, &W.p[i].e) < 0)
             return -1;
         refresh(&W.p[i]);
     }
@@ -68,9 +68,9 @@ static int teardown(void **state)
 {
     (void)state;
     for (int i = 0; i < NPEERS; i++)
-        veil_entity_free(W.p[i].e);
+        veil_entity_close(W.p[i].e);
     veil_vault_close(W.v);
-    return veil_node_stop(W.node) == 0 ? 0 : -1;
+    return veil_node_free(W.node) == 0 ? 0 : -1;
 }
 
 static const char *id(int who)
@@ -89,11 +89,11 @@ static int node_with(const char *text, veil_node **node)
 {
     veil_config *cfg;
     veil_context *app;
-    int rc = veil_config_parse(&cfg, text, "trust.conf");
+    int rc = veil_config_new_from_text(&cfg, text, "trust.conf");
     if (rc < 0)
         return rc;
     veil_node_options o = { sizeof o, cfg, NULL };
-    rc = veil_node_create(node, &app, &o);
+    rc = veil_node_new(node, &app, &o);
     veil_config_free(cfg);
     return rc;
 }
@@ -105,7 +105,7 @@ static void test_identifier_from_code(void **state)
     (void)state;
     veil_trust_policy *p;
     const char *ids[] = { id(ALICE) };
-    assert_int_equal(veil_trust_policy_identifier(W.node, ids, 1, &p), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, ids, 1, &p), 0);
     assert_string_equal(veil_trust_policy_name(p), "identifier");
     assert_int_equal(veil_trust_policy_check(p, &W.p[ALICE].info), 0);
     char want[256];
@@ -116,7 +116,7 @@ static void test_identifier_from_code(void **state)
 
     /* Several identifiers; a rotated peer keeps its identifier. */
     const char *two[] = { id(ALICE), id(BOB) };
-    assert_int_equal(veil_trust_policy_identifier(W.node, two, 2, &p), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, two, 2, &p), 0);
     assert_int_equal(veil_trust_policy_check(p, &W.p[ALICE].info), 0);
     assert_int_equal(veil_trust_policy_check(p, &W.p[BOB].info), 0);
     snprintf(want, sizeof want, "peer %s refused by policy 'identifier' (created by program)",
@@ -125,7 +125,7 @@ static void test_identifier_from_code(void **state)
     veil_trust_policy_free(p);
 
     const char *bad[] = { "Pxyz" };
-    assert_error_contains(veil_trust_policy_identifier(W.node, bad, 1, &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_identifier(W.node, bad, 1, &p), VEIL_ECONFIG,
                           "identifiers: entry 1 is not an identifier: identifier 'Pxyz'");
     const char *kv[] = { "identifers", id(ALICE), NULL };
     assert_error_contains(veil_trust_policy_new(W.node, "identifier", kv, &p), VEIL_ECONFIG,
@@ -217,9 +217,9 @@ static void test_combinators_from_code(void **state)
     char hex[65], want[768];
     key_hex(ALICE, hex);
     const char *kv[] = { "public_key", hex, NULL };
-    assert_int_equal(veil_trust_policy_identifier(W.node, ab, 2, &m[0]), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, ab, 2, &m[0]), 0);
     assert_int_equal(veil_trust_policy_new(W.node, "public-key", kv, &m[1]), 0);
-    assert_int_equal(veil_trust_policy_all(m, 2, &all), 0);
+    assert_int_equal(veil_trust_policy_new_all(m, 2, &all), 0);
     assert_string_equal(veil_trust_policy_name(all), "all");
     assert_int_equal(veil_trust_policy_check(all, &W.p[ALICE].info), 0);
     snprintf(want, sizeof want, "peer %s refused by policy 'all' (created by program) because "
@@ -228,9 +228,9 @@ static void test_combinators_from_code(void **state)
     expect_denied(all, BOB, want);
     veil_trust_policy_free(all);
 
-    assert_int_equal(veil_trust_policy_identifier(W.node, a, 1, &m[0]), 0);
-    assert_int_equal(veil_trust_policy_identifier(W.node, b, 1, &m[1]), 0);
-    assert_int_equal(veil_trust_policy_any(m, 2, &any), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, a, 1, &m[0]), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, b, 1, &m[1]), 0);
+    assert_int_equal(veil_trust_policy_new_any(m, 2, &any), 0);
     assert_int_equal(veil_trust_policy_check(any, &W.p[ALICE].info), 0);
     assert_int_equal(veil_trust_policy_check(any, &W.p[BOB].info), 0);
     snprintf(want, sizeof want, "peer %s refused by policy 'any' (created by program): all 2 "
@@ -240,10 +240,10 @@ static void test_combinators_from_code(void **state)
     expect_denied(any, CAROL, want);
     veil_trust_policy_free(any);
 
-    assert_error(veil_trust_policy_all(m, 0, &all), VEIL_EINVAL,
+    assert_error(veil_trust_policy_new_all(m, 0, &all), VEIL_EINVAL,
                  "trust policy 'all': no members (an empty combinator is refused)");
     veil_trust_policy *with_null[1] = { NULL };
-    assert_error_contains(veil_trust_policy_any(with_null, 1, &any), VEIL_EINVAL,
+    assert_error_contains(veil_trust_policy_new_any(with_null, 1, &any), VEIL_EINVAL,
                           "member 0 is NULL");
 }
 
@@ -259,17 +259,17 @@ static void test_error_is_deny(void **state)
     key_hex(ALICE, hex);
     const char *kv[] = { "public_key", hex, NULL };
 
-    assert_int_equal(veil_trust_policy_identifier(W.node, a, 1, &m[0]), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, a, 1, &m[0]), 0);
     assert_int_equal(veil_trust_policy_new(W.node, "public-key", kv, &m[1]), 0);
-    assert_int_equal(veil_trust_policy_all(m, 2, &all), 0);
+    assert_int_equal(veil_trust_policy_new_all(m, 2, &all), 0);
     assert_error_contains(veil_trust_policy_check(all, &info), VEIL_EDENIED,
                           "member 2 of 2 refused");
     assert_last_error_contains("the policy failed");
     veil_trust_policy_free(all);
 
     assert_int_equal(veil_trust_policy_new(W.node, "public-key", kv, &m[0]), 0);
-    assert_int_equal(veil_trust_policy_identifier(W.node, a, 1, &m[1]), 0);
-    assert_int_equal(veil_trust_policy_any(m, 2, &any), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, a, 1, &m[1]), 0);
+    assert_int_equal(veil_trust_policy_new_any(m, 2, &any), 0);
     assert_int_equal(veil_trust_policy_check(any, &info), 0);
     /* A malformed peer identifier makes identifier fail too: denied. */
     info.peer_identifier = "Pnot-an-identifier";
@@ -281,7 +281,7 @@ static void test_error_is_deny(void **state)
     assert_int_equal(veil_trust_policy_check(NULL, &info), VEIL_EDENIED);
     info = W.p[ALICE].info;
     info.size = 8;
-    assert_int_equal(veil_trust_policy_identifier(W.node, a, 1, &m[0]), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(W.node, a, 1, &m[0]), 0);
     assert_error(veil_trust_policy_check(m[0], &info), VEIL_EDENIED,
                  "trust policy check: info->size 8 is smaller than veil_trust_info (64) (denied: "
                  "fail closed)");
@@ -315,7 +315,7 @@ static void test_from_config(void **state)
     veil_trust_policy *p;
     assert_int_equal(node_with(conf, &node), 0);
 
-    assert_int_equal(veil_trust_policy_from_config(node, "policy.bob", &p), 0);
+    assert_int_equal(veil_trust_policy_new_from_config(node, "policy.bob", &p), 0);
     assert_int_equal(veil_trust_policy_check(p, &W.p[ALICE].info), 0);
     assert_int_equal(veil_trust_policy_check(p, &W.p[BOB].info), 0);
     snprintf(want, sizeof want, "peer %s refused by policy 'identifier' ([policy.bob])",
@@ -323,7 +323,7 @@ static void test_from_config(void **state)
     expect_denied(p, CAROL, want);
     veil_trust_policy_free(p);
 
-    assert_int_equal(veil_trust_policy_from_config(node, "policy.both", &p), 0);
+    assert_int_equal(veil_trust_policy_new_from_config(node, "policy.both", &p), 0);
     assert_int_equal(veil_trust_policy_check(p, &W.p[BOB].info), 0);
     snprintf(want, sizeof want, "peer %s refused by policy 'all' ([policy.both]) because "
              "member 2 of 2 refused: peer %s refused by policy 'public-key' ([policy.pin])",
@@ -331,11 +331,11 @@ static void test_from_config(void **state)
     expect_denied(p, ALICE, want);
     veil_trust_policy_free(p);
 
-    assert_int_equal(veil_trust_policy_from_config(node, "policy.either", &p), 0);
+    assert_int_equal(veil_trust_policy_new_from_config(node, "policy.either", &p), 0);
     for (int i = 0; i < NPEERS; i++)
         assert_int_equal(veil_trust_policy_check(p, &W.p[i].info), 0);
     veil_trust_policy_free(p);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 static void test_config_errors(void **state)
@@ -368,29 +368,29 @@ static void test_config_errors(void **state)
              "note = x\n",                             /* 21 */
              id(ALICE));
     assert_int_equal(node_with(conf, &node), 0);
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.bad", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.bad", &p), VEIL_ECONFIG,
                           "policy 'identifier' ([policy.bad]) refused its configuration: "
                           "trust.conf:3: [policy.bad] identifiers: entry 2 is not an identifier: "
                           "identifier 'P1234'");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.a", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.a", &p), VEIL_ECONFIG,
                           "trust.conf:7: [policy.b] any: cycle among policy sections: policy.a "
                           "-> policy.b -> policy.a");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.empty", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.empty", &p), VEIL_ECONFIG,
                           "trust.conf:11: [policy.empty] all is empty");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.twice", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.twice", &p), VEIL_ECONFIG,
                           "trust.conf:14: [policy.twice] has both 'all' and 'any'");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.vault", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.vault", &p), VEIL_ECONFIG,
                           "trust.conf:16: [policy.vault] all names 'vault', which is not a "
                           "policy section");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.extra", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.extra", &p), VEIL_ECONFIG,
                           "trust.conf:19: unknown key 'note' in [policy.extra] (accepted: all)");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.nothing", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.nothing", &p), VEIL_ECONFIG,
                           "[policy.nothing] has none of 'plugin', 'all', 'any'");
-    assert_error_contains(veil_trust_policy_from_config(node, "policy.absent", &p), VEIL_ECONFIG,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.absent", &p), VEIL_ECONFIG,
                           "no section [policy.absent]");
-    assert_error_contains(veil_trust_policy_from_config(node, "vault", &p), VEIL_EINVAL,
+    assert_error_contains(veil_trust_policy_new_from_config(node, "vault", &p), VEIL_EINVAL,
                           "'vault' is not a policy section");
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 
     /* A plugin section's keys are the loader's to check, at node creation:
      * a misspelt key, or a combinator key next to 'plugin', fails the node. */
@@ -414,8 +414,8 @@ static void test_plugin_shared_per_node(void **state)
     veil_node *n1 = NULL, *n2 = NULL;
     veil_context *app = NULL;
     veil_trust_policy *p1 = NULL, *p2 = NULL, *p3 = NULL, *bad = NULL;
-    assert_int_equal(veil_node_create(&n1, &app, NULL), 0);
-    assert_int_equal(veil_node_create(&n2, &app, NULL), 0);
+    assert_int_equal(veil_node_new(&n1, &app, NULL), 0);
+    assert_int_equal(veil_node_new(&n2, &app, NULL), 0);
     assert_int_equal(veil_trust_policy_new(n1, "everyone", NULL, &p1), 0);
 
     const char *saved = getenv("VEIL_PLUGIN_PATH");
@@ -446,8 +446,8 @@ static void test_plugin_shared_per_node(void **state)
     assert_null(p3);
 
     /* Both nodes go first; the policies still work, then unload it. */
-    assert_int_equal(veil_node_stop(n2), 0);
-    assert_int_equal(veil_node_stop(n1), 0);
+    assert_int_equal(veil_node_free(n2), 0);
+    assert_int_equal(veil_node_free(n1), 0);
     assert_int_equal(veil_trust_policy_check(p1, &W.p[BOB].info), 0);
     veil_trust_policy_free(p1);
     assert_int_equal(veil_trust_policy_check(p2, &W.p[CAROL].info), 0);

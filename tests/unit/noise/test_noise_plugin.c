@@ -18,8 +18,8 @@ static noise_test_vault tv;
 
 static const veil_key_agreement_ops *load(const char *text, veil_config **cfg, veil_plugin **p)
 {
-    assert_int_equal(veil_config_parse(cfg, text, "<test>"), 0);
-    if (veil_plugin_load(*cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, p) != 0)
+    assert_int_equal(veil_config_new_from_text(cfg, text, "<test>"), 0);
+    if (veil_plugin_open(*cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, p) != 0)
         fail_msg("load noise: %s", veil_last_error());
     const veil_plugin_descriptor *d = veil_plugin_descriptor_of(*p);
     assert_string_equal(d->name, "noise");
@@ -42,7 +42,7 @@ static void test_bad_protocol_config(void **state)
                           "<test>:3");
     assert_last_error_contains("unknown hash 'SHA384'");
     assert_null(inst);
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     veil_config_free(cfg);
 }
 
@@ -115,19 +115,19 @@ static void test_handshake_through_ops(void **state)
         veil_secret k1 = 0, k2 = 0;
         assert_int_equal(ops->rekey(inst, tv.vault, pe[0].res.send_key, &k1), 0);
         assert_int_equal(ops->rekey(inst, tv.vault, pe[1].res.recv_key, &k2), 0);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[0].res.send_key), 0);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[1].res.recv_key), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[0].res.send_key), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[1].res.recv_key), 0);
         pe[0].res.send_key = k1;
         pe[1].res.recv_key = k2;
     }
     for (int i = 0; i < 2; i++) {
         ops->session_free(pe[i].session);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[i].res.send_key), 0);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[i].res.recv_key), 0);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[i].s), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[i].res.send_key), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[i].res.recv_key), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[i].s), 0);
     }
     ops->instance_free(inst);
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     veil_config_free(cfg);
 }
 
@@ -173,12 +173,12 @@ static void test_abi_1_0_params(void **state)
     drive_xx(ops, pe);
     for (int i = 0; i < 2; i++) {
         ops->session_free(pe[i].session);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[i].res.send_key), 0);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[i].res.recv_key), 0);
-        assert_int_equal(veil_vault_destroy(tv.vault, pe[i].s), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[i].res.send_key), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[i].res.recv_key), 0);
+        assert_int_equal(veil_vault_secret_destroy(tv.vault, pe[i].s), 0);
     }
     ops->instance_free(inst);
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     veil_config_free(cfg);
 }
 

@@ -49,7 +49,7 @@ void expect_refusal(const char *name, int code)
     char path[PATH_MAX];
 
     fixture_path(name, path, sizeof path);
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      code);
     assert_null(p);
     assert_last_error_contains(path);

@@ -24,7 +24,7 @@ static void test_host_services(void **state)
     bool b = false;
     (void)state;
 
-    assert_int_equal(VEIL_PLUGIN_ABI_MAJOR, 3);
+    assert_int_equal(VEIL_PLUGIN_ABI_MAJOR, 4);
     assert_int_equal(VEIL_ABI_SIZE(veil_plugin_descriptor, ops), sizeof(veil_plugin_descriptor));
 
     assert_int_equal(veil_config_new(&cfg), 0);

@@ -75,7 +75,7 @@ static void test_load_via_plugin_path(void **state)
     veil_log_set_handler(capture_log, NULL);
     veil_log_set_level(VEIL_LOG_INFO);
     last_log[0] = '\0';
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
+    assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
                                       (veil_node *)&fake_node, &p), 0);
     veil_log_set_handler(NULL, NULL);
     veil_log_set_level(VEIL_LOG_WARN);
@@ -98,7 +98,7 @@ static void test_load_via_plugin_path(void **state)
     ops = veil_plugin_descriptor_of(p)->ops;
     assert_int_equal(ops->check(NULL, NULL), 0);
 
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     assert_false(is_mapped(expect));
     veil_config_free(cfg);
 }
@@ -112,13 +112,13 @@ static void test_load_absolute_path(void **state)
     fixture_path("fixture_good", path, sizeof path);
     /* An absolute path is used as is, never searched: hide the search path. */
     setenv("VEIL_PLUGIN_PATH", "/nonexistent-veil-dir", 1);
-    assert_int_equal(veil_plugin_load_named(path, NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+    assert_int_equal(veil_plugin_open_named(path, NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), 0);
     assert_string_equal(veil_plugin_path(p), path);
     assert_null(veil_plugin_node(p));
     /* No configuration at all: the getters report every key absent. */
     assert_string_equal((const char *)veil_plugin_state(p), FIXTURE_GOOD_DEFAULT_GREETING);
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     assert_false(is_mapped(path));
 }
 
@@ -135,25 +135,25 @@ static void test_builtin(void **state)
                           "fixture_good");
 
     /* Built-ins come before the file system. */
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
+    assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
     assert_string_equal(veil_plugin_path(p), "builtin");
     assert_ptr_equal(veil_plugin_descriptor_of(p), &fixture_good_descriptor);
     assert_string_equal((const char *)veil_plugin_state(p), "built in");
     fixture_path("fixture_good", path, sizeof path);
     assert_false(is_mapped(path));
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
 
     /* Built-ins pass the same checks: wrong slot. */
-    assert_int_equal(veil_plugin_load_named("fixture_good", NULL, "vault",
+    assert_int_equal(veil_plugin_open_named("fixture_good", NULL, "vault",
                                             VEIL_PLUGIN_VAULT, NULL, &p),
                      VEIL_EPLUGIN_KIND);
     assert_null(p);
 
     /* Unregistered: the file is found again. */
     veil_plugin_unregister_builtin("fixture_good");
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
+    assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p), 0);
     assert_string_not_equal(veil_plugin_path(p), "builtin");
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     veil_config_free(cfg);
 }
 
@@ -169,7 +169,7 @@ static void test_builtin_refused(void **state)
     d.name = "fine";
     d.abi_major = 7;
     assert_error(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI,
-                 "plugin '(built-in)' (builtin): plugin ABI 7.0, host ABI 3.0 (major versions "
+                 "plugin '(built-in)' (builtin): plugin ABI 7.0, host ABI 4.0 (major versions "
                  "differ: rebuild the plugin against this veil)");
     d.abi_major = VEIL_PLUGIN_ABI_MAJOR;
     d.struct_size = 8;
@@ -195,7 +195,7 @@ static void test_builtin_checked_at_load(void **state)
     d.name = "nullops";
     d.ops = NULL;
     assert_int_equal(veil_plugin_register_builtin(&d), 0);
-    assert_int_equal(veil_plugin_load_named("nullops", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+    assert_int_equal(veil_plugin_open_named("nullops", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EPLUGIN_ABI);
     assert_null(p);
     assert_last_error_contains("plugin 'nullops' (builtin) has no policy ops table");
@@ -208,12 +208,12 @@ static void test_builtin_checked_at_load(void **state)
     d.init = silent_failing_init;
     assert_int_equal(veil_plugin_register_builtin(&d), 0);
     (void)veil_error_set(VEIL_EIO, "stale detail");
-    assert_error_contains(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_error_contains(veil_plugin_open_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                           VEIL_EPLUGIN_INIT, "plugin 'silent' (builtin) init failed: ");
     assert_last_error_contains(veil_strerror(VEIL_EDENIED));
     assert_last_error_lacks("stale");
     veil_plugin_unregister_builtin("silent");
-    assert_int_equal(veil_plugin_load_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+    assert_int_equal(veil_plugin_open_named("silent", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EPLUGIN_NOTFOUND);
 }
 
@@ -226,13 +226,13 @@ static void test_unload_leaves_nothing(void **state)
     fixture_path("fixture_good", path, sizeof path);
     for (int i = 0; i < 20; i++) {
         veil_plugin *a = NULL, *b = NULL;
-        assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &a), 0);
-        assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &b), 0);
+        assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &a), 0);
+        assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &b), 0);
         /* Two loads share the mapping but not the state. */
         assert_ptr_not_equal(veil_plugin_state(a), veil_plugin_state(b));
-        veil_plugin_unload(a);
+        veil_plugin_close(a);
         assert_true(is_mapped(path));
-        veil_plugin_unload(b);
+        veil_plugin_close(b);
         assert_false(is_mapped(path));
     }
     veil_config_free(cfg);

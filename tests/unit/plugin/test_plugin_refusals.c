@@ -39,7 +39,7 @@ static void test_not_found_lists_every_path(void **state)
     /* Empty entries (leading, doubled, trailing colons) are skipped;
      * relative ones are listed as ignored, never tried. */
     setenv("VEIL_PLUGIN_PATH", ":/nonexistent-veil-a::tests/unit/plugin/fixtures/.libs:/nonexistent-veil-b:", 1);
-    assert_int_equal(veil_plugin_load_named("fixture_missing", NULL, NULL,
+    assert_int_equal(veil_plugin_open_named("fixture_missing", NULL, NULL,
                                             VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      VEIL_EPLUGIN_NOTFOUND);
     assert_null(p);
@@ -58,7 +58,7 @@ static void test_not_found_lists_every_path(void **state)
     assert_true(strstr(e, "veil-a/") < strstr(e, "veil-b/"));
     assert_true(strstr(e, "veil-b/") < strstr(e, in_dir));
 
-    assert_error_contains(veil_plugin_load_named("/nonexistent-veil-a/x.so", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_error_contains(veil_plugin_open_named("/nonexistent-veil-a/x.so", NULL, NULL, VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                           VEIL_EPLUGIN_NOTFOUND, "searched: /nonexistent-veil-a/x.so");
     assert_last_error_lacks(VEIL_PLUGIN_DIR);
     /* A relative entry is not used even when the file is right there. */
@@ -68,7 +68,7 @@ static void test_not_found_lists_every_path(void **state)
         assert_non_null(getcwd(cwd, sizeof cwd));
         assert_int_equal(chdir(top), 0);
         setenv("VEIL_PLUGIN_PATH", "tests/unit/plugin/fixtures/.libs", 1);
-        assert_int_equal(veil_plugin_load_named("fixture_good", NULL, NULL,
+        assert_int_equal(veil_plugin_open_named("fixture_good", NULL, NULL,
                                                 VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                          VEIL_EPLUGIN_NOTFOUND);
         assert_int_equal(chdir(cwd), 0);
@@ -81,9 +81,9 @@ static void test_not_found_names_config_line(void **state)
     veil_plugin *p = NULL;
     (void)state;
 
-    assert_int_equal(veil_config_parse(&cfg, "[node]\n\n[policy]\nplugin = fixture_missing\n",
-                                       "test.conf"), 0);
-    assert_error_contains(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_int_equal(veil_config_new_from_text(&cfg, "[node]\n\n[policy]\nplugin = fixture_missing\n",
+                                               "test.conf"), 0);
+    assert_error_contains(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                           VEIL_EPLUGIN_NOTFOUND, "test.conf:4");
     veil_config_free(cfg);
 }
@@ -98,7 +98,7 @@ static void test_invalid_names(void **state)
     (void)state;
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(veil_plugin_load_named(bad[i], NULL, NULL,
+        assert_int_equal(veil_plugin_open_named(bad[i], NULL, NULL,
                                                 VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                          VEIL_EINVAL);
         assert_null(p);
@@ -110,12 +110,12 @@ static void test_invalid_names(void **state)
     }
     memset(longname, 'a', 65);
     longname[65] = '\0';
-    assert_int_equal(veil_plugin_load_named(longname, NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
+    assert_int_equal(veil_plugin_open_named(longname, NULL, NULL, VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EINVAL);
     /* From a configuration file, the error names where the name came from. */
-    assert_int_equal(veil_config_parse(&cfg, "[policy]\nplugin = ../../tmp/evil\n",
-                                       "bad.conf"), 0);
-    assert_error_contains(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_int_equal(veil_config_new_from_text(&cfg, "[policy]\nplugin = ../../tmp/evil\n",
+                                               "bad.conf"), 0);
+    assert_error_contains(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                           VEIL_EINVAL, "bad.conf:2");
     assert_last_error_contains("../../tmp/evil");
     veil_config_free(cfg);
@@ -128,11 +128,11 @@ static void test_missing_plugin_key(void **state)
     (void)state;
 
     assert_int_equal(veil_config_set(cfg, "policy", "greeting", "x"), 0);
-    assert_error_contains(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_error_contains(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                           VEIL_ECONFIG, "[policy]");
     assert_last_error("configuration section [policy] has no 'plugin' key naming the policy "
                       "plugin to load");
-    assert_error_contains(veil_plugin_load(cfg, "transport.tcp", VEIL_PLUGIN_TRANSPORT, NULL, &p),
+    assert_error_contains(veil_plugin_open(cfg, "transport.tcp", VEIL_PLUGIN_TRANSPORT, NULL, &p),
                           VEIL_ECONFIG, "no section [transport.tcp]");
     veil_config_free(cfg);
 }
@@ -143,16 +143,16 @@ static void test_bad_arguments(void **state)
     veil_config *cfg = policy_config("fixture_good");
     (void)state;
 
-    assert_int_equal(veil_plugin_load(NULL, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_int_equal(veil_plugin_open(NULL, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      VEIL_EINVAL);
     assert_null(p);
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, NULL),
+    assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, NULL),
                      VEIL_EINVAL);
-    assert_error(veil_plugin_load(cfg, "policy", 9, NULL, &p), VEIL_EINVAL,
-                 "veil_plugin_load: unknown plugin kind 9 expected for [policy]");
-    assert_int_equal(veil_plugin_load_named(NULL, cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
+    assert_error(veil_plugin_open(cfg, "policy", 9, NULL, &p), VEIL_EINVAL,
+                 "veil_plugin_open: unknown plugin kind 9 expected for [policy]");
+    assert_int_equal(veil_plugin_open_named(NULL, cfg, "policy", VEIL_PLUGIN_TRUST_POLICY,
                                             NULL, &p), VEIL_EINVAL);
-    veil_plugin_unload(NULL);
+    veil_plugin_close(NULL);
     assert_null(veil_plugin_path(NULL));
     assert_null(veil_plugin_state(NULL));
     assert_null(veil_plugin_descriptor_of(NULL));
@@ -181,7 +181,7 @@ static void test_dlopen_failure(void **state)
     snprintf(expect, sizeof expect, "%s", dlerror());
 
     setenv("VEIL_PLUGIN_PATH", dir, 1);
-    assert_int_equal(veil_plugin_load_named("garbage", NULL, NULL,
+    assert_int_equal(veil_plugin_open_named("garbage", NULL, NULL,
                                             VEIL_PLUGIN_TRUST_POLICY, NULL, &p), VEIL_EIO);
     assert_null(p);
     assert_last_error_contains(path);
@@ -304,8 +304,8 @@ static void test_unknown_key(void **state)
     assert_non_null(f);
     fputs("[policy]\nplugin = fixture_good\ngretting = typo\n", f);
     fclose(f);
-    assert_int_equal(veil_config_load_file(&cfg, conf), 0);
-    assert_int_equal(veil_plugin_load(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+    assert_int_equal(veil_config_new_from_file(&cfg, conf), 0);
+    assert_int_equal(veil_plugin_open(cfg, "policy", VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
                      VEIL_ECONFIG);
     assert_null(p);
     snprintf(want, sizeof want, "%s:3", conf);

@@ -430,7 +430,7 @@ static void test_listen_from_config(void **state)
      * the transport is registered right after creation. */
     veil_config *cfg;
     assert_int_equal(veil_config_new_from_text(&cfg, "[transport.tcp]\nlisten = 127.0.0.1:0\n"
-                                       "max_frame = 8k\n", "<test>"), 0);
+                                               "max_frame = 8k\n", "<test>"), 0);
     veil_node_options o = {.size = sizeof o, .config = cfg};
     assert_int_equal(veil_node_new(&n, &a, &o), 0);
     veil_config_free(cfg);

@@ -133,9 +133,9 @@ static int open_all(void **state)
     for (size_t i = 0; i < N_VAULTS; i++) {
         fixture *f = &fixtures[i];
         f->vc = &vaults[i];
-        if (veil_config_parse(&f->cfg, f->vc->config, "<test>") != 0 ||
+        if (veil_config_new_from_text(&f->cfg, f->vc->config, "<test>") != 0 ||
             (is_file_row(f) && file_row_config(f, i) != 0) ||
-            veil_plugin_load_named(f->vc->plugin, f->cfg, "vault", VEIL_PLUGIN_VAULT, NULL,
+            veil_plugin_open_named(f->vc->plugin, f->cfg, "vault", VEIL_PLUGIN_VAULT, NULL,
                                    &f->plugin) != 0) {
             fprintf(stderr, "# load of vault %zu failed: %s\n", i, veil_last_error());
             return -1;
@@ -150,7 +150,7 @@ static int close_all(void **state)
     for (size_t i = 0; i < N_VAULTS; i++) {
         if (is_file_row(&fixtures[i]))
             file_row_fresh(&fixtures[i]);
-        veil_plugin_unload(fixtures[i].plugin);
+        veil_plugin_close(fixtures[i].plugin);
         veil_config_free(fixtures[i].cfg);
     }
     if (file_dir[0] != '\0')
@@ -263,7 +263,7 @@ static void test_xeddsa_python_peer(void **state)
         assert_int_equal(veil_vault_public_key(v, k, pub, sizeof pub, &n), 0);
         assert_int_equal(veil_vault_random(v, msg, mn), 0);
         assert_int_equal(veil_vault_sign(v, k, mn ? msg : NULL, mn, sig), 0);
-        assert_int_equal(veil_vault_destroy(v, k), 0);
+        assert_int_equal(veil_vault_secret_destroy(v, k), 0);
         for (size_t j = 0; j < 32; j++)
             fprintf(in, "%02x", pub[j]);
         fputc(':', in);
@@ -308,10 +308,10 @@ static void test_use_after_destroy(void **state)
     uint8_t n[12] = { 0 }, buf[32] = { 0 }, out[64];
     size_t len;
     assert_int_equal(veil_vault_generate(v, &a, &k), 0);
-    assert_int_equal(veil_vault_destroy(v, k), 0);
+    assert_int_equal(veil_vault_secret_destroy(v, k), 0);
     assert_error_contains(veil_vault_aead_encrypt(v, k, n, NULL, 0, buf, 16), VEIL_EBADHANDLE,
                           "unknown or destroyed");
-    assert_int_equal(veil_vault_destroy(v, k), VEIL_EBADHANDLE);
+    assert_int_equal(veil_vault_secret_destroy(v, k), VEIL_EBADHANDLE);
     /* the slot is reused by a new secret, the old handle stays dead */
     assert_int_equal(veil_vault_generate(v, &a, &k2), 0);
     assert_true(k2 != k);
@@ -365,7 +365,7 @@ static void test_export_perm_and_labels(void **state)
     assert_string_equal(got.label, "node-identity");
     assert_int_equal(got.type, VEIL_SECRET_ED25519);
     /* after destroy the label is free again */
-    assert_int_equal(veil_vault_destroy(v, k), 0);
+    assert_int_equal(veil_vault_secret_destroy(v, k), 0);
     assert_int_equal(veil_vault_generate(v, &a, &k2), 0);
 }
 
@@ -398,8 +398,8 @@ static void test_bad_crypto_config(void **state)
     fixture *f = *state;
     veil_config *cfg;
     veil_vault *v2 = NULL;
-    assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\ncrypto = gnutls\n",
-                                       "bad.conf"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, "[vault]\nplugin = software\ncrypto = gnutls\n",
+                                               "bad.conf"), 0);
     veil_config_scope scope = { cfg, "vault" };
     assert_error_contains(veil_vault_open_plugin(f->plugin, &scope, &v2), VEIL_ECONFIG,
                           "bad.conf:3");
@@ -420,11 +420,11 @@ static void test_default_backend(void **state)
         /* A file vault needs its path and passphrase: the row's config
          * without `crypto`, on a second file (the first one is open). */
         snprintf(other, sizeof other, "%s-default", veil_config_get(f->cfg, "vault", "path"));
-        assert_int_equal(veil_config_copy(&cfg, f->cfg), 0);
+        assert_int_equal(veil_config_new_copy(&cfg, f->cfg), 0);
         assert_int_equal(veil_config_unset(cfg, "vault", "crypto"), 0);
         assert_int_equal(veil_config_set(cfg, "vault", "path", other), 0);
     } else {
-        assert_int_equal(veil_config_parse(&cfg, "[vault]\nplugin = software\n", "d.conf"), 0);
+        assert_int_equal(veil_config_new_from_text(&cfg, "[vault]\nplugin = software\n", "d.conf"), 0);
     }
     veil_config_scope scope = { cfg, "vault" };
 #ifdef VEIL_HAVE_OPENSSL
@@ -480,7 +480,7 @@ static void test_vault_open_node(void **state)
     veil_node *node;
     veil_context *app;
     veil_vault *v;
-    assert_int_equal(veil_config_parse(&cfg,
+    assert_int_equal(veil_config_new_from_text(&cfg,
 #ifdef VEIL_HAVE_SODIUM
                                        "[vault.backup]\nplugin = software\ncrypto = sodium\n",
 #else
@@ -488,7 +488,7 @@ static void test_vault_open_node(void **state)
 #endif
                                        "node.conf"), 0);
     veil_node_options o = { .size = sizeof o, .config = cfg };
-    assert_int_equal(veil_node_create(&node, &app, &o), 0);
+    assert_int_equal(veil_node_new(&node, &app, &o), 0);
 #ifdef VEIL_HAVE_OPENSSL
     assert_int_equal(veil_vault_open(node, NULL, &v), 0);
     assert_string_equal(veil_vault_plugin_name(v), "software");
@@ -503,7 +503,7 @@ static void test_vault_open_node(void **state)
     assert_int_equal(veil_vault_random(v, r, sizeof r), 0);
     veil_vault_close(v);
     assert_error(veil_vault_open(NULL, NULL, &v), VEIL_EINVAL, "veil_vault_open: node is NULL");
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
     veil_config_free(cfg);
 }
 

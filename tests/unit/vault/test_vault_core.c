@@ -110,7 +110,7 @@ static void one_backend(const char *name)
 
     /* destroy of a persistent secret is a change */
     int before = hs.calls;
-    assert_int_equal(vc_op_destroy(v, outs[0]), 0);
+    assert_int_equal(vc_op_secret_destroy(v, outs[0]), 0);
     assert_int_equal(hs.calls, before + 1);
 
     /* enumerate: identity and k2 only */

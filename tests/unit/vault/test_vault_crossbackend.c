@@ -48,9 +48,9 @@ static int setup(void **state)
 {
     (void)state;
     veil_config_scope s1 = { NULL, "vault.sodium" }, s2 = { NULL, "vault.openssl" };
-    if (veil_config_parse(&cfg, "[vault.sodium]\ncrypto = sodium\n[vault.openssl]\ncrypto = openssl\n",
-                          "<crossbackend>") != 0 ||
-        veil_plugin_load_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL, &plugin) != 0)
+    if (veil_config_new_from_text(&cfg, "[vault.sodium]\ncrypto = sodium\n[vault.openssl]\ncrypto = openssl\n",
+                                  "<crossbackend>") != 0 ||
+        veil_plugin_open_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL, &plugin) != 0)
         goto fail;
     s1.config = s2.config = cfg;
     if (veil_vault_open_plugin(plugin, &s1, &vs) != 0 ||
@@ -69,7 +69,7 @@ static int teardown(void **state)
     (void)state;
     veil_vault_close(vs);
     veil_vault_close(vo);
-    veil_plugin_unload(plugin);
+    veil_plugin_close(plugin);
     veil_config_free(cfg);
     return 0;
 }
@@ -164,11 +164,11 @@ static void test_hkdf(void **state)
             assert_int_equal(veil_vault_hkdf(vo, algs[i], &s, io, 2, info, fn, oa, 3, oo), 0);
             for (int j = 0; j < 3; j++) {
                 export_eq(so[j], oo[j], r);
-                assert_int_equal(veil_vault_destroy(vs, so[j]), 0);
-                assert_int_equal(veil_vault_destroy(vo, oo[j]), 0);
+                assert_int_equal(veil_vault_secret_destroy(vs, so[j]), 0);
+                assert_int_equal(veil_vault_secret_destroy(vo, oo[j]), 0);
             }
-            assert_int_equal(veil_vault_destroy(vs, ks), 0);
-            assert_int_equal(veil_vault_destroy(vo, ko), 0);
+            assert_int_equal(veil_vault_secret_destroy(vs, ks), 0);
+            assert_int_equal(veil_vault_secret_destroy(vo, ko), 0);
         }
     }
 }
@@ -192,11 +192,11 @@ static void test_x25519(void **state)
         assert_int_equal(ra, rb);
         if (ra == 0) {
             export_eq(da, db, r);
-            assert_int_equal(veil_vault_destroy(vs, da), 0);
-            assert_int_equal(veil_vault_destroy(vo, db), 0);
+            assert_int_equal(veil_vault_secret_destroy(vs, da), 0);
+            assert_int_equal(veil_vault_secret_destroy(vo, db), 0);
         }
-        assert_int_equal(veil_vault_destroy(vs, a), 0);
-        assert_int_equal(veil_vault_destroy(vo, b), 0);
+        assert_int_equal(veil_vault_secret_destroy(vs, a), 0);
+        assert_int_equal(veil_vault_secret_destroy(vo, b), 0);
     }
 }
 
@@ -250,8 +250,8 @@ static void test_ed25519(void **state)
             fail_msg("round %d mutation %d: sodium says %d, openssl %d", r, how, ra, rb);
         if (how == 0)
             assert_int_equal(ra, 0);
-        assert_int_equal(veil_vault_destroy(vs, a), 0);
-        assert_int_equal(veil_vault_destroy(vo, b), 0);
+        assert_int_equal(veil_vault_secret_destroy(vs, a), 0);
+        assert_int_equal(veil_vault_secret_destroy(vo, b), 0);
     }
 }
 
@@ -276,7 +276,7 @@ static void test_xeddsa_verify(void **state)
         assert_int_equal(ra, rb);
         if (how == 0)
             assert_int_equal(ra, 0);
-        assert_int_equal(veil_vault_destroy(signer, s), 0);
+        assert_int_equal(veil_vault_secret_destroy(signer, s), 0);
     }
 }
 
@@ -307,8 +307,8 @@ static void test_aead_and_rekey(void **state)
             export_eq(na, nb, r);
             veil_secret all_s[2] = { a, na }, all_o[2] = { b, nb };
             for (int i = 0; i < 2; i++) {
-                assert_int_equal(veil_vault_destroy(vs, all_s[i]), 0);
-                assert_int_equal(veil_vault_destroy(vo, all_o[i]), 0);
+                assert_int_equal(veil_vault_secret_destroy(vs, all_s[i]), 0);
+                assert_int_equal(veil_vault_secret_destroy(vo, all_o[i]), 0);
             }
         }
     }

@@ -166,7 +166,7 @@ static void test_destroy_persists(void **state)
     fvt_close(&t);
     assert_int_equal(fvt_open(&t, backends[n_backends - 1], path, NULL), 0);
     assert_int_equal(veil_vault_find_by_label(t.v, "gone", &h), 0);
-    assert_int_equal(veil_vault_destroy(t.v, h), 0);
+    assert_int_equal(veil_vault_secret_destroy(t.v, h), 0);
     fvt_close(&t);
     assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
     assert_int_equal(veil_vault_find_by_label(t.v, "gone", &h), VEIL_ENOTFOUND);

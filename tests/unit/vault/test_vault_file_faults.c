@@ -126,7 +126,7 @@ static void test_destroy_write_failure(void **state)
     fail_step = "write";
     fail_errno = ENOSPC;
     fv_fault_hook = hook;
-    assert_error_contains(veil_vault_destroy(t.v, h), VEIL_ENOSPC, path);
+    assert_error_contains(veil_vault_secret_destroy(t.v, h), VEIL_ENOSPC, path);
     assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), VEIL_ENOTFOUND);
     fvt_assert_unchanged(path, orig, len);
     fv_fault_hook = NULL;
@@ -205,7 +205,7 @@ static void test_real_tmpfs(void **state)
     for (int i = 0; i < 4; i++) { /* the tmpfs may have a last partial page */
         int rc = veil_vault_generate(t.v, &a, &h);
         if (rc == 0) {
-            assert_int_equal(veil_vault_destroy(t.v, h), 0);
+            assert_int_equal(veil_vault_secret_destroy(t.v, h), 0);
             continue;
         }
         assert_error_contains(rc, VEIL_ENOSPC, vp);

@@ -36,7 +36,7 @@ typedef struct fvt {
 static inline void fvt_close(fvt *t)
 {
     veil_vault_close(t->v);
-    veil_plugin_unload(t->pl);
+    veil_plugin_close(t->pl);
     veil_config_free(t->cfg);
     memset(t, 0, sizeof *t);
 }
@@ -51,14 +51,14 @@ static inline int fvt_open(fvt *t, const char *backend, const char *path, const 
     snprintf(text, sizeof text, "[vault]\nplugin = file\ncrypto = %s\npath = %s\n%s%s", backend,
              path, extra != NULL && strstr(extra, "kdf_") ? "" : "kdf_n = 1024\nkdf_r = 1\n",
              extra != NULL ? extra : "passphrase_env = " FVT_PASS_ENV "\n");
-    assert_int_equal(veil_config_parse(&t->cfg, text, "fv.conf"), 0);
-    int rc = veil_plugin_load_named("file", t->cfg, "vault", VEIL_PLUGIN_VAULT, NULL, &t->pl);
+    assert_int_equal(veil_config_new_from_text(&t->cfg, text, "fv.conf"), 0);
+    int rc = veil_plugin_open_named("file", t->cfg, "vault", VEIL_PLUGIN_VAULT, NULL, &t->pl);
     if (rc != 0)
         fail_msg("loading the file vault: %s", veil_last_error());
     veil_config_scope scope = { t->cfg, "vault" };
     rc = veil_vault_open_plugin(t->pl, &scope, &t->v);
     if (rc != 0) {
-        veil_plugin_unload(t->pl);
+        veil_plugin_close(t->pl);
         veil_config_free(t->cfg);
         memset(t, 0, sizeof *t);
     }

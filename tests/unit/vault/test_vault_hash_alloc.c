@@ -57,9 +57,9 @@ static int setup(void **state)
 {
     (void)state;
     veil_config_scope s[2] = { { NULL, "vault.sodium" }, { NULL, "vault.openssl" } };
-    if (veil_config_parse(&cfg, "[vault.sodium]\ncrypto = sodium\n[vault.openssl]\ncrypto = openssl\n",
-                          "<hash-alloc>") != 0 ||
-        veil_plugin_load_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL, &plugin) != 0)
+    if (veil_config_new_from_text(&cfg, "[vault.sodium]\ncrypto = sodium\n[vault.openssl]\ncrypto = openssl\n",
+                                  "<hash-alloc>") != 0 ||
+        veil_plugin_open_named("software", cfg, "vault.sodium", VEIL_PLUGIN_VAULT, NULL, &plugin) != 0)
         goto fail;
     for (int i = 0; i < 2; i++) {
         s[i].config = cfg;
@@ -77,7 +77,7 @@ static int teardown(void **state)
     (void)state;
     veil_vault_close(vault[0]);
     veil_vault_close(vault[1]);
-    veil_plugin_unload(plugin);
+    veil_plugin_close(plugin);
     veil_config_free(cfg);
     return 0;
 }
@@ -104,8 +104,8 @@ static void run_op(veil_vault *v, op_kind op, int alg)
         break;
     case OP_HKDF:
         assert_int_equal(veil_vault_hkdf(v, alg, &k, &ikm, 1, NULL, 0, oa, 2, o), 0);
-        assert_int_equal(veil_vault_destroy(v, o[0]), 0);
-        assert_int_equal(veil_vault_destroy(v, o[1]), 0);
+        assert_int_equal(veil_vault_secret_destroy(v, o[0]), 0);
+        assert_int_equal(veil_vault_secret_destroy(v, o[1]), 0);
         break;
     }
 }

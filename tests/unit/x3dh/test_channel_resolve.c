@@ -37,14 +37,14 @@ static void test_resolver_stopped(void **state)
     node_from(X3DH "[prekeys]\nroute = stopper\n[secure_channel]\nhandshake_timeout_ms = 5000\n",
               &node, &app);
     assert_int_equal(veil_ctx_start_worker(app, "stopper", &stopper_ops, &seen), 0);
-    assert_int_equal(veil_entity_create(node, NULL, NULL, &alice), 0);
-    assert_int_equal(veil_entity_create(node, NULL, NULL, &bob), 0);
-    assert_int_equal(veil_secure_channel_listener_create(bob, "bob", trust_only(node, alice)), 0);
+    assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &alice), 0);
+    assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &bob), 0);
+    assert_int_equal(veil_secure_channel_listener_open(bob, "bob", trust_only(node, alice)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
     for (unsigned i = 1; i <= 2; i++) {
         uint64_t t0 = veil_node_now_ms(node);
-        assert_error(veil_secure_channel_create(alice, &r, trust_only(node, bob), &ch),
+        assert_error(veil_secure_channel_open(alice, &r, trust_only(node, bob), &ch),
                      VEIL_ECLOSED, "secure channel: the prekey fetch from 'stopper' stopped "
                      "before its answer (its worker was stopped, as when the node stops)");
         assert_true(veil_node_now_ms(node) - t0 < 2000); /* at once, not at the timeout */
@@ -53,9 +53,9 @@ static void test_resolver_stopped(void **state)
     veil_listener_stats ls;
     assert_int_equal(veil_secure_channel_listener_stats(node, "bob", &ls), 0);
     assert_int_equal(ls.first_messages, 0); /* no message 1 went out */
-    veil_entity_free(alice);
-    veil_entity_free(bob);
-    assert_int_equal(veil_node_stop(node), 0);
+    veil_entity_close(alice);
+    veil_entity_close(bob);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 int main(void)

@@ -38,14 +38,14 @@ static void bob_listens(world *w)
 {
     const char *ids[2] = { veil_entity_identifier(w->alice), veil_entity_identifier(w->carol) };
     veil_trust_policy *p;
-    assert_int_equal(veil_trust_policy_identifier(w->node, ids, 2, &p), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w->bob, "bob", p), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(w->node, ids, 2, &p), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w->bob, "bob", p), 0);
 }
 
 static int connect_to_bob(world *w, veil_entity *who, const char *route, veil_address *ch)
 {
     veil_route r = route_of(route);
-    return veil_secure_channel_create(who, &r, trust_only(w->node, w->bob), ch);
+    return veil_secure_channel_open(who, &r, trust_only(w->node, w->bob), ch);
 }
 
 /* FETCH "bob" from the node's prekey service: the reply (status at [2]). */
@@ -474,8 +474,8 @@ static void test_prekey_errors(void **state)
     world_up(&w, X3DH "[prekeys]\nopk_counts = 3\n", WORLD_CAROL | WORLD_TAP);
     const char *id = veil_entity_identifier(w.alice);
     veil_trust_policy *p;
-    assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
-    assert_error_contains(veil_secure_channel_listener_create(w.bob, "bob", p), VEIL_ECONFIG,
+    assert_int_equal(veil_trust_policy_new_identifier(w.node, &id, 1, &p), 0);
+    assert_error_contains(veil_secure_channel_listener_open(w.bob, "bob", p), VEIL_ECONFIG,
                           "opk_counts");
     world_down(&w);
 
@@ -483,8 +483,8 @@ static void test_prekey_errors(void **state)
     veil_address ch;
     /* Nothing listens: no service on this node answers for "nobody". */
     id = veil_entity_identifier(w.alice);
-    assert_int_equal(veil_trust_policy_identifier(w.node, &id, 1, &p), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w.carol, "carol", p), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(w.node, &id, 1, &p), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol", p), 0);
     assert_error(connect_to_bob(&w, w.alice, "nobody", &ch), VEIL_ENOTFOUND,
                  "prekey service at 'prekeys' refused the bundle for 'nobody': no bundle under "
                  "that name");
@@ -531,7 +531,7 @@ static void test_prekey_errors(void **state)
                  "veil_key_agreement_directory_start: the configured key agreement (noise/1.0) "
                  "has no directory (X3DH has one: [key_agreement] plugin = x3dh)");
     veil_vault_close(v);
-    assert_int_equal(veil_node_stop(node), 0);
+    assert_int_equal(veil_node_free(node), 0);
 }
 
 int main(void)

@@ -65,7 +65,7 @@ static inline void signer_new(veil_node *node, veil_vault *v, signer *s)
     size_t n;
     memset(s, 0, sizeof *s);
     s->v = v;
-    assert_int_equal(veil_entity_create(node, v, NULL, &s->e), 0);
+    assert_int_equal(veil_entity_open(node, v, NULL, VEIL_ENTITY_CREATE, &s->e), 0);
     assert_int_equal(veil_identity_proof(s->e, &s->ik, &s->proof, &s->proof_len), 0);
     assert_int_equal(veil_vault_generate(v, &a, &s->spk), 0);
     assert_int_equal(veil_vault_public_key(v, s->ik, s->ik_pub, 32, &n), 0);
@@ -75,7 +75,7 @@ static inline void signer_new(veil_node *node, veil_vault *v, signer *s)
 static inline void signer_free(signer *s)
 {
     free(s->proof);
-    veil_entity_free(s->e);
+    veil_entity_close(s->e);
 }
 
 #define PUB_NONCE_BYTE 0x5a                /* the nonce sign_pub uses: 16 x 0x5a */
@@ -132,7 +132,7 @@ static inline size_t sign_pub_proof(const signer *s, const char *name, uint64_t 
         assert_int_equal(veil_vault_public_key(s->v, k, buf + pos + 5, 32, &len), 0);
         if (opk_zero && i == 0)
             memset(buf + pos + 5, 0, 32);
-        assert_int_equal(veil_vault_destroy(s->v, k), 0);
+        assert_int_equal(veil_vault_secret_destroy(s->v, k), 0);
         pos += 37;
     }
     put_be(buf + pos, proof_len, 2);

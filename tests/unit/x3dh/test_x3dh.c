@@ -70,7 +70,7 @@ static void run_free(fx *f, run *x)
     veil_secret ks[4] = { x->ri.send_key, x->ri.recv_key, x->rr.send_key, x->rr.recv_key };
     for (int i = 0; i < 4; i++)
         if (ks[i] != 0)
-            assert_int_equal(veil_vault_destroy(f->v, ks[i]), 0);
+            assert_int_equal(veil_vault_secret_destroy(f->v, ks[i]), 0);
     memset(x, 0, sizeof *x);
 }
 

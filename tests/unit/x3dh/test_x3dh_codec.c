@@ -280,11 +280,11 @@ static void test_plugin_ops(void **state)
     assert_int_equal(veil_config_new(&cfg), 0);
     assert_int_equal(veil_config_set(cfg, "key_agreement", "plugin", "x3dh"), 0);
     assert_int_equal(veil_config_set(cfg, "key_agreement", "infos", "x"), 0);
-    assert_error_contains(veil_plugin_load(cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, &p),
+    assert_error_contains(veil_plugin_open(cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, &p),
                           VEIL_ECONFIG, "unknown key 'infos'");
     assert_int_equal(veil_config_unset(cfg, "key_agreement", "infos"), 0);
     assert_int_equal(veil_config_set(cfg, "key_agreement", "cipher", "ChaChaPoly"), 0);
-    if (veil_plugin_load(cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, &p) < 0)
+    if (veil_plugin_open(cfg, "key_agreement", VEIL_PLUGIN_KEY_AGREEMENT, NULL, &p) < 0)
         fail_msg("loading x3dh.so: %s", veil_last_error());
     const veil_key_agreement_ops *ops = veil_plugin_descriptor_of(p)->ops;
     veil_config_scope scope = { cfg, "key_agreement" };
@@ -366,7 +366,7 @@ static void test_plugin_ops(void **state)
     ops->session_free(si);
     x3dh_session_free(sr);
     ops->instance_free(inst);
-    veil_plugin_unload(p);
+    veil_plugin_close(p);
     veil_config_free(cfg);
     noise_test_vault_close(&tv);
 }

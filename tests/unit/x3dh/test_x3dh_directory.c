@@ -41,7 +41,7 @@ static int dir_down(void **state)
     signer_free(&d->s);
     signer_free(&d->other);
     veil_vault_close(d->v);
-    assert_int_equal(veil_node_stop(d->node), 0);
+    assert_int_equal(veil_node_free(d->node), 0);
     free(d);
     return 0;
 }

@@ -44,9 +44,9 @@ static void fx_up(fx *f, const char *crypto)
     char text[128];
     veil_config *cfg;
     snprintf(text, sizeof text, "[vault]\nplugin = software\ncrypto = %s\n", crypto);
-    assert_int_equal(veil_config_parse(&cfg, text, "<test>"), 0);
+    assert_int_equal(veil_config_new_from_text(&cfg, text, "<test>"), 0);
     veil_node_options o = { .size = sizeof o, .config = cfg };
-    assert_int_equal(veil_node_create(&f->node, &f->app, &o), 0);
+    assert_int_equal(veil_node_new(&f->node, &f->app, &o), 0);
     veil_config_free(cfg);
     assert_int_equal(veil_vault_open(f->node, NULL, &f->v), 0);
     veil_secret_attrs a = { .type = VEIL_SECRET_X25519 };
@@ -58,7 +58,7 @@ static void fx_up(fx *f, const char *crypto)
 static void fx_down(fx *f)
 {
     veil_vault_close(f->v);
-    assert_int_equal(veil_node_stop(f->node), 0);
+    assert_int_equal(veil_node_free(f->node), 0);
 }
 
 static x3dh_store_config cfg_of(unsigned count, unsigned low, bool require)

@@ -108,16 +108,16 @@ static void publish_up(publish_world *w, const char *prekeys)
              "directory_route = fakedir\npublish_interval_s = 1\n%s", prekeys);
     node_from(conf, &w->node, &w->app);
     assert_int_equal(veil_ctx_start_worker(w->app, "fakedir", &fakedir_ops, &w->dir), 0);
-    assert_int_equal(veil_entity_create(w->node, NULL, NULL, &w->bob), 0);
+    assert_int_equal(veil_entity_open(w->node, NULL, NULL, VEIL_ENTITY_CREATE, &w->bob), 0);
     assert_int_equal(veil_trust_policy_new(w->node, "everyone", NULL, &pol), 0);
-    assert_int_equal(veil_secure_channel_listener_create(w->bob, "bob", pol), 0);
+    assert_int_equal(veil_secure_channel_listener_open(w->bob, "bob", pol), 0);
     wait_pubs(w, 1);
 }
 
 static void publish_down(publish_world *w)
 {
-    veil_entity_free(w->bob);
-    assert_int_equal(veil_node_stop(w->node), 0);
+    veil_entity_close(w->bob);
+    assert_int_equal(veil_node_free(w->node), 0);
 }
 
 /* An acknowledgement of publication i: status 0, held, next_id, with the
