@@ -388,9 +388,12 @@ static int world_up(world *w, const char *config)
         (rc = x3dh_bound_keys(w)) < 0)
         return rc;
     id = veil_entity_identifier(w->alice);
-    if ((rc = veil_trust_policy_new_identifier(w->node, &id, 1, &p)) < 0)
+    if ((rc = veil_trust_policy_new_identifier(w->node, &id, 1, &p)) < 0 ||
+        (rc = veil_secure_channel_listener_open(w->bob, "bob", p)) < 0)
         return rc;
-    return veil_secure_channel_listener_open(w->bob, "bob", p);
+    /* flow control: Alice's channels may reach the sink (access control on) */
+    static const char *const allowed[] = {"sink"};
+    return veil_secure_channel_listener_allow(w->node, "bob", allowed, 1);
 }
 
 static void world_down(world *w)

@@ -27,7 +27,9 @@
 
 #define RUNS 5
 #define FLOOD_RATE 5000.0
-#define CONFIG "[transport.tcp]\nplugin = tcp\n[secure_channel]\nhandshake_timeout_ms = 500\n"
+/* auto_connect: the node dials its own listener on first use */
+#define CONFIG "[transport.tcp]\nplugin = tcp\nauto_connect = true\n[secure_channel]\n" \
+               "handshake_timeout_ms = 500\n"
 
 typedef struct flood_world {
     bench_run *b;

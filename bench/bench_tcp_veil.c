@@ -129,6 +129,9 @@ static int serve(int wfd, void *arg)
         rc = veil_trust_policy_new_identifier(e.node, &client_id, 1, &p);
     if (rc == 0)
         rc = veil_secure_channel_listener_open(e.entity, "listener", p);
+    static const char *const allowed[] = {"sink", "echoer", "quit"};
+    if (rc == 0)
+        rc = veil_secure_channel_listener_allow(e.node, "listener", allowed, 3);
     if (rc == 0 && (rc = veil_ctx_start_worker(e.app, "sink", &sink_ops, &sink)) == 0 &&
         (rc = veil_ctx_start_worker(e.app, "echoer", &echo_ops, NULL)) == 0)
         rc = veil_ctx_start_worker(e.app, "quit", &quit_ops, NULL);

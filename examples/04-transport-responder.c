@@ -35,8 +35,18 @@ static int echoer_handle(veil_context *ctx, void *state, veil_message *msg)
     return veil_ctx_reply_message(ctx, msg, NULL, 0);
 }
 
+/* The echoer serves other nodes over plain TCP: it must say so.  Workers
+ * are local only by default; a network-facing one takes what any TCP peer
+ * sends (docs/ARCHITECTURE.md, "Access control"). */
+static int echoer_start(veil_context *ctx, void *state)
+{
+    (void)state;
+    return veil_ctx_set_network_facing(ctx, NULL);
+}
+
 static const veil_worker_ops echoer_ops = {
     .size = sizeof(veil_worker_ops),
+    .start = echoer_start,
     .handle_message = echoer_handle,
 };
 

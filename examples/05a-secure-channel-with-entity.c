@@ -95,6 +95,13 @@ int main(void)
         veil_trust_policy_free(alice_trust_policy);
         goto out;
     }
+    /* What comes out of Bob's channels may reach the echoer only. */
+    static const char *const allowed[] = {"echoer"};
+    if ((rc = veil_secure_channel_listener_allow(node, "bob_secure_channel_listener", allowed,
+                                                 1)) < 0) {
+        veil_trust_policy_free(alice_trust_policy);
+        goto out;
+    }
     veil_route_init(&route);
     if ((rc = veil_route_append_str(&route, "bob_secure_channel_listener")) < 0 ||
         (rc = veil_secure_channel_open(alice, &route, alice_trust_policy,

@@ -104,11 +104,11 @@ static int run(veil_node *node, veil_context *app, veil_entity *alice, const arg
     veil_address outer, channel;
     veil_route route;
     veil_message *reply;
-    /* Routes through type-1 addresses need the tcp transport running; it
-     * dials 1#MIDDLE on the first message for it. */
-    int rc = veil_node_transport_start(node, "tcp");
+    /* The connection to the middle first: transports dial only when told
+     * to (auto_connect is off by default, docs/CONFIG.md). */
+    int rc = veil_node_transport_connect(node, "tcp", a->middle, NULL);
     if (rc < 0)
-        return example_fail(who, "starting the tcp transport", rc), rc;
+        return example_fail(who, a->middle, rc), rc;
     veil_route_init(&route);
     if (a->nested) {
         if ((rc = append_tcp(&route, a->middle)) < 0 ||

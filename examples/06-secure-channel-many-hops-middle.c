@@ -5,10 +5,12 @@
  *   tcp.connect("127.0.0.1:4000").await?;
  *
  * It holds no key of the end-to-end channel: it only moves frames from one
- * TCP connection to the other.  To show what it sees, messages are routed
- * through its "hop" worker, which prints every payload it relays in hex and
- * forwards it (pop itself from the onward route, push itself on the return
- * route, so replies come back through it too).
+ * TCP connection to the other.  Relaying is an explicit role: the node is
+ * made with [node] relay = true and runs a relay ("hop",
+ * veil_ctx_start_relay), which forwards (pops itself from the onward
+ * route, pushes itself on the return route, so replies come back through
+ * it too); to show what it sees, its observer prints every payload it
+ * relays in hex.
  *
  * For a channel through another channel (initiator --nested), it also
  * runs a secure channel listener "middle_listener": the outer channel
@@ -35,70 +37,17 @@
 
 static const char who[] = "06-secure-channel-many-hops-middle";
 
-/* With --nested, what Bob sends back (the prekey fetch's reply with X3DH,
- * then the inner channel's frames) reaches "hop" from the network and goes
- * on into the outer channel to Alice.  A channel's public address refuses
- * what a transport delivered: the peer would attribute it to this node
- * (docs/PROTOCOL.md, "Security properties and limits").  So the hop
- * vouches for such a message explicitly (clears from_transport) and
- * narrowly: only when it goes into a secure channel of this node and
- * comes back over a connection the hop itself relayed channel traffic to
- * (the replies to what it relayed).  Anything else from the network stays
- * out of the channel. */
-#define RELAYED_MAX 16
-static veil_address relayed[RELAYED_MAX]; /* connections channel traffic went to */
-static size_t n_relayed;
-
-static void remember_relay(veil_message *msg)
+/* The relay's observer: print every payload it relays, in hex. */
+static void print_relayed(void *arg, const veil_message *msg)
 {
-    veil_address next;
-    if (!veil_message_local_info(msg)->via_channel ||
-        veil_route_get(veil_message_onward_const(msg), 1, &next) < 0 ||
-        next.type == VEIL_ADDRESS_TYPE_LOCAL)
-        return;
-    for (size_t i = 0; i < n_relayed; i++)
-        if (veil_address_equal(&relayed[i], &next))
-            return;
-    relayed[n_relayed++ % RELAYED_MAX] = next;
-}
-
-static void vouch_for_replies(veil_context *ctx, veil_message *msg)
-{
-    const veil_local_info *li = veil_message_local_info(msg);
-    veil_address from, next;
-    veil_channel_stats st;
-    if (!li->from_transport || veil_route_get(veil_message_return_const(msg), 0, &from) < 0 ||
-        veil_route_get(veil_message_onward_const(msg), 1, &next) < 0 ||
-        veil_secure_channel_stats(veil_ctx_node(ctx), &next, &st) < 0)
-        return;
-    for (size_t i = 0; i < n_relayed && i < RELAYED_MAX; i++) {
-        if (veil_address_equal(&relayed[i], &from)) {
-            veil_local_info vouched = *li;
-            vouched.from_transport = false;
-            veil_message_set_local_info(msg, &vouched);
-            return;
-        }
-    }
-}
-
-static int hop_handle(veil_context *ctx, void *state, veil_message *msg)
-{
-    (void)state;
+    (void)arg;
     size_t len;
     const uint8_t *data = veil_message_payload(msg, &len);
     printf("Middle relayed %zu bytes: ", len);
     for (size_t i = 0; i < len; i++)
         printf("%02x", data[i]);
     printf("\n");
-    remember_relay(msg);
-    vouch_for_replies(ctx, msg);
-    return veil_ctx_forward_next(ctx, msg);
 }
-
-static const veil_worker_ops hop_ops = {
-    .size = sizeof(veil_worker_ops),
-    .handle_message = hop_handle,
-};
 
 static int setup(veil_node *node, veil_context *app, const char *where, const char *responder,
                  veil_entity **self)
@@ -108,16 +57,50 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
     if (rc < 0)
         return example_fail(who, "creating the middle's entity", rc), rc;
     printf("Middle identifier: %s\n", veil_entity_identifier(*self));
-    if ((rc = veil_ctx_start_worker(app, "hop", &hop_ops, NULL)) < 0)
-        return example_fail(who, "starting the hop worker", rc), rc;
+    /* The relay role (the node was made with [node] relay = true): "hop"
+     * is network-facing and forwards.  vouch_replies: with --nested, what
+     * Bob sends back reaches "hop" from the network and must go on into
+     * the outer channel to Alice, whose end would attribute it to this
+     * node; the relay vouches for exactly the replies from connections it
+     * relayed channel traffic to, nothing else from the network
+     * (veil/access.h, docs/CONFIG.md "[node] relay"). */
+    veil_relay_options ro = {.size = sizeof ro, .vouch_replies = true,
+                             .observe = print_relayed};
+    if ((rc = veil_ctx_start_relay(app, "hop", &ro)) < 0)
+        return example_fail(who, "starting the relay", rc), rc;
     if ((rc = example_listener_policy(node, &policy)) < 0)
         return example_fail(who, "trust policy", rc), rc;
     if ((rc = veil_secure_channel_listener_open(*self, "middle_listener", policy)) < 0)
         return example_fail(who, "secure channel listener", rc), rc;
+    /* The outer channel's peer may reach the relay, nothing else here. */
+    static const char *const allowed[] = {"hop"};
+    if ((rc = veil_secure_channel_listener_allow(node, "middle_listener", allowed, 1)) < 0)
+        return example_fail(who, "allowed workers", rc), rc;
     if (responder != NULL && (rc = veil_node_transport_connect(node, "tcp", responder, NULL)) < 0)
         return example_fail(who, responder, rc), rc;
     if ((rc = example_listen(node, where)) < 0)
         return example_fail(who, where, rc), rc;
+    return 0;
+}
+
+/* $VEIL_CONF (or defaults) plus the relay role: [node] relay = true, and
+ * without RESPONDER the transport dials onward hops on first use
+ * ([transport.tcp] auto_connect = true). */
+static int relay_config(const char *responder, veil_node_options *o)
+{
+    veil_config *cfg = NULL;
+    int rc = veil_config_new_from_env(&cfg);
+    if (rc == VEIL_ENOTFOUND)
+        rc = veil_config_new(&cfg);
+    if (rc == 0)
+        rc = veil_config_set(cfg, "node", "relay", "true");
+    if (rc == 0 && responder == NULL)
+        rc = veil_config_set(cfg, "transport.tcp", "auto_connect", "true");
+    if (rc < 0) {
+        veil_config_free(cfg);
+        return example_fail(who, "configuration", rc), rc;
+    }
+    o->config = cfg;
     return 0;
 }
 
@@ -130,7 +113,11 @@ int main(int argc, char **argv)
     veil_node *node;
     veil_context *app;
     veil_entity *self = NULL;
-    int rc = veil_node_new(&node, &app, NULL);
+    veil_node_options o = {.size = sizeof o};
+    int rc = relay_config(responder, &o);
+    if (rc == 0)
+        rc = veil_node_new(&node, &app, &o);
+    veil_config_free((veil_config *)o.config);
     if (rc < 0)
         return example_fail(who, "veil_node_new", rc);
     if ((rc = setup(node, app, where, responder, &self)) == 0 &&

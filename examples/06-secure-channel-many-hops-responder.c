@@ -62,6 +62,12 @@ static int setup(veil_node *node, veil_context *app, const char *where, veil_ent
         return example_fail(who, "trust policy", rc), rc;
     if ((rc = veil_secure_channel_listener_open(*bob, "bob_listener", policy)) < 0)
         return example_fail(who, "secure channel listener", rc), rc;
+    /* Flow control: what Alice sends through her channel may reach the
+     * echoer, and nothing else on this node (docs/ARCHITECTURE.md,
+     * "Access control"). */
+    static const char *const allowed[] = {"echoer"};
+    if ((rc = veil_secure_channel_listener_allow(node, "bob_listener", allowed, 1)) < 0)
+        return example_fail(who, "allowed workers", rc), rc;
     if ((rc = example_listen(node, where)) < 0)
         return example_fail(who, where, rc), rc;
     return 0;

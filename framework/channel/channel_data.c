@@ -116,8 +116,9 @@ static void clear_local_info(veil_message *m)
 {
     veil_local_info *li = veil__message_local_info(m);
     if (li->via_channel || li->channel.len != 0 || li->peer_identifier[0] != '\0')
-        veil__memzero(li, sizeof *li);
+        veil__local_info_wipe(li);
     li->from_transport = false; /* the frame is made here */
+    li->admitted = false;
 }
 
 static void set_local_info(veil_message *m, const veil_address *channel,
@@ -136,6 +137,7 @@ static void set_local_info(veil_message *m, const veil_address *channel,
      * that carried the frame. */
     li->from_transport = false;
     li->transport_type = 0;
+    li->admitted = true; /* flow control passed it (veil__ch_flow_check) */
 }
 
 /* The application's message becomes the frame: payload in place, routes
@@ -145,6 +147,7 @@ int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
     const char *me = ch->addr->bytes;
     if (ch->state != VEIL_CH_ST_OPEN)
         return veil_error_set(VEIL_ESTATE, "secure channel %s: not open; message dropped", me);
+    veil__ch_note_sender(ch, msg);
     veil_route *onward = veil_message_onward(msg);
     int rc = veil_route_pop_front(onward, NULL);
     if (rc < 0)
@@ -240,6 +243,8 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
     if (rc < 0 || veil_route_count(on) == 0)
         return drop(ch, &ch->stats.dropped_auth, rc < 0 ? "malformed inner message"
                     : "inner message has no onward route", n);
+    if (veil__ch_flow_check(ch, on) < 0)
+        return 0; /* counted and logged; the runtime frees msg */
     if (veil_route_prepend(ret, ch->addr) < 0)
         return drop(ch, &ch->stats.dropped_auth, "return route full", n);
     uint8_t *nb;

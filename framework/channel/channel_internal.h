@@ -207,6 +207,20 @@ typedef struct veil_ch_node {
     veil_ratelimit log;
 } veil_ch_node;
 
+/* Flow control (channel_flow.c): the local addresses a channel's peer may
+ * reach besides the reply path. */
+#define VEIL_CH_ALLOW_MAX 32u
+#define VEIL_CH_SENDERS 4u
+typedef struct veil_ch_allow {
+    size_t n;
+    veil_address addr[VEIL_CH_ALLOW_MAX];
+} veil_ch_allow;
+
+typedef struct veil_ch_sender {
+    char *bytes;                  /* a local address that sent through the channel */
+    size_t len;
+} veil_ch_sender;
+
 /* A listener and what its responders share (refcounted: each responder
  * holds a reference, so the policy and KA instance outlive the listener
  * worker if responders are still alive). */
@@ -227,6 +241,7 @@ typedef struct veil_ch_listener {
     uint8_t *prologue;            /* the responders' handshake prologue */
     size_t prologue_len;
     veil_listener_stats stats;
+    veil_ch_allow *allowed;       /* its channels' allowed workers (NULL: none) */
     veil_secure_channel_listener_options opts; /* callbacks (zeroed: none) */
     char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* the key agreement's */
 } veil_ch_listener;
@@ -288,6 +303,12 @@ typedef struct veil_channel {
     uint64_t send_n, send_epoch, recv_epoch;
     veil_replay_window window;
     veil_channel_stats stats;
+    /* flow control: initiators' allowed workers (responders use their
+     * listener's), the reply path, one warning per channel */
+    veil_ch_allow *allowed;
+    veil_ch_sender *senders;      /* VEIL_CH_SENDERS, made on the first send */
+    unsigned senders_next;
+    bool flow_logged;
 } veil_channel;
 
 /* secure_channel.c */
@@ -410,6 +431,22 @@ VEIL_CH_HIDDEN void veil__ch_hserr_send(veil_channel *ch, const veil_route *rout
 /* An HSERR frame arrived (initiator: message 1 refused; responder: the
  * initiator's policy refused it after message 2). */
 VEIL_CH_HIDDEN int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f);
+
+/* channel_flow.c */
+VEIL_CH_HIDDEN int veil__ch_allow_new(const char *const *workers, size_t n, veil_ch_allow **out);
+/* [secure_channel] allowed_workers; *out NULL when the key is absent. */
+VEIL_CH_HIDDEN int veil__ch_allow_from_config(veil_node *node, veil_ch_allow **out);
+VEIL_CH_HIDDEN void veil__ch_allow_free(veil_ch_allow *a);
+/* msg goes through the channel: its sender may get replies. */
+VEIL_CH_HIDDEN void veil__ch_note_sender(veil_channel *ch, const veil_message *msg);
+VEIL_CH_HIDDEN void veil__ch_senders_free(veil_channel *ch);
+/* May a decrypted message with this inner onward route go on?  0, or
+ * VEIL_EDENIED (counted, logged once per channel). */
+VEIL_CH_HIDDEN int veil__ch_flow_check(veil_channel *ch, const veil_route *inner_onward);
+/* secure_channel.c / channel_listener.c: by address. */
+VEIL_CH_HIDDEN veil_channel *veil__ch_find(veil_node *node, const veil_address *a);
+VEIL_CH_HIDDEN int veil__ch_listener_find(veil_node *node, const char *address,
+                                          veil_ch_listener **out);
 
 /* channel_data.c */
 /* Encrypt app message msg (onward [channel, rest...]) and send it. */

@@ -24,6 +24,7 @@ void veil__ch_listener_unref(veil_ch_listener *l)
     if (l->ka_inst != NULL)
         l->ka->instance_free(l->ka_inst);
     free(l->prologue);
+    veil__ch_allow_free(l->allowed);
     veil_entity_close(l->entity);   /* our reference */
     free(l);
 }
@@ -31,7 +32,8 @@ void veil__ch_listener_unref(veil_ch_listener *l)
 static int listener_start(veil_context *ctx, void *state)
 {
     ((veil_ch_listener *)state)->ctx = ctx;
-    return 0;
+    /* First handshake messages come from the network. */
+    return veil_ctx_set_network_facing(ctx, NULL);
 }
 
 static int listener_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -86,6 +88,7 @@ static int listener_setup(veil_ch_listener *l, veil_node *node, const char *addr
     if ((rc = veil__ch_settings(node, &l->set)) < 0 ||
         (rc = veil__ch_ka_instance(node, &l->ka, &l->ka_inst, fallback, sizeof fallback)) < 0 ||
         (rc = veil__ch_node_get(node, &l->set, &l->shared)) < 0 ||
+        (rc = veil__ch_allow_from_config(node, &l->allowed)) < 0 ||
         /* make the static key and attestation now: errors show here */
         (rc = veil__ch_local_get(l->entity, &local)) < 0)
         return rc;
@@ -137,6 +140,17 @@ int veil_secure_channel_listener_open_with(veil_entity *e, const char *address,
         veil__ch_listener_unref(l);
         return keep;
     }
+    return 0;
+}
+
+int veil__ch_listener_find(veil_node *node, const char *address, veil_ch_listener **out)
+{
+    veil_address a;
+    *out = veil_address_parse(&a, address) == 0 ? veil_node_worker_state(node, &a, &listener_ops)
+                                                 : NULL;
+    if (*out == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no secure channel listener at address '%s'",
+                              address);
     return 0;
 }
 
@@ -206,16 +220,13 @@ int veil_secure_channel_listener_close(veil_node *node, const char *address)
 int veil_secure_channel_listener_stats(veil_node *node, const char *address,
                                        veil_listener_stats *out)
 {
-    veil_address a;
+    veil_ch_listener *l;
     if (node == NULL || address == NULL || out == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_stats: node, address "
                               "and out must not be NULL");
-    const veil_ch_listener *l = veil_address_parse(&a, address) == 0
-                                    ? veil_node_worker_state(node, &a, &listener_ops)
-                                    : NULL;
-    if (l == NULL)
-        return veil_error_set(VEIL_ENOTFOUND, "no secure channel listener at address '%s'",
-                              address);
+    int rc = veil__ch_listener_find(node, address, &l);
+    if (rc < 0)
+        return rc;
     *out = l->stats;
     out->pending = l->pending.count;
     out->node_pending = l->shared->pending.count;

@@ -30,7 +30,7 @@
 
 static const char *const settings_keys[] = {
     "rekey_interval", "handshake_timeout_ms", "max_message", "max_pending_handshakes",
-    "max_pending_handshakes_per_listener", "cookie_threshold", NULL
+    "max_pending_handshakes_per_listener", "cookie_threshold", "allowed_workers", NULL
 };
 
 static int pending_settings(const veil_config *cfg, veil_ch_settings *out)
@@ -109,6 +109,9 @@ static int ch_start(veil_context *ctx, void *state)
      * from a transport there would be encrypted and attributed to us by
      * the peer (a bearer token for anyone who learnt the address). */
     int rc = veil_ctx_set_local_only(ctx, ch->addr);
+    /* The peer-facing address takes the peer's frames from the network. */
+    if (rc == 0)
+        rc = veil_ctx_set_network_facing(ctx, ch->peer_addr);
     if (rc == 0)
         veil__ch_list_append(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
     return rc;
@@ -163,6 +166,8 @@ static void ch_free(veil_channel *ch)
     free(ch->route);
     free(ch->hs1);
     free(ch->prologue);
+    veil__ch_allow_free(ch->allowed);
+    veil__ch_senders_free(ch);
     veil_entity_close(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
@@ -230,12 +235,17 @@ int veil__ch_start(veil_node *node, veil_entity *e, int role, const veil_ch_sett
     ch->refs = 1; /* the worker's */
     veil__rw_init(&ch->window);
     veil_address a[2];
+    if (role == VEIL_KA_INITIATOR && (rc = veil__ch_allow_from_config(node, &ch->allowed)) < 0) {
+        free(ch);
+        return rc;
+    }
     rc = veil_address_random(&a[0], "sc_");
     if (rc == 0)
         rc = veil_address_random(&a[1], "scp_");
     if (rc == 0)
         rc = veil_ctx_start_worker_addrs(veil_node_context(node), a, 2, &ch_ops, ch);
     if (rc < 0) {
+        veil__ch_allow_free(ch->allowed);
         free(ch);
         return rc;
     }
@@ -349,7 +359,7 @@ int veil__ch_fail(veil_channel *ch, int rc)
 
 /* By either of the channel's addresses (the public one, or the one the peer
  * sends to, which is what a hop on the route sees). */
-static veil_channel *find_channel(veil_node *node, const veil_address *a)
+veil_channel *veil__ch_find(veil_node *node, const veil_address *a)
 {
     return veil_node_worker_state(node, a, &ch_ops);
 }
@@ -364,7 +374,7 @@ static int not_found(const veil_address *a)
 
 int veil_secure_channel_close(veil_node *node, const veil_address *channel)
 {
-    veil_channel *ch = find_channel(node, channel);
+    veil_channel *ch = veil__ch_find(node, channel);
     if (ch == NULL)
         return not_found(channel);
     int rc = 0;
@@ -379,7 +389,7 @@ int veil_secure_channel_stats(veil_node *node, const veil_address *channel,
 {
     if (out == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_secure_channel_stats: out is NULL");
-    veil_channel *ch = find_channel(node, channel);
+    veil_channel *ch = veil__ch_find(node, channel);
     if (ch == NULL)
         return not_found(channel);
     *out = ch->stats;

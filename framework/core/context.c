@@ -76,6 +76,7 @@ void veil__ctx_destroy(veil_context *ctx)
         ctx->next_dead = node->dead_ctxs;
         node->dead_ctxs = ctx;
     } else {
+        free(ctx->sent_to);
         free(ctx->addrs);
         free(ctx);
     }
@@ -86,6 +87,7 @@ void veil__ctx_reap(veil_node *node)
     while (node->dead_ctxs != NULL) {
         veil_context *ctx = node->dead_ctxs;
         node->dead_ctxs = ctx->next_dead;
+        free(ctx->sent_to);
         free(ctx->addrs);
         free(ctx);
     }
@@ -218,20 +220,6 @@ const veil_address *veil_ctx_addresses(const veil_context *ctx, size_t *n)
 veil_node *veil_ctx_node(veil_context *ctx)
 {
     return ctx->node;
-}
-
-int veil_ctx_set_local_only(veil_context *ctx, const veil_address *a)
-{
-    if (ctx == NULL || a == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_ctx_set_local_only: ctx and address must not be "
-                              "NULL");
-    if (a->type != VEIL_ADDRESS_TYPE_LOCAL ||
-        veil__router_lookup(ctx->node, (const uint8_t *)a->bytes, a->len) != ctx) {
-        char text[VEIL_ADDRESS_TEXT_MAX + 1];
-        veil_address_format(a, text, sizeof text);
-        return veil_error_set(VEIL_ENOTFOUND, "address '%s' is not one of this context's", text);
-    }
-    return veil__router_set_flags(ctx->node, a, VEIL_RT_LOCAL_ONLY);
 }
 
 void *veil_node_worker_state(const veil_node *node, const veil_address *a,

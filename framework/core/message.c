@@ -5,6 +5,7 @@
 
 #include <veil/error.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ int veil_message_new(veil_node *node, veil_message **out)
     m->info.peer_identifier[0] = '\0';
     m->info.from_transport = false;
     m->info.transport_type = 0;
+    m->info.admitted = false; /* connection: meaningless without from_transport */
     veil_route_init(&m->routes[0]);
     veil_route_init(&m->routes[1]);
     link_live(node, m);
@@ -67,7 +69,7 @@ static void message_release(veil_message *m)
     m->cap = m->len = 0;
     /* who the peer was is node-local and must not linger in the pool */
     if (m->info.via_channel || m->info.peer_identifier[0] != '\0')
-        veil__memzero(&m->info, sizeof m->info);
+        veil__local_info_wipe(&m->info);
     if (!veil__pool_msg_put(&node->pool, m))
         free(m);
 }
@@ -180,6 +182,11 @@ int veil_message_set_payload(veil_message *m, const void *data, size_t len)
 const veil_local_info *veil_message_local_info(const veil_message *m)
 {
     return &m->info;
+}
+
+void veil__local_info_wipe(veil_local_info *li)
+{
+    veil__memzero(li, offsetof(veil_local_info, connection));
 }
 
 veil_local_info *veil__message_local_info(veil_message *m)

@@ -16,7 +16,7 @@
 
 /* [node] keys (docs/CONFIG.md, docs/ARCHITECTURE.md). */
 static const char *const node_keys[] = {
-    "max_payload", "queue_limit", "pool_messages", "pool_cache_bytes", NULL,
+    "max_payload", "queue_limit", "pool_messages", "pool_cache_bytes", "relay", NULL,
 };
 
 #define DEFAULT_QUEUE_LIMIT (1u << 20)
@@ -64,6 +64,8 @@ static int read_limits(veil_node *node)
     if (rc == 0)
         rc = veil_config_get_int(c, "node", "pool_cache_bytes", DEFAULT_POOL_CACHE_BYTES, 0,
                                  1ll << 36, &v[3]);
+    if (rc == 0)
+        rc = veil_config_get_bool(c, "node", "relay", false, &node->relay);
     if (rc < 0)
         return rc;
     node->limits.max_payload = (size_t)v[0];

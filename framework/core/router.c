@@ -18,7 +18,7 @@
 static const veil_address tombstone_addr;
 #define TOMBSTONE (&tombstone_addr)
 
-static uint32_t hash_bytes(const uint8_t *b, size_t len)
+static inline uint32_t hash_bytes(const uint8_t *b, size_t len)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
@@ -26,6 +26,11 @@ static uint32_t hash_bytes(const uint8_t *b, size_t len)
         h *= 16777619u;
     }
     return h;
+}
+
+uint32_t veil__router_hash(const void *bytes, size_t len)
+{
+    return hash_bytes(bytes, len);
 }
 
 int veil__router_init(veil_node *node)
@@ -69,7 +74,7 @@ veil_context *veil__router_lookup(const veil_node *node, const uint8_t *bytes, s
 }
 
 static void insert_slot(veil_router *r, const veil_address *a, veil_context *ctx, uint32_t h,
-                        uint32_t flags)
+                        veil_access_control *access)
 {
     size_t mask = r->cap - 1;
     size_t i = h & mask;
@@ -77,7 +82,7 @@ static void insert_slot(veil_router *r, const veil_address *a, veil_context *ctx
         i = (i + 1) & mask;
     if (r->slots[i].addr == NULL)
         r->used++;
-    r->slots[i] = (veil_route_slot){.addr = a, .ctx = ctx, .hash = h, .flags = flags};
+    r->slots[i] = (veil_route_slot){.addr = a, .ctx = ctx, .hash = h, .access = access};
     r->live++;
 }
 
@@ -95,7 +100,7 @@ static int grow(veil_router *r)
     r->used = r->live = 0;
     for (size_t i = 0; i < ocap; i++)
         if (old[i].addr != NULL && old[i].addr != TOMBSTONE)
-            insert_slot(r, old[i].addr, old[i].ctx, old[i].hash, old[i].flags);
+            insert_slot(r, old[i].addr, old[i].ctx, old[i].hash, old[i].access);
     free(old);
     return 0;
 }
@@ -112,18 +117,20 @@ int veil__router_add(veil_node *node, const veil_address *a, veil_context *ctx)
         if (rc < 0)
             return rc;
     }
-    insert_slot(r, a, ctx, h, 0);
+    insert_slot(r, a, ctx, h, NULL);
     return 0;
 }
 
-int veil__router_set_flags(veil_node *node, const veil_address *a, uint32_t flags)
+int veil__router_set_access(veil_node *node, const veil_address *a, veil_access_control *ac)
 {
     veil_router *r = &node->router;
     veil_route_slot *s = find_slot(r, (const uint8_t *)a->bytes, a->len,
                                    hash_bytes((const uint8_t *)a->bytes, a->len));
     if (s == NULL)
         return veil_error_set(VEIL_ENOTFOUND, "no worker at address '%s'", a->bytes);
-    s->flags = flags;
+    veil__access_ref(ac);
+    veil_access_control_free(s->access);
+    s->access = ac;
     return 0;
 }
 
@@ -134,8 +141,10 @@ void veil__router_remove(veil_node *node, const veil_address *a)
                                    hash_bytes((const uint8_t *)a->bytes, a->len));
     if (s == NULL)
         return;
+    veil_access_control_free(s->access);
     s->addr = TOMBSTONE;
     s->ctx = NULL;
+    s->access = NULL;
     r->live--;
 }
 
@@ -202,11 +211,30 @@ int veil__router_enqueue(veil_node *node, veil_message *msg)
     return 0;
 }
 
+/* The sender of msg (its return route's first address, when local) goes
+ * on sending over the connection at (type, bytes, len): replies from there
+ * pass flow control.  Network-facing addresses need no note. */
+static void note_sender(veil_node *node, const veil_message *msg, uint8_t type,
+                        const uint8_t *bytes, size_t len)
+{
+    uint8_t rt;
+    const uint8_t *rb;
+    size_t rl;
+    if (!veil_route_front(veil_message_return_const(msg), &rt, &rb, &rl) ||
+        rt != VEIL_ADDRESS_TYPE_LOCAL)
+        return;
+    veil_route_slot *s = find_slot(&node->router, rb, rl, hash_bytes(rb, rl));
+    if (s != NULL && (s->access == NULL || s->access->kind != VEIL_AC_NETWORK))
+        veil__access_sent(s->ctx, type, bytes, len);
+}
+
 /* A message sent to a transport address goes to the transport at once (not
  * through the queue), so the sender's call returns the transport's verdict:
  * a bad address, a full send queue (VEIL_EAGAIN), a failed dial.  The
  * transport only queues bytes here; it writes before the loop polls. */
-static int hand_to_transport(veil_node *node, veil_message *msg, uint8_t type)
+__attribute__((noinline)) /* keeps the local path of veil__router_send lean */
+static int hand_to_transport(veil_node *node, veil_message *msg, uint8_t type,
+                             const uint8_t *bytes, size_t len)
 {
     veil_transport_slot *t = &node->router.transports[type];
     if (node->current_msg == msg)
@@ -215,6 +243,13 @@ static int hand_to_transport(veil_node *node, veil_message *msg, uint8_t type)
         veil_message_free(msg);
         return veil_error_set(VEIL_ESTOPPED, "node is stopping: message not sent");
     }
+    const veil_local_info *li = &msg->info;
+    if ((li->from_transport || li->via_channel) && !node->relay) {
+        int rc = veil__access_relay(node, msg, type, bytes, len);
+        if (rc < 0)
+            return rc;
+    }
+    note_sender(node, msg, type, bytes, len);
     return t->fn(t->arg, msg);
 }
 
@@ -240,7 +275,7 @@ int veil__router_send(veil_node *node, veil_message *msg)
         return veil_error_set(VEIL_ENOROUTE, "no transport registered for address type %u ('%s')",
                               type, text);
     } else {
-        return hand_to_transport(node, msg, type);
+        return hand_to_transport(node, msg, type, bytes, len);
     }
     return veil__router_enqueue(node, msg);
 }
@@ -251,15 +286,20 @@ int veil_node_deliver(veil_node *node, veil_message *msg)
         veil_message_free(msg);
         return veil_error_set(VEIL_EINVAL, "veil_node_deliver: node and msg must not be NULL");
     }
-    /* The transport's hop is the first address of the return route. */
+    /* The transport's hop is the first address of the return route: the
+     * connection the message came over. */
     uint8_t type = 0;
-    const uint8_t *bytes;
-    size_t len;
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    veil_local_info *li = &msg->info;
+    li->connection.len = 0;
+    li->connection.bytes[0] = '\0';
     if (veil_route_front(veil_message_return_const(msg), &type, &bytes, &len) &&
-        type == VEIL_ADDRESS_TYPE_LOCAL)
-        type = 0;
-    msg->info.from_transport = true;
-    msg->info.transport_type = type;
+        type != VEIL_ADDRESS_TYPE_LOCAL && veil_address_set(&li->connection, type, bytes, len) < 0)
+        li->connection.len = 0;
+    li->from_transport = true;
+    li->transport_type = type;
+    li->admitted = false;
     return veil__router_enqueue(node, msg);
 }
 
@@ -286,42 +326,14 @@ static void drop(veil_node *node, veil_message *msg, const char *why)
     veil_message_free(msg);
 }
 
-/* Was source hash h logged among the last VEIL_RT_REFUSED_LOGGED?  If
- * not, remember it now. */
-static bool refused_before(veil_router *r, uint32_t h)
+bool veil__router_refused_before(veil_node *node, uint32_t h)
 {
+    veil_router *r = &node->router;
     for (unsigned i = 0; i < VEIL_RT_REFUSED_LOGGED; i++)
         if (r->refused_src[i] == h)
             return true;
     r->refused_src[r->refused_next++ % VEIL_RT_REFUSED_LOGGED] = h;
     return false;
-}
-
-/* A transport's message for a local-only address: dropped and counted;
- * logged once per source (the first address of its return route, the
- * connection it came over) among the last few, so a flood cannot flood
- * the log. */
-static void refuse_from_transport(veil_node *node, veil_message *msg)
-{
-    uint8_t type = 0;
-    const uint8_t *bytes = NULL;
-    size_t len = 0;
-    char to[VEIL_ADDRESS_TEXT_MAX + 1], from[VEIL_ADDRESS_TEXT_MAX + 1] = "(no return route)";
-    veil_address a;
-    uint32_t h = 1u; /* 0 marks an empty entry of the ring */
-    node->stats.dropped_local_only++;
-    if (veil_route_front(veil_message_return_const(msg), &type, &bytes, &len)) {
-        h = (hash_bytes(bytes, len) ^ type) | 1u;
-        if (veil_address_set(&a, type, bytes, len) == 0)
-            veil_address_format(&a, from, sizeof from);
-    }
-    if (!refused_before(&node->router, h)) {
-        format_front(msg, to, sizeof to);
-        veil_log(VEIL_LOG_WARN, "node", "dropped a message for '%s' that a transport delivered "
-                 "from '%s': the address is local-only (it accepts only messages made on this "
-                 "node); further ones from there are only counted", to, from);
-    }
-    veil_message_free(msg);
 }
 
 static void run_handler(veil_node *node, veil_context *ctx, veil_message *msg)
@@ -353,6 +365,9 @@ static void deliver_one(veil_node *node, veil_message *msg)
             drop(node, msg, "no transport registered for that address type");
             return;
         }
+        if ((msg->info.from_transport || msg->info.via_channel) && !node->relay &&
+            veil__access_relay(node, msg, type, bytes, len) < 0)
+            return;
         int rc = t->fn(t->arg, msg);
         if (rc < 0)
             veil_log(VEIL_LOG_WARN, "node", "transport for address type %u refused a message: %s (%s)",
@@ -364,11 +379,21 @@ static void deliver_one(veil_node *node, veil_message *msg)
         drop(node, msg, "no worker at that address");
         return;
     }
-    if ((s->flags & VEIL_RT_LOCAL_ONLY) && msg->info.from_transport) {
-        refuse_from_transport(node, msg);
-        return;
-    }
     veil_context *ctx = s->ctx;
+    /* Access control: the default (local only) admits what was made on
+     * this node, and what a secure channel admitted to it, without a call;
+     * everything else takes the slow path. */
+    veil_local_info *li = &msg->info;
+    bool ok;
+    if (s->access == NULL) /* local only */
+        ok = !li->from_transport && (!li->via_channel || li->admitted);
+    else
+        ok = s->access->kind == VEIL_AC_NETWORK ||
+             (s->access->kind == VEIL_AC_LOCAL_SENDERS && !li->from_transport);
+    if (ok)
+        li->admitted = false;
+    else if (veil__access_admit(node, ctx, s->access, msg) < 0)
+        return;
     node->stats.delivered++;
     if (ctx->kind == VEIL_CTX_MAILBOX)
         veil__ctx_mailbox_push(ctx, msg);

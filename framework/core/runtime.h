@@ -6,6 +6,7 @@
 #ifndef VEIL_RUNTIME_H
 #define VEIL_RUNTIME_H
 
+#include <veil/access.h>
 #include <veil/node.h>
 #include <veil/config.h>
 #include <veil/plugin.h>
@@ -88,6 +89,30 @@ struct veil_context {
     size_t mbox_len;
     veil_context *prev, *next;   /* node's context list (start order) */
     veil_context *next_dead;
+    /* Transport connections (onward first hops) this context sent over, a
+     * small ring made on first use: replies over them pass flow control. */
+    veil_address *sent_to;
+    unsigned n_sent_to;
+};
+
+/* ---- access control (access.c) ---------------------------------------- */
+
+enum veil_ac_kind {
+    VEIL_AC_LOCAL_ONLY = 0,      /* the default (a NULL control means it too) */
+    VEIL_AC_LOCAL_SENDERS = 1,
+    VEIL_AC_NETWORK = 2,
+    VEIL_AC_CUSTOM = 3,
+};
+
+#define VEIL_AC_NAME_MAX 96u
+#define VEIL_CTX_SENT_TO 4u
+
+struct veil_access_control {
+    int kind;                    /* veil_ac_kind */
+    unsigned refs;               /* custom ones; built-ins are static */
+    veil_access_control_ops ops;
+    void *state;
+    char name[VEIL_AC_NAME_MAX];
 };
 
 /* ---- router ----------------------------------------------------------- */
@@ -96,13 +121,9 @@ typedef struct veil_route_slot {
     const veil_address *addr;    /* NULL: empty; TOMBSTONE: deleted */
     veil_context *ctx;
     uint32_t hash;
-    uint32_t flags;              /* VEIL_RT_* */
+    veil_access_control *access; /* a reference; NULL: local only */
 } veil_route_slot;
 
-/* Address flags.  LOCAL_ONLY: messages a transport delivered (local info
- * from_transport) are dropped at delivery, counted and logged, and never
- * reach the handler; everything made on this node is delivered. */
-#define VEIL_RT_LOCAL_ONLY 0x1u
 /* Sources of refused messages already logged (a small ring per node). */
 #define VEIL_RT_REFUSED_LOGGED 16u
 
@@ -172,6 +193,7 @@ struct veil_node {
      * a callback, consumed by veil_node_run. */
     volatile sig_atomic_t interrupted;
     bool stopping;
+    bool relay;                  /* [node] relay */
     bool stopped;                /* veil_node_stop ran: nothing runs any more */
     veil_node_stats stats;
     veil_node_plugin_slot *plugins;
@@ -202,9 +224,14 @@ VEIL_RT_HIDDEN int veil__router_add(veil_node *node, const veil_address *a,
 VEIL_RT_HIDDEN void veil__router_remove(veil_node *node, const veil_address *a);
 VEIL_RT_HIDDEN veil_context *veil__router_lookup(const veil_node *node,
                                                  const uint8_t *bytes, size_t len);
-/* Set the VEIL_RT_* flags of a registered address (VEIL_ENOTFOUND). */
-VEIL_RT_HIDDEN int veil__router_set_flags(veil_node *node, const veil_address *a,
-                                          uint32_t flags);
+/* Guard a registered address with ac (a new reference; the old one is
+ * dropped).  VEIL_ENOTFOUND. */
+VEIL_RT_HIDDEN int veil__router_set_access(veil_node *node, const veil_address *a,
+                                           veil_access_control *ac);
+/* Was source hash h logged among the last VEIL_RT_REFUSED_LOGGED?  If not,
+ * it is remembered now. */
+VEIL_RT_HIDDEN bool veil__router_refused_before(veil_node *node, uint32_t h);
+VEIL_RT_HIDDEN uint32_t veil__router_hash(const void *bytes, size_t len);
 /* Check the first hop of msg, then queue it; frees msg on error. */
 VEIL_RT_HIDDEN int veil__router_send(veil_node *node, veil_message *msg);
 /* Queue without the first-hop check (dropped and counted at dispatch). */
@@ -220,6 +247,23 @@ VEIL_RT_HIDDEN void veil__ctx_destroy(veil_context *ctx);
 VEIL_RT_HIDDEN void veil__ctx_mailbox_push(veil_context *ctx, veil_message *msg);
 VEIL_RT_HIDDEN void veil__ctx_reap(veil_node *node);
 VEIL_RT_HIDDEN void veil__ctx_stop_all(veil_node *node);
+
+/* access.c */
+VEIL_RT_HIDDEN void veil__access_ref(veil_access_control *ac);
+/* The slow path of delivery to ctx guarded by ac (NULL: local only): 0 to
+ * deliver (local info's admitted cleared), else msg was dropped, counted
+ * and logged. */
+VEIL_RT_HIDDEN int veil__access_admit(veil_node *node, veil_context *ctx,
+                                      const veil_access_control *ac, veil_message *msg);
+/* msg from another node is about to go to a transport at onward first hop
+ * (type, bytes, len) on a node that does not relay: VEIL_EDENIED when it
+ * is not a reply over the connection it came from (msg is then dropped,
+ * counted, logged), else 0. */
+VEIL_RT_HIDDEN int veil__access_relay(veil_node *node, veil_message *msg, uint8_t type,
+                                      const uint8_t *bytes, size_t len);
+/* ctx sent msg over a transport at (type, bytes, len): remember it. */
+VEIL_RT_HIDDEN void veil__access_sent(veil_context *ctx, uint8_t type, const uint8_t *bytes,
+                                      size_t len);
 
 /* message.c */
 VEIL_RT_HIDDEN void veil__message_release_all(veil_node *node);

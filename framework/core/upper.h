@@ -55,6 +55,10 @@ VEIL_UPPER_HIDDEN void veil__route_unpack(const veil_packed_route *p, veil_route
  * veil_local_info for veil_message_set_local_info and copying it in shows
  * in the data path's cost (docs/PROTOCOL.md, "Performance"). */
 VEIL_UPPER_HIDDEN veil_local_info *veil__message_local_info(veil_message *m);
+/* Wipe what a secure channel put in li (which channel, which peer) and
+ * reset the flags; the connection (meaningful only with from_transport,
+ * nothing secret) is left alone. */
+VEIL_UPPER_HIDDEN void veil__local_info_wipe(veil_local_info *li);
 
 /* ---- plugin kinds (plugin_kind.c) ------------------------------------- */
 

@@ -47,7 +47,7 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
         rc = veil_config_scope_get_int(s, "send_queue_max", DEFAULT_SEND_QUEUE_MAX,
                                        TCP_FRAME_MIN_MAX, 1ll << 32, &v[1]);
     if (rc == 0)
-        rc = veil_config_scope_get_bool(s, "auto_connect", true, &ac);
+        rc = veil_config_scope_get_bool(s, "auto_connect", false, &ac);
     if (rc == 0)
         rc = veil_config_scope_get_int(s, "keepalive", 0, 0, 86400, &v[2]);
     if (rc == 0)

@@ -183,7 +183,9 @@ static void svc_unref(prekey_service *svc)
 static int svc_start(veil_context *ctx, void *state)
 {
     ((prekey_service *)state)->ctx = ctx;
-    return 0;
+    /* Fetches and publications come from other nodes: network-facing
+     * (docs/ARCHITECTURE.md, "Access control"). */
+    return veil_ctx_set_network_facing(ctx, NULL);
 }
 
 static void svc_stop(veil_context *ctx, void *state)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <unistd.h>
 
 veil_route route_of(const char *text)
 {
@@ -52,4 +53,18 @@ void send_text(veil_context *ctx, const char *route, const char *text)
     int rc = veil_ctx_send(ctx, &r, text, strlen(text));
     if (rc != 0)
         fail_msg("send to %s: %s (%s)", route, veil_strerror(rc), veil_last_error());
+}
+
+void send_tcp_frame(int fd, const char *onward, const char *ret, const char *text)
+{
+    veil_route on = route_of(onward), back = route_of(ret);
+    uint8_t buf[2048];
+    size_t n = 0;
+    assert_int_equal(veil_codec_encode(&on, &back, (const uint8_t *)text, strlen(text), buf + 4,
+                                       sizeof buf - 4, &n), 0);
+    buf[0] = (uint8_t)(n >> 24);
+    buf[1] = (uint8_t)(n >> 16);
+    buf[2] = (uint8_t)(n >> 8);
+    buf[3] = (uint8_t)n;
+    assert_int_equal(write(fd, buf, 4 + n), (ssize_t)(4 + n));
 }

@@ -15,5 +15,8 @@ void payload_is(const veil_message *m, const char *text);
 veil_message *receive_ok(veil_context *ctx, int timeout_ms);
 /* Send text along the route written as text, or the test fails. */
 void send_text(veil_context *ctx, const char *route, const char *text);
+/* Write one frame of the tcp transport to fd, as a peer would: onward and
+ * return routes written as text, payload text (the test fails otherwise). */
+void send_tcp_frame(int fd, const char *onward, const char *ret, const char *text);
 
 #endif

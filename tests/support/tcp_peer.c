@@ -1,9 +1,10 @@
-/* A veil node in its own process for the tcp tests: an "echoer" worker,
- * the tcp transport listening on -l (default 127.0.0.1:0).  It prints
- * "LISTEN <bound address>" on stdout once listening and runs until its
- * stdin closes (or it is killed).
+/* A veil node in its own process for the tcp tests: an "echoer" worker
+ * exposed to the network (network-facing), the tcp transport listening on
+ * -l (default 127.0.0.1:0); with -r it relays ([node] relay = true).  It
+ * prints "LISTEN <bound address>" on stdout once listening and runs until
+ * its stdin closes (or it is killed).
  *
- *   tcp_peer [-l host:port] [-c key=value]...   (keys of [transport.tcp]) */
+ *   tcp_peer [-l host:port] [-r] [-c key=value]...   (keys of [transport.tcp]) */
 #include <veil/veil.h>
 
 #include <stdio.h>
@@ -15,6 +16,12 @@ static int echo(veil_context *ctx, void *state, veil_message *msg)
 {
     (void)state;
     return veil_ctx_reply_message(ctx, msg, NULL, 0);
+}
+
+static int expose(veil_context *ctx, void *state)
+{
+    (void)state;
+    return veil_ctx_set_network_facing(ctx, NULL);
 }
 
 static void on_stdin(veil_node *node, int fd, uint32_t events, void *arg)
@@ -44,16 +51,19 @@ int main(int argc, char **argv)
     if (rc < 0)
         return die("config", rc);
     int opt;
-    while ((opt = getopt(argc, argv, "l:c:")) != -1) {
+    while ((opt = getopt(argc, argv, "l:rc:")) != -1) {
         char *eq = opt == 'c' ? strchr(optarg, '=') : NULL;
         if (opt == 'l') {
             where = optarg;
+        } else if (opt == 'r') {
+            if ((rc = veil_config_set(cfg, "node", "relay", "true")) < 0)
+                return die("config", rc);
         } else if (eq != NULL) {
             *eq = '\0';
             if ((rc = veil_config_set(cfg, "transport.tcp", optarg, eq + 1)) < 0)
                 return die("config", rc);
         } else {
-            fprintf(stderr, "usage: tcp_peer [-l host:port] [-c key=value]...\n");
+            fprintf(stderr, "usage: tcp_peer [-l host:port] [-r] [-c key=value]...\n");
             return 2;
         }
     }
@@ -64,7 +74,8 @@ int main(int argc, char **argv)
     veil_config_free(cfg);
     if (rc < 0)
         return die("node", rc);
-    static const veil_worker_ops ops = {.size = sizeof ops, .handle_message = echo};
+    static const veil_worker_ops ops = {.size = sizeof ops, .start = expose,
+                                        .handle_message = echo};
     veil_address bound;
     bool done = false;
     veil_watch *w;

@@ -96,6 +96,8 @@ int tcp_test_node(veil_node **node, veil_context **app, const char *const *kv)
     int rc = veil_config_new(&cfg);
     if (rc == 0)
         rc = veil_config_set(cfg, "transport.tcp", "plugin", "tcp");
+    if (rc == 0)
+        rc = veil_config_set(cfg, "transport.tcp", "auto_connect", "true");
     for (size_t i = 0; rc == 0 && kv != NULL && kv[i] != NULL; i++) {
         char key[64];
         const char *eq = strchr(kv[i], '=');
@@ -113,6 +115,12 @@ int tcp_test_node(veil_node **node, veil_context **app, const char *const *kv)
     rc = veil_node_new(node, app, &o);
     veil_config_free(cfg);
     return rc;
+}
+
+int tcp_expose(veil_context *ctx, void *state)
+{
+    (void)state;
+    return veil_ctx_set_network_facing(ctx, NULL);
 }
 
 bool tcp_pump_until(veil_node *node, const volatile int *flag, int timeout_ms)

@@ -23,9 +23,13 @@ int tcp_peer_stop(tcp_peer_proc *p);
 /* SIGKILL and reap. */
 void tcp_peer_kill(tcp_peer_proc *p);
 
-/* A node with [transport.tcp] plugin = tcp plus key=value pairs (NULL-
- * terminated list of "key=value"). */
+/* A node with [transport.tcp] plugin = tcp, auto_connect = true (these
+ * tests dial on first send) plus key=value pairs (NULL-terminated list of
+ * "key=value"; they win). */
 int tcp_test_node(veil_node **node, veil_context **app, const char *const *kv);
+/* A worker start op making the worker network-facing (veil/access.h): the
+ * workers raw TCP clients and peers talk to. */
+int tcp_expose(veil_context *ctx, void *state);
 /* Run the loop in small steps until *flag != 0 or timeout_ms passes. */
 bool tcp_pump_until(veil_node *node, const volatile int *flag, int timeout_ms);
 /* Resident set size in KiB (from /proc/self/statm). */

@@ -106,10 +106,15 @@ void node_from(const char *text, veil_node **node, veil_context **app)
     veil_node_options o;
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
-    if (text != NULL) {
+    if (text != NULL)
         assert_int_equal(veil_config_new_from_text(&cfg, text, "<test>"), 0);
-        o.config = cfg;
-    }
+    else
+        assert_int_equal(veil_config_new(&cfg), 0);
+    /* Flow control (docs/ARCHITECTURE.md, "Access control"): the world's
+     * channels may reach its echoer unless the test says otherwise. */
+    if (veil_config_get(cfg, "secure_channel", "allowed_workers") == NULL)
+        assert_int_equal(veil_config_set(cfg, "secure_channel", "allowed_workers", "echoer"), 0);
+    o.config = cfg;
     int rc = veil_node_new(node, app, &o);
     if (rc < 0)
         fail_msg("veil_node_new: %s", veil_last_error());

@@ -57,7 +57,8 @@ extern const veil_worker_ops tap_ops;
 /* Release held frames, in reverse order when reverse is set. */
 void tap_release(veil_context *ctx, tap_state *t, int reverse);
 
-/* A node from configuration text (NULL: defaults). */
+/* A node from configuration text (NULL: defaults); unless the text sets
+ * [secure_channel] allowed_workers, the node's channels may reach "echoer". */
 void node_from(const char *text, veil_node **node, veil_context **app);
 /* A policy trusting only peer's identifier. */
 veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer);

@@ -44,7 +44,7 @@ check_includes() (
     awk -v headers="$headers" '
     BEGIN {
         rank["common"] = -1; rank["core"] = 0; rank["identity"] = 1; rank["channel"] = 2; rank["umbrella"] = 3
-        n = split("common error log address message node codec config plugin vault transport", c, " ")
+        n = split("common error log address message access node codec config plugin vault transport", c, " ")
         for (i = 1; i <= n; i++) pub[c[i] ".h"] = "core"
         pub["entity.h"] = "identity"; pub["trust_policy.h"] = "identity"
         pub["key_agreement.h"] = "channel"; pub["secure_channel.h"] = "channel"

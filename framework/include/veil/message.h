@@ -26,15 +26,29 @@ typedef struct veil_node veil_node;
  * (veil_ctx_forward*, veil_ctx_reply_message).  docs/ARCHITECTURE.md,
  * "Node-local information", says who sets what. */
 typedef struct veil_local_info {
+    /* The small fields first: the router reads them for every delivery,
+     * and there they share the message's first cache line (issue #12
+     * reordered the struct and appended `connection`; its layout is not
+     * ABI-stable yet). */
     bool via_channel;                          /* came out of a secure channel */
-    veil_address channel;                      /* that channel's local address */
-    char peer_identifier[VEIL_IDENTIFIER_TEXT_MAX]; /* authenticated peer */
     /* Set by the runtime when a transport hands the message in
      * (veil_node_deliver); cleared when a secure channel decrypts it (it
-     * then comes from the channel's authenticated peer).  Local-only
-     * addresses (a secure channel's public address) refuse such messages. */
+     * then comes from the channel's authenticated peer).  Only
+     * network-facing addresses take such messages (veil/access.h). */
     bool from_transport;
+    /* Set by the layer that made the message when its flow control
+     * admitted it to the first hop (a secure channel's allowed workers or
+     * reply path): the "local only" access control accepts it there.  The
+     * router clears it at that delivery, so it never travels further. */
+    bool admitted;
     uint8_t transport_type;                    /* the delivering transport's address type */
+    veil_address channel;                      /* that channel's local address */
+    char peer_identifier[VEIL_IDENTIFIER_TEXT_MAX]; /* authenticated peer */
+    /* Meaningful only while from_transport is set: the connection a
+     * transport delivered it over (the first address of its return route
+     * then; len 0: none).  Last, so wiping what a channel put here leaves
+     * it alone. */
+    veil_address connection;
 } veil_local_info;
 
 /* A fresh message from the node's pool (empty routes and payload).  For

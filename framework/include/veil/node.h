@@ -18,6 +18,7 @@
 #include <veil/common.h>
 #include <veil/address.h>
 #include <veil/message.h>
+#include <veil/access.h>
 
 VEIL_BEGIN_DECLS
 
@@ -102,7 +103,12 @@ typedef struct veil_node_stats {
     uint64_t handler_errors;   /* handle_message returned < 0 */
     uint64_t message_allocs;   /* pool misses that called malloc (messages) */
     uint64_t buffer_allocs;    /* pool misses that called malloc (payloads) */
-    uint64_t dropped_local_only; /* from a transport, for a local-only address */
+    /* Refused by flow control: a transport delivered it for an address that
+     * is neither network-facing nor a reply path (veil/access.h). */
+    uint64_t dropped_local_only;
+    /* Every message refused by access or flow control at delivery (the
+     * above included) or by the relay rule: veil/access.h. */
+    uint64_t dropped_access;
 } veil_node_stats;
 VEIL_EXPORT void veil_node_get_stats(const veil_node *node, veil_node_stats *out);
 
@@ -148,10 +154,11 @@ VEIL_EXPORT const veil_address *veil_ctx_address(const veil_context *ctx);
 /* Every address the context owns, the primary one first; *n gets how many.
  * Valid while the context lives. */
 VEIL_EXPORT const veil_address *veil_ctx_addresses(const veil_context *ctx, size_t *n);
-/* Make address a, which ctx owns, local-only: messages a transport
- * delivered there (local info from_transport) are dropped before any
- * handler runs, counted and logged (docs/ARCHITECTURE.md, "Node-local
- * information").  VEIL_ENOTFOUND when ctx does not own a. */
+/* Guard address a, which ctx owns, with the "local senders" access control
+ * (veil/access.h): messages a transport delivered there (local info
+ * from_transport) are dropped before any handler runs, counted and logged
+ * (docs/ARCHITECTURE.md, "Access control").  VEIL_ENOTFOUND when ctx does
+ * not own a. */
 VEIL_EXPORT int veil_ctx_set_local_only(veil_context *ctx, const veil_address *a) VEIL_WUR;
 VEIL_EXPORT veil_node *veil_ctx_node(veil_context *ctx);
 /* A mailbox context at a new address (NULL: random "app_..." address) for

@@ -15,6 +15,7 @@
 #define VEIL_SECURE_CHANNEL_H
 
 #include <veil/common.h>
+#include <veil/access.h>
 #include <veil/address.h>
 #include <veil/entity.h>
 #include <veil/trust_policy.h>
@@ -122,6 +123,47 @@ VEIL_EXPORT int veil_secure_channel_open_cancel(veil_node *node,
 VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route,
                                          veil_trust_policy *policy,
                                          veil_address *channel) VEIL_WUR;
+/* ---- flow control (docs/ARCHITECTURE.md, "Access control") ---------------
+ * A message a channel decrypted may reach only (1) the local addresses the
+ * channel allows ("allowed workers") and (2) the reply path: a local
+ * address that sent a message through this channel.  Anything else is
+ * dropped and counted (veil_channel_stats.dropped_flow), logged once per
+ * channel.  What passes is admitted at that first hop by the default "local
+ * only" access control (veil/access.h); a worker guarded by another control
+ * must admit it too.  Defaults: [secure_channel] allowed_workers (a list of
+ * local addresses, docs/CONFIG.md), else none.
+ *
+ * veil_secure_channel_listener_allow: the allowed workers of the channels
+ * of the listener at `listener` (replaces the list; it applies at once, to
+ * channels already open too).  veil_secure_channel_allow: the same for an
+ * initiator's channel (by its address; VEIL_EINVAL for a listener's
+ * channel).  Local addresses only; VEIL_ENOTFOUND, VEIL_ELIMIT (more than
+ * 32), VEIL_EINVAL. */
+VEIL_EXPORT int veil_secure_channel_listener_allow(veil_node *node, const char *listener,
+                                                   const char *const *workers,
+                                                   size_t n) VEIL_WUR;
+VEIL_EXPORT int veil_secure_channel_allow(veil_node *node, const veil_address *channel,
+                                          const char *const *workers, size_t n) VEIL_WUR;
+
+/* ---- access controls that look at a channel's local info ------------------
+ * For veil_ctx_set_access_control (veil/access.h).  Each refuses messages
+ * no secure channel decrypted (local ones included).
+ *   from_channel_peers   any authenticated channel peer
+ *   from_identifiers     peers whose identifier is one of these (copied)
+ *   from_channel         messages of that one channel (its local address)
+ *   from_trust_policy    peers the policy trusts (takes ownership of it, also
+ *                        on failure); the policy's check gets the peer
+ *                        identifier only (no history, key or route: a
+ *                        policy that needs them denies)
+ * Free the result with veil_access_control_free once it guards addresses. */
+VEIL_EXPORT int veil_access_control_from_channel_peers(veil_access_control **out) VEIL_WUR;
+VEIL_EXPORT int veil_access_control_from_identifiers(const char *const *identifiers, size_t n,
+                                                     veil_access_control **out) VEIL_WUR;
+VEIL_EXPORT int veil_access_control_from_channel(const veil_address *channel,
+                                                 veil_access_control **out) VEIL_WUR;
+VEIL_EXPORT int veil_access_control_from_trust_policy(veil_trust_policy *policy,
+                                                      veil_access_control **out) VEIL_WUR;
+
 /* Send a close message to the peer and stop the local channel worker. */
 VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
                                           const veil_address *channel) VEIL_WUR;
@@ -167,6 +209,10 @@ typedef struct veil_channel_stats {
     uint64_t dropped_oversize;
     uint64_t rekeys;
     char peer_identifier[VEIL_IDENTIFIER_LEN + 1];
+    /* decrypted messages refused by flow control: for a worker the channel
+     * does not allow (veil_secure_channel_listener_allow) that sent nothing
+     * through it, or for a transport address */
+    uint64_t dropped_flow;
 } veil_channel_stats;
 VEIL_EXPORT int veil_secure_channel_stats(veil_node *node,
                                           const veil_address *channel,

@@ -9,6 +9,7 @@
 #include <veil/address.h>
 #include <veil/message.h>
 #include <veil/node.h>
+#include <veil/access.h>
 #include <veil/codec.h>
 #include <veil/config.h>
 #include <veil/plugin.h>

@@ -121,7 +121,7 @@ static void test_free_early(void **state)
     assert_int_equal(veil_entity_open(w.node, v, "dave", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
                                       &dave), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.bob, "bob",
-                                                         trust_only(w.node, dave)), 0);
+                                                       trust_only(w.node, dave)), 0);
     veil_route r = route_of("bob");
     veil_address ch;
     assert_int_equal(veil_secure_channel_open(dave, &r, trust_only(w.node, w.bob), &ch), 0);
@@ -202,6 +202,9 @@ static void test_nested(void **state)
                                                        trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol",
                                                        trust_only(w.node, w.alice)), 0);
+    /* the outer channel's peer may reach the inner listener (flow control) */
+    static const char *const via_bob[] = {"echoer", "carol"};
+    assert_int_equal(veil_secure_channel_listener_allow(w.node, "bob", via_bob, 2), 0);
     veil_route r = route_of("bob");
     veil_address outer, inner;
     assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &outer),
@@ -240,6 +243,9 @@ static void test_route_lost(void **state)
                                                        trust_only(w.node, w.alice)), 0);
     assert_int_equal(veil_secure_channel_listener_open(w.carol, "carol",
                                                        trust_only(w.node, w.alice)), 0);
+    /* the outer channel's peer may reach the inner listener (flow control) */
+    static const char *const via_bob[] = {"echoer", "carol"};
+    assert_int_equal(veil_secure_channel_listener_allow(w.node, "bob", via_bob, 2), 0);
     veil_route r = route_of("h1 => bob");
     veil_address outer, inner, hop;
     assert_int_equal(veil_secure_channel_open(w.alice, &r, trust_only(w.node, w.bob), &outer),

@@ -453,7 +453,7 @@ static void test_legit_during_flood(void **state)
 {
     (void)state;
     world w;
-    pair_up(&w, "[transport.tcp]\nplugin = tcp\n", "bob");
+    pair_up(&w, "[transport.tcp]\nplugin = tcp\nauto_connect = true\n", "bob");
     veil_address bound;
     assert_int_equal(veil_node_transport_listen(w.node, "tcp", "127.0.0.1:0", &bound), 0);
     int port = atoi(strrchr(bound.bytes, ':') + 1);

@@ -24,23 +24,27 @@ static void inject_up(inject_world *w)
     veil_address bound;
     assert_int_equal(veil_node_transport_listen(w->p.node, "tcp", "127.0.0.1:0", &bound), 0);
     w->port = atoi(strrchr(bound.bytes, ':') + 1);
+    /* auto_connect is off by default: dial our own port explicitly */
+    char where[64];
+    snprintf(where, sizeof where, "127.0.0.1:%d", w->port);
+    assert_int_equal(veil_node_transport_connect(w->p.node, "tcp", where, NULL), 0);
+}
+
+/* Workers the stranger may reach: network-facing (veil/access.h). */
+static int expose(veil_context *ctx, void *state)
+{
+    (void)state;
+    return veil_ctx_set_network_facing(ctx, NULL);
 }
 
 /* One frame of the tcp transport: onward route, return ["mallory"],
  * payload text. */
 static void raw_send(int fd, const char *onward, const char *text)
 {
-    veil_route on = route_of(onward), ret = route_of("mallory");
-    uint8_t buf[2048];
-    size_t n = 0;
-    assert_int_equal(veil_codec_encode(&on, &ret, (const uint8_t *)text, strlen(text), buf + 4,
-                                       sizeof buf - 4, &n), 0);
-    buf[0] = (uint8_t)(n >> 24);
-    buf[1] = (uint8_t)(n >> 16);
-    buf[2] = (uint8_t)(n >> 8);
-    buf[3] = (uint8_t)n;
-    assert_int_equal(write(fd, buf, 4 + n), (ssize_t)(4 + n));
+    send_tcp_frame(fd, onward, "mallory", text);
 }
+
+static veil_worker_ops exposed_ops;
 
 static veil_node_stats node_stats(veil_node *node)
 {
@@ -94,16 +98,17 @@ static void test_encryptor_refuses_transport(void **state)
         raw_send(fd, to_a, "injected as alice");
         raw_send(fd, to_b, "injected as bob");
     }
-    /* The same stranger reaching a plain worker works (the frames do
-     * arrive): the echo comes back to it, unattributed. */
-    raw_send(fd, "echoer", "plain");
-    PUMP_UNTIL(w.p.node, w.p.echo.count == 2 &&
-                       node_stats(w.p.node).dropped_local_only == s0.dropped_local_only + 6);
+    /* The same stranger reaching a network-facing worker works (the frames
+     * do arrive): the echo comes back to it, unattributed. */
+    unsigned seen = 0;
+    assert_int_equal(veil_ctx_start_worker(w.p.app, "exposed", &exposed_ops, &seen), 0);
+    raw_send(fd, "exposed => echoer", "plain");
+    PUMP_UNTIL(w.p.node, seen == 1 &&
+                       node_stats(w.p.node).dropped_local_only == s0.dropped_local_only + 7);
     logs_stop();
-    assert_string_equal(w.p.echo.last_payload, "plain");
-    assert_false(w.p.echo.last_info.via_channel);
-    assert_true(w.p.echo.last_info.from_transport);
-    assert_int_equal(w.p.echo.last_info.transport_type, VEIL_ADDRESS_TYPE_TCP);
+    /* ... but the echoer behind it is local only: what came from the
+     * network stays out of it (the seventh drop). */
+    assert_int_equal(w.p.echo.count, 1);
     /* Nothing went through either channel. */
     veil_channel_stats a1, b1;
     assert_int_equal(veil_secure_channel_stats(w.p.node, &ch, &a1), 0);
@@ -112,12 +117,14 @@ static void test_encryptor_refuses_transport(void **state)
     assert_int_equal(b1.sent, b0.sent);
     assert_int_equal(a1.received, a0.received);
     assert_int_equal(b1.received, b0.received);
-    /* Logged once for this source, with the reason; counted six times. */
-    const char *first = strstr(LOGS.text, "that a transport delivered from '1#127.0.0.1:");
+    /* Logged once for this source, with the reason; counted seven times. */
+    const char *first = strstr(LOGS.text, "from connection '1#127.0.0.1:");
     assert_non_null(first);
-    assert_null(strstr(first + 1, "that a transport delivered from"));
-    assert_non_null(strstr(LOGS.text, "the address is local-only"));
-    assert_int_equal(node_stats(w.p.node).dropped_local_only, s0.dropped_local_only + 6);
+    assert_null(strstr(first + 1, "from connection '1#127.0.0.1:"));
+    assert_non_null(strstr(LOGS.text, "a transport delivered it, and the address is not "
+                                      "network-facing"));
+    assert_int_equal(node_stats(w.p.node).dropped_local_only, s0.dropped_local_only + 7);
+    assert_int_equal(node_stats(w.p.node).dropped_access, s0.dropped_access + 7);
     /* The channel itself is unharmed. */
     round_trip(w.p.app, &ch, "still fine");
     close(fd);
@@ -139,6 +146,7 @@ static int vouch_handle(veil_context *ctx, void *state, veil_message *msg)
 
 static const veil_worker_ops vouch_ops = {
     .size = sizeof(veil_worker_ops),
+    .start = expose,
     .handle_message = vouch_handle,
 };
 
@@ -149,7 +157,7 @@ static void test_relay_vouches_explicitly(void **state)
     inject_up(&w);
     unsigned hops = 0;
     assert_int_equal(veil_ctx_start_worker(w.p.app, "vouch", &vouch_ops, NULL), 0);
-    assert_int_equal(veil_ctx_start_worker(w.p.app, "hop", &hop_ops, &hops), 0);
+    assert_int_equal(veil_ctx_start_worker(w.p.app, "hop", &exposed_ops, &hops), 0);
     veil_address ch;
     assert_int_equal(pair_create(&w.p, "bob", &ch), 0);
     int fd = connect_raw(w.port);
@@ -174,6 +182,8 @@ static void test_relay_vouches_explicitly(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    exposed_ops = hop_ops; /* a counting hop, network-facing */
+    exposed_ops.start = expose;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encryptor_refuses_transport),
         cmocka_unit_test(test_relay_vouches_explicitly),

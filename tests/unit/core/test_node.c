@@ -417,15 +417,21 @@ static void test_transport_routing(void **state)
     route_is(veil_message_onward_const(t.held), "1#127.0.0.1:4000 => echoer");
     route_is(veil_message_return_const(t.held), "app");
     payload_is(t.held, "over the wire");
-    /* inject it back as if it came from a socket, for the app */
+    /* inject it back as if it came from a socket, for the app: the
+     * transport puts the connection first on the return route; app sent
+     * over that connection, so the reply passes flow control */
     veil_message *m = t.held;
     t.held = NULL;
+    veil_address conn;
+    assert_int_equal(veil_address_parse(&conn, "1#127.0.0.1:4000"), 0);
     assert_int_equal(veil_route_pop_front(veil_message_onward(m), NULL), 0);
     veil_route_init(veil_message_onward(m));
     assert_int_equal(veil_route_append_str(veil_message_onward(m), "app"), 0);
+    assert_int_equal(veil_route_prepend(veil_message_return(m), &conn), 0);
     assert_int_equal(veil_node_deliver(node, m), 0);
     veil_message *got = receive_ok(app, 1000);
     payload_is(got, "over the wire");
+    assert_true(veil_address_equal(&veil_message_local_info(got)->connection, &conn));
     veil_message_free(got);
     veil_node_unregister_transport(node, 1);
     veil_route r = route_of("1#127.0.0.1:4000");

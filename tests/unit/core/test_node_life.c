@@ -424,8 +424,10 @@ static void test_pending_messages(void **state)
     assert_int_equal(v->t.handled, 2);
 }
 
-/* Local-only: only for an address the context owns; then what comes from
- * a transport to it is dropped before the handler, and counted. */
+/* What a transport delivers reaches only network-facing addresses; the
+ * "local senders" control (veil_ctx_set_local_only) takes it back; only
+ * for an address the context owns.  Refusals are dropped before the
+ * handler and counted. */
 static void test_local_only(void **state)
 {
     services *v = *state;
@@ -435,18 +437,23 @@ static void test_local_only(void **state)
     assert_error(veil_ctx_set_local_only(box, &v->a[0]), VEIL_ENOTFOUND,
                  "address 'pub' is not one of this context's");
     assert_int_equal(veil_ctx_set_local_only(v->t.ctx, &v->x), VEIL_ENOTFOUND);
+    assert_int_equal(veil_ctx_set_network_facing(v->t.ctx, &v->x), VEIL_ENOTFOUND);
     veil_node_stats s0, s1;
     veil_node_get_stats(v->n, &s0);
-    deliver_to(v->n, &v->a[0]); /* not local-only yet: handled */
+    deliver_to(v->n, &v->a[0]); /* local only by default: dropped, counted */
+    assert_int_equal(v->t.handled, 0);
+    assert_int_equal(veil_ctx_set_network_facing(v->t.ctx, NULL), 0); /* both addresses */
+    deliver_to(v->n, &v->a[0]); /* handled */
     assert_int_equal(v->t.handled, 1);
     assert_int_equal(veil_ctx_set_local_only(v->t.ctx, &v->a[0]), 0);
-    deliver_to(v->n, &v->a[0]); /* now dropped before the handler, counted */
-    deliver_to(v->n, &v->a[1]); /* the other address is not local-only */
+    deliver_to(v->n, &v->a[0]); /* dropped again */
+    deliver_to(v->n, &v->a[1]); /* the other address is still network-facing */
     assert_int_equal(veil_ctx_send(v->app, &r, "z", 1), 0); /* made on the node: handled */
     assert_int_equal(veil_node_run_once(v->n, 0), 0);
     veil_node_get_stats(v->n, &s1);
     assert_int_equal(v->t.handled, 3);
-    assert_int_equal(s1.dropped_local_only - s0.dropped_local_only, 1);
+    assert_int_equal(s1.dropped_local_only - s0.dropped_local_only, 2);
+    assert_int_equal(s1.dropped_access - s0.dropped_access, 2);
     veil_ctx_free(box);
 }
 

@@ -132,7 +132,9 @@ static void test_three_node_relay(void **state)
 {
     (void)state;
     tcp_peer_proc b, c;
-    start_peer(&b, NULL);
+    /* B relays (its explicit role) and dials onward hops itself */
+    static const char *const relay[] = {"-r", "-c", "auto_connect=true", NULL};
+    start_peer(&b, relay);
     start_peer(&c, NULL);
     /* No connect(): A dials B on first send, B (listening only) dials C. */
     char route_text[600];

@@ -43,7 +43,8 @@ static int echo(veil_context *ctx, void *state, veil_message *msg)
 
 static void start(const char *const *kv)
 {
-    static const veil_worker_ops ops = {.size = sizeof ops, .handle_message = echo};
+    static const veil_worker_ops ops = {.size = sizeof ops, .start = tcp_expose,
+                                        .handle_message = echo};
     veil_address bound;
     memset(&lost, 0, sizeof lost);
     assert_int_equal(tcp_test_node(&node, &app, kv), 0);

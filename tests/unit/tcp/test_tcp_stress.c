@@ -44,7 +44,8 @@ static int setup(void **state)
     (void)state;
     static const char *const kv[] = {"max_frame=4096", "frame_timeout=300",
                                      "send_queue_max=256k", NULL};
-    static const veil_worker_ops ops = {.size = sizeof ops, .handle_message = echo};
+    static const veil_worker_ops ops = {.size = sizeof ops, .start = tcp_expose,
+                                        .handle_message = echo};
     memset(&lost_info, 0, sizeof lost_info);
     if (tcp_test_node(&node, &app, kv) < 0 ||
         veil_ctx_start_worker(app, "echoer", &ops, NULL) < 0 ||
@@ -392,7 +393,8 @@ static int count_handle(veil_context *ctx, void *state, veil_message *msg)
 static void test_burst_enters_a_share_per_round(void **state)
 {
     (void)state;
-    static const veil_worker_ops ops = {.size = sizeof ops, .handle_message = count_handle};
+    static const veil_worker_ops ops = {.size = sizeof ops, .start = tcp_expose,
+                                        .handle_message = count_handle};
     burst_count b = {.in_order = true};
     assert_int_equal(veil_ctx_stop_worker(app, "echoer"), 0);
     assert_int_equal(veil_ctx_start_worker(app, "echoer", &ops, &b), 0);

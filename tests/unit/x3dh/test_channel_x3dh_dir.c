@@ -62,6 +62,9 @@ static void *peer_main(void *arg)
     veil_config *cfg = NULL;
     veil_node_options o = { .size = sizeof o };
     int rc = veil_config_new_from_text(&cfg, p->config, "<peer>");
+    /* Bob's channels may reach his echoer (flow control) */
+    if (rc == 0)
+        rc = veil_config_set(cfg, "secure_channel", "allowed_workers", "echoer");
     o.config = cfg;
     if (rc == 0)
         rc = veil_node_new(&node, &app, &o);
@@ -166,27 +169,30 @@ static void refused(veil_node *node, const veil_route *dir, uint8_t *pub, size_t
         fail_msg("refusal detail '%s', expected '%s'", (char *)ans + 27, want);
 }
 
+#define DIAL "[transport.tcp]\nauto_connect = true\n"
+
 static void test_directory_third_node(void **state)
 {
     (void)state;
     static peer d, b;
     memset(&d, 0, sizeof d);
-    snprintf(d.config, sizeof d.config, "[key_agreement]\nplugin = x3dh\n");
+    /* every node here dials the others on first use (auto_connect) */
+    snprintf(d.config, sizeof d.config, "[key_agreement]\nplugin = x3dh\n" DIAL);
     d.directory = true;
     peer_start(&d);
 
     veil_node *node;
     veil_context *app;
     char conf[512];
-    snprintf(conf, sizeof conf, "[key_agreement]\nplugin = x3dh\n[prekeys]\nroute = %s => prekeys\n",
-             d.bound);
+    snprintf(conf, sizeof conf, DIAL "[key_agreement]\nplugin = x3dh\n[prekeys]\n"
+             "route = %s => prekeys\n", d.bound);
     node_from(conf, &node, &app);
     assert_int_equal(veil_node_transport_start(node, "tcp"), 0);
     veil_entity *alice;
     assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &alice), 0);
 
     memset(&b, 0, sizeof b);
-    snprintf(b.config, sizeof b.config, "[key_agreement]\nplugin = x3dh\n[prekeys]\n"
+    snprintf(b.config, sizeof b.config, DIAL "[key_agreement]\nplugin = x3dh\n[prekeys]\n"
              "directory_route = %s => prekeys\nopk_count = 3\nopk_low_water = 2\n"
              "publish_interval_s = 1\n", d.bound);
     snprintf(b.trust, sizeof b.trust, "%s", veil_entity_identifier(alice));
