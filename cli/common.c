@@ -90,9 +90,17 @@ static int set_option(const cli_cmd *cmd, int c, cli_opts *o)
     return CLI_OK;
 }
 
-/* The option text getopt stopped at, for messages. */
-static const char *bad_option(char **argv, char *buf, size_t cap)
+/* The option text getopt stopped at, for messages: idx is the long
+ * option matched (-1 for none). */
+static const char *bad_option(char **argv, int c, int idx, char *buf, size_t cap)
 {
+    if (c != '?' && c != ':') {
+        if (idx >= 0)
+            snprintf(buf, cap, "--%s", long_options[idx].name);
+        else
+            snprintf(buf, cap, "-%c", c);
+        return buf;
+    }
     if (optopt != 0 && optopt < 256) {
         snprintf(buf, cap, "-%c", optopt);
         return buf;
@@ -103,22 +111,24 @@ static const char *bad_option(char **argv, char *buf, size_t cap)
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, unsigned accept, int min, int max,
               cli_opts *out)
 {
-    char buf[8];
-    int c, idx, rc;
+    char buf[32];
+    int c, idx = -1, rc;
     memset(out, 0, sizeof *out);
     out->pass_fd = -1;
     out->name = "default";
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":c:o:h", long_options, &idx)) != -1) {
+        const char *opt = bad_option(argv, c, idx, buf, sizeof buf);
+        idx = -1;
         if (c == 'h') {
             fputs(cmd->help, stdout);
             return -1;
         }
         if (c == ':')
-            return cli_usage(cmd, "option '%s' needs a value", bad_option(argv, buf, sizeof buf));
+            return cli_usage(cmd, "option '%s' needs a value", opt);
         if (c == '?' || (option_group(c) & accept) != option_group(c))
-            return cli_usage(cmd, "unknown option '%s'", bad_option(argv, buf, sizeof buf));
+            return cli_usage(cmd, "unknown option '%s'", opt);
         if ((rc = set_option(cmd, c, out)) != CLI_OK)
             return rc;
     }
@@ -205,6 +215,9 @@ static int file_vault_options(const cli_opts *o, veil_config *cfg, cli_create cr
     int rc = veil_config_set(cfg, "vault", "create", create == CLI_NEW ? "new" : "no");
     if (rc != 0)
         return rc;
+    if (o->pass_env != NULL && getenv(o->pass_env) == NULL)
+        return veil_error_set(VEIL_ECONFIG, "--passphrase-env %s: no such variable in the "
+                                            "environment", o->pass_env);
     if (o->pass_env != NULL)
         return replace_source(cfg, "passphrase_env", o->pass_env);
     if (o->pass_fd >= 0) {
