@@ -377,6 +377,33 @@ static void test_errors(void **state)
     world_down(&w);
 }
 
+/* veil_secure_channel_config_check reads [secure_channel] as a listener and
+ * an initiator do, with nothing opened: the same error for each mistake
+ * (the errors above), 0 for good or absent values. */
+static void test_config_check(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *error; } cases[] = {
+        { "", NULL },
+        { "[secure_channel]\nrekey_interval = 1000\nmax_message = 64k\n", NULL },
+        { "[secure_channel]\nrekey_intervall = 5\n", "unknown key 'rekey_intervall'" },
+        { "[secure_channel]\nmax_message = 0\n", "max_message = '0'" },
+        { "[secure_channel]\ncookie_threshold = -1\n", "cookie_threshold = '-1'" },
+    };
+    world w;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        world_up(&w, cases[i].text, WORLD_CAROL);
+        if (cases[i].error == NULL)
+            assert_int_equal(veil_secure_channel_config_check(w.node), 0);
+        else
+            assert_error_contains(veil_secure_channel_config_check(w.node), VEIL_ECONFIG,
+                                  cases[i].error);
+        world_down(&w);
+    }
+    assert_error(veil_secure_channel_config_check(NULL), VEIL_EINVAL,
+                 "veil_secure_channel_config_check: node is NULL");
+}
+
 /* After Alice rotates her identity key, a new channel carries a new
  * attestation (the cached one was signed by the old key) and a longer
  * history; Bob's policy still allows her identifier. */
@@ -464,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_listener_close),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_after_rotation),
         cmocka_unit_test(test_many_channels),
     };
