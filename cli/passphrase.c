@@ -98,6 +98,7 @@ static int ask_all(int fd, const char *prompt, bool confirm, char *buf, size_t c
 {
     static char again[CLI_PASSPHRASE_MAX + 2];
     size_t len2 = 0;
+    (void)mlock(again, sizeof again); /* best effort, as buf */
     int rc = ask(fd, prompt, buf, cap, len);
     if (rc == 0 && confirm) {
         rc = ask(fd, "Repeat it: ", again, sizeof again, &len2);
