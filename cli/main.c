@@ -35,13 +35,21 @@ static const cli_cmd *find_group(const char *name)
     return NULL;
 }
 
-/* `veil GROUP` or `veil GROUP --help`: the group's commands. */
-static int group_help(const cli_cmd *group, FILE *out)
+/* `veil GROUP --help`: the group's commands. */
+static int group_help(const cli_cmd *group)
 {
-    fprintf(out, "Usage: veil %s COMMAND [options]\n\nCommands:\n", group->group);
+    printf("Usage: veil %s COMMAND [options]\n\nCommands:\n", group->group);
     for (const cli_cmd *c = group; c->group != NULL; c++)
-        fprintf(out, "  %-7s %s\n", c->verb, c->summary);
-    return out == stdout ? CLI_OK : CLI_USAGE;
+        printf("  %-7s %s\n", c->verb, c->summary);
+    return CLI_OK;
+}
+
+static int group_usage(const cli_cmd *group, const char *what, const char *verb)
+{
+    fprintf(stderr, "veil: %s: %s%s%s%s\nTry 'veil %s --help'.\n", group->group, what,
+            verb != NULL ? " '" : "", verb != NULL ? verb : "", verb != NULL ? "'" : "",
+            group->group);
+    return CLI_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -57,15 +65,12 @@ int main(int argc, char **argv)
     const cli_cmd *group = find_group(argv[1]);
     if (group == NULL)
         return usage_error(argv[1][0] == '-' ? "option" : "command", argv[1]);
-    if (argc < 3) {
-        fprintf(stderr, "veil: %s: missing command\n", group->group);
-        return group_help(group, stderr);
-    }
+    if (argc < 3)
+        return group_usage(group, "missing command", NULL);
     if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)
-        return group_help(group, stdout);
+        return group_help(group);
     for (const cli_cmd *c = group; c->group != NULL; c++)
         if (strcmp(c->verb, argv[2]) == 0)
             return c->run(c, argc - 2, argv + 2);
-    fprintf(stderr, "veil: %s: unknown command '%s'\n", group->group, argv[2]);
-    return group_help(group, stderr);
+    return group_usage(group, "unknown command", argv[2]);
 }

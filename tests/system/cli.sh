@@ -78,7 +78,10 @@ for c in "identity create" "identity show" "identity rotate" "identity export" \
 done
 run 2 "veil: unknown command 'frob'\nTry 'veil --help'." "$veil" frob
 run 2 "veil: unknown option '--frob'\nTry 'veil --help'." "$veil" --frob
-run 2 "veil: identity: unknown command 'frob'" sh -c "'$veil' identity frob 2>&1 >/dev/null | head -1 >&2; exit 2"
+run 0 "" "$veil" identity --help
+check "veil identity --help lists its commands" sh -c "grep -cE '^  (create|show|rotate|export|import) ' '$tmp/out' | grep -qx 5"
+run 2 "veil: vault: missing command\nTry 'veil vault --help'." "$veil" vault
+run 2 "veil: identity: unknown command 'frob'\nTry 'veil identity --help'." "$veil" identity frob
 run 2 "veil: identity show: unknown option '--frob'\nTry 'veil identity show --help'." \
     "$veil" identity show --vault "$tmp/a.vault" --frob
 run 2 "veil: identity show: unknown option '-o'\nTry 'veil identity show --help'." \
@@ -226,6 +229,9 @@ if have policies; then
 else
     ok "# SKIP the policy plugins are configured out"
 fi
+printf '[identiy]\nkey_lifetime = 5\n' >"$tmp/c8.conf"
+run 0 "" "$veil" config check "$tmp/c8.conf"
+check "config check notes a section nothing reads" sh -c "printf '%s:2: note: no part of veil reads section [identiy] (a typo?)\n%s: ok\n' '$tmp/c8.conf' '$tmp/c8.conf' | cmp -s - '$tmp/out'"
 run 1 "veil: config check: cannot open config file '$tmp/none.conf': No such file or directory" \
     "$veil" config check "$tmp/none.conf"
 run 2 "veil: config check: missing argument\nTry 'veil config check --help'." "$veil" config check
