@@ -229,6 +229,13 @@ static int file_vault_options(const cli_opts *o, veil_config *cfg, cli_create cr
     const char *path = veil_config_get(cfg, "vault", "path");
     if (path == NULL)
         return veil_error_set(VEIL_ECONFIG, "[vault]: the file vault needs 'path = FILE'");
+    /* Say so before asking for a passphrase that could not be used (the
+     * vault checks again, under its lock). */
+    bool exists = access(path, F_OK) == 0;
+    if (create == CLI_NEW && exists)
+        return veil_error_set(VEIL_EEXIST, "vault file %s already exists", path);
+    if (create == CLI_EXISTING && !exists && errno == ENOENT)
+        return veil_error_set(VEIL_ENOTFOUND, "vault file %s does not exist", path);
     return prompt_source(cfg, path, create, pipe_fd);
 }
 

@@ -125,8 +125,13 @@ run 1 "veil: vault show: opening vault 'file': set by program: passphrase_fd 7: 
 if command -v setsid >/dev/null 2>&1; then
     run 1 "veil: vault show: no terminal to prompt for the passphrase on (/dev/tty: No such device or address); give --passphrase-env NAME or --passphrase-fd N" \
         setsid -w "$veil" vault show --vault "$tmp/a.vault"
+    # Before any prompt: a file that is missing, or there already.
+    run 1 "veil: vault show: vault file $tmp/none.vault does not exist" \
+        setsid -w "$veil" vault show --vault "$tmp/none.vault"
+    run 1 "veil: vault create: vault file $tmp/a.vault already exists" \
+        setsid -w "$veil" vault create --vault "$tmp/a.vault"
 else
-    ok "# SKIP no setsid"
+    for i in 1 2 3; do ok "# SKIP no setsid"; done
 fi
 # The prompt on a terminal (script(1) gives it one): asked twice with echo
 # off, the vault opens with the same passphrase from elsewhere.
