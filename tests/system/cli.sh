@@ -234,6 +234,13 @@ if have policies; then
 else
     ok "# SKIP the policy plugins are configured out"
 fi
+if have noise; then
+    printf '[key_agreement]\nplugin = noise\nprotocol = Noise_QQ_25519_AESGCM_SHA256\n' >"$tmp/c9.conf"
+    run 1 "veil: config check: secure channel: key agreement instance for [key_agreement]: $tmp/c9.conf:3: [key_agreement] protocol: noise: unknown handshake pattern 'QQ' (accepted: N K X NN NK NX KN KK KX XN XK XX IN IK IX NK1 NX1 X1N X1K XK1 X1K1 X1X XX1 X1X1 K1N K1K KK1 K1K1 K1X KX1 K1X1 I1N I1K IK1 I1K1 I1X IX1 I1X1)" \
+        "$veil" config check "$tmp/c9.conf"
+else
+    ok "# SKIP the noise plugin is configured out"
+fi
 printf '[identiy]\nkey_lifetime = 5\n' >"$tmp/c8.conf"
 run 0 "" "$veil" config check "$tmp/c8.conf"
 check "config check notes a section nothing reads" sh -c "printf '%s:2: note: no part of veil reads section [identiy] (a typo?)\n%s: ok\n' '$tmp/c8.conf' '$tmp/c8.conf' | cmp -s - '$tmp/out'"
