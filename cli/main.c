@@ -1,6 +1,7 @@
 /* veil — the command: `veil GROUP VERB [options]` (docs/CLI.md). */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -52,6 +53,17 @@ static int group_usage(const cli_cmd *group, const char *what, const char *verb)
     return CLI_USAGE;
 }
 
+/* What was printed must have reached standard output (a full disk, a
+ * closed pipe): otherwise the command failed. */
+static int finish(const cli_cmd *c, int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return rc;
+    fprintf(stderr, "veil: %s %s: writing standard output: %s\n", c->group, c->verb,
+            strerror(errno));
+    return rc != CLI_OK ? rc : CLI_ERROR;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -71,6 +83,6 @@ int main(int argc, char **argv)
         return group_help(group);
     for (const cli_cmd *c = group; c->group != NULL; c++)
         if (strcmp(c->verb, argv[2]) == 0)
-            return c->run(c, argc - 2, argv + 2);
+            return finish(c, c->run(c, argc - 2, argv + 2));
     return group_usage(group, "unknown command", argv[2]);
 }

@@ -94,6 +94,8 @@ run 2 "veil: vault show: give -c CONFIG or --vault PATH, not both\nTry 'veil vau
     "$veil" vault show -c "$tmp/a.conf" --vault "$tmp/a.vault"
 run 2 "veil: identity import: missing argument\nTry 'veil identity import --help'." \
     "$veil" identity import --vault "$tmp/a.vault"
+run 2 "veil: vault show: give --passphrase-env or --passphrase-fd, not both\nTry 'veil vault show --help'." \
+    "$veil" vault show --vault "$tmp/a.vault" --passphrase-env PW --passphrase-fd 0
 run 2 "veil: vault show: --passphrase-fd 'x' is not a file descriptor number\nTry 'veil vault show --help'." \
     "$veil" vault show --vault "$tmp/a.vault" --passphrase-fd x
 
@@ -182,6 +184,18 @@ check "show: vault plugin and path" out_has "vault:      file $tmp/a.vault \(cry
 check "show: 2 events after a rotation" out_has 'history:    2 events'
 check "show: the create event with UTC times" out_has "  0 create key [0-9a-f]{64} created $iso expires $iso"
 check "show: the rotate event carries the current key" out_has "  1 rotate key $key_a created $iso expires $iso"
+
+# [identity] key_lifetime = 0: keys without an expiry of their own.
+conf n
+printf '[identity]\nkey_lifetime = 0\n' >>"$tmp/n.conf"
+run 0 "" sh -c "'$veil' vault create -c '$tmp/n.conf' >/dev/null && '$veil' identity create -c '$tmp/n.conf' >/dev/null && '$veil' identity show -c '$tmp/n.conf'"
+check "show: a key without expiry says never" out_has "  0 create key [0-9a-f]{64} created $iso expires never"
+if [ -w /dev/full ]; then
+    run 1 "veil: identity show: writing standard output: No space left on device" \
+        sh -c "'$veil' identity show -c '$tmp/n.conf' >/dev/full"
+    run 1 "veil: identity export: writing standard output: No space left on device" \
+        sh -c "'$veil' identity export -c '$tmp/n.conf' >/dev/full"
+fi
 
 # ---- export / import between two vaults ------------------------------------
 run 0 "" "$veil" identity export -c "$tmp/a.conf"
