@@ -35,6 +35,7 @@ typedef struct cli_cmd {
 #define CLI_OPT_VAULT 0x1u     /* -c CONFIG, --vault PATH, --passphrase-env, --passphrase-fd */
 #define CLI_OPT_NAME 0x2u      /* --name NAME */
 #define CLI_OPT_OUTPUT 0x4u    /* -o FILE */
+#define CLI_OPT_EXPECT 0x8u    /* --expect IDENTIFIER */
 
 typedef struct cli_opts {
     const char *config;        /* -c / --config */
@@ -43,6 +44,7 @@ typedef struct cli_opts {
     int pass_fd;               /* --passphrase-fd N, -1 when absent */
     const char *name;          /* --name, "default" */
     const char *output;        /* -o / --output */
+    const char *expect;        /* --expect IDENTIFIER */
     int nargs;                 /* positional arguments left */
     char **args;
 } cli_opts;

@@ -37,7 +37,7 @@ int cli_usage(const cli_cmd *cmd, const char *fmt, ...)
 
 /* ---- options ----------------------------------------------------------- */
 
-enum { OPT_VAULT = 256, OPT_PASS_ENV, OPT_PASS_FD, OPT_NAME };
+enum { OPT_VAULT = 256, OPT_PASS_ENV, OPT_PASS_FD, OPT_NAME, OPT_EXPECT };
 
 static const struct option long_options[] = {
     { "config", required_argument, NULL, 'c' },
@@ -46,6 +46,7 @@ static const struct option long_options[] = {
     { "passphrase-fd", required_argument, NULL, OPT_PASS_FD },
     { "name", required_argument, NULL, OPT_NAME },
     { "output", required_argument, NULL, 'o' },
+    { "expect", required_argument, NULL, OPT_EXPECT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -60,6 +61,8 @@ static unsigned option_group(int c)
         return CLI_OPT_NAME;
     case 'o':
         return CLI_OPT_OUTPUT;
+    case OPT_EXPECT:
+        return CLI_OPT_EXPECT;
     default:
         return 0;
     }
@@ -85,6 +88,7 @@ static int set_option(const cli_cmd *cmd, int c, cli_opts *o)
     case OPT_PASS_FD: return parse_fd(cmd, optarg, &o->pass_fd);
     case OPT_NAME: o->name = optarg; break;
     case 'o': o->output = optarg; break;
+    case OPT_EXPECT: o->expect = optarg; break;
     default: break;
     }
     return CLI_OK;
@@ -117,7 +121,7 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, unsigned accept, int mi
     out->pass_fd = -1;
     out->name = "default";
     opterr = 0;
-    optind = 1;
+    optind = 0; /* a full reset: import parses twice */
     while ((c = getopt_long(argc, argv, ":c:o:h", long_options, &idx)) != -1) {
         const char *opt = bad_option(argv, c, idx, buf, sizeof buf);
         idx = -1;

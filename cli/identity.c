@@ -237,6 +237,9 @@ static int import(cli_session *s, const cli_opts *o)
         return rc;
     if ((rc = veil_history_verify_at(s->vault, h, len, NULL, &info)) != 0)
         return veil_error_wrap(rc, "%s", strcmp(file, "-") == 0 ? "standard input" : file);
+    if (o->expect != NULL && strcmp(info.identifier, o->expect) != 0)
+        return veil_error_set(VEIL_EDENIED, "%s holds the history of %s, not of %s (--expect); "
+                              "nothing was pinned", file, info.identifier, o->expect);
     if (strcmp(info.identifier, veil_entity_identifier(s->entity)) == 0)
         return veil_error_set(VEIL_EINVAL, "%s is the history of this identity (%s) itself",
                               file, info.identifier);
@@ -252,7 +255,15 @@ static int import(cli_session *s, const cli_opts *o)
 
 static int identity_import(const cli_cmd *cmd, int argc, char **argv)
 {
-    return cli_run(cmd, argc, argv, CLI_OPT_VAULT | CLI_OPT_NAME, 1, 1, true, import);
+    uint8_t digest[32];
+    cli_opts o;
+    int rc = cli_parse(cmd, argc, argv, CLI_OPT_VAULT | CLI_OPT_NAME | CLI_OPT_EXPECT, 1, 1, &o);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    if (o.expect != NULL && veil_identifier_parse(o.expect, digest) != 0)
+        return cli_usage(cmd, "--expect: %s", veil_last_error());
+    return cli_run(cmd, argc, argv, CLI_OPT_VAULT | CLI_OPT_NAME | CLI_OPT_EXPECT, 1, 1, true,
+                   import);
 }
 
 /* ---- the table ----------------------------------------------------------- */
@@ -282,13 +293,17 @@ const cli_cmd cli_identity_cmds[] = {
       "  -o, --output FILE        write to FILE (created 0644, replaced) instead\n"
       HELP_OPTION },
     { "identity", "import", identity_import, "pin a peer's exported history as a contact",
-      "Usage: veil identity import (--vault PATH | -c CONFIG) [--name NAME] FILE|-\n"
+      "Usage: veil identity import (--vault PATH | -c CONFIG) [--name NAME]\n"
+      "                            [--expect IDENTIFIER] FILE|-\n"
       "Verify a peer's 'veil identity export' (FILE, or - for standard input) and pin\n"
       "it in the contacts of the vault, as veil_contacts_pin: channels with that peer\n"
       "then accept only this history or one that extends it (its later rotations);\n"
       "an older one or a fork is refused.  Pinning an older history than the one\n"
       "known keeps the known one; a fork of it is refused here too.  The identity\n"
       "NAME must exist: contacts are stored with the vault's identities.\n\n"
-      VAULT_OPTIONS NAME_OPTION HELP_OPTION },
+      VAULT_OPTIONS NAME_OPTION
+      "      --expect IDENTIFIER  refuse unless FILE is the history of IDENTIFIER (the\n"
+      "                           identifier the peer told you out of band)\n"
+      HELP_OPTION },
     { NULL, NULL, NULL, NULL, NULL },
 };

@@ -205,6 +205,16 @@ run 0 "" "$veil" identity import -c "$tmp/b.conf" --name bob "$tmp/a-2.export"
 check "import pins the peer's history" out_has "$id_a pinned events 2 key $key_a"
 run 0 "" "$veil" identity show -c "$tmp/b.conf" --name bob
 check "the contact is stored in the vault" out_has "  $id_a pinned events 2 key $key_a expires $iso"
+run 0 "" "$veil" identity import -c "$tmp/b.conf" --name bob --expect "$id_a" "$tmp/a-2.export"
+check "import --expect with the right identifier" out_has "$id_a pinned events 2 key $key_a"
+run 1 "veil: identity import: $tmp/a-2.export holds the history of $id_a, not of $id_b (--expect); nothing was pinned" \
+    "$veil" identity import -c "$tmp/n.conf" --expect "$id_b" "$tmp/a-2.export"
+run 0 "" "$veil" vault show -c "$tmp/n.conf"
+check "a refused import pins nothing" out_has 'contacts:   0'
+run 2 "veil: identity import: --expect: identifier 'Pabc' is not 65 characters (expected P followed by 64 hex digits)\nTry 'veil identity import --help'." \
+    "$veil" identity import -c "$tmp/b.conf" --name bob --expect Pabc "$tmp/a-2.export"
+run 2 "veil: identity show: unknown option '--expect'\nTry 'veil identity show --help'." \
+    "$veil" identity show -c "$tmp/b.conf" --expect "$id_a"
 run 0 "" sh -c "'$veil' identity import -c '$tmp/b.conf' --name bob - <'$tmp/a-1.export'"
 check "importing an older history keeps the newer one" out_has "$id_a pinned events 2 key $key_a"
 run 0 "" "$veil" vault show -c "$tmp/b.conf"
