@@ -29,6 +29,7 @@ typedef struct cli_cmd {
     int (*run)(const struct cli_cmd *cmd, int argc, char **argv);
     const char *summary;       /* one line for `veil --help` */
     const char *help;          /* the text of `veil GROUP VERB --help` */
+    const char *args;          /* its arguments, for messages ("FILE"); NULL: none */
 } cli_cmd;
 
 /* Options shared by the subcommands; each parser accepts its own subset. */

@@ -139,7 +139,7 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, unsigned accept, int mi
     out->nargs = argc - optind;
     out->args = argv + optind;
     if (out->nargs < min)
-        return cli_usage(cmd, "missing argument");
+        return cli_usage(cmd, "missing argument %s", cmd->args != NULL ? cmd->args : "");
     if (out->nargs > max)
         return cli_usage(cmd, "unexpected argument '%s'", out->args[max]);
     if (out->pass_env != NULL && out->pass_fd >= 0)
@@ -168,6 +168,27 @@ int cli_config_load(const cli_cmd *cmd, const cli_opts *o, veil_config **out)
         return cli_fail(cmd, rc);
     }
     return CLI_OK;
+}
+
+/* The vault and identity commands use [vault] and [identity] only: the
+ * other sections' keys are dropped so that no transport listens and no
+ * other plugin loads for them (an empty section starts nothing). */
+static int keep_vault_identity(veil_config *cfg)
+{
+    const char *key, *value;
+    for (size_t i = 0; i < veil_config_section_count(cfg); i++) {
+        const char *sec = veil_config_section_name(cfg, i);
+        if (strcmp(sec, "vault") == 0 || strcmp(sec, "identity") == 0)
+            continue;
+        while (veil_config_key_count(cfg, sec) > 0) {
+            int rc = veil_config_key_at(cfg, sec, 0, &key, &value);
+            if (rc == 0)
+                rc = veil_config_unset(cfg, sec, key);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
 }
 
 static const char *const pass_keys[] = { "passphrase_env", "passphrase_file", "passphrase_fd",
@@ -269,7 +290,9 @@ int cli_session_open(const cli_cmd *cmd, const cli_opts *o, cli_create create,
     int rc = cli_config_load(cmd, o, &s->cfg);
     if (rc == CLI_OK && (rc = vault_kind(cmd, o, s->cfg, &is_file)) == CLI_OK) {
         veil_node_options opts = { sizeof opts, s->cfg, NULL };
-        int err = is_file ? file_vault_options(o, s->cfg, create, &pipe_fd) : 0;
+        int err = keep_vault_identity(s->cfg);
+        if (err == 0 && is_file)
+            err = file_vault_options(o, s->cfg, create, &pipe_fd);
         if (err == 0)
             err = veil_node_new(&s->node, &s->app, &opts);
         if (err == 0)

@@ -140,6 +140,6 @@ const cli_cmd cli_config_cmds[] = {
       "[policy] / [policy.NAME], read [identity] and [secure_channel].  Prints\n"
       "'FILE: ok' and exits 0, or prints the first error (file:line where the\n"
       "value has one) and exits 1.\n\n"
-      "  -h, --help               this text\n" },
-    { NULL, NULL, NULL, NULL, NULL },
+      "  -h, --help               this text\n", "FILE" },
+    { NULL, NULL, NULL, NULL, NULL, NULL },
 };

@@ -273,25 +273,25 @@ const cli_cmd cli_identity_cmds[] = {
       "Usage: veil identity create (--vault PATH | -c CONFIG) [--name NAME] [options]\n"
       "Make a new identity (an Ed25519 identity key and its change history) in an\n"
       "existing vault and print its identifier.  Refused when the vault already\n"
-      "holds an identity of that name.\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION },
+      "holds an identity of that name.\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "show", identity_show, "print an identity, its vault, history and contacts",
       "Usage: veil identity show (--vault PATH | -c CONFIG) [--name NAME] [options]\n"
       "Print the identifier, the current key, the vault (plugin, path, crypto), the\n"
       "change history with each key's created and expires times (UTC), and the\n"
       "contacts the vault holds (peers pinned by 'veil identity import' or learned\n"
-      "by channels).\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION },
+      "by channels).\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "rotate", identity_rotate, "replace the identity key (the identifier stays)",
       "Usage: veil identity rotate (--vault PATH | -c CONFIG) [--name NAME] [options]\n"
       "Make a new identity key, signed by the new and the current key, and destroy\n"
       "the old one.  The identifier stays.  Prints the identifier and the new key.\n\n"
-      VAULT_OPTIONS NAME_OPTION HELP_OPTION },
+      VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "export", identity_export, "write the change history (public) for peers",
       "Usage: veil identity export (--vault PATH | -c CONFIG) [--name NAME] [-o FILE]\n"
       "Write the identity's change history, which is public, as one line of hex to\n"
       "standard output or FILE.  A peer pins it with 'veil identity import'.\n\n"
       VAULT_OPTIONS NAME_OPTION
       "  -o, --output FILE        write to FILE (created 0644, replaced) instead\n"
-      HELP_OPTION },
+      HELP_OPTION, NULL },
     { "identity", "import", identity_import, "pin a peer's exported history as a contact",
       "Usage: veil identity import (--vault PATH | -c CONFIG) [--name NAME]\n"
       "                            [--expect IDENTIFIER] FILE|-\n"
@@ -304,6 +304,6 @@ const cli_cmd cli_identity_cmds[] = {
       VAULT_OPTIONS NAME_OPTION
       "      --expect IDENTIFIER  refuse unless FILE is the history of IDENTIFIER (the\n"
       "                           identifier the peer told you out of band)\n"
-      HELP_OPTION },
-    { NULL, NULL, NULL, NULL, NULL },
+      HELP_OPTION, "FILE" },
+    { NULL, NULL, NULL, NULL, NULL, NULL },
 };

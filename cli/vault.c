@@ -126,11 +126,11 @@ const cli_cmd cli_vault_cmds[] = {
       "Make a new file vault (mode 0600), sealed with a key derived from the\n"
       "passphrase (scrypt; the configuration's kdf_n, kdf_r, kdf_p, else\n"
       "N = 2^17, r = 8, p = 1).  Refused when the file exists.  The prompt asks\n"
-      "twice.\n\n" VAULT_OPTIONS },
+      "twice.\n\n" VAULT_OPTIONS, NULL },
     { "vault", "show", vault_show, "print a vault's plugin, path, identities and contacts",
       "Usage: veil vault show (--vault PATH | -c CONFIG) [options]\n"
       "Open the vault and print its plugin, path, crypto backend, the identities it\n"
       "holds (name, identifier, number of history events) and how many contacts.\n\n"
-      VAULT_OPTIONS },
-    { NULL, NULL, NULL, NULL, NULL },
+      VAULT_OPTIONS, NULL },
+    { NULL, NULL, NULL, NULL, NULL, NULL },
 };

@@ -92,7 +92,7 @@ run 2 "veil: identity show: no vault: give --vault PATH or -c CONFIG\nTry 'veil 
     "$veil" identity show
 run 2 "veil: vault show: give -c CONFIG or --vault PATH, not both\nTry 'veil vault show --help'." \
     "$veil" vault show -c "$tmp/a.conf" --vault "$tmp/a.vault"
-run 2 "veil: identity import: missing argument\nTry 'veil identity import --help'." \
+run 2 "veil: identity import: missing argument FILE\nTry 'veil identity import --help'." \
     "$veil" identity import --vault "$tmp/a.vault"
 run 2 "veil: vault show: give --passphrase-env or --passphrase-fd, not both\nTry 'veil vault show --help'." \
     "$veil" vault show --vault "$tmp/a.vault" --passphrase-env PW --passphrase-fd 0
@@ -162,6 +162,12 @@ printf '[vault]\ncrypto = openssl\n' >"$tmp/soft.conf"
 run 1 "veil: identity show: [vault] uses plugin 'software', which keeps nothing once the command ends; use a file vault (--vault PATH, or plugin = file in [vault])" \
     "$veil" identity show -c "$tmp/soft.conf"
 
+# The identity and vault commands read [vault] and [identity] only: a
+# listener or a plugin named elsewhere in the file is not started for them.
+cat "$tmp/a.conf" >"$tmp/full.conf"
+printf '[transport.tcp]\nlisten = 256.0.0.1:1\n[key_agreement]\nplugin = nosuch\n' >>"$tmp/full.conf"
+run 0 "" "$veil" vault show -c "$tmp/full.conf"
+check "... which config check reads" sh -c "! '$veil' config check '$tmp/full.conf' >/dev/null 2>&1"
 # ---- identity create / rotate / show ---------------------------------------
 run 1 "veil: identity show: no identity named 'default' in vault $tmp/a.vault (make one with 'veil identity create')" \
     "$veil" identity show -c "$tmp/a.conf"
@@ -270,7 +276,7 @@ run 0 "" "$veil" config check "$tmp/c8.conf"
 check "config check notes a section nothing reads" sh -c "printf '%s:2: note: no part of veil reads section [identiy] (a typo?)\n%s: ok\n' '$tmp/c8.conf' '$tmp/c8.conf' | cmp -s - '$tmp/out'"
 run 1 "veil: config check: cannot open config file '$tmp/none.conf': No such file or directory" \
     "$veil" config check "$tmp/none.conf"
-run 2 "veil: config check: missing argument\nTry 'veil config check --help'." "$veil" config check
+run 2 "veil: config check: missing argument FILE\nTry 'veil config check --help'." "$veil" config check
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
