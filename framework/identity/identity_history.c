@@ -257,8 +257,9 @@ static int decode_header(cursor *c, uint64_t *count)
     return 0;
 }
 
-int veil__history_verify_view(veil_vault *v, const uint8_t *history, size_t len,
-                              veil_history_view *out)
+/* Verify; events (cap entries, may be NULL) gets the first cap events. */
+static int verify(veil_vault *v, const uint8_t *history, size_t len, veil_history_view *out,
+                  veil_history_event *events, size_t cap)
 {
     cursor c;
     uint64_t count;
@@ -277,6 +278,12 @@ int veil__history_verify_view(veil_vault *v, const uint8_t *history, size_t len,
             return rc;
         if (c.index == 0)
             memcpy(view.root_key, c.prev_key, 32);
+        if (c.index < cap) {
+            events[c.index].seq = c.index;
+            memcpy(events[c.index].key, c.prev_key, 32);
+            events[c.index].created = c.created;
+            events[c.index].expires = c.expires;
+        }
     }
     if (c.pos != len)
         return veil_error_set(VEIL_ETRAILING, "history: %zu bytes left over at byte %zu after "
@@ -291,6 +298,34 @@ int veil__history_verify_view(veil_vault *v, const uint8_t *history, size_t len,
     view.info.expires = c.prev_expires;
     view.last_event_offset = c.event_start;
     *out = view;
+    return 0;
+}
+
+int veil__history_verify_view(veil_vault *v, const uint8_t *history, size_t len,
+                              veil_history_view *out)
+{
+    return verify(v, history, len, out, NULL, 0);
+}
+
+int veil_history_events(veil_vault *v, const uint8_t *history, size_t len,
+                        veil_history_event *out, size_t cap, size_t *n)
+{
+    veil_history_view view;
+    if (v == NULL || history == NULL || n == NULL || (out == NULL && cap != 0))
+        return veil_error_set(VEIL_EINVAL, "veil_history_events: %s is NULL",
+                              v == NULL ? "v" : history == NULL ? "history"
+                                          : n == NULL       ? "n"
+                                                            : "out (with cap > 0)");
+    /* Into a local array first: out is not written unless all verifies. */
+    veil_history_event all[VEIL_HISTORY_MAX_EVENTS];
+    int rc = verify(v, history, len, &view, all, VEIL_HISTORY_MAX_EVENTS);
+    if (rc < 0)
+        return rc;
+    *n = view.info.events;
+    if (view.info.events > cap)
+        return veil_error_set(VEIL_ELIMIT, "veil_history_events: the history has %zu events, "
+                              "room for %zu", view.info.events, cap);
+    memcpy(out, all, view.info.events * sizeof all[0]);
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* Where the file vault's passphrase comes from (docs/VAULT-FILE.md):
  *   passphrase_env = NAME    the environment variable NAME
  *   passphrase_file = PATH   the file's contents (one trailing newline cut)
+ *   passphrase_fd = N        the inherited descriptor N, read to its end
+ *                            (one trailing newline cut; left open)
  *   passphrase = TEXT        the config itself (warned: it sits in a file)
  *   passphrase_mode = none   no passphrase: file permissions only (warned)
  * Exactly one source unless passphrase_mode = none. */

@@ -6,10 +6,12 @@
  * I/O and lock: store.h; passphrase sources: passphrase.h. */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -31,8 +33,12 @@ typedef struct fv_state {
     uint32_t count;                    /* persistent secrets after the last hook call */
 } fv_state;
 
+/* `create`: what a missing or an existing file means. */
+enum { FV_CREATE_AUTO, FV_CREATE_NO, FV_CREATE_NEW };
+
 typedef struct fv_options {
     bool allow_open;
+    int create;
     unsigned log2n;
     uint32_t r, p;
 } fv_options;
@@ -40,6 +46,21 @@ typedef struct fv_options {
 static const uint8_t zero_key[VEIL_AEAD_KEY_BYTES];
 
 /* ---- configuration ---------------------------------------------------- */
+
+static int read_create(const veil_config_scope *scope, fv_options *o)
+{
+    const char *c = veil_config_scope_get(scope, "create");
+    if (c == NULL || strcmp(c, "auto") == 0)
+        o->create = FV_CREATE_AUTO;
+    else if (strcmp(c, "no") == 0)
+        o->create = FV_CREATE_NO;
+    else if (strcmp(c, "new") == 0)
+        o->create = FV_CREATE_NEW;
+    else
+        return veil_error_set(VEIL_ECONFIG, "%s: unknown create '%s' (accepted: auto, no, new)",
+                              veil_config_scope_origin(scope, "create"), c);
+    return 0;
+}
 
 static int read_options(const veil_config_scope *scope, fv_options *o, char *path, size_t cap)
 {
@@ -51,7 +72,8 @@ static int read_options(const veil_config_scope *scope, fv_options *o, char *pat
                               scope != NULL && scope->section ? scope->section : "vault");
     if ((size_t)snprintf(path, cap, "%s", pv) >= cap - 8)
         return veil_error_set(VEIL_ECONFIG, "vault file path too long: %s", pv);
-    if ((rc = veil_config_scope_get_bool(scope, "allow_open_permissions", false,
+    if ((rc = read_create(scope, o)) != 0 ||
+        (rc = veil_config_scope_get_bool(scope, "allow_open_permissions", false,
                                          &o->allow_open)) != 0 ||
         (rc = veil_config_scope_get_int(scope, "kdf_n", 1ll << FV_LOG2N_DEFAULT,
                                         1ll << FV_LOG2N_MIN, 1ll << FV_LOG2N_MAX, &n)) != 0 ||
@@ -308,6 +330,18 @@ static int open_file(fv_state *st, vc_vault *v, fv_passphrase *pp, const fv_opti
     return save(st, v); /* an empty vault binds the passphrase now */
 }
 
+/* `create = no` / `new` against what is on disk (exists: under the lock). */
+static int create_rule(const fv_state *st, const fv_options *o, bool exists)
+{
+    if (!exists && o->create == FV_CREATE_NO)
+        return veil_error_set(VEIL_ENOTFOUND, "vault file %s does not exist (create = no)",
+                              st->path);
+    if (exists && o->create == FV_CREATE_NEW)
+        return veil_error_set(VEIL_EEXIST, "vault file %s already exists (create = new)",
+                              st->path);
+    return 0;
+}
+
 static void state_free(fv_state *st)
 {
     if (st == NULL)
@@ -342,10 +376,15 @@ int fv_instance_new(void *plugin_state, const veil_config_scope *scope, void **o
                  "vault file %s: passphrase_mode = none: the secrets are NOT encrypted with a "
                  "passphrase; only the file's permissions protect them",
                  st->path);
+    /* A missing file with create = no leaves no lock file behind. */
+    if (rc == 0 && o.create == FV_CREATE_NO && access(st->path, F_OK) != 0 && errno == ENOENT)
+        rc = create_rule(st, &o, false);
     if (rc == 0 && (rc = fv_lock(st->path, &st->lock_fd)) == 0) {
         fv_remove_stale_temp(st->path);
         rc = fv_read(st->path, o.allow_open, &exists, &buf, &len);
     }
+    if (rc == 0)
+        rc = create_rule(st, &o, exists);
     if (rc == 0)
         rc = open_file(st, v, &pp, &o, buf, len, exists);
     free(buf);

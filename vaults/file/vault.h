@@ -11,8 +11,8 @@
 /* The keys of a file vault's section besides the vault core's `crypto`
  * (docs/VAULT-FILE.md), for a config_keys list. */
 #define FV_CONFIG_KEYS                                                        \
-    "path", "passphrase_env", "passphrase_file", "passphrase", "passphrase_mode", "kdf_n", \
-        "kdf_r", "kdf_p", "allow_open_permissions"
+    "path", "passphrase_env", "passphrase_file", "passphrase_fd", "passphrase", \
+        "passphrase_mode", "kdf_n", "kdf_r", "kdf_p", "allow_open_permissions", "create"
 
 /* instance_new / instance_free of veil_vault_ops: open (or create) the
  * file named by the section's `path`, and close it (writing a change a

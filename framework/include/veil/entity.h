@@ -137,6 +137,23 @@ VEIL_EXPORT int veil_history_verify_at(veil_vault *v, const uint8_t *history, si
 VEIL_EXPORT int veil_history_verify(veil_vault *v, const uint8_t *history,
                                     size_t len, veil_history_info *out) VEIL_WUR;
 
+/* One event of a history (veil_history_events). */
+typedef struct veil_history_event {
+    uint64_t seq;                /* 0: the creation, then one per rotation */
+    uint8_t key[VEIL_ED25519_PUBLIC_BYTES]; /* the identity key it made current */
+    uint64_t created;            /* that key's, Unix seconds */
+    uint64_t expires;            /* that key's; 0: no expiry of its own */
+} veil_history_event;
+
+/* Verify the history as veil_history_verify_at does without a clock, then
+ * copy its events, oldest first, into out[0..cap) and their number into
+ * *n.  VEIL_ELIMIT when cap is too small (*n is then the number needed;
+ * out NULL with cap 0 asks only for it).  Errors of the verification as
+ * veil_history_verify_at (nothing is written to out then). */
+VEIL_EXPORT int veil_history_events(veil_vault *v, const uint8_t *history, size_t len,
+                                    veil_history_event *out, size_t cap,
+                                    size_t *n) VEIL_WUR;
+
 /* ---- contacts: the peer histories a node knows ---------------------- */
 
 /* Every node has one table, shared by all channels of all its entities in

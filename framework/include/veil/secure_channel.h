@@ -168,6 +168,14 @@ VEIL_EXPORT int veil_access_control_from_trust_policy(veil_trust_policy *policy,
 VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
                                           const veil_address *channel) VEIL_WUR;
 
+/* Read and check [secure_channel] of the node's configuration as a
+ * listener or an initiator does (unknown keys, every value's range;
+ * VEIL_ECONFIG naming file:line), and make (then free) the key agreement
+ * instance of [key_agreement] as they do (e.g. Noise parses its protocol
+ * name), without opening anything.  [prekeys] is read by the x3dh plugin
+ * when a listener starts and is not checked here. */
+VEIL_EXPORT int veil_secure_channel_config_check(veil_node *node) VEIL_WUR;
+
 /* Start the directory of the node's key agreement ([key_agreement]), for
  * key agreements that have one: a service with no listener of its own that
  * hands initiators what listeners on other nodes publish to it.  X3DH's is

@@ -373,6 +373,39 @@ static void test_errors(void **state)
     world_down(&w);
 }
 
+/* veil_secure_channel_config_check reads [secure_channel] and makes the
+ * [key_agreement] instance as a listener and an initiator do, with nothing
+ * opened: the same error for each mistake (the errors above), 0 for good
+ * or absent values. */
+static void test_config_check(void **state)
+{
+    (void)state;
+    static const struct { const char *text; int code; const char *error; } cases[] = {
+        { "", 0, NULL },
+        { "[secure_channel]\nrekey_interval = 1000\nmax_message = 64k\n", 0, NULL },
+        { "[secure_channel]\nrekey_intervall = 5\n", VEIL_ECONFIG,
+          "unknown key 'rekey_intervall'" },
+        { "[secure_channel]\nmax_message = 0\n", VEIL_ECONFIG, "max_message = '0'" },
+        { "[secure_channel]\ncookie_threshold = -1\n", VEIL_ECONFIG, "cookie_threshold = '-1'" },
+        { "[key_agreement]\nprotocol = Noise_XX_25519_AESGCM_SHA256\n", 0, NULL },
+        /* The Noise plugin's own code for a name it cannot parse. */
+        { "[key_agreement]\nprotocol = Noise_QQ_25519_AESGCM_SHA256\n", VEIL_EINVAL,
+          "<test>:2: [key_agreement] protocol: noise: unknown handshake pattern 'QQ'" },
+    };
+    world w;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        world_up(&w, cases[i].text, WORLD_CAROL);
+        if (cases[i].error == NULL)
+            assert_int_equal(veil_secure_channel_config_check(w.node), 0);
+        else
+            assert_error_contains(veil_secure_channel_config_check(w.node), cases[i].code,
+                                  cases[i].error);
+        world_down(&w);
+    }
+    assert_error(veil_secure_channel_config_check(NULL), VEIL_EINVAL,
+                 "veil_secure_channel_config_check: node is NULL");
+}
+
 /* After Alice rotates her identity key, a new channel carries a new
  * attestation (the cached one was signed by the old key) and a longer
  * history; Bob's policy still allows her identifier. */
@@ -460,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_listener_close),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_after_rotation),
         cmocka_unit_test(test_many_channels),
     };

@@ -361,6 +361,55 @@ static void test_item6_event_signature_is_not_an_app_signature(void **state)
 }
 
 /* Arguments: the context's presence and length, the vault. */
+/* veil_history_events: each event's key and times as the bytes hold them
+ * (docs/PROTOCOL.md layout, read independently here), the size query, a
+ * too-small array, and nothing written for a forged history. */
+static void test_events(void **state)
+{
+    world *w = *state;
+    veil_entity *e;
+    veil_history_event ev[4];
+    size_t n = 99, len;
+    veil_key_times t0 = { 1000000, 2000000 }, t1 = { 1500000, 0 };
+    assert_int_equal(veil_entity_open_with(w->node, w->v, "events", VEIL_ENTITY_CREATE, &t0,
+                                           &e), 0);
+    assert_int_equal(veil_entity_rotate_with(e, &t1), 0);
+    const uint8_t *h = veil_entity_history(e, &len);
+    assert_int_equal(veil_history_events(w->v, h, len, NULL, 0, &n), VEIL_ELIMIT);
+    assert_int_equal(n, 2);
+    memset(ev, 0xee, sizeof ev);
+    assert_error(veil_history_events(w->v, h, len, ev, 1, &n), VEIL_ELIMIT,
+                 "veil_history_events: the history has 2 events, room for 1");
+    assert_int_equal(n, 2);
+    assert_int_equal(veil_history_events(w->v, h, len, ev, 4, &n), 0);
+    assert_int_equal(n, 2);
+    const size_t at[2] = { HDR, HDR + CREATE_LEN };
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(ev[i].seq, i);
+        assert_int_equal(ev[i].created, get64(h + at[i] + EV_CREATED));
+        assert_int_equal(ev[i].expires, get64(h + at[i] + EV_EXPIRES));
+        assert_memory_equal(ev[i].key, h + at[i] + EV_KEY, 32);
+    }
+    assert_int_equal(ev[0].created, 1000000);
+    assert_int_equal(ev[0].expires, 2000000);
+    assert_int_equal(ev[1].created, 1500000);
+    uint8_t pub[32];
+    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    assert_memory_equal(ev[1].key, pub, 32);
+    /* A forged history: the verification's error, out untouched. */
+    uint8_t bad[VEIL_HISTORY_MAX_BYTES];
+    memcpy(bad, h, len);
+    bad[HDR + CREATE_LEN + EV_SIG_PREV + 3] ^= 1;
+    memset(ev, 0xee, sizeof ev);
+    assert_error_contains(veil_history_events(w->v, bad, len, ev, 4, &n), VEIL_EAUTH,
+                          "field 'sig_prev'");
+    for (size_t i = 0; i < sizeof ev; i++)
+        assert_int_equal(((uint8_t *)ev)[i], 0xee);
+    assert_error(veil_history_events(w->v, h, len, NULL, 1, &n), VEIL_EINVAL,
+                 "veil_history_events: out (with cap > 0) is NULL");
+    veil_entity_close(e);
+}
+
 static void test_item6_arguments(void **state)
 {
     world *w = *state;
@@ -399,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_item6_app_signature_is_not_an_attestation),
         cmocka_unit_test(test_item6_event_signature_is_not_an_app_signature),
         cmocka_unit_test(test_item6_arguments),
+        cmocka_unit_test(test_events),
     };
     return cmocka_run_group_tests(tests, setup, world_teardown);
 }

@@ -546,7 +546,7 @@ int main(void)
         T(test_truncated_every_length), T(test_flipped_every_byte), T(test_unknown_version),
         T(test_version1_upgraded),
         T(test_locked_by_child), T(test_open_permissions), T(test_passphrase_sources),
-        T(test_config_errors), T(test_entity_key_across_processes),
+        T(test_config_errors), T(test_passphrase_fd), T(test_create_key), T(test_entity_key_across_processes),
     };
     return cmocka_run_group_tests_name("file vault", tests, fvt_group_setup, fvt_group_teardown);
 }

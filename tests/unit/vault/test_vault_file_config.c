@@ -152,3 +152,102 @@ void test_old_default_file_still_opens(void **state)
     assert_int_equal(veil_vault_find_by_label(t.v, n_backends > 1 ? "second" : "first", &h), 0);
     fvt_close(&t);
 }
+
+/* passphrase_fd: the passphrase from an inherited descriptor (a pipe, as
+ * the veil command hands a prompted one over), read to its end with one
+ * trailing newline cut, the descriptor left open; a wrong one, a closed
+ * descriptor, an empty or over-long source fail without touching the file. */
+void test_passphrase_fd(void **state)
+{
+    (void)state;
+    fvt t;
+    int p[2];
+    char extra[128];
+    veil_secret h;
+    size_t len;
+    uint8_t *orig = fvt_small_vault(backends[0], &len);
+    static const char *const inputs[] = { "correct horse battery staple\n",
+                                          "correct horse battery staple",
+                                          "wrong horse\n", "", "\n" };
+    static const int want[] = { 0, 0, VEIL_EPASSPHRASE, VEIL_ECONFIG, VEIL_ECONFIG };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(pipe(p), 0);
+        assert_int_equal(write(p[1], inputs[i], strlen(inputs[i])), (ssize_t)strlen(inputs[i]));
+        close(p[1]);
+        snprintf(extra, sizeof extra, "passphrase_fd = %d\n", p[0]);
+        int rc = fvt_open(&t, backends[0], path, extra);
+        assert_int_equal(rc, want[i]);
+        if (rc == 0) {
+            assert_int_equal(veil_vault_find_by_label(t.v, "k", &h), 0);
+            fvt_close(&t);
+        } else if (want[i] == VEIL_ECONFIG) {
+            assert_last_error_contains("passphrase_fd");
+            assert_last_error_contains("is empty");
+        }
+        assert_int_not_equal(fcntl(p[0], F_GETFD), -1); /* left open */
+        close(p[0]);
+        fvt_assert_unchanged(path, orig, len);
+    }
+    /* A closed descriptor, a bad number, and two sources at once. */
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_fd = 999\n"),
+                          VEIL_ECONFIG, "fv.conf:7: passphrase_fd 999: Bad file descriptor");
+    assert_error_contains(fvt_open(&t, backends[0], path, "passphrase_fd = x\n"), VEIL_ECONFIG,
+                          "passphrase_fd");
+    assert_error_contains(fvt_open(&t, backends[0], path,
+                                   "passphrase_fd = 0\npassphrase_env = " FVT_PASS_ENV "\n"),
+                          VEIL_ECONFIG, "exactly one of passphrase_env, passphrase_file, "
+                                        "passphrase_fd, passphrase (found 2)");
+    /* Longer than 1024 bytes. */
+    char big[1100];
+    memset(big, 'a', sizeof big);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], big, sizeof big), (ssize_t)sizeof big);
+    close(p[1]);
+    snprintf(extra, sizeof extra, "passphrase_fd = %d\n", p[0]);
+    assert_error_contains(fvt_open(&t, backends[0], path, extra), VEIL_ECONFIG,
+                          "is longer than 1024 bytes");
+    close(p[0]);
+    fvt_assert_unchanged(path, orig, len);
+    free(orig);
+}
+
+/* create = auto (default) | no | new: a missing file with `no` is
+ * VEIL_ENOTFOUND and leaves nothing on disk (not even the lock file); an
+ * existing one with `new` is VEIL_EEXIST and stays as it was. */
+void test_create_key(void **state)
+{
+    (void)state;
+    fvt t;
+    size_t len;
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    unlink(lock);
+    char want[256];
+    snprintf(want, sizeof want, "opening vault 'file': vault file %s does not exist "
+                                "(create = no)", path);
+    assert_error(fvt_open(&t, backends[0], path,
+                          "passphrase_env = " FVT_PASS_ENV "\ncreate = no\n"),
+                 VEIL_ENOTFOUND, want);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(access(lock, F_OK), -1);
+    assert_error_contains(fvt_open(&t, backends[0], path,
+                                   "passphrase_env = " FVT_PASS_ENV "\ncreate = maybe\n"),
+                          VEIL_ECONFIG, "fv.conf:8: unknown create 'maybe' (accepted: auto, "
+                                        "no, new)");
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\ncreate = new\n"), 0);
+    fvt_close(&t);
+    uint8_t *orig = fvt_slurp(path, &len);
+    assert_non_null(orig);
+    assert_error_contains(fvt_open(&t, backends[0], path,
+                                   "passphrase_env = " FVT_PASS_ENV "\ncreate = new\n"),
+                          VEIL_EEXIST, "already exists (create = new)");
+    fvt_assert_unchanged(path, orig, len);
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\ncreate = no\n"), 0);
+    fvt_close(&t);
+    assert_int_equal(fvt_open(&t, backends[0], path,
+                              "passphrase_env = " FVT_PASS_ENV "\ncreate = auto\n"), 0);
+    fvt_close(&t);
+    free(orig);
+}

@@ -128,6 +128,8 @@ uint8_t *fvt_small_vault(const char *backend, size_t *len);
 /* test_vault_file_config.c (in the test_vault_file program) */
 void test_passphrase_sources(void **state);
 void test_config_errors(void **state);
+void test_passphrase_fd(void **state);
+void test_create_key(void **state);
 void test_new_file_kdf_default_is_2_17(void **state);
 void test_old_default_file_still_opens(void **state);
 #endif
