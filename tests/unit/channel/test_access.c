@@ -146,6 +146,20 @@ static void send_via(net *n, const veil_address *ch, const char *to, const char 
     assert_int_equal(veil_ctx_send(n->w.app, &r, text, strlen(text)), 0);
 }
 
+/* Run the loop until ch has refused `want` messages in all (5 s at most);
+ * its stats then. */
+static veil_channel_stats pump_dropped_flow(net *n, const veil_address *ch, uint64_t want)
+{
+    veil_channel_stats st;
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(veil_node_run_once(n->w.node, 2), 0);
+        assert_int_equal(veil_secure_channel_stats(n->w.node, ch, &st), 0);
+        if (st.dropped_flow == want)
+            break;
+    }
+    return st;
+}
+
 static void test_channel_peer_refused_by_flow_control(void **state)
 {
     (void)state;
@@ -168,12 +182,7 @@ static void test_channel_peer_refused_by_flow_control(void **state)
     send_via(&n, &ch, "secret", "not allowed");
     send_via(&n, &ch, "secret", "still not");
     send_via(&n, &ch, "1#127.0.0.1:9", "no relaying through a channel");
-    for (int i = 0; i < 1000; i++) {
-        assert_int_equal(veil_node_run_once(n.w.node, 2), 0);
-        assert_int_equal(veil_secure_channel_stats(n.w.node, &bob_end, &b1), 0);
-        if (b1.dropped_flow == b0.dropped_flow + 3)
-            break;
-    }
+    b1 = pump_dropped_flow(&n, &bob_end, b0.dropped_flow + 3);
     logs_stop();
     assert_int_equal(b1.dropped_flow, b0.dropped_flow + 3);
     assert_int_equal(b1.received, b0.received);   /* decrypted, refused, not delivered */
@@ -206,12 +215,7 @@ static void test_channel_peer_refused_by_flow_control(void **state)
     veil_channel_stats a0, a1;
     assert_int_equal(veil_secure_channel_stats(n.w.node, &ch, &a0), 0);
     send_via(&n, &bob_end, "inbox", "from bob's end, not allowed");
-    for (int i = 0; i < 1000; i++) {
-        assert_int_equal(veil_node_run_once(n.w.node, 2), 0);
-        assert_int_equal(veil_secure_channel_stats(n.w.node, &ch, &a1), 0);
-        if (a1.dropped_flow == a0.dropped_flow + 1)
-            break;
-    }
+    a1 = pump_dropped_flow(&n, &ch, a0.dropped_flow + 1);
     assert_int_equal(a1.dropped_flow, a0.dropped_flow + 1);
     assert_int_equal(inbox.count, 0);
     static const char *const inbox_only[] = {"inbox"};
