@@ -166,7 +166,7 @@ static void test_channel_peer_refused_by_flow_control(void **state)
     net n;
     net_up(&n, NULL);
     assert_int_equal(veil_secure_channel_listener_open(n.w.bob, "bob",
-                                                         trust_only(n.w.node, n.w.alice)), 0);
+                                                       trust_only(n.w.node, n.w.alice)), 0);
     seen secret = {0};
     veil_access_control *peers;
     assert_int_equal(veil_access_control_from_channel_peers(&peers), 0);
