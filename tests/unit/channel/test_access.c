@@ -146,13 +146,27 @@ static void send_via(net *n, const veil_address *ch, const char *to, const char 
     assert_int_equal(veil_ctx_send(n->w.app, &r, text, strlen(text)), 0);
 }
 
+/* Run the loop until ch has refused `want` messages in all (5 s at most);
+ * its stats then. */
+static veil_channel_stats pump_dropped_flow(net *n, const veil_address *ch, uint64_t want)
+{
+    veil_channel_stats st;
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(veil_node_run_once(n->w.node, 2), 0);
+        assert_int_equal(veil_secure_channel_stats(n->w.node, ch, &st), 0);
+        if (st.dropped_flow == want)
+            break;
+    }
+    return st;
+}
+
 static void test_channel_peer_refused_by_flow_control(void **state)
 {
     (void)state;
     net n;
     net_up(&n, NULL);
     assert_int_equal(veil_secure_channel_listener_open(n.w.bob, "bob",
-                                                         trust_only(n.w.node, n.w.alice)), 0);
+                                                       trust_only(n.w.node, n.w.alice)), 0);
     seen secret = {0};
     veil_access_control *peers;
     assert_int_equal(veil_access_control_from_channel_peers(&peers), 0);
@@ -168,12 +182,7 @@ static void test_channel_peer_refused_by_flow_control(void **state)
     send_via(&n, &ch, "secret", "not allowed");
     send_via(&n, &ch, "secret", "still not");
     send_via(&n, &ch, "1#127.0.0.1:9", "no relaying through a channel");
-    for (int i = 0; i < 1000; i++) {
-        assert_int_equal(veil_node_run_once(n.w.node, 2), 0);
-        assert_int_equal(veil_secure_channel_stats(n.w.node, &bob_end, &b1), 0);
-        if (b1.dropped_flow == b0.dropped_flow + 3)
-            break;
-    }
+    b1 = pump_dropped_flow(&n, &bob_end, b0.dropped_flow + 3);
     logs_stop();
     assert_int_equal(b1.dropped_flow, b0.dropped_flow + 3);
     assert_int_equal(b1.received, b0.received);   /* decrypted, refused, not delivered */
@@ -194,10 +203,26 @@ static void test_channel_peer_refused_by_flow_control(void **state)
     assert_false(secret.info.from_transport);
     assert_false(secret.info.admitted);               /* consumed at that hop */
     assert_string_equal(secret.info.peer_identifier, veil_entity_identifier(n.w.alice));
-    /* initiators: a channel opened by a listener is set through it */
+    /* Initiators: a channel opened by a listener is set through it; Alice's
+     * own channel lets Bob's end reach only what sent through it ("app")
+     * until she allows more. */
     assert_error_contains(veil_secure_channel_allow(n.w.node, &bob_end, allow, 2), VEIL_EINVAL,
                           "veil_secure_channel_listener_allow");
-    assert_int_equal(veil_secure_channel_allow(n.w.node, &ch, allow, 1), 0);
+    seen inbox = {0};
+    assert_int_equal(veil_access_control_from_channel_peers(&peers), 0);
+    start_with(&n, "inbox", peers, &inbox);
+    veil_access_control_free(peers);
+    veil_channel_stats a0, a1;
+    assert_int_equal(veil_secure_channel_stats(n.w.node, &ch, &a0), 0);
+    send_via(&n, &bob_end, "inbox", "from bob's end, not allowed");
+    a1 = pump_dropped_flow(&n, &ch, a0.dropped_flow + 1);
+    assert_int_equal(a1.dropped_flow, a0.dropped_flow + 1);
+    assert_int_equal(inbox.count, 0);
+    static const char *const inbox_only[] = {"inbox"};
+    assert_int_equal(veil_secure_channel_allow(n.w.node, &ch, inbox_only, 1), 0);
+    send_via(&n, &bob_end, "inbox", "from bob's end, allowed");
+    PUMP_UNTIL(n.w.node, inbox.count == 1);
+    assert_string_equal(inbox.info.peer_identifier, veil_entity_identifier(n.w.bob));
     net_down(&n);
 }
 
