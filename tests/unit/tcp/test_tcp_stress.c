@@ -121,7 +121,43 @@ static void test_garbage_http(void **state)
     (void)state;
     const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"; /* "GET " = 0x47455420 */
     bad_client(req, strlen(req), false, VEIL_ELIMIT,
-               "frame of 1195725856 bytes exceeds max_frame (4096 bytes)");
+               "bad frame, closing: tcp: the peer is not a veil node (it sent 'GET / HTTP/1.1...' "
+               "/ bytes 47 45 54 20): frame of 1195725856 bytes exceeds max_frame (4096 bytes)");
+}
+
+/* The node dials a server that is no veil node (it answers HTTP): the
+ * connection fails naming what the server sent, not a frame length. */
+static void test_dial_http_server(void **state)
+{
+    (void)state;
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t sl = sizeof sin;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(ls, 4), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+    char text[128];
+    snprintf(text, sizeof text, "1#127.0.0.1:%u => echoer", ntohs(sin.sin_port));
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    assert_int_equal(veil_ctx_send(app, &r, "hello", 5), 0);
+    int c = -1;
+    for (int i = 0; i < 300 && c < 0; i++) {
+        assert_int_equal(veil_node_run_once(node, 10), 0);
+        c = accept(ls, NULL, NULL);
+    }
+    assert_true(c >= 0);
+    static const char resp[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    raw_send(c, resp, sizeof resp - 1);
+    close(c);
+    char want[200];
+    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%u: bad frame, closing: tcp: the "
+             "peer is not a veil node (it sent 'HTTP/1.0 400 Bad Request...' / bytes 48 54 54 "
+             "50)", ntohs(sin.sin_port));
+    lost_is(VEIL_ELIMIT, want);
+    log_has(want);
+    close(ls);
 }
 
 static void test_garbage_body(void **state)
@@ -519,6 +555,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_oversize_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dial_http_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_length_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_onward_route, setup, teardown),
