@@ -16,6 +16,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+int raw_listen(int extra, int backlog, struct sockaddr_in *sin)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | extra, 0);
+    socklen_t sl = sizeof *sin;
+    memset(sin, 0, sizeof *sin);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(ls >= 0);
+    assert_int_equal(bind(ls, (struct sockaddr *)sin, sizeof *sin), 0);
+    assert_int_equal(listen(ls, backlog), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)sin, &sl), 0);
+    return ls;
+}
+
 int raw_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

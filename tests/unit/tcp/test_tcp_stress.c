@@ -130,13 +130,8 @@ static void test_garbage_http(void **state)
 static void test_dial_http_server(void **state)
 {
     (void)state;
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    socklen_t sl = sizeof sin;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
-    assert_int_equal(listen(ls, 4), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+    struct sockaddr_in sin;
+    int ls = raw_listen(SOCK_NONBLOCK, 4, &sin);
     char text[128];
     snprintf(text, sizeof text, "1#127.0.0.1:%u => echoer", ntohs(sin.sin_port));
     veil_route r;
