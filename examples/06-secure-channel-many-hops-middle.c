@@ -28,6 +28,8 @@
  * and never a decrypted payload of the end-to-end channel. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 
 #include "example_env.h"
@@ -121,8 +123,15 @@ static int setup(veil_node *node, veil_context *app, const char *where, const ch
     return 0;
 }
 
+static const char usage[] =
+    " [HOST:PORT [RESPONDER]]\n"
+    "  Listen on TCP at HOST:PORT (default 127.0.0.1:3000; port 0 picks a free\n"
+    "  port) and relay frames towards the responder through a \"hop\" worker,\n"
+    "  printing each relayed payload in hex, until SIGINT or SIGTERM.\n";
+
 int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 2);
     const char *where = argc > 1 ? argv[1] : "127.0.0.1:3000";
     const char *responder = argc > 2 ? argv[2] : NULL;
     example_env_init();
