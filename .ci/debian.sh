@@ -27,7 +27,7 @@ ls "$tmp"/*.deb | sed 's|.*/|built: |'
 echo "== lintian"
 changes=$(ls "$tmp"/*.changes)
 lintian --display-info --pedantic --show-overrides "$changes" >"$tmp/lintian.log" 2>&1 || true
-grep -E '^[EWIPX]:' "$tmp/lintian.log" | sort -u || true
+grep -E '^[EWIPXO]:' "$tmp/lintian.log" | sort -u || true
 if grep -q '^E:' "$tmp/lintian.log"; then
     echo "debian: lintian reports errors" >&2; exit 1
 fi

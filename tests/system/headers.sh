@@ -25,7 +25,7 @@ fi
 
 headers=$(cd "$inc" && ls veil/*.h)
 count=$(echo "$headers" | wc -l)
-echo "1..$((count * 3))"
+echo "1..$((count * 3 + 1))"
 n=0
 fails=0
 
@@ -70,4 +70,17 @@ for h in $headers; do
     fi
     guarded "$h"
 done
+# The plugin ABI version in <veil/plugin.h> is the one docs/PLUGINS.md
+# names as today's, and its "ABI history" has an entry for it.
+n=$((n + 1))
+major=$(sed -n 's/^#define VEIL_PLUGIN_ABI_MAJOR \([0-9]*\)u.*/\1/p' "$inc/veil/plugin.h")
+minor=$(sed -n 's/^#define VEIL_PLUGIN_ABI_MINOR \([0-9]*\)u.*/\1/p' "$inc/veil/plugin.h")
+doc=$top_src/docs/PLUGINS.md
+if grep -q "today \*\*$major\.$minor\*\*" "$doc" &&
+   sed -n '/^## ABI history/,/^## /p' "$doc" | grep -q "^\*\*$major\.$minor\*\*"; then
+    echo "ok $n - plugin ABI $major.$minor: docs/PLUGINS.md names it today's and has its history entry"
+else
+    echo "not ok $n - plugin ABI $major.$minor (veil/plugin.h) is not docs/PLUGINS.md's \"today **X.Y**\" or lacks a \"## ABI history\" entry"
+    fails=$((fails + 1))
+fi
 [ "$fails" -eq 0 ]
