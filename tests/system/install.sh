@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 dest=$tmp/dest
 . "$VEIL_TOP_SRCDIR/tests/system/tap-cases.sh"
 mk() { ${MAKE:-make} -C "$top_build" "$@"; }
-var() { mk -s --no-print-directory print-install-var VAR="$1"; }
+var() { mk -s --no-print-directory print-install-var VAR="$1" | sed -n "s|^$1=||p"; }
 
 echo "1..9"
 if ! mk install DESTDIR="$dest" >"$tmp/install.log" 2>&1; then
@@ -53,8 +53,10 @@ export PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_ALLOW
     PKG_CONFIG_ALLOW_SYSTEM_LIBS
 CC=$(sed -n 's/^CC="\(.*\)"$/\1/p' "$top_build/libtool" | head -n 1)
 cp -R "$docdir/examples" "$tmp/ex" && chmod -R u+w "$tmp/ex"
+# A sanitizer build's libveil needs the same runtime in the program.
 result "the installed examples' Makefile builds 05a with pkg-config" \
-    ${MAKE:-make} -C "$tmp/ex" CC="${CC:-cc}" 05a-secure-channel-with-entity
+    ${MAKE:-make} -C "$tmp/ex" CC="${CC:-cc}" CFLAGS="-g -O1 $(var SANITIZER_CFLAGS)" \
+    LDFLAGS="$(var SANITIZER_LDFLAGS)" 05a-secure-channel-with-entity
 if ! have vault-software noise policies; then
     n=$((n + 1)); echo "ok $n - 05a on the installed plugins # SKIP needs vault-software, noise, policies"
 else
