@@ -16,12 +16,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static volatile sig_atomic_t example_stop_requested;
+/* The node the signal handler stops (set while example_run_until_signal
+ * runs; the handler must never see a freed node). */
+static veil_node *volatile example_running_node;
 
 static void example_on_signal(int sig)
 {
     (void)sig;
-    example_stop_requested = 1;
+    veil_node *node = example_running_node;
+    if (node != NULL)
+        veil_node_interrupt(node); /* async-signal-safe (node.h) */
 }
 
 static inline void example_line_buffered(void)
@@ -48,22 +52,22 @@ static inline int example_listen(veil_node *node, const char *where)
     return 0;
 }
 
-/* Run the node's loop until SIGINT/SIGTERM (checked every 20 ms: a signal
- * handler may only set a flag).  0, or the loop's error. */
+/* Run the node's loop until SIGINT/SIGTERM: the handler calls
+ * veil_node_interrupt, which is async-signal-safe, so the loop sleeps
+ * until there is work (no polling).  0, or the loop's error. */
 static inline int example_run_until_signal(veil_node *node)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = example_on_signal;
     sigemptyset(&sa.sa_mask);
+    example_running_node = node;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    while (!example_stop_requested) {
-        int rc = veil_node_run(node, 20);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    int rc = veil_node_run(node, -1);
+    /* From now on the handler does nothing: the node is about to go. */
+    example_running_node = NULL;
+    return rc;
 }
 
 /* A listener's trust policy: [policy] when the configuration has one, else

@@ -26,6 +26,7 @@
 #include <veil/error.h>
 #include <veil/log.h>
 
+#include <stdio.h>
 #include <string.h>
 
 /* How many epochs a frame may be ahead of the receiver (frames lost in
@@ -250,9 +251,9 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
 }
 
 /* An authenticated control frame.  A CLOSE that reaches an initiator
- * create() still waits on (before or with ACCEPT: routes may reorder)
- * fails create with VEIL_ECLOSED naming the peer; create stops the
- * worker.  Otherwise CLOSE stops it here.  ACCEPT and REFUSE mean
+ * whose open's completion is still owed (before or with ACCEPT: routes may
+ * reorder) fails the open with VEIL_ECLOSED naming the peer; the
+ * completion stops the worker.  Otherwise CLOSE stops it here.  ACCEPT and REFUSE mean
  * something only to an initiator waiting for them. */
 /* REFUSE from the authenticated responder: code:u8 (-VEIL_E*) || the
  * refusing policy's name (VEIL_EDENIED).  Any other code, or none, is
@@ -288,6 +289,9 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
     if (type == VEIL_CH_CLOSE) {
         veil_log(VEIL_LOG_INFO, "channel", "%s: closed by the peer %s", ch->addr->bytes,
                  ch->stats.peer_identifier);
+        char why[VEIL_IDENTIFIER_LEN + 32];
+        snprintf(why, sizeof why, "closed by the peer %s", ch->stats.peer_identifier);
+        veil__ch_close_cause(ch, VEIL_ECLOSED, why);
         veil__ch_stop(ch);
         return 0;
     }
@@ -300,6 +304,9 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         ch->timer = NULL;
         veil_trust_policy_free(ch->policy); /* only handshakes need it */
         ch->policy = NULL;
+        veil_log(VEIL_LOG_INFO, "channel", "initiator: channel %s open with %s",
+                 ch->addr->bytes, ch->stats.peer_identifier);
+        veil__ch_open_settled(ch);
         return 0;
     }
     return refused(ch, body, len);

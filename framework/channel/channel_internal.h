@@ -166,7 +166,7 @@ enum {
     VEIL_CH_ST_HANDSHAKE = 1,     /* KA messages in flight */
     VEIL_CH_ST_WAIT_ACCEPT = 2,   /* initiator: sent msg 3, waiting */
     VEIL_CH_ST_OPEN = 3,
-    VEIL_CH_ST_FAILED = 4,        /* initiator: create() reports rc/detail */
+    VEIL_CH_ST_FAILED = 4,        /* initiator: its open reports rc/detail */
 };
 
 typedef struct veil_ch_settings {
@@ -201,6 +201,7 @@ typedef struct veil_ch_node {
     veil_node *node;
     veil_ch_list channels;        /* workers running (in_all) */
     veil_ch_list pending;         /* responders in handshake (in_node) */
+    veil_ch_list opens;           /* initiators whose completion is owed (in_opens) */
     uint32_t max_pending;
     uint32_t cookie_threshold;
     veil_ratelimit log;
@@ -226,6 +227,8 @@ typedef struct veil_ch_listener {
     uint8_t *prologue;            /* the responders' handshake prologue */
     size_t prologue_len;
     veil_listener_stats stats;
+    veil_secure_channel_listener_options opts; /* callbacks (zeroed: none) */
+    char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* the key agreement's */
 } veil_ch_listener;
 
 typedef struct veil_channel {
@@ -245,18 +248,31 @@ typedef struct veil_channel {
     int role;                     /* veil_ka_role */
     int state;
     /* Lifetime: the struct is freed when the last reference goes: the
-     * worker's (dropped when it stops), create()'s while it waits, and one
+     * worker's (dropped when it stops), the open's until its completion ran, and one
      * per running handler or callback.  After the worker stopped (stopped)
      * only the struct remains valid: ctx is gone after the round. */
     unsigned refs;
     bool stopping;                /* stop requested */
     bool stopped;                 /* the worker's stop op ran */
-    bool waiting;                 /* initiator: create() waits on it */
+    bool waiting;                 /* initiator: its open's completion is owed */
     /* handshake only */
     void *session;
     veil_timer *timer;
-    int result;                   /* initiator: create()'s return code */
+    int result;                   /* initiator: the open's result code */
     char *detail;                 /* ... and its detail */
+    /* initiator: the open's completion (channel_open.c) */
+    veil_secure_channel_open_fn open_done;
+    void *open_user;
+    veil_timer *open_timer;       /* the deferred completion, once settled */
+    veil_address open_addr;       /* the public address (outlives ctx) */
+    veil_ch_link in_opens;        /* shared->opens while waiting */
+    bool in_open_call;            /* inside veil_secure_channel_open_async */
+    /* responder: on_open ran (so on_close will), and why it closes
+     * (set where the cause is known; unset: local, or the node's stop) */
+    bool told_open;
+    bool close_known;
+    int close_reason;
+    char *close_detail;
     bool pending;                 /* responder: on the pending lists */
     veil_ch_link in_node, in_listener;
     uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
@@ -299,6 +315,12 @@ VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role,
 VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_ref(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_unref(veil_channel *ch);
+
+/* channel_open.c: the open settled (state OPEN or FAILED): arm its
+ * completion (a zero-delay timer) if it is owed and not armed yet. */
+VEIL_CH_HIDDEN void veil__ch_open_settled(veil_channel *ch);
+/* Node stop: run every owed completion now (the loop will not run again). */
+VEIL_CH_HIDDEN void veil__ch_opens_flush(veil_ch_node *n);
 
 /* channel_lost.c: the node's route-lost subscriber */
 VEIL_CH_HIDDEN void veil__ch_route_lost(veil_node *node, const veil_address *peer, int reason,
@@ -350,8 +372,19 @@ VEIL_CH_HIDDEN void veil__ch_cookie_forget(veil_ch_listener *l);
 /* Initiator: a COOKIE arrived while waiting for message 2. */
 VEIL_CH_HIDDEN int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f);
 
+/* channel_listener.c: tell the listener's application a responder
+ * opened / closed (its callbacks, when set). */
+VEIL_CH_HIDDEN void veil__ch_tell_open(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_tell_close(veil_channel *ch);
+/* Record why ch closes (first cause wins; reason 0: locally). */
+VEIL_CH_HIDDEN void veil__ch_close_cause(veil_channel *ch, int reason, const char *detail);
+
 /* channel_prologue.c */
 #define VEIL_CH_PROLOGUE_MAX 640u
+/* The key agreement's description (its describe op, else fallback as the
+ * protocol name); d->protocol checked non-empty and within bounds. */
+VEIL_CH_HIDDEN int veil__ch_ka_describe(const veil_key_agreement_ops *ka, void *inst,
+                                        const char *fallback, veil_ka_description *d);
 /* The handshake prologue for the listener at `listener` (docs/PROTOCOL.md,
  * "Prologue"); hashes the key agreement's own configured prologue in v. */
 VEIL_CH_HIDDEN int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst,

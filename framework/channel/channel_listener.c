@@ -96,19 +96,28 @@ static int listener_setup(veil_ch_listener *l, veil_node *node, const char *addr
     if (rc < 0)
         return rc;
     memcpy(l->prologue, prologue, l->prologue_len);
+    veil_ka_description d;
+    if ((rc = veil__ch_ka_describe(l->ka, l->ka_inst, fallback, &d)) < 0)
+        return rc;
+    snprintf(l->protocol, sizeof l->protocol, "%s", d.protocol);
     return veil__ch_ka_listen(l, node, address, &local);
 }
 
-int veil_secure_channel_listener_open(veil_entity *e, const char *address,
-                                      veil_trust_policy *policy)
+int veil_secure_channel_listener_open_with(veil_entity *e, const char *address,
+                                           veil_trust_policy *policy,
+                                           const veil_secure_channel_listener_options *opts)
 {
     veil_node *node = e ? veil_entity_node(e) : NULL;
-    if (node == NULL || address == NULL || policy == NULL) {
+    if (node == NULL || address == NULL || policy == NULL ||
+        (opts != NULL && !VEIL_ABI_HAS(opts, user))) {
         veil_trust_policy_free(policy);
         return veil_error_set(VEIL_EINVAL, "veil_secure_channel_listener_open: %s",
                               e == NULL ? "entity is NULL" : node == NULL
                               ? "the entity has no node" : address == NULL ? "address is NULL"
-                              : "policy is NULL (a listener must have a trust policy)");
+                              : policy == NULL
+                              ? "policy is NULL (a listener must have a trust policy)"
+                              : "options size is too small (set it to "
+                                "sizeof(veil_secure_channel_listener_options))");
     }
     veil_ch_listener *l = calloc(1, sizeof *l);
     if (l == NULL) {
@@ -118,6 +127,8 @@ int veil_secure_channel_listener_open(veil_entity *e, const char *address,
     l->refs = 1;
     l->entity = veil__entity_ref(e);
     l->policy = policy;
+    if (opts != NULL)
+        memcpy(&l->opts, opts, opts->size < sizeof l->opts ? opts->size : sizeof l->opts);
     int rc = listener_setup(l, node, address);
     if (rc == 0)
         rc = veil_ctx_start_worker(veil_node_context(node), address, &listener_ops, l);
@@ -127,6 +138,55 @@ int veil_secure_channel_listener_open(veil_entity *e, const char *address,
         return keep;
     }
     return 0;
+}
+
+int veil_secure_channel_listener_open(veil_entity *e, const char *address,
+                                      veil_trust_policy *policy)
+{
+    return veil_secure_channel_listener_open_with(e, address, policy, NULL);
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static void tell(veil_channel *ch, veil_secure_channel_event_fn fn, int reason, const char *detail)
+{
+    veil_ch_listener *l = ch->listener;
+    veil_secure_channel_event ev = {
+        &ch->open_addr, ch->stats.peer_identifier, l->protocol, reason, detail,
+    };
+    ch->refs++; /* the callback may close it */
+    fn(ch->node, &ev, l->opts.user);
+    veil__ch_unref(ch);
+}
+
+void veil__ch_tell_open(veil_channel *ch)
+{
+    ch->open_addr = *ch->addr;
+    ch->told_open = ch->listener->opts.on_close != NULL;
+    if (ch->listener->opts.on_open != NULL)
+        tell(ch, ch->listener->opts.on_open, 0, "");
+}
+
+void veil__ch_close_cause(veil_channel *ch, int reason, const char *detail)
+{
+    if (ch->close_known)
+        return;
+    ch->close_known = true;
+    ch->close_reason = reason;
+    ch->close_detail = strdup(detail); /* NULL: told without the detail */
+}
+
+void veil__ch_tell_close(veil_channel *ch)
+{
+    if (!ch->told_open)
+        return;
+    ch->told_open = false;
+    if (!ch->close_known)
+        veil__ch_close_cause(ch, veil__node_stopping(ch->node) ? VEIL_ESTOPPED : 0,
+                             veil__node_stopping(ch->node) ? "the node stopped"
+                                                           : "closed locally");
+    tell(ch, ch->listener->opts.on_close, ch->close_reason,
+         ch->close_detail != NULL ? ch->close_detail : "");
 }
 
 /* Stops the listener worker: new handshakes to address find no worker.

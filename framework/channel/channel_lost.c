@@ -2,7 +2,7 @@
  *
  * A transport reports a lost connection (veil_node_on_route_lost): every
  * channel whose route to its peer starts with that connection can never
- * reach the peer again, so it goes now.  An initiator still in create()
+ * reach the peer again, so it goes now.  An initiator whose open is still pending
  * fails at once with VEIL_ECLOSED (not at its handshake timeout); any other
  * channel is stopped (its addresses leave the router, so a later send to it
  * fails with VEIL_ENOROUTE naming it) with a warning naming the route and
@@ -39,12 +39,16 @@ static bool route_starts_with(const veil_channel *ch, const veil_address *a)
 
 static void lost_one(veil_channel *ch, const char *route, const char *why)
 {
-    /* An initiator in create(): create() reports it and stops the worker. */
+    /* An initiator whose open is pending: its completion reports it and
+     * stops the worker. */
     if (ch->role == VEIL_KA_INITIATOR && (ch->state != VEIL_CH_ST_OPEN || ch->waiting)) {
         veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel: route through '%s' lost "
                                          "during the handshake: %s", route, why));
         return;
     }
+    char text[VEIL_ADDRESS_TEXT_MAX + 384];
+    snprintf(text, sizeof text, "its route through '%s' was lost: %s", route, why);
+    veil__ch_close_cause(ch, VEIL_ENOROUTE, text);
     if (ch->role == VEIL_KA_RESPONDER && ch->state != VEIL_CH_ST_OPEN)
         veil__ch_warn(ch->listener, "%s: closed: its route through '%s' was lost: %s",
                       ch->addr->bytes, route, why);

@@ -15,6 +15,7 @@
 
 static void node_gone(veil_node *node, void *data)
 {
+    veil__ch_opens_flush(data); /* the loop will not run them any more */
     veil_node_off_route_lost(node, veil__ch_route_lost, data);
     free(data);
 }

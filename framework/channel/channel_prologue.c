@@ -35,28 +35,38 @@ static int put_bytes(uint8_t *out, size_t cap, size_t *pos, const void *p, size_
     return 0;
 }
 
+int veil__ch_ka_describe(const veil_key_agreement_ops *ka, void *inst, const char *fallback,
+                         veil_ka_description *d)
+{
+    memset(d, 0, sizeof *d);
+    d->size = sizeof *d;
+    d->protocol = fallback;
+    if (VEIL_ABI_HAS(ka, describe) && ka->describe != NULL) {
+        int rc = ka->describe(inst, d);
+        if (rc < 0)
+            return veil_error_wrap(rc, "secure channel: describing the key agreement");
+    }
+    size_t plen = d->protocol != NULL ? strnlen(d->protocol, VEIL_KA_PROTOCOL_NAME_MAX + 1u) : 0;
+    if (plen == 0 || plen > VEIL_KA_PROTOCOL_NAME_MAX)
+        return veil_error_set(VEIL_EPLUGIN_ABI, "secure channel: the key agreement's protocol "
+                              "name is empty or over %u bytes", VEIL_KA_PROTOCOL_NAME_MAX);
+    return 0;
+}
+
 int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst, const char *fallback,
                       veil_vault *v, const veil_address *listener, uint8_t *out, size_t cap,
                       size_t *len)
 {
     veil_ka_description d;
-    memset(&d, 0, sizeof d);
-    d.size = sizeof d;
-    d.protocol = fallback;
-    if (VEIL_ABI_HAS(ka, describe) && ka->describe != NULL) {
-        int rc = ka->describe(inst, &d);
-        if (rc < 0)
-            return veil_error_wrap(rc, "secure channel: describing the key agreement");
-    }
-    size_t plen = d.protocol != NULL ? strnlen(d.protocol, VEIL_KA_PROTOCOL_NAME_MAX + 1u) : 0;
-    if (plen == 0 || plen > VEIL_KA_PROTOCOL_NAME_MAX)
-        return veil_error_set(VEIL_EPLUGIN_ABI, "secure channel: the key agreement's protocol "
-                              "name is empty or over %u bytes", VEIL_KA_PROTOCOL_NAME_MAX);
+    int rc = veil__ch_ka_describe(ka, inst, fallback, &d);
+    if (rc < 0)
+        return rc;
+    size_t plen = strlen(d.protocol);
     uint8_t hash[32];
     size_t hlen = 0;
     if (d.prologue_len > 0) {
         veil_iovec part = { d.prologue, d.prologue_len };
-        int rc = veil_vault_hash(v, VEIL_HASH_SHA256, &part, 1, hash);
+        rc = veil_vault_hash(v, VEIL_HASH_SHA256, &part, 1, hash);
         if (rc < 0)
             return veil_error_wrap(rc, "secure channel: hashing the configured prologue");
         hlen = sizeof hash;
@@ -65,7 +75,7 @@ int veil__ch_prologue(const veil_key_agreement_ops *ka, void *inst, const char *
     if (cap < VEIL_CH_PROLOGUE_MAX)
         return veil_error_set(VEIL_ELIMIT, "secure channel: prologue buffer of %zu bytes", cap);
     out[pos++] = PROLOGUE_VERSION;
-    int rc = put_bytes(out, cap, &pos, domain, sizeof domain - 1u);
+    rc = put_bytes(out, cap, &pos, domain, sizeof domain - 1u);
     if (rc == 0)
         out[pos++] = listener->type;
     if (rc == 0)

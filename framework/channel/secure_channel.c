@@ -78,14 +78,15 @@ int veil__ch_settings(veil_node *node, veil_ch_settings *out)
 }
 
 /* ---- the channel worker and its lifetime -------------------------------
- * The worker holds one reference on the channel; veil_secure_channel_open
- * holds one while it waits; every handler and timer callback holds one
+ * The worker holds one reference on the channel; an open holds one until
+ * its completion ran (channel_open.c); every handler and timer callback holds one
  * while it runs.  Whatever stops the worker (a CLOSE, a refusal, a lost
  * route, a local close, eviction, node stop) only drops the worker's
  * reference: the struct goes with the last one, so nobody ever reads it
  * after it was freed.  After the stop only the struct is valid (ctx goes
- * with the round); an initiator stopped inside create() is marked failed
- * (VEIL_ECLOSED) so create() reports it. */
+ * with the round); an initiator stopped while its open's completion is
+ * owed is marked failed (VEIL_ECLOSED, or VEIL_ESTOPPED when the node
+ * stops) so the completion reports it. */
 
 static bool sent_to(const veil_message *msg, const veil_address *a)
 {
@@ -158,6 +159,7 @@ static void ch_free(veil_channel *ch)
         ch->ka->instance_free(ch->ka_inst);
     veil_trust_policy_free(ch->policy);
     free(ch->detail);
+    free(ch->close_detail);
     free(ch->route);
     free(ch->hs1);
     free(ch->prologue);
@@ -181,6 +183,8 @@ static void ch_stop(veil_context *ctx, void *state)
 {
     veil_channel *ch = state;
     ch->stopping = ch->stopped = true;
+    if (ch->role == VEIL_KA_RESPONDER)
+        veil__ch_tell_close(ch);
     veil__ch_list_remove(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
     if (ch->timer != NULL) {
         veil_node_timer_cancel(ch->timer);
@@ -189,9 +193,13 @@ static void ch_stop(veil_context *ctx, void *state)
     veil__ch_pending_remove(ch);
     if (ch->role == VEIL_KA_INITIATOR && ch->state != VEIL_CH_ST_FAILED &&
         (ch->state != VEIL_CH_ST_OPEN || ch->waiting))
-        veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel %s: stopped during the "
-                                         "handshake (closed locally or the node is stopping)",
-                                         veil_ctx_address(ctx)->bytes));
+        veil__ch_fail(ch, veil__node_stopping(ch->node)
+                      ? veil_error_set(VEIL_ESTOPPED, "secure channel %s: the node stopped "
+                                       "during the handshake", veil_ctx_address(ctx)->bytes)
+                      : veil_error_set(VEIL_ECLOSED, "secure channel %s: stopped during the "
+                                       "handshake (closed locally or the node is "
+                                       "stopping)",
+                                       veil_ctx_address(ctx)->bytes));
     veil__ch_unref(ch);
 }
 
@@ -321,6 +329,7 @@ int veil__ch_fail(veil_channel *ch, int rc)
             ch->ka->session_free(ch->session);
             ch->session = NULL;
         }
+        veil__ch_open_settled(ch);
         return 0;
     }
     if (ch->stopped || ch->stopping)
@@ -328,95 +337,12 @@ int veil__ch_fail(veil_channel *ch, int rc)
     veil_ch_listener *l = ch->listener;
     if (ch->state != VEIL_CH_ST_OPEN)
         l->stats.failed++;
+    else
+        veil__ch_close_cause(ch, rc, veil_last_error());
     veil__ch_warn(l, "listener '%s': channel %s refused or failed: %s", l->name,
                   ch->addr->bytes, veil_last_error());
     veil__ch_stop(ch);
     return 0;
-}
-
-/* ---- initiator ----------------------------------------------------------
- * create = start (a channel whose worker runs the handshake) + wait (run
- * the loop until it opened or failed) + finish (report). */
-
-static int initiator_start(veil_entity *e, const veil_route *route, veil_trust_policy *policy,
-                           veil_channel **out)
-{
-    veil_node *node = veil_entity_node(e);
-    veil_ch_settings set;
-    const veil_key_agreement_ops *ka;
-    void *inst;
-    char fallback[160];
-    int rc = veil__ch_settings(node, &set);
-    if (rc == 0)
-        rc = veil__ch_ka_instance(node, &ka, &inst, fallback, sizeof fallback);
-    if (rc < 0) {
-        veil_trust_policy_free(policy);
-        return rc;
-    }
-    veil_channel *ch;
-    if ((rc = veil__ch_start(node, e, VEIL_KA_INITIATOR, &set, &ch)) < 0) {
-        ka->instance_free(inst);
-        veil_trust_policy_free(policy);
-        return rc;
-    }
-    ch->refs++; /* create()'s, until finish */
-    ch->waiting = true;
-    ch->ka = ka;
-    ch->ka_inst = inst;
-    ch->policy = policy;
-    if ((rc = veil__ch_initiator_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
-        veil__ch_fail(ch, rc);
-    *out = ch;
-    return 0;
-}
-
-static int initiator_wait(veil_channel *ch)
-{
-    veil_node *node = ch->node;
-    while (ch->state == VEIL_CH_ST_HANDSHAKE || ch->state == VEIL_CH_ST_WAIT_ACCEPT) {
-        /* Wait only when nothing is queued (a round that dispatches the
-         * last handshake message would otherwise poll needlessly). */
-        int rc = veil_node_run_once(node, veil_node_pending(node) > 0 ? 0 : 50);
-        if (rc < 0)
-            return veil__ch_fail(ch, veil_error_wrap(rc, "secure channel: running the node "
-                                                     "during the handshake"));
-    }
-    return 0;
-}
-
-static int initiator_finish(veil_channel *ch, veil_address *channel)
-{
-    int rc = 0;
-    ch->waiting = false;
-    if (ch->state == VEIL_CH_ST_OPEN && !ch->stopped)
-        *channel = *ch->addr;
-    else
-        rc = veil_error_set(ch->result < 0 ? ch->result : VEIL_EHANDSHAKE, "%s",
-                            ch->detail ? ch->detail : "handshake failed");
-    if (rc < 0)
-        veil__ch_stop(ch);
-    veil__ch_unref(ch);
-    return rc;
-}
-
-int veil_secure_channel_open(veil_entity *e, const veil_route *route,
-                             veil_trust_policy *policy, veil_address *channel)
-{
-    veil_node *node = e ? veil_entity_node(e) : NULL;
-    if (node == NULL || route == NULL || policy == NULL || channel == NULL) {
-        veil_trust_policy_free(policy);
-        return veil_error_set(VEIL_EINVAL, "veil_secure_channel_open: %s",
-                              e == NULL ? "entity is NULL" : node == NULL ? "the entity has no node"
-                              : route == NULL ? "route is NULL" : policy == NULL
-                              ? "policy is NULL (a channel must have a trust policy)"
-                              : "channel is NULL");
-    }
-    veil_channel *ch;
-    int rc = initiator_start(e, route, policy, &ch);
-    if (rc < 0)
-        return rc;
-    (void)initiator_wait(ch);
-    return initiator_finish(ch, channel);
 }
 
 /* ---- close, stats ------------------------------------------------------- */

@@ -77,8 +77,10 @@ int veil__loop_init(veil_node *node)
 void veil__loop_wake(veil_node *node)
 {
     uint64_t one = 1;
-    /* EAGAIN means the counter is already non-zero: the loop will wake. */
-    while (write(node->loop.wakefd, &one, sizeof one) < 0 && errno == EINTR)
+    int fd = node->loop.wakefd;
+    /* EAGAIN means the counter is already non-zero: the loop will wake.
+     * Only write(2): this runs in signal handlers (veil_node_interrupt). */
+    while (fd >= 0 && write(fd, &one, sizeof one) < 0 && errno == EINTR)
         ;
 }
 
@@ -301,6 +303,14 @@ static int poll_timeout(const veil_node *node, int timeout_ms)
     if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
         return timeout_ms;
     return wait > (uint64_t)INT32_MAX ? INT32_MAX : (int)wait;
+}
+
+int veil__loop_next_timeout(veil_node *node)
+{
+    if (node->router.q_len > 0)
+        return 0;
+    veil__loop_refresh_now(node);
+    return poll_timeout(node, -1);
 }
 
 int veil__loop_poll(veil_node *node, int timeout_ms)

@@ -9,6 +9,7 @@
 #include <veil/error.h>
 #include <veil/log.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,11 @@ int veil__node_check_running(const veil_node *node)
     if (node->stopping)
         return veil_error_set(VEIL_ESTOPPED, "node is stopping");
     return 0;
+}
+
+bool veil__node_stopping(const veil_node *node)
+{
+    return node->stopping;
 }
 
 static int load_config(veil_node *node, const veil_node_options *opts)
@@ -156,7 +162,15 @@ static void node_stop_all(veil_node *node)
         return;
     node->stopping = true;
     node->stopped = true;
+    /* Stop ops run application callbacks (a listener's on_close): they
+     * cannot stop or free the node from there (VEIL_ESTATE). */
+    node->dispatch_depth++;
     veil__ctx_stop_all(node);
+    node->dispatch_depth--;
+    if (node->dispatch_depth == 0) {
+        veil__ctx_reap(node);
+        veil__loop_reap(node);
+    }
     veil__router_drop_queue(node);
     /* The upper layers' and plugins' state: after the workers that use
      * it, before the transports and the plugins whose code it may run. */
@@ -299,7 +313,8 @@ int veil_node_run(veil_node *node, int timeout_ms)
     if (node == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_node_run: node must not be NULL");
     uint64_t deadline = veil__loop_refresh_now(node) + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
-    node->interrupted = false;
+    /* An interrupt made before this call (a signal that arrived just
+     * before it) is not lost: it makes this call return at once. */
     while (!node->interrupted) {
         int wait = -1;
         if (timeout_ms >= 0) {
@@ -312,12 +327,30 @@ int veil_node_run(veil_node *node, int timeout_ms)
         if (rc < 0)
             return rc;
     }
-    node->interrupted = false;
+    node->interrupted = 0;
     return 0;
 }
 
+/* Async-signal-safe: a store to a sig_atomic_t and one write(2) to the
+ * loop's eventfd (which wakes a poll that is waiting), errno kept. */
 void veil_node_interrupt(veil_node *node)
 {
-    if (node != NULL)
-        node->interrupted = true;
+    if (node == NULL)
+        return;
+    int saved = errno;
+    node->interrupted = 1;
+    veil__loop_wake(node);
+    errno = saved;
+}
+
+int veil_node_fd(const veil_node *node)
+{
+    return node != NULL && !node->stopped ? node->loop.epfd : -1;
+}
+
+int veil_node_next_timeout(veil_node *node)
+{
+    if (node == NULL || node->stopped)
+        return -1;
+    return veil__loop_next_timeout(node);
 }

@@ -87,9 +87,13 @@ int veil_node_extension_remove(veil_node *node, const char *name)
 void veil__node_extensions_fini(veil_node *node)
 {
     /* Newest first: a later extension may rest on an earlier one.  A
-     * destroy may remove others; the loop re-reads the count. */
+     * destroy may remove others; the loop re-reads the count.  A destroy
+     * may run application callbacks (a secure channel's owed completions):
+     * they cannot stop or free the node from there. */
+    node->dispatch_depth++;
     while (node->nexts > 0)
         drop(node, node->nexts - 1);
+    node->dispatch_depth--;
     free(node->exts);
     node->exts = NULL;
     node->exts_cap = 0;

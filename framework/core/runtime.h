@@ -11,6 +11,7 @@
 #include <veil/plugin.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "pool.h"
@@ -167,7 +168,9 @@ struct veil_node {
     int dispatch_depth;          /* >0: inside a handler or callback */
     veil_message *current_msg;   /* message the running handler was given */
     veil_message *live_msgs;     /* messages handed out and not yet freed */
-    bool interrupted;
+    /* veil_node_interrupt, async-signal-safe: set by a signal handler or
+     * a callback, consumed by veil_node_run. */
+    volatile sig_atomic_t interrupted;
     bool stopping;
     bool stopped;                /* veil_node_stop ran: nothing runs any more */
     veil_node_stats stats;
@@ -185,7 +188,11 @@ VEIL_RT_HIDDEN uint64_t veil__loop_refresh_now(veil_node *node);
 /* Poll fds for at most timeout_ms (-1: forever) and run due timers. */
 VEIL_RT_HIDDEN int veil__loop_poll(veil_node *node, int timeout_ms);
 VEIL_RT_HIDDEN void veil__loop_reap(veil_node *node);
+/* Write the eventfd (async-signal-safe: one write). */
 VEIL_RT_HIDDEN void veil__loop_wake(veil_node *node);
+/* How long a poll may wait now: 0 when messages are queued, until the
+ * next timer, -1 when there is none. */
+VEIL_RT_HIDDEN int veil__loop_next_timeout(veil_node *node);
 
 /* router.c */
 VEIL_RT_HIDDEN int veil__router_init(veil_node *node);

@@ -49,6 +49,10 @@ struct veil_transports {
 
 static int state_of(veil_node *node, struct veil_transports **out)
 {
+    /* After the stop the table is gone for good: one made now would leak. */
+    if (node->stopping)
+        return veil_error_set(VEIL_ESTOPPED, "node is stopping: no transports, hooks or "
+                              "route-lost subscribers any more");
     if (node->transports == NULL) {
         node->transports = calloc(1, sizeof *node->transports);
         if (node->transports == NULL)

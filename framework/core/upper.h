@@ -33,6 +33,10 @@
 VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, int kind,
                                         const char *default_name, veil_plugin **out);
 
+/* Is the node stopping (veil_node_stop / veil_node_free running or done)?
+ * What a layer's stop op tells a node stop from a local stop by. */
+VEIL_UPPER_HIDDEN bool veil__node_stopping(const veil_node *node);
+
 /* ---- routes kept long (address.c) ------------------------------------- */
 
 /* A route in as many bytes as its addresses take, for a route kept as long

@@ -39,6 +39,19 @@ const veil_worker_ops hop_ops = {
     .handle_message = hop_handle,
 };
 
+static int swallow(veil_context *ctx, void *state, veil_message *msg)
+{
+    (void)ctx;
+    (void)msg;
+    (*(unsigned *)state)++;
+    return 0;
+}
+
+const veil_worker_ops swallow_ops = {
+    .size = sizeof(veil_worker_ops),
+    .handle_message = swallow,
+};
+
 static int tap_handle(veil_context *ctx, void *state, veil_message *msg)
 {
     tap_state *t = state;

@@ -33,6 +33,10 @@ extern const veil_worker_ops echo_ops;
 /* A hop: forward_next, counting (its state is an unsigned). */
 extern const veil_worker_ops hop_ops;
 
+/* A worker that drops everything, counting (its state is an unsigned): a
+ * route nobody answers on (handshakes time out). */
+extern const veil_worker_ops swallow_ops;
+
 /* The tap: a hop that keeps a copy of every frame passing through it
  * (the first TAP_FRAMES) and can hold frames back. */
 #define TAP_MAX 2048

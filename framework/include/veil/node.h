@@ -42,7 +42,8 @@ VEIL_EXPORT int veil_node_new(veil_node **node, veil_context **app,
  * its configuration, statistics and the messages the caller holds stay
  * readable until veil_node_free, and running its loop fails with
  * VEIL_ESTOPPED.  Idempotent; NULL ok.
- * VEIL_ESTATE from inside a handler (use veil_node_interrupt there). */
+ * VEIL_ESTATE from inside a handler or callback, including the stop ops
+ * and callbacks the stop itself runs (use veil_node_interrupt there). */
 VEIL_EXPORT int veil_node_stop(veil_node *node);
 /* veil_node_stop if it has not run, then unload plugins and free
  * everything.  Contexts and messages of this node are invalid afterwards.
@@ -53,8 +54,32 @@ VEIL_EXPORT int veil_node_run(veil_node *node, int timeout_ms) VEIL_WUR;
 /* One loop iteration: deliver queued messages, poll fds (waiting at most
  * timeout_ms when nothing is queued), run due timers. */
 VEIL_EXPORT int veil_node_run_once(veil_node *node, int timeout_ms) VEIL_WUR;
-/* Make a running veil_node_run() return (callable from handlers). */
+/* Make veil_node_run() return: the running one, or else the next one (at
+ * once: an interrupt is not lost when it comes just before the call).
+ * Async-signal-safe: it only stores to a sig_atomic_t flag and writes the
+ * loop's eventfd (errno is preserved), so a SIGINT/SIGTERM handler may call
+ * it, from any thread; so may handlers and callbacks.  The node must stay
+ * allocated while a handler may call it: clear the pointer the signal
+ * handler reads (or block the signal) before veil_node_free. */
 VEIL_EXPORT void veil_node_interrupt(veil_node *node);
+
+/* ---- embedding in another event loop (docs/ARCHITECTURE.md,
+ * "Embedding") ----------------------------------------------------------
+ * An application with its own loop (libevent, libuv, glib) drives a node
+ * without veil_node_run: it polls veil_node_fd for reading, wakes after
+ * veil_node_next_timeout milliseconds at the latest, and on either calls
+ * veil_node_run_once(node, 0); after that call, and after any call into
+ * the node from outside the loop (a send, an open), it asks for the
+ * timeout again.  Node thread only. */
+/* A file descriptor that is readable whenever the node has fd or wakeup
+ * (veil_node_post, veil_node_interrupt) work: the loop's epoll instance.
+ * Poll it for reading, level-triggered; never read or close it.  -1 once
+ * the node stopped. */
+VEIL_EXPORT int veil_node_fd(const veil_node *node);
+/* Milliseconds until the node needs veil_node_run_once even if its fd
+ * stays quiet: 0 when messages are queued, the time to the next timer,
+ * -1 when there is none (wait on the fd alone) or the node stopped. */
+VEIL_EXPORT int veil_node_next_timeout(veil_node *node);
 VEIL_EXPORT const veil_config *veil_node_config(const veil_node *node);
 /* The node's application context (address "app"; veil_node_new hands it
  * out too): what code holding only the node starts workers from. */

@@ -25,16 +25,100 @@ VEIL_BEGIN_DECLS
  * Takes ownership of policy (freed when the listener stops). */
 VEIL_EXPORT int veil_secure_channel_listener_open(veil_entity *e, const char *address,
                                                   veil_trust_policy *policy) VEIL_WUR;
+/* ---- listener callbacks -------------------------------------------------
+ * What a listener tells the application about the channels it opens. */
+typedef struct veil_secure_channel_event {
+    const veil_address *channel;  /* the channel's local address (route through it) */
+    const char *peer_identifier;  /* the authenticated peer ("P" + hex) */
+    const char *key_agreement;    /* the protocol in use, e.g.
+                                   * "Noise_XX_25519_AESGCM_SHA256" */
+    /* on_close only (0 and "" in on_open): why the channel closed.
+     *   0               closed locally (veil_secure_channel_close)
+     *   VEIL_ECLOSED    the peer closed it
+     *   VEIL_ENOROUTE   its route was lost (detail: route, transport reason)
+     *   VEIL_ESTOPPED   the node stopped
+     *   other VEIL_E*   the channel failed (detail says how) */
+    int reason;
+    const char *detail;
+} veil_secure_channel_event;
+
+typedef void (*veil_secure_channel_event_fn)(veil_node *node,
+                                             const veil_secure_channel_event *ev,
+                                             void *user);
+
+typedef struct veil_secure_channel_listener_options {
+    size_t size;                          /* sizeof(veil_secure_channel_listener_options) */
+    /* A channel opened (the peer passed the policy; it can carry data
+     * now).  Optional. */
+    veil_secure_channel_event_fn on_open;
+    /* A channel that on_open was told about closed, once per channel,
+     * also after the listener itself closed and at node stop (reason
+     * VEIL_ESTOPPED).  Optional. */
+    veil_secure_channel_event_fn on_close;
+    /* Passed to both; must stay valid until every channel the listener
+     * opened has closed (at the latest until veil_node_stop or
+     * veil_node_free returned). */
+    void *user;
+} veil_secure_channel_listener_options;
+
+/* veil_secure_channel_listener_open with options (NULL: none).  The
+ * callbacks run on the node's thread from inside the loop (or the node's
+ * stop); ev and its strings are valid during the call only.  They may
+ * send, open and close channels, but not run the loop or stop the node.
+ * VEIL_EINVAL when opts->size is too small. */
+VEIL_EXPORT int veil_secure_channel_listener_open_with(
+    veil_entity *e, const char *address, veil_trust_policy *policy,
+    const veil_secure_channel_listener_options *opts) VEIL_WUR;
 /* Stop the listener at address: handshakes sent there afterwards find no
  * worker.  The channels it opened keep running until closed.
  * VEIL_ENOTFOUND when no listener is there. */
 VEIL_EXPORT int veil_secure_channel_listener_close(veil_node *node,
                                                    const char *address) VEIL_WUR;
-/* Run the handshake with the listener at the end of route (running the
- * node's loop until done or timeout); *channel gets the local address to
- * put first in routes.  Takes ownership of policy.  Errors: VEIL_EDENIED
- * (detail names the refused identifier and policy), VEIL_ETIMEDOUT,
- * VEIL_EHANDSHAKE, VEIL_EAUTH. */
+/* ---- opening a channel (initiator) -------------------------------------
+ * veil_secure_channel_open_async starts the handshake with the listener at
+ * the end of route and returns at once; *channel gets the channel's local
+ * address (what to put first in routes once it opened, and the handle of
+ * the pending open).  Takes ownership of policy, also on error.  Usable
+ * from application code and from inside a worker's handler or a callback.
+ *
+ * A negative return means nothing was started and done will never run
+ * (VEIL_EINVAL, configuration or plugin errors, VEIL_ENOMEM, VEIL_ESTOPPED).
+ * After 0, done runs exactly once (unless cancelled), on the node's
+ * thread, from the node's loop, never from inside this call: an immediate
+ * failure (e.g. VEIL_ENOROUTE for the first hop) is delivered in the next
+ * loop round.  done gets rc 0 and the channel's address, or the error the
+ * blocking call reports (same code, same detail, which is also
+ * veil_last_error() while done runs): VEIL_EDENIED (detail names the
+ * refused identifier and policy), VEIL_ETIMEDOUT, VEIL_EHANDSHAKE,
+ * VEIL_EAUTH, VEIL_EREVOKED, VEIL_EEXPIRED, VEIL_ECLOSED (the peer closed,
+ * the route was lost, or the channel was closed locally with
+ * veil_secure_channel_close while pending), VEIL_ENOROUTE; channel is NULL
+ * then and the channel is gone.  When the node stops (veil_node_stop or
+ * veil_node_free) before the handshake finished, done runs during the stop
+ * with VEIL_ESTOPPED.  Inside done the loop cannot be run and the node
+ * cannot be stopped or freed (VEIL_ESTATE); everything else, including a
+ * new open, is allowed.  detail is valid during the call only.
+ *
+ * Lifetime of user: it must stay valid until done ran, or until
+ * veil_secure_channel_open_cancel returned 0; after either, the node never
+ * touches it again. */
+typedef void (*veil_secure_channel_open_fn)(veil_node *node, int rc,
+                                            const veil_address *channel,
+                                            const char *detail, void *user);
+VEIL_EXPORT int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
+                                               veil_trust_policy *policy,
+                                               veil_secure_channel_open_fn done, void *user,
+                                               veil_address *channel) VEIL_WUR;
+/* Abandon a pending open: the channel is stopped (a peer that already
+ * accepted it is sent a close) and its done will not run; user may be
+ * freed when this returns.  VEIL_ENOTFOUND when no open is pending at
+ * channel (never started, already completed, or done is running now). */
+VEIL_EXPORT int veil_secure_channel_open_cancel(veil_node *node,
+                                                const veil_address *channel) VEIL_WUR;
+/* The blocking form: veil_secure_channel_open_async, then run the node's
+ * loop until its completion ran; returns what the completion got (*channel
+ * set on success).  Runs the loop, so it cannot be called from inside a
+ * handler or callback (VEIL_ESTATE: use the async form there). */
 VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route,
                                          veil_trust_policy *policy,
                                          veil_address *channel) VEIL_WUR;
