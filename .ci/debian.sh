@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: .ci/debian.sh veil-X.Y.Z.tar.gz   (run by .ci/run, as root)
-# Builds the Debian packages from the release tarball (the suites already
+# Builds the Debian source and binary packages from the release tarball (the suites already
 # ran: nocheck), runs lintian (any error fails; warnings are listed in
 # docs/PACKAGING.md), installs the packages, builds example 05a from the
 # installed sources with pkg-config, runs it on the installed libveil and
@@ -17,12 +17,12 @@ trap cleanup EXIT
 
 tar -C "$tmp" -xzf "$tarball"
 src=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d -name 'veil-*' | head -n 1)
-echo "== dpkg-buildpackage -us -uc -b ($(basename "$src"))"
-if ! (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
+echo "== dpkg-buildpackage -us -uc ($(basename "$src"))"
+if ! (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc) \
         >"$tmp/build.log" 2>&1; then
     tail -n 60 "$tmp/build.log"; exit 1
 fi
-ls "$tmp"/*.deb | sed 's|.*/|built: |'
+ls "$tmp"/*.deb "$tmp"/*.dsc | sed 's|.*/|built: |'
 
 echo "== lintian"
 changes=$(ls "$tmp"/*.changes)
