@@ -29,8 +29,6 @@ VEIL_BEGIN_DECLS
 #define VEIL_MAX_KEY_LIFETIME_DEFAULT 63072000u  /* 730 days */
 #define VEIL_CONTACTS_MAX_DEFAULT 1024u
 
-typedef struct veil_entity veil_entity;
-
 /* When a new identity key is valid: Unix seconds.  created 0: now.
  * expires 0: created + [identity] key_lifetime (itself 0: never);
  * VEIL_EXPIRES_NEVER: never. */

@@ -92,8 +92,6 @@ typedef const veil_plugin_descriptor *(*veil_plugin_entry_fn)(void);
 
 /* ---- loading --------------------------------------------------------- */
 
-typedef struct veil_plugin veil_plugin;
-
 /* Make a statically linked plugin available under its descriptor's name;
  * consulted before the file system.  Process-wide; not thread-safe. */
 VEIL_EXPORT int veil_plugin_register_builtin(const veil_plugin_descriptor *d) VEIL_WUR;

@@ -176,8 +176,6 @@ typedef struct veil_vault_ops {
 /* ---- the user side -------------------------------------------------- */
 
 typedef struct veil_vault veil_vault;
-typedef struct veil_plugin veil_plugin;
-typedef struct veil_node veil_node;
 
 /* Open the vault configured in section (NULL: "vault") of the node's
  * configuration; defaults when the section is absent: plugin = software,

@@ -25,6 +25,7 @@
 #include <veil/trust_policy.h>
 
 #include "fixtures.h"
+#include "veil_paths.h" /* VEIL_PLUGIN_DIR */
 
 #include <dlfcn.h>
 #include <limits.h>
