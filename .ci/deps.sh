@@ -6,6 +6,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
     libsodium-dev libssl-dev libcmocka-dev libjansson-dev \
+    libp11-kit-dev softhsm2 opensc \
     clang libclang-rt-dev valgrind \
     python3 python3-dissononce python3-x3dh python3-xeddsa \
     iproute2 tcpdump >/dev/null
