@@ -12,22 +12,6 @@
 #include "backends.h"
 #include "test_vault_pkcs11.h"
 
-static p11t tok;
-
-static int up(void **state)
-{
-    (void)state;
-    p11t_token_new(&tok, NULL);
-    return 0;
-}
-
-static int down(void **state)
-{
-    (void)state;
-    p11t_token_free(&tok);
-    return 0;
-}
-
 static veil_secret_attrs attrs(int type, const char *label, int persistence)
 {
     veil_secret_attrs a;
@@ -269,18 +253,18 @@ static void test_mechanism_missing(void **state)
     p11t_token_new(&tok, NULL);
 }
 
-#define KEY_TESTS(b) cmocka_unit_test_prestate_setup_teardown(test_key_in_token, up, down, b)
+#define KEY_TESTS(b) cmocka_unit_test_prestate_setup_teardown(test_key_in_token, pkt_up, pkt_down, b)
 
 int main(void)
 {
     p11t_require_module();
     const struct CMUnitTest tests[] = {
         FOR_EACH_BACKEND(KEY_TESTS)
-        cmocka_unit_test_setup_teardown(test_pkcs11_config_errors, up, down),
-        cmocka_unit_test_setup_teardown(test_module_errors, up, down),
-        cmocka_unit_test_setup_teardown(test_token_errors, up, down),
-        cmocka_unit_test_setup_teardown(test_pin_states, up, down),
-        cmocka_unit_test_setup_teardown(test_mechanism_missing, up, down),
+        cmocka_unit_test_setup_teardown(test_pkcs11_config_errors, pkt_up, pkt_down),
+        cmocka_unit_test_setup_teardown(test_module_errors, pkt_up, pkt_down),
+        cmocka_unit_test_setup_teardown(test_token_errors, pkt_up, pkt_down),
+        cmocka_unit_test_setup_teardown(test_pin_states, pkt_up, pkt_down),
+        cmocka_unit_test_setup_teardown(test_mechanism_missing, pkt_up, pkt_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

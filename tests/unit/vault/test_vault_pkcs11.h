@@ -12,6 +12,23 @@
 
 typedef fvt pkt;
 
+/* The test's token: made before each test, removed after it. */
+static p11t tok;
+
+static inline int pkt_up(void **state)
+{
+    (void)state;
+    p11t_token_new(&tok, NULL);
+    return 0;
+}
+
+static inline int pkt_down(void **state)
+{
+    (void)state;
+    p11t_token_free(&tok);
+    return 0;
+}
+
 static inline void pkt_close(pkt *t)
 {
     fvt_close(t);

@@ -14,22 +14,7 @@
 #include "test_vault_pkcs11.h"
 #include "world.h"
 
-static p11t tok;
 static char chdir_[] = "/tmp/veil-p11ch-XXXXXX";
-
-static int up(void **state)
-{
-    (void)state;
-    p11t_token_new(&tok, NULL);
-    return 0;
-}
-
-static int down(void **state)
-{
-    (void)state;
-    p11t_token_free(&tok);
-    return 0;
-}
 
 /* Where the secret labelled label lives in v (VEIL_KEY_IN_*), -1 if none. */
 static int location_of(veil_vault *v, const char *label)
@@ -132,7 +117,7 @@ static void test_token_channel(void **state)
 }
 
 #define CHANNEL_TESTS(b) \
-    cmocka_unit_test_prestate_setup_teardown(test_token_channel, up, down, b)
+    cmocka_unit_test_prestate_setup_teardown(test_token_channel, pkt_up, pkt_down, b)
 
 int main(void)
 {
