@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <veil/error.h>
 
@@ -116,7 +117,7 @@ static int load_one(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE priv, char *id_
     CK_ATTRIBUTE a[] = { { CKA_ID, id, sizeof id }, { CKA_LABEL, label, VEIL_LABEL_MAX } };
     CK_RV rv = st->mod.f->C_GetAttributeValue(st->sess, priv, a, 2);
     if (rv != CKR_OK)
-        return 0; /* a label longer than veil's: not one of ours */
+        return 0; /* a label or id longer than veil takes: not usable here */
     label[a[1].ulValueLen] = '\0';
     id_hex[0] = '\0';
     if (a[0].ulValueLen * 2 < cap)
@@ -155,7 +156,7 @@ int pk_keys_load(pk_state *st, vc_vault *vc, const char *key_label, const char *
         if ((rc = load_one(st, vc, objs[i], hex, sizeof hex, &k)) < 0)
             return rc;
         if (k != NULL && ((key_label != NULL && strcmp(k->label, key_label) == 0) ||
-             (key_id != NULL && strcmp(hex, key_id) == 0)))
+             (key_id != NULL && strcasecmp(hex, key_id) == 0)))
             found = true;
     }
     if (!found)

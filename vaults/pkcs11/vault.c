@@ -141,10 +141,11 @@ static void state_free(pk_state *st)
 {
     if (st == NULL)
         return;
-    if (st->sess != CK_INVALID_HANDLE && st->mod.f != NULL) {
-        st->mod.f->C_Logout(st->sess);
+    /* No C_Logout: the login belongs to the process, not the session, so it
+     * would log out another instance on the same token; the token returns
+     * to public state when the process's last session closes. */
+    if (st->sess != CK_INVALID_HANDLE && st->mod.f != NULL)
         st->mod.f->C_CloseSession(st->sess);
-    }
     pk_records_free(st);
     pk_keys_free(st);
     p11_module_unload(&st->mod);

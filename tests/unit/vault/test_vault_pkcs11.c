@@ -119,6 +119,40 @@ static void test_key_in_token(void **state)
     pkt_close(&t);
 }
 
+/* Two instances on one token: closing one leaves the other logged in (the
+ * login is the process's: a C_Logout at close logged both out); key_label
+ * and key_id (either hex case) find a key the token holds. */
+static void test_two_instances(void **state)
+{
+    (void)state;
+    pkt a, b;
+    veil_secret k;
+    uint8_t sig[64], id[16];
+    char lines[512], hex[33];
+    assert_int_equal(pkt_open(&a, "openssl", NULL), 0);
+    veil_secret_attrs at = attrs(VEIL_SECRET_ED25519, "shared", VEIL_PERSISTENT);
+    assert_int_equal(veil_vault_generate(a.v, &at, &k), 0);
+    assert_int_equal(pkt_open(&b, "sodium", PKT_TOKEN "key_label = shared\n"), 0);
+    pkt_close(&a);
+    assert_int_equal(veil_vault_find_by_label(b.v, "shared", &k), 0);
+    assert_int_equal(veil_vault_sign(b.v, k, msg, sizeof msg, sig), 0);
+    pkt_close(&b);
+    /* The key's CKA_ID, as pkcs11-tool would show it, upper case. */
+    FILE *p = popen("pkcs11-tool --module " P11T_MODULE " --login --pin " P11T_PIN
+                    " --list-objects --type privkey 2>/dev/null | sed -n 's/^ *ID: *//p'", "r");
+    assert_non_null(p);
+    assert_non_null(fgets(hex, sizeof hex, p));
+    pclose(p);
+    hex[strcspn(hex, "\n")] = '\0';
+    assert_int_equal(strlen(hex), 2 * sizeof id);
+    for (char *c = hex; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+    snprintf(lines, sizeof lines, PKT_TOKEN "key_id = %s\n", hex);
+    assert_int_equal(pkt_open(&b, "openssl", lines), 0);
+    assert_int_equal(veil_vault_find_by_label(b.v, "shared", &k), 0);
+    pkt_close(&b);
+}
+
 /* pkt_open with the fixture's token lines but one replaced or added. */
 static int open_with(pkt *t, const char *lines)
 {
@@ -260,6 +294,7 @@ int main(void)
     p11t_require_module();
     const struct CMUnitTest tests[] = {
         FOR_EACH_BACKEND(KEY_TESTS)
+        cmocka_unit_test_setup_teardown(test_two_instances, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_pkcs11_config_errors, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_module_errors, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_token_errors, pkt_up, pkt_down),
