@@ -133,7 +133,9 @@ static void *open_first(const char *name, p11_module *m, char *tried, size_t cap
             snprintf(path, sizeof path, "%s", name);
         else
             snprintf(path, sizeof path, "%s/%s", module_dirs[i - 1], name);
-        void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        /* Kept mapped after the last dlclose: some modules leave threads or
+         * exit handlers behind C_Finalize, which must not outlive their code. */
+        void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (dl != NULL) {
             snprintf(m->path, sizeof m->path, "%s", path);
             return dl;
