@@ -192,7 +192,7 @@ static int label_free(void *vault, const char *label)
     if (label[0] == '\0')
         return 0;
     if (pk_key_by_label(state_of(vault), label) != NULL || vc_op_find_by_label(vault, label, &s) == 0)
-        return veil_error_set(VEIL_EEXIST, "a secret labelled '%s' exists already", label);
+        return veil_error_set(VEIL_EEXIST, "a secret labelled '%s' already exists", label);
     return 0;
 }
 

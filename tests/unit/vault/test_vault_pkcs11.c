@@ -87,10 +87,10 @@ static void test_key_in_token(void **state)
     /* Labels are unique across both halves. */
     a = attrs(VEIL_SECRET_X25519, "id", VEIL_EPHEMERAL);
     assert_error(veil_vault_generate(t.v, &a, &s), VEIL_EEXIST,
-                 "a secret labelled 'id' exists already");
+                 "a secret labelled 'id' already exists");
     a = attrs(VEIL_SECRET_ED25519, "ka", VEIL_PERSISTENT);
     assert_error(veil_vault_generate(t.v, &a, &s), VEIL_EEXIST,
-                 "a secret labelled 'ka' exists already");
+                 "a secret labelled 'ka' already exists");
     assert_int_equal(veil_vault_record_put(t.v, "veil.test.rec", msg, sizeof msg), 0);
     pkt_close(&t);
     /* Reopened: the token still holds the key (and the records); the
