@@ -85,6 +85,22 @@ static void test_token_channel(void **state)
     assert_int_equal(location_of(tv, "veil.entity.alice.ka.0"), VEIL_KEY_IN_SOFTWARE);
     assert_int_equal(location_of(veil_entity_vault(bob), "veil.entity.bob.key.0"),
                      VEIL_KEY_IN_SOFTWARE);
+    /* The same through the entity (what a tool showing an identity asks). */
+    int kl, sl;
+    char kw[256], sw[256];
+    assert_int_equal(veil_entity_key_location(alice, &kl, &sl, kw, sw, sizeof kw), 0);
+    assert_int_equal(kl, VEIL_KEY_IN_TOKEN);
+    assert_int_equal(sl, VEIL_KEY_IN_SOFTWARE);
+    assert_non_null(strstr(kw, "pkcs11 token '" P11T_LABEL "' (serial "));
+    assert_non_null(strstr(kw, ", module " P11T_MODULE));
+    snprintf(text, sizeof text, "pkcs11 vault's software half (%s), in memory", backend);
+    assert_string_equal(sw, text);
+    assert_int_equal(veil_entity_key_location(bob, &kl, &sl, kw, sw, sizeof kw), 0);
+    assert_int_equal(kl, VEIL_KEY_IN_SOFTWARE);
+    snprintf(text, sizeof text, "file vault (%s, software)", backend);
+    assert_string_equal(kw, text);
+    assert_error(veil_entity_key_location(bob, &kl, &sl, NULL, sw, sizeof sw), VEIL_EINVAL,
+                 "veil_entity_key_location: key_where is NULL");
     assert_int_equal(veil_secure_channel_listener_open(bob, "bob", trust_only(node, alice)), 0);
     open_channel(node, app, alice, bob, "from the token");
     assert_string_equal(echo.last_payload, "from the token");
