@@ -9,7 +9,7 @@
 #include "vault_core.h"
 
 #define PK_CONFIG_KEYS                                                           \
-    "module", "token_label", "token_serial", "pin_env", "pin_fd", "pin", "key_label", \
+    "module", "token_label", "token_serial", "pin_env", "pin_fd", "pin_prompt", "pin", "key_label", \
         "key_id"
 
 VC_HIDDEN int pk_instance_new(void *plugin_state, const veil_config_scope *scope, void **out);

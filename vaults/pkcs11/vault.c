@@ -12,19 +12,15 @@
  * "pkcs11"). */
 #include "config.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <veil/error.h>
 
 #include "keys.h"
+#include "pin.h"
 #include "pk_vault.h"
-
-#define PIN_MAX 256u
 
 static pk_state *state_of(void *vault)
 {
@@ -51,48 +47,6 @@ static int one_of(const veil_config_scope *scope, const char *a, const char *b, 
     return 0;
 }
 
-/* The PIN from pin_env or pin_fd into guarded memory (one trailing newline
- * cut).  A `pin` key is refused: a PIN never sits in the config file. */
-static int read_pin(const veil_config_scope *scope, const vc_backend *be, uint8_t *pin,
-                    size_t *len)
-{
-    if (veil_config_scope_get(scope, "pin") != NULL)
-        return veil_error_set(VEIL_ECONFIG, "%s: 'pin' is not accepted: a token PIN never sits "
-                              "in the configuration file; use pin_env = VAR or pin_fd = N",
-                              veil_config_scope_origin(scope, "pin"));
-    int rc = one_of(scope, "pin_env", "pin_fd", true);
-    const char *env = veil_config_scope_get(scope, "pin_env");
-    long long fd = -1;
-    if (rc == 0 && env != NULL) {
-        const char *v = getenv(env);
-        if (v == NULL)
-            return veil_error_set(VEIL_ECONFIG, "%s: pin_env names %s, which is not set in the "
-                                  "environment", veil_config_scope_origin(scope, "pin_env"), env);
-        *len = strnlen(v, PIN_MAX + 1);
-        memcpy(pin, v, *len <= PIN_MAX ? *len : 0);
-    } else if (rc == 0 &&
-               (rc = veil_config_scope_get_int(scope, "pin_fd", -1, 0, INT_MAX, &fd)) == 0) {
-        ssize_t n;
-        *len = 0;
-        while (*len <= PIN_MAX && (n = read((int)fd, pin + *len, PIN_MAX + 1 - *len)) != 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return veil_error_set(VEIL_EIO, "%s: reading the PIN from fd %lld: %s",
-                                      veil_config_scope_origin(scope, "pin_fd"), fd,
-                                      strerror(errno));
-            *len += (size_t)n;
-        }
-    }
-    (void)be;
-    if (rc == 0 && *len > PIN_MAX)
-        rc = veil_error_set(VEIL_ECONFIG, "[%s]: the PIN is longer than %u bytes",
-                            section_of(scope), PIN_MAX);
-    if (rc == 0 && *len > 0 && pin[*len - 1] == '\n')
-        (*len)--;
-    return rc;
-}
-
 /* Module, token, login, mechanisms, keys: the token half of an instance. */
 static int token_open(pk_state *st, const veil_config_scope *scope, vc_vault *vc)
 {
@@ -102,20 +56,20 @@ static int token_open(pk_state *st, const veil_config_scope *scope, vc_vault *vc
     if (module == NULL || module[0] == '\0')
         return veil_error_set(VEIL_ECONFIG, "[%s]: the pkcs11 vault needs 'module = "
                               "/path/to/module.so'", section_of(scope));
-    int rc = one_of(scope, "token_label", "token_serial", true);
+    int rc = pk_pin_check(scope);
+    if (rc == 0)
+        rc = one_of(scope, "token_label", "token_serial", true);
     if (rc == 0)
         rc = one_of(scope, "key_label", "key_id", false);
     if (rc < 0)
         return rc;
     const vc_backend *be = vc_backend_of(vc);
-    uint8_t *pin = be->secure_alloc(PIN_MAX + 1);
+    uint8_t *pin = be->secure_alloc(PK_PIN_MAX + 1);
     size_t pin_len = 0;
     CK_TOKEN_INFO info;
     if (pin == NULL)
         return veil_error_set(VEIL_ENOMEM, "pkcs11 vault: out of guarded memory");
-    rc = read_pin(scope, be, pin, &pin_len);
-    if (rc == 0)
-        rc = p11_module_load(module, &st->mod);
+    rc = p11_module_load(module, &st->mod);
     if (rc == 0)
         rc = p11_token_find(&st->mod, label, serial, &st->slot, &info);
     if (rc == 0) {
@@ -129,8 +83,10 @@ static int token_open(pk_state *st, const veil_config_scope *scope, vc_vault *vc
     if (rc == 0)
         rc = p11_need_mech(&st->mod, st->slot, st->token, CKM_EDDSA, CKF_SIGN);
     if (rc == 0)
+        rc = pk_pin_read(scope, st->token, pin, &pin_len);
+    if (rc == 0)
         rc = p11_login(&st->mod, st->slot, st->token, pin, pin_len, &st->sess);
-    be->secure_free(pin, PIN_MAX + 1);
+    be->secure_free(pin, PK_PIN_MAX + 1);
     if (rc == 0)
         rc = pk_keys_load(st, vc, veil_config_scope_get(scope, "key_label"),
                           veil_config_scope_get(scope, "key_id"));

@@ -5,7 +5,10 @@
  * code and message.  Skipped (77) only when SoftHSM2 is not installed. */
 #include "config.h"
 
+#include <poll.h>
+#include <pty.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "assert_error.h"
@@ -165,10 +168,14 @@ static void test_pkcs11_config_errors(void **state)
     pkt t;
     assert_error(open_with(&t, PKT_TOKEN "pin = 264813\n"), VEIL_ECONFIG,
                  "opening vault 'pkcs11': p11.conf:7: 'pin' is not accepted: a token PIN never "
-                 "sits in the configuration file; use pin_env = VAR or pin_fd = N");
+                 "sits in the configuration file; use pin_env = VAR, pin_fd = N or pin_prompt = "
+                 "yes");
     assert_error(open_with(&t, "module = " P11T_MODULE "\ntoken_label = " P11T_LABEL "\n"),
-                 VEIL_ECONFIG, "opening vault 'pkcs11': [vault]: the pkcs11 vault needs "
-                 "'pin_env = ...' or 'pin_fd = ...'");
+                 VEIL_ECONFIG, "opening vault 'pkcs11': [vault]: the pkcs11 vault needs one of "
+                 "pin_env = VAR, pin_fd = N, pin_prompt = yes");
+    assert_error(open_with(&t, PKT_TOKEN "pin_prompt = yes\n"), VEIL_ECONFIG,
+                 "opening vault 'pkcs11': [vault]: the pkcs11 vault needs only one of pin_env = "
+                 "VAR, pin_fd = N, pin_prompt = yes");
     assert_error(open_with(&t, "token_label = x\npin_env = " P11T_PIN_ENV "\n"), VEIL_ECONFIG,
                  "opening vault 'pkcs11': [vault]: the pkcs11 vault needs 'module = "
                  "/path/to/module.so'");
@@ -242,6 +249,90 @@ static void test_token_errors(void **state)
                           "): key not found: no Ed25519 key pair with id (CKA_ID, hex) '0102'");
 }
 
+/* In a child (no cmocka there): open the vault with lines, exit 0 when it
+ * opened, else print the detail and exit 1. */
+static void child_open(const char *lines)
+{
+    char text[1024];
+    veil_config *cfg;
+    veil_plugin *pl;
+    veil_vault *v;
+    snprintf(text, sizeof text, "[vault]\nplugin = pkcs11\ncrypto = openssl\n%s", lines);
+    int rc = veil_config_new_from_text(&cfg, text, "p11.conf");
+    if (rc == 0)
+        rc = veil_plugin_open_named("pkcs11", cfg, "vault", VEIL_PLUGIN_VAULT, NULL, &pl);
+    veil_config_scope scope = { cfg, "vault" };
+    if (rc == 0 && (rc = veil_vault_open_plugin(pl, &scope, &v)) == 0)
+        veil_vault_close(v);
+    if (rc != 0)
+        printf("ERROR %s\n", veil_last_error());
+    fflush(stdout);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+/* Read from fd until want appears (or 5 s pass); what was read in buf. */
+static bool read_until(int fd, char *buf, size_t cap, const char *want)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int tries = 0; tries < 500 && strstr(buf, want) == NULL; tries++) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 10) == 1) {
+            ssize_t k = read(fd, buf + n, cap - 1 - n);
+            if (k <= 0)
+                break;
+            n += (size_t)k;
+            buf[n] = '\0';
+        }
+    }
+    return strstr(buf, want) != NULL;
+}
+
+#define PROMPT_LINES "module = " P11T_MODULE "\ntoken_label = " P11T_LABEL "\npin_prompt = yes\n"
+
+/* pin_prompt: asked on the terminal (a pty here), not echoed; a wrong PIN
+ * typed there is refused; without a terminal, a clear error. */
+static void test_pin_prompt(void **state)
+{
+    (void)state;
+    static const char *const typed[] = { P11T_PIN "\n", "000000\n" };
+    for (int i = 0; i < 2; i++) {
+        int master, status;
+        char out[2048];
+        pid_t pid = forkpty(&master, NULL, NULL, NULL);
+        assert_true(pid >= 0);
+        if (pid == 0)
+            child_open(PROMPT_LINES);
+        assert_true(read_until(master, out, sizeof out, "): "));
+        assert_non_null(strstr(out, "PIN for pkcs11 token '" P11T_LABEL "' (serial "));
+        assert_int_equal(write(master, typed[i], strlen(typed[i])), (ssize_t)strlen(typed[i]));
+        read_until(master, out, sizeof out, "\n\n"); /* the child's output to its exit */
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        close(master);
+        assert_null(strstr(out, "264813"));           /* never echoed */
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), i);
+    }
+    /* No controlling terminal (a new session): the error, not a hang. */
+    int fds[2], status;
+    char out[1024] = "";
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setsid();
+        dup2(fds[1], 1);
+        child_open(PROMPT_LINES);
+    }
+    close(fds[1]);
+    assert_true(read_until(fds[0], out, sizeof out, "\n"));
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_non_null(strstr(out, "ERROR opening vault 'pkcs11': pin_prompt = yes but there is no "
+                                "terminal to ask on (/dev/tty: "));
+}
+
 /* Token states SoftHSM2 never reaches, through the shim in front of it. */
 static void test_pin_states(void **state)
 {
@@ -299,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_module_errors, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_token_errors, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_pin_states, pkt_up, pkt_down),
+        cmocka_unit_test_setup_teardown(test_pin_prompt, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_mechanism_missing, pkt_up, pkt_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
