@@ -101,9 +101,15 @@ static int find_public(pk_state *st, const uint8_t *id, CK_ULONG id_len, CK_OBJE
 {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_ID, (void *)(uintptr_t)id, id_len } };
+    CK_OBJECT_HANDLE *objs;
     CK_ULONG n = 0;
-    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, out, 1, &n);
-    return rc < 0 ? rc : n == 1 ? 0 : VEIL_ENOTFOUND;
+    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, &objs, &n);
+    if (rc == 0 && n != 1)
+        rc = VEIL_ENOTFOUND; /* none, or ambiguous: not a key pair veil can name */
+    if (rc == 0)
+        *out = objs[0];
+    free(objs);
+    return rc;
 }
 
 /* One private key object found on the token: keep it when its public half
@@ -144,21 +150,21 @@ int pk_keys_load(pk_state *st, vc_vault *vc, const char *key_label, const char *
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_KEY_TYPE kt = CKK_EC_EDWARDS;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt } };
-    CK_OBJECT_HANDLE objs[256];
+    CK_OBJECT_HANDLE *objs;
     CK_ULONG n = 0;
-    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, objs, 256, &n);
-    if (rc < 0)
-        return rc;
+    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, &objs, &n);
     bool found = key_label == NULL && key_id == NULL;
-    for (CK_ULONG i = 0; i < n; i++) {
+    for (CK_ULONG i = 0; i < n && rc == 0; i++) {
         char hex[129];
         pk_key *k;
-        if ((rc = load_one(st, vc, objs[i], hex, sizeof hex, &k)) < 0)
-            return rc;
-        if (k != NULL && ((key_label != NULL && strcmp(k->label, key_label) == 0) ||
+        if ((rc = load_one(st, vc, objs[i], hex, sizeof hex, &k)) == 0 && k != NULL &&
+            ((key_label != NULL && strcmp(k->label, key_label) == 0) ||
              (key_id != NULL && strcasecmp(hex, key_id) == 0)))
             found = true;
     }
+    free(objs);
+    if (rc < 0)
+        return rc;
     if (!found)
         return veil_error_set(VEIL_ENOTFOUND, "pkcs11 token %s: key not found: no Ed25519 key "
                               "pair with %s '%s'", st->token,

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <veil/error.h>
@@ -295,19 +296,46 @@ int p11_need_mech(p11_module *m, CK_SLOT_ID slot, const char *token, CK_MECHANIS
                           flag == CKF_SIGN ? " for signing" : " for key pair generation");
 }
 
-int p11_find(p11_module *m, CK_SESSION_HANDLE sess, const char *token, CK_ATTRIBUTE *tmpl,
-             CK_ULONG n, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *count)
+/* The C_FindObjects loop of p11_find (the operation is initialised). */
+static int find_loop(p11_module *m, CK_SESSION_HANDLE sess, const char *token,
+                     CK_OBJECT_HANDLE **out, CK_ULONG *count)
 {
     char b[24];
+    for (;;) {
+        CK_ULONG got = 0;
+        if (*count + 64 > P11_FIND_MAX)
+            return veil_error_set(VEIL_ELIMIT, "pkcs11 token %s: more than %u matching "
+                                  "objects", token, P11_FIND_MAX);
+        CK_OBJECT_HANDLE *n = realloc(*out, (*count + 64) * sizeof *n);
+        if (n == NULL)
+            return veil_error_set(VEIL_ENOMEM, "pkcs11: out of memory");
+        *out = n;
+        CK_RV rv = m->f->C_FindObjects(sess, *out + *count, 64, &got);
+        if (rv != CKR_OK)
+            return veil_error_set(VEIL_EIO, "pkcs11 token %s: C_FindObjects failed: %s", token,
+                                  p11_rv_name(rv, b));
+        *count += got;
+        if (got == 0)
+            return 0;
+    }
+}
+
+int p11_find(p11_module *m, CK_SESSION_HANDLE sess, const char *token, CK_ATTRIBUTE *tmpl,
+             CK_ULONG n, CK_OBJECT_HANDLE **out, CK_ULONG *count)
+{
+    char b[24];
+    *out = NULL;
     *count = 0;
     CK_RV rv = m->f->C_FindObjectsInit(sess, tmpl, n);
     if (rv != CKR_OK)
         return veil_error_set(VEIL_EIO, "pkcs11 token %s: C_FindObjectsInit failed: %s", token,
                               p11_rv_name(rv, b));
-    rv = m->f->C_FindObjects(sess, out, max, count);
+    int rc = find_loop(m, sess, token, out, count);
     m->f->C_FindObjectsFinal(sess);
-    if (rv != CKR_OK)
-        return veil_error_set(VEIL_EIO, "pkcs11 token %s: C_FindObjects failed: %s", token,
-                              p11_rv_name(rv, b));
-    return 0;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return rc;
 }

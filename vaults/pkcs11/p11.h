@@ -46,11 +46,13 @@ VC_HIDDEN int p11_login(p11_module *m, CK_SLOT_ID slot, const char *token,
 VC_HIDDEN int p11_need_mech(p11_module *m, CK_SLOT_ID slot, const char *token,
                             CK_MECHANISM_TYPE mech, CK_FLAGS flag);
 
-/* Up to max objects matching the template (C_FindObjectsInit, C_FindObjects,
- * C_FindObjectsFinal); VEIL_EIO naming the failing call. */
+/* Every object matching the template (C_FindObjectsInit, C_FindObjects in
+ * chunks, C_FindObjectsFinal) into *out (malloc'd, the caller frees; NULL
+ * when none), at most P11_FIND_MAX (VEIL_ELIMIT beyond); VEIL_EIO naming
+ * the failing call. */
+#define P11_FIND_MAX 4096u
 VC_HIDDEN int p11_find(p11_module *m, CK_SESSION_HANDLE sess, const char *token,
-                       CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out, CK_ULONG max,
-                       CK_ULONG *count);
+                       CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE **out, CK_ULONG *count);
 
 /* "CKR_PIN_INCORRECT" etc. ("CKR_0x..." for one not in the table). */
 VC_HIDDEN const char *p11_rv_name(CK_RV rv, char buf[24]);

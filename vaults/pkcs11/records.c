@@ -133,10 +133,10 @@ int pk_records_load(pk_state *st, vc_vault *vc)
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls },
                          { CKA_APPLICATION, (void *)(uintptr_t)app, sizeof app - 1 } };
-    CK_OBJECT_HANDLE objs[64];
+    CK_OBJECT_HANDLE *objs;
     CK_ULONG n = 0;
     st->records = CK_INVALID_HANDLE;
-    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, objs, 64, &n);
+    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, &objs, &n);
     if (rc < 0)
         return rc;
     for (CK_ULONG i = 0; i < n; i++) {
@@ -151,6 +151,7 @@ int pk_records_load(pk_state *st, vc_vault *vc)
     for (CK_ULONG i = 0; rc == 0 && i < n; i++)   /* older generations a crash left */
         if (objs[i] != st->records && generation_of(st, objs[i]) != 0)
             (void)st->mod.f->C_DestroyObject(st->sess, objs[i]);
+    free(objs);
     if (rc == 0)
         vc_set_change_hook(vc, store, st);
     return rc;

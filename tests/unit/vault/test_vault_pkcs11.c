@@ -156,6 +156,28 @@ static void test_two_instances(void **state)
     pkt_close(&b);
 }
 
+/* More key pairs than one C_FindObjects chunk (64): all are found again. */
+static void test_many_keys(void **state)
+{
+    (void)state;
+    pkt t;
+    veil_secret k;
+    char label[16];
+    assert_int_equal(pkt_open(&t, "openssl", NULL), 0);
+    for (int i = 0; i < 70; i++) {
+        snprintf(label, sizeof label, "many.%d", i);
+        veil_secret_attrs a = attrs(VEIL_SECRET_ED25519, label, VEIL_PERSISTENT);
+        assert_int_equal(veil_vault_generate(t.v, &a, &k), 0);
+    }
+    pkt_close(&t);
+    assert_int_equal(pkt_open(&t, "openssl", PKT_TOKEN "key_label = many.69\n"), 0);
+    for (int i = 0; i < 70; i++) {
+        snprintf(label, sizeof label, "many.%d", i);
+        assert_int_equal(veil_vault_find_by_label(t.v, label, &k), 0);
+    }
+    pkt_close(&t);
+}
+
 /* pkt_open with the fixture's token lines but one replaced or added. */
 static int open_with(pkt *t, const char *lines)
 {
@@ -386,6 +408,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         FOR_EACH_BACKEND(KEY_TESTS)
         cmocka_unit_test_setup_teardown(test_two_instances, pkt_up, pkt_down),
+        cmocka_unit_test_setup_teardown(test_many_keys, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_pkcs11_config_errors, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_module_errors, pkt_up, pkt_down),
         cmocka_unit_test_setup_teardown(test_token_errors, pkt_up, pkt_down),
