@@ -1,5 +1,5 @@
 # Sourced by the test scripts: what this build has.  make check exports
-# VEIL_FEATURES (configure's list: sodium openssl vault-software vault-file
+# VEIL_FEATURES (configure's list: sodium openssl vault-software vault-file vault-pkcs11
 # noise x3dh tcp policies, minus what --disable-* removed); run by hand
 # without it, everything counts as present.
 
