@@ -130,6 +130,8 @@ static void test_token_channel(void **state)
     veil_vault_close(tv);
     assert_int_equal(veil_node_free(node), 0);
     unlink(vpath);
+    strcat(vpath, ".lock");
+    unlink(vpath);
 }
 
 #define CHANNEL_TESTS(b) \
