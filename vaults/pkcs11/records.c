@@ -30,7 +30,8 @@ static int put_one(void *arg, const char *name, const uint8_t *value, size_t len
     e->buf[e->pos++] = (uint8_t)n;
     memcpy(e->buf + e->pos, name, n);
     veil__store_be32(e->buf + e->pos + n, (uint32_t)len);
-    memcpy(e->buf + e->pos + n + 4, value, len);
+    if (len > 0) /* an empty record has no value pointer */
+        memcpy(e->buf + e->pos + n + 4, value, len);
     e->pos += n + 4 + len;
     return 0;
 }
