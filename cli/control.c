@@ -170,6 +170,12 @@ static void client_free(ctl_client *c)
     if (c->busy)
         ctl_ops_abandon(c);
     veil_node_watch_remove(c->watch);
+    /* Unread input would make close() send a reset that can overtake the
+     * last answer (an oversize request's error): read what is there. */
+    char sink[4096];
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < 16 && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+        ;
     close(c->fd);
     free(c);
 }

@@ -125,6 +125,16 @@ static int open_identity(veil_daemon *d)
     return rc;
 }
 
+/* A file vault that does not exist is an error, never a new empty one. */
+static int vault_no_create(veil_config *cfg)
+{
+    const char *plugin = veil_config_get(cfg, "vault", "plugin");
+    if (plugin != NULL && strcmp(plugin, "file") == 0 &&
+        veil_config_get(cfg, "vault", "create") == NULL)
+        return veil_config_set(cfg, "vault", "create", "no");
+    return 0;
+}
+
 static int setup(veil_daemon *d)
 {
     veil_node_options opts = { sizeof opts, d->cfg, NULL };
@@ -139,10 +149,8 @@ static int setup(veil_daemon *d)
         d->name = "veil";
     snprintf(d->key_agreement, sizeof d->key_agreement, "%s",
              ka != NULL ? ka : "Noise_XX_25519_AESGCM_SHA256");
-    const char *plugin = veil_config_get(d->cfg, "vault", "plugin");
-    if (rc == 0 && plugin != NULL && strcmp(plugin, "file") == 0 &&
-        veil_config_get(d->cfg, "vault", "create") == NULL)
-        rc = veil_config_set(d->cfg, "vault", "create", "no"); /* never a new empty vault */
+    if (rc == 0)
+        rc = vault_no_create(d->cfg);
     if (rc == 0)
         rc = ctl_open(d); /* first: a second daemon stops here, before binding ports */
     if (rc == 0)
@@ -245,7 +253,7 @@ static void reload(veil_daemon *d)
         dlog(VEIL_LOG_ERROR, "reload: %s: nothing applied", veil_last_error());
         return;
     }
-    if (apply_log(fresh, false) != 0) {
+    if (vault_no_create(fresh) != 0 || apply_log(fresh, false) != 0) {
         dlog(VEIL_LOG_ERROR, "reload: %s: nothing applied", veil_last_error());
         veil_config_free(fresh);
         return;
