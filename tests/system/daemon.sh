@@ -134,7 +134,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..34"
+echo "1..36"
 
 conf alice ""
 conf bob "
@@ -230,4 +230,27 @@ check "SIGHUP: the listener's new trust applied, [daemon] echo logged as not app
 stop bob
 st=$?
 check "SIGTERM: exit 0 and the socket is gone" sh -c "[ $st -eq 0 ] && [ ! -e '$tmp/run/bob.sock' ]"
+
+# ---- systemd's notify protocol ---------------------------------------------
+notify_py='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(10)
+open(sys.argv[2], "w").write(s.recv(4096).decode())
+'
+"${PYTHON3:-python3}" -c "$notify_py" "$tmp/notify" "$tmp/notified" &
+npid=$!
+pids="$pids $npid"
+i=0
+while [ ! -S "$tmp/notify" ] && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
+NOTIFY_SOCKET=$tmp/notify
+export NOTIFY_SOCKET
+start bob
+unset NOTIFY_SOCKET
+wait "$npid"
+check "with NOTIFY_SOCKET the daemon sends READY=1 once it serves" grep -q "^READY=1" "$tmp/notified"
+stop bob
+st=$?
+check "and stops with exit 0" [ $st -eq 0 ]
 [ $fails -eq 0 ]
