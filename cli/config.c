@@ -55,9 +55,9 @@ static int check_vault(const char *file, veil_node *node, const char *sec)
  * section"); plugins read their slot's section. */
 static bool known_section(const char *sec)
 {
-    static const char *const slots[] = { "vault", "policy", "transport", NULL };
+    static const char *const slots[] = { "vault", "policy", "transport", "listener", NULL };
     static const char *const plain[] = { "node", "key_agreement", "identity", "secure_channel",
-                                         "prekeys", NULL };
+                                         "prekeys", "daemon", "control", NULL };
     for (size_t i = 0; slots[i] != NULL; i++)
         if (is_slot(sec, slots[i]))
             return true;
