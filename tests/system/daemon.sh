@@ -116,9 +116,12 @@ ctl_py='
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
-s.sendall(sys.stdin.buffer.read())
-s.settimeout(2)
 out = b""
+try:
+    s.sendall(sys.stdin.buffer.read())
+except (BrokenPipeError, ConnectionResetError):
+    out += b"<send failed>\n"
+s.settimeout(2)
 try:
     while True:
         b = s.recv(65536)
@@ -134,7 +137,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..36"
+echo "1..40"
 
 conf alice ""
 conf bob "
@@ -205,6 +208,24 @@ head -c 5000 /dev/zero | tr '\0' a | ctl alice >"$tmp/ctl"
 check "oversize request: ELIMIT, then the daemon closes" sh -c \
     "grep -qx 'error ELIMIT request longer than 4096 bytes: closing' '$tmp/ctl' && grep -qx '<closed>' '$tmp/ctl'"
 
+# Peers of another uid are refused even when the socket's permissions
+# would let them in (SO_PEERCRED): loosen them for the test, as root.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+    chmod 0755 "$tmp" "$tmp/run"
+    chmod 0666 "$tmp/run/alice.sock"
+    printf 'status\n' | setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/alice.sock" >"$tmp/ctl" 2>&1
+    chmod 0600 "$tmp/run/alice.sock"
+    chmod 0700 "$tmp" "$tmp/run"
+    check "a peer of another uid (65534) is closed without an answer" sh -c \
+        "grep -qx '<closed>' '$tmp/ctl' && ! grep -q '^= ' '$tmp/ctl'"
+    check "... and logged with its uid" wait_log alice "control: refused a connection from uid 65534 pid"
+else
+    for d in "a peer of another uid is closed" "... and logged"; do
+        n=$((n + 1)); echo "ok $n - $d # SKIP needs root and setpriv"
+    done
+fi
+
 check "channel close: exit 0" run 0 "$veil" channel close -c "$tmp/alice.conf" "$ch"
 check "channel close: bob's side closes too" wait_log bob "channel sc_[0-9a-f]* closed (closed"
 check "channel close of an unknown channel: ENOTFOUND, exit 1" sh -c \
@@ -230,6 +251,10 @@ check "SIGHUP: the listener's new trust applied, [daemon] echo logged as not app
 stop bob
 st=$?
 check "SIGTERM: exit 0 and the socket is gone" sh -c "[ $st -eq 0 ] && [ ! -e '$tmp/run/bob.sock' ]"
+
+check "wrong passphrase: node run exits 1" sh -c \
+    "VEIL_TEST_PASS=wrong '$veil' node run -c '$tmp/bob.conf' >'$tmp/out' 2>'$tmp/err'; [ \$? -eq 1 ]"
+check "... saying so" err_has "^veil: node run: .*wrong passphrase"
 
 # ---- systemd's notify protocol ---------------------------------------------
 notify_py='
