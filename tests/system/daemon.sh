@@ -137,7 +137,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..40"
+echo "1..42"
 
 conf alice ""
 conf bob "
@@ -278,4 +278,9 @@ check "with NOTIFY_SOCKET the daemon sends READY=1 once it serves" grep -q "^REA
 stop bob
 st=$?
 check "and stops with exit 0" [ $st -eq 0 ]
+stop alice
+st=$?
+check "alice's daemon (with a closed channel, a refused peer, ...) stops with exit 0" [ $st -eq 0 ]
+check "no sanitizer report in the daemons' logs" sh -c \
+    "! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' '$tmp/alice.log' '$tmp/bob.log'"
 [ $fails -eq 0 ]
