@@ -287,7 +287,8 @@ const cli_cmd cli_channel_cmds[] = {
     { "channel", "list", cmd_channel_list, "the daemon's secure channels",
       "Usage: veil channel list [options]\n"
       "One line per secure channel: address, peer identifier, role, key agreement,\n"
-      "crypto backend, age (s), messages sent and received, rekeys, dropped.\n\n" SOCK_OPTS,
+      "crypto backend, age (s), messages and payload bytes sent and received, rekeys,\n"
+      "dropped.\n\n" SOCK_OPTS,
       NULL },
     { "channel", "close", cmd_channel_close, "close one of the daemon's channels",
       "Usage: veil channel close [options] ADDRESS\n"

@@ -121,10 +121,11 @@ static void do_channel_list(struct ctl_client *c, veil_daemon *d)
             continue;
         veil_address_format(&ch->addr, a, sizeof a);
         ctl_reply(c, "= %s peer %s role %s key_agreement %s crypto %s age %llu sent %llu "
-                  "received %llu rekeys %llu dropped %llu",
+                  "received %llu bytes_sent %llu bytes_received %llu rekeys %llu dropped %llu",
                   a, st.peer_identifier, ch->initiator ? "initiator" : "responder",
                   ch->key_agreement, d->crypto, (unsigned long long)(now - ch->opened),
                   (unsigned long long)st.sent, (unsigned long long)st.received,
+                  (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received,
                   (unsigned long long)st.rekeys,
                   (unsigned long long)(st.dropped_auth + st.dropped_replay +
                                        st.dropped_oversize + st.dropped_flow));

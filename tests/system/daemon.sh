@@ -179,7 +179,7 @@ check "message send through the channel to bob's echo worker prints the reply" \
 check "the reply is the text" sh -c "[ \"\$(cat '$tmp/out')\" = 'Hello veil' ]"
 run 0 "$veil" channel list -c "$tmp/alice.conf"
 check "channel list (alice): the channel, bob, initiator, Noise, crypto, counts" \
-    grep -qE "^$ch peer $bob role initiator key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 rekeys 0 dropped 0\$" "$tmp/out"
+    grep -qE "^$ch peer $bob role initiator key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 bytes_sent 10 bytes_received 10 rekeys 0 dropped 0\$" "$tmp/out"
 run 0 "$veil" channel list -c "$tmp/bob.conf"
 check "channel list (bob): alice as responder" \
     grep -qE "^sc_[0-9a-f]+ peer $alice role responder key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 " "$tmp/out"
