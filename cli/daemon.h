@@ -48,7 +48,7 @@ typedef struct veil_daemon {
     veil_vault *vault;
     veil_entity *entity;
     uint64_t started;
-    const char *name;
+    char name[64];             /* [daemon] name (copied: SIGHUP frees the old cfg) */
     char crypto[16];
     char key_agreement[64];
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];

@@ -144,9 +144,13 @@ static int setup(veil_daemon *d)
         rc = veil_config_check_keys(d->cfg, "control", control_keys);
     if (rc == 0)
         rc = apply_log(d->cfg, true);
-    d->name = veil_config_get(d->cfg, "daemon", "name");
-    if (d->name == NULL)
-        d->name = "veil";
+    const char *name = veil_config_get(d->cfg, "daemon", "name");
+    if (name == NULL)
+        name = "veil";
+    if (rc == 0 && (name[0] == '\0' || strlen(name) >= sizeof d->name || strchr(name, '/')))
+        rc = veil_error_set(VEIL_ECONFIG, "[daemon] name '%s': 1..%zu characters, no '/'", name,
+                            sizeof d->name - 1);
+    snprintf(d->name, sizeof d->name, "%s", name);
     snprintf(d->key_agreement, sizeof d->key_agreement, "%s",
              ka != NULL ? ka : "Noise_XX_25519_AESGCM_SHA256");
     if (rc == 0)
@@ -207,6 +211,16 @@ static void reload_listener(veil_daemon *d, const veil_config *old, const char *
         return;
     }
     int rc = 0;
+    const char *trust = veil_config_get(d->cfg, sec, "trust");
+    veil_trust_policy *probe = NULL;
+    if (!key_equal(old, d->cfg, sec, "trust") &&
+        (trust == NULL || daemon_trust_policy(d->node, trust, &probe) != 0)) {
+        /* A bad new trust leaves the listener as it was. */
+        dlog(VEIL_LOG_ERROR, "reload: [%s] trust: %s: not applied, the listener keeps its "
+             "trust", sec, trust == NULL ? "missing" : veil_last_error());
+        return;
+    }
+    veil_trust_policy_free(probe);
     if (!key_equal(old, d->cfg, sec, "trust")) {
         rc = veil_secure_channel_listener_close(d->node, where);
         if (rc == 0 || rc == VEIL_ENOTFOUND)

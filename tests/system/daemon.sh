@@ -137,7 +137,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..42"
+echo "1..45"
 
 conf alice ""
 conf bob "
@@ -218,7 +218,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
     chmod 0600 "$tmp/run/alice.sock"
     chmod 0700 "$tmp" "$tmp/run"
     check "a peer of another uid (65534) is closed without an answer" sh -c \
-        "grep -qx '<closed>' '$tmp/ctl' && ! grep -q '^= ' '$tmp/ctl'"
+        "grep -qxE '<closed>|<reset>' '$tmp/ctl' && ! grep -q '^= ' '$tmp/ctl'"
     check "... and logged with its uid" wait_log alice "control: refused a connection from uid 65534 pid"
 else
     for d in "a peer of another uid is closed" "... and logged"; do
@@ -248,6 +248,15 @@ check "SIGHUP: the daemon re-reads its file" wait_log bob "reload: done"
 check "SIGHUP: the listener's new trust applied, [daemon] echo logged as not applied" sh -c \
     "grep -q 'reload: \[listener.bob\] trust applied' '$tmp/bob.log' && grep -q 'reload: \[daemon\] echo changed: not applied' '$tmp/bob.log' \
      && ! grep -q 'reload: \[vault\]' '$tmp/bob.log'"
+check "after SIGHUP status still answers with the daemon's name" sh -c \
+    "'$veil' status -c '$tmp/bob.conf' | grep -qx 'name bob'"
+sed -i "s/^trust = $alice\$/trust = Pnot-an-identifier/" "$tmp/bob.conf"
+kill -HUP "$(cat "$tmp/bob.pid")"
+check "SIGHUP with a bad trust: logged, the listener keeps its trust" \
+    wait_log bob "reload: \[listener.bob\] trust: .*not applied, the listener keeps its trust"
+check "... and alice, whom it trusts, still opens a channel to it" \
+    run 0 "$veil" secure-channel create -c "$tmp/alice.conf" --to "1#127.0.0.1:$port => bob" --trust "$bob"
+sed -i "s/^trust = Pnot-an-identifier\$/trust = $alice/" "$tmp/bob.conf"
 stop bob
 st=$?
 check "SIGTERM: exit 0 and the socket is gone" sh -c "[ $st -eq 0 ] && [ ! -e '$tmp/run/bob.sock' ]"
