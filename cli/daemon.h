@@ -15,6 +15,7 @@
 
 #include <veil/veil.h>
 
+#define DAEMON_NAME_MAX 63u   /* [daemon] name */
 #define CTL_LINE_MAX 4096u      /* a request line, its newline included */
 #define CTL_CLIENTS_MAX 16u     /* control connections at once */
 #define DAEMON_CHANNELS_MAX 256u
@@ -48,7 +49,7 @@ typedef struct veil_daemon {
     veil_vault *vault;
     veil_entity *entity;
     uint64_t started;
-    char name[64];             /* [daemon] name (copied: SIGHUP frees the old cfg) */
+    char name[DAEMON_NAME_MAX + 1]; /* [daemon] name (copied: SIGHUP frees the old cfg) */
     char crypto[16];
     char key_agreement[64];
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -85,6 +86,10 @@ int daemon_chan_add(veil_daemon *d, const veil_address *a, bool initiator, const
                     const char *via);
 void daemon_chan_remove(veil_daemon *d, const veil_address *a);
 void daemon_conn_set(veil_daemon *d, const char *peer, const char *state);
+/* daemon_check.c: [daemon], [control], [listener.NAME] (keys, values; each
+ * listener's trust policy is built when node is not NULL). */
+int daemon_config_check(veil_node *node, const veil_config *cfg);
+
 /* daemon_setup.c */
 int daemon_trust_policy(veil_node *node, const char *trust, veil_trust_policy **out);
 int daemon_listener_start(veil_daemon *d, const char *sec);

@@ -144,19 +144,13 @@ int daemon_listener_allow(veil_daemon *d, const char *sec)
     return veil_secure_channel_listener_allow(d->node, listener_address(d->cfg, sec), w, n);
 }
 
-static const char *const listener_keys[] = { "address", "trust", "allowed_workers", NULL };
-
 int daemon_listener_start(veil_daemon *d, const char *sec)
 {
     veil_trust_policy *p = NULL;
     veil_secure_channel_listener_options o = { sizeof o, on_open, on_close, d };
     const char *trust = veil_config_get(d->cfg, sec, "trust");
-    int rc = veil_config_check_keys(d->cfg, sec, listener_keys);
-    if (rc == 0 && trust == NULL)
-        rc = veil_error_set(VEIL_ECONFIG, "[%s]: needs 'trust = everyone | IDENTIFIER... | "
-                                          "policy.NAME'", sec);
-    if (rc == 0)
-        rc = daemon_trust_policy(d->node, trust, &p);
+    int rc = trust != NULL ? daemon_trust_policy(d->node, trust, &p)
+                           : veil_error_set(VEIL_ECONFIG, "[%s]: needs 'trust'", sec);
     if (rc == 0)
         rc = veil_secure_channel_listener_open_with(d->entity, listener_address(d->cfg, sec), p,
                                                     &o);

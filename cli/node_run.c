@@ -108,10 +108,6 @@ static void notify(const char *state)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static const char *const daemon_keys[] = { "name", "identity", "log", "log_level", "echo",
-                                           NULL };
-static const char *const control_keys[] = { "socket", NULL };
-
 static int open_identity(veil_daemon *d)
 {
     const char *name = veil_config_get(d->cfg, "daemon", "identity");
@@ -139,18 +135,11 @@ static int setup(veil_daemon *d)
 {
     veil_node_options opts = { sizeof opts, d->cfg, NULL };
     const char *ka = veil_config_get(d->cfg, "key_agreement", "protocol");
-    int rc = veil_config_check_keys(d->cfg, "daemon", daemon_keys);
-    if (rc == 0)
-        rc = veil_config_check_keys(d->cfg, "control", control_keys);
+    int rc = daemon_config_check(NULL, d->cfg);
     if (rc == 0)
         rc = apply_log(d->cfg, true);
     const char *name = veil_config_get(d->cfg, "daemon", "name");
-    if (name == NULL)
-        name = "veil";
-    if (rc == 0 && (name[0] == '\0' || strlen(name) >= sizeof d->name || strchr(name, '/')))
-        rc = veil_error_set(VEIL_ECONFIG, "[daemon] name '%s': 1..%zu characters, no '/'", name,
-                            sizeof d->name - 1);
-    snprintf(d->name, sizeof d->name, "%s", name);
+    snprintf(d->name, sizeof d->name, "%s", name != NULL ? name : "veil");
     snprintf(d->key_agreement, sizeof d->key_agreement, "%s",
              ka != NULL ? ka : "Noise_XX_25519_AESGCM_SHA256");
     if (rc == 0)
@@ -267,7 +256,8 @@ static void reload(veil_daemon *d)
         dlog(VEIL_LOG_ERROR, "reload: %s: nothing applied", veil_last_error());
         return;
     }
-    if (vault_no_create(fresh) != 0 || apply_log(fresh, false) != 0) {
+    if (vault_no_create(fresh) != 0 || daemon_config_check(NULL, fresh) != 0 ||
+        apply_log(fresh, false) != 0) {
         dlog(VEIL_LOG_ERROR, "reload: %s: nothing applied", veil_last_error());
         veil_config_free(fresh);
         return;

@@ -137,7 +137,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..45"
+echo "1..50"
 
 conf alice ""
 conf bob "
@@ -151,6 +151,20 @@ for d in alice bob; do
 done
 alice=$(cat "$tmp/alice.id")
 bob=$(cat "$tmp/bob.id")
+
+# ---- config check makes the daemon's checks --------------------------------
+# (port 0 so the check's bind does not collide)
+check "config check accepts the daemon's sections" run 0 "$veil" config check "$tmp/bob.conf"
+check "... and notes none of them as a typo" sh -c "! grep -q 'a typo' '$tmp/out'"
+sed 's/^allowed_workers = echo$/allowed_worker = echo/' "$tmp/bob.conf" >"$tmp/bad.conf"
+check "config check: an unknown key in [listener.bob] fails, naming file:line" sh -c \
+    "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q 'bad.conf:[0-9]*' '$tmp/err' && grep -q 'allowed_worker' '$tmp/err'"
+sed 's/^trust = everyone$/trust = Pnope/' "$tmp/bob.conf" >"$tmp/bad.conf"
+check "config check: a bad trust fails as the daemon would" sh -c \
+    "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"identifier 'Pnope'\" '$tmp/err'"
+printf '[daemon]\nlog_level = loud\n' >"$tmp/bad.conf"
+check "config check: [daemon] log_level = loud fails, naming file:line" sh -c \
+    "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"bad.conf:2: \\[daemon\\] log_level = 'loud': not one of\" '$tmp/err'"
 
 # ---- missing daemon -------------------------------------------------------
 check "no daemon: status exits 3 naming the socket" run 3 "$veil" status -c "$tmp/alice.conf"
