@@ -300,8 +300,9 @@ const cli_cmd cli_channel_cmds[] = {
 const cli_cmd cli_connection_cmds[] = {
     { "connection", "list", cmd_connection_list, "the daemon's transport connections",
       "Usage: veil connection list [options]\n"
-      "The tcp transport's counters, then each connection the daemon dialed with its\n"
-      "state (dialed, lost: REASON).\n\n" SOCK_OPTS, NULL },
+      "The tcp transport's counters, then each connection (peer address, state,\n"
+      "inbound or outbound), then connections lost since last dialed, with why.\n\n"
+      SOCK_OPTS, NULL },
     { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -149,6 +149,13 @@ static void do_channel_close(struct ctl_client *c, veil_daemon *d, const char *a
     ctl_reply(c, "ok");
 }
 
+static void list_conn(const veil_transport_conn_info *info, void *arg)
+{
+    char a[VEIL_ADDRESS_TEXT_MAX + 1];
+    veil_address_format(info->peer, a, sizeof a);
+    ctl_reply(arg, "= %s %s %s", a, info->state, info->inbound ? "inbound" : "outbound");
+}
+
 static void do_connection_list(struct ctl_client *c, veil_daemon *d)
 {
     veil_transport_stats ts = { .size = sizeof ts };
@@ -161,6 +168,8 @@ static void do_connection_list(struct ctl_client *c, veil_daemon *d)
               (unsigned long long)ts.connections_dialed,
               (unsigned long long)ts.connections_closed, (unsigned long long)ts.bytes_sent,
               (unsigned long long)ts.bytes_received);
+    if ((rc = veil_node_transport_connections(d->node, "tcp", list_conn, c)) != 0)
+        return reply_error(c, rc);
     for (size_t i = 0; i < DAEMON_CONNS_MAX; i++)
         if (d->conns[i].used)
             ctl_reply(c, "= %s %s", d->conns[i].peer, d->conns[i].state);
@@ -186,7 +195,7 @@ static int parse_route(veil_daemon *d, const char *text, veil_route *r)
     if (rc == 0) {
         char peer[VEIL_ADDRESS_TEXT_MAX + 1];
         veil_address_format(&first, peer, sizeof peer);
-        daemon_conn_set(d, peer, "dialed");
+        daemon_conn_forget(d, peer); /* dialed again: no longer lost */
     }
     return rc;
 }

@@ -85,7 +85,10 @@ void ctl_ops_abandon(struct ctl_client *c);
 int daemon_chan_add(veil_daemon *d, const veil_address *a, bool initiator, const char *ka,
                     const char *via);
 void daemon_chan_remove(veil_daemon *d, const veil_address *a);
+/* Connections the transport reported lost (connection list shows them
+ * after the live ones), forgotten when dialed again. */
 void daemon_conn_set(veil_daemon *d, const char *peer, const char *state);
+void daemon_conn_forget(veil_daemon *d, const char *peer);
 /* daemon_check.c: [daemon], [control], [listener.NAME] (keys, values; each
  * listener's trust policy is built when node is not NULL). */
 int daemon_config_check(veil_node *node, const veil_config *cfg);

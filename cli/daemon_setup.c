@@ -60,6 +60,13 @@ void daemon_conn_set(veil_daemon *d, const char *peer, const char *state)
     snprintf(free_slot->state, sizeof free_slot->state, "%s", state);
 }
 
+void daemon_conn_forget(veil_daemon *d, const char *peer)
+{
+    for (size_t i = 0; i < DAEMON_CONNS_MAX; i++)
+        if (d->conns[i].used && strcmp(d->conns[i].peer, peer) == 0)
+            d->conns[i].used = false;
+}
+
 /* ---- trust ------------------------------------------------------------- */
 
 #define TRUST_IDS_MAX 64u

@@ -137,7 +137,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..50"
+echo "1..53"
 
 conf alice ""
 conf bob "
@@ -198,8 +198,11 @@ run 0 "$veil" channel list -c "$tmp/bob.conf"
 check "channel list (bob): alice as responder" \
     grep -qE "^sc_[0-9a-f]+ peer $alice role responder key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 " "$tmp/out"
 run 0 "$veil" connection list -c "$tmp/alice.conf"
-check "connection list (alice): tcp counters and the dialed connection" sh -c \
-    "grep -qE '^transport tcp open 1 accepted 0 dialed 1 ' '$tmp/out' && grep -qx '1#127.0.0.1:$port dialed' '$tmp/out'"
+check "connection list (alice): tcp counters and the dialed connection, open" sh -c \
+    "grep -qE '^transport tcp open 1 accepted 0 dialed 1 ' '$tmp/out' && grep -qx '1#127.0.0.1:$port open outbound' '$tmp/out'"
+run 0 "$veil" connection list -c "$tmp/bob.conf"
+check "connection list (bob): the accepted connection, inbound" sh -c \
+    "grep -qE '^transport tcp open 1 accepted 1 dialed 0 ' '$tmp/out' && grep -qE '^1#127\.0\.0\.1:[0-9]+ open inbound\$' '$tmp/out'"
 
 # ---- errors ----------------------------------------------------------------
 wrong=P$(printf '%064d' 0)
@@ -207,6 +210,12 @@ check "refused peer: --trust another identifier exits 1" \
     run 1 "$veil" secure-channel create -c "$tmp/alice.conf" --to "1#127.0.0.1:$port => bob" --trust "$wrong"
 check "refused peer: EDENIED naming bob and the policy" \
     err_has "^veil: secure-channel create: EDENIED peer $bob refused by policy 'identifier'"
+closed=$("${PYTHON3:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+check "a route to a closed port: ECLOSED naming the refused connection, exit 1" sh -c \
+    "! '$veil' secure-channel create -c '$tmp/alice.conf' --to '1#127.0.0.1:$closed => bob' --trust '$bob' 2>'$tmp/err' && grep -q 'ECLOSED .*connect failed: Connection refused' '$tmp/err'"
+run 0 "$veil" connection list -c "$tmp/alice.conf"
+check "connection list then shows that connection as lost, with the reason" \
+    grep -qE "^1#127\.0\.0\.1:$closed lost: .*Connection refused" "$tmp/out"
 check "bad route: exit 1, EINVAL" run 1 "$veil" message send -c "$tmp/alice.conf" --to "=> echo" hi
 check "bad route: the message names the route" err_has "^veil: message send: EINVAL route '=>echo'"
 check "a worker the channel does not allow: no reply, ETIMEDOUT, exit 1" \
