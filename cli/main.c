@@ -21,7 +21,8 @@ static void print_usage(FILE *out)
     for (size_t g = 0; g < N_GROUPS; g++)
         for (const cli_cmd *c = groups[g]; c->group != NULL; c++)
             fprintf(out, "  %-14s %-7s %s\n", c->group, c->verb, c->summary);
-    fputs("\nExit status: 0 success, 1 the command failed, 2 bad command line.\n"
+    fputs("\nExit status: 0 success, 1 the command failed, 2 bad command line,\n"
+          "3 no daemon serves the control socket.\n"
           "See veil(1) and docs/CLI.md.\n",
           out);
 }
@@ -82,8 +83,7 @@ int main(int argc, char **argv)
     if (group == NULL)
         return usage_error(argv[1][0] == '-' ? "option" : "command", argv[1]);
     /* `veil status [options]`: a group of one command runs it. */
-    if (group[1].group == NULL && (argc < 3 || (argv[2][0] == '-' && strcmp(argv[2], "-h") != 0 &&
-                                                strcmp(argv[2], "--help") != 0)))
+    if (group[1].group == NULL && (argc < 3 || strcmp(argv[2], group->verb) != 0))
         return finish(group, group->run(group, argc - 1, argv + 1));
     if (argc < 3)
         return group_usage(group, "missing command", NULL);

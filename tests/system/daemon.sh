@@ -137,7 +137,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..53"
+echo "1..58"
 
 conf alice ""
 conf bob "
@@ -165,6 +165,14 @@ check "config check: a bad trust fails as the daemon would" sh -c \
 printf '[daemon]\nlog_level = loud\n' >"$tmp/bad.conf"
 check "config check: [daemon] log_level = loud fails, naming file:line" sh -c \
     "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"bad.conf:2: \\[daemon\\] log_level = 'loud': not one of\" '$tmp/err'"
+
+# ---- command line ----------------------------------------------------------
+check "veil status --help: the command's usage, exit 0" sh -c \
+    "'$veil' status --help | grep -q '^Usage: veil status show'"
+check "veil status frob: exit 2" run 2 "$veil" status frob
+check "... naming the argument" err_has "^veil: status show: unexpected argument 'frob'"
+check "veil message send without --to: exit 2" run 2 "$veil" message send hi
+check "veil node run --vault: exit 2 (the vault comes from FILE)" run 2 "$veil" node run --vault x
 
 # ---- missing daemon -------------------------------------------------------
 check "no daemon: status exits 3 naming the socket" run 3 "$veil" status -c "$tmp/alice.conf"
