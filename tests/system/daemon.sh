@@ -88,10 +88,11 @@ start() {
     return 1
 }
 
-# stop NAME: SIGTERM, wait 5 s (then SIGKILL); returns the exit status.
+# stop NAME [SIGNAL]: SIGTERM (or SIGNAL), wait 5 s (then SIGKILL);
+# returns the exit status.
 stop() {
     p=$(cat "$tmp/$1.pid")
-    kill -TERM "$p" 2>/dev/null
+    kill -"${2:-TERM}" "$p" 2>/dev/null
     i=0
     while kill -0 "$p" 2>/dev/null && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
     kill -9 "$p" 2>/dev/null
@@ -137,7 +138,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..58"
+echo "1..61"
 
 conf alice ""
 conf bob "
@@ -318,9 +319,14 @@ check "with NOTIFY_SOCKET the daemon sends READY=1 once it serves" grep -q "^REA
 stop bob
 st=$?
 check "and stops with exit 0" [ $st -eq 0 ]
-stop alice
+stop alice INT
 st=$?
-check "alice's daemon (with a closed channel, a refused peer, ...) stops with exit 0" [ $st -eq 0 ]
+check "alice's daemon (with channels, a refused peer, ...) stops on SIGINT with exit 0" [ $st -eq 0 ]
+check "... removing its socket" test ! -e "$tmp/run/alice.sock"
+: >"$tmp/run/alice.sock"
+check "a file that is not a socket at the socket's path: node run refuses it" \
+    run 1 "$veil" node run -c "$tmp/alice.conf"
+check "... saying so" err_has "^veil: node run: $tmp/run/alice.sock exists and is not a socket\$"
 check "no sanitizer report in the daemons' logs" sh -c \
     "! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' '$tmp/alice.log' '$tmp/bob.log'"
 [ $fails -eq 0 ]
