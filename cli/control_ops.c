@@ -91,6 +91,28 @@ static size_t channel_count(veil_daemon *d)
     return n;
 }
 
+/* One line per running listener: veil_secure_channel_listener_stats. */
+static void status_listeners(struct ctl_client *c, veil_daemon *d)
+{
+    veil_listener_stats ls;
+    size_t n = veil_config_section_count(d->cfg);
+    for (size_t i = 0; i < n; i++) {
+        const char *sec = veil_config_section_name(d->cfg, i);
+        if (strncmp(sec, "listener.", 9) != 0)
+            continue;
+        const char *a = veil_config_get(d->cfg, sec, "address");
+        if (a == NULL)
+            a = sec + 9;
+        if (veil_secure_channel_listener_stats(d->node, a, &ls) != 0)
+            continue; /* not running (a reload that failed to start it) */
+        ctl_reply(c, "= listener %s opened %llu failed %llu pending %u first_messages %llu "
+                  "cookies_sent %llu evicted %llu", a, (unsigned long long)ls.opened,
+                  (unsigned long long)ls.failed, ls.pending,
+                  (unsigned long long)ls.first_messages, (unsigned long long)ls.cookies_sent,
+                  (unsigned long long)ls.evicted);
+    }
+}
+
 static void do_status(struct ctl_client *c, veil_daemon *d)
 {
     veil_transport_stats ts = { .size = sizeof ts };
@@ -106,6 +128,7 @@ static void do_status(struct ctl_client *c, veil_daemon *d)
     ctl_reply(c, "= delivered %llu", (unsigned long long)ns.delivered);
     ctl_reply(c, "= dropped_access %llu", (unsigned long long)ns.dropped_access);
     ctl_reply(c, "= control_requests %llu", (unsigned long long)d->requests);
+    status_listeners(c, d);
     ctl_reply(c, "ok");
 }
 

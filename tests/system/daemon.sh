@@ -138,7 +138,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..61"
+echo "1..62"
 
 conf alice ""
 conf bob "
@@ -203,6 +203,10 @@ check "the reply is the text" sh -c "[ \"\$(cat '$tmp/out')\" = 'Hello veil' ]"
 run 0 "$veil" channel list -c "$tmp/alice.conf"
 check "channel list (alice): the channel, bob, initiator, Noise, crypto, counts" \
     grep -qE "^$ch peer $bob role initiator key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 bytes_sent 10 bytes_received 10 rekeys 0 dropped 0\$" "$tmp/out"
+run 0 "$veil" channel list -c "$tmp/bob.conf"
+run 0 "$veil" status -c "$tmp/bob.conf"
+check "status (bob): its listener's counters" \
+    grep -qE "^listener bob opened 1 failed 0 pending 0 first_messages 1 cookies_sent 0 evicted 0\$" "$tmp/out"
 run 0 "$veil" channel list -c "$tmp/bob.conf"
 check "channel list (bob): alice as responder" \
     grep -qE "^sc_[0-9a-f]+ peer $alice role responder key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 " "$tmp/out"
