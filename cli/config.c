@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "daemon.h"
 
 static bool is_slot(const char *section, const char *base)
 {
@@ -55,9 +56,9 @@ static int check_vault(const char *file, veil_node *node, const char *sec)
  * section"); plugins read their slot's section. */
 static bool known_section(const char *sec)
 {
-    static const char *const slots[] = { "vault", "policy", "transport", NULL };
+    static const char *const slots[] = { "vault", "policy", "transport", "listener", NULL };
     static const char *const plain[] = { "node", "key_agreement", "identity", "secure_channel",
-                                         "prekeys", NULL };
+                                         "prekeys", "daemon", "control", NULL };
     for (size_t i = 0; slots[i] != NULL; i++)
         if (is_slot(sec, slots[i]))
             return true;
@@ -109,6 +110,8 @@ static int check(const char *file, veil_config *cfg)
         rc = veil_contacts_of(node, &contacts); /* reads [identity] */
     if (rc == 0)
         rc = veil_secure_channel_config_check(node);
+    if (rc == 0)
+        rc = daemon_config_check(node, cfg); /* [daemon], [control], [listener.NAME] */
     if (node != NULL && veil_node_free(node) != 0 && rc == 0)
         rc = VEIL_ESTATE;
     return rc;

@@ -6,7 +6,11 @@
 
 #include "cli.h"
 
-static const cli_cmd *const groups[] = { cli_identity_cmds, cli_vault_cmds, cli_config_cmds };
+static const cli_cmd *const groups[] = { cli_identity_cmds,       cli_vault_cmds,
+                                         cli_config_cmds,         cli_node_cmds,
+                                         cli_status_cmds,         cli_channel_cmds,
+                                         cli_connection_cmds,     cli_secure_channel_cmds,
+                                         cli_message_cmds };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static void print_usage(FILE *out)
@@ -16,8 +20,9 @@ static void print_usage(FILE *out)
           out);
     for (size_t g = 0; g < N_GROUPS; g++)
         for (const cli_cmd *c = groups[g]; c->group != NULL; c++)
-            fprintf(out, "  %-8s %-7s %s\n", c->group, c->verb, c->summary);
-    fputs("\nExit status: 0 success, 1 the command failed, 2 bad command line.\n"
+            fprintf(out, "  %-14s %-7s %s\n", c->group, c->verb, c->summary);
+    fputs("\nExit status: 0 success, 1 the command failed, 2 bad command line,\n"
+          "3 no daemon serves the control socket.\n"
           "See veil(1) and docs/CLI.md.\n",
           out);
 }
@@ -77,6 +82,9 @@ int main(int argc, char **argv)
     const cli_cmd *group = find_group(argv[1]);
     if (group == NULL)
         return usage_error(argv[1][0] == '-' ? "option" : "command", argv[1]);
+    /* `veil status [options]`: a group of one command runs it. */
+    if (group[1].group == NULL && (argc < 3 || strcmp(argv[2], group->verb) != 0))
+        return finish(group, group->run(group, argc - 1, argv + 1));
     if (argc < 3)
         return group_usage(group, "missing command", NULL);
     if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)
