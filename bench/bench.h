@@ -34,6 +34,9 @@ double bench_now_s(void);          /* monotonic seconds */
 long bench_rss_kib(void);          /* VmRSS from /proc/self/status, -1 if unknown */
 double bench_median(double *v, size_t n); /* sorts v */
 
+/* The vault case's token part (bench_vault_pkcs11.c). */
+int bench_vault_pkcs11(bench_run *b);
+
 /* NULL-terminated, in cases.c. */
 extern const bench_case *const bench_cases[];
 

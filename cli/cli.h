@@ -115,5 +115,11 @@ void cli_time(uint64_t t, char out[32]);
 extern const cli_cmd cli_identity_cmds[];
 extern const cli_cmd cli_vault_cmds[];
 extern const cli_cmd cli_config_cmds[];
+extern const cli_cmd cli_node_cmds[];           /* node_run.c */
+extern const cli_cmd cli_status_cmds[];         /* control_client.c */
+extern const cli_cmd cli_channel_cmds[];
+extern const cli_cmd cli_connection_cmds[];
+extern const cli_cmd cli_secure_channel_cmds[];
+extern const cli_cmd cli_message_cmds[];
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "daemon.h"
 
 static bool is_slot(const char *section, const char *base)
 {
@@ -80,6 +81,8 @@ static int check(const char *file, veil_config *cfg)
         rc = veil_contacts_of(node, &contacts); /* reads [identity] */
     if (rc == 0)
         rc = veil_secure_channel_config_check(node);
+    if (rc == 0)
+        rc = daemon_config_check(node, cfg); /* [daemon], [control], [listener.NAME] */
     if (node != NULL && veil_node_free(node) != 0 && rc == 0)
         rc = VEIL_ESTATE;
     return rc;

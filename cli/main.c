@@ -6,7 +6,11 @@
 
 #include "cli.h"
 
-static const cli_cmd *const groups[] = { cli_identity_cmds, cli_vault_cmds, cli_config_cmds };
+static const cli_cmd *const groups[] = { cli_identity_cmds,       cli_vault_cmds,
+                                         cli_config_cmds,         cli_node_cmds,
+                                         cli_status_cmds,         cli_channel_cmds,
+                                         cli_connection_cmds,     cli_secure_channel_cmds,
+                                         cli_message_cmds };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static void print_usage(FILE *out)
@@ -16,8 +20,9 @@ static void print_usage(FILE *out)
           out);
     for (size_t g = 0; g < N_GROUPS; g++)
         for (const cli_cmd *c = groups[g]; c->group != NULL; c++)
-            fprintf(out, "  %-8s %-7s %s\n", c->group, c->verb, c->summary);
-    fputs("\nExit status: 0 success, 1 the command failed, 2 bad command line.\n"
+            fprintf(out, "  %-14s %-7s %s\n", c->group, c->verb, c->summary);
+    fputs("\nExit status: 0 success, 1 the command failed, 2 bad command line,\n"
+          "3 no daemon serves the control socket.\n"
           "See veil(1) and docs/CLI.md.\n",
           out);
 }
@@ -64,8 +69,27 @@ static int finish(const cli_cmd *c, int rc)
     return rc != CLI_OK ? rc : CLI_ERROR;
 }
 
+/* The daemon's own sections ([daemon], [control], [listener.NAME]):
+ * registered so that a node made from the daemon's file accepts them
+ * (docs/CONFIG.md, "Sections"); their keys and values are checked by
+ * cli/daemon_check.c, before any node is made. */
+static int register_sections(void)
+{
+    static const char *const mine[] = { "daemon", "control", "listener.*" };
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+        int rc = veil_config_register_section(mine[i], NULL);
+        if (rc < 0) {
+            fprintf(stderr, "veil: registering section [%s]: %s\n", mine[i], veil_last_error());
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (register_sections() < 0)
+        return CLI_ERROR;
     if (argc < 2)
         return print_usage(stderr), CLI_USAGE;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
@@ -77,6 +101,9 @@ int main(int argc, char **argv)
     const cli_cmd *group = find_group(argv[1]);
     if (group == NULL)
         return usage_error(argv[1][0] == '-' ? "option" : "command", argv[1]);
+    /* `veil status [options]`: a group of one command runs it. */
+    if (group[1].group == NULL && (argc < 3 || strcmp(argv[2], group->verb) != 0))
+        return finish(group, group->run(group, argc - 1, argv + 1));
     if (argc < 3)
         return group_usage(group, "missing command", NULL);
     if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)

@@ -5,11 +5,18 @@
  * application context has the address "app". */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 #include <string.h>
 
-int main(void)
+static const char usage[] =
+    "\n"
+    "  Create a node and stop it (prints nothing).\n";
+
+int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 0);
     veil_node *node;
     veil_context *app;
     int rc = veil_node_new(&node, &app, NULL);

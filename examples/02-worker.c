@@ -7,6 +7,8 @@
  * and exits 0. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 
 static int echoer_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -27,8 +29,13 @@ static int fail(const char *what, int rc)
     return 1;
 }
 
-int main(void)
+static const char usage[] =
+    "\n"
+    "  Start an \"echoer\" worker, send it \"Hello Ockam!\" and print the reply.\n";
+
+int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 0);
     veil_node *node;
     veil_context *app;
     veil_route route;

@@ -17,6 +17,8 @@
  * path (the way back to the echoer). */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -61,8 +63,14 @@ static int check_return_route(veil_message *reply)
     return 0;
 }
 
-int main(void)
+static const char usage[] =
+    "\n"
+    "  Send \"Hello Ockam!\" through hop workers h1, h2, h3 to an echoer and\n"
+    "  print the reply and its return route.\n";
+
+int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 0);
     veil_node *node;
     veil_context *app;
     veil_route route;

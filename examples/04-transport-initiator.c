@@ -22,14 +22,22 @@
  * (e.g. connection refused) on stderr. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "example_env.h"
 #include "example_tcp.h"
 
+static const char usage[] =
+    " [HOST:PORT]\n"
+    "  Send \"Hello Ockam!\" over TCP to the echoer of 04-transport-responder at\n"
+    "  HOST:PORT (default 127.0.0.1:4000) and print the reply.\n";
+
 int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 1);
     const char *where = argc > 1 ? argv[1] : "127.0.0.1:4000";
     example_env_init();
     veil_node *node;

@@ -20,6 +20,8 @@
  * tcp plugin with its defaults. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 
 #include "example_env.h"
@@ -50,8 +52,14 @@ static const veil_worker_ops echoer_ops = {
     .handle_message = echoer_handle,
 };
 
+static const char usage[] =
+    " [HOST:PORT]\n"
+    "  Listen on TCP at HOST:PORT (default 127.0.0.1:4000; port 0 picks a free\n"
+    "  port) and echo every message back, until SIGINT or SIGTERM.\n";
+
 int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 1);
     const char *where = argc > 1 ? argv[1] : "127.0.0.1:4000";
     example_env_init();
     example_line_buffered();

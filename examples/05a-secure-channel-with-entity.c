@@ -21,6 +21,8 @@
  * and exits 0. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -61,8 +63,15 @@ static int trust_only(veil_node *node, veil_entity *peer, veil_trust_policy **ou
     return veil_trust_policy_new_identifier(node, &id, 1, out);
 }
 
-int main(void)
+static const char usage[] =
+    "\n"
+    "  Two entities, a secure channel between them, an echoer behind it: prints\n"
+    "  \"App Received: Hello Ockam!\".  Vaults, crypto backend and key agreement\n"
+    "  come from the configuration file named by $VEIL_CONF (optional).\n";
+
+int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 0);
     example_env_init();
     veil_node *node;
     veil_context *app;

@@ -34,6 +34,8 @@
  * exit status 1. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -48,7 +50,13 @@ typedef struct args {
     const char *middle, *responder, *responder_id, *middle_id;
 } args;
 
-static int parse_args(int argc, char **argv, args *a)
+static const char usage[] =
+    " [--nested] [--message TEXT] MIDDLE_HOST:PORT RESPONDER_HOST:PORT\n"
+    "         [RESPONDER_IDENTIFIER [MIDDLE_IDENTIFIER]]\n"
+    "  Open a secure channel to the responder through the middle node (--nested:\n"
+    "  through an outer channel to the middle) and send \"Hello Ockam!\" (or TEXT).\n";
+
+static void parse_args(int argc, char **argv, args *a)
 {
     int i = 1;
     memset(a, 0, sizeof *a);
@@ -61,16 +69,11 @@ static int parse_args(int argc, char **argv, args *a)
         else
             break;
     }
-    if (argc - i < 2 || argc - i > 4) {
-        fprintf(stderr, "usage: %s [--nested] [--message TEXT] MIDDLE_HOST:PORT "
-                "RESPONDER_HOST:PORT [RESPONDER_IDENTIFIER [MIDDLE_IDENTIFIER]]\n", argv[0]);
-        return -1;
-    }
+    example_positional(argc, argv, i, usage, 2, 4);
     a->middle = argv[i];
     a->responder = argv[i + 1];
     a->responder_id = argc - i > 2 ? argv[i + 2] : NULL;
     a->middle_id = argc - i > 3 ? argv[i + 3] : NULL;
-    return 0;
 }
 
 /* "1#" + host:port as a route entry. */
@@ -147,9 +150,9 @@ static int run(veil_node *node, veil_context *app, veil_entity *alice, const arg
 
 int main(int argc, char **argv)
 {
+    example_help(argc, argv, usage);
     args a;
-    if (parse_args(argc, argv, &a) < 0)
-        return 2;
+    parse_args(argc, argv, &a);
     example_env_init();
     example_line_buffered();
     veil_node *node;

@@ -30,6 +30,8 @@
  * and never a decrypted payload of the end-to-end channel. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 
 #include "example_env.h"
@@ -103,9 +105,15 @@ static int relay_config(const char *responder, veil_node_options *o)
     o->config = cfg;
     return 0;
 }
+static const char usage[] =
+    " [HOST:PORT [RESPONDER]]\n"
+    "  Listen on TCP at HOST:PORT (default 127.0.0.1:3000; port 0 picks a free\n"
+    "  port) and relay frames towards the responder through a \"hop\" worker,\n"
+    "  printing each relayed payload in hex, until SIGINT or SIGTERM.\n";
 
 int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 2);
     const char *where = argc > 1 ? argv[1] : "127.0.0.1:3000";
     const char *responder = argc > 2 ? argv[2] : NULL;
     example_env_init();

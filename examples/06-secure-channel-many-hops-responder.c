@@ -22,6 +22,8 @@
  * channel, so the reply is encrypted again. */
 #include <veil/veil.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 
 #include "example_env.h"
@@ -73,8 +75,15 @@ static int setup(veil_node *node, veil_context *app, const char *where, veil_ent
     return 0;
 }
 
+static const char usage[] =
+    " [HOST:PORT]\n"
+    "  Listen on TCP at HOST:PORT (default 127.0.0.1:4000; port 0 picks a free\n"
+    "  port) with a secure channel listener \"bob_listener\" and an echoer, until\n"
+    "  SIGINT or SIGTERM.\n";
+
 int main(int argc, char **argv)
 {
+    example_args(argc, argv, usage, 1);
     const char *where = argc > 1 ? argv[1] : "127.0.0.1:4000";
     example_env_init();
     example_line_buffered();

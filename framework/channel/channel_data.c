@@ -174,6 +174,7 @@ int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
     if ((rc = veil__ch_address_to_peer(ch, msg, NULL)) < 0)
         return rc;
     ch->stats.sent++;
+    ch->stats.bytes_sent += plen;
     return veil_ctx_forward(ch->ctx, msg);
 }
 
@@ -252,6 +253,7 @@ static int deliver(veil_channel *ch, veil_message *msg, const uint8_t *buf, size
         return rc;
     set_local_info(msg, ch->addr, ch->stats.peer_identifier);
     ch->stats.received++;
+    ch->stats.bytes_received += ilen;
     return veil_ctx_forward(ch->ctx, msg);
 }
 

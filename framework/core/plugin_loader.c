@@ -13,6 +13,7 @@
 #include "config_internal.h"
 #include "upper.h"
 #include "util.h"
+#include "veil_paths.h" /* VEIL_PLUGIN_DIR, generated (Makefile.am) */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,7 +27,7 @@
 #include <sys/stat.h>
 
 #ifndef VEIL_PLUGIN_DIR
-#error "VEIL_PLUGIN_DIR must be defined by the build (see Makefile.am)"
+#error "VEIL_PLUGIN_DIR must be defined by build-aux/veil_paths.h (see Makefile.am)"
 #endif
 
 #define PLUGIN_NAME_MAX 64u     /* bare plugin names */

@@ -212,6 +212,21 @@ int veil_node_transport_stats(veil_node *node, const char *name, veil_transport_
     return ti->ops->stats(ti->inst, out);
 }
 
+int veil_node_transport_connections(veil_node *node, const char *name,
+                                    veil_transport_conn_fn fn, void *arg)
+{
+    tp_instance *ti;
+    if (fn == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_node_transport_connections: fn must not be NULL");
+    int rc = find_instance(node, name, &ti);
+    if (rc < 0)
+        return rc;
+    if (!VEIL_ABI_HAS(ti->ops, connections) || ti->ops->connections == NULL)
+        return veil_error_set(VEIL_EUNSUPPORTED, "transport '%s' cannot list its connections",
+                              name);
+    return ti->ops->connections(ti->inst, fn, arg);
+}
+
 /* ---- lost routes -------------------------------------------------------- */
 
 int veil_node_on_route_lost(veil_node *node, veil_route_lost_fn fn, void *arg)

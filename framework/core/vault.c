@@ -501,3 +501,25 @@ int veil_vault_verify(veil_vault *v, int key_type, const uint8_t *public_key, si
         return veil_error_set(VEIL_EINVAL, "%s: public_len %zu, expected 32", fn, public_len);
     return v->ops->verify(v->inst, key_type, public_key, public_len, msg, len, sig);
 }
+
+int veil_vault_key_location(veil_vault *v, veil_secret s, int *location, char *where, size_t cap)
+{
+    static const char fn[] = "veil_vault_key_location";
+    if (v == NULL)
+        return veil_error_set(VEIL_EINVAL, "%s: vault is NULL", fn);
+    HANDLE(s, fn);
+    NONNULL(location, fn);
+    BUF(where, cap, fn);
+    if (VEIL_ABI_HAS(v->ops, location) && v->ops->location != NULL)
+        return v->ops->location(v->inst, s, location, where, cap);
+    /* A vault without the op keeps every secret in its own memory. */
+    veil_secret_attrs a;
+    int rc = veil_vault_attributes(v, s, &a);
+    if (rc < 0)
+        return rc;
+    *location = VEIL_KEY_IN_SOFTWARE;
+    if (cap > 0)
+        snprintf(where, cap, "%s vault (%s, software)", veil_vault_plugin_name(v),
+                 veil_vault_backend(v));
+    return 0;
+}

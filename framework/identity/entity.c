@@ -454,6 +454,20 @@ int veil_entity_public_key(const veil_entity *e, uint8_t out[VEIL_ED25519_PUBLIC
     return 0;
 }
 
+int veil_entity_key_location(const veil_entity *e, int *key_location, int *static_location,
+                             char *key_where, char *static_where, size_t cap)
+{
+    if (e == NULL || key_location == NULL || static_location == NULL ||
+        (cap > 0 && (key_where == NULL || static_where == NULL)))
+        return veil_error_set(VEIL_EINVAL, "veil_entity_key_location: %s is NULL",
+                              e == NULL ? "entity" : key_location == NULL ? "key_location"
+                              : static_location == NULL ? "static_location"
+                              : key_where == NULL ? "key_where" : "static_where");
+    int rc = veil_vault_key_location(e->vault, e->key, key_location, key_where, cap);
+    return rc < 0 ? rc : veil_vault_key_location(e->vault, e->st.key, static_location,
+                                                 static_where, cap);
+}
+
 veil_secret veil__entity_key(const veil_entity *e)
 {
     return e->key;

@@ -288,6 +288,22 @@ static int tcp_stats(void *p, veil_transport_stats *out)
     return 0;
 }
 
+static int tcp_connections(void *p, veil_transport_conn_fn fn, void *arg)
+{
+    static const char *const names[] = { "?", "connecting", "open", "closing", "resolving" };
+    tcp_inst *inst = p;
+    for (tcp_conn *c = inst->conns; c != NULL; c = c->next) {
+        veil_transport_conn_info info = {
+            .peer = &c->addr,
+            .state = c->state >= TCP_CONNECTING && c->state <= TCP_RESOLVING ? names[c->state]
+                                                                              : names[0],
+            .inbound = c->inbound,
+        };
+        fn(&info, arg);
+    }
+    return 0;
+}
+
 static const veil_transport_ops ops = {
     .size = sizeof ops,
     .address_type = VEIL_ADDRESS_TYPE_TCP,
@@ -296,6 +312,7 @@ static const veil_transport_ops ops = {
     .listen = tcp_listen,
     .connect = tcp_connect,
     .stats = tcp_stats,
+    .connections = tcp_connections,
 };
 
 static const veil_plugin_descriptor descriptor = {

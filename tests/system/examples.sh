@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs examples/01..03 from the build tree and checks each against the
 # output contract written in the example's header comment (the expected
-# lines are built here from that contract, not captured from a run).
-# Speaks TAP.
+# lines are built here from that contract, not captured from a run).  Then
+# every example's command line: --help prints the usage on stdout and exits
+# 0; an unknown option is refused (usage on stderr, exit 2), never taken for
+# an address.  Speaks TAP.
 set -u
 top=${VEIL_TOP_BUILDDIR:-.}
 ex=$top/examples
@@ -12,7 +14,12 @@ trap 'rm -rf "$tmp"' EXIT
 unset VEIL_CONF
 n=0
 fails=0
-echo "1..3"
+progs="01-node 02-worker 03-routing 05a-secure-channel-with-entity"
+for p in 04-transport-initiator 04-transport-responder 06-secure-channel-many-hops-initiator \
+         06-secure-channel-many-hops-middle 06-secure-channel-many-hops-responder; do
+    [ -x "$ex/$p" ] && progs="$progs $p"
+done
+echo "1..$((3 + 2 * $(echo $progs | wc -w)))"
 
 # check NAME EXPECTED_FILE: run examples/NAME, compare stdout, require
 # exit 0 and an empty stderr.
@@ -58,5 +65,26 @@ check 02-worker "$tmp/exp2"
     printf 'Return route: h1 => h2 => h3 => echoer\n'
 } >"$tmp/exp3"
 check 03-routing "$tmp/exp3"
+
+# args NAME ARG STATUS: examples/NAME ARG exits STATUS; the usage goes to
+# stdout (status 0, nothing on stderr) or stderr (nothing on stdout).
+args() {
+    n=$((n + 1))
+    "$ex/$1" "$2" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    if [ "$3" -eq 0 ]; then use=$tmp/out other=$tmp/err; else use=$tmp/err other=$tmp/out; fi
+    if [ "$status" -eq "$3" ] && grep -q "^usage: $1" "$use" && [ ! -s "$other" ]; then
+        echo "ok $n - $1 $2: exit $3, usage on $( [ "$3" -eq 0 ] && echo stdout || echo stderr)"
+    else
+        echo "not ok $n - $1 $2: exit $3 with the usage (got $status)"
+        sed 's/^/# stdout: /' "$tmp/out"
+        sed 's/^/# stderr: /' "$tmp/err"
+        fails=$((fails + 1))
+    fi
+}
+for p in $progs; do
+    args "$p" --help 0
+    args "$p" --no-such-option 2
+done
 
 [ "$fails" -eq 0 ]

@@ -1,5 +1,5 @@
 # Sourced by the test scripts: what this build has.  make check exports
-# VEIL_FEATURES (configure's list: sodium openssl vault-software vault-file
+# VEIL_FEATURES (configure's list: sodium openssl vault-software vault-file vault-pkcs11
 # noise x3dh tcp policies, minus what --disable-* removed); run by hand
 # without it, everything counts as present.
 
@@ -16,7 +16,7 @@ have() {
 # names and this build lacks (status 0), or nothing (status 1).
 missing_for() {
     for pair in "crypto = sodium:sodium" "crypto = openssl:openssl" \
-                "plugin = x3dh:x3dh" "plugin = noise:noise" "plugin = file:vault-file" \
+                "plugin = x3dh:x3dh" "plugin = noise:noise" "plugin = file:vault-file" "plugin = pkcs11:vault-pkcs11" \
                 "plugin = software:vault-software" "plugin = tcp:tcp"; do
         pat=${pair%:*}
         f=${pair##*:}

@@ -10,7 +10,8 @@
 # the middle relayed frames in which neither the payload nor its hex form
 # appears.  Runs over every vault (software, file) x crypto backend
 # (sodium, openssl), across backends (each process its own), and another
-# Noise protocol.
+# Noise protocol, and with the initiator's identity in a PKCS#11 token (a
+# SoftHSM2 token made here; skipped only without SoftHSM2).
 set -u
 top=${VEIL_TOP_BUILDDIR:?VEIL_TOP_BUILDDIR must be set (run through make check)}
 src=${VEIL_TOP_SRCDIR:?VEIL_TOP_SRCDIR must be set}
@@ -18,6 +19,7 @@ ex=$top/examples
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-mn-ch.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
 . "$src/tests/system/multinode-lib.sh"
 . "$src/tests/system/features.sh"
+. "$src/tests/system/softhsm-lib.sh"
 trap mn_cleanup EXIT
 trap 'exit 1' INT TERM
 unset VEIL_CONF
@@ -105,7 +107,7 @@ run() {
     fi
 }
 
-echo "1..13"
+echo "1..15"
 for mode in plain nested preconnect; do
     run "$mode, defaults (software vault)" $mode "" "" ""
 done
@@ -132,4 +134,20 @@ run "plain, key agreement x3dh, across backends" plain \
 $(soft openssl)" "$x3dh" "$x3dh
 $(soft sodium)"
 run "nested, key agreement x3dh" nested "$x3dh" "$x3dh" "$x3dh"
+# The initiator's identity in a SoftHSM2 token ([vault] plugin = pkcs11).
+hsm=1
+have vault-pkcs11 && { softhsm_token "$tmp" veil-mn; hsm=$?; }
+[ "$hsm" -ne 2 ] || echo "# softhsm2-util --init-token failed"
+if [ "$hsm" -ne 1 ]; then
+    token=$(printf '[vault]\nplugin = pkcs11\ncrypto = openssl\nmodule = %s\ntoken_label = veil-mn\npin_env = VEIL_TEST_PIN' \
+        "$softhsm")
+    run "plain, initiator's identity in a SoftHSM2 token, responder file/sodium" plain \
+        "$(file sodium resp)" "$(soft openssl)" "$token"
+    run "nested, initiator's identity in a SoftHSM2 token, responder file/openssl" nested \
+        "$(file openssl resp)" "$(soft sodium)" "$token"
+else
+    for c in 14 15; do
+        echo "ok $c - pkcs11 # SKIP this build has no vault-pkcs11, or SoftHSM2 ($softhsm) is not installed"
+    done
+fi
 [ "$fails" -eq 0 ]

@@ -28,7 +28,6 @@
 VEIL_BEGIN_DECLS
 
 typedef struct veil_access_control veil_access_control;
-typedef struct veil_context veil_context;
 
 typedef struct veil_access_control_ops {
     size_t size; /* sizeof(veil_access_control_ops) */

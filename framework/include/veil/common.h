@@ -20,4 +20,14 @@
 #define VEIL_WUR __attribute__((warn_unused_result))
 #define VEIL_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
+/* The opaque handles that more than one header names, declared once here:
+ * a typedef repeated in a second header is an error in C99 (a C11 feature)
+ * and warns under -pedantic.  tests/system/headers.sh compiles every
+ * public header alone as C99 -pedantic and as C++. */
+typedef struct veil_node veil_node;
+typedef struct veil_context veil_context;
+typedef struct veil_config veil_config;
+typedef struct veil_entity veil_entity;
+typedef struct veil_plugin veil_plugin;
+
 #endif

@@ -20,8 +20,6 @@
 
 VEIL_BEGIN_DECLS
 
-typedef struct veil_config veil_config;
-
 #define VEIL_CONFIG_NAME_MAX 64u     /* section and key names */
 #define VEIL_CONFIG_VALUE_MAX 4096u  /* one value */
 

@@ -29,8 +29,6 @@ VEIL_BEGIN_DECLS
 #define VEIL_MAX_KEY_LIFETIME_DEFAULT 63072000u  /* 730 days */
 #define VEIL_CONTACTS_MAX_DEFAULT 1024u
 
-typedef struct veil_entity veil_entity;
-
 /* When a new identity key is valid: Unix seconds.  created 0: now.
  * expires 0: created + [identity] key_lifetime (itself 0: never);
  * VEIL_EXPIRES_NEVER: never. */
@@ -71,6 +69,14 @@ VEIL_EXPORT veil_node *veil_entity_node(const veil_entity *e);
 /* Current identity key (public). */
 VEIL_EXPORT int veil_entity_public_key(const veil_entity *e,
                                        uint8_t out[VEIL_ED25519_PUBLIC_BYTES]) VEIL_WUR;
+/* Where the current identity key and its key-agreement static key live
+ * (veil_vault_key_location of each: VEIL_KEY_IN_TOKEN for an identity in
+ * the pkcs11 vault, VEIL_KEY_IN_SOFTWARE otherwise), with a description of
+ * each place in key_where / static_where (cap bytes each; NULL when cap is
+ * 0), for tools that show an identity. */
+VEIL_EXPORT int veil_entity_key_location(const veil_entity *e, int *key_location,
+                                         int *static_location, char *key_where,
+                                         char *static_where, size_t cap) VEIL_WUR;
 /* Rotate: a new identity key (event signed by the new and the previous
  * key), a new key-agreement static key attested by it; the previous
  * identity key and static key are destroyed in the vault once the new

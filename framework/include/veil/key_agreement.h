@@ -113,7 +113,6 @@ typedef struct veil_ka_result {
  *    the loop (a handler, a timer, or a worker stopping: VEIL_ECLOSED when
  *    the node stops first), never from inside peer_resolve; when
  *    peer_resolve fails, never. */
-typedef struct veil_entity veil_entity;
 
 typedef struct veil_ka_listener_params {
     size_t size;                      /* sizeof(veil_ka_listener_params) */

@@ -19,7 +19,6 @@ VEIL_BEGIN_DECLS
 #define VEIL_IDENTIFIER_TEXT_MAX 72u      /* "P" + 64 hex + NUL, with room */
 
 typedef struct veil_message veil_message;
-typedef struct veil_node veil_node;
 
 /* Node-local metadata: where a message came from.  It never leaves the
  * node and travels with the message object across local forwards

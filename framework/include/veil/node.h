@@ -22,8 +22,6 @@
 
 VEIL_BEGIN_DECLS
 
-typedef struct veil_context veil_context;
-typedef struct veil_config veil_config;
 
 typedef struct veil_node_options {
     size_t size;              /* sizeof(veil_node_options) */

@@ -25,7 +25,7 @@
 VEIL_BEGIN_DECLS
 
 #define VEIL_PLUGIN_ABI_MAJOR 4u
-#define VEIL_PLUGIN_ABI_MINOR 0u
+#define VEIL_PLUGIN_ABI_MINOR 2u
 #define VEIL_PLUGIN_ENTRY_SYMBOL "veil_plugin_entry"
 
 /* The frozen prefix of a descriptor built against this header:
@@ -91,8 +91,6 @@ typedef const veil_plugin_descriptor *(*veil_plugin_entry_fn)(void);
 #endif
 
 /* ---- loading --------------------------------------------------------- */
-
-typedef struct veil_plugin veil_plugin;
 
 /* Make a statically linked plugin available under its descriptor's name;
  * consulted before the file system.  Process-wide; not thread-safe. */

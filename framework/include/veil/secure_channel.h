@@ -221,6 +221,9 @@ typedef struct veil_channel_stats {
      * does not allow (veil_secure_channel_listener_allow) that sent nothing
      * through it, or for a transport address */
     uint64_t dropped_flow;
+    /* payload bytes of the messages counted in sent / received (what the
+     * application gave and got, without routes or encryption overhead) */
+    uint64_t bytes_sent, bytes_received;
 } veil_channel_stats;
 VEIL_EXPORT int veil_secure_channel_stats(veil_node *node,
                                           const veil_address *channel,

@@ -16,6 +16,16 @@ VEIL_BEGIN_DECLS
 
 struct veil_transport_stats;
 
+/* One connection of a transport, for veil_node_transport_connections. */
+typedef struct veil_transport_conn_info {
+    const veil_address *peer;  /* what routes use for it, e.g. 1#127.0.0.1:4001 */
+    const char *state;         /* "resolving", "connecting", "open" or "closing" */
+    bool inbound;              /* accepted (true) or dialed */
+} veil_transport_conn_info;
+/* Called once per connection; info is valid during the call only.  It must
+ * not call into the transport. */
+typedef void (*veil_transport_conn_fn)(const veil_transport_conn_info *info, void *arg);
+
 typedef struct veil_transport_ops {
     size_t size;                      /* sizeof(veil_transport_ops) */
     uint8_t address_type;             /* e.g. VEIL_ADDRESS_TYPE_TCP */
@@ -28,6 +38,8 @@ typedef struct veil_transport_ops {
     int (*connect)(void *inst, const char *where, veil_address *peer);
     /* Appended (optional; check size): counters for tests and benchmarks. */
     int (*stats)(void *inst, struct veil_transport_stats *out);
+    /* Appended (optional; check size): call fn for each connection. */
+    int (*connections)(void *inst, veil_transport_conn_fn fn, void *arg);
 } veil_transport_ops;
 
 /* Counters a transport keeps (docs/PLUGINS.md, "The tcp transport"). */
@@ -83,6 +95,11 @@ VEIL_EXPORT int veil_node_transport_connect(veil_node *node, const char *name,
 /* VEIL_EUNSUPPORTED when the transport keeps no counters. */
 VEIL_EXPORT int veil_node_transport_stats(veil_node *node, const char *name,
                                           veil_transport_stats *out) VEIL_WUR;
+/* Call fn for each connection of the transport NAME (node thread; what
+ * `veil connection list` shows).  VEIL_EUNSUPPORTED when the transport
+ * cannot list them. */
+VEIL_EXPORT int veil_node_transport_connections(veil_node *node, const char *name,
+                                                veil_transport_conn_fn fn, void *arg) VEIL_WUR;
 
 /* ---- lost routes --------------------------------------------------------
  * A transport reports a connection that went away (closed, reset, refused,

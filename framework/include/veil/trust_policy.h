@@ -42,7 +42,6 @@ typedef struct veil_trust_policy_ops {
  * policy ("peer P1a2b... refused by policy 'identifier' [policy.bob]"). */
 
 typedef struct veil_trust_policy veil_trust_policy;
-typedef struct veil_node veil_node;
 
 /* From configuration: section [policy] / [policy.NAME] holding either
  * `plugin = NAME` (+ the plugin's keys) or `all = policy.a, policy.b` /

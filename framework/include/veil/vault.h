@@ -171,13 +171,18 @@ typedef struct veil_vault_ops {
     int (*record_get)(void *vault, const char *name, uint8_t *out, size_t cap, size_t *len);
     int (*record_delete)(void *vault, const char *name);
     int (*record_list)(void *vault, const char *prefix, veil_record_fn fn, void *arg);
+
+    /* Appended after the records (read only when `size` covers it): where
+     * secret s lives (veil_key_location) and a description of the place for
+     * people ("pkcs11 token 'x' (serial y)"), NUL-terminated in
+     * where[0..cap) when cap > 0.  A vault without it keeps every secret in
+     * software (the wrapper answers for it). */
+    int (*location)(void *vault, veil_secret s, int *location, char *where, size_t cap);
 } veil_vault_ops;
 
 /* ---- the user side -------------------------------------------------- */
 
 typedef struct veil_vault veil_vault;
-typedef struct veil_plugin veil_plugin;
-typedef struct veil_node veil_node;
 
 /* Open the vault configured in section (NULL: "vault") of the node's
  * configuration; defaults when the section is absent: plugin = software,
@@ -273,6 +278,22 @@ VEIL_EXPORT int veil_vault_verify(veil_vault *v, int key_type,
                                   const uint8_t *public_key, size_t public_len,
                                   const uint8_t *msg, size_t len,
                                   const uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
+
+/* Where a secret lives: the split between keys a hardware token holds
+ * (the identity's signing keys in the pkcs11 vault: made in the token,
+ * never leaving it) and keys in the vault's guarded memory (channel keys,
+ * static X25519 keys, everything of the software and file vaults). */
+typedef enum veil_key_location {
+    VEIL_KEY_IN_SOFTWARE = 1,         /* the vault's guarded memory (and file) */
+    VEIL_KEY_IN_TOKEN = 2,            /* a PKCS#11 token; the private key never leaves it */
+} veil_key_location;
+
+/* *location becomes a veil_key_location; where (cap > 0) a human-readable
+ * place ("software vault (openssl)", "pkcs11 token 'x' (serial y)"),
+ * truncated to cap - 1 characters.  VEIL_EBADHANDLE for an unknown
+ * secret. */
+VEIL_EXPORT int veil_vault_key_location(veil_vault *v, veil_secret s, int *location,
+                                        char *where, size_t cap) VEIL_WUR;
 
 /* ---- records (see above) --------------------------------------------- */
 

@@ -221,10 +221,13 @@ static void test_oversized(void **state)
     uint8_t big[5000];
     memset(big, 'b', sizeof big);
     unsigned echoed = w.echo.count;
+    veil_channel_stats a0, b0 = bob_stats(&w);
+    assert_int_equal(veil_secure_channel_stats(w.node, &w.ch, &a0), 0);
     /* Over Bob's limit, within Alice's: dropped at receipt, counted. */
     send_to_echoer(&w, big, 100);
     settle(w.node);
     assert_int_equal(bob_stats(&w).dropped_oversize, 1);
+    assert_int_equal(bob_stats(&w).bytes_received, b0.bytes_received); /* not delivered */
     assert_int_equal(w.echo.count, echoed);
     /* Over Alice's limit: refused at send (the handler's VEIL_ELIMIT is
      * logged and counted), nothing sent. */
@@ -245,6 +248,13 @@ static void test_oversized(void **state)
     send_to_echoer(&w, big, 64);
     expect_replies(&w, 1);
     assert_int_equal(w.echo.count, echoed + 1);
+    /* Payload bytes: Alice sent 100 (dropped by Bob) + 64, the 5000 were
+     * refused before counting; Bob got and echoed 64. */
+    assert_int_equal(veil_secure_channel_stats(w.node, &w.ch, &a), 0);
+    assert_int_equal(a.bytes_sent, a0.bytes_sent + 164);
+    assert_int_equal(a.bytes_received, a0.bytes_received + 64);
+    assert_int_equal(bob_stats(&w).bytes_received, b0.bytes_received + 64);
+    assert_int_equal(bob_stats(&w).bytes_sent, b0.bytes_sent + 64);
     data_down(&w);
 }
 

@@ -25,6 +25,7 @@
 #include <veil/trust_policy.h>
 
 #include "fixtures.h"
+#include "veil_paths.h" /* VEIL_PLUGIN_DIR */
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -168,9 +169,11 @@ static void test_builtin_refused(void **state)
                  "built-in plugin name '../evil' is not a bare name ([A-Za-z0-9_-]{1,64})");
     d.name = "fine";
     d.abi_major = 7;
-    assert_error(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI,
-                 "plugin '(built-in)' (builtin): plugin ABI 7.0, host ABI 4.0 (major versions "
-                 "differ: rebuild the plugin against this veil)");
+    char want[160];
+    snprintf(want, sizeof want, "plugin '(built-in)' (builtin): plugin ABI 7.%u, host ABI %u.%u "
+             "(major versions differ: rebuild the plugin against this veil)",
+             VEIL_PLUGIN_ABI_MINOR, VEIL_PLUGIN_ABI_MAJOR, VEIL_PLUGIN_ABI_MINOR);
+    assert_error(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI, want);
     d.abi_major = VEIL_PLUGIN_ABI_MAJOR;
     d.struct_size = 8;
     assert_error(veil_plugin_register_builtin(&d), VEIL_EPLUGIN_ABI,

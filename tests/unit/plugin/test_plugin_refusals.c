@@ -19,6 +19,7 @@
 #include <veil/trust_policy.h>
 
 #include "fixtures.h"
+#include "veil_paths.h" /* VEIL_PLUGIN_DIR */
 
 #include <dlfcn.h>
 #include <limits.h>

@@ -46,6 +46,22 @@ static void start_peer(tcp_peer_proc *p, const char *const *args)
 
 /* ---- echo ----------------------------------------------------------------- */
 
+typedef struct conn_seen {
+    unsigned n;
+    char peer[VEIL_ADDRESS_TEXT_MAX + 1];
+    char state[16];
+    bool inbound;
+} conn_seen;
+
+static void on_conn(const veil_transport_conn_info *info, void *arg)
+{
+    conn_seen *s = arg;
+    s->n++;
+    veil_address_format(info->peer, s->peer, sizeof s->peer);
+    snprintf(s->state, sizeof s->state, "%s", info->state);
+    s->inbound = info->inbound;
+}
+
 static void test_two_node_echo(void **state)
 {
     (void)state;
@@ -56,6 +72,14 @@ static void test_two_node_echo(void **state)
     char text[VEIL_ADDRESS_TEXT_MAX + 1];
     veil_address_format(&peer, text, sizeof text);
     assert_string_equal(text, p.address);
+    /* veil_node_transport_connections: the one dialed connection, open. */
+    conn_seen seen = { 0 };
+    assert_int_equal(veil_node_transport_connections(node, "tcp", on_conn, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.peer, p.address);
+    assert_string_equal(seen.state, "open");
+    assert_false(seen.inbound);
+    assert_int_equal(veil_node_transport_connections(node, "tcp", NULL, NULL), VEIL_EINVAL);
 
     char route_text[300];
     snprintf(route_text, sizeof route_text, "%s => echoer", p.address);

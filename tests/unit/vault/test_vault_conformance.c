@@ -16,6 +16,12 @@
 
 #include <veil/log.h>
 
+#ifdef VEIL_ENABLE_VAULT_PKCS11_ROWS
+#include "softhsm.h"
+static p11t token;
+static bool have_token;
+#endif
+
 static const vault_case vaults[] = {
 #ifdef VEIL_HAVE_SODIUM
     { "software", "[vault]\nplugin = software\ncrypto = sodium\n", false },
@@ -34,6 +40,22 @@ static const vault_case vaults[] = {
 #ifdef VEIL_HAVE_OPENSSL
     { "file", "[vault]\nplugin = file\ncrypto = openssl\npassphrase_env = VEIL_TEST_VAULT_PASS\n"
               "kdf_n = 1024\nkdf_r = 1\n", true },
+#endif
+#endif
+#ifdef VEIL_ENABLE_VAULT_PKCS11_ROWS
+    /* The pkcs11 vault (docs/VAULTS.md "pkcs11"): the suite's secrets are
+     * ephemeral, so all of them live in its software half, reached through
+     * the plugin's own ops; records go to the token.  One SoftHSM2 token
+     * for the run (rows left out without SoftHSM2); setup removes the
+     * records a previous test left. */
+#define P11_ROW(backend, x448) \
+    { "pkcs11", "[vault]\nplugin = pkcs11\ncrypto = " backend "\nmodule = " P11T_MODULE \
+                "\ntoken_label = " P11T_LABEL "\npin_env = " P11T_PIN_ENV "\n", x448 }
+#ifdef VEIL_HAVE_SODIUM
+    P11_ROW("sodium", false),
+#endif
+#ifdef VEIL_HAVE_OPENSSL
+    P11_ROW("openssl", true),
 #endif
 #endif
 };
@@ -126,13 +148,41 @@ static void file_row_fresh(fixture *f)
     unlink(p);
 }
 
+static bool is_pkcs11_row(const vault_case *vc)
+{
+    return strcmp(vc->plugin, "pkcs11") == 0;
+}
+
+/* A row this run has (pkcs11 rows need SoftHSM2). */
+static bool row_present(const vault_case *vc)
+{
+#ifdef VEIL_ENABLE_VAULT_PKCS11_ROWS
+    return !is_pkcs11_row(vc) || have_token;
+#else
+    return !is_pkcs11_row(vc);
+#endif
+}
+
+static int forget_record(void *arg, const char *name, size_t len)
+{
+    (void)len;
+    veil_vault *v = arg;
+    return veil_vault_record_delete(v, name);
+}
+
 /* Group setup: load every vault plugin once (through the loader). */
 static int open_all(void **state)
 {
     (void)state;
+#ifdef VEIL_ENABLE_VAULT_PKCS11_ROWS
+    if (have_token)
+        p11t_token_new(&token, NULL);
+#endif
     for (size_t i = 0; i < N_VAULTS; i++) {
         fixture *f = &fixtures[i];
         f->vc = &vaults[i];
+        if (!row_present(f->vc))
+            continue;
         if (veil_config_new_from_text(&f->cfg, f->vc->config, "<test>") != 0 ||
             (is_file_row(f) && file_row_config(f, i) != 0) ||
             veil_plugin_open_named(f->vc->plugin, f->cfg, "vault", VEIL_PLUGIN_VAULT, NULL,
@@ -155,6 +205,10 @@ static int close_all(void **state)
     }
     if (file_dir[0] != '\0')
         rmdir(file_dir);
+#ifdef VEIL_ENABLE_VAULT_PKCS11_ROWS
+    if (have_token)
+        p11t_token_free(&token);
+#endif
     return 0;
 }
 
@@ -167,6 +221,11 @@ static int setup(void **state)
         file_row_fresh(f);
     if (veil_vault_open_plugin(f->plugin, &scope, &f->v) != 0) {
         fprintf(stderr, "# open failed: %s\n", veil_last_error());
+        return -1;
+    }
+    /* A token keeps the records of the previous test. */
+    if (is_pkcs11_row(f->vc) && veil_vault_record_list(f->v, NULL, forget_record, f->v) != 0) {
+        fprintf(stderr, "# clearing the token's records failed: %s\n", veil_last_error());
         return -1;
     }
     return 0;
@@ -423,6 +482,10 @@ static void test_default_backend(void **state)
         assert_int_equal(veil_config_new_copy(&cfg, f->cfg), 0);
         assert_int_equal(veil_config_unset(cfg, "vault", "crypto"), 0);
         assert_int_equal(veil_config_set(cfg, "vault", "path", other), 0);
+    } else if (is_pkcs11_row(f->vc)) {
+        /* The token's keys: the row's config without `crypto`. */
+        assert_int_equal(veil_config_new_copy(&cfg, f->cfg), 0);
+        assert_int_equal(veil_config_unset(cfg, "vault", "crypto"), 0);
     } else {
         assert_int_equal(veil_config_new_from_text(&cfg, "[vault]\nplugin = software\n", "d.conf"), 0);
     }
@@ -541,8 +604,15 @@ int main(void)
     size_t n = 0;
     tests[n++] = (struct CMUnitTest){ "test_nonce_encode", test_nonce_encode, NULL, NULL, NULL };
     tests[n++] = (struct CMUnitTest){ "test_vault_open_node", test_vault_open_node, NULL, NULL, NULL };
+#ifdef VEIL_ENABLE_VAULT_PKCS11_ROWS
+    have_token = access(P11T_MODULE, R_OK) == 0;
+    if (!have_token)
+        printf("# pkcs11 rows left out: SoftHSM2 (%s) is not installed\n", P11T_MODULE);
+#endif
     for (size_t c = 0; c < N_VAULTS; c++) {
-        bool persistent = strcmp(vaults[c].plugin, "file") == 0;
+        if (!row_present(&vaults[c]))
+            continue;
+        bool persistent = strcmp(vaults[c].plugin, "file") == 0 || is_pkcs11_row(&vaults[c]);
         for (size_t i = 0; i < N_SUITE; i++) {
             if ((suite[i].rows == ROWS_MEMORY && persistent) ||
                 (suite[i].rows == ROWS_PERSISTENT && !persistent))

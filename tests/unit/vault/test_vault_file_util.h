@@ -41,20 +41,16 @@ static inline void fvt_close(fvt *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Open the file vault at path on backend with extra config lines; returns
- * the open's code (everything is released again on failure). */
-static inline int fvt_open(fvt *t, const char *backend, const char *path, const char *extra)
+/* Open the vault of section [vault] in config text (origin: its file name
+ * in messages) through the plugin loader; returns the open's code
+ * (everything is released again on failure). */
+static inline int fvt_open_text(fvt *t, const char *plugin, const char *text, const char *origin)
 {
-    char text[2048];
     memset(t, 0, sizeof *t);
-    /* Tiny KDF parameters unless the test sets its own. */
-    snprintf(text, sizeof text, "[vault]\nplugin = file\ncrypto = %s\npath = %s\n%s%s", backend,
-             path, extra != NULL && strstr(extra, "kdf_") ? "" : "kdf_n = 1024\nkdf_r = 1\n",
-             extra != NULL ? extra : "passphrase_env = " FVT_PASS_ENV "\n");
-    assert_int_equal(veil_config_new_from_text(&t->cfg, text, "fv.conf"), 0);
-    int rc = veil_plugin_open_named("file", t->cfg, "vault", VEIL_PLUGIN_VAULT, NULL, &t->pl);
+    assert_int_equal(veil_config_new_from_text(&t->cfg, text, origin), 0);
+    int rc = veil_plugin_open_named(plugin, t->cfg, "vault", VEIL_PLUGIN_VAULT, NULL, &t->pl);
     if (rc != 0)
-        fail_msg("loading the file vault: %s", veil_last_error());
+        fail_msg("loading the %s vault: %s", plugin, veil_last_error());
     veil_config_scope scope = { t->cfg, "vault" };
     rc = veil_vault_open_plugin(t->pl, &scope, &t->v);
     if (rc != 0) {
@@ -63,6 +59,18 @@ static inline int fvt_open(fvt *t, const char *backend, const char *path, const 
         memset(t, 0, sizeof *t);
     }
     return rc;
+}
+
+/* Open the file vault at path on backend with extra config lines; returns
+ * the open's code (everything is released again on failure). */
+static inline int fvt_open(fvt *t, const char *backend, const char *path, const char *extra)
+{
+    char text[2048];
+    /* Tiny KDF parameters unless the test sets its own. */
+    snprintf(text, sizeof text, "[vault]\nplugin = file\ncrypto = %s\npath = %s\n%s%s", backend,
+             path, extra != NULL && strstr(extra, "kdf_") ? "" : "kdf_n = 1024\nkdf_r = 1\n",
+             extra != NULL ? extra : "passphrase_env = " FVT_PASS_ENV "\n");
+    return fvt_open_text(t, "file", text, "fv.conf");
 }
 
 /* Whole file into a malloc'd buffer (NULL and *len = 0 when absent). */

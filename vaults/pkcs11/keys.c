@@ -1,0 +1,246 @@
+/* Token-held signing keys (keys.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <veil/error.h>
+
+#include "keys.h"
+
+/* DER of the Ed25519 curve's OID, 1.3.101.112 (RFC 8410), for CKA_EC_PARAMS. */
+static const uint8_t ed25519_params[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+
+static int rv_error(pk_state *st, CK_RV rv, const char *what)
+{
+    char b[24];
+    return veil_error_set(VEIL_EIO, "pkcs11 token %s: %s failed: %s", st->token, what,
+                          p11_rv_name(rv, b));
+}
+
+pk_key *pk_key_of(pk_state *st, veil_secret s)
+{
+    for (size_t i = 0; i < st->nkeys; i++)
+        if (st->keys[i].id != 0 && ((veil_secret)st->keys[i].id << 32) == s)
+            return &st->keys[i];
+    return NULL;
+}
+
+pk_key *pk_key_by_label(pk_state *st, const char *label)
+{
+    for (size_t i = 0; i < st->nkeys; i++)
+        if (st->keys[i].id != 0 && label[0] != '\0' && strcmp(st->keys[i].label, label) == 0)
+            return &st->keys[i];
+    return NULL;
+}
+
+pk_key *pk_key_by_key_id(pk_state *st, const char *key_id)
+{
+    for (size_t i = 0; i < st->nkeys; i++)
+        if (st->keys[i].id != 0 && strcmp(st->keys[i].key_id, key_id) == 0)
+            return &st->keys[i];
+    return NULL;
+}
+
+/* The Ed25519 public key from CKA_EC_POINT: the DER OCTET STRING the
+ * standard asks for (04 20 || 32 bytes), or the raw 32 bytes some tokens
+ * return. */
+static int point_decode(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    if (n == 34 && p[0] == 0x04 && p[1] == 0x20)
+        p += 2;
+    else if (n != 32)
+        return veil_error_set(VEIL_EFORMAT, "pkcs11: an Ed25519 CKA_EC_POINT of %zu bytes "
+                              "(expected 32, or 34 as a DER OCTET STRING)", n);
+    memcpy(out, p, 32);
+    return 0;
+}
+
+/* Read CKA_EC_POINT of pub into k and compute its key id. */
+static int key_public(pk_state *st, vc_vault *vc, pk_key *k)
+{
+    uint8_t point[64];
+    CK_ATTRIBUTE a = { CKA_EC_POINT, point, sizeof point };
+    CK_RV rv = st->mod.f->C_GetAttributeValue(st->sess, k->pub, &a, 1);
+    if (rv != CKR_OK)
+        return rv_error(st, rv, "reading CKA_EC_POINT");
+    int rc = point_decode(point, a.ulValueLen, k->pub_bytes);
+    uint8_t h[32];
+    veil_iovec part = { k->pub_bytes, sizeof k->pub_bytes };
+    if (rc == 0 && (rc = vc_op_hash(vc, VEIL_HASH_SHA256, &part, 1, h)) == 0)
+        veil__hex_encode(h, sizeof h, k->key_id);
+    return rc;
+}
+
+/* A free entry (the table grows by one when full); its id is new. */
+static int key_slot(pk_state *st, pk_key **out)
+{
+    if (st->next_id == UINT32_MAX)
+        return veil_error_set(VEIL_ELIMIT, "pkcs11 vault: token key handles exhausted");
+    pk_key *k = NULL;
+    for (size_t i = 0; i < st->nkeys && k == NULL; i++)
+        if (st->keys[i].id == 0)
+            k = &st->keys[i];
+    if (k == NULL) {
+        pk_key *n = realloc(st->keys, (st->nkeys + 1) * sizeof *n);
+        if (n == NULL)
+            return veil_error_set(VEIL_ENOMEM, "pkcs11 vault: out of memory");
+        st->keys = n;
+        k = &st->keys[st->nkeys++];
+    }
+    memset(k, 0, sizeof *k);
+    k->id = ++st->next_id;
+    *out = k;
+    return 0;
+}
+
+/* The public key object with the private key's CKA_ID. */
+static int find_public(pk_state *st, const uint8_t *id, CK_ULONG id_len, CK_OBJECT_HANDLE *out)
+{
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_ID, (void *)(uintptr_t)id, id_len } };
+    CK_OBJECT_HANDLE *objs;
+    CK_ULONG n = 0;
+    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, &objs, &n);
+    if (rc == 0 && n != 1)
+        rc = VEIL_ENOTFOUND; /* none, or ambiguous: not a key pair veil can name */
+    if (rc == 0)
+        *out = objs[0];
+    free(objs);
+    return rc;
+}
+
+/* One private key object found on the token: keep it when its public half
+ * is there (a key without one cannot be named by veil). */
+static int load_one(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE priv, char *id_hex, size_t cap,
+                    pk_key **out)
+{
+    *out = NULL;
+    uint8_t id[64];
+    char label[VEIL_LABEL_MAX + 1];
+    CK_ATTRIBUTE a[] = { { CKA_ID, id, sizeof id }, { CKA_LABEL, label, VEIL_LABEL_MAX } };
+    CK_RV rv = st->mod.f->C_GetAttributeValue(st->sess, priv, a, 2);
+    if (rv != CKR_OK)
+        return 0; /* a label or id longer than veil takes: not usable here */
+    label[a[1].ulValueLen] = '\0';
+    id_hex[0] = '\0';
+    if (a[0].ulValueLen * 2 < cap)
+        veil__hex_encode(id, a[0].ulValueLen, id_hex);
+    CK_OBJECT_HANDLE pub;
+    if (find_public(st, id, a[0].ulValueLen, &pub) != 0)
+        return 0;
+    pk_key *k;
+    int rc = key_slot(st, &k);
+    if (rc < 0)
+        return rc;
+    k->priv = priv;
+    k->pub = pub;
+    memcpy(k->label, label, sizeof k->label);
+    if ((rc = key_public(st, vc, k)) < 0)
+        k->id = 0;
+    else
+        *out = k;
+    return rc;
+}
+
+int pk_keys_load(pk_state *st, vc_vault *vc, const char *key_label, const char *key_id)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = CKK_EC_EDWARDS;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt } };
+    CK_OBJECT_HANDLE *objs;
+    CK_ULONG n = 0;
+    int rc = p11_find(&st->mod, st->sess, st->token, t, 2, &objs, &n);
+    bool found = key_label == NULL && key_id == NULL;
+    for (CK_ULONG i = 0; i < n && rc == 0; i++) {
+        char hex[129];
+        pk_key *k;
+        if ((rc = load_one(st, vc, objs[i], hex, sizeof hex, &k)) == 0 && k != NULL &&
+            ((key_label != NULL && strcmp(k->label, key_label) == 0) ||
+             (key_id != NULL && strcasecmp(hex, key_id) == 0)))
+            found = true;
+    }
+    free(objs);
+    if (rc < 0)
+        return rc;
+    if (!found)
+        return veil_error_set(VEIL_ENOTFOUND, "pkcs11 token %s: key not found: no Ed25519 key "
+                              "pair with %s '%s'", st->token,
+                              key_label != NULL ? "label" : "id (CKA_ID, hex)",
+                              key_label != NULL ? key_label : key_id);
+    return 0;
+}
+
+int pk_key_generate(pk_state *st, vc_vault *vc, const char *label, veil_secret *out)
+{
+    CK_MECHANISM mech = { CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0 };
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    uint8_t id[16];
+    int rc = vc_op_random(vc, id, sizeof id);
+    if (rc < 0)
+        return rc;
+    CK_ULONG ll = (CK_ULONG)strlen(label);
+    CK_ATTRIBUTE pub_t[] = {
+        { CKA_TOKEN, &yes, sizeof yes }, { CKA_VERIFY, &yes, sizeof yes },
+        { CKA_EC_PARAMS, (void *)(uintptr_t)ed25519_params, sizeof ed25519_params },
+        { CKA_LABEL, (void *)(uintptr_t)label, ll }, { CKA_ID, id, sizeof id },
+    };
+    CK_ATTRIBUTE priv_t[] = {
+        { CKA_TOKEN, &yes, sizeof yes }, { CKA_PRIVATE, &yes, sizeof yes },
+        { CKA_SENSITIVE, &yes, sizeof yes }, { CKA_EXTRACTABLE, &no, sizeof no },
+        { CKA_SIGN, &yes, sizeof yes }, { CKA_LABEL, (void *)(uintptr_t)label, ll },
+        { CKA_ID, id, sizeof id },
+    };
+    pk_key *k;
+    if ((rc = key_slot(st, &k)) < 0)
+        return rc;
+    CK_RV rv = st->mod.f->C_GenerateKeyPair(st->sess, &mech, pub_t, 5, priv_t, 7, &k->pub,
+                                            &k->priv);
+    if (rv != CKR_OK) {
+        k->id = 0;
+        return rv_error(st, rv, "C_GenerateKeyPair (CKM_EC_EDWARDS_KEY_PAIR_GEN, Ed25519)");
+    }
+    memcpy(k->label, label, sizeof k->label);
+    if ((rc = key_public(st, vc, k)) < 0) {
+        (void)pk_key_destroy(st, k);
+        return rc;
+    }
+    *out = (veil_secret)k->id << 32;
+    return 0;
+}
+
+int pk_key_sign(pk_state *st, pk_key *k, const uint8_t *msg, size_t len,
+                uint8_t sig[VEIL_SIGNATURE_BYTES])
+{
+    CK_MECHANISM mech = { CKM_EDDSA, NULL, 0 };
+    CK_ULONG n = VEIL_SIGNATURE_BYTES;
+    CK_RV rv = st->mod.f->C_SignInit(st->sess, &mech, k->priv);
+    if (rv != CKR_OK)
+        return rv_error(st, rv, "C_SignInit (CKM_EDDSA)");
+    rv = st->mod.f->C_Sign(st->sess, (CK_BYTE *)(uintptr_t)msg, (CK_ULONG)len, sig, &n);
+    if (rv != CKR_OK)
+        return rv_error(st, rv, "C_Sign (CKM_EDDSA)");
+    if (n != VEIL_SIGNATURE_BYTES)
+        return veil_error_set(VEIL_EFORMAT, "pkcs11 token %s: a %lu-byte Ed25519 signature",
+                              st->token, (unsigned long)n);
+    return 0;
+}
+
+int pk_key_destroy(pk_state *st, pk_key *k)
+{
+    CK_RV rv = st->mod.f->C_DestroyObject(st->sess, k->priv);
+    CK_RV rv2 = st->mod.f->C_DestroyObject(st->sess, k->pub);
+    memset(k, 0, sizeof *k);
+    if (rv != CKR_OK)
+        return rv_error(st, rv, "C_DestroyObject (private key)");
+    return rv2 != CKR_OK ? rv_error(st, rv2, "C_DestroyObject (public key)") : 0;
+}
+
+void pk_keys_free(pk_state *st)
+{
+    free(st->keys);
+    st->keys = NULL;
+    st->nkeys = 0;
+}
