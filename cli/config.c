@@ -52,39 +52,10 @@ static int check_vault(const char *file, veil_node *node, const char *sec)
     return rc;
 }
 
-/* The sections some part of veil reads (docs/CONFIG.md, "Keys by
- * section"); plugins read their slot's section. */
-static bool known_section(const char *sec)
-{
-    static const char *const slots[] = { "vault", "policy", "transport", "listener", NULL };
-    static const char *const plain[] = { "node", "key_agreement", "identity", "secure_channel",
-                                         "prekeys", "daemon", "control", NULL };
-    for (size_t i = 0; slots[i] != NULL; i++)
-        if (is_slot(sec, slots[i]))
-            return true;
-    for (size_t i = 0; plain[i] != NULL; i++)
-        if (strcmp(sec, plain[i]) == 0)
-            return true;
-    return false;
-}
-
-/* A section nothing reads is probably a typo: a node ignores it, so this
- * is a note, not an error. */
-static void note_unknown(const char *file, const veil_config *cfg, const char *sec)
-{
-    const char *key = NULL, *value = NULL, *where = NULL;
-    if (veil_config_key_count(cfg, sec) > 0 && veil_config_key_at(cfg, sec, 0, &key, &value) == 0)
-        where = veil_config_origin(cfg, sec, key); /* the header's line is not kept */
-    printf("%s: note: no part of veil reads section [%s] (a typo?)\n",
-           where != NULL ? where : file, sec);
-}
-
 static int check_section(const char *file, veil_node *node, const char *sec)
 {
     veil_trust_policy *p = NULL;
     int rc = 0;
-    if (!known_section(sec))
-        note_unknown(file, veil_node_config(node), sec);
     if (is_slot(sec, "vault"))
         return check_vault(file, node, sec);
     if (is_slot(sec, "policy")) {

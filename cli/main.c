@@ -69,8 +69,27 @@ static int finish(const cli_cmd *c, int rc)
     return rc != CLI_OK ? rc : CLI_ERROR;
 }
 
+/* The daemon's own sections ([daemon], [control], [listener.NAME]):
+ * registered so that a node made from the daemon's file accepts them
+ * (docs/CONFIG.md, "Sections"); their keys and values are checked by
+ * cli/daemon_check.c, before any node is made. */
+static int register_sections(void)
+{
+    static const char *const mine[] = { "daemon", "control", "listener.*" };
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+        int rc = veil_config_register_section(mine[i], NULL);
+        if (rc < 0) {
+            fprintf(stderr, "veil: registering section [%s]: %s\n", mine[i], veil_last_error());
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (register_sections() < 0)
+        return CLI_ERROR;
     if (argc < 2)
         return print_usage(stderr), CLI_USAGE;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

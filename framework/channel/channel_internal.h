@@ -313,6 +313,8 @@ typedef struct veil_channel {
 
 /* secure_channel.c */
 VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
+/* The same from a configuration alone (no node: [key_agreement] unread). */
+VEIL_CH_HIDDEN int veil__ch_settings_from(const veil_config *cfg, veil_ch_settings *out);
 
 /* channel_ka.c: the node's key agreement instance; *fallback names the
  * plugin and its version for the prologue of a plugin without `describe`. */

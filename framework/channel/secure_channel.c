@@ -52,9 +52,8 @@ static int pending_settings(const veil_config *cfg, veil_ch_settings *out)
     return 0;
 }
 
-int veil__ch_settings(veil_node *node, veil_ch_settings *out)
+int veil__ch_settings_from(const veil_config *cfg, veil_ch_settings *out)
 {
-    const veil_config *cfg = veil_node_config(node);
     long long v;
     int rc;
     if (veil_config_has_section(cfg, "secure_channel") &&
@@ -76,6 +75,12 @@ int veil__ch_settings(veil_node *node, veil_ch_settings *out)
     out->max_message = (size_t)v;
     return pending_settings(cfg, out);
 }
+
+int veil__ch_settings(veil_node *node, veil_ch_settings *out)
+{
+    return veil__ch_settings_from(veil_node_config(node), out);
+}
+
 
 /* ---- the channel worker and its lifetime -------------------------------
  * The worker holds one reference on the channel; an open holds one until

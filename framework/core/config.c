@@ -41,6 +41,7 @@ void veil_config_free(veil_config *cfg)
             entry_free(&cfg->secs[i].keys[j]);
         free(cfg->secs[i].keys);
         free(cfg->secs[i].name);
+        free(cfg->secs[i].origin);
     }
     free(cfg->secs);
     free(cfg);
@@ -79,6 +80,12 @@ static section *find_section(const veil_config *cfg, const char *name)
     return NULL;
 }
 
+const char *veil__config_section_origin(const veil_config *cfg, const char *name)
+{
+    section *s = find_section(cfg, name);
+    return s != NULL ? s->origin : "?";
+}
+
 entry *veil__config_find_key(const section *s, const char *key)
 {
     if (s == NULL || key == NULL)
@@ -89,7 +96,8 @@ entry *veil__config_find_key(const section *s, const char *key)
     return NULL;
 }
 
-int veil__config_add_section(veil_config *cfg, const char *name, section **out)
+int veil__config_add_section(veil_config *cfg, const char *name, const char *origin,
+                             section **out)
 {
     *out = find_section(cfg, name);
     if (*out != NULL)
@@ -100,8 +108,12 @@ int veil__config_add_section(veil_config *cfg, const char *name, section **out)
     section *s = &cfg->secs[cfg->n];
     memset(s, 0, sizeof *s);
     s->name = strdup(name);
-    if (s->name == NULL)
+    s->origin = strdup(origin);
+    if (s->name == NULL || s->origin == NULL) {
+        free(s->name);
+        free(s->origin);
         return veil_error_set(VEIL_ENOMEM, "out of memory adding [%s]", name);
+    }
     cfg->n++;
     *out = s;
     return 0;
@@ -189,7 +201,7 @@ int veil_config_set(veil_config *cfg, const char *sec, const char *key,
     if (strlen(value) > VEIL_CONFIG_VALUE_MAX)
         return veil_error_set(VEIL_ECONFIG, "value of [%s] %s is %zu bytes (limit %u)",
                               sec, key, strlen(value), VEIL_CONFIG_VALUE_MAX);
-    if ((rc = veil__config_add_section(cfg, sec, &s)) < 0)
+    if ((rc = veil__config_add_section(cfg, sec, "set by program", &s)) < 0)
         return rc;
     return veil__config_put_key(s, key, strdup(value), strdup("set by program"));
 }
@@ -268,7 +280,7 @@ int veil_config_new_copy(veil_config **out, const veil_config *src)
         return rc;
     for (size_t i = 0; i < src->n; i++) {
         section *s;
-        if ((rc = veil__config_add_section(c, src->secs[i].name, &s)) < 0)
+        if ((rc = veil__config_add_section(c, src->secs[i].name, src->secs[i].origin, &s)) < 0)
             goto fail;
         for (size_t j = 0; j < src->secs[i].n; j++) {
             const entry *e = &src->secs[i].keys[j];

@@ -21,6 +21,7 @@ typedef struct veil_config_entry {
 
 typedef struct veil_config_section {
     char *name;
+    char *origin; /* "path:line" of its first header, or "set by program" */
     veil_config_entry *keys;
     size_t n, cap;
 } veil_config_section;
@@ -30,9 +31,37 @@ struct veil_config {
     size_t n, cap;
 };
 
-/* The section called name, made (empty) when absent. */
+/* The section called name, made (empty) when absent; origin: where it
+ * was first named ("path:line", "set by program"). */
 VEIL_CONFIG_HIDDEN int veil__config_add_section(veil_config *cfg, const char *name,
-                                                veil_config_section **out);
+                                                const char *origin, veil_config_section **out);
+/* Where [section] was first named; "?" when unknown. */
+VEIL_CONFIG_HIDDEN const char *veil__config_section_origin(const veil_config *cfg,
+                                                           const char *section);
+/* Levenshtein distance of a and b (names up to VEIL_CONFIG_NAME_MAX bytes;
+ * SIZE_MAX beyond), for "did you mean" hints. */
+VEIL_CONFIG_HIDDEN size_t veil__edit_distance(const char *a, const char *b);
+/* The nearest name to a wanted one, for "did you mean" (plugin_hint.c):
+ * start with {0}; name stays "" when nothing is close. */
+typedef struct veil_nearest {
+    char name[VEIL_CONFIG_NAME_MAX + 1];
+    size_t dist;
+} veil_nearest;
+VEIL_CONFIG_HIDDEN void veil__nearest_consider(veil_nearest *n, const char *want,
+                                               const char *cand, size_t len);
+/* Consider every <name>.so in dir (not opened, only listed). */
+VEIL_CONFIG_HIDDEN void veil__nearest_scan_dir(veil_nearest *n, const char *want,
+                                               const char *dir, size_t dirlen);
+
+/* The core's section checks, registered in config_sections.c: [node]
+ * (node.c); [vault] and [vault.NAME] load the section's plugin (the
+ * default software vault when it names none), whose init checks its
+ * values (vault_open.c). */
+struct veil_node;
+VEIL_CONFIG_HIDDEN int veil__config_check_node(struct veil_node *node, const veil_config *cfg,
+                                               const char *section);
+VEIL_CONFIG_HIDDEN int veil__config_check_vault(struct veil_node *node, const veil_config *cfg,
+                                                const char *section);
 VEIL_CONFIG_HIDDEN veil_config_entry *veil__config_find_key(const veil_config_section *s,
                                                             const char *key);
 /* Set key to value from origin; takes ownership of value and origin (freed

@@ -55,9 +55,12 @@ static int parse_section(parser *p, const char *s, size_t n)
     const char *after = close + 1;
     size_t an = n - (size_t)(after - s);
     trim(&after, &an);
+    if (an > 0 && (after[0] == '#' || after[0] == ';') && after > close + 1)
+        an = 0; /* "[vault]  # comment" */
     if (an > 0)
         return veil_error_set(VEIL_ECONFIG,
-                              "%sunexpected text '%.*s' after section header (comments need a line of their own)",
+                              "%sunexpected text '%.*s' after section header (a comment starts "
+                              "with '#' or ';' after a blank)",
                               p->where, (int)(an > SHOW ? SHOW : an), after);
     const char *nm = s + 1;
     size_t nn = (size_t)(close - nm);
@@ -69,12 +72,31 @@ static int parse_section(parser *p, const char *s, size_t n)
         return rc;
     memcpy(name, nm, nn);
     name[nn] = '\0';
-    return veil__config_add_section(p->cfg, name, &p->cur);
+    char origin[sizeof p->where];
+    snprintf(origin, sizeof origin, "%s:%zu", p->origin, p->line);
+    return veil__config_add_section(p->cfg, name, origin, &p->cur);
+}
+
+/* A trailing comment (docs/CONFIG.md, "Syntax"): '#' or ';' at the start
+ * of an unquoted value or after a blank starts one; anywhere else ("a#b",
+ * "x;y") it is part of the value.  A value that must hold " #" is quoted. */
+static size_t strip_comment(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((v[i] == '#' || v[i] == ';') && (i == 0 || blank(v[i - 1]))) {
+            while (i > 0 && blank(v[i - 1]))
+                i--;
+            return i;
+        }
+    }
+    return n;
 }
 
 /* Decode a value (already trimmed) into a fresh string. */
 static int parse_value(parser *p, const char *key, const char *v, size_t n, char **out)
 {
+    if (n == 0 || v[0] != '"')
+        n = strip_comment(v, n);
     char *buf = malloc(n + 1);
     size_t o = 0;
 
@@ -110,12 +132,15 @@ static int parse_value(parser *p, const char *key, const char *v, size_t n, char
             const char *rest = v + i + 1;
             size_t rn = n - i - 1;
             trim(&rest, &rn);
+            if (rn > 0 && (rest[0] == '#' || rest[0] == ';') && rest > v + i + 1)
+                goto done; /* a comment after the closing quote and a blank */
             free(buf);
             return veil_error_set(VEIL_ECONFIG,
                                   "%sunexpected text '%.*s' after the closing quote of '%s'",
                                   p->where, (int)(rn > SHOW ? SHOW : rn), rest, key);
         }
     }
+done:
     buf[o] = '\0';
     if (o > VEIL_CONFIG_VALUE_MAX) {
         free(buf);

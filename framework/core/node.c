@@ -5,6 +5,7 @@
  * created it; only veil_node_post() may be called from other threads. */
 #include "runtime.h"
 #include "upper.h"
+#include "config_internal.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -47,10 +48,8 @@ static int load_config(veil_node *node, const veil_node_options *opts)
     return rc;
 }
 
-static int read_limits(veil_node *node)
+static int node_settings(const veil_config *c, long long v[4], bool *relay)
 {
-    const veil_config *c = node->config;
-    long long v[4];
     int rc = veil_config_check_keys(c, "node", node_keys);
     if (rc == 0)
         rc = veil_config_get_int(c, "node", "max_payload", VEIL_PAYLOAD_MAX, 0,
@@ -65,7 +64,23 @@ static int read_limits(veil_node *node)
         rc = veil_config_get_int(c, "node", "pool_cache_bytes", DEFAULT_POOL_CACHE_BYTES, 0,
                                  1ll << 36, &v[3]);
     if (rc == 0)
-        rc = veil_config_get_bool(c, "node", "relay", false, &node->relay);
+        rc = veil_config_get_bool(c, "node", "relay", false, relay);
+    return rc;
+}
+
+int veil__config_check_node(veil_node *node, const veil_config *cfg, const char *section)
+{
+    long long v[4];
+    bool relay;
+    (void)node;
+    (void)section;
+    return node_settings(cfg, v, &relay);
+}
+
+static int read_limits(veil_node *node)
+{
+    long long v[4];
+    int rc = node_settings(node->config, v, &node->relay);
     if (rc < 0)
         return rc;
     node->limits.max_payload = (size_t)v[0];
@@ -217,6 +232,9 @@ static int node_init(veil_node *node, const veil_node_options *opts, bool *post_
         return rc;
     node->app->is_app = true;
     rc = load_plugins(node);
+    /* After the plugins: a plugin may register a section it reads. */
+    if (rc == 0)
+        rc = veil_config_check_sections(node->config, node);
     return rc == 0 ? veil__transports_init(node) : rc;
 }
 

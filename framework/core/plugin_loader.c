@@ -10,6 +10,7 @@
 #include <veil/error.h>
 #include <veil/log.h>
 
+#include "config_internal.h"
 #include "upper.h"
 #include "util.h"
 #include "veil_paths.h" /* VEIL_PLUGIN_DIR, generated (Makefile.am) */
@@ -286,6 +287,31 @@ static bool try_dir(struct searched *s, const char *dir, size_t dirlen,
     return candidate_exists(s, path);
 }
 
+/* "; did you mean 'software'?" naming the nearest built-in or plugin file
+ * in the searched directories, or "" (bare names only). */
+static void nearest_hint(const char *name, char *out, size_t cap)
+{
+    veil_nearest n = { .dist = 0 };
+    out[0] = '\0';
+    if (name[0] == '/')
+        return;
+    pthread_mutex_lock(&builtin_lock);
+    for (size_t i = 0; i < BUILTIN_MAX; i++)
+        if (builtins[i] != NULL)
+            veil__nearest_consider(&n, name, builtins[i]->name, strlen(builtins[i]->name));
+    pthread_mutex_unlock(&builtin_lock);
+    for (const char *env = secure_getenv("VEIL_PLUGIN_PATH"); env != NULL && *env != '\0';) {
+        const char *end = strchr(env, ':');
+        size_t len = end ? (size_t)(end - env) : strlen(env);
+        if (len > 0 && env[0] == '/')
+            veil__nearest_scan_dir(&n, name, env, len);
+        env = end ? end + 1 : NULL;
+    }
+    veil__nearest_scan_dir(&n, name, VEIL_PLUGIN_DIR, strlen(VEIL_PLUGIN_DIR));
+    if (n.name[0] != '\0')
+        snprintf(out, cap, "; did you mean '%s'?", n.name);
+}
+
 /* Find the file for a request.  0 with path filled, or
  * VEIL_EPLUGIN_NOTFOUND listing every path tried. */
 static int locate(const struct load_req *rq, char *path, size_t cap)
@@ -318,9 +344,11 @@ static int locate(const struct load_req *rq, char *path, size_t cap)
         if (try_dir(&s, VEIL_PLUGIN_DIR, strlen(VEIL_PLUGIN_DIR), rq->name, path, cap))
             return 0;
     }
+    char hint[VEIL_CONFIG_NAME_MAX + 24];
+    nearest_hint(rq->name, hint, sizeof hint);
     return veil_error_set(VEIL_EPLUGIN_NOTFOUND, "plugin '%s'%s%s%s not found; "
-                          "searched: %s", rq->name, rq->origin ? " (" : "",
-                          rq->origin ? rq->origin : "", rq->origin ? ")" : "", s.buf);
+                          "searched: %s%s", rq->name, rq->origin ? " (" : "",
+                          rq->origin ? rq->origin : "", rq->origin ? ")" : "", s.buf, hint);
 }
 
 /* dlopen the file and fetch its descriptor (not yet checked). */

@@ -5,6 +5,7 @@
 #include <veil/plugin.h>
 #include <veil/vault.h>
 
+#include "config_internal.h"
 #include "upper.h"
 
 int veil_vault_open(veil_node *node, const char *section, veil_vault **out)
@@ -21,4 +22,18 @@ int veil_vault_open(veil_node *node, const char *section, veil_vault **out)
         return rc;
     veil_config_scope scope = { veil_node_config(node), section };
     return veil_vault_open_plugin(p, &scope, out);
+}
+
+/* [vault] / [vault.NAME] at node creation (issue #16): load the section's
+ * plugin now, the software vault when it names none, so a bad key or
+ * value (crypto = libsodium) fails veil_node_new, not the first entity.
+ * The plugin's init checks the values; nothing is opened (a file vault's
+ * file is neither made nor read). */
+int veil__config_check_vault(veil_node *node, const veil_config *cfg, const char *section)
+{
+    veil_plugin *p;
+    (void)cfg;
+    if (node == NULL)
+        return 0;
+    return veil__node_plugin(node, section, VEIL_PLUGIN_VAULT, "software", &p);
 }

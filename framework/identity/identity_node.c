@@ -5,6 +5,7 @@
 #include <veil/config.h>
 #include <veil/entity.h>
 #include <veil/error.h>
+#include <veil/trust_policy.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,8 @@ static const char *const identity_keys[] = {
     "key_lifetime", "clock_skew", "max_key_lifetime", "contacts_max", NULL
 };
 
-static int read_settings(veil_node *node, veil_identity_settings *out)
+static int settings_from(const veil_config *cfg, veil_identity_settings *out)
 {
-    const veil_config *cfg = veil_node_config(node);
     long long v;
     int rc = 0;
     veil__identity_defaults(out);
@@ -44,6 +44,43 @@ static int read_settings(veil_node *node, veil_identity_settings *out)
         return rc;
     out->contacts_max = (size_t)v;
     return 0;
+}
+
+static int read_settings(veil_node *node, veil_identity_settings *out)
+{
+    return settings_from(veil_node_config(node), out);
+}
+
+/* [identity] is checked whole when a node is made (issue #16). */
+static int check_section(veil_node *node, const veil_config *cfg, const char *section)
+{
+    veil_identity_settings s;
+    (void)node;
+    (void)section;
+    return settings_from(cfg, &s);
+}
+
+/* [policy] / [policy.NAME] at node creation: built as an application
+ * would build it (plugins instantiated, member sections resolved), then
+ * freed, so a policy's bad key or value fails veil_node_new. */
+static int check_policy(veil_node *node, const veil_config *cfg, const char *section)
+{
+    veil_trust_policy *p = NULL;
+    (void)cfg;
+    if (node == NULL)
+        return 0;
+    int rc = veil_trust_policy_new_from_config(node, section, &p);
+    veil_trust_policy_free(p);
+    return rc;
+}
+
+__attribute__((constructor)) static void register_section(void)
+{
+    /* Valid patterns in a table with room: cannot fail at load. */
+    if (veil_config_register_section("identity", check_section) < 0 ||
+        veil_config_register_section("policy", check_policy) < 0 ||
+        veil_config_register_section("policy.*", check_policy) < 0)
+        abort();
 }
 
 /* The node is stopping: entities still alive (freed after the node) must

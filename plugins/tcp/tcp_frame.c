@@ -116,6 +116,26 @@ void tcp_frame_reader_commit(tcp_frame_reader *r, size_t n)
     r->len += n;
 }
 
+/* A length over max_frame whose four bytes are printable text is almost
+ * surely another protocol (an HTTP server's "HTTP", a client's "GET "):
+ * say so, quoting the text up to its first control character, with the
+ * bytes in hex (docs/PROTOCOL.md, "TCP framing").  Nothing read is
+ * trusted: only held bytes are shown, at most 24. */
+static int oversize(const tcp_frame_reader *r, uint32_t flen)
+{
+    const uint8_t *p = r->buf + r->off;
+    size_t held = r->len - r->off, text = 0;
+    while (text < held && text < 24 && p[text] >= 0x20 && p[text] < 0x7f)
+        text++;
+    if (text < TCP_FRAME_HEADER)
+        return veil_error_set(VEIL_ELIMIT, "tcp: frame of %u bytes exceeds max_frame (%zu bytes)",
+                              flen, r->max_frame);
+    return veil_error_set(VEIL_ELIMIT, "tcp: the peer is not a veil node (it sent '%.*s%s' / "
+                          "bytes %02x %02x %02x %02x): frame of %u bytes exceeds max_frame "
+                          "(%zu bytes)", (int)text, (const char *)p, text < held ? "..." : "",
+                          p[0], p[1], p[2], p[3], flen, r->max_frame);
+}
+
 int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
 {
     size_t held = r->len - r->off;
@@ -125,8 +145,7 @@ int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
     if (flen == 0)
         return veil_error_set(VEIL_EFORMAT, "tcp: zero-length frame (a frame holds one message)");
     if (flen > r->max_frame)
-        return veil_error_set(VEIL_ELIMIT, "tcp: frame of %u bytes exceeds max_frame (%zu bytes)",
-                              flen, r->max_frame);
+        return oversize(r, flen);
     if (held - TCP_FRAME_HEADER < flen)
         return 0;
     *body = r->buf + r->off + TCP_FRAME_HEADER;

@@ -116,6 +116,30 @@ static const veil_key_agreement_ops ops = {
     .peer_resolve = x3dh_peer_resolve,
 };
 
+/* [prekeys] is read by this plugin, not by a slot of its own: registered
+ * when the plugin loads (at veil_node_new when [key_agreement] names it),
+ * so a node accepts the section, with its keys checked then
+ * (docs/PLUGINS.md, "Sections a plugin reads"). */
+static int check_prekeys(veil_node *node, const veil_config *cfg, const char *section)
+{
+    (void)node;
+    (void)section;
+    return x3dh_prekeys_check(cfg);
+}
+
+static int init(const veil_config_scope *scope, void **state)
+{
+    (void)scope;
+    *state = NULL;
+    return veil_config_register_section("prekeys", check_prekeys);
+}
+
+static void fini(void *state)
+{
+    (void)state;
+    veil_config_unregister_section("prekeys", check_prekeys);
+}
+
 static const veil_plugin_descriptor descriptor = {
     VEIL_PLUGIN_ABI,
     .kind = VEIL_PLUGIN_KEY_AGREEMENT,
@@ -123,6 +147,8 @@ static const veil_plugin_descriptor descriptor = {
     .version = "1.0",
     .description = "Signal's X3DH (revision 1) over X25519, SHA-256, XEdDSA",
     .config_keys = config_keys,
+    .init = init,
+    .fini = fini,
     .ops = &ops,
 };
 

@@ -16,13 +16,36 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int raw_connect(int port)
+int raw_listen(int extra, int backlog, struct sockaddr_in *sin)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | extra, 0);
+    socklen_t sl = sizeof *sin;
+    memset(sin, 0, sizeof *sin);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(ls >= 0);
+    assert_int_equal(bind(ls, (struct sockaddr *)sin, sizeof *sin), 0);
+    assert_int_equal(listen(ls, backlog), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)sin, &sl), 0);
+    return ls;
+}
+
+int raw_try_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0)
+        return fd;
+    close(fd);
+    return -1;
+}
+
+int raw_connect(int port)
+{
+    int fd = raw_try_connect(port);
+    assert_true(fd >= 0);
     return fd;
 }
 

@@ -10,6 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sockaddr_in;
+/* A TCP socket listening on 127.0.0.1 at a port the kernel picks (in
+ * *sin); extra: SOCK_NONBLOCK or 0. */
+int raw_listen(int extra, int backlog, struct sockaddr_in *sin);
+/* A blocking connection to 127.0.0.1:port, or -1 (nobody listens). */
+int raw_try_connect(int port);
 /* A blocking connection to 127.0.0.1:port. */
 int raw_connect(int port);
 /* Send all n bytes (asserted). */

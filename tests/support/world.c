@@ -100,7 +100,7 @@ void tap_release(veil_context *ctx, tap_state *t, int reverse)
     t->nheld = 0;
 }
 
-void node_from(const char *text, veil_node **node, veil_context **app)
+static int try_node_from(const char *text, veil_node **node, veil_context **app)
 {
     veil_config *cfg = NULL;
     veil_node_options o;
@@ -116,9 +116,26 @@ void node_from(const char *text, veil_node **node, veil_context **app)
         assert_int_equal(veil_config_set(cfg, "secure_channel", "allowed_workers", "echoer"), 0);
     o.config = cfg;
     int rc = veil_node_new(node, app, &o);
-    if (rc < 0)
-        fail_msg("veil_node_new: %s", veil_last_error());
     veil_config_free(cfg);
+    return rc;
+}
+
+void node_from(const char *text, veil_node **node, veil_context **app)
+{
+    if (try_node_from(text, node, app) < 0)
+        fail_msg("veil_node_new: %s", veil_last_error());
+}
+
+int node_new_rc(const char *text)
+{
+    veil_node *node = NULL;
+    veil_context *app;
+    int rc = try_node_from(text, &node, &app);
+    if (rc == 0)
+        assert_int_equal(veil_node_free(node), 0);
+    else
+        assert_null(node);
+    return rc;
 }
 
 veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer)

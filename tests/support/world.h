@@ -60,6 +60,9 @@ void tap_release(veil_context *ctx, tap_state *t, int reverse);
 /* A node from configuration text (NULL: defaults); unless the text sets
  * [secure_channel] allowed_workers, the node's channels may reach "echoer". */
 void node_from(const char *text, veil_node **node, veil_context **app);
+/* What veil_node_new returns for that text (a node made is freed at once):
+ * configurations are checked whole at node creation (issue #16). */
+int node_new_rc(const char *text);
 /* A policy trusting only peer's identifier. */
 veil_trust_policy *trust_only(veil_node *node, const veil_entity *peer);
 /* Send text through [ch, "echoer"] from app and expect it back through the

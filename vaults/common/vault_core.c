@@ -40,6 +40,13 @@ int vc_open_scope(const veil_config_scope *scope, vc_vault **out)
     return rc != 0 ? rc : vc_new(be, out);
 }
 
+int vc_op_init(const veil_config_scope *scope, void **state)
+{
+    const vc_backend *be;
+    *state = NULL;
+    return vc_backend_from_scope(scope, &be);
+}
+
 int vc_op_instance_new(void *plugin_state, const veil_config_scope *scope, void **vault)
 {
     (void)plugin_state;

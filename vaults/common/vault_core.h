@@ -54,6 +54,10 @@ VC_HIDDEN void *vc_user(const vc_vault *v);
 
 /* instance_new (vc_open_scope) and instance_free (vc_free): the software
  * vault's whole lifetime. */
+/* The plugins' init: checks `crypto` (name and that this build has that
+ * backend) when the plugin is loaded — at veil_node_new for every vault
+ * section — instead of when the first vault opens (issue #16). */
+VC_HIDDEN int vc_op_init(const veil_config_scope *scope, void **state);
 VC_HIDDEN int vc_op_instance_new(void *plugin_state, const veil_config_scope *scope,
                                  void **vault);
 VC_HIDDEN void vc_op_instance_free(void *vault);

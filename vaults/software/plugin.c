@@ -25,6 +25,7 @@ static const veil_plugin_descriptor descriptor = {
     .version = PACKAGE_VERSION,
     .description = "in-memory vault (crypto = sodium | openssl)",
     .config_keys = config_keys,
+    .init = vc_op_init,
     .ops = &ops,
 };
 

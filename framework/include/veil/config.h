@@ -6,7 +6,10 @@
  *   crypto = openssl
  *
  * Sections name plugin slots: [vault], [vault.NAME], [key_agreement],
- * [policy], [policy.NAME], [transport.NAME], plus [node] for the runtime.
+ * [policy], [policy.NAME], [transport.NAME], plus [node] for the runtime
+ * and whatever else a layer, plugin or application registered (below);
+ * any other section fails veil_node_new.  A '#' or ';' after a blank
+ * starts a trailing comment (docs/CONFIG.md, "Syntax").
  * Every value remembers where it came from ("file:line" or "set by
  * program"), so errors can name it. */
 #ifndef VEIL_CONFIG_H
@@ -71,6 +74,44 @@ VEIL_EXPORT int veil_config_key_at(const veil_config *cfg, const char *section,
  * VEIL_ECONFIG "file:line: unknown key 'k' in [section] (accepted: ...)". */
 VEIL_EXPORT int veil_config_check_keys(const veil_config *cfg, const char *section,
                                        const char *const *allowed) VEIL_WUR;
+
+/* ---- sections: who reads what (docs/CONFIG.md, "Sections") ----------
+ * A configuration may only hold sections something registered: a section
+ * nobody reads is a typo, and a typo must not fall back to a default.
+ * The core registers [node] and every plugin kind's sections ([vault],
+ * [vault.NAME], [key_agreement], [policy], [policy.NAME],
+ * [transport.NAME]); libveil's layers register [secure_channel] and
+ * [identity]; a plugin that reads a section other than its own, or an
+ * application (e.g. the veil command's [listener.NAME], [control]),
+ * registers it before nodes are made.  Process-wide and thread-safe.
+ *
+ * pattern: "name", or "prefix.*" for every [prefix.X] (X not empty).
+ * check, optional: validates the section's keys and values (0, or
+ * VEIL_ECONFIG naming "file:line"); veil_node_new runs it for every
+ * section the pattern matches, with the node being made (its plugins
+ * loaded, nothing running yet), so a check may load what the section
+ * names; node is NULL when an application calls
+ * veil_config_check_sections without one.  Registering the same pattern
+ * and check again is a no-op.  Errors: VEIL_EINVAL/VEIL_ECONFIG (bad
+ * pattern), VEIL_ELIMIT (64 registrations). */
+struct veil_node;
+typedef int (*veil_config_section_check_fn)(struct veil_node *node, const veil_config *cfg,
+                                            const char *section);
+VEIL_EXPORT int veil_config_register_section(const char *pattern,
+                                             veil_config_section_check_fn check) VEIL_WUR;
+/* Undo one registration of (pattern, check); the section is unknown again
+ * when every registration of it is undone.  A plugin registers from its
+ * init and unregisters from its fini: check is code in the plugin, which
+ * must not stay registered after the plugin is unloaded. */
+VEIL_EXPORT void veil_config_unregister_section(const char *pattern,
+                                                veil_config_section_check_fn check);
+/* Every section of cfg registered, and every registered check passing;
+ * otherwise VEIL_ECONFIG: "file:line: unknown section [valut]; did you mean
+ * [vault]? (accepted: [node], [vault], ...)" or the check's error.
+ * veil_node_new calls it with the node (after loading the plugins the
+ * configuration names, so their registrations count); node may be NULL. */
+VEIL_EXPORT int veil_config_check_sections(const veil_config *cfg,
+                                           struct veil_node *node) VEIL_WUR;
 
 /* Scoped helpers: what plugins read their sections with.  A scope that
  * is NULL or has no configuration or no section reads as "every key

@@ -52,9 +52,11 @@ static const char sample[] =
     "[vault]\n"
     "plugin = software\n"
     "  crypto=openssl  \n"
-    "\t[policy.allow-list]\t\n"
-    "note = a # not a comment\n"
-    "quoted = \"  keeps \\\"spaces\\\" and \\\\ # \"\n"
+    "\t[policy.allow-list]\t# comment\n"
+    "note = a#b;c # a trailing comment\n"
+    "quoted = \"  keeps \\\"spaces\\\" and \\\\ # \"  ; a comment\n"
+    "semi = x ;comment\n"
+    "hashed = #only a comment\n"
     "empty =\n"
     "[node]\n"
     "queue_size = 64k\r\n"
@@ -71,7 +73,9 @@ static void test_parse_valid(void **state)
     assert_int_equal(veil_config_new_from_file(&cfg, path), 0);
     assert_string_equal(veil_config_get(cfg, "vault", "plugin"), "software");
     assert_string_equal(veil_config_get(cfg, "vault", "crypto"), "openssl");
-    assert_string_equal(veil_config_get(cfg, "policy.allow-list", "note"), "a # not a comment");
+    assert_string_equal(veil_config_get(cfg, "policy.allow-list", "note"), "a#b;c");
+    assert_string_equal(veil_config_get(cfg, "policy.allow-list", "semi"), "x");
+    assert_string_equal(veil_config_get(cfg, "policy.allow-list", "hashed"), "");
     assert_string_equal(veil_config_get(cfg, "policy.allow-list", "quoted"),
                         "  keeps \"spaces\" and \\ # ");
     assert_string_equal(veil_config_get(cfg, "policy.allow-list", "empty"), "");
@@ -83,7 +87,7 @@ static void test_parse_valid(void **state)
 
     snprintf(origin, sizeof origin, "%s:5", path);
     assert_string_equal(veil_config_origin(cfg, "vault", "plugin"), origin);
-    snprintf(origin, sizeof origin, "%s:14", path);
+    snprintf(origin, sizeof origin, "%s:16", path);
     assert_string_equal(veil_config_origin(cfg, "vault", "path"), origin);
     assert_null(veil_config_origin(cfg, "vault", "missing"));
 
@@ -128,7 +132,8 @@ static void test_parse_errors(void **state)
 {
     (void)state;
     expect_file_error("[vault]\n[policy\n", 2, "unterminated section header '[policy'");
-    expect_file_error("[vault] # note\n", 1, "unexpected text '# note' after section header");
+    expect_file_error("[vault]# note\n", 1, "unexpected text '# note' after section header");
+    expect_file_error("[vault] note\n", 1, "unexpected text 'note' after section header");
     expect_file_error("\nplugin = x\n[vault]\n", 2, "key 'plugin' outside any section");
     expect_file_error("[vault]\nplugin software\n", 2, "missing '=' in 'plugin software'");
     expect_file_error("[vault]\n  = software\n", 2, "empty key in '= software'");
@@ -153,6 +158,7 @@ static void test_parse_errors(void **state)
     expect_file_error("[vault]\nk = \"abc\\\"\n", 2, "unterminated quote in value of 'k'");
     expect_file_error("[vault]\nk = \"a\\nb\"\n", 2, "unknown escape '\\' followed by 'n'");
     expect_file_error("[vault]\nk = \"ab\" c\n", 2, "unexpected text 'c' after the closing quote");
+    expect_file_error("[vault]\nk = \"ab\"# c\n", 2, "unexpected text '# c' after the closing quote");
 
     /* Value and name limits. */
     size_t n = 16 + VEIL_CONFIG_VALUE_MAX + 1;

@@ -343,49 +343,35 @@ static void test_config_errors(void **state)
     (void)state;
     veil_node *node;
     veil_trust_policy *p;
-    char conf[1024];
-    snprintf(conf, sizeof conf,
-             "[policy.bad]\n"                          /* 1 */
-             "plugin = identifier\n"                   /* 2 */
-             "identifiers = %s, P1234\n"               /* 3 */
-             "[policy.a]\n"                            /* 4 */
-             "all = policy.b\n"                        /* 5 */
-             "[policy.b]\n"                            /* 6 */
-             "any = policy.open, policy.a\n"           /* 7 */
-             "[policy.open]\n"                         /* 8 */
-             "plugin = everyone\n"                     /* 9 */
-             "[policy.empty]\n"                        /* 10 */
-             "all = ,\n"                               /* 11 */
-             "[policy.twice]\n"                        /* 12 */
-             "all = policy.open\n"                     /* 13 */
-             "any = policy.open\n"                     /* 14 */
-             "[policy.vault]\n"                        /* 15 */
-             "all = vault\n"                           /* 16 */
-             "[policy.extra]\n"                        /* 17 */
-             "all = policy.open\n"                     /* 18 */
-             "note = x\n"                              /* 19 */
-             "[policy.nothing]\n"                      /* 20 */
-             "note = x\n",                             /* 21 */
+    char bad[256];
+    snprintf(bad, sizeof bad, "[policy.bad]\nplugin = identifier\nidentifiers = %s, P1234\n",
              id(ALICE));
-    assert_int_equal(node_with(conf, &node), 0);
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.bad", &p), VEIL_ECONFIG,
-                          "policy 'identifier' ([policy.bad]) refused its configuration: "
-                          "trust.conf:3: [policy.bad] identifiers: entry 2 is not an identifier: "
-                          "identifier 'P1234'");
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.a", &p), VEIL_ECONFIG,
-                          "trust.conf:7: [policy.b] any: cycle among policy sections: policy.a "
-                          "-> policy.b -> policy.a");
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.empty", &p), VEIL_ECONFIG,
-                          "trust.conf:11: [policy.empty] all is empty");
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.twice", &p), VEIL_ECONFIG,
-                          "trust.conf:14: [policy.twice] has both 'all' and 'any'");
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.vault", &p), VEIL_ECONFIG,
-                          "trust.conf:16: [policy.vault] all names 'vault', which is not a "
-                          "policy section");
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.extra", &p), VEIL_ECONFIG,
-                          "trust.conf:19: unknown key 'note' in [policy.extra] (accepted: all)");
-    assert_error_contains(veil_trust_policy_new_from_config(node, "policy.nothing", &p), VEIL_ECONFIG,
-                          "[policy.nothing] has none of 'plugin', 'all', 'any'");
+    /* Every policy section is built when the node is made (issue #16):
+     * each mistake fails veil_node_new, naming its line. */
+    static const struct { const char *conf, *detail; } cases[] = {
+        { NULL, "policy 'identifier' ([policy.bad]) refused its configuration: trust.conf:3: "
+                "[policy.bad] identifiers: entry 2 is not an identifier: identifier 'P1234'" },
+        { "[policy.a]\nall = policy.b\n[policy.b]\nany = policy.open, policy.a\n"
+          "[policy.open]\nplugin = everyone\n",
+          "trust.conf:4: [policy.b] any: cycle among policy sections: policy.a -> policy.b -> "
+          "policy.a" },
+        { "[policy.empty]\nall = ,\n", "trust.conf:2: [policy.empty] all is empty" },
+        { "[policy.open]\nplugin = everyone\n[policy.twice]\nall = policy.open\n"
+          "any = policy.open\n", "trust.conf:5: [policy.twice] has both 'all' and 'any'" },
+        { "[policy.vault]\nall = vault\n",
+          "trust.conf:2: [policy.vault] all names 'vault', which is not a policy section" },
+        { "[policy.open]\nplugin = everyone\n[policy.extra]\nall = policy.open\nnote = x\n",
+          "trust.conf:5: unknown key 'note' in [policy.extra] (accepted: all)" },
+        { "[policy.nothing]\nnote = x\n",
+          "[policy.nothing] has none of 'plugin', 'all', 'any'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        node = (veil_node *)1;
+        assert_error_contains(node_with(cases[i].conf ? cases[i].conf : bad, &node),
+                              VEIL_ECONFIG, cases[i].detail);
+        assert_null(node);
+    }
+    assert_int_equal(node_with("[policy.open]\nplugin = everyone\n", &node), 0);
     assert_error_contains(veil_trust_policy_new_from_config(node, "policy.absent", &p), VEIL_ECONFIG,
                           "no section [policy.absent]");
     assert_error_contains(veil_trust_policy_new_from_config(node, "vault", &p), VEIL_EINVAL,

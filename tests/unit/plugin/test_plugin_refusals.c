@@ -76,6 +76,33 @@ static void test_not_found_lists_every_path(void **state)
     }
 }
 
+/* A typo'd name gets the nearest plugin of the searched directories (or a
+ * built-in), by edit distance; a name near nothing gets no hint. */
+static void test_not_found_suggests_nearest(void **state)
+{
+    veil_plugin *p = NULL;
+    char dir[PATH_MAX + 64];
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/tests/unit/plugin/fixtures/.libs", getenv("VEIL_TOP_BUILDDIR"));
+    setenv("VEIL_PLUGIN_PATH", dir, 1);
+    assert_error_contains(veil_plugin_open_named("fixture_goood", NULL, NULL,
+                                                 VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_EPLUGIN_NOTFOUND, "/fixture_goood.so; did you mean 'fixture_good'?");
+    assert_null(p);
+    assert_error_contains(veil_plugin_open_named("zqxjkvw", NULL, NULL,
+                                                 VEIL_PLUGIN_TRUST_POLICY, NULL, &p),
+                          VEIL_EPLUGIN_NOTFOUND, "/zqxjkvw.so");
+    assert_last_error_lacks("did you mean");
+    snprintf(dir, sizeof dir, "%s/vaults/software/.libs", getenv("VEIL_TOP_BUILDDIR"));
+    setenv("VEIL_PLUGIN_PATH", dir, 1);
+    veil_config *cfg = NULL;
+    assert_int_equal(veil_config_new_from_text(&cfg, "[vault]\nplugin = sofware\n", "t.conf"), 0);
+    assert_error_contains(veil_plugin_open(cfg, "vault", VEIL_PLUGIN_VAULT, NULL, &p),
+                          VEIL_EPLUGIN_NOTFOUND, "plugin 'sofware' (t.conf:2) not found; searched: ");
+    assert_last_error_contains("/sofware.so; did you mean 'software'?");
+    veil_config_free(cfg);
+}
+
 static void test_not_found_names_config_line(void **state)
 {
     veil_config *cfg = NULL;
@@ -326,6 +353,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_not_found_lists_every_path, restore_env),
+        cmocka_unit_test_teardown(test_not_found_suggests_nearest, restore_env),
         cmocka_unit_test(test_not_found_names_config_line),
         cmocka_unit_test(test_invalid_names),
         cmocka_unit_test(test_missing_plugin_key),

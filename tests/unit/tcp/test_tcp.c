@@ -12,6 +12,8 @@
 
 #include "tcp_peer_spawn.h"
 
+#include "tcp_raw.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -479,13 +481,8 @@ static void test_listen_from_config(void **state)
 static void test_connect_timeout(void **state)
 {
     (void)state;
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    socklen_t sl = sizeof sin;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
-    assert_int_equal(listen(ls, 0), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+    struct sockaddr_in sin;
+    int ls = raw_listen(0, 0, &sin);
     int fillers[4];
     for (int i = 0; i < 4; i++) {
         fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,7 +122,91 @@ static void test_garbage_http(void **state)
     (void)state;
     const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"; /* "GET " = 0x47455420 */
     bad_client(req, strlen(req), false, VEIL_ELIMIT,
-               "frame of 1195725856 bytes exceeds max_frame (4096 bytes)");
+               "bad frame, closing: tcp: the peer is not a veil node (it sent 'GET / HTTP/1.1...' "
+               "/ bytes 47 45 54 20): frame of 1195725856 bytes exceeds max_frame (4096 bytes)");
+}
+
+/* The node dials a server that is no veil node (it answers HTTP): the
+ * connection fails naming what the server sent, not a frame length. */
+static void test_dial_http_server(void **state)
+{
+    (void)state;
+    struct sockaddr_in sin;
+    int ls = raw_listen(SOCK_NONBLOCK, 4, &sin);
+    char text[128];
+    snprintf(text, sizeof text, "1#127.0.0.1:%u => echoer", ntohs(sin.sin_port));
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    assert_int_equal(veil_ctx_send(app, &r, "hello", 5), 0);
+    int c = -1;
+    for (int i = 0; i < 300 && c < 0; i++) {
+        assert_int_equal(veil_node_run_once(node, 10), 0);
+        c = accept(ls, NULL, NULL);
+    }
+    assert_true(c >= 0);
+    static const char resp[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    raw_send(c, resp, sizeof resp - 1);
+    close(c);
+    char want[200];
+    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%u: bad frame, closing: tcp: the "
+             "peer is not a veil node (it sent 'HTTP/1.0 400 Bad Request...' / bytes 48 54 54 "
+             "50)", ntohs(sin.sin_port));
+    lost_is(VEIL_ELIMIT, want);
+    log_has(want);
+    close(ls);
+}
+
+/* Same with a real HTTP server, python3 -m http.server (skipped without
+ * $PYTHON3): it answers the frame (its payload ends the "request line")
+ * with an error page and closes. */
+static void test_dial_python_http_server(void **state)
+{
+    (void)state;
+    const char *py = getenv("PYTHON3");
+    if (py == NULL || py[0] == '\0') {
+        print_message("# SKIP no python3 (PYTHON3 unset)\n");
+        skip();
+    }
+    struct sockaddr_in sin;
+    int probe = raw_listen(0, 1, &sin); /* a free port for the server */
+    char port[16];
+    snprintf(port, sizeof port, "%u", ntohs(sin.sin_port));
+    close(probe);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2); /* its request log */
+        execl(py, py, "-m", "http.server", "--bind", "127.0.0.1", port, (char *)NULL);
+        _exit(127);
+    }
+    int up = 0;
+    for (int i = 0; i < 100 && !up; i++) { /* until it listens */
+        int c = raw_try_connect(ntohs(sin.sin_port));
+        up = c >= 0;
+        if (up)
+            close(c);
+        else
+            usleep(50000);
+    }
+    if (!up)
+        kill(pid, SIGTERM);
+    assert_true(up);
+    char text[128], want[200];
+    snprintf(text, sizeof text, "1#127.0.0.1:%s => echoer", port);
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    assert_int_equal(veil_ctx_send(app, &r, "hello\n", 6), 0);
+    /* Its answer is quoted: python 3.11 sends an HTTP/0.9-style error page
+     * ("<!DOCTYPE HTML>..."), others may start with a status line. */
+    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%s: bad frame, closing: tcp: the "
+             "peer is not a veil node (it sent '", port);
+    bool lost = tcp_pump_until(node, &lost_info.calls, 2000);
+    kill(pid, SIGTERM); /* before any assertion: it holds the test's stdout */
+    waitpid(pid, NULL, 0);
+    assert_true(lost);
+    lost_is(VEIL_ELIMIT, want);
+    print_message("# %s\n", lost_info.detail);
 }
 
 static void test_garbage_body(void **state)
@@ -519,6 +604,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_oversize_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dial_http_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dial_python_http_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_length_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_onward_route, setup, teardown),
