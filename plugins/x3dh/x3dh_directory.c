@@ -224,7 +224,7 @@ static int check(prekey_service *svc, const publication *p, const uint8_t *body,
     return rc;
 }
 
-int pk_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
+int prekey_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg, const uint8_t *body,
                    size_t len)
 {
     publication p;
@@ -236,15 +236,15 @@ int pk_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg, co
     if (rc == 0 && (rc = bind_name(svc, &p, who.identifier, &e)) == 0)
         rc = take(svc, &p, e);
     if (rc < 0)
-        return pk_dir_reply(ctx, msg, rc, body, len, NULL, 0);
+        return prekey_dir_reply(ctx, msg, rc, body, len, NULL, 0);
     svc->publications++;
     uint8_t counts[8];
     veil__store_be32(counts, e->count);
     veil__store_be32(counts + 4, e->count > 0 ? e->opk_ids[e->head] : 0u);
-    return pk_dir_reply(ctx, msg, 0, body, len, counts, sizeof counts);
+    return prekey_dir_reply(ctx, msg, 0, body, len, counts, sizeof counts);
 }
 
-int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body, size_t len,
+int prekey_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body, size_t len,
                  const uint8_t *ok, size_t ok_len)
 {
     uint8_t out[1u + PK_NAME_MAX + PK_NONCE_BYTES + PK_DETAIL_MAX];
@@ -274,7 +274,7 @@ int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *bo
     return prekey_reply(ctx, msg, PK_PUBLISH, rc, out, n);
 }
 
-int pk_dir_bundle(prekey_entry *e, x3dh_bundle *out)
+int prekey_dir_bundle(prekey_entry *e, x3dh_bundle *out)
 {
     *out = e->spk;
     out->has_opk = false;
@@ -356,7 +356,7 @@ static int config_names(prekey_service *svc, const veil_ka_prekey_params *p)
     return rc;
 }
 
-int pk_dir_configure(prekey_service *svc, const veil_ka_prekey_params *p)
+int prekey_dir_configure(prekey_service *svc, const veil_ka_prekey_params *p)
 {
     long long names = 0, opks = 0;
     bool open = true;

@@ -104,7 +104,7 @@ static int get_proof(prekey_reg *reg, uint8_t **proof, size_t *len)
     return rc;
 }
 
-int pk_pub_send(prekey_reg *reg, unsigned n)
+int p11_pub_send(prekey_reg *reg, unsigned n)
 {
     if (reg->svc->ctx == NULL)
         return veil_error_set(VEIL_ESTOPPED, "prekeys: the service worker has stopped");
@@ -186,7 +186,7 @@ static void dropped(prekey_service *svc, const char *name, const char *why)
 }
 
 /* body: status | name_len | name | nonce | (status 0: held:u32 | next_id:u32; else detail) */
-void pk_pub_ack(prekey_service *svc, veil_message *msg, const uint8_t *body, size_t len)
+void p11_pub_ack(prekey_service *svc, veil_message *msg, const uint8_t *body, size_t len)
 {
     char name[PK_NAME_MAX + 1];
     if (len < 2u || body[1] == 0 || len < 2u + body[1] + PK_NONCE_BYTES ||

@@ -106,7 +106,7 @@ static int fetch(prekey_service *svc, veil_context *ctx, veil_message *msg, cons
         else if (e->store != NULL)
             rc = x3dh_store_bundle(e->store, &b);
         else
-            rc = pk_dir_bundle(e, &b);
+            rc = prekey_dir_bundle(e, &b);
     }
     uint8_t out[X3DH_BUNDLE_MAX];
     size_t n = 0;
@@ -127,7 +127,7 @@ static int fetch(prekey_service *svc, veil_context *ctx, veil_message *msg, cons
 static int refuse(veil_context *ctx, veil_message *msg, const uint8_t *p, size_t len, int rc)
 {
     if (p[1] == PK_PUBLISH)
-        return pk_dir_reply(ctx, msg, rc, p + 2, len - 2u, NULL, 0);
+        return prekey_dir_reply(ctx, msg, rc, p + 2, len - 2u, NULL, 0);
     return prekey_reply(ctx, msg, p[1], rc, NULL, 0);
 }
 
@@ -138,7 +138,7 @@ static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
     const uint8_t *p = veil_message_payload(msg, &len);
     if (len < 2u || (p[1] & PK_REPLY)) {
         if (len >= 2u && p[0] == PK_VERSION && p[1] == (PK_PUBLISH | PK_REPLY))
-            pk_pub_ack(svc, msg, p + 2, len - 2u);
+            p11_pub_ack(svc, msg, p + 2, len - 2u);
         else
             veil_log(VEIL_LOG_DEBUG, "x3dh", "prekey service '%s': dropped a %zu-byte message "
                      "that is no request", svc->address, len);
@@ -164,7 +164,7 @@ static int svc_handle(veil_context *ctx, void *state, veil_message *msg)
     if (svc->dir_vault == NULL)
         return refuse(ctx, msg, p, len, veil_error_set(VEIL_EPERM, "prekey service '%s' is "
                       "not a directory (publications refused)", svc->address));
-    return pk_dir_publish(svc, ctx, msg, p + 2, len - 2u);
+    return prekey_dir_publish(svc, ctx, msg, p + 2, len - 2u);
 }
 
 static void svc_unref(prekey_service *svc)
@@ -353,7 +353,7 @@ static void reg_tick(veil_node *node, void *arg)
                  reg->dir_held < reg->cfg.opk_count)
             n = reg->cfg.opk_count - reg->dir_held;
         reg->dir_acked = false;
-        if (pk_pub_send(reg, n) < 0)
+        if (p11_pub_send(reg, n) < 0)
             veil_log(VEIL_LOG_WARN, "x3dh", "publishing '%s': %s", reg->entry->name,
                      veil_last_error());
         if (next > reg->publish_ms)
@@ -440,7 +440,7 @@ int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
     if (p->local_static == 0) { /* a directory: the worker's reference keeps it */
         int rc = service_get(p, address, &svc);
         if (rc == 0) {
-            rc = pk_dir_configure(svc, p);
+            rc = prekey_dir_configure(svc, p);
             svc_unref(svc);
         }
         return rc;

@@ -125,24 +125,24 @@ X3DH_HIDDEN void prekey_entry_free(prekey_entry *e);
 
 /* x3dh_publish.c: the responder's side of a directory */
 /* Send a signed publication for reg (SPK + up to n OPKs) to its directory. */
-X3DH_HIDDEN int pk_pub_send(prekey_reg *reg, unsigned n);
+X3DH_HIDDEN int p11_pub_send(prekey_reg *reg, unsigned n);
 /* A reply to a publication (body after version and op): taken only when
  * it echoes the nonce of our pending publication and comes from the
  * first hop of directory_route; anything else is counted and dropped. */
-X3DH_HIDDEN void pk_pub_ack(prekey_service *svc, veil_message *msg, const uint8_t *body, size_t len);
+X3DH_HIDDEN void p11_pub_ack(prekey_service *svc, veil_message *msg, const uint8_t *body, size_t len);
 
 /* x3dh_directory.c: the directory's side */
 /* [prekeys] directory_names, directory_open, directory_names_max,
  * directory_opk_max: make svc a directory with its configured names. */
-X3DH_HIDDEN int pk_dir_configure(prekey_service *svc, const veil_ka_prekey_params *p);
+X3DH_HIDDEN int prekey_dir_configure(prekey_service *svc, const veil_ka_prekey_params *p);
 /* A PUBLISH request (body after version and op): verify and take it. */
-X3DH_HIDDEN int pk_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg,
+X3DH_HIDDEN int prekey_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg,
                                const uint8_t *body, size_t len);
 /* Reply to a publication with status rc (name and nonce echoed as far as
  * they could be read from body; the detail when rc < 0). */
-X3DH_HIDDEN int pk_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body,
+X3DH_HIDDEN int prekey_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body,
                              size_t len, const uint8_t *ok, size_t ok_len);
 /* A bundle from a remote entry (one OPK at most once). */
-X3DH_HIDDEN int pk_dir_bundle(prekey_entry *e, x3dh_bundle *out);
+X3DH_HIDDEN int prekey_dir_bundle(prekey_entry *e, x3dh_bundle *out);
 
 #endif

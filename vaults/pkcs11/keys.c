@@ -13,14 +13,14 @@
 /* DER of the Ed25519 curve's OID, 1.3.101.112 (RFC 8410), for CKA_EC_PARAMS. */
 static const uint8_t ed25519_params[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 
-static int rv_error(pk_state *st, CK_RV rv, const char *what)
+static int rv_error(p11_state *st, CK_RV rv, const char *what)
 {
     char b[24];
     return veil_error_set(VEIL_EIO, "pkcs11 token %s: %s failed: %s", st->token, what,
                           p11_rv_name(rv, b));
 }
 
-pk_key *pk_key_of(pk_state *st, veil_secret s)
+p11_key *p11_key_of(p11_state *st, veil_secret s)
 {
     for (size_t i = 0; i < st->nkeys; i++)
         if (st->keys[i].id != 0 && ((veil_secret)st->keys[i].id << 32) == s)
@@ -28,7 +28,7 @@ pk_key *pk_key_of(pk_state *st, veil_secret s)
     return NULL;
 }
 
-pk_key *pk_key_by_label(pk_state *st, const char *label)
+p11_key *p11_key_by_label(p11_state *st, const char *label)
 {
     for (size_t i = 0; i < st->nkeys; i++)
         if (st->keys[i].id != 0 && label[0] != '\0' && strcmp(st->keys[i].label, label) == 0)
@@ -36,7 +36,7 @@ pk_key *pk_key_by_label(pk_state *st, const char *label)
     return NULL;
 }
 
-pk_key *pk_key_by_key_id(pk_state *st, const char *key_id)
+p11_key *p11_key_by_key_id(p11_state *st, const char *key_id)
 {
     for (size_t i = 0; i < st->nkeys; i++)
         if (st->keys[i].id != 0 && strcmp(st->keys[i].key_id, key_id) == 0)
@@ -59,7 +59,7 @@ static int point_decode(const uint8_t *p, size_t n, uint8_t out[32])
 }
 
 /* Read CKA_EC_POINT of pub into k and compute its key id. */
-static int key_public(pk_state *st, vc_vault *vc, pk_key *k)
+static int key_public(p11_state *st, vc_vault *vc, p11_key *k)
 {
     uint8_t point[64];
     CK_ATTRIBUTE a = { CKA_EC_POINT, point, sizeof point };
@@ -75,16 +75,16 @@ static int key_public(pk_state *st, vc_vault *vc, pk_key *k)
 }
 
 /* A free entry (the table grows by one when full); its id is new. */
-static int key_slot(pk_state *st, pk_key **out)
+static int key_slot(p11_state *st, p11_key **out)
 {
     if (st->next_id == UINT32_MAX)
         return veil_error_set(VEIL_ELIMIT, "pkcs11 vault: token key handles exhausted");
-    pk_key *k = NULL;
+    p11_key *k = NULL;
     for (size_t i = 0; i < st->nkeys && k == NULL; i++)
         if (st->keys[i].id == 0)
             k = &st->keys[i];
     if (k == NULL) {
-        pk_key *n = realloc(st->keys, (st->nkeys + 1) * sizeof *n);
+        p11_key *n = realloc(st->keys, (st->nkeys + 1) * sizeof *n);
         if (n == NULL)
             return veil_error_set(VEIL_ENOMEM, "pkcs11 vault: out of memory");
         st->keys = n;
@@ -97,7 +97,7 @@ static int key_slot(pk_state *st, pk_key **out)
 }
 
 /* The public key object with the private key's CKA_ID. */
-static int find_public(pk_state *st, const uint8_t *id, CK_ULONG id_len, CK_OBJECT_HANDLE *out)
+static int find_public(p11_state *st, const uint8_t *id, CK_ULONG id_len, CK_OBJECT_HANDLE *out)
 {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_ID, (void *)(uintptr_t)id, id_len } };
@@ -114,8 +114,8 @@ static int find_public(pk_state *st, const uint8_t *id, CK_ULONG id_len, CK_OBJE
 
 /* One private key object found on the token: keep it when its public half
  * is there (a key without one cannot be named by veil). */
-static int load_one(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE priv, char *id_hex, size_t cap,
-                    pk_key **out)
+static int load_one(p11_state *st, vc_vault *vc, CK_OBJECT_HANDLE priv, char *id_hex, size_t cap,
+                    p11_key **out)
 {
     *out = NULL;
     uint8_t id[64];
@@ -131,7 +131,7 @@ static int load_one(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE priv, char *id_
     CK_OBJECT_HANDLE pub;
     if (find_public(st, id, a[0].ulValueLen, &pub) != 0)
         return 0;
-    pk_key *k;
+    p11_key *k;
     int rc = key_slot(st, &k);
     if (rc < 0)
         return rc;
@@ -145,7 +145,7 @@ static int load_one(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE priv, char *id_
     return rc;
 }
 
-int pk_keys_load(pk_state *st, vc_vault *vc, const char *key_label, const char *key_id)
+int p11_keys_load(p11_state *st, vc_vault *vc, const char *key_label, const char *key_id)
 {
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_KEY_TYPE kt = CKK_EC_EDWARDS;
@@ -156,7 +156,7 @@ int pk_keys_load(pk_state *st, vc_vault *vc, const char *key_label, const char *
     bool found = key_label == NULL && key_id == NULL;
     for (CK_ULONG i = 0; i < n && rc == 0; i++) {
         char hex[129];
-        pk_key *k;
+        p11_key *k;
         if ((rc = load_one(st, vc, objs[i], hex, sizeof hex, &k)) == 0 && k != NULL &&
             ((key_label != NULL && strcmp(k->label, key_label) == 0) ||
              (key_id != NULL && strcasecmp(hex, key_id) == 0)))
@@ -173,7 +173,7 @@ int pk_keys_load(pk_state *st, vc_vault *vc, const char *key_label, const char *
     return 0;
 }
 
-int pk_key_generate(pk_state *st, vc_vault *vc, const char *label, veil_secret *out)
+int p11_key_generate(p11_state *st, vc_vault *vc, const char *label, veil_secret *out)
 {
     CK_MECHANISM mech = { CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0 };
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -193,7 +193,7 @@ int pk_key_generate(pk_state *st, vc_vault *vc, const char *label, veil_secret *
         { CKA_SIGN, &yes, sizeof yes }, { CKA_LABEL, (void *)(uintptr_t)label, ll },
         { CKA_ID, id, sizeof id },
     };
-    pk_key *k;
+    p11_key *k;
     if ((rc = key_slot(st, &k)) < 0)
         return rc;
     CK_RV rv = st->mod.f->C_GenerateKeyPair(st->sess, &mech, pub_t, 5, priv_t, 7, &k->pub,
@@ -204,14 +204,14 @@ int pk_key_generate(pk_state *st, vc_vault *vc, const char *label, veil_secret *
     }
     memcpy(k->label, label, sizeof k->label);
     if ((rc = key_public(st, vc, k)) < 0) {
-        (void)pk_key_destroy(st, k);
+        (void)p11_key_destroy(st, k);
         return rc;
     }
     *out = (veil_secret)k->id << 32;
     return 0;
 }
 
-int pk_key_sign(pk_state *st, pk_key *k, const uint8_t *msg, size_t len,
+int p11_key_sign(p11_state *st, p11_key *k, const uint8_t *msg, size_t len,
                 uint8_t sig[VEIL_SIGNATURE_BYTES])
 {
     CK_MECHANISM mech = { CKM_EDDSA, NULL, 0 };
@@ -228,7 +228,7 @@ int pk_key_sign(pk_state *st, pk_key *k, const uint8_t *msg, size_t len,
     return 0;
 }
 
-int pk_key_destroy(pk_state *st, pk_key *k)
+int p11_key_destroy(p11_state *st, p11_key *k)
 {
     CK_RV rv = st->mod.f->C_DestroyObject(st->sess, k->priv);
     CK_RV rv2 = st->mod.f->C_DestroyObject(st->sess, k->pub);
@@ -238,7 +238,7 @@ int pk_key_destroy(pk_state *st, pk_key *k)
     return rv2 != CKR_OK ? rv_error(st, rv2, "C_DestroyObject (public key)") : 0;
 }
 
-void pk_keys_free(pk_state *st)
+void p11_keys_free(p11_state *st)
 {
     free(st->keys);
     st->keys = NULL;

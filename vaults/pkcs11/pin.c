@@ -19,7 +19,7 @@ static const char *section_of(const veil_config_scope *scope)
     return scope != NULL && scope->section != NULL ? scope->section : "vault";
 }
 
-int pk_pin_check(const veil_config_scope *scope)
+int p11_pin_check(const veil_config_scope *scope)
 {
     if (veil_config_scope_get(scope, "pin") != NULL)
         return veil_error_set(VEIL_ECONFIG, "%s: 'pin' is not accepted: a token PIN never sits "
@@ -83,7 +83,7 @@ static int prompt(const char *token, uint8_t *pin, size_t *len)
     return rc == 0 ? 0 : veil_error_set(VEIL_EIO, "pin_prompt: the terminal: %s", strerror(-rc));
 }
 
-int pk_pin_read(const veil_config_scope *scope, const char *token, uint8_t *pin, size_t *len)
+int p11_pin_read(const veil_config_scope *scope, const char *token, uint8_t *pin, size_t *len)
 {
     const char *env = veil_config_scope_get(scope, "pin_env");
     long long fd = -1;

@@ -18,12 +18,12 @@
 
 /* The configuration's PIN keys, before anything is loaded: VEIL_ECONFIG
  * naming file:line for a `pin` key, none or more than one source. */
-VC_HIDDEN int pk_pin_check(const veil_config_scope *scope);
+VC_HIDDEN int p11_pin_check(const veil_config_scope *scope);
 /* The PIN into pin[0..PK_PIN_MAX] (the caller's guarded buffer of
  * PK_PIN_MAX + 1 bytes) and its length; token names the token in the
  * prompt.  VEIL_ECONFIG for an unset variable, a PIN too long or no
  * terminal to prompt on; VEIL_EIO for a read error. */
-VC_HIDDEN int pk_pin_read(const veil_config_scope *scope, const char *token, uint8_t *pin,
+VC_HIDDEN int p11_pin_read(const veil_config_scope *scope, const char *token, uint8_t *pin,
                           size_t *len);
 
 #endif

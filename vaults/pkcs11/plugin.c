@@ -5,14 +5,14 @@
 #include <veil/plugin.h>
 #include <veil/vault.h>
 
-#include "pk_vault.h"
+#include "p11_vault.h"
 
 static const char *const config_keys[] = { VC_CRYPTO_KEY, PK_CONFIG_KEYS, NULL };
 
 static const veil_vault_ops ops = {
     .size = sizeof ops,
-    .instance_new = pk_instance_new,
-    .instance_free = pk_instance_free,
+    .instance_new = p11_instance_new,
+    .instance_free = p11_instance_free,
     /* The core's ops where the handle is never a token key's ... */
     .backend = vc_op_backend, .random = vc_op_random,
     .hash = vc_op_hash, .hmac = vc_op_hmac, .hkdf = vc_op_hkdf,
@@ -21,11 +21,11 @@ static const veil_vault_ops ops = {
     .record_put = vc_op_record_put, .record_get = vc_op_record_get,
     .record_delete = vc_op_record_delete, .record_list = vc_op_record_list,
     /* ... and ours where it may be (vault.c). */
-    .generate = pk_op_generate, .import = pk_op_import, .export_secret = pk_op_export,
-    .attributes = pk_op_attributes, .public_key = pk_op_public_key,
-    .find_by_key_id = pk_op_find_by_key_id, .find_by_label = pk_op_find_by_label,
-    .secret_destroy = pk_op_secret_destroy, .sign = pk_op_sign, .dh = pk_op_dh,
-    .location = pk_op_location,
+    .generate = p11_op_generate, .import = p11_op_import, .export_secret = p11_op_export,
+    .attributes = p11_op_attributes, .public_key = p11_op_public_key,
+    .find_by_key_id = p11_op_find_by_key_id, .find_by_label = p11_op_find_by_label,
+    .secret_destroy = p11_op_secret_destroy, .sign = p11_op_sign, .dh = p11_op_dh,
+    .location = p11_op_location,
 };
 
 static const veil_plugin_descriptor descriptor = {

@@ -1,4 +1,4 @@
-/* The pkcs11 vault's records, kept in the token (pk_vault.h).  Encoding of
+/* The pkcs11 vault's records, kept in the token (p11_vault.h).  Encoding of
  * the object's value: version byte 1, then for each record in name order
  * its name length (1 byte), name, value length (4 bytes, big-endian) and
  * value.  Records are public (an entity's change history, contacts); the
@@ -11,7 +11,7 @@
 
 #include <veil/error.h>
 
-#include "pk_vault.h"
+#include "p11_vault.h"
 
 #define RECORDS_VERSION 1u
 #define LABEL_PREFIX "veil.records."
@@ -64,7 +64,7 @@ static int decode(vc_vault *vc, const uint8_t *p, size_t n)
 /* Write the records as generation st->records_gen + 1, then drop the old. */
 static int store(void *arg, vc_vault *vc)
 {
-    pk_state *st = arg;
+    p11_state *st = arg;
     size_t count, bytes;
     vc_records_size(vc, &count, &bytes);
     enc e = { malloc(1 + count * 5 + bytes), 0 };
@@ -99,7 +99,7 @@ static int store(void *arg, vc_vault *vc)
 }
 
 /* The generation in a records object's label, 0 when it is not one. */
-static uint64_t generation_of(pk_state *st, CK_OBJECT_HANDLE o)
+static uint64_t generation_of(p11_state *st, CK_OBJECT_HANDLE o)
 {
     char label[64];
     CK_ATTRIBUTE a = { CKA_LABEL, label, sizeof label - 1 };
@@ -113,7 +113,7 @@ static uint64_t generation_of(pk_state *st, CK_OBJECT_HANDLE o)
     return g;
 }
 
-static int read_value(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE o)
+static int read_value(p11_state *st, vc_vault *vc, CK_OBJECT_HANDLE o)
 {
     CK_ATTRIBUTE a = { CKA_VALUE, NULL, 0 };
     char b[24];
@@ -129,7 +129,7 @@ static int read_value(pk_state *st, vc_vault *vc, CK_OBJECT_HANDLE o)
     return rc;
 }
 
-int pk_records_load(pk_state *st, vc_vault *vc)
+int p11_records_load(p11_state *st, vc_vault *vc)
 {
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls },
@@ -158,7 +158,7 @@ int pk_records_load(pk_state *st, vc_vault *vc)
     return rc;
 }
 
-void pk_records_free(pk_state *st)
+void p11_records_free(p11_state *st)
 {
     st->records = CK_INVALID_HANDLE;
 }

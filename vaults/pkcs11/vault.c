@@ -2,7 +2,7 @@
  * else in the software vault core.
  *
  * An instance is a vault core (vc_vault, crypto = sodium | openssl) whose
- * user pointer is the token state (pk_state).  Persistent Ed25519 secrets
+ * user pointer is the token state (p11_state).  Persistent Ed25519 secrets
  * (an entity's identity keys) are made in the token and never leave it
  * (keys.c); every other secret (the X25519 static keys, AEAD and chaining
  * keys, buffers), every hash, HMAC, HKDF, DH and AEAD, and signature
@@ -20,9 +20,9 @@
 
 #include "keys.h"
 #include "pin.h"
-#include "pk_vault.h"
+#include "p11_vault.h"
 
-static pk_state *state_of(void *vault)
+static p11_state *state_of(void *vault)
 {
     return vc_user(vault);
 }
@@ -48,7 +48,7 @@ static int one_of(const veil_config_scope *scope, const char *a, const char *b, 
 }
 
 /* Module, token, login, mechanisms, keys: the token half of an instance. */
-static int token_open(pk_state *st, const veil_config_scope *scope, vc_vault *vc)
+static int token_open(p11_state *st, const veil_config_scope *scope, vc_vault *vc)
 {
     const char *module = veil_config_scope_get(scope, "module");
     const char *label = veil_config_scope_get(scope, "token_label");
@@ -56,7 +56,7 @@ static int token_open(pk_state *st, const veil_config_scope *scope, vc_vault *vc
     if (module == NULL || module[0] == '\0')
         return veil_error_set(VEIL_ECONFIG, "[%s]: the pkcs11 vault needs 'module = "
                               "/path/to/module.so'", section_of(scope));
-    int rc = pk_pin_check(scope);
+    int rc = p11_pin_check(scope);
     if (rc == 0)
         rc = one_of(scope, "token_label", "token_serial", true);
     if (rc == 0)
@@ -83,17 +83,17 @@ static int token_open(pk_state *st, const veil_config_scope *scope, vc_vault *vc
     if (rc == 0)
         rc = p11_need_mech(&st->mod, st->slot, st->token, CKM_EDDSA, CKF_SIGN);
     if (rc == 0)
-        rc = pk_pin_read(scope, st->token, pin, &pin_len);
+        rc = p11_pin_read(scope, st->token, pin, &pin_len);
     if (rc == 0)
         rc = p11_login(&st->mod, st->slot, st->token, pin, pin_len, &st->sess);
     be->secure_free(pin, PK_PIN_MAX + 1);
     if (rc == 0)
-        rc = pk_keys_load(st, vc, veil_config_scope_get(scope, "key_label"),
+        rc = p11_keys_load(st, vc, veil_config_scope_get(scope, "key_label"),
                           veil_config_scope_get(scope, "key_id"));
     return rc;
 }
 
-static void state_free(pk_state *st)
+static void state_free(p11_state *st)
 {
     if (st == NULL)
         return;
@@ -102,27 +102,27 @@ static void state_free(pk_state *st)
      * to public state when the process's last session closes. */
     if (st->sess != CK_INVALID_HANDLE && st->mod.f != NULL)
         st->mod.f->C_CloseSession(st->sess);
-    pk_records_free(st);
-    pk_keys_free(st);
+    p11_records_free(st);
+    p11_keys_free(st);
     p11_module_unload(&st->mod);
     free(st);
 }
 
-int pk_instance_new(void *plugin_state, const veil_config_scope *scope, void **out)
+int p11_instance_new(void *plugin_state, const veil_config_scope *scope, void **out)
 {
     (void)plugin_state;
     vc_vault *vc;
     int rc = vc_open_scope(scope, &vc);
     if (rc < 0)
         return rc;
-    pk_state *st = calloc(1, sizeof *st);
+    p11_state *st = calloc(1, sizeof *st);
     if (st == NULL) {
         vc_free(vc);
         return veil_error_set(VEIL_ENOMEM, "pkcs11 vault: out of memory");
     }
     st->sess = CK_INVALID_HANDLE;
     vc_set_user(vc, st);
-    if ((rc = token_open(st, scope, vc)) == 0 && (rc = pk_records_load(st, vc)) == 0) {
+    if ((rc = token_open(st, scope, vc)) == 0 && (rc = p11_records_load(st, vc)) == 0) {
         *out = vc;
         return 0;
     }
@@ -131,7 +131,7 @@ int pk_instance_new(void *plugin_state, const veil_config_scope *scope, void **o
     return rc;
 }
 
-void pk_instance_free(void *vault)
+void p11_instance_free(void *vault)
 {
     if (vault == NULL)
         return;
@@ -147,12 +147,12 @@ static int label_free(void *vault, const char *label)
     veil_secret s;
     if (label[0] == '\0')
         return 0;
-    if (pk_key_by_label(state_of(vault), label) != NULL || vc_op_find_by_label(vault, label, &s) == 0)
+    if (p11_key_by_label(state_of(vault), label) != NULL || vc_op_find_by_label(vault, label, &s) == 0)
         return veil_error_set(VEIL_EEXIST, "a secret labelled '%s' already exists", label);
     return 0;
 }
 
-int pk_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out)
+int p11_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out)
 {
     int rc = label_free(vault, attrs->label);
     if (rc < 0)
@@ -162,10 +162,10 @@ int pk_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out
     if (attrs->exportable)
         return veil_error_set(VEIL_EPERM, "pkcs11 vault: a persistent Ed25519 key is made in "
                               "the token and can never be exportable");
-    return pk_key_generate(state_of(vault), vault, attrs->label, out);
+    return p11_key_generate(state_of(vault), vault, attrs->label, out);
 }
 
-int pk_op_import(void *vault, const veil_secret_attrs *attrs, const uint8_t *data, size_t len,
+int p11_op_import(void *vault, const veil_secret_attrs *attrs, const uint8_t *data, size_t len,
                  veil_secret *out)
 {
     int rc = label_free(vault, attrs->label);
@@ -178,9 +178,9 @@ int pk_op_import(void *vault, const veil_secret_attrs *attrs, const uint8_t *dat
     return vc_op_import(vault, attrs, data, len, out);
 }
 
-int pk_op_export(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len)
+int p11_op_export(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len)
 {
-    pk_key *k = pk_key_of(state_of(vault), s);
+    p11_key *k = p11_key_of(state_of(vault), s);
     if (k != NULL)
         return veil_error_set(VEIL_EPERM, "secret %s is not exportable: it lives in pkcs11 "
                               "token %s and never leaves it", k->label[0] ? k->label : k->key_id,
@@ -188,9 +188,9 @@ int pk_op_export(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *l
     return vc_op_export(vault, s, out, cap, len);
 }
 
-int pk_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)
+int p11_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)
 {
-    pk_key *k = pk_key_of(state_of(vault), s);
+    p11_key *k = p11_key_of(state_of(vault), s);
     if (k == NULL)
         return vc_op_attributes(vault, s, out);
     memset(out, 0, sizeof *out);
@@ -202,9 +202,9 @@ int pk_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)
     return 0;
 }
 
-int pk_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len)
+int p11_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap, size_t *len)
 {
-    pk_key *k = pk_key_of(state_of(vault), s);
+    p11_key *k = p11_key_of(state_of(vault), s);
     if (k == NULL)
         return vc_op_public_key(vault, s, out, cap, len);
     *len = VEIL_ED25519_PUBLIC_BYTES;
@@ -215,42 +215,42 @@ int pk_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap, size_
     return 0;
 }
 
-int pk_op_find_by_key_id(void *vault, const char *key_id, veil_secret *out)
+int p11_op_find_by_key_id(void *vault, const char *key_id, veil_secret *out)
 {
-    pk_key *k = pk_key_by_key_id(state_of(vault), key_id);
+    p11_key *k = p11_key_by_key_id(state_of(vault), key_id);
     if (k == NULL)
         return vc_op_find_by_key_id(vault, key_id, out);
     *out = (veil_secret)k->id << 32;
     return 0;
 }
 
-int pk_op_find_by_label(void *vault, const char *label, veil_secret *out)
+int p11_op_find_by_label(void *vault, const char *label, veil_secret *out)
 {
-    pk_key *k = pk_key_by_label(state_of(vault), label);
+    p11_key *k = p11_key_by_label(state_of(vault), label);
     if (k == NULL)
         return vc_op_find_by_label(vault, label, out);
     *out = (veil_secret)k->id << 32;
     return 0;
 }
 
-int pk_op_secret_destroy(void *vault, veil_secret s)
+int p11_op_secret_destroy(void *vault, veil_secret s)
 {
-    pk_key *k = pk_key_of(state_of(vault), s);
-    return k == NULL ? vc_op_secret_destroy(vault, s) : pk_key_destroy(state_of(vault), k);
+    p11_key *k = p11_key_of(state_of(vault), s);
+    return k == NULL ? vc_op_secret_destroy(vault, s) : p11_key_destroy(state_of(vault), k);
 }
 
-int pk_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
+int p11_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
                uint8_t sig[VEIL_SIGNATURE_BYTES])
 {
-    pk_key *k = pk_key_of(state_of(vault), key);
+    p11_key *k = p11_key_of(state_of(vault), key);
     return k == NULL ? vc_op_sign(vault, key, msg, len, sig)
-                     : pk_key_sign(state_of(vault), k, msg, len, sig);
+                     : p11_key_sign(state_of(vault), k, msg, len, sig);
 }
 
-int pk_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t peer_len,
+int p11_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t peer_len,
              const veil_secret_attrs *out_attrs, veil_secret *out)
 {
-    pk_key *k = pk_key_of(state_of(vault), priv);
+    p11_key *k = p11_key_of(state_of(vault), priv);
     if (k != NULL)
         return veil_error_set(VEIL_ETYPE, "secret %s is an ed25519 signing key in pkcs11 "
                               "token %s: expected x25519 or x448 for dh",
@@ -258,10 +258,10 @@ int pk_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t p
     return vc_op_dh(vault, priv, peer_public, peer_len, out_attrs, out);
 }
 
-int pk_op_location(void *vault, veil_secret s, int *location, char *where, size_t cap)
+int p11_op_location(void *vault, veil_secret s, int *location, char *where, size_t cap)
 {
-    pk_state *st = state_of(vault);
-    if (pk_key_of(st, s) != NULL) {
+    p11_state *st = state_of(vault);
+    if (p11_key_of(st, s) != NULL) {
         *location = VEIL_KEY_IN_TOKEN;
         if (cap > 0)
             snprintf(where, cap, "pkcs11 token %s, module %s", st->token, st->mod.path);
