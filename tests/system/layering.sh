@@ -1,7 +1,7 @@
 #!/bin/sh
 # The layers of libveil (docs/ARCHITECTURE.md, "Layers"), checked (TAP):
 #
-#   channel   framework/channel/   secure channels     <veil/key_agreement.h>, <veil/secure_channel.h>
+#   channel   framework/channel/   secure channels     <veil/key_agreement.h>, <veil/secure_channel.h>, <veil/relay.h>
 #   identity  framework/identity/  entities, trust     <veil/entity.h>, <veil/trust_policy.h>
 #   core      framework/core/      runtime, codec, config, plugin host, vault wrapper
 #                                                      every other <veil/*.h> but <veil/veil.h>
@@ -47,7 +47,7 @@ check_includes() (
         n = split("common error log address message access node codec config plugin vault transport", c, " ")
         for (i = 1; i <= n; i++) pub[c[i] ".h"] = "core"
         pub["entity.h"] = "identity"; pub["trust_policy.h"] = "identity"
-        pub["key_agreement.h"] = "channel"; pub["secure_channel.h"] = "channel"
+        pub["key_agreement.h"] = "channel"; pub["secure_channel.h"] = "channel"; pub["relay.h"] = "channel"
         pub["veil.h"] = "umbrella"
         for_upper["util.h"] = 1; for_upper["upper.h"] = 1
         n = split(headers, h, " ")
