@@ -121,5 +121,6 @@ extern const cli_cmd cli_channel_cmds[];
 extern const cli_cmd cli_connection_cmds[];
 extern const cli_cmd cli_secure_channel_cmds[];
 extern const cli_cmd cli_message_cmds[];
+extern const cli_cmd cli_relay_cmds[];          /* relay.c */
 
 #endif

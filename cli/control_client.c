@@ -218,6 +218,23 @@ static int simple(const cli_cmd *cmd, int argc, char **argv, const char *verb, i
     return request(cmd, &o, line, 10000);
 }
 
+/* A request of verb and its nargs arguments joined by spaces (relay.c). */
+int ctl_client_request(const cli_cmd *cmd, int argc, char **argv, const char *verb, int nargs)
+{
+    client_opts o;
+    char line[CTL_LINE_MAX];
+    int rc = parse(cmd, argc, argv, nargs, false, &o);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    size_t n = (size_t)snprintf(line, sizeof line, "%s", verb);
+    for (int i = 0; i < nargs && n < sizeof line; i++) {
+        if (o.args[i][0] == '\0' || strpbrk(o.args[i], " \t\n") != NULL)
+            return cli_usage(cmd, "argument '%s': empty or with a space", o.args[i]);
+        n += (size_t)snprintf(line + n, sizeof line - n, " %s", o.args[i]);
+    }
+    return request(cmd, &o, line, 10000);
+}
+
 static int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 {
     return simple(cmd, argc, argv, "status", 0);

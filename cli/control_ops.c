@@ -40,7 +40,7 @@ static const char *code_name(int rc)
         { VEIL_EDENIED, "EDENIED" }, { VEIL_EHANDSHAKE, "EHANDSHAKE" },
         { VEIL_EAUTH, "EAUTH" }, { VEIL_ECLOSED, "ECLOSED" }, { VEIL_EREVOKED, "EREVOKED" },
         { VEIL_EEXPIRED, "EEXPIRED" }, { VEIL_ESTOPPED, "ESTOPPED" }, { VEIL_EBUSY, "EBUSY" },
-        { VEIL_EAGAIN, "EAGAIN" }, { VEIL_EUNSUPPORTED, "EUNSUPPORTED" },
+        { VEIL_EAGAIN, "EAGAIN" }, { VEIL_EEXIST, "EEXIST" }, { VEIL_EUNSUPPORTED, "EUNSUPPORTED" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].rc == rc)
@@ -402,6 +402,7 @@ static bool do_send(struct ctl_client *c, veil_daemon *d, char *args)
 bool ctl_dispatch(struct ctl_client *c, char *line)
 {
     veil_daemon *d = ctl_daemon(c);
+    int rc = 0;
     char *args = strchr(line, ' ');
     if (args != NULL)
         *args++ = '\0';
@@ -417,7 +418,10 @@ bool ctl_dispatch(struct ctl_client *c, char *line)
         return do_create(c, d, args);
     else if (strcmp(line, "message-send") == 0 && args != NULL)
         return do_send(c, d, args);
-    else
+    else if (strncmp(line, "relay-", 6) == 0 && relay_dispatch(c, d, line, args, &rc)) {
+        if (rc < 0)
+            reply_error(c, rc);
+    } else
         ctl_reply(c, "error EINVAL unknown request '%.64s'%s (see docs/CONTROL.md)", line,
                   args != NULL ? " or wrong arguments" : "");
     return false;

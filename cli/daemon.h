@@ -33,6 +33,14 @@ typedef struct daemon_chan {
     uint64_t opened;                     /* wall clock, seconds */
 } daemon_chan;
 
+/* A name `veil relay register` asked the daemon to keep registered. */
+#define DAEMON_RELAY_NAMES_MAX 16u
+typedef struct daemon_relay_name {
+    bool used;
+    char name[VEIL_RELAY_NAME_MAX + 1];
+    char where[VEIL_ADDRESS_TEXT_MAX + 1];
+} daemon_relay_name;
+
 typedef struct daemon_conn {
     bool used;
     char peer[VEIL_ADDRESS_TEXT_MAX + 1];
@@ -59,6 +67,7 @@ typedef struct veil_daemon {
     struct ctl_client *clients[CTL_CLIENTS_MAX];
     daemon_chan chans[DAEMON_CHANNELS_MAX];
     daemon_conn conns[DAEMON_CONNS_MAX];
+    daemon_relay_name relay_names[DAEMON_RELAY_NAMES_MAX];
     uint64_t requests, refused_peers;
 } veil_daemon;
 
@@ -99,6 +108,18 @@ int daemon_listener_start(veil_daemon *d, const char *sec);
 int daemon_listener_allow(veil_daemon *d, const char *sec);
 int daemon_listeners_start(veil_daemon *d);
 int daemon_echo_start(veil_daemon *d);
+
+/* control_client.c: send "VERB ARG..." (nargs arguments) and print the
+ * answer; an exit code. */
+int ctl_client_request(const struct cli_cmd *cmd, int argc, char **argv, const char *verb,
+                       int nargs);
+
+/* relay_daemon.c: [relay] and [register.NAME] (checked; started), and the
+ * control requests relay-create, relay-list, relay-register (false: not
+ * one of them; *rc < 0: answer with that error). */
+int daemon_relay_check(const veil_config *cfg);
+int daemon_relay_start(veil_daemon *d);
+bool relay_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char *args, int *rc);
 
 /* Log through veil's log (timestamps, syslog) as component "daemon". */
 #define dlog(level, ...) veil_log(level, "daemon", __VA_ARGS__)

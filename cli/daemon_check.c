@@ -61,6 +61,8 @@ static int check_listener(veil_node *node, const veil_config *cfg, const char *s
 int daemon_config_check(veil_node *node, const veil_config *cfg)
 {
     int rc = check_daemon(cfg);
+    if (rc == 0)
+        rc = daemon_relay_check(cfg);
     size_t n = veil_config_section_count(cfg);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *sec = veil_config_section_name(cfg, i);

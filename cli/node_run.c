@@ -160,6 +160,8 @@ static int setup(veil_daemon *d)
         rc = daemon_echo_start(d);
     if (rc == 0)
         rc = daemon_listeners_start(d);
+    if (rc == 0)
+        rc = daemon_relay_start(d);
     return rc;
 }
 
