@@ -285,13 +285,6 @@ static int cmd_send(const cli_cmd *cmd, int argc, char **argv)
     return request(cmd, &o, line, o.timeout_ms + 2000);
 }
 
-#define SOCK_OPTS \
-    "  -c, --config FILE        the daemon's configuration ([control] socket, [daemon] name)\n" \
-    "      --socket PATH        the control socket\n" \
-    "      --name NAME          the daemon's name, for the default socket path (veil)\n" \
-    "  -h, --help               this text\n" \
-    "Exit status: 0 ok, 1 the daemon answered with an error, 2 bad command line,\n" \
-    "3 no daemon serves the socket.\n"
 
 const cli_cmd cli_status_cmds[] = {
     { "status", "show", cmd_status, "the daemon: identifier, uptime, counts",

@@ -109,6 +109,15 @@ int daemon_listener_allow(veil_daemon *d, const char *sec);
 int daemon_listeners_start(veil_daemon *d);
 int daemon_echo_start(veil_daemon *d);
 
+/* The options of every command served by the daemon, for their --help. */
+#define SOCK_OPTS \
+    "  -c, --config FILE        the daemon's configuration ([control] socket, [daemon] name)\n" \
+    "      --socket PATH        the control socket\n" \
+    "      --name NAME          the daemon's name, for the default socket path (veil)\n" \
+    "  -h, --help               this text\n" \
+    "Exit status: 0 ok, 1 the daemon answered with an error, 2 bad command line,\n" \
+    "3 no daemon serves the socket.\n"
+
 /* control_client.c: send "VERB ARG..." (nargs arguments) and print the
  * answer; an exit code. */
 int ctl_client_request(const struct cli_cmd *cmd, int argc, char **argv, const char *verb,

@@ -8,13 +8,6 @@
 #include "cli.h"
 #include "daemon.h"
 
-#define RELAY_SOCK_OPTS \
-    "  -c, --config FILE        the daemon's configuration ([control] socket, [daemon] name)\n" \
-    "      --socket PATH        the control socket\n" \
-    "      --name NAME          the daemon's name, for the default socket path (veil)\n" \
-    "  -h, --help               this text\n" \
-    "Exit status: 0 ok, 1 the daemon answered with an error, 2 bad command line,\n" \
-    "3 no daemon serves the socket.\n"
 
 /* "veil relay VERB ..." is the request "relay-VERB ..."; register takes
  * four arguments, the others none. */
@@ -31,12 +24,12 @@ const cli_cmd cli_relay_cmds[] = {
       "Start the relay registry and its forwarder in the running daemon, with the\n"
       "settings of its [relay] section (defaults without one).  The daemon's\n"
       "[node] relay must be true, and a listener must allow the registry's\n"
-      "address (allowed_workers = relay_registry).\n\n" RELAY_SOCK_OPTS, NULL },
+      "address (allowed_workers = relay_registry).\n\n" SOCK_OPTS, NULL },
     { "relay", "list", cmd_relay, "names registered at this relay, and by it",
       "Usage: veil relay list [options]\n"
       "On a relay: its counters ('relay ...') and one line per registered name\n"
       "(name, owner identifier, route to it).  On a registrant: one line per name\n"
-      "it keeps registered (relay, up or down, registrations so far).\n\n" RELAY_SOCK_OPTS,
+      "it keeps registered (relay, up or down, registrations so far).\n\n" SOCK_OPTS,
       NULL },
     { "relay", "register", cmd_relay, "keep NAME registered at a relay",
       "Usage: veil relay register [options] NAME HOST:PORT LISTENER IDENTIFIER\n"
@@ -44,7 +37,7 @@ const cli_cmd cli_relay_cmds[] = {
       "LISTENER (the relay must be IDENTIFIER), registers NAME and keeps it\n"
       "registered (keep-alive, re-registration after a reconnect).  Initiators\n"
       "then reach this daemon along '1#HOST:PORT => relay => NAME => LISTENER'.\n"
-      "Returns once started; 'veil relay list' shows whether it is up.\n\n" RELAY_SOCK_OPTS,
+      "Returns once started; 'veil relay list' shows whether it is up.\n\n" SOCK_OPTS,
       "NAME HOST:PORT LISTENER IDENTIFIER" },
     { NULL, NULL, NULL, NULL, NULL, NULL },
 };
