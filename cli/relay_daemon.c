@@ -15,7 +15,7 @@
 #define REGISTRANTS_MAX 64u
 
 static const char *const relay_keys[] = { "registry", "forward", "max_names", "max_per_identity",
-                                          "refusals_per_second", "registrants", NULL };
+                                          "refusals_per_second", "registrants", "reserve", NULL };
 static const char *const register_keys[] = { "relay", "listener", "relay_identity",
                                              "keepalive_ms", "registry", NULL };
 
@@ -36,9 +36,32 @@ static int uint_key(const veil_config *cfg, const char *sec, const char *key, lo
     return rc;
 }
 
-/* [relay] into options; registrants split into ids (buf holds them). */
-static int relay_options(const veil_config *cfg, veil_relay_registry_options *o, char *buf,
-                         size_t cap, const char **ids)
+/* Split the list at [relay] key into out (at most REGISTRANTS_MAX; buf
+ * holds the strings); *n gets how many. */
+static int split_key(const veil_config *cfg, const char *key, char *buf, size_t cap,
+                     const char **out, size_t *n)
+{
+    const char *list = veil_config_get(cfg, "relay", key);
+    char *save = NULL;
+    *n = 0;
+    if (list == NULL)
+        return 0;
+    snprintf(buf, cap, "%s", list);
+    for (char *t = strtok_r(buf, ", \t", &save); t != NULL; t = strtok_r(NULL, ", \t", &save)) {
+        if (*n == REGISTRANTS_MAX)
+            return bad(cfg, "relay", key, "more than 64 entries");
+        out[(*n)++] = t;
+    }
+    return 0;
+}
+
+typedef struct relay_lists {
+    char ids_buf[4096], res_buf[4096];
+    const char *ids[REGISTRANTS_MAX], *res[REGISTRANTS_MAX];
+} relay_lists;
+
+/* [relay] into options (l holds the lists it points to). */
+static int relay_options(const veil_config *cfg, veil_relay_registry_options *o, relay_lists *l)
 {
     bool on = false;
     memset(o, 0, sizeof *o);
@@ -56,17 +79,12 @@ static int relay_options(const veil_config *cfg, veil_relay_registry_options *o,
     if (rc == 0 && !on)
         rc = veil_error_set(VEIL_ECONFIG, "[relay]: needs '[node] relay = true' (the node "
                                           "forwards for registered names; docs/CONFIG.md)");
-    const char *list = veil_config_get(cfg, "relay", "registrants");
-    if (rc == 0 && list != NULL) {
-        char *save = NULL;
-        snprintf(buf, cap, "%s", list);
-        for (char *t = strtok_r(buf, ", \t", &save); t != NULL; t = strtok_r(NULL, ", \t", &save)) {
-            if (o->n_registrants == REGISTRANTS_MAX)
-                return bad(cfg, "relay", "registrants", "more than 64 identifiers");
-            ids[o->n_registrants++] = t;
-        }
-        o->registrants = ids;
-    }
+    if (rc == 0)
+        rc = split_key(cfg, "registrants", l->ids_buf, sizeof l->ids_buf, l->ids, &o->n_registrants);
+    if (rc == 0)
+        rc = split_key(cfg, "reserve", l->res_buf, sizeof l->res_buf, l->res, &o->n_reserved);
+    o->registrants = o->n_registrants > 0 ? l->ids : NULL;
+    o->reserved = o->n_reserved > 0 ? l->res : NULL;
     return rc;
 }
 
@@ -98,9 +116,8 @@ int daemon_relay_check(const veil_config *cfg)
     int rc = 0;
     if (veil_config_has_section(cfg, "relay")) {
         veil_relay_registry_options o;
-        char buf[4096];
-        const char *ids[REGISTRANTS_MAX];
-        rc = relay_options(cfg, &o, buf, sizeof buf, ids);
+        relay_lists l;
+        rc = relay_options(cfg, &o, &l);
     }
     size_t n = veil_config_section_count(cfg);
     for (size_t i = 0; rc == 0 && i < n; i++)
@@ -112,9 +129,8 @@ int daemon_relay_check(const veil_config *cfg)
 static int relay_create(veil_daemon *d)
 {
     veil_relay_registry_options o;
-    char buf[4096];
-    const char *ids[REGISTRANTS_MAX];
-    int rc = relay_options(d->cfg, &o, buf, sizeof buf, ids);
+    static relay_lists l;
+    int rc = relay_options(d->cfg, &o, &l);
     const char *registry = veil_config_get(d->cfg, "relay", "registry");
     if (rc == 0)
         rc = veil_relay_registry_start(d->node, registry, &o);

@@ -45,6 +45,8 @@ typedef struct registry {
     unsigned n, max, per_identity, refusal_rate;
     char **registrants;
     size_t n_registrants;
+    char **reserved;               /* "NAME=IDENTIFIER" */
+    size_t n_reserved;
     veil_address fwd;
     veil_ratelimit refusals, drops;
     veil_relay_registry_stats stats;
@@ -93,6 +95,16 @@ static bool may_register(const registry *g, const char *who)
     return false;
 }
 
+/* Is name reserved for an identity other than who? */
+static bool reserved_for_other(const registry *g, const char *name, const char *who)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < g->n_reserved; i++)
+        if (strncmp(g->reserved[i], name, n) == 0 && g->reserved[i][n] == '=')
+            return strcmp(g->reserved[i] + n + 1, who) != 0;
+    return false;
+}
+
 static unsigned held_by(const registry *g, const char *who)
 {
     unsigned k = 0;
@@ -125,6 +137,8 @@ static int do_register(registry *g, const char *name, const veil_local_info *li)
     const char *who = li->peer_identifier;
     if (!may_register(g, who))
         return VEIL_RELAY_DENIED;
+    if (reserved_for_other(g, name, who))
+        return VEIL_RELAY_TAKEN;
     veil_route prefix;
     if (prefix_of(g, &li->channel, &prefix) < 0)
         return VEIL_RELAY_DENIED;
@@ -298,14 +312,20 @@ static void lost(veil_node *node, const veil_address *peer, int reason, const ch
             drop_at(g, i, "its connection was lost");
 }
 
+static void strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void registry_free(registry *g)
 {
     for (unsigned i = 0; i < g->n; i++)
         free(g->e[i]);
     free(g->e);
-    for (size_t i = 0; i < g->n_registrants; i++)
-        free(g->registrants[i]);
-    free(g->registrants);
+    strings_free(g->registrants, g->n_registrants);
+    strings_free(g->reserved, g->n_reserved);
     free(g);
 }
 
@@ -315,15 +335,31 @@ static void destroy(veil_node *node, void *data)
     registry_free(data);
 }
 
-static int copy_registrants(registry *g, const veil_relay_registry_options *o)
+/* Copy n strings (none when in is NULL); *count says how many were. */
+static int strings_copy(const char *const *in, size_t n, char ***out, size_t *count)
 {
-    if (o->registrants == NULL)
+    if (in == NULL)
         return 0;
-    if ((g->registrants = calloc(o->n_registrants + 1u, sizeof *g->registrants)) == NULL)
+    if ((*out = calloc(n + 1u, sizeof **out)) == NULL)
         return VEIL_ENOMEM;
-    for (size_t i = 0; i < o->n_registrants; i++, g->n_registrants++)
-        if ((g->registrants[i] = strdup(o->registrants[i])) == NULL)
+    for (size_t i = 0; i < n; i++, (*count)++)
+        if (((*out)[i] = strdup(in[i])) == NULL)
             return VEIL_ENOMEM;
+    return 0;
+}
+
+static int check_reserved(const veil_relay_registry_options *o)
+{
+    for (size_t i = 0; o->reserved != NULL && i < o->n_reserved; i++) {
+        const char *eq = strchr(o->reserved[i], '=');
+        char name[VEIL_RELAY_NAME_MAX + 1];
+        size_t n = eq != NULL ? (size_t)(eq - o->reserved[i]) : 0;
+        if (n > 0 && n <= VEIL_RELAY_NAME_MAX)
+            snprintf(name, sizeof name, "%.*s", (int)n, o->reserved[i]);
+        if (n == 0 || n > VEIL_RELAY_NAME_MAX || !veil_relay_name_valid(name) || eq[1] != 'P')
+            return veil_error_set(VEIL_EINVAL, "relay registry: reserved '%s' is not "
+                                  "NAME=IDENTIFIER", o->reserved[i]);
+    }
     return 0;
 }
 
@@ -341,7 +377,11 @@ static int configure(registry *g, const veil_relay_registry_options *opts)
     if (rc < 0 || g->fwd.type != VEIL_ADDRESS_TYPE_LOCAL)
         return veil_error_set(VEIL_EINVAL, "relay registry: forward address '%s' is not a local address",
                               o.forward_address);
-    if ((g->e = calloc(g->max, sizeof *g->e)) == NULL || copy_registrants(g, &o) < 0)
+    if ((rc = check_reserved(&o)) < 0)
+        return rc;
+    if ((g->e = calloc(g->max, sizeof *g->e)) == NULL ||
+        strings_copy(o.registrants, o.n_registrants, &g->registrants, &g->n_registrants) < 0 ||
+        strings_copy(o.reserved, o.n_reserved, &g->reserved, &g->n_reserved) < 0)
         return veil_error_set(VEIL_ENOMEM, "out of memory starting the relay registry");
     return 0;
 }

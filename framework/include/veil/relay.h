@@ -56,6 +56,11 @@ typedef struct veil_relay_registry_options {
      * policy let open a channel).  Copied. */
     const char *const *registrants;
     size_t n_registrants;
+    /* Names kept for one identity each, "NAME=IDENTIFIER" (copied): only
+     * that identity registers NAME, also while nobody holds it (after a
+     * restart of the relay or while its owner reconnects). */
+    const char *const *reserved;
+    size_t n_reserved;
 } veil_relay_registry_options;
 
 /* Start the registry at address (NULL: "relay_registry"; reached through

@@ -398,6 +398,41 @@ static void test_registrants_only(void **state)
     net_down(&n);
 }
 
+/* A reserved name: only its identity registers it, even while nobody
+ * holds it; a malformed reservation fails the start. */
+static void test_reserved_name(void **state)
+{
+    (void)state;
+    net n;
+    char keep[200];
+    memset(&n, 0, sizeof n);
+    /* identities first (the reservation names R), then the relay */
+    n.r = node_with("[transport.tcp]\nauto_connect = true\n", &n.rapp);
+    assert_int_equal(veil_entity_open(n.r, NULL, NULL, VEIL_ENTITY_CREATE, &n.re), 0);
+    n.a = node_with("[transport.tcp]\nauto_connect = true\n", &n.aapp);
+    assert_int_equal(veil_entity_open(n.a, NULL, NULL, VEIL_ENTITY_CREATE, &n.ae), 0);
+    snprintf(keep, sizeof keep, "bob=%s", veil_entity_identifier(n.re));
+    const char *reserved[] = { keep }, *bad[] = { "bob" };
+    veil_relay_registry_options o = { .size = sizeof o, .reserved = bad, .n_reserved = 1 };
+    veil_context *app;
+    veil_node *tmp = node_with("[node]\nrelay = true\n", &app);
+    assert_error_contains(veil_relay_registry_start(tmp, NULL, &o), VEIL_EINVAL, "not NAME=IDENTIFIER");
+    assert_int_equal(veil_node_free(tmp), 0);
+    o.reserved = reserved;
+    relay_up(&n, &o);
+    uint8_t b[80];
+    veil_address ch;
+    assert_int_equal(ask(&n, n.a, n.ae, b, req_of(b, 1, VEIL_RELAY_REGISTER, "bob"), &ch),
+                     VEIL_RELAY_TAKEN);
+    assert_int_equal(ask(&n, n.a, n.ae, b, req_of(b, 1, VEIL_RELAY_REGISTER, "bobby"), &ch),
+                     VEIL_RELAY_OK);
+    assert_int_equal(ask(&n, n.r, n.re, b, req_of(b, 1, VEIL_RELAY_REGISTER, "bob"), &ch), VEIL_RELAY_OK);
+    veil_relay_registry_stats st;
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 2);
+    net_down(&n);
+}
+
 /* The registration's channel closes (the registrant stops): the name
  * expires and an initiator gets the refusal; registering again (a new
  * channel) makes it reachable again. */
@@ -451,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_move_by_owner_only),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_registrants_only),
+        cmocka_unit_test(test_reserved_name),
         cmocka_unit_test(test_expiry_and_reregistration),
         cmocka_unit_test(test_keepalive),
     };
