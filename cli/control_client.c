@@ -197,6 +197,17 @@ static int request(const cli_cmd *cmd, const client_opts *o, const char *line,
     return rc;
 }
 
+int ctl_client_request(const cli_cmd *cmd, const char *config, const char *socket,
+                       const char *name, const char *line, unsigned long timeout_ms)
+{
+    client_opts o;
+    memset(&o, 0, sizeof o);
+    o.config = config;
+    o.socket = socket;
+    o.name = name != NULL ? name : "veil";
+    return request(cmd, &o, line, timeout_ms);
+}
+
 /* Routes go on the request line without spaces ("a => b" -> "a=>b"). */
 static void squeeze(const char *in, char *out, size_t cap)
 {
