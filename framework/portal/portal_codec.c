@@ -1,6 +1,5 @@
 /* Portal stream frames (docs/PROTOCOL.md, "Portal streams"): every decoder
  * path bounds-checks before it reads. */
-#include "config.h"
 
 #include <veil/error.h>
 #include <veil/portal.h>

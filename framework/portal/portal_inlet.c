@@ -2,7 +2,6 @@
  * connections become streams through one secure channel to an outlet.
  * The channel opens with the first connection and again after it died;
  * connections accepted meanwhile wait (without being read) for it. */
-#include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

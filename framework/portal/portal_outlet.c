@@ -3,7 +3,6 @@
  * flood costs is bounded: max_streams streams (one fd and at most
  * VEIL_PORTAL_WINDOW buffered bytes each) and max_dials connects in
  * progress; OPENs past either are answered with RESET and cost nothing. */
-#include "config.h"
 
 #include <errno.h>
 #include <netdb.h>

@@ -5,7 +5,6 @@
  * the socket at once and only what it does not take is kept, at most
  * VEIL_PORTAL_WINDOW per stream because the peer sends no more than the
  * credit it was given. */
-#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
