@@ -16,3 +16,6 @@ apt-get install -y -qq --no-install-recommends \
 # --disable-vault-pkcs11 does without); SoftHSM2 and pkcs11-tool (opensc)
 # for its tests, which are skipped only without SoftHSM2.
 apt-get install -y -qq --no-install-recommends libp11-kit-dev softhsm2 opensc >/dev/null
+# Portals (issue #14): real clients and servers carried through them
+# (tests/system/portal-*.sh) and stunnel4 to compare with (veil-bench portal).
+apt-get install -y -qq --no-install-recommends curl redis-server redis-tools iperf3 stunnel4 >/dev/null

@@ -197,6 +197,17 @@ static int request(const cli_cmd *cmd, const client_opts *o, const char *line,
     return rc;
 }
 
+int ctl_client_request(const cli_cmd *cmd, const char *config, const char *socket,
+                       const char *name, const char *line, unsigned long timeout_ms)
+{
+    client_opts o;
+    memset(&o, 0, sizeof o);
+    o.config = config;
+    o.socket = socket;
+    o.name = name != NULL ? name : "veil";
+    return request(cmd, &o, line, timeout_ms);
+}
+
 /* Routes go on the request line without spaces ("a => b" -> "a=>b"). */
 static void squeeze(const char *in, char *out, size_t cap)
 {
@@ -219,7 +230,7 @@ static int simple(const cli_cmd *cmd, int argc, char **argv, const char *verb, i
 }
 
 /* A request of verb and its nargs arguments joined by spaces (relay.c). */
-int ctl_client_request(const cli_cmd *cmd, int argc, char **argv, const char *verb, int nargs)
+int ctl_client_verb(const cli_cmd *cmd, int argc, char **argv, const char *verb, int nargs)
 {
     client_opts o;
     char line[CTL_LINE_MAX];

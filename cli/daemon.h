@@ -83,6 +83,14 @@ void ctl_reply(struct ctl_client *c, const char *fmt, ...) __attribute__((format
 /* The request of c is answered (its last line sent): read the next one. */
 void ctl_done(struct ctl_client *c);
 veil_daemon *ctl_daemon(struct ctl_client *c);
+/* "error CODE detail" for rc (docs/CONTROL.md). */
+void ctl_reply_error(struct ctl_client *c, int rc);
+/* control_client.c: send one request line to the daemon of -c CONFIG /
+ * --socket / --name and print the answer's data lines (exit codes as the
+ * client commands'). */
+struct cli_cmd;
+int ctl_client_request(const struct cli_cmd *cmd, const char *config, const char *socket,
+                       const char *name, const char *line, unsigned long timeout_ms);
 
 /* control_ops.c: run one request line (NUL-terminated, no newline).
  * Answers at once, or later for secure-channel-create / message-send. */
@@ -120,8 +128,8 @@ int daemon_echo_start(veil_daemon *d);
 
 /* control_client.c: send "VERB ARG..." (nargs arguments) and print the
  * answer; an exit code. */
-int ctl_client_request(const struct cli_cmd *cmd, int argc, char **argv, const char *verb,
-                       int nargs);
+int ctl_client_verb(const struct cli_cmd *cmd, int argc, char **argv, const char *verb,
+                    int nargs);
 
 /* relay_daemon.c: [relay] and [register.NAME] (checked; started), and the
  * control requests relay-create, relay-list, relay-register (false: not

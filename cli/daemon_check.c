@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "portal.h"
 
 static const char *const daemon_keys[] = { "name", "identity", "log", "log_level", "echo",
                                            NULL };
@@ -68,6 +69,8 @@ int daemon_config_check(veil_node *node, const veil_config *cfg)
         const char *sec = veil_config_section_name(cfg, i);
         if (strncmp(sec, "listener.", 9) == 0)
             rc = check_listener(node, cfg, sec);
+        else if (strncmp(sec, "inlet.", 6) == 0 || strncmp(sec, "outlet.", 7) == 0)
+            rc = portal_config_check(node, cfg, sec);
     }
     return rc;
 }

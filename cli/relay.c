@@ -15,7 +15,7 @@ static int cmd_relay(const cli_cmd *cmd, int argc, char **argv)
 {
     char verb[32];
     snprintf(verb, sizeof verb, "relay-%s", cmd->verb);
-    return ctl_client_request(cmd, argc, argv, verb, cmd->args != NULL ? 4 : 0);
+    return ctl_client_verb(cmd, argc, argv, verb, cmd->args != NULL ? 4 : 0);
 }
 
 const cli_cmd cli_relay_cmds[] = {

@@ -12,8 +12,11 @@
 # the NAT's address; an end-to-end secure channel A-R through M carries an
 # echo; tcpdump on M captures the TCP payload of both links and the
 # distinctive marker sent through the channel is NOT in it (clear or hex);
-# a control run sends the same marker in clear over the same relay path
-# (no channel: [1#M, relay, bob, echo]) and the capture must show it.
+# a portal through the relay (R's TCP outlet, A's inlet) carries a file
+# curl downloads in A from a web server in R's namespace, byte-exact, and
+# the capture never shows its marker either; a control run sends the
+# marker in clear over the same relay path (no channel: [1#M, relay, bob,
+# echo]) and the capture must show it.
 #
 # Skipped (with the reason) only where namespaces cannot be made: not root,
 # no ip, tcpdump, nft or python3, `ip netns add` refused, or nftables NAT
@@ -183,7 +186,7 @@ print('links A-M %s, M-NAT %s, marker %s' % (bytes([10, 232, 1]) in nets, bytes(
 PY
 }
 
-echo "1..12"
+echo "1..14"
 
 for d in m r a; do
     daemon_conf $d ""
@@ -255,6 +258,36 @@ scan "$marker" >"$tmp/scan"
 sed 's/^/# channel run: /' "$tmp/scan"
 check "the capture on M holds TCP payload on both links" grep -q "^links A-M True, M-NAT True" "$tmp/scan"
 check "... and never the marker (clear or hex)" grep -q "marker False\$" "$tmp/scan"
+
+# A portal through the relay: R's outlet 'web' (only A may use it) dials a
+# web server in R's namespace; A's inlet on 127.0.0.1:7000 in A's
+# namespace; curl there downloads a file holding another marker.
+if command -v curl >/dev/null 2>&1; then
+    pmarker="veil-relay-nat-portal-$$-9b27e4"
+    mkdir -p "$tmp/www"
+    { echo "$pmarker"; head -c 300000 /dev/urandom | od -An -tx1; echo "$pmarker"; } >"$tmp/www/file.txt"
+    (cd "$tmp/www" && exec ip netns exec "$ns_r" "$py" -m http.server 8000 --bind 127.0.0.1) >/dev/null 2>&1 &
+    pids="$pids $!"
+    capture_start
+    "$veil" tcp-outlet create -c "$tmp/r.conf" web --to 127.0.0.1:8000 --allow "$a" >"$tmp/portal.out" 2>&1 &&
+        "$veil" tcp-inlet create -c "$tmp/a.conf" web --from 127.0.0.1:7000 \
+            --to "1#10.232.1.2:$port => relay => bob => bob => web" --trust "$r" >>"$tmp/portal.out" 2>&1
+    i=0
+    until in_ns "$ns_a" curl -sf -o "$tmp/got.txt" http://127.0.0.1:7000/file.txt || [ $i -ge 50 ]; do
+        sleep 0.2
+        i=$((i + 1))
+    done
+    capture_stop
+    check "portal through the relay: curl in A downloads the file from R's web server, byte-exact" \
+        cmp -s "$tmp/www/file.txt" "$tmp/got.txt" || dump "$tmp/portal.out" "portal"
+    scan "$pmarker" >"$tmp/scan"
+    sed 's/^/# portal run: /' "$tmp/scan"
+    check "... the capture on M holds it on both links, never the file's marker" \
+        grep -q "^links A-M True, M-NAT True, marker False\$" "$tmp/scan"
+else
+    ok "# SKIP portal through the relay: no curl"
+    ok "# SKIP ... capture of the portal run: no curl"
+fi
 
 # Control: the same marker in clear along the same relay path (no channel).
 capture_start

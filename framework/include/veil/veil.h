@@ -20,5 +20,6 @@
 #include <veil/entity.h>
 #include <veil/secure_channel.h>
 #include <veil/relay.h>
+#include <veil/portal.h>
 
 #endif
