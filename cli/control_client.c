@@ -237,11 +237,17 @@ int ctl_client_verb(const cli_cmd *cmd, int argc, char **argv, const char *verb,
     int rc = parse(cmd, argc, argv, nargs, false, &o);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    size_t n = (size_t)snprintf(line, sizeof line, "%s", verb);
-    for (int i = 0; i < nargs && n < sizeof line; i++) {
-        if (o.args[i][0] == '\0' || strpbrk(o.args[i], " \t\n") != NULL)
+    size_t n = strlen(verb);
+    memcpy(line, verb, n + 1); /* verbs are short constants */
+    for (int i = 0; i < nargs; i++) {
+        size_t len = strlen(o.args[i]);
+        if (len == 0 || strpbrk(o.args[i], " \t\n") != NULL)
             return cli_usage(cmd, "argument '%s': empty or with a space", o.args[i]);
-        n += (size_t)snprintf(line + n, sizeof line - n, " %s", o.args[i]);
+        if (n + 1 + len >= sizeof line)
+            return cli_usage(cmd, "arguments longer than %u bytes together", CTL_LINE_MAX - 64);
+        line[n++] = ' ';
+        memcpy(line + n, o.args[i], len + 1);
+        n += len;
     }
     return request(cmd, &o, line, 10000);
 }
