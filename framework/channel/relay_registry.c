@@ -185,8 +185,9 @@ static int registry_handle(veil_context *ctx, void *state, veil_message *msg)
     if (rc == VEIL_EVERSION)
         res.code = VEIL_RELAY_BAD_VERSION;
     else if (rc < 0 || req.type != VEIL_RELAY_REGISTER)
-        res.code = rc == VEIL_EFORMAT && len >= 4u && p[1] == VEIL_RELAY_REGISTER ? VEIL_RELAY_BAD_NAME
-                                                                                : VEIL_RELAY_MALFORMED;
+        res.code = rc == VEIL_EFORMAT && p[1] == VEIL_RELAY_REGISTER && p[2] == 0
+                       ? VEIL_RELAY_BAD_NAME /* the decoder refused the name */
+                       : VEIL_RELAY_MALFORMED;
     else
         res.code = (uint8_t)do_register(g, req.name, li);
     if (rc == 0)

@@ -62,6 +62,9 @@ int veil__relay_decode(const uint8_t *in, size_t len, veil_relay_msg *m)
     if (in[1] != VEIL_RELAY_REGISTER && in[1] != VEIL_RELAY_RESULT)
         return veil_error_set(VEIL_EFORMAT, "relay message: type 0x%02x, expected 0x01 or 0x02", in[1]);
     m->code = in[2];
+    if (m->type == VEIL_RELAY_REGISTER && m->code != 0)
+        return veil_error_set(VEIL_EFORMAT, "relay message: REGISTER with 0x%02x where 0 belongs",
+                              m->code);
     size_t n = in[3];
     if (len < 4u + n)
         return veil_error_set(VEIL_ETRUNCATED, "relay message: name of %zu bytes, %zu left", n, len - 4u);

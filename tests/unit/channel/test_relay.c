@@ -256,7 +256,9 @@ static void test_wire_bounds(void **state)
     assert_int_equal(veil__relay_decode(b, (size_t)n, &d), VEIL_EVERSION);
     b[0] = 1, b[1] = 9;
     assert_int_equal(veil__relay_decode(b, (size_t)n, &d), VEIL_EFORMAT);
-    b[1] = VEIL_RELAY_REGISTER, b[5] = ' ';
+    b[1] = VEIL_RELAY_REGISTER, b[2] = 1; /* REGISTER's third byte is 0 (found by fuzz_relay) */
+    assert_int_equal(veil__relay_decode(b, (size_t)n, &d), VEIL_EFORMAT);
+    b[2] = 0, b[5] = ' ';
     assert_int_equal(veil__relay_decode(b, (size_t)n, &d), VEIL_EFORMAT);
     b[3] = 0;
     assert_int_equal(veil__relay_decode(b, 4, &d), VEIL_EFORMAT);
@@ -371,11 +373,15 @@ static void test_refusals(void **state)
                      VEIL_RELAY_BAD_VERSION);
     assert_int_equal(ask(&n, n.r, n.re, b, req_of(b, 1, VEIL_RELAY_RESULT, "r1"), &ch),
                      VEIL_RELAY_MALFORMED);
+    size_t len = req_of(b, 1, VEIL_RELAY_REGISTER, "r1");
+    b[2] = 7; /* REGISTER's reserved byte */
+    assert_int_equal(ask(&n, n.r, n.re, b, len, &ch), VEIL_RELAY_MALFORMED);
+    assert_int_equal(ask(&n, n.r, n.re, b, 3, &ch), VEIL_RELAY_MALFORMED); /* truncated */
     veil_relay_registry_stats st;
     assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
     assert_int_equal(st.names, 3);
     assert_int_equal(st.registered, 3);
-    assert_int_equal(st.refused, 5);
+    assert_int_equal(st.refused, 7);
     net_down(&n);
 }
 
