@@ -241,6 +241,7 @@ static void reg_free(reg *r)
 {
     if (r->timer != NULL)
         veil_node_timer_cancel(r->timer);
+    veil_entity_close(r->e); /* the reference register_start took */
     free(r);
 }
 
@@ -340,13 +341,13 @@ int veil_relay_register_start(veil_entity *e, const char *where, const char *lis
     if (r == NULL)
         return veil_error_set(VEIL_ENOMEM, "out of memory registering relay name '%s'", name);
     r->node = node;
-    r->e = e;
     defaults(r, opts);
     if ((rc = reg_fill(r, where, listener, relay_identifier, name)) < 0 ||
         (rc = veil_ctx_start_worker(veil_node_context(node), r->me, &answer_ops, r)) < 0) {
         free(r);
         return rc;
     }
+    r->e = veil__entity_ref(e); /* it opens channels as e until stopped */
     r->next = all->head;
     all->head = r;
     arm(r, 0, attempt);

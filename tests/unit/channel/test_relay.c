@@ -116,6 +116,9 @@ static void net_up(net *n, const veil_relay_registry_options *o)
 
 static void net_down(net *n)
 {
+    veil_entity *es[] = { n->ae, n->ce, n->re, n->me };
+    for (int i = 0; i < 4; i++)
+        veil_entity_close(es[i]); /* NULL is ignored */
     veil_node *nodes[] = { n->a, n->r, n->m };
     for (int i = 0; i < 3; i++)
         if (nodes[i] != NULL)
