@@ -10,9 +10,12 @@ apt-get install -y -qq --no-install-recommends \
     libsodium-dev libssl-dev libcmocka-dev libjansson-dev libevent-dev \
     clang libclang-rt-dev valgrind \
     python3 python3-dissononce python3-x3dh python3-xeddsa \
-    iproute2 tcpdump \
+    iproute2 tcpdump nftables \
     abigail-tools dpkg-dev debhelper lintian >/dev/null
 # The pkcs11 vault: p11-kit's pkcs11.h to build it (configure
 # --disable-vault-pkcs11 does without); SoftHSM2 and pkcs11-tool (opensc)
 # for its tests, which are skipped only without SoftHSM2.
 apt-get install -y -qq --no-install-recommends libp11-kit-dev softhsm2 opensc >/dev/null
+# Portals (issue #14): real clients and servers carried through them
+# (tests/system/portal-*.sh) and stunnel4 to compare with (veil-bench portal).
+apt-get install -y -qq --no-install-recommends curl redis-server redis-tools iperf3 stunnel4 >/dev/null

@@ -113,10 +113,7 @@ int tcpb_reap(pid_t pid)
 
 /* ---- the case ------------------------------------------------------------- */
 
-typedef struct side {
-    const tcpb_ops *ops;
-    tcpb_peer *peer;
-} side;
+typedef tcpb_side side;
 
 /* Messages per one-direction run: about 64 MiB (smoke: 128 KiB), a whole
  * number of acknowledgements. */
@@ -127,7 +124,7 @@ static long oneway_count(size_t size, bool smoke)
     return bytes / (long)size / per_ack * per_ack;
 }
 
-static int oneway_case(bench_run *b, side s[2], size_t size)
+int tcpb_oneway_medians(bench_run *b, tcpb_side s[2], size_t size, double out[2])
 {
     bool smoke = bench_smoke(b);
     int runs = smoke ? 1 : RUNS;
@@ -144,10 +141,19 @@ static int oneway_case(bench_run *b, side s[2], size_t size)
             }
             mbs[i][r] = (double)count * (double)size / (bench_now_s() - t0) / 1e6;
         }
+    for (int i = 0; i < 2; i++)
+        out[i] = s[i].peer != NULL ? bench_median(mbs[i], (size_t)runs) : 0;
+    return 0;
+}
+
+static int oneway_case(bench_run *b, side s[2], size_t size)
+{
+    double m[2];
+    if (tcpb_oneway_medians(b, s, size, m) < 0)
+        return -1;
     char variant[48];
     snprintf(variant, sizeof variant, "one direction %zu B", size);
-    double v = bench_median(mbs[0], (size_t)runs);
-    double t = s[1].peer ? bench_median(mbs[1], (size_t)runs) : 0;
+    double v = m[0], t = m[1];
     bench_emit(b, variant, "veil channel over TCP", v, "MB/s");
     bench_emit(b, variant, "TLS 1.3 over TCP", t, "MB/s");
     bench_emit(b, variant, "veil / TLS (target >= 1)", t > 0 ? v / t : 0, "x");

@@ -34,7 +34,20 @@ typedef struct tcpb_ops {
 } tcpb_ops;
 
 extern const tcpb_ops tcpb_veil_ops;
+extern const tcpb_ops tcpb_veil_relay_ops; /* the server through a relay process */
 extern const tcpb_ops tcpb_tls_ops;   /* open fails without OpenSSL */
+
+/* One side of a comparison: its ops and the open peer (NULL: skipped). */
+typedef struct tcpb_side {
+    const tcpb_ops *ops;
+    tcpb_peer *peer;
+} tcpb_side;
+
+struct bench_run;
+/* One-direction runs of size bytes (about 64 MiB each), s[0] and s[1]
+ * alternating run by run (5 runs; 1 with --smoke); the median MB/s of each
+ * side into out (0 for a skipped side).  0 or -1. */
+int tcpb_oneway_medians(struct bench_run *b, tcpb_side s[2], size_t size, double out[2]);
 
 /* Fork a server: serve(wfd, arg) runs in the child, writes one line to wfd
  * when it is ready (e.g. its port), serves, and its return value becomes

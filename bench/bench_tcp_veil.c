@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <veil/veil.h>
 
-/* The tcp plugin as a transport of the node, with defaults otherwise. */
+/* The tcp plugin as a transport of the node, with defaults otherwise; the
+ * relay (tcpb_veil_relay_ops) relays. */
 static const char config_text[] = "[transport.tcp]\nplugin = tcp\n";
+static const char relay_config_text[] = "[transport.tcp]\nplugin = tcp\n[node]\nrelay = true\n";
 
 typedef struct node_env {
     veil_node *node;
@@ -27,11 +30,11 @@ typedef struct node_env {
     veil_entity *entity;
 } node_env;
 
-static int env_up(node_env *e)
+static int env_up(node_env *e, const char *text)
 {
     veil_config *cfg;
     memset(e, 0, sizeof *e);
-    int rc = veil_config_new_from_text(&cfg, config_text, "bench_tcp");
+    int rc = veil_config_new_from_text(&cfg, text, "bench_tcp");
     if (rc < 0)
         return rc;
     veil_node_options o = { .size = sizeof o, .config = cfg };
@@ -113,20 +116,42 @@ static const veil_worker_ops sink_ops = { .size = sizeof sink_ops, .handle_messa
 static const veil_worker_ops echo_ops = { .size = sizeof echo_ops, .handle_message = echo_handle };
 static const veil_worker_ops quit_ops = { .size = sizeof quit_ops, .handle_message = quit_handle };
 
-/* arg: the client's identifier (the only peer the listener trusts). */
+/* Through a relay, the server's line goes out once its name is registered. */
+typedef struct ready {
+    int wfd;
+    char line[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8];
+    bool sent;
+} ready;
+
+static void on_registered(veil_node *node, const char *name, int rc, const char *detail, void *arg)
+{
+    ready *r = arg;
+    (void)node, (void)name;
+    if (rc < 0)
+        fprintf(stderr, "tcp: veil server: registering at the relay: %s\n", detail);
+    else if (!r->sent)
+        r->sent = tcpb_write_line(r->wfd, r->line) == 0;
+}
+
+/* arg: the client's identifier (the only peer the listener trusts), then
+ * for tcpb_veil_relay_ops the relay's host:port and identifier. */
 static int serve(int wfd, void *arg)
 {
-    const char *client_id = arg;
+    char *client_id = arg, *relay = strchr(client_id, ' '), *relay_id = NULL;
     node_env e;
     sink_state sink = { 0, 0 };
     veil_address bound;
     veil_trust_policy *p;
-    char line[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8];
-    int rc = env_up(&e);
+    ready r = { .wfd = wfd };
+    veil_relay_register_options ro = { .size = sizeof ro, .on_state = on_registered, .arg = &r };
+    if (relay != NULL && (*relay++ = '\0', relay_id = strchr(relay, ' ')) != NULL)
+        *relay_id++ = '\0';
+    int rc = env_up(&e, config_text);
     if (rc == 0)
         rc = veil_node_transport_listen(e.node, "tcp", "127.0.0.1:0", &bound);
+    const char *trusted = client_id;
     if (rc == 0)
-        rc = veil_trust_policy_new_identifier(e.node, &client_id, 1, &p);
+        rc = veil_trust_policy_new_identifier(e.node, &trusted, 1, &p);
     if (rc == 0)
         rc = veil_secure_channel_listener_open(e.entity, "listener", p);
     static const char *const allowed[] = {"sink", "echoer", "quit"};
@@ -135,10 +160,12 @@ static int serve(int wfd, void *arg)
     if (rc == 0 && (rc = veil_ctx_start_worker(e.app, "sink", &sink_ops, &sink)) == 0 &&
         (rc = veil_ctx_start_worker(e.app, "echoer", &echo_ops, NULL)) == 0)
         rc = veil_ctx_start_worker(e.app, "quit", &quit_ops, NULL);
-    if (rc == 0) {
-        snprintf(line, sizeof line, "%s %s\n", bound.bytes, veil_entity_identifier(e.entity));
-        rc = tcpb_write_line(wfd, line) < 0 ? VEIL_EIO : 0;
-    }
+    if (rc == 0)
+        snprintf(r.line, sizeof r.line, "%s %s\n", bound.bytes, veil_entity_identifier(e.entity));
+    if (rc == 0 && relay_id != NULL)
+        rc = veil_relay_register_start(e.entity, relay, "relay_listener", relay_id, "bob", &ro);
+    else if (rc == 0)
+        rc = tcpb_write_line(wfd, r.line) < 0 ? VEIL_EIO : 0;
     if (rc == 0)
         rc = veil_node_run(e.node, -1);
     if (rc < 0)
@@ -147,11 +174,45 @@ static int serve(int wfd, void *arg)
     return rc < 0 ? 1 : 0;
 }
 
+/* The relay process: a relaying node with a listener that lets anyone
+ * register, the registry and its forwarder; runs until it is killed. */
+static int serve_relay(int wfd, void *arg)
+{
+    node_env e;
+    veil_address bound;
+    veil_trust_policy *p;
+    char line[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8];
+    static const char *const none[] = { NULL }, *const registry[] = { "relay_registry" };
+    (void)arg;
+    int rc = env_up(&e, relay_config_text);
+    if (rc == 0)
+        rc = veil_node_transport_listen(e.node, "tcp", "127.0.0.1:0", &bound);
+    if (rc == 0)
+        rc = veil_trust_policy_new(e.node, "everyone", none, &p);
+    if (rc == 0)
+        rc = veil_secure_channel_listener_open(e.entity, "relay_listener", p);
+    if (rc == 0)
+        rc = veil_secure_channel_listener_allow(e.node, "relay_listener", registry, 1);
+    if (rc == 0)
+        rc = veil_relay_registry_start(e.node, NULL, NULL);
+    if (rc == 0) {
+        snprintf(line, sizeof line, "%s %s\n", bound.bytes, veil_entity_identifier(e.entity));
+        rc = tcpb_write_line(wfd, line) < 0 ? VEIL_EIO : 0;
+    }
+    if (rc == 0)
+        rc = veil_node_run(e.node, -1);
+    if (rc < 0)
+        (void)fail("relay", rc);
+    env_down(&e);
+    return rc < 0 ? 1 : 0;
+}
+
 /* ---- client (this process) ------------------------------------------- */
 
 struct tcpb_peer {
     node_env e;
-    pid_t pid;
+    pid_t pid, relay_pid;
+    char relay[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8]; /* "host:port id" */
     veil_address channel;
     veil_route sink, echo;
     uint64_t acked;               /* the sink's count after the last run */
@@ -165,7 +226,8 @@ static int route_via(veil_route *r, const veil_address *first, const char *rest)
     return rc < 0 ? rc : veil_route_append_str(r, rest);
 }
 
-/* line: "<host:port> <identifier>" from the server. */
+/* line: "<host:port> <identifier>" from the server.  Through the relay
+ * (p->relay set): dial the relay, route [relay, bob, listener] from it. */
 static int open_channel(tcpb_peer *p, char *line)
 {
     char *sp = strchr(line, ' ');
@@ -176,10 +238,14 @@ static int open_channel(tcpb_peer *p, char *line)
     veil_address peer;
     veil_trust_policy *policy;
     veil_route r;
-    int rc = veil_node_transport_connect(p->e.node, "tcp", line, &peer);
+    int rc = veil_node_transport_connect(p->e.node, "tcp", p->relay[0] != '\0' ? p->relay : line,
+                                         &peer);
     if (rc == 0)
         rc = veil_trust_policy_new_identifier(p->e.node, &server_id, 1, &policy);
-    if (rc == 0 && (rc = route_via(&r, &peer, "listener")) < 0)
+    if (rc == 0 && (rc = route_via(&r, &peer, p->relay[0] != '\0' ? "relay" : "listener")) == 0 &&
+        p->relay[0] != '\0' && (rc = veil_route_append_str(&r, "bob")) == 0)
+        rc = veil_route_append_str(&r, "listener");
+    if (rc < 0)
         veil_trust_policy_free(policy);
     if (rc == 0)
         rc = veil_secure_channel_open(p->e.entity, &r, policy, &p->channel);
@@ -207,31 +273,42 @@ static void veil_close(tcpb_peer *p)
         if (tcpb_reap(p->pid) < 0 && waitpid(p->pid, &status, WNOHANG) >= 0)
             fprintf(stderr, "tcp: the veil server process failed\n");
     }
+    if (p->relay_pid > 0) {
+        kill(p->relay_pid, SIGTERM);
+        (void)tcpb_reap(p->relay_pid);
+    }
     env_down(&p->e);
     free(p);
 }
 
-static int veil_open(tcpb_peer **out)
+static int open_with(tcpb_peer **out, bool via_relay)
 {
     tcpb_peer *p = calloc(1, sizeof *p);
     char line[VEIL_ADDRESS_TEXT_MAX + VEIL_IDENTIFIER_LEN + 8];
+    char arg[2 * sizeof line + VEIL_IDENTIFIER_LEN];
     if (p == NULL)
         return -1;
-    int rc = env_up(&p->e);
+    int rc = env_up(&p->e, config_text);
     if (rc < 0) {
         (void)fail("node", rc);
         veil_close(p);
         return -1;
     }
-    /* The child gets a copy of our identifier to trust; its own node is
-     * made after the fork. */
-    char *client_id = strdup(veil_entity_identifier(p->e.entity));
-    if (client_id == NULL || tcpb_spawn(serve, client_id, &p->pid, line, sizeof line) < 0) {
-        free(client_id);
+    /* The children get a copy of our identifier to trust (and the relay's
+     * address and identifier); their own nodes are made after the fork. */
+    if (via_relay && tcpb_spawn(serve_relay, NULL, &p->relay_pid, p->relay, sizeof p->relay) < 0) {
         veil_close(p);
         return -1;
     }
-    free(client_id);
+    snprintf(arg, sizeof arg, "%s%s%s", veil_entity_identifier(p->e.entity), via_relay ? " " : "",
+             p->relay);
+    if (tcpb_spawn(serve, arg, &p->pid, line, sizeof line) < 0) {
+        veil_close(p);
+        return -1;
+    }
+    char *sp = strchr(p->relay, ' ');
+    if (sp != NULL)
+        *sp = '\0'; /* the relay's host:port is what the client dials */
     if ((rc = open_channel(p, line)) < 0) {
         (void)fail("channel over TCP", rc);
         veil_close(p);
@@ -295,4 +372,17 @@ static int veil_rtt(tcpb_peer *p, size_t size, long count, double *samples)
     return 0;
 }
 
+static int veil_open(tcpb_peer **out)
+{
+    return open_with(out, false);
+}
+
+/* The same server reached through a relay process by a registered name. */
+static int veil_relay_open(tcpb_peer **out)
+{
+    return open_with(out, true);
+}
+
 const tcpb_ops tcpb_veil_ops = { "veil", veil_open, veil_oneway, veil_rtt, veil_close };
+const tcpb_ops tcpb_veil_relay_ops = { "veil via relay", veil_relay_open, veil_oneway, veil_rtt,
+                                       veil_close };

@@ -121,5 +121,8 @@ extern const cli_cmd cli_channel_cmds[];
 extern const cli_cmd cli_connection_cmds[];
 extern const cli_cmd cli_secure_channel_cmds[];
 extern const cli_cmd cli_message_cmds[];
+extern const cli_cmd cli_relay_cmds[];          /* relay.c */
+extern const cli_cmd cli_tcp_outlet_cmds[];     /* portal_client.c */
+extern const cli_cmd cli_tcp_inlet_cmds[];
 
 #endif

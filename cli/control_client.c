@@ -197,6 +197,17 @@ static int request(const cli_cmd *cmd, const client_opts *o, const char *line,
     return rc;
 }
 
+int ctl_client_request(const cli_cmd *cmd, const char *config, const char *socket,
+                       const char *name, const char *line, unsigned long timeout_ms)
+{
+    client_opts o;
+    memset(&o, 0, sizeof o);
+    o.config = config;
+    o.socket = socket;
+    o.name = name != NULL ? name : "veil";
+    return request(cmd, &o, line, timeout_ms);
+}
+
 /* Routes go on the request line without spaces ("a => b" -> "a=>b"). */
 static void squeeze(const char *in, char *out, size_t cap)
 {
@@ -215,6 +226,29 @@ static int simple(const cli_cmd *cmd, int argc, char **argv, const char *verb, i
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
     snprintf(line, sizeof line, "%s%s%s", verb, nargs > 0 ? " " : "", nargs > 0 ? o.args[0] : "");
+    return request(cmd, &o, line, 10000);
+}
+
+/* A request of verb and its nargs arguments joined by spaces (relay.c). */
+int ctl_client_verb(const cli_cmd *cmd, int argc, char **argv, const char *verb, int nargs)
+{
+    client_opts o;
+    char line[CTL_LINE_MAX];
+    int rc = parse(cmd, argc, argv, nargs, false, &o);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    size_t n = strlen(verb);
+    memcpy(line, verb, n + 1); /* verbs are short constants */
+    for (int i = 0; i < nargs; i++) {
+        size_t len = strlen(o.args[i]);
+        if (len == 0 || strpbrk(o.args[i], " \t\n") != NULL)
+            return cli_usage(cmd, "argument '%s': empty or with a space", o.args[i]);
+        if (n + 1 + len >= sizeof line)
+            return cli_usage(cmd, "arguments longer than %u bytes together", CTL_LINE_MAX - 64);
+        line[n++] = ' ';
+        memcpy(line + n, o.args[i], len + 1);
+        n += len;
+    }
     return request(cmd, &o, line, 10000);
 }
 
@@ -268,13 +302,6 @@ static int cmd_send(const cli_cmd *cmd, int argc, char **argv)
     return request(cmd, &o, line, o.timeout_ms + 2000);
 }
 
-#define SOCK_OPTS \
-    "  -c, --config FILE        the daemon's configuration ([control] socket, [daemon] name)\n" \
-    "      --socket PATH        the control socket\n" \
-    "      --name NAME          the daemon's name, for the default socket path (veil)\n" \
-    "  -h, --help               this text\n" \
-    "Exit status: 0 ok, 1 the daemon answered with an error, 2 bad command line,\n" \
-    "3 no daemon serves the socket.\n"
 
 const cli_cmd cli_status_cmds[] = {
     { "status", "show", cmd_status, "the daemon: identifier, uptime, counts",

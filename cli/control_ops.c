@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "portal.h"
 
 #define OPS_MAX CTL_CLIENTS_MAX
 #define SEND_TIMEOUT_MAX 600000u
@@ -40,7 +41,7 @@ static const char *code_name(int rc)
         { VEIL_EDENIED, "EDENIED" }, { VEIL_EHANDSHAKE, "EHANDSHAKE" },
         { VEIL_EAUTH, "EAUTH" }, { VEIL_ECLOSED, "ECLOSED" }, { VEIL_EREVOKED, "EREVOKED" },
         { VEIL_EEXPIRED, "EEXPIRED" }, { VEIL_ESTOPPED, "ESTOPPED" }, { VEIL_EBUSY, "EBUSY" },
-        { VEIL_EAGAIN, "EAGAIN" }, { VEIL_EUNSUPPORTED, "EUNSUPPORTED" },
+        { VEIL_EAGAIN, "EAGAIN" }, { VEIL_EEXIST, "EEXIST" }, { VEIL_EUNSUPPORTED, "EUNSUPPORTED" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].rc == rc)
@@ -48,7 +49,7 @@ static const char *code_name(int rc)
     return "EFAIL";
 }
 
-static void reply_error(struct ctl_client *c, int rc)
+void ctl_reply_error(struct ctl_client *c, int rc)
 {
     const char *detail = veil_last_error();
     ctl_reply(c, "error %s %s", code_name(rc), detail[0] != '\0' ? detail : veil_strerror(rc));
@@ -166,7 +167,7 @@ static void do_channel_close(struct ctl_client *c, veil_daemon *d, const char *a
     if (rc == 0)
         rc = veil_secure_channel_close(d->node, &a);
     if (rc != 0)
-        return reply_error(c, rc);
+        return ctl_reply_error(c, rc);
     daemon_chan_remove(d, &a);
     dlog(VEIL_LOG_INFO, "channel %s closed by a control request", arg);
     ctl_reply(c, "ok");
@@ -184,7 +185,7 @@ static void do_connection_list(struct ctl_client *c, veil_daemon *d)
     veil_transport_stats ts = { .size = sizeof ts };
     int rc = veil_node_transport_stats(d->node, "tcp", &ts);
     if (rc != 0)
-        return reply_error(c, rc);
+        return ctl_reply_error(c, rc);
     ctl_reply(c, "= transport tcp open %llu accepted %llu dialed %llu closed %llu bytes_sent "
               "%llu bytes_received %llu", (unsigned long long)ts.connections_open,
               (unsigned long long)ts.connections_accepted,
@@ -192,7 +193,7 @@ static void do_connection_list(struct ctl_client *c, veil_daemon *d)
               (unsigned long long)ts.connections_closed, (unsigned long long)ts.bytes_sent,
               (unsigned long long)ts.bytes_received);
     if ((rc = veil_node_transport_connections(d->node, "tcp", list_conn, c)) != 0)
-        return reply_error(c, rc);
+        return ctl_reply_error(c, rc);
     for (size_t i = 0; i < DAEMON_CONNS_MAX; i++)
         if (d->conns[i].used)
             ctl_reply(c, "= %s %s", d->conns[i].peer, d->conns[i].state);
@@ -246,7 +247,7 @@ static void open_done(veil_node *node, int rc, const veil_address *channel, cons
     } else {
         dlog(VEIL_LOG_WARN, "channel to %s: %s", op->route, veil_last_error());
         if (op->client != NULL)
-            reply_error(op->client, rc);
+            ctl_reply_error(op->client, rc);
     }
     struct ctl_client *c = op->client;
     op->used = false;
@@ -260,12 +261,12 @@ static bool do_create(struct ctl_client *c, veil_daemon *d, char *args)
     veil_trust_policy *p = NULL;
     char *route = strchr(args, ' ');
     if (route == NULL)
-        return reply_error(c, veil_error_set(VEIL_EINVAL, "usage: secure-channel-create TRUST "
+        return ctl_reply_error(c, veil_error_set(VEIL_EINVAL, "usage: secure-channel-create TRUST "
                                                           "ROUTE")), false;
     *route++ = '\0';
     ctl_op *op = op_new(c, false);
     if (op == NULL)
-        return reply_error(c, veil_error_set(VEIL_EBUSY, "too many pending requests")), false;
+        return ctl_reply_error(c, veil_error_set(VEIL_EBUSY, "too many pending requests")), false;
     snprintf(op->route, sizeof op->route, "%s", route);
     int rc = parse_route(d, route, &r);
     if (rc == 0 && strcmp(args, "-") == 0 && !veil_config_has_section(veil_node_config(d->node),
@@ -278,7 +279,7 @@ static bool do_create(struct ctl_client *c, veil_daemon *d, char *args)
         rc = veil_secure_channel_open_async(d->entity, &r, p, open_done, op, &op->channel);
     if (rc != 0) {
         op->used = false;
-        reply_error(c, rc);
+        ctl_reply_error(c, rc);
         return false;
     }
     return true;
@@ -376,22 +377,22 @@ static bool do_send(struct ctl_client *c, veil_daemon *d, char *args)
         text = strchr(route, ' ');
     }
     if (text == NULL)
-        return reply_error(c, veil_error_set(VEIL_EINVAL, "usage: message-send TIMEOUT_MS "
+        return ctl_reply_error(c, veil_error_set(VEIL_EINVAL, "usage: message-send TIMEOUT_MS "
                                                           "ROUTE TEXT")), false;
     *text++ = '\0';
     errno = 0;
     unsigned long ms = strtoul(args, &end, 10);
     if (*end != '\0' || errno != 0 || ms == 0 || ms > SEND_TIMEOUT_MAX)
-        return reply_error(c, veil_error_set(VEIL_EINVAL, "timeout '%s': not 1..%u ms", args,
+        return ctl_reply_error(c, veil_error_set(VEIL_EINVAL, "timeout '%s': not 1..%u ms", args,
                                              SEND_TIMEOUT_MAX)), false;
     ctl_op *op = op_new(c, true);
     if (op == NULL)
-        return reply_error(c, veil_error_set(VEIL_EBUSY, "too many pending requests")), false;
+        return ctl_reply_error(c, veil_error_set(VEIL_EBUSY, "too many pending requests")), false;
     snprintf(op->route, sizeof op->route, "%s", route);
     int rc = start_send(d, op, ms, route, text);
     if (rc != 0) {
         op->used = false;
-        reply_error(c, rc);
+        ctl_reply_error(c, rc);
         return false;
     }
     return true;
@@ -402,6 +403,7 @@ static bool do_send(struct ctl_client *c, veil_daemon *d, char *args)
 bool ctl_dispatch(struct ctl_client *c, char *line)
 {
     veil_daemon *d = ctl_daemon(c);
+    int rc = 0;
     char *args = strchr(line, ' ');
     if (args != NULL)
         *args++ = '\0';
@@ -417,6 +419,11 @@ bool ctl_dispatch(struct ctl_client *c, char *line)
         return do_create(c, d, args);
     else if (strcmp(line, "message-send") == 0 && args != NULL)
         return do_send(c, d, args);
+    else if (strncmp(line, "relay-", 6) == 0 && relay_dispatch(c, d, line, args, &rc)) {
+        if (rc < 0)
+            ctl_reply_error(c, rc);
+    } else if (strncmp(line, "tcp-", 4) == 0)
+        return portal_dispatch(c, d, line, args);
     else
         ctl_reply(c, "error EINVAL unknown request '%.64s'%s (see docs/CONTROL.md)", line,
                   args != NULL ? " or wrong arguments" : "");

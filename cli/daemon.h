@@ -33,6 +33,14 @@ typedef struct daemon_chan {
     uint64_t opened;                     /* wall clock, seconds */
 } daemon_chan;
 
+/* A name `veil relay register` asked the daemon to keep registered. */
+#define DAEMON_RELAY_NAMES_MAX 16u
+typedef struct daemon_relay_name {
+    bool used;
+    char name[VEIL_RELAY_NAME_MAX + 1];
+    char where[VEIL_ADDRESS_TEXT_MAX + 1];
+} daemon_relay_name;
+
 typedef struct daemon_conn {
     bool used;
     char peer[VEIL_ADDRESS_TEXT_MAX + 1];
@@ -59,6 +67,7 @@ typedef struct veil_daemon {
     struct ctl_client *clients[CTL_CLIENTS_MAX];
     daemon_chan chans[DAEMON_CHANNELS_MAX];
     daemon_conn conns[DAEMON_CONNS_MAX];
+    daemon_relay_name relay_names[DAEMON_RELAY_NAMES_MAX];
     uint64_t requests, refused_peers;
 } veil_daemon;
 
@@ -74,6 +83,14 @@ void ctl_reply(struct ctl_client *c, const char *fmt, ...) __attribute__((format
 /* The request of c is answered (its last line sent): read the next one. */
 void ctl_done(struct ctl_client *c);
 veil_daemon *ctl_daemon(struct ctl_client *c);
+/* "error CODE detail" for rc (docs/CONTROL.md). */
+void ctl_reply_error(struct ctl_client *c, int rc);
+/* control_client.c: send one request line to the daemon of -c CONFIG /
+ * --socket / --name and print the answer's data lines (exit codes as the
+ * client commands'). */
+struct cli_cmd;
+int ctl_client_request(const struct cli_cmd *cmd, const char *config, const char *socket,
+                       const char *name, const char *line, unsigned long timeout_ms);
 
 /* control_ops.c: run one request line (NUL-terminated, no newline).
  * Answers at once, or later for secure-channel-create / message-send. */
@@ -99,6 +116,27 @@ int daemon_listener_start(veil_daemon *d, const char *sec);
 int daemon_listener_allow(veil_daemon *d, const char *sec);
 int daemon_listeners_start(veil_daemon *d);
 int daemon_echo_start(veil_daemon *d);
+
+/* The options of every command served by the daemon, for their --help. */
+#define SOCK_OPTS \
+    "  -c, --config FILE        the daemon's configuration ([control] socket, [daemon] name)\n" \
+    "      --socket PATH        the control socket\n" \
+    "      --name NAME          the daemon's name, for the default socket path (veil)\n" \
+    "  -h, --help               this text\n" \
+    "Exit status: 0 ok, 1 the daemon answered with an error, 2 bad command line,\n" \
+    "3 no daemon serves the socket.\n"
+
+/* control_client.c: send "VERB ARG..." (nargs arguments) and print the
+ * answer; an exit code. */
+int ctl_client_verb(const struct cli_cmd *cmd, int argc, char **argv, const char *verb,
+                    int nargs);
+
+/* relay_daemon.c: [relay] and [register.NAME] (checked; started), and the
+ * control requests relay-create, relay-list, relay-register (false: not
+ * one of them; *rc < 0: answer with that error). */
+int daemon_relay_check(const veil_config *cfg);
+int daemon_relay_start(veil_daemon *d);
+bool relay_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char *args, int *rc);
 
 /* Log through veil's log (timestamps, syslog) as component "daemon". */
 #define dlog(level, ...) veil_log(level, "daemon", __VA_ARGS__)

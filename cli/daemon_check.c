@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "portal.h"
 
 static const char *const daemon_keys[] = { "name", "identity", "log", "log_level", "echo",
                                            NULL };
@@ -61,11 +62,15 @@ static int check_listener(veil_node *node, const veil_config *cfg, const char *s
 int daemon_config_check(veil_node *node, const veil_config *cfg)
 {
     int rc = check_daemon(cfg);
+    if (rc == 0)
+        rc = daemon_relay_check(cfg);
     size_t n = veil_config_section_count(cfg);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *sec = veil_config_section_name(cfg, i);
         if (strncmp(sec, "listener.", 9) == 0)
             rc = check_listener(node, cfg, sec);
+        else if (strncmp(sec, "inlet.", 6) == 0 || strncmp(sec, "outlet.", 7) == 0)
+            rc = portal_config_check(node, cfg, sec);
     }
     return rc;
 }

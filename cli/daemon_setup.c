@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "portal.h"
 
 /* ---- channel and connection tables ------------------------------------- */
 
@@ -148,6 +149,7 @@ int daemon_listener_allow(veil_daemon *d, const char *sec)
     const char *list = veil_config_get(d->cfg, sec, "allowed_workers");
     snprintf(buf, sizeof buf, "%s", list != NULL ? list : "");
     size_t n = split_list(buf, w, 32);
+    n += portal_outlet_names(w + n, 32 - n); /* outlets: reachable through every listener */
     return veil_secure_channel_listener_allow(d->node, listener_address(d->cfg, sec), w, n);
 }
 

@@ -10,7 +10,8 @@ static const cli_cmd *const groups[] = { cli_identity_cmds,       cli_vault_cmds
                                          cli_config_cmds,         cli_node_cmds,
                                          cli_status_cmds,         cli_channel_cmds,
                                          cli_connection_cmds,     cli_secure_channel_cmds,
-                                         cli_message_cmds };
+                                         cli_message_cmds,        cli_tcp_outlet_cmds,
+                                         cli_tcp_inlet_cmds,      cli_relay_cmds };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static void print_usage(FILE *out)
@@ -75,7 +76,8 @@ static int finish(const cli_cmd *c, int rc)
  * cli/daemon_check.c, before any node is made. */
 static int register_sections(void)
 {
-    static const char *const mine[] = { "daemon", "control", "listener.*" };
+    static const char *const mine[] = { "daemon", "control", "listener.*", "inlet.*",
+                                        "outlet.*", "relay", "register.*" };
     for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
         int rc = veil_config_register_section(mine[i], NULL);
         if (rc < 0) {

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "portal.h"
 
 static veil_node *volatile signal_node;
 static volatile sig_atomic_t got_stop, got_hup;
@@ -159,7 +160,11 @@ static int setup(veil_daemon *d)
     if (rc == 0)
         rc = daemon_echo_start(d);
     if (rc == 0)
+        rc = daemon_portals_start(d); /* outlets before listeners: these allow them */
+    if (rc == 0)
         rc = daemon_listeners_start(d);
+    if (rc == 0)
+        rc = daemon_relay_start(d);
     return rc;
 }
 

@@ -16,6 +16,7 @@
  * code and its own table's reason; the reason on the wire is for people
  * reading captures. */
 #include "channel_internal.h"
+#include "relay_internal.h"
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -40,6 +41,7 @@ static const struct {
     { VEIL_ETIMEDOUT, "prekey expired" },
     { VEIL_EDENIED, "refused by policy" },
     { VEIL_EBUSY, "busy" },
+    { VEIL_ENOROUTE, "no such name at the relay" },
 };
 
 /* The table's entry for rc, or VEIL_EHANDSHAKE's. */
@@ -51,13 +53,27 @@ static size_t entry_of(int rc)
     return 0;
 }
 
-void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
+/* The frame for rc: code, reason, type (cap >= 2 + 64). */
+static size_t hserr_frame(int rc, uint8_t *frame)
 {
-    uint8_t frame[2u + 64u];
     size_t i = entry_of(rc), n = strlen(reasons[i].reason);
     frame[0] = (uint8_t)-reasons[i].code;
     memcpy(frame + 1, reasons[i].reason, n);
     frame[1u + n] = VEIL_CH_HSERR;
+    return n + 2u;
+}
+
+/* A relay's refusal of an unknown name (relay_registry.c): the initiator's
+ * handshake fails with VEIL_EHANDSHAKE naming VEIL_ENOROUTE. */
+size_t veil__relay_refusal_frame(uint8_t *frame, size_t cap)
+{
+    return cap < 2u + 64u ? 0u : hserr_frame(VEIL_ENOROUTE, frame);
+}
+
+void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
+{
+    uint8_t frame[2u + 64u];
+    size_t n = hserr_frame(rc, frame) - 2u;
     char keep[512];
     snprintf(keep, sizeof keep, "%s", veil_last_error());
     if (veil__ch_send_raw(ch, route, frame, n + 2u) < 0)

@@ -25,67 +25,14 @@ if ! have vault-file tcp noise policies; then
 fi
 VEIL_TEST_PASS=daemon-test
 export VEIL_TEST_PASS
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-dump() { [ -f "$1" ] && sed "s/^/# $2: /" "$1"; return 0; }
-
-# run STATUS CMD...: stdout in $tmp/out, stderr in $tmp/err; true when
-# the exit status is STATUS.
-run() {
-    want=$1
-    shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    [ "$got" -eq "$want" ] && return 0
-    echo "# exit $got, wanted $want: $*"
-    dump "$tmp/out" stdout
-    dump "$tmp/err" stderr
-    return 1
-}
-err_has() { grep -q -- "$1" "$tmp/err" || { dump "$tmp/err" stderr; false; }; }
-out_has() { grep -q -- "$1" "$tmp/out" || { dump "$tmp/out" stdout; false; }; }
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
 
 # conf NAME EXTRA: a daemon's configuration.
 conf() {
-    cat >"$tmp/$1.conf" <<EOC
-[vault]
-plugin = file
-path = $tmp/$1.vault
-passphrase_env = VEIL_TEST_PASS
-kdf_n = 1024
-kdf_r = 1
-
-[daemon]
-name = $1
-echo = yes
-
-[control]
-socket = $tmp/run/$1.sock
-
+    daemon_conf "$1" "
 [transport.tcp]
 listen = 127.0.0.1:0
-$2
-EOC
-}
-
-# start NAME: run the daemon; wait (10 s at most) until its socket answers.
-start() {
-    : >"$tmp/$1.log"
-    "$veil" node run -c "$tmp/$1.conf" 2>>"$tmp/$1.log" &
-    echo $! >"$tmp/$1.pid"
-    pids="$pids $!"
-    i=0
-    while [ $i -lt 500 ]; do
-        "$veil" status -c "$tmp/$1.conf" >/dev/null 2>&1 && return 0
-        kill -0 "$(cat "$tmp/$1.pid")" 2>/dev/null || break
-        sleep 0.02
-        i=$((i + 1))
-    done
-    dump "$tmp/$1.log" "$1 log"
-    return 1
+$2"
 }
 
 # stop NAME [SIGNAL]: SIGTERM (or SIGNAL), wait 5 s (then SIGKILL);

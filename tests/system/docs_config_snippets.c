@@ -153,7 +153,8 @@ int main(int argc, char **argv)
     unsigned count = 0, failed = 0;
     /* The veil command's sections (registered by cli/main.c in the
      * daemon; docs/CLI.md shows them), without their checks. */
-    static const char *const cli_sections[] = { "daemon", "control", "listener.*" };
+    static const char *const cli_sections[] = { "daemon", "control", "listener.*", "inlet.*",
+                                                "outlet.*", "relay", "register.*" };
     for (size_t i = 0; i < sizeof cli_sections / sizeof cli_sections[0]; i++)
         if (veil_config_register_section(cli_sections[i], NULL) < 0) {
             fprintf(stderr, "registering [%s]: %s\n", cli_sections[i], veil_last_error());

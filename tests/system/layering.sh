@@ -1,14 +1,15 @@
 #!/bin/sh
 # The layers of libveil (docs/ARCHITECTURE.md, "Layers"), checked (TAP):
 #
-#   channel   framework/channel/   secure channels     <veil/key_agreement.h>, <veil/secure_channel.h>
+#   portal    framework/portal/    TCP inlets/outlets  <veil/portal.h>
+#   channel   framework/channel/   secure channels     <veil/key_agreement.h>, <veil/secure_channel.h>, <veil/relay.h>
 #   identity  framework/identity/  entities, trust     <veil/entity.h>, <veil/trust_policy.h>
 #   core      framework/core/      runtime, codec, config, plugin host, vault wrapper
 #                                                      every other <veil/*.h> but <veil/veil.h>
 #
 # A layer includes only headers of its own layer and of the layers below:
 #  - core files include no identity or channel header, public or internal;
-#  - identity files include no channel header;
+#  - identity files include no channel header; no lower layer a portal one;
 #  - an upper layer reaches the core through its public headers and the two
 #    internal headers meant for it, core/util.h and core/upper.h, never
 #    through the runtime's private ones (runtime.h, pool.h, ...);
@@ -19,8 +20,9 @@
 #    below every layer.
 # Each violation is reported as file:line.  When the build tree holds
 # libveil's objects, the calls are checked too: no core object references
-# a symbol an identity or channel object defines, no identity object one a
-# channel object defines.
+# a symbol an identity, channel or portal object defines, no identity object
+# one a channel or portal object defines, no channel object one a portal
+# object defines.
 #
 # The checks prove they can fail: they are run again on a scratch copy of
 # framework/ with violations planted at known lines, and on a planted core
@@ -37,17 +39,18 @@ show() { sed 's/^/# /' "$1"; }
 # violation ("framework/...:LINE: why"); status 1 when there is any.
 check_includes() (
     cd "$1" || exit 2
-    headers=$(find framework/common framework/core framework/identity framework/channel -name '*.h' | tr '\n' ' ')
-    files=$(find framework/core framework/identity framework/channel framework/include/veil \
+    headers=$(find framework/common framework/core framework/identity framework/channel framework/portal -name '*.h' | tr '\n' ' ')
+    files=$(find framework/core framework/identity framework/channel framework/portal framework/include/veil \
                  -name '*.[ch]' | LC_ALL=C sort)
     # shellcheck disable=SC2086
     awk -v headers="$headers" '
     BEGIN {
-        rank["common"] = -1; rank["core"] = 0; rank["identity"] = 1; rank["channel"] = 2; rank["umbrella"] = 3
+        rank["common"] = -1; rank["core"] = 0; rank["identity"] = 1; rank["channel"] = 2; rank["portal"] = 3; rank["umbrella"] = 4
         n = split("common error log address message access node codec config plugin vault transport", c, " ")
         for (i = 1; i <= n; i++) pub[c[i] ".h"] = "core"
         pub["entity.h"] = "identity"; pub["trust_policy.h"] = "identity"
-        pub["key_agreement.h"] = "channel"; pub["secure_channel.h"] = "channel"
+        pub["key_agreement.h"] = "channel"; pub["secure_channel.h"] = "channel"; pub["relay.h"] = "channel"
+        pub["portal.h"] = "portal"
         pub["veil.h"] = "umbrella"
         for_upper["util.h"] = 1; for_upper["upper.h"] = 1
         n = split(headers, h, " ")
@@ -112,12 +115,18 @@ check_symbols() (
     undefs() { for o in "$1"/*.o; do nm -u "$o" | awk -v o="$(basename "$o")" '{print o, $NF}'; done; }
     defs "$2" >"$tmp/def.identity"
     defs "$3" >"$tmp/def.channel"
+    if [ -n "${4:-}" ]; then defs "$4"; fi >"$tmp/def.portal"
     undefs "$1" | while read -r o s; do
         grep -qx "$s" "$tmp/def.identity" && echo "core object $o: calls $s (defined in the identity layer)"
         grep -qx "$s" "$tmp/def.channel" && echo "core object $o: calls $s (defined in the channel layer)"
+        grep -qx "$s" "$tmp/def.portal" && echo "core object $o: calls $s (defined in the portal layer)"
     done >"$tmp/sym.out"
     undefs "$2" | while read -r o s; do
         grep -qx "$s" "$tmp/def.channel" && echo "identity object $o: calls $s (defined in the channel layer)"
+        grep -qx "$s" "$tmp/def.portal" && echo "identity object $o: calls $s (defined in the portal layer)"
+    done >>"$tmp/sym.out"
+    undefs "$3" | while read -r o s; do
+        grep -qx "$s" "$tmp/def.portal" && echo "channel object $o: calls $s (defined in the portal layer)"
     done >>"$tmp/sym.out"
     cat "$tmp/sym.out"
     [ ! -s "$tmp/sym.out" ]
@@ -174,11 +183,11 @@ if [ -z "$build" ] || ! command -v nm >/dev/null 2>&1 ||
     echo "ok 4 # SKIP no libveil objects or no nm in this build"
     exit 0
 fi
-for l in core identity channel; do
+for l in core identity channel portal; do
     mkdir -p "$tmp/obj/$l" && cp "$(objdir $l)"/libveil_la-*.o "$tmp/obj/$l/"
 done
-if check_symbols "$tmp/obj/core" "$tmp/obj/identity" "$tmp/obj/channel" >"$tmp/sym.real" 2>&1; then
-    echo "ok 3 - no core object calls the identity or channel layer, no identity object the channel layer"
+if check_symbols "$tmp/obj/core" "$tmp/obj/identity" "$tmp/obj/channel" "$tmp/obj/portal" >"$tmp/sym.real" 2>&1; then
+    echo "ok 3 - no core object calls the identity, channel or portal layer, no identity object the channel or portal layer, no channel object the portal layer"
 else
     echo "not ok 3 - calls into a layer above"
     show "$tmp/sym.real"

@@ -27,11 +27,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 unset VEIL_CONF VEIL_LOG
-echo "1..3"
+echo "1..4"
 sed -n '/^<!-- quickstart:begin -->$/,/^<!-- quickstart:end -->$/p' "$src/README.md" |
     grep -v '^<!--' | grep -v '^```' >"$tmp/quickstart.sh"
 port=$("${PYTHON3:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -i "s/127\.0\.0\.1:4001/127.0.0.1:$port/g" "$tmp/quickstart.sh"
+# The portal's ports (inlet 7000, web server 8000) too: other tests run at once.
+inport=$("${PYTHON3:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+webport=$("${PYTHON3:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -i -e "s/127\.0\.0\.1:7000/127.0.0.1:$inport/g" -e "s/127\.0\.0\.1:8000/127.0.0.1:$webport/g" \
+    -e "s/http\.server 8000/http.server $webport/" "$tmp/quickstart.sh"
 if [ "$(wc -l <"$tmp/quickstart.sh")" -gt 20 ] && grep -q 'message send' "$tmp/quickstart.sh"; then
     echo "ok 1 - README.md has the quick start between its markers"
 else
@@ -55,4 +60,9 @@ if [ -n "$bob" ] && grep -qE "^sc_[0-9a-f]+ peer $bob role initiator " "$tmp/out
     echo "ok 3 - channel list shows the channel to Bob's identifier"
 else
     echo "not ok 3 - channel list shows the channel to Bob's identifier"
+fi
+if grep -qx 'Hello through a portal' "$tmp/out" && grep -qE '^web from 127\.0\.0\.1:[0-9]+ port [0-9]+ .* opened [1-9]' "$tmp/out"; then
+    echo "ok 4 - curl through the portal prints the web server's file; the inlet lists its stream"
+else
+    echo "not ok 4 - curl through the portal prints the web server's file; the inlet lists its stream"
 fi

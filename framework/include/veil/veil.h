@@ -19,5 +19,7 @@
 #include <veil/transport.h>
 #include <veil/entity.h>
 #include <veil/secure_channel.h>
+#include <veil/relay.h>
+#include <veil/portal.h>
 
 #endif

@@ -1,0 +1,283 @@
+/* veil node run: TCP portals (docs/CLI.md, "Portals"): the outlets of
+ * [outlet.NAME] and inlets of [inlet.NAME], and the control requests
+ * tcp-outlet-* / tcp-inlet-* (docs/CONTROL.md) that add, list and delete
+ * them while the daemon runs.  An outlet is reachable through every
+ * secure-channel listener of the daemon (added to their allowed workers);
+ * its `allow` decides which channel peers may open streams. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "portal.h"
+
+#define PORTALS_MAX 64u
+
+typedef struct portal_ent {
+    bool used, inlet;
+    char name[64];
+    char where[128];            /* outlet: to; inlet: from */
+    char route[CTL_LINE_MAX];   /* inlet: to (the route ending at the outlet) */
+    char trust[1024];           /* outlet: allow; inlet: trust */
+} portal_ent;
+
+static portal_ent ents[PORTALS_MAX];
+
+static const char *const outlet_keys[] = { "to", "allow", "max_streams", NULL };
+static const char *const inlet_keys[] = { "from", "to", "trust", "max_streams", NULL };
+
+static portal_ent *ent_find(const char *name, bool inlet)
+{
+    for (size_t i = 0; i < PORTALS_MAX; i++)
+        if (ents[i].used && ents[i].inlet == inlet && strcmp(ents[i].name, name) == 0)
+            return &ents[i];
+    return NULL;
+}
+
+size_t portal_outlet_names(const char **out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < PORTALS_MAX && n < cap; i++)
+        if (ents[i].used && !ents[i].inlet)
+            out[n++] = ents[i].name;
+    return n;
+}
+
+static int inlet_policy(veil_node *node, void *user, veil_trust_policy **out)
+{
+    portal_ent *e = user;
+    return daemon_trust_policy(node, e->trust, out);
+}
+
+/* Split "ROUTE => OUTLET": route gets all hops but the last. */
+static int split_route(const char *text, veil_route *route, char *outlet, size_t cap)
+{
+    veil_route full;
+    veil_address last;
+    int rc = veil_route_parse(&full, text);
+    size_t n = rc == 0 ? veil_route_count(&full) : 0;
+    if (rc == 0 && n < 2)
+        rc = veil_error_set(VEIL_EINVAL, "to '%s': a route to a secure-channel listener, then "
+                                         "the outlet (e.g. '1#HOST:PORT => LISTENER => OUTLET')",
+                            text);
+    veil_route_init(route);
+    for (size_t i = 0; rc == 0 && i + 1 < n; i++)
+        if ((rc = veil_route_get(&full, i, &last)) == 0)
+            rc = veil_route_append(route, &last);
+    if (rc == 0)
+        rc = veil_route_get(&full, n - 1, &last);
+    if (rc == 0 && last.type != VEIL_ADDRESS_TYPE_LOCAL)
+        rc = veil_error_set(VEIL_EINVAL, "to '%s': the last hop (the outlet) is no local "
+                                         "address", text);
+    if (rc == 0)
+        veil_address_format(&last, outlet, cap);
+    return rc;
+}
+
+static int ent_start(veil_daemon *d, portal_ent *e, uint32_t max_streams)
+{
+    if (!e->inlet) {
+        veil_trust_policy *p = NULL;
+        int rc = daemon_trust_policy(d->node, e->trust, &p);
+        veil_portal_outlet_options o = { sizeof o, e->name, e->where, p, max_streams, 0, "tcp" };
+        return rc != 0 ? rc : veil_portal_outlet_open(d->node, &o);
+    }
+    veil_route r;
+    char outlet[VEIL_ADDRESS_TEXT_MAX + 1];
+    int rc = split_route(e->route, &r, outlet, sizeof outlet);
+    veil_portal_inlet_options o = { sizeof o, e->name, e->where, &r, outlet, d->entity,
+                                    inlet_policy, e, max_streams, "tcp" };
+    return rc != 0 ? rc : veil_portal_inlet_open(d->node, &o);
+}
+
+/* Every listener's allowed workers again, with the outlets. */
+static int allow_all(veil_daemon *d)
+{
+    int rc = 0;
+    size_t n = veil_config_section_count(d->cfg);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *sec = veil_config_section_name(d->cfg, i);
+        if (strncmp(sec, "listener.", 9) == 0 && sec[9] != '\0')
+            rc = daemon_listener_allow(d, sec);
+        if (rc == VEIL_ENOTFOUND) /* at start: listeners come after the outlets */
+            rc = 0;
+    }
+    return rc;
+}
+
+/* Add and start; on failure nothing is left. */
+static int portal_add(veil_daemon *d, bool inlet, const char *name, const char *where,
+                      const char *route, const char *trust, uint32_t max_streams)
+{
+    portal_ent *e = NULL;
+    if (ent_find(name, inlet) != NULL)
+        return veil_error_set(VEIL_EEXIST, "a tcp-%s named '%s' exists", inlet ? "inlet" : "outlet",
+                              name);
+    for (size_t i = 0; i < PORTALS_MAX && e == NULL; i++)
+        if (!ents[i].used)
+            e = &ents[i];
+    if (e == NULL)
+        return veil_error_set(VEIL_ELIMIT, "%u portals at most", PORTALS_MAX);
+    if (strlen(name) >= sizeof e->name || strlen(where) >= sizeof e->where ||
+        strlen(trust) >= sizeof e->trust || strlen(route) >= sizeof e->route)
+        return veil_error_set(VEIL_ELIMIT, "portal '%s': a value is too long", name);
+    memset(e, 0, sizeof *e);
+    e->inlet = inlet;
+    strcpy(e->name, name);
+    strcpy(e->where, where);
+    strcpy(e->route, route);
+    strcpy(e->trust, trust);
+    int rc = ent_start(d, e, max_streams);
+    if (rc == 0) {
+        e->used = true;
+        if (!inlet)
+            rc = allow_all(d);
+    }
+    if (rc == 0)
+        dlog(VEIL_LOG_INFO, "tcp-%s %s: %s %s%s%s, %s %s", inlet ? "inlet" : "outlet", name,
+             inlet ? "from" : "to", where, inlet ? " to " : "", route,
+             inlet ? "trust" : "allow", trust);
+    return rc;
+}
+
+static int portal_delete(veil_daemon *d, bool inlet, const char *name)
+{
+    portal_ent *e = ent_find(name, inlet);
+    if (e == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no tcp-%s named '%s'", inlet ? "inlet" : "outlet",
+                              name);
+    int rc = inlet ? veil_portal_inlet_close(d->node, name)
+                   : veil_portal_outlet_close(d->node, name);
+    e->used = false;
+    if (!inlet && rc == 0)
+        rc = allow_all(d);
+    dlog(VEIL_LOG_INFO, "tcp-%s %s deleted", inlet ? "inlet" : "outlet", name);
+    return rc;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static int get_max(const veil_config *cfg, const char *sec, uint32_t *out)
+{
+    long long v = 0;
+    int rc = veil_config_get_int(cfg, sec, "max_streams", 0, 1, 65536, &v);
+    *out = rc == 0 ? (uint32_t)v : 0;
+    return rc;
+}
+
+int portal_config_check(veil_node *node, const veil_config *cfg, const char *sec)
+{
+    bool inlet = strncmp(sec, "inlet.", 6) == 0;
+    const char *const need[2][3] = { { "to", "allow", NULL }, { "from", "to", "trust" } };
+    uint32_t max;
+    int rc = veil_config_check_keys(cfg, sec, inlet ? inlet_keys : outlet_keys);
+    for (size_t i = 0; rc == 0 && i < 3 && need[inlet][i] != NULL; i++)
+        if (veil_config_get(cfg, sec, need[inlet][i]) == NULL)
+            rc = veil_error_set(VEIL_ECONFIG, "[%s]: needs '%s'", sec, need[inlet][i]);
+    if (rc == 0)
+        rc = get_max(cfg, sec, &max);
+    if (rc == 0 && inlet) {
+        veil_route r;
+        char outlet[VEIL_ADDRESS_TEXT_MAX + 1];
+        rc = split_route(veil_config_get(cfg, sec, "to"), &r, outlet, sizeof outlet);
+    }
+    if (rc == 0 && node != NULL) {
+        veil_trust_policy *p = NULL;
+        rc = daemon_trust_policy(node, veil_config_get(cfg, sec, inlet ? "trust" : "allow"), &p);
+        veil_trust_policy_free(p);
+    }
+    return rc;
+}
+
+int daemon_portals_start(veil_daemon *d)
+{
+    int rc = 0;
+    size_t n = veil_config_section_count(d->cfg);
+    for (int pass = 0; pass < 2; pass++) /* outlets first: listeners allow them */
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            const char *sec = veil_config_section_name(d->cfg, i);
+            bool inlet = strncmp(sec, "inlet.", 6) == 0;
+            uint32_t max = 0;
+            if (inlet != (pass == 1) || (!inlet && strncmp(sec, "outlet.", 7) != 0))
+                continue;
+            const char *name = strchr(sec, '.') + 1;
+            rc = get_max(d->cfg, sec, &max);
+            if (rc == 0)
+                rc = portal_add(d, inlet, name, veil_config_get(d->cfg, sec, inlet ? "from" : "to"),
+                                inlet ? veil_config_get(d->cfg, sec, "to") : "",
+                                veil_config_get(d->cfg, sec, inlet ? "trust" : "allow"), max);
+            if (rc != 0)
+                rc = veil_error_wrap(rc, "[%s]", sec);
+        }
+    return rc;
+}
+
+/* ---- control requests ---------------------------------------------------- */
+
+static void list(struct ctl_client *c, veil_daemon *d, bool inlet)
+{
+    for (size_t i = 0; i < PORTALS_MAX; i++) {
+        portal_ent *e = &ents[i];
+        veil_portal_stats s;
+        if (!e->used || e->inlet != inlet)
+            continue;
+        int rc = inlet ? veil_portal_inlet_stats(d->node, e->name, &s)
+                       : veil_portal_outlet_stats(d->node, e->name, &s);
+        if (rc != 0)
+            memset(&s, 0, sizeof s);
+        if (inlet)
+            ctl_reply(c, "= %s from %s port %u to %s trust %s streams %u opened %llu refused "
+                      "%llu resets %llu bytes_out %llu bytes_in %llu", e->name, e->where,
+                      s.port, e->route, e->trust, s.streams, (unsigned long long)s.opened,
+                      (unsigned long long)s.refused, (unsigned long long)s.resets,
+                      (unsigned long long)s.bytes_out, (unsigned long long)s.bytes_in);
+        else
+            ctl_reply(c, "= %s to %s allow %s streams %u opened %llu refused %llu resets %llu "
+                      "bytes_out %llu bytes_in %llu", e->name, e->where, e->trust, s.streams,
+                      (unsigned long long)s.opened, (unsigned long long)s.refused,
+                      (unsigned long long)s.resets, (unsigned long long)s.bytes_out,
+                      (unsigned long long)s.bytes_in);
+    }
+    ctl_reply(c, "ok");
+}
+
+/* tcp-outlet-create NAME TO ALLOW | tcp-inlet-create NAME FROM TRUST ROUTE */
+static int create(veil_daemon *d, bool inlet, char *args)
+{
+    char *f[4] = { NULL }, *save = NULL;
+    size_t want = inlet ? 4 : 3, n = 0;
+    for (char *t = strtok_r(args, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save))
+        if (n < 4)
+            f[n++] = t;
+        else
+            n++;
+    if (n != want)
+        return veil_error_set(VEIL_EINVAL, "usage: %s", inlet ? "tcp-inlet-create NAME FROM "
+                                                                "TRUST ROUTE"
+                                                              : "tcp-outlet-create NAME TO ALLOW");
+    return portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0);
+}
+
+bool portal_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char *args)
+{
+    bool inlet = strncmp(verb, "tcp-inlet-", 10) == 0;
+    const char *op = verb + (inlet ? 10 : 11);
+    int rc;
+    if (!inlet && strncmp(verb, "tcp-outlet-", 11) != 0)
+        rc = veil_error_set(VEIL_EINVAL, "unknown request '%.64s'", verb);
+    else if (strcmp(op, "list") == 0 && args == NULL)
+        return list(c, d, inlet), false;
+    else if (strcmp(op, "create") == 0 && args != NULL)
+        rc = create(d, inlet, args);
+    else if (strcmp(op, "delete") == 0 && args != NULL)
+        rc = portal_delete(d, inlet, args);
+    else
+        rc = veil_error_set(VEIL_EINVAL, "unknown request '%.64s' or wrong arguments", verb);
+    if (rc == 0)
+        ctl_reply(c, "ok");
+    else
+        ctl_reply_error(c, rc);
+    return false;
+}

@@ -1,0 +1,16 @@
+/* veil node run: TCP portals (cli/portal.c, cli/portal_client.c). */
+#ifndef VEIL_CLI_PORTAL_H
+#define VEIL_CLI_PORTAL_H
+
+#include "daemon.h"
+
+/* [inlet.NAME] / [outlet.NAME]: keys, values (trust built when node is set). */
+int portal_config_check(veil_node *node, const veil_config *cfg, const char *sec);
+/* Start the portals of the configuration (outlets first). */
+int daemon_portals_start(veil_daemon *d);
+/* The running outlets' names (listeners allow them). */
+size_t portal_outlet_names(const char **out, size_t cap);
+/* tcp-outlet-* and tcp-inlet-* requests (answered at once). */
+bool portal_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char *args);
+
+#endif

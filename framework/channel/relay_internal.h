@@ -1,0 +1,38 @@
+/* Relays (veil/relay.h): what the registry, the registrant and the wire
+ * codec share inside the channel layer. */
+#ifndef VEIL_RELAY_INTERNAL_H
+#define VEIL_RELAY_INTERNAL_H
+
+#include <veil/relay.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEIL_RELAY_HIDDEN __attribute__((visibility("hidden")))
+
+/* Message types (docs/PROTOCOL.md, "Relay registration"). */
+#define VEIL_RELAY_REGISTER 0x01u
+#define VEIL_RELAY_RESULT 0x02u
+/* The largest registration message: version, type, code, length, name. */
+#define VEIL_RELAY_MSG_MAX (4u + VEIL_RELAY_NAME_MAX)
+
+typedef struct veil_relay_msg {
+    uint8_t version;
+    uint8_t type;
+    uint8_t code;                       /* RESULT only */
+    char name[VEIL_RELAY_NAME_MAX + 1]; /* NUL-terminated */
+} veil_relay_msg;
+
+/* Encode m into out (cap >= VEIL_RELAY_MSG_MAX); the length, or
+ * VEIL_EINVAL (a name that is not valid). */
+VEIL_RELAY_HIDDEN int veil__relay_encode(const veil_relay_msg *m, uint8_t *out, size_t cap);
+/* Decode exactly len bytes.  VEIL_ETRUNCATED, VEIL_ETRAILING, VEIL_EVERSION
+ * (version byte not 1; m->version is set), VEIL_EFORMAT (unknown type,
+ * length 0 or over the maximum, a byte outside the charset). */
+VEIL_RELAY_HIDDEN int veil__relay_decode(const uint8_t *in, size_t len, veil_relay_msg *m);
+
+/* The HSERR frame a relay answers an unknown name with (channel_hserr.c):
+ * the initiator's open fails at once.  Its length. */
+VEIL_RELAY_HIDDEN size_t veil__relay_refusal_frame(uint8_t *frame, size_t cap);
+
+#endif

@@ -1,0 +1,82 @@
+/* Portals: what the inlet, the outlet and their streams share
+ * (docs/ARCHITECTURE.md, "Portals").  Built on the public API of the
+ * layers below only. */
+#ifndef VEIL_PORTAL_INTERNAL_H
+#define VEIL_PORTAL_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <veil/error.h>
+#include <veil/log.h>
+#include <veil/message.h>
+#include <veil/node.h>
+#include <veil/portal.h>
+#include <veil/secure_channel.h>
+
+#define PORTAL_NAME_MAX VEIL_ADDRESS_MAX
+#define PORTAL_CHECK_MS 1000u /* how often channels are checked for death */
+
+typedef struct portal_side portal_side;
+
+/* One TCP connection carried as one stream. */
+typedef struct portal_stream {
+    portal_side *side;
+    uint32_t id;
+    int fd;
+    veil_watch *watch;
+    uint32_t events;        /* what watch asks for now */
+    uint32_t credit;        /* bytes we may still send to the peer */
+    uint32_t unacked;       /* bytes written to fd the peer was not credited for yet */
+    uint8_t *buf;           /* bytes from the peer fd did not take (ring of VEIL_PORTAL_WINDOW) */
+    uint32_t head, len;
+    bool connecting;        /* outlet: connect(2) in progress, or queued (fd -1) */
+    bool rd_eof;            /* fd said EOF: FIN sent */
+    bool peer_fin;          /* FIN received: shut fd for writing once buf drained */
+    bool wr_shut;
+    veil_address channel;   /* the channel carrying it (len 0: none yet) */
+    veil_route *route;      /* onward route of frames to the peer (NULL: none yet) */
+    bool own_route;
+} portal_stream;
+
+struct portal_side {
+    veil_node *node;
+    veil_context *ctx;      /* the worker's */
+    bool inlet;
+    char name[PORTAL_NAME_MAX + 1];
+    portal_stream **streams;
+    uint32_t n, cap;
+    veil_timer *check;      /* channel death checks */
+    char target[96];        /* outlet: its "to", for logs and reasons */
+    char transport[32];     /* whose send queue gates reads ("" none) */
+    veil_timer *gate;       /* re-arms the streams while the gate is shut */
+    bool closing;
+    /* outlet: a dial finished or a dialing stream went: start queued ones */
+    void (*dial_done)(portal_side *side);
+    veil_portal_stats stats;
+};
+
+/* portal_stream.c */
+int portal_side_init(portal_side *s, veil_node *node, bool inlet, const char *name,
+                     uint32_t cap);
+void portal_side_fini(portal_side *s);   /* resets every stream, frees the table */
+/* A stream on fd (non-blocking, owned from now on); added to the table. */
+int portal_stream_new(portal_side *side, int fd, uint32_t id, portal_stream **out);
+portal_stream *portal_stream_find(portal_side *side, const veil_address *channel,
+                                  uint32_t id);
+/* Start moving bytes (after the route is set / the connect finished). */
+void portal_stream_arm(portal_stream *st);
+/* A frame from the peer for st. */
+void portal_stream_recv(portal_stream *st, const veil_portal_frame *f);
+/* End st with a reset: RST on fd, RESET to the peer when tell_peer. */
+void portal_stream_reset(portal_stream *st, bool tell_peer, const char *why);
+/* Send a frame without data (OPEN, FIN, RESET with reason, CREDIT). */
+int portal_send_ctl(portal_stream *st, uint8_t type, uint32_t credit, const char *reason);
+/* Reset the streams of a channel that is gone (all when channel is NULL). */
+void portal_side_reset_channel(portal_side *side, const veil_address *channel,
+                               const char *why);
+/* Whether the channel at a still runs (veil_secure_channel_stats). */
+bool portal_channel_alive(veil_node *node, const veil_address *a);
+
+#define plog(level, ...) veil_log(level, "portal", __VA_ARGS__)
+
+#endif

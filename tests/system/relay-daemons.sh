@@ -1,0 +1,135 @@
+#!/bin/sh
+# Relays with the veil command only (docs/CLI.md, "Relays"): three daemons
+# on loopback — a relay M ([node] relay, [relay], a listener allowing the
+# registry), a registrant R that only dials out ([register.bob], no tcp
+# listener at all) and an initiator A.  A reaches R's echo worker through
+# M by the registered name; an unknown name is refused at once; A's
+# identity cannot take R's name; R re-registers by itself after M is
+# killed and restarted (same identity, same port), and after its
+# connection to M is cut (ss -K, where the kernel allows it).  Speaks TAP.
+set -u
+top=${VEIL_TOP_BUILDDIR:-.}
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
+veil=$top/veil
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-relay.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+pids=""
+cleanup() {
+    for p in $pids; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+unset VEIL_CONF VEIL_LOG
+if ! have vault-file tcp noise policies; then
+    echo "1..0 # SKIP needs the file vault, tcp, noise and the policies"
+    exit 0
+fi
+VEIL_TEST_PASS=relay-test
+export VEIL_TEST_PASS
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+
+# conf NAME LISTEN EXTRA
+conf() { daemon_conf "$1" "$2
+$3"; }
+
+# wait_list NAME PATTERN [TRIES]: until `veil relay list` on NAME shows PATTERN
+# (every 0.05 s, 200 tries = 10 s by default).
+wait_list() {
+    i=0
+    while [ $i -lt "${3:-200}" ]; do
+        "$veil" relay list -c "$tmp/$1.conf" >"$tmp/list" 2>&1
+        grep -qE -- "$2" "$tmp/list" && return 0
+        sleep 0.05
+        i=$((i + 1))
+    done
+    dump "$tmp/list" "relay list $1"
+    dump "$tmp/$1.log" "$1 log"
+    return 1
+}
+
+echo "1..18"
+
+for d in m r a; do
+    conf $d "" ""
+    "$veil" vault create -c "$tmp/$d.conf" >/dev/null 2>"$tmp/err" &&
+        "$veil" identity create -c "$tmp/$d.conf" >"$tmp/$d.id" 2>"$tmp/err" ||
+        { echo "Bail out! making $d's identity: $(cat "$tmp/err")"; exit 1; }
+done
+m=$(cat "$tmp/m.id")
+r=$(cat "$tmp/r.id")
+a=$(cat "$tmp/a.id")
+
+relay_conf() {
+    conf m "[transport.tcp]
+listen = 127.0.0.1:$1" "[node]
+relay = true
+
+[listener.relay_listener]
+trust = everyone
+allowed_workers = relay_registry
+
+[relay]
+max_names = 16
+max_per_identity = 2"
+}
+relay_conf 0
+check "the relay daemon starts" start m
+port=$(sed -n 's/.*tcp: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/m.log" | head -n 1)
+relay_conf "$port"   # a restart keeps the port
+
+conf r "" "[listener.bob]
+trust = $a
+allowed_workers = echo
+
+[register.bob]
+relay = 127.0.0.1:$port
+listener = relay_listener
+relay_identity = $m
+keepalive_ms = 300"
+conf a "" ""
+check "the registrant daemon (no tcp listener) starts" start r
+check "the initiator daemon starts" start a
+check "R's name is registered (relay list on R: up, 1 registration)" \
+    wait_list r "^registered bob at 127.0.0.1:$port up registrations 1\$"
+check "relay list on M: bob, owned by R's identifier" wait_list m "^name bob owner $r route 1#127\.0\.0\.1:[0-9]+\$"
+
+route="1#127.0.0.1:$port => relay => bob => bob"
+check "A opens a secure channel to R through the relay by name" \
+    run 0 "$veil" secure-channel create -c "$tmp/a.conf" --to "$route" --trust "$r"
+ch=$(sed -n 's/^channel //p' "$tmp/out")
+check "... authenticated as R" grep -qx "peer $r" "$tmp/out"
+check "an echo through it comes back" sh -c \
+    "'$veil' message send -c '$tmp/a.conf' --to '$ch => echo' 'via the relay' >'$tmp/echo' && [ \"\$(cat '$tmp/echo')\" = 'via the relay' ]"
+check "an unknown name is refused at once (EHANDSHAKE, the relay's reason)" sh -c \
+    "! '$veil' secure-channel create -c '$tmp/a.conf' --to '1#127.0.0.1:$port => relay => nosuch => bob' --trust '$r' 2>'$tmp/err' && grep -q 'no such name at the relay' '$tmp/err'"
+
+# A's identity tries to take bob: refused (TAKEN), R keeps it.
+check "veil relay register on A: started" \
+    run 0 "$veil" relay register -c "$tmp/a.conf" bob "127.0.0.1:$port" relay_listener "$m"
+check "... but the relay refused A (EEXIST, name held by another identity)" \
+    sh -c "i=0; while [ \$i -lt 200 ]; do grep -q \"name 'bob' not registered (.*name held by another identity\" '$tmp/a.log' && exit 0; sleep 0.05; i=\$((i+1)); done; exit 1"
+check "... and bob still belongs to R" wait_list m "^name bob owner $r "
+# A would keep trying (and take the name while R is away: docs/PROTOCOL.md,
+# "Relay registration"); its registration lives only in the running daemon.
+kill -9 "$(cat "$tmp/a.pid")"
+check "A's daemon restarts without that registration" start a
+
+# The relay dies and comes back: R registers again by itself.
+kill -9 "$(cat "$tmp/m.pid")"
+check "R notices the relay is gone (down)" wait_list r "^registered bob at .* down registrations 1\$"
+check "the relay restarts on the same port" start m
+check "R registers again (up, 2 registrations)" wait_list r "^registered bob at .* up registrations 2\$" 600
+check "A reaches R by name again" sh -c \
+    "'$veil' secure-channel create -c '$tmp/a.conf' --to '$route' --trust '$r' >'$tmp/out2' && c=\$(sed -n 's/^channel //p' '$tmp/out2') && [ \"\$('$veil' message send -c '$tmp/a.conf' --to \"\$c => echo\" again)\" = again ]"
+
+# The connection is cut under both daemons (ss -K, root and a kernel with
+# sock_destroy): R dials again and registers a third time.
+if [ "$(id -u)" = 0 ] && command -v ss >/dev/null 2>&1 &&
+    ss -K dst 127.0.0.1 dport = ":$port" >/dev/null 2>&1 &&
+    wait_list r "registrations 3\$" 600; then
+    ok "R registers again after its connection was cut (ss -K)"
+elif [ "$(id -u)" != 0 ] || ! command -v ss >/dev/null 2>&1; then
+    ok "# SKIP cutting a connection needs root and ss"
+else
+    not_ok "R registers again after its connection was cut (ss -K)"
+fi

@@ -1,0 +1,141 @@
+/* The portal stream codec (docs/PROTOCOL.md, "Portal streams"): every
+ * frame type round trip, every malformed input refused with its exact
+ * code and detail; the open/close calls' argument errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "assert_error.h"
+
+#include <string.h>
+
+#include <veil/error.h>
+#include <veil/node.h>
+#include <veil/portal.h>
+
+static void test_header_round_trip(void **state)
+{
+    (void)state;
+    uint8_t b[VEIL_PORTAL_HEADER + 4];
+    veil_portal_frame f;
+    static const uint8_t types[] = { VEIL_PORTAL_OPEN, VEIL_PORTAL_FIN, VEIL_PORTAL_RESET };
+    for (size_t i = 0; i < sizeof types; i++) {
+        assert_int_equal(veil_portal_frame_header(b, types[i], 0x01020304u, 0), 6);
+        assert_memory_equal(b, ((uint8_t[]){ 1, types[i], 1, 2, 3, 4 }), 6);
+        assert_int_equal(veil_portal_frame_decode(b, 6, &f), 0);
+        assert_int_equal(f.type, types[i]);
+        assert_int_equal(f.stream, 0x01020304u);
+        assert_int_equal(f.body_len, 0);
+    }
+    assert_int_equal(veil_portal_frame_header(b, VEIL_PORTAL_CREDIT, 7, 65536), 10);
+    assert_int_equal(veil_portal_frame_decode(b, 10, &f), 0);
+    assert_int_equal(f.type, VEIL_PORTAL_CREDIT);
+    assert_int_equal(f.credit, 65536);
+}
+
+static void test_data(void **state)
+{
+    (void)state;
+    static uint8_t b[VEIL_PORTAL_HEADER + VEIL_PORTAL_DATA_MAX + 1];
+    veil_portal_frame f;
+    (void)veil_portal_frame_header(b, VEIL_PORTAL_DATA, 9, 0);
+    memset(b + 6, 0xab, VEIL_PORTAL_DATA_MAX + 1);
+    assert_int_equal(veil_portal_frame_decode(b, 6 + VEIL_PORTAL_DATA_MAX, &f), 0);
+    assert_ptr_equal(f.body, b + 6);
+    assert_int_equal(f.body_len, VEIL_PORTAL_DATA_MAX);
+    assert_int_equal(veil_portal_frame_decode(b, 7, &f), 0);
+    assert_int_equal(f.body_len, 1);
+    assert_error(veil_portal_frame_decode(b, 6 + VEIL_PORTAL_DATA_MAX + 1, &f), VEIL_ELIMIT,
+                 "portal DATA of 65537 bytes (at most 65536)");
+    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT, "portal DATA frame is empty");
+}
+
+static void test_reset_reason(void **state)
+{
+    (void)state;
+    uint8_t b[VEIL_PORTAL_HEADER + VEIL_PORTAL_REASON_MAX + 1];
+    veil_portal_frame f;
+    (void)veil_portal_frame_header(b, VEIL_PORTAL_RESET, 3, 0);
+    memset(b + 6, 'x', sizeof b - 6);
+    assert_int_equal(veil_portal_frame_decode(b, 6 + VEIL_PORTAL_REASON_MAX, &f), 0);
+    assert_int_equal(f.body_len, VEIL_PORTAL_REASON_MAX);
+    assert_error(veil_portal_frame_decode(b, sizeof b, &f), VEIL_ELIMIT,
+                 "portal RESET reason of 201 bytes (at most 200)");
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    veil_portal_frame f;
+    uint8_t b[12] = { 1, VEIL_PORTAL_OPEN, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+    assert_error(veil_portal_frame_decode(b, 5, &f), VEIL_ETRUNCATED,
+                 "portal frame of 5 bytes (header is 6)");
+    assert_error(veil_portal_frame_decode(b, 0, &f), VEIL_ETRUNCATED,
+                 "portal frame of 0 bytes (header is 6)");
+    b[0] = 2;
+    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EVERSION,
+                 "portal frame version 2 (expected 1)");
+    b[0] = 1;
+    b[5] = 0;
+    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
+                 "portal frame for stream 0 (ids start at 1)");
+    b[5] = 1;
+    assert_error(veil_portal_frame_decode(b, 7, &f), VEIL_EFORMAT,
+                 "portal frame type 1 carries 1 body bytes (none belong)");
+    b[1] = VEIL_PORTAL_FIN;
+    assert_error(veil_portal_frame_decode(b, 8, &f), VEIL_EFORMAT,
+                 "portal frame type 3 carries 2 body bytes (none belong)");
+    b[1] = 0;
+    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
+                 "portal frame type 0 unknown (1..5)");
+    b[1] = 6;
+    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
+                 "portal frame type 6 unknown (1..5)");
+    b[1] = VEIL_PORTAL_CREDIT;
+    assert_error(veil_portal_frame_decode(b, 9, &f), VEIL_ETRUNCATED,
+                 "portal CREDIT: 3 body bytes, expected 4");
+    assert_error(veil_portal_frame_decode(b, 11, &f), VEIL_ETRAILING,
+                 "portal CREDIT: 5 body bytes, expected 4");
+    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EFORMAT, "portal CREDIT of 0 bytes");
+    assert_error(veil_portal_frame_decode(NULL, 10, &f), VEIL_EINVAL,
+                 "portal frame: NULL argument");
+}
+
+static void test_open_close_errors(void **state)
+{
+    (void)state;
+    veil_node *node = NULL;
+    veil_context *app = NULL;
+    veil_portal_stats st;
+    assert_int_equal(veil_node_new(&node, &app, NULL), 0);
+    veil_portal_outlet_options o = { sizeof o, "web", "127.0.0.1:1", NULL, 0, 0, NULL };
+    assert_error(veil_portal_outlet_open(node, &o), VEIL_EINVAL,
+                 "portal outlet: missing option (address, to, policy)");
+    veil_portal_inlet_options in = { sizeof in, "web", "127.0.0.1:0", NULL, "web", NULL, NULL,
+                                     NULL, 0, NULL };
+    assert_error(veil_portal_inlet_open(node, &in), VEIL_EINVAL,
+                 "portal inlet: missing option (address, from, route, outlet, entity, policy)");
+    assert_error(veil_portal_inlet_close(node, "web"), VEIL_ENOTFOUND,
+                 "no portal inlet at 'web'");
+    assert_error(veil_portal_outlet_close(node, "web"), VEIL_ENOTFOUND,
+                 "no portal outlet at 'web'");
+    assert_error(veil_portal_outlet_stats(node, "web", &st), VEIL_ENOTFOUND,
+                 "no portal outlet at 'web'");
+    /* The app context is no outlet even though a worker owns "app". */
+    assert_error(veil_portal_inlet_stats(node, "app", &st), VEIL_ENOTFOUND,
+                 "no portal inlet at 'app'");
+    assert_int_equal(veil_node_free(node), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_round_trip),
+        cmocka_unit_test(test_data),
+        cmocka_unit_test(test_reset_reason),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_open_close_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
