@@ -116,15 +116,24 @@ def channel():
     }
 
 
+# The veil-tcp preamble (docs/PROTOCOL.md, "TCP framing"): magic, version 1.
+PREAMBLE = b"\x89VEIL\n" + struct.pack(">H", 1)
+
+
 def tcp_frame():
     two = frame(message(ECHO, APP, b"one")) + frame(message(VIA, APP, b"two" * 40))
+    p = PREAMBLE
     return {
-        "two-frames": b"\x10\x07" + two,
-        "partial": b"\x10\x03" + two + frame(message(ECHO, APP, b"x" * 200))[:50],
-        "zero-length": b"\x00\x01" + frame(message(ECHO, APP, b"")) + b"\x00\x00\x00\x00",
-        "oversize": b"\x00\x02" + struct.pack(">I", 5000) + b"\x01",
-        "big-frame": b"\xff\x09" + frame(message(ECHO, APP, b"B" * 3000)),
-        "bad-body": b"\x20\x05" + frame(b"hello"),
+        "two-frames": b"\x10\x07" + p + two,
+        "partial": b"\x10\x03" + p + two + frame(message(ECHO, APP, b"x" * 200))[:50],
+        "zero-length": b"\x00\x01" + p + frame(message(ECHO, APP, b"")) + b"\x00\x00\x00\x00",
+        "oversize": b"\x00\x02" + p + struct.pack(">I", 5000) + b"\x01",
+        "big-frame": b"\xff\x09" + p + frame(message(ECHO, APP, b"B" * 3000)),
+        "bad-body": b"\x20\x05" + p + frame(b"hello"),
+        "preamble-http": b"\x10\x02" + b"HTTP/1.0 400 Bad request\r\n",
+        "preamble-v2": b"\x10\x02" + p[:6] + struct.pack(">H", 2) + two,
+        "preamble-none": b"\x10\x02" + two,
+        "preamble-partial": b"\x10\x02" + p[:5],
     }
 
 

@@ -35,6 +35,7 @@ typedef struct flood {
     size_t out_len, out_pos;
     uint8_t in[65536];
     size_t in_len;
+    bool preamble_seen;    /* the node's veil-tcp preamble was skipped */
     uint64_t sent, replies;
 } flood;
 
@@ -69,8 +70,11 @@ static inline int flood_connect(flood *f, int port)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* The veil-tcp v1 preamble (docs/PROTOCOL.md, "TCP framing") first. */
+    static const uint8_t preamble[8] = {0x89, 'V', 'E', 'I', 'L', '\n', 0, 1};
     f->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+        write(f->fd, preamble, sizeof preamble) != (ssize_t)sizeof preamble)
         return -1;
     return fcntl(f->fd, F_SETFL, O_NONBLOCK);
 }
@@ -84,6 +88,10 @@ static inline void flood_read(flood *f)
             return;
         f->in_len += (size_t)r;
         size_t pos = 0;
+        if (!f->preamble_seen && f->in_len >= 8) { /* the node's preamble */
+            f->preamble_seen = true;
+            pos = 8;
+        }
         while (f->in_len - pos >= 4) {
             const uint8_t *p = f->in + pos;
             size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
