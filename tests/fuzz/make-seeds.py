@@ -97,13 +97,15 @@ def channel():
     for i, v in enumerate([5, 3, 5, 1000, 2, 4000, 3000]):
         ops += bytes([i & 3]) + struct.pack("<Q", v)
     return {
-        "hs1": b"\x00" + b"\x11" * 32 + b"\x01",
+        "hs1": b"\x00" + b"\x11" * 32 + NOISE + bytes([len(NOISE)]) + b"\x01",
+        "hs1-v2": b"\x00" + b"\x11" * 32 + b"\x01",
         "hs2-proof": b"\x00" + b"\x22" * 48 + proof + b"\x02",
         "hs3-proof": b"\x00" + proof + b"\x03",
         "hserr": b"\x00" + bytes([20]) + b"\x04",
         "hserr-with-text": b"\x00" + bytes([20]) + b"no OPK left" + b"\x04",
         "cookie": b"\x00" + b"\xc0" * 16 + b"\x05",
-        "hs1-cookie": b"\x00" + b"\x11" * 32 + b"\xc0" * 16 + b"\x06",
+        "hs1-cookie": b"\x00" + b"\x11" * 32 + NOISE + bytes([len(NOISE)]) + b"\xc0" * 16
+        + b"\x06",
         "data": b"\x00" + enc(inner(b"hi", ECHO, APP), 7, 0x10),
         "close": b"\x00" + enc(b"", 8, 0x11),
         "accept": b"\x00" + enc(b"", 1, 0x12),
@@ -118,6 +120,10 @@ def channel():
 
 # The veil-tcp preamble (docs/PROTOCOL.md, "TCP framing"): magic, version 1.
 PREAMBLE = b"\x89VEIL\n" + struct.pack(">H", 1)
+
+
+# HS1 names the key agreement (channel handshake version 3).
+NOISE = b"Noise_XX_25519_AESGCM_SHA256"
 
 
 def tcp_frame():
