@@ -65,6 +65,15 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
                                   len - 1u, VEIL_CH_COOKIE_BYTES);
         out->cookie = in;
         return 0;
+    case VEIL_CH_NOTICE: {
+        int code;
+        if (!veil__notice_parse(in, len, &code))
+            return veil_error_set(VEIL_EFORMAT, "channel frame: type 0x0f that is no "
+                                  "undeliverable notice (%zu bytes)", len);
+        out->body = in;
+        out->body_len = len - 1u;
+        return 0;
+    }
     case VEIL_CH_HSERR:
         if (len < 2u || len - 1u > VEIL_CH_HSERR_MAX)
             return veil_error_set(VEIL_EFORMAT, "channel frame: handshake refusal of %zu bytes "

@@ -362,6 +362,21 @@ static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_fra
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
 
+/* The far node has no worker at the listener's address (an undeliverable
+ * notice, unauthenticated like HSERR and honoured like it). */
+static int no_listener(veil_channel *ch)
+{
+    char route[256] = "?";
+    veil_route r;
+    if (ch->route != NULL) {
+        veil__route_unpack(ch->route, &r);
+        veil_route_format(&r, route, sizeof route);
+    }
+    return veil__ch_fail(ch, veil_error_set(VEIL_ENOROUTE, "secure channel: no listener at "
+                                            "'%s': the far node has no worker at that address "
+                                            "(it said so at once)", route));
+}
+
 int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
 {
     if (ch->state == VEIL_CH_ST_HANDSHAKE && ch->session != NULL) {
@@ -371,6 +386,8 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
             return veil__ch_hserr_receive(ch, f);
         if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_COOKIE)
             return veil__ch_cookie_receive(ch, f);
+        if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_NOTICE)
+            return no_listener(ch);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
             return responder_msg3(ch, msg, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HSERR)

@@ -37,6 +37,8 @@ enum {
                               * identity refused by the initiator's policy) */
     VEIL_CH_COOKIE = 0x05,   /* plain: listener under load → initiator: cookie */
     VEIL_CH_HS1_COOKIE = 0x06, /* initiator → listener: HS1's body || cookie */
+    VEIL_CH_NOTICE = VEIL_NOTICE_TYPE, /* plain, from the far node: no worker
+                              * at the listener's address (core/upper.h) */
     VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */

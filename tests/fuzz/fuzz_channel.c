@@ -62,6 +62,12 @@ static void frame_mode(const uint8_t *in, size_t len)
             abort();
         return;
     }
+    case VEIL_CH_NOTICE: { /* a node's undeliverable notice: exactly its 20 bytes */
+        int code;
+        if (len != 20 || !veil__notice_parse(in, len, &code))
+            abort();
+        return;
+    }
     case VEIL_CH_HSERR: {
         /* Plain refusal: a code byte (channel_hserr.c names it with
          * veil_strerror; bytes after it are not used). */

@@ -99,6 +99,7 @@ def channel():
     return {
         "hs1": b"\x00" + b"\x11" * 32 + NOISE + bytes([len(NOISE)]) + b"\x01",
         "hs1-v2": b"\x00" + b"\x11" * 32 + b"\x01",
+        "notice": b"\x00\x03veil.undeliverable\x0f",
         "hs2-proof": b"\x00" + b"\x22" * 48 + proof + b"\x02",
         "hs3-proof": b"\x00" + proof + b"\x03",
         "hserr": b"\x00" + bytes([20]) + b"\x04",

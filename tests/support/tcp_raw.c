@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -219,4 +220,53 @@ int raw_dialed_by(veil_node *node, veil_context *app, int ls, int port)
     assert_int_equal(recv(c, first, sizeof first, MSG_WAITALL), 8);
     assert_memory_equal(first, raw_preamble, sizeof first);
     return c;
+}
+
+size_t raw_available(veil_node *node, int fd, int ms)
+{
+    int avail = 0;
+    for (int waited = 0; waited <= ms; waited += 5) {
+        assert_int_equal(veil_node_run_once(node, 5), 0);
+        assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
+    }
+    return (size_t)avail;
+}
+
+void raw_take_preamble(veil_node *node, int fd)
+{
+    uint8_t got[8];
+    for (int waited = 0; raw_available(node, fd, 0) < sizeof got; waited += 5)
+        assert_true(waited < 5000);
+    assert_int_equal(recv(fd, got, sizeof got, 0), 8);
+    assert_memory_equal(got, raw_preamble, sizeof got);
+}
+
+void raw_send_message(int fd, const char *onward, const char *ret, const void *payload,
+                      size_t plen)
+{
+    veil_route on, rt;
+    uint8_t frame[1024];
+    size_t n;
+    assert_int_equal(veil_route_parse(&on, onward), 0);
+    assert_int_equal(veil_route_parse(&rt, ret), 0);
+    assert_int_equal(veil_codec_encode(&on, &rt, payload, plen, frame + 4, sizeof frame - 4, &n),
+                     0);
+    put32(frame, (uint32_t)n);
+    raw_send(fd, frame, n + 4);
+}
+
+size_t raw_recv_message(veil_node *node, int fd, char *onward, char *ret, size_t tcap,
+                        uint8_t *payload, size_t cap)
+{
+    size_t len = 0, plen;
+    uint8_t *body = read_frame(node, fd, &len);
+    veil_route on, rt;
+    const uint8_t *p;
+    assert_int_equal(veil_codec_decode(body, len, 0, &on, &rt, &p, &plen), 0);
+    veil_route_format(&on, onward, tcap);
+    veil_route_format(&rt, ret, tcap);
+    assert_true(plen <= cap);
+    memcpy(payload, p, plen);
+    free(body);
+    return plen;
 }

@@ -43,4 +43,16 @@ void raw_expect_echo(veil_node *node, int fd, size_t plen, uint8_t fill);
  * node's preamble arrived first, and return it. */
 int raw_dialed_by(veil_node *node, veil_context *app, int ls, int port);
 
+/* Run node for ms (0: one round), then the bytes waiting on fd. */
+size_t raw_available(veil_node *node, int fd, int ms);
+/* Read the node's preamble from fd (running node meanwhile), checked. */
+void raw_take_preamble(veil_node *node, int fd);
+/* Send one message (routes as text) as a frame. */
+void raw_send_message(int fd, const char *onward, const char *ret, const void *payload,
+                      size_t plen);
+/* Read one message (running node; 5 s at most): routes as text (tcap
+ * bytes each), payload into payload (cap); returns its length. */
+size_t raw_recv_message(veil_node *node, int fd, char *onward, char *ret, size_t tcap,
+                        uint8_t *payload, size_t cap);
+
 #endif

@@ -1,12 +1,19 @@
-/* Nodes that speak different key agreements (issue #16): HS1 names the
+/* Handshakes that cannot work fail fast, saying why (issue #16).
+ *
+ * Nodes that speak different key agreements: HS1 names the
  * initiator's (docs/PROTOCOL.md, "Frames"), and a listener configured for
  * another one refuses it before running its own, with an HSERR
  * VEIL_EUNSUPPORTED naming its protocol.  The initiator's open fails at
  * once with VEIL_EUNSUPPORTED, "peer speaks X, this listener Y".  Before,
  * Noise vs Noise failed at message 2 ("static key does not decrypt"),
  * Noise vs X3DH with "initial message is 32 bytes, shorter than the
- * smallest valid one" (or the 10 s handshake timeout).  The listener is a
- * node in a child process, over TCP. */
+ * smallest valid one" (or the 10 s handshake timeout).
+ *
+ * No listener at the address: the far node answers with an undeliverable
+ * notice ([node] answer_undeliverable, default on) and the open fails with
+ * VEIL_ENOROUTE at once; with the key off it times out as before.
+ *
+ * The listener is a node in a child process, over TCP. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,8 +118,8 @@ static double now_s(void)
 
 /* Open a channel from a node with `mine` to a listener with `theirs`:
  * the result, its detail in *detail, and how long it took. */
-static int open_between(const char *mine, const char *theirs, char *detail, size_t cap,
-                        double *took)
+static int open_to(const char *mine, const char *theirs, const char *listener, char *detail,
+                   size_t cap, double *took)
 {
     peer p;
     peer_start(&p, theirs);
@@ -130,7 +137,7 @@ static int open_between(const char *mine, const char *theirs, char *detail, size
     snprintf(hop, sizeof hop, "1#%s", p.where);
     veil_route_init(&r);
     assert_int_equal(veil_route_append_str(&r, hop), 0);
-    assert_int_equal(veil_route_append_str(&r, "listener"), 0);
+    assert_int_equal(veil_route_append_str(&r, listener), 0);
     veil_address ch;
     double t0 = now_s();
     int rc = veil_secure_channel_open(alice, &r, policy, &ch);
@@ -140,6 +147,12 @@ static int open_between(const char *mine, const char *theirs, char *detail, size
     assert_int_equal(veil_node_free(node), 0);
     peer_kill(&p);
     return rc;
+}
+
+static int open_between(const char *mine, const char *theirs, char *detail, size_t cap,
+                        double *took)
+{
+    return open_to(mine, theirs, "listener", detail, cap, took);
 }
 
 static void mismatch(const char *mine, const char *theirs, const char *want)
@@ -181,6 +194,34 @@ static void test_same_protocol_opens(void **state)
     assert_int_equal(open_between(CHACHA, CHACHA, detail, sizeof detail, &took), 0);
 }
 
+static void test_no_listener_fails_fast(void **state)
+{
+    (void)state;
+    char detail[600];
+    double took;
+    int rc = open_to(AESGCM, AESGCM, "nobody", detail, sizeof detail, &took);
+    print_message("# %.3f s: %s\n", took, detail);
+    assert_int_equal(rc, VEIL_ENOROUTE);
+    assert_non_null(strstr(detail, "secure channel: no listener at '"));
+    assert_non_null(strstr(detail, "=> nobody': the far node has no worker at that address"));
+    assert_true(took < 1.0);
+}
+
+/* [node] answer_undeliverable = false on the far node: nothing comes back,
+ * the handshake times out (500 ms here). */
+static void test_no_listener_silent_when_off(void **state)
+{
+    (void)state;
+    char detail[600];
+    double took;
+    int rc = open_to(AESGCM "[secure_channel]\nhandshake_timeout_ms = 500\n",
+                     AESGCM "[node]\nanswer_undeliverable = false\n", "nobody", detail,
+                     sizeof detail, &took);
+    print_message("# %.3f s: %s\n", took, detail);
+    assert_int_equal(rc, VEIL_ETIMEDOUT);
+    assert_true(took >= 0.45);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -188,6 +229,8 @@ int main(void)
         cmocka_unit_test(test_noise_cipher_suites_differ),
         cmocka_unit_test(test_noise_to_x3dh_listener),
         cmocka_unit_test(test_same_protocol_opens),
+        cmocka_unit_test(test_no_listener_fails_fast),
+        cmocka_unit_test(test_no_listener_silent_when_off),
     };
     return cmocka_run_group_tests_name("channel_mismatch", tests, NULL, NULL);
 }
