@@ -10,6 +10,31 @@
 
 #include <string.h>
 
+/* HS1's body (and HS1_COOKIE's before the cookie): KA message 1 ||
+ * protocol || protocol_len:u8.  The name is checked printable here, so
+ * logs and errors can quote it. */
+static int hs1_parse(const uint8_t *in, size_t n, veil_ch_frame *out)
+{
+    if (n < 2u || in[n - 1u] == 0 || in[n - 1u] > VEIL_KA_PROTOCOL_NAME_MAX ||
+        in[n - 1u] > n - 1u)
+        return veil_error_set(VEIL_EFORMAT, "channel frame: first handshake message of %zu "
+                              "bytes without a valid protocol name (length byte %u; 1..%u, "
+                              "channel handshake version 3)", n, n > 0 ? in[n - 1u] : 0u,
+                              VEIL_KA_PROTOCOL_NAME_MAX);
+    out->protocol_len = in[n - 1u];
+    out->protocol = in + n - 1u - out->protocol_len;
+    for (size_t i = 0; i < out->protocol_len; i++)
+        if (out->protocol[i] < 0x20 || out->protocol[i] > 0x7e)
+            return veil_error_set(VEIL_EFORMAT, "channel frame: protocol name byte %zu is 0x%02x "
+                                  "(printable ASCII only)", i, out->protocol[i]);
+    out->body = in;
+    out->body_len = n - 1u - out->protocol_len;
+    if (out->body_len > VEIL_KA_MESSAGE_MAX)
+        return veil_error_set(VEIL_ELIMIT, "channel frame: handshake message of %zu bytes "
+                              "(limit %u)", out->body_len, VEIL_KA_MESSAGE_MAX);
+    return 0;
+}
+
 int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
 {
     if (in == NULL || len == 0)
@@ -18,6 +43,7 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
     out->type = in[len - 1u];
     switch (out->type) {
     case VEIL_CH_HS1:
+        return hs1_parse(in, len - 1u, out);
     case VEIL_CH_HS2:
     case VEIL_CH_HS3:
         if (len - 1u > VEIL_KA_MESSAGE_MAX)
@@ -27,20 +53,27 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
         out->body_len = len - 1u;
         return 0;
     case VEIL_CH_HS1_COOKIE:
-        if (len - 1u < VEIL_CH_COOKIE_BYTES || len - 1u - VEIL_CH_COOKIE_BYTES > VEIL_KA_MESSAGE_MAX)
+        if (len - 1u < VEIL_CH_COOKIE_BYTES)
             return veil_error_set(VEIL_EFORMAT, "channel frame: first handshake message with a "
-                                  "cookie of %zu bytes (%u..%u)", len - 1u, VEIL_CH_COOKIE_BYTES,
-                                  VEIL_KA_MESSAGE_MAX + VEIL_CH_COOKIE_BYTES);
-        out->body = in;
-        out->body_len = len - 1u - VEIL_CH_COOKIE_BYTES;
-        out->cookie = in + out->body_len;
-        return 0;
+                                  "cookie of %zu bytes (at least %u)", len - 1u,
+                                  VEIL_CH_COOKIE_BYTES);
+        out->cookie = in + len - 1u - VEIL_CH_COOKIE_BYTES;
+        return hs1_parse(in, len - 1u - VEIL_CH_COOKIE_BYTES, out);
     case VEIL_CH_COOKIE:
         if (len - 1u != VEIL_CH_COOKIE_BYTES)
             return veil_error_set(VEIL_EFORMAT, "channel frame: cookie of %zu bytes (expected %u)",
                                   len - 1u, VEIL_CH_COOKIE_BYTES);
         out->cookie = in;
         return 0;
+    case VEIL_CH_NOTICE: {
+        int code;
+        if (!veil__notice_parse(in, len, &code))
+            return veil_error_set(VEIL_EFORMAT, "channel frame: type 0x0f that is no "
+                                  "undeliverable notice (%zu bytes)", len);
+        out->body = in;
+        out->body_len = len - 1u;
+        return 0;
+    }
     case VEIL_CH_HSERR:
         if (len < 2u || len - 1u > VEIL_CH_HSERR_MAX)
             return veil_error_set(VEIL_EFORMAT, "channel frame: handshake refusal of %zu bytes "

@@ -75,8 +75,17 @@ static int ka_write(veil_channel *ch, uint8_t type, const uint8_t *payload, size
         if (rc < 0)
             veil_error_wrap(rc, "secure channel: writing handshake message %u", type);
     }
-    if (rc == 0 && (rc = veil_message_resize_payload(m, n + 1u, &buf)) == 0)
-        buf[n] = type; /* frames end with their type */
+    /* HS1 names the key agreement (docs/PROTOCOL.md, "Frames"): the
+     * listener refuses another one before running its own. */
+    size_t pn = type == VEIL_CH_HS1 ? strlen(ch->protocol) : 0;
+    size_t tail = type == VEIL_CH_HS1 ? pn + 1u : 0; /* protocol || protocol_len */
+    if (rc == 0 && (rc = veil_message_resize_payload(m, n + tail + 1u, &buf)) == 0) {
+        if (tail > 0) {
+            memcpy(buf + n, ch->protocol, pn);
+            buf[n + pn] = (uint8_t)pn;
+        }
+        buf[n + tail] = type; /* frames end with their type */
+    }
     if (rc == 0)
         rc = veil__ch_address_to_peer(ch, m, route);
     if (rc < 0) {
@@ -145,7 +154,12 @@ int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const ch
     uint8_t prologue[VEIL_CH_PROLOGUE_MAX];
     size_t plen = 0, n = veil_route_count(route);
     veil_address listener;
-    int rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
+    veil_ka_description d;
+    int rc = veil__ch_ka_describe(ch->ka, ch->ka_inst, fallback, &d);
+    if (rc == 0) { /* named in HS1 */
+        snprintf(ch->protocol, sizeof ch->protocol, "%s", d.protocol);
+        rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
+    }
     bool resolve = rc == 0 && veil__ch_ka_resolves(ch->ka);
     if (resolve) { /* the peer first (X3DH: the listener's bundle); the answer sends HS1 */
         ch->refs++; /* the answer's: done is called exactly once */
@@ -158,6 +172,7 @@ int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const ch
         return rc;
     if ((rc = n > 0 ? veil_route_get(route, n - 1u, &listener) : VEIL_EINVAL) < 0)
         return veil_error_set(VEIL_EINVAL, "secure channel: the route to the listener is empty");
+
     rc = veil__ch_prologue(ch->ka, ch->ka_inst, fallback, ch->vault, &listener, prologue,
                            sizeof prologue, &plen);
     if (rc < 0 || !resolve)
@@ -347,6 +362,21 @@ static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_fra
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;
 }
 
+/* The far node has no worker at the listener's address (an undeliverable
+ * notice, unauthenticated like HSERR and honoured like it). */
+static int no_listener(veil_channel *ch)
+{
+    char route[256] = "?";
+    veil_route r;
+    if (ch->route != NULL) {
+        veil__route_unpack(ch->route, &r);
+        veil_route_format(&r, route, sizeof route);
+    }
+    return veil__ch_fail(ch, veil_error_set(VEIL_ENOROUTE, "secure channel: no listener at "
+                                            "'%s': the far node has no worker at that address "
+                                            "(it said so at once)", route));
+}
+
 int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_frame *f)
 {
     if (ch->state == VEIL_CH_ST_HANDSHAKE && ch->session != NULL) {
@@ -356,6 +386,8 @@ int veil__ch_handshake_frame(veil_channel *ch, veil_message *msg, const veil_ch_
             return veil__ch_hserr_receive(ch, f);
         if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_COOKIE)
             return veil__ch_cookie_receive(ch, f);
+        if (ch->role == VEIL_KA_INITIATOR && f->type == VEIL_CH_NOTICE)
+            return no_listener(ch);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HS3)
             return responder_msg3(ch, msg, f);
         if (ch->role == VEIL_KA_RESPONDER && f->type == VEIL_CH_HSERR)

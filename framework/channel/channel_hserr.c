@@ -42,6 +42,8 @@ static const struct {
     { VEIL_EDENIED, "refused by policy" },
     { VEIL_EBUSY, "busy" },
     { VEIL_ENOROUTE, "no such name at the relay" },
+    /* The body after the code is the listener's protocol name instead. */
+    { VEIL_EUNSUPPORTED, "key agreement not supported" },
 };
 
 /* The table's entry for rc, or VEIL_EHANDSHAKE's. */
@@ -82,9 +84,63 @@ void veil__ch_hserr_send(veil_channel *ch, const veil_route *route, int rc)
     veil_error_set(rc, "%s", keep); /* the caller reports (and logs) the detail */
 }
 
+/* A key agreement mismatch: say which one each side speaks.  The name is
+ * a stranger's bytes: printable ASCII and at most the longest name kept
+ * (anything else is shown as '?'). */
+static int mismatch(veil_channel *ch, const veil_ch_frame *f)
+{
+    char theirs[VEIL_KA_PROTOCOL_NAME_MAX + 1];
+    size_t n = f->body_len - 1u < VEIL_KA_PROTOCOL_NAME_MAX ? f->body_len - 1u
+                                                             : VEIL_KA_PROTOCOL_NAME_MAX;
+    for (size_t i = 0; i < n; i++)
+        theirs[i] = f->body[1 + i] >= 0x20 && f->body[1 + i] < 0x7f ? (char)f->body[1 + i] : '?';
+    theirs[n] = '\0';
+    return veil__ch_fail(ch, veil_error_set(VEIL_EUNSUPPORTED, "secure channel: the listener "
+                                            "refused handshake message 1: peer speaks %s, this "
+                                            "listener %s ([key_agreement] must match)",
+                                            ch->protocol, n > 0 ? theirs : "(not told)"));
+}
+
+/* A stateless HSERR answering msg (like a COOKIE): code || text[n] ||
+ * type.  The callers keep it no larger than the message it answers (no
+ * amplification). */
+static void reply(veil_ch_listener *l, veil_message *msg, int code, const char *text, size_t n)
+{
+    uint8_t frame[2u + VEIL_KA_PROTOCOL_NAME_MAX];
+    frame[0] = (uint8_t)-code;
+    memcpy(frame + 1, text, n);
+    frame[1u + n] = VEIL_CH_HSERR;
+    if (veil_ctx_reply_message(l->ctx, msg, frame, n + 2u) < 0)
+        veil_log(VEIL_LOG_DEBUG, "channel", "listener '%s': could not send a handshake refusal: "
+                 "%s", l->name, veil_last_error());
+}
+
+bool veil__ch_protocol_refused(veil_ch_listener *l, veil_message *msg, const veil_ch_frame *f)
+{
+    size_t mine = strlen(l->protocol), in;
+    if (f->protocol_len == mine && memcmp(f->protocol, l->protocol, mine) == 0)
+        return false;
+    l->stats.failed++;
+    veil__ch_warn(l, "listener '%s': refused a first handshake message: peer speaks %.*s, this "
+                  "listener %s", l->name, (int)f->protocol_len, (const char *)f->protocol,
+                  l->protocol);
+    (void)veil_message_payload(msg, &in);
+    reply(l, msg, VEIL_EUNSUPPORTED, l->protocol, 2u + mine <= in ? mine : 0);
+    return true;
+}
+
+void veil__ch_hserr_reply(veil_ch_listener *l, veil_message *msg, int rc)
+{
+    size_t i = entry_of(rc), n = strlen(reasons[i].reason), in;
+    (void)veil_message_payload(msg, &in);
+    reply(l, msg, reasons[i].code, reasons[i].reason, 2u + n <= in ? n : 0);
+}
+
 int veil__ch_hserr_receive(veil_channel *ch, const veil_ch_frame *f)
 {
     int code = -(int)f->body[0];
+    if (code == VEIL_EUNSUPPORTED && ch->role == VEIL_KA_INITIATOR)
+        return mismatch(ch, f);
     size_t i = entry_of(code);
     const char *reason = reasons[i].code == code ? reasons[i].reason : "(a code this version "
                                                                       "does not know)";

@@ -28,14 +28,17 @@ _Static_assert(VEIL_ROUTE_MAX_HOPS < 128u, "a route's count is one varint byte")
 /* ---- wire format ------------------------------------------------------ */
 
 enum {
-    VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 */
+    VEIL_CH_HS1 = 0x01,      /* initiator → listener: KA message 1 || protocol
+                              * || protocol_len:u8 (the key agreement's name) */
     VEIL_CH_HS2 = 0x02,      /* responder → initiator: KA message 2 */
     VEIL_CH_HS3 = 0x03,      /* initiator → responder: KA message 3 */
     VEIL_CH_HSERR = 0x04,    /* plain refusal: responder → initiator (message 1
                               * refused), initiator → responder (message 2's
                               * identity refused by the initiator's policy) */
     VEIL_CH_COOKIE = 0x05,   /* plain: listener under load → initiator: cookie */
-    VEIL_CH_HS1_COOKIE = 0x06, /* initiator → listener: KA message 1 || cookie */
+    VEIL_CH_HS1_COOKIE = 0x06, /* initiator → listener: HS1's body || cookie */
+    VEIL_CH_NOTICE = VEIL_NOTICE_TYPE, /* plain, from the far node: no worker
+                              * at the listener's address (core/upper.h) */
     VEIL_CH_DATA = 0x10,     /* encrypted: payload, routes, payload length */
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
@@ -89,6 +92,8 @@ typedef struct veil_ch_frame {
     const uint8_t *body;          /* KA message, or ciphertext || tag (offset 0) */
     size_t body_len;
     const uint8_t *cookie;        /* COOKIE, HS1_COOKIE: VEIL_CH_COOKIE_BYTES */
+    const uint8_t *protocol;      /* HS1, HS1_COOKIE: the initiator's key agreement */
+    size_t protocol_len;          /* 1..VEIL_KA_PROTOCOL_NAME_MAX */
 } veil_ch_frame;
 
 /* Parse the outer frame: type, and for encrypted types the nonce and a
@@ -294,6 +299,7 @@ typedef struct veil_channel {
     size_t hs1_len;
     uint8_t *prologue;            /* initiator: kept while peer_resolve runs */
     size_t prologue_len;
+    char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* initiator: named in HS1 */
     unsigned cookie_tries;
     /* established */
     veil_packed_route *route;     /* to the peer's channel, as messages carry it */
@@ -384,6 +390,17 @@ VEIL_CH_HIDDEN bool veil__ch_under_load(const veil_ch_listener *l);
 /* A warning a stranger can cause, within the node's log rate limit. */
 VEIL_CH_HIDDEN void veil__ch_warn(veil_ch_listener *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* HS1 f names another key agreement than l's: refuse it without any state
+ * (logged within the rate limit; an HSERR VEIL_EUNSUPPORTED naming l's
+ * protocol goes back when it is no larger than the HS1).  true: refused. */
+VEIL_CH_HIDDEN bool veil__ch_protocol_refused(veil_ch_listener *l, veil_message *msg,
+                                              const veil_ch_frame *f);
+
+/* Answer msg (a first handshake message that cannot be read) with a
+ * stateless HSERR rc, its fixed reason left out when it would make the
+ * answer larger than msg. */
+VEIL_CH_HIDDEN void veil__ch_hserr_reply(veil_ch_listener *l, veil_message *msg, int rc);
 
 /* channel_cookie.c */
 /* Is cookie (VEIL_CH_COOKIE_BYTES) the one for msg's first return hop? */

@@ -42,13 +42,26 @@ static int listener_handle(veil_context *ctx, void *state, veil_message *msg)
     size_t len;
     const uint8_t *p = veil_message_payload(msg, &len);
     veil_ch_frame f;
-    if (veil__ch_frame_parse(p, len, &f) < 0 ||
-        (f.type != VEIL_CH_HS1 && f.type != VEIL_CH_HS1_COOKIE)) {
+    int rc = veil__ch_frame_parse(p, len, &f);
+    if (rc < 0 && len > 0 && p[len - 1] == VEIL_CH_HS1) {
+        /* No valid protocol name: most likely an initiator of channel
+         * handshake version 2 or older; tell it at once.  (Such an
+         * initiator never gets as far as HS1_COOKIE.) */
+        l->stats.first_messages++;
+        l->stats.failed++;
+        veil__ch_warn(l, "listener '%s': refused a first handshake message: %s", l->name,
+                      veil_last_error());
+        veil__ch_hserr_reply(l, msg, VEIL_EVERSION);
+        return 0;
+    }
+    if (rc < 0 || (f.type != VEIL_CH_HS1 && f.type != VEIL_CH_HS1_COOKIE)) {
         veil_log(VEIL_LOG_DEBUG, "channel", "listener '%s': dropped a message that is not a "
                  "first handshake message", veil_ctx_address(ctx)->bytes);
         return 0;
     }
     l->stats.first_messages++;
+    if (veil__ch_protocol_refused(l, msg, &f))
+        return 0;
     if (f.type == VEIL_CH_HS1_COOKIE && veil__ch_cookie_ok(l, msg, f.cookie)) {
         l->stats.cookies_accepted++;
     } else if (veil__ch_under_load(l)) {

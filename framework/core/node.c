@@ -17,7 +17,8 @@
 
 /* [node] keys (docs/CONFIG.md, docs/ARCHITECTURE.md). */
 static const char *const node_keys[] = {
-    "max_payload", "queue_limit", "pool_messages", "pool_cache_bytes", "relay", NULL,
+    "max_payload", "queue_limit", "pool_messages", "pool_cache_bytes", "relay",
+    "answer_undeliverable", NULL,
 };
 
 #define DEFAULT_QUEUE_LIMIT (1u << 20)
@@ -48,7 +49,7 @@ static int load_config(veil_node *node, const veil_node_options *opts)
     return rc;
 }
 
-static int node_settings(const veil_config *c, long long v[4], bool *relay)
+static int node_settings(const veil_config *c, long long v[4], bool *relay, bool *answer)
 {
     int rc = veil_config_check_keys(c, "node", node_keys);
     if (rc == 0)
@@ -65,22 +66,24 @@ static int node_settings(const veil_config *c, long long v[4], bool *relay)
                                  1ll << 36, &v[3]);
     if (rc == 0)
         rc = veil_config_get_bool(c, "node", "relay", false, relay);
+    if (rc == 0)
+        rc = veil_config_get_bool(c, "node", "answer_undeliverable", true, answer);
     return rc;
 }
 
 int veil__config_check_node(veil_node *node, const veil_config *cfg, const char *section)
 {
     long long v[4];
-    bool relay;
+    bool relay, answer;
     (void)node;
     (void)section;
-    return node_settings(cfg, v, &relay);
+    return node_settings(cfg, v, &relay, &answer);
 }
 
 static int read_limits(veil_node *node)
 {
     long long v[4];
-    int rc = node_settings(node->config, v, &node->relay);
+    int rc = node_settings(node->config, v, &node->relay, &node->answer_undeliverable);
     if (rc < 0)
         return rc;
     node->limits.max_payload = (size_t)v[0];

@@ -376,6 +376,7 @@ static void deliver_one(veil_node *node, veil_message *msg)
     }
     veil_route_slot *s = find_slot(&node->router, bytes, len, hash_bytes(bytes, len));
     if (s == NULL) {
+        veil__undeliverable(node, msg);
         drop(node, msg, "no worker at that address");
         return;
     }

@@ -127,6 +127,19 @@ typedef struct veil_route_slot {
 /* Sources of refused messages already logged (a small ring per node). */
 #define VEIL_RT_REFUSED_LOGGED 16u
 
+/* Notices for undeliverable messages (undeliverable.c): per source, a
+ * bucket of VEIL_RT_ANSWER_BURST answers refilled one per
+ * VEIL_RT_ANSWER_REFILL_MS, in a table of VEIL_RT_ANSWER_SLOTS. */
+#define VEIL_RT_ANSWER_SLOTS 64u
+#define VEIL_RT_ANSWER_BURST 5u
+#define VEIL_RT_ANSWER_REFILL_MS 200u
+
+typedef struct veil_rt_bucket {
+    uint32_t hash;
+    unsigned tokens;
+    uint64_t since;              /* last refill (0: unused) */
+} veil_rt_bucket;
+
 typedef struct veil_transport_slot {
     veil_route_fn fn;
     void *arg;
@@ -142,6 +155,7 @@ typedef struct veil_router {
     size_t q_len;
     uint32_t refused_src[VEIL_RT_REFUSED_LOGGED]; /* hashes of logged sources */
     unsigned refused_next;
+    veil_rt_bucket answered[VEIL_RT_ANSWER_SLOTS]; /* undeliverable notices sent */
 } veil_router;
 
 /* ---- cross-thread post queue ----------------------------------------- */
@@ -194,6 +208,7 @@ struct veil_node {
     volatile sig_atomic_t interrupted;
     bool stopping;
     bool relay;                  /* [node] relay */
+    bool answer_undeliverable;   /* [node] answer_undeliverable */
     bool stopped;                /* veil_node_stop ran: nothing runs any more */
     veil_node_stats stats;
     veil_node_plugin_slot *plugins;
@@ -236,6 +251,9 @@ VEIL_RT_HIDDEN uint32_t veil__router_hash(const void *bytes, size_t len);
 VEIL_RT_HIDDEN int veil__router_send(veil_node *node, veil_message *msg);
 /* Queue without the first-hop check (dropped and counted at dispatch). */
 VEIL_RT_HIDDEN int veil__router_enqueue(veil_node *node, veil_message *msg);
+/* undeliverable.c: msg (still the caller's) found no worker: answer its
+ * sender with a notice if [node] answer_undeliverable and the bounds allow. */
+VEIL_RT_HIDDEN void veil__undeliverable(veil_node *node, const veil_message *msg);
 /* Deliver the messages queued when the call began; returns how many. */
 VEIL_RT_HIDDEN size_t veil__router_dispatch(veil_node *node);
 VEIL_RT_HIDDEN void veil__router_drop_queue(veil_node *node);

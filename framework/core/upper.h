@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #define VEIL_UPPER_HIDDEN __attribute__((visibility("hidden")))
 
@@ -36,6 +38,27 @@ VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, in
 /* Is the node stopping (veil_node_stop / veil_node_free running or done)?
  * What a layer's stop op tells a node stop from a local stop by. */
 VEIL_UPPER_HIDDEN bool veil__node_stopping(const veil_node *node);
+
+/* ---- undeliverable notices (undeliverable.c) -------------------------- */
+
+/* A node answers a message that came over a transport for a local address
+ * with no worker with a notice (docs/PROTOCOL.md, "Undeliverable
+ * notices"): code:u8 (-VEIL_ENOROUTE) || "veil.undeliverable" || 0x0f.
+ * Its last byte is in the secure channel's plain handshake frame range. */
+#define VEIL_NOTICE_TYPE 0x0fu
+#define VEIL_NOTICE_MAGIC "veil.undeliverable"
+#define VEIL_NOTICE_LEN (1u + sizeof VEIL_NOTICE_MAGIC - 1u + 1u)
+/* Is p a notice?  Its code in *code.  Unauthenticated: anyone on the path
+ * can send one.  (Inline: the channel's frame parser, fuzzed alone, uses
+ * it.) */
+static inline bool veil__notice_parse(const uint8_t *p, size_t n, int *code)
+{
+    if (n != VEIL_NOTICE_LEN || p[n - 1] != VEIL_NOTICE_TYPE ||
+        memcmp(p + 1, VEIL_NOTICE_MAGIC, sizeof VEIL_NOTICE_MAGIC - 1u) != 0)
+        return false;
+    *code = -(int)p[0];
+    return true;
+}
 
 /* ---- routes kept long (address.c) ------------------------------------- */
 

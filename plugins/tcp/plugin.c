@@ -24,6 +24,7 @@
 #define DEFAULT_SEND_QUEUE_MAX (4u << 20)
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_FRAME_TIMEOUT_MS 30000
+#define DEFAULT_PREAMBLE_TIMEOUT_MS 5000
 #define DEFAULT_MAX_CONNECTIONS 4096
 /* About 64 frames of the default max_frame arriving at once, beyond the
  * 16 KiB every connection reads into (docs/PROTOCOL.md, "Security properties and
@@ -34,12 +35,13 @@
 
 static const char *const config_keys[] = {
     "max_frame", "send_queue_max", "auto_connect", "keepalive", "connect_timeout",
-    "frame_timeout", "max_connections", "partial_frame_budget", "listen", NULL,
+    "frame_timeout", "max_connections", "partial_frame_budget", "preamble_timeout", "listen",
+    NULL,
 };
 
 static int read_config(const veil_config_scope *s, tcp_config *c)
 {
-    long long v[7];
+    long long v[8];
     bool ac;
     int rc = veil_config_scope_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
                                        TCP_FRAME_MAX_MAX, &v[0]);
@@ -62,6 +64,9 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     if (rc == 0)
         rc = veil_config_scope_get_int(s, "partial_frame_budget", DEFAULT_PARTIAL_FRAME_BUDGET, 0,
                                        1ll << 40, &v[6]);
+    if (rc == 0)
+        rc = veil_config_scope_get_int(s, "preamble_timeout", DEFAULT_PREAMBLE_TIMEOUT_MS, 1,
+                                       3600000, &v[7]);
     if (rc < 0)
         return rc;
     /* The default queue holds several full frames; a smaller max_frame
@@ -84,10 +89,41 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     c->frame_timeout_ms = (int)v[4];
     c->max_connections = (size_t)v[5];
     c->partial_frame_budget = (size_t)v[6];
+    c->preamble_timeout_ms = (int)v[7];
     return 0;
 }
 
 /* ---- deadlines ---------------------------------------------------------- */
+
+/* Connect, preamble and frame deadlines of every connection. */
+void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now)
+{
+    tcp_conn *c = inst->conns;
+    while (c != NULL) {
+        tcp_conn *next = c->next;
+        if ((c->state == TCP_CONNECTING || c->state == TCP_RESOLVING) &&
+            now >= c->deadline_ms) {
+            inst->stats.timeouts++;
+            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "connect timed out after %d ms "
+                          "(connect_timeout)", inst->cfg.connect_timeout_ms);
+        } else if (c->state == TCP_OPEN && !c->preamble_ok && now >= c->deadline_ms) {
+            inst->stats.timeouts++;
+            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "no veil-tcp preamble from the peer "
+                          "within %d ms (preamble_timeout; %zu of its %u bytes received): not "
+                          "a veil node?", inst->cfg.preamble_timeout_ms,
+                          tcp_frame_reader_partial(&c->rd), TCP_PREAMBLE_LEN);
+        } else if (c->state == TCP_OPEN && c->frame_start_ms != 0 &&
+                   now - c->frame_start_ms >= (uint64_t)inst->cfg.frame_timeout_ms) {
+            inst->stats.timeouts++;
+            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "incomplete frame (%zu of %zu bytes) "
+                          "stalled for %d ms (frame_timeout)", tcp_frame_reader_partial(&c->rd),
+                          TCP_FRAME_HEADER + tcp_frame_reader_expected(&c->rd),
+                          inst->cfg.frame_timeout_ms);
+        }
+        c = next;
+    }
+}
+
 
 static void tick(veil_node *node, void *arg)
 {
@@ -99,13 +135,15 @@ static void tick(veil_node *node, void *arg)
 }
 
 /* One timer per instance while connections exist (not one per frame):
- * a quarter of the shorter timeout, between 5 ms and 1 s. */
+ * a quarter of the shortest timeout, between 5 ms and 1 s. */
 void tcp_inst_arm_tick(tcp_inst *inst)
 {
     if (inst->tick != NULL || inst->nconns == 0)
         return;
     int t = inst->cfg.connect_timeout_ms < inst->cfg.frame_timeout_ms
                 ? inst->cfg.connect_timeout_ms : inst->cfg.frame_timeout_ms;
+    if (inst->cfg.preamble_timeout_ms < t)
+        t = inst->cfg.preamble_timeout_ms;
     t /= 4;
     if (t < 5)
         t = 5;
@@ -121,6 +159,7 @@ static void prepoll(veil_node *node, void *arg)
 {
     tcp_inst *inst = arg;
     (void)node;
+    inst->round++;
     tcp_conn_backlog_run(inst);
     /* Subscribers told about a failure may queue more: a few passes. */
     for (int pass = 0; pass < 4 && (inst->dirty != NULL || inst->dead != NULL); pass++) {

@@ -7,6 +7,7 @@
  *   tcp_budget.c    partial_frame_budget: grown receive buffers, node-wide
  *   tcp_resolver.c  host name lookups on a helper thread
  *   tcp_frame.c     the frame reader and writer (docs/PROTOCOL.md "TCP framing")
+ *   tcp_preamble.c  the connection preamble both ends send first
  *   tcp_address.c   "host:port" parsing, name resolution, address text
  *
  * Everything runs on the node's thread (the node's epoll loop). */
@@ -74,6 +75,26 @@ size_t tcp_frame_reader_partial(const tcp_frame_reader *r);
 /* Length announced by the incomplete frame's header (0 if not yet known). */
 size_t tcp_frame_reader_expected(const tcp_frame_reader *r);
 
+/* ---- preamble (tcp_preamble.c) -------------------------------------------
+ * preamble = magic "\x89VEIL\n" (6 bytes)  version:u16 big-endian
+ * Sent first by both ends of every connection; no frame is parsed before
+ * the peer's arrived (within preamble_timeout) and matched. */
+
+#define TCP_PREAMBLE_MAGIC_LEN 6u
+#define TCP_PREAMBLE_LEN 8u
+#define TCP_WIRE_VERSION 1u
+/* Bytes of a wrong preamble quoted in the error. */
+#define TCP_PREAMBLE_QUOTE 32u
+
+extern const uint8_t tcp_preamble[TCP_PREAMBLE_LEN]; /* this node's */
+/* Check the peer's preamble at the front of r: 1 matched (its 8 bytes
+ * consumed), 0 need more (every byte held matches so far), VEIL_EFORMAT
+ * not a veil node / VEIL_EVERSION another veil-tcp version, detail set. */
+int tcp_preamble_check(tcp_frame_reader *r);
+/* Up to max_in bytes of p as printable text (\r \n \t \\ \' \xNN) into
+ * out (cap > 5); returns how many input bytes it shows. */
+size_t tcp_escape(const uint8_t *p, size_t n, size_t max_in, char *out, size_t cap);
+
 /* Outgoing bytes of one connection: a ring of frames back to back, sent
  * with one sendmsg() of at most two iovecs per flush (writev-style: the
  * ring's two segments), so queued bytes are never moved.  Never holds
@@ -132,6 +153,7 @@ typedef struct tcp_config {
     int keepalive_s;           /* 0: off */
     int connect_timeout_ms;
     int frame_timeout_ms;      /* an incomplete frame must finish within this */
+    int preamble_timeout_ms;   /* the peer's preamble must arrive within this */
     size_t max_connections;
     size_t partial_frame_budget; /* receive buffers beyond TCP_READER_BASE, all together */
 } tcp_config;
@@ -157,7 +179,10 @@ struct tcp_conn {
     veil_watch *watch;
     tcp_frame_reader rd;
     tcp_frame_writer wr;
-    uint64_t deadline_ms;       /* connect deadline while connecting */
+    uint64_t deadline_ms;       /* connect deadline while connecting; the
+                                 * preamble's while !preamble_ok */
+    bool preamble_ok;           /* the peer's preamble arrived and matched */
+    size_t preamble_unsent;     /* bytes of our preamble not sent yet */
     uint64_t frame_start_ms;    /* when the incomplete frame began (0: none) */
     size_t partial_counted;     /* its bytes in stats.partial_frame_bytes */
     /* dial candidates (resolved addresses), tried in order */
@@ -167,7 +192,7 @@ struct tcp_conn {
     tcp_resolve_job *job;       /* while RESOLVING */
     /* why it died (TCP_DEAD): handed to route-lost subscribers */
     int fail_code;
-    char fail_detail[600];
+    char fail_detail[700];
     tcp_conn *prev, *next;      /* instance's live list */
     tcp_conn *hnext;            /* name hash chain */
     uint32_t hash;
@@ -177,6 +202,8 @@ struct tcp_conn {
      * the instance's prepoll parses more each round; no recv meanwhile. */
     bool backlog;
     tcp_conn *next_backlog;
+    uint64_t share_round;       /* the round share_used counts for */
+    unsigned share_used;        /* frames parsed in that round */
 };
 
 struct tcp_listener {
@@ -199,6 +226,7 @@ struct tcp_inst {
     tcp_conn *dirty;
     tcp_conn *dead;
     tcp_conn *backlog;          /* connections with frames still to parse */
+    uint64_t round;             /* loop rounds (prepoll calls) */
     veil_timer *tick;
     tcp_resolve_job *jobs;      /* lookups in flight (joined at free) */
     bool stopping;              /* instance_free: failures are not news */
@@ -206,7 +234,7 @@ struct tcp_inst {
     /* connect(): the connection being waited for and how it ended */
     uint64_t wait_id;
     int wait_code;
-    char wait_detail[600];
+    char wait_detail[700];
     veil_transport_stats stats;
 };
 

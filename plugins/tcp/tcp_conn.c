@@ -31,6 +31,7 @@
 #define TCP_FRAMES_PER_ROUND 128u
 
 static void conn_event(veil_node *node, int fd, uint32_t events, void *arg);
+static void mark_dirty(tcp_conn *c);
 
 static void update_queued(tcp_inst *inst, size_t before, size_t after)
 {
@@ -52,6 +53,7 @@ static tcp_conn *conn_new(tcp_inst *inst, const char *name, size_t len, bool inb
     c->inst = inst;
     c->fd = -1;
     c->inbound = inbound;
+    c->preamble_unsent = TCP_PREAMBLE_LEN;
     c->id = ++inst->next_id;
     tcp_frame_reader_init(&c->rd, inst->cfg.max_frame);
     tcp_frame_writer_init(&c->wr, inst->cfg.send_queue_max);
@@ -155,7 +157,7 @@ void tcp_conn_fail(tcp_conn *c, int code, veil_log_level level, const char *fmt,
 {
     if (c->state == TCP_DEAD)
         return;
-    char why[200];
+    char why[300];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
@@ -289,16 +291,17 @@ static void connect_done(tcp_conn *c)
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
         err = errno;
     if (err == 0) {
-        bool pending = tcp_frame_writer_queued(&c->wr) > 0;
+        bool pending = true; /* the preamble, at least */
         c->state = TCP_OPEN;
+        c->deadline_ms = veil_node_now_ms(c->inst->node) +
+                         (uint64_t)c->inst->cfg.preamble_timeout_ms;
         if (veil_node_watch_modify(c->watch, VEIL_WATCH_READ |
                                                  (pending ? VEIL_WATCH_WRITE : 0)) < 0) {
             tcp_conn_fail(c, VEIL_EIO, VEIL_LOG_ERROR, "%s", veil_last_error());
             return;
         }
         c->want_write = pending;
-        if (pending)
-            tcp_conn_flush(c);
+        tcp_conn_flush(c);
         return;
     }
     /* Try the next candidate (e.g. "localhost" -> ::1 refused, 127.0.0.1). */
@@ -332,6 +335,7 @@ int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer)
     set_options(inst, fd);
     c->fd = fd;
     c->state = TCP_OPEN;
+    c->deadline_ms = veil_node_now_ms(inst->node) + (uint64_t)inst->cfg.preamble_timeout_ms;
     int rc = veil_node_watch_add(inst->node, fd, VEIL_WATCH_READ, conn_event, c, &c->watch);
     if (rc < 0) {
         conn_release(c);
@@ -339,11 +343,21 @@ int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer)
         return rc;
     }
     inst->stats.connections_accepted++;
+    mark_dirty(c); /* the preamble goes out before the loop polls */
     tcp_inst_arm_tick(inst);
     return 0;
 }
 
 /* ---- sending -------------------------------------------------------------- */
+
+static void mark_dirty(tcp_conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = true;
+        c->next_dirty = c->inst->dirty;
+        c->inst->dirty = c;
+    }
+}
 
 int tcp_conn_queue(tcp_conn *c, veil_message *msg)
 {
@@ -367,12 +381,21 @@ int tcp_conn_queue(tcp_conn *c, veil_message *msg)
     if (after > inst->stats.queued_bytes_peak)
         inst->stats.queued_bytes_peak = after;
     inst->stats.frames_sent++;
-    if (!c->dirty) {
-        c->dirty = true;
-        c->next_dirty = inst->dirty;
-        inst->dirty = c;
-    }
+    mark_dirty(c);
     return 0;
+}
+
+/* What one sendmsg offers: the rest of our preamble (sent first on every
+ * connection, from a constant: no send buffer for it), then the queue. */
+static size_t flush_iov(const tcp_conn *c, struct iovec iov[3], size_t *pre)
+{
+    size_t k = 0;
+    *pre = c->preamble_unsent;
+    if (*pre > 0) {
+        iov[k].iov_base = (void *)(tcp_preamble + TCP_PREAMBLE_LEN - *pre);
+        iov[k++].iov_len = *pre;
+    }
+    return k + (size_t)tcp_frame_writer_iov(&c->wr, iov + k);
 }
 
 void tcp_conn_flush(tcp_conn *c)
@@ -380,11 +403,11 @@ void tcp_conn_flush(tcp_conn *c)
     tcp_inst *inst = c->inst;
     if (c->state != TCP_OPEN)
         return;
-    while (tcp_frame_writer_queued(&c->wr) > 0) {
-        size_t n = tcp_frame_writer_queued(&c->wr);
-        struct iovec iov[2];
+    while (tcp_frame_writer_queued(&c->wr) + c->preamble_unsent > 0) {
+        size_t n = tcp_frame_writer_queued(&c->wr), pre;
+        struct iovec iov[3];
         struct msghdr mh = {.msg_iov = iov};
-        mh.msg_iovlen = (size_t)tcp_frame_writer_iov(&c->wr, iov);
+        mh.msg_iovlen = flush_iov(c, iov, &pre);
         /* sendmsg = writev with MSG_NOSIGNAL: a reset peer is an error
          * code, not a SIGPIPE. */
         ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -399,10 +422,12 @@ void tcp_conn_flush(tcp_conn *c)
         }
         inst->stats.writes++;
         inst->stats.bytes_sent += (uint64_t)w;
-        tcp_frame_writer_consume(&c->wr, (size_t)w);
-        update_queued(inst, n, n - (size_t)w);
+        size_t from_pre = (size_t)w < pre ? (size_t)w : pre;
+        c->preamble_unsent -= from_pre;
+        tcp_frame_writer_consume(&c->wr, (size_t)w - from_pre);
+        update_queued(inst, n, n - ((size_t)w - from_pre));
     }
-    set_want_write(c, tcp_frame_writer_queued(&c->wr) > 0);
+    set_want_write(c, tcp_frame_writer_queued(&c->wr) + c->preamble_unsent > 0);
 }
 
 /* ---- receiving ------------------------------------------------------------ */
@@ -450,16 +475,22 @@ static bool parse_frames(tcp_conn *c)
     const uint8_t *body;
     size_t len;
     int rc = 0;
-    unsigned frames = 0;
     bool delivered = false;
-    while (frames < TCP_FRAMES_PER_ROUND && (rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
+    /* One share per connection per loop round, whether its frames come
+     * from the backlog (prepoll) or from a read in the same round. */
+    if (c->share_round != inst->round) {
+        c->share_round = inst->round;
+        c->share_used = 0;
+    }
+    while (c->share_used < TCP_FRAMES_PER_ROUND &&
+           (rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
         delivered = true;
-        frames++;
+        c->share_used++;
         rc = deliver_frame(c, body, len);
         if (rc < 0)
             break;
     }
-    if (rc >= 0 && frames == TCP_FRAMES_PER_ROUND && !c->backlog) {
+    if (rc >= 0 && c->share_used == TCP_FRAMES_PER_ROUND && !c->backlog) {
         c->backlog = true; /* maybe more complete frames: next round */
         c->next_backlog = inst->backlog;
         inst->backlog = c;
@@ -499,6 +530,20 @@ static bool read_space(tcp_conn *c, uint8_t **p, size_t *room)
     return true;
 }
 
+/* The peer's preamble, before any frame: 1 matched, 0 more bytes
+ * needed, <0 the connection was closed. */
+static int peer_preamble(tcp_conn *c)
+{
+    int rc = tcp_preamble_check(&c->rd);
+    if (rc < 0) {
+        c->inst->stats.frames_rejected++;
+        tcp_conn_fail(c, rc, VEIL_LOG_WARN, "%s", veil_last_error());
+    } else if (rc == 1) {
+        c->preamble_ok = true;
+    }
+    return rc;
+}
+
 static void conn_read(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
@@ -522,7 +567,11 @@ static void conn_read(tcp_conn *c)
         }
         if (n == 0) {
             size_t partial = tcp_frame_reader_partial(&c->rd);
-            if (partial > 0)
+            if (!c->preamble_ok)
+                tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_WARN, "closed by peer after %zu of the "
+                              "%u bytes of its veil-tcp preamble: not a veil node?", partial,
+                              TCP_PREAMBLE_LEN);
+            else if (partial > 0)
                 tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_WARN, "peer closed mid-frame (%zu of "
                               "%zu bytes received)", partial,
                               TCP_FRAME_HEADER + tcp_frame_reader_expected(&c->rd));
@@ -533,7 +582,10 @@ static void conn_read(tcp_conn *c)
         inst->stats.bytes_received += (uint64_t)n;
         tcp_frame_reader_commit(&c->rd, (size_t)n);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-        if (!parse_frames(c) || c->backlog)
+        int pre = c->preamble_ok ? 1 : peer_preamble(c);
+        if (pre < 0)
+            return;
+        if (pre == 1 && (!parse_frames(c) || c->backlog))
             return;
         /* A short read drained the socket: the (level-triggered) watch
          * fires again when more arrives, so skip the recv that would only
@@ -573,28 +625,4 @@ static void conn_event(veil_node *node, int fd, uint32_t events, void *arg)
             tcp_conn_flush(c);
     }
     tcp_conn_reap(inst);
-}
-
-/* ---- deadlines ------------------------------------------------------------ */
-
-void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now)
-{
-    tcp_conn *c = inst->conns;
-    while (c != NULL) {
-        tcp_conn *next = c->next;
-        if ((c->state == TCP_CONNECTING || c->state == TCP_RESOLVING) &&
-            now >= c->deadline_ms) {
-            inst->stats.timeouts++;
-            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "connect timed out after %d ms "
-                          "(connect_timeout)", inst->cfg.connect_timeout_ms);
-        } else if (c->state == TCP_OPEN && c->frame_start_ms != 0 &&
-                   now - c->frame_start_ms >= (uint64_t)inst->cfg.frame_timeout_ms) {
-            inst->stats.timeouts++;
-            tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "incomplete frame (%zu of %zu bytes) "
-                          "stalled for %d ms (frame_timeout)", tcp_frame_reader_partial(&c->rd),
-                          TCP_FRAME_HEADER + tcp_frame_reader_expected(&c->rd),
-                          inst->cfg.frame_timeout_ms);
-        }
-        c = next;
-    }
 }

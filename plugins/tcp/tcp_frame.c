@@ -173,6 +173,8 @@ void tcp_frame_writer_free(tcp_frame_writer *w)
 
 void tcp_frame_writer_consume(tcp_frame_writer *w, size_t n)
 {
+    if (n == 0)
+        return;
     w->head = (w->head + n) % w->cap;
     w->len -= n;
     if (w->len == 0)

@@ -36,15 +36,22 @@ static void frame_mode(const uint8_t *in, size_t len)
         abort();
     if ((f.type == VEIL_CH_COOKIE || f.type == VEIL_CH_HS1_COOKIE) != (f.cookie != NULL))
         abort();
+    if ((f.type == VEIL_CH_HS1 || f.type == VEIL_CH_HS1_COOKIE) != (f.protocol != NULL))
+        abort();
     switch (f.type) {
     case VEIL_CH_COOKIE:
         if (f.body_len != 0)
             abort();
         return;
     case VEIL_CH_HS1:
-    case VEIL_CH_HS1_COOKIE: /* KA message 1 (|| cookie): the key agreement reads it */
-        if (f.body_len > VEIL_KA_MESSAGE_MAX)
+    case VEIL_CH_HS1_COOKIE: /* KA message 1 || protocol || its length (|| cookie) */
+        if (f.body_len > VEIL_KA_MESSAGE_MAX || f.protocol != f.body + f.body_len ||
+            f.protocol_len == 0 || f.protocol_len > VEIL_KA_PROTOCOL_NAME_MAX ||
+            f.protocol[f.protocol_len] != f.protocol_len)
             abort();
+        for (size_t i = 0; i < f.protocol_len; i++)
+            if (f.protocol[i] < 0x20 || f.protocol[i] > 0x7e)
+                abort();
         return;
     case VEIL_CH_HS2:
     case VEIL_CH_HS3: {
@@ -52,6 +59,12 @@ static void frame_mode(const uint8_t *in, size_t len)
         if (veil__ch_proof_parse(f.body, f.body_len, &p) == 0 &&
             (p.history < f.body || p.history + p.history_len > f.body + f.body_len ||
              p.history_len == 0 || p.history_len > VEIL_HISTORY_MAX_BYTES))
+            abort();
+        return;
+    }
+    case VEIL_CH_NOTICE: { /* a node's undeliverable notice: exactly its 20 bytes */
+        int code;
+        if (len != 20 || !veil__notice_parse(in, len, &code))
             abort();
         return;
     }

@@ -1,10 +1,14 @@
-/* libFuzzer target on the tcp frame reader (plugins/tcp/tcp_frame.c).
+/* libFuzzer target on the tcp frame reader (plugins/tcp/tcp_frame.c) and
+ * the connection preamble check (plugins/tcp/tcp_preamble.c).
  *
  * Input: byte 0 picks max_frame (64 .. 64+255*16), byte 1 seeds the chunk
  * sizes and the reader's first buffer size (8 .. 71 bytes instead of
  * TCP_READER_BASE, so that small inputs make it grow), the rest is the
- * stream.  The stream is fed to the reader in
- * chunks; every frame it hands out and the error it stops with must match
+ * stream, which starts with the peer's preamble as on a connection.  The
+ * stream is fed to the reader in chunks; the preamble check must agree
+ * with a reference (mismatch of the magic: VEIL_EFORMAT as soon as a
+ * differing byte is held; another version: VEIL_EVERSION), and every
+ * frame it hands out and the error it stops with must match
  * a straightforward reference parse of the whole stream at once, and each
  * body goes through the message decoder (which must not crash).  The
  * buffer must follow the bytes received: never more than its first size
@@ -56,6 +60,20 @@ static void reference(const uint8_t *s, size_t n, size_t max_frame, ref *r)
 }
 
 static ref expect;
+
+/* The reference preamble check of the whole stream: 8 (matched), 0
+ * (incomplete), or the error. */
+static int ref_preamble(const uint8_t *s, size_t n)
+{
+    static const uint8_t magic[6] = {0x89, 'V', 'E', 'I', 'L', '\n'};
+    if (memcmp(s, magic, n < 6 ? n : 6) != 0)
+        return VEIL_EFORMAT;
+    if (n < TCP_PREAMBLE_LEN)
+        return 0;
+    if (((unsigned)s[6] << 8 | s[7]) != TCP_WIRE_VERSION)
+        return VEIL_EVERSION;
+    return TCP_PREAMBLE_LEN;
+}
 
 static uint8_t wire[1u << 16];
 
@@ -148,7 +166,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned seed = data[1];
     const uint8_t *s = data + 2;
     size_t n = size - 2;
-    reference(s, n, max_frame, &expect);
+    int pre = ref_preamble(s, n);
+    size_t skip = pre > 0 ? TCP_PREAMBLE_LEN : 0;
+    memset(&expect, 0, sizeof expect);
+    if (pre > 0)
+        reference(s + skip, n - skip, max_frame, &expect);
+    else
+        expect.err = pre;
+    bool pre_ok = false;
 
     tcp_frame_reader r;
     tcp_frame_reader_init(&r, max_frame);
@@ -180,10 +205,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             peak = tcp_frame_reader_partial(&r);
         const uint8_t *body;
         size_t len;
-        int rc;
+        int rc = 1;
+        if (!pre_ok && (rc = tcp_preamble_check(&r)) <= 0) {
+            err = rc;
+            continue;
+        }
+        pre_ok = true;
         while ((rc = tcp_frame_next(&r, &body, &len)) == 1) {
             if (got >= expect.n || len != expect.len[got] ||
-                memcmp(body, s + expect.start[got], len) != 0)
+                memcmp(body, s + skip + expect.start[got], len) != 0)
                 abort(); /* a frame the reference does not have */
             veil_route on, ret;
             const uint8_t *payload;
@@ -201,8 +231,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (got < 4096 && (got != expect.n || err != expect.err))
         abort();
     if (err == 0 && got < 4096 &&
-        tcp_frame_reader_partial(&r) != n - (expect.n ? expect.start[expect.n - 1] +
-                                             expect.len[expect.n - 1] : 0))
+        tcp_frame_reader_partial(&r) != n - (expect.n ? skip + expect.start[expect.n - 1] +
+                                             expect.len[expect.n - 1] : skip))
         abort();
     tcp_frame_reader_free(&r);
     roundtrip(s, n, seed);

@@ -97,13 +97,16 @@ def channel():
     for i, v in enumerate([5, 3, 5, 1000, 2, 4000, 3000]):
         ops += bytes([i & 3]) + struct.pack("<Q", v)
     return {
-        "hs1": b"\x00" + b"\x11" * 32 + b"\x01",
+        "hs1": b"\x00" + b"\x11" * 32 + NOISE + bytes([len(NOISE)]) + b"\x01",
+        "hs1-v2": b"\x00" + b"\x11" * 32 + b"\x01",
+        "notice": b"\x00\x03veil.undeliverable\x0f",
         "hs2-proof": b"\x00" + b"\x22" * 48 + proof + b"\x02",
         "hs3-proof": b"\x00" + proof + b"\x03",
         "hserr": b"\x00" + bytes([20]) + b"\x04",
         "hserr-with-text": b"\x00" + bytes([20]) + b"no OPK left" + b"\x04",
         "cookie": b"\x00" + b"\xc0" * 16 + b"\x05",
-        "hs1-cookie": b"\x00" + b"\x11" * 32 + b"\xc0" * 16 + b"\x06",
+        "hs1-cookie": b"\x00" + b"\x11" * 32 + NOISE + bytes([len(NOISE)]) + b"\xc0" * 16
+        + b"\x06",
         "data": b"\x00" + enc(inner(b"hi", ECHO, APP), 7, 0x10),
         "close": b"\x00" + enc(b"", 8, 0x11),
         "accept": b"\x00" + enc(b"", 1, 0x12),
@@ -116,15 +119,28 @@ def channel():
     }
 
 
+# The veil-tcp preamble (docs/PROTOCOL.md, "TCP framing"): magic, version 1.
+PREAMBLE = b"\x89VEIL\n" + struct.pack(">H", 1)
+
+
+# HS1 names the key agreement (channel handshake version 3).
+NOISE = b"Noise_XX_25519_AESGCM_SHA256"
+
+
 def tcp_frame():
     two = frame(message(ECHO, APP, b"one")) + frame(message(VIA, APP, b"two" * 40))
+    p = PREAMBLE
     return {
-        "two-frames": b"\x10\x07" + two,
-        "partial": b"\x10\x03" + two + frame(message(ECHO, APP, b"x" * 200))[:50],
-        "zero-length": b"\x00\x01" + frame(message(ECHO, APP, b"")) + b"\x00\x00\x00\x00",
-        "oversize": b"\x00\x02" + struct.pack(">I", 5000) + b"\x01",
-        "big-frame": b"\xff\x09" + frame(message(ECHO, APP, b"B" * 3000)),
-        "bad-body": b"\x20\x05" + frame(b"hello"),
+        "two-frames": b"\x10\x07" + p + two,
+        "partial": b"\x10\x03" + p + two + frame(message(ECHO, APP, b"x" * 200))[:50],
+        "zero-length": b"\x00\x01" + p + frame(message(ECHO, APP, b"")) + b"\x00\x00\x00\x00",
+        "oversize": b"\x00\x02" + p + struct.pack(">I", 5000) + b"\x01",
+        "big-frame": b"\xff\x09" + p + frame(message(ECHO, APP, b"B" * 3000)),
+        "bad-body": b"\x20\x05" + p + frame(b"hello"),
+        "preamble-http": b"\x10\x02" + b"HTTP/1.0 400 Bad request\r\n",
+        "preamble-v2": b"\x10\x02" + p[:6] + struct.pack(">H", 2) + two,
+        "preamble-none": b"\x10\x02" + two,
+        "preamble-partial": b"\x10\x02" + p[:5],
     }
 
 

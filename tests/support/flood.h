@@ -35,6 +35,7 @@ typedef struct flood {
     size_t out_len, out_pos;
     uint8_t in[65536];
     size_t in_len;
+    bool preamble_seen;    /* the node's veil-tcp preamble was skipped */
     uint64_t sent, replies;
 } flood;
 
@@ -45,14 +46,28 @@ static inline double flood_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* An HS1 frame body for the default Noise key agreement (channel
+ * handshake version 3, docs/PROTOCOL.md "Frames"): key(32) || protocol ||
+ * protocol_len:u8, then the type (0x01); FLOOD_HS1_LEN bytes. */
+#define FLOOD_NOISE "Noise_XX_25519_AESGCM_SHA256"
+#define FLOOD_HS1_BODY (32u + sizeof FLOOD_NOISE - 1u + 1u)
+#define FLOOD_HS1_LEN (FLOOD_HS1_BODY + 1u)
+static inline void flood_hs1(uint8_t out[FLOOD_HS1_LEN], const uint8_t key[32])
+{
+    memcpy(out, key, 32);
+    memcpy(out + 32, FLOOD_NOISE, sizeof FLOOD_NOISE - 1u);
+    out[FLOOD_HS1_BODY - 1u] = (uint8_t)(sizeof FLOOD_NOISE - 1u);
+    out[FLOOD_HS1_BODY] = 0x01; /* HS1 */
+}
+
 /* The frame template for listener; 0 or -1. */
 static inline int flood_prepare(flood *f, const char *listener)
 {
     veil_route on, ret;
-    uint8_t hs1[33];
+    uint8_t hs1[FLOOD_HS1_LEN], key[32];
     size_t n = 0;
-    memset(hs1, 0x42, 32);
-    hs1[32] = 0x01; /* HS1 */
+    memset(key, 0x42, 32);
+    flood_hs1(hs1, key);
     if (veil_route_parse(&on, listener) < 0 || veil_route_parse(&ret, "flood") < 0 ||
         veil_codec_encode(&on, &ret, hs1, sizeof hs1, f->frame + 4, sizeof f->frame - 4, &n) < 0)
         return -1;
@@ -61,7 +76,7 @@ static inline int flood_prepare(flood *f, const char *listener)
     f->frame[2] = (uint8_t)(n >> 8);
     f->frame[3] = (uint8_t)n;
     f->frame_len = 4 + n;
-    f->key_at = f->frame_len - 33; /* the payload is last */
+    f->key_at = f->frame_len - FLOOD_HS1_LEN; /* the payload is last */
     return 0;
 }
 
@@ -69,8 +84,11 @@ static inline int flood_connect(flood *f, int port)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* The veil-tcp v1 preamble (docs/PROTOCOL.md, "TCP framing") first. */
+    static const uint8_t preamble[8] = {0x89, 'V', 'E', 'I', 'L', '\n', 0, 1};
     f->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+        write(f->fd, preamble, sizeof preamble) != (ssize_t)sizeof preamble)
         return -1;
     return fcntl(f->fd, F_SETFL, O_NONBLOCK);
 }
@@ -84,6 +102,10 @@ static inline void flood_read(flood *f)
             return;
         f->in_len += (size_t)r;
         size_t pos = 0;
+        if (!f->preamble_seen && f->in_len >= 8) { /* the node's preamble */
+            f->preamble_seen = true;
+            pos = 8;
+        }
         while (f->in_len - pos >= 4) {
             const uint8_t *p = f->in + pos;
             size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];

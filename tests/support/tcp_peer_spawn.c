@@ -123,6 +123,12 @@ int tcp_expose(veil_context *ctx, void *state)
     return veil_ctx_set_network_facing(ctx, NULL);
 }
 
+int tcp_echo(veil_context *ctx, void *state, veil_message *msg)
+{
+    (void)state;
+    return veil_ctx_reply_message(ctx, msg, NULL, 0);
+}
+
 bool tcp_pump_until(veil_node *node, const volatile int *flag, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 5) {

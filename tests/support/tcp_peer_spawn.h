@@ -30,6 +30,8 @@ int tcp_test_node(veil_node **node, veil_context **app, const char *const *kv);
 /* A worker start op making the worker network-facing (veil/access.h): the
  * workers raw TCP clients and peers talk to. */
 int tcp_expose(veil_context *ctx, void *state);
+/* A worker handle_message op answering every message with an empty reply. */
+int tcp_echo(veil_context *ctx, void *state, veil_message *msg);
 /* Run the loop in small steps until *flag != 0 or timeout_ms passes. */
 bool tcp_pump_until(veil_node *node, const volatile int *flag, int timeout_ms);
 /* Resident set size in KiB (from /proc/self/statm). */

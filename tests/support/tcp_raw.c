@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,10 +44,19 @@ int raw_try_connect(int port)
     return -1;
 }
 
-int raw_connect(int port)
+const uint8_t raw_preamble[8] = {0x89, 'V', 'E', 'I', 'L', '\n', 0, 1};
+
+int raw_connect_plain(int port)
 {
     int fd = raw_try_connect(port);
     assert_true(fd >= 0);
+    return fd;
+}
+
+int raw_connect(int port)
+{
+    int fd = raw_connect_plain(port);
+    raw_send(fd, raw_preamble, sizeof raw_preamble);
     return fd;
 }
 
@@ -96,10 +107,31 @@ bool raw_wait_closed(veil_node *node, int fd, int timeout_ms)
     return false;
 }
 
-/* One whole frame from fd into a malloc'd buffer (header stripped). */
+/* The node's preamble came in place of a frame header (a frame's first
+ * byte is 0: max_frame < 16 MiB): check the rest of it; the next header
+ * follows. */
+static bool preamble_read(uint8_t hdr[8], size_t *got, size_t *want)
+{
+    if (*got < 4 || hdr[0] != raw_preamble[0])
+        return false;
+    if (*want == 4) {
+        *want = 8;
+        return true;
+    }
+    if (*got < 8)
+        return true;
+    assert_memory_equal(hdr, raw_preamble, sizeof raw_preamble);
+    *got = 0;
+    *want = 4;
+    hdr[0] = 0;
+    return true;
+}
+
+/* One whole frame from fd into a malloc'd buffer (header stripped); the
+ * node's preamble, if it comes first, is checked and skipped. */
 static uint8_t *read_frame(veil_node *node, int fd, size_t *len)
 {
-    uint8_t hdr[4];
+    uint8_t hdr[8];
     uint8_t *body = NULL;
     size_t got = 0, want = 4;
     for (int waited = 0; waited < 5000; waited += 5) {
@@ -108,6 +140,8 @@ static uint8_t *read_frame(veil_node *node, int fd, size_t *len)
         if (r > 0)
             got += (size_t)r;
         assert_true(r != 0);
+        if (body == NULL && preamble_read(hdr, &got, &want))
+            continue;
         if (got == 4 && body == NULL) {
             want = 4 + get32(hdr);
             body = malloc(want - 4);
@@ -167,4 +201,72 @@ void raw_expect_echo(veil_node *node, int fd, size_t plen, uint8_t fill)
     memset(want, fill, plen);
     expect_echo(node, fd, want, plen);
     free(want);
+}
+
+int raw_dialed_by(veil_node *node, veil_context *app, int ls, int port)
+{
+    char text[128];
+    snprintf(text, sizeof text, "1#127.0.0.1:%d => echoer", port);
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    assert_int_equal(veil_ctx_send(app, &r, "hello", 5), 0);
+    int c = -1;
+    for (int i = 0; i < 300 && c < 0; i++) {
+        assert_int_equal(veil_node_run_once(node, 10), 0);
+        c = accept(ls, NULL, NULL);
+    }
+    assert_true(c >= 0);
+    uint8_t first[8];
+    assert_int_equal(recv(c, first, sizeof first, MSG_WAITALL), 8);
+    assert_memory_equal(first, raw_preamble, sizeof first);
+    return c;
+}
+
+size_t raw_available(veil_node *node, int fd, int ms)
+{
+    int avail = 0;
+    for (int waited = 0; waited <= ms; waited += 5) {
+        assert_int_equal(veil_node_run_once(node, 5), 0);
+        assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
+    }
+    return (size_t)avail;
+}
+
+void raw_take_preamble(veil_node *node, int fd)
+{
+    uint8_t got[8];
+    for (int waited = 0; raw_available(node, fd, 0) < sizeof got; waited += 5)
+        assert_true(waited < 5000);
+    assert_int_equal(recv(fd, got, sizeof got, 0), 8);
+    assert_memory_equal(got, raw_preamble, sizeof got);
+}
+
+void raw_send_message(int fd, const char *onward, const char *ret, const void *payload,
+                      size_t plen)
+{
+    veil_route on, rt;
+    uint8_t frame[1024];
+    size_t n;
+    assert_int_equal(veil_route_parse(&on, onward), 0);
+    assert_int_equal(veil_route_parse(&rt, ret), 0);
+    assert_int_equal(veil_codec_encode(&on, &rt, payload, plen, frame + 4, sizeof frame - 4, &n),
+                     0);
+    put32(frame, (uint32_t)n);
+    raw_send(fd, frame, n + 4);
+}
+
+size_t raw_recv_message(veil_node *node, int fd, char *onward, char *ret, size_t tcap,
+                        uint8_t *payload, size_t cap)
+{
+    size_t len = 0, plen;
+    uint8_t *body = read_frame(node, fd, &len);
+    veil_route on, rt;
+    const uint8_t *p;
+    assert_int_equal(veil_codec_decode(body, len, 0, &on, &rt, &p, &plen), 0);
+    veil_route_format(&on, onward, tcap);
+    veil_route_format(&rt, ret, tcap);
+    assert_true(plen <= cap);
+    memcpy(payload, p, plen);
+    free(body);
+    return plen;
 }

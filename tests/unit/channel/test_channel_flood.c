@@ -64,9 +64,9 @@ static void send_frame(veil_context *ctx, const char *listener, const uint8_t *p
 
 static void send_hs1(veil_context *ctx, const char *listener)
 {
-    uint8_t hs1[33];
-    assert_int_equal(getrandom(hs1, 32, 0), 32);
-    hs1[32] = 0x01;
+    uint8_t hs1[FLOOD_HS1_LEN], key[32];
+    assert_int_equal(getrandom(key, 32, 0), 32);
+    flood_hs1(hs1, key);
     send_frame(ctx, listener, hs1, sizeof hs1);
 }
 
@@ -190,33 +190,33 @@ static void test_cookie_under_load(void **state)
         send_hs1(w.app, "bob");
         assert_int_equal(next_reply(w.app, buf, sizeof buf, &n), 0x02);
     }
-    uint8_t hs1[33 + 16 + 1];
-    assert_int_equal(getrandom(hs1, 32, 0), 32);
-    hs1[32] = 0x01;
-    send_frame(w.app, "bob", hs1, 33);
+    uint8_t hs1[FLOOD_HS1_LEN + 16], key[32];
+    assert_int_equal(getrandom(key, 32, 0), 32);
+    flood_hs1(hs1, key);
+    send_frame(w.app, "bob", hs1, FLOOD_HS1_LEN);
     assert_int_equal(next_reply(w.app, buf, sizeof buf, &n), 0x05);
     assert_int_equal(n, 17);
     memcpy(cookie, buf, 16);
     veil_listener_stats s = stats_of(w.node, "bob");
     assert_int_equal(s.cookies_sent, 1);
     assert_int_equal(s.pending, 2);
-    /* HS1_COOKIE: message 1 || cookie || 0x06 */
-    memcpy(hs1 + 32, cookie, 16);
-    hs1[48] = 0x06;
-    send_frame(w.app, "bob", hs1, 49);
+    /* HS1_COOKIE: HS1's body || cookie || 0x06 */
+    memcpy(hs1 + FLOOD_HS1_BODY, cookie, 16);
+    hs1[FLOOD_HS1_BODY + 16] = 0x06;
+    send_frame(w.app, "bob", hs1, sizeof hs1);
     assert_int_equal(next_reply(w.app, buf, sizeof buf, &n), 0x02);
     s = stats_of(w.node, "bob");
     assert_int_equal(s.cookies_accepted, 1);
     assert_int_equal(s.pending, 3);
     /* A wrong cookie. */
-    hs1[32] ^= 1;
-    send_frame(w.app, "bob", hs1, 49);
+    hs1[FLOOD_HS1_BODY] ^= 1;
+    send_frame(w.app, "bob", hs1, sizeof hs1);
     assert_int_equal(next_reply(w.app, buf, sizeof buf, &n), 0x05);
-    hs1[32] ^= 1;
+    hs1[FLOOD_HS1_BODY] ^= 1;
     /* The right cookie from another first hop (another context). */
     veil_context *mallory;
     assert_int_equal(veil_ctx_new_detached(w.node, "mallory", &mallory), 0);
-    send_frame(mallory, "bob", hs1, 49);
+    send_frame(mallory, "bob", hs1, sizeof hs1);
     assert_int_equal(next_reply(mallory, buf, sizeof buf, &n), 0x05);
     assert_memory_not_equal(buf, cookie, 16);
     veil_ctx_free(mallory);
@@ -245,7 +245,8 @@ static void test_cookie_under_load(void **state)
 
 /* ---- log rate limit -------------------------------------------------------------- */
 
-/* 200 malformed HS1 (5 bytes: too short for Noise's message 1), each
+/* 200 malformed HS1 (5 bytes and the protocol name: too short for
+ * Noise's message 1), each
  * refused with an HSERR and a warning: at most 10 warnings a second get
  * logged, every other one is counted. */
 static void test_flood_warnings_rate_limited(void **state)
@@ -253,13 +254,13 @@ static void test_flood_warnings_rate_limited(void **state)
     (void)state;
     world w;
     pair_up(&w, NULL, "bob");
-    static const uint8_t bad[6] = { 1, 2, 3, 4, 5, 0x01 };
+    static const uint8_t bad[] = "\x01\x02\x03\x04\x05" FLOOD_NOISE "\x1c\x01";
     uint8_t buf[512];
     size_t n;
     logs_start();
     double start = flood_now();
     for (int i = 0; i < 200; i++)
-        send_frame(w.app, "bob", bad, sizeof bad);
+        send_frame(w.app, "bob", bad, sizeof bad - 1);
     for (int i = 0; i < 200; i++)
         assert_int_equal(next_reply(w.app, buf, sizeof buf, &n), 0x04); /* HSERR */
     double took = flood_now() - start;

@@ -32,10 +32,10 @@ static void test_hserr_code_and_fixed_reason(void **state)
     (void)state;
     world w;
     hserr_up(&w);
-    static const uint8_t bad[6] = { 1, 2, 3, 4, 5, 0x01 };
+    static const uint8_t bad[] = "\x01\x02\x03\x04\x05Noise_XX_25519_AESGCM_SHA256\x1c\x01";
     veil_route r = route_of("bob");
     logs_start();
-    assert_int_equal(veil_ctx_send(w.app, &r, bad, sizeof bad), 0);
+    assert_int_equal(veil_ctx_send(w.app, &r, bad, sizeof bad - 1), 0);
     veil_message *m;
     assert_int_equal(veil_ctx_receive(w.app, &m, 2000), 0);
     logs_stop();
@@ -49,6 +49,38 @@ static void test_hserr_code_and_fixed_reason(void **state)
     world_down(&w);
 }
 
+/* An HS1 of channel handshake version 2 (no protocol name after message
+ * 1): a stateless HSERR VEIL_EVERSION at once (before: message 1 was read
+ * as Noise, and the initiator failed at message 2 or timed out); its
+ * reason only when that keeps the answer no larger than the HS1. */
+static void test_hserr_old_version(void **state)
+{
+    (void)state;
+    world w;
+    hserr_up(&w);
+    uint8_t v2[33], small[6] = { 1, 2, 3, 4, 5, 0x01 };
+    memset(v2, 0x42, 32);
+    v2[32] = 0x01;
+    veil_route r = route_of("bob");
+    veil_message *m;
+    size_t n;
+    assert_int_equal(veil_ctx_send(w.app, &r, v2, sizeof v2), 0);
+    assert_int_equal(veil_ctx_receive(w.app, &m, 2000), 0);
+    const uint8_t *p = veil_message_payload(m, &n);
+    assert_hserr(p, n, VEIL_EVERSION, "handshake version not supported");
+    veil_message_free(m);
+    assert_int_equal(veil_ctx_send(w.app, &r, small, sizeof small), 0);
+    assert_int_equal(veil_ctx_receive(w.app, &m, 2000), 0);
+    p = veil_message_payload(m, &n);
+    assert_hserr(p, n, VEIL_EVERSION, "");
+    veil_message_free(m);
+    veil_listener_stats s;
+    assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", &s), 0);
+    assert_int_equal(s.failed, 2);
+    assert_int_equal(s.pending, 0);
+    world_down(&w);
+}
+
 /* A hop cuts HS1 short on its way: the initiator fails at once with
  * VEIL_EHANDSHAKE naming the responder's code and the fixed reason, and
  * nothing else the responder knows. */
@@ -58,8 +90,8 @@ static int cut_handle(veil_context *ctx, void *state, veil_message *msg)
     size_t n;
     const uint8_t *p = veil_message_payload(msg, &n);
     if (n > 0 && p[n - 1] == 0x01) {
-        static const uint8_t cut[4] = { 9, 9, 9, 0x01 };
-        assert_int_equal(veil_message_set_payload(msg, cut, sizeof cut), 0);
+        static const uint8_t cut[] = "\x09\x09\x09Noise_XX_25519_AESGCM_SHA256\x1c\x01";
+        assert_int_equal(veil_message_set_payload(msg, cut, sizeof cut - 1), 0);
     }
     return veil_ctx_forward_next(ctx, msg);
 }
@@ -116,6 +148,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hserr_code_and_fixed_reason),
+        cmocka_unit_test(test_hserr_old_version),
         cmocka_unit_test(test_hserr_initiator_reports_code),
         cmocka_unit_test(test_hserr_initiator_refusal_says_nothing_more),
     };

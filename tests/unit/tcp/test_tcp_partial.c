@@ -114,10 +114,10 @@ static void test_announced_length_is_not_allocated(void **state)
         fds[i] = raw_connect(port);
         raw_send(fds[i], hdr, sizeof hdr);
     }
-    pump_received(st0.bytes_received + SLOW * sizeof hdr);
+    pump_received(st0.bytes_received + SLOW * (sizeof raw_preamble + sizeof hdr));
     for (int i = 0; i < SLOW; i++)
         raw_send(fds[i], hdr + 4, 1);
-    pump_received(st0.bytes_received + SLOW * (sizeof hdr + 1));
+    pump_received(st0.bytes_received + SLOW * (sizeof raw_preamble + sizeof hdr + 1));
     veil_transport_stats st = stats();
     print_message("# %d peers announcing 1 MiB, 13 bytes sent each: receive buffers +%llu "
                   "bytes, incomplete frames %llu bytes, budget used %llu bytes\n", SLOW,
@@ -373,9 +373,11 @@ static void test_partial_frame_budget_child_rss(void **state)
         pending = 0;
         closed = 0;
         for (int i = 0; i < RSS_PEERS; i++) {
-            char c;
+            char buf[64];
             int outq = 0;
-            ssize_t n = recv(fds[i], &c, 1, MSG_DONTWAIT);
+            ssize_t n;
+            while ((n = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT)) > 0)
+                ; /* the child's preamble */
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
                 closed++;
             else if (ioctl(fds[i], SIOCOUTQ, &outq) == 0 && outq > 0)

@@ -86,12 +86,12 @@ static void lost_is(int reason, const char *detail)
 
 /* One bad client next to a good one: the bad one is closed with `why`
  * (logged and reported with `reason`), the good one keeps echoing. */
-static void bad_client(const void *bytes, size_t n, bool close_after, int reason,
-                       const char *why)
+static void bad_client_on(bool veil, const void *bytes, size_t n, bool close_after, int reason,
+                          const char *why)
 {
     int good = raw_connect(bound_port);
     raw_echo_ok(node, good, "before");
-    int bad = raw_connect(bound_port);
+    int bad = veil ? raw_connect(bound_port) : raw_connect_plain(bound_port);
     raw_send(bad, bytes, n);
     if (close_after)
         close(bad);
@@ -108,6 +108,13 @@ static void bad_client(const void *bytes, size_t n, bool close_after, int reason
     close(good);
 }
 
+/* A veil peer (it sent the preamble) that then misbehaves. */
+static void bad_client(const void *bytes, size_t n, bool close_after, int reason,
+                       const char *why)
+{
+    bad_client_on(true, bytes, n, close_after, reason, why);
+}
+
 static void test_oversize_frame(void **state)
 {
     (void)state;
@@ -120,10 +127,12 @@ static void test_oversize_frame(void **state)
 static void test_garbage_http(void **state)
 {
     (void)state;
-    const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"; /* "GET " = 0x47455420 */
-    bad_client(req, strlen(req), false, VEIL_ELIMIT,
-               "bad frame, closing: tcp: the peer is not a veil node (it sent 'GET / HTTP/1.1...' "
-               "/ bytes 47 45 54 20): frame of 1195725856 bytes exceeds max_frame (4096 bytes)");
+    const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    /* Named by its first byte, 'G' instead of the preamble's 0x89 (before
+     * the preamble: "frame of 1195725856 bytes exceeds max_frame"). */
+    bad_client_on(false, req, strlen(req), false, VEIL_EFORMAT,
+                  "tcp: the peer is not a veil node: it sent 'GET / HTTP/1.1\\r\\nHost: x"
+                  "\\r\\n\\r\\n' (27 bytes held), not the veil-tcp preamble");
 }
 
 /* The node dials a server that is no veil node (it answers HTTP): the
@@ -133,32 +142,22 @@ static void test_dial_http_server(void **state)
     (void)state;
     struct sockaddr_in sin;
     int ls = raw_listen(SOCK_NONBLOCK, 4, &sin);
-    char text[128];
-    snprintf(text, sizeof text, "1#127.0.0.1:%u => echoer", ntohs(sin.sin_port));
-    veil_route r;
-    assert_int_equal(veil_route_parse(&r, text), 0);
-    assert_int_equal(veil_ctx_send(app, &r, "hello", 5), 0);
-    int c = -1;
-    for (int i = 0; i < 300 && c < 0; i++) {
-        assert_int_equal(veil_node_run_once(node, 10), 0);
-        c = accept(ls, NULL, NULL);
-    }
-    assert_true(c >= 0);
+    int c = raw_dialed_by(node, app, ls, ntohs(sin.sin_port));
     static const char resp[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
     raw_send(c, resp, sizeof resp - 1);
     close(c);
-    char want[200];
-    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%u: bad frame, closing: tcp: the "
-             "peer is not a veil node (it sent 'HTTP/1.0 400 Bad Request...' / bytes 48 54 54 "
-             "50)", ntohs(sin.sin_port));
-    lost_is(VEIL_ELIMIT, want);
+    char want[300];
+    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%u: tcp: the peer is not a veil "
+             "node: it sent 'HTTP/1.0 400 Bad Request\\r\\nConten...' (47 bytes held), not the "
+             "veil-tcp preamble", ntohs(sin.sin_port));
+    lost_is(VEIL_EFORMAT, want);
     log_has(want);
     close(ls);
 }
 
 /* Same with a real HTTP server, python3 -m http.server (skipped without
- * $PYTHON3): it answers the frame (its payload ends the "request line")
- * with an error page and closes. */
+ * $PYTHON3): it answers the node's preamble (its "\n" ends the request
+ * line) with an error page and closes. */
 static void test_dial_python_http_server(void **state)
 {
     (void)state;
@@ -199,13 +198,13 @@ static void test_dial_python_http_server(void **state)
     assert_int_equal(veil_ctx_send(app, &r, "hello\n", 6), 0);
     /* Its answer is quoted: python 3.11 sends an HTTP/0.9-style error page
      * ("<!DOCTYPE HTML>..."), others may start with a status line. */
-    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%s: bad frame, closing: tcp: the "
-             "peer is not a veil node (it sent '", port);
+    snprintf(want, sizeof want, "tcp: connection 127.0.0.1:%s: tcp: the peer is not a veil "
+             "node: it sent '", port);
     bool lost = tcp_pump_until(node, &lost_info.calls, 2000);
     kill(pid, SIGTERM); /* before any assertion: it holds the test's stdout */
     waitpid(pid, NULL, 0);
     assert_true(lost);
-    lost_is(VEIL_ELIMIT, want);
+    lost_is(VEIL_EFORMAT, want);
     print_message("# %s\n", lost_info.detail);
 }
 
