@@ -39,20 +39,17 @@ static void on_signal(int sig)
 static const char *const level_names[] = { "debug", "info", "warn", "error", "none" };
 
 /* The library's [log] (docs/CONFIG.md, "[log]"): one line format for the
- * daemon and libveil.  The daemon's defaults where [log] is silent: level
- * info, facility daemon (a copy gets them, so the file is left as read). */
-static int apply_log(const veil_config *cfg)
+ * daemon and libveil.  The daemon's defaults where [log] is silent, level
+ * info and facility daemon, are written into cfg itself: veil_node_new
+ * applies cfg's [log] again and must see the same values. */
+static int apply_log(veil_config *cfg)
 {
-    veil_config *c = NULL;
-    int rc = veil_config_new_copy(&c, cfg);
-    if (rc == 0 && veil_config_get(c, "log", "level") == NULL)
-        rc = veil_config_set(c, "log", "level", "info");
-    if (rc == 0 && veil_config_get(c, "log", "facility") == NULL)
-        rc = veil_config_set(c, "log", "facility", "daemon");
-    if (rc == 0)
-        rc = veil_log_configure(c);
-    veil_config_free(c);
-    return rc;
+    int rc = 0;
+    if (veil_config_get(cfg, "log", "level") == NULL)
+        rc = veil_config_set(cfg, "log", "level", "info");
+    if (rc == 0 && veil_config_get(cfg, "log", "facility") == NULL)
+        rc = veil_config_set(cfg, "log", "facility", "daemon");
+    return rc == 0 ? veil_log_configure(cfg) : rc;
 }
 
 /* ---- systemd: sd_notify's protocol, without libsystemd ------------------ */
