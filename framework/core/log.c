@@ -6,7 +6,7 @@
  * operator's override for one run, the file the standing default.
  * veil_log_set_level sets it at once, whatever either says.
  *
- * The built-in sink writes one line per call to stderr,
+ * The built-in sink writes one line per call to stderr or a file,
  * "2026-12-03T10:27:14.123Z veil[4242]: warn: node: MESSAGE" (UTC,
  * milliseconds; time and pid optional), or to syslog(3).  An application's
  * handler gets the bare message instead.  Repeated lines are rate-limited
@@ -17,6 +17,8 @@
 
 #include <veil/error.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,8 +38,9 @@ static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static veil_log_fn sink_fn; /* NULL: the built-in sink */
 static void *sink_arg;
 static veil_log_settings settings = {
-    VEIL_LOG_TO_STDERR, true, true, "veil", LOG_USER, VEIL_LOG_WINDOW_DEFAULT_S,
+    VEIL_LOG_TO_STDERR, true, true, "veil", LOG_USER, VEIL_LOG_WINDOW_DEFAULT_S, "",
 };
+static int file_fd = -1; /* VEIL_LOG_TO_FILE */
 /* syslog(3) keeps the ident pointer: this buffer, changed only while
  * closed. */
 static char syslog_ident[VEIL_LOG_IDENT_MAX + 1];
@@ -62,8 +65,10 @@ int veil_log_level_parse(const char *text, veil_log_level *out)
                           text != NULL ? text : "(null)");
 }
 
-/* "[TIME ]IDENT[[PID]]: LEVEL: COMPONENT: MESSAGE\n" */
-static void write_stderr(veil_log_level level, const char *component, const char *msg)
+/* "[TIME ]IDENT[[PID]]: LEVEL: COMPONENT: MESSAGE\n", in one write: to
+ * stderr, or appended to the file (O_APPEND: whole lines even with other
+ * writers). */
+static void write_line(veil_log_level level, const char *component, const char *msg)
 {
     char line[LOG_LINE_MAX + 192], when[40] = "", pid[24] = "";
     if (settings.timestamps) {
@@ -77,9 +82,19 @@ static void write_stderr(veil_log_level level, const char *component, const char
     }
     if (settings.pid)
         snprintf(pid, sizeof pid, "[%ld]", (long)getpid());
-    snprintf(line, sizeof line, "%s%s%s: %s: %s: %s\n", when, settings.ident, pid,
-             level_names[level], component, msg);
-    fputs(line, stderr);
+    int n = snprintf(line, sizeof line, "%s%s%s: %s: %s: %s\n", when, settings.ident, pid,
+                     level_names[level], component, msg);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (settings.destination != VEIL_LOG_TO_FILE || file_fd < 0) {
+        fputs(line, stderr);
+        return;
+    }
+    if (len > 0 && line[len - 1] != '\n')
+        line[len - 1] = '\n'; /* truncated: still one line */
+    ssize_t w;
+    do
+        w = write(file_fd, line, len);
+    while (w < 0 && errno == EINTR);
 }
 
 static void write_syslog(veil_log_level level, const char *component, const char *msg)
@@ -97,7 +112,7 @@ static void emit_locked(veil_log_level level, const char *component, const char 
     else if (settings.destination == VEIL_LOG_TO_SYSLOG)
         write_syslog(level, component, msg);
     else
-        write_stderr(level, component, msg);
+        write_line(level, component, msg);
     in_sink = false;
 }
 
@@ -151,9 +166,25 @@ static void read_env(void)
     emit(read_env, VEIL_LOG_WARN, "log", msg);
 }
 
-void veil__log_apply(const veil_log_settings *s, const veil_log_level *level)
+/* Appending, created 0600, never through a symlink, not inherited. */
+static int open_file(const char *path, int *out)
 {
+    *out = -1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    if (fd < 0)
+        return veil_error_set(VEIL_EIO, "[log] destination '%s': cannot open for appending: %s "
+                              "(created 0600 if absent; a symlink is refused)", path,
+                              strerror(errno));
+    *out = fd;
+    return 0;
+}
+
+int veil__log_apply(const veil_log_settings *s, const veil_log_level *level)
+{
+    int fd = -1;
     pthread_once(&env_once, read_env);
+    if (s->destination == VEIL_LOG_TO_FILE && open_file(s->path, &fd) < 0)
+        return VEIL_EIO;
     pthread_mutex_lock(&sink_lock);
     /* Counts held under the old window are reported first. */
     veil__log_repeat_flush(now_ms(), settings.window_s, true, emit_locked);
@@ -164,6 +195,9 @@ void veil__log_apply(const veil_log_settings *s, const veil_log_level *level)
         closelog();
         syslog_open = false;
     }
+    if (file_fd >= 0)
+        close(file_fd);
+    file_fd = fd;
     settings = *s;
     if (reopen) {
         memcpy(syslog_ident, s->ident, sizeof syslog_ident);
@@ -173,6 +207,7 @@ void veil__log_apply(const veil_log_settings *s, const veil_log_level *level)
     pthread_mutex_unlock(&sink_lock);
     if (level != NULL && !atomic_load(&env_level))
         atomic_store(&cur_level, (int)*level);
+    return 0;
 }
 
 void veil_log_set_level(veil_log_level level)

@@ -1,4 +1,5 @@
-/* The [log] section (docs/CONFIG.md, "[log]"): level, destination,
+/* The [log] section (docs/CONFIG.md, "[log]"): level, destination
+ * (stderr, syslog or an absolute file path),
  * timestamps, pid, ident, facility, repeat_window.  Checked when a node is
  * made (config_sections.c registers it) and by veil_log_configure, which
  * applies it process-wide. */
@@ -51,10 +52,15 @@ static int read_strings(const veil_config *cfg, veil_log_settings *out, veil_log
         return bad(cfg, "level", "error, warn, info, debug or none");
     *has_level = v != NULL;
     v = veil_config_get(cfg, "log", "destination");
-    if (v != NULL && strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0)
-        return bad(cfg, "destination", "stderr or syslog");
-    out->destination = v != NULL && strcmp(v, "syslog") == 0 ? VEIL_LOG_TO_SYSLOG
-                                                              : VEIL_LOG_TO_STDERR;
+    out->destination = VEIL_LOG_TO_STDERR;
+    if (v != NULL && strcmp(v, "syslog") == 0) {
+        out->destination = VEIL_LOG_TO_SYSLOG;
+    } else if (v != NULL && v[0] == '/' && strlen(v) <= VEIL_LOG_PATH_MAX) {
+        out->destination = VEIL_LOG_TO_FILE;
+        memcpy(out->path, v, strlen(v) + 1);
+    } else if (v != NULL && strcmp(v, "stderr") != 0) {
+        return bad(cfg, "destination", "stderr, syslog or an absolute file path");
+    }
     v = veil_config_get(cfg, "log", "ident");
     if (v != NULL && !ident_ok(v))
         return bad(cfg, "ident", "1..32 printable characters, no blank, '%', ':' or '['");
@@ -112,6 +118,5 @@ int veil_log_configure(const veil_config *cfg)
     int rc = veil__log_read_config(cfg, &s, &level, &has_level);
     if (rc < 0)
         return rc;
-    veil__log_apply(&s, has_level ? &level : NULL);
-    return 0;
+    return veil__log_apply(&s, has_level ? &level : NULL);
 }

@@ -14,8 +14,9 @@
 #define VEIL_LOG_IDENT_MAX 32u
 #define VEIL_LOG_WINDOW_DEFAULT_S 10u
 #define VEIL_LOG_WINDOW_MAX_S 3600u
+#define VEIL_LOG_PATH_MAX 1023u
 
-enum { VEIL_LOG_TO_STDERR = 0, VEIL_LOG_TO_SYSLOG = 1 };
+enum { VEIL_LOG_TO_STDERR = 0, VEIL_LOG_TO_SYSLOG = 1, VEIL_LOG_TO_FILE = 2 };
 
 /* Everything [log] sets except the level (docs/CONFIG.md, "[log]"). */
 typedef struct veil_log_settings {
@@ -24,6 +25,7 @@ typedef struct veil_log_settings {
     char ident[VEIL_LOG_IDENT_MAX + 1]; /* "veil" */
     int facility;                       /* syslog(3) LOG_* facility */
     unsigned window_s;                  /* repeat window; 0: no rate limit */
+    char path[VEIL_LOG_PATH_MAX + 1];   /* VEIL_LOG_TO_FILE: absolute */
 } veil_log_settings;
 
 /* log_config.c: [log] read and checked (VEIL_ECONFIG naming file:line);
@@ -31,8 +33,10 @@ typedef struct veil_log_settings {
 VEIL_LOG_HIDDEN int veil__log_read_config(const veil_config *cfg, veil_log_settings *out,
                                           veil_log_level *level, bool *has_level);
 /* log.c: install settings (under the sink lock; syslog reopened when its
- * ident or facility changed); the level unless VEIL_LOG is set. */
-VEIL_LOG_HIDDEN void veil__log_apply(const veil_log_settings *s, const veil_log_level *level);
+ * ident or facility changed, a file destination opened anew every time,
+ * so a rotated log is followed); the level unless VEIL_LOG is set.
+ * VEIL_EIO when the file cannot be opened: nothing changes then. */
+VEIL_LOG_HIDDEN int veil__log_apply(const veil_log_settings *s, const veil_log_level *level);
 
 /* log_repeat.c — called with the sink lock held.  A line that passes the
  * level filter is admitted (printed) unless the same key (call site,

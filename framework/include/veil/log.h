@@ -5,8 +5,9 @@
  * variable (debug|info|warn|error|none), when set, overrides [log] level;
  * veil_log_set_level() sets it at once, overriding both.
  * Sink: stderr lines "2026-12-03T10:27:14.123Z veil[PID]: LEVEL: COMPONENT:
- * MESSAGE" (UTC; time and pid per [log] timestamps/pid), or syslog(3) with
- * [log] destination = syslog, or the application's handler.
+ * MESSAGE" (UTC; time and pid per [log] timestamps/pid), the same lines
+ * appended to a file ([log] destination = /PATH), syslog(3) ([log]
+ * destination = syslog), or the application's handler.
  * Repeats: the same line (call site, component, text) again within [log]
  * repeat_window seconds (10) is counted, not passed on; one later line
  * says "... (repeated N more times in T s)".

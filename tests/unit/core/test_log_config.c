@@ -1,7 +1,8 @@
 /* [log] (docs/CONFIG.md, "[log]"): its values checked when a node is made
  * (exact code, file:line, nothing applied); veil_node_new applying it; the
  * rate limiter for repeated lines (first line, count later, bounded table,
- * debug never held, window expiry); and syslog through glibc's syslog(3)
+ * debug never held, window expiry); a file destination (0600, reopened
+ * for log rotation, no symlink); and syslog through glibc's syslog(3)
  * to a real AF_UNIX datagram receiver bound at /dev/log inside a private
  * mount namespace (skipped unless root may unshare one). */
 #include <stdarg.h>
@@ -73,9 +74,15 @@ static void test_bad_values_fail_node_new(void **state)
     assert_error(node_with("[log]\nlevel = loud\n"), VEIL_ECONFIG,
                  "log.conf:2: [log] level = 'loud': expected error, warn, info, debug or none "
                  "(docs/CONFIG.md, \"[log]\")");
-    assert_error(node_with("[log]\ndestination = /var/log/veil\n"), VEIL_ECONFIG,
-                 "log.conf:2: [log] destination = '/var/log/veil': expected stderr or syslog "
-                 "(docs/CONFIG.md, \"[log]\")");
+    assert_error(node_with("[log]\ndestination = journal\n"), VEIL_ECONFIG,
+                 "log.conf:2: [log] destination = 'journal': expected stderr, syslog or an "
+                 "absolute file path (docs/CONFIG.md, \"[log]\")");
+    assert_error_contains(node_with("[log]\ndestination = logs/veil.log\n"), VEIL_ECONFIG,
+                          "'logs/veil.log': expected stderr, syslog or an absolute file path");
+    /* A file that cannot be opened fails the node, naming it. */
+    assert_error(node_with("[log]\ndestination = /nonexistent-veil-dir/veil.log\n"), VEIL_EIO,
+                 "[log] destination '/nonexistent-veil-dir/veil.log': cannot open for appending: "
+                 "No such file or directory (created 0600 if absent; a symlink is refused)");
     assert_error(node_with("[log]\nfacility = kern\n"), VEIL_ECONFIG,
                  "log.conf:2: [log] facility = 'kern': expected user, daemon, auth, authpriv or "
                  "local0..local7 (docs/CONFIG.md, \"[log]\")");
@@ -172,6 +179,58 @@ static void test_window_expires(void **state)
     assert_int_equal(configure_text("[log]\n"), 0);
 }
 
+/* ---- a file ------------------------------------------------------------ */
+
+static void slurp(const char *path, char *out, size_t room)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, room - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+/* Lines appended to a file made 0600; configuring again reopens it (a
+ * rotated log is followed); a symlink is refused and changes nothing. */
+static void test_file_destination(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/veil-test-logfile-XXXXXX", path[128], old[128], link[128], cfg[256];
+    char got[1024], want[256];
+    struct stat st;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/veil.log", dir);
+    snprintf(old, sizeof old, "%s/veil.log.1", dir);
+    snprintf(link, sizeof link, "%s/link.log", dir);
+    snprintf(cfg, sizeof cfg, "[log]\ndestination = %s\ntimestamps = no\n", path);
+    veil_log_set_handler(NULL, NULL);
+    veil_log_set_level(VEIL_LOG_WARN);
+    assert_int_equal(configure_text(cfg), 0);
+    veil_log(VEIL_LOG_WARN, "node", "one");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(rename(path, old), 0); /* logrotate */
+    assert_int_equal(configure_text(cfg), 0); /* the daemon's SIGHUP */
+    veil_log(VEIL_LOG_WARN, "node", "two");
+    slurp(old, got, sizeof got);
+    snprintf(want, sizeof want, "veil[%ld]: warn: node: one\n", (long)getpid());
+    assert_string_equal(got, want);
+    slurp(path, got, sizeof got);
+    snprintf(want, sizeof want, "veil[%ld]: warn: node: two\n", (long)getpid());
+    assert_string_equal(got, want);
+    assert_int_equal(symlink(old, link), 0);
+    snprintf(cfg, sizeof cfg, "[log]\ndestination = %s\n", link);
+    assert_error_contains(configure_text(cfg), VEIL_EIO, "a symlink is refused");
+    veil_log(VEIL_LOG_WARN, "node", "three"); /* still to veil.log */
+    slurp(path, got, sizeof got);
+    assert_non_null(strstr(got, ": warn: node: three\n"));
+    assert_int_equal(configure_text("[log]\n"), 0);
+    unlink(path);
+    unlink(old);
+    unlink(link);
+    rmdir(dir);
+}
+
 /* ---- syslog ---------------------------------------------------------- */
 
 /* In a child: a private mount namespace with a tmpfs on /dev, a datagram
@@ -252,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_repeats_counted),
         cmocka_unit_test(test_table_bounded),
         cmocka_unit_test(test_window_expires),
+        cmocka_unit_test(test_file_destination),
         cmocka_unit_test(test_syslog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
