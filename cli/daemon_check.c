@@ -10,8 +10,7 @@
 #include "daemon.h"
 #include "portal.h"
 
-static const char *const daemon_keys[] = { "name", "identity", "log", "log_level", "echo",
-                                           NULL };
+static const char *const daemon_keys[] = { "name", "identity", "echo", NULL };
 static const char *const control_keys[] = { "socket", NULL };
 static const char *const listener_keys[] = { "address", "trust", "allowed_workers", NULL };
 
@@ -25,21 +24,23 @@ static int bad(const veil_config *cfg, const char *sec, const char *key, const c
 
 static int check_daemon(const veil_config *cfg)
 {
-    veil_log_level lvl;
     bool on;
     const char *name = veil_config_get(cfg, "daemon", "name");
-    const char *log = veil_config_get(cfg, "daemon", "log");
-    const char *level = veil_config_get(cfg, "daemon", "log_level");
-    int rc = veil_config_check_keys(cfg, "daemon", daemon_keys);
+    int rc = 0;
+    /* Moved to libveil's [log] (one mechanism, one format): say where. */
+    if (veil_config_get(cfg, "daemon", "log") != NULL)
+        rc = bad(cfg, "daemon", "log", "moved: write '[log] destination = stderr | syslog' "
+                                       "(docs/CONFIG.md, \"[log]\")");
+    if (rc == 0 && veil_config_get(cfg, "daemon", "log_level") != NULL)
+        rc = bad(cfg, "daemon", "log_level", "moved: write '[log] level = ...' "
+                                             "(docs/CONFIG.md, \"[log]\")");
+    if (rc == 0)
+        rc = veil_config_check_keys(cfg, "daemon", daemon_keys);
     if (rc == 0)
         rc = veil_config_check_keys(cfg, "control", control_keys);
     if (rc == 0 && name != NULL && (name[0] == '\0' || strlen(name) > DAEMON_NAME_MAX ||
                                     strchr(name, '/') != NULL))
         rc = bad(cfg, "daemon", "name", "1..63 characters, no '/'");
-    if (rc == 0 && log != NULL && strcmp(log, "stderr") != 0 && strcmp(log, "syslog") != 0)
-        rc = bad(cfg, "daemon", "log", "not stderr or syslog");
-    if (rc == 0 && level != NULL && veil_log_level_parse(level, &lvl) != 0)
-        rc = bad(cfg, "daemon", "log_level", "not one of debug, info, warn, error, none");
     if (rc == 0)
         rc = veil_config_get_bool(cfg, "daemon", "echo", false, &on);
     return rc;

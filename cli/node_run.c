@@ -1,9 +1,9 @@
 /* veil node run [-c FILE] — the daemon (docs/CLI.md, "The daemon").
  *
- * A foreground process: logs with ISO-8601 UTC timestamps to stderr (or
- * syslog with [daemon] log = syslog), tells systemd READY=1 through
+ * A foreground process: logs through libveil's [log] (ISO-8601 UTC
+ * timestamps on stderr, or syslog), tells systemd READY=1 through
  * $NOTIFY_SOCKET, stops on SIGTERM/SIGINT through veil_node_interrupt and
- * re-reads its file on SIGHUP (log level, listeners' trust and allowed
+ * re-reads its file on SIGHUP ([log], listeners' trust and allowed
  * workers; the rest is logged as not applied). */
 #include "config.h"
 
@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,52 +35,22 @@ static void on_signal(int sig)
         veil_node_interrupt(node);
 }
 
-/* ---- logging --------------------------------------------------------- */
+/* ---- logging ---------------------------------------------------------- */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "none" };
 
-static void log_stderr(veil_log_level level, const char *component, const char *message,
-                       void *arg)
+/* The library's [log] (docs/CONFIG.md, "[log]"): one line format for the
+ * daemon and libveil.  The daemon's defaults where [log] is silent, level
+ * info and facility daemon, are written into cfg itself: veil_node_new
+ * applies cfg's [log] again and must see the same values. */
+static int apply_log(veil_config *cfg)
 {
-    struct timeval tv;
-    struct tm tm;
-    char when[32];
-    (void)arg;
-    gettimeofday(&tv, NULL);
-    time_t t = tv.tv_sec;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ veil[%ld]: %s: %s: %s\n", when, (long)(tv.tv_usec / 1000),
-            (long)getpid(), level_names[level < VEIL_LOG_NONE ? level : VEIL_LOG_NONE],
-            component, message);
-}
-
-static void log_syslog(veil_log_level level, const char *component, const char *message,
-                       void *arg)
-{
-    static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_ERR };
-    (void)arg;
-    syslog(prio[level < VEIL_LOG_NONE ? level : VEIL_LOG_NONE], "%s: %s", component, message);
-}
-
-static int apply_log(const veil_config *cfg, bool first)
-{
-    veil_log_level lvl = VEIL_LOG_INFO;
-    const char *text = veil_config_get(cfg, "daemon", "log_level");
-    const char *to = veil_config_get(cfg, "daemon", "log");
-    if (text != NULL && veil_log_level_parse(text, &lvl) != 0)
-        return veil_error_set(VEIL_ECONFIG, "[daemon] log_level '%s': not one of debug, info, "
-                                            "warn, error, none", text);
-    if (to != NULL && strcmp(to, "stderr") != 0 && strcmp(to, "syslog") != 0)
-        return veil_error_set(VEIL_ECONFIG, "[daemon] log '%s': not stderr or syslog", to);
-    if (first && to != NULL && strcmp(to, "syslog") == 0) {
-        openlog("veil", LOG_PID, LOG_DAEMON);
-        veil_log_set_handler(log_syslog, NULL);
-    } else if (first) {
-        veil_log_set_handler(log_stderr, NULL);
-    }
-    veil_log_set_level(lvl);
-    return 0;
+    int rc = 0;
+    if (veil_config_get(cfg, "log", "level") == NULL)
+        rc = veil_config_set(cfg, "log", "level", "info");
+    if (rc == 0 && veil_config_get(cfg, "log", "facility") == NULL)
+        rc = veil_config_set(cfg, "log", "facility", "daemon");
+    return rc == 0 ? veil_log_configure(cfg) : rc;
 }
 
 /* ---- systemd: sd_notify's protocol, without libsystemd ------------------ */
@@ -138,7 +106,7 @@ static int setup(veil_daemon *d)
     const char *ka = veil_config_get(d->cfg, "key_agreement", "protocol");
     int rc = daemon_config_check(NULL, d->cfg);
     if (rc == 0)
-        rc = apply_log(d->cfg, true);
+        rc = apply_log(d->cfg);
     const char *name = veil_config_get(d->cfg, "daemon", "name");
     snprintf(d->name, sizeof d->name, "%s", name != NULL ? name : "veil");
     snprintf(d->key_agreement, sizeof d->key_agreement, "%s",
@@ -238,8 +206,8 @@ static void reload_sections(veil_daemon *d, const veil_config *old)
         for (size_t i = 0; i < n; i++) {
             const char *sec = veil_config_section_name(both[w], i);
             bool in_old = veil_config_has_section(old, sec), in_new = veil_config_has_section(d->cfg, sec);
-            if ((w == 1 && in_old) || strcmp(sec, "daemon") == 0)
-                continue; /* each section once; [daemon] below */
+            if ((w == 1 && in_old) || strcmp(sec, "daemon") == 0 || strcmp(sec, "log") == 0)
+                continue; /* each section once; [daemon] below, [log] applied */
             if (strncmp(sec, "listener.", 9) == 0 && in_old && in_new)
                 reload_listener(d, old, sec);
             else if (strncmp(sec, "listener.", 9) == 0 && !in_old &&
@@ -262,12 +230,12 @@ static void reload(veil_daemon *d)
         return;
     }
     if (vault_no_create(fresh) != 0 || daemon_config_check(NULL, fresh) != 0 ||
-        apply_log(fresh, false) != 0) {
+        apply_log(fresh) != 0) {
         dlog(VEIL_LOG_ERROR, "reload: %s: nothing applied", veil_last_error());
         veil_config_free(fresh);
         return;
     }
-    static const char *const fixed[] = { "name", "identity", "log", "echo", NULL };
+    static const char *const fixed[] = { "name", "identity", "echo", NULL };
     for (size_t i = 0; fixed[i] != NULL; i++)
         if (!key_equal(old, fresh, "daemon", fixed[i]))
             dlog(VEIL_LOG_WARN, "reload: [daemon] %s changed: not applied (restart the daemon)",
@@ -276,7 +244,7 @@ static void reload(veil_daemon *d)
     d->cfg = fresh;
     reload_sections(d, old);
     veil_config_free(old);
-    dlog(VEIL_LOG_INFO, "reload: done (log_level %s)", level_names[veil_log_get_level()]);
+    dlog(VEIL_LOG_INFO, "reload: done (log level %s)", level_names[veil_log_get_level()]);
 }
 
 /* ---- the command ------------------------------------------------------- */

@@ -311,8 +311,7 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         ch->timer = NULL;
         veil_trust_policy_free(ch->policy); /* only handshakes need it */
         ch->policy = NULL;
-        veil_log(VEIL_LOG_INFO, "channel", "initiator: channel %s open with %s",
-                 ch->addr->bytes, ch->stats.peer_identifier);
+        veil__ch_log_open(ch);
         veil__ch_open_settled(ch);
         return 0;
     }

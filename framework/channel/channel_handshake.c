@@ -355,8 +355,7 @@ static int responder_msg3(veil_channel *ch, veil_message *msg, const veil_ch_fra
         ch->timer = NULL;
         veil__ch_pending_remove(ch);
         ch->listener->stats.opened++;
-        veil_log(VEIL_LOG_INFO, "channel", "listener '%s': channel %s open with %s",
-                 ch->listener->name, ch->addr->bytes, ch->stats.peer_identifier);
+        veil__ch_log_open(ch);
         veil__ch_tell_open(ch);
     }
     return rc < 0 ? veil__ch_fail(ch, rc) : 0;

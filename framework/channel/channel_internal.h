@@ -412,6 +412,10 @@ VEIL_CH_HIDDEN void veil__ch_cookie_forget(veil_ch_listener *l);
 /* Initiator: a COOKIE arrived while waiting for message 2. */
 VEIL_CH_HIDDEN int veil__ch_cookie_receive(veil_channel *ch, const veil_ch_frame *f);
 
+/* channel_logopen.c: the "channel open" line, both roles (info): peer,
+ * key agreement, vault backend, route; no key material. */
+VEIL_CH_HIDDEN void veil__ch_log_open(veil_channel *ch);
+
 /* channel_listener.c: tell the listener's application a responder
  * opened / closed (its callbacks, when set). */
 VEIL_CH_HIDDEN void veil__ch_tell_open(veil_channel *ch);

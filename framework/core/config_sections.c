@@ -1,7 +1,7 @@
 /* The sections a configuration may hold (docs/CONFIG.md, "Sections";
  * docs/PLUGINS.md, "Sections a plugin reads").  Nothing here knows a
  * section by name: whatever reads a section registers it — the core
- * ([node]), each plugin kind ([vault], [vault.NAME], ...: plugin_kind.c),
+ * ([node], [log]), each plugin kind ([vault], [vault.NAME], ...: plugin_kind.c),
  * the channel and identity layers (constructors), a plugin (from its init)
  * and an application (the CLI's [listener.NAME], [control]) — with an
  * optional check that validates the section's keys and values when a node
@@ -34,8 +34,9 @@ static known table[SECTIONS_MAX] = {
     { "node", veil__config_check_node, 1 },
     { "vault", veil__config_check_vault, 1 },
     { "vault.*", veil__config_check_vault, 1 },
+    { "log", veil__config_check_log, 1 },
 };
-static size_t ntable = 3;
+static size_t ntable = 4;
 
 /* Does section match pattern ("name", or "prefix.*" for prefix.X, X not
  * empty)? */

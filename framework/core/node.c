@@ -238,6 +238,9 @@ static int node_init(veil_node *node, const veil_node_options *opts, bool *post_
     /* After the plugins: a plugin may register a section it reads. */
     if (rc == 0)
         rc = veil_config_check_sections(node->config, node);
+    /* Process-wide: the last node made with a [log] section sets it. */
+    if (rc == 0 && veil_config_has_section(node->config, "log"))
+        rc = veil_log_configure(node->config);
     return rc == 0 ? veil__transports_init(node) : rc;
 }
 
@@ -286,6 +289,7 @@ int veil_node_free(veil_node *node)
     if (node->dispatch_depth > 0)
         return veil_error_set(VEIL_ESTATE, "veil_node_free called from inside a handler or callback");
     node_destroy(node, true);
+    veil_log_flush(); /* repeats counted until now are reported */
     return 0;
 }
 

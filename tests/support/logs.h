@@ -19,7 +19,10 @@ typedef struct log_rec {
 
 extern log_rec LOGS;
 
-/* Clear LOGS and capture from now on (the handler is the library's one). */
+/* Clear LOGS and capture from now on (the handler is the library's one).
+ * The rate limiter's memory is flushed first: a line logged by an earlier
+ * test is logged again here (repeats within this capture are still
+ * counted, not logged: docs/CONFIG.md, "[log]"). */
 void logs_start(void);
 /* Back to the default handler (LOGS is kept). */
 void logs_stop(void);

@@ -85,7 +85,7 @@ sys.stdout.write(out.decode("ascii", "replace"))
 '
 ctl() { "${PYTHON3:-python3}" -c "$ctl_py" "$tmp/run/$1.sock"; }
 
-echo "1..62"
+echo "1..63"
 
 conf alice ""
 conf bob "
@@ -110,9 +110,12 @@ check "config check: an unknown key in [listener.bob] fails, naming file:line" s
 sed 's/^trust = everyone$/trust = Pnope/' "$tmp/bob.conf" >"$tmp/bad.conf"
 check "config check: a bad trust fails as the daemon would" sh -c \
     "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"identifier 'Pnope'\" '$tmp/err'"
-printf '[daemon]\nlog_level = loud\n' >"$tmp/bad.conf"
-check "config check: [daemon] log_level = loud fails, naming file:line" sh -c \
-    "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"bad.conf:2: \\[daemon\\] log_level = 'loud': not one of\" '$tmp/err'"
+printf '[log]\nlevel = loud\n' >"$tmp/bad.conf"
+check "config check: [log] level = loud fails, naming file:line" sh -c \
+    "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"bad.conf:2: \\[log\\] level = 'loud': expected error, warn\" '$tmp/err'"
+printf '[daemon]\nlog_level = debug\n' >"$tmp/bad.conf"
+check "config check: [daemon] log_level (moved to [log]) fails, saying where it went" sh -c \
+    "! '$veil' config check '$tmp/bad.conf' >/dev/null 2>'$tmp/err' && grep -q \"bad.conf:2: \\[daemon\\] log_level = 'debug': moved: write '\\[log\\] level\" '$tmp/err'"
 
 # ---- command line ----------------------------------------------------------
 check "veil status --help: the command's usage, exit 0" sh -c \

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "assert_error.h"
+#include "node_text.h"
 
 #include <string.h>
 
@@ -16,21 +17,9 @@
 #include <veil/error.h>
 #include <veil/node.h>
 
-/* veil_node_new with cfg parsed from text: its return code (a node made
- * is freed at once). */
 static int node_from(const char *text)
 {
-    veil_config *cfg;
-    veil_node *node = NULL;
-    assert_int_equal(veil_config_new_from_text(&cfg, text, "t.conf"), 0);
-    veil_node_options o = {.size = sizeof o, .config = cfg};
-    int rc = veil_node_new(&node, NULL, &o);
-    veil_config_free(cfg);
-    if (rc == 0)
-        assert_int_equal(veil_node_free(node), 0);
-    else
-        assert_null(node);
-    return rc;
+    return node_from_text(text, "t.conf");
 }
 
 static void typo_in_section_name_fails_with_hint(void **state)

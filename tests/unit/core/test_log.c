@@ -10,6 +10,8 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <regex.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include <veil/error.h>
+#include <veil/config.h>
 #include <veil/log.h>
 
 struct capture {
@@ -118,20 +121,57 @@ static void with_stderr(void (*fn)(void), char *out, size_t cap)
     unlink(path);
 }
 
+/* Apply [log] from text (asserted). */
+static void configure(const char *text)
+{
+    veil_config *cfg;
+    assert_int_equal(veil_config_new_from_text(&cfg, text, "<test>"), 0);
+    assert_int_equal(veil_log_configure(cfg), 0);
+    veil_config_free(cfg);
+}
+
 static void log_two(void)
 {
     veil_log(VEIL_LOG_WARN, "tcp", "peer %s closed", "127.0.0.1:4000");
     veil_log(VEIL_LOG_INFO, "tcp", "filtered out");
 }
 
+/* The default line: UTC ISO-8601 time with milliseconds, ident and pid,
+ * level, component; the time is now. */
 static void test_default_stderr_format(void **state)
 {
     (void)state;
-    char out[512];
+    char out[512], want[256];
+    regex_t re;
+    regmatch_t m[2];
     veil_log_set_handler(NULL, NULL);
+    configure("[log]\n");
     veil_log_set_level(VEIL_LOG_WARN);
+    time_t before = time(NULL);
     with_stderr(log_two, out, sizeof out);
-    assert_string_equal(out, "veil[tcp] warn: peer 127.0.0.1:4000 closed\n");
+    snprintf(want, sizeof want,
+             "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\\.[0-9]{3}Z veil\\[%ld\\]: "
+             "warn: tcp: peer 127\\.0\\.0\\.1:4000 closed\n$", (long)getpid());
+    assert_int_equal(regcomp(&re, want, REG_EXTENDED), 0);
+    int rc = regexec(&re, out, 2, m, 0);
+    regfree(&re);
+    if (rc != 0)
+        fail_msg("line '%s' does not match %s", out, want);
+    struct tm tm = {0};
+    out[m[1].rm_eo] = '\0';
+    assert_non_null(strptime(out + m[1].rm_so, "%Y-%m-%dT%H:%M:%S", &tm));
+    time_t when = timegm(&tm);
+    assert_true(when >= before && when <= time(NULL));
+
+    configure("[log]\ntimestamps = no\npid = no\n");
+    with_stderr(log_two, out, sizeof out);
+    assert_string_equal(out, "veil: warn: tcp: peer 127.0.0.1:4000 closed\n");
+    configure("[log]\ntimestamps = no\nident = myapp\n");
+    with_stderr(log_two, out, sizeof out);
+    snprintf(want, sizeof want, "myapp[%ld]: warn: tcp: peer 127.0.0.1:4000 closed\n",
+             (long)getpid());
+    assert_string_equal(out, want);
+    configure("[log]\ntimestamps = no\npid = no\n");
 }
 
 static struct capture *g_reenter;
@@ -160,7 +200,7 @@ static void test_reentrant_handler(void **state)
     veil_log_set_handler(NULL, NULL);
     assert_int_equal(c.calls, 1);
     assert_string_equal(c.message, "first");
-    assert_string_equal(out, "veil[inner] error: nested\n");
+    assert_string_equal(out, "veil: error: inner: nested\n");
 }
 
 /* Threads: the sink must never run twice at once. */
@@ -193,6 +233,7 @@ static void test_threads(void **state)
 {
     (void)state;
     pthread_t th[4];
+    configure("[log]\nrepeat_window = 0\n"); /* the threads repeat each other's lines */
     veil_log_set_level(VEIL_LOG_WARN);
     veil_log_set_handler(counting_fn, NULL);
     for (int i = 0; i < 4; i++)
@@ -200,13 +241,15 @@ static void test_threads(void **state)
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     veil_log_set_handler(NULL, NULL);
+    configure("[log]\ntimestamps = no\npid = no\n");
     assert_false(atomic_load(&overlapped));
     assert_int_equal(unsafe_count, 8000);
 }
 
 /* VEIL_LOG is read once per process, so each case runs in a fresh child
  * (this program re-executed with "child") with stderr in a file. */
-static void run_child(const char *env_value, char *out, size_t cap, int *level)
+static void run_child(const char *env_value, const char *mode, char *out, size_t cap,
+                      int *level)
 {
     char path[] = "/tmp/veil-test-log-XXXXXX";
     char self[4096];
@@ -225,7 +268,7 @@ static void run_child(const char *env_value, char *out, size_t cap, int *level)
             setenv("VEIL_LOG", env_value, 1);
         else
             unsetenv("VEIL_LOG");
-        execl(self, "test_log", "child", (char *)NULL);
+        execl(self, "test_log", mode, (char *)NULL);
         _exit(127);
     }
     int st;
@@ -238,8 +281,17 @@ static void run_child(const char *env_value, char *out, size_t cap, int *level)
     unlink(path);
 }
 
-static int child_main(void)
+/* "child": [log] without a level; "child-config": [log] level = error. */
+static int child_main(const char *mode)
 {
+    veil_config *cfg;
+    if (veil_config_new_from_text(&cfg, strcmp(mode, "child") == 0
+                                            ? "[log]\ntimestamps = no\npid = no\n"
+                                            : "[log]\ntimestamps = no\npid = no\nlevel = error\n",
+                                  "<child>") != 0 ||
+        veil_log_configure(cfg) != 0)
+        return 100;
+    veil_config_free(cfg);
     veil_log(VEIL_LOG_DEBUG, "c", "debug line");
     veil_log(VEIL_LOG_WARN, "c", "warn line");
     return (int)veil_log_get_level();
@@ -258,29 +310,37 @@ static void test_env_level(void **state)
     (void)state;
     char out[1024];
     int level;
-    run_child(NULL, out, sizeof out, &level);
+    run_child(NULL, "child", out, sizeof out, &level);
     assert_int_equal(level, VEIL_LOG_WARN);
-    assert_string_equal(out, "veil[c] warn: warn line\n");
+    assert_string_equal(out, "veil: warn: c: warn line\n");
 
-    run_child("debug", out, sizeof out, &level);
+    run_child("debug", "child", out, sizeof out, &level);
     assert_int_equal(level, VEIL_LOG_DEBUG);
-    assert_string_equal(out, "veil[c] debug: debug line\nveil[c] warn: warn line\n");
+    assert_string_equal(out, "veil: debug: c: debug line\nveil: warn: c: warn line\n");
 
-    run_child("error", out, sizeof out, &level);
+    run_child("error", "child", out, sizeof out, &level);
     assert_int_equal(level, VEIL_LOG_ERROR);
     assert_string_equal(out, "");
 
-    run_child("loud", out, sizeof out, &level);
+    run_child("loud", "child", out, sizeof out, &level);
     assert_int_equal(level, VEIL_LOG_WARN);
     assert_int_equal(count(out, "invalid VEIL_LOG value 'loud'"), 1);
-    assert_int_equal(count(out, "veil[c] warn: warn line"), 1);
+    assert_int_equal(count(out, "veil: warn: c: warn line"), 1);
     assert_int_equal(count(out, "debug line"), 0);
+
+    /* [log] level sets the level; VEIL_LOG overrides it (docs/CONFIG.md). */
+    run_child(NULL, "child-config", out, sizeof out, &level);
+    assert_int_equal(level, VEIL_LOG_ERROR);
+    assert_string_equal(out, "");
+    run_child("debug", "child-config", out, sizeof out, &level);
+    assert_int_equal(level, VEIL_LOG_DEBUG);
+    assert_string_equal(out, "veil: debug: c: debug line\nveil: warn: c: warn line\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "child") == 0)
-        return child_main();
+    if (argc > 1 && strncmp(argv[1], "child", 5) == 0)
+        return child_main(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_level_parse),
         cmocka_unit_test(test_handler_and_filter),

@@ -210,6 +210,10 @@ static void test_failing_handler_counted(void **state)
     send_text(app, "grumpy", "a");
     send_text(app, "grumpy", "b");
     run_rounds(1);
+    /* The second, identical warning is counted (rate limit), and reported
+     * with its count on a flush. */
+    assert_int_equal(LOGS.warnings, 1);
+    veil_log_flush();
     logs_stop();
     assert_int_equal(s.handled, 2);
     veil_node_get_stats(node, &st);
@@ -217,6 +221,7 @@ static void test_failing_handler_counted(void **state)
     assert_int_equal(LOGS.warnings, 2);
     assert_string_equal(LOGS.last_warning_component, "node");
     assert_non_null(strstr(LOGS.last_warning, "grumpy"));
+    assert_non_null(strstr(LOGS.last_warning, "(repeated 1 more times in "));
     /* the node keeps working */
     assert_int_equal(veil_ctx_start_worker(app, "echoer", &echo_ops, NULL), 0);
     send_text(app, "echoer", "still alive");
