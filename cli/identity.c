@@ -42,16 +42,27 @@ static int identity_create(const cli_cmd *cmd, int argc, char **argv)
     return rc;
 }
 
+#define KEY_HEX (2 * VEIL_IDENTITY_KEY_MAX_BYTES + 1)
+
+/* "Ed25519" / "ECDSA P-256" for an identity key type. */
+static const char *key_type_text(int type)
+{
+    return type == VEIL_SECRET_P256 ? "ECDSA P-256" : type == VEIL_SECRET_ED25519 ? "Ed25519"
+                                                                                 : "?";
+}
+
 static int rotate(cli_session *s, const cli_opts *o)
 {
-    uint8_t key[VEIL_ED25519_PUBLIC_BYTES];
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1];
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    char hex[KEY_HEX];
+    size_t n;
+    int type;
     (void)o;
     int rc = veil_entity_rotate(s->entity);
     if (rc == 0)
-        rc = veil_entity_public_key(s->entity, key);
+        rc = veil_entity_public_key(s->entity, &type, key, &n);
     if (rc == 0) {
-        cli_hex(key, sizeof key, hex);
+        cli_hex(key, n, hex);
         printf("%s %s\n", veil_entity_identifier(s->entity), hex);
     }
     return rc;
@@ -66,21 +77,22 @@ static int identity_rotate(const cli_cmd *cmd, int argc, char **argv)
 
 static void print_events(const veil_history_event *ev, size_t n)
 {
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1], created[32], expires[32];
+    char hex[KEY_HEX], created[32], expires[32];
     for (size_t i = 0; i < n; i++) {
-        cli_hex(ev[i].key, sizeof ev[i].key, hex);
+        cli_hex(ev[i].key, ev[i].key_len, hex);
         cli_time(ev[i].created, created);
         cli_time(ev[i].expires, expires);
-        printf("  %llu %-6s key %s created %s expires %s\n", (unsigned long long)ev[i].seq,
-               i == 0 ? "create" : "rotate", hex, created, expires);
+        printf("  %llu %-6s key %s (%s) created %s expires %s\n", (unsigned long long)ev[i].seq,
+               i == 0 ? "create" : "rotate", hex, key_type_text(ev[i].key_type), created,
+               expires);
     }
 }
 
 static int print_contact(void *arg, const veil_contact_info *c)
 {
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1], expires[32];
+    char hex[KEY_HEX], expires[32];
     (void)arg;
-    cli_hex(c->history.current_key, sizeof c->history.current_key, hex);
+    cli_hex(c->history.current_key, c->history.key_len, hex);
     cli_time(c->history.expires, expires);
     printf("  %s %s events %zu key %s expires %s\n", c->history.identifier,
            c->pinned ? "pinned" : "learned", c->history.events, hex, expires);
@@ -90,22 +102,23 @@ static int print_contact(void *arg, const veil_contact_info *c)
 static int show(cli_session *s, const cli_opts *o)
 {
     veil_history_event ev[VEIL_HISTORY_MAX_EVENTS];
-    uint8_t key[VEIL_ED25519_PUBLIC_BYTES];
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1];
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    char hex[KEY_HEX];
     veil_contacts *contacts;
-    size_t len, n;
+    size_t len, n, key_len;
+    int type;
     const uint8_t *h = veil_entity_history(s->entity, &len);
-    int rc = veil_entity_public_key(s->entity, key);
+    int rc = veil_entity_public_key(s->entity, &type, key, &key_len);
     if (rc == 0)
         rc = veil_history_events(s->vault, h, len, ev, VEIL_HISTORY_MAX_EVENTS, &n);
     if (rc == 0)
         rc = veil_contacts_of(s->node, &contacts);
     if (rc != 0)
         return rc;
-    cli_hex(key, sizeof key, hex);
+    cli_hex(key, key_len, hex);
     printf("name:       %s\n", o->name);
     printf("identifier: %s\n", veil_entity_identifier(s->entity));
-    printf("key:        %s (Ed25519)\n", hex);
+    printf("key:        %s (%s)\n", hex, key_type_text(type));
     printf("vault:      %s %s (crypto %s)\n", veil_vault_plugin_name(s->vault),
            s->path != NULL ? s->path : "-", veil_vault_backend(s->vault));
     printf("history:    %zu event%s\n", n, n == 1 ? "" : "s");

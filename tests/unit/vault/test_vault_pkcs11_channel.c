@@ -34,15 +34,19 @@ static void history_verifies(const veil_entity *alice, size_t events)
     static const char *const be[] = { "openssl", "sodium" };
     size_t len;
     const uint8_t *h = veil_entity_history(alice, &len);
-    uint8_t pub[32];
-    assert_int_equal(veil_entity_public_key(alice, pub), 0);
+    uint8_t pub[VEIL_IDENTITY_KEY_MAX_BYTES];
+    size_t pub_len;
+    int type;
+    assert_int_equal(veil_entity_public_key(alice, &type, pub, &pub_len), 0);
     for (size_t i = 0; i < 2; i++) {
         pkt s;
         veil_history_info info;
         assert_int_equal(pkt_open_plugin(&s, "software", be[i], ""), 0);
         assert_int_equal(veil_history_verify(s.v, h, len, &info), 0);
         assert_int_equal(info.events, events);
-        assert_memory_equal(info.current_key, pub, 32);
+        assert_int_equal(info.key_type, type);
+        assert_int_equal(info.key_len, pub_len);
+        assert_memory_equal(info.current_key, pub, pub_len);
         assert_string_equal(info.identifier, veil_entity_identifier(alice));
         pkt_close(&s);
     }
