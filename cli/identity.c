@@ -44,13 +44,6 @@ static int identity_create(const cli_cmd *cmd, int argc, char **argv)
 
 #define KEY_HEX (2 * VEIL_IDENTITY_KEY_MAX_BYTES + 1)
 
-/* "Ed25519" / "ECDSA P-256" for an identity key type. */
-static const char *key_type_text(int type)
-{
-    return type == VEIL_SECRET_P256 ? "ECDSA P-256" : type == VEIL_SECRET_ED25519 ? "Ed25519"
-                                                                                 : "?";
-}
-
 static int rotate(cli_session *s, const cli_opts *o)
 {
     uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
@@ -83,7 +76,7 @@ static void print_events(const veil_history_event *ev, size_t n)
         cli_time(ev[i].created, created);
         cli_time(ev[i].expires, expires);
         printf("  %llu %-6s key %s (%s) created %s expires %s\n", (unsigned long long)ev[i].seq,
-               i == 0 ? "create" : "rotate", hex, key_type_text(ev[i].key_type), created,
+               i == 0 ? "create" : "rotate", hex, cli_key_type_text(ev[i].key_type), created,
                expires);
     }
 }
@@ -118,7 +111,9 @@ static int show(cli_session *s, const cli_opts *o)
     cli_hex(key, key_len, hex);
     printf("name:       %s\n", o->name);
     printf("identifier: %s\n", veil_entity_identifier(s->entity));
-    printf("key:        %s (%s)\n", hex, key_type_text(type));
+    printf("key:        %s (%s)\n", hex, cli_key_type_text(type));
+    if ((rc = cli_print_key_places(s, s->entity, "")) != 0)
+        return rc;
     printf("vault:      %s %s (crypto %s)\n", veil_vault_plugin_name(s->vault),
            s->path != NULL ? s->path : "-", veil_vault_backend(s->vault));
     printf("history:    %zu event%s\n", n, n == 1 ? "" : "s");
@@ -240,7 +235,7 @@ static int import(cli_session *s, const cli_opts *o)
 {
     const char *file = o->args[0];
     uint8_t h[VEIL_HISTORY_MAX_BYTES];
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1];
+    char hex[KEY_HEX];
     veil_contacts *contacts;
     veil_history_info info;
     veil_contact_info out;
@@ -261,7 +256,7 @@ static int import(cli_session *s, const cli_opts *o)
         return rc;
     if (veil_history_verify(s->vault, h, len, NULL) == VEIL_EEXPIRED)
         fprintf(stderr, "veil: identity import: warning: %s\n", veil_last_error());
-    cli_hex(out.history.current_key, sizeof out.history.current_key, hex);
+    cli_hex(out.history.current_key, out.history.key_len, hex);
     printf("%s pinned events %zu key %s\n", out.history.identifier, out.history.events, hex);
     return 0;
 }
@@ -289,8 +284,9 @@ const cli_cmd cli_identity_cmds[] = {
       "holds an identity of that name.\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "show", identity_show, "print an identity, its vault, history and contacts",
       "Usage: veil identity show (--vault PATH | -c CONFIG) [--name NAME] [options]\n"
-      "Print the identifier, the current key, the vault (plugin, path, crypto), the\n"
-      "change history with each key's created and expires times (UTC), and the\n"
+      "Print the identifier, the current key and its type, where the identity key\n"
+      "and the static key live (a token with the key's label and CKA_ID, the vault\n"
+      "file, or memory), the vault (plugin, path, crypto), the change history with each key's created and expires times (UTC), and the\n"
       "contacts the vault holds (peers pinned by 'veil identity import' or learned\n"
       "by channels).\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "rotate", identity_rotate, "replace the identity key (the identifier stays)",
