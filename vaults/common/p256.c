@@ -9,6 +9,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -21,6 +22,7 @@
 
 static int ossl_fail(const char *what)
 {
+    ERR_clear_error();
     return veil_error_set(VEIL_ENOMEM, "P-256: OpenSSL failed in %s (out of memory?)", what);
 }
 
@@ -155,15 +157,16 @@ int vc_p256_sig_normalize(uint8_t sig[VEIL_SIGNATURE_BYTES])
     BN_CTX *ctx = BN_CTX_new();
     BIGNUM *r = BN_new(), *s = BN_new();
     int rc = 0;
-    if (g == NULL || ctx == NULL || r == NULL || s == NULL)
+    if (g == NULL || ctx == NULL || r == NULL || s == NULL) {
         rc = ossl_fail("allocating");
-    BN_CTX_start(ctx);
-    if (rc == 0)
+    } else {
+        BN_CTX_start(ctx);
         rc = sig_check(g, sig, true, ctx, r, s);
-    if (rc == 0 && !in_range(g, s, true, ctx) &&
-        (!BN_sub(s, EC_GROUP_get0_order(g), s) || BN_bn2binpad(s, sig + 32, 32) != 32))
-        rc = ossl_fail("normalising a signature");
-    BN_CTX_end(ctx);
+        if (rc == 0 && !in_range(g, s, true, ctx) &&
+            (!BN_sub(s, EC_GROUP_get0_order(g), s) || BN_bn2binpad(s, sig + 32, 32) != 32))
+            rc = ossl_fail("normalising a signature");
+        BN_CTX_end(ctx);
+    }
     BN_free(r);
     BN_free(s);
     BN_CTX_free(ctx);
@@ -178,10 +181,12 @@ static int point_decode(const EC_GROUP *g, const uint8_t *enc, size_t len, EC_PO
     if (len == 0 || (enc[0] == 0x00))
         return veil_error_set(VEIL_EFORMAT, "P-256 public key: the point at infinity");
     if (EC_POINT_oct2point(g, p, enc, len, ctx) != 1 || EC_POINT_is_at_infinity(g, p) ||
-        EC_POINT_is_on_curve(g, p, ctx) != 1)
+        EC_POINT_is_on_curve(g, p, ctx) != 1) {
+        ERR_clear_error();   /* OpenSSL's reasons are ours to give, not to leave queued */
         return veil_error_set(VEIL_EFORMAT, "P-256 public key: %zu bytes starting 0x%02x are "
                               "not a point of the curve (SEC1, x and y < p, on the curve)",
                               len, enc[0]);
+    }
     return 0;
 }
 
@@ -223,15 +228,17 @@ static int verify_prepare(const uint8_t *pub, size_t pub_len,
         rc = veil_error_set(VEIL_EFORMAT, "P-256 public key: %zu bytes starting 0x%02x "
                             "(expected 33 bytes, SEC1 compressed: 0x02 or 0x03 || x)", pub_len,
                             pub_len > 0 ? pub[0] : 0);
-    BN_CTX_start(ctx);
-    if (rc == 0 && (rc = point_decode(g, pub, pub_len, p, ctx)) == 0 &&
-        (rc = sig_check(g, sig, false, ctx, r, s)) == 0) {
-        if (!ECDSA_SIG_set0(es, r, s))
-            rc = ossl_fail("making a signature");
-        else
-            r = s = NULL;   /* es owns them */
+    if (rc == 0) {
+        BN_CTX_start(ctx);
+        if ((rc = point_decode(g, pub, pub_len, p, ctx)) == 0 &&
+            (rc = sig_check(g, sig, false, ctx, r, s)) == 0) {
+            if (!ECDSA_SIG_set0(es, r, s))
+                rc = ossl_fail("making a signature");
+            else
+                r = s = NULL;   /* es owns them */
+        }
+        BN_CTX_end(ctx);
     }
-    BN_CTX_end(ctx);
     unsigned char *q = der;
     int n = rc == 0 ? i2d_ECDSA_SIG(es, NULL) : 0;
     if (rc == 0 && (n <= 0 || (size_t)n > DER_SIG_MAX || i2d_ECDSA_SIG(es, &q) != n))
@@ -265,6 +272,7 @@ int vc_p256_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_
     EVP_PKEY_free(key);
     if (ok == 1)
         return 0;
+    ERR_clear_error();
     if (ok == 0)
         return veil_error_set(VEIL_EAUTH, "verify: not a valid P-256 signature by this key");
     return ossl_fail("verifying");
