@@ -1,5 +1,5 @@
 /* Core-internal helpers for identities and trust decisions, shared by
- * entity.c, identity_history.c, identity_sign.c, contacts*.c, trust.c and
+ * entity.c, identity_history.c, identity_id.c, identity_sign.c, contacts*.c, trust.c and
  * the secure channels.  Not installed, not exported.  Encodings:
  * docs/PROTOCOL.md, "Identity change history" and "Secure channel". */
 #ifndef VEIL_IDENTITY_INTERNAL_H
@@ -108,6 +108,10 @@ VEIL_IDENTITY_HIDDEN int veil__history_append(veil_vault *v, const uint8_t *old,
                                               size_t new_len, uint64_t created,
                                               uint64_t expires, uint8_t **out, size_t *out_len);
 
+/* The identifier's digest of a root key (identity_id.c): SHA-256(key) for
+ * Ed25519, SHA-256(tag || key) for P-256, through v. */
+VEIL_IDENTITY_HIDDEN int veil__identifier_digest(veil_vault *v, int type, const uint8_t *key,
+                                                 size_t len, uint8_t out[32]);
 /* "P" + lower-case hex of digest into out (VEIL_IDENTIFIER_LEN + 1). */
 VEIL_IDENTITY_HIDDEN void veil__identifier_format(const uint8_t digest[32],
                                                   char out[VEIL_IDENTIFIER_LEN + 1]);
