@@ -309,8 +309,8 @@ static int time_op(bench_run *b, veil_vault *v, op_fn f, void *arg, op_rate *out
 }
 
 typedef struct asym_arg {
-    veil_secret x, e, out;
-    uint8_t xpub[32], epub[32], xsig[64], esig[64], msg[64];
+    veil_secret x, e, p, out;
+    uint8_t xpub[32], epub[32], ppub[33], xsig[64], esig[64], psig[64], msg[64];
 } asym_arg;
 
 static int op_dh(veil_vault *v, void *arg)
@@ -333,6 +333,18 @@ static int op_ed_verify(veil_vault *v, void *arg)
     return veil_vault_verify(v, VEIL_SECRET_ED25519, a->epub, 32, a->msg, sizeof a->msg, a->esig);
 }
 
+static int op_p256_sign(veil_vault *v, void *arg)
+{
+    asym_arg *a = arg;
+    return veil_vault_sign(v, a->p, a->msg, sizeof a->msg, a->psig);
+}
+
+static int op_p256_verify(veil_vault *v, void *arg)
+{
+    asym_arg *a = arg;
+    return veil_vault_verify(v, VEIL_SECRET_P256, a->ppub, 33, a->msg, sizeof a->msg, a->psig);
+}
+
 static int op_xed_sign(veil_vault *v, void *arg)
 {
     asym_arg *a = arg;
@@ -345,21 +357,26 @@ static int op_xed_verify(veil_vault *v, void *arg)
     return veil_vault_verify(v, VEIL_SECRET_X25519, a->xpub, 32, a->msg, sizeof a->msg, a->xsig);
 }
 
-/* X25519 DH, Ed25519 and XEdDSA sign and verify (64-byte message) through
- * the vault, ops/s; XEdDSA is also given relative to Ed25519 measured in
+/* X25519 DH, Ed25519, ECDSA P-256 (OpenSSL on both backends) and XEdDSA
+ * sign and verify (64-byte message) through the vault, ops/s; XEdDSA is also given relative to Ed25519 measured in
  * the same run, per CPU second (the same curve work: base-point
  * multiplications to sign, one double-scalar multiplication to verify). */
 static int asym_case(bench_run *b, veil_vault *v, const char *backend)
 {
-    veil_secret_attrs ax = { .type = VEIL_SECRET_X25519 }, ae = { .type = VEIL_SECRET_ED25519 };
+    veil_secret_attrs ax = { .type = VEIL_SECRET_X25519 }, ae = { .type = VEIL_SECRET_ED25519 },
+                      ap = { .type = VEIL_SECRET_P256 };
     asym_arg a = { .msg = { 1 } };
     size_t n = 0;
-    op_rate dh, es, ev, xs, xv;
+    op_rate dh, es, ev, xs, xv, ps, pv;
     int rc;
-    if ((rc = veil_vault_generate(v, &ax, &a.x)) != 0 || (rc = veil_vault_generate(v, &ae, &a.e)) != 0)
+    if ((rc = veil_vault_generate(v, &ax, &a.x)) != 0 || (rc = veil_vault_generate(v, &ae, &a.e)) != 0 ||
+        (rc = veil_vault_generate(v, &ap, &a.p)) != 0)
         return rc;
     if ((rc = veil_vault_public_key(v, a.x, a.xpub, sizeof a.xpub, &n)) == 0 &&
         (rc = veil_vault_public_key(v, a.e, a.epub, sizeof a.epub, &n)) == 0 &&
+        (rc = veil_vault_public_key(v, a.p, a.ppub, sizeof a.ppub, &n)) == 0 &&
+        (rc = time_op(b, v, op_p256_sign, &a, &ps)) == 0 &&
+        (rc = time_op(b, v, op_p256_verify, &a, &pv)) == 0 &&
         (rc = time_op(b, v, op_dh, &a, &dh)) == 0 && (rc = time_op(b, v, op_ed_sign, &a, &es)) == 0 &&
         (rc = time_op(b, v, op_ed_verify, &a, &ev)) == 0 &&
         (rc = time_op(b, v, op_xed_sign, &a, &xs)) == 0)
@@ -373,13 +390,17 @@ static int asym_case(bench_run *b, veil_vault *v, const char *backend)
     bench_emit(b, variant, "ops/s", es.wall, "ops/s");
     snprintf(variant, sizeof variant, "%s ed25519 verify", backend);
     bench_emit(b, variant, "ops/s", ev.wall, "ops/s");
+    snprintf(variant, sizeof variant, "%s p256 sign", backend);
+    bench_emit(b, variant, "ops/s", ps.wall, "ops/s");
+    snprintf(variant, sizeof variant, "%s p256 verify", backend);
+    bench_emit(b, variant, "ops/s", pv.wall, "ops/s");
     snprintf(variant, sizeof variant, "%s xeddsa sign", backend);
     bench_emit(b, variant, "ops/s", xs.wall, "ops/s");
     bench_emit(b, variant, "of ed25519 sign, CPU time", 100.0 * xs.cpu / es.cpu, "%");
     snprintf(variant, sizeof variant, "%s xeddsa verify", backend);
     bench_emit(b, variant, "ops/s", xv.wall, "ops/s");
     bench_emit(b, variant, "of ed25519 verify, CPU time", 100.0 * xv.cpu / ev.cpu, "%");
-    if ((rc = veil_vault_secret_destroy(v, a.x)) != 0)
+    if ((rc = veil_vault_secret_destroy(v, a.x)) != 0 || (rc = veil_vault_secret_destroy(v, a.p)) != 0)
         return rc;
     return veil_vault_secret_destroy(v, a.e);
 }

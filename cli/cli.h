@@ -107,6 +107,12 @@ void cli_wipe(void *p, size_t n);
 
 /* Helpers for output. */
 void cli_hex(const uint8_t *in, size_t n, char *out);
+/* "Ed25519" / "ECDSA P-256" for an identity key type (veil_secret_type). */
+const char *cli_key_type_text(int type);
+/* Print where e's identity key and its static key live, each line
+ * "<indent><label>" followed by the place (a token with the key's label
+ * and CKA_ID, or the vault file, or memory): veil_entity_key_location. */
+int cli_print_key_places(const cli_session *s, const veil_entity *e, const char *indent);
 /* "2026-12-03T07:00:00Z", or "never" for 0 / VEIL_EXPIRES_NEVER when
  * never_zero. */
 void cli_time(uint64_t t, char out[32]);

@@ -368,3 +368,39 @@ void cli_time(uint64_t t, char out[32])
         strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(out, 32, t == 0 || t == UINT64_MAX ? "never" : "%llu", (unsigned long long)t);
 }
+
+const char *cli_key_type_text(int type)
+{
+    return type == VEIL_SECRET_P256 ? "ECDSA P-256" : type == VEIL_SECRET_ED25519 ? "Ed25519"
+                                                                                 : "?";
+}
+
+/* The place of a key for people: the vault's description, and the file a
+ * software key of a file vault is kept in. */
+static void place(const cli_session *s, int loc, const char *where, char *out, size_t cap)
+{
+    if (loc == VEIL_KEY_IN_SOFTWARE && s->path != NULL)
+        snprintf(out, cap, "%s, file %s", where, s->path);
+    else
+        snprintf(out, cap, "%s", where);
+}
+
+int cli_print_key_places(const cli_session *s, const veil_entity *e, const char *indent)
+{
+    char kw[512], sw[512], line[1024];
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    size_t n;
+    int kl, sl, type;
+    int rc = veil_entity_key_location(e, &kl, &sl, kw, sw, sizeof kw);
+    if (rc == 0)
+        rc = veil_entity_public_key(e, &type, key, &n);
+    if (rc != 0)
+        return rc;
+    place(s, kl, kw, line, sizeof line);
+    printf("%skey at:     %s (%s, %s)\n", indent, line, cli_key_type_text(type),
+           kl == VEIL_KEY_IN_TOKEN ? "in a token" : "in software");
+    place(s, sl, sw, line, sizeof line);
+    printf("%sstatic key: %s (X25519, %s)\n", indent, line,
+           sl == VEIL_KEY_IN_TOKEN ? "in a token" : "in software");
+    return 0;
+}

@@ -42,16 +42,20 @@ static int identity_create(const cli_cmd *cmd, int argc, char **argv)
     return rc;
 }
 
+#define KEY_HEX (2 * VEIL_IDENTITY_KEY_MAX_BYTES + 1)
+
 static int rotate(cli_session *s, const cli_opts *o)
 {
-    uint8_t key[VEIL_ED25519_PUBLIC_BYTES];
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1];
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    char hex[KEY_HEX];
+    size_t n;
+    int type;
     (void)o;
     int rc = veil_entity_rotate(s->entity);
     if (rc == 0)
-        rc = veil_entity_public_key(s->entity, key);
+        rc = veil_entity_public_key(s->entity, &type, key, &n);
     if (rc == 0) {
-        cli_hex(key, sizeof key, hex);
+        cli_hex(key, n, hex);
         printf("%s %s\n", veil_entity_identifier(s->entity), hex);
     }
     return rc;
@@ -66,21 +70,22 @@ static int identity_rotate(const cli_cmd *cmd, int argc, char **argv)
 
 static void print_events(const veil_history_event *ev, size_t n)
 {
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1], created[32], expires[32];
+    char hex[KEY_HEX], created[32], expires[32];
     for (size_t i = 0; i < n; i++) {
-        cli_hex(ev[i].key, sizeof ev[i].key, hex);
+        cli_hex(ev[i].key, ev[i].key_len, hex);
         cli_time(ev[i].created, created);
         cli_time(ev[i].expires, expires);
-        printf("  %llu %-6s key %s created %s expires %s\n", (unsigned long long)ev[i].seq,
-               i == 0 ? "create" : "rotate", hex, created, expires);
+        printf("  %llu %-6s key %s (%s) created %s expires %s\n", (unsigned long long)ev[i].seq,
+               i == 0 ? "create" : "rotate", hex, cli_key_type_text(ev[i].key_type), created,
+               expires);
     }
 }
 
 static int print_contact(void *arg, const veil_contact_info *c)
 {
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1], expires[32];
+    char hex[KEY_HEX], expires[32];
     (void)arg;
-    cli_hex(c->history.current_key, sizeof c->history.current_key, hex);
+    cli_hex(c->history.current_key, c->history.key_len, hex);
     cli_time(c->history.expires, expires);
     printf("  %s %s events %zu key %s expires %s\n", c->history.identifier,
            c->pinned ? "pinned" : "learned", c->history.events, hex, expires);
@@ -90,22 +95,25 @@ static int print_contact(void *arg, const veil_contact_info *c)
 static int show(cli_session *s, const cli_opts *o)
 {
     veil_history_event ev[VEIL_HISTORY_MAX_EVENTS];
-    uint8_t key[VEIL_ED25519_PUBLIC_BYTES];
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1];
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    char hex[KEY_HEX];
     veil_contacts *contacts;
-    size_t len, n;
+    size_t len, n, key_len;
+    int type;
     const uint8_t *h = veil_entity_history(s->entity, &len);
-    int rc = veil_entity_public_key(s->entity, key);
+    int rc = veil_entity_public_key(s->entity, &type, key, &key_len);
     if (rc == 0)
         rc = veil_history_events(s->vault, h, len, ev, VEIL_HISTORY_MAX_EVENTS, &n);
     if (rc == 0)
         rc = veil_contacts_of(s->node, &contacts);
     if (rc != 0)
         return rc;
-    cli_hex(key, sizeof key, hex);
+    cli_hex(key, key_len, hex);
     printf("name:       %s\n", o->name);
     printf("identifier: %s\n", veil_entity_identifier(s->entity));
-    printf("key:        %s (Ed25519)\n", hex);
+    printf("key:        %s (%s)\n", hex, cli_key_type_text(type));
+    if ((rc = cli_print_key_places(s, s->entity, "")) != 0)
+        return rc;
     printf("vault:      %s %s (crypto %s)\n", veil_vault_plugin_name(s->vault),
            s->path != NULL ? s->path : "-", veil_vault_backend(s->vault));
     printf("history:    %zu event%s\n", n, n == 1 ? "" : "s");
@@ -227,7 +235,7 @@ static int import(cli_session *s, const cli_opts *o)
 {
     const char *file = o->args[0];
     uint8_t h[VEIL_HISTORY_MAX_BYTES];
-    char hex[2 * VEIL_ED25519_PUBLIC_BYTES + 1];
+    char hex[KEY_HEX];
     veil_contacts *contacts;
     veil_history_info info;
     veil_contact_info out;
@@ -248,7 +256,7 @@ static int import(cli_session *s, const cli_opts *o)
         return rc;
     if (veil_history_verify(s->vault, h, len, NULL) == VEIL_EEXPIRED)
         fprintf(stderr, "veil: identity import: warning: %s\n", veil_last_error());
-    cli_hex(out.history.current_key, sizeof out.history.current_key, hex);
+    cli_hex(out.history.current_key, out.history.key_len, hex);
     printf("%s pinned events %zu key %s\n", out.history.identifier, out.history.events, hex);
     return 0;
 }
@@ -276,8 +284,9 @@ const cli_cmd cli_identity_cmds[] = {
       "holds an identity of that name.\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "show", identity_show, "print an identity, its vault, history and contacts",
       "Usage: veil identity show (--vault PATH | -c CONFIG) [--name NAME] [options]\n"
-      "Print the identifier, the current key, the vault (plugin, path, crypto), the\n"
-      "change history with each key's created and expires times (UTC), and the\n"
+      "Print the identifier, the current key and its type, where the identity key\n"
+      "and the static key live (a token with the key's label and CKA_ID, the vault\n"
+      "file, or memory), the vault (plugin, path, crypto), the change history with each key's created and expires times (UTC), and the\n"
       "contacts the vault holds (peers pinned by 'veil identity import' or learned\n"
       "by channels).\n\n" VAULT_OPTIONS NAME_OPTION HELP_OPTION, NULL },
     { "identity", "rotate", identity_rotate, "replace the identity key (the identifier stays)",

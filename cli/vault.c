@@ -93,6 +93,8 @@ static int show_identities(cli_session *s, const names *l)
         const uint8_t *h = veil_entity_history(e[i], &len);
         if ((rc = veil_history_verify_at(s->vault, h, len, NULL, &info)) == 0)
             printf("  %s %s events %zu\n", l->v[i], info.identifier, info.events);
+        if (rc == 0)
+            rc = cli_print_key_places(s, e[i], "    ");
     }
     if (rc == 0)
         printf("contacts:   %zu\n", veil_contacts_count(contacts));
@@ -130,7 +132,8 @@ const cli_cmd cli_vault_cmds[] = {
     { "vault", "show", vault_show, "print a vault's plugin, path, identities and contacts",
       "Usage: veil vault show (--vault PATH | -c CONFIG) [options]\n"
       "Open the vault and print its plugin, path, crypto backend, the identities it\n"
-      "holds (name, identifier, number of history events) and how many contacts.\n\n"
+      "holds (name, identifier, number of history events, where the identity key\n"
+      "and the static key live and their types) and how many contacts.\n\n"
       VAULT_OPTIONS, NULL },
     { NULL, NULL, NULL, NULL, NULL, NULL },
 };

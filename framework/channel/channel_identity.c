@@ -101,8 +101,8 @@ static int verify_signatures(veil_vault *v, const veil_ch_proof *proof, const ui
     uint8_t payload[VEIL_ATTEST_PAYLOAD_MAX];
     size_t n = veil__attest_payload(payload, VEIL_SECRET_X25519, remote, VEIL_X25519_KEY_BYTES,
                                     proof->expires);
-    rc = veil__identity_verify(v, view->info.current_key, VEIL_DOMAIN_ATTEST, payload, n,
-                               proof->sig);
+    rc = veil__identity_verify(v, view->info.key_type, view->info.current_key,
+                               view->info.key_len, VEIL_DOMAIN_ATTEST, payload, n, proof->sig);
     if (rc < 0)
         return veil_error_set(VEIL_EAUTH, "secure channel: peer %s: the attestation does not "
                               "bind the key agreement's static key to its current identity key",

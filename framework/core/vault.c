@@ -38,6 +38,7 @@ size_t veil_secret_type_len(int type)
     case VEIL_SECRET_CHACHAPOLY:
     case VEIL_SECRET_X25519:
     case VEIL_SECRET_ED25519:
+    case VEIL_SECRET_P256:
         return 32;
     case VEIL_SECRET_X448:
         return 56;
@@ -54,6 +55,8 @@ size_t veil_secret_type_public_len(int type)
         return 32;
     case VEIL_SECRET_X448:
         return 56;
+    case VEIL_SECRET_P256:
+        return VEIL_P256_PUBLIC_BYTES;
     default:
         return 0;
     }
@@ -68,6 +71,7 @@ const char *veil_secret_type_name(int type)
     case VEIL_SECRET_X25519: return "x25519";
     case VEIL_SECRET_ED25519: return "ed25519";
     case VEIL_SECRET_X448: return "x448";
+    case VEIL_SECRET_P256: return "p256";
     default: return "unknown";
     }
 }
@@ -103,7 +107,7 @@ static int check_attrs(const veil_secret_attrs *a, const char *fn, const char *w
     char b[24];
     if (a == NULL)
         return veil_error_set(VEIL_EINVAL, "%s: %s is NULL", fn, attrs_name(b, what, idx));
-    if (a->type < VEIL_SECRET_BUFFER || a->type > VEIL_SECRET_X448)
+    if (a->type < VEIL_SECRET_BUFFER || a->type > VEIL_SECRET_P256)
         return veil_error_set(VEIL_EINVAL, "%s: %s.type %d is not a known secret type", fn,
                               attrs_name(b, what, idx), a->type);
     if (a->persistence != VEIL_EPHEMERAL && a->persistence != VEIL_PERSISTENT)
@@ -494,11 +498,14 @@ int veil_vault_verify(veil_vault *v, int key_type, const uint8_t *public_key, si
     NONNULL(public_key, fn);
     BUF(msg, len, fn);
     NONNULL(sig, fn);
-    if (key_type != VEIL_SECRET_ED25519 && key_type != VEIL_SECRET_X25519)
-        return veil_error_set(VEIL_EINVAL, "%s: key_type %d (%s) cannot verify; expected ed25519 "
-                                           "or x25519", fn, key_type, veil_secret_type_name(key_type));
-    if (public_len != VEIL_ED25519_PUBLIC_BYTES)
-        return veil_error_set(VEIL_EINVAL, "%s: public_len %zu, expected 32", fn, public_len);
+    if (key_type != VEIL_SECRET_ED25519 && key_type != VEIL_SECRET_X25519 &&
+        key_type != VEIL_SECRET_P256)
+        return veil_error_set(VEIL_EINVAL, "%s: key_type %d (%s) cannot verify; expected ed25519, "
+                                           "x25519 or p256", fn, key_type, veil_secret_type_name(key_type));
+    if (public_len != veil_secret_type_public_len(key_type))
+        return veil_error_set(VEIL_EINVAL, "%s: public_len %zu, expected %zu for %s", fn,
+                              public_len, veil_secret_type_public_len(key_type),
+                              veil_secret_type_name(key_type));
     return v->ops->verify(v->inst, key_type, public_key, public_len, msg, len, sig);
 }
 

@@ -1,8 +1,8 @@
 /* Entities: an identity whose keys and history live in a vault.
  *
  * Entity NAME stores, in its vault:
- *   veil.entity.NAME.key.I      the current identity key (Ed25519, persistent,
- *                               non-exportable), I = its event number
+ *   veil.entity.NAME.key.I      the current identity key (Ed25519 or P-256,
+ *                               persistent, non-exportable), I = its event number
  *   veil.entity.NAME.ka.I       the key-agreement static key (X25519) that
  *                               key I attests for secure channels
  *   veil.entity.NAME.history    record: the encoded change history
@@ -41,7 +41,9 @@ struct veil_entity {
     size_t history_len;
     size_t index;               /* event number of the current key */
     veil_secret key;            /* current identity key */
-    uint8_t key_pub[VEIL_ED25519_PUBLIC_BYTES];
+    int key_type;               /* its veil_secret_type */
+    size_t key_len;
+    uint8_t key_pub[VEIL_IDENTITY_KEY_MAX_BYTES];
     uint64_t created, expires;  /* of the current key */
     veil_entity_static st;      /* static key of the current key + attestation */
 };
@@ -125,12 +127,16 @@ static int generate(veil_entity *e, int type, const char *what, size_t i, veil_s
     return rc < 0 ? veil_error_wrap(rc, "entity '%s': generating '%s'", e->name, a.label) : 0;
 }
 
-static int public_of(veil_entity *e, veil_secret s, uint8_t out[32])
+/* The public key of s, of the length its type has (type 0: X25519). */
+static int public_of(veil_entity *e, veil_secret s, int type, uint8_t *out, size_t *len)
 {
-    size_t n = 0;
-    int rc = veil_vault_public_key(e->vault, s, out, 32, &n);
-    if (rc == 0 && n != 32)
-        rc = veil_error_set(VEIL_ETYPE, "entity '%s': a %zu-byte public key", e->name, n);
+    size_t n = 0, want = veil_secret_type_public_len(type ? type : VEIL_SECRET_X25519);
+    int rc = veil_vault_public_key(e->vault, s, out, want, &n);
+    if (rc == 0 && n != want)
+        rc = veil_error_set(VEIL_ETYPE, "entity '%s': a %zu-byte public key, expected %zu", e->name,
+                            n, want);
+    if (len != NULL)
+        *len = n;
     return rc;
 }
 
@@ -140,7 +146,7 @@ static int attest(veil_entity *e, veil_secret k, veil_secret s, uint64_t expires
                   veil_entity_static *out)
 {
     uint8_t payload[VEIL_ATTEST_PAYLOAD_MAX];
-    int rc = public_of(e, s, out->pub);
+    int rc = public_of(e, s, 0, out->pub, NULL);
     if (rc < 0)
         return rc;
     size_t n = veil__attest_payload(payload, VEIL_SECRET_X25519, out->pub, 32, expires);
@@ -161,17 +167,25 @@ static void adopt(veil_entity *e, uint8_t *h, size_t len, const veil_history_vie
     e->history_len = len;
     e->index = view->info.events - 1;
     e->key = k;
-    memcpy(e->key_pub, view->info.current_key, 32);
+    e->key_type = view->info.key_type;
+    e->key_len = view->info.key_len;
+    memcpy(e->key_pub, view->info.current_key, view->info.key_len);
     e->created = view->info.created;
     e->expires = view->info.expires;
     e->st = *st;
     memcpy(e->identifier, view->info.identifier, sizeof e->identifier);
 }
 
-/* Resolve times: defaults from [identity] key_lifetime. */
+/* Resolve times: defaults from [identity] key_lifetime; the type from
+ * [identity] key_type. */
 static int key_times(const veil_entity *e, const veil_key_times *t, uint64_t *created,
-                     uint64_t *expires)
+                     uint64_t *expires, int *type)
 {
+    *type = t != NULL && t->key_type != 0 ? t->key_type : e->set.key_type;
+    if (veil__key_tag(*type) == 0)
+        return veil_error_set(VEIL_EINVAL, "entity '%s': key type %d (%s) cannot be an identity "
+                              "key (expected VEIL_SECRET_ED25519 or VEIL_SECRET_P256)", e->name,
+                              *type, veil_secret_type_name(*type));
     *created = t != NULL && t->created != 0 ? t->created : (uint64_t)time(NULL);
     if (t != NULL && t->expires == VEIL_EXPIRES_NEVER)
         *expires = 0;
@@ -189,20 +203,20 @@ static int key_times(const veil_entity *e, const veil_key_times *t, uint64_t *cr
 /* Make key I, static key I and the history h (old + event I, the key
  * valid from created to expires), stored as the record: on failure
  * nothing of it stays in the vault. */
-static int make_generation(veil_entity *e, uint64_t created, uint64_t expires, uint8_t **h,
-                           size_t *hlen, veil_history_view *view, veil_secret *k,
+static int make_generation(veil_entity *e, int type, uint64_t created, uint64_t expires,
+                           uint8_t **h, size_t *hlen, veil_history_view *view, veil_secret *k,
                            veil_entity_static *st)
 {
-    size_t i = e->history != NULL ? e->index + 1 : 0;
-    uint8_t pub[32];
+    size_t i = e->history != NULL ? e->index + 1 : 0, n = 0;
+    uint8_t pub[VEIL_IDENTITY_KEY_MAX_BYTES];
     char label[VEIL_LABEL_MAX + 1];
     *k = 0;
     st->key = 0;
     *h = NULL;
-    int rc = generate(e, VEIL_SECRET_ED25519, "key", i, k);
-    if (rc == 0 && (rc = public_of(e, *k, pub)) == 0)
-        rc = veil__history_append(e->vault, e->history, e->history_len, e->key, *k, pub, created,
-                                  expires, h, hlen);
+    int rc = generate(e, type, "key", i, k);
+    if (rc == 0 && (rc = public_of(e, *k, type, pub, &n)) == 0)
+        rc = veil__history_append(e->vault, e->history, e->history_len, e->key, *k, type, pub, n,
+                                  created, expires, h, hlen);
     if (rc == 0)
         rc = veil__history_verify_view(e->vault, *h, *hlen, view);
     if (rc == 0 && (rc = generate(e, VEIL_SECRET_X25519, "ka", i, &st->key)) == 0)
@@ -282,12 +296,14 @@ static int entity_create(veil_node *node, veil_vault *vault, const char *name,
     uint8_t *h = NULL;
     size_t len = 0;
     uint64_t created, expires;
+    int type = 0;
     veil_history_view view;
     veil_secret k = 0;
     veil_entity_static st;
     if (rc == 0)
-        rc = key_times(e, times, &created, &expires);
-    if (rc == 0 && (rc = make_generation(e, created, expires, &h, &len, &view, &k, &st)) == 0)
+        rc = key_times(e, times, &created, &expires, &type);
+    if (rc == 0 &&
+        (rc = make_generation(e, type, created, expires, &h, &len, &view, &k, &st)) == 0)
         adopt(e, h, len, &view, k, &st);
     return join_node(e, rc, out);
 }
@@ -317,16 +333,24 @@ static int load_keys(veil_entity *e, const veil_history_view *view, veil_secret 
                      veil_entity_static *st)
 {
     char label[VEIL_LABEL_MAX + 1];
-    uint8_t pub[32];
+    uint8_t pub[VEIL_IDENTITY_KEY_MAX_BYTES];
+    veil_secret_attrs a;
     size_t i = view->info.events - 1;
     label_of(e, "key", i, label);
     int rc = veil_vault_find_by_label(e->vault, label, k);
     if (rc < 0)
         return veil_error_set(VEIL_ENOTFOUND, "entity '%s': its history names key %zu but the "
                               "vault has no secret '%s'", e->name, i, label);
-    if ((rc = public_of(e, *k, pub)) < 0)
+    if ((rc = veil_vault_attributes(e->vault, *k, &a)) < 0)
         return rc;
-    if (memcmp(pub, view->info.current_key, 32) != 0)
+    if (a.type != view->info.key_type)
+        return veil_error_set(VEIL_EAUTH, "entity '%s': secret '%s' is a %s key, the current key "
+                              "of its stored history is %s", e->name, label,
+                              veil_secret_type_name(a.type),
+                              veil_secret_type_name(view->info.key_type));
+    if ((rc = public_of(e, *k, a.type, pub, NULL)) < 0)
+        return rc;
+    if (memcmp(pub, view->info.current_key, view->info.key_len) != 0)
         return veil_error_set(VEIL_EAUTH, "entity '%s': secret '%s' is not the current key of "
                               "its stored history", e->name, label);
     label_of(e, "ka", i, label);
@@ -445,12 +469,16 @@ veil_node *veil_entity_node(const veil_entity *e)
     return e != NULL ? e->node : NULL;
 }
 
-int veil_entity_public_key(const veil_entity *e, uint8_t out[VEIL_ED25519_PUBLIC_BYTES])
+int veil_entity_public_key(const veil_entity *e, int *key_type,
+                           uint8_t out[VEIL_IDENTITY_KEY_MAX_BYTES], size_t *len)
 {
-    if (e == NULL || out == NULL)
+    if (e == NULL || key_type == NULL || out == NULL || len == NULL)
         return veil_error_set(VEIL_EINVAL, "veil_entity_public_key: %s is NULL",
-                              e == NULL ? "entity" : "out");
-    memcpy(out, e->key_pub, VEIL_ED25519_PUBLIC_BYTES);
+                              e == NULL ? "entity" : key_type == NULL ? "key_type"
+                              : out == NULL ? "out" : "len");
+    *key_type = e->key_type;
+    *len = e->key_len;
+    memcpy(out, e->key_pub, e->key_len);
     return 0;
 }
 
@@ -504,7 +532,8 @@ int veil_entity_rotate_with(veil_entity *e, const veil_key_times *times)
                               "holds at most %u", e->name, e->index + 1,
                               (unsigned)VEIL_HISTORY_MAX_EVENTS);
     uint64_t created, expires;
-    int rc = key_times(e, times, &created, &expires);
+    int type = 0;
+    int rc = key_times(e, times, &created, &expires, &type);
     if (rc == 0 && e->expires != 0 && created > e->expires)
         rc = veil_error_set(VEIL_EEXPIRED, "entity '%s': its current key expired at %llu, "
                             "before the rotation's time %llu (an expired key cannot authorise "
@@ -516,7 +545,7 @@ int veil_entity_rotate_with(veil_entity *e, const veil_key_times *times)
     veil_secret k, old_key = e->key, old_static = e->st.key;
     veil_entity_static st;
     if (rc == 0)
-        rc = make_generation(e, created, expires, &h, &len, &view, &k, &st);
+        rc = make_generation(e, type, created, expires, &h, &len, &view, &k, &st);
     if (rc < 0)
         return rc;
     adopt(e, h, len, &view, k, &st);

@@ -1,9 +1,17 @@
-/* Identity change history: encoding, verification, identifiers.
+/* Identity change history: encoding, verification, the clock (identifiers
+ * and key type tags: identity_id.c).
  *
- *   history = version:u8 (2) count:varint (1..VEIL_HISTORY_MAX_EVENTS) event*
+ *   history = version:u8 (2 or 3) count:varint (1..VEIL_HISTORY_MAX_EVENTS)
+ *             event*
  *   event   = kind:u8 (1 create, 2 rotate) seq:varint prev:32
- *             created:u64be expires:u64be key_type:u8 (1) key:32
+ *             created:u64be expires:u64be key_type:u8 key
  *             sig_new:64 [sig_prev:64, rotate only]
+ *   key     = 32 bytes (key_type 1, Ed25519)
+ *           | 33 bytes (key_type 2, P-256, SEC1 compressed point)
+ *
+ * Version 2 holds Ed25519 keys only, version 3 at least one P-256 key.
+ * Signatures are 64 bytes for both types (P-256: r || s, low S), each by
+ * the key's own algorithm.
  *
  * Both signatures cover len || VEIL_DOMAIN_EVENT || body (identity_sign.c),
  * where body is the event up to and including key, exactly as encoded.
@@ -25,35 +33,6 @@
 #include "identity_internal.h"
 #include "core/util.h"
 
-void veil__identifier_format(const uint8_t digest[32], char out[VEIL_IDENTIFIER_LEN + 1])
-{
-    out[0] = 'P';
-    veil__hex_encode(digest, 32, out + 1);
-}
-
-int veil_identifier_parse(const char *text, uint8_t digest[32])
-{
-    if (text == NULL || digest == NULL)
-        return veil_error_set(VEIL_EINVAL, "veil_identifier_parse: %s is NULL",
-                              text == NULL ? "text" : "digest");
-    size_t n = strnlen(text, VEIL_IDENTIFIER_LEN + 1);
-    if (text[0] != 'P')
-        return veil_error_set(VEIL_EFORMAT, "identifier '%.80s' does not start with 'P' "
-                              "(expected P followed by 64 hex digits)", text);
-    if (n != VEIL_IDENTIFIER_LEN)
-        return veil_error_set(VEIL_EFORMAT, "identifier '%.80s' is %s %u characters "
-                              "(expected P followed by 64 hex digits)", text,
-                              n > VEIL_IDENTIFIER_LEN ? "longer than" : "not",
-                              (unsigned)VEIL_IDENTIFIER_LEN);
-    uint8_t tmp[32];
-    size_t got;
-    int rc = veil__hex_decode(text + 1, tmp, sizeof tmp, &got);
-    if (rc < 0)
-        return veil_error_wrap(VEIL_EFORMAT, "identifier '%s'", text);
-    memcpy(digest, tmp, 32);
-    return 0;
-}
-
 static int sha256(veil_vault *v, const uint8_t *data, size_t len, uint8_t out[32])
 {
     veil_iovec iov = { data, len };
@@ -70,7 +49,11 @@ typedef struct cursor {
     size_t index;                 /* event number */
     size_t event_start;
     uint8_t prev_hash[32];        /* SHA-256 of the previous event */
-    uint8_t prev_key[32];
+    int prev_type;                /* veil_secret_type of prev_key */
+    size_t prev_len;
+    uint8_t prev_key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    unsigned version;
+    bool any_p256;
     uint64_t prev_created, prev_expires;
     uint64_t created, expires;    /* of the event being decoded */
 } cursor;
@@ -85,16 +68,19 @@ static int need(const cursor *c, size_t n, const char *field)
 }
 
 /* The signature at the cursor, by key, over the event's body. */
-static int verify_sig(cursor *c, const uint8_t *key, size_t body_len, const char *field,
-                      const char *whose)
+static int verify_sig(cursor *c, int type, const uint8_t *key, size_t key_len, size_t body_len,
+                      const char *field, const char *whose)
 {
     size_t at = c->pos;
     int rc = need(c, VEIL_SIGNATURE_BYTES, field);
     if (rc < 0)
         return rc;
-    rc = veil__identity_verify(c->v, key, VEIL_DOMAIN_EVENT, c->in + c->event_start, body_len,
-                               c->in + at);
+    rc = veil__identity_verify(c->v, type, key, key_len, VEIL_DOMAIN_EVENT,
+                               c->in + c->event_start, body_len, c->in + at);
     c->pos += VEIL_SIGNATURE_BYTES;
+    if (rc == VEIL_EFORMAT)
+        return veil_error_wrap(VEIL_EFORMAT, "history: event %zu (byte %zu): field 'key' is "
+                               "not a P-256 public key", c->index, c->event_start);
     if (rc == VEIL_EAUTH)
         return veil_error_set(VEIL_EAUTH, "history: event %zu (byte %zu): field '%s' at "
                               "byte %zu is not a valid signature by %s", c->index,
@@ -173,24 +159,46 @@ static int decode_times(cursor *c)
     return 0;
 }
 
-static int decode_key(cursor *c, const uint8_t **key)
+/* key_type: 1 always, 2 from history version 3 on. */
+static int decode_key_type(cursor *c, int *type)
 {
     int rc = need(c, 1, "key_type");
     if (rc < 0)
         return rc;
-    if (c->in[c->pos] != VEIL_KEY_TYPE_ED25519)
+    unsigned tag = c->in[c->pos];
+    *type = veil__key_type_of_tag(tag);
+    if (*type == 0 || (*type == VEIL_SECRET_P256 && c->version < VEIL_HISTORY_VERSION))
         return veil_error_set(VEIL_EFORMAT, "history: event %zu (byte %zu): field 'key_type' "
-                              "at byte %zu is %u, expected 1 (Ed25519)", c->index,
-                              c->event_start, c->pos, c->in[c->pos]);
+                              "at byte %zu is %u, expected 1 (Ed25519)%s", c->index,
+                              c->event_start, c->pos, tag,
+                              c->version < VEIL_HISTORY_VERSION
+                                  ? " (2, P-256, needs history version 3)"
+                                  : " or 2 (P-256)");
+    c->any_p256 |= *type == VEIL_SECRET_P256;
     c->pos++;
-    if ((rc = need(c, 32, "key")) < 0)
+    return 0;
+}
+
+/* The key (its length from its type); a P-256 key is a compressed point
+ * (its prefix is checked here, the rest by the vault's verification). */
+static int decode_key(cursor *c, int *type, const uint8_t **key, size_t *len)
+{
+    int rc = decode_key_type(c, type);
+    if (rc < 0)
+        return rc;
+    *len = veil_secret_type_public_len(*type);
+    if ((rc = need(c, *len, "key")) < 0)
         return rc;
     *key = c->in + c->pos;
-    if (c->index > 0 && memcmp(*key, c->prev_key, 32) == 0)
+    if (*type == VEIL_SECRET_P256 && (**key != 0x02 && **key != 0x03))
+        return veil_error_set(VEIL_EFORMAT, "history: event %zu (byte %zu): field 'key' at "
+                              "byte %zu starts 0x%02x, expected 0x02 or 0x03 (a SEC1 compressed "
+                              "P-256 point)", c->index, c->event_start, c->pos, **key);
+    if (c->index > 0 && *len == c->prev_len && memcmp(*key, c->prev_key, *len) == 0)
         return veil_error_set(VEIL_EFORMAT, "history: event %zu (byte %zu): field 'key' at "
                               "byte %zu repeats the previous key (a rotation needs a new key)",
                               c->index, c->event_start, c->pos);
-    c->pos += 32;
+    c->pos += *len;
     return 0;
 }
 
@@ -211,6 +219,8 @@ static int decode_event(cursor *c)
 {
     const uint8_t *key = NULL;
     unsigned kind = 0;
+    int type = 0;
+    size_t key_len = 0;
     c->event_start = c->pos;
     int rc = decode_head(c, &kind);
     if (rc == 0)
@@ -218,18 +228,21 @@ static int decode_event(cursor *c)
     if (rc == 0)
         rc = decode_times(c);
     if (rc == 0)
-        rc = decode_key(c, &key);
+        rc = decode_key(c, &type, &key, &key_len);
     if (rc < 0)
         return rc;
     size_t body_len = c->pos - c->event_start;
-    rc = verify_sig(c, key, body_len, "sig_new", "the event's key");
+    rc = verify_sig(c, type, key, key_len, body_len, "sig_new", "the event's key");
     if (rc == 0 && kind == VEIL_EVENT_ROTATE)
-        rc = verify_sig(c, c->prev_key, body_len, "sig_prev", "the previous key");
+        rc = verify_sig(c, c->prev_type, c->prev_key, c->prev_len, body_len, "sig_prev",
+                        "the previous key");
     if (rc == 0)
         rc = check_handover(c);
     if (rc < 0)
         return rc;
-    memcpy(c->prev_key, key, 32);
+    memcpy(c->prev_key, key, key_len);
+    c->prev_type = type;
+    c->prev_len = key_len;
     c->prev_created = c->created;
     c->prev_expires = c->expires;
     return sha256(c->v, c->in + c->event_start, c->pos - c->event_start, c->prev_hash);
@@ -243,9 +256,11 @@ static int decode_header(cursor *c, uint64_t *count)
     if (c->len == 0)
         return veil_error_set(VEIL_ETRUNCATED, "history: field 'version' at byte 0: "
                               "the history is empty");
-    if (c->in[0] != VEIL_HISTORY_VERSION)
+    c->version = c->in[0];
+    if (c->version != VEIL_HISTORY_VERSION && c->version != VEIL_HISTORY_VERSION_ED25519)
         return veil_error_set(VEIL_EVERSION, "history: field 'version' at byte 0 is %u, "
-                              "expected %u", c->in[0], VEIL_HISTORY_VERSION);
+                              "expected %u or %u", c->in[0], VEIL_HISTORY_VERSION_ED25519,
+                              VEIL_HISTORY_VERSION);
     c->pos = 1;
     int rc = veil_varint_decode(c->in, c->len, &c->pos, count);
     if (rc < 0)
@@ -276,11 +291,17 @@ static int verify(veil_vault *v, const uint8_t *history, size_t len, veil_histor
     for (c.index = 0; c.index < count; c.index++) {
         if ((rc = decode_event(&c)) < 0)
             return rc;
-        if (c.index == 0)
-            memcpy(view.root_key, c.prev_key, 32);
+        if (c.index == 0) {
+            memcpy(view.root_key, c.prev_key, c.prev_len);
+            view.root_type = c.prev_type;
+            view.root_len = c.prev_len;
+        }
         if (c.index < cap) {
+            memset(&events[c.index], 0, sizeof events[c.index]);
             events[c.index].seq = c.index;
-            memcpy(events[c.index].key, c.prev_key, 32);
+            events[c.index].key_type = c.prev_type;
+            events[c.index].key_len = c.prev_len;
+            memcpy(events[c.index].key, c.prev_key, c.prev_len);
             events[c.index].created = c.created;
             events[c.index].expires = c.expires;
         }
@@ -289,10 +310,17 @@ static int verify(veil_vault *v, const uint8_t *history, size_t len, veil_histor
         return veil_error_set(VEIL_ETRAILING, "history: %zu bytes left over at byte %zu after "
                               "the last of %llu events", len - c.pos, c.pos,
                               (unsigned long long)count);
-    if ((rc = sha256(v, view.root_key, 32, view.digest)) < 0)
+    if (c.version == VEIL_HISTORY_VERSION && !c.any_p256)
+        return veil_error_set(VEIL_EFORMAT, "history: field 'version' at byte 0 is %u but every "
+                              "key is Ed25519 (version %u: a history has one encoding)",
+                              c.version, VEIL_HISTORY_VERSION_ED25519);
+    if ((rc = veil__identifier_digest(v, view.root_type, view.root_key, view.root_len,
+                                      view.digest)) < 0)
         return rc;
     veil__identifier_format(view.digest, view.info.identifier);
-    memcpy(view.info.current_key, c.prev_key, 32);
+    view.info.key_type = c.prev_type;
+    view.info.key_len = c.prev_len;
+    memcpy(view.info.current_key, c.prev_key, c.prev_len);
     view.info.events = (size_t)count;
     view.info.created = c.prev_created;
     view.info.expires = c.prev_expires;
@@ -373,6 +401,7 @@ void veil__identity_defaults(veil_identity_settings *out)
     out->clock_skew = VEIL_CLOCK_SKEW_DEFAULT;
     out->max_key_lifetime = VEIL_MAX_KEY_LIFETIME_DEFAULT;
     out->contacts_max = VEIL_CONTACTS_MAX_DEFAULT;
+    out->key_type = VEIL_SECRET_ED25519;
 }
 
 void veil__identity_clock(const veil_identity_settings *s, veil_history_clock *out)
@@ -412,7 +441,7 @@ int veil_history_verify(veil_vault *v, const uint8_t *history, size_t len,
 
 /* Encode the body of event seq at out; returns its length. */
 static size_t event_body(uint8_t *out, uint64_t seq, const uint8_t prev[32], uint64_t created,
-                         uint64_t expires, const uint8_t key[32])
+                         uint64_t expires, int type, const uint8_t *key, size_t key_len)
 {
     size_t n = 0;
     out[n++] = seq == 0 ? VEIL_EVENT_CREATE : VEIL_EVENT_ROTATE;
@@ -422,9 +451,9 @@ static size_t event_body(uint8_t *out, uint64_t seq, const uint8_t prev[32], uin
     veil__store_be64(out + n, created);
     veil__store_be64(out + n + 8, expires);
     n += 16;
-    out[n++] = VEIL_KEY_TYPE_ED25519;
-    memcpy(out + n, key, 32);
-    return n + 32;
+    out[n++] = (uint8_t)veil__key_tag(type);
+    memcpy(out + n, key, key_len);
+    return n + key_len;
 }
 
 /* The event for new_key at out (body, sig_new, sig_prev for a rotation);
@@ -442,13 +471,19 @@ static int sign_event(veil_vault *v, veil_secret prev_key, veil_secret new_key, 
 }
 
 int veil__history_append(veil_vault *v, const uint8_t *old, size_t old_len, veil_secret prev_key,
-                         veil_secret new_key, const uint8_t new_pub[32], uint64_t created,
-                         uint64_t expires, uint8_t **out, size_t *out_len)
+                         veil_secret new_key, int new_type, const uint8_t *new_pub,
+                         size_t new_len, uint64_t created, uint64_t expires, uint8_t **out,
+                         size_t *out_len)
 {
     veil_history_view view;
     uint8_t prev[32] = { 0 };
     size_t seq = 0, events_len = 0;
+    bool any_p256 = new_type == VEIL_SECRET_P256;
     int rc = 0;
+    if (veil__key_tag(new_type) == 0 || new_len != veil_secret_type_public_len(new_type))
+        return veil_error_set(VEIL_EINVAL, "history: a %zu-byte %s key cannot be an identity "
+                              "key (expected ed25519 or p256)", new_len,
+                              veil_secret_type_name(new_type));
     if (old != NULL) {
         if ((rc = veil__history_verify_view(v, old, old_len, &view)) < 0)
             return veil_error_wrap(rc, "history: the history to extend does not verify");
@@ -465,12 +500,13 @@ int veil__history_append(veil_vault *v, const uint8_t *old, size_t old_len, veil
     uint8_t *buf = malloc(cap);
     if (buf == NULL)
         return veil_error_set(VEIL_ENOMEM, "history: out of memory for %zu bytes", cap);
-    buf[n++] = VEIL_HISTORY_VERSION;
+    any_p256 |= old != NULL && old[0] == VEIL_HISTORY_VERSION;
+    buf[n++] = any_p256 ? VEIL_HISTORY_VERSION : VEIL_HISTORY_VERSION_ED25519;
     n += veil_varint_encode(seq + 1, buf + n, VEIL_VARINT_MAX);
     if (events_len > 0)
         memcpy(buf + n, old + view.events_offset, events_len);
     n += events_len;
-    size_t body = event_body(buf + n, seq, prev, created, expires, new_pub);
+    size_t body = event_body(buf + n, seq, prev, created, expires, new_type, new_pub, new_len);
     rc = sign_event(v, old != NULL ? prev_key : 0, new_key, buf + n, body, &ev);
     n += ev;
     if (rc == 0 && n > VEIL_HISTORY_MAX_BYTES)
@@ -499,7 +535,8 @@ void veil__trust_info_fill(veil_trust_info *info, const veil_history_view *view,
     info->peer_history = history;
     info->peer_history_len = len;
     info->peer_public_key = view->info.current_key;
-    info->peer_public_key_len = VEIL_ED25519_PUBLIC_BYTES;
+    info->peer_public_key_len = view->info.key_len;
+    info->peer_key_type = view->info.key_type;
     info->local_identifier = local_identifier;
     info->route = route;
 }

@@ -1,5 +1,5 @@
 /* Core-internal helpers for identities and trust decisions, shared by
- * entity.c, identity_history.c, identity_sign.c, contacts*.c, trust.c and
+ * entity.c, identity_history.c, identity_id.c, identity_sign.c, contacts*.c, trust.c and
  * the secure channels.  Not installed, not exported.  Encodings:
  * docs/PROTOCOL.md, "Identity change history" and "Secure channel". */
 #ifndef VEIL_IDENTITY_INTERNAL_H
@@ -11,10 +11,25 @@
 
 #define VEIL_IDENTITY_HIDDEN __attribute__((visibility("hidden")))
 
-#define VEIL_HISTORY_VERSION 2u
+/* A history is version 2 when every key in it is Ed25519 (as veil wrote
+ * them before P-256), version 3 when any key is P-256: the lowest version
+ * that can say it, so Ed25519 identities still verify with earlier veil
+ * releases, and a history has one encoding. */
+#define VEIL_HISTORY_VERSION 3u
+#define VEIL_HISTORY_VERSION_ED25519 2u
 #define VEIL_EVENT_CREATE 1u
 #define VEIL_EVENT_ROTATE 2u
+/* key_type tags of the history's key records (not veil_secret_type). */
 #define VEIL_KEY_TYPE_ED25519 1u
+#define VEIL_KEY_TYPE_P256 2u
+
+/* The history tag of identity key type (a veil_secret_type), 0 for a type
+ * that cannot be an identity key; and back (0 for an unknown tag). */
+VEIL_IDENTITY_HIDDEN unsigned veil__key_tag(int key_type);
+VEIL_IDENTITY_HIDDEN int veil__key_type_of_tag(unsigned tag);
+/* "ed25519" / "p256" from [identity] key_type or veil_key_times.key_type:
+ * VEIL_SECRET_ED25519 / VEIL_SECRET_P256, 0 when unknown. */
+VEIL_IDENTITY_HIDDEN int veil__key_type_parse(const char *name);
 
 /* ---- signing domains (identity_sign.c) --------------------------------
  *
@@ -34,8 +49,8 @@
 VEIL_IDENTITY_HIDDEN int veil__identity_sign(veil_vault *v, veil_secret key, const char *domain,
                                              const uint8_t *payload, size_t len,
                                              uint8_t sig[VEIL_SIGNATURE_BYTES]);
-VEIL_IDENTITY_HIDDEN int veil__identity_verify(veil_vault *v, const uint8_t key[32],
-                                               const char *domain, const uint8_t *payload,
+VEIL_IDENTITY_HIDDEN int veil__identity_verify(veil_vault *v, int key_type, const uint8_t *key,
+                                               size_t key_len, const char *domain, const uint8_t *payload,
                                                size_t len, const uint8_t sig[VEIL_SIGNATURE_BYTES]);
 
 /* "veil.app:" || context into out, the context checked (1..
@@ -54,7 +69,7 @@ VEIL_IDENTITY_HIDDEN size_t veil__attest_payload(uint8_t out[VEIL_ATTEST_PAYLOAD
 
 /* Largest encoded event: kind, seq varint, prev, created, expires, key
  * type, key, two signatures. */
-#define VEIL_EVENT_BODY_MAX (1u + 10u + 32u + 8u + 8u + 1u + 32u)
+#define VEIL_EVENT_BODY_MAX (1u + 10u + 32u + 8u + 8u + 1u + VEIL_IDENTITY_KEY_MAX_BYTES)
 #define VEIL_EVENT_MAX_BYTES (VEIL_EVENT_BODY_MAX + 64u + 64u)
 
 /* What decoding a history yields besides veil_history_info: where the
@@ -62,8 +77,10 @@ VEIL_IDENTITY_HIDDEN size_t veil__attest_payload(uint8_t out[VEIL_ATTEST_PAYLOAD
  * is the identifier). */
 typedef struct veil_history_view {
     veil_history_info info;
-    uint8_t root_key[VEIL_ED25519_PUBLIC_BYTES];
-    uint8_t digest[32];          /* SHA-256(root key) */
+    int root_type;               /* veil_secret_type of the root key */
+    size_t root_len;
+    uint8_t root_key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    uint8_t digest[32];          /* SHA-256(root key) or SHA-256(tag || root key) */
     size_t events_offset;        /* first byte of the first event */
     size_t last_event_offset;    /* first byte of the last event */
 } veil_history_view;
@@ -87,9 +104,14 @@ VEIL_IDENTITY_HIDDEN int veil__history_check_clock(const veil_history_info *info
  * returned. */
 VEIL_IDENTITY_HIDDEN int veil__history_append(veil_vault *v, const uint8_t *old, size_t old_len,
                                               veil_secret prev_key, veil_secret new_key,
-                                              const uint8_t new_pub[32], uint64_t created,
+                                              int new_type, const uint8_t *new_pub,
+                                              size_t new_len, uint64_t created,
                                               uint64_t expires, uint8_t **out, size_t *out_len);
 
+/* The identifier's digest of a root key (identity_id.c): SHA-256(key) for
+ * Ed25519, SHA-256(tag || key) for P-256, through v. */
+VEIL_IDENTITY_HIDDEN int veil__identifier_digest(veil_vault *v, int type, const uint8_t *key,
+                                                 size_t len, uint8_t out[32]);
 /* "P" + lower-case hex of digest into out (VEIL_IDENTIFIER_LEN + 1). */
 VEIL_IDENTITY_HIDDEN void veil__identifier_format(const uint8_t digest[32],
                                                   char out[VEIL_IDENTIFIER_LEN + 1]);
@@ -101,6 +123,7 @@ typedef struct veil_identity_settings {
     uint64_t clock_skew;         /* seconds */
     uint64_t max_key_lifetime;   /* cap on a peer key's validity; 0: none */
     size_t contacts_max;
+    int key_type;                /* of new identity keys: VEIL_SECRET_ED25519 or _P256 */
 } veil_identity_settings;
 
 /* The defaults, for entities without a node (identity_history.c). */

@@ -16,7 +16,7 @@
 #define CONTACTS_EXTENSION "veil.contacts"
 
 static const char *const identity_keys[] = {
-    "key_lifetime", "clock_skew", "max_key_lifetime", "contacts_max", NULL
+    "key_lifetime", "clock_skew", "max_key_lifetime", "contacts_max", "key_type", NULL
 };
 
 static int settings_from(const veil_config *cfg, veil_identity_settings *out)
@@ -43,6 +43,11 @@ static int settings_from(const veil_config *cfg, veil_identity_settings *out)
                                   65536, &v)) < 0)
         return rc;
     out->contacts_max = (size_t)v;
+    const char *type = veil_config_get(cfg, "identity", "key_type");
+    if (type != NULL && (out->key_type = veil__key_type_parse(type)) == 0)
+        return veil_error_set(VEIL_ECONFIG, "%s: [identity] key_type '%s' is not known (expected "
+                              "ed25519 or p256)", veil_config_origin(cfg, "identity", "key_type"),
+                              type);
     return 0;
 }
 

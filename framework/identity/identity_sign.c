@@ -58,16 +58,19 @@ int veil__identity_sign(veil_vault *v, veil_secret key, const char *domain,
     return rc;
 }
 
-int veil__identity_verify(veil_vault *v, const uint8_t key[32], const char *domain,
-                          const uint8_t *payload, size_t len,
+int veil__identity_verify(veil_vault *v, int key_type, const uint8_t *key, size_t key_len,
+                          const char *domain, const uint8_t *payload, size_t len,
                           const uint8_t sig[VEIL_SIGNATURE_BYTES])
 {
     uint8_t buf[512], *msg;
     size_t n;
+    if (veil__key_tag(key_type) == 0)
+        return veil_error_set(VEIL_EINVAL, "identity key of type %s (expected ed25519 or p256)",
+                              veil_secret_type_name(key_type));
     int rc = signed_bytes(domain, payload, len, buf, sizeof buf, &msg, &n);
     if (rc < 0)
         return rc;
-    rc = veil_vault_verify(v, VEIL_SECRET_ED25519, key, 32, msg, n, sig);
+    rc = veil_vault_verify(v, key_type, key, key_len, msg, n, sig);
     if (msg != buf)
         free(msg);
     return rc;
@@ -97,8 +100,8 @@ int veil__app_domain(const char *context, const char *fn, char out[VEIL_DOMAIN_M
     return 0;
 }
 
-int veil_identity_verify(veil_vault *v, const uint8_t public_key[VEIL_ED25519_PUBLIC_BYTES],
-                         const char *context, const uint8_t *msg, size_t len,
+int veil_identity_verify(veil_vault *v, int key_type, const uint8_t *public_key,
+                         size_t public_len, const char *context, const uint8_t *msg, size_t len,
                          const uint8_t sig[VEIL_SIGNATURE_BYTES])
 {
     static const char fn[] = "veil_identity_verify";
@@ -110,7 +113,7 @@ int veil_identity_verify(veil_vault *v, const uint8_t public_key[VEIL_ED25519_PU
     int rc = veil__app_domain(context, fn, domain);
     if (rc < 0)
         return rc;
-    rc = veil__identity_verify(v, public_key, domain, msg, len, sig);
+    rc = veil__identity_verify(v, key_type, public_key, public_len, domain, msg, len, sig);
     if (rc == VEIL_EAUTH)
         return veil_error_set(VEIL_EAUTH, "%s: not a signature by this key in context '%s'", fn,
                               context);

@@ -520,10 +520,12 @@ int veil_trust_policy_check(veil_trust_policy *p, const veil_trust_info *info)
     if (p == NULL || info == NULL)
         return veil_error_set(VEIL_EDENIED, "trust policy check: %s is NULL (denied: fail "
                               "closed)", p == NULL ? "policy" : "info");
-    if (info->size < sizeof *info)
+    /* peer_key_type was appended: an info made before it ends at route. */
+    const size_t min = VEIL_ABI_SIZE(veil_trust_info, route);
+    if (info->size < min)
         return veil_error_set(VEIL_EDENIED, "trust policy check: info->size %zu is smaller "
                               "than veil_trust_info (%zu) (denied: fail closed)", info->size,
-                              sizeof *info);
+                              min);
     if (info->peer_identifier == NULL)
         return veil_error_set(VEIL_EDENIED, "trust policy check: no peer identifier (denied: "
                               "fail closed)");

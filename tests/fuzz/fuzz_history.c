@@ -4,9 +4,10 @@
  *   even: the rest of the input is verified as a history, as is;
  *   odd:  the rest is a list of (offset:u16, byte) patches and a final
  *         length (patch.h) applied to a VALID 3-event history built at
- *         start-up (no patches: it must verify), so
- *         the fuzzer reaches the checks behind the signatures (links, seq,
- *         times, key type, trailing bytes) too.
+ *         start-up (no patches: it must verify) whose keys are Ed25519,
+ *         ECDSA P-256, Ed25519 (version 3), so the fuzzer reaches the
+ *         checks behind the signatures (links, seq, times, key types and
+ *         their lengths, P-256 point decoding, trailing bytes) too.
  * Histories that verify are also checked against a fixed clock.
  * Invariants: no crash, no out-of-bounds read (ASan); a patched history
  * that still verifies has the original identifier (nobody can make a
@@ -35,7 +36,7 @@ static void setup_once(void)
     veil_plugin *p;
     veil_secret keys[3];
     veil_secret_attrs a;
-    uint8_t pub[32], *h = NULL, *next;
+    uint8_t pub[VEIL_P256_PUBLIC_BYTES], *h = NULL, *next;
     size_t n = 0, len = 0;
     if (vault != NULL)
         return;
@@ -43,13 +44,13 @@ static void setup_once(void)
         veil_vault_open_plugin(p, NULL, &vault) < 0)
         abort();
     memset(&a, 0, sizeof a);
-    a.type = VEIL_SECRET_ED25519;
-    /* create, then two rotations; the middle key expires (times as seeds
-     * for the time rules). */
+    /* create, then two rotations; the middle key is P-256 and expires
+     * (times as seeds for the time rules). */
     for (uint64_t i = 0; i < 3; i++) {
+        a.type = i == 1 ? VEIL_SECRET_P256 : VEIL_SECRET_ED25519;
         if (veil_vault_generate(vault, &a, &keys[i]) < 0 ||
             veil_vault_public_key(vault, keys[i], pub, sizeof pub, &n) < 0 ||
-            veil__history_append(vault, h, len, i ? keys[i - 1] : 0, keys[i], pub,
+            veil__history_append(vault, h, len, i ? keys[i - 1] : 0, keys[i], a.type, pub, n,
                                  1700000000u + 1000u * i, i == 1 ? 1700002500u : 0, &next,
                                  &len) < 0)
             abort();

@@ -188,14 +188,46 @@ check "show: identifier" out_has "identifier: $id_a"
 check "show: current key" out_has "key:        $key_a \(Ed25519\)"
 check "show: vault plugin and path" out_has "vault:      file $tmp/a.vault \(crypto openssl\)"
 check "show: 2 events after a rotation" out_has 'history:    2 events'
-check "show: the create event with UTC times" out_has "  0 create key [0-9a-f]{64} created $iso expires $iso"
-check "show: the rotate event carries the current key" out_has "  1 rotate key $key_a created $iso expires $iso"
+check "show: the create event with UTC times" out_has "  0 create key [0-9a-f]{64} \(Ed25519\) created $iso expires $iso"
+check "show: the rotate event carries the current key" out_has "  1 rotate key $key_a \(Ed25519\) created $iso expires $iso"
+check "show: where the identity key lives" out_has "key at:     file vault \(openssl, software\), file $tmp/a.vault \(Ed25519, in software\)"
+check "show: where the static key lives" out_has "static key: file vault \(openssl, software\), file $tmp/a.vault \(X25519, in software\)"
+run 0 "" "$veil" vault show -c "$tmp/a.conf"
+check "vault show: the identity" out_has "  default $id_a events 2"
+check "vault show: where its keys live" sh -c "grep -qxE '    key at:     file vault \(openssl, software\), file $tmp/a.vault \(Ed25519, in software\)' '$tmp/out' && grep -qxE '    static key: file vault \(openssl, software\), file $tmp/a.vault \(X25519, in software\)' '$tmp/out'"
+
+# [identity] key_type = p256: an ECDSA P-256 identity, shown as such.
+conf p2
+printf '[identity]\nkey_type = p256\n' >>"$tmp/p2.conf"
+run 0 "" sh -c "'$veil' vault create -c '$tmp/p2.conf' >/dev/null && '$veil' identity create -c '$tmp/p2.conf' >/dev/null && '$veil' identity show -c '$tmp/p2.conf'"
+check "show: a P-256 key (33 bytes, compressed)" out_has "key:        0[23][0-9a-f]{64} \(ECDSA P-256\)"
+check "show: the P-256 create event" out_has "  0 create key 0[23][0-9a-f]{64} \(ECDSA P-256\) created $iso expires $iso"
+check "show: where the P-256 key lives" out_has "key at:     file vault \(openssl, software\), file $tmp/p2.vault \(ECDSA P-256, in software\)"
+sed 's/^key_type = p256$/key_type = ed448/' "$tmp/p2.conf" >"$tmp/p3.conf"
+run 1 "veil: identity show: $tmp/p3.conf:8: [identity] key_type 'ed448' is not known (expected ed25519 or p256)" \
+    "$veil" identity show -c "$tmp/p3.conf"
+
+# An identity in a SoftHSM2 token: the key's place names the token, the
+# key's label and CKA_ID, and the module.
+if have vault-pkcs11 && . "${VEIL_TOP_SRCDIR:-.}/tests/system/softhsm-lib.sh" &&
+   softhsm_token "$tmp/hsm" veil-cli; then
+    printf '[vault]\nplugin = pkcs11\nmodule = %s\ntoken_label = veil-cli\npin_env = VEIL_TEST_PIN\n[identity]\nkey_type = p256\n' \
+        "$softhsm" >"$tmp/hsm.conf"
+    run 0 "" sh -c "'$veil' identity create -c '$tmp/hsm.conf' >/dev/null && '$veil' identity show -c '$tmp/hsm.conf'"
+    check "show: a P-256 key in the token" out_has "key at:     pkcs11 token 'veil-cli' \(serial [0-9a-f]+\), key 'veil.entity.default.key.0' \(CKA_ID [0-9a-f]{32}\), module $softhsm \(ECDSA P-256, in a token\)"
+    check "show: its static key in software" out_has "static key: pkcs11 vault's software half \(openssl\), in memory \(X25519, in software\)"
+    check "show: the token vault has no path" out_has "vault:      pkcs11 - \(crypto openssl\)"
+    run 0 "" "$veil" vault show -c "$tmp/hsm.conf"
+    check "vault show: the token's identity and where its key lives" out_has "    key at:     pkcs11 token 'veil-cli' \(serial [0-9a-f]+\), key 'veil.entity.default.key.0' \(CKA_ID [0-9a-f]{32}\), module $softhsm \(ECDSA P-256, in a token\)"
+else
+    ok "# SKIP no SoftHSM2 token (pkcs11 vault configured out, or softhsm2 not installed)"
+fi
 
 # [identity] key_lifetime = 0: keys without an expiry of their own.
 conf n
 printf '[identity]\nkey_lifetime = 0\n' >>"$tmp/n.conf"
 run 0 "" sh -c "'$veil' vault create -c '$tmp/n.conf' >/dev/null && '$veil' identity create -c '$tmp/n.conf' >/dev/null && '$veil' identity show -c '$tmp/n.conf'"
-check "show: a key without expiry says never" out_has "  0 create key [0-9a-f]{64} created $iso expires never"
+check "show: a key without expiry says never" out_has "  0 create key [0-9a-f]{64} \(Ed25519\) created $iso expires never"
 if [ -w /dev/full ]; then
     run 1 "veil: identity show: writing standard output: No space left on device" \
         sh -c "'$veil' identity show -c '$tmp/n.conf' >/dev/full"

@@ -11,6 +11,7 @@
 #include <veil/error.h>
 
 #include "core_internal.h"
+#include "p256.h"
 
 #define SLOT_BYTES VEIL_SECRET_MAX_BYTES
 /* AEAD context slots per guarded pool region. */
@@ -349,6 +350,10 @@ static int derive(vc_vault *v, vc_entry *e)
         rc = be->ed25519_public(pub, bytes);
         e->pub_len = 32;
         break;
+    case VEIL_SECRET_P256:          /* OpenSSL on both backends (p256.c) */
+        rc = vc_p256_public(bytes, pub);
+        e->pub_len = VEIL_P256_PUBLIC_BYTES;
+        break;
     case VEIL_SECRET_AES256GCM:
     case VEIL_SECRET_CHACHAPOLY:
         return derive_aead(v, e, bytes);
@@ -373,7 +378,8 @@ static int derive(vc_vault *v, vc_entry *e)
 
 static bool is_asymmetric(int type)
 {
-    return type == VEIL_SECRET_X25519 || type == VEIL_SECRET_X448 || type == VEIL_SECRET_ED25519;
+    return type == VEIL_SECRET_X25519 || type == VEIL_SECRET_X448 ||
+           type == VEIL_SECRET_ED25519 || type == VEIL_SECRET_P256;
 }
 
 /* Wipe and free an entry's slot (bytes, state, side record) and bump its

@@ -1,4 +1,5 @@
-/* Signatures: Ed25519 with Ed25519 keys (backend), XEdDSA with X25519 keys
+/* Signatures: Ed25519 with Ed25519 keys (backend), ECDSA P-256 with P-256
+ * keys (p256.c: OpenSSL on both backends), XEdDSA with X25519 keys
  * (xeddsa.c: our construction over libsodium's group operations, SHA-512
  * and Ed25519 verification from the backend).
  *
@@ -20,6 +21,7 @@
 
 #include "core_internal.h"
 #include "ed25519_checks.h"
+#include "p256.h"
 #include "xeddsa.h"
 
 /* Why an encoded point is refused, or NULL. */
@@ -79,8 +81,10 @@ int vc_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
         return rc;
     if (e->attrs.type == VEIL_SECRET_ED25519)
         return v->be->ed25519_sign(sig, vc_bytes(v, e), vc_pub(e), msg, len);
+    if (e->attrs.type == VEIL_SECRET_P256)
+        return vc_p256_sign(vc_bytes(v, e), vc_pub(e), msg, len, sig);
     if (e->attrs.type != VEIL_SECRET_X25519)
-        return vc_type_error(v, e, "sign", "ed25519 or x25519");
+        return vc_type_error(v, e, "sign", "ed25519, p256 or x25519");
     const veil_xeddsa_hooks hooks = { sha512_cb, ed25519_verify_cb, v };
     uint8_t z[64];
     if ((rc = v->be->random(z, sizeof z)) == 0)
@@ -94,8 +98,10 @@ int vc_op_verify(void *vault, int key_type, const uint8_t *public_key, size_t pu
 {
     vc_vault *v = vault;
     int rc;
+    if (key_type == VEIL_SECRET_P256)
+        return vc_p256_verify(public_key, public_len, msg, len, sig);
     if (key_type != VEIL_SECRET_ED25519 && key_type != VEIL_SECRET_X25519)
-        return veil_error_set(VEIL_ETYPE, "verify: key type %s, expected ed25519 or x25519",
+        return veil_error_set(VEIL_ETYPE, "verify: key type %s, expected ed25519, p256 or x25519",
                               veil_secret_type_name(key_type));
     if (public_len != 32)
         return veil_error_set(VEIL_EINVAL, "verify: public key is %zu bytes, expected 32",

@@ -8,6 +8,7 @@
 #include <veil/error.h>
 
 #include "core_internal.h"
+#include "p256.h"
 
 int vc_backend_by_name(const char *name, const vc_backend **out)
 {
@@ -93,6 +94,13 @@ int vc_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out
                               veil_secret_type_name(attrs->type), attrs->length,
                               VEIL_SECRET_MAX_BYTES);
     int rc = v->be->random(buf, len);
+    /* A P-256 scalar is a random 256-bit string below n (FIPS 186-5
+     * A.2.2, rejection sampling): a draw >= n has probability < 2^-32. */
+    for (int tries = 1; rc == 0 && attrs->type == VEIL_SECRET_P256 &&
+                        !vc_p256_scalar_valid(buf); tries++)
+        rc = tries < 8 ? v->be->random(buf, len)
+                       : veil_error_set(VEIL_EIO, "generate: no P-256 scalar below n in "
+                                        "8 draws (is the random source broken?)");
     if (rc == 0)
         rc = create_commit(v, attrs, buf, len, out);
     veil__memzero(buf, sizeof buf);

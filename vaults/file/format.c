@@ -174,7 +174,7 @@ static int record_decode(cursor *c, uint32_t idx, fv_record_fn fn, void *arg)
     if ((rc = take(c, 1, "type", &t)) != 0 || (rc = take(c, 1, "flags", &fl)) != 0 ||
         (rc = take(c, 1, "label length", &ll)) != 0)
         return rc;
-    if (*t < VEIL_SECRET_BUFFER || *t > VEIL_SECRET_X448)
+    if (*t < VEIL_SECRET_BUFFER || *t > VEIL_SECRET_P256)
         return veil_error_set(VEIL_EFORMAT, "vault file %s: record %u: unknown type %u at body "
                                             "offset %zu", c->path, idx, *t, at);
     if (*fl & ~FV_FLAG_EXPORTABLE)

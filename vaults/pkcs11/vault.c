@@ -2,8 +2,9 @@
  * else in the software vault core.
  *
  * An instance is a vault core (vc_vault, crypto = sodium | openssl) whose
- * user pointer is the token state (p11_state).  Persistent Ed25519 secrets
- * (an entity's identity keys) are made in the token and never leave it
+ * user pointer is the token state (p11_state).  Persistent Ed25519 and
+ * P-256 secrets (an entity's identity keys) are made in the token and
+ * never leave it
  * (keys.c); every other secret (the X25519 static keys, AEAD and chaining
  * keys, buffers), every hash, HMAC, HKDF, DH and AEAD, and signature
  * verification are the core's, in software: what PKCS#11 tokens do not do,
@@ -77,11 +78,8 @@ static int token_open(p11_state *st, const veil_config_scope *scope, vc_vault *v
         p11_field(info.label, sizeof info.label, l, sizeof l);
         p11_field(info.serialNumber, sizeof info.serialNumber, s, sizeof s);
         snprintf(st->token, sizeof st->token, "'%s' (serial %s)", l, s);
-        rc = p11_need_mech(&st->mod, st->slot, st->token, CKM_EC_EDWARDS_KEY_PAIR_GEN,
-                           CKF_GENERATE_KEY_PAIR);
+        rc = p11_key_types(st);
     }
-    if (rc == 0)
-        rc = p11_need_mech(&st->mod, st->slot, st->token, CKM_EDDSA, CKF_SIGN);
     if (rc == 0)
         rc = p11_pin_read(scope, st->token, pin, &pin_len);
     if (rc == 0)
@@ -152,17 +150,31 @@ static int label_free(void *vault, const char *label)
     return 0;
 }
 
+/* Persistent signing keys are the token's. */
+static bool token_kind(const veil_secret_attrs *attrs)
+{
+    return (attrs->type == VEIL_SECRET_ED25519 || attrs->type == VEIL_SECRET_P256) &&
+           attrs->persistence == VEIL_PERSISTENT;
+}
+
 int p11_op_generate(void *vault, const veil_secret_attrs *attrs, veil_secret *out)
 {
+    p11_state *st = state_of(vault);
     int rc = label_free(vault, attrs->label);
     if (rc < 0)
         return rc;
-    if (attrs->type != VEIL_SECRET_ED25519 || attrs->persistence != VEIL_PERSISTENT)
+    if (!token_kind(attrs))
         return vc_op_generate(vault, attrs, out);
+    bool ed = attrs->type == VEIL_SECRET_ED25519;
     if (attrs->exportable)
-        return veil_error_set(VEIL_EPERM, "pkcs11 vault: a persistent Ed25519 key is made in "
-                              "the token and can never be exportable");
-    return p11_key_generate(state_of(vault), vault, attrs->label, out);
+        return veil_error_set(VEIL_EPERM, "pkcs11 vault: a persistent %s key is made in the "
+                              "token and can never be exportable", ed ? "Ed25519" : "P-256");
+    if (!(ed ? st->has_ed25519 : st->has_p256) && (rc = p11_key_type_check(st, attrs->type)) < 0)
+        return veil_error_wrap(rc, "pkcs11 vault: no %s keys in this token%s",
+                               ed ? "Ed25519" : "P-256",
+                               ed && st->has_p256 ? " (it can hold P-256 ones: [identity] "
+                                                    "key_type = p256)" : "");
+    return p11_key_generate(st, vault, attrs->type, attrs->label, out);
 }
 
 int p11_op_import(void *vault, const veil_secret_attrs *attrs, const uint8_t *data, size_t len,
@@ -171,10 +183,11 @@ int p11_op_import(void *vault, const veil_secret_attrs *attrs, const uint8_t *da
     int rc = label_free(vault, attrs->label);
     if (rc < 0)
         return rc;
-    if (attrs->type == VEIL_SECRET_ED25519 && attrs->persistence == VEIL_PERSISTENT)
-        return veil_error_set(VEIL_EPERM, "pkcs11 vault: persistent Ed25519 keys are generated "
+    if (token_kind(attrs))
+        return veil_error_set(VEIL_EPERM, "pkcs11 vault: persistent %s keys are generated "
                               "in the token, never imported (a key that existed outside it "
-                              "could exist elsewhere too)");
+                              "could exist elsewhere too)",
+                              attrs->type == VEIL_SECRET_ED25519 ? "Ed25519" : "P-256");
     return vc_op_import(vault, attrs, data, len, out);
 }
 
@@ -194,10 +207,10 @@ int p11_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)
     if (k == NULL)
         return vc_op_attributes(vault, s, out);
     memset(out, 0, sizeof *out);
-    out->type = VEIL_SECRET_ED25519;
+    out->type = k->type;
     out->persistence = VEIL_PERSISTENT;
     out->exportable = false;
-    out->length = VEIL_ED25519_SEED_BYTES;
+    out->length = (uint16_t)veil_secret_type_len(k->type);
     snprintf(out->label, sizeof out->label, "%s", k->label);
     return 0;
 }
@@ -207,11 +220,11 @@ int p11_op_public_key(void *vault, veil_secret s, uint8_t *out, size_t cap, size
     p11_key *k = p11_key_of(state_of(vault), s);
     if (k == NULL)
         return vc_op_public_key(vault, s, out, cap, len);
-    *len = VEIL_ED25519_PUBLIC_BYTES;
-    if (cap < VEIL_ED25519_PUBLIC_BYTES)
-        return veil_error_set(VEIL_ELIMIT, "public key: %u bytes do not fit in %zu",
-                              VEIL_ED25519_PUBLIC_BYTES, cap);
-    memcpy(out, k->pub_bytes, VEIL_ED25519_PUBLIC_BYTES);
+    *len = k->pub_len;
+    if (cap < k->pub_len)
+        return veil_error_set(VEIL_ELIMIT, "public key: %zu bytes do not fit in %zu",
+                              k->pub_len, cap);
+    memcpy(out, k->pub_bytes, k->pub_len);
     return 0;
 }
 
@@ -244,7 +257,7 @@ int p11_op_sign(void *vault, veil_secret key, const uint8_t *msg, size_t len,
 {
     p11_key *k = p11_key_of(state_of(vault), key);
     return k == NULL ? vc_op_sign(vault, key, msg, len, sig)
-                     : p11_key_sign(state_of(vault), k, msg, len, sig);
+                     : p11_key_sign(state_of(vault), vault, k, msg, len, sig);
 }
 
 int p11_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t peer_len,
@@ -252,19 +265,23 @@ int p11_op_dh(void *vault, veil_secret priv, const uint8_t *peer_public, size_t 
 {
     p11_key *k = p11_key_of(state_of(vault), priv);
     if (k != NULL)
-        return veil_error_set(VEIL_ETYPE, "secret %s is an ed25519 signing key in pkcs11 "
+        return veil_error_set(VEIL_ETYPE, "secret %s is %s signing key in pkcs11 "
                               "token %s: expected x25519 or x448 for dh",
-                              k->label[0] ? k->label : k->key_id, state_of(vault)->token);
+                              k->label[0] ? k->label : k->key_id,
+                              k->type == VEIL_SECRET_P256 ? "a p256" : "an ed25519",
+                              state_of(vault)->token);
     return vc_op_dh(vault, priv, peer_public, peer_len, out_attrs, out);
 }
 
 int p11_op_location(void *vault, veil_secret s, int *location, char *where, size_t cap)
 {
     p11_state *st = state_of(vault);
-    if (p11_key_of(st, s) != NULL) {
+    const p11_key *k = p11_key_of(st, s);
+    if (k != NULL) {
         *location = VEIL_KEY_IN_TOKEN;
         if (cap > 0)
-            snprintf(where, cap, "pkcs11 token %s, module %s", st->token, st->mod.path);
+            snprintf(where, cap, "pkcs11 token %s, key '%s' (CKA_ID %s), module %s", st->token,
+                     k->label, k->cka_id, st->mod.path);
         return 0;
     }
     veil_secret_attrs a;

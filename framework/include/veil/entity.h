@@ -1,9 +1,12 @@
 /* veil — entities (identities), their signed change history, and the
  * contacts a node remembers.
  *
- * An entity's identity key is an Ed25519 key held in the entity's vault.
+ * An entity's identity key is an Ed25519 or an ECDSA P-256 key held in the
+ * entity's vault ([identity] key_type; a rotation may change the type).
  * Its identifier is "P" followed by the lowercase hex SHA-256 of the ROOT
- * (first) public key, so key rotation keeps the identifier.  The change
+ * (first) public key (of its key type tag and the key for P-256: the
+ * identifier never matches two keys of different types), so key rotation
+ * keeps the identifier.  The change
  * history is a list of events — creation, then rotations — each carrying
  * its key's creation time and expiry, signed by the new key and (for
  * rotations) by the previous key; anyone can verify a history and derive
@@ -20,6 +23,8 @@
 VEIL_BEGIN_DECLS
 
 #define VEIL_IDENTIFIER_LEN 65u          /* "P" + 64 hex */
+/* Largest identity public key: Ed25519 32 bytes, P-256 33 (compressed). */
+#define VEIL_IDENTITY_KEY_MAX_BYTES 33u
 #define VEIL_HISTORY_MAX_EVENTS 64u
 #define VEIL_HISTORY_MAX_BYTES 16384u
 
@@ -31,11 +36,14 @@ VEIL_BEGIN_DECLS
 
 /* When a new identity key is valid: Unix seconds.  created 0: now.
  * expires 0: created + [identity] key_lifetime (itself 0: never);
- * VEIL_EXPIRES_NEVER: never. */
+ * VEIL_EXPIRES_NEVER: never.  key_type: the new key's type,
+ * VEIL_SECRET_ED25519 or VEIL_SECRET_P256; 0: [identity] key_type (itself
+ * ed25519 by default). */
 #define VEIL_EXPIRES_NEVER UINT64_MAX
 typedef struct veil_key_times {
     uint64_t created;
     uint64_t expires;
+    int key_type;
 } veil_key_times;
 
 /* veil_entity_open flags, as open(2)'s O_CREAT and O_EXCL. */
@@ -66,9 +74,11 @@ VEIL_EXPORT void veil_entity_close(veil_entity *e);
 VEIL_EXPORT const char *veil_entity_identifier(const veil_entity *e);
 VEIL_EXPORT veil_vault *veil_entity_vault(const veil_entity *e);
 VEIL_EXPORT veil_node *veil_entity_node(const veil_entity *e);
-/* Current identity key (public). */
-VEIL_EXPORT int veil_entity_public_key(const veil_entity *e,
-                                       uint8_t out[VEIL_ED25519_PUBLIC_BYTES]) VEIL_WUR;
+/* Current identity key (public): its type (VEIL_SECRET_ED25519 or
+ * VEIL_SECRET_P256), bytes and length (32, or 33: a compressed point). */
+VEIL_EXPORT int veil_entity_public_key(const veil_entity *e, int *key_type,
+                                       uint8_t out[VEIL_IDENTITY_KEY_MAX_BYTES],
+                                       size_t *len) VEIL_WUR;
 /* Where the current identity key and its key-agreement static key live
  * (veil_vault_key_location of each: VEIL_KEY_IN_TOKEN for an identity in
  * the pkcs11 vault, VEIL_KEY_IN_SOFTWARE otherwise), with a description of
@@ -100,12 +110,15 @@ VEIL_EXPORT const uint8_t *veil_entity_history(const veil_entity *e, size_t *len
 #define VEIL_SIGN_CONTEXT_MAX 128u
 VEIL_EXPORT int veil_entity_sign(veil_entity *e, const char *context, const uint8_t *msg,
                                  size_t len, uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
-/* Verify a veil_entity_sign signature under public_key (the signer's
- * current key, e.g. veil_history_info.current_key of its verified
- * history).  0 valid, VEIL_EAUTH invalid.  The vault only computes. */
-VEIL_EXPORT int veil_identity_verify(veil_vault *v,
-                                     const uint8_t public_key[VEIL_ED25519_PUBLIC_BYTES],
-                                     const char *context, const uint8_t *msg, size_t len,
+/* Verify a veil_entity_sign signature under public_key of key_type (the
+ * signer's current key, e.g. veil_history_info's key_type, current_key and
+ * key_len of its verified history).  0 valid, VEIL_EAUTH invalid,
+ * VEIL_EINVAL for a key type or length that is no identity key's,
+ * VEIL_EFORMAT for a P-256 key that is no point of the curve.  The vault
+ * only computes. */
+VEIL_EXPORT int veil_identity_verify(veil_vault *v, int key_type, const uint8_t *public_key,
+                                     size_t public_len, const char *context, const uint8_t *msg,
+                                     size_t len,
                                      const uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
 
 /* ---- histories and identifiers (no entity needed) ------------------- */
@@ -116,7 +129,9 @@ VEIL_EXPORT int veil_identifier_parse(const char *text,
 
 typedef struct veil_history_info {
     char identifier[VEIL_IDENTIFIER_LEN + 1];
-    uint8_t current_key[VEIL_ED25519_PUBLIC_BYTES];
+    int key_type;                /* of the current key: VEIL_SECRET_ED25519 or _P256 */
+    size_t key_len;              /* 32 or 33 */
+    uint8_t current_key[VEIL_IDENTITY_KEY_MAX_BYTES];
     size_t events;
     uint64_t created;            /* the current key's, Unix seconds */
     uint64_t expires;            /* the current key's; 0: no expiry of its own */
@@ -146,7 +161,9 @@ VEIL_EXPORT int veil_history_verify(veil_vault *v, const uint8_t *history,
 /* One event of a history (veil_history_events). */
 typedef struct veil_history_event {
     uint64_t seq;                /* 0: the creation, then one per rotation */
-    uint8_t key[VEIL_ED25519_PUBLIC_BYTES]; /* the identity key it made current */
+    int key_type;                /* VEIL_SECRET_ED25519 or VEIL_SECRET_P256 */
+    size_t key_len;              /* 32 or 33 */
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES]; /* the identity key it made current */
     uint64_t created;            /* that key's, Unix seconds */
     uint64_t expires;            /* that key's; 0: no expiry of its own */
 } veil_history_event;

@@ -23,6 +23,10 @@ typedef struct veil_trust_info {
     size_t peer_public_key_len;
     const char *local_identifier;
     const veil_route *route;          /* the channel's route */
+    /* Appended (read it when size covers it, VEIL_ABI_HAS): the type of
+     * peer_public_key, VEIL_SECRET_ED25519 (32 bytes) or VEIL_SECRET_P256
+     * (33, a compressed point). */
+    int peer_key_type;
 } veil_trust_info;
 
 typedef struct veil_trust_policy_ops {

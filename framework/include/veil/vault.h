@@ -21,6 +21,8 @@ VEIL_BEGIN_DECLS
 #define VEIL_X448_KEY_BYTES 56u
 #define VEIL_ED25519_PUBLIC_BYTES 32u
 #define VEIL_ED25519_SEED_BYTES 32u
+#define VEIL_P256_PUBLIC_BYTES 33u      /* SEC1 compressed point */
+#define VEIL_P256_SCALAR_BYTES 32u
 #define VEIL_SIGNATURE_BYTES 64u
 #define VEIL_AEAD_KEY_BYTES 32u
 #define VEIL_AEAD_NONCE_BYTES 12u
@@ -40,6 +42,10 @@ typedef enum veil_secret_type {
     VEIL_SECRET_X25519 = 4,
     VEIL_SECRET_ED25519 = 5,          /* private part is the 32-byte seed */
     VEIL_SECRET_X448 = 6,
+    VEIL_SECRET_P256 = 7,             /* ECDSA P-256 with SHA-256: private part is
+                                       * the 32-byte big-endian scalar (1..n-1), public
+                                       * key the 33-byte SEC1 compressed point,
+                                       * signatures r || s with s <= (n-1)/2 */
 } veil_secret_type;
 
 typedef enum veil_persistence {
@@ -205,7 +211,8 @@ VEIL_EXPORT const char *veil_vault_plugin_name(const veil_vault *v);
 VEIL_EXPORT int veil_vault_random(veil_vault *v, uint8_t *out, size_t len) VEIL_WUR;
 VEIL_EXPORT int veil_vault_generate(veil_vault *v, const veil_secret_attrs *attrs,
                                     veil_secret *out) VEIL_WUR;
-/* Private part: X25519/X448 scalar, Ed25519 seed, AEAD key, buffer bytes. */
+/* Private part: X25519/X448 scalar, Ed25519 seed, P-256 scalar, AEAD key,
+ * buffer bytes. */
 VEIL_EXPORT int veil_vault_import(veil_vault *v, const veil_secret_attrs *attrs,
                                   const uint8_t *data, size_t len,
                                   veil_secret *out) VEIL_WUR;
@@ -214,7 +221,7 @@ VEIL_EXPORT int veil_vault_export(veil_vault *v, veil_secret s, uint8_t *out,
                                   size_t cap, size_t *len) VEIL_WUR;
 VEIL_EXPORT int veil_vault_attributes(veil_vault *v, veil_secret s,
                                       veil_secret_attrs *out) VEIL_WUR;
-/* X25519/X448/Ed25519 only (VEIL_ETYPE otherwise). */
+/* X25519/X448/Ed25519/P-256 only (VEIL_ETYPE otherwise). */
 VEIL_EXPORT int veil_vault_public_key(veil_vault *v, veil_secret s, uint8_t *out,
                                       size_t cap, size_t *len) VEIL_WUR;
 /* Lower-case hex SHA-256 of the public key. */
@@ -270,10 +277,15 @@ VEIL_EXPORT int veil_vault_aead_rekey(veil_vault *v, veil_secret key,
                                       const uint8_t nonce[VEIL_AEAD_NONCE_BYTES],
                                       const veil_secret_attrs *out_attrs,
                                       veil_secret *out) VEIL_WUR;
-/* Ed25519 with an Ed25519 key; XEdDSA (Signal's spec) with an X25519 key. */
+/* Ed25519 with an Ed25519 key; XEdDSA (Signal's spec) with an X25519 key;
+ * ECDSA over SHA-256(msg) with a P-256 key (r || s, low S; the nonce is
+ * random, so signatures of the same message differ). */
 VEIL_EXPORT int veil_vault_sign(veil_vault *v, veil_secret key, const uint8_t *msg,
                                 size_t len, uint8_t sig[VEIL_SIGNATURE_BYTES]) VEIL_WUR;
-/* 0 valid; VEIL_EAUTH invalid (strict: non-canonical s, R or A refused). */
+/* 0 valid; VEIL_EAUTH invalid (strict: Ed25519's non-canonical s, R or A
+ * refused; P-256's r or s out of 1..n-1 and s above (n-1)/2 refused).
+ * key_type ed25519 or x25519 with 32-byte keys, p256 with a 33-byte
+ * compressed point: VEIL_EFORMAT when that is not a point of the curve. */
 VEIL_EXPORT int veil_vault_verify(veil_vault *v, int key_type,
                                   const uint8_t *public_key, size_t public_len,
                                   const uint8_t *msg, size_t len,

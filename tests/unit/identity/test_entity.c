@@ -49,7 +49,7 @@ static void test_create_layout(void **state)
 
     uint8_t pub[32], digest[32], parsed[32];
     char hex[65];
-    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    assert_int_equal(ed_key(e, pub), 0);
     sha256(w->v, pub, 32, digest);
     hexof(digest, 32, hex);
     assert_string_equal(id + 1, hex);
@@ -127,15 +127,15 @@ static void test_rotate(void **state)
                                       &e), 0);
     char id[VEIL_IDENTIFIER_LEN + 1];
     strcpy(id, veil_entity_identifier(e));
-    assert_int_equal(veil_entity_public_key(e, k0), 0);
+    assert_int_equal(ed_key(e, k0), 0);
     assert_int_equal(veil_entity_rotate(e), 0);
-    assert_int_equal(veil_entity_public_key(e, k1), 0);
+    assert_int_equal(ed_key(e, k1), 0);
     assert_false(has_secret(w->v, "rot", "key", 0));
     assert_false(has_secret(w->v, "rot", "ka", 0));
     assert_true(has_secret(w->v, "rot", "key", 1));
     assert_true(has_secret(w->v, "rot", "ka", 1));
     assert_int_equal(veil_entity_rotate(e), 0);
-    assert_int_equal(veil_entity_public_key(e, k2), 0);
+    assert_int_equal(ed_key(e, k2), 0);
     assert_false(has_secret(w->v, "rot", "key", 1));
     assert_true(has_secret(w->v, "rot", "key", 2));
     assert_string_equal(veil_entity_identifier(e), id);
@@ -269,30 +269,30 @@ static void test_key_times(void **state)
     veil_entity *e;
     veil_history_info info;
     size_t len;
-    veil_key_times t = { 1800000000u, VEIL_EXPIRES_NEVER };
+    veil_key_times t = { 1800000000u, VEIL_EXPIRES_NEVER, 0 };
     assert_int_equal(veil_entity_open_with(w->node, w->v, "times", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
                                            &t, &e), 0);
     const uint8_t *h = veil_entity_history(e, &len);
     assert_int_equal(veil_history_verify_at(w->v, h, len, NULL, &info), 0);
     assert_int_equal(info.created, 1800000000u);
     assert_int_equal(info.expires, 0);
-    veil_key_times back = { 1700000000u, 0 };
+    veil_key_times back = { 1700000000u, 0, 0 };
     assert_error_contains(veil_entity_rotate_with(e, &back), VEIL_EFORMAT,
                           "before the previous event's 1800000000");
     assert_false(has_secret(w->v, "times", "key", 1));   /* nothing left behind */
     assert_false(has_secret(w->v, "times", "ka", 1));
-    veil_key_times bad = { 1800000100u, 1800000100u };
+    veil_key_times bad = { 1800000100u, 1800000100u, 0 };
     assert_error_contains(veil_entity_rotate_with(e, &bad), VEIL_EINVAL,
                           "a key expiring at 1800000100 is not valid after its creation at "
                           "1800000100");
-    veil_key_times next = { 1800000100u, 1800000200u };
+    veil_key_times next = { 1800000100u, 1800000200u, 0 };
     assert_int_equal(veil_entity_rotate_with(e, &next), 0);
     h = veil_entity_history(e, &len);
     assert_int_equal(veil_history_verify_at(w->v, h, len, NULL, &info), 0);
     assert_int_equal(info.events, 2);
     assert_int_equal(info.expires, 1800000200u);
     /* An expired key cannot authorise a successor: refused, nothing changes. */
-    veil_key_times late = { 1800000201u, 0 };
+    veil_key_times late = { 1800000201u, 0, 0 };
     assert_error_contains(veil_entity_rotate_with(e, &late), VEIL_EEXPIRED,
                           "its current key expired at 1800000200, before the rotation's time "
                           "1800000201");
@@ -395,7 +395,7 @@ static void test_file_vault_across_processes(void **state)
         veil_node_options o = { sizeof o, cfg, NULL };
         if (veil_node_new(&n, &app, &o) < 0 || veil_entity_open(n, NULL, "dave", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
                                                                 &e) < 0 ||
-            veil_entity_rotate(e) < 0 || veil_entity_public_key(e, pub) < 0) {
+            veil_entity_rotate(e) < 0 || ed_key(e, pub) < 0) {
             fprintf(stderr, "child: %s\n", veil_last_error());
             _exit(3);
         }
@@ -427,7 +427,7 @@ static void test_file_vault_across_processes(void **state)
     assert_int_equal(veil_node_new(&n, &app, &o), 0);
     if (veil_entity_open(n, NULL, "dave", 0, &e) < 0)
         fail_msg("open: %s", veil_last_error());
-    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    assert_int_equal(ed_key(e, pub), 0);
     hexof(pub, 32, hex);
     snprintf(mine, sizeof mine, "%s %s\n", veil_entity_identifier(e), hex);
     assert_string_equal(mine, got);

@@ -285,7 +285,7 @@ static veil_entity *signer_of(world *w, const char *name, uint8_t pub[32])
     veil_entity *e;
     assert_int_equal(veil_entity_open(w->node, w->v, name, VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
                                       &e), 0);
-    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    assert_int_equal(ed_key(e, pub), 0);
     return e;
 }
 
@@ -296,11 +296,11 @@ static void test_item6_app_context_is_its_own(void **state)
     uint8_t pub[32], sig[64];
     veil_entity *e = signer_of(w, "signer_app", pub);
     assert_int_equal(veil_entity_sign(e, "app.v1", (const uint8_t *)"hello", 5, sig), 0);
-    assert_int_equal(veil_identity_verify(w->v, pub, "app.v1", (const uint8_t *)"hello", 5, sig),
+    assert_int_equal(veil_identity_verify(w->v, VEIL_SECRET_ED25519, pub, 32, "app.v1", (const uint8_t *)"hello", 5, sig),
                      0);
     assert_int_equal(spec_verify(w->v, pub, "veil.app:app.v1", (const uint8_t *)"hello", 5, sig),
                      0);
-    assert_error_contains(veil_identity_verify(w->v, pub, "app.v2", (const uint8_t *)"hello", 5, sig),
+    assert_error_contains(veil_identity_verify(w->v, VEIL_SECRET_ED25519, pub, 32, "app.v2", (const uint8_t *)"hello", 5, sig),
                           VEIL_EAUTH, "not a signature by this key in context 'app.v2'");
     veil_entity_close(e);
 }
@@ -312,7 +312,7 @@ static void test_item6_context_length_prefixed(void **state)
     uint8_t pub[32], sig[64];
     veil_entity *e = signer_of(w, "signer_prefix", pub);
     assert_int_equal(veil_entity_sign(e, "a", (const uint8_t *)"bc", 2, sig), 0);
-    assert_error_contains(veil_identity_verify(w->v, pub, "ab", (const uint8_t *)"c", 1, sig),
+    assert_error_contains(veil_identity_verify(w->v, VEIL_SECRET_ED25519, pub, 32, "ab", (const uint8_t *)"c", 1, sig),
                           VEIL_EAUTH, "context 'ab'");
     veil_entity_close(e);
 }
@@ -351,9 +351,9 @@ static void test_item6_event_signature_is_not_an_app_signature(void **state)
     size_t mlen = spec_message(msg, EVENT_DOMAIN, h + HDR, EV_BODY);
     const char *contexts[] = { "veil.identity.event.v2", "identity.event.v2", "x" };
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(veil_identity_verify(w->v, pub, contexts[i], h + HDR, EV_BODY, ev_sig),
+        assert_int_equal(veil_identity_verify(w->v, VEIL_SECRET_ED25519, pub, 32, contexts[i], h + HDR, EV_BODY, ev_sig),
                          VEIL_EAUTH);
-        assert_int_equal(veil_identity_verify(w->v, pub, contexts[i], msg, mlen, ev_sig),
+        assert_int_equal(veil_identity_verify(w->v, VEIL_SECRET_ED25519, pub, 32, contexts[i], msg, mlen, ev_sig),
                          VEIL_EAUTH);
     }
     assert_int_equal(spec_verify(w->v, pub, EVENT_DOMAIN, h + HDR, EV_BODY, ev_sig), 0);
@@ -370,7 +370,7 @@ static void test_events(void **state)
     veil_entity *e;
     veil_history_event ev[4];
     size_t n = 99, len;
-    veil_key_times t0 = { 1000000, 2000000 }, t1 = { 1500000, 0 };
+    veil_key_times t0 = { 1000000, 2000000, 0 }, t1 = { 1500000, 0, 0 };
     assert_int_equal(veil_entity_open_with(w->node, w->v, "events", VEIL_ENTITY_CREATE, &t0,
                                            &e), 0);
     assert_int_equal(veil_entity_rotate_with(e, &t1), 0);
@@ -394,7 +394,7 @@ static void test_events(void **state)
     assert_int_equal(ev[0].expires, 2000000);
     assert_int_equal(ev[1].created, 1500000);
     uint8_t pub[32];
-    assert_int_equal(veil_entity_public_key(e, pub), 0);
+    assert_int_equal(ed_key(e, pub), 0);
     assert_memory_equal(ev[1].key, pub, 32);
     /* A forged history: the verification's error, out untouched. */
     uint8_t bad[VEIL_HISTORY_MAX_BYTES];
@@ -427,8 +427,8 @@ static void test_item6_arguments(void **state)
                           "context of more than 128 bytes (expected 1..128)");
     longctx[VEIL_SIGN_CONTEXT_MAX] = '\0';
     assert_int_equal(veil_entity_sign(e, longctx, msg, 1, sig), 0);
-    assert_int_equal(veil_identity_verify(w->v, pub, longctx, msg, 1, sig), 0);
-    assert_error_contains(veil_identity_verify(NULL, pub, "x", msg, 1, sig), VEIL_EINVAL,
+    assert_int_equal(veil_identity_verify(w->v, VEIL_SECRET_ED25519, pub, 32, longctx, msg, 1, sig), 0);
+    assert_error_contains(veil_identity_verify(NULL, VEIL_SECRET_ED25519, pub, 32, "x", msg, 1, sig), VEIL_EINVAL,
                           "vault is NULL");
     veil_entity_close(e);
 }

@@ -134,6 +134,19 @@ static inline void spec_sign(veil_vault *v, veil_secret k, const char *domain, c
 }
 
 
+/* The entity's current key, which must be Ed25519 (32 bytes at pub). */
+static inline int ed_key(const veil_entity *e, uint8_t pub[32])
+{
+    uint8_t k[VEIL_IDENTITY_KEY_MAX_BYTES];
+    size_t n = 0;
+    int type = 0;
+    int rc = veil_entity_public_key(e, &type, k, &n);
+    if (rc == 0 && (type != VEIL_SECRET_ED25519 || n != 32))
+        return VEIL_ETYPE;
+    memcpy(pub, k, 32);
+    return rc;
+}
+
 /* An ephemeral Ed25519 key of the test's own (for hand-made events). */
 static inline veil_secret test_key(veil_vault *v, uint8_t pub[32])
 {

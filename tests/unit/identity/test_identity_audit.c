@@ -294,7 +294,7 @@ static void test_item1_expired_key_refused(void **state)
     audit_world w;
     audit_up(&w);
     uint64_t now = (uint64_t)time(NULL);
-    veil_key_times t = { now - 1000, now - 400 }; /* past the 300 s skew allowance */
+    veil_key_times t = { now - 1000, now - 400, 0 }; /* past the 300 s skew allowance */
     veil_entity *eve;
     assert_int_equal(veil_entity_open_with(w.node, NULL, "eve", VEIL_ENTITY_CREATE | VEIL_ENTITY_EXCL,
                                            &t, &eve), 0);

@@ -48,7 +48,8 @@ static void refresh(peer *p)
     p->info.peer_history = h;
     p->info.peer_history_len = len;
     p->info.peer_public_key = p->hi.current_key;
-    p->info.peer_public_key_len = 32;
+    p->info.peer_public_key_len = p->hi.key_len;
+    p->info.peer_key_type = p->hi.key_type;
 }
 
 static int setup(void **state)
@@ -196,12 +197,13 @@ static void test_public_key(void **state)
     info.peer_public_key = NULL;
     assert_error_contains(veil_trust_policy_check(p, &info), VEIL_EDENIED,
                           "refused by policy 'public-key' (created by program): the policy failed");
-    assert_last_error_contains("carries no 32-byte peer public key");
+    assert_last_error_contains("carries no peer public key");
     veil_trust_policy_free(p);
 
     const char *shortkv[] = { "public_key", "abcd", NULL };
     assert_error_contains(veil_trust_policy_new(W.node, "public-key", shortkv, &p), VEIL_ECONFIG,
-                          "public_key is 4 characters, expected 64 hex digits");
+                          "public_key: 4 characters (expected 64 hex digits of an Ed25519 key, or 66 of a "
+                          "compressed P-256 point starting 02 or 03)");
     hex[10] = 'g';
     assert_error_contains(veil_trust_policy_new(W.node, "public-key", kv, &p), VEIL_ECONFIG,
                           "public_key: bad hex character 'g' at offset 10");

@@ -62,6 +62,10 @@ void test_xeddsa_vectors(void **state);
 void test_chachapoly_rfc8439(void **state);
 void test_aesgcm_spec(void **state);
 void test_aead_many_keys(void **state);
+/* tests/kat/test_vault_kat_p256.c */
+void test_p256_rfc6979(void **state);
+void test_p256_generate_sign(void **state);
+void test_p256_strict(void **state);
 
 /* test_vault_records.c */
 void test_records_basic(void **state);

@@ -1,5 +1,5 @@
 /* The pkcs11 vault against a real token implementation, SoftHSM2: the
- * identity key made in the token and never leaving it, the software half
+ * identity key (Ed25519 or P-256) made in the token and never leaving it, the software half
  * for everything else, where each key lives, records kept in the token
  * across opens, and every error of docs/VAULTS.md "pkcs11" with its exact
  * code and message.  Skipped (77) only when SoftHSM2 is not installed. */
@@ -119,6 +119,94 @@ static void test_key_in_token(void **state)
     assert_int_equal(pkt_open(&t, backend, NULL), 0);
     assert_error(veil_vault_find_by_label(t.v, "id", &s), VEIL_ENOTFOUND,
                  "no secret labelled 'id'");
+    pkt_close(&t);
+}
+
+/* sig over msg by a P-256 pub verifies on a software vault of each
+ * backend (with low S), a changed message or the high-S twin does not. */
+static void p256_verify_everywhere(const uint8_t pub[33], const uint8_t sig[64])
+{
+    static const char *const be[] = { "openssl", "sodium" };
+    static const uint8_t order[32] = {
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51 };
+    uint8_t high[64];
+    int borrow = 0;
+    memcpy(high, sig, 32);
+    for (int i = 31; i >= 0; i--) {             /* high s = n - s */
+        int d = order[i] - sig[32 + i] - borrow;
+        borrow = d < 0;
+        high[32 + i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+    assert_true(sig[32] < 0x80);                /* the token's s was normalised */
+    for (size_t i = 0; i < 2; i++) {
+        pkt s;
+        uint8_t other[sizeof msg];
+        assert_int_equal(pkt_open_plugin(&s, "software", be[i], ""), 0);
+        assert_int_equal(veil_vault_verify(s.v, VEIL_SECRET_P256, pub, 33, msg, sizeof msg, sig),
+                         0);
+        memcpy(other, msg, sizeof msg);
+        other[0] ^= 1;
+        assert_error(veil_vault_verify(s.v, VEIL_SECRET_P256, pub, 33, other, sizeof other, sig),
+                     VEIL_EAUTH, "verify: not a valid P-256 signature by this key");
+        assert_error_contains(veil_vault_verify(s.v, VEIL_SECRET_P256, pub, 33, msg, sizeof msg,
+                                                high), VEIL_EAUTH, "low S only");
+        pkt_close(&s);
+    }
+}
+
+/* A P-256 identity key made in the token (CKM_EC_KEY_PAIR_GEN), signing
+ * with CKM_ECDSA over the vault's SHA-256, back after a reopen. */
+static void test_p256_in_token(void **state)
+{
+    const char *backend = *state;
+    pkt t;
+    veil_secret id, s;
+    uint8_t pub[33], pub2[33], sig[64], out[64];
+    size_t n;
+    int loc;
+    char where[256];
+    assert_int_equal(pkt_open(&t, backend, NULL), 0);
+    veil_secret_attrs a = attrs(VEIL_SECRET_P256, "pid", VEIL_PERSISTENT);
+    assert_int_equal(veil_vault_generate(t.v, &a, &id), 0);
+    assert_int_equal(veil_vault_key_location(t.v, id, &loc, where, sizeof where), 0);
+    assert_int_equal(loc, VEIL_KEY_IN_TOKEN);
+    assert_non_null(strstr(where, "pkcs11 token '" P11T_LABEL "' (serial "));
+    assert_non_null(strstr(where, "key 'pid' (CKA_ID "));
+    assert_error_contains(veil_vault_export(t.v, id, out, sizeof out, &n), VEIL_EPERM,
+                          "secret pid is not exportable: it lives in pkcs11 token");
+    a.exportable = true;
+    snprintf(a.label, sizeof a.label, "pid-exp");
+    assert_error(veil_vault_generate(t.v, &a, &s), VEIL_EPERM,
+                 "pkcs11 vault: a persistent P-256 key is made in the token and can never "
+                 "be exportable");
+    assert_error(veil_vault_import(t.v, &a, out, 32, &s), VEIL_EPERM,
+                 "pkcs11 vault: persistent P-256 keys are generated in the token, never "
+                 "imported (a key that existed outside it could exist elsewhere too)");
+    assert_int_equal(veil_vault_public_key(t.v, id, pub, sizeof pub, &n), 0);
+    assert_int_equal(n, 33);
+    assert_true(pub[0] == 2 || pub[0] == 3);
+    for (int i = 0; i < 8; i++) {               /* about half the token's s are high */
+        assert_int_equal(veil_vault_sign(t.v, id, msg, sizeof msg, sig), 0);
+        p256_verify_everywhere(pub, sig);
+    }
+    veil_secret_attrs got;
+    assert_int_equal(veil_vault_attributes(t.v, id, &got), 0);
+    assert_int_equal(got.type, VEIL_SECRET_P256);
+    assert_error_contains(veil_vault_dh(t.v, id, pub, 32, NULL, &s), VEIL_ETYPE,
+                          "secret pid is a p256 signing key in pkcs11 token");
+    pkt_close(&t);
+    assert_int_equal(pkt_open(&t, backend, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "pid", &id), 0);
+    assert_int_equal(veil_vault_attributes(t.v, id, &got), 0);
+    assert_int_equal(got.type, VEIL_SECRET_P256);
+    assert_int_equal(veil_vault_public_key(t.v, id, pub2, sizeof pub2, &n), 0);
+    assert_int_equal(n, 33);
+    assert_memory_equal(pub, pub2, 33);
+    assert_int_equal(veil_vault_sign(t.v, id, msg, sizeof msg, sig), 0);
+    p256_verify_everywhere(pub, sig);
+    assert_int_equal(veil_vault_secret_destroy(t.v, id), 0);
     pkt_close(&t);
 }
 
@@ -266,9 +354,9 @@ static void test_token_errors(void **state)
     pkt_close(&t);
     /* Key not found. */
     assert_error_contains(open_with(&t, PKT_TOKEN "key_label = nokey\n"), VEIL_ENOTFOUND,
-                          "): key not found: no Ed25519 key pair with label 'nokey'");
+                          "): key not found: no Ed25519 or P-256 key pair with label 'nokey'");
     assert_error_contains(open_with(&t, PKT_TOKEN "key_id = 0102\n"), VEIL_ENOTFOUND,
-                          "): key not found: no Ed25519 key pair with id (CKA_ID, hex) '0102'");
+                          "): key not found: no Ed25519 or P-256 key pair with id (CKA_ID, hex) '0102'");
 }
 
 /* In a child (no cmocka there): open the vault with lines, exit 0 when it
@@ -391,16 +479,41 @@ static void test_mechanism_missing(void **state)
     p11t_token_new(&other, "slots.mechanisms = CKM_EC_EDWARDS_KEY_PAIR_GEN,CKM_ECDSA\n");
     assert_error_contains(open_with(&t, NULL), VEIL_EUNSUPPORTED,
                           "does not support mechanism CKM_EDDSA (0x1057) for signing");
+    assert_last_error_contains("does not support mechanism CKM_EC_KEY_PAIR_GEN (0x1040) for "
+                               "key pair generation (for P-256 keys): it can hold no identity "
+                               "key");
     p11t_token_free(&other);
     p11t_token_new(&other, "slots.mechanisms = CKM_EDDSA,CKM_ECDSA\n");
     assert_error_contains(open_with(&t, NULL), VEIL_EUNSUPPORTED,
                           "does not support mechanism CKM_EC_EDWARDS_KEY_PAIR_GEN (0x1055) "
                           "for key pair generation");
     p11t_token_free(&other);
+    /* A token with ECDSA and no EdDSA (PIV cards, TPM 2.0): it opens and
+     * makes P-256 keys; an Ed25519 key is refused, naming the mechanism
+     * and what would work. */
+    p11t_token_new(&other, "slots.mechanisms = CKM_EC_KEY_PAIR_GEN,CKM_ECDSA\n");
+    assert_int_equal(pkt_open(&t, "openssl", NULL), 0);
+    veil_secret k;
+    veil_secret_attrs a = attrs(VEIL_SECRET_ED25519, "ed", VEIL_PERSISTENT);
+    assert_error_contains(veil_vault_generate(t.v, &a, &k), VEIL_EUNSUPPORTED,
+                          "pkcs11 vault: no Ed25519 keys in this token (it can hold P-256 ones: "
+                          "[identity] key_type = p256): pkcs11 token '" P11T_LABEL);
+    assert_last_error_contains("does not support mechanism CKM_EC_EDWARDS_KEY_PAIR_GEN (0x1055) "
+                               "for key pair generation");
+    a = attrs(VEIL_SECRET_P256, "p", VEIL_PERSISTENT);
+    assert_int_equal(veil_vault_generate(t.v, &a, &k), 0);
+    uint8_t sig[64], pub[33];
+    size_t n;
+    assert_int_equal(veil_vault_sign(t.v, k, msg, sizeof msg, sig), 0);
+    assert_int_equal(veil_vault_public_key(t.v, k, pub, sizeof pub, &n), 0);
+    p256_verify_everywhere(pub, sig);
+    pkt_close(&t);
+    p11t_token_free(&other);
     p11t_token_new(&tok, NULL);
 }
 
-#define KEY_TESTS(b) cmocka_unit_test_prestate_setup_teardown(test_key_in_token, pkt_up, pkt_down, b)
+#define KEY_TESTS(b) cmocka_unit_test_prestate_setup_teardown(test_key_in_token, pkt_up, pkt_down, b), \
+    cmocka_unit_test_prestate_setup_teardown(test_p256_in_token, pkt_up, pkt_down, b)
 
 int main(void)
 {

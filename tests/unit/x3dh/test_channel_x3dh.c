@@ -72,6 +72,30 @@ static size_t tap_hs1(const tap_state *t, const uint8_t **frames, size_t *lens, 
     return n;
 }
 
+/* P-256 identities ([identity] key_type = p256): X3DH's IK is the X25519
+ * static key, signed prekeys stay XEdDSA; the identity proof that binds IK
+ * carries the P-256 history and attestation, and the bundle fetch and the
+ * channel verify it. */
+static void test_p256_identities(void **state)
+{
+    (void)state;
+    world w;
+    world_up(&w, X3DH "[identity]\nkey_type = p256\n", WORLD_CAROL | WORLD_TAP);
+    uint8_t key[VEIL_IDENTITY_KEY_MAX_BYTES];
+    size_t n;
+    int type;
+    assert_int_equal(veil_entity_public_key(w.bob, &type, key, &n), 0);
+    assert_int_equal(type, VEIL_SECRET_P256);
+    bob_listens(&w);
+    veil_address ch;
+    int rc = connect_to_bob(&w, w.alice, "tap => bob", &ch);
+    if (rc < 0)
+        fail_msg("channel: %s", veil_last_error());
+    round_trip(w.app, &ch, "p256 over x3dh");
+    assert_string_equal(w.echo.last_info.peer_identifier, veil_entity_identifier(w.alice));
+    world_down(&w);
+}
+
 /* The reference flow with three channels from two initiators: each HS1
  * names its own OPK; a replayed HS1 is refused as a replay. */
 static void test_opks_consumed(void **state)
@@ -540,6 +564,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opks_consumed),
+        cmocka_unit_test(test_p256_identities),
         cmocka_unit_test(test_exhaustion_3dh),
         cmocka_unit_test(test_require_opk),
         cmocka_unit_test(test_spk_rotation_grace),
