@@ -32,22 +32,11 @@
 
 #include <veil/veil.h>
 
+#include "node_text.h"
+
 #define CHACHA "[key_agreement]\nplugin = noise\nprotocol = Noise_XX_25519_ChaChaPoly_BLAKE2b\n"
 #define AESGCM "[key_agreement]\nplugin = noise\nprotocol = Noise_XX_25519_AESGCM_SHA256\n"
 #define X3DH "[key_agreement]\nplugin = x3dh\n"
-
-static int node_with(const char *text, veil_node **node, veil_context **app)
-{
-    veil_config *cfg;
-    veil_node_options o = {.size = sizeof o};
-    int rc = veil_config_new_from_text(&cfg, text, "<test>");
-    if (rc < 0)
-        return rc;
-    o.config = cfg;
-    rc = veil_node_new(node, app, &o);
-    veil_config_free(cfg);
-    return rc;
-}
 
 /* The child: a listener "listener" (trusting everyone) on a node with
  * config; writes "host:port\n" to wfd, runs until killed. */
@@ -59,7 +48,7 @@ static int serve(const char *config, int wfd)
     veil_trust_policy *p;
     veil_address bound;
     char line[VEIL_ADDRESS_TEXT_MAX + 2];
-    if (node_with(config, &node, &app) < 0 ||
+    if (node_new_from_text(config, &node, &app) < 0 ||
         veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &e) < 0 ||
         veil_trust_policy_new(node, "everyone", NULL, &p) < 0 ||
         veil_secure_channel_listener_open(e, "listener", p) < 0 ||
@@ -128,7 +117,7 @@ static int open_to(const char *mine, const char *theirs, const char *listener, c
     veil_entity *alice;
     char text[600];
     snprintf(text, sizeof text, "%s[transport.tcp]\nauto_connect = true\n", mine);
-    assert_int_equal(node_with(text, &node, &app), 0);
+    assert_int_equal(node_new_from_text(text, &node, &app), 0);
     assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &alice), 0);
     veil_trust_policy *policy;
     assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &policy), 0);

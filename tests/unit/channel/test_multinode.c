@@ -24,6 +24,8 @@
 
 #include <veil/veil.h>
 
+#include "node_text.h"
+
 /* ---- the peer process ---------------------------------------------------- */
 
 static int echo_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -34,20 +36,6 @@ static int echo_handle(veil_context *ctx, void *state, veil_message *msg)
 
 static const veil_worker_ops echo_ops = { .size = sizeof echo_ops, .handle_message = echo_handle };
 
-/* A node from configuration text: the explicit settings of each role. */
-static int node_with(const char *text, veil_node **node, veil_context **app)
-{
-    veil_config *cfg;
-    veil_node_options o = {.size = sizeof o};
-    int rc = veil_config_new_from_text(&cfg, text, "<test>");
-    if (rc < 0)
-        return rc;
-    o.config = cfg;
-    rc = veil_node_new(node, app, &o);
-    veil_config_free(cfg);
-    return rc;
-}
-
 /* A relay (middle node): only listens; it relays ([node] relay) and the
  * transport dials onward hops itself (auto_connect). */
 static int serve_relay(int wfd)
@@ -56,7 +44,7 @@ static int serve_relay(int wfd)
     veil_context *app;
     veil_address bound;
     char line[VEIL_ADDRESS_TEXT_MAX + 8];
-    if (node_with("[node]\nrelay = true\n[transport.tcp]\nauto_connect = true\n", &node,
+    if (node_new_from_text("[node]\nrelay = true\n[transport.tcp]\nauto_connect = true\n", &node,
                   &app) < 0 ||
         veil_node_transport_listen(node, "tcp", "127.0.0.1:0", &bound) < 0) {
         fprintf(stderr, "relay: %s\n", veil_last_error());
@@ -83,7 +71,7 @@ static int serve(int wfd)
      * authenticated peer whose channels may reach the echoer and the
      * listener itself (a channel in a channel), an echoer; write
      * "host:port identifier\n"; run until killed. */
-    if (node_with("[secure_channel]\nallowed_workers = echoer, listener\n", &node, &app) < 0 ||
+    if (node_new_from_text("[secure_channel]\nallowed_workers = echoer, listener\n", &node, &app) < 0 ||
         veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &e) < 0 ||
         veil_trust_policy_new(node, "everyone", NULL, &p) < 0 ||
         veil_secure_channel_listener_open(e, "listener", p) < 0 ||
@@ -152,7 +140,7 @@ typedef struct local {
 static void local_up(local *l)
 {
     /* this process dials its peers on first use */
-    assert_int_equal(node_with("[transport.tcp]\nauto_connect = true\n", &l->node, &l->app), 0);
+    assert_int_equal(node_new_from_text("[transport.tcp]\nauto_connect = true\n", &l->node, &l->app), 0);
     assert_int_equal(veil_entity_open(l->node, NULL, NULL, VEIL_ENTITY_CREATE, &l->alice), 0);
     assert_int_equal(veil_node_transport_start(l->node, "tcp"), 0);
 }

@@ -19,6 +19,8 @@
 
 #include <veil/veil.h>
 
+#include "node_text.h"
+
 #include "relay_internal.h"
 
 static int echo_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -31,13 +33,8 @@ static const veil_worker_ops echo_ops = { .size = sizeof echo_ops, .handle_messa
 
 static veil_node *node_with(const char *text, veil_context **app)
 {
-    veil_config *cfg;
     veil_node *node;
-    veil_node_options o = { .size = sizeof o };
-    assert_int_equal(veil_config_new_from_text(&cfg, text != NULL ? text : "", "<test>"), 0);
-    o.config = cfg;
-    assert_int_equal(veil_node_new(&node, app, &o), 0);
-    veil_config_free(cfg);
+    assert_int_equal(node_new_from_text(text != NULL ? text : "", &node, app), 0);
     return node;
 }
 
