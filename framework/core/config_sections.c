@@ -34,8 +34,10 @@ static known table[SECTIONS_MAX] = {
     { "node", veil__config_check_node, 1 },
     { "vault", veil__config_check_vault, 1 },
     { "vault.*", veil__config_check_vault, 1 },
+    { "store", veil__config_check_store, 1 },
+    { "store.*", veil__config_check_store, 1 },
 };
-static size_t ntable = 3;
+static size_t ntable = 5;
 
 /* Does section match pattern ("name", or "prefix.*" for prefix.X, X not
  * empty)? */
