@@ -6,6 +6,7 @@
 #include <veil/plugin.h>
 #include <veil/store.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "util.h"
 
 #define STATE_DB "state.db"
+#define NODE_STORE "veil.store"
 
 struct veil_store {
     const veil_store_ops *ops;
@@ -108,6 +110,31 @@ int veil_store_open(veil_node *node, const char *section, veil_store **out)
     }
     *out = s;
     return 0;
+}
+
+static void node_store_gone(veil_node *node, void *data)
+{
+    (void)node;
+    veil_store_close(data);
+}
+
+int veil_node_store(veil_node *node, veil_store **out)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    if (node == NULL || out == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_node_store: %s is NULL",
+                              node == NULL ? "node" : "out");
+    pthread_mutex_lock(&lock);
+    int rc = 0;
+    veil_store *s = veil_node_extension_get(node, NODE_STORE);
+    if (s == NULL && (rc = veil_store_open(node, "store", &s)) == 0 &&
+        (rc = veil_node_extension_add(node, NODE_STORE, s, node_store_gone)) < 0) {
+        veil_store_close(s);
+        s = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+    *out = s;
+    return rc;
 }
 
 static int set_keys(veil_config *cfg, const char *section, const char *const *kv)

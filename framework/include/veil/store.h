@@ -103,6 +103,11 @@ VEIL_EXPORT int veil_store_open(veil_node *node, const char *section,
 VEIL_EXPORT int veil_store_new(const char *name, const char *const *key_values,
                                veil_store **out) VEIL_WUR;
 VEIL_EXPORT void veil_store_close(veil_store *s);
+/* The node's store: [store] opened with veil_store_open on the first call,
+ * then the same store until the node is freed (it is closed with the
+ * node; do not close it).  Contacts and the X3DH prekeys keep their state
+ * there.  Thread-safe. */
+VEIL_EXPORT int veil_node_store(veil_node *node, veil_store **out) VEIL_WUR;
 /* The plugin's name ("memory", "sqlite", "postgresql"). */
 VEIL_EXPORT const char *veil_store_plugin_name(const veil_store *s);
 
