@@ -6,8 +6,11 @@
 #include <veil/error.h>
 #include <veil/store.h>
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The version rule of put and delete (veil/store.h): VEIL_STORE_ANY
  * passes, VEIL_STORE_ABSENT needs no record (VEIL_EEXIST), any other value
@@ -41,6 +44,36 @@ static inline int store_copy_out(const char *who, const char *ns, const char *ke
     if (n > 0)
         memcpy(value, v, n);
     return 0;
+}
+
+/* 0 when every byte of key is 0x21..0x7e (what libveil lets in; a row
+ * read back is checked again). */
+static inline int store_check_key_bytes(const char *key)
+{
+    for (; *key != '\0'; key++)
+        if ((unsigned char)*key < 0x21 || (unsigned char)*key > 0x7e)
+            return -1;
+    return 0;
+}
+
+/* A secret from the first line of a file that only its owner may read
+ * (VEIL_EPERMISSIONS otherwise, like the vaults' passphrase files).  The
+ * caller wipes out. */
+static inline int store_read_secret_file(const char *path, char *out, size_t cap)
+{
+    struct stat st;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return veil_error_set(VEIL_EIO, "cannot open '%s': %s", path, strerror(errno));
+    int rc = 0;
+    if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) != 0)
+        rc = veil_error_set(VEIL_EPERMISSIONS, "'%s' is readable by group or others (mode "
+                            "%03o; chmod 600)", path, (unsigned)(st.st_mode & 0777));
+    else if (fgets(out, (int)cap, f) == NULL)
+        rc = veil_error_set(VEIL_EIO, "'%s' is empty", path);
+    fclose(f);
+    out[rc == 0 ? strcspn(out, "\r\n") : 0] = '\0';
+    return rc;
 }
 
 #endif

@@ -183,9 +183,8 @@ static int decode(const sqlite_store *s, sqlite3_stmt *st, const char *ns, row *
         return bad_row(s, ns, NULL, "key is not text");
     if (n < 1 || (unsigned)n > VEIL_STORE_KEY_MAX || strlen(key) != (size_t)n)
         return bad_row(s, ns, key, "key length is out of 1..255 (or holds a NUL)");
-    for (int i = 0; i < n; i++)
-        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
-            return bad_row(s, ns, key, "key holds a byte outside 0x21..0x7e");
+    if (store_check_key_bytes(key) < 0)
+        return bad_row(s, ns, key, "key holds a byte outside 0x21..0x7e");
     if (sqlite3_column_type(st, 1) != SQLITE_INTEGER || sqlite3_column_int64(st, 1) < 1)
         return bad_row(s, ns, key, "version is not an integer >= 1");
     if (sqlite3_column_type(st, 2) != SQLITE_BLOB)

@@ -22,7 +22,10 @@
 
 static veil_store *S(void **state)
 {
-    return ((store_fixture *)*state)->store;
+    store_fixture *f = *state;
+    if (f->skipped)
+        skip(); /* the reason was printed by the fixture */
+    return f->store;
 }
 
 static void put_ok(veil_store *s, const char *ns, const char *key, const char *v,
@@ -224,6 +227,7 @@ static void *take_all(void *arg)
 static void test_concurrent_take(void **state)
 {
     store_fixture *f = *state;
+    (void)S(state);
     taker t[THREADS] = { { 0 } };
     pthread_t th[THREADS];
     char key[32];
@@ -265,6 +269,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         CASES(memory),
         CASES(sqlite),
+        CASES(postgresql),
+        CASE(test_pg_corrupt_row, postgresql),
+        CASE(test_pg_password_never_in_config, postgresql),
         CASE(test_sqlite_reopen, sqlite),
         CASE(test_sqlite_corrupt_row, sqlite),
         CASE(test_sqlite_file_mode, sqlite),
