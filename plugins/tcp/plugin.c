@@ -17,6 +17,9 @@
 #include <veil/error.h>
 
 #include <stdio.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,12 +37,27 @@
 
 static const char *const config_keys[] = {
     "max_frame", "send_queue_max", "auto_connect", "keepalive", "connect_timeout",
-    "frame_timeout", "max_connections", "partial_frame_budget", "listen", NULL,
+    "frame_timeout", "max_connections", "partial_frame_budget", "listen", "listen_backlog", NULL,
 };
+
+/* The kernel's cap on a listen backlog (net.core.somaxconn), else
+ * SOMAXCONN: the default backlog, so a burst of connects waits in the
+ * kernel instead of being refused or timing out. */
+static long long somaxconn(void)
+{
+    long long n = 0;
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n >= 1 && n <= 65535 ? n : SOMAXCONN;
+}
 
 static int read_config(const veil_config_scope *s, tcp_config *c)
 {
-    long long v[7];
+    long long v[8];
     bool ac;
     int rc = veil_config_scope_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
                                        TCP_FRAME_MAX_MAX, &v[0]);
@@ -62,6 +80,8 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     if (rc == 0)
         rc = veil_config_scope_get_int(s, "partial_frame_budget", DEFAULT_PARTIAL_FRAME_BUDGET, 0,
                                        1ll << 40, &v[6]);
+    if (rc == 0)
+        rc = veil_config_scope_get_int(s, "listen_backlog", somaxconn(), 1, 65535, &v[7]);
     if (rc < 0)
         return rc;
     /* The default queue holds several full frames; a smaller max_frame
@@ -84,6 +104,7 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     c->frame_timeout_ms = (int)v[4];
     c->max_connections = (size_t)v[5];
     c->partial_frame_budget = (size_t)v[6];
+    c->listen_backlog = (int)v[7];
     return 0;
 }
 
