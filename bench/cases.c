@@ -7,7 +7,8 @@
     X(noise) \
     X(channel) \
     X(tcp) \
-    X(flood)
+    X(flood) \
+    X(state)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,
