@@ -48,45 +48,7 @@ run() {
 err_has() { grep -q -- "$1" "$tmp/err" || { dump "$tmp/err" stderr; false; }; }
 out_has() { grep -q -- "$1" "$tmp/out" || { dump "$tmp/out" stdout; false; }; }
 
-# conf NAME EXTRA: a daemon's configuration.
-conf() {
-    cat >"$tmp/$1.conf" <<EOC
-[vault]
-plugin = file
-path = $tmp/$1.vault
-passphrase_env = VEIL_TEST_PASS
-kdf_n = 1024
-kdf_r = 1
-
-[daemon]
-name = $1
-echo = yes
-
-[control]
-socket = $tmp/run/$1.sock
-
-[transport.tcp]
-listen = 127.0.0.1:0
-$2
-EOC
-}
-
-# start NAME: run the daemon; wait (10 s at most) until its socket answers.
-start() {
-    : >"$tmp/$1.log"
-    "$veil" node run -c "$tmp/$1.conf" 2>>"$tmp/$1.log" &
-    echo $! >"$tmp/$1.pid"
-    pids="$pids $!"
-    i=0
-    while [ $i -lt 500 ]; do
-        "$veil" status -c "$tmp/$1.conf" >/dev/null 2>&1 && return 0
-        kill -0 "$(cat "$tmp/$1.pid")" 2>/dev/null || break
-        sleep 0.02
-        i=$((i + 1))
-    done
-    dump "$tmp/$1.log" "$1 log"
-    return 1
-}
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
 
 # stop NAME [SIGNAL]: SIGTERM (or SIGNAL), wait 5 s (then SIGKILL);
 # returns the exit status.

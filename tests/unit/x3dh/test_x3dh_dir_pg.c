@@ -48,7 +48,7 @@ static void child(int go, const char *out_path)
     veil_node *node;
     veil_context *app, *c;
     veil_vault *v;
-    veil_config *cfg;
+    veil_config *cfg = NULL;
     veil_route r;
     char byte;
     FILE *out = fopen(out_path, "w");
