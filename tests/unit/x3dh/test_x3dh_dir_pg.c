@@ -62,7 +62,7 @@ static void child(int go, const char *out_path)
     if (read(go, &byte, 1) != 1) /* start together */
         _exit(3);
     for (int i = 0; i < PER_NODE; i++) {
-        veil_message *m;
+        veil_message *m = NULL;
         size_t n;
         if (veil_ctx_send(c, &r, FETCH_CAROL, sizeof FETCH_CAROL) < 0 ||
             veil_ctx_receive(c, &m, 10000) < 0)

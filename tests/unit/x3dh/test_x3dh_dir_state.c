@@ -91,10 +91,13 @@ static void test_directory_restarts_with_its_state(void **state)
     dnode a;
     signer s;
     uint8_t pub[PUB_MAX];
+    dnode pubr; /* the publisher outlives the directory's restart */
     (void)state;
     new_statedir("restart");
+    node_from("[vault]\nplugin = software\n", &pubr.node, &pubr.app);
+    assert_int_equal(veil_vault_open(pubr.node, NULL, &pubr.v), 0);
+    signer_new(pubr.node, pubr.v, &s);
     dir_start(&a);
-    signer_new(a.node, a.v, &s);
     size_t n = sign_pub(&s, "carol", 7, 0, 4, 200, false, pub);
     publish_ok(a.node, pub, n, 4, 200);
     assert_int_equal(fetch_id(&a), 200);
@@ -117,8 +120,9 @@ static void test_directory_restarts_with_its_state(void **state)
     v[1 + 1 + 8] = 'X'; /* the identifier's 'P' */
     assert_int_equal(veil_store_put(st, "x3dh.dir", key, v, len, VEIL_STORE_ABSENT, NULL), 0);
     fetch_refused(a.node, FETCH_CAROL, sizeof FETCH_CAROL, VEIL_EFORMAT); /* detail: debug log */
-    signer_free(&s);
     dir_stop(&a);
+    signer_free(&s);
+    dir_stop(&pubr);
 }
 
 int main(void)
