@@ -304,7 +304,7 @@ else
     ok "# SKIP the noise plugin is configured out"
 fi
 printf '[identiy]\nkey_lifetime = 5\n' >"$tmp/c8.conf"
-run 1 "veil: config check: $tmp/c8.conf:1: unknown section [identiy]; did you mean [identity]? (accepted: [node], [vault], [vault.NAME], [log], [identity], [policy], [policy.NAME], [secure_channel], [key_agreement], [daemon], [control], [listener.NAME], [inlet.NAME], [outlet.NAME], [relay], [register.NAME], [key_agreement.NAME], [transport.NAME]; docs/CONFIG.md, \"Sections\")" \
+run 1 "veil: config check: $tmp/c8.conf:1: unknown section [identiy]; did you mean [identity]? (accepted: [node], [vault], [vault.NAME], [log], [store], [store.NAME], [identity], [policy], [policy.NAME], [secure_channel], [key_agreement], [daemon], [control], [listener.NAME], [inlet.NAME], [outlet.NAME], [relay], [register.NAME], [key_agreement.NAME], [transport.NAME]; docs/CONFIG.md, \"Sections\")" \
     "$veil" config check "$tmp/c8.conf"
 run 1 "veil: config check: cannot open config file '$tmp/none.conf': No such file or directory" \
     "$veil" config check "$tmp/none.conf"
