@@ -127,7 +127,8 @@ static void on_channel_close(veil_node *node, const veil_secure_channel_event *e
     if (in->ch != CH_OPEN || !veil_address_equal(ev->channel, &in->channel))
         return;
     veil_address_format(&in->channel, a, sizeof a);
-    plog(VEIL_LOG_WARN, "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
+    plog(ev->reason == VEIL_ESTOPPED ? VEIL_LOG_INFO : VEIL_LOG_WARN, /* a node stop is no news */
+         "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
          in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
          ev->detail[0] ? ": " : "", ev->detail, in->side.n);
     in->ch = CH_NONE;
