@@ -118,25 +118,21 @@ static int channel_open(portal_inlet *in)
     return 0;
 }
 
-static void channel_lost(portal_inlet *in)
+/* The node's channel closes: ours takes its streams with it, at once. */
+static void on_channel_close(veil_node *node, const veil_secure_channel_event *ev, void *user)
 {
+    portal_inlet *in = user; /* its side is first */
     char a[VEIL_ADDRESS_TEXT_MAX + 1];
+    (void)node;
+    if (in->ch != CH_OPEN || !veil_address_equal(ev->channel, &in->channel))
+        return;
     veil_address_format(&in->channel, a, sizeof a);
-    plog(VEIL_LOG_WARN, "inlet %s: channel %s is gone: its %u streams reset", in->side.name, a,
-         in->side.n);
-    portal_side_reset_channel(&in->side, &in->channel, "the channel is gone");
+    plog(ev->reason == VEIL_ESTOPPED ? VEIL_LOG_INFO : VEIL_LOG_WARN, /* a node stop is no news */
+         "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
+         in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
+         ev->detail[0] ? ": " : "", ev->detail, in->side.n);
     in->ch = CH_NONE;
-}
-
-static void on_check(veil_node *node, void *arg)
-{
-    portal_inlet *in = arg;
-    in->side.check = NULL;
-    if (in->ch == CH_OPEN && !portal_channel_alive(node, &in->channel))
-        channel_lost(in);
-    if (veil_node_timer_add(node, PORTAL_CHECK_MS, on_check, in, &in->side.check) != 0)
-        plog(VEIL_LOG_ERROR, "inlet %s: channel checks stopped: %s", in->side.name,
-             veil_last_error());
+    portal_side_reset_channel(&in->side, &in->channel, "the channel is gone");
 }
 
 /* ---- accepting ----------------------------------------------------------- */
@@ -156,8 +152,6 @@ static void take(portal_inlet *in, int fd)
         return;
     }
     in->next_id = in->next_id == UINT32_MAX ? 1 : in->next_id + 1;
-    if (in->ch == CH_OPEN && !portal_channel_alive(in->side.node, &in->channel))
-        channel_lost(in);
     if (in->ch == CH_OPEN)
         stream_go(in, st);
     else if (in->ch == CH_NONE && channel_open(in) != 0)
@@ -210,8 +204,7 @@ static int inlet_start(veil_context *ctx, void *state)
     int rc = veil_node_watch_add(in->side.node, in->lfd, VEIL_WATCH_READ, on_accept, in,
                                  &in->lwatch);
     if (rc == 0)
-        rc = veil_node_timer_add(in->side.node, PORTAL_CHECK_MS, on_check, in,
-                                 &in->side.check);
+        rc = portal_side_watch(&in->side, on_channel_close);
     return rc;
 }
 
@@ -235,44 +228,26 @@ static void inlet_stop(veil_context *ctx, void *state)
 
 /* ---- open / close ------------------------------------------------------- */
 
-/* "a.b.c.d:port" into sa. */
-
-static int portal_parse_ipv4(const char *text, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(text, ':');
-    char *end;
-    if (colon == NULL || (size_t)(colon - text) >= sizeof host)
-        return veil_error_set(VEIL_EINVAL, "'%s': expected IPv4:port", text);
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (colon[1] == '\0' || *end != '\0' || port > 65535 ||
-        inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return veil_error_set(VEIL_EINVAL, "'%s': expected IPv4:port (e.g. 127.0.0.1:7000)",
-                              text);
-    return 0;
-}
-
 static int listen_on(portal_inlet *in, const char *from)
 {
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    int one = 1, rc = portal_parse_ipv4(from, &sa);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int one = 1, rc = portal_parse_numeric(from, &ss, &sl);
     if (rc != 0)
         return rc;
-    in->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    in->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (in->lfd < 0)
         return veil_error_set(VEIL_EIO, "inlet %s: socket: %s", in->side.name, strerror(errno));
     (void)setsockopt(in->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(in->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(in->lfd, 512) != 0 ||
-        getsockname(in->lfd, (struct sockaddr *)&sa, &sl) != 0)
+    if (ss.ss_family == AF_INET6) /* [::]:PORT is IPv6 only, whatever the sysctl says */
+        (void)setsockopt(in->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(in->lfd, (struct sockaddr *)&ss, sl) != 0 || listen(in->lfd, 512) != 0 ||
+        getsockname(in->lfd, (struct sockaddr *)&ss, &sl) != 0)
         return veil_error_set(VEIL_EIO, "inlet %s: listen on %s: %s", in->side.name, from,
                               strerror(errno));
-    in->side.stats.port = ntohs(sa.sin_port);
+    in->side.stats.port = ntohs(ss.ss_family == AF_INET6
+                                    ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                    : ((struct sockaddr_in *)&ss)->sin_port);
     return 0;
 }
 

@@ -161,32 +161,26 @@ static int outlet_handle(veil_context *ctx, void *state, veil_message *msg)
     return 0;
 }
 
-/* Streams whose channel is gone are reset (their target sees RST). */
-static void on_check(veil_node *node, void *arg)
+/* A channel closed: its streams are reset at once (their targets see RST). */
+static void on_channel_close(veil_node *node, const veil_secure_channel_event *ev, void *user)
 {
-    portal_outlet *out = arg;
-    out->side.check = NULL;
-    for (uint32_t i = out->side.n; i-- > 0;) {
-        if (i >= out->side.n)
-            continue;
-        veil_address ch = out->side.streams[i]->channel;
-        if (!portal_channel_alive(node, &ch)) {
-            plog(VEIL_LOG_INFO, "outlet %s: a channel is gone: its streams reset",
-                 out->side.name);
-            portal_side_reset_channel(&out->side, &ch, "the channel is gone");
-        }
-    }
-    if (veil_node_timer_add(node, PORTAL_CHECK_MS, on_check, out, &out->side.check) != 0)
-        plog(VEIL_LOG_ERROR, "outlet %s: channel checks stopped: %s", out->side.name,
-             veil_last_error());
+    portal_outlet *out = user; /* its side is first */
+    (void)node;
+    uint32_t n = portal_side_count(&out->side, ev->channel);
+    if (n == 0)
+        return;
+    plog(VEIL_LOG_INFO, "outlet %s: the channel of %s is gone (%s%s%s): its %u streams reset",
+         out->side.name, ev->peer_identifier,
+         ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
+         ev->detail[0] ? ": " : "", ev->detail, n);
+    portal_side_reset_channel(&out->side, ev->channel, "the channel is gone");
 }
 
 static int outlet_start(veil_context *ctx, void *state)
 {
     portal_outlet *out = state;
     out->side.ctx = ctx;
-    return veil_node_timer_add(out->side.node, PORTAL_CHECK_MS, on_check, out,
-                               &out->side.check);
+    return portal_side_watch(&out->side, on_channel_close);
 }
 
 static void outlet_free(portal_outlet *out)
@@ -204,16 +198,18 @@ static void outlet_stop(veil_context *ctx, void *state)
 
 static int resolve(portal_outlet *out, const char *to)
 {
-    char host[256];
+    char host[256], port[8];
+    unsigned long p;
     struct addrinfo hints, *res = NULL;
-    const char *colon = strrchr(to, ':');
-    if (colon == NULL || colon == to || colon[1] == '\0' || (size_t)(colon - to) >= sizeof host)
-        return veil_error_set(VEIL_EINVAL, "outlet to '%s': expected host:port", to);
-    memcpy(host, to, (size_t)(colon - to));
-    host[colon - to] = '\0';
+    int rc = portal_split(to, "outlet to", host, sizeof host, &p);
+    if (rc != 0)
+        return rc;
+    snprintf(port, sizeof port, "%lu", p);
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
-    int gai = getaddrinfo(host, colon + 1, &hints, &res);
+    hints.ai_flags = to[0] == '[' ? AI_NUMERICHOST : 0; /* brackets: an IPv6 literal */
+    hints.ai_family = to[0] == '[' ? AF_INET6 : AF_UNSPEC;
+    int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0)
         return veil_error_set(VEIL_EIO, "outlet to '%s': %s", to, gai_strerror(gai));
     memcpy(&out->to, res->ai_addr, res->ai_addrlen);
