@@ -11,7 +11,8 @@ apt-get install -y -qq --no-install-recommends \
     clang libclang-rt-dev valgrind \
     python3 python3-dissononce python3-x3dh python3-xeddsa \
     iproute2 tcpdump nftables \
-    abigail-tools dpkg-dev debhelper lintian >/dev/null
+    abigail-tools dpkg-dev debhelper lintian \
+    libsqlite3-dev sqlite3 libpq-dev postgresql >/dev/null
 # The pkcs11 vault: p11-kit's pkcs11.h to build it (configure
 # --disable-vault-pkcs11 does without); SoftHSM2 and pkcs11-tool (opensc)
 # for its tests, which are skipped only without SoftHSM2.

@@ -8,7 +8,8 @@
     X(channel) \
     X(tcp) \
     X(flood) \
-    X(relay)
+    X(relay) \
+    X(state)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,

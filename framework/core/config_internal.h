@@ -65,6 +65,9 @@ VEIL_CONFIG_HIDDEN int veil__config_check_vault(struct veil_node *node, const ve
 /* [log] (log_config.c). */
 VEIL_CONFIG_HIDDEN int veil__config_check_log(struct veil_node *node, const veil_config *cfg,
                                               const char *section);
+/* [store] / [store.NAME]: its plugin loads (store.c). */
+VEIL_CONFIG_HIDDEN int veil__config_check_store(struct veil_node *node, const veil_config *cfg,
+                                                const char *section);
 VEIL_CONFIG_HIDDEN veil_config_entry *veil__config_find_key(const veil_config_section *s,
                                                             const char *key);
 /* Set key to value from origin; takes ownership of value and origin (freed

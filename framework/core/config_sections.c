@@ -35,8 +35,10 @@ static known table[SECTIONS_MAX] = {
     { "vault", veil__config_check_vault, 1 },
     { "vault.*", veil__config_check_vault, 1 },
     { "log", veil__config_check_log, 1 },
+    { "store", veil__config_check_store, 1 },
+    { "store.*", veil__config_check_store, 1 },
 };
-static size_t ntable = 4;
+static size_t ntable = 6;
 
 /* Does section match pattern ("name", or "prefix.*" for prefix.X, X not
  * empty)? */

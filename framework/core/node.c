@@ -18,7 +18,7 @@
 /* [node] keys (docs/CONFIG.md, docs/ARCHITECTURE.md). */
 static const char *const node_keys[] = {
     "max_payload", "queue_limit", "pool_messages", "pool_cache_bytes", "relay",
-    "answer_undeliverable", NULL,
+    "answer_undeliverable", "state_dir", NULL,
 };
 
 #define DEFAULT_QUEUE_LIMIT (1u << 20)

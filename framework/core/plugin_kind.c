@@ -1,12 +1,13 @@
 /* Plugin kinds: what the loader and the node need to know of each kind —
  * its name (also the base name of its configuration sections), the size of
  * the smallest ops table the loader accepts, and whether the bare section
- * [name] holds one.  The core's own kinds (vault, transport) are here; the
+ * [name] holds one.  The core's own kinds (vault, transport, store) are here; the
  * layers above register theirs when libveil is loaded (trust policies:
  * identity/trust.c, key agreements: channel/secure_channel.c), so the
- * core never sees their ops tables (docs/PLUGINS.md, "The four kinds"). */
+ * core never sees their ops tables (docs/PLUGINS.md, "The five kinds"). */
 #include "upper.h"
 
+#include <veil/store.h>
 #include <veil/transport.h>
 #include <veil/vault.h>
 
@@ -18,8 +19,9 @@
 static veil_plugin_kind_info kinds[KINDS_MAX] = {
     { VEIL_PLUGIN_VAULT, "vault", VEIL_ABI_SIZE(veil_vault_ops, verify), true },
     { VEIL_PLUGIN_TRANSPORT, "transport", VEIL_ABI_SIZE(veil_transport_ops, connect), false },
+    { VEIL_PLUGIN_STORE, "store", VEIL_ABI_SIZE(veil_store_ops, list), true },
 };
-static size_t nkinds = 2;
+static size_t nkinds = 3;
 
 void veil__plugin_kind_register(const veil_plugin_kind_info *k)
 {

@@ -180,6 +180,8 @@ void veil__contacts_learn(veil_contacts *c, veil_entity *e, const veil_history_v
     if (veil__contact_store(veil_entity_vault(e), view->info.identifier, h, len, pinned) < 0)
         veil_log(VEIL_LOG_WARN, "contacts", "%s: known to the node, not stored with entity "
                  "'%s': %s", view->info.identifier, veil__entity_name(e), veil_last_error());
+    if (veil__contacts_state_save(c, veil_entity_vault(e), view, h, len, pinned) < 0)
+        veil_log(VEIL_LOG_WARN, "contacts", "%s", veil_last_error());
 }
 
 /* ---- the public API --------------------------------------------------- */
@@ -277,11 +279,16 @@ int veil_contacts_pin(veil_contacts *c, veil_vault *v, const uint8_t *history, s
                               c->set.contacts_max);
     if (rel == VEIL_CONTACT_SAME || rel == VEIL_CONTACT_OLDER) {
         /* The known history is the longer one: it stays, now pinned. */
+        veil_history_view kv = view;
+        kv.events_offset = known->events_offset;
         rc = veil__contact_store_all(c, known->info.identifier, known->history, known->len,
                                      true);
         if (rc == 0)
+            rc = veil__contacts_state_save(c, v, &kv, known->history, known->len, true);
+        if (rc == 0)
             veil__contact_find(c, view.digest)->pinned = true;
-    } else if ((rc = veil__contact_store_all(c, view.info.identifier, history, len, true)) == 0) {
+    } else if ((rc = veil__contact_store_all(c, view.info.identifier, history, len, true)) == 0 &&
+               (rc = veil__contacts_state_save(c, v, &view, history, len, true)) == 0) {
         rc = veil__contact_put(c, &view, history, len, true);
     }
     if (rc < 0)
@@ -298,7 +305,8 @@ int veil_contacts_forget(veil_contacts *c, const char *identifier)
     int rc = find_id(c, identifier, fn, &ct);
     if (rc < 0)
         return rc;
-    if ((rc = veil__contact_store_all(c, ct->info.identifier, NULL, 0, false)) < 0)
+    if ((rc = veil__contact_store_all(c, ct->info.identifier, NULL, 0, false)) < 0 ||
+        (rc = veil__contacts_state_forget(c, ct->info.identifier)) < 0)
         return veil_error_wrap(rc, "%s: %s not forgotten", fn, identifier);
     bool found;
     size_t i = index_of(c, ct->digest, &found);

@@ -24,6 +24,8 @@ struct veil_contacts {
     size_t count, cap;
     veil_entity **entities;       /* entities open on the node (not references) */
     size_t nentities, entities_cap;
+    struct veil_store *store;     /* the node's store (veil_node_store), not owned */
+    bool state_loaded;            /* its contacts merged (at the first entity) */
 };
 
 /* How a presented history relates to the known one. */
@@ -61,5 +63,19 @@ VEIL_IDENTITY_HIDDEN int veil__contact_store_all(veil_contacts *c, const char *i
 /* Merge the contacts stored in e's vault into the table (extend-only;
  * conflicts and unreadable records are logged and skipped). */
 VEIL_IDENTITY_HIDDEN int veil__contacts_load(veil_contacts *c, veil_entity *e);
+/* Verify one stored contact (record name, value) with e's vault and merge
+ * it, extend-only; problems are logged and the record skipped. */
+VEIL_IDENTITY_HIDDEN void veil__contact_merge(veil_contacts *c, veil_entity *e, const char *name,
+                                              const uint8_t *value, size_t len);
+
+/* contacts_state.c: contacts in the node's store (namespace veil.contacts,
+ * key the identifier, the record layout above); a stored history is only
+ * ever replaced by one extending it (compare-and-set). */
+VEIL_IDENTITY_HIDDEN int veil__contacts_state_save(veil_contacts *c, veil_vault *v,
+                                                   const veil_history_view *view,
+                                                   const uint8_t *h, size_t len, bool pinned);
+VEIL_IDENTITY_HIDDEN int veil__contacts_state_forget(veil_contacts *c, const char *identifier);
+/* Once per table, at the first entity: merge the stored contacts. */
+VEIL_IDENTITY_HIDDEN int veil__contacts_state_load(veil_contacts *c, veil_entity *e);
 
 #endif

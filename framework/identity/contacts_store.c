@@ -72,8 +72,10 @@ typedef struct load_ctx {
 
 /* One stored contact: read, verify, merge.  Problems are logged and the
  * record skipped (a damaged record must not keep the entity closed). */
-static void merge_one(load_ctx *x, const char *name, const uint8_t *value, size_t len)
+void veil__contact_merge(veil_contacts *c, veil_entity *e, const char *name,
+                         const uint8_t *value, size_t len)
 {
+    load_ctx ctx = { c, e, veil_entity_vault(e) }, *x = &ctx;
     const char *who = veil__entity_name(x->e);
     veil_history_view view;
     if (len < RECORD_HEADER || value[0] != RECORD_VERSION) {
@@ -117,7 +119,7 @@ static int load_one(void *arg, const char *name, size_t len)
     size_t got = 0;
     int rc = veil_vault_record_get(x->v, name, value, len, &got);
     if (rc == 0)
-        merge_one(x, name, value, got);
+        veil__contact_merge(x->c, x->e, name, value, got);
     free(value);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <veil/config.h>
 #include <veil/entity.h>
 #include <veil/error.h>
+#include <veil/store.h>
 #include <veil/trust_policy.h>
 
 #include <stdlib.h>
@@ -113,7 +114,8 @@ int veil__contacts_for(veil_node *node, veil_contacts **out)
     if (c == NULL)
         return veil_error_set(VEIL_ENOMEM, "contacts: out of memory");
     c->set = set;
-    if ((rc = veil_node_extension_add(node, CONTACTS_EXTENSION, c, contacts_gone)) < 0) {
+    if ((rc = veil_node_store(node, &c->store)) < 0 ||
+        (rc = veil_node_extension_add(node, CONTACTS_EXTENSION, c, contacts_gone)) < 0) {
         free(c);
         return rc;
     }
@@ -146,6 +148,8 @@ int veil__contacts_register(veil_contacts *c, veil_entity *e)
     }
     c->entities[c->nentities++] = e;
     int rc = veil__contacts_load(c, e);
+    if (rc == 0)
+        rc = veil__contacts_state_load(c, e);
     if (rc < 0)
         c->nentities--;
     return rc;

@@ -17,6 +17,9 @@
 #include <veil/error.h>
 
 #include <stdio.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,12 +39,27 @@
 static const char *const config_keys[] = {
     "max_frame", "send_queue_max", "auto_connect", "keepalive", "connect_timeout",
     "frame_timeout", "max_connections", "partial_frame_budget", "preamble_timeout", "listen",
-    NULL,
+    "listen_backlog", NULL,
 };
+
+/* The kernel's cap on a listen backlog (net.core.somaxconn), else
+ * SOMAXCONN: the default backlog, so a burst of connects waits in the
+ * kernel instead of being refused or timing out. */
+static long long somaxconn(void)
+{
+    long long n = 0;
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n >= 1 && n <= 65535 ? n : SOMAXCONN;
+}
 
 static int read_config(const veil_config_scope *s, tcp_config *c)
 {
-    long long v[8];
+    long long v[9];
     bool ac;
     int rc = veil_config_scope_get_int(s, "max_frame", DEFAULT_MAX_FRAME, TCP_FRAME_MIN_MAX,
                                        TCP_FRAME_MAX_MAX, &v[0]);
@@ -67,6 +85,8 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     if (rc == 0)
         rc = veil_config_scope_get_int(s, "preamble_timeout", DEFAULT_PREAMBLE_TIMEOUT_MS, 1,
                                        3600000, &v[7]);
+    if (rc == 0)
+        rc = veil_config_scope_get_int(s, "listen_backlog", somaxconn(), 1, 65535, &v[8]);
     if (rc < 0)
         return rc;
     /* The default queue holds several full frames; a smaller max_frame
@@ -90,6 +110,7 @@ static int read_config(const veil_config_scope *s, tcp_config *c)
     c->max_connections = (size_t)v[5];
     c->partial_frame_budget = (size_t)v[6];
     c->preamble_timeout_ms = (int)v[7];
+    c->listen_backlog = (int)v[8];
     return 0;
 }
 

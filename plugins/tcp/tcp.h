@@ -156,6 +156,7 @@ typedef struct tcp_config {
     int preamble_timeout_ms;   /* the peer's preamble must arrive within this */
     size_t max_connections;
     size_t partial_frame_budget; /* receive buffers beyond TCP_READER_BASE, all together */
+    int listen_backlog;        /* listen(2)'s backlog (the kernel caps it at somaxconn) */
 } tcp_config;
 
 typedef struct tcp_inst tcp_inst;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LISTEN_BACKLOG 512
 #define ACCEPT_BATCH 64
 
 static void resume(veil_node *node, void *arg)
@@ -64,7 +63,7 @@ static void listener_event(veil_node *node, int fd, uint32_t events, void *arg)
     tcp_conn_reap(l->inst);
 }
 
-static int bind_one(const struct sockaddr *sa, socklen_t salen, int *out)
+static int bind_one(const struct sockaddr *sa, socklen_t salen, int backlog, int *out)
 {
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -73,7 +72,7 @@ static int bind_one(const struct sockaddr *sa, socklen_t salen, int *out)
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (sa->sa_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, sa, salen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+    if (bind(fd, sa, salen) < 0 || listen(fd, backlog) < 0) {
         int e = errno;
         close(fd);
         return -e;
@@ -96,7 +95,7 @@ int tcp_listener_open(tcp_inst *inst, const char *where, veil_address *bound)
     /* A name may resolve to several addresses: the first that binds wins. */
     int fd = -1, err = 0;
     for (size_t i = 0; i < n && fd < 0; i++)
-        err = bind_one((struct sockaddr *)&cand[i], lens[i], &fd);
+        err = bind_one((struct sockaddr *)&cand[i], lens[i], inst->cfg.listen_backlog, &fd);
     if (fd < 0)
         return veil_error_set(err == -EADDRINUSE ? VEIL_EEXIST : VEIL_EIO,
                               "tcp: cannot listen on '%s': %s", where, strerror(-err));

@@ -19,6 +19,7 @@
 
 #include <veil/log.h>
 #include <veil/secure_channel.h>
+#include <veil/store.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -124,84 +125,73 @@ static prekey_entry *entry_new(prekey_service *svc, const char *name, const char
     return e;
 }
 
-/* The entry the publication may go to (made for a new name). */
-static int bind_name(prekey_service *svc, const publication *p, const char *identifier, prekey_entry **out)
+/* May the publication go to its name?  Local listener names and
+ * directory_names are in memory; what was published (identifier, seq) is
+ * in the store.  *expected: the record's version, for the compare-and-set
+ * that claims the seq. */
+static int bind_name(prekey_service *svc, const publication *p, const char *identifier,
+                     dir_rec *r, uint64_t *expected)
 {
     prekey_entry *e = prekey_find(svc, p->name);
+    unsigned names = 0;
     if (e != NULL && e->store != NULL)
         return veil_error_set(VEIL_EEXIST, "publication for '%s': a listener of this node "
                               "serves that name", p->name);
     if (e != NULL && strcmp(e->identifier, identifier) != 0)
         return veil_error_set(VEIL_EEXIST, "publication for '%s': the name is bound to another "
                               "identity", p->name);
-    if (e == NULL && !svc->dir_open)
-        return veil_error_set(VEIL_EPERM, "publication for '%s': this directory takes only the "
-                              "names configured in directory_names", p->name);
-    if (e == NULL && svc->dir_names >= svc->dir_names_max)
-        return veil_error_set(VEIL_ELIMIT, "publication for '%s': the directory holds as many "
-                              "names as it takes (directory_names_max)", p->name);
-    if (e != NULL && e->published && p->seq <= e->seq)
+    int rc = dir_rec_get(svc, p->name, r, expected);
+    if (rc == 0 && strcmp(r->identifier, identifier) != 0)
+        return veil_error_set(VEIL_EEXIST, "publication for '%s': the name is bound to another "
+                              "identity", p->name);
+    if (rc == 0 && p->seq <= r->seq)
         return veil_error_set(VEIL_EREPLAY, "publication for '%s': sequence %llu is not above "
                               "the last accepted (%llu): replayed or stale", p->name,
-                              (unsigned long long)p->seq, (unsigned long long)e->seq);
-    if (e == NULL) {
-        if ((e = entry_new(svc, p->name, identifier)) == NULL)
-            return veil_error_set(VEIL_ENOMEM, "prekey directory: out of memory");
-        svc->dir_names++;
-    }
-    *out = e;
-    return 0;
-}
-
-/* Room for add more OPKs in e's queue (compacted to head 0), dropping the
- * oldest beyond max; fails only on memory. */
-static int make_room(prekey_entry *e, size_t add, size_t max)
-{
-    size_t drop = e->count + add > max ? e->count + add - max : 0;
-    e->head += drop;
-    e->count -= drop;
-    if (e->count > 0 && e->head > 0) {
-        memmove(e->opk_ids, e->opk_ids + e->head, e->count * sizeof *e->opk_ids);
-        memmove(e->opk_pubs, e->opk_pubs + e->head, e->count * sizeof *e->opk_pubs);
-    }
-    e->head = 0;
-    size_t want = e->count + add;
-    if (want <= e->cap)
+                              (unsigned long long)p->seq, (unsigned long long)r->seq);
+    if (rc != VEIL_ENOTFOUND)
+        return rc;
+    *expected = VEIL_STORE_ABSENT;
+    if (e != NULL)
         return 0;
-    uint32_t *ids = realloc(e->opk_ids, want * sizeof *ids);
-    if (ids != NULL)
-        e->opk_ids = ids;
-    uint8_t (*pubs)[X3DH_KEY_BYTES] = realloc(e->opk_pubs, want * sizeof *pubs);
-    if (pubs != NULL)
-        e->opk_pubs = pubs;
-    if (ids == NULL || pubs == NULL)
-        return veil_error_set(VEIL_ENOMEM, "prekey directory: out of memory");
-    e->cap = want;
-    return 0;
+    if (!svc->dir_open)
+        return veil_error_set(VEIL_EPERM, "publication for '%s': this directory takes only the "
+                              "names configured in directory_names", p->name);
+    if ((rc = dir_names_count(svc, &names)) == 0 && names >= svc->dir_names_max)
+        rc = veil_error_set(VEIL_ELIMIT, "publication for '%s': the directory holds as many "
+                            "names as it takes (directory_names_max)", p->name);
+    return rc;
 }
 
-static int take(prekey_service *svc, const publication *p, prekey_entry *e)
+/* Accept a bound publication: claim its seq (compare-and-set: of two
+ * nodes accepting publications for one name concurrently, one wins and
+ * the other's is refused as stale), then its OPKs, oldest dropped beyond
+ * directory_opk_max. */
+static int accept(prekey_service *svc, const publication *p, const char *identifier,
+                  dir_rec *r, uint64_t expected)
 {
-    unsigned n = p->n, skip = 0;
+    unsigned n = p->n, skip = 0, held = 0;
+    uint32_t oldest;
     if (n > svc->dir_opk_max) { /* keep the newest */
         skip = n - svc->dir_opk_max;
         n = svc->dir_opk_max;
     }
-    if (p->flags & PK_PFLAG_RESET) /* a new store: what it published before is dead */
-        e->head = e->count = 0;
-    int rc = make_room(e, n, svc->dir_opk_max);
-    if (rc < 0)
-        return rc;
-    e->spk = p->spk;
-    e->seq = p->seq;
-    e->published = true;
-    e->require_opk = (p->flags & PK_PFLAG_REQUIRE_OPK) != 0;
-    for (unsigned i = skip; i < p->n; i++, e->count++) {
-        const uint8_t *o = p->opks + (size_t)i * PK_OPK_ENTRY;
-        e->opk_ids[e->count] = veil__load_be32(o);
-        memcpy(e->opk_pubs[e->count], o + 5, X3DH_KEY_BYTES);
-    }
-    return 0;
+    r->flags = p->flags & PK_PFLAG_REQUIRE_OPK;
+    r->seq = p->seq;
+    snprintf(r->identifier, sizeof r->identifier, "%s", identifier);
+    r->spk = p->spk;
+    int rc = dir_rec_put(svc, p->name, r, expected);
+    if (rc == VEIL_ESTATE || rc == VEIL_EEXIST)
+        return veil_error_set(VEIL_EREPLAY, "publication for '%s': another publication for "
+                              "the name was accepted meanwhile: stale", p->name);
+    if (rc == 0 && (p->flags & PK_PFLAG_RESET)) /* a new store: what it published is dead */
+        rc = dir_opk_drop(svc, p->name, UINT32_MAX);
+    if (rc == 0)
+        rc = dir_opk_count(svc, p->name, &held, &oldest);
+    if (rc == 0 && held + n > svc->dir_opk_max)
+        rc = dir_opk_drop(svc, p->name, held + n - svc->dir_opk_max);
+    for (unsigned i = skip; rc == 0 && i < p->n; i++)
+        rc = dir_opk_add(svc, p->name, p->seq, i, p->opks + (size_t)i * PK_OPK_ENTRY);
+    return rc;
 }
 
 /* Everything but the binding: signatures, keys, proof → identifier. */
@@ -228,19 +218,24 @@ int prekey_dir_publish(prekey_service *svc, veil_context *ctx, veil_message *msg
                    size_t len)
 {
     publication p;
-    prekey_entry *e = NULL;
+    dir_rec r;
+    uint64_t expected = VEIL_STORE_ABSENT;
+    unsigned held = 0;
+    uint32_t oldest = 0;
     veil_history_info who;
     int rc = parse(body, len, &p);
     if (rc == 0)
         rc = check(svc, &p, body, &who);
-    if (rc == 0 && (rc = bind_name(svc, &p, who.identifier, &e)) == 0)
-        rc = take(svc, &p, e);
+    if (rc == 0 && (rc = bind_name(svc, &p, who.identifier, &r, &expected)) == 0)
+        rc = accept(svc, &p, who.identifier, &r, expected);
+    if (rc == 0)
+        rc = dir_opk_count(svc, p.name, &held, &oldest);
     if (rc < 0)
         return prekey_dir_reply(ctx, msg, rc, body, len, NULL, 0);
     svc->publications++;
     uint8_t counts[8];
-    veil__store_be32(counts, e->count);
-    veil__store_be32(counts + 4, e->count > 0 ? e->opk_ids[e->head] : 0u);
+    veil__store_be32(counts, held);
+    veil__store_be32(counts + 4, oldest);
     return prekey_dir_reply(ctx, msg, 0, body, len, counts, sizeof counts);
 }
 
@@ -274,23 +269,24 @@ int prekey_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t
     return prekey_reply(ctx, msg, PK_PUBLISH, rc, out, n);
 }
 
-int prekey_dir_bundle(prekey_entry *e, x3dh_bundle *out)
+int prekey_dir_bundle(prekey_service *svc, const char *name, x3dh_bundle *out)
 {
-    *out = e->spk;
+    dir_rec r;
+    uint64_t version;
+    int rc = dir_rec_get(svc, name, &r, &version);
+    if (rc < 0)
+        return rc;
+    *out = r.spk;
     out->has_opk = false;
-    if (e->count > 0) {
+    rc = dir_opk_take(svc, name, &out->opk_id, out->opk);
+    if (rc == 0)
         out->has_opk = true;
-        out->opk_id = e->opk_ids[e->head];
-        memcpy(out->opk, e->opk_pubs[e->head], X3DH_KEY_BYTES);
-        veil__memzero(e->opk_pubs[e->head], X3DH_KEY_BYTES);
-        e->head++;
-        e->count--;
-        return 0;
-    }
-    if (e->require_opk)
+    if (rc != VEIL_ENOTFOUND)
+        return rc;
+    if (r.flags & PK_PFLAG_REQUIRE_OPK)
         return veil_error_set(VEIL_EAGAIN, "x3dh prekeys: the directory holds no one-time "
                               "prekey for '%s' and its publisher requires one (require_opk): "
-                              "no bundle handed out", e->name);
+                              "no bundle handed out", name);
     return 0;
 }
 

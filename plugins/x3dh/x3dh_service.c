@@ -53,8 +53,6 @@ prekey_entry *prekey_find(prekey_service *svc, const char *name)
 
 void prekey_entry_free(prekey_entry *e)
 {
-    free(e->opk_ids);
-    free(e->opk_pubs);
     veil__memzero(e, sizeof *e);
     free(e);
 }
@@ -99,14 +97,14 @@ static int fetch(prekey_service *svc, veil_context *ctx, veil_message *msg, cons
         memcpy(name, body + 1, body[0]);
         name[body[0]] = '\0';
         prekey_entry *e = prekey_find(svc, name);
-        if (e == NULL || (e->store == NULL && !e->published))
+        if (e != NULL && e->store != NULL)
+            rc = x3dh_store_bundle(e->store, &b);
+        else
+            rc = svc->dir_vault != NULL ? prekey_dir_bundle(svc, name, &b) : VEIL_ENOTFOUND;
+        if (rc == VEIL_ENOTFOUND)
             rc = veil_error_set(VEIL_ENOTFOUND, "prekey service '%s': no bundle for '%s' (no "
                                 "listener with prekeys at that address on this node, and "
                                 "nothing published under it)", svc->address, name);
-        else if (e->store != NULL)
-            rc = x3dh_store_bundle(e->store, &b);
-        else
-            rc = prekey_dir_bundle(e, &b);
     }
     uint8_t out[X3DH_BUNDLE_MAX];
     size_t n = 0;

@@ -67,16 +67,10 @@ typedef struct prekey_entry {
     char name[PK_NAME_MAX + 1];
     x3dh_store *store;               /* local */
     void *owner;                     /* local: its prekey_reg */
-    /* remote (directory) */
-    char identifier[VEIL_IDENTIFIER_LEN + 1];  /* the name is bound to it */
-    bool configured;                 /* bound by [prekeys] directory_names */
-    bool published;                  /* spk holds an accepted publication */
-    x3dh_bundle spk;                 /* verified, without OPK */
-    uint64_t seq;
-    bool require_opk;
-    uint32_t *opk_ids;               /* a queue: handed out from head */
-    uint8_t (*opk_pubs)[X3DH_KEY_BYTES];
-    size_t head, count, cap;
+    /* directory: a name bound by [prekeys] directory_names (what was
+     * published for it is in the node's store: x3dh_dir_store.c) */
+    char identifier[VEIL_IDENTIFIER_LEN + 1];
+    bool configured;
 } prekey_entry;
 
 struct prekey_service {
@@ -90,8 +84,7 @@ struct prekey_service {
     /* directory */
     veil_vault *dir_vault;           /* non-NULL: a directory */
     bool dir_open;                   /* unconfigured names: first verified identity */
-    unsigned dir_names_max;          /* names bound at run time */
-    unsigned dir_names;
+    unsigned dir_names_max;          /* names bound at run time (in the store) */
     unsigned dir_opk_max;            /* OPKs held per name */
     uint64_t fetches, publications, refused_busy, acks_dropped;
 };
@@ -143,6 +136,32 @@ X3DH_HIDDEN int prekey_dir_publish(prekey_service *svc, veil_context *ctx, veil_
 X3DH_HIDDEN int prekey_dir_reply(veil_context *ctx, veil_message *msg, int rc, const uint8_t *body,
                              size_t len, const uint8_t *ok, size_t ok_len);
 /* A bundle from a remote entry (one OPK at most once). */
-X3DH_HIDDEN int prekey_dir_bundle(prekey_entry *e, x3dh_bundle *out);
+X3DH_HIDDEN int prekey_dir_bundle(prekey_service *svc, const char *name, x3dh_bundle *out);
+
+/* x3dh_dir_store.c: the directory's state in the node's store. */
+typedef struct dir_rec {
+    char key[65];                    /* hex SHA-256 of the name (set by dir_rec_get) */
+    uint8_t flags;                   /* PK_PFLAG_REQUIRE_OPK */
+    uint64_t seq;                    /* the last accepted publication's */
+    char identifier[VEIL_IDENTIFIER_LEN + 1];  /* the name is bound to it */
+    x3dh_bundle spk;                 /* verified, without OPK */
+} dir_rec;
+/* VEIL_ENOTFOUND (nothing published), VEIL_EFORMAT (a damaged record,
+ * naming it). */
+X3DH_HIDDEN int dir_rec_get(prekey_service *svc, const char *name, dir_rec *r,
+                            uint64_t *version);
+/* Compare-and-set on expected (VEIL_STORE_ABSENT for a new name). */
+X3DH_HIDDEN int dir_rec_put(prekey_service *svc, const char *name, const dir_rec *r,
+                            uint64_t expected);
+X3DH_HIDDEN int dir_names_count(prekey_service *svc, unsigned *n);
+X3DH_HIDDEN int dir_opk_add(prekey_service *svc, const char *name, uint64_t seq, unsigned i,
+                            const uint8_t entry[PK_OPK_ENTRY]);
+X3DH_HIDDEN int dir_opk_count(prekey_service *svc, const char *name, unsigned *n,
+                              uint32_t *oldest);
+/* Hand out the oldest OPK of name, exactly once (VEIL_ENOTFOUND: none). */
+X3DH_HIDDEN int dir_opk_take(prekey_service *svc, const char *name, uint32_t *id,
+                             uint8_t pub[X3DH_KEY_BYTES]);
+/* Drop the k oldest (fewer when fewer are held). */
+X3DH_HIDDEN int dir_opk_drop(prekey_service *svc, const char *name, unsigned k);
 
 #endif

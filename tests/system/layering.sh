@@ -4,7 +4,7 @@
 #   portal    framework/portal/    TCP inlets/outlets  <veil/portal.h>
 #   channel   framework/channel/   secure channels     <veil/key_agreement.h>, <veil/secure_channel.h>, <veil/relay.h>
 #   identity  framework/identity/  entities, trust     <veil/entity.h>, <veil/trust_policy.h>
-#   core      framework/core/      runtime, codec, config, plugin host, vault wrapper
+#   core      framework/core/      runtime, codec, config, plugin host, vault wrapper, stores
 #                                                      every other <veil/*.h> but <veil/veil.h>
 #
 # A layer includes only headers of its own layer and of the layers below:
@@ -46,7 +46,7 @@ check_includes() (
     awk -v headers="$headers" '
     BEGIN {
         rank["common"] = -1; rank["core"] = 0; rank["identity"] = 1; rank["channel"] = 2; rank["portal"] = 3; rank["umbrella"] = 4
-        n = split("common error log address message access node codec config plugin vault transport", c, " ")
+        n = split("common error log address message access node codec config plugin vault transport store", c, " ")
         for (i = 1; i <= n; i++) pub[c[i] ".h"] = "core"
         pub["entity.h"] = "identity"; pub["trust_policy.h"] = "identity"
         pub["key_agreement.h"] = "channel"; pub["secure_channel.h"] = "channel"; pub["relay.h"] = "channel"

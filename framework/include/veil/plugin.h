@@ -25,7 +25,7 @@
 VEIL_BEGIN_DECLS
 
 #define VEIL_PLUGIN_ABI_MAJOR 4u
-#define VEIL_PLUGIN_ABI_MINOR 3u
+#define VEIL_PLUGIN_ABI_MINOR 4u
 #define VEIL_PLUGIN_ENTRY_SYMBOL "veil_plugin_entry"
 
 /* The frozen prefix of a descriptor built against this header:
@@ -48,9 +48,10 @@ typedef enum veil_plugin_kind {
     VEIL_PLUGIN_KEY_AGREEMENT = 2,
     VEIL_PLUGIN_TRUST_POLICY = 3,
     VEIL_PLUGIN_TRANSPORT = 4,
+    VEIL_PLUGIN_STORE = 5,         /* veil/store.h (ABI 4.4) */
 } veil_plugin_kind;
 
-/* "vault", "key_agreement", "policy", "transport"; "?" otherwise. */
+/* "vault", "key_agreement", "policy", "transport", "store"; "?" otherwise. */
 VEIL_EXPORT const char *veil_plugin_kind_name(int kind);
 
 typedef struct veil_plugin_descriptor {
@@ -70,7 +71,7 @@ typedef struct veil_plugin_descriptor {
     int (*init)(const veil_config_scope *scope, void **state);
     void (*fini)(void *state);
     /* The kind's ops table (veil_vault_ops, veil_key_agreement_ops,
-     * veil_trust_policy_ops, veil_transport_ops); starts with its size. */
+     * veil_trust_policy_ops, veil_transport_ops, veil_store_ops); starts with its size. */
     const void *ops;
 } veil_plugin_descriptor;
 

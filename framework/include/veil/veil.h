@@ -13,6 +13,7 @@
 #include <veil/codec.h>
 #include <veil/config.h>
 #include <veil/plugin.h>
+#include <veil/store.h>
 #include <veil/vault.h>
 #include <veil/key_agreement.h>
 #include <veil/trust_policy.h>

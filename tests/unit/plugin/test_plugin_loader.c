@@ -52,8 +52,9 @@ static void test_kind_names(void **state)
     assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_KEY_AGREEMENT), "key_agreement");
     assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_TRUST_POLICY), "policy");
     assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_TRANSPORT), "transport");
+    assert_string_equal(veil_plugin_kind_name(VEIL_PLUGIN_STORE), "store");
     assert_string_equal(veil_plugin_kind_name(0), "?");
-    assert_string_equal(veil_plugin_kind_name(5), "?");
+    assert_string_equal(veil_plugin_kind_name(6), "?");
 }
 
 static void test_plugin_dir(void **state)

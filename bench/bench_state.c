@@ -1,0 +1,166 @@
+/* veil-bench state: the node state store (issue #15).
+ *
+ *  1. contact lookups/s (veil_store_get of a 600-byte contact record among
+ *     1000) and OPK consumptions/s (veil_store_take of the oldest of a
+ *     name's one-time prekeys) on the memory store and the sqlite store
+ *     (a file in $TMPDIR; WAL, synchronous=FULL, so each take is an
+ *     fsync);
+ *  2. Noise channel set-ups/s between two entities of one node whose
+ *     [store] is memory vs sqlite ([node] state_dir): the contact is known
+ *     after the first set-up, so a set-up reads the node's contact table
+ *     and writes nothing — the ratio says what a state directory costs the
+ *     set-up path.
+ * Medians of RUNS runs. */
+#include "bench.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <veil/veil.h>
+
+#define RUNS 5
+#define CONTACTS 1000
+
+static int store_ops(bench_run *b, const char *plugin, const char *path, int n_get, int n_take,
+                     double *gets, double *takes)
+{
+    veil_store *s;
+    const char *kv[] = { "path", path, NULL };
+    uint8_t v[600];
+    char key[VEIL_STORE_KEY_MAX + 1];
+    size_t len;
+    int rc = veil_store_new(plugin, path != NULL ? kv : NULL, &s);
+    memset(v, 0xab, sizeof v);
+    for (int i = 0; rc == 0 && i < CONTACTS; i++) {
+        snprintf(key, sizeof key, "P%064d", i);
+        rc = veil_store_put(s, "veil.contacts", key, v, sizeof v, VEIL_STORE_ANY, NULL);
+    }
+    double t0 = bench_now_s();
+    for (int i = 0; rc == 0 && i < n_get; i++) {
+        snprintf(key, sizeof key, "P%064d", (i * 7919) % CONTACTS);
+        rc = veil_store_get(s, "veil.contacts", key, v, sizeof v, &len, NULL);
+    }
+    *gets = n_get / (bench_now_s() - t0);
+    for (int i = 0; rc == 0 && i < n_take; i++) {
+        snprintf(key, sizeof key, "carol/%08d", i);
+        rc = veil_store_put(s, "x3dh.dir.opk", key, v, 37, VEIL_STORE_ABSENT, NULL);
+    }
+    t0 = bench_now_s();
+    for (int i = 0; rc == 0 && i < n_take; i++)
+        rc = veil_store_take(s, "x3dh.dir.opk", "carol/", VEIL_STORE_PREFIX, key, v, sizeof v,
+                             &len);
+    *takes = n_take / (bench_now_s() - t0);
+    veil_store_close(s);
+    (void)b;
+    return rc;
+}
+
+typedef struct pair {
+    veil_node *node;
+    veil_context *app;
+    veil_vault *vault;
+    veil_entity *alice, *bob;
+} pair;
+
+static int pair_up(pair *p, const char *config)
+{
+    veil_config *cfg;
+    veil_trust_policy *to_alice;
+    const char *id;
+    int rc = veil_config_new_from_text(&cfg, config, "<bench>");
+    veil_node_options o = { .size = sizeof o, .config = cfg };
+    if (rc == 0)
+        rc = veil_node_new(&p->node, &p->app, &o);
+    veil_config_free(cfg);
+    if (rc < 0 || (rc = veil_vault_open(p->node, NULL, &p->vault)) < 0 ||
+        (rc = veil_entity_open(p->node, p->vault, NULL, VEIL_ENTITY_CREATE, &p->alice)) < 0 ||
+        (rc = veil_entity_open(p->node, p->vault, NULL, VEIL_ENTITY_CREATE, &p->bob)) < 0)
+        return rc;
+    id = veil_entity_identifier(p->alice);
+    if ((rc = veil_trust_policy_new_identifier(p->node, &id, 1, &to_alice)) < 0 ||
+        (rc = veil_secure_channel_listener_open(p->bob, "bob", to_alice)) < 0)
+        return rc;
+    return 0;
+}
+
+static void pair_down(pair *p)
+{
+    veil_entity_close(p->alice);
+    veil_entity_close(p->bob);
+    veil_vault_close(p->vault);
+    (void)veil_node_free(p->node);
+}
+
+static int setups(pair *p, int n, double *per_s)
+{
+    veil_route r;
+    veil_address ch;
+    veil_trust_policy *to_bob;
+    const char *id = veil_entity_identifier(p->bob);
+    int rc = veil_route_parse(&r, "bob");
+    double t0 = bench_now_s();
+    for (int i = 0; rc == 0 && i < n; i++) /* the channel takes the policy */
+        if ((rc = veil_trust_policy_new_identifier(p->node, &id, 1, &to_bob)) == 0 &&
+            (rc = veil_secure_channel_open(p->alice, &r, to_bob, &ch)) == 0)
+            rc = veil_secure_channel_close(p->node, &ch);
+    *per_s = n / (bench_now_s() - t0);
+    return rc;
+}
+
+static int run(bench_run *b)
+{
+    bool smoke = bench_smoke(b);
+    int n_get = smoke ? 200 : 200000, n_take = smoke ? 20 : 2000, n_set = smoke ? 5 : 400;
+    double g[2][RUNS], t[2][RUNS], su[2][RUNS], ratio[RUNS];
+    char dir[PATH_MAX - 64], path[PATH_MAX], conf[PATH_MAX + 64], cmd[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/veil-bench-state.XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(dir) == NULL)
+        return VEIL_EIO;
+    int rc = 0, runs = smoke ? 1 : RUNS;
+    pair pm = { 0 }, ps = { 0 };
+    snprintf(conf, sizeof conf, "[node]\nstate_dir = %s\n", dir);
+    if ((rc = pair_up(&pm, "[store]\nplugin = memory\n")) == 0)
+        rc = pair_up(&ps, conf);
+    for (int r = 0; rc == 0 && r < runs; r++) {
+        snprintf(path, sizeof path, "%s/bench%d.db", dir, r);
+        rc = store_ops(b, "memory", NULL, n_get, n_take, &g[0][r], &t[0][r]);
+        if (rc == 0)
+            rc = store_ops(b, "sqlite", path, n_get, n_take, &g[1][r], &t[1][r]);
+        if (rc == 0)
+            rc = setups(&pm, n_set, &su[0][r]);
+        if (rc == 0)
+            rc = setups(&ps, n_set, &su[1][r]);
+        ratio[r] = rc == 0 ? 100.0 * su[1][r] / su[0][r] : 0;
+    }
+    if (rc == 0) {
+        bench_emit(b, "memory", "contact lookups/s", bench_median(g[0], (size_t)runs), "1/s");
+        bench_emit(b, "sqlite", "contact lookups/s", bench_median(g[1], (size_t)runs), "1/s");
+        bench_emit(b, "memory", "OPK consumptions/s", bench_median(t[0], (size_t)runs), "1/s");
+        bench_emit(b, "sqlite", "OPK consumptions/s", bench_median(t[1], (size_t)runs), "1/s");
+        bench_emit(b, "memory", "channel set-ups/s", bench_median(su[0], (size_t)runs), "1/s");
+        bench_emit(b, "sqlite", "channel set-ups/s", bench_median(su[1], (size_t)runs), "1/s");
+        bench_emit(b, "sqlite", "set-ups sqlite / memory", bench_median(ratio, (size_t)runs),
+                   "%");
+    } else {
+        fprintf(stderr, "state: %s (%s)\n", veil_strerror(rc), veil_last_error());
+    }
+    if (pm.node != NULL)
+        pair_down(&pm);
+    if (ps.node != NULL)
+        pair_down(&ps);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0 && rc == 0)
+        rc = VEIL_EIO;
+    return rc;
+}
+
+const bench_case bench_case_state = {
+    "state",
+    "node state store: contact lookups/s and OPK consumptions/s on memory vs sqlite; channel "
+    "set-ups/s with a memory vs a sqlite store",
+    run,
+};

@@ -1,0 +1,57 @@
+/* The store conformance fixture: a backend (plugin name and how to open a
+ * store of it in a temporary directory) and the store a case runs on. */
+#ifndef VEIL_TEST_STORE_FIXTURE_H
+#define VEIL_TEST_STORE_FIXTURE_H
+
+#include <veil/store.h>
+
+#include <limits.h>
+#include <stdbool.h>
+
+typedef struct store_fixture store_fixture;
+
+typedef struct store_backend {
+    const char *plugin;
+    /* A second instance on the same data (NULL: the backend cannot, as
+     * memory: one instance is its data). */
+    veil_store *(*open_another)(store_fixture *f);
+} store_backend;
+
+struct store_fixture {
+    const store_backend *backend;
+    bool skipped;                     /* the backend is not available here */
+    veil_store *store;
+    veil_store *(*open_another)(store_fixture *f);
+    char dir[PATH_MAX - 64];
+    char path[PATH_MAX];
+};
+
+extern store_backend store_backend_memory;
+extern store_backend store_backend_sqlite;
+extern store_backend store_backend_postgresql;
+
+/* The throwaway PostgreSQL server (tests/support/pg-server.sh), started on
+ * first use and stopped at exit: its conninfo and password file, or NULL
+ * with *why saying why there is none (the server package is missing). */
+const char *store_pg_server(const char **password_file, const char **why);
+/* Drop the store's tables (a fresh database for the next case). */
+void store_pg_reset(void);
+/* Run SQL on the server's database as the veil role. */
+void store_pg_exec(const char *sql);
+
+/* postgresql only (store_pg_cases.c). */
+void test_pg_corrupt_row(void **state);
+void test_pg_password_never_in_config(void **state);
+
+/* cmocka setup/teardown: *state is the backend on entry, the fixture after. */
+int store_fixture_open(void **state);
+int store_fixture_close(void **state);
+/* A store of the fixture's backend on the fixture's data. */
+veil_store *store_fixture_reopen(store_fixture *f);
+
+/* sqlite only (store_sqlite_cases.c). */
+void test_sqlite_reopen(void **state);
+void test_sqlite_corrupt_row(void **state);
+void test_sqlite_file_mode(void **state);
+
+#endif
