@@ -44,6 +44,7 @@ typedef struct registry {
     veil_node *node;
     entry **e;
     unsigned n, max, per_identity, refusal_rate;
+    veil_relay_conns conns;        /* the names' connections (relay_conns.c) */
     char **registrants;
     size_t n_registrants;
     char **reserved;               /* "NAME=IDENTIFIER" */
@@ -71,6 +72,7 @@ static entry *find(registry *g, const char *name, size_t len, unsigned *at)
 
 static void drop_at(registry *g, unsigned i, const char *why)
 {
+    veil__relay_conns_remove(&g->conns, &g->e[i]->conn);
     veil_log(VEIL_LOG_INFO, "relay", "name '%s' of %s expired: %s", g->e[i]->name, g->e[i]->owner, why);
     free(g->e[i]);
     g->e[i] = g->e[--g->n];
@@ -167,8 +169,10 @@ static int do_register(registry *g, const char *name, const veil_local_info *li)
     }
     en->channel = li->channel;
     veil_route_copy(&en->prefix, &prefix);
+    veil__relay_conns_remove(&g->conns, &en->conn);
     if (veil_route_get(&prefix, 0, &en->conn) < 0)
         en->conn.len = 0; /* an empty prefix: no connection to match */
+    veil__relay_conns_add(&g->conns, &en->conn);
     return VEIL_RELAY_OK;
 }
 
@@ -259,10 +263,7 @@ static int forward_to_name(registry *g, veil_context *ctx, veil_message *msg, co
 /* Is a the first hop of a registered name's route (its connection)? */
 static bool registrant_conn(const registry *g, const veil_address *a)
 {
-    for (unsigned i = 0; i < g->n; i++)
-        if (g->e[i]->conn.len != 0 && veil_address_equal(&g->e[i]->conn, a))
-            return true;
-    return false;
+    return veil__relay_conns_has(&g->conns, a);
 }
 
 /* Not the open relay: a transport next hop only from a registrant's
@@ -362,6 +363,7 @@ static void registry_free(registry *g)
     for (unsigned i = 0; i < g->n; i++)
         free(g->e[i]);
     free(g->e);
+    veil__relay_conns_free(&g->conns);
     strings_free(g->registrants, g->n_registrants);
     strings_free(g->reserved, g->n_reserved);
     free(g);
@@ -418,6 +420,7 @@ static int configure(registry *g, const veil_relay_registry_options *opts)
     if ((rc = check_reserved(&o)) < 0)
         return rc;
     if ((g->e = calloc(g->max, sizeof *g->e)) == NULL ||
+        veil__relay_conns_init(&g->conns, g->max) < 0 ||
         strings_copy(o.registrants, o.n_registrants, &g->registrants, &g->n_registrants) < 0 ||
         strings_copy(o.reserved, o.n_reserved, &g->reserved, &g->n_reserved) < 0)
         return veil_error_set(VEIL_ENOMEM, "out of memory starting the relay registry");
