@@ -5,6 +5,7 @@
 
 #include <veil/relay.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,24 @@ VEIL_RELAY_HIDDEN int veil__relay_encode(const veil_relay_msg *m, uint8_t *out, 
  * (version byte not 1; m->version is set), VEIL_EFORMAT (unknown type,
  * length 0 or over the maximum, a byte outside the charset). */
 VEIL_RELAY_HIDDEN int veil__relay_decode(const uint8_t *in, size_t len, veil_relay_msg *m);
+
+/* The registry's names by connection (relay_conns.c): a set of
+ * connection addresses, each the `conn` of a registered name (several
+ * names may share one), held by pointer.  At most max (init) added at
+ * once; the table has at least 2 * max slots.  Empty addresses are never
+ * held. */
+typedef struct veil_relay_conns {
+    const veil_address **slot;
+    size_t cap;                    /* a power of two */
+} veil_relay_conns;
+VEIL_RELAY_HIDDEN int veil__relay_conns_init(veil_relay_conns *t, size_t max);
+VEIL_RELAY_HIDDEN void veil__relay_conns_free(veil_relay_conns *t);
+/* a stays valid (and unchanged) until removed. */
+VEIL_RELAY_HIDDEN void veil__relay_conns_add(veil_relay_conns *t, const veil_address *a);
+/* Remove this very pointer (no-op when absent). */
+VEIL_RELAY_HIDDEN void veil__relay_conns_remove(veil_relay_conns *t, const veil_address *a);
+/* Is an address equal to a held? */
+VEIL_RELAY_HIDDEN bool veil__relay_conns_has(const veil_relay_conns *t, const veil_address *a);
 
 /* The HSERR frame a relay answers an unknown name with (channel_hserr.c):
  * the initiator's open fails at once.  Its length. */

@@ -37,12 +37,14 @@ typedef struct entry {
     char owner[VEIL_IDENTIFIER_TEXT_MAX];
     veil_address channel;          /* the registration channel (local) */
     veil_route prefix;             /* to the registrant's node */
+    veil_address conn;             /* prefix's first address: its connection */
 } entry;
 
 typedef struct registry {
     veil_node *node;
     entry **e;
     unsigned n, max, per_identity, refusal_rate;
+    veil_relay_conns conns;        /* the names' connections (relay_conns.c) */
     char **registrants;
     size_t n_registrants;
     char **reserved;               /* "NAME=IDENTIFIER" */
@@ -70,6 +72,7 @@ static entry *find(registry *g, const char *name, size_t len, unsigned *at)
 
 static void drop_at(registry *g, unsigned i, const char *why)
 {
+    veil__relay_conns_remove(&g->conns, &g->e[i]->conn);
     veil_log(VEIL_LOG_INFO, "relay", "name '%s' of %s expired: %s", g->e[i]->name, g->e[i]->owner, why);
     free(g->e[i]);
     g->e[i] = g->e[--g->n];
@@ -166,6 +169,10 @@ static int do_register(registry *g, const char *name, const veil_local_info *li)
     }
     en->channel = li->channel;
     veil_route_copy(&en->prefix, &prefix);
+    veil__relay_conns_remove(&g->conns, &en->conn);
+    if (veil_route_get(&prefix, 0, &en->conn) < 0)
+        en->conn.len = 0; /* an empty prefix: no connection to match */
+    veil__relay_conns_add(&g->conns, &en->conn);
     return VEIL_RELAY_OK;
 }
 
@@ -220,6 +227,22 @@ static int refuse_unknown(registry *g, veil_context *ctx, veil_message *msg, con
     return veil_ctx_reply_message(ctx, msg, frame, n);
 }
 
+/* [relay, NAME, rest...] becomes [prefix of NAME..., rest...]; the
+ * forwarder goes in front of the return route. */
+static int to_name(const registry *g, const entry *en, veil_route *on, veil_route *ret)
+{
+    veil_address a;
+    if (veil_route_pop_front(on, &a) < 0 || veil_route_pop_front(on, &a) < 0)
+        return VEIL_EINVAL;
+    for (size_t i = veil_route_count(&en->prefix); i-- > 0;) {
+        int rc = veil_route_get(&en->prefix, i, &a);
+        if (rc < 0 || (rc = veil_route_prepend(on, &a)) < 0)
+            return veil_error_wrap(rc, "relay: route to '%s' does not fit", en->name);
+    }
+    int rc = veil_route_prepend(ret, &g->fwd);
+    return rc < 0 ? veil_error_wrap(rc, "relay: return route full") : 0;
+}
+
 static int forward_to_name(registry *g, veil_context *ctx, veil_message *msg, const veil_address *name)
 {
     unsigned at;
@@ -230,18 +253,9 @@ static int forward_to_name(registry *g, veil_context *ctx, veil_message *msg, co
     }
     if (en == NULL)
         return refuse_unknown(g, ctx, msg, name);
-    veil_route *on = veil_message_onward(msg);
-    veil_address a;
-    if (veil_route_pop_front(on, &a) < 0 || veil_route_pop_front(on, &a) < 0)
-        return VEIL_EINVAL;
-    for (size_t i = veil_route_count(&en->prefix); i-- > 0;) {
-        int rc = veil_route_get(&en->prefix, i, &a);
-        if (rc < 0 || (rc = veil_route_prepend(on, &a)) < 0)
-            return veil_error_wrap(rc, "relay: route to '%s' does not fit", en->name);
-    }
-    int rc = veil_route_prepend(veil_message_return(msg), &g->fwd);
+    int rc = to_name(g, en, veil_message_onward(msg), veil_message_return(msg));
     if (rc < 0)
-        return veil_error_wrap(rc, "relay: return route full");
+        return rc;
     g->stats.forwarded++;
     return veil_ctx_forward(ctx, msg);
 }
@@ -249,11 +263,15 @@ static int forward_to_name(registry *g, veil_context *ctx, veil_message *msg, co
 /* Is a the first hop of a registered name's route (its connection)? */
 static bool registrant_conn(const registry *g, const veil_address *a)
 {
-    veil_address first;
-    for (unsigned i = 0; i < g->n; i++)
-        if (veil_route_get(&g->e[i]->prefix, 0, &first) == 0 && veil_address_equal(&first, a))
-            return true;
-    return false;
+    return veil__relay_conns_has(&g->conns, a);
+}
+
+/* Not the open relay: a transport next hop only from a registrant's
+ * connection (its replies) or to one (an initiator's frames after the
+ * handshake, along the route the registrant's reply taught it). */
+static bool may_return(const registry *g, const veil_local_info *li, const veil_address *next)
+{
+    return !li->from_transport || registrant_conn(g, &li->connection) || registrant_conn(g, next);
 }
 
 static int forward_handle(veil_context *ctx, void *state, veil_message *msg)
@@ -266,12 +284,7 @@ static int forward_handle(veil_context *ctx, void *state, veil_message *msg)
     }
     if (next.type == VEIL_ADDRESS_TYPE_LOCAL)
         return forward_to_name(g, ctx, msg, &next);
-    const veil_local_info *li = veil_message_local_info(msg);
-    /* A transport next hop: from a registrant (its replies) or to one (an
-     * initiator's frames after the handshake: the route the registrant's
-     * reply taught it names the registrant's connection).  Nothing else:
-     * the forwarder is no open relay. */
-    if (li->from_transport && !registrant_conn(g, &li->connection) && !registrant_conn(g, &next)) {
+    if (!may_return(g, veil_message_local_info(msg), &next)) {
         g->stats.dropped_return++;
         uint64_t skipped;
         if (veil__ratelimit_pass(&g->drops, veil_node_now_ms(g->node), 1, &skipped))
@@ -284,10 +297,36 @@ static int forward_handle(veil_context *ctx, void *state, veil_message *msg)
     return veil_ctx_forward_next(ctx, msg);
 }
 
+/* The same decisions for a frame that has not become a message
+ * (veil_node_forward_frame): the two forward cases only.  An unknown or
+ * stale name (refused, expired) and a drop are the ordinary path's. */
+static int forward_frame(veil_context *ctx, void *state, const veil_local_info *li,
+                         veil_route *onward, veil_route *ret)
+{
+    (void)ctx;
+    registry *g = state;
+    veil_address next;
+    if (veil_route_get(onward, 1, &next) < 0)
+        return 0;
+    if (next.type == VEIL_ADDRESS_TYPE_LOCAL) {
+        entry *en = find(g, next.bytes, next.len, NULL);
+        if (en == NULL || !alive(g, en) || to_name(g, en, onward, ret) < 0)
+            return 0;
+        g->stats.forwarded++;
+        return 1;
+    }
+    if (!may_return(g, li, &next) || veil_route_pop_front(onward, NULL) < 0 ||
+        veil_route_prepend(ret, &g->fwd) < 0)
+        return 0;
+    g->stats.returned++;
+    return 1;
+}
+
 static int forward_start(veil_context *ctx, void *state)
 {
     (void)state;
-    return veil_ctx_set_network_facing(ctx, NULL);
+    int rc = veil_ctx_set_network_facing(ctx, NULL);
+    return rc < 0 ? rc : veil__ctx_set_frame_forwarder(ctx, forward_frame);
 }
 
 static const veil_worker_ops registry_ops = {
@@ -307,9 +346,8 @@ static void lost(veil_node *node, const veil_address *peer, int reason, const ch
 {
     (void)node, (void)reason, (void)detail;
     registry *g = arg;
-    veil_address first;
     for (unsigned i = g->n; i-- > 0;)
-        if (veil_route_get(&g->e[i]->prefix, 0, &first) == 0 && veil_address_equal(&first, peer))
+        if (veil_address_equal(&g->e[i]->conn, peer))
             drop_at(g, i, "its connection was lost");
 }
 
@@ -325,6 +363,7 @@ static void registry_free(registry *g)
     for (unsigned i = 0; i < g->n; i++)
         free(g->e[i]);
     free(g->e);
+    veil__relay_conns_free(&g->conns);
     strings_free(g->registrants, g->n_registrants);
     strings_free(g->reserved, g->n_reserved);
     free(g);
@@ -381,6 +420,7 @@ static int configure(registry *g, const veil_relay_registry_options *opts)
     if ((rc = check_reserved(&o)) < 0)
         return rc;
     if ((g->e = calloc(g->max, sizeof *g->e)) == NULL ||
+        veil__relay_conns_init(&g->conns, g->max) < 0 ||
         strings_copy(o.registrants, o.n_registrants, &g->registrants, &g->n_registrants) < 0 ||
         strings_copy(o.reserved, o.n_reserved, &g->reserved, &g->n_reserved) < 0)
         return veil_error_set(VEIL_ENOMEM, "out of memory starting the relay registry");

@@ -57,6 +57,9 @@ void veil__ctx_destroy(veil_context *ctx)
     veil_node *node = ctx->node;
     for (size_t i = 0; i < ctx->naddrs; i++)
         veil__router_remove(node, &ctx->addrs[i]);
+    if (ctx->frame_forward != NULL)
+        node->frame_forwarders--;
+    ctx->frame_forward = NULL;
     while (ctx->mbox_head != NULL) {
         veil_message *m = ctx->mbox_head;
         ctx->mbox_head = m->next;

@@ -73,6 +73,11 @@ veil_context *veil__router_lookup(const veil_node *node, const uint8_t *bytes, s
     return s != NULL ? s->ctx : NULL;
 }
 
+const veil_route_slot *veil__router_find(const veil_node *node, const uint8_t *bytes, size_t len)
+{
+    return find_slot(&node->router, bytes, len, hash_bytes(bytes, len));
+}
+
 static void insert_slot(veil_router *r, const veil_address *a, veil_context *ctx, uint32_t h,
                         veil_access_control *access)
 {
@@ -170,6 +175,20 @@ void veil_node_unregister_transport(veil_node *node, uint8_t type)
         return;
     node->router.transports[type].fn = NULL;
     node->router.transports[type].arg = NULL;
+    node->router.transports[type].frame_fn = NULL;
+}
+
+int veil_node_register_transport_frames(veil_node *node, uint8_t type, veil_frame_fn fn)
+{
+    if (node == NULL || fn == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_node_register_transport_frames: node and fn must "
+                              "not be NULL");
+    veil_transport_slot *t = &node->router.transports[type];
+    if (t->fn == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no transport registered for address type %u: "
+                              "register it first (veil_node_register_transport)", type);
+    t->frame_fn = fn;
+    return 0;
 }
 
 /* ---- queueing --------------------------------------------------------- */

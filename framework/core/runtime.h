@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "pool.h"
+#include "upper.h"
 
 #define VEIL_RT_HIDDEN __attribute__((visibility("hidden")))
 
@@ -93,6 +94,8 @@ struct veil_context {
      * small ring made on first use: replies over them pass flow control. */
     veil_address *sent_to;
     unsigned n_sent_to;
+    /* Frames passed on without a message (fastpath.c); NULL: none. */
+    veil__frame_forward_fn frame_forward;
 };
 
 /* ---- access control (access.c) ---------------------------------------- */
@@ -143,6 +146,7 @@ typedef struct veil_rt_bucket {
 typedef struct veil_transport_slot {
     veil_route_fn fn;
     void *arg;
+    veil_frame_fn frame_fn;      /* optional: frames the fast path forwards */
 } veil_transport_slot;
 
 typedef struct veil_router {
@@ -210,6 +214,7 @@ struct veil_node {
     bool relay;                  /* [node] relay */
     bool answer_undeliverable;   /* [node] answer_undeliverable */
     bool stopped;                /* veil_node_stop ran: nothing runs any more */
+    unsigned frame_forwarders;   /* workers with a frame_forward (fastpath.c) */
     veil_node_stats stats;
     veil_node_plugin_slot *plugins;
     size_t nplugins;
@@ -239,6 +244,9 @@ VEIL_RT_HIDDEN int veil__router_add(veil_node *node, const veil_address *a,
 VEIL_RT_HIDDEN void veil__router_remove(veil_node *node, const veil_address *a);
 VEIL_RT_HIDDEN veil_context *veil__router_lookup(const veil_node *node,
                                                  const uint8_t *bytes, size_t len);
+/* The slot of a registered address, or NULL. */
+VEIL_RT_HIDDEN const veil_route_slot *veil__router_find(const veil_node *node,
+                                                       const uint8_t *bytes, size_t len);
 /* Guard a registered address with ac (a new reference; the old one is
  * dropped).  VEIL_ENOTFOUND. */
 VEIL_RT_HIDDEN int veil__router_set_access(veil_node *node, const veil_address *a,

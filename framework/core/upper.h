@@ -39,6 +39,20 @@ VEIL_UPPER_HIDDEN int veil__node_plugin(veil_node *node, const char *section, in
  * What a layer's stop op tells a node stop from a local stop by. */
 VEIL_UPPER_HIDDEN bool veil__node_stopping(const veil_node *node);
 
+/* ---- frame forwarding (fastpath.c) ------------------------------------ */
+
+/* A network-facing worker that passes frames on without a message
+ * (veil_node_forward_frame): given the frame's routes as decoded (the
+ * connection it came over already first on ret) and what
+ * veil_node_deliver would have put in its local info, rewrite the routes
+ * as the worker's handle_message would and return 1; or return 0 to leave
+ * the frame to the ordinary path (the routes are then ignored).  It must
+ * not send, run the loop or stop workers. */
+typedef int (*veil__frame_forward_fn)(veil_context *ctx, void *state, const veil_local_info *li,
+                                      veil_route *onward, veil_route *ret);
+/* Set on a worker from its start op; VEIL_EINVAL for a mailbox. */
+VEIL_UPPER_HIDDEN int veil__ctx_set_frame_forwarder(veil_context *ctx, veil__frame_forward_fn fn);
+
 /* ---- undeliverable notices (undeliverable.c) -------------------------- */
 
 /* A node answers a message that came over a transport for a local address

@@ -195,32 +195,39 @@ static void prepoll(veil_node *node, void *arg)
     }
 }
 
-static int tcp_route(void *arg, veil_message *msg)
+/* A frame to the connection named by onward's first address (popped):
+ * what the router hands us as a message, and what the node forwards
+ * without one (veil_node_forward_frame; the payload is borrowed). */
+static int route_frame(void *arg, veil_route *onward, const veil_route *ret,
+                       const uint8_t *payload, size_t plen)
 {
     tcp_inst *inst = arg;
     uint8_t type;
     const uint8_t *bytes;
     size_t len;
-    int rc;
-    if (!veil_route_front(veil_message_onward_const(msg), &type, &bytes, &len) ||
-        type != VEIL_ADDRESS_TYPE_TCP) {
-        veil_message_free(msg);
+    if (!veil_route_front(onward, &type, &bytes, &len) || type != VEIL_ADDRESS_TYPE_TCP)
         return veil_error_set(VEIL_EINVAL, "tcp: message without a tcp next hop");
-    }
     tcp_conn *c = tcp_conn_find(inst, bytes, len);
-    if (veil_route_count(veil_message_onward_const(msg)) < 2) {
-        rc = veil_error_set(VEIL_EINVAL, "tcp: route ends at 1#%.*s: the peer needs an address "
-                            "after it to deliver to", (int)len, (const char *)bytes);
-    } else if (c == NULL && !inst->cfg.auto_connect) {
-        rc = veil_error_set(VEIL_ENOROUTE, "tcp: no connection to 1#%.*s and auto_connect is "
-                            "off", (int)len, (const char *)bytes);
-    } else {
-        rc = c == NULL ? tcp_conn_dial(inst, (const char *)bytes, len, &c) : 0;
-        if (rc == 0)
-            rc = veil_route_pop_front(veil_message_onward(msg), NULL);
-        if (rc == 0)
-            rc = tcp_conn_queue(c, msg);
-    }
+    if (veil_route_count(onward) < 2)
+        return veil_error_set(VEIL_EINVAL, "tcp: route ends at 1#%.*s: the peer needs an address "
+                              "after it to deliver to", (int)len, (const char *)bytes);
+    if (c == NULL && !inst->cfg.auto_connect)
+        return veil_error_set(VEIL_ENOROUTE, "tcp: no connection to 1#%.*s and auto_connect is "
+                              "off", (int)len, (const char *)bytes);
+    int rc = c == NULL ? tcp_conn_dial(inst, (const char *)bytes, len, &c) : 0;
+    if (rc == 0)
+        rc = veil_route_pop_front(onward, NULL);
+    if (rc == 0)
+        rc = tcp_conn_queue(c, onward, ret, payload, plen);
+    return rc;
+}
+
+static int tcp_route(void *arg, veil_message *msg)
+{
+    size_t plen;
+    const uint8_t *payload = veil_message_payload(msg, &plen);
+    int rc = route_frame(arg, veil_message_onward(msg), veil_message_return_const(msg), payload,
+                         plen);
     veil_message_free(msg);
     return rc;
 }
@@ -259,6 +266,9 @@ static int instance_new(void *plugin_state, veil_node *node, const veil_config_s
     int rc = read_config(scope, &inst->cfg);
     if (rc == 0)
         rc = veil_node_register_transport(node, VEIL_ADDRESS_TYPE_TCP, tcp_route, inst);
+    if (rc == 0 && (rc = veil_node_register_transport_frames(node, VEIL_ADDRESS_TYPE_TCP,
+                                                             route_frame)) < 0)
+        veil_node_unregister_transport(node, VEIL_ADDRESS_TYPE_TCP);
     if (rc < 0) {
         free(inst);
         return rc;

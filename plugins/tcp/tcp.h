@@ -254,8 +254,10 @@ void tcp_conn_backlog_run(tcp_inst *inst);
 int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out);
 /* Take an accepted socket. */
 int tcp_conn_adopt(tcp_inst *inst, int fd, const struct sockaddr *peer);
-/* Queue msg (its onward front already popped) to conn; takes nothing. */
-int tcp_conn_queue(tcp_conn *c, veil_message *msg);
+/* Queue one frame of the message (onward: its front already popped) to
+ * conn; takes nothing (payload is copied into the send queue). */
+int tcp_conn_queue(tcp_conn *c, const veil_route *onward, const veil_route *ret,
+                   const uint8_t *payload, size_t plen);
 /* Write what the socket takes now (called before the loop polls). */
 void tcp_conn_flush(tcp_conn *c);
 /* Close with a reason: logged, queued bytes dropped, subscribers told at

@@ -359,15 +359,13 @@ static void mark_dirty(tcp_conn *c)
     }
 }
 
-int tcp_conn_queue(tcp_conn *c, veil_message *msg)
+int tcp_conn_queue(tcp_conn *c, const veil_route *onward, const veil_route *ret,
+                   const uint8_t *payload, size_t plen)
 {
     tcp_inst *inst = c->inst;
-    size_t plen;
-    const uint8_t *payload = veil_message_payload(msg, &plen);
     size_t before = tcp_frame_writer_queued(&c->wr);
     size_t cap_before = c->wr.cap;
-    int rc = tcp_frame_write(&c->wr, inst->cfg.max_frame, veil_message_onward_const(msg),
-                             veil_message_return_const(msg), payload, plen);
+    int rc = tcp_frame_write(&c->wr, inst->cfg.max_frame, onward, ret, payload, plen);
     inst->stats.buffer_bytes += c->wr.cap - cap_before;
     if (c->wr.cap != cap_before)
         inst->stats.buffer_allocs++;
@@ -440,6 +438,12 @@ static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
     veil_message *m;
     const uint8_t *payload;
     size_t plen;
+    /* A frame a relaying node only passes on goes straight to the next
+     * send queue (veil_node_forward_frame); the rest becomes a message. */
+    if (veil_node_forward_frame(inst->node, &c->addr, body, len) > 0) {
+        inst->stats.frames_received++;
+        return 0;
+    }
     int rc = veil_message_new(inst->node, &m);
     if (rc < 0)
         return rc;

@@ -243,6 +243,30 @@ typedef int (*veil_route_fn)(void *arg, veil_message *msg);
 VEIL_EXPORT int veil_node_register_transport(veil_node *node, uint8_t type,
                                              veil_route_fn fn, void *arg) VEIL_WUR;
 VEIL_EXPORT void veil_node_unregister_transport(veil_node *node, uint8_t type);
+
+/* Frame forwarding (docs/ARCHITECTURE.md, "Frame forwarding"): a frame a
+ * relaying node only passes on never becomes a message.
+ *
+ * A transport offers the frame body it received over connection `from`
+ * (its own address for the peer) before decoding it into a message.
+ * veil_node_forward_frame returns 1 when the node took it (forwarded it,
+ * or failed to and counted that in handler_errors), 0 when the caller must
+ * deliver it the ordinary way (veil_node_deliver), which then decides
+ * about it exactly as it always did: malformed bodies, unknown addresses
+ * and everything but the plain forward cases of a network-facing
+ * forwarder on a node with [node] relay = true are left to it.  body is
+ * only read during the call.
+ *
+ * A transport that registered a frame_fn (after veil_node_register_transport,
+ * same arg) is handed the forwarded frame's parts: onward's first address
+ * is its own (pop it), payload is borrowed for the call; it returns as its
+ * route_fn would.  Without one the node makes a message and routes it. */
+typedef int (*veil_frame_fn)(void *arg, veil_route *onward, const veil_route *ret,
+                             const uint8_t *payload, size_t len);
+VEIL_EXPORT int veil_node_register_transport_frames(veil_node *node, uint8_t type,
+                                                    veil_frame_fn fn) VEIL_WUR;
+VEIL_EXPORT int veil_node_forward_frame(veil_node *node, const veil_address *from,
+                                        const uint8_t *body, size_t len) VEIL_WUR;
 /* Inject a message (e.g. decoded from a socket) into the router; takes msg.
  * Marks it as delivered by a transport (local info from_transport, and
  * transport_type = the type of its return route's first address, which the

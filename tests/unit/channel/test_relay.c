@@ -23,180 +23,7 @@
 
 #include "relay_internal.h"
 
-static int echo_handle(veil_context *ctx, void *state, veil_message *msg)
-{
-    (*(unsigned *)state)++;
-    return veil_ctx_reply_message(ctx, msg, NULL, 0);
-}
-
-static const veil_worker_ops echo_ops = { .size = sizeof echo_ops, .handle_message = echo_handle };
-
-static veil_node *node_with(const char *text, veil_context **app)
-{
-    veil_node *node;
-    assert_int_equal(node_new_from_text(text != NULL ? text : "", &node, app), 0);
-    return node;
-}
-
-typedef struct net {
-    veil_node *m, *r, *a;
-    veil_context *mapp, *rapp, *aapp;
-    veil_entity *me, *re, *ae, *ce;      /* relay, registrant, initiator, carol (on A) */
-    char where[64];
-    unsigned echoed;
-    int last_state;
-    unsigned states;
-} net;
-
-/* Run the three loops until *flag changes or ms pass. */
-static void pump_until(net *n, const volatile int *flag, int from, int ms)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        veil_node *nodes[] = { n->m, n->r, n->a };
-        for (int i = 0; i < 3; i++)
-            if (nodes[i] != NULL)
-                assert_true(veil_node_run_once(nodes[i], 1) >= 0);
-        if (flag != NULL && *flag != from)
-            return;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
-            return;
-    }
-}
-
-static veil_trust_policy *trusting(veil_node *node, const veil_entity *e)
-{
-    veil_trust_policy *p;
-    const char *id = veil_entity_identifier(e);
-    assert_int_equal(veil_trust_policy_new_identifier(node, &id, 1, &p), 0);
-    return p;
-}
-
-static void relay_up(net *n, const veil_relay_registry_options *o)
-{
-    n->m = node_with("[node]\nrelay = true\n[secure_channel]\nallowed_workers = relay_registry\n", &n->mapp);
-    assert_int_equal(veil_entity_open(n->m, NULL, NULL, VEIL_ENTITY_CREATE, &n->me), 0);
-    veil_trust_policy *all;
-    assert_int_equal(veil_trust_policy_new(n->m, "everyone", NULL, &all), 0);
-    assert_int_equal(veil_secure_channel_listener_open(n->me, "relay_listener", all), 0);
-    assert_int_equal(veil_relay_registry_start(n->m, NULL, o), 0);
-    veil_address bound;
-    assert_int_equal(veil_node_transport_listen(n->m, "tcp", "127.0.0.1:0", &bound), 0);
-    snprintf(n->where, sizeof n->where, "%.*s", (int)bound.len, bound.bytes);
-}
-
-static void on_state(veil_node *node, const char *name, int rc, const char *detail, void *arg)
-{
-    (void)node, (void)name, (void)detail;
-    net *n = arg;
-    n->last_state = rc;
-    n->states++;
-}
-
-static void net_up(net *n, const veil_relay_registry_options *o)
-{
-    memset(n, 0, sizeof *n);
-    relay_up(n, o);
-    n->r = node_with("[secure_channel]\nallowed_workers = echoer\n[transport.tcp]\nauto_connect = true\n",
-                     &n->rapp);
-    assert_int_equal(veil_entity_open(n->r, NULL, NULL, VEIL_ENTITY_CREATE, &n->re), 0);
-    assert_int_equal(veil_node_transport_start(n->r, "tcp"), 0);
-    assert_int_equal(veil_ctx_start_worker(n->rapp, "echoer", &echo_ops, &n->echoed), 0);
-    n->a = node_with("[transport.tcp]\nauto_connect = true\n", &n->aapp);
-    assert_int_equal(veil_entity_open(n->a, NULL, NULL, VEIL_ENTITY_CREATE, &n->ae), 0);
-    assert_int_equal(veil_entity_open(n->a, NULL, NULL, VEIL_ENTITY_CREATE, &n->ce), 0);
-    assert_int_equal(veil_node_transport_start(n->a, "tcp"), 0);
-    assert_int_equal(veil_secure_channel_listener_open(n->re, "bob_listener", trusting(n->r, n->ae)), 0);
-}
-
-static void net_down(net *n)
-{
-    veil_entity *es[] = { n->ae, n->ce, n->re, n->me };
-    for (int i = 0; i < 4; i++)
-        veil_entity_close(es[i]); /* NULL is ignored */
-    veil_node *nodes[] = { n->a, n->r, n->m };
-    for (int i = 0; i < 3; i++)
-        if (nodes[i] != NULL)
-            assert_int_equal(veil_node_free(nodes[i]), 0);
-}
-
-static void register_bob(net *n, unsigned keepalive_ms)
-{
-    veil_relay_register_options o = { .size = sizeof o, .on_state = on_state, .arg = n,
-                                      .keepalive_ms = keepalive_ms, .backoff_min_ms = 50,
-                                      .backoff_max_ms = 400, .reply_timeout_ms = 1000 };
-    n->last_state = 1;
-    assert_int_equal(veil_relay_register_start(n->re, n->where, "relay_listener",
-                                               veil_entity_identifier(n->me), "bob", &o), 0);
-    pump_until(n, &n->last_state, 1, 5000);
-    assert_int_equal(n->last_state, 0);
-}
-
-/* ---- an open that completes while all three loops run --------------------- */
-
-typedef struct open_wait {
-    int done, rc;
-    veil_address ch;
-} open_wait;
-
-static void open_done(veil_node *node, int rc, const veil_address *ch, const char *detail, void *user)
-{
-    (void)node, (void)detail;
-    open_wait *w = user;
-    w->rc = rc;
-    if (ch != NULL)
-        w->ch = *ch;
-    w->done = 1;
-}
-
-static int open_via(net *n, veil_entity *e, const veil_route *route, veil_trust_policy *p, veil_address *ch)
-{
-    open_wait w = { 0 };
-    veil_address tmp;
-    int rc = veil_secure_channel_open_async(e, route, p, open_done, &w, &tmp);
-    if (rc < 0)
-        return rc;
-    pump_until(n, &w.done, 0, 10000);
-    assert_int_equal(w.done, 1);
-    *ch = w.ch;
-    return w.rc;
-}
-
-static int open_to_bob(net *n, const char *name, veil_address *ch)
-{
-    veil_route r;
-    char text[200];
-    snprintf(text, sizeof text, "1#%s => relay => %s => bob_listener", n->where, name);
-    assert_int_equal(veil_route_parse(&r, text), 0);
-    return open_via(n, n->ae, &r, trusting(n->a, n->re), ch);
-}
-
-/* Send text through [ch, echoer] from a mailbox on A; the echo's payload. */
-static void echo_through(net *n, const veil_address *ch, const char *text)
-{
-    veil_context *box;
-    assert_int_equal(veil_ctx_new_detached(n->a, NULL, &box), 0);
-    veil_route r;
-    veil_route_init(&r);
-    assert_int_equal(veil_route_append(&r, ch), 0);
-    assert_int_equal(veil_route_append_str(&r, "echoer"), 0);
-    assert_int_equal(veil_ctx_send(box, &r, text, strlen(text)), 0);
-    veil_message *m = NULL;
-    for (int i = 0; i < 2000 && m == NULL; i++) {
-        pump_until(n, NULL, 0, 1);
-        if (veil_ctx_receive(box, &m, 0) < 0)
-            m = NULL;
-    }
-    assert_non_null(m);
-    size_t len;
-    const uint8_t *p = veil_message_payload(m, &len);
-    assert_int_equal(len, strlen(text));
-    assert_memory_equal(p, text, len);
-    veil_message_free(m);
-    veil_ctx_free(box);
-}
+#include "relay_net.h"
 
 /* A registration request made by hand from e (on node `on`) through a new
  * channel to the relay; the RESULT's code. */
@@ -207,26 +34,11 @@ static int ask(net *n, veil_node *on, veil_entity *e, const uint8_t *req, size_t
     snprintf(text, sizeof text, "1#%s => relay_listener", n->where);
     assert_int_equal(veil_route_parse(&r, text), 0);
     assert_int_equal(open_via(n, e, &r, trusting(on, n->me), ch), 0);
-    veil_context *box;
-    assert_int_equal(veil_ctx_new_detached(on, NULL, &box), 0);
-    veil_route_init(&r);
-    assert_int_equal(veil_route_append(&r, ch), 0);
-    assert_int_equal(veil_route_append_str(&r, "relay_registry"), 0);
-    assert_int_equal(veil_ctx_send(box, &r, req, len), 0);
-    veil_message *m = NULL;
-    for (int i = 0; i < 2000 && m == NULL; i++) {
-        pump_until(n, NULL, 0, 1);
-        if (veil_ctx_receive(box, &m, 0) < 0)
-            m = NULL;
-    }
-    assert_non_null(m);
-    size_t plen;
-    const uint8_t *p = veil_message_payload(m, &plen);
+    uint8_t p[VEIL_RELAY_MSG_MAX];
+    size_t plen = request(n, on, ch, "relay_registry", req, len, p, sizeof p);
     veil_relay_msg res;
     assert_int_equal(veil__relay_decode(p, plen, &res), 0);
     assert_int_equal(res.type, VEIL_RELAY_RESULT);
-    veil_message_free(m);
-    veil_ctx_free(box);
     return res.code;
 }
 
@@ -289,7 +101,7 @@ static void test_needs_relay_role(void **state)
 static void test_reach_registered_name(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     net_up(&n, NULL);
     register_bob(&n, 10000);
     veil_address ch;
@@ -310,7 +122,7 @@ static void test_reach_registered_name(void **state)
 static void test_unknown_name_refused(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     net_up(&n, NULL);
     register_bob(&n, 10000);
     veil_address ch;
@@ -334,7 +146,7 @@ static void test_unknown_name_refused(void **state)
 static void test_move_by_owner_only(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     net_up(&n, NULL);
     register_bob(&n, 10000);
     uint8_t b[80];
@@ -356,7 +168,7 @@ static void test_move_by_owner_only(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     veil_relay_registry_options o = { .size = sizeof o, .max_names = 3, .max_per_identity = 2 };
     net_up(&n, &o);
     uint8_t b[80];
@@ -389,7 +201,7 @@ static void test_refusals(void **state)
 static void test_registrants_only(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     /* the list names another identifier: R is DENIED */
     const char *only[] = { "P0000000000000000000000000000000000000000000000000000000000000000" };
     veil_relay_registry_options o = { .size = sizeof o, .registrants = only, .n_registrants = 1 };
@@ -409,7 +221,7 @@ static void test_registrants_only(void **state)
 static void test_reserved_name(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     char keep[200];
     memset(&n, 0, sizeof n);
     /* identities first (the reservation names R), then the relay */
@@ -445,7 +257,7 @@ static void test_reserved_name(void **state)
 static void test_expiry_and_reregistration(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     net_up(&n, NULL);
     register_bob(&n, 10000);
     assert_int_equal(veil_relay_register_stop(n.r, "bob"), 0);
@@ -467,7 +279,7 @@ static void test_expiry_and_reregistration(void **state)
 static void test_keepalive(void **state)
 {
     (void)state;
-    net n;
+    net n = { 0 };
     net_up(&n, NULL);
     register_bob(&n, 100);
     pump_until(&n, NULL, 0, 600);
