@@ -30,6 +30,7 @@ static void deliver(veil_channel *ch)
     if (ch->open_timer != NULL)
         veil_node_timer_cancel(ch->open_timer);
     ch->open_timer = NULL;
+    veil__ch_pace_end(ch);
     veil__ch_list_remove(&ch->shared->opens, ch, offsetof(veil_channel, in_opens));
     ch->waiting = false;
     ch->open_done = NULL;
@@ -56,6 +57,7 @@ static void open_timer_fired(veil_node *node, void *arg)
 
 void veil__ch_open_settled(veil_channel *ch)
 {
+    veil__ch_pace_end(ch);
     if (!ch->waiting || ch->open_timer != NULL)
         return;
     if (veil_node_timer_add(ch->node, 0, open_timer_fired, ch, &ch->open_timer) == 0)
@@ -138,7 +140,7 @@ int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
     ch->open_done = done;
     ch->open_user = user;
     ch->in_open_call = true;
-    if ((rc = veil__ch_initiator_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
+    if ((rc = veil__ch_pace_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
         veil__ch_fail(ch, rc); /* settles it */
     ch->in_open_call = false;
     if (ch->state == VEIL_CH_ST_FAILED && ch->open_timer == NULL) {
