@@ -9,7 +9,8 @@
     X(tcp) \
     X(flood) \
     X(relay) \
-    X(state)
+    X(state) \
+    X(idle)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,
