@@ -27,6 +27,7 @@
 #include <veil/log.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* How many epochs a frame may be ahead of the receiver (frames lost in
@@ -311,6 +312,8 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         ch->timer = NULL;
         veil_trust_policy_free(ch->policy); /* only handshakes need it */
         ch->policy = NULL;
+        free(ch->protocol);
+        ch->protocol = NULL;
         veil__ch_log_open(ch);
         veil__ch_open_settled(ch);
         return 0;

@@ -256,6 +256,10 @@ typedef struct veil_ch_listener {
     char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* the key agreement's */
 } veil_ch_listener;
 
+/* A channel's local addresses: prefix + 16 hex digits (veil_address_random):
+ * "sc_…" (public), "scp_…" (the peer's). */
+#define VEIL_CH_NAME_MAX 24u
+
 typedef struct veil_channel {
     veil_node *node;
     veil_ch_node *shared;         /* the node's channel state */
@@ -289,7 +293,8 @@ typedef struct veil_channel {
     veil_secure_channel_open_fn open_done;
     void *open_user;
     veil_timer *open_timer;       /* the deferred completion, once settled */
-    veil_address open_addr;       /* the public address (outlives ctx) */
+    char open_name[VEIL_CH_NAME_MAX + 1]; /* the public address's name (outlives
+                                   * ctx; veil__ch_public makes the address) */
     veil_ch_link in_opens;        /* shared->opens while waiting */
     bool in_open_call;            /* inside veil_secure_channel_open_async */
     /* responder: on_open ran (so on_close will), and why it closes
@@ -309,7 +314,7 @@ typedef struct veil_channel {
     size_t hs1_len;
     uint8_t *prologue;            /* initiator: kept while peer_resolve runs */
     size_t prologue_len;
-    char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* initiator: named in HS1 */
+    char *protocol;               /* initiator, until it opens: named in HS1 */
     unsigned cookie_tries;
     /* established */
     veil_packed_route *route;     /* to the peer's channel, as messages carry it */
@@ -328,6 +333,12 @@ typedef struct veil_channel {
 } veil_channel;
 
 /* secure_channel.c */
+/* The channel's public (local) address, also after its worker stopped. */
+VEIL_CH_HIDDEN void veil__ch_public(const veil_channel *ch, veil_address *out);
+/* Is a that address? */
+VEIL_CH_HIDDEN bool veil__ch_is_public(const veil_channel *ch, const veil_address *a);
+/* Keep the name of the public address (when it opens or starts opening). */
+VEIL_CH_HIDDEN void veil__ch_keep_name(veil_channel *ch);
 VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
 /* The same from a configuration alone (no node: [key_agreement] unread). */
 VEIL_CH_HIDDEN int veil__ch_settings_from(const veil_config *cfg, veil_ch_settings *out);

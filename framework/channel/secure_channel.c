@@ -176,6 +176,7 @@ static void ch_free(veil_channel *ch)
         ch->ka->instance_free(ch->ka_inst);
     veil_trust_policy_free(ch->policy);
     free(ch->detail);
+    free(ch->protocol);
     free(ch->close_detail);
     free(ch->route);
     free(ch->hs1);
@@ -185,6 +186,30 @@ static void ch_free(veil_channel *ch)
     veil_entity_close(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
+}
+
+void veil__ch_public(const veil_channel *ch, veil_address *out)
+{
+    size_t n = strlen(ch->open_name);
+    memset(out, 0, sizeof *out);
+    out->type = VEIL_ADDRESS_TYPE_LOCAL;
+    out->len = (uint8_t)n;
+    memcpy(out->bytes, ch->open_name, n);
+}
+
+bool veil__ch_is_public(const veil_channel *ch, const veil_address *a)
+{
+    size_t n = strlen(ch->open_name);
+    return a->type == VEIL_ADDRESS_TYPE_LOCAL && a->len == n && n > 0 &&
+           memcmp(a->bytes, ch->open_name, n) == 0;
+}
+
+void veil__ch_keep_name(veil_channel *ch)
+{
+    _Static_assert(sizeof "sc_" - 1u + 16u <= VEIL_CH_NAME_MAX, "the public name fits");
+    size_t n = ch->addr->len < VEIL_CH_NAME_MAX ? ch->addr->len : VEIL_CH_NAME_MAX;
+    memcpy(ch->open_name, ch->addr->bytes, n);
+    ch->open_name[n] = '\0';
 }
 
 void veil__ch_ref(veil_channel *ch)
