@@ -42,7 +42,7 @@ unset VEIL_CONF VEIL_LOG
 if [ "${VEIL_NETEM_FULL:-0}" = 1 ]; then
     size=100 delay=100 jitter=20 loss=5 every=20 down=2 limit=3600
 else
-    size=8 delay=100 jitter=20 loss=5 every=8 down=2 limit=90
+    size=5 delay=100 jitter=20 loss=5 every=6 down=2 limit=90
 fi
 size=${VEIL_NETEM_SIZE:-$size} delay=${VEIL_NETEM_DELAY:-$delay}
 jitter=${VEIL_NETEM_JITTER:-$jitter} loss=${VEIL_NETEM_LOSS:-$loss}
