@@ -10,7 +10,8 @@
     X(flood) \
     X(relay) \
     X(portal) \
-    X(state)
+    X(state) \
+    X(idle)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;
 #define BENCH_REF(name) &bench_case_##name,

@@ -27,6 +27,7 @@
 #include <veil/log.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* How many epochs a frame may be ahead of the receiver (frames lost in

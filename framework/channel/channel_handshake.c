@@ -157,7 +157,9 @@ int veil__ch_initiator_begin(veil_channel *ch, const veil_route *route, const ch
     veil_ka_description d;
     int rc = veil__ch_ka_describe(ch->ka, ch->ka_inst, fallback, &d);
     if (rc == 0) { /* named in HS1 */
-        snprintf(ch->protocol, sizeof ch->protocol, "%s", d.protocol);
+        free(ch->protocol);
+        if ((ch->protocol = strdup(d.protocol)) == NULL)
+            return veil_error_set(VEIL_ENOMEM, "secure channel: out of memory");
         rc = veil__ch_set_route(ch, route); /* until HS2 tells the real one */
     }
     bool resolve = rc == 0 && veil__ch_ka_resolves(ch->ka);

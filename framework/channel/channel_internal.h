@@ -181,6 +181,7 @@ typedef struct veil_ch_settings {
     uint32_t max_pending;         /* responders in handshake, per node */
     uint32_t max_pending_listener; /* ... per listener */
     uint32_t cookie_threshold;    /* node's pending count that demands cookies */
+    uint32_t max_opening;         /* initiators' handshakes in flight, per node */
 } veil_ch_settings;
 
 struct veil_channel;
@@ -207,6 +208,10 @@ typedef struct veil_ch_node {
     veil_ch_list channels;        /* workers running (in_all) */
     veil_ch_list pending;         /* responders in handshake (in_node) */
     veil_ch_list opens;           /* initiators whose completion is owed (in_opens) */
+    veil_ch_list queued;          /* initiators waiting to send HS1 (in_node; channel_pace.c) */
+    uint32_t opening;             /* initiators' handshakes in flight */
+    uint32_t max_opening;
+    bool pumping;                 /* channel_pace.c is starting queued ones */
     uint32_t max_pending;
     uint32_t cookie_threshold;
     veil_ratelimit log;
@@ -255,6 +260,10 @@ typedef struct veil_ch_listener {
     char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* the key agreement's */
 } veil_ch_listener;
 
+/* A channel's local addresses: prefix + 16 hex digits (veil_address_random):
+ * "sc_…" (public), "scp_…" (the peer's). */
+#define VEIL_CH_NAME_MAX 24u
+
 typedef struct veil_channel {
     veil_node *node;
     veil_ch_node *shared;         /* the node's channel state */
@@ -288,7 +297,8 @@ typedef struct veil_channel {
     veil_secure_channel_open_fn open_done;
     void *open_user;
     veil_timer *open_timer;       /* the deferred completion, once settled */
-    veil_address open_addr;       /* the public address (outlives ctx) */
+    char open_name[VEIL_CH_NAME_MAX + 1]; /* the public address's name (outlives
+                                   * ctx; veil__ch_public makes the address) */
     veil_ch_link in_opens;        /* shared->opens while waiting */
     bool in_open_call;            /* inside veil_secure_channel_open_async */
     /* responder: on_open ran (so on_close will), and why it closes
@@ -302,12 +312,17 @@ typedef struct veil_channel {
     int close_reason;
     char *close_detail;
     bool pending;                 /* responder: on the pending lists */
+    /* initiator: its handshake counts against max_opening_handshakes
+     * (opening), or it waits for room on the node's queued list, through
+     * in_node, with what its HS1 needs (channel_pace.c) */
+    bool opening;
+    struct veil_ch_queued *queued;
     veil_ch_link in_node, in_listener;
     uint8_t *hs1;                 /* initiator: frame HS1, kept for a COOKIE */
     size_t hs1_len;
     uint8_t *prologue;            /* initiator: kept while peer_resolve runs */
     size_t prologue_len;
-    char protocol[VEIL_KA_PROTOCOL_NAME_MAX + 1]; /* initiator: named in HS1 */
+    char *protocol;               /* initiator, until it opens: named in HS1 */
     unsigned cookie_tries;
     /* established */
     veil_packed_route *route;     /* to the peer's channel, as messages carry it */
@@ -326,6 +341,12 @@ typedef struct veil_channel {
 } veil_channel;
 
 /* secure_channel.c */
+/* The channel's public (local) address, also after its worker stopped. */
+VEIL_CH_HIDDEN void veil__ch_public(const veil_channel *ch, veil_address *out);
+/* Is a that address? */
+VEIL_CH_HIDDEN bool veil__ch_is_public(const veil_channel *ch, const veil_address *a);
+/* Keep the name of the public address (when it opens or starts opening). */
+VEIL_CH_HIDDEN void veil__ch_keep_name(veil_channel *ch);
 VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
 /* The same from a configuration alone (no node: [key_agreement] unread). */
 VEIL_CH_HIDDEN int veil__ch_settings_from(const veil_config *cfg, veil_ch_settings *out);
@@ -352,6 +373,15 @@ VEIL_CH_HIDDEN int veil__ch_start(veil_node *node, veil_entity *e, int role,
 VEIL_CH_HIDDEN void veil__ch_stop(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_ref(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_unref(veil_channel *ch);
+
+/* channel_pace.c: the initiators' handshakes in flight on a node, at most
+ * [secure_channel] max_opening_handshakes; the others wait in order.
+ * begin: start ch's handshake now (veil__ch_initiator_begin) or queue it.
+ * end: ch's handshake settled or the channel goes (idempotent): leave the
+ * queue, or give back its room and start queued ones. */
+VEIL_CH_HIDDEN int veil__ch_pace_begin(veil_channel *ch, const veil_route *route,
+                                       const char *fallback);
+VEIL_CH_HIDDEN void veil__ch_pace_end(veil_channel *ch);
 
 /* channel_open.c: the open settled (state OPEN or FAILED): arm its
  * completion (a zero-delay timer) if it is owed and not armed yet. */

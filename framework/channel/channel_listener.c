@@ -178,8 +178,10 @@ int veil_secure_channel_listener_open(veil_entity *e, const char *address,
 static void tell(veil_channel *ch, veil_secure_channel_event_fn fn, int reason, const char *detail)
 {
     veil_ch_listener *l = ch->listener;
+    veil_address addr;
+    veil__ch_public(ch, &addr);
     veil_secure_channel_event ev = {
-        &ch->open_addr, ch->stats.peer_identifier, l->protocol, reason, detail,
+        &addr, ch->stats.peer_identifier, l->protocol, reason, detail,
     };
     ch->refs++; /* the callback may close it */
     fn(ch->node, &ev, l->opts.user);
@@ -188,7 +190,7 @@ static void tell(veil_channel *ch, veil_secure_channel_event_fn fn, int reason, 
 
 void veil__ch_tell_open(veil_channel *ch)
 {
-    ch->open_addr = *ch->addr;
+    veil__ch_keep_name(ch);
     ch->announced = true;
     ch->told_open = ch->listener->opts.on_close != NULL;
     if (ch->listener->opts.on_open != NULL)

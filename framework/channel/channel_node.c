@@ -36,6 +36,7 @@ int veil__ch_node_get(veil_node *node, const veil_ch_settings *set, veil_ch_node
     n->node = node;
     n->max_pending = set->max_pending;
     n->cookie_threshold = set->cookie_threshold;
+    n->max_opening = set->max_opening;
     int rc = veil_node_on_route_lost(node, veil__ch_route_lost, n);
     if (rc == 0 && (rc = veil_node_extension_add(node, CHANNELS_EXTENSION, n, node_gone)) < 0)
         veil_node_off_route_lost(node, veil__ch_route_lost, n);

@@ -26,10 +26,12 @@ static void deliver(veil_channel *ch)
 {
     veil_secure_channel_open_fn done = ch->open_done;
     void *user = ch->open_user;
-    veil_address addr = ch->open_addr;
+    veil_address addr;
+    veil__ch_public(ch, &addr);
     if (ch->open_timer != NULL)
         veil_node_timer_cancel(ch->open_timer);
     ch->open_timer = NULL;
+    veil__ch_pace_end(ch);
     veil__ch_list_remove(&ch->shared->opens, ch, offsetof(veil_channel, in_opens));
     ch->waiting = false;
     ch->open_done = NULL;
@@ -58,6 +60,7 @@ static void open_timer_fired(veil_node *node, void *arg)
 
 void veil__ch_open_settled(veil_channel *ch)
 {
+    veil__ch_pace_end(ch);
     if (!ch->waiting || ch->open_timer != NULL)
         return;
     if (veil_node_timer_add(ch->node, 0, open_timer_fired, ch, &ch->open_timer) == 0)
@@ -67,7 +70,7 @@ void veil__ch_open_settled(veil_channel *ch)
      * call (the completion never runs); elsewhere we are in the loop
      * already, so run the completion now rather than never. */
     veil_log(VEIL_LOG_ERROR, "channel", "%s: deferring the open's completion: %s",
-             ch->open_addr.bytes, veil_last_error());
+             ch->open_name, veil_last_error());
     if (!ch->in_open_call)
         deliver(ch);
 }
@@ -108,7 +111,7 @@ static int initiator_start(veil_entity *e, veil_trust_policy *policy, const veil
     ch->ka = ka;
     ch->ka_inst = inst;
     ch->policy = policy;
-    ch->open_addr = *ch->addr;
+    veil__ch_keep_name(ch);
     veil__ch_list_append(&ch->shared->opens, ch, offsetof(veil_channel, in_opens));
     *out = ch;
     return 0;
@@ -140,7 +143,7 @@ int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
     ch->open_done = done;
     ch->open_user = user;
     ch->in_open_call = true;
-    if ((rc = veil__ch_initiator_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
+    if ((rc = veil__ch_pace_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
         veil__ch_fail(ch, rc); /* settles it */
     ch->in_open_call = false;
     if (ch->state == VEIL_CH_ST_FAILED && ch->open_timer == NULL) {
@@ -151,7 +154,7 @@ int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
         deliver(ch);
         return veil_error_set(VEIL_ENOMEM, "%s", keep);
     }
-    *channel = ch->open_addr;
+    veil__ch_public(ch, channel);
     return 0;
 }
 
@@ -159,7 +162,7 @@ static veil_channel *find_open(veil_node *node, const veil_address *a)
 {
     veil_ch_node *n = node != NULL ? veil_node_extension_get(node, "veil.channels") : NULL;
     for (veil_channel *ch = n != NULL ? n->opens.head : NULL; ch != NULL; ch = ch->in_opens.next)
-        if (a != NULL && veil_address_equal(&ch->open_addr, a))
+        if (a != NULL && veil__ch_is_public(ch, a))
             return ch;
     return NULL;
 }
@@ -178,7 +181,7 @@ int veil_secure_channel_open_cancel(veil_node *node, const veil_address *channel
     if (ch->state == VEIL_CH_ST_OPEN && !ch->stopped &&
         veil__ch_send_control(ch, VEIL_CH_CLOSE, NULL, 0) < 0)
         veil_log(VEIL_LOG_DEBUG, "channel", "%s: cancelled open: could not send the close: %s",
-                 ch->open_addr.bytes, veil_last_error());
+                 ch->open_name, veil_last_error());
     if (ch->state != VEIL_CH_ST_FAILED) {
         ch->state = VEIL_CH_ST_FAILED;
         ch->result = VEIL_ECLOSED;

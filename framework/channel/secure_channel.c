@@ -26,16 +26,20 @@
 #define DEFAULT_MAX_PENDING 1024LL
 #define DEFAULT_MAX_PENDING_LISTENER 512LL
 #define DEFAULT_COOKIE_THRESHOLD 64LL
+/* Below the default per-listener cap: one node alone never makes a
+ * listener with the defaults evict its own handshakes. */
+#define DEFAULT_MAX_OPENING 256LL
 #define MAX_PENDING_LIMIT 1000000LL
 
 static const char *const settings_keys[] = {
     "rekey_interval", "handshake_timeout_ms", "max_message", "max_pending_handshakes",
-    "max_pending_handshakes_per_listener", "cookie_threshold", "allowed_workers", NULL
+    "max_pending_handshakes_per_listener", "cookie_threshold", "allowed_workers",
+    "max_opening_handshakes", NULL
 };
 
 static int pending_settings(const veil_config *cfg, veil_ch_settings *out)
 {
-    long long v[3];
+    long long v[4];
     int rc = veil_config_get_int(cfg, "secure_channel", "max_pending_handshakes",
                                  DEFAULT_MAX_PENDING, 1, MAX_PENDING_LIMIT, &v[0]);
     if (rc == 0)
@@ -44,11 +48,15 @@ static int pending_settings(const veil_config *cfg, veil_ch_settings *out)
     if (rc == 0)
         rc = veil_config_get_int(cfg, "secure_channel", "cookie_threshold",
                                  DEFAULT_COOKIE_THRESHOLD, 0, MAX_PENDING_LIMIT, &v[2]);
+    if (rc == 0)
+        rc = veil_config_get_int(cfg, "secure_channel", "max_opening_handshakes",
+                                 DEFAULT_MAX_OPENING, 1, MAX_PENDING_LIMIT, &v[3]);
     if (rc < 0)
         return rc;
     out->max_pending = (uint32_t)v[0];
     out->max_pending_listener = (uint32_t)v[1];
     out->cookie_threshold = (uint32_t)v[2];
+    out->max_opening = (uint32_t)v[3];
     return 0;
 }
 
@@ -158,6 +166,7 @@ static void ch_free(veil_channel *ch)
     if (ch->timer != NULL)
         veil_node_timer_cancel(ch->timer);
     veil__ch_pending_remove(ch);
+    veil__ch_pace_end(ch);
     if (ch->session != NULL)
         ch->ka->session_free(ch->session);
     veil__ch_keys_destroy(ch, true);
@@ -167,6 +176,7 @@ static void ch_free(veil_channel *ch)
         ch->ka->instance_free(ch->ka_inst);
     veil_trust_policy_free(ch->policy);
     free(ch->detail);
+    free(ch->protocol);
     free(ch->close_detail);
     free(ch->route);
     free(ch->hs1);
@@ -176,6 +186,30 @@ static void ch_free(veil_channel *ch)
     veil_entity_close(ch->entity);   /* our reference */
     veil__memzero(ch, sizeof *ch);
     free(ch);
+}
+
+void veil__ch_public(const veil_channel *ch, veil_address *out)
+{
+    size_t n = strlen(ch->open_name);
+    memset(out, 0, sizeof *out);
+    out->type = VEIL_ADDRESS_TYPE_LOCAL;
+    out->len = (uint8_t)n;
+    memcpy(out->bytes, ch->open_name, n);
+}
+
+bool veil__ch_is_public(const veil_channel *ch, const veil_address *a)
+{
+    size_t n = strlen(ch->open_name);
+    return a->type == VEIL_ADDRESS_TYPE_LOCAL && a->len == n && n > 0 &&
+           memcmp(a->bytes, ch->open_name, n) == 0;
+}
+
+void veil__ch_keep_name(veil_channel *ch)
+{
+    _Static_assert(sizeof "sc_" - 1u + 16u <= VEIL_CH_NAME_MAX, "the public name fits");
+    size_t n = ch->addr->len < VEIL_CH_NAME_MAX ? ch->addr->len : VEIL_CH_NAME_MAX;
+    memcpy(ch->open_name, ch->addr->bytes, n);
+    ch->open_name[n] = '\0';
 }
 
 void veil__ch_ref(veil_channel *ch)

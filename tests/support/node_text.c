@@ -1,4 +1,5 @@
-/* node_from_text, node_new_from_text (node_text.h). */
+/* node_from_text (node_text.h); node_new_from_text is in node_new_text.c
+ * (no cmocka: veil-bench links it too). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,17 +22,5 @@ int node_from_text(const char *text, const char *origin)
         assert_int_equal(veil_node_free(node), 0);
     else
         assert_null(node);
-    return rc;
-}
-
-int node_new_from_text(const char *text, veil_node **node, veil_context **app)
-{
-    veil_config *cfg;
-    int rc = veil_config_new_from_text(&cfg, text, "<test>");
-    if (rc < 0)
-        return rc;
-    veil_node_options o = {.size = sizeof o, .config = cfg};
-    rc = veil_node_new(node, app, &o);
-    veil_config_free(cfg);
     return rc;
 }

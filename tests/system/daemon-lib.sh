@@ -48,18 +48,26 @@ EOC
 }
 
 # start NAME: run the daemon; wait (10 s at most) until its socket answers.
-start() {
-    : >"$tmp/$1.log"
-    "$veil" node run -c "$tmp/$1.conf" 2>>"$tmp/$1.log" &
-    echo $! >"$tmp/$1.pid"
+start() { start_in "" "$1"; }
+
+# start_in NS NAME: the same inside network namespace NS ("": this one);
+# the control socket is a file, answered from outside the namespace too.
+start_in() {
+    : >"$tmp/$2.log"
+    if [ -n "$1" ]; then
+        ip netns exec "$1" "$veil" node run -c "$tmp/$2.conf" 2>>"$tmp/$2.log" &
+    else
+        "$veil" node run -c "$tmp/$2.conf" 2>>"$tmp/$2.log" &
+    fi
+    echo $! >"$tmp/$2.pid"
     pids="$pids $!"
     i=0
     while [ $i -lt 500 ]; do
-        "$veil" status -c "$tmp/$1.conf" >/dev/null 2>&1 && return 0
-        kill -0 "$(cat "$tmp/$1.pid")" 2>/dev/null || break
+        "$veil" status -c "$tmp/$2.conf" >/dev/null 2>&1 && return 0
+        kill -0 "$(cat "$tmp/$2.pid")" 2>/dev/null || break
         sleep 0.02
         i=$((i + 1))
     done
-    dump "$tmp/$1.log" "$1 log"
+    dump "$tmp/$2.log" "$2 log"
     return 1
 }

@@ -107,23 +107,6 @@ VEIL_TEST_PASS=relay-nat
 export VEIL_TEST_PASS
 . "$src/tests/system/daemon-lib.sh"
 
-# start_in NS NAME: start NAME's daemon inside NS; wait for its socket.
-start_in() {
-    : >"$tmp/$2.log"
-    ip netns exec "$1" "$veil" node run -c "$tmp/$2.conf" 2>>"$tmp/$2.log" &
-    echo $! >"$tmp/$2.pid"
-    pids="$pids $!"
-    i=0
-    while [ $i -lt 500 ]; do
-        "$veil" status -c "$tmp/$2.conf" >/dev/null 2>&1 && return 0
-        kill -0 "$(cat "$tmp/$2.pid")" 2>/dev/null || break
-        sleep 0.02
-        i=$((i + 1))
-    done
-    dump "$tmp/$2.log" "$2 log"
-    return 1
-}
-
 # probe NS HOST PORT: can NS open a TCP connection to HOST:PORT (2 s)?
 probe() {
     in_ns "$1" "$py" -c 'import socket, sys

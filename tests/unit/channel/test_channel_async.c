@@ -310,6 +310,70 @@ static void test_node_freed_while_pending(void **state)
     free(s);
 }
 
+/* Pacing (max_opening_handshakes, channel_pace.c; issue #15): with room
+ * for 2 handshakes in flight, a third open waits (its HS1 is not sent) until
+ * one of the two settles; a queued open can be cancelled (no completion)
+ * or closed (VEIL_ECLOSED), and at the node's stop a queued one completes
+ * with VEIL_ESTOPPED like the others. */
+static void test_pacing(void **state)
+{
+    (void)state;
+    world w;
+    unsigned swallowed = 0;
+    pair_up(&w, "[secure_channel]\nmax_opening_handshakes = 2\n", "bob");
+    assert_int_equal(veil_ctx_start_worker(w.app, "blackhole", &swallow_ops, &swallowed), 0);
+    outcome a, b, c, d, e, f;
+    veil_address ca, cb, cc, cd, ce, cf;
+    memset(&a, 0, sizeof a);
+    b = c = d = e = f = a;
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "blackhole", &a, &ca), 0);
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "blackhole", &b, &cb), 0);
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "bob", &c, &cc), 0);
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "bob", &d, &cd), 0);
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "bob", &e, &ce), 0);
+    settle(w.node);
+    veil_listener_stats ls;
+    assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", &ls), 0);
+    assert_int_equal(swallowed, 2);
+    assert_int_equal(ls.first_messages, 0); /* c, d, e wait */
+    assert_int_equal(c.calls + d.calls + e.calls, 0);
+    /* a queued open cancelled: never completes, not pending any more */
+    assert_int_equal(veil_secure_channel_open_cancel(w.node, &cd), 0);
+    assert_error_contains(veil_secure_channel_open_cancel(w.node, &cd), VEIL_ENOTFOUND,
+                          "no pending secure channel open at '");
+    /* a queued open closed: VEIL_ECLOSED */
+    assert_int_equal(veil_secure_channel_close(w.node, &ce), 0);
+    run_until_called(w.node, &e);
+    assert_int_equal(e.rc, VEIL_ECLOSED);
+    /* a's room given back: c (the oldest waiting) starts and opens */
+    assert_int_equal(veil_secure_channel_open_cancel(w.node, &ca), 0);
+    run_until_called(w.node, &c);
+    assert_int_equal(c.rc, 0);
+    round_trip(w.app, &cc, "paced");
+    assert_int_equal(veil_secure_channel_listener_stats(w.node, "bob", &ls), 0);
+    assert_int_equal(ls.first_messages, 1);
+    assert_int_equal(ls.opened, 1);
+    /* b still holds one room, c's is free: f starts at once */
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "blackhole", &f, &cf), 0);
+    settle(w.node);
+    assert_int_equal(swallowed, 3);
+    /* and the next one waits again, until the node stops */
+    outcome g = a;
+    memset(&g, 0, sizeof g);
+    veil_address cg;
+    assert_int_equal(open_async(w.alice, trust_only(w.node, w.bob), "bob", &g, &cg), 0);
+    settle(w.node);
+    assert_int_equal(g.calls, 0);
+    pair_down(&w);
+    assert_int_equal(a.calls + d.calls, 0);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.rc, VEIL_ESTOPPED);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(f.rc, VEIL_ESTOPPED);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.rc, VEIL_ESTOPPED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_immediate_errors),
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_node_freed_while_pending),
+        cmocka_unit_test(test_pacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "assert_error.h"
 #include "flood.h"
 #include "tcp_peer_spawn.h"
+#include "asan.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,13 +30,6 @@
 /* Under AddressSanitizer freed memory sits in its quarantine and RSS
  * measures that: the bound is checked in the plain build only (the counts
  * are checked in both). */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
 #ifdef UNDER_ASAN
 #define ASSERT_RSS_BOUND(rep) ((void)(rep))
 #else
