@@ -72,9 +72,12 @@ void veil__ch_closed_notify(veil_channel *ch)
     if (nd->nclosesubs == 0)
         return;
     veil__ch_close_cause_default(ch);
+    veil_address addr;
+    veil__ch_public(ch, &addr);
     veil_secure_channel_event ev = {
-        &ch->open_addr, ch->stats.peer_identifier,
-        ch->listener != NULL ? ch->listener->protocol : ch->protocol, ch->close_reason,
+        &addr, ch->stats.peer_identifier,
+        ch->listener != NULL ? ch->listener->protocol : ch->protocol != NULL ? ch->protocol : "",
+        ch->close_reason,
         ch->close_detail != NULL ? ch->close_detail : "",
     };
     size_t n = nd->nclosesubs; /* subscribers added meanwhile wait for the next close */

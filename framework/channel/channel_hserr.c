@@ -95,7 +95,7 @@ static int mismatch(veil_channel *ch, const veil_ch_frame *f)
     for (size_t i = 0; i < n; i++)
         theirs[i] = f->body[1 + i] >= 0x20 && f->body[1 + i] < 0x7f ? (char)f->body[1 + i] : '?';
     theirs[n] = '\0';
-    const char *mine = ch->protocol != NULL ? ch->protocol : "?"; /* freed once open */
+    const char *mine = ch->protocol != NULL ? ch->protocol : "?";
     return veil__ch_fail(ch, veil_error_set(VEIL_EUNSUPPORTED, "secure channel: the listener "
                                             "refused handshake message 1: peer speaks %s, this "
                                             "listener %s ([key_agreement] must match)",

@@ -322,7 +322,7 @@ typedef struct veil_channel {
     size_t hs1_len;
     uint8_t *prologue;            /* initiator: kept while peer_resolve runs */
     size_t prologue_len;
-    char *protocol;               /* initiator, until it opens: named in HS1 */
+    char *protocol;               /* initiator: named in HS1 and in its close event */
     unsigned cookie_tries;
     /* established */
     veil_packed_route *route;     /* to the peer's channel, as messages carry it */
