@@ -106,6 +106,8 @@ void daemon_chan_remove(veil_daemon *d, const veil_address *a);
  * after the live ones), forgotten when dialed again. */
 void daemon_conn_set(veil_daemon *d, const char *peer, const char *state);
 void daemon_conn_forget(veil_daemon *d, const char *peer);
+/* node_run.c: does section sec hold the same keys and values in a and b? */
+bool daemon_section_equal(const veil_config *a, const veil_config *b, const char *sec);
 /* daemon_check.c: [daemon], [control], [listener.NAME] (keys, values; each
  * listener's trust policy is built when node is not NULL). */
 int daemon_config_check(veil_node *node, const veil_config *cfg);

@@ -4,7 +4,8 @@
  * timestamps on stderr, or syslog), tells systemd READY=1 through
  * $NOTIFY_SOCKET, stops on SIGTERM/SIGINT through veil_node_interrupt and
  * re-reads its file on SIGHUP ([log], listeners' trust and allowed
- * workers; the rest is logged as not applied). */
+ * workers, portals added, removed or changed; the rest is logged as not
+ * applied). */
 #include "config.h"
 
 #include <errno.h>
@@ -138,7 +139,7 @@ static int setup(veil_daemon *d)
 
 /* ---- SIGHUP ------------------------------------------------------------ */
 
-static bool section_equal(const veil_config *a, const veil_config *b, const char *sec)
+bool daemon_section_equal(const veil_config *a, const veil_config *b, const char *sec)
 {
     const char *k, *v;
     size_t n = veil_config_key_count(a, sec);
@@ -206,14 +207,15 @@ static void reload_sections(veil_daemon *d, const veil_config *old)
         for (size_t i = 0; i < n; i++) {
             const char *sec = veil_config_section_name(both[w], i);
             bool in_old = veil_config_has_section(old, sec), in_new = veil_config_has_section(d->cfg, sec);
-            if ((w == 1 && in_old) || strcmp(sec, "daemon") == 0 || strcmp(sec, "log") == 0)
-                continue; /* each section once; [daemon] below, [log] applied */
+            if ((w == 1 && in_old) || strcmp(sec, "daemon") == 0 || strcmp(sec, "log") == 0 ||
+                strncmp(sec, "inlet.", 6) == 0 || strncmp(sec, "outlet.", 7) == 0)
+                continue; /* each section once; [daemon] below, [log] applied, portals: */
             if (strncmp(sec, "listener.", 9) == 0 && in_old && in_new)
                 reload_listener(d, old, sec);
             else if (strncmp(sec, "listener.", 9) == 0 && !in_old &&
                      daemon_listener_start(d, sec) != 0)
                 dlog(VEIL_LOG_ERROR, "reload: [%s]: %s", sec, veil_last_error());
-            else if (!in_new || !section_equal(old, d->cfg, sec))
+            else if (!in_new || !daemon_section_equal(old, d->cfg, sec))
                 dlog(VEIL_LOG_WARN, "reload: [%s] changed: not applied (restart the daemon)",
                      sec);
         }
@@ -230,7 +232,7 @@ static void reload(veil_daemon *d)
         return;
     }
     if (vault_no_create(fresh) != 0 || daemon_config_check(NULL, fresh) != 0 ||
-        apply_log(fresh) != 0) {
+        portal_reload_check(d, fresh) != 0 || apply_log(fresh) != 0) {
         dlog(VEIL_LOG_ERROR, "reload: %s: nothing applied", veil_last_error());
         veil_config_free(fresh);
         return;
@@ -242,6 +244,7 @@ static void reload(veil_daemon *d)
                  fixed[i]);
     /* Listeners read d->cfg; the node keeps its own copy for the rest. */
     d->cfg = fresh;
+    portal_reload(d, old); /* before listeners: they allow the outlets */
     reload_sections(d, old);
     veil_config_free(old);
     dlog(VEIL_LOG_INFO, "reload: done (log level %s)", level_names[veil_log_get_level()]);

@@ -17,6 +17,7 @@
 
 typedef struct portal_ent {
     bool used, inlet;
+    bool from_config;           /* an [inlet.NAME] / [outlet.NAME] (SIGHUP manages it) */
     char name[64];
     char where[128];            /* outlet: to; inlet: from */
     char route[CTL_LINE_MAX];   /* inlet: to (the route ending at the outlet) */
@@ -185,33 +186,117 @@ int portal_config_check(veil_node *node, const veil_config *cfg, const char *sec
     }
     if (rc == 0 && node != NULL) {
         veil_trust_policy *p = NULL;
-        rc = daemon_trust_policy(node, veil_config_get(cfg, sec, inlet ? "trust" : "allow"), &p);
+        const char *key = inlet ? "trust" : "allow", *where = veil_config_origin(cfg, sec, key);
+        rc = daemon_trust_policy(node, veil_config_get(cfg, sec, key), &p);
         veil_trust_policy_free(p);
+        if (rc != 0) /* say which line */
+            rc = veil_error_wrap(rc, "%s%s[%s] %s", where != NULL ? where : "",
+                                 where != NULL ? ": " : "", sec, key);
     }
     return rc;
+}
+
+static bool is_portal(const char *sec, bool *inlet)
+{
+    *inlet = strncmp(sec, "inlet.", 6) == 0 && sec[6] != '\0';
+    return *inlet || (strncmp(sec, "outlet.", 7) == 0 && sec[7] != '\0');
+}
+
+/* Start the portal of section sec of cfg. */
+static int section_start(veil_daemon *d, const veil_config *cfg, const char *sec)
+{
+    bool inlet;
+    uint32_t max = 0;
+    (void)is_portal(sec, &inlet);
+    const char *name = strchr(sec, '.') + 1;
+    int rc = get_max(cfg, sec, &max);
+    if (rc == 0)
+        rc = portal_add(d, inlet, name, veil_config_get(cfg, sec, inlet ? "from" : "to"),
+                        inlet ? veil_config_get(cfg, sec, "to") : "",
+                        veil_config_get(cfg, sec, inlet ? "trust" : "allow"), max);
+    if (rc == 0)
+        ent_find(name, inlet)->from_config = true;
+    return rc != 0 ? veil_error_wrap(rc, "[%s]", sec) : 0;
 }
 
 int daemon_portals_start(veil_daemon *d)
 {
     int rc = 0;
     size_t n = veil_config_section_count(d->cfg);
+    bool inlet;
     for (int pass = 0; pass < 2; pass++) /* outlets first: listeners allow them */
         for (size_t i = 0; rc == 0 && i < n; i++) {
             const char *sec = veil_config_section_name(d->cfg, i);
-            bool inlet = strncmp(sec, "inlet.", 6) == 0;
-            uint32_t max = 0;
-            if (inlet != (pass == 1) || (!inlet && strncmp(sec, "outlet.", 7) != 0))
-                continue;
-            const char *name = strchr(sec, '.') + 1;
-            rc = get_max(d->cfg, sec, &max);
-            if (rc == 0)
-                rc = portal_add(d, inlet, name, veil_config_get(d->cfg, sec, inlet ? "from" : "to"),
-                                inlet ? veil_config_get(d->cfg, sec, "to") : "",
-                                veil_config_get(d->cfg, sec, inlet ? "trust" : "allow"), max);
-            if (rc != 0)
-                rc = veil_error_wrap(rc, "[%s]", sec);
+            if (is_portal(sec, &inlet) && inlet == (pass == 1))
+                rc = section_start(d, d->cfg, sec);
         }
     return rc;
+}
+
+/* ---- SIGHUP ---------------------------------------------------------------- */
+
+int portal_reload_check(veil_daemon *d, const veil_config *fresh)
+{
+    int rc = 0;
+    bool inlet;
+    size_t n = veil_config_section_count(fresh);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *sec = veil_config_section_name(fresh, i);
+        if (is_portal(sec, &inlet))
+            rc = portal_config_check(d->node, fresh, sec);
+    }
+    return rc;
+}
+
+/* The portal of sec as old configured it, if the configuration made it. */
+static portal_ent *configured(const char *sec)
+{
+    bool inlet;
+    portal_ent *e = is_portal(sec, &inlet) ? ent_find(strchr(sec, '.') + 1, inlet) : NULL;
+    return e != NULL && e->from_config ? e : NULL;
+}
+
+/* Start the new version of sec; if it fails, the old one again (when
+ * there was one), so a portal whose new values cannot start keeps running. */
+static void restart(veil_daemon *d, const veil_config *old, const char *sec, bool had)
+{
+    if (section_start(d, d->cfg, sec) == 0) {
+        dlog(VEIL_LOG_INFO, "reload: [%s] %s", sec, had ? "changed: restarted" : "added");
+        return;
+    }
+    dlog(VEIL_LOG_ERROR, "reload: %s: not started", veil_last_error());
+    if (had && section_start(d, old, sec) == 0)
+        dlog(VEIL_LOG_WARN, "reload: [%s] kept as it was", sec);
+    else if (had)
+        dlog(VEIL_LOG_ERROR, "reload: [%s] could not be restarted as it was: %s", sec,
+             veil_last_error());
+}
+
+void portal_reload(veil_daemon *d, const veil_config *old)
+{
+    bool inlet;
+    size_t n = veil_config_section_count(old);
+    /* gone or changed: stop (a changed one restarts below) */
+    for (size_t i = 0; i < n; i++) {
+        const char *sec = veil_config_section_name(old, i);
+        portal_ent *e = configured(sec);
+        bool keep = veil_config_has_section(d->cfg, sec) &&
+                    daemon_section_equal(old, d->cfg, sec);
+        if (e == NULL || keep)
+            continue;
+        if (portal_delete(d, e->inlet, e->name) != 0)
+            dlog(VEIL_LOG_ERROR, "reload: [%s]: %s", sec, veil_last_error());
+        if (!veil_config_has_section(d->cfg, sec))
+            dlog(VEIL_LOG_INFO, "reload: [%s] removed", sec);
+    }
+    n = veil_config_section_count(d->cfg);
+    for (int pass = 0; pass < 2; pass++) /* outlets first */
+        for (size_t i = 0; i < n; i++) {
+            const char *sec = veil_config_section_name(d->cfg, i);
+            if (!is_portal(sec, &inlet) || inlet != (pass == 1) || configured(sec) != NULL)
+                continue; /* not a portal, or unchanged (still running) */
+            restart(d, old, sec, veil_config_has_section(old, sec));
+        }
 }
 
 /* ---- control requests ---------------------------------------------------- */

@@ -210,6 +210,10 @@ typedef struct veil_ch_node {
     uint32_t max_pending;
     uint32_t cookie_threshold;
     veil_ratelimit log;
+    /* veil_secure_channel_on_close subscribers (channel_closed.c) */
+    struct veil_ch_closesub *closesubs;
+    size_t nclosesubs;
+    unsigned notifying;           /* notifications running (removal is deferred) */
 } veil_ch_node;
 
 /* Flow control (channel_flow.c): the local addresses a channel's peer may
@@ -290,6 +294,10 @@ typedef struct veil_channel {
     /* responder: on_open ran (so on_close will), and why it closes
      * (set where the cause is known; unset: local, or the node's stop) */
     bool told_open;
+    /* either role: its opening was reported (on_open point, or the open's
+     * completion with 0), so veil_secure_channel_on_close subscribers
+     * hear of its close */
+    bool announced;
     bool close_known;
     int close_reason;
     char *close_detail;
@@ -373,6 +381,8 @@ VEIL_CH_HIDDEN void veil__ch_listener_unref(veil_ch_listener *l);
 /* channel_node.c: the node's state, made on first use with set's caps. */
 VEIL_CH_HIDDEN int veil__ch_node_get(veil_node *node, const veil_ch_settings *set,
                                      veil_ch_node **out);
+/* The node's state if it was made (NULL otherwise). */
+VEIL_CH_HIDDEN veil_ch_node *veil__ch_node_find(veil_node *node);
 /* The intrusive lists, through the link at offset off of veil_channel. */
 VEIL_CH_HIDDEN void veil__ch_list_append(veil_ch_list *l, veil_channel *ch, size_t off);
 VEIL_CH_HIDDEN void veil__ch_list_remove(veil_ch_list *l, veil_channel *ch, size_t off);
@@ -422,6 +432,14 @@ VEIL_CH_HIDDEN void veil__ch_tell_open(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_tell_close(veil_channel *ch);
 /* Record why ch closes (first cause wins; reason 0: locally). */
 VEIL_CH_HIDDEN void veil__ch_close_cause(veil_channel *ch, int reason, const char *detail);
+/* The cause when none was recorded: the node's stop, or a local close. */
+VEIL_CH_HIDDEN void veil__ch_close_cause_default(veil_channel *ch);
+
+/* channel_closed.c: tell the node's close subscribers that an announced
+ * channel is closing (from its worker's stop op); frees their list at the
+ * node's stop. */
+VEIL_CH_HIDDEN void veil__ch_closed_notify(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_closesubs_free(veil_ch_node *n);
 
 /* channel_prologue.c */
 #define VEIL_CH_PROLOGUE_MAX 640u

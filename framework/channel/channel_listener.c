@@ -189,6 +189,7 @@ static void tell(veil_channel *ch, veil_secure_channel_event_fn fn, int reason, 
 void veil__ch_tell_open(veil_channel *ch)
 {
     ch->open_addr = *ch->addr;
+    ch->announced = true;
     ch->told_open = ch->listener->opts.on_close != NULL;
     if (ch->listener->opts.on_open != NULL)
         tell(ch, ch->listener->opts.on_open, 0, "");
@@ -203,15 +204,20 @@ void veil__ch_close_cause(veil_channel *ch, int reason, const char *detail)
     ch->close_detail = strdup(detail); /* NULL: told without the detail */
 }
 
+void veil__ch_close_cause_default(veil_channel *ch)
+{
+    if (!ch->close_known)
+        veil__ch_close_cause(ch, veil__node_stopping(ch->node) ? VEIL_ESTOPPED : 0,
+                             veil__node_stopping(ch->node) ? "the node stopped"
+                                                           : "closed locally");
+}
+
 void veil__ch_tell_close(veil_channel *ch)
 {
     if (!ch->told_open)
         return;
     ch->told_open = false;
-    if (!ch->close_known)
-        veil__ch_close_cause(ch, veil__node_stopping(ch->node) ? VEIL_ESTOPPED : 0,
-                             veil__node_stopping(ch->node) ? "the node stopped"
-                                                           : "closed locally");
+    veil__ch_close_cause_default(ch);
     tell(ch, ch->listener->opts.on_close, ch->close_reason,
          ch->close_detail != NULL ? ch->close_detail : "");
 }

@@ -17,7 +17,13 @@ static void node_gone(veil_node *node, void *data)
 {
     veil__ch_opens_flush(data); /* the loop will not run them any more */
     veil_node_off_route_lost(node, veil__ch_route_lost, data);
+    veil__ch_closesubs_free(data);
     free(data);
+}
+
+veil_ch_node *veil__ch_node_find(veil_node *node)
+{
+    return veil_node_extension_get(node, CHANNELS_EXTENSION);
 }
 
 int veil__ch_node_get(veil_node *node, const veil_ch_settings *set, veil_ch_node **out)

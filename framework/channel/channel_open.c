@@ -39,6 +39,8 @@ static void deliver(veil_channel *ch)
         veil__ch_stop(ch);
         rc = ch->result < 0 ? ch->result : VEIL_EHANDSHAKE;
         veil_error_set(rc, "%s", ch->detail ? ch->detail : "handshake failed");
+    } else {
+        ch->announced = true; /* its close is told to close subscribers */
     }
     if (done != NULL)
         done(ch->node, rc, rc == 0 ? &addr : NULL,

@@ -195,6 +195,7 @@ static void ch_stop(veil_context *ctx, void *state)
     ch->stopping = ch->stopped = true;
     if (ch->role == VEIL_KA_RESPONDER)
         veil__ch_tell_close(ch);
+    veil__ch_closed_notify(ch);
     veil__ch_list_remove(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
     if (ch->timer != NULL) {
         veil_node_timer_cancel(ch->timer);

@@ -118,25 +118,20 @@ static int channel_open(portal_inlet *in)
     return 0;
 }
 
-static void channel_lost(portal_inlet *in)
+/* The node's channel closes: ours takes its streams with it, at once. */
+static void on_channel_close(veil_node *node, const veil_secure_channel_event *ev, void *user)
 {
+    portal_inlet *in = user; /* its side is first */
     char a[VEIL_ADDRESS_TEXT_MAX + 1];
+    (void)node;
+    if (in->ch != CH_OPEN || !veil_address_equal(ev->channel, &in->channel))
+        return;
     veil_address_format(&in->channel, a, sizeof a);
-    plog(VEIL_LOG_WARN, "inlet %s: channel %s is gone: its %u streams reset", in->side.name, a,
-         in->side.n);
-    portal_side_reset_channel(&in->side, &in->channel, "the channel is gone");
+    plog(VEIL_LOG_WARN, "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
+         in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
+         ev->detail[0] ? ": " : "", ev->detail, in->side.n);
     in->ch = CH_NONE;
-}
-
-static void on_check(veil_node *node, void *arg)
-{
-    portal_inlet *in = arg;
-    in->side.check = NULL;
-    if (in->ch == CH_OPEN && !portal_channel_alive(node, &in->channel))
-        channel_lost(in);
-    if (veil_node_timer_add(node, PORTAL_CHECK_MS, on_check, in, &in->side.check) != 0)
-        plog(VEIL_LOG_ERROR, "inlet %s: channel checks stopped: %s", in->side.name,
-             veil_last_error());
+    portal_side_reset_channel(&in->side, &in->channel, "the channel is gone");
 }
 
 /* ---- accepting ----------------------------------------------------------- */
@@ -156,8 +151,6 @@ static void take(portal_inlet *in, int fd)
         return;
     }
     in->next_id = in->next_id == UINT32_MAX ? 1 : in->next_id + 1;
-    if (in->ch == CH_OPEN && !portal_channel_alive(in->side.node, &in->channel))
-        channel_lost(in);
     if (in->ch == CH_OPEN)
         stream_go(in, st);
     else if (in->ch == CH_NONE && channel_open(in) != 0)
@@ -210,8 +203,7 @@ static int inlet_start(veil_context *ctx, void *state)
     int rc = veil_node_watch_add(in->side.node, in->lfd, VEIL_WATCH_READ, on_accept, in,
                                  &in->lwatch);
     if (rc == 0)
-        rc = veil_node_timer_add(in->side.node, PORTAL_CHECK_MS, on_check, in,
-                                 &in->side.check);
+        rc = portal_side_watch(&in->side, on_channel_close);
     return rc;
 }
 

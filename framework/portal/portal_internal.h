@@ -14,7 +14,6 @@
 #include <veil/secure_channel.h>
 
 #define PORTAL_NAME_MAX VEIL_ADDRESS_MAX
-#define PORTAL_CHECK_MS 1000u /* how often channels are checked for death */
 
 typedef struct portal_side portal_side;
 
@@ -45,11 +44,11 @@ struct portal_side {
     char name[PORTAL_NAME_MAX + 1];
     portal_stream **streams;
     uint32_t n, cap;
-    veil_timer *check;      /* channel death checks */
     char target[96];        /* outlet: its "to", for logs and reasons */
     char transport[32];     /* whose send queue gates reads ("" none) */
     veil_timer *gate;       /* re-arms the streams while the gate is shut */
     bool closing;
+    veil_secure_channel_event_fn watching; /* subscribed (NULL: not) */
     /* outlet: a dial finished or a dialing stream went: start queued ones */
     void (*dial_done)(portal_side *side);
     veil_portal_stats stats;
@@ -74,8 +73,12 @@ int portal_send_ctl(portal_stream *st, uint8_t type, uint32_t credit, const char
 /* Reset the streams of a channel that is gone (all when channel is NULL). */
 void portal_side_reset_channel(portal_side *side, const veil_address *channel,
                                const char *why);
-/* Whether the channel at a still runs (veil_secure_channel_stats). */
-bool portal_channel_alive(veil_node *node, const veil_address *a);
+/* Streams of a channel that closed go at once: fn (the inlet's or
+ * outlet's) is subscribed to the node's channel closes
+ * (veil_secure_channel_on_close) while the side runs. */
+int portal_side_watch(portal_side *side, veil_secure_channel_event_fn fn);
+/* How many streams ride on channel. */
+uint32_t portal_side_count(const portal_side *side, const veil_address *channel);
 
 #define plog(level, ...) veil_log(level, "portal", __VA_ARGS__)
 

@@ -161,32 +161,26 @@ static int outlet_handle(veil_context *ctx, void *state, veil_message *msg)
     return 0;
 }
 
-/* Streams whose channel is gone are reset (their target sees RST). */
-static void on_check(veil_node *node, void *arg)
+/* A channel closed: its streams are reset at once (their targets see RST). */
+static void on_channel_close(veil_node *node, const veil_secure_channel_event *ev, void *user)
 {
-    portal_outlet *out = arg;
-    out->side.check = NULL;
-    for (uint32_t i = out->side.n; i-- > 0;) {
-        if (i >= out->side.n)
-            continue;
-        veil_address ch = out->side.streams[i]->channel;
-        if (!portal_channel_alive(node, &ch)) {
-            plog(VEIL_LOG_INFO, "outlet %s: a channel is gone: its streams reset",
-                 out->side.name);
-            portal_side_reset_channel(&out->side, &ch, "the channel is gone");
-        }
-    }
-    if (veil_node_timer_add(node, PORTAL_CHECK_MS, on_check, out, &out->side.check) != 0)
-        plog(VEIL_LOG_ERROR, "outlet %s: channel checks stopped: %s", out->side.name,
-             veil_last_error());
+    portal_outlet *out = user; /* its side is first */
+    (void)node;
+    uint32_t n = portal_side_count(&out->side, ev->channel);
+    if (n == 0)
+        return;
+    plog(VEIL_LOG_INFO, "outlet %s: the channel of %s is gone (%s%s%s): its %u streams reset",
+         out->side.name, ev->peer_identifier,
+         ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
+         ev->detail[0] ? ": " : "", ev->detail, n);
+    portal_side_reset_channel(&out->side, ev->channel, "the channel is gone");
 }
 
 static int outlet_start(veil_context *ctx, void *state)
 {
     portal_outlet *out = state;
     out->side.ctx = ctx;
-    return veil_node_timer_add(out->side.node, PORTAL_CHECK_MS, on_check, out,
-                               &out->side.check);
+    return portal_side_watch(&out->side, on_channel_close);
 }
 
 static void outlet_free(portal_outlet *out)

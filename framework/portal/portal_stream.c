@@ -37,12 +37,13 @@ int portal_side_init(portal_side *s, veil_node *node, bool inlet, const char *na
 void portal_side_fini(portal_side *s)
 {
     s->closing = true;
+    if (s->watching != NULL)
+        veil_secure_channel_off_close(s->node, s->watching, s);
+    s->watching = NULL;
     portal_side_reset_channel(s, NULL, "the portal closed");
-    if (s->check != NULL)
-        veil_node_timer_cancel(s->check);
     if (s->gate != NULL)
         veil_node_timer_cancel(s->gate);
-    s->check = s->gate = NULL;
+    s->gate = NULL;
     free(s->streams);
     s->streams = NULL;
 }
@@ -140,10 +141,20 @@ void portal_side_reset_channel(portal_side *side, const veil_address *channel, c
     }
 }
 
-bool portal_channel_alive(veil_node *node, const veil_address *a)
+int portal_side_watch(portal_side *side, veil_secure_channel_event_fn fn)
 {
-    veil_channel_stats cs;
-    return veil_secure_channel_stats(node, a, &cs) != VEIL_ENOTFOUND;
+    int rc = veil_secure_channel_on_close(side->node, fn, side);
+    if (rc == 0)
+        side->watching = fn;
+    return rc;
+}
+
+uint32_t portal_side_count(const portal_side *side, const veil_address *channel)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < side->n; i++)
+        n += veil_address_equal(&side->streams[i]->channel, channel);
+    return n;
 }
 
 /* ---- frames to the peer --------------------------------------------------- */

@@ -49,6 +49,16 @@ def flood(c):
     c.close()
 
 
+def echo(c):
+    """Send back what arrives, until EOF."""
+    while True:
+        x = c.recv(65536)
+        if not x:
+            break
+        c.sendall(x)
+    c.close()
+
+
 def watch_reset(path):
     def h(c):
         try:
@@ -67,6 +77,35 @@ def main():
         serve(port, reset_after_read)
     elif mode == "flood":
         serve(port, flood)
+    elif mode == "echo":
+        serve(port, echo)
+    elif mode == "session":
+        # one connection, two echo round trips: the second after the file
+        # argv[3] appeared (at most 30 s); it must still be the same stream
+        c = socket.create_connection(("127.0.0.1", port))
+        c.settimeout(10)
+        for i, word in enumerate((b"first", b"second")):
+            if i == 1:
+                print("waiting", flush=True)
+                for _ in range(300):
+                    if os.path.exists(sys.argv[3]):
+                        break
+                    time.sleep(0.1)
+            c.sendall(word)
+            got = b""
+            try:
+                while len(got) < len(word):
+                    x = c.recv(64)
+                    if not x:
+                        break
+                    got += x
+            except OSError as e:
+                print("%s: %s" % (word.decode(), e))
+                sys.exit(1)
+            if got != word:
+                print("%s: got %r" % (word.decode(), got))
+                sys.exit(1)
+        print("both echoed on one stream")
     elif mode == "watch":
         serve(port, watch_reset(sys.argv[3]))
     elif mode == "halfclose":

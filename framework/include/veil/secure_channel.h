@@ -164,6 +164,26 @@ VEIL_EXPORT int veil_access_control_from_channel(const veil_address *channel,
 VEIL_EXPORT int veil_access_control_from_trust_policy(veil_trust_policy *policy,
                                                       veil_access_control **out) VEIL_WUR;
 
+/* ---- channel closes, node-wide -------------------------------------------
+ * fn runs once for every channel of the node that closes after its opening
+ * was reported (a listener's channel after its on_open point, an
+ * initiator's after its open completed with 0), whatever ended it: ev as
+ * in a listener's on_close (channel, peer, key agreement, reason, detail).
+ * An open that fails is reported by its completion, not here.  fn runs on
+ * the node's thread, synchronously inside what closed the channel (a CLOSE
+ * from the peer, a lost route, veil_secure_channel_close, the node's
+ * stop); it may send, close channels and stop workers, but not run the
+ * loop.  Layers above channels (portals) use it to drop what rode on a
+ * channel at once.  VEIL_EINVAL, VEIL_ENOMEM, configuration errors of
+ * [secure_channel] (VEIL_ECONFIG).  Subscribers added during a
+ * notification hear of the next close. */
+VEIL_EXPORT int veil_secure_channel_on_close(veil_node *node, veil_secure_channel_event_fn fn,
+                                             void *user) VEIL_WUR;
+/* Remove the subscription (fn, user); safe from inside a notification;
+ * nothing happens when there is none. */
+VEIL_EXPORT void veil_secure_channel_off_close(veil_node *node, veil_secure_channel_event_fn fn,
+                                               void *user);
+
 /* Send a close message to the peer and stop the local channel worker. */
 VEIL_EXPORT int veil_secure_channel_close(veil_node *node,
                                           const veil_address *channel) VEIL_WUR;

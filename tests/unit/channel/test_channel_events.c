@@ -1,7 +1,9 @@
 /* Listener callbacks (veil_secure_channel_listener_open_with): on_open with
  * the peer's identifier, the channel's address and the key agreement;
  * on_close once per opened channel with the reason; nothing for a refused
- * handshake. */
+ * handshake.  Node-wide close subscribers (veil_secure_channel_on_close):
+ * both ends, initiator and responder, once each with the reason; removal
+ * from inside a notification; nothing for an open that failed. */
 #include "world.h"
 #include "assert_error.h"
 
@@ -209,6 +211,66 @@ static void test_options_checked(void **state)
     pair_down(&w);
 }
 
+/* ---- node-wide close subscribers -------------------------------------- */
+
+/* on_close (above) is a subscriber too: it also checks the node cannot be
+ * stopped from inside. */
+static void subscriber_once(veil_node *node, const veil_secure_channel_event *ev, void *user)
+{
+    on_close(node, ev, user);
+    veil_secure_channel_off_close(node, subscriber_once, user);
+}
+
+static void test_subscribers(void **state)
+{
+    (void)state;
+    world w;
+    seen s, once;
+    memset(&s, 0, sizeof s);
+    memset(&once, 0, sizeof once);
+    pair_up(&w, NULL, "bob");
+    assert_error(veil_secure_channel_on_close(w.node, NULL, &s), VEIL_EINVAL,
+                 "veil_secure_channel_on_close: node and fn must not be NULL");
+    assert_int_equal(veil_secure_channel_on_close(w.node, on_close, &s), 0);
+    assert_int_equal(veil_secure_channel_on_close(w.node, subscriber_once, &once), 0);
+    veil_address a, b, a2, b2;
+    open_pair(&w, &a, &b);
+    assert_int_equal(veil_secure_channel_close(w.node, &a), 0); /* Alice's end */
+    /* told inside the close call, before any loop round */
+    assert_int_equal(s.closes, 1);
+    assert_true(veil_address_equal(&s.ev[0].channel, &a));
+    assert_string_equal(s.ev[0].peer, veil_entity_identifier(w.bob));
+    assert_string_equal(s.ev[0].ka, "Noise_XX_25519_AESGCM_SHA256");
+    assert_int_equal(s.ev[0].reason, 0);
+    assert_string_equal(s.ev[0].detail, "closed locally");
+    settle(w.node);
+    assert_int_equal(s.closes, 2); /* Bob's end when the CLOSE arrived */
+    assert_true(veil_address_equal(&s.ev[1].channel, &b));
+    assert_string_equal(s.ev[1].peer, veil_entity_identifier(w.alice));
+    assert_int_equal(s.ev[1].reason, VEIL_ECLOSED);
+    assert_int_equal(once.closes, 1); /* it removed itself inside the first */
+    /* an open that fails is told by its completion only */
+    world_add(&w, WORLD_CAROL);
+    veil_route r = route_of("bob");
+    logs_start();
+    assert_int_equal(veil_secure_channel_open(w.carol, &r, trust_only(w.node, w.bob), &a2),
+                     VEIL_EDENIED);
+    settle(w.node);
+    logs_stop();
+    assert_int_equal(s.closes, 2);
+    /* the node's stop closes the rest: both ends told, VEIL_ESTOPPED */
+    open_pair(&w, &a2, &b2);
+    veil_secure_channel_off_close(w.node, subscriber_once, &once); /* none: nothing happens */
+    assert_int_equal(veil_node_stop(w.node), 0);
+    assert_int_equal(s.closes, 4);
+    assert_int_equal(s.ev[2].reason, VEIL_ESTOPPED);
+    assert_int_equal(s.ev[3].reason, VEIL_ESTOPPED);
+    assert_int_equal(once.closes, 1);
+    assert_int_equal(s.stop_rc, VEIL_ESTATE);
+    pair_down(&w);
+    assert_int_equal(s.closes, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_route_lost),
         cmocka_unit_test(test_refused_tells_nothing),
         cmocka_unit_test(test_options_checked),
+        cmocka_unit_test(test_subscribers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,379 @@
+/* Portal streams in one process (issue #14): two nodes over real loopback
+ * TCP (portal_pair.h), an inlet on A, an outlet on B, a real TCP target.
+ * Bytes are carried exactly both ways; a half-close and resets are
+ * carried; a target that is down, an inlet or outlet at its max_streams,
+ * and an outlet whose `allow` refuses the peer each give the client a
+ * reset with nothing delivered and the exact reason logged (the target
+ * never dialled where it must not be); a client that does not read stops
+ * the target's bytes at the credit window.  A channel that dies takes its
+ * streams with it at once (the channel layer's close event, not a poll). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "logs.h"
+#include "portal_pair.h"
+
+#define BIG (1024u * 1024u)
+
+static uint8_t *pattern(size_t n, unsigned seed)
+{
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    uint32_t x = 2166136261u ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        b[i] = (uint8_t)(x >> 16);
+    }
+    return b;
+}
+
+static void linger0_close(int fd)
+{
+    struct linger l = { 1, 0 };
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+    close(fd);
+}
+
+/* Run until the stream carried what both sides sent (both ways at once). */
+static void exchange(pair *p, int c, int t, const uint8_t *up, const uint8_t *down, size_t n,
+                     sock_in *at_t, sock_in *at_c)
+{
+    size_t uo = 0, dn = 0;
+    uint64_t until = now_ms() + 20000;
+    while ((at_t->len < n || at_c->len < n) && now_ms() < until) {
+        assert_true(sock_give(c, up, n, &uo));
+        assert_true(sock_give(t, down, n, &dn));
+        sock_take(t, at_t);
+        sock_take(c, at_c);
+        assert_int_equal(at_t->end, 0);
+        assert_int_equal(at_c->end, 0);
+        pair_round(p);
+    }
+    assert_int_equal(at_t->len, n);
+    assert_int_equal(at_c->len, n);
+}
+
+/* Run until in ended (asserted within 5 s). */
+static void wait_end(pair *p, int fd, sock_in *in)
+{
+    uint64_t until = now_ms() + 5000;
+    for (sock_take(fd, in); in->end == 0 && now_ms() < until; sock_take(fd, in))
+        pair_round(p);
+    assert_int_not_equal(in->end, 0);
+}
+
+static void test_byte_exact_and_half_close(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { 0 };
+    pair_up(&p, &o);
+    uint8_t *up = pattern(BIG, 1), *down = pattern(BIG, 2);
+    sock_in at_t = { calloc(1, BIG + 16), BIG + 16, 0, 0 };
+    sock_in at_c = { calloc(1, BIG + 16), BIG + 16, 0, 0 };
+    int c = pair_client(&p), t = pair_accept(&p);
+    exchange(&p, c, t, up, down, BIG, &at_t, &at_c);
+    assert_memory_equal(at_t.buf, up, BIG);
+    assert_memory_equal(at_c.buf, down, BIG);
+    /* the client half-closes: the target reads EOF, and can still answer */
+    assert_int_equal(shutdown(c, SHUT_WR), 0);
+    wait_end(&p, t, &at_t);
+    assert_int_equal(at_t.end, 1);
+    assert_int_equal(at_t.len, BIG);
+    size_t off = 0;
+    assert_true(sock_give(t, (const uint8_t *)"after the FIN", 13, &off));
+    assert_int_equal(off, 13);
+    close(t); /* the target's FIN: the client reads the answer, then EOF */
+    wait_end(&p, c, &at_c);
+    assert_int_equal(at_c.end, 1);
+    assert_int_equal(at_c.len, BIG + 13);
+    assert_memory_equal(at_c.buf + BIG, "after the FIN", 13);
+    for (int i = 0; i < 20 && pair_inlet_stats(&p).streams + pair_outlet_stats(&p).streams > 0; i++)
+        pair_round(&p);
+    veil_portal_stats in = pair_inlet_stats(&p), out = pair_outlet_stats(&p);
+    assert_int_equal(in.streams, 0);
+    assert_int_equal(out.streams, 0);
+    assert_int_equal(in.resets + out.resets, 0);
+    assert_int_equal(in.bytes_out, BIG);
+    assert_int_equal(in.bytes_in, BIG + 13);
+    assert_int_equal(out.bytes_out, BIG + 13);
+    assert_int_equal(out.bytes_in, BIG);
+    close(c);
+    free(up);
+    free(down);
+    free(at_t.buf);
+    free(at_c.buf);
+    pair_down(&p);
+}
+
+/* A reset at one end arrives as a reset at the other. */
+static void reset_case(bool from_client)
+{
+    pair p;
+    pair_opts o = { 0 };
+    pair_up(&p, &o);
+    uint8_t buf[16];
+    sock_in at_t = { buf, sizeof buf, 0, 0 }, at_c = { buf, sizeof buf, 0, 0 };
+    int c = pair_client(&p), t = pair_accept(&p);
+    exchange(&p, c, t, (const uint8_t *)"ping", (const uint8_t *)"pong", 4, &at_t, &at_c);
+    sock_in other = { NULL, 0, 0, 0 };
+    linger0_close(from_client ? c : t);
+    wait_end(&p, from_client ? t : c, &other);
+    assert_int_equal(other.end, -ECONNRESET);
+    assert_int_equal(other.len, 0);
+    close(from_client ? t : c);
+    assert_int_equal(pair_inlet_stats(&p).resets, 1);
+    assert_int_equal(pair_outlet_stats(&p).resets, 1);
+    pair_down(&p);
+}
+
+static void test_reset_from_client(void **state)
+{
+    (void)state;
+    reset_case(true);
+}
+
+static void test_reset_from_target(void **state)
+{
+    (void)state;
+    reset_case(false);
+}
+
+/* A client whose stream is refused: it reads a reset and no byte. */
+static void expect_refused(pair *p, int c)
+{
+    sock_in in = { NULL, 0, 0, 0 };
+    size_t off = 0;
+    assert_true(sock_give(c, (const uint8_t *)"hello", 5, &off));
+    wait_end(p, c, &in);
+    assert_int_equal(in.end, -ECONNRESET);
+    assert_int_equal(in.len, 0);
+    close(c);
+}
+
+static void test_target_down(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { .target_down = true };
+    pair_up(&p, &o);
+    char line[160];
+    logs_start();
+    expect_refused(&p, pair_client(&p));
+    logs_stop();
+    snprintf(line, sizeof line, "outlet outlet: stream 1: connect %s: Connection refused",
+             p.target);
+    assert_non_null(strstr(LOGS.text, line));
+    snprintf(line, sizeof line, "inlet inlet: stream 1 reset by the peer: connect %s: "
+             "Connection refused", p.target);
+    assert_non_null(strstr(LOGS.text, line));
+    veil_portal_stats out = pair_outlet_stats(&p);
+    assert_int_equal(out.refused, 1);
+    assert_int_equal(out.bytes_in + out.bytes_out, 0);
+    assert_int_equal(pair_inlet_stats(&p).bytes_in, 0);
+    pair_down(&p);
+}
+
+static void test_inlet_max_streams(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { .inlet_max = 2 };
+    pair_up(&p, &o);
+    int c1 = pair_client(&p), t1 = pair_accept(&p);
+    int c2 = pair_client(&p), t2 = pair_accept(&p);
+    logs_start();
+    expect_refused(&p, pair_client(&p));
+    logs_stop();
+    assert_non_null(strstr(LOGS.text, "inlet inlet: connection refused: portal inlet: 2 streams "
+                                      "open (the limit)"));
+    assert_int_equal(pair_accept_now(&p), -1); /* the target never saw a third */
+    assert_int_equal(errno, EAGAIN);
+    veil_portal_stats in = pair_inlet_stats(&p);
+    assert_int_equal(in.refused, 1);
+    assert_int_equal(in.streams, 2);
+    assert_int_equal(pair_outlet_stats(&p).opened, 2);
+    close(c1);
+    close(c2);
+    close(t1);
+    close(t2);
+    pair_down(&p);
+}
+
+static void test_outlet_max_streams(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { .outlet_max = 1 };
+    pair_up(&p, &o);
+    int c1 = pair_client(&p), t1 = pair_accept(&p);
+    logs_start();
+    expect_refused(&p, pair_client(&p));
+    logs_stop();
+    assert_non_null(strstr(LOGS.text, "inlet inlet: stream 2 reset by the peer: outlet busy "
+                                      "(1 streams at most)"));
+    assert_int_equal(pair_accept_now(&p), -1);
+    assert_int_equal(errno, EAGAIN);
+    veil_portal_stats out = pair_outlet_stats(&p);
+    assert_int_equal(out.refused, 1);
+    assert_int_equal(out.opened, 1);
+    assert_int_equal(out.streams, 1);
+    close(c1);
+    close(t1);
+    pair_down(&p);
+}
+
+static void test_allow_refuses(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { .allow_stranger = true };
+    pair_up(&p, &o);
+    logs_start();
+    expect_refused(&p, pair_client(&p));
+    logs_stop();
+    assert_non_null(strstr(LOGS.text, "inlet inlet: stream 1 reset by the peer: refused by the "
+                                      "outlet's policy"));
+    char line[200];
+    snprintf(line, sizeof line, "outlet outlet: stream 1 from %s refused: not allowed by",
+             veil_entity_identifier(p.ea));
+    assert_non_null(strstr(LOGS.text, line));
+    assert_int_equal(pair_accept_now(&p), -1); /* never dialled */
+    assert_int_equal(errno, EAGAIN);
+    veil_portal_stats out = pair_outlet_stats(&p);
+    assert_int_equal(out.refused, 1);
+    assert_int_equal(out.opened, 0);
+    assert_int_equal(out.bytes_in + out.bytes_out, 0);
+    pair_down(&p);
+}
+
+/* The client reads nothing: once the client's socket buffers are full the
+ * inlet holds what its socket does not take, and the outlet stops reading
+ * the target when that is a window's worth (the target's sends block).
+ * Then the client reads and gets every byte, in order. */
+static void test_credit_window(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { 0 };
+    pair_up(&p, &o);
+    int c = pair_client(&p), t = pair_accept(&p);
+    size_t n = 32u * BIG, off = 0;
+    uint8_t *down = pattern(n, 3);
+    uint64_t last = 0, still_since = now_ms();
+    while (now_ms() - still_since < 500) { /* until nothing moved for 0.5 s */
+        assert_true(sock_give(t, down, n, &off));
+        pair_round(&p);
+        uint64_t b = pair_outlet_stats(&p).bytes_out;
+        if (b != last)
+            still_since = now_ms();
+        last = b;
+    }
+    veil_portal_stats in = pair_inlet_stats(&p), out = pair_outlet_stats(&p);
+    assert_true(off < n);                       /* the target was stopped */
+    assert_true(out.bytes_out > 0);
+    /* in flight or held by the inlet: at most one window */
+    assert_true(out.bytes_out - in.bytes_in <= VEIL_PORTAL_WINDOW);
+    assert_true(out.bytes_out - in.bytes_in > VEIL_PORTAL_WINDOW / 2); /* and it is used */
+    /* now the client reads: everything arrives, exactly */
+    sock_in at_c = { malloc(n), n, 0, 0 };
+    uint64_t until = now_ms() + 30000;
+    while (at_c.len < n && now_ms() < until) {
+        assert_true(sock_give(t, down, n, &off));
+        sock_take(c, &at_c);
+        pair_round(&p);
+    }
+    in = pair_inlet_stats(&p);
+    out = pair_outlet_stats(&p);
+    if (at_c.len != n)
+        print_message("stalled: client %zu, target sent %zu, outlet out %llu, inlet in %llu, "
+                      "streams %u/%u\n", at_c.len, off, (unsigned long long)out.bytes_out,
+                      (unsigned long long)in.bytes_in, in.streams, out.streams);
+    assert_int_equal(at_c.len, n);
+    assert_memory_equal(at_c.buf, down, n);
+    close(c);
+    close(t);
+    free(down);
+    free(at_c.buf);
+    pair_down(&p);
+}
+
+/* Closing the channel resets every stream on both sides at once: the
+ * outlet's inside the close call itself, the inlet's as soon as the CLOSE
+ * arrives (well under the 1 s a poll took); a new connection opens a new
+ * channel. */
+static void test_channel_death(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { 0 };
+    pair_up(&p, &o);
+    enum { N = 3 };
+    int fds[2 * N], ends[2 * N] = { 0 };
+    for (int i = 0; i < N; i++) {
+        uint8_t b1[8], b2[8];
+        sock_in at_t = { b1, sizeof b1, 0, 0 }, at_c = { b2, sizeof b2, 0, 0 };
+        fds[i] = pair_client(&p);
+        fds[N + i] = pair_accept(&p);
+        exchange(&p, fds[i], fds[N + i], (const uint8_t *)"up", (const uint8_t *)"dn", 2, &at_t,
+                 &at_c);
+    }
+    assert_int_equal(p.nopened, 1); /* one channel carries them all */
+    assert_int_equal(pair_outlet_stats(&p).streams, N);
+    assert_int_equal(veil_secure_channel_close(p.b, &p.opened[0]), 0);
+    /* B's side: no loop round has run since */
+    assert_int_equal(pair_outlet_stats(&p).streams, 0);
+    assert_int_equal(p.b_closes, 1);
+    assert_int_equal(p.b_reason, 0);
+    for (int i = N; i < 2 * N; i++) {
+        sock_in in = { NULL, 0, 0, 0 };
+        sock_take(fds[i], &in);
+        assert_int_equal(in.end, -ECONNRESET);
+    }
+    /* A's side: within a few rounds */
+    uint64_t took = pair_wait_ends(&p, fds, ends, N, 200);
+    print_message("inlet streams reset %llu ms after the close\n", (unsigned long long)took);
+    assert_true(took <= 200);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ends[i], -ECONNRESET);
+    assert_int_equal(pair_inlet_stats(&p).streams, 0);
+    assert_int_equal(p.a_closes, 1);
+    assert_int_equal(p.a_reason, VEIL_ECLOSED);
+    for (int i = 0; i < 2 * N; i++)
+        close(fds[i]);
+    /* the inlet opens a new channel for the next connection */
+    uint8_t b1[8], b2[8];
+    sock_in at_t = { b1, sizeof b1, 0, 0 }, at_c = { b2, sizeof b2, 0, 0 };
+    int c = pair_client(&p), t = pair_accept(&p);
+    exchange(&p, c, t, (const uint8_t *)"again", (const uint8_t *)"yes", 3, &at_t, &at_c);
+    assert_int_equal(p.nopened, 2);
+    close(c);
+    close(t);
+    pair_down(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_byte_exact_and_half_close),
+        cmocka_unit_test(test_reset_from_client),
+        cmocka_unit_test(test_reset_from_target),
+        cmocka_unit_test(test_target_down),
+        cmocka_unit_test(test_inlet_max_streams),
+        cmocka_unit_test(test_outlet_max_streams),
+        cmocka_unit_test(test_allow_refuses),
+        cmocka_unit_test(test_credit_window),
+        cmocka_unit_test(test_channel_death),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
