@@ -93,6 +93,8 @@ struct veil_context {
      * small ring made on first use: replies over them pass flow control. */
     veil_address *sent_to;
     unsigned n_sent_to;
+    /* veil_ctx_set_paused: sends to addrs[0] fail with this (0: accepted) */
+    int paused_rc;
 };
 
 /* ---- access control (access.c) ---------------------------------------- */
