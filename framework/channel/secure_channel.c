@@ -397,6 +397,8 @@ int veil_secure_channel_close(veil_node *node, const veil_address *channel)
     int rc = 0;
     if (ch->state == VEIL_CH_ST_OPEN)
         rc = veil__ch_send_control(ch, VEIL_CH_CLOSE, NULL, 0);
+    if (ch->role == VEIL_KA_INITIATOR)
+        veil__ch_heal_stopped(ch); /* CLOSED is told now, never later */
     veil__ch_stop(ch);
     return rc;
 }

@@ -153,6 +153,8 @@ VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route
  * VEIL_ECLOSED the peer closed it, VEIL_ETIMEDOUT gave up after
  * max_attempts, VEIL_EAUTH another identity answered, VEIL_ESTOPPED the
  * node stopped, or the refusal's code: VEIL_EDENIED, VEIL_EREVOKED, ...).
+ * CLOSED for veil_secure_channel_close is told inside that call; on_event
+ * is never called after CLOSED.
  * A field left 0 takes [secure_channel]'s value (docs/CONFIG.md). */
 typedef struct veil_secure_channel_options {
     size_t size;                  /* sizeof(veil_secure_channel_options) */

@@ -113,7 +113,7 @@ static void test_open_close_errors(void **state)
     assert_error(veil_portal_outlet_open(node, &o), VEIL_EINVAL,
                  "portal outlet: missing option (address, to, policy)");
     veil_portal_inlet_options in = { sizeof in, "web", "127.0.0.1:0", NULL, "web", NULL, NULL,
-                                     NULL, 0, NULL };
+                                     NULL, 0, NULL, false };
     assert_error(veil_portal_inlet_open(node, &in), VEIL_EINVAL,
                  "portal inlet: missing option (address, from, route, outlet, entity, policy)");
     assert_error(veil_portal_inlet_close(node, "web"), VEIL_ENOTFOUND,
