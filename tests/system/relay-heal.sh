@@ -30,13 +30,11 @@ fi
 VEIL_TEST_PASS=relay-heal-test
 export VEIL_TEST_PASS
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
-
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/relay-lib.sh"
 K=4            # resilient channels
 MAX_MS=1000    # A's reconnect_max_ms: the bound asserted
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-conf() { daemon_conf "$1" "$2
-$3"; }
 
 # wait_grep FILE PATTERN COUNT TRIES: until FILE has COUNT lines matching
 # PATTERN (every 0.02 s).
@@ -52,33 +50,8 @@ wait_grep() {
 
 echo "1..11"
 
-for d in m r a; do
-    conf $d "" ""
-    "$veil" vault create -c "$tmp/$d.conf" >/dev/null 2>"$tmp/err" &&
-        "$veil" identity create -c "$tmp/$d.conf" >"$tmp/$d.id" 2>"$tmp/err" ||
-        { echo "Bail out! making $d's identity: $(cat "$tmp/err")"; exit 1; }
-done
-m=$(cat "$tmp/m.id")
-r=$(cat "$tmp/r.id")
-a=$(cat "$tmp/a.id")
-
-relay_conf() {
-    conf m "[transport.tcp]
-listen = 127.0.0.1:$1" "[node]
-relay = true
-
-[listener.relay_listener]
-trust = everyone
-allowed_workers = relay_registry
-
-[relay]
-max_names = 16
-max_per_identity = 2"
-}
-relay_conf 0
-check "the relay daemon starts" start m
-port=$(sed -n 's/.*tcp: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/m.log" | head -n 1)
-relay_conf "$port"   # a restart keeps the port
+relay_identities
+relay_start
 
 conf r "" "[listener.bob]
 trust = $a
