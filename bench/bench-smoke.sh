@@ -16,7 +16,7 @@ for c in $("$top/bench/veil-bench" --list | awk '{print $1}'); do
         noise) need="noise vault-software" ;;
         channel) need="noise vault-software policies openssl" ;;
         tcp) need="tcp noise vault-software policies openssl" ;;
-        flood|relay) need="tcp noise vault-software policies" ;;
+        flood|relay|portal) need="tcp noise vault-software policies" ;;
         *) need="" ;;
     esac
     if have $need; then cases="$cases $c"; else left="$left $c"; fi

@@ -9,6 +9,7 @@
     X(tcp) \
     X(flood) \
     X(relay) \
+    X(portal) \
     X(state)
 
 #define BENCH_DECLARE(name) extern const bench_case bench_case_##name;

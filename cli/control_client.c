@@ -228,7 +228,10 @@ static int simple(const cli_cmd *cmd, int argc, char **argv, const char *verb, i
     int rc = parse(cmd, argc, argv, nargs, false, &o);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    snprintf(line, sizeof line, "%s%s%s", verb, nargs > 0 ? " " : "", nargs > 0 ? o.args[0] : "");
+    int n = snprintf(line, sizeof line, "%s%s%s", verb, nargs > 0 ? " " : "",
+                     nargs > 0 ? o.args[0] : "");
+    if (n < 0 || (size_t)n >= sizeof line)
+        return cli_usage(cmd, "argument: at most %u bytes", CTL_LINE_MAX - 64);
     return request(cmd, &o, line, 10000);
 }
 
@@ -285,8 +288,10 @@ static int cmd_create(const cli_cmd *cmd, int argc, char **argv)
     if (o.trust != NULL && (o.trust[0] == '\0' || strpbrk(o.trust, " \t") != NULL))
         return cli_usage(cmd, "--trust: one identifier, 'everyone' or 'policy.NAME'");
     squeeze(o.to, route, sizeof route);
-    snprintf(line, sizeof line, "secure-channel-create %s%s %s", o.resilient ? "--resilient " : "",
-             o.trust != NULL ? o.trust : "-", route);
+    int n = snprintf(line, sizeof line, "secure-channel-create %s%s %s",
+                     o.resilient ? "--resilient " : "", o.trust != NULL ? o.trust : "-", route);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return cli_usage(cmd, "--to and --trust: at most %u bytes together", CTL_LINE_MAX - 64);
     return request(cmd, &o, line, 30000);
 }
 

@@ -129,8 +129,8 @@ const cli_cmd cli_tcp_outlet_cmds[] = {
     { "tcp-outlet", "create", cmd_outlet, "an outlet: streams from trusted peers to a target",
       "Usage: veil tcp-outlet create NAME --to HOST:PORT --allow ID|everyone|policy.NAME\n"
       "The daemon starts an outlet at address NAME: for each stream a secure-channel\n"
-      "peer that --allow trusts opens to it, it dials HOST:PORT.  It is reachable\n"
-      "through every listener of the daemon.\n\n" P_SOCK_OPTS, "NAME" },
+      "peer that --allow trusts opens to it, it dials HOST:PORT ([IPv6]:PORT for an\n"
+      "IPv6 address).  It is reachable through every listener of the daemon.\n\n" P_SOCK_OPTS, "NAME" },
     { "tcp-outlet", "list", cmd_outlet, "the daemon's outlets",
       "Usage: veil tcp-outlet list [options]\n"
       "One line per outlet: name, target, allow, streams open, opened, refused,\n"
@@ -142,11 +142,11 @@ const cli_cmd cli_tcp_outlet_cmds[] = {
 
 const cli_cmd cli_tcp_inlet_cmds[] = {
     { "tcp-inlet", "create", cmd_inlet, "an inlet: local TCP connections to an outlet",
-      "Usage: veil tcp-inlet create NAME --from IPv4:PORT --to ROUTE --trust ID|everyone|policy.NAME\n"
-      "The daemon listens on --from; each connection becomes a stream through one\n"
-      "secure channel to the outlet at the end of ROUTE (e.g.\n"
-      "'1#127.0.0.1:4001 => bob => web': the listener's route, then the outlet),\n"
-      "whose identity --trust must accept.\n\n" P_SOCK_OPTS, "NAME" },
+      "Usage: veil tcp-inlet create NAME --from ADDR:PORT --to ROUTE --trust ID|everyone|policy.NAME\n"
+      "The daemon listens on --from (IPv4:PORT or [IPv6]:PORT); each connection\n"
+      "becomes a stream through one secure channel to the outlet at the end of\n"
+      "ROUTE (e.g. '1#127.0.0.1:4001 => bob => web': the listener's route, then the\n"
+      "outlet), whose identity --trust must accept.\n\n" P_SOCK_OPTS, "NAME" },
     { "tcp-inlet", "list", cmd_inlet, "the daemon's inlets",
       "Usage: veil tcp-inlet list [options]\n"
       "One line per inlet: name, listening address and port, route, trust, streams\n"

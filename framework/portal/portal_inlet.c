@@ -118,7 +118,8 @@ static void on_channel_event(veil_node *node, const veil_secure_channel_event *e
             if (i < in->side.n && in->side.streams[i]->route == NULL)
                 stream_go(in, in->side.streams[i]);
     } else if (ev->kind == VEIL_SECURE_CHANNEL_CLOSED && in->ch != CH_NONE) {
-        plog(VEIL_LOG_WARN, "inlet %s: channel %s closed (%s%s%s): its %u streams reset",
+        plog(ev->reason == VEIL_ESTOPPED ? VEIL_LOG_INFO : VEIL_LOG_WARN,
+             "inlet %s: channel %s closed (%s%s%s): its %u streams reset",
              in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
              ev->detail[0] ? ": " : "", ev->detail, in->side.n);
         in->ch = CH_NONE;
@@ -166,7 +167,8 @@ static void on_channel_close(veil_node *node, const veil_secure_channel_event *e
         portal_side_reset_channel(&in->side, &in->channel, "the channel is reconnecting");
         return;
     }
-    plog(VEIL_LOG_WARN, "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
+    plog(ev->reason == VEIL_ESTOPPED ? VEIL_LOG_INFO : VEIL_LOG_WARN, /* a node stop is no news */
+         "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
          in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
          ev->detail[0] ? ": " : "", ev->detail, in->side.n);
     in->ch = CH_NONE;
@@ -272,44 +274,26 @@ static void inlet_stop(veil_context *ctx, void *state)
 
 /* ---- open / close ------------------------------------------------------- */
 
-/* "a.b.c.d:port" into sa. */
-
-static int portal_parse_ipv4(const char *text, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(text, ':');
-    char *end;
-    if (colon == NULL || (size_t)(colon - text) >= sizeof host)
-        return veil_error_set(VEIL_EINVAL, "'%s': expected IPv4:port", text);
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (colon[1] == '\0' || *end != '\0' || port > 65535 ||
-        inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return veil_error_set(VEIL_EINVAL, "'%s': expected IPv4:port (e.g. 127.0.0.1:7000)",
-                              text);
-    return 0;
-}
-
 static int listen_on(portal_inlet *in, const char *from)
 {
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    int one = 1, rc = portal_parse_ipv4(from, &sa);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int one = 1, rc = portal_parse_numeric(from, &ss, &sl);
     if (rc != 0)
         return rc;
-    in->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    in->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (in->lfd < 0)
         return veil_error_set(VEIL_EIO, "inlet %s: socket: %s", in->side.name, strerror(errno));
     (void)setsockopt(in->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(in->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(in->lfd, 512) != 0 ||
-        getsockname(in->lfd, (struct sockaddr *)&sa, &sl) != 0)
+    if (ss.ss_family == AF_INET6) /* [::]:PORT is IPv6 only, whatever the sysctl says */
+        (void)setsockopt(in->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(in->lfd, (struct sockaddr *)&ss, sl) != 0 || listen(in->lfd, 512) != 0 ||
+        getsockname(in->lfd, (struct sockaddr *)&ss, &sl) != 0)
         return veil_error_set(VEIL_EIO, "inlet %s: listen on %s: %s", in->side.name, from,
                               strerror(errno));
-    in->side.stats.port = ntohs(sa.sin_port);
+    in->side.stats.port = ntohs(ss.ss_family == AF_INET6
+                                    ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                    : ((struct sockaddr_in *)&ss)->sin_port);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #define VEIL_PORTAL_INTERNAL_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include <veil/error.h>
 #include <veil/log.h>
@@ -79,6 +80,13 @@ void portal_side_reset_channel(portal_side *side, const veil_address *channel,
 int portal_side_watch(portal_side *side, veil_secure_channel_event_fn fn);
 /* How many streams ride on channel. */
 uint32_t portal_side_count(const portal_side *side, const veil_address *channel);
+
+/* portal_addr.c: split "HOST:PORT" / "[IPv6]:PORT" (what names the
+ * option in errors); host gets the address without brackets. */
+int portal_split(const char *text, const char *what, char *host, size_t cap,
+                 unsigned long *port);
+/* A numeric "IPv4:PORT" or "[IPv6]:PORT" into ss. */
+int portal_parse_numeric(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 
 #define plog(level, ...) veil_log(level, "portal", __VA_ARGS__)
 

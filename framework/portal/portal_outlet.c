@@ -198,16 +198,18 @@ static void outlet_stop(veil_context *ctx, void *state)
 
 static int resolve(portal_outlet *out, const char *to)
 {
-    char host[256];
+    char host[256], port[8];
+    unsigned long p;
     struct addrinfo hints, *res = NULL;
-    const char *colon = strrchr(to, ':');
-    if (colon == NULL || colon == to || colon[1] == '\0' || (size_t)(colon - to) >= sizeof host)
-        return veil_error_set(VEIL_EINVAL, "outlet to '%s': expected host:port", to);
-    memcpy(host, to, (size_t)(colon - to));
-    host[colon - to] = '\0';
+    int rc = portal_split(to, "outlet to", host, sizeof host, &p);
+    if (rc != 0)
+        return rc;
+    snprintf(port, sizeof port, "%lu", p);
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
-    int gai = getaddrinfo(host, colon + 1, &hints, &res);
+    hints.ai_flags = to[0] == '[' ? AI_NUMERICHOST : 0; /* brackets: an IPv6 literal */
+    hints.ai_family = to[0] == '[' ? AF_INET6 : AF_UNSPEC;
+    int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0)
         return veil_error_set(VEIL_EIO, "outlet to '%s': %s", to, gai_strerror(gai));
     memcpy(&out->to, res->ai_addr, res->ai_addrlen);

@@ -35,7 +35,7 @@ run() {
     printf '%b\n' "$want_err" >"$tmp/want"
     [ -z "$want_err" ] && : >"$tmp/want"
     desc="veil ${*#"$veil"}"
-    desc=$(echo "$desc" | sed "s#$tmp#T#g; s#$veil ##")
+    desc=$(echo "$desc" | sed "s#$tmp#T#g; s#$veil ##; s#\(a\{16\}\)a*#\1...#g")
     if [ "$status" -ne "$want_status" ]; then
         not_ok "$desc: exit $want_status (got $status)"
         sed 's/^/# stderr: /' "$tmp/err"
@@ -309,6 +309,14 @@ run 1 "veil: config check: $tmp/c8.conf:1: unknown section [identiy]; did you me
 run 1 "veil: config check: cannot open config file '$tmp/none.conf': No such file or directory" \
     "$veil" config check "$tmp/none.conf"
 run 2 "veil: config check: missing argument FILE\nTry 'veil config check --help'." "$veil" config check
+
+# Requests that would not fit one control line are refused before any
+# connection (they were cut silently before).
+long=$(head -c 4100 /dev/zero | tr '\0' 'a')
+run 2 "veil: secure-channel create: --to and --trust: at most 4032 bytes together\nTry 'veil secure-channel create --help'." \
+    "$veil" secure-channel create --to "$long" --socket "$tmp/none.sock"
+run 2 "veil: channel close: argument: at most 4032 bytes\nTry 'veil channel close --help'." \
+    "$veil" channel close "$long" --socket "$tmp/none.sock"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -36,7 +36,7 @@ typedef int (*veil_portal_policy_fn)(veil_node *node, void *user, veil_trust_pol
 typedef struct veil_portal_inlet_options {
     size_t size;                /* sizeof(veil_portal_inlet_options) */
     const char *address;        /* the inlet's worker address (its name) */
-    const char *from;           /* "IPv4:port" to listen on; port 0 picks one */
+    const char *from;           /* "IPv4:port" or "[IPv6]:port"; port 0 picks one */
     const veil_route *route;    /* to the secure-channel listener of the outlet's node */
     const char *outlet;         /* the outlet's address at that node */
     veil_entity *entity;        /* this node's identity; must outlive the inlet */
@@ -61,7 +61,7 @@ typedef struct veil_portal_inlet_options {
 typedef struct veil_portal_outlet_options {
     size_t size;                /* sizeof(veil_portal_outlet_options) */
     const char *address;        /* the outlet's worker address (its name) */
-    const char *to;             /* the target, "IPv4:port" or "name:port" (resolved at open) */
+    const char *to;             /* "IPv4:port", "[IPv6]:port" or "name:port" (resolved at open) */
     veil_trust_policy *policy;  /* channel peers that may open streams; taken, also on error */
     uint32_t max_streams;       /* 0: VEIL_PORTAL_STREAMS_DEFAULT */
     uint32_t max_dials;         /* 0: VEIL_PORTAL_DIALS_DEFAULT; OPENs past it wait */

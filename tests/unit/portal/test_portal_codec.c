@@ -13,6 +13,7 @@
 #include <veil/error.h>
 #include <veil/node.h>
 #include <veil/portal.h>
+#include <veil/veil.h>
 
 static void test_header_round_trip(void **state)
 {
@@ -102,6 +103,14 @@ static void test_malformed(void **state)
                  "portal frame: NULL argument");
 }
 
+static int no_policy(veil_node *node, void *user, veil_trust_policy **out)
+{
+    (void)node;
+    (void)user;
+    (void)out;
+    return VEIL_EDENIED;
+}
+
 static void test_open_close_errors(void **state)
 {
     (void)state;
@@ -116,6 +125,39 @@ static void test_open_close_errors(void **state)
                                      NULL, 0, NULL, false };
     assert_error(veil_portal_inlet_open(node, &in), VEIL_EINVAL,
                  "portal inlet: missing option (address, from, route, outlet, entity, policy)");
+    /* addresses: IPv6 in brackets, numeric for an inlet */
+    veil_trust_policy *pol;
+    veil_entity *e;
+    veil_route r;
+    assert_int_equal(veil_route_parse(&r, "1#127.0.0.1:1 => listener"), 0);
+    assert_int_equal(veil_entity_open(node, NULL, NULL, VEIL_ENTITY_CREATE, &e), 0);
+    static const struct { const char *to, *detail; } bad_to[] = {
+        { "::1:80", "outlet to '::1:80': an IPv6 address goes in brackets ([::1]:PORT)" },
+        { "[::1:80", "outlet to '[::1:80': expected HOST:PORT or [IPv6]:PORT" },
+        { "[::1]80", "outlet to '[::1]80': expected HOST:PORT or [IPv6]:PORT" },
+        { "[]:80", "outlet to '[]:80': expected HOST:PORT or [IPv6]:PORT" },
+        { "localhost", "outlet to 'localhost': expected HOST:PORT or [IPv6]:PORT" },
+        { "1.2.3.4:65536", "outlet to '1.2.3.4:65536': the port is not 0..65535" },
+        { "1.2.3.4:-1", "outlet to '1.2.3.4:-1': the port is not 0..65535" },
+    };
+    for (size_t i = 0; i < sizeof bad_to / sizeof bad_to[0]; i++) {
+        assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &pol), 0);
+        veil_portal_outlet_options b = { sizeof b, "web", bad_to[i].to, pol, 0, 0, NULL };
+        assert_error(veil_portal_outlet_open(node, &b), VEIL_EINVAL, bad_to[i].detail);
+    }
+    static const struct { const char *from, *detail; } bad_from[] = {
+        { "::1:0", "from '::1:0': an IPv6 address goes in brackets ([::1]:PORT)" },
+        { "[127.0.0.1]:0", "from '[127.0.0.1]:0': expected IPv4:PORT or [IPv6]:PORT (e.g. "
+                           "127.0.0.1:7000, [::1]:7000)" },
+        { "localhost:0", "from 'localhost:0': expected IPv4:PORT or [IPv6]:PORT (e.g. "
+                         "127.0.0.1:7000, [::1]:7000)" },
+    };
+    for (size_t i = 0; i < sizeof bad_from / sizeof bad_from[0]; i++) {
+        veil_portal_inlet_options b = { sizeof b, "web", bad_from[i].from, &r, "web", e,
+                                        no_policy, NULL, 0, NULL };
+        assert_error(veil_portal_inlet_open(node, &b), VEIL_EINVAL, bad_from[i].detail);
+    }
+    veil_entity_close(e);
     assert_error(veil_portal_inlet_close(node, "web"), VEIL_ENOTFOUND,
                  "no portal inlet at 'web'");
     assert_error(veil_portal_outlet_close(node, "web"), VEIL_ENOTFOUND,

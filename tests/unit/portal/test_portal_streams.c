@@ -6,7 +6,8 @@
  * reset with nothing delivered and the exact reason logged (the target
  * never dialled where it must not be); a client that does not read stops
  * the target's bytes at the credit window.  A channel that dies takes its
- * streams with it at once (the channel layer's close event, not a poll). */
+ * streams with it at once (the channel layer's close event, not a poll).
+ * Inlet and outlet work on IPv6 loopback too. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +365,39 @@ static void test_channel_death(void **state)
     pair_down(&p);
 }
 
+/* Both ends on IPv6 loopback: the inlet listens on [::1], the outlet
+ * dials a target on [::1]. */
+static void test_ipv6(void **state)
+{
+    (void)state;
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    bool have = probe >= 0 && bind(probe, (struct sockaddr *)&s6, sizeof s6) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (!have) {
+        print_message("skipped: ::1 is not available here (no IPv6 loopback)\n");
+        skip();
+    }
+    pair p;
+    pair_opts o = { .ipv6 = true };
+    pair_up(&p, &o);
+    assert_true(strncmp(p.target, "[::1]:", 6) == 0);
+    uint8_t b1[16], b2[16];
+    sock_in at_t = { b1, sizeof b1, 0, 0 }, at_c = { b2, sizeof b2, 0, 0 };
+    int c = pair_client(&p), t = pair_accept(&p);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    assert_int_equal(getpeername(t, (struct sockaddr *)&ss, &sl), 0);
+    assert_int_equal(ss.ss_family, AF_INET6); /* the outlet dialled over IPv6 */
+    exchange(&p, c, t, (const uint8_t *)"over v6", (const uint8_t *)"back v6", 7, &at_t, &at_c);
+    assert_memory_equal(b1, "over v6", 7);
+    assert_memory_equal(b2, "back v6", 7);
+    close(c);
+    close(t);
+    pair_down(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_allow_refuses),
         cmocka_unit_test(test_credit_window),
         cmocka_unit_test(test_channel_death),
+        cmocka_unit_test(test_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
