@@ -130,7 +130,6 @@ static void schedule(veil_channel *ch)
     if (veil__random(&r, sizeof r) < 0)
         r = 0; /* no jitter rather than no reconnect */
     uint64_t delay = from + r % (b - from + 1u);
-    h->delays_ms[h->ndelays++ % 16u] = delay;
     if (veil_node_timer_add(ch->node, delay, redial_fired, ch, &h->timer) < 0) {
         h->timer = NULL;
         veil__ch_close_cause(ch, VEIL_ENOMEM, "out of memory for the reconnect timer");
@@ -205,7 +204,6 @@ bool veil__ch_heal_failed(veil_channel *ch, int rc)
     if (ch->stopped || ch->stopping)
         return true;
     snprintf(h->last, sizeof h->last, "%s", veil_last_error());
-    h->last_rc = rc;
     forget(ch);
     if (permanent(h, rc) || (ch->set.max_attempts != 0 && h->attempts >= ch->set.max_attempts)) {
         char detail[400];

@@ -191,10 +191,7 @@ typedef struct veil_ch_heal {
     bool healing;                 /* lost its peer; not open again yet */
     bool closed_told;
     bool mismatch;                /* another identity answered: no more attempts */
-    int last_rc;                  /* why the last attempt failed */
-    char last[256];
-    uint64_t delays_ms[16];       /* the last backoff delays drawn (tests) */
-    unsigned ndelays;
+    char last[256];               /* why the last attempt failed */
 } veil_ch_heal;
 
 typedef struct veil_ch_settings {
