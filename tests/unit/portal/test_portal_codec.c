@@ -154,7 +154,7 @@ static void test_open_close_errors(void **state)
     };
     for (size_t i = 0; i < sizeof bad_from / sizeof bad_from[0]; i++) {
         veil_portal_inlet_options b = { sizeof b, "web", bad_from[i].from, &r, "web", e,
-                                        no_policy, NULL, 0, NULL };
+                                        no_policy, NULL, 0, NULL, false };
         assert_error(veil_portal_inlet_open(node, &b), VEIL_EINVAL, bad_from[i].detail);
     }
     veil_entity_close(e);
