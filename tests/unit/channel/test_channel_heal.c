@@ -12,7 +12,8 @@
  *  - every dial is taken and closed at once: the delays between attempts
  *    stay in the backoff bounds and after max_attempts the channel closes
  *    with VEIL_ETIMEDOUT;
- *  - the route leads to another identity: refused, closed with VEIL_EAUTH. */
+ *  - the route leads to another identity: refused, closed with VEIL_EAUTH;
+ *  - a channel with keep-alive but no healing closes on a silent path. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -344,6 +345,33 @@ static void test_backoff_and_give_up(void **state)
     down(&w);
 }
 
+/* Keep-alive without healing: a silent path closes the channel
+ * (VEIL_ETIMEDOUT, told to the close subscribers); sends then find no
+ * channel. */
+static void test_silent_path_closes_plain_channel(void **state)
+{
+    (void)state;
+    hw w;
+    veil_route r;
+    veil_secure_channel_options o = { .size = sizeof o, .resilient = false,
+                                      .ping_interval_ms = 100, .dead_after_ms = 400 };
+    up(&w, &o, "");
+    assert_int_equal(veil_secure_channel_on_close(w.a, on_event, &w), 0);
+    uint64_t frozen = tcp_proxy_now_ms();
+    w.px.frozen = true;
+    uint64_t at = wait_event(&w, 0, 3000);
+    assert_int_equal(w.ev[0].kind, VEIL_SECURE_CHANNEL_CLOSED);
+    assert_int_equal(w.ev[0].reason, VEIL_ETIMEDOUT);
+    assert_non_null(strstr(w.ev[0].detail, "the path is dead"));
+    assert_true(at - frozen <= 400 + 100 + 150);
+    to_echoer(&w, &r);
+    assert_int_equal(veil_ctx_send(w.app_a, &r, "gone", 4), VEIL_ENOROUTE);
+    run_for(&w, 100);
+    assert_int_equal(w.nev, 1); /* no reconnecting, nothing else */
+    veil_secure_channel_off_close(w.a, on_event, &w);
+    down(&w);
+}
+
 /* C: another identity behind the same port. */
 static void test_other_identity_refused(void **state)
 {
@@ -411,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_cut_then_heal),
         cmocka_unit_test(test_silent_path_detected),
         cmocka_unit_test(test_backoff_and_give_up),
+        cmocka_unit_test(test_silent_path_closes_plain_channel),
         cmocka_unit_test(test_other_identity_refused),
         cmocka_unit_test(test_options_checked),
     };
