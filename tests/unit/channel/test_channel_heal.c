@@ -13,6 +13,7 @@
  *    stay in the backoff bounds and after max_attempts the channel closes
  *    with VEIL_ETIMEDOUT;
  *  - the route leads to another identity: refused, closed with VEIL_EAUTH;
+ *    the same identity after a key rotation: accepted;
  *  - a channel with keep-alive but no healing closes on a silent path. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +373,29 @@ static void test_silent_path_closes_plain_channel(void **state)
     down(&w);
 }
 
+/* B rotates its key while the path is down: the heal finds the same
+ * identity (its identifier) proving a longer history, and opens. */
+static void test_rotated_peer_accepted(void **state)
+{
+    (void)state;
+    hw w;
+    veil_secure_channel_options o = { .size = sizeof o, .resilient = true,
+                                      .backoff_min_ms = 20, .backoff_max_ms = 50 };
+    up(&w, &o, "");
+    char before[VEIL_IDENTIFIER_LEN + 1];
+    snprintf(before, sizeof before, "%s", veil_entity_identifier(w.eb));
+    tcp_proxy_refuse(&w.px);
+    tcp_proxy_cut(&w.px);
+    wait_event(&w, 0, 2000);
+    assert_int_equal(veil_entity_rotate(w.eb), 0);
+    assert_string_equal(veil_entity_identifier(w.eb), before);
+    tcp_proxy_listen(&w.px);
+    wait_event(&w, 1, 3000);
+    assert_int_equal(w.ev[1].kind, VEIL_SECURE_CHANNEL_OPENED);
+    round_trip(&w, "rotated");
+    down(&w);
+}
+
 /* C: another identity behind the same port. */
 static void test_other_identity_refused(void **state)
 {
@@ -441,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_backoff_and_give_up),
         cmocka_unit_test(test_silent_path_closes_plain_channel),
         cmocka_unit_test(test_other_identity_refused),
+        cmocka_unit_test(test_rotated_peer_accepted),
         cmocka_unit_test(test_options_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
