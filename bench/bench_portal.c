@@ -175,7 +175,7 @@ static int inlet_serve(int wfd, void *arg)
     if (veil_route_parse(&r, text) != 0)
         return fail("route");
     veil_portal_inlet_options o = { sizeof o, "inlet", "127.0.0.1:0", &r, "outlet", e.entity,
-                                    trust_peer, id, 0, "tcp" };
+                                    trust_peer, id, 0, "tcp", false };
     if (veil_portal_inlet_open(e.node, &o) != 0 ||
         veil_portal_inlet_stats(e.node, "inlet", &s) != 0)
         return fail("inlet");

@@ -20,12 +20,13 @@
 
 typedef struct client_opts {
     const char *config, *socket, *name, *to, *trust;
+    bool resilient;
     unsigned long timeout_ms;
     int nargs;
     char **args;
 } client_opts;
 
-enum { OPT_SOCKET = 300, OPT_NAME, OPT_TO, OPT_TRUST, OPT_TIMEOUT };
+enum { OPT_SOCKET = 300, OPT_NAME, OPT_TO, OPT_TRUST, OPT_TIMEOUT, OPT_RESILIENT };
 
 static const struct option client_long[] = {
     { "config", required_argument, NULL, 'c' },
@@ -34,6 +35,7 @@ static const struct option client_long[] = {
     { "to", required_argument, NULL, OPT_TO },
     { "trust", required_argument, NULL, OPT_TRUST },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "resilient", no_argument, NULL, OPT_RESILIENT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -56,6 +58,7 @@ static int parse(const cli_cmd *cmd, int argc, char **argv, int nargs, bool rout
         case OPT_NAME: o->name = optarg; break;
         case OPT_TO: if (!route) goto unknown; o->to = optarg; break;
         case OPT_TRUST: if (!route) goto unknown; o->trust = optarg; break;
+        case OPT_RESILIENT: if (!route) goto unknown; o->resilient = true; break;
         case OPT_TIMEOUT:
             if (!route)
                 goto unknown;
@@ -285,8 +288,8 @@ static int cmd_create(const cli_cmd *cmd, int argc, char **argv)
     if (o.trust != NULL && (o.trust[0] == '\0' || strpbrk(o.trust, " \t") != NULL))
         return cli_usage(cmd, "--trust: one identifier, 'everyone' or 'policy.NAME'");
     squeeze(o.to, route, sizeof route);
-    int n = snprintf(line, sizeof line, "secure-channel-create %s %s",
-                     o.trust != NULL ? o.trust : "-", route);
+    int n = snprintf(line, sizeof line, "secure-channel-create %s%s %s",
+                     o.resilient ? "--resilient " : "", o.trust != NULL ? o.trust : "-", route);
     if (n < 0 || (size_t)n >= sizeof line)
         return cli_usage(cmd, "--to and --trust: at most %u bytes together", CTL_LINE_MAX - 64);
     return request(cmd, &o, line, 30000);
@@ -341,10 +344,14 @@ const cli_cmd cli_connection_cmds[] = {
 const cli_cmd cli_secure_channel_cmds[] = {
     { "secure-channel", "create", cmd_create, "open a secure channel from the daemon",
       "Usage: veil secure-channel create --to ROUTE [--trust ID|everyone|policy.NAME]\n"
+      "                                 [--resilient]\n"
       "The daemon opens a secure channel to the listener at the end of ROUTE\n"
       "(e.g. '1#127.0.0.1:4001 => bob'; a first tcp hop is dialed) and prints the\n"
       "channel's address and the peer's identifier.  Without --trust the daemon's\n"
-      "[policy] decides; without one either, the command fails.\n\n" SOCK_OPTS, NULL },
+      "[policy] decides; without one either, the command fails.  --resilient: the\n"
+      "channel heals (re-dials with backoff when its route is lost or its peer is\n"
+      "silent, same address, same peer identity; [secure_channel] sets the timing;\n"
+      "[secure_channel] resilient = true makes every channel heal).\n\n" SOCK_OPTS, NULL },
     { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -255,10 +255,39 @@ static void open_done(veil_node *node, int rc, const veil_address *channel, cons
         ctl_done(c);
 }
 
+/* A resilient channel's events, one log line each (no key material). */
+static void chan_event(veil_node *node, const veil_secure_channel_event *ev, void *user)
+{
+    veil_daemon *d = user;
+    char a[VEIL_ADDRESS_TEXT_MAX + 1];
+    (void)node;
+    veil_address_format(ev->channel, a, sizeof a);
+    if (ev->kind == VEIL_SECURE_CHANNEL_RECONNECTING)
+        dlog(VEIL_LOG_WARN, "channel %s reconnecting to %s: %s: %s", a, ev->peer_identifier,
+             code_name(ev->reason), ev->detail);
+    else if (ev->kind == VEIL_SECURE_CHANNEL_OPENED)
+        dlog(VEIL_LOG_INFO, "channel %s open again to %s", a, ev->peer_identifier);
+    else if (ev->kind == VEIL_SECURE_CHANNEL_CLOSED) {
+        dlog(VEIL_LOG_INFO, "channel %s closed: %s%s%s", a,
+             ev->reason != 0 ? code_name(ev->reason) : "closed locally",
+             ev->detail[0] ? ": " : "", ev->detail);
+        daemon_chan_remove(d, ev->channel);
+    }
+}
+
 static bool do_create(struct ctl_client *c, veil_daemon *d, char *args)
 {
     veil_route r;
     veil_trust_policy *p = NULL;
+    veil_secure_channel_options so = { .size = sizeof so, .on_event = chan_event, .user = d };
+    bool by_config = false;
+    if (strncmp(args, "--resilient ", 12) == 0) {
+        so.resilient = true;
+        args += 12;
+    } else if (veil_config_get_bool(veil_node_config(d->node), "secure_channel", "resilient",
+                                    false, &by_config) == 0) {
+        so.resilient = by_config;
+    }
     char *route = strchr(args, ' ');
     if (route == NULL)
         return ctl_reply_error(c, veil_error_set(VEIL_EINVAL, "usage: secure-channel-create TRUST "
@@ -276,7 +305,8 @@ static bool do_create(struct ctl_client *c, veil_daemon *d, char *args)
     if (rc == 0)
         rc = daemon_trust_policy(d->node, strcmp(args, "-") == 0 ? "policy" : args, &p);
     if (rc == 0)
-        rc = veil_secure_channel_open_async(d->entity, &r, p, open_done, op, &op->channel);
+        rc = veil_secure_channel_open_async_with(d->entity, &r, p, &so, open_done, op,
+                                                 &op->channel);
     if (rc != 0) {
         op->used = false;
         ctl_reply_error(c, rc);

@@ -22,12 +22,14 @@ typedef struct portal_ent {
     char where[128];            /* outlet: to; inlet: from */
     char route[CTL_LINE_MAX];   /* inlet: to (the route ending at the outlet) */
     char trust[1024];           /* outlet: allow; inlet: trust */
+    bool resilient;             /* inlet: its channel heals */
 } portal_ent;
 
 static portal_ent ents[PORTALS_MAX];
 
 static const char *const outlet_keys[] = { "to", "allow", "max_streams", NULL };
-static const char *const inlet_keys[] = { "from", "to", "trust", "max_streams", NULL };
+static const char *const inlet_keys[] = { "from", "to", "trust", "max_streams", "resilient",
+                                          NULL };
 
 static portal_ent *ent_find(const char *name, bool inlet)
 {
@@ -89,7 +91,7 @@ static int ent_start(veil_daemon *d, portal_ent *e, uint32_t max_streams)
     char outlet[VEIL_ADDRESS_TEXT_MAX + 1];
     int rc = split_route(e->route, &r, outlet, sizeof outlet);
     veil_portal_inlet_options o = { sizeof o, e->name, e->where, &r, outlet, d->entity,
-                                    inlet_policy, e, max_streams, "tcp" };
+                                    inlet_policy, e, max_streams, "tcp", e->resilient };
     return rc != 0 ? rc : veil_portal_inlet_open(d->node, &o);
 }
 
@@ -110,7 +112,7 @@ static int allow_all(veil_daemon *d)
 
 /* Add and start; on failure nothing is left. */
 static int portal_add(veil_daemon *d, bool inlet, const char *name, const char *where,
-                      const char *route, const char *trust, uint32_t max_streams)
+                      const char *route, const char *trust, uint32_t max_streams, bool resilient)
 {
     portal_ent *e = NULL;
     if (ent_find(name, inlet) != NULL)
@@ -130,6 +132,7 @@ static int portal_add(veil_daemon *d, bool inlet, const char *name, const char *
     strcpy(e->where, where);
     strcpy(e->route, route);
     strcpy(e->trust, trust);
+    e->resilient = resilient;
     int rc = ent_start(d, e, max_streams);
     if (rc == 0) {
         e->used = true;
@@ -160,11 +163,15 @@ static int portal_delete(veil_daemon *d, bool inlet, const char *name)
 
 /* ---- configuration ------------------------------------------------------ */
 
-static int get_max(const veil_config *cfg, const char *sec, uint32_t *out)
+static int get_max(const veil_config *cfg, const char *sec, uint32_t *out, bool *resilient)
 {
     long long v = 0;
+    bool res = false;
     int rc = veil_config_get_int(cfg, sec, "max_streams", 0, 1, 65536, &v);
+    if (rc == 0)
+        rc = veil_config_get_bool(cfg, sec, "resilient", false, &res);
     *out = rc == 0 ? (uint32_t)v : 0;
+    *resilient = res;
     return rc;
 }
 
@@ -173,12 +180,13 @@ int portal_config_check(veil_node *node, const veil_config *cfg, const char *sec
     bool inlet = strncmp(sec, "inlet.", 6) == 0;
     const char *const need[2][3] = { { "to", "allow", NULL }, { "from", "to", "trust" } };
     uint32_t max;
+    bool res;
     int rc = veil_config_check_keys(cfg, sec, inlet ? inlet_keys : outlet_keys);
     for (size_t i = 0; rc == 0 && i < 3 && need[inlet][i] != NULL; i++)
         if (veil_config_get(cfg, sec, need[inlet][i]) == NULL)
             rc = veil_error_set(VEIL_ECONFIG, "[%s]: needs '%s'", sec, need[inlet][i]);
     if (rc == 0)
-        rc = get_max(cfg, sec, &max);
+        rc = get_max(cfg, sec, &max, &res);
     if (rc == 0 && inlet) {
         veil_route r;
         char outlet[VEIL_ADDRESS_TEXT_MAX + 1];
@@ -207,13 +215,14 @@ static int section_start(veil_daemon *d, const veil_config *cfg, const char *sec
 {
     bool inlet;
     uint32_t max = 0;
+    bool res = false;
     (void)is_portal(sec, &inlet);
     const char *name = strchr(sec, '.') + 1;
-    int rc = get_max(cfg, sec, &max);
+    int rc = get_max(cfg, sec, &max, &res);
     if (rc == 0)
         rc = portal_add(d, inlet, name, veil_config_get(cfg, sec, inlet ? "from" : "to"),
                         inlet ? veil_config_get(cfg, sec, "to") : "",
-                        veil_config_get(cfg, sec, inlet ? "trust" : "allow"), max);
+                        veil_config_get(cfg, sec, inlet ? "trust" : "allow"), max, res);
     if (rc == 0)
         ent_find(name, inlet)->from_config = true;
     return rc != 0 ? veil_error_wrap(rc, "[%s]", sec) : 0;
@@ -342,7 +351,7 @@ static int create(veil_daemon *d, bool inlet, char *args)
         return veil_error_set(VEIL_EINVAL, "usage: %s", inlet ? "tcp-inlet-create NAME FROM "
                                                                 "TRUST ROUTE"
                                                               : "tcp-outlet-create NAME TO ALLOW");
-    return portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0);
+    return portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0, false);
 }
 
 bool portal_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char *args)

@@ -63,7 +63,7 @@ void veil_secure_channel_off_close(veil_node *node, veil_secure_channel_event_fn
         compact(nd);
 }
 
-void veil__ch_closed_notify(veil_channel *ch)
+static void notify(veil_channel *ch, int kind, int reason, const char *detail)
 {
     veil_ch_node *nd = ch->shared;
     if (!ch->announced)
@@ -71,14 +71,12 @@ void veil__ch_closed_notify(veil_channel *ch)
     ch->announced = false;
     if (nd->nclosesubs == 0)
         return;
-    veil__ch_close_cause_default(ch);
     veil_address addr;
     veil__ch_public(ch, &addr);
     veil_secure_channel_event ev = {
         &addr, ch->stats.peer_identifier,
         ch->listener != NULL ? ch->listener->protocol : ch->protocol != NULL ? ch->protocol : "",
-        ch->close_reason,
-        ch->close_detail != NULL ? ch->close_detail : "",
+        reason, detail, kind,
     };
     size_t n = nd->nclosesubs; /* subscribers added meanwhile wait for the next close */
     nd->notifying++;
@@ -91,6 +89,20 @@ void veil__ch_closed_notify(veil_channel *ch)
     if (--nd->notifying == 0)
         compact(nd);
     veil__ch_unref(ch);
+}
+
+void veil__ch_closed_notify(veil_channel *ch)
+{
+    if (!ch->announced)
+        return;
+    veil__ch_close_cause_default(ch);
+    notify(ch, VEIL_SECURE_CHANNEL_CLOSED, ch->close_reason,
+           ch->close_detail != NULL ? ch->close_detail : "");
+}
+
+void veil__ch_reconnecting_notify(veil_channel *ch, int reason, const char *detail)
+{
+    notify(ch, VEIL_SECURE_CHANNEL_RECONNECTING, reason, detail);
 }
 
 void veil__ch_closesubs_free(veil_ch_node *nd)

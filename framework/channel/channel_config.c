@@ -8,6 +8,40 @@
 
 #include <stdlib.h>
 
+/* Keep-alive and healing keys of [secure_channel] (docs/CONFIG.md). */
+#define MAX_MS 3600000LL
+
+int veil__ch_heal_settings(const veil_config *cfg, veil_ch_settings *out)
+{
+    static const struct { const char *key; long long def, lo; } k[] = {
+        { "ping_interval_ms", 0, 0 },       { "dead_after_ms", 0, 0 },
+        { "reconnect_min_ms", 200, 1 },     { "reconnect_max_ms", 10000, 1 },
+        { "reconnect_attempts", 0, 0 },     { "peer_silence_max_ms", 600000, 1000 },
+    };
+    long long v[6];
+    bool res = false;
+    int rc = veil_config_get_bool(cfg, "secure_channel", "resilient", false, &res);
+    for (size_t i = 0; rc == 0 && i < 6; i++)
+        rc = veil_config_get_int(cfg, "secure_channel", k[i].key, k[i].def, k[i].lo,
+                                 i == 4 ? 1000000LL : MAX_MS, &v[i]);
+    if (rc < 0)
+        return rc;
+    if (v[2] > v[3])
+        return veil_error_set(VEIL_ECONFIG, "[secure_channel] reconnect_min_ms = %lld is above "
+                              "reconnect_max_ms = %lld", v[2], v[3]);
+    if (v[0] > 0 && v[1] > 0 && v[1] <= v[0])
+        return veil_error_set(VEIL_ECONFIG, "[secure_channel] dead_after_ms = %lld must be above "
+                              "ping_interval_ms = %lld", v[1], v[0]);
+    out->resilient = res;
+    out->ping_interval_ms = (uint32_t)v[0];
+    out->dead_after_ms = (uint32_t)v[1];
+    out->backoff_min_ms = (uint32_t)v[2];
+    out->backoff_max_ms = (uint32_t)v[3];
+    out->max_attempts = (uint32_t)v[4];
+    out->peer_silence_max_ms = (uint32_t)v[5];
+    return 0;
+}
+
 int veil_secure_channel_config_check(veil_node *node)
 {
     veil_ch_settings s;

@@ -146,6 +146,9 @@ static void set_local_info(veil_message *m, const veil_address *channel,
 int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
 {
     const char *me = ch->addr->bytes;
+    if (ch->state == VEIL_CH_ST_RECONNECT || (ch->heal != NULL && ch->heal->healing))
+        return veil_error_set(VEIL_EAGAIN, "secure channel %s: reconnecting; message not sent",
+                              me);
     if (ch->state != VEIL_CH_ST_OPEN)
         return veil_error_set(VEIL_ESTATE, "secure channel %s: not open; message dropped", me);
     veil__ch_note_sender(ch, msg);
@@ -287,6 +290,8 @@ static int refused(veil_channel *ch, const uint8_t *body, size_t len)
 
 static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t len, uint64_t n)
 {
+    if (type == VEIL_CH_PING || type == VEIL_CH_PONG)
+        return veil__ch_alive_frame(ch, type, body, len);
     if (type == VEIL_CH_CLOSE && ch->role == VEIL_KA_INITIATOR &&
         (ch->state != VEIL_CH_ST_OPEN || ch->waiting))
         return veil__ch_fail(ch, veil_error_set(VEIL_ECLOSED, "secure channel: peer %s closed "
@@ -310,9 +315,8 @@ static int control(veil_channel *ch, uint8_t type, const uint8_t *body, size_t l
         if (ch->timer != NULL)
             veil_node_timer_cancel(ch->timer);
         ch->timer = NULL;
-        veil_trust_policy_free(ch->policy); /* only handshakes need it */
-        ch->policy = NULL;
         veil__ch_log_open(ch);
+        veil__ch_heal_opened(ch); /* keep-alive; a heal's end */
         veil__ch_open_settled(ch);
         return 0;
     }
@@ -351,6 +355,7 @@ int veil__ch_receive(veil_channel *ch, veil_message *msg, const veil_ch_frame *f
         return drop(ch, &ch->stats.dropped_auth, "authentication failed", n);
     }
     veil__rw_update(&ch->window, n);
+    ch->last_rx_ms = veil_node_now_ms(ch->node); /* a sign of life (channel_alive.c) */
     if (ahead > 0)
         advance(ch, e, tmp, ahead);
     size_t plain = f->body_len - VEIL_AEAD_TAG_BYTES;

@@ -19,7 +19,7 @@ static int hs1_parse(const uint8_t *in, size_t n, veil_ch_frame *out)
         in[n - 1u] > n - 1u)
         return veil_error_set(VEIL_EFORMAT, "channel frame: first handshake message of %zu "
                               "bytes without a valid protocol name (length byte %u; 1..%u, "
-                              "channel handshake version 3)", n, n > 0 ? in[n - 1u] : 0u,
+                              "channel handshake version 3 or later)", n, n > 0 ? in[n - 1u] : 0u,
                               VEIL_KA_PROTOCOL_NAME_MAX);
     out->protocol_len = in[n - 1u];
     out->protocol = in + n - 1u - out->protocol_len;
@@ -85,6 +85,8 @@ int veil__ch_frame_parse(const uint8_t *in, size_t len, veil_ch_frame *out)
     case VEIL_CH_CLOSE:
     case VEIL_CH_ACCEPT:
     case VEIL_CH_REFUSE:
+    case VEIL_CH_PING:
+    case VEIL_CH_PONG:
         if (len < VEIL_CH_OVERHEAD)
             return veil_error_set(VEIL_ETRUNCATED, "channel frame: type 0x%02x has %zu bytes, "
                                   "need at least %u (tag, nonce, type)", out->type, len,

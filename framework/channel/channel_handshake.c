@@ -240,6 +240,8 @@ static int check_peer(veil_channel *ch, const veil_ch_proof *proof, const veil_k
     if (rc < 0)
         return rc;
     memcpy(ch->stats.peer_identifier, view.info.identifier, sizeof ch->stats.peer_identifier);
+    if ((rc = veil__ch_heal_check_peer(ch)) < 0) /* a heal finds the same identity */
+        return rc;
     if ((rc = veil__contacts_check(known, &view, proof->history, proof->history_len)) < 0)
         return rc;
     veil_route route;
@@ -306,7 +308,7 @@ static int initiator_msg2(veil_channel *ch, veil_message *msg, const veil_ch_fra
     free(proof);
     if (rc == 0)
         rc = finish(ch, payload, plen, ch->policy);
-    if (rc == VEIL_EDENIED)
+    if (rc == VEIL_EDENIED || (ch->heal != NULL && ch->heal->mismatch))
         tell_refused(ch, msg);
     if (rc < 0) {
         veil_message_free(m);

@@ -43,7 +43,10 @@ enum {
     VEIL_CH_CLOSE = 0x11,    /* encrypted: empty */
     VEIL_CH_ACCEPT = 0x12,   /* encrypted: empty; responder's policy allowed */
     VEIL_CH_REFUSE = 0x13,   /* encrypted: code:u8 || the refusing policy's name */
+    VEIL_CH_PING = 0x14,     /* encrypted: token:u64be || dead_after_ms:u32be */
+    VEIL_CH_PONG = 0x15,     /* encrypted: token:u64be (the PING's) */
 };
+#define VEIL_CH_PING_BODY 12u
 
 /* Frames end with their type byte; encrypted frames are
  * ciphertext || tag || nonce:u64be || type, with AD = nonce || type.  The
@@ -172,7 +175,24 @@ enum {
     VEIL_CH_ST_WAIT_ACCEPT = 2,   /* initiator: sent msg 3, waiting */
     VEIL_CH_ST_OPEN = 3,
     VEIL_CH_ST_FAILED = 4,        /* initiator: its open reports rc/detail */
+    VEIL_CH_ST_RECONNECT = 5,     /* resilient initiator: waiting to re-dial */
 };
+
+/* A resilient initiator's healing state (channel_heal.c). */
+typedef struct veil_ch_heal {
+    veil_packed_route *route;     /* the route it was opened with */
+    char fallback[160];           /* the key agreement's name for the prologue */
+    char peer[VEIL_IDENTIFIER_LEN + 1]; /* the identity it must find again */
+    veil_trust_policy *policy;    /* checked again at every heal */
+    veil_secure_channel_event_fn on_event;
+    void *user;
+    veil_timer *timer;            /* the backoff delay */
+    uint32_t attempts;            /* failed attempts in this outage */
+    bool healing;                 /* lost its peer; not open again yet */
+    bool closed_told;
+    bool mismatch;                /* another identity answered: no more attempts */
+    char last[256];               /* why the last attempt failed */
+} veil_ch_heal;
 
 typedef struct veil_ch_settings {
     uint64_t rekey_interval;
@@ -182,6 +202,13 @@ typedef struct veil_ch_settings {
     uint32_t max_pending_listener; /* ... per listener */
     uint32_t cookie_threshold;    /* node's pending count that demands cookies */
     uint32_t max_opening;         /* initiators' handshakes in flight, per node */
+    /* keep-alive and healing (channel_alive.c, channel_heal.c) */
+    bool resilient;
+    uint32_t ping_interval_ms;    /* 0: no keep-alive (unless resilient) */
+    uint32_t dead_after_ms;
+    uint32_t backoff_min_ms, backoff_max_ms;
+    uint32_t max_attempts;        /* 0: never give up */
+    uint32_t peer_silence_max_ms; /* responder: cap on a peer's dead_after_ms */
 } veil_ch_settings;
 
 struct veil_channel;
@@ -338,6 +365,14 @@ typedef struct veil_channel {
     veil_ch_sender *senders;      /* VEIL_CH_SENDERS, made on the first send */
     unsigned senders_next;
     bool flow_logged;
+    /* keep-alive (channel_alive.c): the last authenticated frame's time,
+     * the periodic timer (initiator: PING; responder: the peer's silence
+     * bound once a PING set it), the silence that means dead */
+    uint64_t last_rx_ms;
+    veil_timer *alive_timer;
+    uint32_t alive_ms, dead_ms;
+    uint64_t ping_token;
+    veil_ch_heal *heal;           /* resilient initiators only */
 } veil_channel;
 
 /* secure_channel.c */
@@ -350,6 +385,9 @@ VEIL_CH_HIDDEN void veil__ch_keep_name(veil_channel *ch);
 VEIL_CH_HIDDEN int veil__ch_settings(veil_node *node, veil_ch_settings *out);
 /* The same from a configuration alone (no node: [key_agreement] unread). */
 VEIL_CH_HIDDEN int veil__ch_settings_from(const veil_config *cfg, veil_ch_settings *out);
+
+/* channel_config.c: the keep-alive and healing keys of [secure_channel]. */
+VEIL_CH_HIDDEN int veil__ch_heal_settings(const veil_config *cfg, veil_ch_settings *out);
 
 /* channel_ka.c: the node's key agreement instance; *fallback names the
  * plugin and its version for the prologue of a plugin without `describe`. */
@@ -470,6 +508,40 @@ VEIL_CH_HIDDEN void veil__ch_close_cause_default(veil_channel *ch);
  * node's stop. */
 VEIL_CH_HIDDEN void veil__ch_closed_notify(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_closesubs_free(veil_ch_node *n);
+/* A resilient channel lost its peer: the close subscribers hear it as
+ * RECONNECTING (once; it is announced again when it opens again). */
+VEIL_CH_HIDDEN void veil__ch_reconnecting_notify(veil_channel *ch, int reason,
+                                                 const char *detail);
+
+/* channel_alive.c: keep-alive.  start: arm the timer of an open channel
+ * (no-op without alive_ms); stop: cancel it; frame: a PING or PONG
+ * authenticated (the responder answers and bounds the peer's silence). */
+VEIL_CH_HIDDEN int veil__ch_alive_start(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_alive_stop(veil_channel *ch);
+VEIL_CH_HIDDEN int veil__ch_alive_frame(veil_channel *ch, uint8_t type, const uint8_t *body,
+                                        size_t len);
+
+/* channel_heal.c: resilient initiators.  setup: from set and the open's
+ * options, at the open; lost: the path to the peer is gone (lost route,
+ * silent peer): reconnect with backoff instead of closing (false: not
+ * resilient or not open yet: the caller closes as before); failed: an
+ * attempt failed (true: handled, the channel lives on or closed);
+ * opened: the handshake of a heal completed; stopped: the worker stops
+ * (CLOSED told, state freed). */
+/* Apply the open's options (NULL: none) to set and check the result. */
+VEIL_CH_HIDDEN int veil__ch_heal_options(veil_ch_settings *set,
+                                         const veil_secure_channel_options *o);
+VEIL_CH_HIDDEN void veil__ch_heal_free(veil_channel *ch);
+VEIL_CH_HIDDEN int veil__ch_heal_setup(veil_channel *ch, const veil_route *route,
+                                       const char *fallback,
+                                       const veil_secure_channel_options *opts);
+VEIL_CH_HIDDEN bool veil__ch_heal_lost(veil_channel *ch, int reason, const char *why);
+VEIL_CH_HIDDEN bool veil__ch_heal_failed(veil_channel *ch, int rc);
+VEIL_CH_HIDDEN void veil__ch_heal_opened(veil_channel *ch);
+VEIL_CH_HIDDEN void veil__ch_heal_stopped(veil_channel *ch);
+/* The peer after a heal's handshake: the same identifier as at the first
+ * open (VEIL_EAUTH otherwise). */
+VEIL_CH_HIDDEN int veil__ch_heal_check_peer(veil_channel *ch);
 
 /* channel_prologue.c */
 #define VEIL_CH_PROLOGUE_MAX 640u

@@ -182,6 +182,7 @@ static void tell(veil_channel *ch, veil_secure_channel_event_fn fn, int reason, 
     veil__ch_public(ch, &addr);
     veil_secure_channel_event ev = {
         &addr, ch->stats.peer_identifier, l->protocol, reason, detail,
+        fn == l->opts.on_open ? VEIL_SECURE_CHANNEL_OPENED : VEIL_SECURE_CHANNEL_CLOSED,
     };
     ch->refs++; /* the callback may close it */
     fn(ch->node, &ev, l->opts.user);

@@ -39,6 +39,11 @@ static bool route_starts_with(const veil_channel *ch, const veil_address *a)
 
 static void lost_one(veil_channel *ch, const char *route, const char *why)
 {
+    char text[VEIL_ADDRESS_TEXT_MAX + 384];
+    snprintf(text, sizeof text, "its route through '%s' was lost: %s", route, why);
+    /* A resilient channel that was open reconnects instead (channel_heal.c). */
+    if (ch->role == VEIL_KA_INITIATOR && veil__ch_heal_lost(ch, VEIL_ENOROUTE, text))
+        return;
     /* An initiator whose open is pending: its completion reports it and
      * stops the worker. */
     if (ch->role == VEIL_KA_INITIATOR && (ch->state != VEIL_CH_ST_OPEN || ch->waiting)) {
@@ -46,8 +51,6 @@ static void lost_one(veil_channel *ch, const char *route, const char *why)
                                          "during the handshake: %s", route, why));
         return;
     }
-    char text[VEIL_ADDRESS_TEXT_MAX + 384];
-    snprintf(text, sizeof text, "its route through '%s' was lost: %s", route, why);
     veil__ch_close_cause(ch, VEIL_ENOROUTE, text);
     if (ch->role == VEIL_KA_RESPONDER && ch->state != VEIL_CH_ST_OPEN)
         veil__ch_warn(ch->listener, "%s: closed: its route through '%s' was lost: %s",

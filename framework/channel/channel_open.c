@@ -121,6 +121,15 @@ int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
                                    veil_trust_policy *policy, veil_secure_channel_open_fn done,
                                    void *user, veil_address *channel)
 {
+    return veil_secure_channel_open_async_with(e, route, policy, NULL, done, user, channel);
+}
+
+int veil_secure_channel_open_async_with(veil_entity *e, const veil_route *route,
+                                        veil_trust_policy *policy,
+                                        const veil_secure_channel_options *opts,
+                                        veil_secure_channel_open_fn done, void *user,
+                                        veil_address *channel)
+{
     int rc = open_args("veil_secure_channel_open_async", e, route, policy, done != NULL,
                        channel);
     if (rc < 0)
@@ -131,6 +140,8 @@ int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
     void *inst;
     char fallback[160];
     rc = veil__ch_settings(node, &set);
+    if (rc == 0)
+        rc = veil__ch_heal_options(&set, opts);
     if (rc == 0)
         rc = veil__ch_ka_instance(node, &ka, &inst, fallback, sizeof fallback);
     if (rc < 0) {
@@ -143,7 +154,9 @@ int veil_secure_channel_open_async(veil_entity *e, const veil_route *route,
     ch->open_done = done;
     ch->open_user = user;
     ch->in_open_call = true;
-    if ((rc = veil__ch_pace_begin(ch, route, fallback)) < 0 && ch->state != VEIL_CH_ST_FAILED)
+    if ((rc = veil__ch_heal_setup(ch, route, fallback, opts)) < 0 ||
+        ((rc = veil__ch_pace_begin(ch, route, fallback)) < 0 &&
+         ch->state != VEIL_CH_ST_FAILED))
         veil__ch_fail(ch, rc); /* settles it */
     ch->in_open_call = false;
     if (ch->state == VEIL_CH_ST_FAILED && ch->open_timer == NULL) {
@@ -214,12 +227,20 @@ static void wait_done(veil_node *node, int rc, const veil_address *channel, cons
 int veil_secure_channel_open(veil_entity *e, const veil_route *route,
                              veil_trust_policy *policy, veil_address *channel)
 {
+    return veil_secure_channel_open_with(e, route, policy, NULL, channel);
+}
+
+int veil_secure_channel_open_with(veil_entity *e, const veil_route *route,
+                                  veil_trust_policy *policy,
+                                  const veil_secure_channel_options *opts, veil_address *channel)
+{
     open_wait w;
     veil_address pending;
     memset(&w, 0, sizeof w);
     int rc = open_args("veil_secure_channel_open", e, route, policy, true, channel);
     if (rc == 0)
-        rc = veil_secure_channel_open_async(e, route, policy, wait_done, &w, &pending);
+        rc = veil_secure_channel_open_async_with(e, route, policy, opts, wait_done, &w,
+                                                 &pending);
     if (rc < 0)
         return rc;
     veil_node *node = veil_entity_node(e);

@@ -21,7 +21,7 @@
 
 #include <string.h>
 
-#define PROLOGUE_VERSION 2u /* channel handshake version 3 */
+#define PROLOGUE_VERSION 3u /* channel handshake version 4 */
 static const char domain[] = "veil.channel.prologue";
 
 static int put_bytes(uint8_t *out, size_t cap, size_t *pos, const void *p, size_t n)

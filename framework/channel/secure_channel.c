@@ -34,7 +34,8 @@
 static const char *const settings_keys[] = {
     "rekey_interval", "handshake_timeout_ms", "max_message", "max_pending_handshakes",
     "max_pending_handshakes_per_listener", "cookie_threshold", "allowed_workers",
-    "max_opening_handshakes", NULL
+    "max_opening_handshakes", "resilient", "ping_interval_ms", "dead_after_ms",
+    "reconnect_min_ms", "reconnect_max_ms", "reconnect_attempts", "peer_silence_max_ms", NULL
 };
 
 static int pending_settings(const veil_config *cfg, veil_ch_settings *out)
@@ -81,6 +82,8 @@ int veil__ch_settings_from(const veil_config *cfg, veil_ch_settings *out)
                                   &v)) < 0)
         return rc;
     out->max_message = (size_t)v;
+    if ((rc = veil__ch_heal_settings(cfg, out)) < 0)
+        return rc;
     return pending_settings(cfg, out);
 }
 
@@ -167,6 +170,8 @@ static void ch_free(veil_channel *ch)
         veil_node_timer_cancel(ch->timer);
     veil__ch_pending_remove(ch);
     veil__ch_pace_end(ch);
+    veil__ch_alive_stop(ch);
+    veil__ch_heal_free(ch);
     if (ch->session != NULL)
         ch->ka->session_free(ch->session);
     veil__ch_keys_destroy(ch, true);
@@ -230,6 +235,9 @@ static void ch_stop(veil_context *ctx, void *state)
     if (ch->role == VEIL_KA_RESPONDER)
         veil__ch_tell_close(ch);
     veil__ch_closed_notify(ch);
+    veil__ch_alive_stop(ch);
+    if (ch->role == VEIL_KA_INITIATOR)
+        veil__ch_heal_stopped(ch);
     veil__ch_list_remove(&ch->shared->channels, ch, offsetof(veil_channel, in_all));
     if (ch->timer != NULL) {
         veil_node_timer_cancel(ch->timer);
@@ -368,6 +376,8 @@ int veil__ch_fail(veil_channel *ch, int rc)
     }
     free(ch->hs1);
     ch->hs1 = NULL;
+    if (ch->role == VEIL_KA_INITIATOR && veil__ch_heal_failed(ch, rc))
+        return 0; /* a heal's attempt: the next one is scheduled, or it closed */
     if (ch->role == VEIL_KA_INITIATOR) {
         if (ch->state == VEIL_CH_ST_FAILED)
             return 0;
@@ -420,6 +430,8 @@ int veil_secure_channel_close(veil_node *node, const veil_address *channel)
     int rc = 0;
     if (ch->state == VEIL_CH_ST_OPEN)
         rc = veil__ch_send_control(ch, VEIL_CH_CLOSE, NULL, 0);
+    if (ch->role == VEIL_KA_INITIATOR)
+        veil__ch_heal_stopped(ch); /* CLOSED is told now, never later */
     veil__ch_stop(ch);
     return rc;
 }

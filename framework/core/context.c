@@ -225,6 +225,15 @@ veil_node *veil_ctx_node(veil_context *ctx)
     return ctx->node;
 }
 
+int veil_ctx_set_paused(veil_context *ctx, int rc)
+{
+    if (ctx == NULL || rc > 0)
+        return veil_error_set(VEIL_EINVAL, "veil_ctx_set_paused: ctx must be set and rc 0 or a "
+                              "negative VEIL_E* code (got %d)", rc);
+    ctx->paused_rc = rc;
+    return 0;
+}
+
 void *veil_node_worker_state(const veil_node *node, const veil_address *a,
                              const veil_worker_ops *ops)
 {

@@ -283,9 +283,14 @@ int veil__router_send(veil_node *node, veil_message *msg)
         return veil_error_set(VEIL_EINVAL, "onward route is empty");
     }
     if (type == VEIL_ADDRESS_TYPE_LOCAL) {
-        if (veil__router_lookup(node, bytes, len) == NULL) {
+        veil_context *to = veil__router_lookup(node, bytes, len);
+        if (to == NULL || (to->paused_rc != 0 && to->addrs[0].len == len &&
+                           memcmp(to->addrs[0].bytes, bytes, len) == 0)) {
             format_front(msg, text, sizeof text);
             veil_message_free(msg);
+            if (to != NULL)
+                return veil_error_set(to->paused_rc, "'%s' takes no messages now (paused: %s)",
+                                      text, veil_strerror(to->paused_rc));
             return veil_error_set(VEIL_ENOROUTE, "no worker at address '%s'", text);
         }
     } else if (node->router.transports[type].fn == NULL) {

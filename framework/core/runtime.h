@@ -96,6 +96,8 @@ struct veil_context {
     unsigned n_sent_to;
     /* Frames passed on without a message (fastpath.c); NULL: none. */
     veil__frame_forward_fn frame_forward;
+    /* veil_ctx_set_paused: sends to addrs[0] fail with this (0: accepted) */
+    int paused_rc;
 };
 
 /* ---- access control (access.c) ---------------------------------------- */

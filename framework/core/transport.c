@@ -197,6 +197,23 @@ int veil_node_transport_connect(veil_node *node, const char *name, const char *w
     return ti->ops->connect(ti->inst, where, peer != NULL ? peer : &dummy);
 }
 
+int veil_node_transport_dial(veil_node *node, const veil_address *peer)
+{
+    struct veil_transports *t = node != NULL ? node->transports : NULL;
+    if (peer == NULL || peer->type == VEIL_ADDRESS_TYPE_LOCAL)
+        return veil_error_set(VEIL_EINVAL, "veil_node_transport_dial: a transport address is "
+                              "needed");
+    for (size_t i = 0; t != NULL && i < t->ninst; i++) {
+        const tp_instance *ti = &t->inst[i];
+        if (ti->ops->address_type == peer->type && ti->ops->connect != NULL) {
+            veil_address dummy;
+            return ti->ops->connect(ti->inst, peer->bytes, &dummy);
+        }
+    }
+    return veil_error_set(VEIL_ENOROUTE, "no started transport dials address type %u",
+                          peer->type);
+}
+
 int veil_node_transport_stats(veil_node *node, const char *name, veil_transport_stats *out)
 {
     tp_instance *ti;

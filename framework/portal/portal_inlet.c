@@ -17,7 +17,7 @@
 
 #include "portal_internal.h"
 
-enum { CH_NONE, CH_OPENING, CH_OPEN };
+enum { CH_NONE, CH_OPENING, CH_OPEN, CH_HEALING };
 
 typedef struct portal_inlet {
     portal_side side;
@@ -32,6 +32,7 @@ typedef struct portal_inlet {
     veil_address channel;   /* while CH_OPENING: the pending open's handle */
     veil_route route;       /* [channel, outlet] */
     uint32_t next_id;
+    bool resilient;         /* its channel heals */
 } portal_inlet;
 
 static int inlet_handle(veil_context *ctx, void *state, veil_message *msg);
@@ -100,15 +101,45 @@ static int dial_first(portal_inlet *in)
                                        NULL);
 }
 
+/* A resilient channel opened again, or gave up (RECONNECTING comes to
+ * on_channel_close, as every channel's close does). */
+static void on_channel_event(veil_node *node, const veil_secure_channel_event *ev, void *user)
+{
+    portal_inlet *in = user;
+    char a[VEIL_ADDRESS_TEXT_MAX + 1];
+    (void)node;
+    if (!veil_address_equal(ev->channel, &in->channel))
+        return;
+    veil_address_format(&in->channel, a, sizeof a);
+    if (ev->kind == VEIL_SECURE_CHANNEL_OPENED && in->ch == CH_HEALING) {
+        plog(VEIL_LOG_INFO, "inlet %s: channel %s to the outlet open again", in->side.name, a);
+        in->ch = CH_OPEN;
+        for (uint32_t i = in->side.n; i-- > 0;)
+            if (i < in->side.n && in->side.streams[i]->route == NULL)
+                stream_go(in, in->side.streams[i]);
+    } else if (ev->kind == VEIL_SECURE_CHANNEL_CLOSED && in->ch != CH_NONE) {
+        plog(ev->reason == VEIL_ESTOPPED ? VEIL_LOG_INFO : VEIL_LOG_WARN,
+             "inlet %s: channel %s closed (%s%s%s): its %u streams reset",
+             in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
+             ev->detail[0] ? ": " : "", ev->detail, in->side.n);
+        in->ch = CH_NONE;
+        portal_side_reset_channel(&in->side, NULL, "no channel to the outlet");
+    }
+}
+
 static int channel_open(portal_inlet *in)
 {
     veil_trust_policy *p = NULL;
+    veil_secure_channel_options co = { .size = sizeof co, .resilient = in->resilient,
+                                       .on_event = on_channel_event, .user = in };
     int rc = dial_first(in);
     if (rc == 0)
         rc = in->policy(in->side.node, in->policy_user, &p);
     if (rc == 0)
-        rc = veil_secure_channel_open_async(in->entity, &in->to, p, channel_done, in,
-                                            &in->channel);
+        rc = in->resilient ? veil_secure_channel_open_async_with(in->entity, &in->to, p, &co,
+                                                                 channel_done, in, &in->channel)
+                           : veil_secure_channel_open_async(in->entity, &in->to, p, channel_done,
+                                                            in, &in->channel);
     if (rc != 0) {
         plog(VEIL_LOG_WARN, "inlet %s: cannot open a channel: %s", in->side.name,
              veil_last_error());
@@ -127,6 +158,15 @@ static void on_channel_close(veil_node *node, const veil_secure_channel_event *e
     if (in->ch != CH_OPEN || !veil_address_equal(ev->channel, &in->channel))
         return;
     veil_address_format(&in->channel, a, sizeof a);
+    if (ev->kind == VEIL_SECURE_CHANNEL_RECONNECTING) {
+        /* The old session's bytes in flight are gone: a stream cannot go
+         * on where it was.  New connections wait for the heal. */
+        plog(VEIL_LOG_WARN, "inlet %s: channel %s reconnecting (%s: %s): its %u streams reset",
+             in->side.name, a, veil_strerror(ev->reason), ev->detail, in->side.n);
+        in->ch = CH_HEALING;
+        portal_side_reset_channel(&in->side, &in->channel, "the channel is reconnecting");
+        return;
+    }
     plog(ev->reason == VEIL_ESTOPPED ? VEIL_LOG_INFO : VEIL_LOG_WARN, /* a node stop is no news */
          "inlet %s: channel %s is gone (%s%s%s): its %u streams reset",
          in->side.name, a, ev->reason != 0 ? veil_strerror(ev->reason) : "closed locally",
@@ -212,6 +252,12 @@ static void inlet_free(portal_inlet *in)
 {
     if (in->ch == CH_OPENING && veil_secure_channel_open_cancel(in->side.node, &in->channel) != 0)
         plog(VEIL_LOG_DEBUG, "inlet %s: no open to cancel", in->side.name);
+    if (in->resilient && (in->ch == CH_OPEN || in->ch == CH_HEALING)) {
+        in->ch = CH_NONE; /* its events point at us: they end with this close */
+        if (veil_secure_channel_close(in->side.node, &in->channel) != 0)
+            plog(VEIL_LOG_DEBUG, "inlet %s: closing its channel: %s", in->side.name,
+                 veil_last_error());
+    }
     portal_side_fini(&in->side);
     if (in->lwatch != NULL)
         veil_node_watch_remove(in->lwatch);
@@ -266,6 +312,11 @@ int veil_portal_inlet_open(veil_node *node, const veil_portal_inlet_options *o)
     in->entity = o->entity;
     in->policy = o->policy;
     in->policy_user = o->policy_user;
+    bool by_config = false; /* [secure_channel] resilient makes every channel heal */
+    if (veil_config_get_bool(veil_node_config(node), "secure_channel", "resilient", false,
+                             &by_config) != 0)
+        by_config = false; /* the channel's open reports the bad value */
+    in->resilient = o->resilient || by_config;
     veil_route_copy(&in->to, o->route);
     int rc = veil_address_parse(&in->outlet, o->outlet);
     if (rc == 0)

@@ -278,7 +278,7 @@ printf '[node]\nqueue_limit = 0\n' >"$tmp/c2.conf"
 run 1 "veil: config check: $tmp/c2.conf:2: [node] queue_limit = '0': expected an integer from 1 to 1073741824" \
     "$veil" config check "$tmp/c2.conf"
 printf '# ok\n[secure_channel]\nrekey_interval = 1000\nrekey = 5\n' >"$tmp/c3.conf"
-run 1 "veil: config check: $tmp/c3.conf:4: unknown key 'rekey' in [secure_channel] (accepted: rekey_interval, handshake_timeout_ms, max_message, max_pending_handshakes, max_pending_handshakes_per_listener, cookie_threshold, allowed_workers, max_opening_handshakes)" \
+run 1 "veil: config check: $tmp/c3.conf:4: unknown key 'rekey' in [secure_channel] (accepted: rekey_interval, handshake_timeout_ms, max_message, max_pending_handshakes, max_pending_handshakes_per_listener, cookie_threshold, allowed_workers, max_opening_handshakes, resilient, ping_interval_ms, dead_after_ms, reconnect_min_ms, reconnect_max_ms, reconnect_attempts, peer_silence_max_ms)" \
     "$veil" config check "$tmp/c3.conf"
 printf '[identity]\nclock_skew = 1y\n' >"$tmp/c4.conf"
 run 1 "veil: config check: $tmp/c4.conf:2: [identity] clock_skew = '1y': expected an integer with optional suffix k, m or g (x1024, x1024^2, x1024^3)" \

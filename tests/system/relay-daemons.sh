@@ -27,10 +27,7 @@ fi
 VEIL_TEST_PASS=relay-test
 export VEIL_TEST_PASS
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
-
-# conf NAME LISTEN EXTRA
-conf() { daemon_conf "$1" "$2
-$3"; }
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/relay-lib.sh"
 
 # wait_list NAME PATTERN [TRIES]: until `veil relay list` on NAME shows PATTERN
 # (every 0.05 s, 200 tries = 10 s by default).
@@ -49,33 +46,8 @@ wait_list() {
 
 echo "1..18"
 
-for d in m r a; do
-    conf $d "" ""
-    "$veil" vault create -c "$tmp/$d.conf" >/dev/null 2>"$tmp/err" &&
-        "$veil" identity create -c "$tmp/$d.conf" >"$tmp/$d.id" 2>"$tmp/err" ||
-        { echo "Bail out! making $d's identity: $(cat "$tmp/err")"; exit 1; }
-done
-m=$(cat "$tmp/m.id")
-r=$(cat "$tmp/r.id")
-a=$(cat "$tmp/a.id")
-
-relay_conf() {
-    conf m "[transport.tcp]
-listen = 127.0.0.1:$1" "[node]
-relay = true
-
-[listener.relay_listener]
-trust = everyone
-allowed_workers = relay_registry
-
-[relay]
-max_names = 16
-max_per_identity = 2"
-}
-relay_conf 0
-check "the relay daemon starts" start m
-port=$(sed -n 's/.*tcp: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/m.log" | head -n 1)
-relay_conf "$port"   # a restart keeps the port
+relay_identities
+relay_start
 
 conf r "" "[listener.bob]
 trust = $a

@@ -158,6 +158,13 @@ VEIL_EXPORT const veil_address *veil_ctx_addresses(const veil_context *ctx, size
  * (docs/ARCHITECTURE.md, "Access control").  VEIL_ENOTFOUND when ctx does
  * not own a. */
 VEIL_EXPORT int veil_ctx_set_local_only(veil_context *ctx, const veil_address *a) VEIL_WUR;
+/* Pause the context's primary address: while rc is negative, a send whose
+ * first hop is that address fails at the sender with rc (nothing is
+ * queued); 0 takes messages again.  Its other addresses are not affected.
+ * A worker that cannot carry messages for a while (a secure channel that
+ * is reconnecting: VEIL_EAGAIN) refuses them up front instead of dropping
+ * them after the sender was told they were sent.  VEIL_EINVAL. */
+VEIL_EXPORT int veil_ctx_set_paused(veil_context *ctx, int rc) VEIL_WUR;
 VEIL_EXPORT veil_node *veil_ctx_node(veil_context *ctx);
 /* A mailbox context at a new address (NULL: random "app_..." address) for
  * application code that wants its own inbox; free with veil_ctx_free. */

@@ -47,6 +47,15 @@ typedef struct veil_portal_inlet_options {
      * before each channel open, and its send queue gates reading from
      * sockets (backpressure up to the transport); NULL: neither. */
     const char *transport;
+    /* The channel heals (veil_secure_channel_options.resilient, the
+     * keep-alive and backoff of [secure_channel]): when it loses its peer
+     * the streams on it are reset (their bytes in flight are gone with the
+     * old session), connections accepted while it reconnects wait for it,
+     * and new ones go through it again once it opened; if it gives up,
+     * the waiting ones are reset and the next connection opens a new
+     * channel.  false: a dead channel resets its streams and the next
+     * connection opens a new one. */
+    bool resilient;
 } veil_portal_inlet_options;
 
 typedef struct veil_portal_outlet_options {

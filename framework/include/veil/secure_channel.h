@@ -41,7 +41,19 @@ typedef struct veil_secure_channel_event {
      *   other VEIL_E*   the channel failed (detail says how) */
     int reason;
     const char *detail;
+    /* What happened (VEIL_SECURE_CHANNEL_OPENED, _RECONNECTING, _CLOSED):
+     * a listener's on_open / on_close get OPENED / CLOSED; a resilient
+     * channel's on_event all three; node-wide close subscribers
+     * (veil_secure_channel_on_close) CLOSED, or RECONNECTING when a
+     * resilient channel lost its peer (what rode on it is gone). */
+    int kind;
 } veil_secure_channel_event;
+
+enum {
+    VEIL_SECURE_CHANNEL_OPENED = 1,
+    VEIL_SECURE_CHANNEL_RECONNECTING = 2,
+    VEIL_SECURE_CHANNEL_CLOSED = 3,
+};
 
 typedef void (*veil_secure_channel_event_fn)(veil_node *node,
                                              const veil_secure_channel_event *ev,
@@ -123,6 +135,55 @@ VEIL_EXPORT int veil_secure_channel_open_cancel(veil_node *node,
 VEIL_EXPORT int veil_secure_channel_open(veil_entity *e, const veil_route *route,
                                          veil_trust_policy *policy,
                                          veil_address *channel) VEIL_WUR;
+/* ---- resilient channels (docs/ARCHITECTURE.md, "Channels that heal") -----
+ * A resilient initiator channel survives the loss of its route: when the
+ * route is lost (a transport reports the connection gone) or the peer is
+ * silent for dead_after_ms (keep-alive PINGs go every ping_interval_ms,
+ * end to end, encrypted), it keeps its addresses and re-runs a fresh
+ * handshake over the same route after a jittered backoff delay in
+ * [backoff_min_ms, backoff_max_ms] (doubling per failed attempt), until it
+ * opens again or max_attempts attempts failed (0: never gives up).  The
+ * peer must prove the SAME identity (identifier) as at the first open (a
+ * rotation of it is the same identifier): another one is refused and the
+ * channel closes with VEIL_EAUTH.  While reconnecting, a send into the
+ * channel fails at once with VEIL_EAGAIN (nothing is queued or delivered
+ * for it).  on_event gets OPENED (after each heal; the first open is
+ * reported by the open's completion), RECONNECTING (reason and detail: why
+ * the path was lost) and CLOSED once at the end (reason: 0 closed locally,
+ * VEIL_ECLOSED the peer closed it, VEIL_ETIMEDOUT gave up after
+ * max_attempts, VEIL_EAUTH another identity answered, VEIL_ESTOPPED the
+ * node stopped, or the refusal's code: VEIL_EDENIED, VEIL_EREVOKED, ...).
+ * CLOSED for veil_secure_channel_close is told inside that call; on_event
+ * is never called after CLOSED.
+ * A field left 0 takes [secure_channel]'s value (docs/CONFIG.md). */
+typedef struct veil_secure_channel_options {
+    size_t size;                  /* sizeof(veil_secure_channel_options) */
+    bool resilient;
+    uint32_t ping_interval_ms;    /* keep-alive period (also without resilient) */
+    uint32_t dead_after_ms;       /* silence that declares the path dead */
+    uint32_t backoff_min_ms, backoff_max_ms;
+    uint32_t max_attempts;        /* reconnect attempts per outage (0: never give up) */
+    veil_secure_channel_event_fn on_event; /* optional; runs on the node's thread */
+    void *user;                   /* for on_event: valid until CLOSED was told */
+} veil_secure_channel_options;
+
+/* veil_secure_channel_open_async / veil_secure_channel_open with options
+ * (NULL: as without; VEIL_EINVAL when opts->size is too small or a value
+ * is out of range: backoff_min_ms > backoff_max_ms, dead_after_ms not
+ * above ping_interval_ms). */
+VEIL_EXPORT int veil_secure_channel_open_async_with(
+    veil_entity *e, const veil_route *route, veil_trust_policy *policy,
+    const veil_secure_channel_options *opts, veil_secure_channel_open_fn done, void *user,
+    veil_address *channel) VEIL_WUR;
+VEIL_EXPORT int veil_secure_channel_open_with(veil_entity *e, const veil_route *route,
+                                              veil_trust_policy *policy,
+                                              const veil_secure_channel_options *opts,
+                                              veil_address *channel) VEIL_WUR;
+/* Is the channel at this address reconnecting?  1 reconnecting, 0 open,
+ * VEIL_ENOTFOUND. */
+VEIL_EXPORT int veil_secure_channel_reconnecting(veil_node *node,
+                                                 const veil_address *channel) VEIL_WUR;
+
 /* ---- flow control (docs/ARCHITECTURE.md, "Access control") ---------------
  * A message a channel decrypted may reach only (1) the local addresses the
  * channel allows ("allowed workers") and (2) the reply path: a local

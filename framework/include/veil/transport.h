@@ -92,6 +92,13 @@ VEIL_EXPORT int veil_node_transport_listen(veil_node *node, const char *name,
 VEIL_EXPORT int veil_node_transport_connect(veil_node *node, const char *name,
                                             const char *where,
                                             veil_address *peer) VEIL_WUR;
+/* Connect to peer (a transport address, e.g. 1#127.0.0.1:4000) with the
+ * started transport of its address type, as veil_node_transport_connect
+ * does (an existing connection is kept; from inside the loop the dial goes
+ * on in the background).  What re-dials a lost first hop without
+ * auto_connect.  VEIL_ENOROUTE when no started transport has that type,
+ * VEIL_EINVAL for a local address, else the transport's error. */
+VEIL_EXPORT int veil_node_transport_dial(veil_node *node, const veil_address *peer) VEIL_WUR;
 /* VEIL_EUNSUPPORTED when the transport keeps no counters. */
 VEIL_EXPORT int veil_node_transport_stats(veil_node *node, const char *name,
                                           veil_transport_stats *out) VEIL_WUR;

@@ -117,7 +117,7 @@ static void test_prologue_bytes(void **state)
     uint8_t out[VEIL_CH_PROLOGUE_MAX];
     size_t n = 0;
     static const uint8_t example[58] = {
-        0x02, 0x15, 'v', 'e', 'i', 'l', '.', 'c', 'h', 'a', 'n', 'n', 'e', 'l', '.', 'p',
+        0x03, 0x15, 'v', 'e', 'i', 'l', '.', 'c', 'h', 'a', 'n', 'n', 'e', 'l', '.', 'p',
         'r', 'o', 'l', 'o', 'g', 'u', 'e', 0x00, 0x03, 'b', 'o', 'b', 0x1c, 'N', 'o', 'i',
         's', 'e', '_', 'X', 'X', '_', '2', '5', '5', '1', '9', '_', 'A', 'E', 'S', 'G', 'C',
         'M', '_', 'S', 'H', 'A', '2', '5', '6', 0x00,

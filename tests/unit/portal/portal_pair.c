@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -29,6 +30,8 @@ void pair_round(pair *p)
 {
     assert_int_equal(veil_node_run_once(p->a, 1), 0);
     assert_int_equal(veil_node_run_once(p->b, 1), 0);
+    if (p->proxied)
+        tcp_proxy_pump(&p->px);
 }
 
 static void on_open(veil_node *node, const veil_secure_channel_event *ev, void *user)
@@ -54,6 +57,7 @@ static void a_closed(veil_node *node, const veil_secure_channel_event *ev, void 
     p->a_closes++;
     p->a_reason = ev->reason;
     p->a_closed = *ev->channel;
+    p->a_kind = ev->kind;
 }
 
 static void b_closed(veil_node *node, const veil_secure_channel_event *ev, void *user)
@@ -129,9 +133,15 @@ void pair_up(pair *p, const pair_opts *o)
     assert_int_equal(veil_entity_open(p->a, NULL, NULL, VEIL_ENTITY_CREATE, &p->ea), 0);
     node_b(p, o, &bound);
     snprintf(text, sizeof text, "1#%s => listener", bound.bytes);
+    if (o->proxied) { /* "1#127.0.0.1:PORT": B's port behind the proxy */
+        p->proxied = true;
+        tcp_proxy_start(&p->px, (uint16_t)atoi(strrchr(bound.bytes, ':') + 1));
+        snprintf(text, sizeof text, "1#127.0.0.1:%u => listener", p->px.port);
+    }
     assert_int_equal(veil_route_parse(&r, text), 0);
     veil_portal_inlet_options io = { sizeof io, "inlet", o->ipv6 ? "[::1]:0" : "127.0.0.1:0",
-                                     &r, "outlet", p->ea, trust_b, p, o->inlet_max, "tcp" };
+                                     &r, "outlet", p->ea, trust_b, p, o->inlet_max, "tcp",
+                                     o->resilient };
     assert_int_equal(veil_portal_inlet_open(p->a, &io), 0);
     assert_int_equal(veil_secure_channel_on_close(p->a, a_closed, p), 0);
     assert_int_equal(veil_portal_inlet_stats(p->a, "inlet", &s), 0);
@@ -151,6 +161,8 @@ void pair_down(pair *p)
     assert_int_equal(veil_node_free(p->b), 0);
     if (p->tls >= 0)
         close(p->tls);
+    if (p->proxied)
+        tcp_proxy_stop(&p->px);
 }
 
 int pair_client(pair *p)

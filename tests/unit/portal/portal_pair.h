@@ -13,6 +13,8 @@
 
 #include <veil/veil.h>
 
+#include "tcp_proxy.h"
+
 #define PAIR_CHANNELS 8
 
 typedef struct pair_opts {
@@ -20,6 +22,8 @@ typedef struct pair_opts {
     bool allow_stranger;              /* the outlet allows only another identity */
     bool target_down;                 /* nobody listens at the outlet's target */
     bool ipv6;                        /* inlet from [::1]:0, target on [::1] */
+    bool resilient;                   /* the inlet's channel heals */
+    bool proxied;                     /* A reaches B through a tcp_proxy (px) */
 } pair_opts;
 
 typedef struct pair {
@@ -36,6 +40,9 @@ typedef struct pair {
     int a_reason, b_reason;
     unsigned a_closes, b_closes;
     veil_address a_closed;
+    int a_kind;                       /* ... and its kind */
+    bool proxied;
+    tcp_proxy px;                     /* A's way to B when proxied */
 } pair;
 
 /* Build it (asserted); the inlet is "inlet" on A, the outlet "outlet" on B. */

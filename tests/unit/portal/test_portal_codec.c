@@ -122,7 +122,7 @@ static void test_open_close_errors(void **state)
     assert_error(veil_portal_outlet_open(node, &o), VEIL_EINVAL,
                  "portal outlet: missing option (address, to, policy)");
     veil_portal_inlet_options in = { sizeof in, "web", "127.0.0.1:0", NULL, "web", NULL, NULL,
-                                     NULL, 0, NULL };
+                                     NULL, 0, NULL, false };
     assert_error(veil_portal_inlet_open(node, &in), VEIL_EINVAL,
                  "portal inlet: missing option (address, from, route, outlet, entity, policy)");
     /* addresses: IPv6 in brackets, numeric for an inlet */
@@ -154,7 +154,7 @@ static void test_open_close_errors(void **state)
     };
     for (size_t i = 0; i < sizeof bad_from / sizeof bad_from[0]; i++) {
         veil_portal_inlet_options b = { sizeof b, "web", bad_from[i].from, &r, "web", e,
-                                        no_policy, NULL, 0, NULL };
+                                        no_policy, NULL, 0, NULL, false };
         assert_error(veil_portal_inlet_open(node, &b), VEIL_EINVAL, bad_from[i].detail);
     }
     veil_entity_close(e);

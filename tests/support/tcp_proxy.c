@@ -1,0 +1,140 @@
+/* The test TCP proxy (tcp_proxy.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tcp_proxy.h"
+
+uint64_t tcp_proxy_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct sockaddr_in loopback(uint16_t port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    return a;
+}
+
+void tcp_proxy_listen(tcp_proxy *p)
+{
+    struct sockaddr_in a = loopback(p->port);
+    socklen_t sl = sizeof a;
+    int one = 1;
+    assert_true(p->lfd < 0);
+    p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(p->lfd >= 0);
+    assert_int_equal(setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sl), 0);
+    assert_int_equal(listen(p->lfd, 64), 0);
+    assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &sl), 0);
+    p->port = ntohs(a.sin_port);
+}
+
+void tcp_proxy_start(tcp_proxy *p, uint16_t backend)
+{
+    memset(p, 0, sizeof *p);
+    p->lfd = -1;
+    p->backend = backend;
+    for (int i = 0; i < TCP_PROXY_CONNS; i++)
+        p->c[i] = p->s[i] = -1;
+    tcp_proxy_listen(p);
+}
+
+static void drop(tcp_proxy *p, int i)
+{
+    if (p->c[i] >= 0)
+        close(p->c[i]);
+    if (p->s[i] >= 0)
+        close(p->s[i]);
+    p->c[i] = p->s[i] = -1;
+}
+
+void tcp_proxy_cut(tcp_proxy *p)
+{
+    for (int i = 0; i < TCP_PROXY_CONNS; i++)
+        drop(p, i);
+}
+
+void tcp_proxy_refuse(tcp_proxy *p)
+{
+    if (p->lfd >= 0)
+        close(p->lfd);
+    p->lfd = -1;
+}
+
+void tcp_proxy_stop(tcp_proxy *p)
+{
+    tcp_proxy_cut(p);
+    tcp_proxy_refuse(p);
+}
+
+static void take(tcp_proxy *p, int c)
+{
+    if (p->accepted < TCP_PROXY_ACCEPTS)
+        p->accepted_ms[p->accepted] = tcp_proxy_now_ms();
+    p->accepted++;
+    if (p->slam) {
+        close(c);
+        return;
+    }
+    struct sockaddr_in a = loopback(p->backend);
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) { /* backend down: refuse */
+        close(s);
+        close(c);
+        return;
+    }
+    for (int i = 0; i < TCP_PROXY_CONNS; i++)
+        if (p->c[i] < 0) {
+            p->c[i] = c;
+            p->s[i] = s;
+            return;
+        }
+    fail_msg("tcp_proxy: more than %d connections", TCP_PROXY_CONNS);
+}
+
+/* Move what from has now to to; false when either end is gone. */
+static bool move(int from, int to)
+{
+    char buf[65536];
+    ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+        return false;
+    for (ssize_t off = 0; n > 0 && off < n;) { /* loopback: blocking sends finish */
+        ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return true;
+}
+
+void tcp_proxy_pump(tcp_proxy *p)
+{
+    int c;
+    while (p->lfd >= 0 && (c = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+        take(p, c);
+    if (p->frozen)
+        return;
+    for (int i = 0; i < TCP_PROXY_CONNS; i++)
+        if (p->c[i] >= 0 && (!move(p->c[i], p->s[i]) || !move(p->s[i], p->c[i])))
+            drop(p, i);
+}
