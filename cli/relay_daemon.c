@@ -15,7 +15,8 @@
 #define REGISTRANTS_MAX 64u
 
 static const char *const relay_keys[] = { "registry", "forward", "max_names", "max_per_identity",
-                                          "refusals_per_second", "registrants", "reserve", NULL };
+                                          "refusals_per_second", "registrants", "reserve",
+                                          "restart_hold_ms", NULL };
 static const char *const register_keys[] = { "relay", "listener", "relay_identity",
                                              "keepalive_ms", "registry", NULL };
 
@@ -74,6 +75,8 @@ static int relay_options(const veil_config *cfg, veil_relay_registry_options *o,
         rc = uint_key(cfg, "relay", "max_per_identity", 65536, &o->max_per_identity);
     if (rc == 0)
         rc = uint_key(cfg, "relay", "refusals_per_second", 100000, &o->refusals_per_second);
+    if (rc == 0)
+        rc = uint_key(cfg, "relay", "restart_hold_ms", 86400000, &o->restart_hold_ms);
     if (rc == 0)
         rc = veil_config_get_bool(cfg, "node", "relay", false, &on);
     if (rc == 0 && !on)
