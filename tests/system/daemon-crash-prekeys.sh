@@ -14,23 +14,8 @@
 #    tests/unit/x3dh/test_x3dh_keep);
 # every tenth time bob is started to the end and a channel opens.  The run
 # must have consumed OPKs, or it proves nothing.  Speaks TAP.
-set -u
-top=${VEIL_TOP_BUILDDIR:-.}
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
-veil=$top/veil
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-crash-prekeys.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-unset VEIL_CONF VEIL_LOG
-if ! have vault-file tcp x3dh policies store-sqlite; then
-    echo "1..0 # SKIP needs the file vault, tcp, x3dh, the policies and the sqlite store"
-    exit 0
-fi
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+daemon_test_setup crash-prekeys "the file vault, tcp, x3dh, the policies and the sqlite store" vault-file tcp x3dh policies store-sqlite
 if ! command -v sqlite3 >/dev/null 2>&1; then
     echo "1..0 # SKIP the sqlite3 program is not installed (apt-get install sqlite3)"
     exit 0
@@ -39,7 +24,6 @@ VEIL_TEST_PASS=daemon-crash-prekeys
 export VEIL_TEST_PASS
 RUNS=${VEIL_CRASH_RUNS:-100}
 
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
 conf() {
     daemon_conf "$1" "
 [key_agreement]
