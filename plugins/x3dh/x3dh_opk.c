@@ -108,16 +108,26 @@ static int set_issued(opk_pool *p, opk_slot *o, uint64_t now)
     return put_rec(p, o, now);
 }
 
+/* Destroy o's secret, then delete its (DEAD) record; a secret the vault
+ * could not destroy (a failed write of a persistent vault) keeps its DEAD
+ * record, so the next start destroys it. */
+static void drop_secret(opk_pool *p, opk_slot *o)
+{
+    int rc = p->vault_gone ? 0 : veil__secret_drop(p->v, &o->key);
+    o->key = 0;
+    if (rc == 0)
+        x3dh_keep_forget(p->keep, 'o', o->id);
+}
+
 /* Remove slot i for good: record marked DEAD first (kept), then the
  * secret destroyed, then the record deleted. */
 static int kill_at(opk_pool *p, size_t i)
 {
-    uint32_t id = p->slot[i].id;
-    int rc = x3dh_keep_kill(p->keep, 'o', id, &p->slot[i].ver);
+    int rc = x3dh_keep_kill(p->keep, 'o', p->slot[i].id, &p->slot[i].ver);
     if (rc < 0)
         return rc;
+    drop_secret(p, &p->slot[i]);
     remove_at(p, i);
-    x3dh_keep_forget(p->keep, 'o', id);
     return 0;
 }
 
@@ -194,9 +204,7 @@ void opk_pool_expire(opk_pool *p, uint64_t now)
             /* best effort when kept: a record left behind (or DEAD) is
              * cleaned up at the next start */
             (void)x3dh_keep_kill(p->keep, 'o', o->id, &o->ver);
-            if (!p->vault_gone)
-                veil__secret_drop(p->v, &o->key);
-            x3dh_keep_forget(p->keep, 'o', o->id);
+            drop_secret(p, o);
             p->issued--;
             p->expired++;
             continue;

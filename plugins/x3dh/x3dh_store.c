@@ -155,9 +155,9 @@ static void retire_spk(x3dh_store *s, spk_slot *p)
 {
     x3dh_keep_meta *m = &s->keep.m;
     (void)x3dh_keep_kill(&s->keep, 's', p->id, &p->ver); /* best effort: see opk expiry */
-    if (!s->vault_gone)
-        veil__secret_drop(s->v, &p->key);
-    x3dh_keep_forget(&s->keep, 's', p->id);
+    if ((s->vault_gone ? 0 : veil__secret_drop(s->v, &p->key)) == 0)
+        x3dh_keep_forget(&s->keep, 's', p->id); /* else DEAD: destroyed at the next start */
+    p->key = 0;
     m->retired[m->retired_next] = p->id;
     m->retired_next = (uint8_t)((m->retired_next + 1u) % SPK_RETIRED);
     if (m->nretired < SPK_RETIRED)

