@@ -19,6 +19,7 @@
 #include <veil/store.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NS "veil.relay"
@@ -73,9 +74,15 @@ void veil__relay_persist_unbind(veil_node *node, const char *name)
                  veil_last_error());
 }
 
+typedef struct kept_name {
+    char name[VEIL_RELAY_NAME_MAX + 1];
+    char owner[VEIL_IDENTIFIER_LEN + 1];
+} kept_name;
+
+/* The records read (fn is called after the walk: it may write the store). */
 typedef struct load_arg {
-    veil__relay_restore_fn fn;
-    void *arg;
+    kept_name *v;
+    size_t n, cap;
 } load_arg;
 
 static int load_one(void *arg, const char *key, const uint8_t *value, size_t len,
@@ -83,24 +90,36 @@ static int load_one(void *arg, const char *key, const uint8_t *value, size_t len
 {
     (void)version;
     load_arg *a = arg;
-    char owner[VEIL_IDENTIFIER_LEN + 1];
     if (!veil_relay_name_valid(key) || len != REC_LEN || value[0] != REC_VERSION ||
         !identifier_ok((const char *)value + 1, len - 1u)) {
         veil_log(VEIL_LOG_WARN, "relay", "store record " NS "/%s is not a version-1 "
                  "registration (a valid name, then an identifier): ignored", key);
         return 0;
     }
-    memcpy(owner, value + 1, len - 1u);
-    owner[len - 1u] = '\0';
-    a->fn(a->arg, key, owner);
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2u : 16u;
+        kept_name *v = realloc(a->v, cap * sizeof *v);
+        if (v == NULL)
+            return veil_error_set(VEIL_ENOMEM, "relay registry: out of memory reading kept "
+                                  "names");
+        a->v = v;
+        a->cap = cap;
+    }
+    kept_name *k = &a->v[a->n++];
+    snprintf(k->name, sizeof k->name, "%s", key);
+    memcpy(k->owner, value + 1, len - 1u);
+    k->owner[len - 1u] = '\0';
     return 0;
 }
 
 int veil__relay_persist_load(veil_node *node, veil__relay_restore_fn fn, void *arg)
 {
     veil_store *s = kept(node);
-    load_arg a = { fn, arg };
+    load_arg a = { 0 };
     int rc = s != NULL ? veil_store_list(s, NS, "", load_one, &a) : 0;
+    for (size_t i = 0; rc == 0 && i < a.n; i++)
+        fn(arg, a.v[i].name, a.v[i].owner);
+    free(a.v);
     return rc < 0 ? veil_error_wrap(rc, "relay registry: reading the names kept in the node's "
                                     "store (namespace " NS ")")
                   : 0;

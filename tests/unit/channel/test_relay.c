@@ -524,6 +524,21 @@ static void test_names_kept_across_restart(void **state)
     assert_int_equal(ask(&n, n.r, n.re, req, len, &rch), VEIL_RELAY_OK); /* drops carol's */
     relay_restart(&n, &o);
     assert_int_equal(ask(&n, n.a, n.ce, req, len, &cch), VEIL_RELAY_TAKEN); /* R's, kept */
+
+    /* more kept names than max_names after a restart: the surplus is
+     * dropped and its record deleted (not back at the next start) */
+    uint8_t req2[80];
+    size_t len2 = req_of(req2, 1, VEIL_RELAY_REGISTER, "bob2");
+    assert_int_equal(ask(&n, n.r, n.re, req, len, &rch), VEIL_RELAY_OK);
+    assert_int_equal(ask(&n, n.r, n.re, req2, len2, &rch), VEIL_RELAY_OK);
+    veil_relay_registry_options one = o;
+    one.max_names = 1;
+    relay_restart(&n, &one);
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 1);
+    relay_restart(&n, &o);
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 1);
     net_down(&n);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", relay_state_dir);
     assert_int_equal(system(cmd), 0);
