@@ -23,9 +23,9 @@
  * its vault secret is destroyed, then the record deleted; a DEAD record
  * found at start has its secret destroyed then.
  *
- * Kept only when the vault persists its secrets (not the software vault)
- * and the node's store is not the memory store; otherwise every call here
- * is a no-op and keys are ephemeral, as before. */
+ * Kept only when the vault keeps X25519 secrets (not the software or
+ * pkcs11 vault: x3dh_service.c) and the node's store is not memory;
+ * otherwise every call here is a no-op and keys are ephemeral, as before. */
 #ifndef VEIL_X3DH_KEEP_H
 #define VEIL_X3DH_KEEP_H
 

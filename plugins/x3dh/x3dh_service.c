@@ -425,13 +425,15 @@ void x3dh_prekey_stop(void *handle, bool touch_vault)
 }
 
 /* Where a listener's prekeys are kept (docs/X3DH.md, "Prekeys across
- * restarts"): the node's store, when its secrets can persist (any vault but
- * the software one) and the store does (any store but memory); else NULL. */
+ * restarts"): the node's store, when the vault keeps X25519 secrets across
+ * restarts (any vault but software, which keeps nothing, and pkcs11, which
+ * makes a new static key - a new IK - at every open) and the store persists
+ * (any store but memory); else NULL. */
 static int kept_store(const veil_ka_prekey_params *p, veil_store **out)
 {
     *out = NULL;
     const char *vp = veil_vault_plugin_name(p->vault);
-    if (vp == NULL || strcmp(vp, "software") == 0)
+    if (vp == NULL || strcmp(vp, "software") == 0 || strcmp(vp, "pkcs11") == 0)
         return 0;
     veil_store *st;
     int rc = veil_node_store(veil_ctx_node(p->ctx), &st);
