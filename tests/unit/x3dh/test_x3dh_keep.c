@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <veil/veil.h>
@@ -44,9 +45,11 @@ typedef struct side {
     x3dh_store *ps;
 } side;
 
+static uint64_t rotate_ms = 3600000, grace_ms = 3600000; /* per test */
+
 static x3dh_store_config cfg_of(void)
 {
-    x3dh_store_config c = { .spk_rotate_ms = 3600000, .spk_grace_ms = 3600000,
+    x3dh_store_config c = { .spk_rotate_ms = rotate_ms, .spk_grace_ms = grace_ms,
                             .opk_count = 4, .opk_low_water = 2, .opk_hold_ms = 600000,
                             .opk_issued_max = 100 };
     return c;
@@ -360,6 +363,49 @@ static void test_damaged_record(void **state)
     down(&r);
 }
 
+static void nap(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* SPK rotation across restarts: a replaced SPK inside its grace is still
+ * usable after a restart; one whose grace ended while the node was down
+ * is VEIL_ETIMEDOUT ("expired"), not unknown: the retired ids are kept. */
+static void test_spk_grace_across_restart(void **state)
+{
+    (void)state;
+    side r;
+    x3dh_bundle b1, b2;
+    veil_secret k;
+    uint8_t pub[32];
+    fresh_dir();
+    rotate_ms = 300;
+    grace_ms = 4000;
+    up(&r);
+    assert_int_equal(x3dh_store_bundle(r.ps, &b1), 0);
+    nap(400);
+    assert_int_equal(x3dh_store_bundle(r.ps, &b2), 0);
+    assert_int_equal(b2.spk_id, b1.spk_id + 1u); /* rotated, b1's in its grace */
+    down(&r);
+    up(&r);
+    assert_int_equal(x3dh_store_find_spk(r.ps, b1.spk_id, &k, pub), 0);
+    assert_memory_equal(pub, b1.spk, 32);
+    assert_int_equal(x3dh_store_find_spk(r.ps, b2.spk_id, &k, pub), 0);
+    assert_memory_equal(pub, b2.spk, 32);
+    down(&r);
+    nap(4100); /* b1's grace ends while the node is down */
+    rotate_ms = 3600000;
+    up(&r);
+    assert_error_contains(x3dh_store_find_spk(r.ps, b1.spk_id, &k, pub), VEIL_ETIMEDOUT,
+                          "expired: replaced and past its grace period");
+    assert_error_contains(x3dh_store_find_spk(r.ps, b1.spk_id - 1u, &k, pub), VEIL_ENOTFOUND,
+                          "is unknown");
+    down(&r);
+    rotate_ms = grace_ms = 3600000;
+    integrity_ok();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/veil-x3dh-keep-%ld", (long)getpid());
@@ -373,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_crash_after_mark),
         cmocka_unit_test(test_crash_before_record),
         cmocka_unit_test(test_damaged_record),
+        cmocka_unit_test(test_spk_grace_across_restart),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
