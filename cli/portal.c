@@ -155,6 +155,7 @@ static int portal_delete(veil_daemon *d, bool inlet, const char *name)
     int rc = inlet ? veil_portal_inlet_close(d->node, name)
                    : veil_portal_outlet_close(d->node, name);
     e->used = false;
+    daemon_keep_delete(d, inlet ? "inlet" : "outlet", name);
     if (!inlet && rc == 0)
         rc = allow_all(d);
     dlog(VEIL_LOG_INFO, "tcp-%s %s deleted", inlet ? "inlet" : "outlet", name);
@@ -227,6 +228,8 @@ static int section_start(veil_daemon *d, const veil_config *cfg, const char *sec
         ent_find(name, inlet)->from_config = true;
     return rc != 0 ? veil_error_wrap(rc, "[%s]", sec) : 0;
 }
+static void restore_outlet(veil_daemon *d, const char *name, const char *const *f);
+static void restore_inlet(veil_daemon *d, const char *name, const char *const *f);
 
 int daemon_portals_start(veil_daemon *d)
 {
@@ -239,6 +242,10 @@ int daemon_portals_start(veil_daemon *d)
             if (is_portal(sec, &inlet) && inlet == (pass == 1))
                 rc = section_start(d, d->cfg, sec);
         }
+    if (rc == 0) /* then the ones created at run time before a restart */
+        rc = daemon_keep_restore(d, "outlet", 2, restore_outlet);
+    if (rc == 0)
+        rc = daemon_keep_restore(d, "inlet", 3, restore_inlet);
     return rc;
 }
 
@@ -351,7 +358,37 @@ static int create(veil_daemon *d, bool inlet, char *args)
         return veil_error_set(VEIL_EINVAL, "usage: %s", inlet ? "tcp-inlet-create NAME FROM "
                                                                 "TRUST ROUTE"
                                                               : "tcp-outlet-create NAME TO ALLOW");
-    return portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0, false);
+    int rc = portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0, false);
+    const char *keep[3] = { f[1], f[2], f[3] };
+    if (rc == 0)
+        daemon_keep_put(d, inlet ? "inlet" : "outlet", f[0], keep, inlet ? 3 : 2);
+    return rc;
+}
+
+/* A portal created at run time before a restart ("inlet"/"outlet" records,
+ * daemon_keep.c): started again unless a configured one has its name (the
+ * configuration wins; the record stays until deleted). */
+static void restore_one(veil_daemon *d, const char *name, const char *const *f, bool inlet)
+{
+    const char *kind = inlet ? "inlet" : "outlet";
+    if (ent_find(name, inlet) != NULL) {
+        dlog(VEIL_LOG_WARN, "tcp-%s %s created at run time is not started: [%s.%s] in the "
+             "configuration has its name (the configuration wins)", kind, name, kind, name);
+        return;
+    }
+    if (portal_add(d, inlet, name, f[0], inlet ? f[2] : "", f[1], 0, false) < 0)
+        dlog(VEIL_LOG_WARN, "tcp-%s %s created at run time did not start again: %s", kind,
+             name, veil_last_error());
+}
+
+static void restore_outlet(veil_daemon *d, const char *name, const char *const *f)
+{
+    restore_one(d, name, f, false);
+}
+
+static void restore_inlet(veil_daemon *d, const char *name, const char *const *f)
+{
+    restore_one(d, name, f, true);
 }
 
 bool portal_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char *args)

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "daemon.h"
@@ -15,7 +16,8 @@ static int cmd_relay(const cli_cmd *cmd, int argc, char **argv)
 {
     char verb[32];
     snprintf(verb, sizeof verb, "relay-%s", cmd->verb);
-    return ctl_client_verb(cmd, argc, argv, verb, cmd->args != NULL ? 4 : 0);
+    int nargs = cmd->args == NULL ? 0 : strchr(cmd->args, ' ') != NULL ? 4 : 1;
+    return ctl_client_verb(cmd, argc, argv, verb, nargs);
 }
 
 const cli_cmd cli_relay_cmds[] = {
@@ -39,5 +41,11 @@ const cli_cmd cli_relay_cmds[] = {
       "then reach this daemon along '1#HOST:PORT => relay => NAME => LISTENER'.\n"
       "Returns once started; 'veil relay list' shows whether it is up.\n\n" SOCK_OPTS,
       "NAME HOST:PORT LISTENER IDENTIFIER" },
+    { "relay", "unregister", cmd_relay, "stop keeping NAME registered",
+      "Usage: veil relay unregister [options] NAME\n"
+      "Stop keeping NAME registered (one that 'veil relay register' started; a\n"
+      "[register.NAME] section is the configuration's).  With [node] state_dir\n"
+      "the daemon also forgets it, so a restart does not register it again.\n\n"
+      SOCK_OPTS, "NAME" },
     { NULL, NULL, NULL, NULL, NULL, NULL },
 };

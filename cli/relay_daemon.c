@@ -15,7 +15,8 @@
 #define REGISTRANTS_MAX 64u
 
 static const char *const relay_keys[] = { "registry", "forward", "max_names", "max_per_identity",
-                                          "refusals_per_second", "registrants", "reserve", NULL };
+                                          "refusals_per_second", "registrants", "reserve",
+                                          "restart_hold_ms", NULL };
 static const char *const register_keys[] = { "relay", "listener", "relay_identity",
                                              "keepalive_ms", "registry", NULL };
 
@@ -74,6 +75,8 @@ static int relay_options(const veil_config *cfg, veil_relay_registry_options *o,
         rc = uint_key(cfg, "relay", "max_per_identity", 65536, &o->max_per_identity);
     if (rc == 0)
         rc = uint_key(cfg, "relay", "refusals_per_second", 100000, &o->refusals_per_second);
+    if (rc == 0)
+        rc = uint_key(cfg, "relay", "restart_hold_ms", 86400000, &o->restart_hold_ms);
     if (rc == 0)
         rc = veil_config_get_bool(cfg, "node", "relay", false, &on);
     if (rc == 0 && !on)
@@ -163,6 +166,8 @@ static int register_start(veil_daemon *d, const char *name, const char *where,
     return rc;
 }
 
+static void restore_name(veil_daemon *d, const char *name, const char *const *f);
+
 int daemon_relay_start(veil_daemon *d)
 {
     int rc = veil_config_has_section(d->cfg, "relay") ? relay_create(d) : 0;
@@ -179,6 +184,8 @@ int daemon_relay_start(veil_daemon *d)
                                 veil_config_get(d->cfg, sec, "relay_identity"), ka,
                                 veil_config_get(d->cfg, sec, "registry"));
     }
+    if (rc == 0) /* then the ones registered at run time before a restart */
+        rc = daemon_keep_restore(d, "register", 3, restore_name);
     return rc;
 }
 
@@ -232,6 +239,61 @@ static void do_list(struct ctl_client *c, veil_daemon *d)
     ctl_reply(c, "ok");
 }
 
+/* Start keeping name registered (a relay-register request, or one kept
+ * from before a restart); the configuration's [register.NAME] and the
+ * names registered already refuse it. */
+static int add_name(veil_daemon *d, const char *name, const char *where, const char *listener,
+                    const char *id)
+{
+    char sec[16 + VEIL_RELAY_NAME_MAX];
+    snprintf(sec, sizeof sec, "register.%s", name);
+    daemon_relay_name *slot = NULL;
+    for (size_t i = 0; i < DAEMON_RELAY_NAMES_MAX; i++)
+        if (d->relay_names[i].used && strcmp(d->relay_names[i].name, name) == 0)
+            return veil_error_set(VEIL_EEXIST, "relay-register: '%s' is registered already",
+                                  name);
+    if (veil_config_has_section(d->cfg, sec))
+        return veil_error_set(VEIL_EEXIST, "relay-register: [%s] in the configuration "
+                              "registers '%s' (the configuration wins)", sec, name);
+    for (size_t i = 0; i < DAEMON_RELAY_NAMES_MAX && slot == NULL; i++)
+        if (!d->relay_names[i].used)
+            slot = &d->relay_names[i];
+    if (slot == NULL)
+        return veil_error_set(VEIL_ELIMIT, "relay-register: this daemon registers %u names "
+                              "already", DAEMON_RELAY_NAMES_MAX);
+    int rc = register_start(d, name, where, listener, id, 0, NULL);
+    if (rc == 0) {
+        slot->used = true;
+        snprintf(slot->name, sizeof slot->name, "%s", name);
+        snprintf(slot->where, sizeof slot->where, "%s", where);
+    }
+    return rc;
+}
+
+static void restore_name(veil_daemon *d, const char *name, const char *const *f)
+{
+    if (add_name(d, name, f[0], f[1], f[2]) < 0)
+        dlog(VEIL_LOG_WARN, "relay: '%s' registered at run time before the restart is not "
+             "registered again: %s", name, veil_last_error());
+}
+
+/* relay-unregister NAME: stop keeping a name registered with relay-register */
+static int do_unregister(veil_daemon *d, const char *name)
+{
+    for (size_t i = 0; i < DAEMON_RELAY_NAMES_MAX; i++) {
+        daemon_relay_name *r = &d->relay_names[i];
+        if (!r->used || strcmp(r->name, name) != 0)
+            continue;
+        int rc = veil_relay_register_stop(d->node, name);
+        r->used = false;
+        daemon_keep_delete(d, "register", name);
+        dlog(VEIL_LOG_INFO, "relay: '%s' no longer registered", name);
+        return rc;
+    }
+    return veil_error_set(VEIL_ENOTFOUND, "relay-unregister: '%s' was not registered with "
+                          "relay-register", name);
+}
+
 /* relay-register NAME HOST:PORT LISTENER IDENTIFIER */
 static int do_register(veil_daemon *d, char *args)
 {
@@ -244,19 +306,10 @@ static int do_register(veil_daemon *d, char *args)
             return veil_error_set(VEIL_EINVAL, "relay-register: NAME HOST:PORT LISTENER IDENTIFIER");
     if (n != 4)
         return veil_error_set(VEIL_EINVAL, "relay-register: NAME HOST:PORT LISTENER IDENTIFIER");
-    daemon_relay_name *slot = NULL;
-    for (size_t i = 0; i < DAEMON_RELAY_NAMES_MAX && slot == NULL; i++)
-        if (!d->relay_names[i].used)
-            slot = &d->relay_names[i];
-    if (slot == NULL)
-        return veil_error_set(VEIL_ELIMIT, "relay-register: this daemon registers %u names "
-                              "already", DAEMON_RELAY_NAMES_MAX);
-    int rc = register_start(d, f[0], f[1], f[2], f[3], 0, NULL);
-    if (rc == 0) {
-        slot->used = true;
-        snprintf(slot->name, sizeof slot->name, "%s", f[0]);
-        snprintf(slot->where, sizeof slot->where, "%s", f[1]);
-    }
+    int rc = add_name(d, f[0], f[1], f[2], f[3]);
+    const char *keep[3] = { f[1], f[2], f[3] };
+    if (rc == 0)
+        daemon_keep_put(d, "register", f[0], keep, 3);
     return rc;
 }
 
@@ -269,6 +322,8 @@ bool relay_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char
         *rc = relay_create(d);
     else if (strcmp(verb, "relay-register") == 0 && args != NULL)
         *rc = do_register(d, args);
+    else if (strcmp(verb, "relay-unregister") == 0 && args != NULL && strchr(args, ' ') == NULL)
+        *rc = do_unregister(d, args);
     else
         return false;
     if (*rc == 0 && strcmp(verb, "relay-list") != 0)

@@ -54,4 +54,15 @@ VEIL_RELAY_HIDDEN bool veil__relay_conns_has(const veil_relay_conns *t, const ve
  * the initiator's open fails at once.  Its length. */
 VEIL_RELAY_HIDDEN size_t veil__relay_refusal_frame(uint8_t *frame, size_t cap);
 
+/* Registrations kept in the node's store (relay_persist.c): bind when a
+ * name is first bound to an identity, unbind when the binding expires,
+ * load at the registry's start (fn once per kept name).  No-ops with the
+ * memory store; a failing store is logged, never fails a registration. */
+typedef void (*veil__relay_restore_fn)(void *arg, const char *name, const char *owner);
+VEIL_RELAY_HIDDEN void veil__relay_persist_bind(veil_node *node, const char *name,
+                                                const char *owner);
+VEIL_RELAY_HIDDEN void veil__relay_persist_unbind(veil_node *node, const char *name);
+VEIL_RELAY_HIDDEN int veil__relay_persist_load(veil_node *node, veil__relay_restore_fn fn,
+                                               void *arg);
+
 #endif

@@ -16,7 +16,10 @@
  *
  * A registration lives as long as the channel it came through: a lost
  * connection expires it (route-lost subscription), a closed channel on
- * its next use. */
+ * its next use.  With a persistent node store the bindings (name → owner)
+ * are kept (relay_persist.c): after a restart each is held for its owner,
+ * without a route, for restart_hold_ms or until the owner registers
+ * again. */
 #include "channel_internal.h"
 #include "relay_internal.h"
 
@@ -38,6 +41,8 @@ typedef struct entry {
     veil_address channel;          /* the registration channel (local) */
     veil_route prefix;             /* to the registrant's node */
     veil_address conn;             /* prefix's first address: its connection */
+    uint64_t held_until;           /* kept from before a restart: held for its
+                                    * owner until then (node ms); 0: live */
 } entry;
 
 typedef struct registry {
@@ -52,6 +57,8 @@ typedef struct registry {
     veil_address fwd;
     veil_ratelimit refusals, drops;
     veil_relay_registry_stats stats;
+    uint64_t hold_ms;              /* restart_hold_ms */
+    veil_timer *sweep;             /* ends the holds of kept names */
 } registry;
 
 static registry *registry_of(const veil_node *node)
@@ -74,9 +81,16 @@ static void drop_at(registry *g, unsigned i, const char *why)
 {
     veil__relay_conns_remove(&g->conns, &g->e[i]->conn);
     veil_log(VEIL_LOG_INFO, "relay", "name '%s' of %s expired: %s", g->e[i]->name, g->e[i]->owner, why);
+    veil__relay_persist_unbind(g->node, g->e[i]->name);
     free(g->e[i]);
     g->e[i] = g->e[--g->n];
     g->stats.expired++;
+}
+
+/* Held for its owner after a restart (no channel yet)? */
+static bool held(registry *g, const entry *en)
+{
+    return en->held_until != 0 && veil_node_now_ms(g->node) < en->held_until;
 }
 
 /* Is the registration channel still up? */
@@ -148,9 +162,10 @@ static int do_register(registry *g, const char *name, const veil_local_info *li)
     unsigned at;
     entry *en = find(g, name, strlen(name), &at);
     if (en != NULL && strcmp(en->owner, who) != 0) {
-        if (alive(g, en))
+        if (alive(g, en) || held(g, en))
             return VEIL_RELAY_TAKEN;
-        drop_at(g, at, "its channel closed"); /* stale: the name is free again */
+        drop_at(g, at, en->held_until != 0 ? "not registered again within restart_hold_ms "
+                "of a restart" : "its channel closed"); /* stale: the name is free again */
         en = NULL;
     }
     if (en == NULL) {
@@ -164,10 +179,15 @@ static int do_register(registry *g, const char *name, const veil_local_info *li)
         veil__strlcpy(en->owner, who, sizeof en->owner);
         g->e[g->n++] = en;
         veil_log(VEIL_LOG_INFO, "relay", "name '%s' registered by %s", name, who);
+        veil__relay_persist_bind(g->node, name, who);
+    } else if (en->held_until != 0) {
+        veil_log(VEIL_LOG_INFO, "relay", "name '%s' of %s registered again after a restart",
+                 name, who);
     } else if (!veil_address_equal(&en->channel, &li->channel)) {
         veil_log(VEIL_LOG_INFO, "relay", "name '%s' of %s moved to a new channel", name, who);
     }
     en->channel = li->channel;
+    en->held_until = 0;
     veil_route_copy(&en->prefix, &prefix);
     veil__relay_conns_remove(&g->conns, &en->conn);
     if (veil_route_get(&prefix, 0, &en->conn) < 0)
@@ -248,7 +268,9 @@ static int forward_to_name(registry *g, veil_context *ctx, veil_message *msg, co
     unsigned at;
     entry *en = find(g, name->bytes, name->len, &at);
     if (en != NULL && !alive(g, en)) {
-        drop_at(g, at, "its channel closed");
+        if (!held(g, en)) /* held: no route until its owner registers again */
+            drop_at(g, at, en->held_until != 0 ? "not registered again within "
+                    "restart_hold_ms of a restart" : "its channel closed");
         en = NULL;
     }
     if (en == NULL)
@@ -371,6 +393,9 @@ static void registry_free(registry *g)
 
 static void destroy(veil_node *node, void *data)
 {
+    registry *g = data;
+    if (g->sweep != NULL)
+        veil_node_timer_cancel(g->sweep);
     veil_node_off_route_lost(node, lost, data);
     registry_free(data);
 }
@@ -413,6 +438,10 @@ static int configure(registry *g, const veil_relay_registry_options *opts)
     g->max = o.max_names != 0 ? o.max_names : 256u;
     g->per_identity = o.max_per_identity != 0 ? o.max_per_identity : 4u;
     g->refusal_rate = o.refusals_per_second != 0 ? o.refusals_per_second : 20u;
+    if (o.restart_hold_ms > 86400000u)
+        return veil_error_set(VEIL_EINVAL, "relay registry: restart_hold_ms %u, at most "
+                              "86400000 (a day)", o.restart_hold_ms);
+    g->hold_ms = o.restart_hold_ms != 0 ? o.restart_hold_ms : 120000u;
     int rc = veil_address_parse(&g->fwd, o.forward_address != NULL ? o.forward_address : "relay");
     if (rc < 0 || g->fwd.type != VEIL_ADDRESS_TYPE_LOCAL)
         return veil_error_set(VEIL_EINVAL, "relay registry: forward address '%s' is not a local address",
@@ -425,6 +454,47 @@ static int configure(registry *g, const veil_relay_registry_options *opts)
         strings_copy(o.reserved, o.n_reserved, &g->reserved, &g->n_reserved) < 0)
         return veil_error_set(VEIL_ENOMEM, "out of memory starting the relay registry");
     return 0;
+}
+
+/* ---- names kept from before a restart ------------------------------ */
+
+/* Ends the holds: every kept name its owner did not register again. */
+static void sweep(veil_node *node, void *arg)
+{
+    (void)node;
+    registry *g = arg;
+    g->sweep = NULL;
+    for (unsigned i = g->n; i-- > 0;)
+        if (g->e[i]->held_until != 0 && !held(g, g->e[i]))
+            drop_at(g, i, "not registered again within restart_hold_ms of a restart");
+}
+
+static void restore(void *arg, const char *name, const char *owner)
+{
+    registry *g = arg;
+    entry *en = NULL;
+    if (find(g, name, strlen(name), NULL) != NULL || g->n >= g->max ||
+        held_by(g, owner) >= g->per_identity || (en = calloc(1, sizeof *en)) == NULL) {
+        veil_log(VEIL_LOG_WARN, "relay", "kept name '%s' of %s not restored (max_names, "
+                 "max_per_identity or memory)", name, owner);
+        veil__relay_persist_unbind(g->node, name);
+        return;
+    }
+    veil__strlcpy(en->name, name, sizeof en->name);
+    veil__strlcpy(en->owner, owner, sizeof en->owner);
+    veil_route_init(&en->prefix);
+    en->held_until = veil_node_now_ms(g->node) + g->hold_ms;
+    g->e[g->n++] = en;
+    veil_log(VEIL_LOG_INFO, "relay", "name '%s' held for %s until it registers again (at most "
+             "%llu ms)", name, owner, (unsigned long long)g->hold_ms);
+}
+
+static int restore_all(registry *g)
+{
+    int rc = veil__relay_persist_load(g->node, restore, g);
+    if (rc == 0 && g->n > 0)
+        rc = veil_node_timer_add(g->node, g->hold_ms, sweep, g, &g->sweep);
+    return rc;
 }
 
 static int start_workers(registry *g, const char *address)
@@ -465,7 +535,7 @@ int veil_relay_registry_start(veil_node *node, const char *address,
         registry_free(g);
         return rc;
     }
-    if ((rc = veil_node_on_route_lost(node, lost, g)) < 0 ||
+    if ((rc = veil_node_on_route_lost(node, lost, g)) < 0 || (rc = restore_all(g)) < 0 ||
         (rc = start_workers(g, address != NULL ? address : "relay_registry")) < 0) {
         (void)veil_node_extension_remove(node, EXT); /* frees g */
         return rc;

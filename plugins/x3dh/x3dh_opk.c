@@ -11,24 +11,13 @@
 
 #include <stdlib.h>
 
-int x3dh_new_key(veil_vault *v, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES], const char *what)
-{
-    veil_secret_attrs a;
-    memset(&a, 0, sizeof a);
-    a.type = VEIL_SECRET_X25519;
-    size_t n = 0;
-    int rc = veil_vault_generate(v, &a, key);
-    if (rc == 0 && (rc = veil_vault_public_key(v, *key, pub, X3DH_KEY_BYTES, &n)) < 0)
-        veil__secret_drop(v, key);
-    return rc < 0 ? veil_error_wrap(rc, "x3dh store: making a %s", what) : 0;
-}
-
-void opk_pool_init(opk_pool *p, veil_vault *v, uint32_t first_id, unsigned count,
-                   unsigned low_water, unsigned issued_max, uint64_t hold_ms)
+void opk_pool_init(opk_pool *p, x3dh_keep *keep, unsigned count, unsigned low_water,
+                   unsigned issued_max, uint64_t hold_ms)
 {
     memset(p, 0, sizeof *p);
-    p->v = v;
-    p->first = p->next = first_id;
+    p->v = keep->v;
+    p->keep = keep;
+    p->first = p->next = keep->m.opk_first;
     p->count = count;
     p->low_water = low_water;
     p->issued_max = issued_max;
@@ -38,7 +27,7 @@ void opk_pool_init(opk_pool *p, veil_vault *v, uint32_t first_id, unsigned count
 
 void opk_pool_free(opk_pool *p)
 {
-    if (!p->vault_gone)
+    if (!p->vault_gone && p->keep->st == NULL)
         for (size_t i = 0; i < p->n; i++)
             veil__secret_drop(p->v, &p->slot[i].key);
     if (p->slot != NULL)
@@ -80,15 +69,93 @@ static void remove_at(opk_pool *p, size_t i)
     veil__memzero(&p->slot[p->n], sizeof p->slot[0]);
 }
 
-static void set_issued(opk_pool *p, opk_slot *o, uint64_t now)
+/* Write o's record (its state, tag and hold time in wall-clock ms). */
+static int put_rec(opk_pool *p, opk_slot *o, uint64_t now)
+{
+    if (p->keep->st == NULL)
+        return 0;
+    x3dh_keep_rec r;
+    memset(&r, 0, sizeof r);
+    r.kind = 'o';
+    r.state = o->state;
+    r.id = o->id;
+    r.tag = o->tag;
+    r.until = o->state == OPK_ISSUED ? x3dh_wall_ms() + (o->until_ms - now) : 0;
+    memcpy(r.pub, o->pub, sizeof r.pub);
+    r.version = o->ver ? o->ver : VEIL_STORE_ABSENT;
+    int rc = x3dh_keep_put(p->keep, &r);
+    if (rc == 0)
+        o->ver = r.version;
+    return rc;
+}
+
+static void set_state(opk_pool *p, opk_slot *o, uint8_t state, uint32_t tag, uint64_t until)
 {
     (*counter(p, o->state))--;
-    o->state = OPK_ISSUED;
-    o->tag = 0;
-    o->until_ms = now + p->hold_ms;
-    p->issued++;
-    if (o->until_ms < p->next_expiry)
-        p->next_expiry = o->until_ms;
+    o->state = state;
+    o->tag = tag;
+    o->until_ms = until;
+    (*counter(p, state))++;
+    if (state == OPK_ISSUED && until < p->next_expiry)
+        p->next_expiry = until;
+}
+
+/* ISSUED until now + hold_ms; the record follows (a failed write is
+ * returned, the slot stays ISSUED: it expires with its hold time). */
+static int set_issued(opk_pool *p, opk_slot *o, uint64_t now)
+{
+    set_state(p, o, OPK_ISSUED, 0, now + p->hold_ms);
+    return put_rec(p, o, now);
+}
+
+/* Destroy o's secret, then delete its (DEAD) record; a secret the vault
+ * could not destroy (a failed write of a persistent vault) keeps its DEAD
+ * record, so the next start destroys it. */
+static void drop_secret(opk_pool *p, opk_slot *o)
+{
+    int rc = p->vault_gone ? 0 : veil__secret_drop(p->v, &o->key);
+    o->key = 0;
+    if (rc == 0)
+        x3dh_keep_forget(p->keep, 'o', o->id);
+}
+
+/* Remove slot i for good: record marked DEAD first (kept), then the
+ * secret destroyed, then the record deleted. */
+static int kill_at(opk_pool *p, size_t i)
+{
+    int rc = x3dh_keep_kill(p->keep, 'o', p->slot[i].id, &p->slot[i].ver);
+    if (rc < 0)
+        return rc;
+    drop_secret(p, &p->slot[i]);
+    remove_at(p, i);
+    return 0;
+}
+
+int opk_pool_load(opk_pool *p, const x3dh_keep_rec *recs, size_t n, uint64_t now)
+{
+    uint64_t wall = x3dh_wall_ms();
+    int rc = grow(p, n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (recs[i].kind != 'o')
+            continue;
+        opk_slot *o = &p->slot[p->n++];
+        memset(o, 0, sizeof *o);
+        o->id = recs[i].id;
+        o->state = OPK_FRESH;
+        o->key = recs[i].key;
+        o->ver = recs[i].version;
+        memcpy(o->pub, recs[i].pub, sizeof o->pub);
+        p->fresh++;
+        if (recs[i].state == OPK_FRESH)
+            continue;
+        uint64_t left = recs[i].until > wall ? recs[i].until - wall : 0;
+        if (recs[i].state == OPK_PUBLISHED || left > p->hold_ms)
+            left = p->hold_ms;
+        set_state(p, o, OPK_ISSUED, 0, now + left);
+        if (recs[i].state == OPK_PUBLISHED)
+            rc = put_rec(p, o, now);
+    }
+    return rc;
 }
 
 int opk_pool_refill(opk_pool *p, bool initial)
@@ -96,17 +163,31 @@ int opk_pool_refill(opk_pool *p, bool initial)
     if ((!initial && p->fresh >= p->low_water) || p->fresh >= p->count)
         return 0;
     unsigned add = p->count - p->fresh;
+    x3dh_keep *k = p->keep;
     int rc = grow(p, p->n + add);
+    if (rc == 0) { /* ids reserved first: a crash leaves keys in [made, next) */
+        k->m.opk_next = p->next + add;
+        rc = x3dh_keep_meta_put(k);
+    }
     for (unsigned i = 0; i < add && rc == 0; i++) {
         opk_slot *o = &p->slot[p->n];
         memset(o, 0, sizeof *o);
         o->id = p->next;
         o->state = OPK_FRESH;
-        if ((rc = x3dh_new_key(p->v, &o->key, o->pub, "one-time prekey")) == 0) {
+        if ((rc = x3dh_keep_gen(k, 'o', o->id, &o->key, o->pub, "one-time prekey")) == 0 &&
+            (rc = put_rec(p, o, 0)) < 0)
+            veil__secret_drop(p->v, &o->key);
+        if (rc == 0) {
             p->next++;
             p->n++;
             p->fresh++;
         }
+    }
+    k->m.opk_next = p->next;
+    if (k->m.opk_made != p->next) {
+        k->m.opk_made = p->next;
+        int mrc = x3dh_keep_meta_put(k);
+        rc = rc < 0 ? rc : mrc;
     }
     return rc;
 }
@@ -120,8 +201,10 @@ void opk_pool_expire(opk_pool *p, uint64_t now)
     for (size_t i = 0; i < p->n; i++) {
         opk_slot *o = &p->slot[i];
         if (o->state == OPK_ISSUED && now >= o->until_ms) {
-            if (!p->vault_gone)
-                veil__secret_drop(p->v, &o->key);
+            /* best effort when kept: a record left behind (or DEAD) is
+             * cleaned up at the next start */
+            (void)x3dh_keep_kill(p->keep, 'o', o->id, &o->ver);
+            drop_secret(p, o);
             p->issued--;
             p->expired++;
             continue;
@@ -146,14 +229,16 @@ static opk_slot *oldest_fresh(opk_pool *p)
     return NULL;
 }
 
-const opk_slot *opk_pool_issue(opk_pool *p, uint64_t now)
+int opk_pool_issue(opk_pool *p, uint64_t now, const opk_slot **out)
 {
+    *out = NULL;
     if (p->issued >= p->issued_max)
-        return NULL;
+        return 0;
     opk_slot *o = oldest_fresh(p);
-    if (o != NULL)
-        set_issued(p, o, now);
-    return o;
+    int rc = o != NULL ? set_issued(p, o, now) : 0;
+    if (rc == 0)
+        *out = o;
+    return rc;
 }
 
 void opk_pool_publish(opk_pool *p, uint32_t tag, unsigned max, uint32_t *ids,
@@ -164,10 +249,11 @@ void opk_pool_publish(opk_pool *p, uint32_t tag, unsigned max, uint32_t *ids,
     *n = 0;
     while (*n < max && p->published < X3DH_OPK_PUBLISHED_MAX &&
            (size_t)p->issued + p->published < cap && (o = oldest_fresh(p)) != NULL) {
-        p->fresh--;
-        o->state = OPK_PUBLISHED;
-        o->tag = tag;
-        p->published++;
+        set_state(p, o, OPK_PUBLISHED, tag, 0);
+        if (put_rec(p, o, 0) < 0) { /* not durably published: not published */
+            set_state(p, o, OPK_FRESH, 0, 0);
+            return;
+        }
         ids[*n] = o->id;
         memcpy(pubs[*n], o->pub, X3DH_KEY_BYTES);
         (*n)++;
@@ -181,7 +267,9 @@ unsigned opk_pool_report(opk_pool *p, uint32_t tag, uint32_t held, uint32_t next
     for (size_t i = 0; i < p->n && p->published > 0; i++) {
         opk_slot *o = &p->slot[i];
         if (o->state == OPK_PUBLISHED && o->tag == tag && (held == 0 || o->id < next_id)) {
-            set_issued(p, o, now);
+            /* a failed write leaves the record PUBLISHED: at the next start
+             * it is ISSUED for a full hold time, which is only longer */
+            (void)set_issued(p, o, now);
             marked++;
         }
     }
@@ -238,9 +326,7 @@ int opk_pool_consume(opk_pool *p, uint32_t id)
 {
     int rc;
     long i = usable(p, id, &rc);
-    if (i >= 0) {
-        remove_at(p, (size_t)i);
+    if (i >= 0 && (rc = kill_at(p, (size_t)i)) == 0)
         p->consumed++;
-    }
     return rc;
 }

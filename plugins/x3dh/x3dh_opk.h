@@ -16,7 +16,7 @@
 #ifndef VEIL_X3DH_OPK_H
 #define VEIL_X3DH_OPK_H
 
-#include "x3dh.h"
+#include "x3dh_keep.h"
 
 enum { OPK_FRESH = 0, OPK_PUBLISHED = 1, OPK_ISSUED = 2 };
 
@@ -27,10 +27,12 @@ typedef struct opk_slot {
     uint64_t until_ms;               /* ISSUED: usable until */
     veil_secret key;
     uint8_t pub[X3DH_KEY_BYTES];
+    uint64_t ver;                    /* its store record's version (when kept) */
 } opk_slot;
 
 typedef struct opk_pool {
     veil_vault *v;
+    x3dh_keep *keep;                 /* the store's: records and ids (keep->m) */
     bool vault_gone;                 /* secrets died with the vault: do not destroy */
     opk_slot *slot;                  /* increasing ids */
     size_t n, cap;
@@ -46,21 +48,24 @@ typedef struct opk_pool {
 #define X3DH_OPK_PUBLISHED_MAX 10000u
 
 /* A new X25519 key in v and its public key (what: for the detail). */
-X3DH_HIDDEN int x3dh_new_key(veil_vault *v, veil_secret *key, uint8_t pub[X3DH_KEY_BYTES],
-                             const char *what);
-
-X3DH_HIDDEN void opk_pool_init(opk_pool *p, veil_vault *v, uint32_t first_id, unsigned count,
-                               unsigned low_water, unsigned issued_max, uint64_t hold_ms);
-/* Destroys the secrets unless vault_gone, wipes and frees the slots. */
+X3DH_HIDDEN void opk_pool_init(opk_pool *p, x3dh_keep *keep, unsigned count, unsigned low_water,
+                               unsigned issued_max, uint64_t hold_ms);
+/* The kept OPKs of recs (kind 'o', increasing ids, secrets found): FRESH
+ * stay FRESH, PUBLISHED and ISSUED become ISSUED (a directory may have
+ * handed a published one out) until their kept hold time, at most
+ * now + hold_ms. */
+X3DH_HIDDEN int opk_pool_load(opk_pool *p, const x3dh_keep_rec *recs, size_t n, uint64_t now);
+/* Destroys the secrets unless vault_gone or kept (a kept secret outlives
+ * the process), wipes and frees the slots. */
 X3DH_HIDDEN void opk_pool_free(opk_pool *p);
 /* Top up to count FRESH when fewer than low_water are left (always when
  * initial); low_water 0 never refills after the first. */
 X3DH_HIDDEN int opk_pool_refill(opk_pool *p, bool initial);
 /* Remove ISSUED OPKs whose hold time ended (O(1) until one is due). */
 X3DH_HIDDEN void opk_pool_expire(opk_pool *p, uint64_t now);
-/* The oldest FRESH OPK, now ISSUED until now + hold_ms; NULL when none is
- * fresh or issued_max are ISSUED. */
-X3DH_HIDDEN const opk_slot *opk_pool_issue(opk_pool *p, uint64_t now);
+/* The oldest FRESH OPK, now ISSUED until now + hold_ms (durably when
+ * kept); *out NULL when none is fresh or issued_max are ISSUED. */
+X3DH_HIDDEN int opk_pool_issue(opk_pool *p, uint64_t now, const opk_slot **out);
 /* Up to max FRESH OPKs, now PUBLISHED under tag (never taking ISSUED plus
  * PUBLISHED past issued_max + X3DH_OPK_PUBLISHED_MAX); *n gets the count. */
 X3DH_HIDDEN void opk_pool_publish(opk_pool *p, uint32_t tag, unsigned max, uint32_t *ids,
@@ -75,7 +80,9 @@ X3DH_HIDDEN unsigned opk_pool_report(opk_pool *p, uint32_t tag, uint32_t held, u
  * handed out, VEIL_EREPLAY consumed or expired. */
 X3DH_HIDDEN int opk_pool_find(const opk_pool *p, uint32_t id, veil_secret *key,
                               uint8_t pub[X3DH_KEY_BYTES]);
-/* Remove it for good (the secret is destroyed); errors as find. */
+/* Remove it for good: when kept, its record is first marked consumed
+ * (durable, compare-and-set: VEIL_EREPLAY when another writer did), then
+ * the secret is destroyed and the record deleted; errors as find. */
 X3DH_HIDDEN int opk_pool_consume(opk_pool *p, uint32_t id);
 
 #endif

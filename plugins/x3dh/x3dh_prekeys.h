@@ -17,6 +17,7 @@
 
 #include <veil/entity.h>
 #include <veil/node.h>
+#include <veil/store.h>
 
 /* ---- x3dh_store.c: beyond the session-facing calls in x3dh.h ---------- */
 
@@ -44,6 +45,11 @@ typedef struct x3dh_store_config {
  * An existing store keeps its configuration. */
 X3DH_HIDDEN int x3dh_store_open(veil_vault *v, veil_secret ik, const x3dh_store_config *c,
                                 x3dh_store **out);
+/* The same, kept in st when st is not NULL (x3dh_keep.h: the vault must
+ * persist its secrets): a store made before, in an earlier process, comes
+ * back with its SPKs, OPKs and ids. */
+X3DH_HIDDEN int x3dh_store_open_kept(veil_vault *v, veil_secret ik, const x3dh_store_config *c,
+                                     veil_store *st, x3dh_store **out);
 /* Drop a reference from open; the last one frees the store, destroying its
  * secrets in the vault only when touch_vault. */
 X3DH_HIDDEN void x3dh_store_close(x3dh_store *s, bool touch_vault);

@@ -424,6 +424,27 @@ void x3dh_prekey_stop(void *handle, bool touch_vault)
     free(reg);
 }
 
+/* Where a listener's prekeys are kept (docs/X3DH.md, "Prekeys across
+ * restarts"): the node's store, when the vault keeps X25519 secrets across
+ * restarts (any vault but software, which keeps nothing, and pkcs11, which
+ * makes a new static key - a new IK - at every open) and the store persists
+ * (any store but memory); else NULL. */
+static int kept_store(const veil_ka_prekey_params *p, veil_store **out)
+{
+    *out = NULL;
+    const char *vp = veil_vault_plugin_name(p->vault);
+    if (vp == NULL || strcmp(vp, "software") == 0 || strcmp(vp, "pkcs11") == 0)
+        return 0;
+    veil_store *st;
+    int rc = veil_node_store(veil_ctx_node(p->ctx), &st);
+    if (rc < 0)
+        return veil_error_wrap(rc, "prekeys: the node's store (where a listener's prekeys are "
+                               "kept)");
+    if (strcmp(veil_store_plugin_name(st), "memory") != 0)
+        *out = st;
+    return 0;
+}
+
 int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
 {
     (void)inst; /* nothing here depends on the instance (it may go first) */
@@ -450,8 +471,11 @@ int x3dh_prekey_start(void *inst, const veil_ka_prekey_params *p, void **handle)
         return veil_error_set(VEIL_ENOMEM, "prekeys: out of memory");
     uint64_t publish_s = 0;
     int rc = read_config(p, &reg->cfg, &publish_s);
+    veil_store *kept = NULL;
     if (rc == 0)
-        rc = x3dh_store_open(p->vault, p->local_static, &reg->cfg, &reg->store);
+        rc = kept_store(p, &kept);
+    if (rc == 0)
+        rc = x3dh_store_open_kept(p->vault, p->local_static, &reg->cfg, kept, &reg->store);
     if (rc == 0 && (rc = service_get(p, address, &reg->svc)) < 0)
         x3dh_store_close(reg->store, true);
     if (rc < 0) {

@@ -21,19 +21,23 @@
  *
  * Rotation and expiry are checked on every use (so they never depend on a
  * timer firing) and by the service's timer (x3dh_service.c), which asks
- * x3dh_store_maintain when the next change is due.  All state is in memory:
- * a restarted node makes a new SPK and new OPKs (old bundles then fail
- * with "unknown SPK id").  Thread-safe: one mutex per store, one for the
- * registry. */
+ * x3dh_store_maintain when the next change is due.  With a persistent
+ * vault and a persistent node store (x3dh_keep.c) the SPKs, OPKs and ids
+ * survive a restart: old bundles keep working and a consumed OPK stays
+ * consumed; otherwise all state is in memory and a restarted node makes a
+ * new SPK and new OPKs (old bundles then fail with "unknown SPK id").
+ * Thread-safe: one mutex per store, one for the registry. */
 #include "x3dh_opk.h"
 #include "x3dh_prekeys.h"
+
+#include <veil/log.h>
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 #define SPK_KEEP 4u          /* replaced SPKs held at once inside their grace */
-#define SPK_RETIRED 16u      /* ids remembered after their grace */
+#define SPK_RETIRED X3DH_KEEP_RETIRED /* ids remembered after their grace */
 
 typedef struct spk_slot {
     uint32_t id;
@@ -41,6 +45,8 @@ typedef struct spk_slot {
     uint8_t pub[X3DH_KEY_BYTES];
     uint8_t sig[X3DH_SIG_BYTES];
     uint64_t until_ms;       /* previous SPKs: end of the grace period */
+    uint64_t made_wall;      /* wall-clock ms it was made (kept) */
+    uint64_t ver;            /* its store record's version (kept) */
 } spk_slot;
 
 struct x3dh_store {
@@ -56,9 +62,7 @@ struct x3dh_store {
     uint64_t cur_made_ms;
     spk_slot prev[SPK_KEEP];
     unsigned nprev;
-    uint32_t retired[SPK_RETIRED];
-    unsigned nretired, retired_next;
-    uint32_t spk_next_id;
+    x3dh_keep keep;          /* ids, retired SPK ids; records when kept */
     opk_pool opk;
     uint32_t next_tag;       /* registrations publishing to a directory */
     x3dh_store_stats st;
@@ -87,36 +91,80 @@ static int random_id(veil_vault *v, uint32_t *out)
     return 0;
 }
 
-/* A new current SPK (the old one, if any, already moved away). */
+/* Write an SPK's record (kept stores). */
+static int put_spk(x3dh_store *s, spk_slot *p, uint64_t now)
+{
+    x3dh_keep_rec r;
+    memset(&r, 0, sizeof r);
+    r.kind = 's';
+    r.id = p->id;
+    r.made = p->made_wall;
+    r.until = p->until_ms ? x3dh_wall_ms() + (p->until_ms > now ? p->until_ms - now : 0) : 0;
+    memcpy(r.pub, p->pub, sizeof r.pub);
+    memcpy(r.sig, p->sig, sizeof r.sig);
+    r.version = p->ver ? p->ver : VEIL_STORE_ABSENT;
+    int rc = x3dh_keep_put(&s->keep, &r);
+    if (rc == 0)
+        p->ver = r.version;
+    return rc;
+}
+
+/* A new current SPK (the old one, if any, already moved away).  Kept: the
+ * id is reserved before the key is made, the record written after. */
 static int make_spk(x3dh_store *s, uint64_t now)
 {
+    x3dh_keep_meta *m = &s->keep.m;
     x3dh_bundle b;
     memset(&b, 0, sizeof b);
     spk_slot n;
     memset(&n, 0, sizeof n);
-    n.id = s->spk_next_id++;
-    int rc = x3dh_new_key(s->v, &n.key, n.pub, "signed prekey");
+    n.id = m->spk_next++;
+    n.made_wall = x3dh_wall_ms();
+    int rc = x3dh_keep_meta_put(&s->keep);
+    if (rc == 0)
+        rc = x3dh_keep_gen(&s->keep, 's', n.id, &n.key, n.pub, "signed prekey");
     if (rc < 0)
         return rc;
     b.spk_id = n.id;
     memcpy(b.spk, n.pub, sizeof b.spk);
-    if ((rc = x3dh_bundle_sign(s->v, s->ik, &b)) < 0) {
+    if ((rc = x3dh_bundle_sign(s->v, s->ik, &b)) == 0) {
+        memcpy(n.sig, b.spk_sig, sizeof n.sig);
+        rc = put_spk(s, &n, now);
+    }
+    if (rc < 0) {
         veil__secret_drop(s->v, &n.key);
         return rc;
     }
-    memcpy(n.sig, b.spk_sig, sizeof n.sig);
+    m->spk_made = m->spk_next;
+    if ((rc = x3dh_keep_meta_put(&s->keep)) < 0)
+        return rc; /* the record is there: the next start keeps the SPK */
     s->cur = n;
     s->cur_made_ms = now;
     return 0;
 }
 
+static bool is_retired(const x3dh_store *s, uint32_t id)
+{
+    for (unsigned i = 0; i < s->keep.m.nretired; i++)
+        if (s->keep.m.retired[i] == id)
+            return true;
+    return false;
+}
+
 static void retire_spk(x3dh_store *s, spk_slot *p)
 {
-    if (!s->vault_gone)
-        veil__secret_drop(s->v, &p->key);
-    s->retired[s->retired_next++ % SPK_RETIRED] = p->id;
-    if (s->nretired < SPK_RETIRED)
-        s->nretired++;
+    x3dh_keep_meta *m = &s->keep.m;
+    (void)x3dh_keep_kill(&s->keep, 's', p->id, &p->ver); /* best effort: see opk expiry */
+    if ((s->vault_gone ? 0 : veil__secret_drop(s->v, &p->key)) == 0)
+        x3dh_keep_forget(&s->keep, 's', p->id); /* else DEAD: destroyed at the next start */
+    p->key = 0;
+    m->retired[m->retired_next] = p->id;
+    m->retired_next = (uint8_t)((m->retired_next + 1u) % SPK_RETIRED);
+    if (m->nretired < SPK_RETIRED)
+        m->nretired++;
+    if (x3dh_keep_meta_put(&s->keep) < 0)
+        veil_log(VEIL_LOG_WARN, "x3dh", "x3dh store: remembering retired SPK %u: %s",
+                 (unsigned)p->id, veil_last_error());
 }
 
 static void drop_prev(x3dh_store *s, unsigned i)
@@ -135,6 +183,9 @@ static int rotate(x3dh_store *s, uint64_t now)
         return rc;
     s->st.spk_rotations++;
     old.until_ms = now + s->cfg.spk_grace_ms;
+    if (s->cfg.spk_grace_ms > 0 && put_spk(s, &old, now) < 0)
+        veil_log(VEIL_LOG_WARN, "x3dh", "x3dh store: recording the grace of SPK %u (it is "
+                 "kept as current at the next start): %s", (unsigned)old.id, veil_last_error());
     if (s->cfg.spk_grace_ms == 0) {
         retire_spk(s, &old);
         return 0;
@@ -174,7 +225,7 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
 
 static void store_free(x3dh_store *s)
 {
-    if (!s->vault_gone) {
+    if (!s->vault_gone && s->keep.st == NULL) { /* kept secrets outlive us */
         veil__secret_drop(s->v, &s->cur.key);
         for (unsigned i = 0; i < s->nprev; i++)
             veil__secret_drop(s->v, &s->prev[i].key);
@@ -194,8 +245,71 @@ static x3dh_store *find_locked(veil_vault *v, const uint8_t ik_pub[X3DH_KEY_BYTE
     return NULL;
 }
 
+/* The kept SPKs (records in id order): the newest without a grace end is
+ * current (an older one without, left by a crash inside a rotation, gets
+ * a full grace); those past their grace are retired. */
+static void load_spks(x3dh_store *s, const x3dh_keep_rec *recs, size_t n, uint64_t now)
+{
+    uint64_t wall = x3dh_wall_ms();
+    size_t cur = n;
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].kind == 's' && recs[i].until == 0)
+            cur = i;
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].kind != 's')
+            continue;
+        spk_slot p = { .id = recs[i].id, .key = recs[i].key, .made_wall = recs[i].made,
+                       .ver = recs[i].version };
+        memcpy(p.pub, recs[i].pub, sizeof p.pub);
+        memcpy(p.sig, recs[i].sig, sizeof p.sig);
+        if (i == cur) {
+            uint64_t age = wall > p.made_wall ? wall - p.made_wall : 0;
+            s->cur = p;
+            s->cur_made_ms = now > age ? now - age : 0;
+            continue;
+        }
+        uint64_t left = recs[i].until > wall ? recs[i].until - wall : 0;
+        if (recs[i].until == 0 || left > s->cfg.spk_grace_ms)
+            left = s->cfg.spk_grace_ms;
+        p.until_ms = now + left;
+        if (left == 0) {
+            retire_spk(s, &p);
+            continue;
+        }
+        if (s->nprev == SPK_KEEP)
+            drop_prev(s, 0);
+        s->prev[s->nprev++] = p;
+    }
+}
+
+/* A kept store at start: its SPKs and OPKs back, keys left by a crash
+ * destroyed (x3dh_keep_load), a current SPK (made or rotated when due). */
+static int load(x3dh_store *s, uint64_t now)
+{
+    x3dh_keep_rec *recs = NULL;
+    size_t n = 0;
+    int rc = x3dh_keep_load(&s->keep, &recs, &n);
+    if (rc < 0)
+        return rc;
+    s->opk.next = s->keep.m.opk_next;
+    rc = opk_pool_load(&s->opk, recs, n, now);
+    if (rc == 0)
+        load_spks(s, recs, n, now);
+    free(recs);
+    s->keep.m.spk_made = s->keep.m.spk_next;
+    s->keep.m.opk_made = s->keep.m.opk_next;
+    if (rc == 0)
+        rc = x3dh_keep_meta_put(&s->keep);
+    if (rc == 0 && s->cur.key == 0)
+        return make_spk(s, now);
+    uint64_t wall = x3dh_wall_ms();
+    if (rc == 0 && wall > s->cur.made_wall && wall - s->cur.made_wall >= s->cfg.spk_rotate_ms)
+        rc = rotate(s, now);
+    return rc;
+}
+
 static int store_new(veil_vault *v, veil_secret ik, const uint8_t ik_pub[X3DH_KEY_BYTES],
-                     const x3dh_store_config *c, x3dh_store **out)
+                     const x3dh_store_config *c, veil_store *st, x3dh_store **out)
 {
     x3dh_store *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -205,14 +319,20 @@ static int store_new(veil_vault *v, veil_secret ik, const uint8_t ik_pub[X3DH_KE
     s->ik = ik;
     memcpy(s->ik_pub, ik_pub, X3DH_KEY_BYTES);
     s->cfg = *c;
-    uint32_t first = 0;
-    int rc = random_id(v, &s->spk_next_id);
-    if (rc == 0)
-        rc = random_id(v, &first);
-    opk_pool_init(&s->opk, v, first, c->opk_count, c->opk_low_water, c->opk_issued_max,
+    x3dh_keep *k = &s->keep;
+    x3dh_keep_init(k, v, st, ik_pub);
+    int rc = st != NULL ? x3dh_keep_meta_get(k) : VEIL_ENOTFOUND;
+    bool fresh = rc == VEIL_ENOTFOUND;
+    if (fresh && (rc = random_id(v, &k->m.spk_next)) == 0)
+        rc = random_id(v, &k->m.opk_first);
+    if (fresh) {
+        k->m.spk_made = k->m.spk_next;
+        k->m.opk_made = k->m.opk_next = k->m.opk_first;
+    }
+    opk_pool_init(&s->opk, k, c->opk_count, c->opk_low_water, c->opk_issued_max,
                   c->opk_hold_ms);
     if (rc == 0)
-        rc = make_spk(s, now_ms());
+        rc = fresh ? make_spk(s, now_ms()) : load(s, now_ms());
     if (rc == 0)
         rc = opk_pool_refill(&s->opk, true);
     if (rc < 0) {
@@ -224,6 +344,12 @@ static int store_new(veil_vault *v, veil_secret ik, const uint8_t ik_pub[X3DH_KE
 }
 
 int x3dh_store_open(veil_vault *v, veil_secret ik, const x3dh_store_config *c, x3dh_store **out)
+{
+    return x3dh_store_open_kept(v, ik, c, NULL, out);
+}
+
+int x3dh_store_open_kept(veil_vault *v, veil_secret ik, const x3dh_store_config *c,
+                         veil_store *st, x3dh_store **out)
 {
     uint8_t pub[X3DH_KEY_BYTES];
     size_t n = 0;
@@ -245,7 +371,7 @@ int x3dh_store_open(veil_vault *v, veil_secret ik, const x3dh_store_config *c, x
         return veil_error_wrap(rc, "x3dh store: the identity key");
     pthread_mutex_lock(&reg_mu);
     x3dh_store *s = find_locked(v, pub);
-    if (s == NULL && (rc = store_new(v, ik, pub, c, &s)) == 0) {
+    if (s == NULL && (rc = store_new(v, ik, pub, c, st, &s)) == 0) {
         s->next = registry;
         registry = s;
     }
@@ -323,7 +449,9 @@ int x3dh_store_bundle(x3dh_store *s, x3dh_bundle *out)
     pthread_mutex_lock(&s->mu);
     uint64_t now = now_ms();
     int rc = maintain_locked(s, now, NULL);
-    const opk_slot *o = rc == 0 ? opk_pool_issue(&s->opk, now) : NULL;
+    const opk_slot *o = NULL;
+    if (rc == 0)
+        rc = opk_pool_issue(&s->opk, now, &o);
     if (rc == 0 && o == NULL && s->cfg.require_opk)
         rc = veil_error_set(VEIL_EAGAIN, "x3dh prekeys: no one-time prekey can be handed out "
                             "(%u fresh, %u of opk_issued_max %u handed out and inside their "
@@ -392,12 +520,10 @@ int x3dh_store_find_spk(x3dh_store *s, uint32_t id, veil_secret *spk, uint8_t pu
     } else if (rc == 0) {
         rc = veil_error_set(VEIL_ENOTFOUND, "x3dh: signed prekey id %u is unknown (current id "
                             "%u)", (unsigned)id, (unsigned)s->cur.id);
-        for (unsigned i = 0; i < s->nretired; i++)
-            if (s->retired[i] == id)
-                rc = veil_error_set(VEIL_ETIMEDOUT, "x3dh: signed prekey id %u expired: "
-                                    "replaced and past its grace period (spk_grace_s = %llu)",
-                                    (unsigned)id,
-                                    (unsigned long long)(s->cfg.spk_grace_ms / 1000u));
+        if (is_retired(s, id))
+            rc = veil_error_set(VEIL_ETIMEDOUT, "x3dh: signed prekey id %u expired: replaced "
+                                "and past its grace period (spk_grace_s = %llu)", (unsigned)id,
+                                (unsigned long long)(s->cfg.spk_grace_ms / 1000u));
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

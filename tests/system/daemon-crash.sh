@@ -6,8 +6,8 @@
 # channel to the peer).  After every kill: `sqlite3 state.db 'PRAGMA
 # integrity_check'` says ok and the peer's contact is in the store; every
 # tenth time the daemon is started to the end and must answer with the
-# same identity, and a channel to the peer still opens.  Prekeys of the
-# daemon's own listeners are not in the store (docs/X3DH.md); the prekey
+# same identity, and a channel to the peer still opens.  The same for an
+# X3DH responder's prekeys: daemon-crash-prekeys.sh; the prekey
 # directory's state is tested by test_x3dh_dir_state.  Speaks TAP.
 set -u
 top=${VEIL_TOP_BUILDDIR:-.}

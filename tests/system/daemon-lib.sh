@@ -1,9 +1,30 @@
 # Shared by the tests that run veil daemons (daemon.sh, relay-daemons.sh):
 # TAP counting, running a command and checking its status, a daemon's
 # configuration and start.  Expects $tmp (a scratch directory), $veil (the
-# program) and $pids (the started daemons, killed by the caller's trap).
+# program) and $pids (the started daemons, killed by the caller's trap),
+# which daemon_test_setup makes.
 n=0
 fails=0
+
+# daemon_test_setup PREFIX REASON FEATURE...: $veil, a scratch $tmp (removed
+# at exit, with every pid in $pids killed), no VEIL_CONF / VEIL_LOG; skips
+# the whole test (TAP "1..0 # SKIP needs REASON") when a feature is missing.
+daemon_test_setup() {
+    set -u
+    . "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
+    veil=${VEIL_TOP_BUILDDIR:-.}/veil
+    prefix=$1 reason=$2
+    shift 2
+    if ! have "$@"; then
+        echo "1..0 # SKIP needs $reason"
+        exit 0
+    fi
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-$prefix.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+    pids=""
+    trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+    trap 'exit 1' INT TERM
+    unset VEIL_CONF VEIL_LOG
+}
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }

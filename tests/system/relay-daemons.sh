@@ -6,7 +6,10 @@
 # M by the registered name; an unknown name is refused at once; A's
 # identity cannot take R's name; R re-registers by itself after M is
 # killed and restarted (same identity, same port), and after its
-# connection to M is cut (ss -K, where the kernel allows it).  Speaks TAP.
+# connection to M is cut (ss -K, where the kernel allows it); M keeps its
+# names in [node] state_dir: killed while R is registered, with R then
+# gone too, M restarts with bob held for R — A's identity is refused
+# (EEXIST) — until R comes back and registers again.  Speaks TAP.
 set -u
 top=${VEIL_TOP_BUILDDIR:-.}
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
@@ -44,8 +47,12 @@ wait_list() {
     return 1
 }
 
-echo "1..18"
+echo "1..22"
 
+mkdir -p "$tmp/m.state"
+state=""
+have store-sqlite && state="state_dir = $tmp/m.state"
+relay_state=$state   # M's [node] line (relay-lib.sh)
 relay_identities
 relay_start
 
@@ -104,4 +111,33 @@ elif [ "$(id -u)" != 0 ] || ! command -v ss >/dev/null 2>&1; then
     ok "# SKIP cutting a connection needs root and ss"
 else
     not_ok "R registers again after its connection was cut (ss -K)"
+fi
+
+# Names across a relay restart (issue #15): M dies while R holds bob, then
+# R dies too (M is not there to see its connection go); M comes back and
+# holds bob for R (no route yet); A's identity is refused; R comes back.
+if [ -z "$state" ]; then
+    for t in 1 2 3 4; do ok "# SKIP names kept across a restart need the sqlite store"; done
+    exit 0
+fi
+kill -9 "$(cat "$tmp/a.pid")"
+start a >/dev/null || not_ok "A's daemon restarts"
+kill -9 "$(cat "$tmp/m.pid")"
+wait_list r "^registered bob at .* down " >/dev/null
+kill -9 "$(cat "$tmp/r.pid")"
+if start m && wait_list m "^name bob owner $r route ?\$"; then
+    ok "M restarts with bob kept for R, without a route (relay list on M)"
+else
+    not_ok "M restarts with bob kept for R, without a route (relay list on M)"
+fi
+check "veil relay register on A (A's identity): started" \
+    run 0 "$veil" relay register -c "$tmp/a.conf" bob "127.0.0.1:$port" relay_listener "$m"
+check "... refused: the name is held for R (EEXIST, name held by another identity)" \
+    sh -c "i=0; while [ \$i -lt 200 ]; do grep -q \"name 'bob' not registered (.*name held by another identity\" '$tmp/a.log' && exit 0; sleep 0.05; i=\$((i+1)); done; exit 1"
+if start r && wait_list r "^registered bob at .* up " 600 &&
+    run 0 "$veil" secure-channel create -c "$tmp/a.conf" --to "$route" --trust "$r" &&
+    grep -qx "peer $r" "$tmp/out"; then
+    ok "R comes back, registers bob again, and A reaches R by name"
+else
+    not_ok "R comes back, registers bob again, and A reaches R by name"
 fi

@@ -20,11 +20,13 @@ relay_identities() {
     a=$(cat "$tmp/a.id")
 }
 
-# relay_conf PORT: M's configuration, listening on 127.0.0.1:PORT.
+# relay_conf PORT: M's configuration, listening on 127.0.0.1:PORT, with
+# $relay_state (more [node] lines) when set.
 relay_conf() {
     conf m "[transport.tcp]
 listen = 127.0.0.1:$1" "[node]
 relay = true
+${relay_state:-}
 
 [listener.relay_listener]
 trust = everyone

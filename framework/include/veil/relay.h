@@ -61,6 +61,11 @@ typedef struct veil_relay_registry_options {
      * restart of the relay or while its owner reconnects). */
     const char *const *reserved;
     size_t n_reserved;
+    /* With a persistent node store ([node] state_dir, [store]): how long a
+     * name kept from before a restart stays bound to its owner without a
+     * registration channel, so the owner can re-dial (0: 120000 ms; at
+     * most 86400000).  Appended after n_reserved (size tells). */
+    unsigned restart_hold_ms;
 } veil_relay_registry_options;
 
 /* Start the registry at address (NULL: "relay_registry"; reached through

@@ -274,6 +274,88 @@ static void test_expiry_and_reregistration(void **state)
     net_down(&n);
 }
 
+#ifdef TEST_STORE_SQLITE
+static char relay_state_dir[128];
+
+static void relay_restart(net *n, const veil_relay_registry_options *o)
+{
+    veil_entity_close(n->me);
+    assert_int_equal(veil_node_free(n->m), 0);
+    relay_up(n, o); /* a new port and identity, the same state directory */
+}
+
+/* Names kept across a relay restart ([node] state_dir): the name stays
+ * bound to R's identity, so Carol is refused with TAKEN (and holds
+ * nothing) while R has not registered again, and an initiator gets the
+ * "no such name" refusal (no route is known); R's REGISTER re-teaches the
+ * route and the name is reached again.  A kept name whose owner does not
+ * come back within restart_hold_ms is free again; one that expired by its
+ * connection before the restart is not kept at all. */
+static void test_names_kept_across_restart(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(relay_state_dir, sizeof relay_state_dir, "/tmp/veil-relay-keep-XXXXXX");
+    assert_non_null(mkdtemp(relay_state_dir));
+    veil_relay_registry_options o = { .size = sizeof o, .restart_hold_ms = 60000 };
+    veil_relay_registry_options brief = { .size = sizeof o, .restart_hold_ms = 200 };
+    char node_line[160];
+    snprintf(node_line, sizeof node_line, "state_dir = %s\n", relay_state_dir);
+    net n = { .m_node = node_line };
+    net_up(&n, &o);
+    uint8_t req[80];
+    size_t len = req_of(req, 1, VEIL_RELAY_REGISTER, "bob");
+    veil_address ch, rch, cch;
+    assert_int_equal(ask(&n, n.r, n.re, req, len, &rch), VEIL_RELAY_OK);
+    relay_restart(&n, &o);
+    assert_int_equal(ask(&n, n.a, n.ce, req, len, &cch), VEIL_RELAY_TAKEN);
+    assert_error_contains(open_to_bob(&n, "bob", &ch), VEIL_EHANDSHAKE, "no such name at the relay");
+    veil_relay_registry_stats st;
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 1);
+    assert_int_equal(st.registered, 0);
+    assert_int_equal(ask(&n, n.r, n.re, req, len, &rch), VEIL_RELAY_OK);
+    assert_int_equal(open_to_bob(&n, "bob", &ch), 0);
+    echo_through(&n, &ch, "after the relay's restart");
+    assert_int_equal(n.echoed, 1);
+
+    /* the owner does not come back: free after restart_hold_ms */
+    relay_restart(&n, &brief);
+    pump_until(&n, NULL, 0, 500);
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 0);
+    assert_int_equal(st.expired, 1);
+    assert_int_equal(ask(&n, n.a, n.ce, req, len, &cch), VEIL_RELAY_OK);
+
+    /* Carol's channel closes before the restart: her name expires then
+     * (on use), so it is not kept, and R takes it after the restart */
+    assert_int_equal(veil_secure_channel_close(n.a, &cch), 0);
+    pump_until(&n, NULL, 0, 200);
+    assert_int_equal(ask(&n, n.r, n.re, req, len, &rch), VEIL_RELAY_OK); /* drops carol's */
+    relay_restart(&n, &o);
+    assert_int_equal(ask(&n, n.a, n.ce, req, len, &cch), VEIL_RELAY_TAKEN); /* R's, kept */
+
+    /* more kept names than max_names after a restart: the surplus is
+     * dropped and its record deleted (not back at the next start) */
+    uint8_t req2[80];
+    size_t len2 = req_of(req2, 1, VEIL_RELAY_REGISTER, "bob2");
+    assert_int_equal(ask(&n, n.r, n.re, req, len, &rch), VEIL_RELAY_OK);
+    assert_int_equal(ask(&n, n.r, n.re, req2, len2, &rch), VEIL_RELAY_OK);
+    veil_relay_registry_options one = o;
+    one.max_names = 1;
+    relay_restart(&n, &one);
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 1);
+    relay_restart(&n, &o);
+    assert_int_equal(veil_relay_registry_get_stats(n.m, &st), 0);
+    assert_int_equal(st.names, 1);
+    net_down(&n);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", relay_state_dir);
+    assert_int_equal(system(cmd), 0);
+    relay_state_dir[0] = '\0';
+}
+#endif
+
 /* Keep-alive: with a short period the relay sees the refreshes, and the
  * registrant stays registered (one registration, not one per refresh). */
 static void test_keepalive(void **state)
@@ -307,6 +389,9 @@ int main(void)
         cmocka_unit_test(test_reserved_name),
         cmocka_unit_test(test_expiry_and_reregistration),
         cmocka_unit_test(test_keepalive),
+#ifdef TEST_STORE_SQLITE
+        cmocka_unit_test(test_names_kept_across_restart),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
