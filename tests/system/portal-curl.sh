@@ -21,7 +21,17 @@ mkdir "$tmp/www"
 head -c 100M /dev/urandom >"$tmp/www/big.bin"
 head -c 1M /dev/urandom >"$tmp/www/small.bin"
 hport=$(pfree)
-(cd "$tmp/www" && exec "$PY" -m http.server "$hport" --bind 127.0.0.1 >/dev/null 2>&1) &
+# The stock http.server module, run as `python3 -m http.server` would, but
+# with a listen backlog of 512 instead of socketserver's 5: with 5, 200
+# connects at once overflow the target's accept queue and the kernel drops
+# SYNs, so on a loaded machine some connects wait out 1+3+7+15+31 s of SYN
+# retries before curl's 60 s end (a property of the target, seen in CI;
+# TcpExtListenOverflows counts it), not of the portal.
+(cd "$tmp/www" && exec "$PY" -c 'import runpy, socketserver, sys
+socketserver.TCPServer.request_queue_size = 512
+sys.argv[0] = "http.server"
+runpy.run_module("http.server", run_name="__main__", alter_sys=True)' \
+    "$hport" --bind 127.0.0.1 >/dev/null 2>&1) &
 bg $!
 wait_port "$hport"
 web=$(portal_pair web "127.0.0.1:$hport")
@@ -30,18 +40,29 @@ got=$(timeout 120 curl -sS "http://127.0.0.1:$web/big.bin" | sha256sum)
 [ "$got" = "$want" ]
 ok $? "curl downloads 100 MiB through a portal, sha256 equal"
 want=$(sha256sum <"$tmp/www/small.bin")
+# Accept-queue overflows on this host (all listeners), for the record.
+overflows() { awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["ListenOverflows"] }' /proc/net/netstat 2>/dev/null; }
+ov0=$(overflows)
 for i in $(seq 200); do
-    (timeout 60 curl -sS "http://127.0.0.1:$web/small.bin" | sha256sum >"$tmp/c$i") &
+    (timeout 60 curl -sS "http://127.0.0.1:$web/small.bin" 2>"$tmp/c$i.err" | sha256sum >"$tmp/c$i") &
 done
 good=0
 for i in $(seq 200); do
     for w in $(seq 600); do [ -s "$tmp/c$i" ] && break; sleep 0.1; done
-    [ "$(cat "$tmp/c$i" 2>/dev/null)" = "$want" ] && good=$((good + 1))
+    if [ "$(cat "$tmp/c$i" 2>/dev/null)" = "$want" ]; then
+        good=$((good + 1))
+    else
+        sed "s/^/# curl $i: /" "$tmp/c$i.err"
+    fi
 done
 [ "$good" -eq 200 ]
 ok $? "200 concurrent curls through one portal: $good of 200 byte-exact"
-"$V" tcp-inlet list -c "$tmp/alice.conf" | grep -q "^web .* streams 0 opened 201 refused 0 resets 0 "
+ov1=$(overflows)
+[ -n "$ov0" ] && [ -n "$ov1" ] && echo "# listen queue overflows on this host during the 200 curls: $((ov1 - ov0))"
+"$V" tcp-inlet list -c "$tmp/alice.conf" >"$tmp/inlets"
+grep -q "^web .* streams 0 opened 201 refused 0 resets 0 " "$tmp/inlets"
 ok $? "the inlet counts 201 streams, none open, none refused or reset"
+sed "s/^/# inlet: /" "$tmp/inlets"
 
 # 4. A target that is down: a prompt reset of the client and a log line why.
 dead=$(pfree)

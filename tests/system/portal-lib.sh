@@ -90,6 +90,15 @@ portal_pair() {
 # show_logs: the daemons' logs as TAP comments.
 show_logs() {
     for n in alice bob; do tail -n 20 "$tmp/$n.log" | sed "s|^|# $n: |"; done
+    for n in alice bob; do
+        { "$V" status -c "$tmp/$n.conf"; "$V" connection list -c "$tmp/$n.conf"
+          "$V" channel list -c "$tmp/$n.conf"; } 2>&1 | sed "s|^|# $n now: |"
+    done
+    { "$V" tcp-inlet list -c "$tmp/alice.conf"; "$V" tcp-outlet list -c "$tmp/bob.conf"; } 2>&1 |
+        sed "s|^|# portals now: |"
+    command -v ss >/dev/null 2>&1 && ss -tn 2>/dev/null | awk 'NR > 1 && ($2 > 0 || $3 > 0)' |
+        head -n 20 | sed "s|^|# sockets with queued bytes: |"
+    return 0
 }
 
 # ok COND-STATUS TEXT
