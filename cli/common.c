@@ -171,22 +171,21 @@ int cli_config_load(const cli_cmd *cmd, const cli_opts *o, veil_config **out)
 }
 
 /* The vault and identity commands use [vault] and [identity] only: the
- * other sections' keys are dropped so that no transport listens and no
- * other plugin loads for them (an empty section starts nothing). */
+ * other sections are removed, so that no transport listens and no other
+ * plugin loads for them, and no section that only a plugin not loaded
+ * here registers ([prekeys] of x3dh) is refused as unknown. */
 static int keep_vault_identity(veil_config *cfg)
 {
-    const char *key, *value;
-    for (size_t i = 0; i < veil_config_section_count(cfg); i++) {
+    size_t i = 0;
+    while (i < veil_config_section_count(cfg)) {
         const char *sec = veil_config_section_name(cfg, i);
-        if (strcmp(sec, "vault") == 0 || strcmp(sec, "identity") == 0)
+        if (strcmp(sec, "vault") == 0 || strcmp(sec, "identity") == 0) {
+            i++;
             continue;
-        while (veil_config_key_count(cfg, sec) > 0) {
-            int rc = veil_config_key_at(cfg, sec, 0, &key, &value);
-            if (rc == 0)
-                rc = veil_config_unset(cfg, sec, key);
-            if (rc != 0)
-                return rc;
         }
+        int rc = veil_config_remove_section(cfg, sec);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }

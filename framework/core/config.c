@@ -32,17 +32,21 @@ static void entry_free(entry *e)
     free(e->origin);
 }
 
+static void section_free(section *s)
+{
+    for (size_t j = 0; j < s->n; j++)
+        entry_free(&s->keys[j]);
+    free(s->keys);
+    free(s->name);
+    free(s->origin);
+}
+
 void veil_config_free(veil_config *cfg)
 {
     if (cfg == NULL)
         return;
-    for (size_t i = 0; i < cfg->n; i++) {
-        for (size_t j = 0; j < cfg->secs[i].n; j++)
-            entry_free(&cfg->secs[i].keys[j]);
-        free(cfg->secs[i].keys);
-        free(cfg->secs[i].name);
-        free(cfg->secs[i].origin);
-    }
+    for (size_t i = 0; i < cfg->n; i++)
+        section_free(&cfg->secs[i]);
     free(cfg->secs);
     free(cfg);
 }
@@ -217,6 +221,17 @@ int veil_config_unset(veil_config *cfg, const char *sec, const char *key)
     entry_free(e);
     memmove(e, e + 1, (size_t)(s->keys + s->n - (e + 1)) * sizeof *e);
     s->n--;
+    return 0;
+}
+
+int veil_config_remove_section(veil_config *cfg, const char *sec)
+{
+    section *s = find_section(cfg, sec);
+    if (s == NULL)
+        return veil_error_set(VEIL_ENOTFOUND, "no section [%s]", sec ? sec : "(null)");
+    section_free(s);
+    memmove(s, s + 1, (size_t)(cfg->secs + cfg->n - (s + 1)) * sizeof *s);
+    cfg->n--;
     return 0;
 }
 

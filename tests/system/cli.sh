@@ -310,6 +310,18 @@ run 1 "veil: config check: cannot open config file '$tmp/none.conf': No such fil
     "$veil" config check "$tmp/none.conf"
 run 2 "veil: config check: missing argument FILE\nTry 'veil config check --help'." "$veil" config check
 
+# A file for an x3dh node ([key_agreement] and its [prekeys]) serves the
+# vault and identity commands too ([prekeys] was refused as unknown there).
+if have x3dh; then
+    conf x
+    printf '\n[key_agreement]\nplugin = x3dh\n\n[prekeys]\nopk_count = 10\n' >>"$tmp/x.conf"
+    run 0 "" "$veil" config check "$tmp/x.conf"
+    run 0 "" sh -c "'$veil' vault create -c '$tmp/x.conf' >/dev/null && '$veil' identity create -c '$tmp/x.conf' >/dev/null && '$veil' identity show -c '$tmp/x.conf' >/dev/null"
+else
+    ok "# SKIP the x3dh plugin is configured out"
+    ok "# SKIP the x3dh plugin is configured out"
+fi
+
 # Requests that would not fit one control line are refused before any
 # connection (they were cut silently before).
 long=$(head -c 4100 /dev/zero | tr '\0' 'a')

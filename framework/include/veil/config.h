@@ -46,6 +46,9 @@ VEIL_EXPORT int veil_config_set(veil_config *cfg, const char *section,
 /* Remove a key (VEIL_ENOTFOUND if absent). */
 VEIL_EXPORT int veil_config_unset(veil_config *cfg, const char *section,
                                   const char *key) VEIL_WUR;
+/* Remove a section with all its keys (VEIL_ENOTFOUND if absent); the
+ * sections after it move down one index. */
+VEIL_EXPORT int veil_config_remove_section(veil_config *cfg, const char *section) VEIL_WUR;
 
 /* NULL when absent. */
 VEIL_EXPORT const char *veil_config_get(const veil_config *cfg,

@@ -232,6 +232,21 @@ static void test_set_unset_copy(void **state)
     veil_config_free(copy);
     veil_config_free(cfg);
 
+    /* a removed section is gone whole; the ones after it move down */
+    assert_int_equal(veil_config_new_from_text(&cfg, "[a]\nk = 1\n[b]\nk = 2\nj = 3\n[c]\n"
+                                               "k = 4\n", "f"), 0);
+    assert_int_equal(veil_config_remove_section(cfg, "b"), 0);
+    assert_int_equal(veil_config_section_count(cfg), 2);
+    assert_false(veil_config_has_section(cfg, "b"));
+    assert_null(veil_config_get(cfg, "b", "k"));
+    assert_string_equal(veil_config_section_name(cfg, 1), "c");
+    assert_string_equal(veil_config_origin(cfg, "c", "k"), "f:7");
+    assert_error_contains(veil_config_remove_section(cfg, "b"), VEIL_ENOTFOUND, "no section [b]");
+    assert_int_equal(veil_config_remove_section(cfg, "c"), 0);
+    assert_int_equal(veil_config_remove_section(cfg, "a"), 0);
+    assert_int_equal(veil_config_section_count(cfg), 0);
+    veil_config_free(cfg);
+
     assert_int_equal(veil_config_new(&cfg), 0);
     assert_int_equal(veil_config_section_count(cfg), 0);
     assert_int_equal(veil_config_set(cfg, "a", "b", "c"), 0);
