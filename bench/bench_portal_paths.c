@@ -384,6 +384,7 @@ int pb_medians(bench_run *b, const unsigned port[PB_PATHS], pb_measure_fn fn, vo
     double v[PB_PATHS][PB_VALS][PB_RUNS], one[PB_VALS];
     for (int r = 0; r < runs; r++)
         for (int p = 0; p < PB_PATHS; p++) {
+            memset(one, 0, sizeof one);
             if (port[p] == 0 || fn(port[p], ctx, one) != 0)
                 continue;
             for (int k = 0; k < PB_VALS; k++)
