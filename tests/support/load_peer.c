@@ -203,8 +203,16 @@ static void opened(veil_node *node, int rc, const veil_address *channel, const c
 
 int load_opens_up(load_opens *o, unsigned cap)
 {
+    return load_opens_up_with(o, cap, "");
+}
+
+int load_opens_up_with(load_opens *o, unsigned cap, const char *sc_extra)
+{
+    char conf[512];
     memset(o, 0, sizeof *o);
-    int rc = node_new_from_text(LOAD_QUIET "[transport.tcp]\nauto_connect = true\n", &o->node, &o->app);
+    snprintf(conf, sizeof conf, LOAD_QUIET "[transport.tcp]\nauto_connect = true\n"
+             "[secure_channel]\n%s", sc_extra);
+    int rc = node_new_from_text(conf, &o->node, &o->app);
     if (rc == 0 &&
         (rc = veil_entity_open(o->node, NULL, NULL, VEIL_ENTITY_CREATE, &o->alice)) == 0 &&
         (rc = veil_node_transport_start(o->node, "tcp")) == 0 &&

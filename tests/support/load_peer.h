@@ -53,6 +53,8 @@ typedef struct load_opens {
     char first_detail[256];
 } load_opens;
 int load_opens_up(load_opens *o, unsigned cap);
+/* ... with more [secure_channel] lines for the initiating node. */
+int load_opens_up_with(load_opens *o, unsigned cap, const char *sc_extra);
 void load_opens_down(load_opens *o);
 /* Start opens of channels [from, to) to p's listener at once (no loop
  * round in between), each over the node's one connection to p. */
