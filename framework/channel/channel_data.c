@@ -174,6 +174,10 @@ int veil__ch_encrypt_send(veil_channel *ch, veil_message *msg)
     veil__store_be32(buf + pos, (uint32_t)plen);
     if ((rc = seal(ch, VEIL_CH_DATA, buf, plain)) < 0)
         return rc;
+    /* In place: buf is ciphertext, tag and trailer now, and the buffer
+     * past them holds nothing written (resize wipes what it cuts): no wipe
+     * when the transport frees it (core/upper.h). */
+    veil__message_sealed(msg);
     clear_local_info(msg); /* it describes the inner message only */
     if ((rc = veil__ch_address_to_peer(ch, msg, NULL)) < 0)
         return rc;

@@ -44,6 +44,7 @@ int veil_message_new(veil_node *node, veil_message **out)
     m->len = 0;
     m->cap = 0;
     m->onward_idx = 0;
+    m->sealed = false;
     m->info.via_channel = false;
     m->info.channel.type = 0;
     m->info.channel.len = 0;
@@ -64,9 +65,11 @@ static void message_release(veil_message *m)
 {
     veil_node *node = m->node;
     unlink_live(node, m);
-    veil__pool_buf_put(&node->pool, m->payload, m->cap, m->len);
+    /* A sealed payload is what the wire carries: nothing to wipe. */
+    veil__pool_buf_put(&node->pool, m->payload, m->cap, m->sealed ? 0 : m->len);
     m->payload = NULL;
     m->cap = m->len = 0;
+    m->sealed = false;
     /* who the peer was is node-local and must not linger in the pool */
     if (m->info.via_channel || m->info.peer_identifier[0] != '\0')
         veil__local_info_wipe(&m->info);
@@ -119,6 +122,7 @@ const uint8_t *veil_message_payload(const veil_message *m, size_t *len)
 
 uint8_t *veil_message_payload_mut(veil_message *m, size_t *len)
 {
+    m->sealed = false; /* the caller may write anything into it */
     if (len != NULL)
         *len = m->len;
     return m->payload;
@@ -127,6 +131,7 @@ uint8_t *veil_message_payload_mut(veil_message *m, size_t *len)
 int veil_message_resize_payload(veil_message *m, size_t len, uint8_t **data)
 {
     size_t max = m->node->limits.max_payload;
+    m->sealed = false; /* the caller writes into *data */
     if (len > max)
         return veil_error_set(VEIL_ELIMIT, "payload of %zu bytes exceeds the limit of %zu bytes",
                               len, max);
@@ -149,8 +154,20 @@ int veil_message_resize_payload(veil_message *m, size_t len, uint8_t **data)
     return 0;
 }
 
+void veil__message_sealed(veil_message *m)
+{
+    m->sealed = true;
+}
+
+void veil__message_shrink_unwritten(veil_message *m, size_t len)
+{
+    if (len < m->len)
+        m->len = len; /* the tail was never written: nothing to wipe */
+}
+
 int veil_message_set_payload(veil_message *m, const void *data, size_t len)
 {
+    m->sealed = false;
     if (data == NULL && len > 0)
         return veil_error_set(VEIL_EINVAL, "payload data is NULL but length is %zu", len);
     size_t max = m->node->limits.max_payload;

@@ -31,6 +31,8 @@ struct veil_message {
     size_t len;
     size_t cap;
     uint8_t onward_idx;          /* routes[onward_idx] is onward; swap = flip */
+    bool sealed;                 /* payload holds a sealed frame only: freed
+                                  * without a wipe (veil__message_sealed) */
     veil_local_info info;
     veil_route routes[2];
 };

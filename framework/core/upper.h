@@ -92,6 +92,24 @@ VEIL_UPPER_HIDDEN void veil__route_unpack(const veil_packed_route *p, veil_route
  * veil_local_info for veil_message_set_local_info and copying it in shows
  * in the data path's cost (docs/PROTOCOL.md, "Performance"). */
 VEIL_UPPER_HIDDEN veil_local_info *veil__message_local_info(veil_message *m);
+/* Shorten the payload to len (<= its length) WITHOUT wiping the bytes
+ * past len, for a caller that sized the payload for a read and wrote only
+ * the first len bytes (the portal's read_once: up to 64 KiB offered to
+ * read(2), often a few bytes taken).  Those bytes were never written since
+ * the payload grew: they are what the pool handed out, i.e. zeros (the
+ * pool wipes every byte a previous user held) or fresh malloc memory, so
+ * wiping them (veil_message_resize_payload does) protects nothing and cost
+ * the portal more instructions than the AEAD.  Never use it after writing
+ * past len. */
+VEIL_UPPER_HIDDEN void veil__message_shrink_unwritten(veil_message *m, size_t len);
+/* The payload now holds only a sealed frame (a secure channel encrypted
+ * it in place: ciphertext, tag and public trailer, every plaintext byte
+ * overwritten): when the message is freed its buffer goes back to the pool
+ * without a wipe, since an eavesdropper on the wire sees the same bytes.
+ * Any later change of the payload (set/resize/payload_mut) clears the
+ * mark, so bytes written afterwards are wiped as usual.  Never set it on a
+ * payload that held plaintext outside the sealed bytes. */
+VEIL_UPPER_HIDDEN void veil__message_sealed(veil_message *m);
 /* Wipe what a secure channel put in li (which channel, which peer) and
  * reset the flags; the connection (meaningful only with from_transport,
  * nothing secret) is left alone. */

@@ -15,6 +15,7 @@
 
 #include <veil/transport.h>
 
+#include "core/upper.h"
 #include "helpers.h"
 #include "portal_internal.h"
 
@@ -257,10 +258,10 @@ static int read_once(portal_stream *st)
         return 0;
     }
     (void)veil_portal_frame_header(p, VEIL_PORTAL_DATA, st->id, 0);
-    if ((rc = veil_message_resize_payload(m, VEIL_PORTAL_HEADER + (size_t)n, &p)) == 0)
-        rc = send_message(st, m);
-    else
-        veil_message_free(m);
+    /* The read wrote n of the want bytes offered: the rest was never
+     * written, so it is cut off without a wipe (core/upper.h). */
+    veil__message_shrink_unwritten(m, VEIL_PORTAL_HEADER + (size_t)n);
+    rc = send_message(st, m);
     if (rc != 0) {
         portal_stream_reset(st, false, "the channel is gone");
         return rc;

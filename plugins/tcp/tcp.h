@@ -15,6 +15,7 @@
 #define VEIL_TCP_H
 
 #include <veil/address.h>
+#include <veil/codec.h>
 #include <veil/message.h>
 #include <veil/node.h>
 #include <veil/plugin.h>
@@ -119,6 +120,17 @@ static inline size_t tcp_frame_writer_queued(const tcp_frame_writer *w)
  * would exceed max (nothing appended); VEIL_ENOMEM. */
 int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
                     const veil_route *ret, const uint8_t *payload, size_t payload_len);
+/* The two halves of tcp_frame_write, for a sender that offers the frame
+ * to the socket itself first (tcp_conn_queue's direct path): encode the
+ * frame's prefix (length and codec header; same errors, nothing queued),
+ * then queue what the socket did not take: the frame's bytes from skip on
+ * (skip = bytes already sent; nothing when the whole frame went). */
+#define TCP_FRAME_PREFIX_MAX (TCP_FRAME_HEADER + VEIL_CODEC_HEADER_MAX)
+int tcp_frame_prefix(const tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
+                     const veil_route *ret, size_t payload_len,
+                     uint8_t prefix[TCP_FRAME_PREFIX_MAX], size_t *prefix_len);
+int tcp_frame_write_rest(tcp_frame_writer *w, const uint8_t *prefix, size_t prefix_len,
+                         const uint8_t *payload, size_t payload_len, size_t skip);
 /* The queued bytes as up to two segments (iov[0] first); returns how many. */
 int tcp_frame_writer_iov(const tcp_frame_writer *w, struct iovec iov[2]);
 /* Drop n sent bytes from the front. */

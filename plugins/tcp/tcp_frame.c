@@ -233,15 +233,14 @@ static void ring_put(tcp_frame_writer *w, const uint8_t *p, size_t n)
     w->len += n;
 }
 
-int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
-                    const veil_route *ret, const uint8_t *payload, size_t payload_len)
+int tcp_frame_prefix(const tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
+                     const veil_route *ret, size_t payload_len,
+                     uint8_t prefix[TCP_FRAME_PREFIX_MAX], size_t *prefix_len)
 {
-    /* The frame's length and the codec's header (docs/PROTOCOL.md), then
-     * the payload: copied once, straight into the ring, wrapping as needed. */
-    uint8_t prefix[TCP_FRAME_HEADER + VEIL_CODEC_HEADER_MAX];
+    /* The frame's length and the codec's header (docs/PROTOCOL.md). */
     size_t hlen;
     int rc = veil_codec_encode_header(onward, ret, payload_len, prefix + TCP_FRAME_HEADER,
-                                      sizeof prefix - TCP_FRAME_HEADER, &hlen);
+                                      TCP_FRAME_PREFIX_MAX - TCP_FRAME_HEADER, &hlen);
     if (rc < 0)
         return rc;
     size_t body = hlen + payload_len;
@@ -254,11 +253,34 @@ int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onw
                               "send_queue_max %zu): the peer is not reading fast enough",
                               w->len, need, w->max);
     veil__store_be32(prefix, (uint32_t)body);
-    rc = writer_room(w, need);
+    *prefix_len = TCP_FRAME_HEADER + hlen;
+    return 0;
+}
+
+int tcp_frame_write_rest(tcp_frame_writer *w, const uint8_t *prefix, size_t prefix_len,
+                         const uint8_t *payload, size_t payload_len, size_t skip)
+{
+    if (skip >= prefix_len + payload_len)
+        return 0;
+    int rc = writer_room(w, prefix_len + payload_len - skip);
     if (rc < 0)
         return rc;
-    ring_put(w, prefix, TCP_FRAME_HEADER + hlen);
-    if (payload_len > 0)
-        ring_put(w, payload, payload_len);
+    if (skip < prefix_len)
+        ring_put(w, prefix + skip, prefix_len - skip);
+    size_t from = skip > prefix_len ? skip - prefix_len : 0;
+    if (payload_len > from)
+        ring_put(w, payload + from, payload_len - from);
     return 0;
+}
+
+int tcp_frame_write(tcp_frame_writer *w, size_t max_frame, const veil_route *onward,
+                    const veil_route *ret, const uint8_t *payload, size_t payload_len)
+{
+    /* Copied once, straight into the ring, wrapping as needed. */
+    uint8_t prefix[TCP_FRAME_PREFIX_MAX];
+    size_t plen;
+    int rc = tcp_frame_prefix(w, max_frame, onward, ret, payload_len, prefix, &plen);
+    if (rc == 0)
+        rc = tcp_frame_write_rest(w, prefix, plen, payload, payload_len, 0);
+    return rc;
 }

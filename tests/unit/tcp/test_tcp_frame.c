@@ -120,6 +120,47 @@ static void test_writer_limits(void **state)
     tcp_frame_writer_free(&w);
 }
 
+/* The direct path's halves (tcp_conn_queue): after the socket took skip
+ * bytes of a frame, the queue holds exactly the frame's remaining bytes,
+ * for every skip (inside the prefix, at its end, inside the payload, all);
+ * the prefix checks the same limits as tcp_frame_write, queueing nothing. */
+static void test_writer_rest_after_partial_send(void **state)
+{
+    (void)state;
+    veil_route on, ret;
+    routes(&on, &ret);
+    static uint8_t payload[300], whole[400], got[400];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 7 + 1);
+    tcp_frame_writer w;
+    tcp_frame_writer_init(&w, 4096);
+    assert_int_equal(tcp_frame_write(&w, 4096, &on, &ret, payload, sizeof payload), 0);
+    size_t total = gather(&w, whole, sizeof whole);
+    tcp_frame_writer_free(&w);
+    uint8_t prefix[TCP_FRAME_PREFIX_MAX];
+    size_t plen;
+    for (size_t skip = 0; skip <= total; skip++) {
+        tcp_frame_writer_init(&w, 4096);
+        assert_int_equal(tcp_frame_prefix(&w, 4096, &on, &ret, sizeof payload, prefix, &plen), 0);
+        assert_int_equal(plen + sizeof payload, total);
+        assert_memory_equal(prefix, whole, plen);
+        assert_int_equal(tcp_frame_write_rest(&w, prefix, plen, payload, sizeof payload, skip),
+                         0);
+        assert_int_equal(gather(&w, got, sizeof got), total - skip);
+        assert_memory_equal(got, whole + skip, total - skip);
+        assert_int_equal(w.cap == 0, skip == total); /* all sent: no buffer at all */
+        tcp_frame_writer_free(&w);
+    }
+    tcp_frame_writer_init(&w, total - 1);
+    assert_error(tcp_frame_prefix(&w, 4096, &on, &ret, sizeof payload, prefix, &plen),
+                 VEIL_EAGAIN, "tcp: send queue full (0 bytes queued + 322 > send_queue_max 321): "
+                 "the peer is not reading fast enough");
+    assert_error(tcp_frame_prefix(&w, 100, &on, &ret, sizeof payload, prefix, &plen), VEIL_ELIMIT,
+                 "tcp: message of 318 bytes (encoded) exceeds max_frame (100 bytes)");
+    assert_int_equal(tcp_frame_writer_queued(&w), 0);
+    tcp_frame_writer_free(&w);
+}
+
 static void expect_known_frame(const uint8_t *body, size_t len)
 {
     assert_int_equal(len, sizeof known - 4);
@@ -347,6 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_known_answer),
         cmocka_unit_test(test_writer_limits),
+        cmocka_unit_test(test_writer_rest_after_partial_send),
         cmocka_unit_test(test_reader_byte_by_byte),
         cmocka_unit_test(test_reader_bulk_and_partial),
         cmocka_unit_test(test_reader_limits),
