@@ -219,10 +219,12 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
                 due = s->prev[i].until_ms;
         if (s->opk.next_expiry < due)
             due = s->opk.next_expiry;
-        /* kept: a tick at least every X3DH_OPK_DOOM_MS bounds how long a
-         * consumed OPK's secret waits for its flush (x3dh_opk.h) */
+        /* kept: a tick at least every X3DH_OPK_DOOM_MS, and at the flush
+         * due, bound how long a consumed OPK's secret waits (x3dh_opk.h) */
         if (s->keep.st != NULL && now + X3DH_OPK_DOOM_MS < due)
             due = now + X3DH_OPK_DOOM_MS;
+        if (opk_pool_flush_due(&s->opk) < due)
+            due = opk_pool_flush_due(&s->opk);
         *next_ms = due > now ? due - now : 0;
     }
     return rc;
