@@ -163,8 +163,14 @@ void opk_pool_flush(opk_pool *p, uint64_t now, bool force)
         veil_log(VEIL_LOG_WARN, "x3dh", "x3dh store: destroying %u consumed one-time prekeys "
                  "did not reach the vault's storage (%s); their records stay DEAD and the next "
                  "start destroys them", p->ndoom, veil_last_error());
+    /* the deletions in one transaction (a failed commit: the next start) */
+    bool sb = rc == 0 && veil_store_batch_begin(p->keep->st) == 0;
     for (unsigned i = 0; i < p->ndoom && rc == 0; i++)
         x3dh_keep_forget(p->keep, 'o', p->doom[i].id);
+    if (sb && veil_store_batch_commit(p->keep->st) < 0)
+        veil_log(VEIL_LOG_WARN, "x3dh", "x3dh store: deleting the records of %u destroyed "
+                 "one-time prekeys: %s (the next start deletes them)", p->ndoom,
+                 veil_last_error());
     veil__memzero(p->doom, sizeof p->doom);
     p->ndoom = 0;
 }
@@ -249,9 +255,16 @@ int opk_pool_refill(opk_pool *p, bool initial)
     unsigned made = 0;
     if (rc == 0)
         rc = gen_batch(p, add, &made);
-    unsigned ok = 0; /* records after the secrets are stored */
+    unsigned ok = 0; /* records after the secrets are stored, in one transaction */
+    bool sb = made > 0 && k->st != NULL && veil_store_batch_begin(k->st) == 0;
     while (ok < made && rc == 0 && (rc = put_rec(p, &p->slot[p->n + ok], 0)) == 0)
         ok++;
+    int crc = sb ? veil_store_batch_commit(k->st) : 0;
+    if (crc < 0) { /* none of the records is written */
+        rc = rc < 0 ? rc : veil_error_wrap(crc, "x3dh store: writing the records of %u new "
+                                           "one-time prekeys", ok);
+        ok = 0;
+    }
     for (unsigned i = ok; i < made; i++) { /* no record: destroyed, ids above made */
         veil__secret_drop(p->v, &p->slot[p->n + i].key);
         veil__memzero(&p->slot[p->n + i], sizeof p->slot[0]);
