@@ -17,6 +17,7 @@ for c in $("$top/bench/veil-bench" --list | awk '{print $1}'); do
         channel) need="noise vault-software policies openssl" ;;
         tcp) need="tcp noise vault-software policies openssl" ;;
         flood|relay|portal|idle) need="tcp noise vault-software policies" ;;
+        state) need="noise x3dh vault-software vault-file policies" ;;
         *) need="" ;;
     esac
     if have $need; then cases="$cases $c"; else left="$left $c"; fi

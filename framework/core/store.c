@@ -249,6 +249,27 @@ int veil_store_put(veil_store *s, const char *ns, const char *key, const uint8_t
     return rc;
 }
 
+/* A store without batches (an older table, or none) answers 0. */
+static int batch_op(veil_store *s, bool commit, const char *fn)
+{
+    if (s == NULL || s->ops == NULL)
+        return veil_error_set(VEIL_EINVAL, "%s: store is NULL", fn);
+    if (!VEIL_ABI_HAS(s->ops, batch_commit))
+        return 0;
+    int (*op)(void *) = commit ? s->ops->batch_commit : s->ops->batch_begin;
+    return op != NULL ? op(s->inst) : 0;
+}
+
+int veil_store_batch_begin(veil_store *s)
+{
+    return batch_op(s, false, "veil_store_batch_begin");
+}
+
+int veil_store_batch_commit(veil_store *s)
+{
+    return batch_op(s, true, "veil_store_batch_commit");
+}
+
 int veil_store_delete(veil_store *s, const char *ns, const char *key, uint64_t expected)
 {
     int rc = check_common("veil_store_delete", s, ns, key, false);

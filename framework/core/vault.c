@@ -3,6 +3,7 @@
  * vaults (NULL pointers, known enum values, adequate buffer sizes, that the
  * plugin's ops table covers the op) and then calls the op.  libveil links no
  * crypto library: the vault plugins do all the crypto. */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,6 +337,33 @@ int veil_vault_find_by_label(veil_vault *v, const char *label, veil_secret *out)
         return veil_error_set(VEIL_EINVAL, "%s: label must be 1..%u characters", fn,
                               VEIL_LABEL_MAX);
     return v->ops->find_by_label(v->inst, label, out);
+}
+
+/* The op is called at the outermost begin and commit only. */
+int veil_vault_batch_begin(veil_vault *v)
+{
+    if (v == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_vault_batch_begin: vault is NULL");
+    if (v->batch == UINT_MAX)
+        return veil_error_set(VEIL_ELIMIT, "veil_vault_batch_begin: batches nested too deep");
+    if (v->batch == 0 && VEIL_ABI_HAS(v->ops, batch_begin) && v->ops->batch_begin != NULL) {
+        int rc = v->ops->batch_begin(v->inst);
+        if (rc < 0)
+            return rc;
+    }
+    v->batch++;
+    return 0;
+}
+
+int veil_vault_batch_commit(veil_vault *v)
+{
+    if (v == NULL)
+        return veil_error_set(VEIL_EINVAL, "veil_vault_batch_commit: vault is NULL");
+    if (v->batch == 0)
+        return veil_error_set(VEIL_ESTATE, "veil_vault_batch_commit: no batch was begun");
+    if (--v->batch > 0 || !VEIL_ABI_HAS(v->ops, batch_commit) || v->ops->batch_commit == NULL)
+        return 0;
+    return v->ops->batch_commit(v->inst);
 }
 
 int veil_vault_secret_destroy(veil_vault *v, veil_secret s)

@@ -13,6 +13,7 @@ struct veil_vault {
     veil_plugin *plugin;
     const veil_vault_ops *ops;
     void *inst;
+    unsigned batch;             /* veil_vault_batch_begin depth */
 };
 
 /* The op exists in the plugin's table (which may be older and shorter). */

@@ -27,6 +27,8 @@ void opk_pool_init(opk_pool *p, x3dh_keep *keep, unsigned count, unsigned low_wa
 
 void opk_pool_free(opk_pool *p)
 {
+    if (!p->vault_gone)
+        opk_pool_flush(p, 0, true);
     if (!p->vault_gone && p->keep->st == NULL)
         for (size_t i = 0; i < p->n; i++)
             veil__secret_drop(p->v, &p->slot[i].key);
@@ -119,14 +121,68 @@ static void drop_secret(opk_pool *p, opk_slot *o)
         x3dh_keep_forget(p->keep, 'o', o->id);
 }
 
+/* o's record is DEAD: destroy its secret now (not kept, or the vault is
+ * gone), or doom it to the next flush (kept). */
+static void retire(opk_pool *p, opk_slot *o, uint64_t now)
+{
+    if (p->keep->st == NULL || p->vault_gone) {
+        drop_secret(p, o);
+        return;
+    }
+    if (p->ndoom == 0)
+        p->doom_since = now;
+    p->doom[p->ndoom].id = o->id;
+    p->doom[p->ndoom].key = o->key;
+    p->ndoom++;
+    o->key = 0;
+    opk_pool_flush(p, now, false);
+}
+
+uint64_t opk_pool_flush_due(const opk_pool *p)
+{
+    return p->ndoom == 0 ? UINT64_MAX : p->doom_since + X3DH_OPK_DOOM_MS;
+}
+
+void opk_pool_flush(opk_pool *p, uint64_t now, bool force)
+{
+    if (p->ndoom == 0 ||
+        (!force && p->ndoom < X3DH_OPK_DOOM_MAX && now < opk_pool_flush_due(p)))
+        return;
+    /* one rewrite of a file vault for all; without a batch, one each */
+    bool batch = veil_vault_batch_begin(p->v) == 0;
+    int rc = 0;
+    for (unsigned i = 0; i < p->ndoom; i++) {
+        int drc = veil__secret_drop(p->v, &p->doom[i].key);
+        rc = rc < 0 ? rc : drc;
+    }
+    if (batch) {
+        int crc = veil_vault_batch_commit(p->v);
+        rc = rc < 0 ? rc : crc;
+    }
+    if (rc < 0) /* the DEAD records stay: the next start destroys the secrets */
+        veil_log(VEIL_LOG_WARN, "x3dh", "x3dh store: destroying %u consumed one-time prekeys "
+                 "did not reach the vault's storage (%s); their records stay DEAD and the next "
+                 "start destroys them", p->ndoom, veil_last_error());
+    /* the deletions in one transaction (a failed commit: the next start) */
+    bool sb = rc == 0 && veil_store_batch_begin(p->keep->st) == 0;
+    for (unsigned i = 0; i < p->ndoom && rc == 0; i++)
+        x3dh_keep_forget(p->keep, 'o', p->doom[i].id);
+    if (sb && veil_store_batch_commit(p->keep->st) < 0)
+        veil_log(VEIL_LOG_WARN, "x3dh", "x3dh store: deleting the records of %u destroyed "
+                 "one-time prekeys: %s (the next start deletes them)", p->ndoom,
+                 veil_last_error());
+    veil__memzero(p->doom, sizeof p->doom);
+    p->ndoom = 0;
+}
+
 /* Remove slot i for good: record marked DEAD first (kept), then the
- * secret destroyed, then the record deleted. */
-static int kill_at(opk_pool *p, size_t i)
+ * secret destroyed (or doomed, kept), then the record deleted. */
+static int kill_at(opk_pool *p, size_t i, uint64_t now)
 {
     int rc = x3dh_keep_kill(p->keep, 'o', p->slot[i].id, &p->slot[i].ver);
     if (rc < 0)
         return rc;
-    drop_secret(p, &p->slot[i]);
+    retire(p, &p->slot[i], now);
     remove_at(p, i);
     return 0;
 }
@@ -158,6 +214,33 @@ int opk_pool_load(opk_pool *p, const x3dh_keep_rec *recs, size_t n, uint64_t now
     return rc;
 }
 
+/* Make add FRESH keys in slots n.., ids next..: kept, in one vault write
+ * (a failed write destroys them: *made 0). */
+static int gen_batch(opk_pool *p, unsigned add, unsigned *made)
+{
+    x3dh_keep *k = p->keep;
+    bool batch = k->st != NULL && veil_vault_batch_begin(p->v) == 0;
+    int rc = 0;
+    for (*made = 0; *made < add && rc == 0;) {
+        opk_slot *o = &p->slot[p->n + *made];
+        memset(o, 0, sizeof *o);
+        o->id = p->next + *made;
+        o->state = OPK_FRESH;
+        if ((rc = x3dh_keep_gen(k, 'o', o->id, &o->key, o->pub, "one-time prekey")) == 0)
+            (*made)++;
+    }
+    int crc = batch ? veil_vault_batch_commit(p->v) : 0;
+    if (crc < 0) {
+        crc = veil_error_wrap(crc, "x3dh store: storing %u new one-time prekeys in the vault",
+                              *made);
+        for (unsigned i = 0; i < *made; i++)
+            veil__secret_drop(p->v, &p->slot[p->n + i].key);
+        veil__memzero(&p->slot[p->n], *made * sizeof p->slot[0]);
+        *made = 0;
+    }
+    return rc < 0 ? rc : crc;
+}
+
 int opk_pool_refill(opk_pool *p, bool initial)
 {
     if ((!initial && p->fresh >= p->low_water) || p->fresh >= p->count)
@@ -169,20 +252,26 @@ int opk_pool_refill(opk_pool *p, bool initial)
         k->m.opk_next = p->next + add;
         rc = x3dh_keep_meta_put(k);
     }
-    for (unsigned i = 0; i < add && rc == 0; i++) {
-        opk_slot *o = &p->slot[p->n];
-        memset(o, 0, sizeof *o);
-        o->id = p->next;
-        o->state = OPK_FRESH;
-        if ((rc = x3dh_keep_gen(k, 'o', o->id, &o->key, o->pub, "one-time prekey")) == 0 &&
-            (rc = put_rec(p, o, 0)) < 0)
-            veil__secret_drop(p->v, &o->key);
-        if (rc == 0) {
-            p->next++;
-            p->n++;
-            p->fresh++;
-        }
+    unsigned made = 0;
+    if (rc == 0)
+        rc = gen_batch(p, add, &made);
+    unsigned ok = 0; /* records after the secrets are stored, in one transaction */
+    bool sb = made > 0 && k->st != NULL && veil_store_batch_begin(k->st) == 0;
+    while (ok < made && rc == 0 && (rc = put_rec(p, &p->slot[p->n + ok], 0)) == 0)
+        ok++;
+    int crc = sb ? veil_store_batch_commit(k->st) : 0;
+    if (crc < 0) { /* none of the records is written */
+        rc = rc < 0 ? rc : veil_error_wrap(crc, "x3dh store: writing the records of %u new "
+                                           "one-time prekeys", ok);
+        ok = 0;
     }
+    for (unsigned i = ok; i < made; i++) { /* no record: destroyed, ids above made */
+        veil__secret_drop(p->v, &p->slot[p->n + i].key);
+        veil__memzero(&p->slot[p->n + i], sizeof p->slot[0]);
+    }
+    p->next += ok;
+    p->n += ok;
+    p->fresh += ok;
     k->m.opk_next = p->next;
     if (k->m.opk_made != p->next) {
         k->m.opk_made = p->next;
@@ -204,7 +293,7 @@ void opk_pool_expire(opk_pool *p, uint64_t now)
             /* best effort when kept: a record left behind (or DEAD) is
              * cleaned up at the next start */
             (void)x3dh_keep_kill(p->keep, 'o', o->id, &o->ver);
-            drop_secret(p, o);
+            retire(p, o, now);
             p->issued--;
             p->expired++;
             continue;
@@ -322,11 +411,11 @@ int opk_pool_find(const opk_pool *p, uint32_t id, veil_secret *key, uint8_t pub[
     return rc;
 }
 
-int opk_pool_consume(opk_pool *p, uint32_t id)
+int opk_pool_consume(opk_pool *p, uint32_t id, uint64_t now)
 {
     int rc;
     long i = usable(p, id, &rc);
-    if (i >= 0 && (rc = kill_at(p, (size_t)i)) == 0)
+    if (i >= 0 && (rc = kill_at(p, (size_t)i, now)) == 0)
         p->consumed++;
     return rc;
 }

@@ -30,6 +30,21 @@ typedef struct opk_slot {
     uint64_t ver;                    /* its store record's version (when kept) */
 } opk_slot;
 
+/* A consumed or expired OPK whose record is DEAD (durably) and whose vault
+ * secret waits to be destroyed with others in one vault write. */
+typedef struct opk_doomed {
+    uint32_t id;
+    veil_secret key;
+} opk_doomed;
+
+/* The forward-secrecy bound of a kept store (docs/X3DH.md, "Prekeys across
+ * restarts"): the secret of a consumed OPK is destroyed at the latest when
+ * X3DH_OPK_DOOM_MAX are waiting, or at the first store call or service
+ * tick (at most X3DH_OPK_DOOM_MS apart while a kept store exists) after
+ * X3DH_OPK_DOOM_MS; a crash before that destroys it at the next start. */
+#define X3DH_OPK_DOOM_MAX 32u
+#define X3DH_OPK_DOOM_MS 1000u
+
 typedef struct opk_pool {
     veil_vault *v;
     x3dh_keep *keep;                 /* the store's: records and ids (keep->m) */
@@ -42,6 +57,9 @@ typedef struct opk_pool {
     unsigned count, low_water, issued_max;
     uint64_t hold_ms;
     uint64_t consumed, expired;
+    opk_doomed doom[X3DH_OPK_DOOM_MAX]; /* kept only: DEAD, secret not yet destroyed */
+    unsigned ndoom;
+    uint64_t doom_since;             /* when the oldest of them was consumed */
 } opk_pool;
 
 /* Published OPKs held at once, over all registrations of a store. */
@@ -56,13 +74,20 @@ X3DH_HIDDEN void opk_pool_init(opk_pool *p, x3dh_keep *keep, unsigned count, uns
  * now + hold_ms. */
 X3DH_HIDDEN int opk_pool_load(opk_pool *p, const x3dh_keep_rec *recs, size_t n, uint64_t now);
 /* Destroys the secrets unless vault_gone or kept (a kept secret outlives
- * the process), wipes and frees the slots. */
+ * the process; the doomed ones are destroyed), wipes and frees the slots. */
 X3DH_HIDDEN void opk_pool_free(opk_pool *p);
 /* Top up to count FRESH when fewer than low_water are left (always when
  * initial); low_water 0 never refills after the first. */
 X3DH_HIDDEN int opk_pool_refill(opk_pool *p, bool initial);
 /* Remove ISSUED OPKs whose hold time ended (O(1) until one is due). */
 X3DH_HIDDEN void opk_pool_expire(opk_pool *p, uint64_t now);
+/* Destroy the doomed secrets in one vault write, then delete their DEAD
+ * records, when X3DH_OPK_DOOM_MAX wait, the oldest waited X3DH_OPK_DOOM_MS,
+ * or force.  A failed vault write keeps the records (the next start
+ * destroys what the file still holds). */
+X3DH_HIDDEN void opk_pool_flush(opk_pool *p, uint64_t now, bool force);
+/* When the next flush is due (UINT64_MAX: nothing waits). */
+X3DH_HIDDEN uint64_t opk_pool_flush_due(const opk_pool *p);
 /* The oldest FRESH OPK, now ISSUED until now + hold_ms (durably when
  * kept); *out NULL when none is fresh or issued_max are ISSUED. */
 X3DH_HIDDEN int opk_pool_issue(opk_pool *p, uint64_t now, const opk_slot **out);
@@ -82,7 +107,9 @@ X3DH_HIDDEN int opk_pool_find(const opk_pool *p, uint32_t id, veil_secret *key,
                               uint8_t pub[X3DH_KEY_BYTES]);
 /* Remove it for good: when kept, its record is first marked consumed
  * (durable, compare-and-set: VEIL_EREPLAY when another writer did), then
- * the secret is destroyed and the record deleted; errors as find. */
-X3DH_HIDDEN int opk_pool_consume(opk_pool *p, uint32_t id);
+ * the secret is doomed (destroyed with the next flush: opk_pool_flush) and
+ * the record deleted after it; not kept, the secret is destroyed at once.
+ * Errors as find. */
+X3DH_HIDDEN int opk_pool_consume(opk_pool *p, uint32_t id, uint64_t now);
 
 #endif

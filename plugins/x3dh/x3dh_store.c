@@ -209,6 +209,7 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
             i++;
     }
     opk_pool_expire(&s->opk, now);
+    opk_pool_flush(&s->opk, now, false);
     if (rc == 0)
         rc = opk_pool_refill(&s->opk, false);
     if (next_ms != NULL) {
@@ -218,6 +219,12 @@ static int maintain_locked(x3dh_store *s, uint64_t now, uint64_t *next_ms)
                 due = s->prev[i].until_ms;
         if (s->opk.next_expiry < due)
             due = s->opk.next_expiry;
+        /* kept: a tick at least every X3DH_OPK_DOOM_MS, and at the flush
+         * due, bound how long a consumed OPK's secret waits (x3dh_opk.h) */
+        if (s->keep.st != NULL && now + X3DH_OPK_DOOM_MS < due)
+            due = now + X3DH_OPK_DOOM_MS;
+        if (opk_pool_flush_due(&s->opk) < due)
+            due = opk_pool_flush_due(&s->opk);
         *next_ms = due > now ? due - now : 0;
     }
     return rc;
@@ -541,7 +548,7 @@ int x3dh_store_find_opk(x3dh_store *s, uint32_t id, veil_secret *opk, uint8_t pu
 int x3dh_store_consume_opk(x3dh_store *s, uint32_t id)
 {
     pthread_mutex_lock(&s->mu);
-    int rc = opk_pool_consume(&s->opk, id);
+    int rc = opk_pool_consume(&s->opk, id, now_ms());
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -33,7 +33,8 @@
 #define BUSY_TIMEOUT_MS 10000
 #define TABLE "veil_records"
 
-enum { Q_GET, Q_UPSERT, Q_DELETE, Q_FIRST, Q_LIST, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, NQ };
+enum { Q_GET, Q_UPSERT, Q_DELETE, Q_FIRST, Q_LIST, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVE,
+       Q_RELEASE, Q_ROLLTO, NQ };
 
 static const char *const sql[NQ] = {
     [Q_GET] = "SELECT key, version, value FROM " TABLE " WHERE ns = ?1 AND key = ?2",
@@ -48,6 +49,9 @@ static const char *const sql[NQ] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVE] = "SAVEPOINT op",           /* an op inside a batch */
+    [Q_RELEASE] = "RELEASE op",
+    [Q_ROLLTO] = "ROLLBACK TO op",
 };
 
 static const char schema[] =
@@ -57,7 +61,8 @@ static const char schema[] =
     "INSERT OR IGNORE INTO veil_store_meta VALUES ('format', 1);";
 
 typedef struct sqlite_store {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;              /* recursive: a batch holds it across ops */
+    bool batch;                        /* the lock's holder is inside a batch */
     sqlite3 *db;
     sqlite3_stmt *q[NQ];
     char *path;
@@ -156,7 +161,11 @@ static int instance_new(void *plugin_state, const veil_config_scope *scope, void
         free(s);
         return veil_error_set(VEIL_ENOMEM, "sqlite store: out of memory");
     }
-    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     int rc = open_db(s);
     if (rc < 0) {
         instance_free(s);
@@ -259,13 +268,58 @@ static int current(sqlite_store *s, const char *ns, const char *key, bool *found
     return rc < 0 ? rc : 0;
 }
 
-/* End the transaction: COMMIT when rc is 0, ROLLBACK otherwise. */
+/* Begin an op's transaction (a savepoint inside a batch). */
+static int start(sqlite_store *s)
+{
+    return run(s, s->batch ? Q_SAVE : Q_BEGIN, "begin");
+}
+
+/* End the op's transaction: COMMIT (inside a batch: RELEASE) when rc is
+ * 0, ROLLBACK (ROLLBACK TO, RELEASE) otherwise. */
 static int finish(sqlite_store *s, int rc)
 {
-    if (rc == 0 && (rc = run(s, Q_COMMIT, "commit")) == 0)
+    if (rc == 0 && (rc = run(s, s->batch ? Q_RELEASE : Q_COMMIT, "commit")) == 0)
         return 0;
-    sqlite3_step(s->q[Q_ROLLBACK]); /* keeps rc's detail; a failed rollback ends anyway */
-    sqlite3_reset(s->q[Q_ROLLBACK]);
+    /* keeps rc's detail; a failed rollback ends anyway */
+    sqlite3_step(s->q[s->batch ? Q_ROLLTO : Q_ROLLBACK]);
+    sqlite3_reset(s->q[s->batch ? Q_ROLLTO : Q_ROLLBACK]);
+    if (s->batch) {
+        sqlite3_step(s->q[Q_RELEASE]);
+        sqlite3_reset(s->q[Q_RELEASE]);
+    }
+    return rc;
+}
+
+/* The lock stays held from here to batch_commit (recursive: this
+ * thread's ops take it again; others wait). */
+static int batch_begin(void *inst)
+{
+    sqlite_store *s = inst;
+    pthread_mutex_lock(&s->lock);
+    int rc = s->batch ? veil_error_set(VEIL_ESTATE, "sqlite store %s: a batch is already "
+                                       "open in this thread", s->path)
+                      : run(s, Q_BEGIN, "begin");
+    if (rc < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    s->batch = true;
+    return 0;
+}
+
+static int batch_commit(void *inst)
+{
+    sqlite_store *s = inst;
+    pthread_mutex_lock(&s->lock);
+    if (!s->batch) {
+        pthread_mutex_unlock(&s->lock);
+        return veil_error_set(VEIL_ESTATE, "sqlite store %s: batch_commit without a "
+                              "batch_begin", s->path);
+    }
+    s->batch = false;
+    int rc = finish(s, 0);
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->lock); /* batch_begin's */
     return rc;
 }
 
@@ -295,7 +349,7 @@ static int begin_at(sqlite_store *s, const char *ns, const char *key, uint64_t e
 {
     bool found;
     uint64_t have;
-    int rc = run(s, Q_BEGIN, "begin");
+    int rc = start(s);
     if (rc < 0)
         return rc;
     rc = current(s, ns, key, &found, &have);
@@ -353,7 +407,7 @@ static int take(void *inst, const char *ns, const char *key, unsigned flags, cha
 {
     sqlite_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = run(s, Q_BEGIN, "begin");
+    int rc = start(s);
     if (rc == 0)
         rc = finish(s, take_in(s, ns, key, flags, key_out, value, cap, len));
     pthread_mutex_unlock(&s->lock);
@@ -385,6 +439,8 @@ static const veil_store_ops ops = {
     .del = del,
     .take = take,
     .list = list,
+    .batch_begin = batch_begin,
+    .batch_commit = batch_commit,
 };
 
 static const veil_plugin_descriptor descriptor = {

@@ -67,6 +67,8 @@ struct vc_vault {
     void *hash_pool;                   /* backend hash_pool_new, or NULL */
     vc_change_fn hook;
     void *hook_arg;
+    bool batch;                        /* inside batch_begin .. batch_commit */
+    bool batch_changed;                /* a change waits for the hook */
     void *user;
     struct vc_records *records;        /* records.c; NULL until the first put */
 };
@@ -104,6 +106,10 @@ VC_HIDDEN void vc_remove(vc_vault *v, veil_secret s);
 VC_HIDDEN int vc_commit(vc_vault *v, const veil_secret *made, size_t n);
 VC_HIDDEN int vc_type_error(vc_vault *v, const vc_entry *e, const char *op,
                             const char *expected);
+
+/* A change to the persistent set or the records: the hook now, or at
+ * batch_commit inside a batch (then 0). */
+VC_HIDDEN int vc_changed(vc_vault *v);
 
 /* Free every record (records.c; vc_free calls it). */
 VC_HIDDEN void vc_records_free(vc_vault *v);

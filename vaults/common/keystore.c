@@ -453,7 +453,7 @@ int vc_commit(vc_vault *v, const veil_secret *made, size_t n)
     }
     if (!persistent || v->hook == NULL)
         return 0;
-    int rc = v->hook(v->hook_arg, v);
+    int rc = vc_changed(v);
     if (rc != 0) {
         for (size_t i = 0; i < n; i++)
             vc_remove(v, made[i]);
@@ -495,7 +495,40 @@ int vc_op_secret_destroy(void *vault, veil_secret s)
     bool persistent = e->attrs.persistence == VEIL_PERSISTENT;
     vc_remove(v, s);
     /* The secret is gone either way; a failing hook says the store is stale. */
-    return persistent && v->hook != NULL ? v->hook(v->hook_arg, v) : 0;
+    return persistent ? vc_changed(v) : 0;
+}
+
+int vc_changed(vc_vault *v)
+{
+    if (v->hook == NULL)
+        return 0;
+    if (v->batch) {
+        v->batch_changed = true;
+        return 0;
+    }
+    return v->hook(v->hook_arg, v);
+}
+
+int vc_op_batch_begin(void *vault)
+{
+    ((vc_vault *)vault)->batch = true;
+    return 0;
+}
+
+int vc_op_batch_commit(void *vault)
+{
+    vc_vault *v = vault;
+    v->batch = false;
+    if (!v->batch_changed || v->hook == NULL)
+        return 0;
+    int rc = v->hook(v->hook_arg, v);
+    v->batch_changed = rc != 0; /* written with the next change or at close */
+    return rc;
+}
+
+bool vc_batch_pending(const vc_vault *v)
+{
+    return v->batch_changed;
 }
 
 int vc_op_attributes(void *vault, veil_secret s, veil_secret_attrs *out)

@@ -165,7 +165,7 @@ static void restore(struct vc_records *r, vc_record e)
 
 static int hook(vc_vault *v)
 {
-    return v->hook != NULL ? v->hook(v->hook_arg, v) : 0;
+    return vc_changed(v);
 }
 
 int vc_op_record_put(void *vault, const char *name, const uint8_t *value, size_t len)

@@ -101,6 +101,13 @@ VC_HIDDEN int vc_op_record_get(void *vault, const char *name, uint8_t *out, size
                                size_t *len);
 VC_HIDDEN int vc_op_record_delete(void *vault, const char *name);
 VC_HIDDEN int vc_op_record_list(void *vault, const char *prefix, veil_record_fn fn, void *arg);
+/* Batches (veil/vault.h; the wrapper calls them at the outermost level):
+ * inside one the change hook is not called, commit calls it once when
+ * something changed.  vc_batch_pending: a change the hook has not stored
+ * (a failed commit), to store at close. */
+VC_HIDDEN int vc_op_batch_begin(void *vault);
+VC_HIDDEN int vc_op_batch_commit(void *vault);
+VC_HIDDEN bool vc_batch_pending(const vc_vault *v);
 
 /* Every op above but instance_new/instance_free, for a plugin's table:
  *   static const veil_vault_ops ops = { .size = sizeof ops,
@@ -117,7 +124,8 @@ VC_HIDDEN int vc_op_record_list(void *vault, const char *prefix, veil_record_fn 
     .aead_decrypt = vc_op_aead_decrypt, .aead_rekey = vc_op_aead_rekey,       \
     .sign = vc_op_sign, .verify = vc_op_verify,                               \
     .record_put = vc_op_record_put, .record_get = vc_op_record_get,           \
-    .record_delete = vc_op_record_delete, .record_list = vc_op_record_list
+    .record_delete = vc_op_record_delete, .record_list = vc_op_record_list,   \
+    .batch_begin = vc_op_batch_begin, .batch_commit = vc_op_batch_commit
 
 /* ---- persistence hooks (for the file vault) ---------------------------- */
 

@@ -218,7 +218,7 @@ static int image(fv_state *st, vc_vault *v, enc_ctx *c, uint8_t **file, size_t *
 }
 
 /* The change hook: rewrite the whole file after every change to the
- * persistent set. */
+ * persistent set, or once per batch (veil_vault_batch_begin/commit). */
 static int save(void *arg, vc_vault *v)
 {
     fv_state *st = arg;
@@ -406,7 +406,7 @@ void fv_instance_free(void *vault)
     fv_state *st = vc_user(v);
     /* A destroy whose write failed left the file behind memory: try once
      * more so the file matches what the application saw. */
-    if (st != NULL && st->dirty && save(st, v) != 0)
+    if (st != NULL && (st->dirty || vc_batch_pending(v)) && save(st, v) != 0)
         veil_log(VEIL_LOG_ERROR, "vault.file",
                  "closing vault file %s: it still holds a change that could not be written: %s",
                  st->path, veil_last_error());

@@ -85,6 +85,18 @@ typedef struct veil_store_ops {
     /* fn for every record of ns whose key starts with prefix ("" all). */
     int (*list)(void *inst, const char *ns, const char *prefix, veil_store_fn fn, void *arg);
     /* The smallest table ends here. */
+
+    /* Appended in ABI 4.5 (read only when `size` covers them): the
+     * calling thread's puts, deletes and takes between batch_begin and
+     * batch_commit form one transaction, durable at batch_commit (one
+     * commit instead of one per op); each op still checks its expected
+     * version and a failing op undoes only itself.  Other threads' ops
+     * wait or run outside it.  A failed commit undoes the whole batch.
+     * Batches do not nest (VEIL_ESTATE), nor does a commit without a begin.
+     * A store without them makes each op durable on its own (the wrappers
+     * answer 0). */
+    int (*batch_begin)(void *inst);
+    int (*batch_commit)(void *inst);
 } veil_store_ops;
 
 /* ---- store objects --------------------------------------------------- */
@@ -121,6 +133,11 @@ VEIL_EXPORT int veil_store_delete(veil_store *s, const char *ns, const char *key
 VEIL_EXPORT int veil_store_take(veil_store *s, const char *ns, const char *key, unsigned flags,
                                 char key_out[VEIL_STORE_KEY_MAX + 1], uint8_t *value,
                                 size_t cap, size_t *len) VEIL_WUR;
+/* One transaction for this thread's writes between them (veil_store_ops
+ * batch_begin; durable at the commit; a failed commit undoes them all).
+ * 0 and each write durable on its own with a store without batches. */
+VEIL_EXPORT int veil_store_batch_begin(veil_store *s) VEIL_WUR;
+VEIL_EXPORT int veil_store_batch_commit(veil_store *s) VEIL_WUR;
 VEIL_EXPORT int veil_store_list(veil_store *s, const char *ns, const char *prefix,
                                 veil_store_fn fn, void *arg) VEIL_WUR;
 

@@ -184,6 +184,17 @@ typedef struct veil_vault_ops {
      * where[0..cap) when cap > 0.  A vault without it keeps every secret in
      * software (the wrapper answers for it). */
     int (*location)(void *vault, veil_secret s, int *location, char *where, size_t cap);
+
+    /* Appended in ABI 4.5 (read only when `size` covers them): between
+     * batch_begin and the matching batch_commit a persistent vault keeps its
+     * changes (persistent secrets made or destroyed, records) in memory and
+     * writes them all at batch_commit, in one write; batches nest (the
+     * outermost commit writes).  A failed commit returns the storage error
+     * and leaves the changes in memory (the caller destroys what it made);
+     * the vault writes them again with its next change or at close.  A vault
+     * without them writes every change as it happens (the wrappers answer 0). */
+    int (*batch_begin)(void *vault);
+    int (*batch_commit)(void *vault);
 } veil_vault_ops;
 
 /* ---- the user side -------------------------------------------------- */
@@ -231,6 +242,15 @@ VEIL_EXPORT int veil_vault_find_by_key_id(veil_vault *v, const char *key_id,
                                           veil_secret *out) VEIL_WUR;
 VEIL_EXPORT int veil_vault_find_by_label(veil_vault *v, const char *label,
                                          veil_secret *out) VEIL_WUR;
+/* Group changes to persistent secrets and records into one write of a
+ * persistent vault (the file vault rewrites its file once per commit, not
+ * once per change).  Changes inside a batch are durable only once
+ * veil_vault_batch_commit returned 0; on its error they stay in memory and
+ * the vault writes them with its next change or at close.  Batches nest; a
+ * commit without a begin is VEIL_ESTATE.  Vaults that store nothing, or
+ * store each change elsewhere (pkcs11), accept both calls and do nothing. */
+VEIL_EXPORT int veil_vault_batch_begin(veil_vault *v) VEIL_WUR;
+VEIL_EXPORT int veil_vault_batch_commit(veil_vault *v) VEIL_WUR;
 VEIL_EXPORT int veil_vault_secret_destroy(veil_vault *v, veil_secret s) VEIL_WUR;
 
 /* out must hold veil_hash_len(alg) bytes.  VEIL_EUNSUPPORTED when the

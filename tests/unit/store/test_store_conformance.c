@@ -257,12 +257,56 @@ static void test_concurrent_take(void **state)
         assert_int_equal(seen[i], 1);
 }
 
+/* Batches (veil_store_batch_begin/commit): every backend ends with the
+ * batch's successful writes in place and a failed compare-and-set undone
+ * alone; sqlite keeps them invisible to another connection until the
+ * commit, refuses a nested begin and a commit without a begin
+ * (VEIL_ESTATE); stores without batches answer 0 and write at once. */
+static void test_batch(void **state)
+{
+    store_fixture *f = *state;
+    veil_store *s = S(state);
+    bool sqlite = strcmp(veil_store_plugin_name(s), "sqlite") == 0;
+    uint8_t buf[64];
+    size_t len;
+    uint64_t ver;
+    put_ok(s, NS, "old", "o", VEIL_STORE_ABSENT, 1);
+    /* opened first: opening writes the schema, which waits for the batch */
+    veil_store *o = sqlite && f->open_another != NULL ? f->open_another(f) : NULL;
+    assert_int_equal(veil_store_batch_begin(s), 0);
+    if (sqlite)
+        assert_error_contains(veil_store_batch_begin(s), VEIL_ESTATE, "already open");
+    put_ok(s, NS, "a", "1", VEIL_STORE_ABSENT, 1);
+    put_ok(s, NS, "a", "2", 1, 2);
+    assert_int_equal(veil_store_put(s, NS, "b", (const uint8_t *)"x", 1, 7, &ver), VEIL_ESTATE);
+    assert_int_equal(veil_store_delete(s, NS, "old", 1), 0);
+    get_is(s, NS, "a", "2", 2); /* this thread sees its batch */
+    if (o != NULL) {
+        assert_int_equal(veil_store_get(o, NS, "a", buf, sizeof buf, &len, &ver), VEIL_ENOTFOUND);
+        assert_int_equal(veil_store_get(o, NS, "old", buf, sizeof buf, &len, &ver), 0);
+    }
+    assert_int_equal(veil_store_batch_commit(s), 0);
+    if (sqlite)
+        assert_error_contains(veil_store_batch_commit(s), VEIL_ESTATE, "without a batch_begin");
+    get_is(s, NS, "a", "2", 2);
+    assert_int_equal(veil_store_get(s, NS, "b", buf, sizeof buf, &len, &ver), VEIL_ENOTFOUND);
+    assert_int_equal(veil_store_get(s, NS, "old", buf, sizeof buf, &len, &ver), VEIL_ENOTFOUND);
+    if (o != NULL) {
+        get_is(o, NS, "a", "2", 2);
+        assert_int_equal(veil_store_get(o, NS, "old", buf, sizeof buf, &len, &ver),
+                         VEIL_ENOTFOUND);
+        veil_store_close(o);
+    }
+    assert_true(o != NULL || !sqlite || f->open_another == NULL);
+}
+
 /* One TAP plan: every backend's cases in one group, named "<plugin>: <case>". */
 #define CASE(fn, backend) \
     { #backend ": " #fn, fn, store_fixture_open, store_fixture_close, &store_backend_##backend }
 #define CASES(b)                                                                         \
     CASE(test_put_get_versions, b), CASE(test_compare_and_set, b), CASE(test_take, b), \
-        CASE(test_list, b), CASE(test_bounds, b), CASE(test_concurrent_take, b)
+        CASE(test_list, b), CASE(test_bounds, b), CASE(test_concurrent_take, b),       \
+        CASE(test_batch, b)
 
 int main(void)
 {

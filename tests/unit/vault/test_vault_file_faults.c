@@ -231,13 +231,82 @@ static void test_real_tmpfs(void **state)
     rmdir(mnt);
 }
 
+/* Counts the rewrites (one rename each) and fails the fsync when asked. */
+static unsigned renames;
+static int fsync_errno;
+
+static int count_hook(const char *step)
+{
+    if (strcmp(step, "rename") == 0)
+        renames++;
+    return strcmp(step, "fsync") == 0 ? fsync_errno : 0;
+}
+
+/* veil_vault_batch_begin/commit (issue #15): the changes of a batch reach
+ * the file in one rewrite at the outermost commit, and not before (the
+ * file is unchanged until then); a commit without a begin is VEIL_ESTATE;
+ * a failed commit reports the storage error, keeps the changes in memory
+ * and close writes them. */
+static void test_batch(void **state)
+{
+    (void)state;
+    size_t len;
+    fvt t;
+    veil_secret h[5], k;
+    char label[8];
+    assert_int_equal(veil_plugin_register_builtin(&linked_file), 0);
+    uint8_t *orig = fvt_small_vault(backends[0], &len);
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_error_contains(veil_vault_batch_commit(t.v), VEIL_ESTATE, "no batch was begun");
+    renames = 0;
+    fsync_errno = 0;
+    fv_fault_hook = count_hook;
+    assert_int_equal(veil_vault_batch_begin(t.v), 0);
+    assert_int_equal(veil_vault_batch_begin(t.v), 0); /* nested */
+    for (int i = 0; i < 5; i++) {
+        snprintf(label, sizeof label, "b%d", i);
+        veil_secret_attrs a = fvt_attrs(VEIL_SECRET_X25519, label, true, false);
+        assert_int_equal(veil_vault_generate(t.v, &a, &h[i]), 0);
+    }
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &k), 0);
+    assert_int_equal(veil_vault_secret_destroy(t.v, k), 0);
+    assert_int_equal(veil_vault_batch_commit(t.v), 0); /* inner: nothing written */
+    assert_int_equal(renames, 0);
+    fvt_assert_unchanged(path, orig, len);
+    assert_int_equal(veil_vault_batch_commit(t.v), 0);
+    assert_int_equal(renames, 1);
+    assert_int_equal(veil_vault_batch_commit(t.v), VEIL_ESTATE);
+    /* a failing commit: the error, the file as before the batch */
+    assert_int_equal(veil_vault_batch_begin(t.v), 0);
+    assert_int_equal(veil_vault_secret_destroy(t.v, h[0]), 0);
+    fsync_errno = EIO;
+    size_t len2;
+    uint8_t *before = fvt_slurp(path, &len2);
+    assert_error_contains(veil_vault_batch_commit(t.v), VEIL_EIO, path);
+    fvt_assert_unchanged(path, before, len2);
+    fsync_errno = 0;
+    fvt_close(&t); /* writes the pending destroy */
+    fv_fault_hook = NULL;
+    veil_plugin_unregister_builtin("file");
+    assert_int_equal(fvt_open(&t, backends[0], path, NULL), 0);
+    assert_int_equal(veil_vault_find_by_label(t.v, "k", &k), VEIL_ENOTFOUND);
+    assert_int_equal(veil_vault_find_by_label(t.v, "b0", &k), VEIL_ENOTFOUND);
+    for (int i = 1; i < 5; i++) {
+        snprintf(label, sizeof label, "b%d", i);
+        assert_int_equal(veil_vault_find_by_label(t.v, label, &k), 0);
+    }
+    fvt_close(&t);
+    free(before);
+    free(orig);
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, fvt_fresh)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_fault_each_step), T(test_fault_fsync_dir), T(test_destroy_write_failure),
-        T(test_record_write_failure), T(test_real_tmpfs),
+        T(test_record_write_failure), T(test_batch), T(test_real_tmpfs),
     };
     return cmocka_run_group_tests_name("file vault faults", tests, fvt_group_setup,
                                        fvt_group_teardown);

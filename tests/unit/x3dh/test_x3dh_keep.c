@@ -10,6 +10,9 @@
  *  - a crash after the OPK's record was marked consumed and before its
  *    secret was destroyed: after the restart the OPK is refused
  *    (VEIL_EREPLAY) and the secret is destroyed at start;
+ *  - a process killed after an OPK was consumed (record DEAD) and before
+ *    its secret's batched destruction: after the restart the OPK is
+ *    refused (VEIL_EREPLAY) and its secret destroyed at start;
  *  - a crash after ids were reserved and a key made, before its record:
  *    the key is destroyed at start and its id is never accepted;
  *  - the ids continue where they were, PRAGMA integrity_check is ok. */
@@ -25,12 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <veil/veil.h>
 #include <veil/store.h>
 
 #include "x3dh_keep.h"
+#include "x3dh_opk.h"
 #include "x3dh_prekeys.h"
 
 static char dir[PATH_MAX - 64];
@@ -196,6 +202,12 @@ static int respond(side *s, init *i, x3dh_session *is, const uint8_t *m1, size_t
     return rc;
 }
 
+static void nap(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
 static void integrity_ok(void)
 {
     char cmd[PATH_MAX + 128], out[64] = "";
@@ -246,8 +258,23 @@ static void test_bundle_survives_restart(void **state)
     assert_int_equal(respond(&r, &i, is, m1, n), 0);
     x3dh_session_free(is);
     opk_label(&r, b.opk_id, label);
-    assert_false(has_label(&r, label));
+    /* consumed: refused at once; its secret waits for the flush, at most
+     * X3DH_OPK_DOOM_MS (the first store call after it destroys it) */
     assert_error_contains(respond(&r, &i, NULL, m1, n), VEIL_EREPLAY, "already used");
+    assert_true(has_label(&r, label));
+    uint64_t next_ms = 0;
+    assert_int_equal(x3dh_store_maintain(r.ps, &next_ms), 0);
+    assert_true(next_ms <= X3DH_OPK_DOOM_MS);
+    nap(X3DH_OPK_DOOM_MS + 50);
+    assert_int_equal(x3dh_store_maintain(r.ps, &next_ms), 0);
+    assert_false(has_label(&r, label));
+    char key[VEIL_STORE_KEY_MAX + 1];
+    uint8_t v[256];
+    size_t vlen = 0;
+    uint64_t ver = 0;
+    opk_key(&r, b.opk_id, key);
+    assert_error_contains(veil_store_get(r.st, X3DH_KEEP_NS, key, v, sizeof v, &vlen, &ver),
+                          VEIL_ENOTFOUND, "");
     /* the next bundle continues the ids */
     assert_int_equal(x3dh_store_bundle(r.ps, &b2), 0);
     assert_int_equal(b2.spk_id, b.spk_id);
@@ -363,12 +390,6 @@ static void test_damaged_record(void **state)
     down(&r);
 }
 
-static void nap(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* SPK rotation across restarts: a replaced SPK inside its grace is still
  * usable after a restart; one whose grace ended while the node was down
  * is VEIL_ETIMEDOUT ("expired"), not unknown: the retired ids are kept. */
@@ -406,6 +427,70 @@ static void test_spk_grace_across_restart(void **state)
     integrity_ok();
 }
 
+/* A process killed (SIGKILL) after an OPK was consumed — its record DEAD,
+ * its secret still in the vault, waiting for the batched destruction —
+ * and before that destruction: after the restart the OPK is refused
+ * (VEIL_EREPLAY), its record is gone and its secret destroyed at start. */
+static void test_killed_before_destroy(void **state)
+{
+    (void)state;
+    char m1path[PATH_MAX], label[VEIL_LABEL_MAX + 1], key[VEIL_STORE_KEY_MAX + 1];
+    uint8_t m1[512], v[256], pub[32];
+    uint32_t opk_id = 0;
+    size_t n = 0, len = 0;
+    uint64_t ver = 0;
+    veil_secret k;
+    snprintf(m1path, sizeof m1path, "%s/m1", dir);
+    fresh_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the responder process: consume, then die at once */
+        side r;
+        init i;
+        x3dh_bundle b;
+        x3dh_session *is = NULL;
+        init_up(&i);
+        up(&r);
+        if (x3dh_store_bundle(r.ps, &b) != 0 || !b.has_opk)
+            _exit(2);
+        n = write_m1(&i, &b, &is, m1);
+        if (respond(&r, &i, is, m1, n) != 0)
+            _exit(3);
+        opk_label(&r, b.opk_id, label);
+        if (!has_label(&r, label)) /* not yet destroyed: the window tested */
+            _exit(4);
+        FILE *f = fopen(m1path, "wb");
+        if (f == NULL || fwrite(&b.opk_id, sizeof b.opk_id, 1, f) != 1 ||
+            fwrite(m1, 1, n, f) != n || fclose(f) != 0)
+            _exit(5);
+        raise(SIGKILL);
+        _exit(6);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    FILE *f = fopen(m1path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(&opk_id, sizeof opk_id, 1, f), 1);
+    n = fread(m1, 1, sizeof m1, f);
+    fclose(f);
+    assert_true(n > 76);
+
+    side r;
+    up(&r); /* the start destroys the secret of the DEAD record */
+    opk_label(&r, opk_id, label);
+    assert_false(has_label(&r, label));
+    opk_key(&r, opk_id, key);
+    assert_error_contains(veil_store_get(r.st, X3DH_KEEP_NS, key, v, sizeof v, &len, &ver),
+                          VEIL_ENOTFOUND, "");
+    assert_error_contains(x3dh_store_find_opk(r.ps, opk_id, &k, pub), VEIL_EREPLAY,
+                          "already used");
+    assert_error_contains(respond(&r, NULL, NULL, m1, n), VEIL_EREPLAY, "already used");
+    down(&r);
+    integrity_ok();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/veil-x3dh-keep-%ld", (long)getpid());
@@ -417,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundle_survives_restart),
         cmocka_unit_test(test_crash_after_mark),
+        cmocka_unit_test(test_killed_before_destroy),
         cmocka_unit_test(test_crash_before_record),
         cmocka_unit_test(test_damaged_record),
         cmocka_unit_test(test_spk_grace_across_restart),
