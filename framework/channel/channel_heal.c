@@ -214,8 +214,8 @@ void veil__ch_heal_drop_hop(veil_channel *ch, uint64_t quiet_ms, const char *why
         return;
     int rc = veil_node_transport_drop(ch->node, &first, quiet_ms, why);
     if (rc == 1)
-        veil_log(VEIL_LOG_INFO, "channel", "%s: dropped its first hop %s (silent for %llu ms) "
-                 "to dial a new connection", ch->open_name, first.bytes,
+        veil_log(VEIL_LOG_INFO, "channel", "%s: dropped its first hop %s (nothing came in on "
+                 "it for %llu ms or more) to dial a new connection", ch->open_name, first.bytes,
                  (unsigned long long)quiet_ms);
     else if (rc == 0)
         veil_log(VEIL_LOG_DEBUG, "channel", "%s: first hop %s kept: it carried something "
@@ -322,10 +322,19 @@ void veil__ch_heal_free(veil_channel *ch)
     ch->heal = NULL;
 }
 
-int veil_secure_channel_reconnecting(veil_node *node, const veil_address *channel)
+int veil_secure_channel_reconnect_attempts(veil_node *node, const veil_address *channel,
+                                           unsigned *attempts)
 {
     veil_channel *ch = node != NULL && channel != NULL ? veil__ch_find(node, channel) : NULL;
     if (ch == NULL)
         return veil_error_set(VEIL_ENOTFOUND, "no secure channel at that address");
-    return ch->heal != NULL && ch->heal->healing ? 1 : 0;
+    bool healing = ch->heal != NULL && ch->heal->healing;
+    if (attempts != NULL)
+        *attempts = healing ? ch->heal->attempts : 0;
+    return healing ? 1 : 0;
+}
+
+int veil_secure_channel_reconnecting(veil_node *node, const veil_address *channel)
+{
+    return veil_secure_channel_reconnect_attempts(node, channel, NULL);
 }
