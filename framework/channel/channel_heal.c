@@ -23,7 +23,9 @@
  * first hop is dropped (veil_node_transport_drop) when nothing at all came
  * in on it for that long either, so the next attempt dials a new one.  A
  * connection that still carries something (a live relay in front of a dead
- * far side) is kept; other channels over a dropped one are told their route
+ * far side) is kept, and so is one that another channel without keep-alive
+ * rides on (its silence proves nothing); the other channels over a dropped
+ * one, each of which would find the path dead itself, are told their route
  * was lost, as when TCP gives up (docs/ARCHITECTURE.md). */
 #include "channel_internal.h"
 #include "core/util.h"
@@ -212,6 +214,11 @@ void veil__ch_heal_drop_hop(veil_channel *ch, uint64_t quiet_ms, const char *why
     veil__route_unpack(ch->heal->route, &r);
     if (veil_route_get(&r, 0, &first) < 0 || first.type == VEIL_ADDRESS_TYPE_LOCAL)
         return;
+    if (veil__ch_hop_has_unwatched(ch, &first)) {
+        veil_log(VEIL_LOG_INFO, "channel", "%s: first hop %s kept: a channel without keep-alive "
+                 "rides on it too", ch->open_name, first.bytes);
+        return;
+    }
     int rc = veil_node_transport_drop(ch->node, &first, quiet_ms, why);
     if (rc == 1)
         veil_log(VEIL_LOG_INFO, "channel", "%s: dropped its first hop %s (nothing came in on "

@@ -19,7 +19,8 @@
  *    forwarding on it but takes new ones): the first hop is dropped when
  *    the path is found dead and the next attempt dials a new connection, so
  *    the channel heals within dead_after_ms + backoff, not at the handshake
- *    timeout; a connection that still carries something is kept. */
+ *    timeout; a connection that still carries something is kept, and so is
+ *    one that a channel without keep-alive rides on too. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -360,6 +361,45 @@ static void test_frozen_peer_redials(void **state)
     down(&w);
 }
 
+/* A second, plain channel (no keep-alive) over the same connection: its
+ * silence proves nothing, so the frozen connection is kept (and the plain
+ * channel lives on) while the resilient one reconnects over it. */
+static void test_frozen_hop_kept_for_plain_channel(void **state)
+{
+    (void)state;
+    hw w;
+    veil_route r;
+    veil_address plain;
+    veil_trust_policy *trust_b;
+    char text[96];
+    veil_secure_channel_options o = { .size = sizeof o, .resilient = true,
+                                      .ping_interval_ms = 100, .dead_after_ms = 500,
+                                      .backoff_min_ms = 50, .backoff_max_ms = 100 };
+    veil_secure_channel_options po = { .size = sizeof po };
+    up(&w, &o, "[secure_channel]\nhandshake_timeout_ms = 5000\n");
+    const char *id = veil_entity_identifier(w.eb);
+    assert_int_equal(veil_trust_policy_new_identifier(w.a, &id, 1, &trust_b), 0);
+    snprintf(text, sizeof text, "1#127.0.0.1:%u => listener", w.px.port);
+    assert_int_equal(veil_route_parse(&r, text), 0);
+    int rc = 1;
+    assert_int_equal(veil_secure_channel_open_async_with(w.ea, &r, trust_b, &po, opened, &rc,
+                                                         &plain),
+                     0);
+    for (uint64_t until = tcp_proxy_now_ms() + 5000; rc == 1 && tcp_proxy_now_ms() < until;)
+        round_once(&w);
+    assert_int_equal(rc, 0);
+    unsigned accepted = w.px.accepted;
+    tcp_proxy_freeze_open(&w.px);
+    wait_event(&w, 0, 3000);
+    assert_int_equal(w.ev[0].kind, VEIL_SECURE_CHANNEL_RECONNECTING);
+    assert_int_equal(w.ev[0].reason, VEIL_ETIMEDOUT);
+    run_for(&w, 400); /* past the first backoff: the attempt reuses the connection */
+    assert_int_equal(w.px.accepted, accepted);
+    assert_int_equal(w.nev, 1);
+    assert_int_equal(veil_secure_channel_reconnecting(w.a, &plain), 0); /* still there */
+    down(&w);
+}
+
 static void test_backoff_and_give_up(void **state)
 {
     (void)state;
@@ -514,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_cut_then_heal),
         cmocka_unit_test(test_silent_path_detected),
         cmocka_unit_test(test_frozen_peer_redials),
+        cmocka_unit_test(test_frozen_hop_kept_for_plain_channel),
         cmocka_unit_test(test_backoff_and_give_up),
         cmocka_unit_test(test_silent_path_closes_plain_channel),
         cmocka_unit_test(test_other_identity_refused),
