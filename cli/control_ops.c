@@ -136,7 +136,9 @@ static void do_status(struct ctl_client *c, veil_daemon *d)
 static void do_channel_list(struct ctl_client *c, veil_daemon *d)
 {
     char a[VEIL_ADDRESS_TEXT_MAX + 1];
+    char state[48];
     veil_channel_stats st;
+    unsigned attempts = 0;
     (void)channel_count(d);
     uint64_t now = (uint64_t)time(NULL);
     for (size_t i = 0; i < DAEMON_CHANNELS_MAX; i++) {
@@ -144,9 +146,13 @@ static void do_channel_list(struct ctl_client *c, veil_daemon *d)
         if (!ch->used || veil_secure_channel_stats(d->node, &ch->addr, &st) != 0)
             continue;
         veil_address_format(&ch->addr, a, sizeof a);
-        ctl_reply(c, "= %s peer %s role %s key_agreement %s crypto %s age %llu sent %llu "
+        if (veil_secure_channel_reconnect_attempts(d->node, &ch->addr, &attempts) == 1)
+            snprintf(state, sizeof state, "reconnecting attempts %u", attempts);
+        else
+            snprintf(state, sizeof state, "open");
+        ctl_reply(c, "= %s state %s peer %s role %s key_agreement %s crypto %s age %llu sent %llu "
                   "received %llu bytes_sent %llu bytes_received %llu rekeys %llu dropped %llu",
-                  a, st.peer_identifier, ch->initiator ? "initiator" : "responder",
+                  a, state, st.peer_identifier, ch->initiator ? "initiator" : "responder",
                   ch->key_agreement, d->crypto, (unsigned long long)(now - ch->opened),
                   (unsigned long long)st.sent, (unsigned long long)st.received,
                   (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received,

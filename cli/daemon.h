@@ -143,7 +143,7 @@ bool relay_dispatch(struct ctl_client *c, veil_daemon *d, const char *verb, char
 /* daemon_keep.c: definitions made through the control socket, kept in
  * the node's store when [node] state_dir is set (no-ops otherwise). */
 #define DAEMON_KEEP_MAX 64u          /* records restored per kind */
-#define DAEMON_KEEP_FIELDS_MAX 3u
+#define DAEMON_KEEP_FIELDS_MAX 4u
 #define DAEMON_KEEP_FIELD_MAX 1023u
 typedef void (*daemon_keep_fn)(veil_daemon *d, const char *name, const char *const *fields);
 void daemon_keep_put(veil_daemon *d, const char *kind, const char *name,
@@ -152,6 +152,9 @@ void daemon_keep_delete(veil_daemon *d, const char *kind, const char *name);
 /* fn for each kept record of kind ("inlet", "outlet", "register") with
  * exactly nfields fields; malformed ones are logged and skipped. */
 int daemon_keep_restore(veil_daemon *d, const char *kind, size_t nfields, daemon_keep_fn fn);
+/* The same with min..nfields fields (later ones optional: "" when absent). */
+int daemon_keep_restore_min(veil_daemon *d, const char *kind, size_t min, size_t nfields,
+                            daemon_keep_fn fn);
 
 /* Log through veil's log (timestamps, syslog) as component "daemon". */
 #define dlog(level, ...) veil_log(level, "daemon", __VA_ARGS__)

@@ -68,14 +68,15 @@ void daemon_keep_delete(veil_daemon *d, const char *kind, const char *name)
 }
 
 typedef struct keep_list {
-    size_t n, want;
+    size_t n, want, min;
     char names[DAEMON_KEEP_MAX][DAEMON_KEEP_FIELD_MAX + 1];
     char fields[DAEMON_KEEP_MAX][DAEMON_KEEP_FIELDS_MAX][DAEMON_KEEP_FIELD_MAX + 1];
     const char *kind;
 } keep_list;
 
-/* Split v at newlines into exactly want fields of 1..FIELD_MAX bytes. */
-static bool split(const uint8_t *v, size_t len, size_t want,
+/* Split v at newlines into min..want fields of 1..FIELD_MAX bytes; the
+ * missing trailing ones are empty. */
+static bool split(const uint8_t *v, size_t len, size_t min, size_t want,
                   char out[][DAEMON_KEEP_FIELD_MAX + 1])
 {
     size_t f = 0, at = 0;
@@ -92,7 +93,9 @@ static bool split(const uint8_t *v, size_t len, size_t want,
         out[f++][n] = '\0';
         at = i + 1;
     }
-    return f == want;
+    for (size_t i = f; i < want; i++)
+        out[i][0] = '\0';
+    return f >= min;
 }
 
 static int list_one(void *arg, const char *key, const uint8_t *value, size_t len,
@@ -102,7 +105,7 @@ static int list_one(void *arg, const char *key, const uint8_t *value, size_t len
     keep_list *l = arg;
     const char *name = key + strlen(l->kind) + 1;
     if (l->n >= DAEMON_KEEP_MAX || strlen(name) > DAEMON_KEEP_FIELD_MAX ||
-        !split(value, len, l->want, l->fields[l->n])) {
+        !split(value, len, l->min, l->want, l->fields[l->n])) {
         dlog(VEIL_LOG_WARN, "store record " NS "/%s: not %zu fields of 1..%u printable bytes "
              "(or more than %u records): ignored", key, l->want, DAEMON_KEEP_FIELD_MAX,
              DAEMON_KEEP_MAX);
@@ -114,6 +117,12 @@ static int list_one(void *arg, const char *key, const uint8_t *value, size_t len
 
 int daemon_keep_restore(veil_daemon *d, const char *kind, size_t nfields, daemon_keep_fn fn)
 {
+    return daemon_keep_restore_min(d, kind, nfields, nfields, fn);
+}
+
+int daemon_keep_restore_min(veil_daemon *d, const char *kind, size_t min, size_t nfields,
+                            daemon_keep_fn fn)
+{
     static keep_list l; /* large; start-up runs on one thread */
     veil_store *s = kept(d);
     char prefix[32];
@@ -122,6 +131,7 @@ int daemon_keep_restore(veil_daemon *d, const char *kind, size_t nfields, daemon
     memset(&l, 0, sizeof l);
     l.kind = kind;
     l.want = nfields;
+    l.min = min;
     snprintf(prefix, sizeof prefix, "%s/", kind);
     int rc = veil_store_list(s, NS, prefix, list_one, &l);
     if (rc < 0)

@@ -245,7 +245,7 @@ int daemon_portals_start(veil_daemon *d)
     if (rc == 0) /* then the ones created at run time before a restart */
         rc = daemon_keep_restore(d, "outlet", 2, restore_outlet);
     if (rc == 0)
-        rc = daemon_keep_restore(d, "inlet", 3, restore_inlet);
+        rc = daemon_keep_restore_min(d, "inlet", 3, 4, restore_inlet);
     return rc;
 }
 
@@ -329,9 +329,9 @@ static void list(struct ctl_client *c, veil_daemon *d, bool inlet)
         if (rc != 0)
             memset(&s, 0, sizeof s);
         if (inlet)
-            ctl_reply(c, "= %s from %s port %u to %s trust %s streams %u opened %llu refused "
+            ctl_reply(c, "= %s from %s port %u to %s trust %s%s streams %u opened %llu refused "
                       "%llu resets %llu bytes_out %llu bytes_in %llu", e->name, e->where,
-                      s.port, e->route, e->trust, s.streams, (unsigned long long)s.opened,
+                      s.port, e->route, e->trust, e->resilient ? " resilient" : "", s.streams, (unsigned long long)s.opened,
                       (unsigned long long)s.refused, (unsigned long long)s.resets,
                       (unsigned long long)s.bytes_out, (unsigned long long)s.bytes_in);
         else
@@ -344,24 +344,27 @@ static void list(struct ctl_client *c, veil_daemon *d, bool inlet)
     ctl_reply(c, "ok");
 }
 
-/* tcp-outlet-create NAME TO ALLOW | tcp-inlet-create NAME FROM TRUST ROUTE */
+/* tcp-outlet-create NAME TO ALLOW | tcp-inlet-create [--resilient] NAME FROM TRUST ROUTE */
 static int create(veil_daemon *d, bool inlet, char *args)
 {
     char *f[4] = { NULL }, *save = NULL;
     size_t want = inlet ? 4 : 3, n = 0;
+    bool resilient = inlet && strncmp(args, "--resilient ", 12) == 0;
+    if (resilient)
+        args += 12;
     for (char *t = strtok_r(args, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save))
         if (n < 4)
             f[n++] = t;
         else
             n++;
     if (n != want)
-        return veil_error_set(VEIL_EINVAL, "usage: %s", inlet ? "tcp-inlet-create NAME FROM "
-                                                                "TRUST ROUTE"
+        return veil_error_set(VEIL_EINVAL, "usage: %s", inlet ? "tcp-inlet-create [--resilient] "
+                                                                "NAME FROM TRUST ROUTE"
                                                               : "tcp-outlet-create NAME TO ALLOW");
-    int rc = portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0, false);
-    const char *keep[3] = { f[1], f[2], f[3] };
+    int rc = portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0, resilient);
+    const char *keep[4] = { f[1], f[2], f[3], "resilient" };
     if (rc == 0)
-        daemon_keep_put(d, inlet ? "inlet" : "outlet", f[0], keep, inlet ? 3 : 2);
+        daemon_keep_put(d, inlet ? "inlet" : "outlet", f[0], keep, inlet ? 3u + resilient : 2u);
     return rc;
 }
 
@@ -376,7 +379,8 @@ static void restore_one(veil_daemon *d, const char *name, const char *const *f, 
              "configuration has its name (the configuration wins)", kind, name, kind, name);
         return;
     }
-    if (portal_add(d, inlet, name, f[0], inlet ? f[2] : "", f[1], 0, false) < 0)
+    bool resilient = inlet && strcmp(f[3], "resilient") == 0;
+    if (portal_add(d, inlet, name, f[0], inlet ? f[2] : "", f[1], 0, resilient) < 0)
         dlog(VEIL_LOG_WARN, "tcp-%s %s created at run time did not start again: %s", kind,
              name, veil_last_error());
 }

@@ -11,11 +11,12 @@
 
 typedef struct portal_opts {
     const char *config, *socket, *name, *to, *from, *allow, *trust;
+    bool resilient;
     int nargs;
     char **args;
 } portal_opts;
 
-enum { P_SOCKET = 400, P_NAME, P_TO, P_FROM, P_ALLOW, P_TRUST };
+enum { P_SOCKET = 400, P_NAME, P_TO, P_FROM, P_ALLOW, P_TRUST, P_RESILIENT };
 
 static const struct option portal_long[] = {
     { "config", required_argument, NULL, 'c' },
@@ -25,11 +26,13 @@ static const struct option portal_long[] = {
     { "from", required_argument, NULL, P_FROM },
     { "allow", required_argument, NULL, P_ALLOW },
     { "trust", required_argument, NULL, P_TRUST },
+    { "resilient", no_argument, NULL, P_RESILIENT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
 
-/* accept: which of --to/--from/--allow/--trust the command takes. */
+/* accept: which of --to/--from/--allow/--trust/--resilient (t f a r R) the
+ * command takes. */
 static int parse(const cli_cmd *cmd, int argc, char **argv, const char *accept, int nargs,
                  portal_opts *o)
 {
@@ -48,6 +51,11 @@ static int parse(const cli_cmd *cmd, int argc, char **argv, const char *accept, 
         case P_FROM: slot = strchr(accept, 'f') ? &o->from : NULL; break;
         case P_ALLOW: slot = strchr(accept, 'a') ? &o->allow : NULL; break;
         case P_TRUST: slot = strchr(accept, 'r') ? &o->trust : NULL; break;
+        case P_RESILIENT:
+            if (strchr(accept, 'R') == NULL)
+                return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            o->resilient = true;
+            continue;
         case ':': return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -85,7 +93,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv, bool inlet)
     char line[CTL_LINE_MAX], a[CTL_LINE_MAX / 4], b[CTL_LINE_MAX / 4], t[CTL_LINE_MAX / 4];
     const char *kind = inlet ? "tcp-inlet" : "tcp-outlet";
     bool create = strcmp(cmd->verb, "create") == 0, del = strcmp(cmd->verb, "delete") == 0;
-    int rc = parse(cmd, argc, argv, create ? (inlet ? "tfr" : "ta") : "", create || del ? 1 : 0,
+    int rc = parse(cmd, argc, argv, create ? (inlet ? "tfrR" : "ta") : "", create || del ? 1 : 0,
                    &o);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
@@ -97,7 +105,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv, bool inlet)
             (rc = token(cmd, "--trust ID|everyone|policy.NAME", o.trust, t, sizeof t)) != CLI_OK ||
             (rc = token(cmd, "--to ROUTE", o.to, b, sizeof b)) != CLI_OK)
             return rc;
-        snprintf(line, sizeof line, "%s-create %s %s %s %s", kind, o.args[0], a, t, b);
+        snprintf(line, sizeof line, "%s-create %s%s %s %s %s", kind,
+                 o.resilient ? "--resilient " : "", o.args[0], a, t, b);
     } else {
         if ((rc = token(cmd, "--to HOST:PORT", o.to, a, sizeof a)) != CLI_OK ||
             (rc = token(cmd, "--allow ID|everyone|policy.NAME", o.allow, t, sizeof t)) != CLI_OK)
@@ -143,10 +152,13 @@ const cli_cmd cli_tcp_outlet_cmds[] = {
 const cli_cmd cli_tcp_inlet_cmds[] = {
     { "tcp-inlet", "create", cmd_inlet, "an inlet: local TCP connections to an outlet",
       "Usage: veil tcp-inlet create NAME --from ADDR:PORT --to ROUTE --trust ID|everyone|policy.NAME\n"
+      "                             [--resilient]\n"
       "The daemon listens on --from (IPv4:PORT or [IPv6]:PORT); each connection\n"
       "becomes a stream through one secure channel to the outlet at the end of\n"
       "ROUTE (e.g. '1#127.0.0.1:4001 => bob => web': the listener's route, then the\n"
-      "outlet), whose identity --trust must accept.\n\n" P_SOCK_OPTS, "NAME" },
+      "outlet), whose identity --trust must accept.  --resilient: that channel heals\n"
+      "(re-dials with backoff when its route is lost or its peer is silent; timing\n"
+      "from [secure_channel]), as [inlet.NAME] resilient = true.\n\n" P_SOCK_OPTS, "NAME" },
     { "tcp-inlet", "list", cmd_inlet, "the daemon's inlets",
       "Usage: veil tcp-inlet list [options]\n"
       "One line per inlet: name, listening address and port, route, trust, streams\n"

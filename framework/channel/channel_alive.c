@@ -54,8 +54,10 @@ static void dead(veil_channel *ch, uint64_t quiet)
     char why[VEIL_IDENTIFIER_LEN + 160];
     snprintf(why, sizeof why, "no frame from the peer %s for %llu ms (dead after %u ms): the "
              "path is dead", ch->stats.peer_identifier, (unsigned long long)quiet, ch->dead_ms);
-    if (ch->role == VEIL_KA_INITIATOR && veil__ch_heal_lost(ch, VEIL_ETIMEDOUT, why))
+    if (ch->role == VEIL_KA_INITIATOR && veil__ch_heal_lost(ch, VEIL_ETIMEDOUT, why)) {
+        veil__ch_heal_drop_hop(ch, ch->dead_ms, "the secure channel's peer is silent");
         return;
+    }
     veil_log(VEIL_LOG_WARN, "channel", "%s: closed: %s", ch->addr->bytes, why);
     veil__ch_close_cause(ch, VEIL_ETIMEDOUT, why);
     veil__ch_stop(ch);

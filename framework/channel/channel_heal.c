@@ -15,7 +15,18 @@
  * the handshake completes the address takes messages again and OPENED is
  * told; after max_attempts failed attempts (0: never), a refusal
  * (VEIL_EDENIED, VEIL_EREVOKED) or another identity (VEIL_EAUTH), the
- * channel closes and CLOSED is told with that reason. */
+ * channel closes and CLOSED is told with that reason.
+ *
+ * A peer silent past dead_after_ms (or a reconnect handshake that timed
+ * out) behind a first-hop connection that stays up (a frozen peer or
+ * intermediary) would make every attempt wait on that connection: the
+ * first hop is dropped (veil_node_transport_drop) when nothing at all came
+ * in on it for that long either, so the next attempt dials a new one.  A
+ * connection that still carries something (a live relay in front of a dead
+ * far side) is kept, and so is one that another channel without keep-alive
+ * rides on (its silence proves nothing); the other channels over a dropped
+ * one, each of which would find the path dead itself, are told their route
+ * was lost, as when TCP gives up (docs/ARCHITECTURE.md). */
 #include "channel_internal.h"
 #include "core/util.h"
 
@@ -194,6 +205,33 @@ static void redial_fired(veil_node *node, void *arg)
     veil__ch_unref(ch);
 }
 
+void veil__ch_heal_drop_hop(veil_channel *ch, uint64_t quiet_ms, const char *why)
+{
+    veil_route r;
+    veil_address first;
+    if (ch->heal == NULL || ch->stopped || ch->stopping)
+        return;
+    veil__route_unpack(ch->heal->route, &r);
+    if (veil_route_get(&r, 0, &first) < 0 || first.type == VEIL_ADDRESS_TYPE_LOCAL)
+        return;
+    if (veil__ch_hop_has_unwatched(ch, &first)) {
+        veil_log(VEIL_LOG_INFO, "channel", "%s: first hop %s kept: a channel without keep-alive "
+                 "rides on it too", ch->open_name, first.bytes);
+        return;
+    }
+    int rc = veil_node_transport_drop(ch->node, &first, quiet_ms, why);
+    if (rc == 1)
+        veil_log(VEIL_LOG_INFO, "channel", "%s: dropped its first hop %s (nothing came in on "
+                 "it for %llu ms or more) to dial a new connection", ch->open_name, first.bytes,
+                 (unsigned long long)quiet_ms);
+    else if (rc == 0)
+        veil_log(VEIL_LOG_DEBUG, "channel", "%s: first hop %s kept: it carried something "
+                 "within %llu ms", ch->open_name, first.bytes, (unsigned long long)quiet_ms);
+    else if (rc != VEIL_ENOTFOUND)
+        veil_log(VEIL_LOG_DEBUG, "channel", "%s: first hop %s not dropped: %s", ch->open_name,
+                 first.bytes, veil_last_error());
+}
+
 static bool permanent(const veil_ch_heal *h, int rc)
 {
     return h->mismatch || rc == VEIL_EDENIED || rc == VEIL_EREVOKED;
@@ -208,6 +246,8 @@ bool veil__ch_heal_failed(veil_channel *ch, int rc)
         return true;
     snprintf(h->last, sizeof h->last, "%s", veil_last_error());
     forget(ch);
+    if (rc == VEIL_ETIMEDOUT)
+        veil__ch_heal_drop_hop(ch, ch->set.handshake_timeout_ms, "reconnect handshake timed out");
     if (permanent(h, rc) || (ch->set.max_attempts != 0 && h->attempts >= ch->set.max_attempts)) {
         char detail[400];
         int code = permanent(h, rc) ? rc : VEIL_ETIMEDOUT;
@@ -289,10 +329,19 @@ void veil__ch_heal_free(veil_channel *ch)
     ch->heal = NULL;
 }
 
-int veil_secure_channel_reconnecting(veil_node *node, const veil_address *channel)
+int veil_secure_channel_reconnect_attempts(veil_node *node, const veil_address *channel,
+                                           unsigned *attempts)
 {
     veil_channel *ch = node != NULL && channel != NULL ? veil__ch_find(node, channel) : NULL;
     if (ch == NULL)
         return veil_error_set(VEIL_ENOTFOUND, "no secure channel at that address");
-    return ch->heal != NULL && ch->heal->healing ? 1 : 0;
+    bool healing = ch->heal != NULL && ch->heal->healing;
+    if (attempts != NULL)
+        *attempts = healing ? ch->heal->attempts : 0;
+    return healing ? 1 : 0;
+}
+
+int veil_secure_channel_reconnecting(veil_node *node, const veil_address *channel)
+{
+    return veil_secure_channel_reconnect_attempts(node, channel, NULL);
 }

@@ -537,6 +537,9 @@ VEIL_CH_HIDDEN int veil__ch_heal_setup(veil_channel *ch, const veil_route *route
                                        const veil_secure_channel_options *opts);
 VEIL_CH_HIDDEN bool veil__ch_heal_lost(veil_channel *ch, int reason, const char *why);
 VEIL_CH_HIDDEN bool veil__ch_heal_failed(veil_channel *ch, int rc);
+VEIL_CH_HIDDEN void veil__ch_heal_drop_hop(veil_channel *ch, uint64_t quiet_ms, const char *why);
+VEIL_CH_HIDDEN bool veil__ch_hop_has_unwatched(const veil_channel *self,
+                                               const veil_address *hop);
 VEIL_CH_HIDDEN void veil__ch_heal_opened(veil_channel *ch);
 VEIL_CH_HIDDEN void veil__ch_heal_stopped(veil_channel *ch);
 /* The peer after a heal's handshake: the same identifier as at the first

@@ -89,6 +89,20 @@ static void lost_pass(veil_ch_node *nd, const veil_address *lost, const char *wh
     }
 }
 
+/* Does a channel other than self ride on hop without a keep-alive?  Its
+ * silence proves nothing, so the connection is not dropped for self
+ * (channel_heal.c): only channels that would find a dead path themselves
+ * share its fate. */
+bool veil__ch_hop_has_unwatched(const veil_channel *self, const veil_address *hop)
+{
+    const veil_ch_node *nd = veil__ch_node_find(self->node);
+    for (const veil_channel *ch = nd != NULL ? nd->channels.head : NULL; ch != NULL;
+         ch = ch->in_all.next)
+        if (ch != self && !ch->stopping && ch->alive_ms == 0 && route_starts_with(ch, hop))
+            return true;
+    return false;
+}
+
 /* Is there a live channel whose route starts at a local address (one
  * through another channel)?  Only then can a teardown cascade. */
 static bool any_nested(const veil_ch_node *nd)

@@ -197,21 +197,46 @@ int veil_node_transport_connect(veil_node *node, const char *name, const char *w
     return ti->ops->connect(ti->inst, where, peer != NULL ? peer : &dummy);
 }
 
-int veil_node_transport_dial(veil_node *node, const veil_address *peer)
+/* The started transport of peer's address type (what dial and drop use). */
+static int instance_for(veil_node *node, const veil_address *peer, const char *fn,
+                        const tp_instance **out)
 {
     struct veil_transports *t = node != NULL ? node->transports : NULL;
     if (peer == NULL || peer->type == VEIL_ADDRESS_TYPE_LOCAL)
-        return veil_error_set(VEIL_EINVAL, "veil_node_transport_dial: a transport address is "
-                              "needed");
-    for (size_t i = 0; t != NULL && i < t->ninst; i++) {
-        const tp_instance *ti = &t->inst[i];
-        if (ti->ops->address_type == peer->type && ti->ops->connect != NULL) {
-            veil_address dummy;
-            return ti->ops->connect(ti->inst, peer->bytes, &dummy);
+        return veil_error_set(VEIL_EINVAL, "%s: a transport address is needed", fn);
+    for (size_t i = 0; t != NULL && i < t->ninst; i++)
+        if (t->inst[i].ops->address_type == peer->type) {
+            *out = &t->inst[i];
+            return 0;
         }
-    }
-    return veil_error_set(VEIL_ENOROUTE, "no started transport dials address type %u",
+    return veil_error_set(VEIL_ENOROUTE, "%s: no started transport has address type %u", fn,
                           peer->type);
+}
+
+int veil_node_transport_dial(veil_node *node, const veil_address *peer)
+{
+    const tp_instance *ti;
+    veil_address dummy;
+    int rc = instance_for(node, peer, "veil_node_transport_dial", &ti);
+    if (rc < 0)
+        return rc;
+    if (ti->ops->connect == NULL)
+        return veil_error_set(VEIL_EUNSUPPORTED, "the transport of address type %u cannot "
+                              "connect", peer->type);
+    return ti->ops->connect(ti->inst, peer->bytes, &dummy);
+}
+
+int veil_node_transport_drop(veil_node *node, const veil_address *peer, uint64_t quiet_ms,
+                             const char *why)
+{
+    const tp_instance *ti;
+    int rc = instance_for(node, peer, "veil_node_transport_drop", &ti);
+    if (rc < 0)
+        return rc;
+    if (!VEIL_ABI_HAS(ti->ops, drop) || ti->ops->drop == NULL)
+        return veil_error_set(VEIL_EUNSUPPORTED, "the transport of address type %u cannot "
+                              "drop a connection (plugin ABI before 4.5)", peer->type);
+    return ti->ops->drop(ti->inst, peer, quiet_ms, why != NULL ? why : "dropped");
 }
 
 int veil_node_transport_stats(veil_node *node, const char *name, veil_transport_stats *out)

@@ -374,6 +374,23 @@ static int tcp_connections(void *p, veil_transport_conn_fn fn, void *arg)
     return 0;
 }
 
+/* A connection found silent by the layer above (a resilient channel's
+ * keep-alive): closed when nothing came for quiet_ms; reaped (route-lost
+ * subscribers told) at the next prepoll. */
+static int tcp_drop(void *p, const veil_address *peer, uint64_t quiet_ms, const char *why)
+{
+    tcp_inst *inst = p;
+    tcp_conn *c = tcp_conn_find(inst, (const uint8_t *)peer->bytes, peer->len);
+    if (c == NULL || c->state == TCP_DEAD)
+        return veil_error_set(VEIL_ENOTFOUND, "tcp: no connection %s to drop", peer->bytes);
+    uint64_t quiet = veil_node_now_ms(inst->node) - c->last_rx_ms;
+    if (quiet_ms != 0 && quiet < quiet_ms)
+        return 0;
+    tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "dropped after %llu ms without a byte "
+                  "in: %s", (unsigned long long)quiet, why);
+    return 1;
+}
+
 static const veil_transport_ops ops = {
     .size = sizeof ops,
     .address_type = VEIL_ADDRESS_TYPE_TCP,
@@ -383,6 +400,7 @@ static const veil_transport_ops ops = {
     .connect = tcp_connect,
     .stats = tcp_stats,
     .connections = tcp_connections,
+    .drop = tcp_drop,
 };
 
 static const veil_plugin_descriptor descriptor = {

@@ -197,6 +197,7 @@ struct tcp_conn {
     bool preamble_ok;           /* the peer's preamble arrived and matched */
     size_t preamble_unsent;     /* bytes of our preamble not sent yet */
     uint64_t frame_start_ms;    /* when the incomplete frame began (0: none) */
+    uint64_t last_rx_ms;        /* when bytes last came in (or it was made) */
     size_t partial_counted;     /* its bytes in stats.partial_frame_bytes */
     /* dial candidates (resolved addresses), tried in order */
     struct sockaddr_storage cand[TCP_MAX_CANDIDATES];

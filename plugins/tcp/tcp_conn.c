@@ -59,6 +59,7 @@ static tcp_conn *conn_new(tcp_inst *inst, const char *name, size_t len, bool inb
     c->inbound = inbound;
     c->preamble_unsent = TCP_PREAMBLE_LEN;
     c->id = ++inst->next_id;
+    c->last_rx_ms = veil_node_now_ms(inst->node);
     tcp_frame_reader_init(&c->rd, inst->cfg.max_frame);
     tcp_frame_writer_init(&c->wr, inst->cfg.send_queue_max);
     c->next = inst->conns;
@@ -624,6 +625,7 @@ static void conn_read(tcp_conn *c)
             return;
         }
         inst->stats.bytes_received += (uint64_t)n;
+        c->last_rx_ms = veil_node_now_ms(inst->node);
         tcp_frame_reader_commit(&c->rd, (size_t)n);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
         int pre = c->preamble_ok ? 1 : peer_preamble(c);

@@ -64,6 +64,13 @@ static void drop(tcp_proxy *p, int i)
     if (p->s[i] >= 0)
         close(p->s[i]);
     p->c[i] = p->s[i] = -1;
+    p->stuck[i] = false;
+}
+
+void tcp_proxy_freeze_open(tcp_proxy *p)
+{
+    for (int i = 0; i < TCP_PROXY_CONNS; i++)
+        p->stuck[i] = p->c[i] >= 0;
 }
 
 void tcp_proxy_cut(tcp_proxy *p)
@@ -135,6 +142,6 @@ void tcp_proxy_pump(tcp_proxy *p)
     if (p->frozen)
         return;
     for (int i = 0; i < TCP_PROXY_CONNS; i++)
-        if (p->c[i] >= 0 && (!move(p->c[i], p->s[i]) || !move(p->s[i], p->c[i])))
+        if (p->c[i] >= 0 && !p->stuck[i] && (!move(p->c[i], p->s[i]) || !move(p->s[i], p->c[i])))
             drop(p, i);
 }

@@ -1,6 +1,7 @@
 /* A loopback TCP proxy driven from the test's own loop, to break the paths
  * under secure channels on purpose: cut every connection (both ends see
- * EOF), stop forwarding while connections stay up (a silent dead path),
+ * EOF), stop forwarding while connections stay up (a silent dead path; all or
+ * only those open now),
  * refuse connections (its port closed), take connections and close them at
  * once, and switch the backend.  Not threaded: tcp_proxy_pump moves what
  * is ready, between rounds of the nodes' loops. */
@@ -20,6 +21,7 @@ typedef struct tcp_proxy {
     bool frozen;                      /* read nothing, forward nothing */
     bool slam;                        /* accept, then close at once */
     int c[TCP_PROXY_CONNS], s[TCP_PROXY_CONNS]; /* client side, backend side */
+    bool stuck[TCP_PROXY_CONNS];      /* this one frozen (tcp_proxy_freeze_open) */
     uint64_t accepted_ms[TCP_PROXY_ACCEPTS]; /* when each connection came */
     unsigned accepted;
 } tcp_proxy;
@@ -29,6 +31,9 @@ void tcp_proxy_start(tcp_proxy *p, uint16_t backend);
 void tcp_proxy_stop(tcp_proxy *p);
 /* Accept and forward what is ready now. */
 void tcp_proxy_pump(tcp_proxy *p);
+/* Freeze the connections open now (they stay up, nothing passes, as
+ * behind a SIGSTOPped peer); later connections carry as usual. */
+void tcp_proxy_freeze_open(tcp_proxy *p);
 /* Close every connection. */
 void tcp_proxy_cut(tcp_proxy *p);
 /* Close the listening socket (dials are refused) / listen again on the

@@ -2,7 +2,8 @@
 # Portals and relay registrations made at run time through the control
 # socket (veil tcp-outlet create, tcp-inlet create, relay register) are kept
 # by a daemon with [node] state_dir (issue #15): after kill -9 and a
-# restart they are back (lists; bytes through the portal again), a
+# restart they are back (lists; bytes through the portal again; the inlet,
+# made with --resilient, still resilient), a
 # configured section wins over a run-time definition of the same name, and
 # delete / relay unregister remove them for good (not back after another
 # restart, no record left).  One daemon: its inlet reaches its own outlet
@@ -72,13 +73,17 @@ restart() {
 }
 records() { sqlite3 "$tmp/d.state/state.db" "SELECT key FROM veil_records WHERE ns = 'veil.daemon' ORDER BY key" | tr '\n' ' '; }
 
-echo "1..12"
+echo "1..14"
 check "the daemon starts" start d
 check "tcp-outlet create web (run time)" \
     run 0 "$veil" tcp-outlet create -c "$tmp/d.conf" web --to "127.0.0.1:$eport" --allow everyone
-check "tcp-inlet create webin (run time), to the daemon's own outlet" \
+check "tcp-outlet create --resilient is refused (exit 2, nothing created)" sh -c \
+    "'$veil' tcp-outlet create -c '$tmp/d.conf' nope --to 127.0.0.1:1 --allow everyone --resilient 2>'$tmp/err'; [ \$? -eq 2 ] && grep -q \"unknown option '--resilient'\" '$tmp/err' && ! '$veil' tcp-outlet list -c '$tmp/d.conf' | grep -q '^nope '"
+check "tcp-inlet create webin --resilient (run time), to the daemon's own outlet" \
     run 0 "$veil" tcp-inlet create -c "$tmp/d.conf" webin --from "127.0.0.1:$iport" \
-    --to "1#127.0.0.1:$lport => bob => web" --trust "$id"
+    --to "1#127.0.0.1:$lport => bob => web" --trust "$id" --resilient
+check "tcp-inlet list shows it resilient" sh -c \
+    "'$veil' tcp-inlet list -c '$tmp/d.conf' | grep -q '^webin from .* trust $id resilient streams '"
 check "relay register bob (run time; no relay there, so it stays down)" \
     run 0 "$veil" relay register -c "$tmp/d.conf" bob 127.0.0.1:1 relay_listener "$id"
 check "bytes go through the portal" through "$iport"
@@ -91,9 +96,9 @@ check "kill -9 and restart" restart
 "$veil" tcp-inlet list -c "$tmp/d.conf" >"$tmp/inlets" 2>&1
 "$veil" relay list -c "$tmp/d.conf" >"$tmp/relays" 2>&1
 if grep -q "^web to 127.0.0.1:$eport " "$tmp/outlets" &&
-    grep -q "^webin from 127.0.0.1:$iport " "$tmp/inlets" &&
+    grep -q "^webin from 127.0.0.1:$iport .* trust $id resilient streams " "$tmp/inlets" &&
     grep -q "^registered bob at 127.0.0.1:1 " "$tmp/relays" && through "$iport"; then
-    ok "the run-time outlet, inlet and registration are back, bytes go through again"
+    ok "the run-time outlet, inlet (still resilient) and registration are back, bytes go through again"
 else
     not_ok "the run-time definitions are back"; dump "$tmp/outlets" outlets; dump "$tmp/inlets" inlets
     dump "$tmp/relays" relays; dump "$tmp/d.log" log

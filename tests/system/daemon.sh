@@ -152,14 +152,14 @@ check "message send through the channel to bob's echo worker prints the reply" \
 check "the reply is the text" sh -c "[ \"\$(cat '$tmp/out')\" = 'Hello veil' ]"
 run 0 "$veil" channel list -c "$tmp/alice.conf"
 check "channel list (alice): the channel, bob, initiator, Noise, crypto, counts" \
-    grep -qE "^$ch peer $bob role initiator key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 bytes_sent 10 bytes_received 10 rekeys 0 dropped 0\$" "$tmp/out"
+    grep -qE "^$ch state open peer $bob role initiator key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 bytes_sent 10 bytes_received 10 rekeys 0 dropped 0\$" "$tmp/out"
 run 0 "$veil" channel list -c "$tmp/bob.conf"
 run 0 "$veil" status -c "$tmp/bob.conf"
 check "status (bob): its listener's counters" \
     grep -qE "^listener bob opened 1 failed 0 pending 0 first_messages 1 cookies_sent 0 evicted 0\$" "$tmp/out"
 run 0 "$veil" channel list -c "$tmp/bob.conf"
 check "channel list (bob): alice as responder" \
-    grep -qE "^sc_[0-9a-f]+ peer $alice role responder key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 " "$tmp/out"
+    grep -qE "^sc_[0-9a-f]+ state open peer $alice role responder key_agreement Noise_XX_25519_AESGCM_SHA256 crypto openssl age [0-9]+ sent 1 received 1 " "$tmp/out"
 run 0 "$veil" connection list -c "$tmp/alice.conf"
 check "connection list (alice): tcp counters and the dialed connection, open" sh -c \
     "grep -qE '^transport tcp open 1 accepted 0 dialed 1 ' '$tmp/out' && grep -qx '1#127.0.0.1:$port open outbound' '$tmp/out'"

@@ -56,7 +56,7 @@ else
 fi
 # identity create printed the two identifiers (Alice's, then Bob's).
 bob=$(grep -E '^P[0-9a-f]{64}$' "$tmp/out" | sed -n 2p)
-if [ -n "$bob" ] && grep -qE "^sc_[0-9a-f]+ peer $bob role initiator " "$tmp/out"; then
+if [ -n "$bob" ] && grep -qE "^sc_[0-9a-f]+ state open peer $bob role initiator " "$tmp/out"; then
     echo "ok 3 - channel list shows the channel to Bob's identifier"
 else
     echo "not ok 3 - channel list shows the channel to Bob's identifier"

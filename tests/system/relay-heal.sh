@@ -9,7 +9,10 @@
 # keeps its address, and carries an echo again.  Then R is frozen
 # (SIGSTOP): its connection to M stays up, and A's keep-alive finds every
 # channel's dead far side past the relay within dead_after_ms + one ping
-# interval; thawed, they heal.  Speaks TAP.
+# interval (the first to find it drops A's connection to the relay, which
+# carried nothing for that long either, so the others hear their route lost
+# at the same moment); `veil channel list` shows each as reconnecting with
+# its attempt count, and, thawed, they heal and show open.  Speaks TAP.
 set -u
 top=${VEIL_TOP_BUILDDIR:-.}
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
@@ -48,7 +51,7 @@ wait_grep() {
     return 1
 }
 
-echo "1..11"
+echo "1..15"
 
 relay_identities
 relay_start
@@ -120,13 +123,23 @@ else
     not_ok "every channel is open again within the backoff bound after R registered"
 fi
 check "... at the same addresses: an echo comes back through each again" echo_all after
+# list_states STATE: every one of A's channels is listed with STATE
+list_states() {
+    "$veil" channel list -c "$tmp/a.conf" >"$tmp/list" 2>"$tmp/err" || return 1
+    while read -r ch; do
+        grep -qE "^$ch state $1 peer $r role initiator " "$tmp/list" ||
+            { sed 's/^/# list: /' "$tmp/list"; return 1; }
+    done <"$tmp/chans"
+}
+check "channel list: every channel is open" list_states open
 
 # R freezes (SIGSTOP): its connection to the relay stays up, so nothing is
 # ever reported lost at A; the keep-alive past the relay finds it.
-before=$(grep -cE "channel sc_[0-9a-f]+ reconnecting to $r: ETIMEDOUT" "$tmp/a.log")
+lostre="channel sc_[0-9a-f]+ reconnecting to $r: (ETIMEDOUT|ENOROUTE)"
+before=$(grep -cE "$lostre" "$tmp/a.log")
 kill -STOP "$(cat "$tmp/r.pid")"
 frozen=$(now_ms)
-if wait_grep "$tmp/a.log" "channel sc_[0-9a-f]+ reconnecting to $r: ETIMEDOUT" $((before + K)) 500; then
+if wait_grep "$tmp/a.log" "$lostre" $((before + K)) 500; then
     found=$(now_ms)
     echo "# R frozen -> all $K dead paths found: $((found - frozen)) ms (dead_after_ms 1200, ping_interval_ms 300)"
     check "a frozen peer behind the relay is found dead within dead_after_ms + one ping interval (+1 s for a loaded machine)" \
@@ -134,6 +147,10 @@ if wait_grep "$tmp/a.log" "channel sc_[0-9a-f]+ reconnecting to $r: ETIMEDOUT" $
 else
     not_ok "a frozen peer behind the relay is found dead within dead_after_ms + one ping interval (+1 s for a loaded machine)"
 fi
+check "a silent relay connection is dropped by the first dead path found" \
+    grep -qE "dropped its first hop 127.0.0.1:$port" "$tmp/a.log"
+check "channel list: every channel is reconnecting, with its attempt count" \
+    list_states "reconnecting attempts [0-9]+"
 kill -CONT "$(cat "$tmp/r.pid")"
 # (the daemon's identical "open again" lines within its log's repeat
 # window are counted, not printed: poll the channels themselves)
@@ -147,5 +164,6 @@ thawed() {
     echo_all thawed
 }
 check "R thawed: every channel carries an echo again (within 10 s)" thawed
+check "channel list: every channel is open again" list_states open
 [ "$fails" -eq 0 ] || { dump "$tmp/a.log" "a log"; dump "$tmp/r.log" "r log"; }
 exit 0

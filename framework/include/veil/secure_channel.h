@@ -183,6 +183,12 @@ VEIL_EXPORT int veil_secure_channel_open_with(veil_entity *e, const veil_route *
  * VEIL_ENOTFOUND. */
 VEIL_EXPORT int veil_secure_channel_reconnecting(veil_node *node,
                                                  const veil_address *channel) VEIL_WUR;
+/* The same, and *attempts (may be NULL) gets the reconnect attempts
+ * started since the peer was lost (0 while the first backoff runs; 0 when
+ * open).  What `veil channel list` shows. */
+VEIL_EXPORT int veil_secure_channel_reconnect_attempts(veil_node *node,
+                                                       const veil_address *channel,
+                                                       unsigned *attempts) VEIL_WUR;
 
 /* ---- flow control (docs/ARCHITECTURE.md, "Access control") ---------------
  * A message a channel decrypted may reach only (1) the local addresses the

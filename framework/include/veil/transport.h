@@ -40,6 +40,12 @@ typedef struct veil_transport_ops {
     int (*stats)(void *inst, struct veil_transport_stats *out);
     /* Appended (optional; check size): call fn for each connection. */
     int (*connections)(void *inst, veil_transport_conn_fn fn, void *arg);
+    /* Appended (optional; check size; ABI 4.6): close the connection that
+     * routes know as peer as if it had failed (route-lost subscribers are
+     * told VEIL_ETIMEDOUT with why), but only when nothing came in on it for
+     * quiet_ms (0: whatever came).  1 dropped, 0 kept (it carried something
+     * within quiet_ms), VEIL_ENOTFOUND when there is no such connection. */
+    int (*drop)(void *inst, const veil_address *peer, uint64_t quiet_ms, const char *why);
 } veil_transport_ops;
 
 /* Counters a transport keeps (docs/PLUGINS.md, "The tcp transport"). */
@@ -99,6 +105,17 @@ VEIL_EXPORT int veil_node_transport_connect(veil_node *node, const char *name,
  * auto_connect.  VEIL_ENOROUTE when no started transport has that type,
  * VEIL_EINVAL for a local address, else the transport's error. */
 VEIL_EXPORT int veil_node_transport_dial(veil_node *node, const veil_address *peer) VEIL_WUR;
+/* Drop the connection to peer (a transport address) when nothing came in
+ * on it for quiet_ms (0: at once), as if it had failed: its route-lost
+ * subscribers (every channel over it) are told VEIL_ETIMEDOUT with why, and
+ * the next dial opens a new connection.  What a resilient channel does when
+ * its peer is silent behind a connection that stays up (docs/ARCHITECTURE.md,
+ * "Channels that heal").  1 dropped, 0 kept (something came within
+ * quiet_ms), VEIL_ENOTFOUND when there is no such connection,
+ * VEIL_EUNSUPPORTED when its transport has no drop op (before ABI 4.6),
+ * VEIL_ENOROUTE when no started transport has that type. */
+VEIL_EXPORT int veil_node_transport_drop(veil_node *node, const veil_address *peer,
+                                         uint64_t quiet_ms, const char *why) VEIL_WUR;
 /* VEIL_EUNSUPPORTED when the transport keeps no counters. */
 VEIL_EXPORT int veil_node_transport_stats(veil_node *node, const char *name,
                                           veil_transport_stats *out) VEIL_WUR;
