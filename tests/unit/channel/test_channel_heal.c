@@ -428,7 +428,11 @@ static void test_backoff_and_give_up(void **state)
         print_message("attempt %u after %llu ms (bounds %llu..%llu)\n", k + 1,
                       (unsigned long long)gap, (unsigned long long)lo, (unsigned long long)b);
         assert_true(gap + 2 >= lo);   /* clocks of two reads: 2 ms */
-        assert_true(gap <= b + 60);   /* the dial and the failure of the one before */
+        /* plus the dial and the failure of the one before, and the
+         * scheduling of a loaded machine (295 ms against b + 60 was seen
+         * in a full suite next to other builds); an uncapped backoff
+         * (640 and 1280 ms at attempts 5 and 6) still fails this */
+        assert_true(gap <= b + 250);
         prev = w.px.accepted_ms[seen + k];
     }
     veil_route r;
