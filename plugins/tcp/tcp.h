@@ -259,9 +259,13 @@ void tcp_table_add(tcp_inst *inst, tcp_conn *c);
 void tcp_table_remove(tcp_inst *inst, tcp_conn *c);
 void tcp_conn_table_free(tcp_inst *inst);
 
-/* tcp_conn.c */
+/* tcp_recv.c */
 /* Parse the next share of frames of every backlogged connection (prepoll). */
 void tcp_conn_backlog_run(tcp_inst *inst);
+/* Read what the socket has (its READ event), frames into messages. */
+void tcp_conn_read(tcp_conn *c);
+
+/* tcp_conn.c */
 /* Start a non-blocking connect to name ("host:port").  Errors are returned
  * (parse, resolve, immediate connect failure) with detail. */
 int tcp_conn_dial(tcp_inst *inst, const char *name, size_t len, tcp_conn **out);
