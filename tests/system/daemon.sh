@@ -6,26 +6,8 @@
 # socket after kill -9, a second daemon on the same socket, malformed
 # control requests), SIGHUP and SIGTERM.  Bounded waits; every daemon is
 # killed on exit.  Speaks TAP.
-set -u
-top=${VEIL_TOP_BUILDDIR:-.}
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
-veil=$top/veil
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-daemon.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-unset VEIL_CONF VEIL_LOG
-if ! have vault-file tcp noise policies; then
-    echo "1..0 # SKIP needs the file vault, tcp, noise and the policies"
-    exit 0
-fi
-VEIL_TEST_PASS=daemon-test
-export VEIL_TEST_PASS
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+name=daemon
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-test.sh"
 
 # conf NAME EXTRA: a daemon's configuration.
 conf() {

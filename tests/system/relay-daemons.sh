@@ -10,26 +10,8 @@
 # names in [node] state_dir: killed while R is registered, with R then
 # gone too, M restarts with bob held for R — A's identity is refused
 # (EEXIST) — until R comes back and registers again.  Speaks TAP.
-set -u
-top=${VEIL_TOP_BUILDDIR:-.}
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
-veil=$top/veil
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-relay.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-unset VEIL_CONF VEIL_LOG
-if ! have vault-file tcp noise policies; then
-    echo "1..0 # SKIP needs the file vault, tcp, noise and the policies"
-    exit 0
-fi
-VEIL_TEST_PASS=relay-test
-export VEIL_TEST_PASS
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+name=relay
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-test.sh"
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/relay-lib.sh"
 
 # wait_list NAME PATTERN [TRIES]: until `veil relay list` on NAME shows PATTERN

@@ -13,26 +13,8 @@
 # carried nothing for that long either, so the others hear their route lost
 # at the same moment); `veil channel list` shows each as reconnecting with
 # its attempt count, and, thawed, they heal and show open.  Speaks TAP.
-set -u
-top=${VEIL_TOP_BUILDDIR:-.}
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
-veil=$top/veil
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-relay-heal.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-unset VEIL_CONF VEIL_LOG
-if ! have vault-file tcp noise policies; then
-    echo "1..0 # SKIP needs the file vault, tcp, noise and the policies"
-    exit 0
-fi
-VEIL_TEST_PASS=relay-heal-test
-export VEIL_TEST_PASS
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+name=relay-heal
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-test.sh"
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/relay-lib.sh"
 K=4            # resilient channels
 MAX_MS=1000    # A's reconnect_max_ms: the bound asserted
