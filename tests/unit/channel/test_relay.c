@@ -295,7 +295,9 @@ static void test_names_kept_across_restart(void **state)
 {
     (void)state;
     char cmd[256];
-    snprintf(relay_state_dir, sizeof relay_state_dir, "/tmp/veil-relay-keep-XXXXXX");
+    int dl = snprintf(relay_state_dir, sizeof relay_state_dir, "%s/veil-relay-keep-XXXXXX",
+                      getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    assert_true(dl > 0 && (size_t)dl < sizeof relay_state_dir); /* a cut template is no template */
     assert_non_null(mkdtemp(relay_state_dir));
     veil_relay_registry_options o = { .size = sizeof o, .restart_hold_ms = 60000 };
     veil_relay_registry_options brief = { .size = sizeof o, .restart_hold_ms = 200 };
