@@ -204,7 +204,7 @@ static int outlet_serve(int wfd, void *arg)
         if (targets[t] == 0)
             continue;
         snprintf(to, sizeof to, "127.0.0.1:%u", targets[t]);
-        veil_portal_outlet_options o = { sizeof o, outlet_names[t], to, NULL, 0, 0, "tcp" };
+        veil_portal_outlet_options o = { sizeof o, outlet_names[t], to, NULL, 0, 0, "tcp", 0, 0 };
         if (veil_trust_policy_new(e.node, "everyone", NULL, &o.policy) != 0 ||
             veil_portal_outlet_open(e.node, &o) != 0)
             return fail("outlet");
@@ -247,7 +247,8 @@ static int inlet_serve(int wfd, void *arg)
     for (int t = 0; t < PB_TARGETS; t++) {
         st.port = 0;
         veil_portal_inlet_options o = { sizeof o, inlet_names[t], "127.0.0.1:0", &r,
-                                        outlet_names[t], e.entity, trust_peer, a->id, 0, "tcp", false };
+                                        outlet_names[t], e.entity, trust_peer, a->id, 0, "tcp", false,
+                                        0, 0 };
         if (a->targets[t] != 0 && (veil_portal_inlet_open(e.node, &o) != 0 ||
                                    veil_portal_inlet_stats(e.node, inlet_names[t], &st) != 0))
             return fail("inlet");

@@ -25,11 +25,18 @@ typedef struct portal_ent {
     bool resilient;             /* inlet: its channel heals */
 } portal_ent;
 
+/* What a section may set beyond the addresses (0: the library's default). */
+typedef struct portal_limits {
+    uint32_t max_streams, max_window, window_budget;
+    bool resilient;             /* inlet only */
+} portal_limits;
+
 static portal_ent ents[PORTALS_MAX];
 
-static const char *const outlet_keys[] = { "to", "allow", "max_streams", NULL };
+static const char *const outlet_keys[] = { "to", "allow", "max_streams", "max_window",
+                                           "window_budget", NULL };
 static const char *const inlet_keys[] = { "from", "to", "trust", "max_streams", "resilient",
-                                          NULL };
+                                          "max_window", "window_budget", NULL };
 
 static portal_ent *ent_find(const char *name, bool inlet)
 {
@@ -79,19 +86,21 @@ static int split_route(const char *text, veil_route *route, char *outlet, size_t
     return rc;
 }
 
-static int ent_start(veil_daemon *d, portal_ent *e, uint32_t max_streams)
+static int ent_start(veil_daemon *d, portal_ent *e, const portal_limits *l)
 {
     if (!e->inlet) {
         veil_trust_policy *p = NULL;
         int rc = daemon_trust_policy(d->node, e->trust, &p);
-        veil_portal_outlet_options o = { sizeof o, e->name, e->where, p, max_streams, 0, "tcp" };
+        veil_portal_outlet_options o = { sizeof o, e->name, e->where, p, l->max_streams, 0, "tcp",
+                                         l->max_window, l->window_budget };
         return rc != 0 ? rc : veil_portal_outlet_open(d->node, &o);
     }
     veil_route r;
     char outlet[VEIL_ADDRESS_TEXT_MAX + 1];
     int rc = split_route(e->route, &r, outlet, sizeof outlet);
     veil_portal_inlet_options o = { sizeof o, e->name, e->where, &r, outlet, d->entity,
-                                    inlet_policy, e, max_streams, "tcp", e->resilient };
+                                    inlet_policy, e, l->max_streams, "tcp", e->resilient,
+                                    l->max_window, l->window_budget };
     return rc != 0 ? rc : veil_portal_inlet_open(d->node, &o);
 }
 
@@ -112,7 +121,7 @@ static int allow_all(veil_daemon *d)
 
 /* Add and start; on failure nothing is left. */
 static int portal_add(veil_daemon *d, bool inlet, const char *name, const char *where,
-                      const char *route, const char *trust, uint32_t max_streams, bool resilient)
+                      const char *route, const char *trust, const portal_limits *l)
 {
     portal_ent *e = NULL;
     if (ent_find(name, inlet) != NULL)
@@ -132,8 +141,8 @@ static int portal_add(veil_daemon *d, bool inlet, const char *name, const char *
     strcpy(e->where, where);
     strcpy(e->route, route);
     strcpy(e->trust, trust);
-    e->resilient = resilient;
-    int rc = ent_start(d, e, max_streams);
+    e->resilient = l->resilient;
+    int rc = ent_start(d, e, l);
     if (rc == 0) {
         e->used = true;
         if (!inlet)
@@ -164,15 +173,22 @@ static int portal_delete(veil_daemon *d, bool inlet, const char *name)
 
 /* ---- configuration ------------------------------------------------------ */
 
-static int get_max(const veil_config *cfg, const char *sec, uint32_t *out, bool *resilient)
+static int get_limits(const veil_config *cfg, const char *sec, portal_limits *l)
 {
-    long long v = 0;
-    bool res = false;
-    int rc = veil_config_get_int(cfg, sec, "max_streams", 0, 1, 65536, &v);
+    long long v[3] = { 0 };
+    memset(l, 0, sizeof *l);
+    int rc = veil_config_get_int(cfg, sec, "max_streams", 0, 1, 65536, &v[0]);
     if (rc == 0)
-        rc = veil_config_get_bool(cfg, sec, "resilient", false, &res);
-    *out = rc == 0 ? (uint32_t)v : 0;
-    *resilient = res;
+        rc = veil_config_get_int(cfg, sec, "max_window", VEIL_PORTAL_WINDOW_MAX,
+                                 VEIL_PORTAL_WINDOW, VEIL_PORTAL_WINDOW_MAX, &v[1]);
+    if (rc == 0)
+        rc = veil_config_get_int(cfg, sec, "window_budget", VEIL_PORTAL_GROWTH_BUDGET, 1,
+                                 UINT32_MAX, &v[2]);
+    if (rc == 0)
+        rc = veil_config_get_bool(cfg, sec, "resilient", false, &l->resilient);
+    l->max_streams = (uint32_t)v[0];
+    l->max_window = (uint32_t)v[1];
+    l->window_budget = (uint32_t)v[2];
     return rc;
 }
 
@@ -180,14 +196,13 @@ int portal_config_check(veil_node *node, const veil_config *cfg, const char *sec
 {
     bool inlet = strncmp(sec, "inlet.", 6) == 0;
     const char *const need[2][3] = { { "to", "allow", NULL }, { "from", "to", "trust" } };
-    uint32_t max;
-    bool res;
+    portal_limits lim;
     int rc = veil_config_check_keys(cfg, sec, inlet ? inlet_keys : outlet_keys);
     for (size_t i = 0; rc == 0 && i < 3 && need[inlet][i] != NULL; i++)
         if (veil_config_get(cfg, sec, need[inlet][i]) == NULL)
             rc = veil_error_set(VEIL_ECONFIG, "[%s]: needs '%s'", sec, need[inlet][i]);
     if (rc == 0)
-        rc = get_max(cfg, sec, &max, &res);
+        rc = get_limits(cfg, sec, &lim);
     if (rc == 0 && inlet) {
         veil_route r;
         char outlet[VEIL_ADDRESS_TEXT_MAX + 1];
@@ -215,15 +230,14 @@ static bool is_portal(const char *sec, bool *inlet)
 static int section_start(veil_daemon *d, const veil_config *cfg, const char *sec)
 {
     bool inlet;
-    uint32_t max = 0;
-    bool res = false;
+    portal_limits lim;
     (void)is_portal(sec, &inlet);
     const char *name = strchr(sec, '.') + 1;
-    int rc = get_max(cfg, sec, &max, &res);
+    int rc = get_limits(cfg, sec, &lim);
     if (rc == 0)
         rc = portal_add(d, inlet, name, veil_config_get(cfg, sec, inlet ? "from" : "to"),
                         inlet ? veil_config_get(cfg, sec, "to") : "",
-                        veil_config_get(cfg, sec, inlet ? "trust" : "allow"), max, res);
+                        veil_config_get(cfg, sec, inlet ? "trust" : "allow"), &lim);
     if (rc == 0)
         ent_find(name, inlet)->from_config = true;
     return rc != 0 ? veil_error_wrap(rc, "[%s]", sec) : 0;
@@ -361,7 +375,8 @@ static int create(veil_daemon *d, bool inlet, char *args)
         return veil_error_set(VEIL_EINVAL, "usage: %s", inlet ? "tcp-inlet-create [--resilient] "
                                                                 "NAME FROM TRUST ROUTE"
                                                               : "tcp-outlet-create NAME TO ALLOW");
-    int rc = portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], 0, resilient);
+    portal_limits lim = { .resilient = resilient };
+    int rc = portal_add(d, inlet, f[0], f[1], inlet ? f[3] : "", f[2], &lim);
     const char *keep[4] = { f[1], f[2], f[3], "resilient" };
     if (rc == 0)
         daemon_keep_put(d, inlet ? "inlet" : "outlet", f[0], keep, inlet ? 3u + resilient : 2u);
@@ -379,8 +394,8 @@ static void restore_one(veil_daemon *d, const char *name, const char *const *f, 
              "configuration has its name (the configuration wins)", kind, name, kind, name);
         return;
     }
-    bool resilient = inlet && strcmp(f[3], "resilient") == 0;
-    if (portal_add(d, inlet, name, f[0], inlet ? f[2] : "", f[1], 0, resilient) < 0)
+    portal_limits lim = { .resilient = inlet && strcmp(f[3], "resilient") == 0 };
+    if (portal_add(d, inlet, name, f[0], inlet ? f[2] : "", f[1], &lim) < 0)
         dlog(VEIL_LOG_WARN, "tcp-%s %s created at run time did not start again: %s", kind,
              name, veil_last_error());
 }

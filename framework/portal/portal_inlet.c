@@ -299,7 +299,8 @@ static int listen_on(portal_inlet *in, const char *from)
 
 int veil_portal_inlet_open(veil_node *node, const veil_portal_inlet_options *o)
 {
-    if (node == NULL || o == NULL || o->size < sizeof *o || o->address == NULL ||
+    if (node == NULL || o == NULL ||
+        o->size < VEIL_ABI_SIZE(veil_portal_inlet_options, resilient) || o->address == NULL ||
         o->from == NULL || o->route == NULL || o->outlet == NULL || o->entity == NULL ||
         o->policy == NULL)
         return veil_error_set(VEIL_EINVAL, "portal inlet: missing option (address, from, "
@@ -321,7 +322,9 @@ int veil_portal_inlet_open(veil_node *node, const veil_portal_inlet_options *o)
     int rc = veil_address_parse(&in->outlet, o->outlet);
     if (rc == 0)
         rc = portal_side_init(&in->side, node, true, o->address,
-                              o->max_streams != 0 ? o->max_streams : VEIL_PORTAL_STREAMS_DEFAULT);
+                              o->max_streams != 0 ? o->max_streams : VEIL_PORTAL_STREAMS_DEFAULT,
+                              VEIL_ABI_HAS(o, max_window) ? o->max_window : 0,
+                              VEIL_ABI_HAS(o, window_budget) ? o->window_budget : 0);
     if (rc == 0)
         snprintf(in->side.transport, sizeof in->side.transport, "%s",
                  o->transport != NULL ? o->transport : "");

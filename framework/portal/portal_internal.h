@@ -11,6 +11,7 @@
 #include <veil/log.h>
 #include <veil/message.h>
 #include <veil/node.h>
+#include <veil/plugin.h> /* VEIL_ABI_HAS */
 #include <veil/portal.h>
 #include <veil/secure_channel.h>
 
@@ -26,9 +27,10 @@ typedef struct portal_stream {
     veil_watch *watch;
     uint32_t events;        /* what watch asks for now */
     uint32_t credit;        /* bytes we may still send to the peer */
+    uint32_t window;        /* what the peer may have sent us uncredited (it grows) */
     uint32_t unacked;       /* bytes written to fd the peer was not credited for yet */
-    uint8_t *buf;           /* bytes from the peer fd did not take (ring of VEIL_PORTAL_WINDOW) */
-    uint32_t head, len;
+    uint8_t *buf;           /* bytes from the peer fd did not take (a ring of cap bytes) */
+    uint32_t cap, head, len;
     bool connecting;        /* outlet: connect(2) in progress, or queued (fd -1) */
     bool rd_eof;            /* fd said EOF: FIN sent */
     bool peer_fin;          /* FIN received: shut fd for writing once buf drained */
@@ -52,12 +54,17 @@ struct portal_side {
     veil_secure_channel_event_fn watching; /* subscribed (NULL: not) */
     /* outlet: a dial finished or a dialing stream went: start queued ones */
     void (*dial_done)(portal_side *side);
+    uint32_t max_window;    /* a stream's receive window grows up to this */
+    uint64_t budget;        /* ... while grown stays within this */
+    uint64_t grown;         /* the streams' windows beyond VEIL_PORTAL_WINDOW, summed */
     veil_portal_stats stats;
 };
 
 /* portal_stream.c */
+/* max_window and budget as the options give them (0: the defaults);
+ * VEIL_EINVAL when max_window is out of range. */
 int portal_side_init(portal_side *s, veil_node *node, bool inlet, const char *name,
-                     uint32_t cap);
+                     uint32_t cap, uint32_t max_window, uint32_t budget);
 void portal_side_fini(portal_side *s);   /* resets every stream, frees the table */
 /* A stream on fd (non-blocking, owned from now on); added to the table. */
 int portal_stream_new(portal_side *side, int fd, uint32_t id, portal_stream **out);

@@ -221,7 +221,8 @@ static int resolve(portal_outlet *out, const char *to)
 
 int veil_portal_outlet_open(veil_node *node, const veil_portal_outlet_options *o)
 {
-    if (node == NULL || o == NULL || o->size < sizeof *o || o->address == NULL ||
+    if (node == NULL || o == NULL ||
+        o->size < VEIL_ABI_SIZE(veil_portal_outlet_options, transport) || o->address == NULL ||
         o->to == NULL || o->policy == NULL) {
         if (o != NULL)
             veil_trust_policy_free(o->policy);
@@ -240,7 +241,9 @@ int veil_portal_outlet_open(veil_node *node, const veil_portal_outlet_options *o
     int rc = veil_access_control_from_trust_policy(o->policy, &out->allow);
     if (rc == 0)
         rc = portal_side_init(&out->side, node, false, o->address,
-                              o->max_streams != 0 ? o->max_streams : VEIL_PORTAL_STREAMS_DEFAULT);
+                              o->max_streams != 0 ? o->max_streams : VEIL_PORTAL_STREAMS_DEFAULT,
+                              VEIL_ABI_HAS(o, max_window) ? o->max_window : 0,
+                              VEIL_ABI_HAS(o, window_budget) ? o->window_budget : 0);
     if (rc == 0)
         rc = resolve(out, o->to);
     if (rc == 0)

@@ -2,9 +2,14 @@
  * secure channel (docs/PROTOCOL.md, "Portal streams").  Bytes read from
  * the socket go straight into the payload of the message that carries
  * them (no copy beyond the channel's); bytes from the peer are written to
- * the socket at once and only what it does not take is kept, at most
- * VEIL_PORTAL_WINDOW per stream because the peer sends no more than the
- * credit it was given. */
+ * the socket at once and only what it does not take is kept, at most the
+ * stream's window because the peer sends no more than the credit it was
+ * given.  The window starts at VEIL_PORTAL_WINDOW and doubles, up to
+ * VEIL_PORTAL_WINDOW_MAX, each time credit goes back while the socket took
+ * every byte at once (the consumer keeps up: the window, not the consumer,
+ * is what could hold the stream back), up to the side's max_window and
+ * within its budget: memory per side stays at most max_streams windows of
+ * VEIL_PORTAL_WINDOW plus that budget. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,13 +25,19 @@
 #include "portal_internal.h"
 
 #define READS_PER_EVENT 4
-#define CREDIT_BATCH (VEIL_PORTAL_WINDOW / 4u)
+/* Credit goes back once a quarter of the window was written. */
+#define CREDIT_BATCH(st) ((st)->window / 4u)
 
 /* ---- the table ------------------------------------------------------------ */
 
 int portal_side_init(portal_side *s, veil_node *node, bool inlet, const char *name,
-                     uint32_t cap)
+                     uint32_t cap, uint32_t max_window, uint32_t budget)
 {
+    if (max_window != 0 && (max_window < VEIL_PORTAL_WINDOW || max_window > VEIL_PORTAL_WINDOW_MAX))
+        return veil_error_set(VEIL_EINVAL, "portal %s: max_window %u out of range (%u..%u)",
+                              name, max_window, VEIL_PORTAL_WINDOW, VEIL_PORTAL_WINDOW_MAX);
+    s->max_window = max_window != 0 ? max_window : VEIL_PORTAL_WINDOW_MAX;
+    s->budget = budget != 0 ? budget : VEIL_PORTAL_GROWTH_BUDGET;
     s->node = node;
     s->inlet = inlet;
     s->cap = cap;
@@ -61,6 +72,7 @@ int portal_stream_new(portal_side *side, int fd, uint32_t id, portal_stream **ou
     st->fd = fd;
     st->id = id;
     st->credit = VEIL_PORTAL_WINDOW;
+    st->window = VEIL_PORTAL_WINDOW;
     side->streams[side->n++] = st;
     side->stats.streams = side->n;
     side->stats.opened++;
@@ -87,6 +99,7 @@ static void stream_free(portal_stream *st)
             break;
         }
     side->stats.streams = side->n;
+    side->grown -= st->window - VEIL_PORTAL_WINDOW;
     if (st->watch != NULL)
         veil_node_watch_remove(st->watch);
     bool was_dialing = st->connecting && st->fd >= 0;
@@ -273,13 +286,32 @@ static int read_once(portal_stream *st)
 
 /* ---- peer -> socket ----------------------------------------------------- */
 
-static void credit_back(portal_stream *st, uint32_t n)
+/* How much to grow st's window with the next credit: double it while the
+ * socket takes every byte at once, within the maximum and the side's
+ * budget; 0 otherwise. */
+static uint32_t window_growth(const portal_stream *st, bool drained)
+{
+    uint64_t left = st->side->budget - st->side->grown;
+    uint32_t g = st->window;
+    if (!drained || st->window >= st->side->max_window)
+        return 0;
+    if (g > st->side->max_window - st->window)
+        g = st->side->max_window - st->window;
+    return g <= left ? g : (uint32_t)left;
+}
+
+/* n more bytes went to the socket; drained: it took every byte we had. */
+static void credit_back(portal_stream *st, uint32_t n, bool drained)
 {
     st->unacked += n;
     st->side->stats.bytes_in += n;
-    if (st->unacked >= CREDIT_BATCH && !st->peer_fin) {
-        if (portal_send_ctl(st, VEIL_PORTAL_CREDIT, st->unacked, NULL) == 0)
+    if (st->unacked >= CREDIT_BATCH(st) && !st->peer_fin) {
+        uint32_t g = window_growth(st, drained);
+        if (portal_send_ctl(st, VEIL_PORTAL_CREDIT, st->unacked + g, NULL) == 0) {
             st->unacked = 0;
+            st->window += g;
+            st->side->grown += g;
+        }
     }
 }
 
@@ -287,7 +319,7 @@ static void credit_back(portal_stream *st, uint32_t n)
 static int flush(portal_stream *st)
 {
     while (st->len > 0) {
-        uint32_t chunk = VEIL_PORTAL_WINDOW - st->head;
+        uint32_t chunk = st->cap - st->head;
         if (chunk > st->len)
             chunk = st->len;
         ssize_t n = send(st->fd, st->buf + st->head, chunk, MSG_NOSIGNAL);
@@ -297,13 +329,13 @@ static int flush(portal_stream *st)
             portal_stream_reset(st, true, strerror(errno));
             return VEIL_EIO;
         }
-        st->head = (st->head + (uint32_t)n) % VEIL_PORTAL_WINDOW;
+        st->head = (st->head + (uint32_t)n) % st->cap;
         st->len -= (uint32_t)n;
-        credit_back(st, (uint32_t)n);
+        credit_back(st, (uint32_t)n, st->len == 0);
     }
     free(st->buf); /* an idle stream keeps no buffer */
     st->buf = NULL;
-    st->head = 0;
+    st->cap = st->head = 0;
     if (st->peer_fin && !st->wr_shut && !st->connecting) {
         (void)shutdown(st->fd, SHUT_WR);
         st->wr_shut = true;
@@ -311,9 +343,28 @@ static int flush(portal_stream *st)
     return 0;
 }
 
+/* Room in the ring for n more bytes: a ring of the window's size (which
+ * holds whatever the credit lets the peer send), the held bytes moved to
+ * its start when the window grew since the last one was made. */
+static int ring_room(portal_stream *st, size_t n)
+{
+    if (st->buf != NULL && st->len + n <= st->cap)
+        return 0;
+    uint8_t *b = malloc(st->window);
+    if (b == NULL)
+        return VEIL_ENOMEM;
+    for (uint32_t k = 0; k < st->len; k++) /* rare: only after a growth */
+        b[k] = st->buf[(st->head + k) % st->cap];
+    free(st->buf);
+    st->buf = b;
+    st->cap = st->window;
+    st->head = 0;
+    return 0;
+}
+
 static int take_data(portal_stream *st, const uint8_t *d, size_t n)
 {
-    if (st->peer_fin || n + st->len + st->unacked > VEIL_PORTAL_WINDOW) {
+    if (st->peer_fin || n + st->len + st->unacked > st->window) {
         portal_stream_reset(st, true, "flow control violated (data past the credit or FIN)");
         return VEIL_EFORMAT;
     }
@@ -324,19 +375,19 @@ static int take_data(portal_stream *st, const uint8_t *d, size_t n)
             return VEIL_EIO;
         }
         if (w > 0) {
-            credit_back(st, (uint32_t)w);
+            credit_back(st, (uint32_t)w, (size_t)w == n);
             d += w;
             n -= (size_t)w;
         }
         if (n == 0)
             return 0;
     }
-    if (st->buf == NULL && (st->buf = malloc(VEIL_PORTAL_WINDOW)) == NULL) {
+    if (ring_room(st, n) != 0) {
         portal_stream_reset(st, true, "out of memory");
         return VEIL_ENOMEM;
     }
-    uint32_t tail = (st->head + st->len) % VEIL_PORTAL_WINDOW;
-    size_t first = VEIL_PORTAL_WINDOW - tail < n ? VEIL_PORTAL_WINDOW - tail : n;
+    uint32_t tail = (st->head + st->len) % st->cap;
+    size_t first = st->cap - tail < n ? st->cap - tail : n;
     memcpy(st->buf + tail, d, first);
     memcpy(st->buf, d + first, n - first);
     st->len += (uint32_t)n;
@@ -356,7 +407,7 @@ void portal_stream_recv(portal_stream *st, const veil_portal_frame *f)
             return;
         break;
     case VEIL_PORTAL_CREDIT:
-        if ((uint64_t)st->credit + f->credit > VEIL_PORTAL_WINDOW) {
+        if ((uint64_t)st->credit + f->credit > VEIL_PORTAL_WINDOW_MAX) {
             portal_stream_reset(st, true, "flow control violated (credit past the window)");
             return;
         }

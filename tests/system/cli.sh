@@ -283,6 +283,12 @@ run 1 "veil: config check: $tmp/c3.conf:4: unknown key 'rekey' in [secure_channe
 printf '[identity]\nclock_skew = 1y\n' >"$tmp/c4.conf"
 run 1 "veil: config check: $tmp/c4.conf:2: [identity] clock_skew = '1y': expected an integer with optional suffix k, m or g (x1024, x1024^2, x1024^3)" \
     "$veil" config check "$tmp/c4.conf"
+printf '[outlet.web]\nto = 127.0.0.1:80\nallow = everyone\nmax_window = 100k\n' >"$tmp/c4w.conf"
+run 1 "veil: config check: $tmp/c4w.conf:4: [outlet.web] max_window = '100k': expected an integer from 262144 to 4194304" \
+    "$veil" config check "$tmp/c4w.conf"
+printf '[outlet.web]\nto = 127.0.0.1:80\nallow = everyone\nmax_window = 1m\nwindow_budget = 0\n' >"$tmp/c4b.conf"
+run 1 "veil: config check: $tmp/c4b.conf:5: [outlet.web] window_budget = '0': expected an integer from 1 to 4294967295" \
+    "$veil" config check "$tmp/c4b.conf"
 printf '[vault]\nplugin = file\npath = %s/new.vault\npassphrase_env = PW\nkdf_n = 3000\n' "$tmp" >"$tmp/c5.conf"
 run 1 "veil: config check: opening vault 'file': $tmp/c5.conf:5: kdf_n = 3000 is not a power of two" \
     "$veil" config check "$tmp/c5.conf"

@@ -20,8 +20,15 @@
 
 VEIL_BEGIN_DECLS
 
-#define VEIL_PORTAL_VERSION 1u            /* the stream protocol's version byte */
-#define VEIL_PORTAL_WINDOW (256u * 1024u) /* credit per stream and direction, bytes */
+#define VEIL_PORTAL_VERSION 2u            /* the stream protocol's version byte */
+/* Flow control (docs/PROTOCOL.md, "Portal streams"): each stream and
+ * direction starts with VEIL_PORTAL_WINDOW bytes of credit; a receiver
+ * whose socket takes every byte at once may grow the window, doubling it,
+ * up to VEIL_PORTAL_WINDOW_MAX, while the growth of all the streams of
+ * one inlet / outlet stays within VEIL_PORTAL_GROWTH_BUDGET. */
+#define VEIL_PORTAL_WINDOW (256u * 1024u)
+#define VEIL_PORTAL_WINDOW_MAX (4u * 1024u * 1024u)
+#define VEIL_PORTAL_GROWTH_BUDGET (32u * 1024u * 1024u)
 #define VEIL_PORTAL_DATA_MAX (64u * 1024u) /* payload bytes in one DATA frame */
 #define VEIL_PORTAL_STREAMS_DEFAULT 512u  /* streams at once per inlet / outlet */
 #define VEIL_PORTAL_DIALS_DEFAULT 64u     /* an outlet's connects in progress */
@@ -56,6 +63,15 @@ typedef struct veil_portal_inlet_options {
      * channel.  false: a dead channel resets its streams and the next
      * connection opens a new one. */
     bool resilient;
+    /* Flow control (docs/PROTOCOL.md, "Portal streams"), appended in
+     * portal version 2 (an options struct whose size ends before them gets
+     * the defaults): the largest a stream's receive window may grow to,
+     * VEIL_PORTAL_WINDOW .. VEIL_PORTAL_WINDOW_MAX (VEIL_PORTAL_WINDOW: it
+     * never grows), 0: VEIL_PORTAL_WINDOW_MAX; and how far all streams'
+     * windows together may grow beyond VEIL_PORTAL_WINDOW, bytes, 0:
+     * VEIL_PORTAL_GROWTH_BUDGET. */
+    uint32_t max_window;
+    uint32_t window_budget;
 } veil_portal_inlet_options;
 
 typedef struct veil_portal_outlet_options {
@@ -68,6 +84,15 @@ typedef struct veil_portal_outlet_options {
     /* The transport the channels come over (e.g. "tcp"): its send queue
      * gates reading from targets; NULL: none. */
     const char *transport;
+    /* Flow control (docs/PROTOCOL.md, "Portal streams"), appended in
+     * portal version 2 (an options struct whose size ends before them gets
+     * the defaults): the largest a stream's receive window may grow to,
+     * VEIL_PORTAL_WINDOW .. VEIL_PORTAL_WINDOW_MAX (VEIL_PORTAL_WINDOW: it
+     * never grows), 0: VEIL_PORTAL_WINDOW_MAX; and how far all streams'
+     * windows together may grow beyond VEIL_PORTAL_WINDOW, bytes, 0:
+     * VEIL_PORTAL_GROWTH_BUDGET. */
+    uint32_t max_window;
+    uint32_t window_budget;
 } veil_portal_outlet_options;
 
 /* Start an inlet / outlet worker.  VEIL_EINVAL (options), VEIL_EEXIST
@@ -99,7 +124,7 @@ VEIL_EXPORT int veil_portal_outlet_stats(veil_node *node, const char *address,
                                          veil_portal_stats *out) VEIL_WUR;
 
 /* ---- the stream codec (docs/PROTOCOL.md, "Portal streams") --------------
- * A frame: version:u8 (1) | type:u8 | stream:u32 (big endian) | body. */
+ * A frame: version:u8 (2) | type:u8 | stream:u32 (big endian) | body. */
 #define VEIL_PORTAL_HEADER 6u
 #define VEIL_PORTAL_REASON_MAX 200u       /* bytes of a RESET's reason text */
 typedef enum veil_portal_type {

@@ -115,7 +115,7 @@ static void node_b(pair *p, const pair_opts *o, veil_address *bound)
     const char *who = veil_entity_identifier(o->allow_stranger ? p->stranger : p->ea);
     assert_int_equal(veil_trust_policy_new_identifier(p->b, &who, 1, &op), 0);
     veil_portal_outlet_options oo = { sizeof oo, "outlet", p->target, op, o->outlet_max, 0,
-                                      "tcp" };
+                                      "tcp", o->max_window, o->window_budget };
     assert_int_equal(veil_portal_outlet_open(p->b, &oo), 0);
     assert_int_equal(veil_node_transport_listen(p->b, "tcp", "127.0.0.1:0", bound), 0);
     assert_int_equal(veil_secure_channel_on_close(p->b, b_closed, p), 0);
@@ -141,7 +141,7 @@ void pair_up(pair *p, const pair_opts *o)
     assert_int_equal(veil_route_parse(&r, text), 0);
     veil_portal_inlet_options io = { sizeof io, "inlet", o->ipv6 ? "[::1]:0" : "127.0.0.1:0",
                                      &r, "outlet", p->ea, trust_b, p, o->inlet_max, "tcp",
-                                     o->resilient };
+                                     o->resilient, o->max_window, o->window_budget };
     assert_int_equal(veil_portal_inlet_open(p->a, &io), 0);
     assert_int_equal(veil_secure_channel_on_close(p->a, a_closed, p), 0);
     assert_int_equal(veil_portal_inlet_stats(p->a, "inlet", &s), 0);

@@ -24,6 +24,7 @@ typedef struct pair_opts {
     bool ipv6;                        /* inlet from [::1]:0, target on [::1] */
     bool resilient;                   /* the inlet's channel heals */
     bool proxied;                     /* A reaches B through a tcp_proxy (px) */
+    uint32_t max_window, window_budget; /* both sides' flow control (0: the defaults) */
 } pair_opts;
 
 typedef struct pair {

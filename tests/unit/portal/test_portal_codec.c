@@ -8,10 +8,12 @@
 #include <cmocka.h>
 #include "assert_error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <veil/error.h>
 #include <veil/node.h>
+#include <veil/plugin.h>
 #include <veil/portal.h>
 #include <veil/veil.h>
 
@@ -23,7 +25,7 @@ static void test_header_round_trip(void **state)
     static const uint8_t types[] = { VEIL_PORTAL_OPEN, VEIL_PORTAL_FIN, VEIL_PORTAL_RESET };
     for (size_t i = 0; i < sizeof types; i++) {
         assert_int_equal(veil_portal_frame_header(b, types[i], 0x01020304u, 0), 6);
-        assert_memory_equal(b, ((uint8_t[]){ 1, types[i], 1, 2, 3, 4 }), 6);
+        assert_memory_equal(b, ((uint8_t[]){ 2, types[i], 1, 2, 3, 4 }), 6);
         assert_int_equal(veil_portal_frame_decode(b, 6, &f), 0);
         assert_int_equal(f.type, types[i]);
         assert_int_equal(f.stream, 0x01020304u);
@@ -69,15 +71,15 @@ static void test_malformed(void **state)
 {
     (void)state;
     veil_portal_frame f;
-    uint8_t b[12] = { 1, VEIL_PORTAL_OPEN, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+    uint8_t b[12] = { 2, VEIL_PORTAL_OPEN, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
     assert_error(veil_portal_frame_decode(b, 5, &f), VEIL_ETRUNCATED,
                  "portal frame of 5 bytes (header is 6)");
     assert_error(veil_portal_frame_decode(b, 0, &f), VEIL_ETRUNCATED,
                  "portal frame of 0 bytes (header is 6)");
-    b[0] = 2;
+    b[0] = 1; /* a node from before the window could grow */
     assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EVERSION,
-                 "portal frame version 2 (expected 1)");
-    b[0] = 1;
+                 "portal frame version 1 (expected 2)");
+    b[0] = 2;
     b[5] = 0;
     assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
                  "portal frame for stream 0 (ids start at 1)");
@@ -118,11 +120,11 @@ static void test_open_close_errors(void **state)
     veil_context *app = NULL;
     veil_portal_stats st;
     assert_int_equal(veil_node_new(&node, &app, NULL), 0);
-    veil_portal_outlet_options o = { sizeof o, "web", "127.0.0.1:1", NULL, 0, 0, NULL };
+    veil_portal_outlet_options o = { sizeof o, "web", "127.0.0.1:1", NULL, 0, 0, NULL, 0, 0 };
     assert_error(veil_portal_outlet_open(node, &o), VEIL_EINVAL,
                  "portal outlet: missing option (address, to, policy)");
     veil_portal_inlet_options in = { sizeof in, "web", "127.0.0.1:0", NULL, "web", NULL, NULL,
-                                     NULL, 0, NULL, false };
+                                     NULL, 0, NULL, false, 0, 0 };
     assert_error(veil_portal_inlet_open(node, &in), VEIL_EINVAL,
                  "portal inlet: missing option (address, from, route, outlet, entity, policy)");
     /* addresses: IPv6 in brackets, numeric for an inlet */
@@ -142,7 +144,7 @@ static void test_open_close_errors(void **state)
     };
     for (size_t i = 0; i < sizeof bad_to / sizeof bad_to[0]; i++) {
         assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &pol), 0);
-        veil_portal_outlet_options b = { sizeof b, "web", bad_to[i].to, pol, 0, 0, NULL };
+        veil_portal_outlet_options b = { sizeof b, "web", bad_to[i].to, pol, 0, 0, NULL, 0, 0 };
         assert_error(veil_portal_outlet_open(node, &b), VEIL_EINVAL, bad_to[i].detail);
     }
     static const struct { const char *from, *detail; } bad_from[] = {
@@ -154,9 +156,31 @@ static void test_open_close_errors(void **state)
     };
     for (size_t i = 0; i < sizeof bad_from / sizeof bad_from[0]; i++) {
         veil_portal_inlet_options b = { sizeof b, "web", bad_from[i].from, &r, "web", e,
-                                        no_policy, NULL, 0, NULL, false };
+                                        no_policy, NULL, 0, NULL, false, 0, 0 };
         assert_error(veil_portal_inlet_open(node, &b), VEIL_EINVAL, bad_from[i].detail);
     }
+    /* flow control options: max_window in range; an options struct from
+     * before them (its size ends at transport) gets the defaults */
+    static const uint32_t bad_window[] = { 1000u, VEIL_PORTAL_WINDOW - 1u,
+                                           VEIL_PORTAL_WINDOW_MAX + 1u };
+    for (size_t i = 0; i < sizeof bad_window / sizeof bad_window[0]; i++) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "portal web: max_window %u out of range (262144..4194304)",
+                 bad_window[i]);
+        assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &pol), 0);
+        veil_portal_outlet_options b = { sizeof b, "web", "127.0.0.1:1", pol, 0, 0, NULL,
+                                         bad_window[i], 0 };
+        assert_error(veil_portal_outlet_open(node, &b), VEIL_EINVAL, detail);
+        veil_portal_inlet_options bi = { sizeof bi, "web", "127.0.0.1:0", &r, "web", e,
+                                         no_policy, NULL, 0, NULL, false, bad_window[i], 0 };
+        assert_error(veil_portal_inlet_open(node, &bi), VEIL_EINVAL, detail);
+    }
+    assert_int_equal(veil_trust_policy_new(node, "everyone", NULL, &pol), 0);
+    veil_portal_outlet_options old = { VEIL_ABI_SIZE(veil_portal_outlet_options, transport),
+                                       "web", "127.0.0.1:1", pol, 0, 0, NULL,
+                                       1000u /* past its size: not read */, 0 };
+    assert_int_equal(veil_portal_outlet_open(node, &old), 0);
+    assert_int_equal(veil_portal_outlet_close(node, "web"), 0);
     veil_entity_close(e);
     assert_error(veil_portal_inlet_close(node, "web"), VEIL_ENOTFOUND,
                  "no portal inlet at 'web'");

@@ -260,34 +260,46 @@ static void test_allow_refuses(void **state)
     pair_down(&p);
 }
 
-/* The client reads nothing: once the client's socket buffers are full the
- * inlet holds what its socket does not take, and the outlet stops reading
- * the target when that is a window's worth (the target's sends block).
- * Then the client reads and gets every byte, in order. */
-static void test_credit_window(void **state)
+/* The targets of k streams send, their clients read nothing, until no
+ * byte moved for 0.5 s: then the outlets' targets are stopped and what the
+ * portal holds (in flight, or in the inlet because the clients' sockets
+ * are full) is returned: what the windows let the outlet send. */
+static uint64_t stall(pair *p, const int *t, size_t k, const uint8_t *down, size_t n,
+                      size_t *off)
 {
-    (void)state;
-    pair p;
-    pair_opts o = { 0 };
-    pair_up(&p, &o);
-    int c = pair_client(&p), t = pair_accept(&p);
-    size_t n = 32u * BIG, off = 0;
-    uint8_t *down = pattern(n, 3);
     uint64_t last = 0, still_since = now_ms();
-    while (now_ms() - still_since < 500) { /* until nothing moved for 0.5 s */
-        assert_true(sock_give(t, down, n, &off));
-        pair_round(&p);
-        uint64_t b = pair_outlet_stats(&p).bytes_out;
+    while (now_ms() - still_since < 500) {
+        for (size_t i = 0; i < k; i++)
+            assert_true(sock_give(t[i], down, n, &off[i]));
+        pair_round(p);
+        uint64_t b = pair_outlet_stats(p).bytes_out;
         if (b != last)
             still_since = now_ms();
         last = b;
     }
-    veil_portal_stats in = pair_inlet_stats(&p), out = pair_outlet_stats(&p);
-    assert_true(off < n);                       /* the target was stopped */
+    veil_portal_stats in = pair_inlet_stats(p), out = pair_outlet_stats(p);
+    for (size_t i = 0; i < k; i++)
+        assert_true(off[i] < n); /* the target was stopped */
     assert_true(out.bytes_out > 0);
-    /* in flight or held by the inlet: at most one window */
-    assert_true(out.bytes_out - in.bytes_in <= VEIL_PORTAL_WINDOW);
-    assert_true(out.bytes_out - in.bytes_in > VEIL_PORTAL_WINDOW / 2); /* and it is used */
+    return out.bytes_out - in.bytes_in;
+}
+
+/* The client reads nothing: once the client's socket buffers are full the
+ * inlet holds what its socket does not take, and the outlet stops reading
+ * the target when that is a window's worth (the target's sends block):
+ * more than lo, at most hi.  Then the client reads and gets every byte,
+ * in order. */
+static void one_stream(uint32_t max_window, uint64_t lo, uint64_t hi)
+{
+    pair p;
+    pair_opts o = { .max_window = max_window };
+    pair_up(&p, &o);
+    int c = pair_client(&p), t = pair_accept(&p);
+    size_t n = 32u * BIG, off = 0;
+    uint8_t *down = pattern(n, 3);
+    uint64_t held = stall(&p, &t, 1, down, n, &off);
+    assert_true(held <= hi);
+    assert_true(held > lo);
     /* now the client reads: everything arrives, exactly */
     sock_in at_c = { malloc(n), n, 0, 0 };
     uint64_t until = now_ms() + 30000;
@@ -296,8 +308,7 @@ static void test_credit_window(void **state)
         sock_take(c, &at_c);
         pair_round(&p);
     }
-    in = pair_inlet_stats(&p);
-    out = pair_outlet_stats(&p);
+    veil_portal_stats in = pair_inlet_stats(&p), out = pair_outlet_stats(&p);
     if (at_c.len != n)
         print_message("stalled: client %zu, target sent %zu, outlet out %llu, inlet in %llu, "
                       "streams %u/%u\n", at_c.len, off, (unsigned long long)out.bytes_out,
@@ -309,6 +320,58 @@ static void test_credit_window(void **state)
     free(down);
     free(at_c.buf);
     pair_down(&p);
+}
+
+/* The window grew while the client's socket took every byte, never past
+ * VEIL_PORTAL_WINDOW_MAX. */
+static void test_credit_window(void **state)
+{
+    (void)state;
+    one_stream(0, VEIL_PORTAL_WINDOW, VEIL_PORTAL_WINDOW_MAX);
+}
+
+/* max_window = VEIL_PORTAL_WINDOW: the window never grows, so the portal
+ * holds at most that, and uses it. */
+static void test_window_fixed(void **state)
+{
+    (void)state;
+    one_stream(VEIL_PORTAL_WINDOW, VEIL_PORTAL_WINDOW / 2, VEIL_PORTAL_WINDOW);
+}
+
+/* K streams whose clients read nothing hold at most K initial windows
+ * plus the side's window_budget; with the default budget the same streams
+ * hold more (their windows grew past it), so the bound is the budget's. */
+static uint64_t held_by_streams(uint32_t budget)
+{
+    enum { K = 6 };
+    pair p;
+    pair_opts o = { .window_budget = budget };
+    pair_up(&p, &o);
+    int c[K], t[K];
+    size_t n = 32u * BIG, off[K] = { 0 };
+    uint8_t *down = pattern(n, 5);
+    for (int i = 0; i < K; i++) {
+        c[i] = pair_client(&p);
+        t[i] = pair_accept(&p);
+    }
+    uint64_t held = stall(&p, t, K, down, n, off);
+    for (int i = 0; i < K; i++) {
+        close(c[i]);
+        close(t[i]);
+    }
+    free(down);
+    pair_down(&p);
+    print_message("%d streams, window_budget %u: %llu bytes held\n", K, budget,
+                  (unsigned long long)held);
+    return held;
+}
+
+static void test_window_budget(void **state)
+{
+    (void)state;
+    const uint32_t budget = 512u * 1024u;
+    assert_true(held_by_streams(budget) <= 6u * VEIL_PORTAL_WINDOW + budget);
+    assert_true(held_by_streams(0) > 6u * VEIL_PORTAL_WINDOW + budget);
 }
 
 /* Closing the channel resets every stream on both sides at once: the
@@ -409,6 +472,8 @@ int main(void)
         cmocka_unit_test(test_outlet_max_streams),
         cmocka_unit_test(test_allow_refuses),
         cmocka_unit_test(test_credit_window),
+        cmocka_unit_test(test_window_fixed),
+        cmocka_unit_test(test_window_budget),
         cmocka_unit_test(test_channel_death),
         cmocka_unit_test(test_ipv6),
     };
