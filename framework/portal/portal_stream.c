@@ -25,6 +25,13 @@
 #include "portal_internal.h"
 
 #define READS_PER_EVENT 4
+/* Bytes read into one DATA frame: less than VEIL_PORTAL_DATA_MAX so that
+ * the whole frame (portal, channel and routing headers, the transport's
+ * length) stays within 64 KiB, one full-sized TCP segment.  A 64 KiB
+ * payload made a ~65.6 KB frame: a full segment plus a ~100-byte tail
+ * segment per frame, measured at -35 % bulk throughput through a portal
+ * (veil-bench portal; docs/ARCHITECTURE.md, "Portals"). */
+#define READ_MAX (VEIL_PORTAL_DATA_MAX - 1024u)
 /* Credit goes back once a quarter of the window was written. */
 #define CREDIT_BATCH(st) ((st)->window / 4u)
 
@@ -242,7 +249,7 @@ static void maybe_finish(portal_stream *st)
  * negative: the stream is gone. */
 static int read_once(portal_stream *st)
 {
-    size_t want = st->credit < VEIL_PORTAL_DATA_MAX ? st->credit : VEIL_PORTAL_DATA_MAX;
+    size_t want = st->credit < READ_MAX ? st->credit : READ_MAX;
     veil_message *m = NULL;
     uint8_t *p;
     int rc = veil_message_new(st->side->node, &m);

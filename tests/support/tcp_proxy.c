@@ -113,18 +113,45 @@ static void take(tcp_proxy *p, int c)
         if (p->c[i] < 0) {
             p->c[i] = c;
             p->s[i] = s;
+            p->skip[i] = 8; /* the veil-tcp preamble */
+            p->hdr_len[i] = 0;
             return;
         }
     fail_msg("tcp_proxy: more than %d connections", TCP_PROXY_CONNS);
 }
 
-/* Move what from has now to to; false when either end is gone. */
-static bool move(int from, int to)
+/* Note the frame lengths in n bytes connection i sent to the backend. */
+static void see_frames(tcp_proxy *p, int i, const uint8_t *b, size_t n)
 {
-    char buf[65536];
+    for (size_t k = 0; k < n;) {
+        if (p->skip[i] > 0) {
+            size_t s = n - k < p->skip[i] ? n - k : p->skip[i];
+            p->skip[i] -= (uint32_t)s;
+            k += s;
+            continue;
+        }
+        p->hdr[i][p->hdr_len[i]++] = b[k++];
+        if (p->hdr_len[i] == 4) {
+            uint32_t len = (uint32_t)p->hdr[i][0] << 24 | (uint32_t)p->hdr[i][1] << 16 |
+                           (uint32_t)p->hdr[i][2] << 8 | p->hdr[i][3];
+            if (len > p->max_frame)
+                p->max_frame = len;
+            p->skip[i] = len;
+            p->hdr_len[i] = 0;
+        }
+    }
+}
+
+/* Move what from has now to to; false when either end is gone.  seen:
+ * the connection whose frames to note (-1: none). */
+static bool move(tcp_proxy *p, int seen, int from, int to)
+{
+    uint8_t buf[65536];
     ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
         return false;
+    if (n > 0 && seen >= 0)
+        see_frames(p, seen, buf, (size_t)n);
     for (ssize_t off = 0; n > 0 && off < n;) { /* loopback: blocking sends finish */
         ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
         if (w <= 0)
@@ -142,6 +169,7 @@ void tcp_proxy_pump(tcp_proxy *p)
     if (p->frozen)
         return;
     for (int i = 0; i < TCP_PROXY_CONNS; i++)
-        if (p->c[i] >= 0 && !p->stuck[i] && (!move(p->c[i], p->s[i]) || !move(p->s[i], p->c[i])))
+        if (p->c[i] >= 0 && !p->stuck[i] &&
+            (!move(p, i, p->c[i], p->s[i]) || !move(p, -1, p->s[i], p->c[i])))
             drop(p, i);
 }

@@ -24,6 +24,12 @@ typedef struct tcp_proxy {
     bool stuck[TCP_PROXY_CONNS];      /* this one frozen (tcp_proxy_freeze_open) */
     uint64_t accepted_ms[TCP_PROXY_ACCEPTS]; /* when each connection came */
     unsigned accepted;
+    /* veil-tcp frames seen from client to backend (docs/PROTOCOL.md, "TCP
+     * framing"): the preamble skipped, then each frame's length read */
+    uint32_t skip[TCP_PROXY_CONNS];   /* bytes before the next length */
+    uint8_t hdr[TCP_PROXY_CONNS][4];
+    uint8_t hdr_len[TCP_PROXY_CONNS];
+    uint32_t max_frame;               /* the largest length seen */
 } tcp_proxy;
 
 /* Listen on 127.0.0.1:0 for backend port (asserted). */

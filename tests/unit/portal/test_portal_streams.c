@@ -260,6 +260,34 @@ static void test_allow_refuses(void **state)
     pair_down(&p);
 }
 
+/* A full read becomes one DATA frame whose whole veil-tcp frame (with the
+ * channel's and routing headers) stays within 64 KiB: one full-sized TCP
+ * segment, not a segment and a ~100-byte tail (a 64 KiB payload made a
+ * 65,635-byte frame).  Seen on the wire by the proxy between the nodes. */
+static void test_frames_fit_64k(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { .proxied = true };
+    pair_up(&p, &o);
+    size_t n = 4u * BIG;
+    uint8_t *up = pattern(n, 6), *down = pattern(n, 7);
+    sock_in at_t = { calloc(1, n), n, 0, 0 }, at_c = { calloc(1, n), n, 0, 0 };
+    int c = pair_client(&p), t = pair_accept(&p);
+    exchange(&p, c, t, up, down, n, &at_t, &at_c);
+    assert_memory_equal(at_t.buf, up, n);
+    print_message("largest frame to the outlet's node: %u bytes\n", p.px.max_frame);
+    assert_true(4u + p.px.max_frame <= 65536u);
+    assert_true(p.px.max_frame > 60000u); /* full reads did make large frames */
+    close(c);
+    close(t);
+    free(up);
+    free(down);
+    free(at_t.buf);
+    free(at_c.buf);
+    pair_down(&p);
+}
+
 /* The targets of k streams send, their clients read nothing, until no
  * byte moved for 0.5 s: then the outlets' targets are stopped and what the
  * portal holds (in flight, or in the inlet because the clients' sockets
@@ -471,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_inlet_max_streams),
         cmocka_unit_test(test_outlet_max_streams),
         cmocka_unit_test(test_allow_refuses),
+        cmocka_unit_test(test_frames_fit_64k),
         cmocka_unit_test(test_credit_window),
         cmocka_unit_test(test_window_fixed),
         cmocka_unit_test(test_window_budget),
