@@ -76,7 +76,7 @@ static double transfer(unsigned port, uint64_t n)
 typedef struct targets {
     pid_t pid[PB_TARGETS];
     unsigned port[PB_TARGETS];
-    char redis_dir[64];
+    char redis_dir[160];
 } targets;
 
 static int targets_up(targets *t)

@@ -31,7 +31,7 @@ typedef struct pb_set {
      * target) is not there (the reason was printed on stderr). */
     unsigned port[PB_TARGETS][PB_PATHS];
     pid_t outlet, inlet, stunnel[2];
-    char dir[64];               /* stunnel's certificate and configurations */
+    char dir[160];              /* stunnel's certificate and configurations */
 } pb_set;
 
 /* Start the paths to targets[] (ports; 0: no such target).  The veil path

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <veil/veil.h>
+#include "scratch.h"
 
 const char *const pb_path_names[PB_PATHS] = { "direct TCP", "veil portal", "stunnel4 (TLS 1.3)" };
 
@@ -299,14 +300,13 @@ static void add_service(char *conf, size_t cap, const char *name, int accept, in
  * port) -> server -> the target. */
 static int stunnel_up(pb_set *s, const unsigned targets[PB_TARGETS])
 {
-    char cmd[512], conf[2][2048], path[2][96], name[8];
+    char cmd[640], conf[2][2048], path[2][192], name[8];
     int ps[PB_TARGETS], pc[PB_TARGETS];
     if (system("command -v stunnel4 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1") != 0) {
         fprintf(stderr, "portal: stunnel4 paths skipped: stunnel4 or openssl not on PATH\n");
         return -1;
     }
-    snprintf(s->dir, sizeof s->dir, "/tmp/veil-bench-stunnel.XXXXXX");
-    if (mkdtemp(s->dir) == NULL)
+    if (scratch_template(s->dir, sizeof s->dir, "bench-stunnel") != 0 || mkdtemp(s->dir) == NULL)
         return -1;
     snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
              "-nodes -subj /CN=bench -days 1 -keyout %s/key.pem -out %s/cert.pem "
@@ -365,12 +365,12 @@ int pb_set_up(pb_set *s, const unsigned targets[PB_TARGETS])
 
 void pb_set_down(pb_set *s)
 {
-    char cmd[96];
+    char cmd[192];
     for (int i = 0; i < 2; i++)
         pb_stop(s->stunnel[i]);
     pb_stop(s->inlet);
     pb_stop(s->outlet);
-    if (s->dir[0] == '/' && strstr(s->dir, "veil-bench-stunnel.") != NULL) {
+    if (s->dir[0] == '/' && strstr(s->dir, "veil-bench-stunnel-") != NULL) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
         (void)system(cmd);
     }

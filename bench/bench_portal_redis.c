@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "scratch.h"
 
 #define REQUESTS 20000
 #define CLIENTS 10
@@ -28,9 +29,9 @@ static bool have_programs(void)
 
 void pb_redis_stop(pid_t pid, const char *dir)
 {
-    char cmd[96];
+    char cmd[192];
     pb_stop(pid);
-    if (dir[0] == '/' && strstr(dir, "veil-bench-redis.") != NULL) {
+    if (dir[0] == '/' && strstr(dir, "veil-bench-redis-") != NULL) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         (void)system(cmd);
     }
@@ -41,8 +42,8 @@ unsigned pb_redis_start(pid_t *pid, char *dir, size_t cap)
     char port[12];
     int p = pb_free_port();
     *pid = 0;
-    snprintf(dir, cap, "/tmp/veil-bench-redis.XXXXXX");
-    if (!have_programs() || p < 0 || mkdtemp(dir) == NULL) {
+    if (!have_programs() || p < 0 || scratch_template(dir, cap, "bench-redis") != 0 ||
+        mkdtemp(dir) == NULL) {
         fprintf(stderr, "portal: redis rows skipped: redis-server or redis-benchmark missing\n");
         dir[0] = '\0';
         return 0;

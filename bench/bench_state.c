@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <veil/veil.h>
+#include "scratch.h"
 
 #define RUNS 5
 #define CONTACTS 1000
@@ -139,9 +140,7 @@ static int run(bench_run *b)
     double g[2][RUNS], t[2][RUNS], su[2][RUNS], ratio[RUNS], xs[2][RUNS], xratio[RUNS];
     char dir[PATH_MAX - 64], path[PATH_MAX], conf[PATH_MAX + 64], cmd[PATH_MAX + 16];
     char xdir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/veil-bench-state.XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(dir) == NULL)
+    if (scratch_template(dir, sizeof dir, "bench-state") != 0 || mkdtemp(dir) == NULL)
         return VEIL_EIO;
     int rc = 0, runs = smoke ? 1 : RUNS;
     pair pm = { 0 }, ps = { 0 }, xm = { 0 }, xk = { 0 };

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <veil/veil.h>
+#include "scratch.h"
 
 #define P11B_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define RUNS 5
@@ -54,9 +55,7 @@ static int token_new(p11b *w)
     char path[256], cmd[512];
     if (access(P11B_MODULE, R_OK) != 0)
         return 1;
-    snprintf(w->dir, sizeof w->dir, "%s/veil-bench-p11-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(w->dir) == NULL)
+    if (scratch_template(w->dir, sizeof w->dir, "bench-p11") != 0 || mkdtemp(w->dir) == NULL)
         return -1;
     snprintf(path, sizeof path, "%s/softhsm2.conf", w->dir);
     FILE *f = fopen(path, "w");

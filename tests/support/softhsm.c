@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "scratch.h"
 
 void p11t_require_module(void)
 {
@@ -51,9 +52,7 @@ void p11t_token_new(p11t *t, const char *extra_conf)
 {
     char out[8192], args[256];
     memset(t, 0, sizeof *t);
-    snprintf(t->dir, sizeof t->dir, "%s/veil-p11-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(t->dir) == NULL)
+    if (scratch_template(t->dir, sizeof t->dir, "p11") != 0 || mkdtemp(t->dir) == NULL)
         fail_msg("mkdtemp %s failed", t->dir);
     snprintf(t->conf, sizeof t->conf, "%s/softhsm2.conf", t->dir);
     snprintf(out, sizeof out, "%s/tokens", t->dir);

@@ -24,6 +24,7 @@
 #include "relay_internal.h"
 
 #include "relay_net.h"
+#include "scratch.h"
 
 /* A registration request made by hand from e (on node `on`) through a new
  * channel to the relay; the RESULT's code. */
@@ -295,9 +296,7 @@ static void test_names_kept_across_restart(void **state)
 {
     (void)state;
     char cmd[256];
-    int dl = snprintf(relay_state_dir, sizeof relay_state_dir, "%s/veil-relay-keep-XXXXXX",
-                      getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    assert_true(dl > 0 && (size_t)dl < sizeof relay_state_dir); /* a cut template is no template */
+    assert_int_equal(scratch_template(relay_state_dir, sizeof relay_state_dir, "relay-keep"), 0);
     assert_non_null(mkdtemp(relay_state_dir));
     veil_relay_registry_options o = { .size = sizeof o, .restart_hold_ms = 60000 };
     veil_relay_registry_options brief = { .size = sizeof o, .restart_hold_ms = 200 };

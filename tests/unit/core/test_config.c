@@ -14,15 +14,14 @@
 
 #include <veil/config.h>
 #include <veil/error.h>
+#include "scratch.h"
 
 static char g_path[512];
 
 /* Write text to a fresh temp file (path in g_path). */
 static const char *temp_file(const char *text)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(g_path, sizeof g_path, "%s/veil-test-config-XXXXXX",
-             dir && *dir ? dir : "/tmp");
+    assert_int_equal(scratch_template(g_path, sizeof g_path, "test-config"), 0);
     int fd = mkstemp(g_path);
     assert_true(fd >= 0);
     size_t n = strlen(text);

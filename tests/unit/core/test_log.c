@@ -23,6 +23,7 @@
 #include <veil/error.h>
 #include <veil/config.h>
 #include <veil/log.h>
+#include "scratch.h"
 
 struct capture {
     int calls;
@@ -105,7 +106,8 @@ static void test_handler_and_filter(void **state)
 /* Run fn with stderr sent to a temp file; return what was written. */
 static void with_stderr(void (*fn)(void), char *out, size_t cap)
 {
-    char path[] = "/tmp/veil-test-log-XXXXXX";
+    char path[160];
+    assert_int_equal(scratch_template(path, sizeof path, "test-log"), 0);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     fflush(stderr);
@@ -251,8 +253,9 @@ static void test_threads(void **state)
 static void run_child(const char *env_value, const char *mode, char *out, size_t cap,
                       int *level)
 {
-    char path[] = "/tmp/veil-test-log-XXXXXX";
+    char path[160];
     char self[4096];
+    assert_int_equal(scratch_template(path, sizeof path, "test-log"), 0);
     /* The real path (under valgrind /proc/self/exe is valgrind itself). */
     ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
     assert_true(sn > 0);

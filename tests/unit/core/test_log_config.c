@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <veil/veil.h>
+#include "scratch.h"
 
 typedef struct captured {
     unsigned calls;
@@ -195,9 +196,10 @@ static void slurp(const char *path, char *out, size_t room)
 static void test_file_destination(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/veil-test-logfile-XXXXXX", path[128], old[128], link[128], cfg[256];
+    char dir[128], path[192], old[192], link[192], cfg[256];
     char got[1024], want[256];
     struct stat st;
+    assert_int_equal(scratch_template(dir, sizeof dir, "test-logfile"), 0);
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/veil.log", dir);
     snprintf(old, sizeof old, "%s/veil.log.1", dir);

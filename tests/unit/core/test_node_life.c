@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "scratch.h"
 
 struct wstate {
     int stopped, handled;
@@ -178,7 +179,8 @@ static void test_missing_plugin_fails_closed(void **state)
 static void test_config_sources(void **state)
 {
     (void)state;
-    char path[] = "/tmp/veil-test-node-XXXXXX";
+    char path[160];
+    assert_int_equal(scratch_template(path, sizeof path, "test-node"), 0);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
@@ -204,7 +206,7 @@ static void test_config_sources(void **state)
     fputs("colour = blue\n", f);
     fclose(f);
     assert_int_equal(veil_node_new(&n, &a, NULL), VEIL_ECONFIG);
-    char where[64];
+    char where[192];
     snprintf(where, sizeof where, "%s:4", path);
     assert_last_error_contains(where);
     assert_last_error_contains("colour");
