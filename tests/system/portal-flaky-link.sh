@@ -42,7 +42,7 @@ unset VEIL_CONF VEIL_LOG
 if [ "${VEIL_NETEM_FULL:-0}" = 1 ]; then
     size=100 delay=100 jitter=20 loss=5 every=20 down=2 limit=3600
 else
-    size=5 delay=100 jitter=20 loss=5 every=6 down=2 limit=150
+    size=16 delay=100 jitter=20 loss=5 every=6 down=2 limit=150
 fi
 size=${VEIL_NETEM_SIZE:-$size} delay=${VEIL_NETEM_DELAY:-$delay}
 jitter=${VEIL_NETEM_JITTER:-$jitter} loss=${VEIL_NETEM_LOSS:-$loss}
@@ -139,16 +139,23 @@ pids="$pids $!"
 check "the portal is made (outlet in O, inlet in I over the lossy link)" [ $? -eq 0 ] ||
     dump "$tmp/portal.out" portal
 
-# The flapper: I's end of the link down for $down s every $every s.
+# The flapper: I's end of the link down for $down s every $every s, the
+# first time once curl holds 1 MiB, so the transfer is mid-way whatever
+# its speed (with the portal's windows grown, 5 MiB once finished in 5 s,
+# before a first flap at 6 s).
 (
-    n=0
+    n=0 i=0
+    while [ "$(stat -c %s "$tmp/got.bin" 2>/dev/null || echo 0)" -lt 1048576 ] && [ $i -lt 1200 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
     while :; do
-        sleep "$every"
         ip netns exec "$ns_i" ip link set "$l_i" down
         sleep "$down"
         ip netns exec "$ns_i" ip link set "$l_i" up
         n=$((n + 1))
         echo "$n" >"$tmp/flaps"
+        sleep "$every"
     done
 ) &
 flapper=$!
