@@ -77,6 +77,7 @@ static const char q_list[] = "SELECT " COLS " FROM " TABLE " WHERE ns = $1 AND k
 typedef struct pg_store {
     pthread_mutex_t lock;        /* recursive: a batch holds it across ops */
     bool batch;                  /* the lock's holder is inside a batch */
+    bool held;                   /* in it, the last op's savepoint is still to release */
     PGconn *db;
     char where[160];             /* "postgresql store host=... dbname=..." for errors */
     char lost[256];              /* in a batch: the error that lost the connection */
@@ -325,27 +326,39 @@ static int connected(pg_store *s)
 }
 
 /* Open an op: inside a batch a savepoint (a failing op undoes only
- * itself); outside one BEGIN for an op of several statements (take), else
- * nothing (one statement is its own transaction). */
+ * itself; the last op's is released in the same round trip); outside one
+ * BEGIN for an op of several statements (take), else nothing (one
+ * statement is its own transaction). */
 static int start(pg_store *s, bool several)
 {
-    if (s->batch)
-        return command(s, "SAVEPOINT op");
+    if (s->batch) {
+        bool held = s->held;
+        s->held = false;
+        int rc = command(s, held ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op");
+        s->held = rc == 0;
+        return rc;
+    }
     int rc = connected(s);
     return rc == 0 && several ? command(s, "BEGIN") : rc;
 }
 
-/* Close it: RELEASE (COMMIT) when rc is 0, else ROLLBACK TO and RELEASE
- * (ROLLBACK), keeping rc's detail. */
+/* Close it: when rc is 0, COMMIT (in a batch nothing: the savepoint is
+ * released by the next op or the commit); else ROLLBACK (ROLLBACK TO and
+ * RELEASE), keeping rc's detail. */
 static int finish(pg_store *s, bool several, int rc)
 {
-    if (!s->batch && !several)
-        return rc;
-    if (rc == 0 && (rc = command(s, s->batch ? "RELEASE SAVEPOINT op" : "COMMIT")) == 0)
+    if (s->batch && rc == 0)
         return 0;
-    PQclear(PQexec(s->db, s->batch ? "ROLLBACK TO SAVEPOINT op" : "ROLLBACK"));
-    if (s->batch)
-        PQclear(PQexec(s->db, "RELEASE SAVEPOINT op"));
+    if (s->batch) {
+        s->held = false;
+        PQclear(PQexec(s->db, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"));
+        return rc;
+    }
+    if (!several)
+        return rc;
+    if (rc == 0 && (rc = command(s, "COMMIT")) == 0)
+        return 0;
+    PQclear(PQexec(s->db, "ROLLBACK"));
     return rc;
 }
 
@@ -382,6 +395,7 @@ static int batch_begin(void *inst)
         return rc;
     }
     s->batch = true;
+    s->held = false;
     s->lost[0] = '\0';
     return 0;
 }
