@@ -10,8 +10,8 @@
  * The password never goes in the configuration: a conninfo holding one is
  * refused.  Guarantees come from the database's transactions, never from
  * a lock of ours: a conditional write is one UPDATE ... WHERE version = n
- * (or a plain INSERT for "absent", whose unique key decides between two
- * creators); take is one DELETE of the row a sub-select locked FOR UPDATE
+ * (for "absent" an INSERT ... ON CONFLICT DO NOTHING, whose unique key
+ * decides between two creators); take is one DELETE of the row a sub-select locked FOR UPDATE
  * SKIP LOCKED, so two takers on two nodes never get one record, and a
  * take whose value does not fit the caller's buffer is rolled back.
  * Commits are synchronous (the server's synchronous_commit, on by
