@@ -17,17 +17,7 @@
  * Commits are synchronous (the server's synchronous_commit, on by
  * default): durable on return.  One connection per instance, under a
  * mutex.  Rows are decoded with bounds (VEIL_EFORMAT naming table and
- * record).
- *
- * Batches: batch_begin sends BEGIN and keeps the (recursive) mutex until
- * batch_commit, so the connection carries only this thread's ops, each
- * under SAVEPOINT op (a failing op is rolled back to it alone); COMMIT at
- * batch_commit.  A COMMIT the server refuses leaves nothing of the batch.
- * When the connection is lost in a batch (or at its COMMIT, whose outcome
- * the client then cannot know) the commit connects again and asks the
- * server what became of the batch's transaction (pg_xact_status of the id
- * taken at BEGIN): aborted is an error saying none of the batch is kept,
- * committed is success; an error says so when the server cannot be asked. */
+ * record).  Transactions of one op and batches: txn.c. */
 #include <veil/error.h>
 #include <veil/plugin.h>
 #include <veil/store.h>
@@ -39,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_store.h"
 #include "store_common.h"
 
 #define FORMAT 1
@@ -74,16 +65,6 @@ static const char q_take_first[] =
 static const char q_list[] = "SELECT " COLS " FROM " TABLE " WHERE ns = $1 AND key >= $2 AND "
                              "key < $2 || chr(127) ORDER BY key";
 
-typedef struct pg_store {
-    pthread_mutex_t lock;        /* recursive: a batch holds it across ops */
-    bool batch;                  /* the lock's holder is inside a batch */
-    bool held;                   /* in it, the last op's savepoint is still to release */
-    PGconn *db;
-    char where[160];             /* "postgresql store host=... dbname=..." for errors */
-    char lost[256];              /* in a batch: the error that lost the connection */
-    char xid[24];                /* the batch's transaction id */
-} pg_store;
-
 typedef struct row {
     const char *key;
     uint64_t version;
@@ -101,39 +82,6 @@ static void instance_free(void *inst)
     PQfinish(s->db);
     pthread_mutex_destroy(&s->lock);
     free(s);
-}
-
-/* msg on one line: each line break and the blanks around it become one
- * space ("server closed the connection unexpectedly This probably ..."). */
-static void one_line(const char *msg, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *msg != '\0' && n + 1 < cap; msg++) {
-        if (*msg != '\n' && *msg != '\t') {
-            out[n++] = *msg;
-            continue;
-        }
-        while (n > 0 && out[n - 1] == ' ')
-            n--;
-        while (msg[1] == '\n' || msg[1] == '\t' || msg[1] == ' ')
-            msg++;
-        out[n++] = ' ';
-    }
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-}
-
-/* The server's message (or libpq's) on one line; the first one that finds
- * the connection lost in a batch is kept for the commit's error. */
-static int db_error(pg_store *s, const PGresult *r, const char *what)
-{
-    char msg[512];
-    const char *m = r != NULL ? PQresultErrorMessage(r) : "";
-    one_line(m[0] != '\0' ? m : PQerrorMessage(s->db), msg, sizeof msg);
-    if (s->batch && s->lost[0] == '\0' && PQstatus(s->db) != CONNECTION_OK)
-        snprintf(s->lost, sizeof s->lost, "%.60s: %.180s", what, msg);
-    return veil_error_set(VEIL_EIO, "%s: %s: %s", s->where, what, msg);
 }
 
 /* ---- configuration -------------------------------------------------------- */
@@ -193,13 +141,13 @@ static int prepare(pg_store *s)
 {
     PQsetNoticeProcessor(s->db, quiet, NULL);
     PGresult *r = PQexec(s->db, schema);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : db_error(s, r, "creating the tables");
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_db_error(s, r, "creating the tables");
     PQclear(r);
     if (rc < 0)
         return rc;
     r = PQexec(s->db, "SELECT value FROM veil_store_meta WHERE name = 'format'");
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = db_error(s, r, "reading the format");
+        rc = pg_db_error(s, r, "reading the format");
     else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
         rc = veil_error_set(VEIL_EFORMAT, "%s: table veil_store_meta, record 'format': "
                             "missing", s->where);
@@ -222,7 +170,7 @@ static int connect_db(pg_store *s, const char *conninfo, const char *password)
     snprintf(s->where, sizeof s->where, "postgresql store (database %s on %s)", PQdb(s->db),
              PQhost(s->db) != NULL ? PQhost(s->db) : "?");
     if (PQstatus(s->db) != CONNECTION_OK)
-        return db_error(s, NULL, "connecting");
+        return pg_db_error(s, NULL, "connecting");
     return prepare(s);
 }
 
@@ -305,190 +253,6 @@ static PGresult *run(pg_store *s, const char *q, int n, const char *p1, const ch
     return PQexecParams(s->db, q, n, NULL, vals, lens, fmts, 1);
 }
 
-static int command(pg_store *s, const char *sql)
-{
-    PGresult *r = PQexec(s->db, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : db_error(s, r, sql);
-    PQclear(r);
-    return rc;
-}
-
-/* ---- transactions -------------------------------------------------------- */
-
-/* Outside a batch, a connection found lost before is made again (inside
- * one never: the batch is gone with it, and the op would run outside it). */
-static int connected(pg_store *s)
-{
-    if (PQstatus(s->db) != CONNECTION_BAD)
-        return 0;
-    PQreset(s->db);
-    return PQstatus(s->db) == CONNECTION_OK ? 0 : db_error(s, NULL, "connecting again");
-}
-
-/* Open an op: inside a batch a savepoint (a failing op undoes only
- * itself; the last op's is released in the same round trip); outside one
- * BEGIN for an op of several statements (take), else nothing (one
- * statement is its own transaction). */
-static int start(pg_store *s, bool several)
-{
-    if (s->batch) {
-        bool held = s->held;
-        s->held = false;
-        int rc = command(s, held ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op");
-        s->held = rc == 0;
-        return rc;
-    }
-    int rc = connected(s);
-    return rc == 0 && several ? command(s, "BEGIN") : rc;
-}
-
-/* Close it: when rc is 0, COMMIT (in a batch nothing: the savepoint is
- * released by the next op or the commit); else ROLLBACK (ROLLBACK TO and
- * RELEASE), keeping rc's detail. */
-static int finish(pg_store *s, bool several, int rc)
-{
-    if (s->batch && rc == 0)
-        return 0;
-    if (s->batch) {
-        s->held = false;
-        PQclear(PQexec(s->db, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"));
-        return rc;
-    }
-    if (!several)
-        return rc;
-    if (rc == 0 && (rc = command(s, "COMMIT")) == 0)
-        return 0;
-    PQclear(PQexec(s->db, "ROLLBACK"));
-    return rc;
-}
-
-/* BEGIN, keeping the transaction's id (to ask about it after a lost
- * connection). */
-static int begin_batch(pg_store *s)
-{
-    int rc = connected(s);
-    if (rc < 0)
-        return rc;
-    PGresult *r = PQexec(s->db, "BEGIN; SELECT pg_current_xact_id()::text");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-        PQgetlength(r, 0, 0) < (int)sizeof s->xid)
-        memcpy(s->xid, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1);
-    else
-        rc = db_error(s, r, "BEGIN");
-    PQclear(r);
-    if (rc < 0 && PQtransactionStatus(s->db) != PQTRANS_IDLE)
-        PQclear(PQexec(s->db, "ROLLBACK"));
-    return rc;
-}
-
-/* The lock stays held from here to batch_commit (recursive: this
- * thread's ops take it again; other threads wait). */
-static int batch_begin(void *inst)
-{
-    pg_store *s = inst;
-    pthread_mutex_lock(&s->lock);
-    int rc = s->batch ? veil_error_set(VEIL_ESTATE, "%s: a batch is already open in this "
-                                       "thread", s->where)
-                      : begin_batch(s);
-    if (rc < 0) {
-        pthread_mutex_unlock(&s->lock);
-        return rc;
-    }
-    s->batch = true;
-    s->held = false;
-    s->lost[0] = '\0';
-    return 0;
-}
-
-/* After a lost connection, on a new one: what became of the batch's
- * transaction.  1 committed, 0 aborted, -1 unknown; why says which. */
-static int ask_outcome(pg_store *s, char *why, size_t cap)
-{
-    char msg[256];
-    PQreset(s->db);
-    if (PQstatus(s->db) != CONNECTION_OK) {
-        one_line(PQerrorMessage(s->db), msg, sizeof msg);
-        snprintf(why, cap, "connecting again to ask: %s", msg);
-        return -1;
-    }
-    const char *v[1] = { s->xid };
-    PGresult *r = PQexecParams(s->db, "SELECT pg_xact_status($1::xid8)", 1, NULL, v, NULL,
-                               NULL, 0);
-    int rc = -1;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-        rc = strcmp(PQgetvalue(r, 0, 0), "committed") == 0 ? 1
-             : strcmp(PQgetvalue(r, 0, 0), "aborted") == 0 ? 0
-                                                            : -1;
-        snprintf(why, cap, "transaction %s %s", s->xid, PQgetvalue(r, 0, 0));
-    } else {
-        one_line(PQresultErrorMessage(r), msg, sizeof msg);
-        snprintf(why, cap, "asking about transaction %s: %s", s->xid,
-                 msg[0] != '\0' ? msg : "no answer");
-    }
-    PQclear(r);
-    return rc;
-}
-
-/* The connection was lost in the batch or at its COMMIT (lost: where and
- * what libpq or the server said). */
-static int lost_batch(pg_store *s, const char *lost)
-{
-    char why[320];
-    int rc = ask_outcome(s, why, sizeof why);
-    if (rc == 1) /* the COMMIT was done, only its answer lost */
-        return 0;
-    if (rc == 0)
-        return veil_error_set(VEIL_EIO, "%s: batch_commit: the connection was lost (%s); the "
-                              "server rolled the batch back (%s): none of its writes is kept",
-                              s->where, lost, why);
-    return veil_error_set(VEIL_EIO, "%s: batch_commit: the connection was lost (%s) and what "
-                          "became of the batch is unknown (%s): PostgreSQL commits it wholly "
-                          "or not at all", s->where, lost, why);
-}
-
-/* COMMIT, and what its failure means for the batch's writes. */
-static int commit(pg_store *s)
-{
-    char lost[sizeof s->lost], msg[512];
-    memcpy(lost, s->lost, sizeof lost);
-    PGresult *r = lost[0] == '\0' ? PQexec(s->db, "COMMIT") : NULL;
-    const char *m = PQresultErrorMessage(r);
-    one_line(m[0] != '\0' ? m : PQerrorMessage(s->db), msg, sizeof msg);
-    int rc = 0;
-    if (lost[0] == '\0' && PQstatus(s->db) != CONNECTION_OK)
-        snprintf(lost, sizeof lost, "COMMIT: %.200s", msg);
-    if (lost[0] != '\0')
-        rc = lost_batch(s, lost);
-    else if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = veil_error_set(VEIL_EIO, "%s: batch_commit: the server refused the commit, the "
-                            "batch is undone (none of its writes is kept): COMMIT: %s",
-                            s->where, msg);
-    else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
-        rc = veil_error_set(VEIL_EIO, "%s: batch_commit: the server rolled the batch back "
-                            "(its transaction had failed), none of its writes is kept",
-                            s->where);
-    PQclear(r);
-    if (PQstatus(s->db) == CONNECTION_OK && PQtransactionStatus(s->db) != PQTRANS_IDLE)
-        PQclear(PQexec(s->db, "ROLLBACK"));
-    return rc;
-}
-
-static int batch_commit(void *inst)
-{
-    pg_store *s = inst;
-    pthread_mutex_lock(&s->lock);
-    if (!s->batch) {
-        pthread_mutex_unlock(&s->lock);
-        return veil_error_set(VEIL_ESTATE, "%s: batch_commit without a batch_begin",
-                              s->where);
-    }
-    s->batch = false;
-    int rc = commit(s);
-    pthread_mutex_unlock(&s->lock);
-    pthread_mutex_unlock(&s->lock); /* batch_begin's */
-    return rc;
-}
-
 /* ---- ops -------------------------------------------------------------------- */
 
 static int get_in(pg_store *s, const char *ns, const char *key, uint8_t *value, size_t cap,
@@ -496,7 +260,7 @@ static int get_in(pg_store *s, const char *ns, const char *key, uint8_t *value, 
 {
     row w;
     PGresult *r = run(s, q_get, 2, ns, key, NULL, 0, NULL);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "reading a record")
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "reading a record")
              : PQntuples(r) == 0 ? veil_error_set(VEIL_ENOTFOUND, "postgresql store: no record "
                                                   "%s/%s", ns, key)
                                  : decode(s, r, 0, ns, &w);
@@ -513,9 +277,9 @@ static int get(void *inst, const char *ns, const char *key, uint8_t *value, size
 {
     pg_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = start(s, false);
+    int rc = pg_start(s, false);
     if (rc == 0)
-        rc = finish(s, false, get_in(s, ns, key, value, cap, len, version));
+        rc = pg_finish(s, false, get_in(s, ns, key, value, cap, len, version));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -525,7 +289,7 @@ static int explain(pg_store *s, const char *ns, const char *key, uint64_t expect
 {
     PGresult *r = run(s, q_get, 2, ns, key, NULL, 0, NULL);
     row w;
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "reading a record") : 0;
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "reading a record") : 0;
     bool found = rc == 0 && PQntuples(r) > 0;
     if (rc == 0 && found)
         rc = decode(s, r, 0, ns, &w);
@@ -551,7 +315,7 @@ static int put_in(pg_store *s, const char *ns, const char *key, const uint8_t *v
     PGresult *r = run(s, q, q == q_update ? 4 : 3, ns, key, value, len, ver);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = db_error(s, r, "writing a record");
+        rc = pg_db_error(s, r, "writing a record");
     else if (PQntuples(r) == 0)
         rc = explain(s, ns, key, expected, false);
     else if (PQgetlength(r, 0, 0) != 8)
@@ -571,9 +335,9 @@ static int put(void *inst, const char *ns, const char *key, const uint8_t *value
 {
     pg_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = start(s, false);
+    int rc = pg_start(s, false);
     if (rc == 0)
-        rc = finish(s, false, put_in(s, ns, key, value, len, expected, version));
+        rc = pg_finish(s, false, put_in(s, ns, key, value, len, expected, version));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -584,7 +348,7 @@ static int del_in(pg_store *s, const char *ns, const char *key, uint64_t expecte
     snprintf(ver, sizeof ver, "%llu", (unsigned long long)expected);
     const char *vals[3] = { ns, key, expected == VEIL_STORE_ANY ? NULL : ver };
     PGresult *r = PQexecParams(s->db, q_delete, 3, NULL, vals, NULL, NULL, 1);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "deleting a record")
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "deleting a record")
              : PQntuples(r) == 0                  ? explain(s, ns, key, expected, true)
                                                   : 0;
     PQclear(r);
@@ -595,9 +359,9 @@ static int del(void *inst, const char *ns, const char *key, uint64_t expected)
 {
     pg_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = start(s, false);
+    int rc = pg_start(s, false);
     if (rc == 0)
-        rc = finish(s, false, del_in(s, ns, key, expected));
+        rc = pg_finish(s, false, del_in(s, ns, key, expected));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -610,7 +374,7 @@ static int take_in(pg_store *s, const char *ns, const char *key, unsigned flags,
     bool prefix = (flags & VEIL_STORE_PREFIX) != 0;
     PGresult *r = run(s, prefix ? q_take_first : q_take, 2, ns, key, NULL, 0, NULL);
     row w;
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "taking a record")
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "taking a record")
              : PQntuples(r) == 0 ? veil_error_set(VEIL_ENOTFOUND, "postgresql store: no record "
                                                   "%s/%s%s", ns, key, prefix ? "*" : "")
                                  : decode(s, r, 0, ns, &w);
@@ -627,9 +391,9 @@ static int take(void *inst, const char *ns, const char *key, unsigned flags, cha
 {
     pg_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = start(s, true);
+    int rc = pg_start(s, true);
     if (rc == 0)
-        rc = finish(s, true, take_in(s, ns, key, flags, key_out, value, cap, len));
+        rc = pg_finish(s, true, take_in(s, ns, key, flags, key_out, value, cap, len));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -638,7 +402,7 @@ static int list_in(pg_store *s, const char *ns, const char *prefix, veil_store_f
 {
     row w;
     PGresult *r = run(s, q_list, 2, ns, prefix, NULL, 0, NULL);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "listing records") : 0;
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "listing records") : 0;
     for (int i = 0; rc == 0 && i < PQntuples(r); i++)
         if ((rc = decode(s, r, i, ns, &w)) == 0)
             rc = fn(arg, w.key, w.value, w.len, w.version);
@@ -650,9 +414,9 @@ static int list(void *inst, const char *ns, const char *prefix, veil_store_fn fn
 {
     pg_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = start(s, false);
+    int rc = pg_start(s, false);
     if (rc == 0)
-        rc = finish(s, false, list_in(s, ns, prefix, fn, arg));
+        rc = pg_finish(s, false, list_in(s, ns, prefix, fn, arg));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -666,8 +430,8 @@ static const veil_store_ops ops = {
     .del = del,
     .take = take,
     .list = list,
-    .batch_begin = batch_begin,
-    .batch_commit = batch_commit,
+    .batch_begin = pg_batch_begin,
+    .batch_commit = pg_batch_commit,
 };
 
 static const veil_plugin_descriptor descriptor = {
