@@ -282,3 +282,49 @@ void test_pg_batch_commit_refused(void **state)
     assert_int_equal(veil_store_batch_commit(s), 0);
     get_is(s, NS, "x1", "1", 1);
 }
+
+/* open_batch on a store whose connection goes through a relay that loses
+ * the COMMIT's answer; with `refuse`, the server cannot be asked again. */
+static void commit_through_proxy(void **state, bool refuse, int want)
+{
+    store_fixture *f = *state;
+    char host[PATH_MAX], conninfo[PATH_MAX + 64];
+    const char *pw, *why;
+    veil_store *s = NULL;
+    (void)S(state);
+    assert_int_equal(sscanf(store_pg_server(&pw, &why), "host=%4095s", host), 1);
+    pg_proxy *p = pg_proxy_start(host, f->dir);
+    snprintf(conninfo, sizeof conninfo, "host=%s port=5433 user=veil dbname=postgres", f->dir);
+    assert_int_equal(veil_store_new("postgresql", (const char *[]){ "conninfo", conninfo,
+                                        "password_file", pw, NULL }, &s), 0);
+    open_batch(s);
+    pg_proxy_lose_commit_answer(p, refuse);
+    assert_int_equal(veil_store_batch_commit(s), want);
+    if (want < 0) {
+        detail_names_store(s);
+        assert_last_error_contains(": batch_commit: the connection was lost (COMMIT: ");
+        assert_last_error_contains(") and what became of the batch is unknown (connecting "
+                                   "again to ask: ");
+        assert_last_error_contains("): PostgreSQL commits it wholly or not at all");
+    }
+    veil_store_close(s);
+    pg_proxy_stop(p);
+    /* the batch was committed, all of it (the server had answered) */
+    get_is(f->store, NS, "x1", "1", 1);
+    get_is(f->store, NS, "before", "B", 2);
+    absent(f->store, "taken");
+}
+
+/* The COMMIT was done, only its answer lost: the store asks the server on
+ * a new connection and batch_commit answers 0. */
+void test_pg_batch_commit_answer_lost(void **state)
+{
+    commit_through_proxy(state, false, 0);
+}
+
+/* ... and the server cannot be asked: an error that says the outcome is
+ * unknown (here it was committed). */
+void test_pg_batch_commit_unknown(void **state)
+{
+    commit_through_proxy(state, true, VEIL_EIO);
+}

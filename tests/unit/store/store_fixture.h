@@ -47,6 +47,18 @@ void test_pg_password_never_in_config(void **state);
 void test_pg_batch_connection_lost(void **state);
 void test_pg_batch_op_after_loss(void **state);
 void test_pg_batch_commit_refused(void **state);
+void test_pg_batch_commit_answer_lost(void **state);
+void test_pg_batch_commit_unknown(void **state);
+
+/* A relay to the test server (store_pg_proxy.c): listening at
+ * dir/.s.PGSQL.5433 (conninfo host=dir port=5433), it forwards to
+ * server_dir/.s.PGSQL.5432; armed, it loses the answer to the next COMMIT
+ * (the commit is done) and closes that connection; with refuse_after it
+ * then closes every new connection at once. */
+typedef struct pg_proxy pg_proxy;
+pg_proxy *pg_proxy_start(const char *server_dir, const char *dir);
+void pg_proxy_lose_commit_answer(pg_proxy *p, bool refuse_after);
+void pg_proxy_stop(pg_proxy *p);
 
 /* Every backend (store_batch_cases.c). */
 void test_batch(void **state);

@@ -248,6 +248,8 @@ int main(void)
         CASE(test_pg_batch_connection_lost, postgresql),
         CASE(test_pg_batch_op_after_loss, postgresql),
         CASE(test_pg_batch_commit_refused, postgresql),
+        CASE(test_pg_batch_commit_answer_lost, postgresql),
+        CASE(test_pg_batch_commit_unknown, postgresql),
         CASE(test_sqlite_reopen, sqlite),
         CASE(test_sqlite_corrupt_row, sqlite),
         CASE(test_sqlite_file_mode, sqlite),
