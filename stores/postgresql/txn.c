@@ -107,13 +107,22 @@ int pg_finish(pg_store *s, bool several, int rc)
 }
 
 /* BEGIN, keeping the transaction's id (to ask about it after a lost
- * connection). */
+ * connection).  A connection the server closed while it was idle (a
+ * restart) is found out only here; nothing has happened yet, so it is
+ * made again and BEGIN sent once more. */
 static int begin_batch(pg_store *s)
 {
-    int rc = connected(s);
-    if (rc < 0)
-        return rc;
-    PGresult *r = PQexec(s->db, "BEGIN; SELECT pg_current_xact_id()::text");
+    PGresult *r = NULL;
+    int rc = 0;
+    for (int tries = 0; tries < 2; tries++) {
+        PQclear(r);
+        r = NULL;
+        if ((rc = connected(s)) < 0)
+            return rc;
+        r = PQexec(s->db, "BEGIN; SELECT pg_current_xact_id()::text");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK || PQstatus(s->db) != CONNECTION_BAD)
+            break;
+    }
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
         PQgetlength(r, 0, 0) < (int)sizeof s->xid)
         memcpy(s->xid, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1);

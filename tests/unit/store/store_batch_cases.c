@@ -183,12 +183,13 @@ void test_batch_threads(void **state)
 
 /* ---- postgresql: the connection lost, the commit refused ---------------- */
 
-/* End the backend of a store's connection that is inside a transaction
- * (the plugin connects as application "veil"), waiting for it to exit. */
-#define END_BATCH_BACKEND                                                                  \
+/* End the backend of a store's connection (the plugin connects as
+ * application "veil") that is in `state`, waiting for it to exit. */
+#define END_BACKEND(state)                                                                 \
     "WITH t AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE application_name = "  \
-    "'veil' AND state = 'idle in transaction') SELECT count(*) FROM t WHERE "              \
+    "'veil' AND state = '" state "') SELECT count(*) FROM t WHERE "                        \
     "pg_terminate_backend(pid, 10000)"
+#define END_BATCH_BACKEND END_BACKEND("idle in transaction")
 
 /* A record written before the batch and changed in it, one it takes, one it creates. */
 static void open_batch(veil_store *s)
@@ -254,6 +255,24 @@ void test_pg_batch_connection_lost(void **state)
 void test_pg_batch_op_after_loss(void **state)
 {
     lose_connection(state, true, "SAVEPOINT op: ");
+}
+
+/* The server ended the store's idle connection (a restart): batch_begin
+ * finds out, connects again and begins (nothing had happened yet). */
+void test_pg_batch_begin_after_restart(void **state)
+{
+    store_fixture *f = *state;
+    veil_store *s = S(state);
+    put_ok(s, NS, "before", "b", VEIL_STORE_ABSENT, 1);
+    assert_int_equal(store_pg_number(END_BACKEND("idle")), 1);
+    assert_int_equal(veil_store_batch_begin(s), 0);
+    put_ok(s, NS, "x1", "1", VEIL_STORE_ABSENT, 1);
+    assert_int_equal(veil_store_batch_commit(s), 0);
+    veil_store *o = f->open_another(f);
+    assert_non_null(o);
+    get_is(o, NS, "x1", "1", 1);
+    get_is(o, NS, "before", "b", 1);
+    veil_store_close(o);
 }
 
 /* The server refuses the COMMIT (a deferred constraint trigger rejects a

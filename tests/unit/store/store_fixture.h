@@ -47,6 +47,7 @@ void test_pg_password_never_in_config(void **state);
 void test_pg_batch_connection_lost(void **state);
 void test_pg_batch_op_after_loss(void **state);
 void test_pg_batch_commit_refused(void **state);
+void test_pg_batch_begin_after_restart(void **state);
 void test_pg_batch_commit_answer_lost(void **state);
 void test_pg_batch_commit_unknown(void **state);
 

@@ -248,6 +248,7 @@ int main(void)
         CASE(test_pg_batch_connection_lost, postgresql),
         CASE(test_pg_batch_op_after_loss, postgresql),
         CASE(test_pg_batch_commit_refused, postgresql),
+        CASE(test_pg_batch_begin_after_restart, postgresql),
         CASE(test_pg_batch_commit_answer_lost, postgresql),
         CASE(test_pg_batch_commit_unknown, postgresql),
         CASE(test_sqlite_reopen, sqlite),
