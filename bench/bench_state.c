@@ -17,7 +17,13 @@
  *     restarts"): every set-up hands out an OPK (a durable record write),
  *     consumes it (record DEAD by compare-and-set before message 2) and
  *     replaces it (a vault key and its record), so the ratio is what
- *     keeping prekeys costs the responder.
+ *     keeping prekeys costs the responder;
+ *  4. puts/s of 100-byte records one at a time (each its own transaction,
+ *     a disk sync) vs in batches of BATCH (veil_store_batch_begin/commit:
+ *     one transaction), on sqlite, and on postgresql when
+ *     VEIL_BENCH_PG_CONNINFO names a database the bench may write (its
+ *     table veil_records, namespace bench.batch; VEIL_BENCH_PG_PASSWORD_FILE
+ *     the password file), else those rows are skipped with a note.
  * Medians of RUNS runs. */
 #include "bench.h"
 
@@ -33,6 +39,7 @@
 
 #define RUNS 5
 #define CONTACTS 1000
+#define BATCH 100
 
 static int store_ops(bench_run *b, const char *plugin, const char *path, int n_get, int n_take,
                      double *gets, double *takes)
@@ -65,6 +72,70 @@ static int store_ops(bench_run *b, const char *plugin, const char *path, int n_g
     *takes = n_take / (bench_now_s() - t0);
     veil_store_close(s);
     (void)b;
+    return rc;
+}
+
+/* n puts (fresh keys of this round), one at a time or in batches of
+ * BATCH: puts/s. */
+static int puts_per_s(veil_store *s, int n, bool batched, int round, double *per_s)
+{
+    uint8_t v[100];
+    char key[64];
+    bool open = false;
+    int rc = 0;
+    memset(v, 0xcd, sizeof v);
+    double t0 = bench_now_s();
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (batched && !open)
+            open = (rc = veil_store_batch_begin(s)) == 0;
+        snprintf(key, sizeof key, "%c%d/%08d", batched ? 'b' : 'o', round, i);
+        if (rc == 0)
+            rc = veil_store_put(s, "bench.batch", key, v, sizeof v, VEIL_STORE_ANY, NULL);
+        if (open && (rc < 0 || i % BATCH == BATCH - 1 || i == n - 1)) {
+            open = false;
+            int crc = veil_store_batch_commit(s);
+            rc = rc < 0 ? rc : crc;
+        }
+    }
+    *per_s = n / (bench_now_s() - t0);
+    return rc;
+}
+
+/* Part 4: for each store, puts/s one at a time, in batches, and the ratio. */
+static int batch_rows(bench_run *b, const char *dir, int runs, int n)
+{
+    const char *ci = getenv("VEIL_BENCH_PG_CONNINFO");
+    const char *pw = getenv("VEIL_BENCH_PG_PASSWORD_FILE");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/batch.db", dir);
+    const char *sq[] = { "path", path, NULL };
+    const char *pg[] = { "conninfo", ci, pw != NULL ? "password_file" : NULL, pw, NULL };
+    const char *const *kv[2] = { sq, pg };
+    const char *name[2] = { "sqlite", "postgresql" };
+    int rc = 0;
+    if (ci == NULL)
+        fprintf(stderr, "state: postgresql batch rows skipped: VEIL_BENCH_PG_CONNINFO is not "
+                "set\n");
+    for (int p = 0; rc == 0 && p < (ci != NULL ? 2 : 1); p++) {
+        double one[RUNS], many[RUNS], ratio[RUNS];
+        veil_store *s;
+        if ((rc = veil_store_new(name[p], kv[p], &s)) < 0)
+            break;
+        for (int r = 0; rc == 0 && r < runs; r++) {
+            rc = puts_per_s(s, n, false, r, &one[r]);
+            if (rc == 0)
+                rc = puts_per_s(s, n, true, r, &many[r]);
+            ratio[r] = rc == 0 ? many[r] / one[r] : 0;
+        }
+        veil_store_close(s);
+        if (rc < 0)
+            break;
+        bench_emit(b, name[p], "puts/s one at a time", bench_median(one, (size_t)runs), "1/s");
+        bench_emit(b, name[p], "puts/s in batches of 100", bench_median(many, (size_t)runs),
+                   "1/s");
+        bench_emit(b, name[p], "puts batched / one at a time", bench_median(ratio, (size_t)runs),
+                   "x");
+    }
     return rc;
 }
 
@@ -180,7 +251,9 @@ static int run(bench_run *b)
         bench_emit(b, "kept", "X3DH set-ups/s", bench_median(xs[1], (size_t)runs), "1/s");
         bench_emit(b, "kept", "X3DH set-ups kept / memory", bench_median(xratio, (size_t)runs),
                    "%");
-    } else {
+        rc = batch_rows(b, dir, runs, smoke ? 20 : 1000);
+    }
+    if (rc < 0) {
         fprintf(stderr, "state: %s (%s)\n", veil_strerror(rc), veil_last_error());
     }
     if (pm.node != NULL)
@@ -201,6 +274,7 @@ const bench_case bench_case_state = {
     "state",
     "node state store: contact lookups/s and OPK consumptions/s on memory vs sqlite; channel "
     "set-ups/s with a memory vs a sqlite store; X3DH set-ups/s with prekeys in memory vs kept "
-    "(file vault + sqlite)",
+    "(file vault + sqlite); puts/s one at a time vs in batches on sqlite (and postgresql: "
+    "VEIL_BENCH_PG_CONNINFO)",
     run,
 };

@@ -10,14 +10,14 @@
  * The password never goes in the configuration: a conninfo holding one is
  * refused.  Guarantees come from the database's transactions, never from
  * a lock of ours: a conditional write is one UPDATE ... WHERE version = n
- * (or a plain INSERT for "absent", whose unique key decides between two
- * creators); take is one DELETE of the row a sub-select locked FOR UPDATE
+ * (for "absent" an INSERT ... ON CONFLICT DO NOTHING, whose unique key
+ * decides between two creators); take is one DELETE of the row a sub-select locked FOR UPDATE
  * SKIP LOCKED, so two takers on two nodes never get one record, and a
  * take whose value does not fit the caller's buffer is rolled back.
  * Commits are synchronous (the server's synchronous_commit, on by
  * default): durable on return.  One connection per instance, under a
  * mutex.  Rows are decoded with bounds (VEIL_EFORMAT naming table and
- * record). */
+ * record).  Transactions of one op and batches: txn.c. */
 #include <veil/error.h>
 #include <veil/plugin.h>
 #include <veil/store.h>
@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_store.h"
 #include "store_common.h"
 
 #define FORMAT 1
@@ -45,7 +46,10 @@ static const char schema[] =
 
 #define COLS "key, version, value"
 static const char q_get[] = "SELECT " COLS " FROM " TABLE " WHERE ns = $1 AND key = $2";
-static const char q_insert[] = "INSERT INTO " TABLE " VALUES ($1, $2, 1, $3) RETURNING version";
+/* a conflict returns no row (explain() says why) instead of an error, which
+ * would abort a batch's transaction */
+static const char q_insert[] = "INSERT INTO " TABLE " VALUES ($1, $2, 1, $3) ON CONFLICT DO "
+                               "NOTHING RETURNING version";
 static const char q_upsert[] = "INSERT INTO " TABLE " VALUES ($1, $2, 1, $3) ON CONFLICT (ns, "
                                "key) DO UPDATE SET version = " TABLE ".version + 1, value = "
                                "excluded.value RETURNING version";
@@ -60,12 +64,6 @@ static const char q_take_first[] =
     "RETURNING " COLS;
 static const char q_list[] = "SELECT " COLS " FROM " TABLE " WHERE ns = $1 AND key >= $2 AND "
                              "key < $2 || chr(127) ORDER BY key";
-
-typedef struct pg_store {
-    pthread_mutex_t lock;
-    PGconn *db;
-    char where[160];             /* "postgresql store host=... dbname=..." for errors */
-} pg_store;
 
 typedef struct row {
     const char *key;
@@ -84,15 +82,6 @@ static void instance_free(void *inst)
     PQfinish(s->db);
     pthread_mutex_destroy(&s->lock);
     free(s);
-}
-
-static int db_error(const pg_store *s, const PGresult *r, const char *what)
-{
-    const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->db);
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        n--;
-    return veil_error_set(VEIL_EIO, "%s: %s: %.*s", s->where, what, (int)n, msg);
 }
 
 /* ---- configuration -------------------------------------------------------- */
@@ -152,13 +141,13 @@ static int prepare(pg_store *s)
 {
     PQsetNoticeProcessor(s->db, quiet, NULL);
     PGresult *r = PQexec(s->db, schema);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : db_error(s, r, "creating the tables");
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_db_error(s, r, "creating the tables");
     PQclear(r);
     if (rc < 0)
         return rc;
     r = PQexec(s->db, "SELECT value FROM veil_store_meta WHERE name = 'format'");
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = db_error(s, r, "reading the format");
+        rc = pg_db_error(s, r, "reading the format");
     else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
         rc = veil_error_set(VEIL_EFORMAT, "%s: table veil_store_meta, record 'format': "
                             "missing", s->where);
@@ -181,7 +170,7 @@ static int connect_db(pg_store *s, const char *conninfo, const char *password)
     snprintf(s->where, sizeof s->where, "postgresql store (database %s on %s)", PQdb(s->db),
              PQhost(s->db) != NULL ? PQhost(s->db) : "?");
     if (PQstatus(s->db) != CONNECTION_OK)
-        return db_error(s, NULL, "connecting");
+        return pg_db_error(s, NULL, "connecting");
     return prepare(s);
 }
 
@@ -203,7 +192,11 @@ static int instance_new(void *plugin_state, const veil_config_scope *scope, void
         veil_memzero(password, sizeof password);
         return veil_error_set(VEIL_ENOMEM, "postgresql store: out of memory");
     }
-    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     rc = connect_db(s, conninfo, password);
     veil_memzero(password, sizeof password);
     if (rc < 0) {
@@ -260,30 +253,14 @@ static PGresult *run(pg_store *s, const char *q, int n, const char *p1, const ch
     return PQexecParams(s->db, q, n, NULL, vals, lens, fmts, 1);
 }
 
-static bool is_unique_violation(const PGresult *r)
-{
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    return state != NULL && strcmp(state, "23505") == 0;
-}
-
-static int command(pg_store *s, const char *sql)
-{
-    PGresult *r = PQexec(s->db, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : db_error(s, r, sql);
-    PQclear(r);
-    return rc;
-}
-
 /* ---- ops -------------------------------------------------------------------- */
 
-static int get(void *inst, const char *ns, const char *key, uint8_t *value, size_t cap,
-               size_t *len, uint64_t *version)
+static int get_in(pg_store *s, const char *ns, const char *key, uint8_t *value, size_t cap,
+                  size_t *len, uint64_t *version)
 {
-    pg_store *s = inst;
     row w;
-    pthread_mutex_lock(&s->lock);
     PGresult *r = run(s, q_get, 2, ns, key, NULL, 0, NULL);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "reading a record")
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "reading a record")
              : PQntuples(r) == 0 ? veil_error_set(VEIL_ENOTFOUND, "postgresql store: no record "
                                                   "%s/%s", ns, key)
                                  : decode(s, r, 0, ns, &w);
@@ -292,6 +269,17 @@ static int get(void *inst, const char *ns, const char *key, uint8_t *value, size
         *version = w.version;
     }
     PQclear(r);
+    return rc;
+}
+
+static int get(void *inst, const char *ns, const char *key, uint8_t *value, size_t cap,
+               size_t *len, uint64_t *version)
+{
+    pg_store *s = inst;
+    pthread_mutex_lock(&s->lock);
+    int rc = pg_start(s, false);
+    if (rc == 0)
+        rc = pg_finish(s, false, get_in(s, ns, key, value, cap, len, version));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -301,7 +289,7 @@ static int explain(pg_store *s, const char *ns, const char *key, uint64_t expect
 {
     PGresult *r = run(s, q_get, 2, ns, key, NULL, 0, NULL);
     row w;
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "reading a record") : 0;
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "reading a record") : 0;
     bool found = rc == 0 && PQntuples(r) > 0;
     if (rc == 0 && found)
         rc = decode(s, r, 0, ns, &w);
@@ -316,21 +304,18 @@ static int explain(pg_store *s, const char *ns, const char *key, uint64_t expect
     return rc;
 }
 
-static int put(void *inst, const char *ns, const char *key, const uint8_t *value, size_t len,
-               uint64_t expected, uint64_t *version)
+static int put_in(pg_store *s, const char *ns, const char *key, const uint8_t *value,
+                  size_t len, uint64_t expected, uint64_t *version)
 {
-    pg_store *s = inst;
     char ver[24];
     snprintf(ver, sizeof ver, "%llu", (unsigned long long)expected);
     const char *q = expected == VEIL_STORE_ANY      ? q_upsert
                     : expected == VEIL_STORE_ABSENT ? q_insert
                                                     : q_update;
-    pthread_mutex_lock(&s->lock);
     PGresult *r = run(s, q, q == q_update ? 4 : 3, ns, key, value, len, ver);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = is_unique_violation(r) ? explain(s, ns, key, expected, false)
-                                    : db_error(s, r, "writing a record");
+        rc = pg_db_error(s, r, "writing a record");
     else if (PQntuples(r) == 0)
         rc = explain(s, ns, key, expected, false);
     else if (PQgetlength(r, 0, 0) != 8)
@@ -342,22 +327,41 @@ static int put(void *inst, const char *ns, const char *key, const uint8_t *value
         *version = v;
     }
     PQclear(r);
+    return rc;
+}
+
+static int put(void *inst, const char *ns, const char *key, const uint8_t *value, size_t len,
+               uint64_t expected, uint64_t *version)
+{
+    pg_store *s = inst;
+    pthread_mutex_lock(&s->lock);
+    int rc = pg_start(s, false);
+    if (rc == 0)
+        rc = pg_finish(s, false, put_in(s, ns, key, value, len, expected, version));
     pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int del_in(pg_store *s, const char *ns, const char *key, uint64_t expected)
+{
+    char ver[24];
+    snprintf(ver, sizeof ver, "%llu", (unsigned long long)expected);
+    const char *vals[3] = { ns, key, expected == VEIL_STORE_ANY ? NULL : ver };
+    PGresult *r = PQexecParams(s->db, q_delete, 3, NULL, vals, NULL, NULL, 1);
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "deleting a record")
+             : PQntuples(r) == 0                  ? explain(s, ns, key, expected, true)
+                                                  : 0;
+    PQclear(r);
     return rc;
 }
 
 static int del(void *inst, const char *ns, const char *key, uint64_t expected)
 {
     pg_store *s = inst;
-    char ver[24];
-    snprintf(ver, sizeof ver, "%llu", (unsigned long long)expected);
     pthread_mutex_lock(&s->lock);
-    const char *vals[3] = { ns, key, expected == VEIL_STORE_ANY ? NULL : ver };
-    PGresult *r = PQexecParams(s->db, q_delete, 3, NULL, vals, NULL, NULL, 1);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "deleting a record")
-             : PQntuples(r) == 0                  ? explain(s, ns, key, expected, true)
-                                                  : 0;
-    PQclear(r);
+    int rc = pg_start(s, false);
+    if (rc == 0)
+        rc = pg_finish(s, false, del_in(s, ns, key, expected));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -370,7 +374,7 @@ static int take_in(pg_store *s, const char *ns, const char *key, unsigned flags,
     bool prefix = (flags & VEIL_STORE_PREFIX) != 0;
     PGresult *r = run(s, prefix ? q_take_first : q_take, 2, ns, key, NULL, 0, NULL);
     row w;
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "taking a record")
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "taking a record")
              : PQntuples(r) == 0 ? veil_error_set(VEIL_ENOTFOUND, "postgresql store: no record "
                                                   "%s/%s%s", ns, key, prefix ? "*" : "")
                                  : decode(s, r, 0, ns, &w);
@@ -387,29 +391,32 @@ static int take(void *inst, const char *ns, const char *key, unsigned flags, cha
 {
     pg_store *s = inst;
     pthread_mutex_lock(&s->lock);
-    int rc = command(s, "BEGIN");
-    if (rc == 0) {
-        rc = take_in(s, ns, key, flags, key_out, value, cap, len);
-        if (rc == 0)
-            rc = command(s, "COMMIT");
-        else
-            PQclear(PQexec(s->db, "ROLLBACK")); /* keeps rc's detail */
-    }
+    int rc = pg_start(s, true);
+    if (rc == 0)
+        rc = pg_finish(s, true, take_in(s, ns, key, flags, key_out, value, cap, len));
     pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int list_in(pg_store *s, const char *ns, const char *prefix, veil_store_fn fn, void *arg)
+{
+    row w;
+    PGresult *r = run(s, q_list, 2, ns, prefix, NULL, 0, NULL);
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? pg_db_error(s, r, "listing records") : 0;
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+        if ((rc = decode(s, r, i, ns, &w)) == 0)
+            rc = fn(arg, w.key, w.value, w.len, w.version);
+    PQclear(r);
     return rc;
 }
 
 static int list(void *inst, const char *ns, const char *prefix, veil_store_fn fn, void *arg)
 {
     pg_store *s = inst;
-    row w;
     pthread_mutex_lock(&s->lock);
-    PGresult *r = run(s, q_list, 2, ns, prefix, NULL, 0, NULL);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? db_error(s, r, "listing records") : 0;
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-        if ((rc = decode(s, r, i, ns, &w)) == 0)
-            rc = fn(arg, w.key, w.value, w.len, w.version);
-    PQclear(r);
+    int rc = pg_start(s, false);
+    if (rc == 0)
+        rc = pg_finish(s, false, list_in(s, ns, prefix, fn, arg));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -423,6 +430,8 @@ static const veil_store_ops ops = {
     .del = del,
     .take = take,
     .list = list,
+    .batch_begin = pg_batch_begin,
+    .batch_commit = pg_batch_commit,
 };
 
 static const veil_plugin_descriptor descriptor = {

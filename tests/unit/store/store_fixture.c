@@ -30,6 +30,35 @@ veil_store *store_fixture_reopen(store_fixture *f)
     return rc == 0 ? s : NULL;
 }
 
+veil_store *S(void **state)
+{
+    store_fixture *f = *state;
+    if (f->skipped)
+        skip(); /* the reason was printed by the fixture */
+    return f->store;
+}
+
+void put_ok(veil_store *s, const char *ns, const char *key, const char *v,
+                   uint64_t expected, uint64_t want_version)
+{
+    uint64_t ver = 0;
+    assert_int_equal(veil_store_put(s, ns, key, (const uint8_t *)v, strlen(v), expected, &ver),
+                     0);
+    assert_int_equal(ver, want_version);
+}
+
+void get_is(veil_store *s, const char *ns, const char *key, const char *v,
+                   uint64_t want_version)
+{
+    uint8_t buf[256];
+    size_t len = 0;
+    uint64_t ver = 0;
+    assert_int_equal(veil_store_get(s, ns, key, buf, sizeof buf, &len, &ver), 0);
+    assert_int_equal(len, strlen(v));
+    assert_memory_equal(buf, v, len);
+    assert_int_equal(ver, want_version);
+}
+
 store_backend store_backend_memory = { "memory", NULL };
 store_backend store_backend_sqlite = { "sqlite", store_fixture_reopen };
 store_backend store_backend_postgresql = { "postgresql", store_fixture_reopen };
@@ -90,13 +119,14 @@ void store_pg_reset(void)
     store_pg_exec("DROP TABLE IF EXISTS veil_records, veil_store_meta");
 }
 
-void store_pg_exec(const char *sql)
+/* A connection of the veil role to the server's database (NULL: no server). */
+static PGconn *pg_connect(void)
 {
     const char *pw, *why;
     char password[256] = "";
     const char *ci = store_pg_server(&pw, &why);
     if (ci == NULL)
-        return;
+        return NULL;
     FILE *f = fopen(pw, "r");
     assert_non_null(f);
     assert_non_null(fgets(password, sizeof password, f));
@@ -105,13 +135,34 @@ void store_pg_exec(const char *sql)
     const char *vals[] = { ci, password, NULL };
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("connecting to reset: %s", PQerrorMessage(c));
+        fail_msg("connecting to the test server: %s", PQerrorMessage(c));
     PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+void store_pg_exec(const char *sql)
+{
+    PGconn *c = pg_connect();
+    if (c == NULL)
+        return;
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         fail_msg("%s: %s", sql, PQresultErrorMessage(r));
     PQclear(r);
     PQfinish(c);
+}
+
+long store_pg_number(const char *sql)
+{
+    PGconn *c = pg_connect();
+    assert_non_null(c);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return n;
 }
 
 int store_fixture_open(void **state)

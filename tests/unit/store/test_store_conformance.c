@@ -1,8 +1,9 @@
 /* Store conformance: every store plugin runs the same cases (like the vault
  * conformance tests), through the public veil_store_* API and the real
  * plugin loader.  Backends: memory; sqlite on a file in a temporary
- * directory (plus reopening, and a corrupted row); the postgresql backend
- * joins from test_store_postgresql.c. */
+ * directory (plus reopening, and a corrupted row); postgresql on a server
+ * the fixture starts (tests/support/pg-server.sh; store_pg_cases.c).
+ * Batches: store_batch_cases.c. */
 #include <veil/error.h>
 #include <veil/store.h>
 
@@ -19,35 +20,6 @@
 #include "store_fixture.h"
 
 #define NS "test.ns"
-
-static veil_store *S(void **state)
-{
-    store_fixture *f = *state;
-    if (f->skipped)
-        skip(); /* the reason was printed by the fixture */
-    return f->store;
-}
-
-static void put_ok(veil_store *s, const char *ns, const char *key, const char *v,
-                   uint64_t expected, uint64_t want_version)
-{
-    uint64_t ver = 0;
-    assert_int_equal(veil_store_put(s, ns, key, (const uint8_t *)v, strlen(v), expected, &ver),
-                     0);
-    assert_int_equal(ver, want_version);
-}
-
-static void get_is(veil_store *s, const char *ns, const char *key, const char *v,
-                   uint64_t want_version)
-{
-    uint8_t buf[256];
-    size_t len = 0;
-    uint64_t ver = 0;
-    assert_int_equal(veil_store_get(s, ns, key, buf, sizeof buf, &len, &ver), 0);
-    assert_int_equal(len, strlen(v));
-    assert_memory_equal(buf, v, len);
-    assert_int_equal(ver, want_version);
-}
 
 static void test_put_get_versions(void **state)
 {
@@ -257,56 +229,13 @@ static void test_concurrent_take(void **state)
         assert_int_equal(seen[i], 1);
 }
 
-/* Batches (veil_store_batch_begin/commit): every backend ends with the
- * batch's successful writes in place and a failed compare-and-set undone
- * alone; sqlite keeps them invisible to another connection until the
- * commit, refuses a nested begin and a commit without a begin
- * (VEIL_ESTATE); stores without batches answer 0 and write at once. */
-static void test_batch(void **state)
-{
-    store_fixture *f = *state;
-    veil_store *s = S(state);
-    bool sqlite = strcmp(veil_store_plugin_name(s), "sqlite") == 0;
-    uint8_t buf[64];
-    size_t len;
-    uint64_t ver;
-    put_ok(s, NS, "old", "o", VEIL_STORE_ABSENT, 1);
-    /* opened first: opening writes the schema, which waits for the batch */
-    veil_store *o = sqlite && f->open_another != NULL ? f->open_another(f) : NULL;
-    assert_int_equal(veil_store_batch_begin(s), 0);
-    if (sqlite)
-        assert_error_contains(veil_store_batch_begin(s), VEIL_ESTATE, "already open");
-    put_ok(s, NS, "a", "1", VEIL_STORE_ABSENT, 1);
-    put_ok(s, NS, "a", "2", 1, 2);
-    assert_int_equal(veil_store_put(s, NS, "b", (const uint8_t *)"x", 1, 7, &ver), VEIL_ESTATE);
-    assert_int_equal(veil_store_delete(s, NS, "old", 1), 0);
-    get_is(s, NS, "a", "2", 2); /* this thread sees its batch */
-    if (o != NULL) {
-        assert_int_equal(veil_store_get(o, NS, "a", buf, sizeof buf, &len, &ver), VEIL_ENOTFOUND);
-        assert_int_equal(veil_store_get(o, NS, "old", buf, sizeof buf, &len, &ver), 0);
-    }
-    assert_int_equal(veil_store_batch_commit(s), 0);
-    if (sqlite)
-        assert_error_contains(veil_store_batch_commit(s), VEIL_ESTATE, "without a batch_begin");
-    get_is(s, NS, "a", "2", 2);
-    assert_int_equal(veil_store_get(s, NS, "b", buf, sizeof buf, &len, &ver), VEIL_ENOTFOUND);
-    assert_int_equal(veil_store_get(s, NS, "old", buf, sizeof buf, &len, &ver), VEIL_ENOTFOUND);
-    if (o != NULL) {
-        get_is(o, NS, "a", "2", 2);
-        assert_int_equal(veil_store_get(o, NS, "old", buf, sizeof buf, &len, &ver),
-                         VEIL_ENOTFOUND);
-        veil_store_close(o);
-    }
-    assert_true(o != NULL || !sqlite || f->open_another == NULL);
-}
-
 /* One TAP plan: every backend's cases in one group, named "<plugin>: <case>". */
 #define CASE(fn, backend) \
     { #backend ": " #fn, fn, store_fixture_open, store_fixture_close, &store_backend_##backend }
 #define CASES(b)                                                                         \
     CASE(test_put_get_versions, b), CASE(test_compare_and_set, b), CASE(test_take, b), \
         CASE(test_list, b), CASE(test_bounds, b), CASE(test_concurrent_take, b),       \
-        CASE(test_batch, b)
+        CASE(test_batch, b), CASE(test_batch_failed_ops, b), CASE(test_batch_threads, b)
 
 int main(void)
 {
@@ -316,6 +245,12 @@ int main(void)
         CASES(postgresql),
         CASE(test_pg_corrupt_row, postgresql),
         CASE(test_pg_password_never_in_config, postgresql),
+        CASE(test_pg_batch_connection_lost, postgresql),
+        CASE(test_pg_batch_op_after_loss, postgresql),
+        CASE(test_pg_batch_commit_refused, postgresql),
+        CASE(test_pg_batch_begin_after_restart, postgresql),
+        CASE(test_pg_batch_commit_answer_lost, postgresql),
+        CASE(test_pg_batch_commit_unknown, postgresql),
         CASE(test_sqlite_reopen, sqlite),
         CASE(test_sqlite_corrupt_row, sqlite),
         CASE(test_sqlite_file_mode, sqlite),
