@@ -5,6 +5,7 @@
 #ifndef VEIL_BENCH_TCP_H
 #define VEIL_BENCH_TCP_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -31,6 +32,9 @@ typedef struct tcpb_ops {
     int (*rtt)(tcpb_peer *p, size_t size, long count, double *samples);
     /* Tell the server to exit, wait for it, free everything. */
     void (*close)(tcpb_peer *p);
+    /* Set the CPU affinity of the peer's processes (the server, and a
+     * relay in between) to set; 0 or -1.  NULL: not offered. */
+    int (*pin)(tcpb_peer *p, const cpu_set_t *set);
 } tcpb_ops;
 
 extern const tcpb_ops tcpb_veil_ops;

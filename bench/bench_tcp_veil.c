@@ -9,6 +9,8 @@
 #include "bench.h"
 #include "bench_tcp.h"
 
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +385,16 @@ static int veil_relay_open(tcpb_peer **out)
     return open_with(out, true);
 }
 
-const tcpb_ops tcpb_veil_ops = { "veil", veil_open, veil_oneway, veil_rtt, veil_close };
+static int veil_pin(tcpb_peer *p, const cpu_set_t *set)
+{
+    if (sched_setaffinity(p->pid, sizeof *set, set) < 0 ||
+        (p->relay_pid > 0 && sched_setaffinity(p->relay_pid, sizeof *set, set) < 0)) {
+        fprintf(stderr, "tcp: pinning the veil server processes: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+const tcpb_ops tcpb_veil_ops = { "veil", veil_open, veil_oneway, veil_rtt, veil_close, veil_pin };
 const tcpb_ops tcpb_veil_relay_ops = { "veil via relay", veil_relay_open, veil_oneway, veil_rtt,
-                                       veil_close };
+                                       veil_close, veil_pin };

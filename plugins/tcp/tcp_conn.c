@@ -25,6 +25,11 @@
  * empty (tcp_conn_queue): below it, the copy costs less than the syscall
  * a batched flush saves. */
 #define TCP_DIRECT_MIN (8u << 10)
+/* Queued bytes that are written in the sender's call, not at the round's
+ * end (tcp_conn_queue): a sender making many small frames in one round
+ * (a channel encrypting a burst, a relay forwarding a read's worth) would
+ * otherwise leave the next hop idle until it finished the whole round. */
+#define TCP_FLUSH_MIN (64u << 10)
 
 static void conn_event(veil_node *node, int fd, uint32_t events, void *arg);
 static void mark_dirty(tcp_conn *c);
@@ -383,6 +388,33 @@ static size_t send_direct(tcp_conn *c, const uint8_t *prefix, size_t prefix_len,
     return (size_t)w;
 }
 
+/* The queue of a connection whose socket took everything so far (no
+ * WRITE watch), written now because it reached TCP_FLUSH_MIN: one sendmsg.
+ * What the kernel does not take stays queued for the prepoll flush (a
+ * WRITE watch is set, so no later sender's call tries again before the
+ * socket has room); an error is left for that flush too, so no connection
+ * fails inside a sender's call. */
+static void flush_early(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    struct iovec iov[2];
+    size_t n = tcp_frame_writer_queued(&c->wr);
+    struct msghdr mh = {.msg_iov = iov};
+    mh.msg_iovlen = (size_t)tcp_frame_writer_iov(&c->wr, iov);
+    ssize_t w;
+    do
+        w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    if (w > 0) {
+        inst->stats.writes++;
+        inst->stats.bytes_sent += (uint64_t)w;
+        tcp_frame_writer_consume(&c->wr, (size_t)w);
+        update_queued(inst, n, n - (size_t)w);
+    }
+    if (w < 0 || (size_t)w < n)
+        set_want_write(c, true);
+}
+
 int tcp_conn_queue(tcp_conn *c, const veil_route *onward, const veil_route *ret,
                    const uint8_t *payload, size_t plen)
 {
@@ -411,7 +443,10 @@ int tcp_conn_queue(tcp_conn *c, const veil_route *onward, const veil_route *ret,
     if (after > inst->stats.queued_bytes_peak)
         inst->stats.queued_bytes_peak = after;
     inst->stats.frames_sent++;
-    if (after > 0)
+    if (after >= TCP_FLUSH_MIN && !c->want_write && c->preamble_unsent == 0 &&
+        c->state == TCP_OPEN)
+        flush_early(c);
+    if (tcp_frame_writer_queued(&c->wr) > 0)
         mark_dirty(c);
     return 0;
 }

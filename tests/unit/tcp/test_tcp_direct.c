@@ -5,7 +5,8 @@
  * tcp_raw.c) that the node dials reads every frame back and checks it
  * byte for byte and in order, after the kernel took the first frame whole
  * (nothing queued) and after it took part of a frame (the rest queued and
- * sent by the flush), while small frames still wait for the batched flush. */
+ * sent by the flush), while small frames still wait for the batched flush,
+ * up to 64 KiB queued. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -144,12 +145,49 @@ static void test_kernel_takes_part_of_a_frame(void **state)
     assert_int_equal(stats().connections_open, 1);
 }
 
+/* Small frames wait for the round's flush, but not past 64 KiB queued: the
+ * sender's call that brings the queue there writes it (one sendmsg), so a
+ * burst of small frames (a channel encrypting a window's worth, a relay
+ * forwarding a read's worth) reaches the next hop while the sender still
+ * works, not all at the round's end.  Every frame arrives whole and in
+ * order. */
+#define SMALL 1024u
+#define SMALLS 120 /* about 125 KiB: the threshold is crossed once, into an empty socket */
+static void test_small_frames_flushed_at_64k_queued(void **state)
+{
+    (void)state;
+    veil_transport_stats st0 = stats();
+    int early = 0;
+    size_t peak = 0;
+    for (int i = 0; i < SMALLS; i++) {
+        fill(payload, SMALL, (unsigned)i + 7);
+        veil_transport_stats before = stats();
+        assert_int_equal(veil_ctx_send(app, &route, payload, SMALL), 0);
+        veil_transport_stats st = stats();
+        if (st.writes != before.writes) {
+            early++;
+            assert_true(before.queued_bytes + SMALL >= (64u << 10)); /* not before */
+            assert_int_equal(st.queued_bytes, 0); /* an empty socket took it all */
+        }
+        if (st.queued_bytes > peak)
+            peak = st.queued_bytes;
+    }
+    print_message("# %d writes in the senders' calls; at most %zu bytes queued\n", early, peak);
+    assert_int_equal(early, 1);
+    assert_true(peak < (64u << 10));
+    assert_int_equal(stats().frames_sent - st0.frames_sent, SMALLS);
+    for (int i = 0; i < SMALLS; i++)
+        expect((unsigned)i + 7, SMALL);
+    assert_int_equal(stats().queued_bytes, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_large_frame_goes_out_in_the_senders_call, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kernel_takes_part_of_a_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_frames_flushed_at_64k_queued, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
