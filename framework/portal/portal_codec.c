@@ -6,11 +6,13 @@
 
 #include "helpers.h"
 
-size_t veil_portal_frame_header(uint8_t *out, uint8_t type, uint32_t stream, uint32_t credit)
+size_t veil_portal_frame_header(uint8_t *out, uint8_t type, uint32_t stream, uint32_t seq,
+                                uint32_t credit)
 {
     out[0] = VEIL_PORTAL_VERSION;
     out[1] = type;
     veil__store_be32(out + 2, stream);
+    veil__store_be32(out + 6, seq);
     if (type != VEIL_PORTAL_CREDIT)
         return VEIL_PORTAL_HEADER;
     veil__store_be32(out + VEIL_PORTAL_HEADER, credit);
@@ -61,6 +63,7 @@ int veil_portal_frame_decode(const uint8_t *buf, size_t len, veil_portal_frame *
                               VEIL_PORTAL_VERSION);
     out->type = buf[1];
     out->stream = veil__load_be32(buf + 2);
+    out->seq = veil__load_be32(buf + 6);
     out->body = buf + VEIL_PORTAL_HEADER;
     out->body_len = len - VEIL_PORTAL_HEADER;
     out->credit = 0;

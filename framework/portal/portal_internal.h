@@ -31,6 +31,8 @@ typedef struct portal_stream {
     uint32_t unacked;       /* bytes written to fd the peer was not credited for yet */
     uint8_t *buf;           /* bytes from the peer fd did not take (a ring of cap bytes) */
     uint32_t cap, head, len;
+    uint32_t tx_seq;        /* the number of our next frame to the peer */
+    uint32_t rx_seq;        /* the number the peer's next frame must have */
     bool connecting;        /* outlet: connect(2) in progress, or queued (fd -1) */
     bool rd_eof;            /* fd said EOF: FIN sent */
     bool peer_fin;          /* FIN received: shut fd for writing once buf drained */

@@ -39,7 +39,7 @@ static int refuse(portal_outlet *out, veil_context *ctx, veil_message *msg, uint
                   const char *why)
 {
     uint8_t f[VEIL_PORTAL_HEADER + VEIL_PORTAL_REASON_MAX];
-    size_t h = veil_portal_frame_header(f, VEIL_PORTAL_RESET, id, 0);
+    size_t h = veil_portal_frame_header(f, VEIL_PORTAL_RESET, id, 0, 0); /* its first frame */
     size_t n = strnlen(why, VEIL_PORTAL_REASON_MAX);
     memcpy(f + h, why, n);
     out->side.stats.refused++;
@@ -99,6 +99,7 @@ static int dial(portal_outlet *out, veil_message *msg, uint32_t id)
         return rc;
     st->channel = info->channel;
     st->connecting = true;
+    st->rx_seq = 1; /* the OPEN was 0 */
     st->route = malloc(sizeof *st->route);
     if (st->route == NULL) {
         portal_stream_reset(st, false, "out of memory");
@@ -111,10 +112,17 @@ static int dial(portal_outlet *out, veil_message *msg, uint32_t id)
     return 0; /* else queued: dial_done starts it */
 }
 
-static int on_open(portal_outlet *out, veil_context *ctx, veil_message *msg, uint32_t id)
+static int on_open(portal_outlet *out, veil_context *ctx, veil_message *msg, uint32_t id,
+                   uint32_t seq)
 {
     const veil_local_info *info = veil_message_local_info(msg);
     char why[VEIL_PORTAL_REASON_MAX];
+    if (seq != 0) { /* a stream's first frame; a later one: its start was lost */
+        snprintf(why, sizeof why, "OPEN as frame %u (an OPEN is frame 0)", seq);
+        plog(VEIL_LOG_WARN, "outlet %s: stream %u from %s refused: %s", out->side.name, id,
+             info->peer_identifier, why);
+        return refuse(out, ctx, msg, id, why);
+    }
     if (veil_access_control_check(out->allow, info) != 0) {
         plog(VEIL_LOG_WARN, "outlet %s: stream %u from %s refused: not allowed by %s",
              out->side.name, id, info->peer_identifier, veil_access_control_name(out->allow));
@@ -154,7 +162,7 @@ static int outlet_handle(veil_context *ctx, void *state, veil_message *msg)
         return 0;
     }
     if (f.type == VEIL_PORTAL_OPEN)
-        return on_open(out, ctx, msg, f.stream);
+        return on_open(out, ctx, msg, f.stream, f.seq);
     portal_stream *st = portal_stream_find(&out->side, &info->channel, f.stream);
     if (st != NULL)
         portal_stream_recv(st, &f);

@@ -207,14 +207,18 @@ int portal_send_ctl(portal_stream *st, uint8_t type, uint32_t credit, const char
         veil_message_free(m);
         return rc;
     }
-    size_t h = veil_portal_frame_header(p, type, st->id, credit);
+    size_t h = veil_portal_frame_header(p, type, st->id, st->tx_seq, credit);
     if (rlen > 0)
         memcpy(p + h, reason, rlen);
     if ((rc = veil_message_resize_payload(m, h + rlen, &p)) != 0) {
         veil_message_free(m);
         return rc;
     }
-    return send_message(st, m);
+    /* A frame not sent takes no number: the next one must not look like
+     * one lost on the way. */
+    if ((rc = send_message(st, m)) == 0)
+        st->tx_seq++;
+    return rc;
 }
 
 static void set_linger0(int fd)
@@ -277,7 +281,7 @@ static int read_once(portal_stream *st)
         }
         return 0;
     }
-    (void)veil_portal_frame_header(p, VEIL_PORTAL_DATA, st->id, 0);
+    (void)veil_portal_frame_header(p, VEIL_PORTAL_DATA, st->id, st->tx_seq, 0);
     /* The read wrote n of the want bytes offered: the rest was never
      * written, so it is cut off without a wipe (core/upper.h). */
     veil__message_shrink_unwritten(m, VEIL_PORTAL_HEADER + (size_t)n);
@@ -286,6 +290,7 @@ static int read_once(portal_stream *st)
         portal_stream_reset(st, false, "the channel is gone");
         return rc;
     }
+    st->tx_seq++;
     st->credit -= (uint32_t)n;
     st->side->stats.bytes_out += (uint64_t)n;
     return (size_t)n == want ? 1 : 0;
@@ -401,8 +406,29 @@ static int take_data(portal_stream *st, const uint8_t *d, size_t n)
     return 0;
 }
 
+/* Frames come numbered: one that is not the next (a frame before it was
+ * lost on the way: a relay's full queue, or a hop that drops frames)
+ * resets the stream rather than leave a gap in its bytes.  A RESET ends
+ * the stream whatever its number. */
+static bool in_sequence(portal_stream *st, const veil_portal_frame *f)
+{
+    char why[96];
+    if (f->type == VEIL_PORTAL_RESET || f->seq == st->rx_seq) {
+        st->rx_seq++;
+        return true;
+    }
+    snprintf(why, sizeof why, "frames lost on the way (frame %u, expected %u)", f->seq,
+             st->rx_seq);
+    plog(VEIL_LOG_WARN, "%s %s: stream %u: %s", st->side->inlet ? "inlet" : "outlet",
+         st->side->name, st->id, why);
+    portal_stream_reset(st, true, why);
+    return false;
+}
+
 void portal_stream_recv(portal_stream *st, const veil_portal_frame *f)
 {
+    if (!in_sequence(st, f))
+        return;
     switch (f->type) {
     case VEIL_PORTAL_DATA:
         if (take_data(st, f->body, f->body_len) != 0)

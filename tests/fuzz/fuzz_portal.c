@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (f.body != data + VEIL_PORTAL_HEADER || f.body_len != size - VEIL_PORTAL_HEADER)
         abort();
-    size_t n = veil_portal_frame_header(h, f.type, f.stream, f.credit);
+    size_t n = veil_portal_frame_header(h, f.type, f.stream, f.seq, f.credit);
     if (n > size || memcmp(h, data, n) != 0)
         abort();
     if (f.type == VEIL_PORTAL_DATA && (f.body_len == 0 || f.body_len > VEIL_PORTAL_DATA_MAX))

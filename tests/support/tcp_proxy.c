@@ -114,44 +114,61 @@ static void take(tcp_proxy *p, int c)
             p->c[i] = c;
             p->s[i] = s;
             p->skip[i] = 8; /* the veil-tcp preamble */
+            p->dropping[i] = false;
             p->hdr_len[i] = 0;
             return;
         }
     fail_msg("tcp_proxy: more than %d connections", TCP_PROXY_CONNS);
 }
 
-/* Note the frame lengths in n bytes connection i sent to the backend. */
-static void see_frames(tcp_proxy *p, int i, const uint8_t *b, size_t n)
+/* The n bytes connection i sends to the backend, less a dropped frame,
+ * into out (as many bytes or fewer); their frame lengths noted.  Returns
+ * how many bytes to forward. */
+static size_t see_frames(tcp_proxy *p, int i, const uint8_t *b, size_t n, uint8_t *out)
 {
+    size_t o = 0;
     for (size_t k = 0; k < n;) {
         if (p->skip[i] > 0) {
             size_t s = n - k < p->skip[i] ? n - k : p->skip[i];
+            if (!p->dropping[i]) {
+                memcpy(out + o, b + k, s);
+                o += s;
+            }
             p->skip[i] -= (uint32_t)s;
             k += s;
             continue;
         }
         p->hdr[i][p->hdr_len[i]++] = b[k++];
-        if (p->hdr_len[i] == 4) {
-            uint32_t len = (uint32_t)p->hdr[i][0] << 24 | (uint32_t)p->hdr[i][1] << 16 |
-                           (uint32_t)p->hdr[i][2] << 8 | p->hdr[i][3];
-            if (len > p->max_frame)
-                p->max_frame = len;
-            p->skip[i] = len;
-            p->hdr_len[i] = 0;
+        if (p->hdr_len[i] < 4)
+            continue;
+        uint32_t len = (uint32_t)p->hdr[i][0] << 24 | (uint32_t)p->hdr[i][1] << 16 |
+                       (uint32_t)p->hdr[i][2] << 8 | p->hdr[i][3];
+        if (len > p->max_frame)
+            p->max_frame = len;
+        p->dropping[i] = len > 32768u && ++p->big_seen == p->drop_big;
+        p->dropped += p->dropping[i];
+        if (!p->dropping[i]) {
+            memcpy(out + o, p->hdr[i], 4);
+            o += 4;
         }
+        p->skip[i] = len;
+        p->hdr_len[i] = 0;
     }
+    return o;
 }
 
 /* Move what from has now to to; false when either end is gone.  seen:
  * the connection whose frames to note (-1: none). */
 static bool move(tcp_proxy *p, int seen, int from, int to)
 {
-    uint8_t buf[65536];
-    ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
+    uint8_t in[65536], buf[65536];
+    ssize_t n = recv(from, in, sizeof in, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
         return false;
     if (n > 0 && seen >= 0)
-        see_frames(p, seen, buf, (size_t)n);
+        n = (ssize_t)see_frames(p, seen, in, (size_t)n, buf);
+    else if (n > 0)
+        memcpy(buf, in, (size_t)n);
     for (ssize_t off = 0; n > 0 && off < n;) { /* loopback: blocking sends finish */
         ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
         if (w <= 0)

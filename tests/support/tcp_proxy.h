@@ -27,9 +27,14 @@ typedef struct tcp_proxy {
     /* veil-tcp frames seen from client to backend (docs/PROTOCOL.md, "TCP
      * framing"): the preamble skipped, then each frame's length read */
     uint32_t skip[TCP_PROXY_CONNS];   /* bytes before the next length */
+    bool dropping[TCP_PROXY_CONNS];   /* the skipped bytes are not forwarded */
     uint8_t hdr[TCP_PROXY_CONNS][4];
     uint8_t hdr_len[TCP_PROXY_CONNS];
     uint32_t max_frame;               /* the largest length seen */
+    /* Drop, as a hop that loses or deletes frames would, the drop_big-th
+     * frame over 32 KiB to the backend (0: none): its length and body are
+     * not forwarded; dropped counts the frames dropped. */
+    uint32_t drop_big, big_seen, dropped;
 } tcp_proxy;
 
 /* Listen on 127.0.0.1:0 for backend port (asserted). */

@@ -124,8 +124,11 @@ VEIL_EXPORT int veil_portal_outlet_stats(veil_node *node, const char *address,
                                          veil_portal_stats *out) VEIL_WUR;
 
 /* ---- the stream codec (docs/PROTOCOL.md, "Portal streams") --------------
- * A frame: version:u8 (2) | type:u8 | stream:u32 (big endian) | body. */
-#define VEIL_PORTAL_HEADER 6u
+ * A frame: version:u8 (2) | type:u8 | stream:u32 | seq:u32 | body (big
+ * endian).  seq numbers a stream's frames in each direction from 0, so a
+ * frame lost on the way (a relay's full queue, a hop that drops it) is
+ * seen and the stream reset, never a silent gap in its bytes. */
+#define VEIL_PORTAL_HEADER 10u
 #define VEIL_PORTAL_REASON_MAX 200u       /* bytes of a RESET's reason text */
 typedef enum veil_portal_type {
     VEIL_PORTAL_OPEN = 1,   /* inlet -> outlet: dial the target; no body */
@@ -138,6 +141,7 @@ typedef enum veil_portal_type {
 typedef struct veil_portal_frame {
     uint8_t type;
     uint32_t stream;
+    uint32_t seq;           /* the frame's number in its stream and direction */
     const uint8_t *body;    /* points into the decoded buffer */
     size_t body_len;
     uint32_t credit;        /* CREDIT only */
@@ -152,7 +156,7 @@ VEIL_EXPORT int veil_portal_frame_decode(const uint8_t *buf, size_t len,
 /* Write the header of a frame (and a CREDIT's body) into out, which has
  * VEIL_PORTAL_HEADER (+4 for CREDIT) bytes; returns the bytes written. */
 VEIL_EXPORT size_t veil_portal_frame_header(uint8_t *out, uint8_t type, uint32_t stream,
-                                            uint32_t credit);
+                                            uint32_t seq, uint32_t credit);
 
 VEIL_END_DECLS
 #endif

@@ -24,16 +24,18 @@ static void test_header_round_trip(void **state)
     veil_portal_frame f;
     static const uint8_t types[] = { VEIL_PORTAL_OPEN, VEIL_PORTAL_FIN, VEIL_PORTAL_RESET };
     for (size_t i = 0; i < sizeof types; i++) {
-        assert_int_equal(veil_portal_frame_header(b, types[i], 0x01020304u, 0), 6);
-        assert_memory_equal(b, ((uint8_t[]){ 2, types[i], 1, 2, 3, 4 }), 6);
-        assert_int_equal(veil_portal_frame_decode(b, 6, &f), 0);
+        assert_int_equal(veil_portal_frame_header(b, types[i], 0x01020304u, 0x05060708u, 0), 10);
+        assert_memory_equal(b, ((uint8_t[]){ 2, types[i], 1, 2, 3, 4, 5, 6, 7, 8 }), 10);
+        assert_int_equal(veil_portal_frame_decode(b, 10, &f), 0);
         assert_int_equal(f.type, types[i]);
         assert_int_equal(f.stream, 0x01020304u);
+        assert_int_equal(f.seq, 0x05060708u);
         assert_int_equal(f.body_len, 0);
     }
-    assert_int_equal(veil_portal_frame_header(b, VEIL_PORTAL_CREDIT, 7, 65536), 10);
-    assert_int_equal(veil_portal_frame_decode(b, 10, &f), 0);
+    assert_int_equal(veil_portal_frame_header(b, VEIL_PORTAL_CREDIT, 7, 3, 65536), 14);
+    assert_int_equal(veil_portal_frame_decode(b, 14, &f), 0);
     assert_int_equal(f.type, VEIL_PORTAL_CREDIT);
+    assert_int_equal(f.seq, 3);
     assert_int_equal(f.credit, 65536);
 }
 
@@ -42,16 +44,16 @@ static void test_data(void **state)
     (void)state;
     static uint8_t b[VEIL_PORTAL_HEADER + VEIL_PORTAL_DATA_MAX + 1];
     veil_portal_frame f;
-    (void)veil_portal_frame_header(b, VEIL_PORTAL_DATA, 9, 0);
-    memset(b + 6, 0xab, VEIL_PORTAL_DATA_MAX + 1);
-    assert_int_equal(veil_portal_frame_decode(b, 6 + VEIL_PORTAL_DATA_MAX, &f), 0);
-    assert_ptr_equal(f.body, b + 6);
+    (void)veil_portal_frame_header(b, VEIL_PORTAL_DATA, 9, 0, 0);
+    memset(b + 10, 0xab, VEIL_PORTAL_DATA_MAX + 1);
+    assert_int_equal(veil_portal_frame_decode(b, 10 + VEIL_PORTAL_DATA_MAX, &f), 0);
+    assert_ptr_equal(f.body, b + 10);
     assert_int_equal(f.body_len, VEIL_PORTAL_DATA_MAX);
-    assert_int_equal(veil_portal_frame_decode(b, 7, &f), 0);
+    assert_int_equal(veil_portal_frame_decode(b, 11, &f), 0);
     assert_int_equal(f.body_len, 1);
-    assert_error(veil_portal_frame_decode(b, 6 + VEIL_PORTAL_DATA_MAX + 1, &f), VEIL_ELIMIT,
+    assert_error(veil_portal_frame_decode(b, 10 + VEIL_PORTAL_DATA_MAX + 1, &f), VEIL_ELIMIT,
                  "portal DATA of 65537 bytes (at most 65536)");
-    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT, "portal DATA frame is empty");
+    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EFORMAT, "portal DATA frame is empty");
 }
 
 static void test_reset_reason(void **state)
@@ -59,9 +61,9 @@ static void test_reset_reason(void **state)
     (void)state;
     uint8_t b[VEIL_PORTAL_HEADER + VEIL_PORTAL_REASON_MAX + 1];
     veil_portal_frame f;
-    (void)veil_portal_frame_header(b, VEIL_PORTAL_RESET, 3, 0);
-    memset(b + 6, 'x', sizeof b - 6);
-    assert_int_equal(veil_portal_frame_decode(b, 6 + VEIL_PORTAL_REASON_MAX, &f), 0);
+    (void)veil_portal_frame_header(b, VEIL_PORTAL_RESET, 3, 0, 0);
+    memset(b + 10, 'x', sizeof b - 10);
+    assert_int_equal(veil_portal_frame_decode(b, 10 + VEIL_PORTAL_REASON_MAX, &f), 0);
     assert_int_equal(f.body_len, VEIL_PORTAL_REASON_MAX);
     assert_error(veil_portal_frame_decode(b, sizeof b, &f), VEIL_ELIMIT,
                  "portal RESET reason of 201 bytes (at most 200)");
@@ -71,37 +73,37 @@ static void test_malformed(void **state)
 {
     (void)state;
     veil_portal_frame f;
-    uint8_t b[12] = { 2, VEIL_PORTAL_OPEN, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
-    assert_error(veil_portal_frame_decode(b, 5, &f), VEIL_ETRUNCATED,
-                 "portal frame of 5 bytes (header is 6)");
+    uint8_t b[16] = { 2, VEIL_PORTAL_OPEN, 0, 0, 0, 1, 0, 0, 0, 0 };
+    assert_error(veil_portal_frame_decode(b, 9, &f), VEIL_ETRUNCATED,
+                 "portal frame of 9 bytes (header is 10)");
     assert_error(veil_portal_frame_decode(b, 0, &f), VEIL_ETRUNCATED,
-                 "portal frame of 0 bytes (header is 6)");
-    b[0] = 1; /* a node from before the window could grow */
-    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EVERSION,
+                 "portal frame of 0 bytes (header is 10)");
+    b[0] = 1; /* a node from before the window could grow and frames were numbered */
+    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EVERSION,
                  "portal frame version 1 (expected 2)");
     b[0] = 2;
     b[5] = 0;
-    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
+    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EFORMAT,
                  "portal frame for stream 0 (ids start at 1)");
     b[5] = 1;
-    assert_error(veil_portal_frame_decode(b, 7, &f), VEIL_EFORMAT,
+    assert_error(veil_portal_frame_decode(b, 11, &f), VEIL_EFORMAT,
                  "portal frame type 1 carries 1 body bytes (none belong)");
     b[1] = VEIL_PORTAL_FIN;
-    assert_error(veil_portal_frame_decode(b, 8, &f), VEIL_EFORMAT,
+    assert_error(veil_portal_frame_decode(b, 12, &f), VEIL_EFORMAT,
                  "portal frame type 3 carries 2 body bytes (none belong)");
     b[1] = 0;
-    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
+    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EFORMAT,
                  "portal frame type 0 unknown (1..5)");
     b[1] = 6;
-    assert_error(veil_portal_frame_decode(b, 6, &f), VEIL_EFORMAT,
+    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EFORMAT,
                  "portal frame type 6 unknown (1..5)");
     b[1] = VEIL_PORTAL_CREDIT;
-    assert_error(veil_portal_frame_decode(b, 9, &f), VEIL_ETRUNCATED,
+    assert_error(veil_portal_frame_decode(b, 13, &f), VEIL_ETRUNCATED,
                  "portal CREDIT: 3 body bytes, expected 4");
-    assert_error(veil_portal_frame_decode(b, 11, &f), VEIL_ETRAILING,
+    assert_error(veil_portal_frame_decode(b, 15, &f), VEIL_ETRAILING,
                  "portal CREDIT: 5 body bytes, expected 4");
-    assert_error(veil_portal_frame_decode(b, 10, &f), VEIL_EFORMAT, "portal CREDIT of 0 bytes");
-    assert_error(veil_portal_frame_decode(NULL, 10, &f), VEIL_EINVAL,
+    assert_error(veil_portal_frame_decode(b, 14, &f), VEIL_EFORMAT, "portal CREDIT of 0 bytes");
+    assert_error(veil_portal_frame_decode(NULL, 14, &f), VEIL_EINVAL,
                  "portal frame: NULL argument");
 }
 

@@ -288,6 +288,51 @@ static void test_frames_fit_64k(void **state)
     pair_down(&p);
 }
 
+/* A hop that drops a frame (a relay whose queue to the next hop is full,
+ * or one that deletes frames on purpose: the channel's encryption cannot
+ * stop a deletion, its replay window accepts the gap) cannot make a stream
+ * lose bytes silently: the next frame's number is not the one expected,
+ * so the outlet resets the stream at the gap.  What the target got is a
+ * prefix of what the client sent, nothing after the gap; both ends see the
+ * reset; the reason is logged. */
+static void test_lost_frame(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { .proxied = true };
+    pair_up(&p, &o);
+    p.px.drop_big = 3;
+    size_t n = 2u * BIG, off = 0;
+    uint8_t *up = pattern(n, 8);
+    sock_in at_t = { calloc(1, n), n, 0, 0 }, at_c = { calloc(1, 16), 16, 0, 0 };
+    int c = pair_client(&p), t = pair_accept(&p);
+    logs_start();
+    uint64_t until = now_ms() + 20000;
+    while (at_t.end == 0 && now_ms() < until) {
+        assert_true(sock_give(c, up, n, &off));
+        sock_take(t, &at_t);
+        pair_round(&p);
+    }
+    for (int i = 0; i < 50 && at_c.end == 0; i++) {
+        sock_take(c, &at_c);
+        pair_round(&p);
+    }
+    assert_int_equal(p.px.dropped, 1);
+    assert_int_equal(at_t.end, -ECONNRESET);      /* the target: reset at the gap */
+    assert_int_equal(at_c.end, -ECONNRESET);      /* the client too */
+    assert_true(at_t.len > 0 && at_t.len < n);
+    assert_memory_equal(at_t.buf, up, at_t.len); /* a prefix: no byte after the gap */
+    logs_stop();
+    assert_non_null(strstr(LOGS.text, "outlet outlet: stream 1: frames lost on the way (frame "));
+    assert_int_equal(pair_outlet_stats(&p).resets, 1);
+    close(c);
+    close(t);
+    free(up);
+    free(at_t.buf);
+    free(at_c.buf);
+    pair_down(&p);
+}
+
 /* The targets of k streams send, their clients read nothing, until no
  * byte moved for 0.5 s: then the outlets' targets are stopped and what the
  * portal holds (in flight, or in the inlet because the clients' sockets
@@ -500,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_outlet_max_streams),
         cmocka_unit_test(test_allow_refuses),
         cmocka_unit_test(test_frames_fit_64k),
+        cmocka_unit_test(test_lost_frame),
         cmocka_unit_test(test_credit_window),
         cmocka_unit_test(test_window_fixed),
         cmocka_unit_test(test_window_budget),
