@@ -390,7 +390,9 @@ static int tcp_drop(void *p, const veil_address *peer, uint64_t quiet_ms, const 
     if (c == NULL || c->state == TCP_DEAD)
         return veil_error_set(VEIL_ENOTFOUND, "tcp: no connection %s to drop", peer->bytes);
     uint64_t quiet = veil_node_now_ms(inst->node) - c->last_rx_ms;
-    if (quiet_ms != 0 && quiet < quiet_ms)
+    /* A held connection is not read (its frame waits for a full next hop,
+     * at most frame_timeout): its silence says nothing about the peer. */
+    if (quiet_ms != 0 && (quiet < quiet_ms || c->held))
         return 0;
     tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "dropped after %llu ms without a byte "
                   "in: %s", (unsigned long long)quiet, why);

@@ -104,6 +104,8 @@ static bool hold(tcp_conn *c)
     return tcp_conn_watch_update(c);
 }
 
+/* Off the held list.  One not on it is on the list tcp_conn_held_retry
+ * is walking: its next_held stays (the walk skips it, as it is closed). */
 void tcp_conn_unhold(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
@@ -114,11 +116,11 @@ void tcp_conn_unhold(tcp_conn *c)
             *pp = c->next_held;
             if (*pp == NULL)
                 inst->held_tail = pp;
+            c->next_held = NULL;
             break;
         }
     }
     c->held = false;
-    c->next_held = NULL;
     if (inst->held == NULL && inst->held_timer != NULL) {
         veil_node_timer_cancel(inst->held_timer);
         inst->held_timer = NULL;
@@ -310,7 +312,6 @@ void tcp_conn_backlog_run(tcp_inst *inst)
             (void)parse_frames(c); /* may put c back on inst->backlog */
     }
 }
-
 
 void tcp_conn_held_retry(tcp_inst *inst)
 {
