@@ -317,6 +317,17 @@ static void test_full_next_hop_pushes_back(void **state)
     assert_true(k.got < sent);
     print_message("# %u frames of %u bytes sent before A was pushed back (%ld ms)\n", sent,
                   BP_PAYLOAD, ms_since(&start));
+    /* Held, M's loop sleeps: its 10 ms retry timer wakes it, nothing else
+     * (a READ watch left on the held connection would wake it at once,
+     * every time: a busy loop). */
+    unsigned wakeups = 0;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (ms_since(&start) < 300) {
+        assert_true(veil_node_run_once(n.m, 100) >= 0);
+        wakeups++;
+    }
+    print_message("# M woke %u times in 300 ms while holding\n", wakeups);
+    assert_true(wakeups < 100);
     /* R reads again: everything arrives, in order, once. */
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (k.got < sent && ms_since(&start) < 20000)
