@@ -328,6 +328,15 @@ static void test_full_next_hop_pushes_back(void **state)
     }
     print_message("# M woke %u times in 300 ms while holding\n", wakeups);
     assert_true(wakeups < 100);
+    /* Other connections keep flowing: a new one gets M's answer (the
+     * refusal of an unknown name) while A's is held. */
+    int fd = raw_connect(port_of(n.where));
+    raw_send_message(fd, "relay => nosuch => bob_listener", "raw", "hs1", 3);
+    char on[256], ret[256];
+    uint8_t p[256];
+    assert_true(raw_recv_message(n.m, fd, on, ret, sizeof on, p, sizeof p) > 0);
+    assert_string_equal(on, "raw");
+    close(fd);
     /* R reads again: everything arrives, in order, once. */
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (k.got < sent && ms_since(&start) < 20000)
