@@ -23,10 +23,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <veil/veil.h>
@@ -376,6 +379,55 @@ static void test_hold_bounded_by_frame_timeout(void **state)
     net_down(&n);
 }
 
+/* A raw peer fills M's queue to R (whose loop does not run) until M holds
+ * its frame and stops reading it, then resets: M closes that connection
+ * (VEIL_ECLOSED) at once and its loop does not spin on the reset. */
+static void test_reset_while_held(void **state)
+{
+    (void)state;
+    net n = { 0 };
+    bob_up(&n);
+    losses l = { 0, 0 };
+    assert_int_equal(veil_node_on_route_lost(n.m, on_lost, &l), 0);
+    static uint8_t f[12000];
+    size_t len = body_for_r(&n, f, sizeof f, 8192) + 4;
+    put32(f, (uint32_t)(len - 4));
+    int fd = raw_connect(port_of(n.where));
+    assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+    veil_transport_stats t0 = tcp_stats(n.m);
+    struct timespec start, last_ok;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    last_ok = start;
+    size_t at = 0;
+    while (ms_since(&last_ok) < 300) { /* until M has not read for 300 ms */
+        assert_true(ms_since(&start) < 20000);
+        ssize_t w = send(fd, f + at, len - at, MSG_NOSIGNAL);
+        if (w > 0) {
+            at = (at + (size_t)w) % len;
+            clock_gettime(CLOCK_MONOTONIC, &last_ok);
+        } else {
+            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+        }
+        assert_true(veil_node_run_once(n.m, w > 0 ? 0 : 1) >= 0);
+    }
+    assert_true(tcp_stats(n.m).queue_full > t0.queue_full);
+    assert_int_equal(l.n, 0);
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(fd); /* a reset */
+    unsigned wakeups = 0;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (ms_since(&start) < 200) {
+        assert_true(veil_node_run_once(n.m, 100) >= 0);
+        wakeups++;
+    }
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.reason, VEIL_ECLOSED);
+    assert_true(wakeups < 100);
+    veil_node_off_route_lost(n.m, on_lost, &l);
+    net_down(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_not_forwarded),
         cmocka_unit_test(test_full_next_hop_pushes_back),
         cmocka_unit_test(test_hold_bounded_by_frame_timeout),
+        cmocka_unit_test(test_reset_while_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
