@@ -323,7 +323,7 @@ static int forward_handle(veil_context *ctx, void *state, veil_message *msg)
  * (veil_node_forward_frame): the two forward cases only.  An unknown or
  * stale name (refused, expired) and a drop are the ordinary path's. */
 static int forward_frame(veil_context *ctx, void *state, const veil_local_info *li,
-                         veil_route *onward, veil_route *ret)
+                         veil_route *onward, veil_route *ret, uint64_t **sent)
 {
     (void)ctx;
     registry *g = state;
@@ -334,13 +334,13 @@ static int forward_frame(veil_context *ctx, void *state, const veil_local_info *
         entry *en = find(g, next.bytes, next.len, NULL);
         if (en == NULL || !alive(g, en) || to_name(g, en, onward, ret) < 0)
             return 0;
-        g->stats.forwarded++;
+        *sent = &g->stats.forwarded; /* counted once it went (it may be held first) */
         return 1;
     }
     if (!may_return(g, li, &next) || veil_route_pop_front(onward, NULL) < 0 ||
         veil_route_prepend(ret, &g->fwd) < 0)
         return 0;
-    g->stats.returned++;
+    *sent = &g->stats.returned;
     return 1;
 }
 

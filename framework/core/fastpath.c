@@ -119,11 +119,18 @@ int veil_node_forward_frame(veil_node *node, const veil_address *from, const uin
     li.from_transport = true;
     li.transport_type = from->type;
     li.connection = *from;
-    if (ctx->frame_forward(ctx, ctx->state, &li, &onward, &ret) <= 0)
+    uint64_t *sent = NULL;
+    if (ctx->frame_forward(ctx, ctx->state, &li, &onward, &ret, &sent) <= 0)
         return 0;
     veil_transport_slot *t = frame_transport(node, &onward, &ret);
     int rc = t != NULL ? t->frame_fn(t->arg, &onward, &ret, payload, plen)
                        : as_message(node, &li, &onward, &ret, payload, plen);
+    /* The next hop's send queue is full: the caller keeps the frame and
+     * offers it again later (nothing above counted it or changed). */
+    if (rc == VEIL_EAGAIN && t != NULL)
+        return VEIL_FORWARD_HELD;
+    if (rc >= 0 && sent != NULL)
+        (*sent)++;
     if (rc < 0) {
         node->stats.handler_errors++;
         veil_log(VEIL_LOG_WARN, "node", "worker '%s' failed to forward a frame: %s (%s)",

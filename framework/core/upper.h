@@ -47,9 +47,13 @@ VEIL_UPPER_HIDDEN bool veil__node_stopping(const veil_node *node);
  * veil_node_deliver would have put in its local info, rewrite the routes
  * as the worker's handle_message would and return 1; or return 0 to leave
  * the frame to the ordinary path (the routes are then ignored).  It must
- * not send, run the loop or stop workers. */
+ * not send, run the loop or stop workers, and must change nothing else: a
+ * frame whose next hop is full is held by its transport and offered again
+ * (veil_node_forward_frame's VEIL_FORWARD_HELD), so the same frame may
+ * come here several times.  What it counts goes in *sent (may stay NULL):
+ * the node increments that counter once, when the frame really went. */
 typedef int (*veil__frame_forward_fn)(veil_context *ctx, void *state, const veil_local_info *li,
-                                      veil_route *onward, veil_route *ret);
+                                      veil_route *onward, veil_route *ret, uint64_t **sent);
 /* Set on a worker from its start op; VEIL_EINVAL for a mailbox. */
 VEIL_UPPER_HIDDEN int veil__ctx_set_frame_forwarder(veil_context *ctx, veil__frame_forward_fn fn);
 

@@ -133,7 +133,7 @@ void tcp_conn_check_timeouts(tcp_inst *inst, uint64_t now)
                           "within %d ms (preamble_timeout; %zu of its %u bytes received): not "
                           "a veil node?", inst->cfg.preamble_timeout_ms,
                           tcp_frame_reader_partial(&c->rd), TCP_PREAMBLE_LEN);
-        } else if (c->state == TCP_OPEN && c->frame_start_ms != 0 &&
+        } else if (c->state == TCP_OPEN && c->frame_start_ms != 0 && !c->held &&
                    now - c->frame_start_ms >= (uint64_t)inst->cfg.frame_timeout_ms) {
             inst->stats.timeouts++;
             tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "incomplete frame (%zu of %zu bytes) "
@@ -183,7 +183,10 @@ static void prepoll(veil_node *node, void *arg)
     inst->round++;
     tcp_conn_backlog_run(inst);
     /* Subscribers told about a failure may queue more: a few passes. */
-    for (int pass = 0; pass < 4 && (inst->dirty != NULL || inst->dead != NULL); pass++) {
+    for (int pass = 0; pass < 4 && (inst->dirty != NULL || inst->dead != NULL || inst->resume);
+         pass++) {
+        if (inst->resume) /* a send queue drained: held frames first */
+            tcp_conn_held_retry(inst);
         while (inst->dirty != NULL) {
             tcp_conn *c = inst->dirty;
             inst->dirty = c->next_dirty;
@@ -243,6 +246,9 @@ static void instance_free(void *p)
     veil_node_prepoll_remove(inst->node, prepoll, inst);
     if (inst->tick != NULL)
         veil_node_timer_cancel(inst->tick);
+    if (inst->held_timer != NULL)
+        veil_node_timer_cancel(inst->held_timer);
+    inst->held_timer = NULL;
     tcp_listener_close_all(inst);
     tcp_conn_destroy_all(inst);
     tcp_resolver_join_all(inst);
@@ -384,7 +390,9 @@ static int tcp_drop(void *p, const veil_address *peer, uint64_t quiet_ms, const 
     if (c == NULL || c->state == TCP_DEAD)
         return veil_error_set(VEIL_ENOTFOUND, "tcp: no connection %s to drop", peer->bytes);
     uint64_t quiet = veil_node_now_ms(inst->node) - c->last_rx_ms;
-    if (quiet_ms != 0 && quiet < quiet_ms)
+    /* A held connection is not read (its frame waits for a full next hop,
+     * at most frame_timeout): its silence says nothing about the peer. */
+    if (quiet_ms != 0 && (quiet < quiet_ms || c->held))
         return 0;
     tcp_conn_fail(c, VEIL_ETIMEDOUT, VEIL_LOG_WARN, "dropped after %llu ms without a byte "
                   "in: %s", (unsigned long long)quiet, why);

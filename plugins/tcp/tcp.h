@@ -71,6 +71,13 @@ void tcp_frame_reader_release(tcp_frame_reader *r);
  * 0: need more bytes; <0: the stream is broken (VEIL_ELIMIT frame over
  * max_frame, VEIL_EFORMAT zero-length frame), detail set. */
 int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len);
+/* tcp_frame_next in two steps, for a frame the caller may have to keep
+ * (a relay's next hop is full): peek returns the same but consumes
+ * nothing, so the frame stays at the front, in place and unmoved (no
+ * offset is reset) until tcp_frame_consume(r, len) takes exactly that
+ * frame.  *body stays valid until consume or the next space() call. */
+int tcp_frame_peek(const tcp_frame_reader *r, const uint8_t **body, size_t *len);
+void tcp_frame_consume(tcp_frame_reader *r, size_t len);
 /* Bytes of an incomplete frame held (0 when between frames). */
 size_t tcp_frame_reader_partial(const tcp_frame_reader *r);
 /* Length announced by the incomplete frame's header (0 if not yet known). */
@@ -218,6 +225,15 @@ struct tcp_conn {
     tcp_conn *next_backlog;
     uint64_t share_round;       /* the round share_used counts for */
     unsigned share_used;        /* frames parsed in that round */
+    /* The frame at the front of rd is for a next hop whose send queue is
+     * full (veil_node_forward_frame said VEIL_FORWARD_HELD): it stays
+     * there unconsumed, no later frame is parsed and the socket is not
+     * read (no READ watch) until tcp_conn_held_retry offers it again. */
+    bool held;
+    tcp_conn *next_held;        /* the instance's held list, in hold order */
+    uint64_t held_since_ms;     /* the front frame was first held (0: not) */
+    uint64_t no_hold_until_ms;  /* after a frame was held frame_timeout: a
+                                 * full next hop drops frames until then */
 };
 
 struct tcp_listener {
@@ -240,6 +256,10 @@ struct tcp_inst {
     tcp_conn *dirty;
     tcp_conn *dead;
     tcp_conn *backlog;          /* connections with frames still to parse */
+    tcp_conn *held;             /* connections holding a frame (tcp_recv.c) */
+    tcp_conn **held_tail;
+    bool resume;                /* a send queue drained: retry the held ones */
+    veil_timer *held_timer;     /* the fallback retry, only while one is held */
     uint64_t round;             /* loop rounds (prepoll calls) */
     veil_timer *tick;
     tcp_resolve_job *jobs;      /* lookups in flight (joined at free) */
@@ -264,6 +284,11 @@ void tcp_conn_table_free(tcp_inst *inst);
 void tcp_conn_backlog_run(tcp_inst *inst);
 /* Read what the socket has (its READ event), frames into messages. */
 void tcp_conn_read(tcp_conn *c);
+/* Offer every held connection's front frame again, in hold order (a
+ * next hop still full holds it again); READ comes back for the others. */
+void tcp_conn_held_retry(tcp_inst *inst);
+/* c goes away: off the held list. */
+void tcp_conn_unhold(tcp_conn *c);
 
 /* tcp_conn.c */
 /* Start a non-blocking connect to name ("host:port").  Errors are returned
@@ -277,6 +302,9 @@ int tcp_conn_queue(tcp_conn *c, const veil_route *onward, const veil_route *ret,
                    const uint8_t *payload, size_t plen);
 /* Write what the socket takes now (called before the loop polls). */
 void tcp_conn_flush(tcp_conn *c);
+/* The watch's events again after c->held changed (READ unless held);
+ * false: c was closed. */
+bool tcp_conn_watch_update(tcp_conn *c);
 /* Close with a reason: logged, queued bytes dropped, subscribers told at
  * the next reap.  code/detail describe why. */
 void tcp_conn_fail(tcp_conn *c, int code, veil_log_level level, const char *fmt, ...)

@@ -46,8 +46,23 @@ static bool reclaim_idle(tcp_inst *inst, size_t extra)
     return fits(inst, extra);
 }
 
+/* Is d a better victim than best?  A connection holding a complete frame
+ * for a full next hop (tcp_recv.c) goes last: it is waiting on someone
+ * else, not trickling; but it is not exempt, or held buffers could keep
+ * the budget forever. */
+static bool before(const tcp_conn *d, const tcp_conn *best)
+{
+    if (best == NULL)
+        return true;
+    if (d->held != best->held)
+        return !d->held;
+    return d->frame_start_ms < best->frame_start_ms ||
+           (d->frame_start_ms == best->frame_start_ms &&
+            tcp_frame_reader_partial(&d->rd) > tcp_frame_reader_partial(&best->rd));
+}
+
 /* The connection whose incomplete frame began first among those holding
- * budget (ties: the one holding more). */
+ * budget (ties: the one holding more); held connections after the rest. */
 static tcp_conn *oldest_partial(tcp_inst *inst)
 {
     tcp_conn *best = NULL;
@@ -55,9 +70,7 @@ static tcp_conn *oldest_partial(tcp_inst *inst)
         if (d->state != TCP_OPEN || tcp_budget_charge(d->rd.cap) == 0 ||
             tcp_frame_reader_partial(&d->rd) == 0)
             continue;
-        if (best == NULL || d->frame_start_ms < best->frame_start_ms ||
-            (d->frame_start_ms == best->frame_start_ms &&
-             tcp_frame_reader_partial(&d->rd) > tcp_frame_reader_partial(&best->rd)))
+        if (before(d, best))
             best = d;
     }
     return best;

@@ -34,10 +34,15 @@
 static void conn_event(veil_node *node, int fd, uint32_t events, void *arg);
 static void mark_dirty(tcp_conn *c);
 
+/* A connection's queue changed from before to after bytes.  One that
+ * drained below half of send_queue_max (or closed) may be the next hop a
+ * held connection waits for: the next prepoll retries them all. */
 static void update_queued(tcp_inst *inst, size_t before, size_t after)
 {
     inst->stats.queued_bytes += after;
     inst->stats.queued_bytes -= before;
+    if (inst->held != NULL && after < before && after <= inst->cfg.send_queue_max / 2)
+        inst->resume = true;
 }
 
 static tcp_conn *conn_new(tcp_inst *inst, const char *name, size_t len, bool inbound)
@@ -83,13 +88,31 @@ static void set_options(tcp_inst *inst, int fd)
     }
 }
 
+/* READ unless connecting or holding a frame; WRITE when asked. */
+static int watch_set(tcp_conn *c, bool want_write)
+{
+    uint32_t ev = (c->state == TCP_CONNECTING || c->held ? 0 : VEIL_WATCH_READ) |
+                  (want_write ? VEIL_WATCH_WRITE : 0);
+    return veil_node_watch_modify(c->watch, ev);
+}
+
 static void set_want_write(tcp_conn *c, bool on)
 {
     if (c->want_write == on || c->watch == NULL)
         return;
-    uint32_t ev = (c->state == TCP_CONNECTING ? 0 : VEIL_WATCH_READ) | (on ? VEIL_WATCH_WRITE : 0);
-    if (veil_node_watch_modify(c->watch, ev) == 0)
+    if (watch_set(c, on) == 0)
         c->want_write = on;
+}
+
+bool tcp_conn_watch_update(tcp_conn *c)
+{
+    if (c->state != TCP_OPEN || c->watch == NULL)
+        return c->state != TCP_DEAD;
+    if (watch_set(c, c->want_write) < 0) {
+        tcp_conn_fail(c, VEIL_EIO, VEIL_LOG_ERROR, "%s", veil_last_error());
+        return false;
+    }
+    return true;
 }
 
 static void unlink_backlog(tcp_conn *c)
@@ -135,6 +158,7 @@ static void conn_release(tcp_conn *c)
     c->fd = -1;
     unlink_dirty(c);
     unlink_backlog(c);
+    tcp_conn_unhold(c);
     update_queued(inst, tcp_frame_writer_queued(&c->wr), 0);
     size_t rd_cap = c->rd.cap;
     tcp_frame_reader_free(&c->rd);
@@ -505,6 +529,11 @@ static void conn_event(veil_node *node, int fd, uint32_t events, void *arg)
     if (c->state == TCP_CONNECTING) {
         if (events & (VEIL_WATCH_WRITE | VEIL_WATCH_ERROR | VEIL_WATCH_HUP))
             connect_done(c);
+    } else if (c->held && (events & (VEIL_WATCH_ERROR | VEIL_WATCH_HUP))) {
+        /* Not reading while a frame is held, but a reset or error is
+         * reported anyway (level-triggered): the connection is over. */
+        tcp_conn_fail(c, VEIL_ECLOSED, VEIL_LOG_WARN, "reset while holding a frame for a full "
+                      "next hop (%zu received bytes dropped)", tcp_frame_reader_partial(&c->rd));
     } else {
         if (events & (VEIL_WATCH_READ | VEIL_WATCH_ERROR | VEIL_WATCH_HUP))
             tcp_conn_read(c);

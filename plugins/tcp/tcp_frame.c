@@ -136,7 +136,7 @@ static int oversize(const tcp_frame_reader *r, uint32_t flen)
                           p[0], p[1], p[2], p[3], flen, r->max_frame);
 }
 
-int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
+int tcp_frame_peek(const tcp_frame_reader *r, const uint8_t **body, size_t *len)
 {
     size_t held = r->len - r->off;
     if (held < TCP_FRAME_HEADER)
@@ -150,10 +150,22 @@ int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
         return 0;
     *body = r->buf + r->off + TCP_FRAME_HEADER;
     *len = flen;
-    r->off += TCP_FRAME_HEADER + flen;
+    return 1;
+}
+
+void tcp_frame_consume(tcp_frame_reader *r, size_t len)
+{
+    r->off += TCP_FRAME_HEADER + len;
     if (r->off == r->len)
         r->off = r->len = 0; /* buffer empty: next read starts at the front */
-    return 1;
+}
+
+int tcp_frame_next(tcp_frame_reader *r, const uint8_t **body, size_t *len)
+{
+    int rc = tcp_frame_peek(r, body, len);
+    if (rc == 1)
+        tcp_frame_consume(r, *len);
+    return rc;
 }
 
 /* ---- writer --------------------------------------------------------------- */

@@ -21,8 +21,15 @@
  * any of them is handled), and connections take turns. */
 #define TCP_FRAMES_PER_ROUND 128u
 
+/* While a connection holds a frame for a next hop of another transport
+ * (whose draining this instance does not see), the held connections are
+ * offered again this often: one timer per instance, only while one is
+ * held, never a busy loop. */
+#define TCP_HELD_RETRY_MS 10u
+
 /* One frame body -> a message for the router.  The peer's address goes in
- * front of the return route so replies come back over this connection. */
+ * front of the return route so replies come back over this connection.
+ * 0: taken; 1: held (the next hop is full: the frame stays in rd). */
 static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
 {
     tcp_inst *inst = c->inst;
@@ -31,7 +38,10 @@ static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
     size_t plen;
     /* A frame a relaying node only passes on goes straight to the next
      * send queue (veil_node_forward_frame); the rest becomes a message. */
-    if (veil_node_forward_frame(inst->node, &c->addr, body, len) > 0) {
+    int fw = veil_node_forward_frame(inst->node, &c->addr, body, len);
+    if (fw == VEIL_FORWARD_HELD)
+        return 1;
+    if (fw > 0) {
         inst->stats.frames_received++;
         return 0;
     }
@@ -63,7 +73,90 @@ static int deliver_frame(tcp_conn *c, const uint8_t *body, size_t len)
     return 0;
 }
 
-/* Parse every complete frame held; false when the connection was closed. */
+static void held_tick(veil_node *node, void *arg)
+{
+    tcp_inst *inst = arg;
+    (void)node;
+    inst->held_timer = NULL;
+    tcp_conn_held_retry(inst);
+    tcp_conn_reap(inst);
+}
+
+static void arm_held_timer(tcp_inst *inst)
+{
+    if (inst->held_timer == NULL && inst->held != NULL &&
+        veil_node_timer_add(inst->node, TCP_HELD_RETRY_MS, held_tick, inst,
+                            &inst->held_timer) < 0)
+        inst->held_timer = NULL; /* out of memory: a drain still resumes */
+}
+
+/* The front frame stays in rd; c stops reading until it is offered again. */
+static bool hold(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    c->held = true;
+    c->next_held = NULL;
+    if (inst->held == NULL)
+        inst->held_tail = &inst->held;
+    *inst->held_tail = c;
+    inst->held_tail = &c->next_held;
+    arm_held_timer(inst);
+    return tcp_conn_watch_update(c);
+}
+
+/* Off the held list.  One not on it is on the list tcp_conn_held_retry
+ * is walking: its next_held stays (the walk skips it, as it is closed). */
+void tcp_conn_unhold(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    if (!c->held)
+        return;
+    for (tcp_conn **pp = &inst->held; *pp != NULL; pp = &(*pp)->next_held) {
+        if (*pp == c) {
+            *pp = c->next_held;
+            if (*pp == NULL)
+                inst->held_tail = pp;
+            c->next_held = NULL;
+            break;
+        }
+    }
+    c->held = false;
+    if (inst->held == NULL && inst->held_timer != NULL) {
+        veil_node_timer_cancel(inst->held_timer);
+        inst->held_timer = NULL;
+    }
+}
+
+/* The next hop cannot take c's front frame.  Hold it (true), unless it
+ * was held frame_timeout already or c is within the frame_timeout after
+ * such a frame: then it is dropped as a relay without backpressure would
+ * (logged, counted in timeouts), so a peer that stops reading cannot
+ * stall the other traffic of a connection that sends to it for longer
+ * than that (docs/PROTOCOL.md, "Relay registration"). */
+static bool may_hold(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    uint64_t now = veil_node_now_ms(inst->node), limit = (uint64_t)inst->cfg.frame_timeout_ms;
+    if (c->held_since_ms == 0)
+        c->held_since_ms = now;
+    if (now < c->no_hold_until_ms || now - c->held_since_ms < limit)
+        return now >= c->no_hold_until_ms;
+    c->no_hold_until_ms = now + limit;
+    return false;
+}
+
+static void drop_unheld(tcp_conn *c)
+{
+    tcp_inst *inst = c->inst;
+    inst->stats.timeouts++;
+    veil_log(VEIL_LOG_WARN, "tcp", "tcp: frame from %s dropped: its next hop stayed full "
+             "(held for frame_timeout, %d ms; frames to a full next hop are dropped for as "
+             "long again)", c->addr.bytes, inst->cfg.frame_timeout_ms);
+}
+
+/* Parse every complete frame held; false when the connection was closed.
+ * A frame is consumed only once it was taken: one the next hop cannot
+ * take yet stays at the front (hold), so frames keep their order. */
 static bool parse_frames(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
@@ -78,14 +171,28 @@ static bool parse_frames(tcp_conn *c)
         c->share_used = 0;
     }
     while (c->share_used < TCP_FRAMES_PER_ROUND &&
-           (rc = tcp_frame_next(&c->rd, &body, &len)) == 1) {
+           (rc = tcp_frame_peek(&c->rd, &body, &len)) == 1) {
+        rc = deliver_frame(c, body, len);
+        if (c->state != TCP_OPEN)
+            return false;
+        if (rc == 1 && may_hold(c)) {
+            rc = 0;
+            if (!hold(c))
+                return false;
+            break;
+        }
+        if (rc == 1) {
+            drop_unheld(c);
+            rc = 0;
+        }
+        c->held_since_ms = 0;
+        tcp_frame_consume(&c->rd, len);
         delivered = true;
         c->share_used++;
-        rc = deliver_frame(c, body, len);
         if (rc < 0)
             break;
     }
-    if (rc >= 0 && c->share_used == TCP_FRAMES_PER_ROUND && !c->backlog) {
+    if (rc >= 0 && c->share_used == TCP_FRAMES_PER_ROUND && !c->backlog && !c->held) {
         c->backlog = true; /* maybe more complete frames: next round */
         c->next_backlog = inst->backlog;
         inst->backlog = c;
@@ -144,8 +251,8 @@ void tcp_conn_read(tcp_conn *c)
 {
     tcp_inst *inst = c->inst;
     size_t budget = READ_BUDGET;
-    if (c->backlog)
-        return; /* its frames first (tcp_conn_backlog_run) */
+    if (c->backlog || c->held)
+        return; /* its frames first (tcp_conn_backlog_run, tcp_conn_held_retry) */
     while (budget > 0 && c->state == TCP_OPEN) {
         uint8_t *p;
         size_t room;
@@ -182,7 +289,7 @@ void tcp_conn_read(tcp_conn *c)
         int pre = c->preamble_ok ? 1 : peer_preamble(c);
         if (pre < 0)
             return;
-        if (pre == 1 && (!parse_frames(c) || c->backlog))
+        if (pre == 1 && (!parse_frames(c) || c->backlog || c->held))
             return;
         /* A short read drained the socket: the (level-triggered) watch
          * fires again when more arrives, so skip the recv that would only
@@ -206,3 +313,29 @@ void tcp_conn_backlog_run(tcp_inst *inst)
     }
 }
 
+void tcp_conn_held_retry(tcp_inst *inst)
+{
+    tcp_conn *list = inst->held;
+    inst->resume = false;
+    inst->held = NULL;
+    inst->held_tail = &inst->held;
+    uint64_t now = veil_node_now_ms(inst->node);
+    while (list != NULL) {
+        tcp_conn *c = list;
+        list = c->next_held;
+        c->next_held = NULL;
+        c->held = false;
+        if (c->state != TCP_OPEN)
+            continue;
+        /* Held frames are complete: whatever follows them is timed from
+         * now (frame_timeout never counts time spent held). */
+        c->frame_start_ms = now;
+        if (parse_frames(c) && !c->held)
+            (void)tcp_conn_watch_update(c); /* reading again */
+    }
+    if (inst->held == NULL && inst->held_timer != NULL) {
+        veil_node_timer_cancel(inst->held_timer);
+        inst->held_timer = NULL;
+    }
+    arm_held_timer(inst);
+}

@@ -264,10 +264,19 @@ VEIL_EXPORT void veil_node_unregister_transport(veil_node *node, uint8_t type);
  * forwarder on a node with [node] relay = true are left to it.  body is
  * only read during the call.
  *
+ * VEIL_FORWARD_HELD (2): held, not taken.  The next hop's frame_fn said
+ * VEIL_EAGAIN (its send queue is full); nothing was sent, counted or
+ * changed.  The caller keeps this frame, stops taking frames (and bytes)
+ * from `from` so its sender is pushed back, and offers the same frame
+ * again later (when one of its own connections drained, or after a short
+ * timer for a next hop of another transport): frames of one connection
+ * stay in order.  docs/ARCHITECTURE.md, "Frame forwarding".
+ *
  * A transport that registered a frame_fn (after veil_node_register_transport,
  * same arg) is handed the forwarded frame's parts: onward's first address
  * is its own (pop it), payload is borrowed for the call; it returns as its
  * route_fn would.  Without one the node makes a message and routes it. */
+#define VEIL_FORWARD_HELD 2
 typedef int (*veil_frame_fn)(void *arg, veil_route *onward, const veil_route *ret,
                              const uint8_t *payload, size_t len);
 VEIL_EXPORT int veil_node_register_transport_frames(veil_node *node, uint8_t type,

@@ -66,7 +66,7 @@ typedef struct veil_transport_stats {
     uint64_t buffer_bytes;         /* connection buffers allocated now */
     uint64_t buffer_allocs;        /* connection buffer (re)allocations */
     uint64_t frames_rejected;      /* oversize or malformed: connection closed */
-    uint64_t timeouts;             /* connect or incomplete-frame timeouts */
+    uint64_t timeouts;             /* connect, incomplete-frame or held-frame timeouts */
     /* Appended (check size): incoming frames not yet complete. */
     uint64_t partial_frame_bytes;  /* their bytes received and held now */
     uint64_t partial_frame_memory; /* receive buffers beyond each connection's

@@ -203,6 +203,42 @@ static void test_reader_byte_by_byte(void **state)
     tcp_frame_reader_free(&r);
 }
 
+/* peek hands out the front frame without consuming it (a relay holding a
+ * frame for a full next hop): again and again the same bytes, in place,
+ * with the offsets untouched even when it is the last frame held; consume
+ * takes exactly it, and the next frame follows. */
+static void test_reader_peek_then_consume(void **state)
+{
+    (void)state;
+    tcp_frame_reader r;
+    const uint8_t *body, *again;
+    size_t len, len2;
+    uint8_t two[2 * sizeof known];
+    memcpy(two, known, sizeof known);
+    memcpy(two + sizeof known, known, sizeof known);
+    tcp_frame_reader_init(&r, 4096);
+    feed(&r, two, sizeof two);
+    assert_int_equal(tcp_frame_peek(&r, &body, &len), 1);
+    assert_int_equal(tcp_frame_peek(&r, &again, &len2), 1);
+    assert_ptr_equal(again, body);
+    assert_int_equal(len2, len);
+    assert_int_equal(tcp_frame_reader_partial(&r), sizeof two);
+    tcp_frame_consume(&r, len);
+    assert_int_equal(tcp_frame_reader_partial(&r), sizeof known);
+    assert_int_equal(tcp_frame_peek(&r, &body, &len), 1);
+    expect_known_frame(body, len);
+    size_t off = r.off, held = r.len;
+    assert_int_equal(tcp_frame_peek(&r, &again, &len2), 1); /* the last one: nothing reset */
+    assert_int_equal(r.off, off);
+    assert_int_equal(r.len, held);
+    assert_ptr_equal(again, body);
+    tcp_frame_consume(&r, len);
+    assert_int_equal(tcp_frame_reader_partial(&r), 0);
+    assert_int_equal(r.off, 0); /* empty: the next read starts at the front */
+    assert_int_equal(tcp_frame_peek(&r, &body, &len), 0);
+    tcp_frame_reader_free(&r);
+}
+
 static void test_reader_bulk_and_partial(void **state)
 {
     (void)state;
@@ -390,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_writer_limits),
         cmocka_unit_test(test_writer_rest_after_partial_send),
         cmocka_unit_test(test_reader_byte_by_byte),
+        cmocka_unit_test(test_reader_peek_then_consume),
         cmocka_unit_test(test_reader_bulk_and_partial),
         cmocka_unit_test(test_reader_limits),
         cmocka_unit_test(test_reader_reuses_buffer),
