@@ -25,7 +25,7 @@
 VEIL_BEGIN_DECLS
 
 #define VEIL_PLUGIN_ABI_MAJOR 4u
-#define VEIL_PLUGIN_ABI_MINOR 6u
+#define VEIL_PLUGIN_ABI_MINOR 7u
 #define VEIL_PLUGIN_ENTRY_SYMBOL "veil_plugin_entry"
 
 /* The frozen prefix of a descriptor built against this header:
