@@ -9,23 +9,9 @@
 # same identity, and a channel to the peer still opens.  The same for an
 # X3DH responder's prekeys: daemon-crash-prekeys.sh; the prekey
 # directory's state is tested by test_x3dh_dir_state.  Speaks TAP.
-set -u
-top=${VEIL_TOP_BUILDDIR:-.}
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/features.sh"
-veil=$top/veil
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-daemon-crash.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-unset VEIL_CONF VEIL_LOG
-if ! have vault-file tcp noise policies store-sqlite; then
-    echo "1..0 # SKIP needs the file vault, tcp, noise, the policies and the sqlite store"
-    exit 0
-fi
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+daemon_test_setup daemon-crash "the file vault, tcp, noise, the policies and the sqlite store" \
+    vault-file tcp noise policies store-sqlite
 if ! command -v sqlite3 >/dev/null 2>&1; then
     echo "1..0 # SKIP the sqlite3 program is not installed (apt-get install sqlite3)"
     exit 0
@@ -33,8 +19,6 @@ fi
 VEIL_TEST_PASS=daemon-crash
 export VEIL_TEST_PASS
 RUNS=100
-
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
 conf() {
     daemon_conf "$1" "
 [transport.tcp]

@@ -6,8 +6,10 @@
 # socket after kill -9, a second daemon on the same socket, malformed
 # control requests), SIGHUP and SIGTERM.  Bounded waits; every daemon is
 # killed on exit.  Speaks TAP.
-name=daemon
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-test.sh"
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+daemon_test_setup daemon "the file vault, tcp, noise and the policies" vault-file tcp noise policies
+VEIL_TEST_PASS=daemon-test
+export VEIL_TEST_PASS
 
 # conf NAME EXTRA: a daemon's configuration.
 conf() {

@@ -10,8 +10,10 @@
 # names in [node] state_dir: killed while R is registered, with R then
 # gone too, M restarts with bob held for R — A's identity is refused
 # (EEXIST) — until R comes back and registers again.  Speaks TAP.
-name=relay
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-test.sh"
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+daemon_test_setup relay "the file vault, tcp, noise and the policies" vault-file tcp noise policies
+VEIL_TEST_PASS=relay-test
+export VEIL_TEST_PASS
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/relay-lib.sh"
 
 # wait_list NAME PATTERN [TRIES]: until `veil relay list` on NAME shows PATTERN

@@ -13,8 +13,10 @@
 # carried nothing for that long either, so the others hear their route lost
 # at the same moment); `veil channel list` shows each as reconnecting with
 # its attempt count, and, thawed, they heal and show open.  Speaks TAP.
-name=relay-heal
-. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-test.sh"
+. "${VEIL_TOP_SRCDIR:-.}/tests/system/daemon-lib.sh"
+daemon_test_setup relay-heal "the file vault, tcp, noise and the policies" vault-file tcp noise policies
+VEIL_TEST_PASS=relay-heal-test
+export VEIL_TEST_PASS
 . "${VEIL_TOP_SRCDIR:-.}/tests/system/relay-lib.sh"
 K=4            # resilient channels
 MAX_MS=1000    # A's reconnect_max_ms: the bound asserted
