@@ -139,6 +139,7 @@ void pair_up(pair *p, const pair_opts *o)
         snprintf(text, sizeof text, "1#127.0.0.1:%u => listener", p->px.port);
     }
     assert_int_equal(veil_route_parse(&r, text), 0);
+    veil_route_copy(&p->to_b, &r);
     veil_portal_inlet_options io = { sizeof io, "inlet", o->ipv6 ? "[::1]:0" : "127.0.0.1:0",
                                      &r, "outlet", p->ea, trust_b, p, o->inlet_max, "tcp",
                                      o->resilient, o->max_window, o->window_budget };

@@ -44,6 +44,7 @@ typedef struct pair {
     int a_kind;                       /* ... and its kind */
     bool proxied;
     tcp_proxy px;                     /* A's way to B when proxied */
+    veil_route to_b;                  /* A's route to B's listener (the inlet's) */
 } pair;
 
 /* Build it (asserted); the inlet is "inlet" on A, the outlet "outlet" on B. */

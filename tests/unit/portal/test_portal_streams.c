@@ -152,6 +152,18 @@ static void test_reset_from_target(void **state)
     reset_case(false);
 }
 
+/* The outlet refused one OPEN and never dialled its target: nothing opened,
+ * no byte carried. */
+static void refused_undialled(pair *p)
+{
+    assert_int_equal(pair_accept_now(p), -1);
+    assert_int_equal(errno, EAGAIN);
+    veil_portal_stats out = pair_outlet_stats(p);
+    assert_int_equal(out.refused, 1);
+    assert_int_equal(out.opened, 0);
+    assert_int_equal(out.bytes_in + out.bytes_out, 0);
+}
+
 /* A client whose stream is refused: it reads a reset and no byte. */
 static void expect_refused(pair *p, int c)
 {
@@ -251,12 +263,7 @@ static void test_allow_refuses(void **state)
     snprintf(line, sizeof line, "outlet outlet: stream 1 from %s refused: not allowed by",
              veil_entity_identifier(p.ea));
     assert_non_null(strstr(LOGS.text, line));
-    assert_int_equal(pair_accept_now(&p), -1); /* never dialled */
-    assert_int_equal(errno, EAGAIN);
-    veil_portal_stats out = pair_outlet_stats(&p);
-    assert_int_equal(out.refused, 1);
-    assert_int_equal(out.opened, 0);
-    assert_int_equal(out.bytes_in + out.bytes_out, 0);
+    refused_undialled(&p);
     pair_down(&p);
 }
 
@@ -285,6 +292,74 @@ static void test_frames_fit_64k(void **state)
     free(down);
     free(at_t.buf);
     free(at_c.buf);
+    pair_down(&p);
+}
+
+static void channel_done(veil_node *node, int rc, const veil_address *channel,
+                         const char *detail, void *user)
+{
+    (void)node;
+    (void)channel;
+    (void)detail;
+    *(int *)user = rc;
+}
+
+/* An OPEN is a stream's frame 0: one numbered otherwise (its stream's
+ * first frames were lost) is refused with a RESET that says so, and the
+ * target is never dialled.  Sent by hand through A's own channel to B. */
+static void test_open_not_frame_0(void **state)
+{
+    (void)state;
+    pair p;
+    pair_opts o = { 0 };
+    pair_up(&p, &o);
+    veil_trust_policy *pol;
+    veil_address ch;
+    int done = 1;
+    const char *id = veil_entity_identifier(p.eb);
+    veil_address first;
+    char where[VEIL_ADDRESS_TEXT_MAX + 1];
+    assert_int_equal(veil_route_get(&p.to_b, 0, &first), 0);
+    veil_address_format(&first, where, sizeof where);
+    assert_int_equal(veil_node_transport_connect(p.a, "tcp", strchr(where, '#') + 1, NULL), 0);
+    assert_int_equal(veil_trust_policy_new_identifier(p.a, &id, 1, &pol), 0);
+    assert_int_equal(veil_secure_channel_open_async(p.ea, &p.to_b, pol, channel_done, &done, &ch),
+                     0);
+    for (uint64_t until = now_ms() + 5000; done == 1 && now_ms() < until;)
+        pair_round(&p);
+    assert_int_equal(done, 0);
+    uint8_t f[VEIL_PORTAL_HEADER];
+    veil_route r;
+    veil_address outlet;
+    veil_route_init(&r);
+    assert_int_equal(veil_address_parse(&outlet, "outlet"), 0);
+    assert_int_equal(veil_route_append(&r, &ch), 0);
+    assert_int_equal(veil_route_append(&r, &outlet), 0);
+    assert_int_equal(veil_portal_frame_header(f, VEIL_PORTAL_OPEN, 7, 5, 0), sizeof f);
+    logs_start();
+    assert_int_equal(veil_ctx_send(p.app_a, &r, f, sizeof f), 0);
+    veil_message *m = NULL;
+    for (uint64_t until = now_ms() + 5000; m == NULL && now_ms() < until;) {
+        pair_round(&p);
+        if (veil_ctx_receive(p.app_a, &m, 0) != 0)
+            m = NULL;
+    }
+    logs_stop();
+    assert_non_null(m);
+    size_t len;
+    const uint8_t *pl = veil_message_payload(m, &len);
+    veil_portal_frame got;
+    assert_int_equal(veil_portal_frame_decode(pl, len, &got), 0);
+    assert_int_equal(got.type, VEIL_PORTAL_RESET);
+    assert_int_equal(got.stream, 7);
+    assert_int_equal(got.seq, 0);
+    static const char why[] = "OPEN as frame 5 (an OPEN is frame 0)";
+    assert_int_equal(got.body_len, strlen(why));
+    assert_memory_equal(got.body, why, strlen(why));
+    veil_message_free(m);
+    assert_non_null(strstr(LOGS.text, "outlet outlet: stream 7 from "));
+    assert_non_null(strstr(LOGS.text, why));
+    refused_undialled(&p);
     pair_down(&p);
 }
 
@@ -546,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_allow_refuses),
         cmocka_unit_test(test_frames_fit_64k),
         cmocka_unit_test(test_lost_frame),
+        cmocka_unit_test(test_open_not_frame_0),
         cmocka_unit_test(test_credit_window),
         cmocka_unit_test(test_window_fixed),
         cmocka_unit_test(test_window_budget),
