@@ -161,14 +161,16 @@ static size_t see_frames(tcp_proxy *p, int i, const uint8_t *b, size_t n, uint8_
  * the connection whose frames to note (-1: none). */
 static bool move(tcp_proxy *p, int seen, int from, int to)
 {
-    uint8_t in[65536], buf[65536];
+    /* out: in, less a dropped frame (a header read across two recvs is
+     * written whole, so out needs its 4 bytes more than in) */
+    uint8_t in[65536], out[65536 + 4], *buf = in;
     ssize_t n = recv(from, in, sizeof in, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
         return false;
-    if (n > 0 && seen >= 0)
-        n = (ssize_t)see_frames(p, seen, in, (size_t)n, buf);
-    else if (n > 0)
-        memcpy(buf, in, (size_t)n);
+    if (n > 0 && seen >= 0) {
+        n = (ssize_t)see_frames(p, seen, in, (size_t)n, out);
+        buf = out;
+    }
     for (ssize_t off = 0; n > 0 && off < n;) { /* loopback: blocking sends finish */
         ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
         if (w <= 0)
