@@ -2,17 +2,26 @@
  * server process (bench_tcp_veil.c) reached by one client twice: directly
  * ([1#server, listener]) and through a relay process by the name the server
  * registered ([1#relay, relay, bob, listener]): every frame crosses one more
- * process and two more loopback TCP hops.  One direction, 1 KiB and 16 KiB
+ * process and one more loopback TCP hop.  One direction, 1 KiB and 16 KiB
  * messages, the two paths alternating run by run; the median of 5 runs of
  * each, and their ratio (target >= 0.8).
  *
  * Twice: on the machine's CPUs as the scheduler shares them (direct keeps
  * two processes busy, the relay path three), then with every process of
  * the bench (this one, the servers, the relay) pinned to one CPU, so each
- * path gets the same CPU and the ratio is the relay's cost at equal CPU. */
+ * path gets the same CPU and the ratio is the relay's cost at equal CPU.
+ *
+ * Beside each throughput, the CPU time per byte of each path (all its
+ * processes, from their schedstat: steadier than MB/s on a shared machine),
+ * per process for the relay path, and two bounds: the slowest process of
+ * each path compared (what would bound each path if every process had a
+ * CPU of its own, as a relay on a host of its own has), and the best ratio
+ * any TCP relay could reach at equal CPU, from what one more hop through a
+ * minimal forwarder costs plain bytes on this machine (bench_relay_floor.c). */
 #include "config.h"
 #include "bench.h"
 #include "bench_tcp.h"
+#include "bench_relay_floor.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -44,18 +53,62 @@ static int one_cpu(const cpu_set_t *all, cpu_set_t *one)
     return -1;
 }
 
-static int measure(bench_run *b, tcpb_side s[2], const char *suffix, const char *ratio)
+static double sum(const double v[TCPB_PROCESSES])
+{
+    return v[TCPB_CLIENT] + v[TCPB_SERVER] + v[TCPB_RELAY];
+}
+
+static double slowest(const double v[TCPB_PROCESSES])
+{
+    double m = v[0];
+    for (int k = 1; k < TCPB_PROCESSES; k++)
+        m = v[k] > m ? v[k] : m;
+    return m;
+}
+
+/* CPU per byte: each path's whole, the floor's bound (bench_relay_floor.c:
+ * hop is what one more hop costs plain bytes), and (stages: true) each
+ * process of each path with the slowest process of each path compared,
+ * which is what bounds a path whose processes each have a CPU of their own. */
+static void emit_cpu(bench_run *b, const char *variant, double cpu[2][TCPB_PROCESSES],
+                     double hop, bool stages)
+{
+    static const char *const names[2][TCPB_PROCESSES] = {
+        { "CPU direct: client", "CPU direct: server", NULL },
+        { "CPU through a relay: client", "CPU through a relay: server",
+          "CPU through a relay: relay" },
+    };
+    double d = sum(cpu[0]), r = sum(cpu[1]);
+    bench_emit(b, variant, "CPU direct (all processes)", d, "ns/B");
+    bench_emit(b, variant, "CPU through a relay (all processes)", r, "ns/B");
+    bench_emit(b, variant, "CPU direct / CPU through a relay", r > 0 ? d / r : 0, "x");
+    bench_emit(b, variant, "best any TCP relay can do at equal CPU (floor)",
+               d + hop > 0 ? d / (d + hop) : 0, "x");
+    if (!stages)
+        return;
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < TCPB_PROCESSES; k++)
+            if (names[i][k] != NULL)
+                bench_emit(b, variant, names[i][k], cpu[i][k], "ns/B");
+    double sd = slowest(cpu[0]), sr = slowest(cpu[1]);
+    bench_emit(b, variant, "slowest process, direct / through a relay (a CPU each)",
+               sr > 0 ? sd / sr : 0, "x");
+}
+
+static int measure(bench_run *b, tcpb_side s[2], const char *suffix, const char *ratio,
+                   double hop, bool stages)
 {
     static const size_t sizes[2] = { 1024, 16384 };
     for (int i = 0; i < 2; i++) {
-        double m[2];
+        double m[2], cpu[2][TCPB_PROCESSES];
         char variant[80];
-        if (tcpb_oneway_medians(b, s, sizes[i], m) < 0)
+        if (tcpb_oneway_cpu_medians(b, s, sizes[i], m, cpu) < 0)
             return -1;
         snprintf(variant, sizeof variant, "one direction %zu B%s", sizes[i], suffix);
         bench_emit(b, variant, "direct", m[0], "MB/s");
         bench_emit(b, variant, "through a relay", m[1], "MB/s");
         bench_emit(b, variant, ratio, m[0] > 0 ? m[1] / m[0] : 0, "x");
+        emit_cpu(b, variant, cpu, hop, stages);
     }
     return 0;
 }
@@ -64,13 +117,17 @@ static int run(bench_run *b)
 {
     tcpb_side s[2] = { { &tcpb_veil_ops, NULL }, { &tcpb_veil_relay_ops, NULL } };
     cpu_set_t all, one;
+    double hop = 0;
     int rc = sched_getaffinity(0, sizeof all, &all) < 0 || one_cpu(&all, &one) < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = bench_relay_floor(b, &hop);
     for (int i = 0; i < 2 && rc == 0; i++)
         rc = s[i].ops->open(&s[i].peer);
     if (rc == 0)
-        rc = measure(b, s, "", "relay / direct (target >= 0.8)");
+        rc = measure(b, s, "", "relay / direct (target >= 0.8)", hop, true);
     if (rc == 0 && (rc = pin_all(s, &one)) == 0)
-        rc = measure(b, s, ", one cpu", "relay / direct, one cpu each path (equal CPU)");
+        rc = measure(b, s, ", one cpu", "relay / direct, one cpu each path (equal CPU)",
+                     hop, false);
     if (pin_all(s, &all) < 0) /* the machine's CPUs again, for the cases after this one */
         rc = -1;
     for (int i = 0; i < 2; i++)

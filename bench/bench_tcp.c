@@ -16,6 +16,7 @@
 #include "bench.h"
 #include "bench_tcp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -124,26 +125,90 @@ static long oneway_count(size_t size, bool smoke)
     return bytes / (long)size / per_ack * per_ack;
 }
 
-int tcpb_oneway_medians(bench_run *b, tcpb_side s[2], size_t size, double out[2])
+/* One thread's time on a CPU so far (the first field of its schedstat). */
+static double task_cpu_ns(const char *dir, const char *task)
+{
+    char path[64 + 256 + 16];
+    snprintf(path, sizeof path, "%s/%s/schedstat", dir, task);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    unsigned long long ns;
+    int n = fscanf(f, "%llu", &ns);
+    fclose(f);
+    return n == 1 ? (double)ns : -1;
+}
+
+double tcpb_pid_cpu_ns(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%ld/task", (long)pid);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    double sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        double t = task_cpu_ns(dir, e->d_name);
+        /* A thread that ended between readdir and fopen took its time with it. */
+        if (t >= 0)
+            sum += t;
+    }
+    closedir(d);
+    return sum;
+}
+
+/* What each process of s's path has used so far (ns); false when unknown. */
+static bool path_cpu_ns(const tcpb_side *s, double ns[TCPB_PROCESSES])
+{
+    ns[TCPB_CLIENT] = tcpb_pid_cpu_ns(getpid());
+    for (int k = TCPB_SERVER; k < TCPB_PROCESSES; k++)
+        ns[k] = s->ops->cpu_ns != NULL ? s->ops->cpu_ns(s->peer, k) : -1;
+    for (int k = 0; k < TCPB_PROCESSES; k++)
+        if (ns[k] < 0)
+            return false;
+    return true;
+}
+
+int tcpb_oneway_cpu_medians(bench_run *b, tcpb_side s[2], size_t size, double out[2],
+                            double cpu[2][TCPB_PROCESSES])
 {
     bool smoke = bench_smoke(b);
     int runs = smoke ? 1 : RUNS;
     long count = oneway_count(size, smoke);
-    double mbs[2][RUNS];
+    double mbs[2][RUNS], nspb[2][TCPB_PROCESSES][RUNS];
+    bool have_cpu[2] = { true, true };
     for (int r = 0; r < runs; r++)
         for (int i = 0; i < 2; i++) {
             if (s[i].peer == NULL)
                 continue;
+            double c0[TCPB_PROCESSES], c1[TCPB_PROCESSES];
+            have_cpu[i] = path_cpu_ns(&s[i], c0) && have_cpu[i];
             double t0 = bench_now_s();
             if (s[i].ops->oneway(s[i].peer, size, count) < 0) {
                 fprintf(stderr, "tcp: %s one-direction run failed\n", s[i].ops->name);
                 return -1;
             }
-            mbs[i][r] = (double)count * (double)size / (bench_now_s() - t0) / 1e6;
+            double bytes = (double)count * (double)size;
+            mbs[i][r] = bytes / (bench_now_s() - t0) / 1e6;
+            have_cpu[i] = path_cpu_ns(&s[i], c1) && have_cpu[i];
+            for (int k = 0; k < TCPB_PROCESSES; k++)
+                nspb[i][k][r] = have_cpu[i] ? (c1[k] - c0[k]) / bytes : 0;
         }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         out[i] = s[i].peer != NULL ? bench_median(mbs[i], (size_t)runs) : 0;
+        for (int k = 0; cpu != NULL && k < TCPB_PROCESSES; k++)
+            cpu[i][k] = s[i].peer != NULL && have_cpu[i] ? bench_median(nspb[i][k], (size_t)runs)
+                                                         : 0;
+    }
     return 0;
+}
+
+int tcpb_oneway_medians(bench_run *b, tcpb_side s[2], size_t size, double out[2])
+{
+    return tcpb_oneway_cpu_medians(b, s, size, out, NULL);
 }
 
 static int oneway_case(bench_run *b, side s[2], size_t size)

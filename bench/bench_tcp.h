@@ -35,7 +35,15 @@ typedef struct tcpb_ops {
     /* Set the CPU affinity of the peer's processes (the server, and a
      * relay in between) to set; 0 or -1.  NULL: not offered. */
     int (*pin)(tcpb_peer *p, const cpu_set_t *set);
+    /* CPU time one of the peer's processes (TCPB_SERVER, TCPB_RELAY) has
+     * used so far, in ns (its threads' schedstat); 0 for a relay the peer
+     * does not have; -1 when unknown.  NULL: not offered. */
+    double (*cpu_ns)(tcpb_peer *p, int process);
 } tcpb_ops;
+
+/* The processes of a path, for CPU accounting: this one (the client), the
+ * server, a relay in between. */
+enum { TCPB_CLIENT, TCPB_SERVER, TCPB_RELAY, TCPB_PROCESSES };
 
 extern const tcpb_ops tcpb_veil_ops;
 extern const tcpb_ops tcpb_veil_relay_ops; /* the server through a relay process */
@@ -52,6 +60,13 @@ struct bench_run;
  * alternating run by run (5 runs; 1 with --smoke); the median MB/s of each
  * side into out (0 for a skipped side).  0 or -1. */
 int tcpb_oneway_medians(struct bench_run *b, tcpb_side s[2], size_t size, double out[2]);
+/* The same, also the median CPU time per payload byte of each process of
+ * each path (ns/B; 0 for a process a path does not have, and for every
+ * process of a side whose ops has no cpu_ns).  0 or -1. */
+int tcpb_oneway_cpu_medians(struct bench_run *b, tcpb_side s[2], size_t size, double out[2],
+                            double cpu[2][TCPB_PROCESSES]);
+/* CPU time a process has used so far, in ns (/proc/PID/schedstat), or -1. */
+double tcpb_pid_cpu_ns(pid_t pid);
 
 /* Fork a server: serve(wfd, arg) runs in the child, writes one line to wfd
  * when it is ready (e.g. its port), serves, and its return value becomes

@@ -395,6 +395,14 @@ static int veil_pin(tcpb_peer *p, const cpu_set_t *set)
     return 0;
 }
 
-const tcpb_ops tcpb_veil_ops = { "veil", veil_open, veil_oneway, veil_rtt, veil_close, veil_pin };
+static double veil_cpu_ns(tcpb_peer *p, int process)
+{
+    if (process == TCPB_SERVER)
+        return tcpb_pid_cpu_ns(p->pid);
+    return process == TCPB_RELAY && p->relay_pid > 0 ? tcpb_pid_cpu_ns(p->relay_pid) : 0;
+}
+
+const tcpb_ops tcpb_veil_ops = { "veil", veil_open, veil_oneway, veil_rtt, veil_close, veil_pin,
+                                 veil_cpu_ns };
 const tcpb_ops tcpb_veil_relay_ops = { "veil via relay", veil_relay_open, veil_oneway, veil_rtt,
-                                       veil_close, veil_pin };
+                                       veil_close, veil_pin, veil_cpu_ns };
