@@ -4,12 +4,17 @@
  * registered ([1#relay, relay, bob, listener]): every frame crosses one more
  * process and one more loopback TCP hop.  One direction, 1 KiB and 16 KiB
  * messages, the two paths alternating run by run; the median of 5 runs of
- * each, and their ratio (target >= 0.8).
+ * each, and their ratio (target >= 0.8 with a host each, the last pass).
  *
- * Twice: on the machine's CPUs as the scheduler shares them (direct keeps
- * two processes busy, the relay path three), then with every process of
+ * Three times: on the machine's CPUs as the scheduler shares them (direct
+ * keeps two processes busy, the relay path three); with every process of
  * the bench (this one, the servers, the relay) pinned to one CPU, so each
- * path gets the same CPU and the ratio is the relay's cost at equal CPU.
+ * path gets the same CPU and the ratio is the relay's cost at equal CPU;
+ * and with every process in a CPU share of its own (0.5 CPU, a cgroup:
+ * bench_cpu_share.c), as if each ran on a host of its own — a relay on a
+ * machine of its own, which is how relays are deployed.  The last needs
+ * root and the cgroup v1 cpu controller, and is skipped with the reason
+ * without them.
  *
  * Beside each throughput, the CPU time per byte of each path (all its
  * processes, from their schedstat: steadier than MB/s on a shared machine),
@@ -23,11 +28,13 @@
 #include "bench.h"
 #include "bench_tcp.h"
 #include "bench_relay_floor.h"
+#include "bench_cpu_share.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Every process of the bench to set (0 or -1, reason on stderr). */
 static int pin_all(tcpb_side s[2], const cpu_set_t *set)
@@ -119,6 +126,43 @@ static int measure(bench_run *b, tcpb_side s[2], const char *suffix, const char 
     return 0;
 }
 
+/* The CPU each process gets in the last pass: both paths together need
+ * 5 x 0.5 = 2.5 CPUs at most, but only one path runs at a time (1.5). */
+#define SHARE_CPUS 0.5
+
+/* The last pass: every process in a CPU share of its own, as if each ran
+ * on a host of SHARE_CPUS CPUs (a relay on a host of its own).  Without
+ * cgroups (not root, no cgroup v1 cpu controller) the pass is skipped
+ * with the reason; 0 or -1. */
+static int measure_shares(bench_run *b, tcpb_side s[2], const double hop[2])
+{
+    bench_cpu_share *share[1 + 2 * 2] = { NULL };
+    pid_t pid[1 + 2 * 2] = { getpid() };
+    char why[256] = "", name[16];
+    int n = 1, rc = 0;
+    for (int i = 0; i < 2; i++)
+        for (int k = TCPB_SERVER; k <= TCPB_RELAY; k++) {
+            pid_t p = s[i].ops->pid_of != NULL ? s[i].ops->pid_of(s[i].peer, k) : 0;
+            if (p > 0)
+                pid[n++] = p;
+        }
+    for (int j = 0; j < n && rc == 0; j++) {
+        snprintf(name, sizeof name, "p%d", j);
+        rc = bench_cpu_share_new(name, SHARE_CPUS, &share[j], why, sizeof why);
+        if (rc == 0 && bench_cpu_share_add(share[j], pid[j]) < 0)
+            rc = (snprintf(why, sizeof why, "moving process %ld into its share: %s",
+                           (long)pid[j], strerror(errno)), -1);
+    }
+    if (rc == 0)
+        rc = measure(b, s, ", 0.5 cpu per process",
+                     "relay / direct, a host each (target >= 0.8)", hop, false);
+    else
+        fprintf(stderr, "relay: no CPU share per process, rows skipped: %s\n", why);
+    for (int j = 0; j < n; j++)
+        bench_cpu_share_free(share[j]);
+    return why[0] != '\0' ? 0 : rc;
+}
+
 static int run(bench_run *b)
 {
     tcpb_side s[2] = { { &tcpb_veil_ops, NULL }, { &tcpb_veil_relay_ops, NULL } };
@@ -130,12 +174,14 @@ static int run(bench_run *b)
     for (int i = 0; i < 2 && rc == 0; i++)
         rc = s[i].ops->open(&s[i].peer);
     if (rc == 0)
-        rc = measure(b, s, "", "relay / direct (target >= 0.8)", hop, true);
+        rc = measure(b, s, "", "relay / direct, two shared cores", hop, true);
     if (rc == 0 && (rc = pin_all(s, &one)) == 0)
         rc = measure(b, s, ", one cpu", "relay / direct, one cpu each path (equal CPU)",
                      hop, false);
     if (pin_all(s, &all) < 0) /* the machine's CPUs again, for the cases after this one */
         rc = -1;
+    if (rc == 0)
+        rc = measure_shares(b, s, hop);
     for (int i = 0; i < 2; i++)
         if (s[i].peer != NULL)
             s[i].ops->close(s[i].peer);
@@ -145,6 +191,6 @@ static int run(bench_run *b)
 const bench_case bench_case_relay = {
     "relay",
     "secure channel throughput through a relay (registered name) vs direct, on the machine's "
-    "CPUs and with every process pinned to one CPU",
+    "CPUs, with every process pinned to one CPU, and with a 0.5-CPU share per process",
     run,
 };

@@ -39,6 +39,9 @@ typedef struct tcpb_ops {
      * used so far, in ns (its threads' schedstat); 0 for a relay the peer
      * does not have; -1 when unknown.  NULL: not offered. */
     double (*cpu_ns)(tcpb_peer *p, int process);
+    /* The pid of one of the peer's processes (TCPB_SERVER, TCPB_RELAY), 0
+     * for a relay the peer does not have.  NULL: not offered. */
+    pid_t (*pid_of)(tcpb_peer *p, int process);
 } tcpb_ops;
 
 /* The processes of a path, for CPU accounting: this one (the client), the

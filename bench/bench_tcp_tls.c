@@ -220,7 +220,7 @@ static int tls_rtt(tcpb_peer *p, size_t size, long count, double *samples)
 }
 
 const tcpb_ops tcpb_tls_ops = { "TLS 1.3", tls_open, tls_oneway, tls_rtt, tls_close,
-                               NULL, NULL };
+                               NULL, NULL, NULL };
 
 #else
 
@@ -231,5 +231,5 @@ static int tls_open(tcpb_peer **out)
     return -1;
 }
 
-const tcpb_ops tcpb_tls_ops = { "TLS 1.3", tls_open, NULL, NULL, NULL, NULL, NULL };
+const tcpb_ops tcpb_tls_ops = { "TLS 1.3", tls_open, NULL, NULL, NULL, NULL, NULL, NULL };
 #endif

@@ -402,7 +402,12 @@ static double veil_cpu_ns(tcpb_peer *p, int process)
     return process == TCPB_RELAY && p->relay_pid > 0 ? tcpb_pid_cpu_ns(p->relay_pid) : 0;
 }
 
+static pid_t veil_pid_of(tcpb_peer *p, int process)
+{
+    return process == TCPB_SERVER ? p->pid : process == TCPB_RELAY ? p->relay_pid : 0;
+}
+
 const tcpb_ops tcpb_veil_ops = { "veil", veil_open, veil_oneway, veil_rtt, veil_close, veil_pin,
-                                 veil_cpu_ns };
+                                 veil_cpu_ns, veil_pid_of };
 const tcpb_ops tcpb_veil_relay_ops = { "veil via relay", veil_relay_open, veil_oneway, veil_rtt,
-                                       veil_close, veil_pin, veil_cpu_ns };
+                                       veil_close, veil_pin, veil_cpu_ns, veil_pid_of };
