@@ -126,8 +126,9 @@ static int measure(bench_run *b, tcpb_side s[2], const char *suffix, const char 
     return 0;
 }
 
-/* The CPU each process gets in the last pass: both paths together need
- * 5 x 0.5 = 2.5 CPUs at most, but only one path runs at a time (1.5). */
+/* The CPU each process gets in the last pass: four processes, but one
+ * path runs at a time (1.0 CPU direct, 1.5 through the relay: within the
+ * machine's two cores, so every process gets all of its share). */
 #define SHARE_CPUS 0.5
 
 /* The last pass: every process in a CPU share of its own, as if each ran

@@ -131,17 +131,21 @@ int veil_varint_decode(const uint8_t *in, size_t len, size_t *pos, uint64_t *out
 
 /* ---- routes ------------------------------------------------------------- */
 
+/* Entries whose length takes two varint bytes (128..255).  An entry is
+ * type(1) len(1) bytes in the route's buffer and type(1) len(varint) bytes
+ * on the wire, so a route without such entries goes out as its count and
+ * then its buffer, byte for byte. */
+static size_t long_entries(const veil_route *r)
+{
+    size_t n = 0;
+    for (size_t off = r->_head; off < r->_tail; off += 2u + r->_buf[off + 1])
+        n += r->_buf[off + 1] >= 0x80;
+    return n;
+}
+
 size_t veil_route_encoded_size(const veil_route *r)
 {
-    size_t n = veil_varint_size(r->_count);
-    size_t off = r->_head;
-
-    for (unsigned i = 0; i < r->_count; i++) {
-        uint8_t len = r->_buf[off + 1];
-        n += 1 + veil_varint_size(len) + len;
-        off += 2u + len;
-    }
-    return n;
+    return veil_varint_size(r->_count) + (size_t)(r->_tail - r->_head) + long_entries(r);
 }
 
 static int need_room(size_t cap, size_t pos, size_t need, const char *what)
@@ -155,7 +159,8 @@ static int need_room(size_t cap, size_t pos, size_t need, const char *what)
 
 int veil_route_encode(const veil_route *r, uint8_t *out, size_t cap, size_t *pos)
 {
-    size_t need = veil_route_encoded_size(r);
+    size_t longs = long_entries(r), body = (size_t)(r->_tail - r->_head);
+    size_t need = veil_varint_size(r->_count) + body + longs;
     size_t p, off = r->_head;
     int rc;
 
@@ -165,6 +170,11 @@ int veil_route_encode(const veil_route *r, uint8_t *out, size_t cap, size_t *pos
         return rc;
     p = *pos;
     p += veil_varint_encode(r->_count, out + p, cap - p);
+    if (longs == 0) { /* the common route: its buffer is its wire form */
+        memcpy(out + p, r->_buf + off, body);
+        *pos = p + body;
+        return 0;
+    }
     for (unsigned i = 0; i < r->_count; i++) {
         const uint8_t *e = r->_buf + off;
         out[p++] = e[0];

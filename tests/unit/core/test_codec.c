@@ -138,6 +138,53 @@ static void test_known_message(void **state)
     assert_memory_equal(out, empty, 4);
 }
 
+/* An address of 128..255 bytes has a two-byte length on the wire, one in
+ * the route's buffer: the encoder writes such a route entry by entry,
+ * every other route as its buffer.  Onward [0#"a"*130, 0#"b"], return
+ * [1#"c"], no payload, assembled by hand. */
+static void test_known_long_address(void **state)
+{
+    (void)state;
+    uint8_t want[1 + 1 + (1 + 2 + 130) + (1 + 1 + 1) + 1 + (1 + 1 + 1) + 1], out[sizeof want];
+    char a[130];
+    size_t p = 0, n = 0;
+    veil_route on, ret, on2, ret2;
+    veil_address x;
+    const uint8_t *payload;
+    size_t plen;
+
+    memset(a, 'a', sizeof a);
+    want[p++] = 0x01;                             /* version */
+    want[p++] = 0x02;                             /* onward: two addresses */
+    want[p++] = 0x00, want[p++] = 0x82, want[p++] = 0x01; /* type 0, length 130 */
+    memcpy(want + p, a, sizeof a), p += sizeof a;
+    want[p++] = 0x00, want[p++] = 0x01, want[p++] = 'b';
+    want[p++] = 0x01;                             /* return: one address */
+    want[p++] = 0x01, want[p++] = 0x01, want[p++] = 'c';
+    want[p++] = 0x00;                             /* empty payload */
+    assert_int_equal(p, sizeof want);
+
+    veil_route_init(&on);
+    veil_route_init(&ret);
+    assert_int_equal(veil_address_set(&x, 0, a, sizeof a), 0);
+    assert_int_equal(veil_route_append(&on, &x), 0);
+    assert_int_equal(veil_address_set(&x, 0, "b", 1), 0);
+    assert_int_equal(veil_route_append(&on, &x), 0);
+    assert_int_equal(veil_address_set(&x, 1, "c", 1), 0);
+    assert_int_equal(veil_route_append(&ret, &x), 0);
+    assert_int_equal(veil_codec_encoded_size(&on, &ret, 0), sizeof want);
+    assert_int_equal(veil_codec_encode(&on, &ret, NULL, 0, out, sizeof out, &n), 0);
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(out, want, sizeof want);
+    /* One byte short: refused, as for any route. */
+    assert_error(veil_codec_encode(&on, &ret, NULL, 0, out, sizeof out - 1, &n), VEIL_ELIMIT,
+                 "encoded message needs 143 bytes at offset 0, output holds 142");
+    assert_int_equal(veil_codec_decode(want, sizeof want, 0, &on2, &ret2, &payload, &plen), 0);
+    assert_true(veil_route_equal(&on, &on2));
+    assert_true(veil_route_equal(&ret, &ret2));
+    assert_int_equal(plen, 0);
+}
+
 /* The header alone is the known message up to its payload: what a writer
  * that copies the payload itself (the tcp transport) puts in front of it. */
 static void test_known_header(void **state)
@@ -445,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_varint_vectors),
         cmocka_unit_test(test_varint_errors),
         cmocka_unit_test(test_known_message),
+        cmocka_unit_test(test_known_long_address),
         cmocka_unit_test(test_known_header),
         cmocka_unit_test(test_random_round_trips),
         cmocka_unit_test(test_truncated_everywhere),
